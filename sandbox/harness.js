@@ -1,0 +1,433 @@
+// The trusted runner: the entry module of every sandbox process.
+//
+// It runs with no permissions at all. It reads one `run` frame from stdin, imports the
+// prelude and the caller's code from `data:` URLs (so every import they make is
+// permission-checked, unlike the entry module's own static imports), runs the code,
+// and writes NDJSON frames to stdout. It is plain JavaScript so that a fresh process
+// needs no TypeScript transpilation before it is ready.
+//
+// Frames out (stdout): ready | log | rpc | result | error.
+// Frames in (stdin):   run | reply.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+// Captured before any untrusted code runs; the code can still write to stdout itself,
+// which the gateway treats as garbage, never as authority.
+const stdout = Deno.stdout;
+const stdin = Deno.stdin;
+const inspect = Deno.inspect;
+// The code is wrapped on its own first line, so line N of the module is line N of the code.
+const WRAPPER = "export default async function __airlock_main() {";
+
+/** Writes one frame as a line of JSON. */
+function send(frame) {
+  const bytes = encoder.encode(JSON.stringify(frame) + "\n");
+  let offset = 0;
+  while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
+}
+
+// ---------------------------------------------------------------- stdin frames
+
+const pendingReplies = new Map();
+let runFrameResolve;
+const runFrame = new Promise((resolve) => runFrameResolve = resolve);
+
+async function readFrames() {
+  const buffer = new Uint8Array(65536);
+  let carry = "";
+  while (true) {
+    let n;
+    try {
+      n = await stdin.read(buffer);
+    } catch {
+      n = null;
+    }
+    if (n === null) break;
+    carry += decoder.decode(buffer.subarray(0, n), { stream: true });
+    let newline;
+    while ((newline = carry.indexOf("\n")) >= 0) {
+      const line = carry.slice(0, newline);
+      carry = carry.slice(newline + 1);
+      if (line.length > 0) handleFrame(JSON.parse(line));
+    }
+  }
+  // The gateway closed our stdin: nothing more can arrive, so pending calls fail.
+  for (const [, pending] of pendingReplies) {
+    pending.reject(new ToolError("the gateway closed the tool channel"));
+  }
+  pendingReplies.clear();
+}
+
+function handleFrame(frame) {
+  if (frame.t === "run") {
+    runFrameResolve(frame);
+  } else if (frame.t === "reply") {
+    const pending = pendingReplies.get(frame.id);
+    if (!pending) return;
+    pendingReplies.delete(frame.id);
+    if (frame.ok) pending.resolve(frame.value);
+    else {
+      const error = frame.error ?? {};
+      pending.reject(new ToolError(String(error.message ?? "tool call failed"), error));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the sandbox API
+
+/** Thrown inside the code when a tool call fails. */
+class ToolError extends Error {
+  constructor(message, details = {}) {
+    super(message);
+    this.name = "ToolError";
+    this.tool = details.tool;
+    this.kind = details.kind ?? "tool";
+    this.details = details.details;
+  }
+}
+
+let nextRpcId = 1;
+function rpc(method, params) {
+  const id = nextRpcId++;
+  return new Promise((resolve, reject) => {
+    pendingReplies.set(id, { resolve, reject });
+    send({ t: "rpc", id, method, params });
+  });
+}
+
+Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
+Object.defineProperty(globalThis, "__airlock", {
+  value: Object.freeze({ rpc }),
+  writable: false,
+  enumerable: false,
+});
+
+// ---------------------------------------------------------------- console capture
+
+let logBudget = 65536;
+let droppedLines = 0;
+
+function formatArgs(args) {
+  return args.map((a) => typeof a === "string" ? a : inspect(a, { depth: 4, colors: false }))
+    .join(" ");
+}
+
+function emitLog(level, args) {
+  if (logBudget <= 0) {
+    droppedLines++;
+    return;
+  }
+  let text = formatArgs(args);
+  if (text.length > logBudget) text = text.slice(0, logBudget) + "…";
+  logBudget -= text.length;
+  send({ t: "log", level, text });
+}
+
+const counters = new Map();
+const timers = new Map();
+const captured = {
+  log: (...a) => emitLog("log", a),
+  info: (...a) => emitLog("info", a),
+  warn: (...a) => emitLog("warn", a),
+  error: (...a) => emitLog("error", a),
+  debug: (...a) => emitLog("debug", a),
+  trace: (...a) => emitLog("debug", a),
+  dir: (a) => emitLog("log", [a]),
+  dirxml: (...a) => emitLog("log", a),
+  table: (a) => emitLog("log", [a]),
+  group: (...a) => a.length && emitLog("log", a),
+  groupCollapsed: (...a) => a.length && emitLog("log", a),
+  groupEnd: () => {},
+  assert: (ok, ...a) => ok || emitLog("error", ["Assertion failed", ...a]),
+  count: (label = "default") => {
+    const n = (counters.get(label) ?? 0) + 1;
+    counters.set(label, n);
+    emitLog("log", [`${label}: ${n}`]);
+  },
+  countReset: (label = "default") => counters.delete(label),
+  time: (label = "default") => timers.set(label, performance.now()),
+  timeLog: (label = "default", ...a) =>
+    emitLog("log", [
+      `${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(1)}ms`,
+      ...a,
+    ]),
+  timeEnd: (label = "default") => {
+    emitLog("log", [`${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(1)}ms`]);
+    timers.delete(label);
+  },
+  clear: () => {},
+};
+globalThis.console = captured;
+
+// ---------------------------------------------------------------- result encoding
+
+class OutputLimit extends Error {
+  name = "OutputLimit";
+}
+
+/**
+ * Turns the code's return value into JSON text, iteratively (no recursion, so a deeply
+ * nested value cannot overflow the stack), with predictable rules: Date → ISO string,
+ * Map → object (string keys) or array of [key, value], Set → array, BigInt → decimal
+ * string, undefined/functions/symbols → omitted in objects and null in arrays, cycles
+ * → an error naming the path. Stops early once the output would pass `maxBytes`.
+ */
+function encodeResult(root, maxBytes, maxDepth) {
+  const out = [];
+  let size = 0;
+  const push = (s) => {
+    size += s.length;
+    if (size > maxBytes) {
+      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`);
+    }
+    out.push(s);
+  };
+  const onPath = new Set();
+  // Work items: a value to write, or a closing action.
+  const stack = [{ value: root, depth: 0, path: "$" }];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item.text !== undefined) {
+      push(item.text);
+      if (item.leave) onPath.delete(item.leave);
+      continue;
+    }
+    let value = normalise(item.value);
+    if (value === undefined) {
+      push("null");
+      continue;
+    }
+    if (typeof value === "string" && value.length > maxBytes - size) {
+      // Refuse before JSON.stringify doubles a huge string in memory.
+      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`);
+    }
+    if (value === null || typeof value !== "object") {
+      push(JSON.stringify(value));
+      continue;
+    }
+    const identity = value;
+    if (onPath.has(identity)) {
+      throw new TypeError(`the return value contains a circular reference at ${item.path}`);
+    }
+    if (item.depth >= maxDepth) {
+      throw new OutputLimit(`the return value is nested deeper than ${maxDepth} levels`);
+    }
+    if (value instanceof Map) value = mapToPlain(value);
+    else if (value instanceof Set) value = [...value];
+    onPath.add(identity);
+    const childDepth = item.depth + 1;
+    if (Array.isArray(value)) {
+      push("[");
+      stack.push({ text: "]", leave: identity });
+      for (let i = value.length - 1; i >= 0; i--) {
+        stack.push({ value: value[i], depth: childDepth, path: `${item.path}[${i}]` });
+        if (i > 0) stack.push({ text: "," });
+      }
+    } else {
+      push("{");
+      stack.push({ text: "}", leave: identity });
+      const entries = [];
+      for (const key of Object.keys(value)) {
+        const v = normalise(value[key]);
+        if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+        entries.push([key, value[key]]);
+      }
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, v] = entries[i];
+        stack.push({ value: v, depth: childDepth, path: `${item.path}.${key}` });
+        stack.push({ text: (i > 0 ? "," : "") + JSON.stringify(key) + ":" });
+      }
+    }
+  }
+  return out.join("");
+}
+
+function normalise(value) {
+  if (value === null) return null;
+  switch (typeof value) {
+    case "bigint":
+      return value.toString();
+    case "function":
+    case "symbol":
+    case "undefined":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? value : null;
+    case "object":
+      if (value instanceof Date) return isNaN(value.getTime()) ? null : value.toISOString();
+      if (typeof value.toJSON === "function" && !(value instanceof Map || value instanceof Set)) {
+        return value.toJSON();
+      }
+      if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value);
+      if (value instanceof Error) return { name: value.name, message: value.message };
+      return value;
+    default:
+      return value;
+  }
+}
+
+function mapToPlain(map) {
+  for (const key of map.keys()) {
+    if (typeof key !== "string") return [...map.entries()];
+  }
+  return Object.fromEntries(map);
+}
+
+// ---------------------------------------------------------------- errors
+
+function describeError(error) {
+  const kind = classify(error);
+  const message = scrub(
+    error instanceof OutputLimit
+      ? error.message
+      : error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : `Uncaught ${safeString(error)}`,
+  );
+  const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
+  return {
+    kind,
+    message,
+    line: lineIn(stack) ?? lineIn(String(error?.message ?? "")),
+    stack: codeFrames(stack),
+  };
+}
+
+function classify(error) {
+  if (error instanceof OutputLimit) return "output_limit";
+  if (error instanceof ToolError) return "tool";
+  const name = error?.name;
+  if (name === "NotCapable" || name === "PermissionDenied") return "permission";
+  if (/^Requires \w+ access/.test(String(error?.message ?? ""))) return "permission";
+  return "runtime";
+}
+
+function safeString(value) {
+  try {
+    return typeof value === "string" ? value : inspect(value, { depth: 2 });
+  } catch {
+    return "a value that cannot be printed";
+  }
+}
+
+// The caller's code is the only `application/typescript` data: module; Deno may
+// abbreviate long data: URLs in stack traces ("AAAA......ZZZZ"), so match the shape.
+const CODE_URL = /data:application\/typescript;base64,[A-Za-z0-9+/=.]+/g;
+const CODE_POSITION = /data:application\/typescript;base64,[A-Za-z0-9+/=.]+:(\d+):\d+/;
+
+/** The line, in the caller's code, of the first stack frame that is in the code. */
+function lineIn(text) {
+  const match = CODE_POSITION.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Keeps only the stack frames in the caller's code, named `<code>`. */
+function codeFrames(stack) {
+  const frames = stack.split("\n").filter((l) => CODE_POSITION.test(l) && /^\s*at /.test(l));
+  return frames.map((l) => scrub(l.trim())).slice(0, 20).join("\n");
+}
+
+/** Removes our own URLs (data: modules, this runner's path) from text. */
+function scrub(text) {
+  let out = text.replace(CODE_URL, "<code>");
+  // Line 1 starts with the wrapper's text; report columns as the caller counts them.
+  out = out.replace(/<code>:1:(\d+)/g, (_, col) => `<code>:1:${Math.max(1, col - WRAPPER.length)}`);
+  out = out.replace(/data:[a-z/+-]+;base64,[A-Za-z0-9+/=.]+/g, "<module>");
+  out = out.replace(/file:\/\/\/[^\s)'"`]*/g, "<airlock>");
+  out = out.replace(/(^|[\s(])\/(?:[\w.@-]+\/)+[\w.@-]*harness\.js[^\s)]*/g, "$1<airlock>");
+  return out;
+}
+
+// ---------------------------------------------------------------- run
+
+let finished = false;
+
+function finish(frame) {
+  if (finished) return;
+  finished = true;
+  if (droppedLines > 0) {
+    send({
+      t: "log",
+      level: "warn",
+      text: `[airlock] ${droppedLines} more log lines were dropped`,
+    });
+  }
+  send(frame);
+}
+
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  const error = describeError(event.reason);
+  error.message = `unhandled promise rejection: ${error.message}`;
+  finish({ t: "error", error });
+});
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  finish({ t: "error", error: describeError(event.error) });
+});
+
+function toDataUrl(source, mediaType) {
+  const bytes = encoder.encode(source);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return `data:${mediaType};base64,${btoa(binary)}`;
+}
+
+async function main() {
+  readFrames();
+  send({ t: "ready" });
+  const frame = await runFrame;
+  logBudget = frame.maxLogBytes ?? logBudget;
+  const maxOutputBytes = frame.maxOutputBytes ?? 1048576;
+
+  if (frame.prelude) {
+    try {
+      await import(toDataUrl(frame.prelude, "application/javascript"));
+    } catch (error) {
+      finish({ t: "error", error: { kind: "runtime", message: `prelude failed: ${error}` } });
+      return;
+    }
+  }
+
+  // One line: the wrapper shares line 1 with the code, so line N of the module is
+  // line N of the caller's code. Static imports inside it are a syntax error.
+  const source = WRAPPER + frame.code + "\n}\n";
+  const codeUrl = toDataUrl(source, "application/typescript");
+  let main;
+  try {
+    main = (await import(codeUrl)).default;
+  } catch (error) {
+    const described = describeError(error);
+    if (described.kind === "runtime") {
+      described.kind = "compile";
+      // Deno reports "TypeError: SyntaxError: …" followed by a code frame that shows our
+      // one-line wrapper; the first line and the line number are what the caller needs.
+      described.message = described.message.replace(/^TypeError: (?=SyntaxError)/, "")
+        .split("\n")[0];
+    }
+    finish({ t: "error", error: described });
+    return;
+  }
+  let value;
+  try {
+    value = await main();
+  } catch (error) {
+    finish({ t: "error", error: describeError(error) });
+    return;
+  }
+  let json;
+  try {
+    json = value === undefined ? undefined : encodeResult(value, maxOutputBytes, 200);
+  } catch (error) {
+    finish({ t: "error", error: describeError(error) });
+    return;
+  }
+  if (finished) return;
+  // The value travels as JSON text inside the frame so the gateway can check its size
+  // before parsing it.
+  finish({ t: "result", json });
+}
+
+main();

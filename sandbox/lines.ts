@@ -1,0 +1,67 @@
+/**
+ * Splits a byte stream into text lines without quadratic work on long lines and with a
+ * hard cap on a line's length.
+ *
+ * @module
+ */
+
+const NEWLINE = 0x0a;
+
+/** Accumulates chunks and hands back complete lines. */
+export class LineReader {
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #maxLineBytes: number;
+  #decoder = new TextDecoder();
+  /** Set once a line grew past the cap; no more lines are returned after that. */
+  oversize = false;
+
+  /** @param maxLineBytes the longest line accepted, in bytes */
+  constructor(maxLineBytes: number) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  /** Adds a chunk; returns the lines it completed (without their newline). */
+  push(chunk: Uint8Array): string[] {
+    const lines: string[] = [];
+    if (this.oversize) return lines;
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(NEWLINE, start);
+      if (newline < 0) {
+        this.#pending.push(chunk.subarray(start));
+        this.#pendingBytes += chunk.length - start;
+        if (this.#pendingBytes > this.#maxLineBytes) this.#overflow();
+        break;
+      }
+      const piece = chunk.subarray(start, newline);
+      if (this.#pendingBytes + piece.length > this.#maxLineBytes) {
+        this.#overflow();
+        break;
+      }
+      lines.push(this.#decode(piece));
+      start = newline + 1;
+    }
+    return lines;
+  }
+
+  #decode(last: Uint8Array): string {
+    if (this.#pending.length === 0) return this.#decoder.decode(last);
+    const whole = new Uint8Array(this.#pendingBytes + last.length);
+    let offset = 0;
+    for (const part of this.#pending) {
+      whole.set(part, offset);
+      offset += part.length;
+    }
+    whole.set(last, offset);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return this.#decoder.decode(whole);
+  }
+
+  #overflow() {
+    this.oversize = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}

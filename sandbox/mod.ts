@@ -1,0 +1,30 @@
+/**
+ * The sandbox: runs agent-written TypeScript in single-use Deno subprocesses with no
+ * permissions, a wall-clock timeout, a memory cap covering heap and off-heap memory,
+ * output caps, a bounded queue and a warm pool. Depends on nothing else of ours.
+ *
+ * ```ts
+ * const sandbox = new Sandbox({ timeoutMs: 5000, memoryMb: 128, maxOutputBytes: 1 << 20,
+ *   maxLogBytes: 65536, concurrency: 4, queue: 64, poolSize: 2, allowNet: [], allowRead: [] });
+ * await sandbox.start();
+ * const result = await sandbox.run({ code: "return 1 + 1" });
+ * ```
+ *
+ * @module
+ */
+
+export { Sandbox, type SandboxOptions, type SandboxStats } from "./sandbox.ts";
+export { ExecutionQueue, QueueFullError } from "./queue.ts";
+export { checkNetGrant } from "./flags.ts";
+export { cgroupBaseDir, type MemoryGuardMode } from "./memory.ts";
+export {
+  type LogEntry,
+  type RpcHandler,
+  type RunRequest,
+  type RunResult,
+  RUNTIME_OVERHEAD_MB,
+  type SandboxError,
+  type SandboxErrorKind,
+  type SandboxGrants,
+  type SandboxLimits,
+} from "./types.ts";

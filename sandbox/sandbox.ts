@@ -1,0 +1,145 @@
+/**
+ * The sandbox as the gateway sees it: a queue, a warm pool, and single-use processes.
+ *
+ * @module
+ */
+
+import type { MemoryGuardMode } from "./memory.ts";
+import { createMemoryGuard } from "./memory.ts";
+import { WarmPool } from "./pool.ts";
+import { SandboxProcess } from "./process.ts";
+import { ExecutionQueue } from "./queue.ts";
+import type { RunRequest, RunResult, SandboxGrants, SandboxLimits } from "./types.ts";
+
+/** Configuration of a {@link Sandbox}. */
+export interface SandboxOptions extends SandboxLimits, SandboxGrants {
+  /** Executions running at once. */
+  concurrency: number;
+  /** Executions allowed to wait for a slot; more are refused. */
+  queue: number;
+  /** Idle pre-started processes to keep (0 disables the warm pool). */
+  poolSize: number;
+  /** Memory enforcement; `auto` uses a cgroup where the host offers one. */
+  memoryGuard?: "auto" | MemoryGuardMode;
+  /** The Deno executable; the gateway's own by default. */
+  denoPath?: string;
+}
+
+/** Live figures for health checks and metrics. */
+export interface SandboxStats {
+  /** Executions running. */
+  active: number;
+  /** Executions waiting for a slot. */
+  queued: number;
+  /** Idle warm processes. */
+  poolReady: number;
+  /** Configured pool size. */
+  poolSize: number;
+  /** How resident memory is enforced. */
+  memoryGuard: MemoryGuardMode | "unknown";
+}
+
+/** Runs code in single-use, permission-less Deno processes. */
+export class Sandbox {
+  #options: SandboxOptions;
+  #queue: ExecutionQueue;
+  #pool: WarmPool;
+  #guardMode: MemoryGuardMode | "unknown" = "unknown";
+  #running = new Set<SandboxProcess>();
+
+  /** @param options limits, grants, concurrency and pool size */
+  constructor(options: SandboxOptions) {
+    this.#options = options;
+    this.#queue = new ExecutionQueue(options.concurrency, options.queue);
+    this.#pool = new WarmPool(options.poolSize, {
+      memoryMb: options.memoryMb,
+      grants: { allowNet: options.allowNet, allowRead: options.allowRead },
+      memoryGuard: options.memoryGuard,
+      denoPath: options.denoPath,
+    });
+  }
+
+  /** The default limits of an execution. */
+  get limits(): SandboxLimits {
+    const { timeoutMs, memoryMb, maxOutputBytes, maxLogBytes } = this.#options;
+    return { timeoutMs, memoryMb, maxOutputBytes, maxLogBytes };
+  }
+
+  /** Starts the warm pool and settles which memory guard is used. */
+  async start(): Promise<void> {
+    const guard = await createMemoryGuard(this.#options.memoryGuard ?? "auto");
+    this.#guardMode = guard.mode;
+    await guard.dispose();
+    this.#pool.start();
+  }
+
+  /** Live figures. */
+  stats(): SandboxStats {
+    return {
+      active: this.#queue.active,
+      queued: this.#queue.depth,
+      poolReady: this.#pool.readyCount,
+      poolSize: this.#options.poolSize,
+      memoryGuard: this.#guardMode,
+    };
+  }
+
+  /**
+   * Runs one execution: waits for a slot (or throws `QueueFullError`), takes a warm
+   * process when its profile fits, runs the code under the limits, and discards the
+   * process.
+   */
+  async run(request: RunRequest): Promise<RunResult> {
+    const limits: SandboxLimits = { ...this.limits, ...definedOnly(request.limits) };
+    const release = await this.#queue.acquire(request.signal);
+    try {
+      let process: SandboxProcess | undefined;
+      let warm = false;
+      if (limits.memoryMb === this.#pool.options.memoryMb) {
+        process = this.#pool.take();
+        warm = process !== undefined;
+      }
+      process ??= await SandboxProcess.spawn({ ...this.#pool.options, memoryMb: limits.memoryMb });
+      this.#running.add(process);
+      const started = performance.now();
+      try {
+        const outcome = await process.execute({
+          code: request.code,
+          prelude: request.prelude,
+          limits,
+          onRpc: request.onRpc,
+          onLog: request.onLog,
+          signal: request.signal,
+        });
+        const sandboxMs = performance.now() - started;
+        const result: RunResult = { ok: !outcome.error, logs: outcome.logs, sandboxMs, warm };
+        if (outcome.error) result.error = outcome.error;
+        else if (outcome.json !== undefined) result.result = JSON.parse(outcome.json);
+        return result;
+      } finally {
+        this.#running.delete(process);
+        process.kill();
+        // Cleanup (temp dir, cgroup) happens after the answer, off the latency path.
+        process.closed.catch(() => {});
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Stops the pool and kills running executions. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+    const running = [...this.#running];
+    for (const p of running) p.kill("cancelled");
+    await Promise.all(running.map((p) => p.closed));
+  }
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(value ?? {})) {
+    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

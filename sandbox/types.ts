@@ -1,0 +1,100 @@
+/**
+ * The sandbox's public types: what a caller sends, what comes back.
+ *
+ * @module
+ */
+
+/** Why an execution failed; a client can act on each kind differently. */
+export type SandboxErrorKind =
+  | "timeout"
+  | "memory"
+  | "runtime"
+  | "compile"
+  | "permission"
+  | "tool"
+  | "output_limit"
+  | "cancelled";
+
+/** An execution's failure, as returned to the caller. */
+export interface SandboxError {
+  /** What went wrong, coarsely. */
+  kind: SandboxErrorKind;
+  /** A human-readable message; never contains host paths. */
+  message: string;
+  /** The line in the caller's code where the error was thrown, when known. */
+  line?: number;
+  /** Stack frames inside the caller's code only (`<code>:line:col`), when known. */
+  stack?: string;
+}
+
+/** A captured `console.*` line. */
+export interface LogEntry {
+  /** `log`, `info`, `warn`, `error` or `debug` (trace maps to debug). */
+  level: "log" | "info" | "warn" | "error" | "debug";
+  /** The formatted text of the call's arguments. */
+  text: string;
+}
+
+/** Limits of one execution. */
+export interface SandboxLimits {
+  /** Wall-clock limit; the whole process group is killed when it passes. */
+  timeoutMs: number;
+  /**
+   * V8 heap limit in MiB. Resident memory (heap, ArrayBuffers, WebAssembly) is capped at
+   * this plus {@link RUNTIME_OVERHEAD_MB} for the Deno runtime itself.
+   */
+  memoryMb: number;
+  /** Largest JSON text of a return value, in bytes. */
+  maxOutputBytes: number;
+  /** Largest total of captured log text, in characters; later lines are dropped. */
+  maxLogBytes: number;
+}
+
+/** Resident memory granted on top of `memoryMb` for the Deno runtime itself. */
+export const RUNTIME_OVERHEAD_MB = 64;
+
+/** Permissions granted to sandbox processes; empty by default. */
+export interface SandboxGrants {
+  /** `host:port` entries passed to `--allow-net`. */
+  allowNet: string[];
+  /** Absolute paths passed to `--allow-read`. */
+  allowRead: string[];
+}
+
+/**
+ * Serves the code's calls to `__airlock.rpc(method, params)` (tool calls, tool search).
+ * What it returns is sent back to the code; what it throws becomes a `ToolError` there.
+ */
+export type RpcHandler = (method: string, params: unknown) => Promise<unknown>;
+
+/** One execution request. */
+export interface RunRequest {
+  /** The caller's TypeScript. */
+  code: string;
+  /** JavaScript evaluated before the code (the generated tool wrappers). */
+  prelude?: string;
+  /** Overrides of the sandbox's default limits. */
+  limits?: Partial<SandboxLimits>;
+  /** Serves RPCs from the code; without it every RPC fails. */
+  onRpc?: RpcHandler;
+  /** Aborting it kills the execution (`cancelled`). */
+  signal?: AbortSignal;
+  /** Called with each log line as it arrives (for progress reporting). */
+  onLog?: (entry: LogEntry) => void;
+}
+
+/** What an execution produced. */
+export interface RunResult {
+  /** Whether the code ran to completion and its value was encoded. */
+  ok: boolean;
+  /** The return value, parsed from JSON (absent when the code returned nothing). */
+  result?: unknown;
+  /** Captured console output, capped. */
+  logs: LogEntry[];
+  /** Present exactly when `ok` is false. */
+  error?: SandboxError;
+  /** Time from sending the code to the outcome, in ms. */
+  sandboxMs: number;
+  /** Whether a pre-started process from the warm pool ran it. */
+  warm: boolean;
+}
