@@ -1,0 +1,425 @@
+/**
+ * One upstream server: connecting, its tool list, calls, and restarts after failures.
+ *
+ * @module
+ */
+
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  ErrorCode,
+  McpError,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+
+import { backoffDelay } from "./backoff.ts";
+import { listAllTools, toToolInfos } from "./catalogue.ts";
+import { UpstreamError } from "./errors.ts";
+import { StdioProcessTransport } from "./stdio_transport.ts";
+import type { ServerConfig, ToolInfo } from "./types.ts";
+
+/** Where a server is in its life: see {@linkcode ServerStatus}. */
+export type ServerState = "connecting" | "ready" | "failed" | "closed";
+
+/** One server's health, as `/readyz` reports it. */
+export interface ServerStatus {
+  /** The config key of the server. */
+  name: string;
+  /** `connecting` (first start or a restart under way), `ready`, `failed` (waiting to restart), `closed`. */
+  state: ServerState;
+  /** How the gateway reaches it. */
+  transport: "stdio" | "http";
+  /** Number of tools in the catalogue from this server (0 unless ready). */
+  tools: number;
+  /** Why it is not ready, when it failed (the last failure while it reconnects). */
+  error?: string;
+  /** Restart attempts so far. */
+  restarts: number;
+  /** When it entered its current state (ISO 8601). */
+  since: string;
+}
+
+/** Settings a connection needs; the manager fills in the defaults. */
+export interface ConnectionOptions {
+  /** Limit for start-up: spawn or connect, `initialize`, and the whole tool list. */
+  connectTimeoutMs: number;
+  /** Default per-call timeout. */
+  callTimeoutMs: number;
+  /** Restart delays. */
+  restart: { initialMs: number; maxMs: number; resetAfterMs: number };
+  /** Structured events for the gateway's log. */
+  logger: (event: Record<string, unknown>) => void;
+  /** Called whenever this server's contribution to the catalogue changes. */
+  onToolsChanged: () => void;
+  /** Source of jitter (tests may fix it). */
+  random?: () => number;
+}
+
+/** Version we report to upstream servers in `initialize`. */
+const CLIENT_INFO = { name: "airlock", version: "0.1.0" };
+
+/** Whether the config describes an HTTP server. */
+function isHttp(config: ServerConfig): config is { url: string; headers?: Record<string, string> } {
+  return "url" in config && typeof config.url === "string";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The live connection to one upstream server. It connects on `start()`, keeps the tool
+ * list current (`notifications/tools/list_changed`), and after any failure (cannot start,
+ * start-up timeout, crash, lost HTTP connection) tears everything down, reports
+ * `failed` and tries again after an exponential, capped, jittered delay, until `close()`.
+ */
+export class ServerConnection {
+  /** The config key of the server. */
+  readonly name: string;
+  readonly #config: ServerConfig;
+  readonly #options: ConnectionOptions;
+  #state: ServerState = "connecting";
+  #since = new Date();
+  #error?: string;
+  #restarts = 0;
+  #failuresInRow = 0;
+  #readyAt = 0;
+  #tools: ToolInfo[] = [];
+  #toolNames = new Set<string>();
+  #client?: Client;
+  #transport?: StdioProcessTransport | StreamableHTTPClientTransport;
+  /** Bumped by every attempt and by close(); events of older attempts are ignored. */
+  #generation = 0;
+  #restartTimer?: ReturnType<typeof setTimeout>;
+  #attempt?: Promise<void>;
+  #refresh?: Promise<void>;
+  #refreshAgain = false;
+  #lastStderr: string[] = [];
+
+  /**
+   * @param name the config key of the server
+   * @param config how to reach it
+   * @param options timeouts, restart delays, logger and change callback
+   */
+  constructor(name: string, config: ServerConfig, options: ConnectionOptions) {
+    this.name = name;
+    this.#config = config;
+    this.#options = options;
+  }
+
+  /** The server's tools while it is ready, else none. */
+  get tools(): readonly ToolInfo[] {
+    return this.#tools;
+  }
+
+  /** The last lines of stderr of the current (or last) subprocess; empty for HTTP servers. */
+  get stderrTail(): string[] {
+    return this.#transport instanceof StdioProcessTransport
+      ? this.#transport.stderrTail
+      : [...this.#lastStderr];
+  }
+
+  /** This server's current status. */
+  status(): ServerStatus {
+    const status: ServerStatus = {
+      name: this.name,
+      state: this.#state,
+      transport: isHttp(this.#config) ? "http" : "stdio",
+      tools: this.#state === "ready" ? this.#tools.length : 0,
+      restarts: this.#restarts,
+      since: this.#since.toISOString(),
+    };
+    if (this.#error !== undefined && this.#state !== "ready") status.error = this.#error;
+    return status;
+  }
+
+  /** Makes the first connection attempt; resolves when it succeeded or failed (never rejects). */
+  start(): Promise<void> {
+    if (this.#state === "closed") return Promise.resolve();
+    this.#attempt ??= this.#connect();
+    return this.#attempt;
+  }
+
+  /**
+   * Calls one tool. Fails fast with an {@linkcode UpstreamError} when the server is not
+   * ready or does not list the tool.
+   */
+  async callTool(
+    tool: string,
+    args: Record<string, unknown>,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<CallToolResult> {
+    const client = this.#client;
+    const generation = this.#generation;
+    if (this.#state !== "ready" || !client) {
+      const why = this.#error ? `: ${this.#error}` : "";
+      throw new UpstreamError(
+        "unavailable",
+        this.name,
+        `upstream server "${this.name}" is unavailable (${this.#state}${why})`,
+        { tool },
+      );
+    }
+    if (!this.#toolNames.has(tool)) {
+      throw new UpstreamError(
+        "unknown_tool",
+        this.name,
+        `upstream server "${this.name}" has no tool "${tool}"`,
+        { tool },
+      );
+    }
+    const timeout = options.timeoutMs ?? this.#options.callTimeoutMs;
+    try {
+      const result = await client.callTool(
+        { name: tool, arguments: args },
+        CallToolResultSchema,
+        { timeout, maxTotalTimeout: timeout, signal: options.signal },
+      );
+      return result as CallToolResult;
+    } catch (error) {
+      throw this.#callError(error, tool, timeout, options.signal, generation);
+    }
+  }
+
+  /** Stops reconnecting, closes the client and ends the subprocess. */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#generation++;
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    this.#setTools([]);
+    this.#setState("closed");
+    await this.#teardown();
+    // Let an attempt or refresh that was under way see the close and finish.
+    await this.#attempt;
+    await this.#refresh;
+  }
+
+  async #connect(): Promise<void> {
+    const generation = ++this.#generation;
+    const { connectTimeoutMs, logger } = this.#options;
+    this.#setState("connecting");
+    const startedAt = performance.now();
+    const transport = this.#createTransport();
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    client.setNotificationHandler(
+      ToolListChangedNotificationSchema,
+      () => this.#onToolListChanged(generation),
+    );
+    client.onclose = () => this.#onConnectionClosed(generation);
+    client.onerror = (error: Error) =>
+      logger({ event: "upstream.transport_error", server: this.name, message: messageOf(error) });
+    this.#client = client;
+    this.#transport = transport;
+
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () => deadline.abort(new Error(`did not start within ${connectTimeoutMs} ms`)),
+      connectTimeoutMs,
+    );
+    // The SDK's own request timeout must not cut in before ours.
+    const requestOptions = { signal: deadline.signal, timeout: connectTimeoutMs + 1000 };
+    try {
+      await client.connect(transport, requestOptions);
+      const tools = await listAllTools(client, requestOptions);
+      if (generation !== this.#generation) return;
+      this.#error = undefined;
+      this.#readyAt = Date.now();
+      this.#setTools(toToolInfos(this.name, tools, client.getInstructions()));
+      this.#setState("ready");
+      logger({
+        event: "upstream.ready",
+        server: this.name,
+        tools: this.#tools.length,
+        ms: Math.round(performance.now() - startedAt),
+        restarts: this.#restarts,
+      });
+      this.#options.onToolsChanged();
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      const exit = transport instanceof StdioProcessTransport
+        ? transport.exitDescription()
+        : undefined;
+      const reason = deadline.signal.aborted ? messageOf(deadline.signal.reason) : messageOf(error);
+      await this.#fail(generation, exit ?? reason);
+    } finally {
+      clearTimeout(timer);
+      if (this.#attempt && generation === this.#generation) this.#attempt = undefined;
+    }
+  }
+
+  #createTransport(): StdioProcessTransport | StreamableHTTPClientTransport {
+    const config = this.#config;
+    if (isHttp(config)) {
+      return new StreamableHTTPClientTransport(new URL(config.url), {
+        requestInit: { headers: { ...config.headers } },
+      });
+    }
+    return new StdioProcessTransport(config);
+  }
+
+  /** The process exited or the connection closed while we thought it was up. */
+  #onConnectionClosed(generation: number): void {
+    if (generation !== this.#generation || this.#state !== "ready") return;
+    const transport = this.#transport;
+    const exit = transport instanceof StdioProcessTransport
+      ? transport.exitDescription()
+      : undefined;
+    void this.#fail(generation, exit ?? "connection closed");
+  }
+
+  /** Marks the server failed, tears the connection down and schedules a restart. */
+  async #fail(generation: number, error: string): Promise<void> {
+    const wasReady = this.#state === "ready";
+    this.#error = error;
+    this.#setTools([]);
+    this.#setState("failed");
+    this.#options.logger({
+      event: "upstream.failed",
+      server: this.name,
+      error,
+      restarts: this.#restarts,
+    });
+    if (wasReady) this.#options.onToolsChanged();
+    await this.#teardown();
+    if (generation !== this.#generation) return;
+    const { restart } = this.#options;
+    if (this.#readyAt && Date.now() - this.#readyAt >= restart.resetAfterMs) {
+      this.#failuresInRow = 0;
+    }
+    this.#readyAt = 0;
+    const delayMs = backoffDelay(this.#failuresInRow++, restart, this.#options.random);
+    this.#options.logger({ event: "upstream.restart_scheduled", server: this.name, delayMs });
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (generation !== this.#generation) return;
+      this.#restarts++;
+      this.#attempt = this.#connect();
+    }, delayMs);
+  }
+
+  async #teardown(): Promise<void> {
+    const client = this.#client;
+    const transport = this.#transport;
+    this.#client = undefined;
+    if (transport instanceof StdioProcessTransport) {
+      // Keep the stderr of the process we are about to lose for diagnostics.
+      this.#lastStderr = transport.stderrTail;
+    }
+    try {
+      await client?.close();
+    } catch {
+      // Closing a broken connection may fail; the process is gone either way.
+    }
+    // Client.close() closes the transport only if connect() got as far as installing it.
+    await transport?.close().catch(() => {});
+  }
+
+  #onToolListChanged(generation: number): void {
+    if (generation !== this.#generation) return;
+    if (this.#refresh) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#refresh = this.#refreshTools(generation).finally(() => {
+      this.#refresh = undefined;
+    });
+  }
+
+  async #refreshTools(generation: number): Promise<void> {
+    do {
+      this.#refreshAgain = false;
+      const client = this.#client;
+      if (!client || generation !== this.#generation || this.#state !== "ready") return;
+      try {
+        const tools = await listAllTools(client, { timeout: this.#options.callTimeoutMs });
+        if (generation !== this.#generation || this.#state !== "ready") return;
+        const next = toToolInfos(this.name, tools, client.getInstructions());
+        if (JSON.stringify(next) !== JSON.stringify(this.#tools)) {
+          this.#setTools(next);
+          this.#options.logger({
+            event: "upstream.tools_changed",
+            server: this.name,
+            tools: next.length,
+          });
+          this.#options.onToolsChanged();
+        }
+      } catch (error) {
+        // Keep the previous list; a broken connection is handled by onclose.
+        this.#options.logger({
+          event: "upstream.refresh_failed",
+          server: this.name,
+          error: messageOf(error),
+        });
+      }
+    } while (this.#refreshAgain);
+  }
+
+  #setTools(tools: ToolInfo[]): void {
+    this.#tools = tools;
+    this.#toolNames = new Set(tools.map((tool) => tool.name));
+  }
+
+  #setState(state: ServerState): void {
+    if (state === this.#state && state !== "connecting") return;
+    this.#state = state;
+    this.#since = new Date();
+  }
+
+  #callError(
+    error: unknown,
+    tool: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    generation: number,
+  ): UpstreamError {
+    const id = `${this.name}.${tool}`;
+    const opts = { tool, cause: error };
+    if (error instanceof UpstreamError) return error;
+    if (signal?.aborted) {
+      return new UpstreamError("cancelled", this.name, `call to ${id} was cancelled`, opts);
+    }
+    if (error instanceof McpError) {
+      const code = (error as McpError).code;
+      if (code === ErrorCode.RequestTimeout) {
+        return new UpstreamError(
+          "timeout",
+          this.name,
+          `call to ${id} timed out after ${timeoutMs} ms`,
+          opts,
+        );
+      }
+      if (code === ErrorCode.ConnectionClosed) {
+        const transport = this.#transport;
+        const exit = transport instanceof StdioProcessTransport
+          ? transport.exitDescription()
+          : undefined;
+        return new UpstreamError(
+          "connection",
+          this.name,
+          `upstream server "${this.name}" closed the connection during the call to ${id}` +
+            (exit ? ` (${exit})` : ""),
+          opts,
+        );
+      }
+      return new UpstreamError(
+        "protocol",
+        this.name,
+        `call to ${id} failed: ${messageOf(error)}`,
+        opts,
+      );
+    }
+    // Anything else is a transport failure (HTTP server gone, broken pipe): reconnect.
+    if (generation === this.#generation && this.#state === "ready") {
+      void this.#fail(generation, `connection lost: ${messageOf(error)}`);
+    }
+    return new UpstreamError(
+      "connection",
+      this.name,
+      `upstream server "${this.name}" could not be reached for ${id}: ${messageOf(error)}`,
+      opts,
+    );
+  }
+}

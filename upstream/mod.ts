@@ -1,0 +1,30 @@
+/**
+ * Connections to the upstream MCP servers: stdio subprocesses and Streamable HTTP
+ * endpoints, the merged tool catalogue, tool calls, health and restarts.
+ *
+ * ```ts
+ * import { UpstreamManager } from "./upstream/mod.ts";
+ * const upstream = new UpstreamManager(config.servers, { callTimeoutMs: 30_000 });
+ * await upstream.start();
+ * upstream.onCatalogueChange((server) => index.update(server, upstream.catalogue()));
+ * ```
+ *
+ * @module
+ */
+
+export { UpstreamManager } from "./manager.ts";
+export type { CallToolOptions, UpstreamManagerOptions } from "./manager.ts";
+export type { ServerState, ServerStatus } from "./connection.ts";
+export { UpstreamError } from "./errors.ts";
+export type { UpstreamErrorReason } from "./errors.ts";
+export { backoffDelay } from "./backoff.ts";
+export type { BackoffOptions } from "./backoff.ts";
+export { childEnvironment } from "./stdio_transport.ts";
+export type {
+  HttpServerConfig,
+  JsonSchema,
+  ServerConfig,
+  StdioServerConfig,
+  ToolInfo,
+} from "./types.ts";
+export type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";

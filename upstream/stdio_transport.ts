@@ -1,0 +1,280 @@
+/**
+ * An MCP client transport that runs an upstream server as a subprocess and speaks
+ * newline-delimited JSON-RPC over its stdin and stdout.
+ *
+ * We do not use the SDK's `StdioClientTransport` because it always passes on part of
+ * the gateway's environment, lets stderr through to ours by default, and kills only the
+ * direct child: `npx` servers run as grandchildren and would outlive it. Here the child
+ * gets only `PATH`, `HOME` and its configured variables, runs in its own process group
+ * (so closing takes down everything it started), and its stderr is kept as a short tail
+ * for diagnostics.
+ *
+ * @module
+ */
+
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+
+import type { StdioServerConfig } from "./types.ts";
+
+/** How many stderr lines a transport keeps by default. */
+export const DEFAULT_STDERR_LINES = 50;
+
+/** Longest line of stdout we accept before declaring the server broken (bytes of text). */
+const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
+/** Options of {@linkcode StdioProcessTransport} beyond the server's config. */
+export interface StdioProcessOptions {
+  /** How many trailing stderr lines to keep (default {@linkcode DEFAULT_STDERR_LINES}). */
+  stderrLines?: number;
+  /** How long `close()` waits for the server to exit after stdin is closed (default 500 ms). */
+  graceMs?: number;
+}
+
+/**
+ * The environment an upstream subprocess gets: `PATH` and `HOME` from the gateway (so
+ * `npx` and friends work), then the server's configured variables. Nothing else of the
+ * gateway's environment (API keys, tokens) reaches it.
+ *
+ * @param configured the server's `env` from the configuration
+ */
+export function childEnvironment(configured: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ["PATH", "HOME"]) {
+    const value = Deno.env.get(key);
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...configured };
+}
+
+/** Resolves after `ms`, or at once when `promise` settles first; says which happened. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A {@linkcode Transport} over a subprocess's stdio, for the SDK's `Client`.
+ *
+ * `onclose` fires once, when the process exits (crash or `close()`).
+ */
+export class StdioProcessTransport implements Transport {
+  /** Set by the SDK's `Protocol`: called once when the process has exited. */
+  onclose?: () => void;
+  /** Set by the SDK's `Protocol`: non-fatal problems (unparseable output, write errors). */
+  onerror?: (error: Error) => void;
+  /** Set by the SDK's `Protocol`: each JSON-RPC message the server sends. */
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  readonly #config: StdioServerConfig;
+  readonly #stderrLimit: number;
+  readonly #graceMs: number;
+  readonly #stderr: string[] = [];
+  #child?: Deno.ChildProcess;
+  #writer?: WritableStreamDefaultWriter<Uint8Array>;
+  #status?: Deno.CommandStatus;
+  #pumps?: Promise<unknown>;
+  #closing?: Promise<void>;
+  #closeNotified = false;
+
+  /**
+   * @param config the server's command, arguments, environment and working directory
+   * @param options stderr tail length and shutdown grace period
+   */
+  constructor(config: StdioServerConfig, options: StdioProcessOptions = {}) {
+    this.#config = config;
+    this.#stderrLimit = options.stderrLines ?? DEFAULT_STDERR_LINES;
+    this.#graceMs = options.graceMs ?? 500;
+  }
+
+  /** The process id of the server (the leader of its process group), once started. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** The last lines the server wrote to stderr, oldest first. */
+  get stderrTail(): string[] {
+    return [...this.#stderr];
+  }
+
+  /** How the process ended (`undefined` while it runs or before it started). */
+  get exitStatus(): Deno.CommandStatus | undefined {
+    return this.#status;
+  }
+
+  /**
+   * A one-line account of how the process ended, with its last stderr line, e.g.
+   * `exited with code 1: Error: cannot open db`; `undefined` while it runs.
+   */
+  exitDescription(): string | undefined {
+    const status = this.#status;
+    if (!status) return undefined;
+    const how = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+    const last = this.#stderr.findLast((line) => line.trim() !== "");
+    return last ? `${how}: ${last.trim().slice(0, 300)}` : how;
+  }
+
+  /** Spawns the process. Rejects when it cannot be spawned (e.g. command not found). */
+  start(): Promise<void> {
+    if (this.#child) {
+      return Promise.reject(new Error("StdioProcessTransport already started"));
+    }
+    const { command, args = [], env, cwd } = this.#config;
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(command, {
+        args,
+        env: childEnvironment(env),
+        clearEnv: true,
+        cwd,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+        // Its own process group, so close() can signal everything the server started.
+        detached: true,
+      }).spawn();
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return Promise.reject(new Error(`command not found: ${command}`, { cause: error }));
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      return Promise.reject(new Error(`cannot start ${command}: ${message}`, { cause: error }));
+    }
+    this.#child = child;
+    this.#writer = child.stdin.getWriter();
+    const stdout = this.#readStdout(child.stdout);
+    const stderr = this.#readStderr(child.stderr);
+    const status = child.status.then(async (status) => {
+      this.#status = status;
+      // Let the last responses written before the exit be delivered first.
+      await settlesWithin(stdout, 250);
+      this.#notifyClose();
+    });
+    this.#pumps = Promise.all([stdout, stderr, status]);
+    return Promise.resolve();
+  }
+
+  /** Writes one JSON-RPC message as a line on the server's stdin. */
+  async send(message: JSONRPCMessage): Promise<void> {
+    const writer = this.#writer;
+    if (!writer || this.#closing || this.#status) throw new Error("Not connected");
+    await writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+  }
+
+  /**
+   * Closes stdin, gives the server a moment to exit, then sends SIGTERM and finally
+   * SIGKILL to its whole process group. Resolves once the process has exited and its
+   * pipes are drained. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const child = this.#child;
+    if (!child) {
+      this.#notifyClose();
+      return;
+    }
+    // Not awaited: a write blocked on a full pipe would hold close() up.
+    this.#writer?.close().catch(() => {});
+    if (!this.#status) await settlesWithin(child.status, this.#graceMs);
+    if (!this.#status) {
+      this.#signalGroup(child.pid, "SIGTERM");
+      await settlesWithin(child.status, 1000);
+    }
+    // Descendants may outlive a leader that exited on its own; they go too.
+    this.#signalGroup(child.pid, this.#status ? "SIGTERM" : "SIGKILL");
+    if (!this.#status) this.#signalGroup(child.pid, "SIGKILL");
+    if (!(await settlesWithin(this.#pumps!, 2000))) {
+      // A process that escaped the group still holds our pipes: stop reading them.
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      await this.#pumps;
+    }
+    this.#notifyClose();
+  }
+
+  #signalGroup(pid: number, signal: Deno.Signal): void {
+    try {
+      Deno.kill(-pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  }
+
+  #notifyClose(): void {
+    if (this.#closeNotified) return;
+    this.#closeNotified = true;
+    this.onclose?.();
+  }
+
+  async #readStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of stream) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let newline: number;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          this.#handleLine(line);
+        }
+        if (buffer.length > MAX_LINE_CHARS) {
+          this.onerror?.(new Error("server wrote an over-long line on stdout; stopping it"));
+          buffer = "";
+          if (this.#child) this.#signalGroup(this.#child.pid, "SIGKILL");
+        }
+      }
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #handleLine(line: string): void {
+    const text = line.trim();
+    if (text === "") return;
+    let message: JSONRPCMessage;
+    try {
+      message = JSONRPCMessageSchema.parse(JSON.parse(text));
+    } catch {
+      this.onerror?.(new Error(`ignored non-JSON-RPC output on stdout: ${text.slice(0, 200)}`));
+      return;
+    }
+    this.onmessage?.(message);
+  }
+
+  async #readStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let partial = "";
+    try {
+      for await (const chunk of stream) {
+        const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) this.#keepStderr(line);
+        // A server that never ends its line must not grow this without bound.
+        if (partial.length > 4096) {
+          this.#keepStderr(partial);
+          partial = "";
+        }
+      }
+    } catch {
+      // Stream cancelled on close: nothing to keep.
+    }
+    if (partial) this.#keepStderr(partial);
+  }
+
+  #keepStderr(line: string): void {
+    this.#stderr.push(line.replace(/\r$/, "").slice(0, 1000));
+    if (this.#stderr.length > this.#stderrLimit) this.#stderr.shift();
+  }
+}
