@@ -1,0 +1,309 @@
+/**
+ * Names of namespaces and functions inside the sandbox.
+ *
+ * Every upstream server becomes a global namespace object and every tool a function on it.
+ * Server keys and tool names come from configuration and from MCP servers, so they may be
+ * anything; this module turns them into valid, non-colliding JavaScript identifiers, the
+ * same way every time, and answers the reverse question the gateway asks when sandbox code
+ * calls a tool by the name it wrote.
+ *
+ * @module
+ */
+import type { ToolInfo } from "../upstream/types.ts";
+
+/** Words that cannot name a binding in strict-mode module code (plus a few that should not). */
+export const RESERVED_WORDS: ReadonlySet<string> = new Set([
+  "arguments",
+  "await",
+  "break",
+  "case",
+  "catch",
+  "class",
+  "const",
+  "continue",
+  "debugger",
+  "default",
+  "delete",
+  "do",
+  "else",
+  "enum",
+  "eval",
+  "export",
+  "extends",
+  "false",
+  "finally",
+  "for",
+  "function",
+  "if",
+  "implements",
+  "import",
+  "in",
+  "instanceof",
+  "interface",
+  "let",
+  "new",
+  "null",
+  "package",
+  "private",
+  "protected",
+  "public",
+  "return",
+  "static",
+  "super",
+  "switch",
+  "this",
+  "throw",
+  "true",
+  "try",
+  "typeof",
+  "var",
+  "void",
+  "while",
+  "with",
+  "yield",
+  // Not reserved, but a binding of these names would confuse every reader and checker.
+  "undefined",
+  "NaN",
+  "Infinity",
+  "async",
+  "of",
+  "type",
+  "declare",
+  "namespace",
+  "module",
+  "global",
+]);
+
+/**
+ * Globals of the sandbox that a namespace must never shadow: Airlock's own (`tools`,
+ * `ToolError`, `__airlock`) and every global a plain `deno run` defines (checked against
+ * the real runtime by a test), plus a few that other runtimes define.
+ */
+export const SANDBOX_GLOBALS: ReadonlySet<string> = new Set([
+  // Airlock
+  "tools",
+  "ToolError",
+  "__airlock",
+  // Object.prototype members reachable as globals through globalThis' prototype chain
+  "__proto__",
+  "constructor",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "toString",
+  "valueOf",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  // ECMAScript
+  ..."AggregateError Array ArrayBuffer AsyncDisposableStack Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date DisposableStack Error EvalError FinalizationRegistry Float16Array Float32Array Float64Array Function Infinity Int16Array Int32Array Int8Array Intl Iterator JSON Map Math NaN Number Object Promise Proxy RangeError ReferenceError Reflect RegExp Set SharedArrayBuffer String SuppressedError Symbol SyntaxError Temporal TypeError URIError Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakRef WeakSet WebAssembly decodeURI decodeURIComponent encodeURI encodeURIComponent escape eval globalThis isFinite isNaN parseFloat parseInt undefined unescape"
+    .split(" "),
+  // Web platform and Deno (lower-case ones matter most: generated identifiers start lower-case)
+  ..."AbortController AbortSignal Blob BroadcastChannel Buffer ByteLengthQueuingStrategy Cache CacheStorage CloseEvent CompressionStream CountQueuingStrategy Crypto CryptoKey CustomEvent DOMException DOMMatrix DOMMatrixReadOnly DOMPoint DOMPointReadOnly DOMQuad DOMRect DOMRectReadOnly DecompressionStream Deno ErrorEvent Event EventSource EventTarget File FileReader FormData GPU Headers ImageBitmap ImageBitmapRenderingContext ImageData Location Lock LockManager MessageChannel MessageEvent MessagePort Navigator NavigatorUAData OffscreenCanvas Performance PerformanceEntry PerformanceMark PerformanceMeasure PerformanceObserver PerformanceObserverEntryList ProgressEvent PromiseRejectionEvent QuotaExceededError ReadableByteStreamController ReadableStream ReadableStreamBYOBReader ReadableStreamBYOBRequest ReadableStreamDefaultController ReadableStreamDefaultReader Request Response Storage SubtleCrypto TextDecoder TextDecoderStream TextEncoder TextEncoderStream TransformStream TransformStreamDefaultController URL URLPattern URLSearchParams WebSocket Window Worker WritableStream WritableStreamDefaultController WritableStreamDefaultWriter XMLHttpRequest addEventListener alert atob btoa caches clearImmediate clearInterval clearTimeout close closed confirm console createImageBitmap crypto dispatchEvent document fetch global localStorage location name navigator onbeforeunload onerror onload onunhandledrejection onunload performance process prompt queueMicrotask removeEventListener reportError require self sessionStorage setImmediate setInterval setTimeout structuredClone window"
+    .split(" "),
+]);
+
+/**
+ * Property names a namespace object answers itself, so no tool function may take them:
+ * `then` must stay undefined (so `await ns` is harmless), and the others are probed by
+ * `JSON.stringify`, string conversion, inspection and prototype machinery.
+ */
+export const NAMESPACE_RESERVED_KEYS: ReadonlySet<string> = new Set([
+  "then",
+  "catch",
+  "finally",
+  "constructor",
+  "toJSON",
+  "toString",
+  "toLocaleString",
+  "valueOf",
+  "inspect",
+  "__proto__",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+]);
+
+/** Matches a plain ASCII identifier (what we generate; we never emit non-ASCII names). */
+const ASCII_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** True when `name` is an ASCII JavaScript identifier that is not a reserved word. */
+export function isIdentifier(name: string): boolean {
+  return ASCII_IDENTIFIER.test(name) && !RESERVED_WORDS.has(name);
+}
+
+/**
+ * True when `name` may follow a dot or stand unquoted as a property key: an ASCII
+ * identifier name, reserved words included (`memory.delete` is valid JavaScript).
+ */
+export function isIdentifierName(name: string): boolean {
+  return ASCII_IDENTIFIER.test(name);
+}
+
+/**
+ * Lower-cases the leading run of capitals of a word the way camelCase expects:
+ * `ReadFile` → `readFile`, `HTTPServer` → `httpServer`, `URL` → `url`.
+ */
+function lowerLead(word: string): string {
+  const run = /^[A-Z]+/.exec(word)?.[0] ?? "";
+  if (run.length === 0) return word;
+  if (run.length === word.length || run.length === 1) {
+    return run.toLowerCase() + word.slice(run.length);
+  }
+  // Keep the last capital when a lower-case letter follows it: `HTTPServer` → `http` + `Server`.
+  const next = word[run.length];
+  const keep = /[a-z]/.test(next) ? 1 : 0;
+  return run.slice(0, run.length - keep).toLowerCase() + word.slice(run.length - keep);
+}
+
+/**
+ * camelCase of an arbitrary string, ASCII letters and digits only: every other character
+ * separates words (`read_file` → `readFile`, `get-user.info` → `getUserInfo`). May return
+ * `""` or a string starting with a digit; {@link toIdentifier} makes those valid.
+ */
+export function camelCase(name: string): string {
+  const words = name.split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0);
+  return words
+    .map((w, i) => i === 0 ? lowerLead(w) : w[0].toUpperCase() + w.slice(1))
+    .join("");
+}
+
+/**
+ * A valid identifier for `name`, deterministic: camelCase, `_` before a leading digit,
+ * `fallback` when nothing is left, and `_` after a word in `avoid` (reserved words always).
+ */
+export function toIdentifier(
+  name: string,
+  fallback = "tool",
+  avoid: ReadonlySet<string> = RESERVED_WORDS,
+): string {
+  let id = camelCase(name);
+  if (id === "") id = fallback;
+  if (/^[0-9]/.test(id)) id = "_" + id;
+  while (RESERVED_WORDS.has(id) || avoid.has(id)) id += "_";
+  return id;
+}
+
+/**
+ * The namespace identifier of a server key: the key itself when it is a usable identifier
+ * (the design says the namespace *is* the config key), otherwise its camelCase form.
+ */
+function namespaceBase(server: string): string {
+  const avoid = SANDBOX_GLOBALS;
+  if (isIdentifier(server) && !avoid.has(server)) return server;
+  if (isIdentifier(server)) return server + "_";
+  return toIdentifier(server, "server", new Set([...RESERVED_WORDS, ...avoid]));
+}
+
+/** Tool function identifier before collision handling. */
+function functionBase(toolName: string): string {
+  return toIdentifier(toolName, "tool", NAMESPACE_RESERVED_KEYS);
+}
+
+/**
+ * Assigns identifiers to `originals` without collisions: stable sort by original name
+ * (code-unit order), then the first holder of a base name keeps it and later ones get
+ * `_2`, `_3`, … (skipping anything taken or forbidden).
+ */
+function assignUnique(
+  originals: readonly string[],
+  base: (original: string) => string,
+  forbidden: ReadonlySet<string>,
+): Map<string, string> {
+  const sorted = [...new Set(originals)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const bases = sorted.map(base);
+  const baseSet = new Set(bases);
+  const taken = new Set<string>();
+  const out = new Map<string, string>();
+  sorted.forEach((original, i) => {
+    let id = bases[i];
+    if (taken.has(id) || forbidden.has(id)) {
+      // A suffixed name must not take a name that is taken, forbidden or another's base.
+      let n = 2;
+      const free = (c: string) => !taken.has(c) && !forbidden.has(c) && !baseSet.has(c);
+      while (!free(`${bases[i]}_${n}`)) n++;
+      id = `${bases[i]}_${n}`;
+    }
+    taken.add(id);
+    out.set(original, id);
+  });
+  return out;
+}
+
+/** The deterministic naming of one catalogue: servers to namespaces, tools to functions. */
+export interface NameMap {
+  /** Server config key → namespace identifier. */
+  readonly namespaces: ReadonlyMap<string, string>;
+  /** Tool id (`server.tool_name`) → function name on its namespace. */
+  readonly functions: ReadonlyMap<string, string>;
+  /** Namespace identifier → server config key, or `undefined`. */
+  serverOf(namespace: string): string | undefined;
+  /**
+   * The tool id that `namespace.fnName(...)` means, or `undefined`. Besides the generated
+   * function name, the tool's original MCP name is accepted (`filesystem.read_file`).
+   */
+  toolIdOf(namespace: string, fnName: string): string | undefined;
+  /** Like {@link NameMap.toolIdOf} but keyed by the server config key. */
+  toolIdByServer(server: string, fnName: string): string | undefined;
+}
+
+/**
+ * Names every server and tool of a catalogue.
+ *
+ * The result depends only on the set of servers and, per server, the set of its tool
+ * names, never on their order. Tool function names depend only on the tools of their own
+ * server, so two name maps built from catalogues that agree on one server agree on its
+ * functions.
+ *
+ * @param catalogue every tool the naming must cover (duplicates by id are ignored)
+ * @param servers extra server keys that need a namespace even without tools
+ */
+export function buildNameMap(
+  catalogue: readonly ToolInfo[],
+  servers: readonly string[] = [],
+): NameMap {
+  const serverKeys = [...servers, ...catalogue.map((t) => t.server)];
+  const namespaces = assignUnique(serverKeys, namespaceBase, SANDBOX_GLOBALS);
+  const serverByNamespace = new Map<string, string>();
+  for (const [server, ns] of namespaces) serverByNamespace.set(ns, server);
+
+  const toolsByServer = new Map<string, Map<string, string>>(); // server → name → id
+  for (const tool of catalogue) {
+    let byName = toolsByServer.get(tool.server);
+    if (!byName) toolsByServer.set(tool.server, byName = new Map());
+    if (!byName.has(tool.name)) byName.set(tool.name, tool.id);
+  }
+
+  const functions = new Map<string, string>();
+  const lookup = new Map<string, Map<string, string>>(); // server → fnName|name → id
+  for (const [server, byName] of toolsByServer) {
+    const fnByName = assignUnique([...byName.keys()], functionBase, NAMESPACE_RESERVED_KEYS);
+    const table = new Map<string, string>();
+    for (const [name, fn] of fnByName) {
+      const id = byName.get(name)!;
+      functions.set(id, fn);
+      table.set(fn, id);
+    }
+    // Original MCP names resolve too, unless a generated name already claims the string.
+    for (const [name, id] of byName) if (!table.has(name)) table.set(name, id);
+    lookup.set(server, table);
+  }
+
+  const toolIdByServer = (server: string, fnName: string) => lookup.get(server)?.get(fnName);
+  return {
+    namespaces,
+    functions,
+    serverOf: (namespace) => serverByNamespace.get(namespace),
+    toolIdOf: (namespace, fnName) => {
+      const server = serverByNamespace.get(namespace);
+      return server === undefined ? undefined : toolIdByServer(server, fnName);
+    },
+    toolIdByServer,
+  };
+}
