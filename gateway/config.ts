@@ -1,0 +1,188 @@
+/**
+ * The configuration file: its schema (zod, strict: unknown keys are errors), defaults,
+ * and loading. See DESIGN.md, "Configuration file".
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { checkNetGrant } from "../sandbox/mod.ts";
+
+const PII_TYPES = ["email", "phone", "ssn", "credit_card", "iban", "ip", "secret"] as const;
+
+const positiveInt = (max: number) => z.number().int().positive().max(max);
+
+const stdioServerSchema = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+});
+
+const httpServerSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+
+/** One server entry: `command` makes it stdio, `url` makes it Streamable HTTP. */
+const serverSchema = z.unknown().transform((value, ctx) => {
+  const isObject = typeof value === "object" && value !== null;
+  const schema = isObject && "url" in value ? httpServerSchema : stdioServerSchema;
+  if (!isObject || !("url" in value || "command" in value)) {
+    ctx.addIssue({ code: "custom", message: "a server needs either `command` (stdio) or `url`" });
+    return z.NEVER;
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    }
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+const netGrantSchema = z.string().superRefine((grant, ctx) => {
+  const problem = checkNetGrant(grant);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const readGrantSchema = z.string().min(1).refine((p) => p.startsWith("/"), {
+  message: "must be an absolute path",
+});
+
+const sandboxSchema = z.strictObject({
+  timeoutMs: positiveInt(600_000).default(5000),
+  memoryMb: z.number().int().min(16).max(16384).default(128),
+  maxOutputBytes: positiveInt(256 * 1024 * 1024).default(1048576),
+  maxLogBytes: positiveInt(64 * 1024 * 1024).default(65536),
+  concurrency: positiveInt(1024).default(4),
+  queue: z.number().int().min(0).max(100_000).default(64),
+  poolSize: z.number().int().min(0).max(256).default(2),
+  maxToolCalls: positiveInt(1_000_000).default(1000),
+  maxConcurrentCallsPerServer: positiveInt(1024).default(16),
+  toolTimeoutMs: positiveInt(600_000).default(30_000),
+  memoryGuard: z.enum(["auto", "cgroup", "watchdog"]).default("auto"),
+  allowNet: z.array(netGrantSchema).default([]),
+  allowRead: z.array(readGrantSchema).default([]),
+});
+
+const selectionSchema = z.strictObject({
+  maxTools: positiveInt(500).default(20),
+  minScore: z.number().min(0).max(1).default(0.3),
+  modelDir: z.string().nullable().default(null),
+  embedder: z.enum(["auto", "transformers", "use", "lexical"]).default("auto"),
+  model: z.string().min(1).default("Xenova/all-MiniLM-L6-v2"),
+  cacheDir: z.string().min(1).default("./data/embeddings"),
+});
+
+const piiSchema = z.strictObject({
+  mode: z.enum(["tokenize", "mask", "off"]).default("tokenize"),
+  types: z.array(z.enum(PII_TYPES)).default([...PII_TYPES]),
+  allow: z.array(z.string()).default([]),
+  ttlSeconds: positiveInt(30 * 24 * 3600).default(3600),
+});
+
+const keyHashSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, {
+  message: 'must be "sha256:" followed by 64 lowercase hex digits (the SHA-256 of the key)',
+});
+
+const tenantSchema = z.strictObject({
+  keys: z.array(keyHashSchema).min(1),
+  enabledTools: z.array(z.string().min(1)).default(["*"]),
+  requestsPerMinute: positiveInt(1_000_000).default(60),
+  maxConcurrent: positiveInt(1024).optional(),
+  limits: z.strictObject({
+    timeoutMs: positiveInt(600_000).optional(),
+    memoryMb: z.number().int().min(16).max(16384).optional(),
+    maxOutputBytes: positiveInt(256 * 1024 * 1024).optional(),
+  }).default({}),
+  allowNet: z.array(netGrantSchema).optional(),
+  pii: z.strictObject({
+    mode: z.enum(["tokenize", "mask", "off"]).optional(),
+    types: z.array(z.enum(PII_TYPES)).optional(),
+    allow: z.array(z.string()).optional(),
+  }).optional(),
+});
+
+const authSchema = z.strictObject({
+  tenants: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), tenantSchema),
+});
+
+const auditSchema = z.strictObject({
+  path: z.string().min(1).default("./data/audit.db"),
+  retentionDays: positiveInt(3650).default(30),
+});
+
+const httpSchema = z.strictObject({
+  maxBodyBytes: positiveInt(64 * 1024 * 1024).default(1048576),
+});
+
+const namespaceKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, {
+  message: "a server key must start with a letter or _ and hold only letters, digits, _ and -",
+});
+
+/** The schema of the whole configuration file. */
+export const configSchema = z.strictObject({
+  servers: z.record(namespaceKey, serverSchema).default({}),
+  sandbox: sandboxSchema.default(sandboxSchema.parse({})),
+  selection: selectionSchema.default(selectionSchema.parse({})),
+  pii: piiSchema.default(piiSchema.parse({})),
+  auth: authSchema.optional(),
+  audit: auditSchema.default(auditSchema.parse({})),
+  http: httpSchema.default(httpSchema.parse({})),
+});
+
+/** A validated configuration with every default filled in. */
+export type Config = z.infer<typeof configSchema>;
+/** One tenant's settings. */
+export type TenantConfig = z.infer<typeof tenantSchema>;
+
+/** A configuration file that cannot be used; the message names each bad field. */
+export class ConfigError extends Error {
+  /** For clients and logs. */
+  readonly kind = "config";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Formats zod issues as `path: message` lines. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+    if (issue.code === "unrecognized_keys") {
+      return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${
+        issue.keys.map((k) => `"${k}"`).join(", ")
+      }`;
+    }
+    return `${path}: ${issue.message}`;
+  }).join("\n");
+}
+
+/** Validates a parsed configuration object. */
+export function parseConfig(value: unknown, source = "configuration"): Config {
+  const parsed = configSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ConfigError(`${source} is invalid:\n${formatIssues(parsed.error.issues)}`);
+  }
+  return parsed.data;
+}
+
+/** Reads, parses and validates a configuration file. */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(value, path);
+}

@@ -1,0 +1,76 @@
+/**
+ * Request and response schemas of the public API. The same zod schemas validate
+ * requests and generate the OpenAPI document.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** Largest accepted `code`, in characters. */
+export const MAX_CODE_CHARS = 512 * 1024;
+
+/** `POST /v1/execute` request body. */
+export const executeRequestSchema = z.strictObject({
+  code: z.string().min(1, { message: "code must not be empty" }).max(MAX_CODE_CHARS)
+    .describe("TypeScript to run; may use top-level await and return."),
+  intent: z.string().max(4000).optional()
+    .describe("What the code is for, in natural language; helps tool selection."),
+  tools: z.array(z.string().regex(/^[^.\s]+\.[^\s]+$/, { message: 'a tool id is "server.tool"' }))
+    .max(200).optional()
+    .describe("Inject exactly these tools (ids server.tool); also narrows what may be called."),
+  limits: z.strictObject({
+    timeoutMs: z.number().int().positive().optional(),
+    memoryMb: z.number().int().min(16).optional(),
+    maxOutputBytes: z.number().int().positive().optional(),
+  }).optional().describe("At most the tenant's maxima."),
+});
+
+/** A validated execute request. */
+export type ExecuteRequest = z.infer<typeof executeRequestSchema>;
+
+const errorKinds = z.enum([
+  "timeout",
+  "memory",
+  "runtime",
+  "compile",
+  "permission",
+  "tool",
+  "output_limit",
+  "cancelled",
+]);
+
+/** `POST /v1/execute` 200 response body. */
+export const executeResponseSchema = z.object({
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  logs: z.array(z.object({
+    level: z.enum(["log", "info", "warn", "error", "debug"]),
+    text: z.string(),
+  })),
+  error: z.object({
+    kind: errorKinds,
+    message: z.string(),
+    line: z.number().int().optional(),
+    stack: z.string().optional(),
+  }).optional(),
+  tools: z.object({
+    injected: z.array(z.string()),
+    calls: z.array(z.object({
+      tool: z.string(),
+      ms: z.number(),
+      ok: z.boolean(),
+      error: z.string().optional(),
+    })),
+  }),
+  redactions: z.record(z.string(), z.number()),
+  stats: z.object({ durationMs: z.number(), sandboxMs: z.number(), warm: z.boolean() }),
+});
+
+/** The body of a 200 response from `POST /v1/execute`. */
+export type ExecuteResponse = z.infer<typeof executeResponseSchema>;
+
+/** Every non-200 body. */
+export const errorBodySchema = z.object({
+  error: z.object({ kind: z.string(), message: z.string() }),
+});
