@@ -61,17 +61,10 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   "while",
   "with",
   "yield",
-  // Not reserved, but a binding of these names would confuse every reader and checker.
+  // Not reserved, but binding them (the global values are read-only) is an error or a trap.
   "undefined",
   "NaN",
   "Infinity",
-  "async",
-  "of",
-  "type",
-  "declare",
-  "namespace",
-  "module",
-  "global",
 ]);
 
 /**
