@@ -1,0 +1,116 @@
+/**
+ * Shared test helpers: a real gateway on an ephemeral port, HTTP helpers, process checks.
+ *
+ * @module
+ */
+
+import { type Config, createHttpApp, Gateway, parseConfig } from "../gateway/mod.ts";
+
+/** A gateway served over real HTTP on 127.0.0.1 and an ephemeral port. */
+export interface TestGateway {
+  url: string;
+  port: number;
+  gateway: Gateway;
+  /** POSTs JSON to `path` and returns status and parsed body. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpReply>;
+  /** GETs `path`. */
+  get(path: string, headers?: Record<string, string>): Promise<HttpReply>;
+  /** Runs code through `POST /v1/execute`, expecting a 200. */
+  execute(code: string, extra?: Record<string, unknown>): Promise<ExecuteReply>;
+  close(): Promise<void>;
+}
+
+/** A status, headers and a parsed JSON body. */
+export interface HttpReply {
+  status: number;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+/** The parts of an execute response tests look at. */
+export interface ExecuteReply {
+  ok: boolean;
+  result?: unknown;
+  logs: { level: string; text: string }[];
+  error?: { kind: string; message: string; line?: number; stack?: string };
+  // deno-lint-ignore no-explicit-any
+  [key: string]: any;
+}
+
+/** Starts a gateway with `overrides` merged into an empty configuration. */
+export async function startTestGateway(
+  overrides: Record<string, unknown> = {},
+  options: { poolSize?: number } = {},
+): Promise<TestGateway> {
+  const config: Config = parseConfig({
+    servers: {},
+    ...overrides,
+    sandbox: { timeoutMs: 3000, memoryMb: 64, ...(overrides.sandbox as object ?? {}) },
+  });
+  const gateway = new Gateway(config, { poolSize: options.poolSize ?? 1 });
+  await gateway.start();
+  const app = createHttpApp(gateway);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  const port = server.addr.port;
+  const url = `http://127.0.0.1:${port}`;
+  const request = async (method: string, path: string, body?: unknown, headers = {}) => {
+    const response = await fetch(url + path, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch { /* not JSON */ }
+    return { status: response.status, headers: response.headers, body: parsed };
+  };
+  return {
+    url,
+    port,
+    gateway,
+    post: (path, body, headers) => request("POST", path, body, headers),
+    get: (path, headers) => request("GET", path, undefined, headers),
+    async execute(code, extra = {}) {
+      const reply = await request("POST", "/v1/execute", { code, ...extra });
+      if (reply.status !== 200) {
+        throw new Error(`expected 200, got ${reply.status}: ${JSON.stringify(reply.body)}`);
+      }
+      return reply.body as ExecuteReply;
+    },
+    async close() {
+      await server.shutdown();
+      await gateway.close();
+    },
+  };
+}
+
+/** Pids of live sandbox processes that are children of this process. */
+export async function sandboxChildren(): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z") continue;
+      if (Number(fields[1]) !== Deno.pid) continue;
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (cmdline.includes("airlock-runner-")) pids.push(Number(entry.name));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+/** Waits until no sandbox child is left beyond `allowed` (idle pool processes). */
+export async function waitForNoStrays(allowed = 0, timeoutMs = 3000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = await sandboxChildren();
+  while (left.length > allowed && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = await sandboxChildren();
+  }
+  return left;
+}
