@@ -201,6 +201,7 @@ export class ServerConnection {
     const generation = ++this.#generation;
     const { connectTimeoutMs, logger } = this.#options;
     this.#setState("connecting");
+    logger({ event: "upstream.connecting", server: this.name, restarts: this.#restarts });
     const startedAt = performance.now();
     const transport = this.#createTransport();
     const client = new Client(CLIENT_INFO, { capabilities: {} });

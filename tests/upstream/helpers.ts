@@ -1,0 +1,57 @@
+/**
+ * Helpers shared by the upstream tests: waiting for a state, finding leftover processes.
+ *
+ * @module
+ */
+
+/**
+ * Polls `condition` every 20 ms until it holds; throws (with `what`) after `limitMs`.
+ * The limit only keeps a broken test from hanging: nothing here measures time.
+ */
+export async function waitFor(
+  what: string,
+  condition: () => boolean,
+  limitMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A fresh marker to put in a server's environment so its processes can be found. */
+export function newMarker(): string {
+  return `airlock-test-${crypto.randomUUID()}`;
+}
+
+/**
+ * Pids of live (not zombie) processes whose command line or environment contains
+ * `marker`: every process a server started inherits its environment, so this finds
+ * grandchildren too (e.g. the node process under `npx`).
+ */
+export function processesWith(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name) || Number(entry.name) === Deno.pid) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state === "Z" || state === "X") continue;
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`);
+      if (cmdline.includes(marker) || environ.includes(marker)) pids.push(Number(entry.name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** A TCP port that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
