@@ -95,6 +95,13 @@ function rpc(method, params) {
   });
 }
 
+// The runner's and the runtime's locations are host details the code has no use for.
+Object.defineProperty(Deno, "execPath", { value: () => "deno", writable: false });
+Object.defineProperty(Deno, "mainModule", {
+  get: () => "file:///airlock/runner.js",
+  configurable: false,
+});
+
 Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
 Object.defineProperty(globalThis, "__airlock", {
   value: Object.freeze({ rpc }),
@@ -334,7 +341,7 @@ function scrub(text) {
   out = out.replace(/<code>:1:(\d+)/g, (_, col) => `<code>:1:${Math.max(1, col - WRAPPER.length)}`);
   out = out.replace(/data:[a-z/+-]+;base64,[A-Za-z0-9+/=.]+/g, "<module>");
   out = out.replace(/file:\/\/\/[^\s)'"`]*/g, "<airlock>");
-  out = out.replace(/(^|[\s(])\/(?:[\w.@-]+\/)+[\w.@-]*harness\.js[^\s)]*/g, "$1<airlock>");
+  out = out.replace(/(^|[\s(])\/(?:[\w.@-]+\/)+runner\.js[^\s)]*/g, "$1<airlock>");
   return out;
 }
 

@@ -17,7 +17,7 @@ import {
   type SandboxLimits,
 } from "./types.ts";
 
-const HARNESS_PATH = new URL("./harness.js", import.meta.url).pathname;
+const HARNESS_SOURCE = new URL("./harness.js", import.meta.url);
 const STDERR_TAIL_BYTES = 16384;
 /** A frame line longer than this ends the execution; it bounds the gateway's memory. */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -129,7 +129,7 @@ export class SandboxProcess {
     const origin = `http://${crypto.randomUUID()}.sandbox.airlock.invalid`;
     const child = new Deno.Command(options.denoPath ?? Deno.execPath(), {
       args: sandboxArgs({
-        harnessPath: HARNESS_PATH,
+        harnessPath: await runnerPath(),
         memoryMb: options.memoryMb,
         location: origin,
         grants: options.grants,
@@ -370,6 +370,28 @@ export class SandboxProcess {
     })();
     return this.#cleaned;
   }
+}
+
+let runner: Promise<string> | undefined;
+
+/**
+ * The harness, copied once into a private temporary directory: the code can see its
+ * entry module's path (stack frames, `Deno.mainModule`), and that must not reveal where
+ * the gateway is installed.
+ */
+function runnerPath(): Promise<string> {
+  runner ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "airlock-runner-" });
+    const path = `${dir}/runner.js`;
+    await Deno.writeTextFile(path, await Deno.readTextFile(HARNESS_SOURCE), { mode: 0o600 });
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+    return path;
+  })();
+  return runner;
 }
 
 function outputLimit(maxOutputBytes: number): SandboxError {
