@@ -93,8 +93,11 @@ export const SANDBOX_GLOBALS: ReadonlySet<string> = new Set([
   // ECMAScript
   ..."AggregateError Array ArrayBuffer AsyncDisposableStack Atomics BigInt BigInt64Array BigUint64Array Boolean DataView Date DisposableStack Error EvalError FinalizationRegistry Float16Array Float32Array Float64Array Function Infinity Int16Array Int32Array Int8Array Intl Iterator JSON Map Math NaN Number Object Promise Proxy RangeError ReferenceError Reflect RegExp Set SharedArrayBuffer String SuppressedError Symbol SyntaxError Temporal TypeError URIError Uint16Array Uint32Array Uint8Array Uint8ClampedArray WeakMap WeakRef WeakSet WebAssembly decodeURI decodeURIComponent encodeURI encodeURIComponent escape eval globalThis isFinite isNaN parseFloat parseInt undefined unescape"
     .split(" "),
+  // WebGPU
+  ..."GPU GPUAdapter GPUAdapterInfo GPUBindGroup GPUBindGroupLayout GPUBuffer GPUBufferUsage GPUCanvasContext GPUColorWrite GPUCommandBuffer GPUCommandEncoder GPUCompilationInfo GPUCompilationMessage GPUComputePassEncoder GPUComputePipeline GPUDevice GPUDeviceLostInfo GPUError GPUInternalError GPUMapMode GPUOutOfMemoryError GPUPipelineError GPUPipelineLayout GPUQuerySet GPUQueue GPURenderBundle GPURenderBundleEncoder GPURenderPassEncoder GPURenderPipeline GPUSampler GPUShaderModule GPUShaderStage GPUSupportedFeatures GPUSupportedLimits GPUTexture GPUTextureUsage GPUTextureView GPUUncapturedErrorEvent GPUValidationError"
+    .split(" "),
   // Web platform and Deno (lower-case ones matter most: generated identifiers start lower-case)
-  ..."AbortController AbortSignal Blob BroadcastChannel Buffer ByteLengthQueuingStrategy Cache CacheStorage CloseEvent CompressionStream CountQueuingStrategy Crypto CryptoKey CustomEvent DOMException DOMMatrix DOMMatrixReadOnly DOMPoint DOMPointReadOnly DOMQuad DOMRect DOMRectReadOnly DecompressionStream Deno ErrorEvent Event EventSource EventTarget File FileReader FormData GPU Headers ImageBitmap ImageBitmapRenderingContext ImageData Location Lock LockManager MessageChannel MessageEvent MessagePort Navigator NavigatorUAData OffscreenCanvas Performance PerformanceEntry PerformanceMark PerformanceMeasure PerformanceObserver PerformanceObserverEntryList ProgressEvent PromiseRejectionEvent QuotaExceededError ReadableByteStreamController ReadableStream ReadableStreamBYOBReader ReadableStreamBYOBRequest ReadableStreamDefaultController ReadableStreamDefaultReader Request Response Storage SubtleCrypto TextDecoder TextDecoderStream TextEncoder TextEncoderStream TransformStream TransformStreamDefaultController URL URLPattern URLSearchParams WebSocket Window Worker WritableStream WritableStreamDefaultController WritableStreamDefaultWriter XMLHttpRequest addEventListener alert atob btoa caches clearImmediate clearInterval clearTimeout close closed confirm console createImageBitmap crypto dispatchEvent document fetch global localStorage location name navigator onbeforeunload onerror onload onunhandledrejection onunload performance process prompt queueMicrotask removeEventListener reportError require self sessionStorage setImmediate setInterval setTimeout structuredClone window"
+  ..."AbortController AbortSignal Blob BroadcastChannel Buffer ByteLengthQueuingStrategy Cache CacheStorage CloseEvent CompressionStream CountQueuingStrategy Crypto CryptoKey CustomEvent DOMException DOMMatrix DOMMatrixReadOnly DOMPoint DOMPointReadOnly DOMQuad DOMRect DOMRectReadOnly DecompressionStream Deno ErrorEvent Event EventSource EventTarget File FileReader FormData Headers ImageBitmap ImageBitmapRenderingContext ImageData Location Lock LockManager MessageChannel MessageEvent MessagePort Navigator NavigatorUAData OffscreenCanvas Performance PerformanceEntry PerformanceMark PerformanceMeasure PerformanceObserver PerformanceObserverEntryList ProgressEvent PromiseRejectionEvent QuotaExceededError ReadableByteStreamController ReadableStream ReadableStreamBYOBReader ReadableStreamBYOBRequest ReadableStreamDefaultController ReadableStreamDefaultReader Request Response Storage SubtleCrypto TextDecoder TextDecoderStream TextEncoder TextEncoderStream TransformStream TransformStreamDefaultController URL URLPattern URLSearchParams WebSocket Window Worker WritableStream WritableStreamDefaultController WritableStreamDefaultWriter XMLHttpRequest addEventListener alert atob btoa caches clearImmediate clearInterval clearTimeout close closed confirm console createImageBitmap crypto dispatchEvent document fetch global localStorage location name navigator onbeforeunload onerror onload onunhandledrejection onunload performance process prompt queueMicrotask removeEventListener reportError require self sessionStorage setImmediate setInterval setTimeout structuredClone window"
     .split(" "),
 ]);
 
@@ -161,6 +164,8 @@ function lowerLead(word: string): string {
  * `""` or a string starting with a digit; {@link toIdentifier} makes those valid.
  */
 export function camelCase(name: string): string {
+  // SHOUTING_SNAKE_CASE carries no case information: treat it as lower case.
+  if (!/[a-z]/.test(name)) name = name.toLowerCase();
   const words = name.split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0);
   return words
     .map((w, i) => i === 0 ? lowerLead(w) : w[0].toUpperCase() + w.slice(1))
@@ -200,17 +205,21 @@ function functionBase(toolName: string): string {
 }
 
 /**
- * Assigns identifiers to `originals` without collisions: stable sort by original name
- * (code-unit order), then the first holder of a base name keeps it and later ones get
- * `_2`, `_3`, … (skipping anything taken or forbidden).
+ * Assigns identifiers to `originals` without collisions. Originals that are already their
+ * own identifier go first (a tool named `readFile` keeps `readFile`), then the rest, each
+ * group in code-unit order of the original; the first holder of a base name keeps it and
+ * later ones get `_2`, `_3`, … (skipping anything taken, forbidden or another's base).
  */
 function assignUnique(
   originals: readonly string[],
   base: (original: string) => string,
   forbidden: ReadonlySet<string>,
 ): Map<string, string> {
-  const sorted = [...new Set(originals)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const bases = sorted.map(base);
+  const unique = [...new Set(originals)];
+  const baseOf = new Map(unique.map((o) => [o, base(o)]));
+  const rank = (o: string) => (baseOf.get(o) === o ? 0 : 1);
+  const sorted = unique.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const bases = sorted.map((o) => baseOf.get(o)!);
   const baseSet = new Set(bases);
   const taken = new Set<string>();
   const out = new Map<string, string>();
