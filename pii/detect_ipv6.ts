@@ -1,0 +1,90 @@
+// IPv6 addresses: found from each ':' by expanding over hex digits, colons and (for an
+// embedded IPv4 tail) dots, then parsed strictly. Times (12:30:45), MAC addresses and
+// C++ scopes (`std::vector`) fail the parse or the word-boundary test.
+
+import type { Finding } from "./types.ts";
+import { codeAt, isDigit, isHex, isWordChar } from "./chars.ts";
+
+const MAX_LENGTH = 45;
+
+/** Appends every IPv6 address in `text` to `out`. */
+export function findIpv6(text: string, out: Finding[]): void {
+  let colon = text.indexOf(":");
+  while (colon !== -1) {
+    const resume = scanAt(text, colon, out);
+    colon = text.indexOf(":", Math.max(resume, colon + 1));
+  }
+}
+
+function isIpv6Char(c: number): boolean {
+  return isHex(c) || c === 58;
+}
+
+function scanAt(text: string, colon: number, out: Finding[]): number {
+  let start = colon;
+  while (start > 0 && colon - start < MAX_LENGTH && isIpv6Char(text.charCodeAt(start - 1))) {
+    start--;
+  }
+  let end = colon + 1;
+  while (
+    end < text.length && end - start < MAX_LENGTH &&
+    (isIpv6Char(text.charCodeAt(end)) || text.charCodeAt(end) === 46)
+  ) end++;
+  const resume = end;
+  // A sentence may end right after an address: drop trailing dots and a lone colon.
+  while (end > colon + 1 && text.charCodeAt(end - 1) === 46) end--;
+  if (text.charCodeAt(end - 1) === 58 && text.charCodeAt(end - 2) !== 58) end--;
+  const before = codeAt(text, start - 1);
+  const after = codeAt(text, end);
+  if (isWordChar(before) || before === 46 || before === 58) return resume;
+  if (isWordChar(after) || (after === 46 && isDigit(codeAt(text, end + 1)))) return resume;
+  if (after === 58 && codeAt(text, end + 1) === 58) return resume;
+  const candidate = text.slice(start, end);
+  if (ipv6Valid(candidate)) out.push({ type: "ip", start, end, value: candidate });
+  return resume;
+}
+
+/**
+ * Strict IPv6 text form: eight groups of 1–4 hex digits, at most one `::`, optionally an
+ * IPv4 tail. Requires a decimal digit or three groups so that `dead::beef`-like words in
+ * code are not taken for addresses.
+ */
+export function ipv6Valid(s: string): boolean {
+  if (s.length < 3 || s.length > MAX_LENGTH) return false;
+  let tailGroups = 0;
+  let body = s;
+  const lastColon = s.lastIndexOf(":");
+  if (s.indexOf(".", lastColon) !== -1) {
+    if (!ipv4Valid(s.slice(lastColon + 1))) return false;
+    body = s.slice(0, lastColon + 1) + "0";
+    tailGroups = 1; // the IPv4 tail stands for two groups; counted as one "0" plus one
+  }
+  const double = body.indexOf("::");
+  if (double !== -1 && body.indexOf("::", double + 1) !== -1) return false;
+  const parts = double === -1
+    ? body.split(":")
+    : [...splitSide(body.slice(0, double)), ...splitSide(body.slice(double + 2))];
+  if (parts === null) return false;
+  for (const part of parts) {
+    if (part.length === 0 || part.length > 4) return false;
+    for (let i = 0; i < part.length; i++) if (!isHex(part.charCodeAt(i))) return false;
+  }
+  const groups = parts.length + tailGroups;
+  if (double === -1 ? groups !== 8 : groups > 7) return false;
+  if (double !== -1 && parts.length === 0) return false; // bare "::"
+  return /[0-9]/.test(s) || parts.length >= 3;
+}
+
+function splitSide(side: string): string[] {
+  return side === "" ? [] : side.split(":");
+}
+
+/** Dotted-quad IPv4 without leading zeros. */
+export function ipv4Valid(s: string): boolean {
+  const parts = s.split(".");
+  if (parts.length !== 4) return false;
+  for (const p of parts) {
+    if (!/^(?:0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return false;
+  }
+  return true;
+}

@@ -1,0 +1,68 @@
+// findPii: runs the detectors for the wanted types and resolves overlaps.
+
+import { type Finding, PII_TYPES, type PiiType } from "./types.ts";
+import { findEmails } from "./detect_email.ts";
+import { findNumbers } from "./detect_numbers.ts";
+import { findIpv6 } from "./detect_ipv6.ts";
+import { findSecrets } from "./detect_secrets.ts";
+
+/** When two findings start at the same offset, the more specific type wins. */
+const PRIORITY: Readonly<Record<PiiType, number>> = {
+  secret: 0,
+  email: 1,
+  iban: 2,
+  credit_card: 3,
+  ssn: 4,
+  phone: 5,
+  ip: 6,
+};
+
+/**
+ * Finds personal data and secrets in `text`. Returns findings sorted by offset and
+ * non-overlapping (on overlap the earlier, then longer, then more specific wins).
+ * `types` narrows the search (default: every type). Runs in time linear in `text`.
+ */
+export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Finding[] {
+  if (typeof text !== "string" || text.length === 0) return [];
+  const want = new Set(types);
+  const raw: Finding[] = [];
+  if (want.has("email") && text.includes("@")) findEmails(text, raw);
+  const numbers = {
+    phone: want.has("phone"),
+    ssn: want.has("ssn"),
+    card: want.has("credit_card"),
+    ip: want.has("ip"),
+    iban: want.has("iban"),
+  };
+  if (numbers.phone || numbers.ssn || numbers.card || numbers.ip || numbers.iban) {
+    findNumbers(text, numbers, raw);
+  }
+  if (want.has("ip") && text.includes(":")) findIpv6(text, raw);
+  if (want.has("secret")) findSecrets(text, raw);
+  return resolveOverlaps(raw);
+}
+
+function resolveOverlaps(raw: Finding[]): Finding[] {
+  if (raw.length <= 1) return raw;
+  raw.sort((a, b) =>
+    a.start - b.start || (b.end - b.start) - (a.end - a.start) ||
+    PRIORITY[a.type] - PRIORITY[b.type]
+  );
+  const kept: Finding[] = [];
+  let lastEnd = -1;
+  for (const f of raw) {
+    if (f.start >= lastEnd) {
+      kept.push(f);
+      lastEnd = f.end;
+    } else if (f.type === "secret" && kept[kept.length - 1].type !== "secret") {
+      // A secret overlapping something else (a JWT that happens to contain a digit
+      // run, a key value after `token=`) replaces it: the secret is the larger leak.
+      const prev = kept[kept.length - 1];
+      if (f.end >= prev.end) {
+        kept[kept.length - 1] = f;
+        lastEnd = f.end;
+      }
+    }
+  }
+  return kept;
+}

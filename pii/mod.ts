@@ -1,0 +1,40 @@
+/**
+ * PII and secret redaction for Airlock.
+ *
+ * Detectors (validated, not bare patterns) for e-mail addresses, phone numbers, US SSNs,
+ * payment cards, IBANs, IP addresses and secrets; redaction of text and JSON values in
+ * `mask`, `tokenize` or `off` mode; a per-session vault of placeholders and the reverse
+ * substitution for tool-call arguments. Depends on nothing else of Airlock's.
+ *
+ * ```ts
+ * import { redactValue, Vault } from "./mod.ts";
+ * const vault = new Vault();
+ * const { value, counts } = redactValue({ to: "ann@example.com" }, { mode: "tokenize", vault });
+ * // value: { to: "[EMAIL_1]" }, counts: { email: 1 }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type Finding,
+  isPiiType,
+  PII_TYPES,
+  type PiiType,
+  PLACEHOLDER_LABELS,
+  type RedactionCounts,
+} from "./types.ts";
+export { findPii } from "./find.ts";
+export {
+  mergeCounts,
+  type RedactedText,
+  type RedactedValue,
+  type RedactionOptions,
+  redactText,
+  redactValue,
+} from "./redact.ts";
+export { Vault, type VaultOptions, VaultStore, type VaultStoreOptions } from "./vault.ts";
+export { detokenizeText, detokenizeValue } from "./detokenize.ts";
+export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";
+export { ipv4Valid, ipv6Valid } from "./detect_ipv6.ts";
+export { classTransitions, looksSecret, SECRET_THRESHOLDS } from "./detect_secrets.ts";
