@@ -16,6 +16,8 @@ export class WarmPool {
   #starting = 0;
   #closed = false;
   #failures = 0;
+  #inflight = new Set<Promise<void>>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param size how many idle processes to keep
@@ -51,6 +53,9 @@ export class WarmPool {
   /** Kills the idle processes and stops refilling. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    // Processes still starting are killed by #startOne once it sees the pool is closed.
+    await Promise.all(this.#inflight);
     const idle = this.#ready.splice(0);
     for (const p of idle) p.kill();
     await Promise.all(idle.map((p) => p.closed));
@@ -59,7 +64,9 @@ export class WarmPool {
   #refill(): void {
     while (!this.#closed && this.#ready.length + this.#starting < this.#size) {
       this.#starting++;
-      this.#startOne();
+      const starting = this.#startOne();
+      this.#inflight.add(starting);
+      starting.finally(() => this.#inflight.delete(starting));
     }
   }
 
@@ -78,12 +85,16 @@ export class WarmPool {
     if (!process) {
       // Back off so a broken runtime does not turn into a spawn loop.
       if (!this.#closed) {
-        setTimeout(() => this.#refill(), Math.min(5000, 50 * 2 ** this.#failures));
+        this.#retryTimer = setTimeout(
+          () => this.#refill(),
+          Math.min(5000, 50 * 2 ** this.#failures),
+        );
       }
       return;
     }
     if (this.#closed) {
       process.kill();
+      await process.closed;
       return;
     }
     this.#ready.push(process);
