@@ -28,7 +28,7 @@ export interface TypeGenOptions {
   aliasPrefix?: string;
   /** Alias names already used elsewhere in the same output; new aliases avoid and join it. */
   usedAliasNames?: Set<string>;
-  /** Deepest schema nesting rendered; deeper schemas become `unknown`. Default 32. */
+  /** Levels of nested schemas rendered (the root is one); deeper ones become `unknown`. Default 32. */
   maxDepth?: number;
   /** Most schema nodes visited; the rest become `unknown`. Default 5000. */
   maxNodes?: number;
@@ -164,6 +164,11 @@ function intersection(members: Rendered[]): Rendered {
   }
   if (parts.length === 0) return UNKNOWN;
   if (parts.length === 1) return parts[0];
+  // `{ a: string } & Record<string, unknown>` says nothing more than `{ a: string }`; this
+  // is what `anyOf: [{ required: [...] }, …]` beside `properties` produces.
+  const narrowed = parts.filter((p) => p.t !== "Record<string, unknown>");
+  if (narrowed.length === 1) return narrowed[0];
+  if (narrowed.length > 1) parts.splice(0, parts.length, ...narrowed);
   return { t: parts.map((p) => wrap(p, Prec.Intersection)).join(" & "), p: Prec.Intersection };
 }
 
@@ -394,7 +399,7 @@ function render(schema: unknown, ctx: Ctx, depth: number, indent: string): Rende
     ctx.degraded = true;
     return UNKNOWN;
   }
-  if (depth > ctx.maxDepth || ++ctx.nodes > ctx.maxNodes) {
+  if (depth >= ctx.maxDepth || ++ctx.nodes > ctx.maxNodes) {
     ctx.degraded = true;
     return UNKNOWN;
   }
