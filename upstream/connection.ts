@@ -19,6 +19,7 @@ import { listAllTools, toToolInfos } from "./catalogue.ts";
 import { UpstreamError } from "./errors.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
+import { settlesWithin } from "./wait.ts";
 
 /** Where a server is in its life: see {@linkcode ServerStatus}. */
 export type ServerState = "connecting" | "ready" | "failed" | "closed";
@@ -191,6 +192,12 @@ export class ServerConnection {
     this.#restartTimer = undefined;
     this.#setTools([]);
     this.#setState("closed");
+    const transport = this.#transport;
+    if (transport instanceof StreamableHTTPClientTransport && transport.sessionId) {
+      // Ask the server to drop our session (DELETE); a server that does not answer
+      // quickly is cut off by the close below.
+      await settlesWithin(transport.terminateSession(), 1000);
+    }
     await this.#teardown();
     // Let an attempt or refresh that was under way see the close and finish.
     await this.#attempt;

@@ -16,6 +16,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 
 import type { StdioServerConfig } from "./types.ts";
+import { settlesWithin } from "./wait.ts";
 
 /** How many stderr lines a transport keeps by default. */
 export const DEFAULT_STDERR_LINES = 50;
@@ -45,19 +46,6 @@ export function childEnvironment(configured: Record<string, string> = {}): Recor
     if (value !== undefined) env[key] = value;
   }
   return { ...env, ...configured };
-}
-
-/** Resolves after `ms`, or at once when `promise` settles first; says which happened. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

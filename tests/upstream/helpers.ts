@@ -55,3 +55,70 @@ export function freePort(): number {
   listener.close();
   return port;
 }
+
+/** A server process a test runs itself (e.g. an HTTP upstream), in its own process group. */
+export interface BackgroundProcess {
+  /** Resolves with the first line (stdout or stderr) that matches. */
+  waitForLine(pattern: RegExp): Promise<string>;
+  /** Kills the process group and waits until the process and its pipes are done. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `command` with only PATH, HOME and `env` in its environment, collecting its
+ * output lines so a test can wait for a readiness message.
+ */
+export function startBackground(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): BackgroundProcess {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: options.cwd,
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "", ...options.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let partial = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  return {
+    waitForLine(pattern) {
+      const seen = lines.find((line) => pattern.test(line));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ pattern, resolve });
+        child.status.then(() =>
+          reject(new Error(`process exited before printing ${pattern}:\n${lines.join("\n")}`))
+        );
+      });
+    },
+    async stop() {
+      try {
+        Deno.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+      await pumps;
+    },
+  };
+}
