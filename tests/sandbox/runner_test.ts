@@ -1,0 +1,182 @@
+/**
+ * What the code can do and what comes back: TypeScript, top-level await and return,
+ * JSON encoding rules, console capture, errors with kinds and caller line numbers.
+ */
+
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { Sandbox } from "../../sandbox/mod.ts";
+
+const sandbox = new Sandbox({
+  timeoutMs: 5000,
+  memoryMb: 64,
+  maxOutputBytes: 1024 * 1024,
+  maxLogBytes: 64 * 1024,
+  concurrency: 2,
+  queue: 16,
+  poolSize: 0,
+  allowNet: [],
+  allowRead: [],
+});
+
+function run(code: string) {
+  return sandbox.run({ code });
+}
+
+Deno.test("TypeScript syntax, top-level await and top-level return", async () => {
+  const result = await run(`
+interface Point { x: number; y: number }
+type Pair = [Point, Point];
+enum Colour { Red = "red" }
+const pair: Pair = [{ x: 1, y: 2 }, { x: 3, y: 4 }];
+const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+await wait(5);
+function sum(p: Pair): number { return p.reduce((a, b) => a + b.x + b.y, 0); }
+return { total: sum(pair), colour: Colour.Red, generic: ((x: unknown) => x as string)("ok") };`);
+  assertEquals(result.ok, true, JSON.stringify(result.error));
+  assertEquals(result.result, { total: 10, colour: "red", generic: "ok" });
+});
+
+Deno.test("code that returns nothing has no result", async () => {
+  const result = await run("const x = 1;");
+  assertEquals(result.ok, true);
+  assert(!("result" in result), "no result key");
+});
+
+Deno.test("return values are encoded predictably", async () => {
+  const result = await run(`return {
+    date: new Date("2024-01-02T03:04:05Z"),
+    badDate: new Date("nope"),
+    map: new Map([["a", 1], ["b", 2]]),
+    mixedMap: new Map<unknown, number>([[1, 1], ["x", 2]]),
+    set: new Set([1, 2, 2, 3]),
+    big: 12345678901234567890n,
+    undef: undefined,
+    arr: [undefined, () => 1, Symbol("s"), NaN, Infinity],
+    fn: () => 1,
+    nested: { deeper: { deepest: [1, { x: null }] } },
+    typed: new Uint8Array([1, 2, 3]),
+    error: new RangeError("bad"),
+    custom: { toJSON() { return "custom!"; } },
+    shared: (() => { const s = { v: 1 }; return [s, s]; })(),
+  };`);
+  assertEquals(result.ok, true, JSON.stringify(result.error));
+  assertEquals(result.result, {
+    date: "2024-01-02T03:04:05.000Z",
+    badDate: null,
+    map: { a: 1, b: 2 },
+    mixedMap: [[1, 1], ["x", 2]],
+    set: [1, 2, 3],
+    big: "12345678901234567890",
+    arr: [null, null, null, null, null],
+    nested: { deeper: { deepest: [1, { x: null }] } },
+    typed: [1, 2, 3],
+    error: { name: "RangeError", message: "bad" },
+    custom: "custom!",
+    shared: [{ v: 1 }, { v: 1 }],
+  });
+  assertEquals((await run("return 'plain'")).result, "plain");
+  assertEquals((await run("return 12n")).result, "12");
+  assertEquals((await run("return null")).result, null);
+});
+
+Deno.test("cycles give a clear error naming the path", async () => {
+  const result = await run("const a: any = { list: [] }; a.list.push({ back: a }); return a;");
+  assertEquals(result.error?.kind, "runtime");
+  assertMatch(result.error!.message, /circular reference at \$\.list\[0\]\.back/);
+});
+
+Deno.test("console output is captured with levels", async () => {
+  const result = await run(`console.log("a", 1, { b: [2] });
+console.info("info"); console.warn("warn"); console.error("error");
+console.debug("debug"); console.trace("trace");
+console.assert(1 === 2, "asserted"); console.count(); console.count();
+console.table([{ x: 1 }]); return "done";`);
+  assertEquals(result.result, "done");
+  assertEquals(result.logs.slice(0, 8), [
+    { level: "log", text: "a 1 { b: [ 2 ] }" },
+    { level: "info", text: "info" },
+    { level: "warn", text: "warn" },
+    { level: "error", text: "error" },
+    { level: "debug", text: "debug" },
+    { level: "debug", text: "trace" },
+    { level: "error", text: "Assertion failed asserted" },
+    { level: "log", text: "default: 1" },
+  ]);
+});
+
+Deno.test("logs written before a failure are kept", async () => {
+  const result = await run(`console.log("before");\nthrow new Error("after");`);
+  assertEquals(result.logs, [{ level: "log", text: "before" }]);
+  assertEquals(result.error?.line, 2);
+});
+
+Deno.test("runtime errors carry the caller's line and only the caller's frames", async () => {
+  const result = await run(`const a = 1;
+function helper(n: number) {
+  if (n > 0) throw new TypeError("bad input " + n);
+}
+helper(a);`);
+  assertEquals(result.error?.kind, "runtime");
+  assertEquals(result.error?.message, "TypeError: bad input 1");
+  assertEquals(result.error?.line, 3);
+  assertMatch(
+    result.error!.stack!,
+    /^at helper \(<code>:3:\d+\)\nat __airlock_main \(<code>:5:\d+\)$/,
+  );
+});
+
+Deno.test("compile errors are kind compile with the caller's line and column", async () => {
+  const result = await run(`const ok = 1;\nconst broken = ;\n`);
+  assertEquals(result.error?.kind, "compile");
+  assertEquals(result.error?.line, 2);
+  assertMatch(result.error!.message, /^SyntaxError: /);
+  const first = await run(`const = 1`);
+  assertEquals(first.error?.kind, "compile");
+  assertEquals(first.error?.stack, "at <code>:1:7");
+});
+
+Deno.test("permission errors are kind permission", async () => {
+  const result = await run(`\n\nawait Deno.readTextFile("/etc/hostname");`);
+  assertEquals(result.error?.kind, "permission");
+  assertEquals(result.error?.line, 3);
+});
+
+Deno.test("calling tools without a tool handler fails as a ToolError", async () => {
+  const result = await run(`return await __airlock.rpc("tools/call", { tool: "x.y", args: {} });`);
+  assertEquals(result.error?.kind, "tool");
+  assertMatch(result.error!.message, /ToolError: no tools are available/);
+});
+
+Deno.test("RPCs reach the handler and its answers come back", async () => {
+  const seen: unknown[] = [];
+  const result = await sandbox.run({
+    code: `const a = await __airlock.rpc("echo", { n: 1 });
+const [b, c] = await Promise.all([__airlock.rpc("echo", { n: 2 }), __airlock.rpc("echo", { n: 3 })]);
+try { await __airlock.rpc("fail", {}); } catch (e) { return { a, b, c, err: e instanceof ToolError, msg: e.message }; }`,
+    onRpc: (method, params) => {
+      seen.push([method, params]);
+      if (method === "fail") return Promise.reject(new Error("upstream said no"));
+      return Promise.resolve({ echoed: params });
+    },
+  });
+  assertEquals(result.result, {
+    a: { echoed: { n: 1 } },
+    b: { echoed: { n: 2 } },
+    c: { echoed: { n: 3 } },
+    err: true,
+    msg: "upstream said no",
+  });
+  assertEquals(seen.length, 4);
+});
+
+Deno.test("aborting the signal cancels the execution", async () => {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 200);
+  const result = await sandbox.run({ code: "while (true) {}", signal: controller.signal });
+  assertEquals(result.error?.kind, "cancelled");
+});
+
+Deno.test({
+  name: "runner tests close their sandbox",
+  fn: () => sandbox.close(),
+});
