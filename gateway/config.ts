@@ -35,7 +35,7 @@ const serverSchema = z.unknown().transform((value, ctx) => {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+      ctx.addIssue({ code: "custom", message: issueMessage(issue), path: issue.path });
     }
     return z.NEVER;
   }
@@ -152,13 +152,16 @@ export class ConfigError extends Error {
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
-    if (issue.code === "unrecognized_keys") {
-      return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${
-        issue.keys.map((k) => `"${k}"`).join(", ")
-      }`;
-    }
-    return `${path}: ${issue.message}`;
+    return `${path}: ${issueMessage(issue)}`;
   }).join("\n");
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.map((k) => `"${k}"`).join(", ");
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${keys}`;
+  }
+  return issue.message;
 }
 
 /** Validates a parsed configuration object. */
