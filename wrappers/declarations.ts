@@ -114,7 +114,7 @@ export interface DeclarationOptions {
  * A `.d.ts`-style text declaring `ToolError`, `tools` and one `declare const` per
  * namespace with a typed method per tool (JSDoc on tools and properties) and an index
  * signature for tools bound lazily by name. Recursive schema types become type aliases
- * named `<Namespace>_<Function>_<Def>`. Deterministic: namespaces and functions are sorted.
+ * named `<Namespace>_<Function>_<Def>` (`…_Out_<Def>` for outputs). Deterministic: namespaces and functions are sorted.
  *
  * @param tools the tools that get typed methods
  */
@@ -159,9 +159,11 @@ export function declarationsFor(
         aliasPrefix: prefix,
         usedAliasNames,
       });
-      const output = tool.outputSchema === undefined
-        ? undefined
-        : schemaToType(tool.outputSchema, { indent: "  ", aliasPrefix: prefix, usedAliasNames });
+      const output = tool.outputSchema === undefined ? undefined : schemaToType(tool.outputSchema, {
+        indent: "  ",
+        aliasPrefix: `${prefix}Out_`,
+        usedAliasNames,
+      });
       for (const alias of [...input.aliases, ...output?.aliases ?? []]) {
         aliasLines.push(`type ${alias.name} = ${alias.type};\n`);
       }
