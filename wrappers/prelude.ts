@@ -101,13 +101,17 @@ function makeNamespace(entry) {
     toString: named("toString", () => described),
     toLocaleString: named("toLocaleString", () => described),
   };
+  // console.log(ns) shows the target (Deno inspects a proxy's target): describe it.
+  const shown = Object.keys(target).map((fn) => fn + "()").concat(["…any other tool by name"]);
+  Object.defineProperty(target, inspectSymbol, {
+    value: named("inspect", () => described + " { " + shown.join(", ") + " }"),
+  });
   Object.freeze(target);
   return new Proxy(target, {
     get(t, key) {
       if (typeof key === "symbol") {
         if (key === Symbol.toStringTag) return "AirlockNamespace";
-        if (key === inspectSymbol) return () => described + " { " + Object.keys(t).join(", ") + " }";
-        return undefined;
+        return Object.hasOwn(t, key) ? t[key] : undefined;
       }
       if (Object.hasOwn(t, key)) return t[key];
       if (Object.hasOwn(special, key)) return special[key];
@@ -116,7 +120,7 @@ function makeNamespace(entry) {
       return lazyFunction(key);
     },
     has(t, key) {
-      return typeof key === "string" && Object.hasOwn(t, key);
+      return Object.hasOwn(t, key);
     },
     set() {
       return false;
@@ -176,7 +180,8 @@ Object.defineProperty(globalThis, "tools", {
  * Namespace objects are frozen proxies: `then`, `toJSON`, `constructor` and the other
  * {@link NAMESPACE_RESERVED_KEYS} read as `undefined` (so `await ns` and
  * `JSON.stringify(ns)` call nothing), symbol keys read as `undefined` except
- * `Symbol.toStringTag` and Deno's inspect hook, and `String(ns)` is `[namespace ns]`.
+ * `Symbol.toStringTag` and Deno's inspect hook (`console.log(ns)` lists the wrapped
+ * functions), and `String(ns)` is `[namespace ns]`.
  * Every function rejects with a `TypeError` unless its argument is an object or
  * `undefined` (which becomes `{}`).
  *
