@@ -48,6 +48,8 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   /** Default per-call timeout. */
   callTimeoutMs: number;
+  /** After a call times out, how long a `ping` may take before the server counts as hung. */
+  pingTimeoutMs: number;
   /** Restart delays. */
   restart: { initialMs: number; maxMs: number; resetAfterMs: number };
   /** Structured events for the gateway's log. */
@@ -97,6 +99,7 @@ export class ServerConnection {
   #attempt?: Promise<void>;
   #refresh?: Promise<void>;
   #refreshAgain = false;
+  #liveness?: Promise<void>;
   #lastStderr: string[] = [];
 
   /**
@@ -202,6 +205,7 @@ export class ServerConnection {
     // Let an attempt or refresh that was under way see the close and finish.
     await this.#attempt;
     await this.#refresh;
+    await this.#liveness;
   }
 
   async #connect(): Promise<void> {
@@ -365,6 +369,29 @@ export class ServerConnection {
     } while (this.#refreshAgain);
   }
 
+  /**
+   * A call timed out: the tool may just be slow, or the whole server may be stuck. A
+   * server that does not answer `ping` either is failed and restarted.
+   */
+  #checkAlive(generation: number): void {
+    const client = this.#client;
+    if (this.#liveness || !client) return;
+    const timeoutMs = this.#options.pingTimeoutMs;
+    this.#liveness = client.ping({ timeout: timeoutMs }).then(
+      () => this.#options.logger({ event: "upstream.alive", server: this.name }),
+      async (error: unknown) => {
+        if (generation !== this.#generation || this.#state !== "ready") return;
+        const why = error instanceof McpError &&
+            (error as McpError).code === ErrorCode.RequestTimeout
+          ? `stopped responding (no answer to ping within ${timeoutMs} ms)`
+          : `stopped responding: ${messageOf(error)}`;
+        await this.#fail(generation, why);
+      },
+    ).finally(() => {
+      this.#liveness = undefined;
+    });
+  }
+
   #setTools(tools: ToolInfo[]): void {
     this.#tools = tools;
     this.#toolNames = new Set(tools.map((tool) => tool.name));
@@ -392,6 +419,7 @@ export class ServerConnection {
     if (error instanceof McpError) {
       const code = (error as McpError).code;
       if (code === ErrorCode.RequestTimeout) {
+        this.#checkAlive(generation);
         return new UpstreamError(
           "timeout",
           this.name,

@@ -18,6 +18,11 @@ export interface UpstreamManagerOptions {
   /** Default per-call timeout (default 60,000 ms). */
   callTimeoutMs?: number;
   /**
+   * After a call times out the server is sent `ping`; without an answer within this
+   * many ms it counts as hung and is restarted (default 5,000 ms).
+   */
+  pingTimeoutMs?: number;
+  /**
    * Restart delays after a failure: `initialMs · 2^n`, capped at `maxMs`, jittered down
    * to half (defaults 500 ms and 30,000 ms). The count `n` starts again once a server has
    * stayed up for `resetAfterMs` (default 30,000 ms).
@@ -90,6 +95,7 @@ export class UpstreamManager {
     const connectionOptions = {
       connectTimeoutMs: options.connectTimeoutMs ?? 60_000,
       callTimeoutMs: options.callTimeoutMs ?? 60_000,
+      pingTimeoutMs: options.pingTimeoutMs ?? 5_000,
       restart: {
         initialMs: options.restart?.initialMs ?? 500,
         maxMs: options.restart?.maxMs ?? 30_000,

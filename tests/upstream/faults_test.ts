@@ -32,6 +32,8 @@ Deno.test("a crashing server is marked failed, fails calls fast and is restarted
   try {
     await upstream.start();
     assert.equal(statusOf(upstream, "faulty").state, "ready");
+    const toolCount = statusOf(upstream, "faulty").tools;
+    assert.ok(toolCount > 0);
     changes.length = 0;
 
     // The call that kills the server fails with kind "tool".
@@ -65,7 +67,7 @@ Deno.test("a crashing server is marked failed, fails calls fast and is restarted
     const restarted = statusOf(upstream, "faulty");
     assert.equal(restarted.restarts, 1);
     assert.equal(restarted.error, undefined);
-    assert.equal(restarted.tools, 5);
+    assert.equal(restarted.tools, toolCount);
     assert.deepEqual(changes, ["faulty", "faulty"]);
     const echoed = await upstream.callTool("faulty", "echo", { text: "back" });
     assert.deepEqual(echoed.content, [{ type: "text", text: "back" }]);
@@ -133,10 +135,11 @@ Deno.test("a server that never answers initialize fails after the connect timeou
 });
 
 Deno.test("a hanging tool times out per call; the server and other servers keep working", async () => {
+  const events: Record<string, unknown>[] = [];
   const upstream = new UpstreamManager({
     faulty: fixtureServer("faulty"),
     steady: fixtureServer("light"),
-  }, { callTimeoutMs: 30_000 });
+  }, { callTimeoutMs: 30_000, logger: (event) => events.push(event) });
   try {
     await upstream.start();
     const hanging = upstream.callTool("faulty", "hang", {}, { timeoutMs: 400 });
@@ -153,8 +156,38 @@ Deno.test("a hanging tool times out per call; the server and other servers keep 
         isToolError("timeout", "faulty")(error) &&
         (error as Error).message === "call to faulty.hang timed out after 400 ms",
     );
+    // The timeout triggers a liveness ping, which a merely slow server answers.
+    await waitFor("liveness ping", () => events.some((event) => event.event === "upstream.alive"));
     assert.equal(statusOf(upstream, "faulty").state, "ready");
     assert.equal(statusOf(upstream, "faulty").restarts, 0);
+  } finally {
+    await upstream.close();
+  }
+});
+
+Deno.test("a server that stops answering altogether (not even ping) is failed and restarted", async () => {
+  const events: Record<string, unknown>[] = [];
+  const upstream = new UpstreamManager({ faulty: fixtureServer("faulty") }, {
+    pingTimeoutMs: 300,
+    restart: { initialMs: 100, maxMs: 200 },
+    logger: (event) => events.push(event),
+  });
+  try {
+    await upstream.start();
+    await assert.rejects(
+      upstream.callTool("faulty", "freeze", {}, { timeoutMs: 300 }),
+      isToolError("timeout", "faulty"),
+    );
+    await waitFor("faulty failed", () => statusOf(upstream, "faulty").restarts >= 1);
+    assert.deepEqual(events.filter((event) => event.event === "upstream.failed"), [{
+      event: "upstream.failed",
+      server: "faulty",
+      error: "stopped responding (no answer to ping within 300 ms)",
+      restarts: 0,
+    }]);
+    await waitFor("faulty ready again", () => statusOf(upstream, "faulty").state === "ready");
+    const echoed = await upstream.callTool("faulty", "echo", { text: "thawed" });
+    assert.deepEqual(echoed.content, [{ type: "text", text: "thawed" }]);
   } finally {
     await upstream.close();
   }
