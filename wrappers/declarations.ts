@@ -160,6 +160,7 @@ export function declarationsFor(
         usedAliasNames,
       });
       const output = tool.outputSchema === undefined ? undefined : schemaToType(tool.outputSchema, {
+        docs: true,
         indent: "  ",
         aliasPrefix: `${prefix}Out_`,
         usedAliasNames,

@@ -5,11 +5,19 @@
  * @module
  */
 
-/** Type-checks `source` as a module; throws with the checker's output when it fails. */
-export async function denoCheck(source: string): Promise<void> {
+/**
+ * Type-checks `source` as a module; with `dts`, that text is written to `decls.d.ts` as a
+ * global declaration file and the module references it. Throws with the checker's output
+ * when checking fails.
+ */
+export async function denoCheck(source: string, dts?: string): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "airlock-wrappers-check-" });
   try {
     const file = `${dir}/snippet.ts`;
+    if (dts !== undefined) {
+      await Deno.writeTextFile(`${dir}/decls.d.ts`, dts);
+      source = `/// <reference path="./decls.d.ts" />\n${source}\nexport {};\n`;
+    }
     await Deno.writeTextFile(file, source);
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["check", "--quiet", "--no-config", file],

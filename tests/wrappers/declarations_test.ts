@@ -102,6 +102,10 @@ Deno.test("declarationsFor: the fixture catalogue passes deno check with real us
   await denoCheck(text + FIXTURE_USAGE);
 });
 
+Deno.test("declarationsFor: also works as a global .d.ts referenced by the code", async () => {
+  await denoCheck(FIXTURE_USAGE, declarationsFor(fixtureCatalogue()));
+});
+
 Deno.test("declarationsFor: deterministic whatever the input order", () => {
   const catalogue = fixtureCatalogue();
   const shuffled = [...catalogue].reverse();
