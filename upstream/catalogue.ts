@@ -29,11 +29,24 @@ export async function listAllTools(client: Client, options: RequestOptions = {})
     const result = await client.listTools(cursor === undefined ? {} : { cursor }, options);
     tools.push(...result.tools);
     cursor = result.nextCursor;
-    if (cursor === undefined) return tools;
+    if (cursor === undefined) {
+      rememberOutputSchemas(client, tools);
+      return tools;
+    }
     if (seenCursors.has(cursor)) throw new Error(`tools/list repeated cursor ${cursor}`);
     seenCursors.add(cursor);
   }
   throw new Error(`tools/list returned more than ${MAX_PAGES} pages`);
+}
+
+/**
+ * The SDK validates `structuredContent` against each tool's `outputSchema`, but it
+ * rebuilds its validator table from every `tools/list` page it sees, so after a paginated
+ * listing only the last page's tools would be checked. Give it the whole list.
+ */
+function rememberOutputSchemas(client: Client, tools: Tool[]): void {
+  const sdk = client as unknown as { cacheToolMetadata?: (tools: Tool[]) => void };
+  if (typeof sdk.cacheToolMetadata === "function") sdk.cacheToolMetadata(tools);
 }
 
 /**

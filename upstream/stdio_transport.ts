@@ -207,19 +207,24 @@ export class StdioProcessTransport implements Transport {
 
   async #readStdout(stream: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
-    let buffer = "";
+    // The unfinished line; only new text is searched for newlines, so a large message
+    // arriving in many chunks costs linear time.
+    let pending = "";
     try {
       for await (const chunk of stream) {
-        buffer += decoder.decode(chunk, { stream: true });
+        const text = decoder.decode(chunk, { stream: true });
+        let start = 0;
         let newline: number;
-        while ((newline = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
+        while ((newline = text.indexOf("\n", start)) >= 0) {
+          const line = pending + text.slice(start, newline);
+          pending = "";
+          start = newline + 1;
           this.#handleLine(line);
         }
-        if (buffer.length > MAX_LINE_CHARS) {
+        pending += text.slice(start);
+        if (pending.length > MAX_LINE_CHARS) {
           this.onerror?.(new Error("server wrote an over-long line on stdout; stopping it"));
-          buffer = "";
+          pending = "";
           if (this.#child) this.#signalGroup(this.#child.pid, "SIGKILL");
         }
       }

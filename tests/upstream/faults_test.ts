@@ -271,3 +271,19 @@ Deno.test("the constructor refuses malformed server entries", () => {
   assert.throws(() => new UpstreamManager({ bad: { url: "ftp://h/" } }), /http\(s\)/);
   assert.throws(() => new UpstreamManager({ bad: { url: "not a url" } }), /valid URL/);
 });
+
+Deno.test("large results with multi-byte text arrive intact over stdio", async () => {
+  const upstream = new UpstreamManager({ faulty: fixtureServer("faulty") });
+  try {
+    await upstream.start();
+    const text = "airlock é € 😀 ".repeat(200_000); // ~3.4 MB of UTF-8, many pipe chunks
+    const [big, small] = await Promise.all([
+      upstream.callTool("faulty", "echo", { text }),
+      upstream.callTool("faulty", "echo", { text: "small" }),
+    ]);
+    assert.equal((big.content[0] as { text: string }).text, text);
+    assert.deepEqual(small.content, [{ type: "text", text: "small" }]);
+  } finally {
+    await upstream.close();
+  }
+});
