@@ -21,7 +21,7 @@ import { type Embedder, type EmbedderStatus, SelectionError } from "./types.ts";
 import { textHash, VectorCache } from "./vector_cache.ts";
 
 /** Default weight of the embedding score in the fused score (tuned on bench/data). */
-export const DEFAULT_EMBEDDING_WEIGHT = 0.5;
+export const DEFAULT_EMBEDDING_WEIGHT = 0.4;
 
 /** Options of {@link ToolIndex}. */
 export interface ToolIndexOptions {
@@ -29,7 +29,7 @@ export interface ToolIndexOptions {
   embedder: Embedder | Promise<Embedder>;
   /** Directory of the on-disk vector cache; no disk cache when absent. */
   cacheDir?: string;
-  /** Texts per embedding call (smaller = shorter event-loop stalls); default 8. */
+  /** Texts per embedding call (smaller = shorter event-loop stalls); default 4. */
   batchSize?: number;
   /** Weight `w` of the embedding score in [0, 1]; default {@link DEFAULT_EMBEDDING_WEIGHT}. */
   embeddingWeight?: number;
@@ -97,7 +97,7 @@ export class ToolIndex {
   /** Creates an empty index; call {@link setCatalogue} to fill it. */
   constructor(opts: ToolIndexOptions) {
     this.#cacheDir = opts.cacheDir;
-    this.#batchSize = Math.max(1, Math.floor(opts.batchSize ?? 8));
+    this.#batchSize = Math.max(1, Math.floor(opts.batchSize ?? 4));
     this.#weight = opts.embeddingWeight ?? DEFAULT_EMBEDDING_WEIGHT;
     if (!(this.#weight >= 0 && this.#weight <= 1)) {
       throw new SelectionError("invalid_argument", "embeddingWeight must be in [0, 1]");

@@ -103,7 +103,9 @@ function floatTensor(name: string, dims: number[], values: Float32Array): Uint8A
  */
 export function tinyRow(id: number, hidden: number): number[] {
   const row: number[] = [];
-  for (let j = 0; j < hidden; j++) row.push(((id * (j + 3)) % 17) - 8 + (j === 0 ? 0.5 : 0));
+  for (let j = 0; j < hidden; j++) {
+    row.push(((id * (2 * j + 5) + 7 * j) % 19) - 9 + (j === 0 ? 0.5 : 0));
+  }
   return row;
 }
 
