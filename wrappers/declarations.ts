@@ -75,8 +75,8 @@ function paramDocs(schema: unknown): string[] {
     if (typeof sub !== "object" || sub === null || !Object.hasOwn(sub, "description")) continue;
     const description = (sub as Record<string, unknown>).description;
     if (typeof description !== "string" || !description.trim()) continue;
-    const name = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? key : `["${key.replace(/\W/g, "_")}"]`;
-    lines.push(`@param args.${name} ${clip(description, 500).replace(/\s+/g, " ")}`);
+    const name = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    lines.push(`@param args${name} ${clip(description, 500).replace(/\s+/g, " ")}`);
   }
   return lines;
 }

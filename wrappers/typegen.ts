@@ -63,6 +63,11 @@ interface Rendered {
   p: Prec;
 }
 
+/** Most members of an `enum`, `anyOf`/`oneOf` or `allOf` listed one by one. */
+const MAX_MEMBERS = 500;
+/** Most tuple positions typed one by one. */
+const MAX_TUPLE = 64;
+
 const UNKNOWN: Rendered = { t: "unknown", p: Prec.Atom };
 const NEVER: Rendered = { t: "never", p: Prec.Atom };
 
@@ -340,7 +345,13 @@ function renderArray(
   if (tuple) {
     const minRaw = own(s, "minItems");
     const min = typeof minRaw === "number" && minRaw >= 0 ? minRaw : 0;
-    const parts = tuple.slice(0, 64).map((item, i) => {
+    // A very long tuple keeps its first MAX_TUPLE positions and opens up after them.
+    const truncated = tuple.length > MAX_TUPLE;
+    if (truncated) {
+      ctx.degraded = true;
+      rest = true;
+    }
+    const parts = tuple.slice(0, MAX_TUPLE).map((item, i) => {
       const r = render(item, ctx, depth + 1, indent);
       return i < min ? wrap(r, Prec.Union) : `${wrap(r, Prec.Atom)}?`;
     });
@@ -420,9 +431,19 @@ function render(schema: unknown, ctx: Ctx, depth: number, indent: string): Rende
   } else if (Object.hasOwn(s, "enum")) {
     const values = s.enum;
     if (Array.isArray(values)) {
-      const lits = values.slice(0, 500).map(literal);
-      if (lits.some((l) => l === undefined)) ctx.degraded = true;
-      base = union(lits.map((l) => (l === undefined ? UNKNOWN : { t: l, p: Prec.Atom })));
+      if (values.length > MAX_MEMBERS) {
+        // Too many literals to list: widen (never narrow) to their primitive type.
+        ctx.degraded = true;
+        const kinds = new Set(values.map((v) => (v === null ? "null" : typeof v)));
+        const kind = kinds.size === 1 ? [...kinds][0] : "";
+        base = kind === "string" || kind === "number" || kind === "boolean"
+          ? { t: kind, p: Prec.Atom }
+          : UNKNOWN;
+      } else {
+        const lits = values.map(literal);
+        if (lits.some((l) => l === undefined)) ctx.degraded = true;
+        base = union(lits.map((l) => (l === undefined ? UNKNOWN : { t: l, p: Prec.Atom })));
+      }
     } else {
       ctx.degraded = true;
       base = UNKNOWN;
@@ -453,11 +474,17 @@ function render(schema: unknown, ctx: Ctx, depth: number, indent: string): Rende
       ctx.degraded = true;
       continue;
     }
-    parts.push(union(list.slice(0, 200).map((m) => render(m, ctx, depth + 1, indent))));
+    if (list.length > MAX_MEMBERS) {
+      ctx.degraded = true; // dropping members would narrow the union: widen instead
+      continue;
+    }
+    parts.push(union(list.map((m) => render(m, ctx, depth + 1, indent))));
   }
   const all = own(s, "allOf");
   if (Array.isArray(all)) {
-    for (const m of all.slice(0, 200)) parts.push(render(m, ctx, depth + 1, indent));
+    // Dropping members of an intersection only widens it, so a cap is safe here.
+    if (all.length > MAX_MEMBERS) ctx.degraded = true;
+    for (const m of all.slice(0, MAX_MEMBERS)) parts.push(render(m, ctx, depth + 1, indent));
   } else if (all !== undefined) ctx.degraded = true;
 
   let result = intersection(parts);

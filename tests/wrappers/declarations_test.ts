@@ -51,6 +51,14 @@ Deno.test("toolSignature: recursive and malformed schemas still give a callable 
     toolSignature(rec),
     "s.tree(args?: { node?: { kids?: unknown[] } }): Promise<unknown>",
   );
+  const odd = tool("s", "odd", {
+    type: "object",
+    properties: { "user-id": { type: "string", description: "Who */ is it" } },
+  });
+  assertEquals(
+    toolSignature(odd),
+    '/** @param args["user-id"] Who *\\/ is it */\ns.odd(args?: { "user-id"?: string }): Promise<unknown>',
+  );
   const bad = tool("s", "bad", "nonsense" as unknown as Record<string, unknown>);
   assertEquals(toolSignature(bad), "s.bad(args?: Record<string, unknown>): Promise<unknown>");
 });

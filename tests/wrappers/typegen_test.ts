@@ -333,6 +333,27 @@ Deno.test("guards: deep nesting and exponential ref fan-out stay bounded", () =>
   assert(capped.degraded);
 });
 
+Deno.test("guards: oversized enums, unions and tuples widen, never narrow", () => {
+  const many = Array.from({ length: 600 }, (_, i) => `v${i}`);
+  const e = schemaToType({ enum: many });
+  assertEquals([e.type, e.degraded], ["string", true]);
+  assertEquals(t({ enum: [...many, 1] }), "unknown");
+  const u = schemaToType({ anyOf: many.map((c) => ({ const: c })) });
+  assertEquals([u.type, u.degraded], ["unknown", true]);
+  const tuple = Array.from({ length: 70 }, () => ({ type: "number" }));
+  const tt = schemaToType({ type: "array", prefixItems: tuple, items: false, minItems: 70 });
+  assert(tt.type.endsWith("number, ...unknown[]]"), tt.type);
+  assertEquals(tt.type.split("number").length - 1, 64);
+});
+
+Deno.test("objects: prototype-ish property names are plain keys", () => {
+  const schema = JSON.parse(
+    '{"type":"object","properties":{"__proto__":{"type":"string"},"constructor":{"type":"number"}},' +
+      '"required":["__proto__"]}',
+  );
+  assertEquals(t(schema), "{ __proto__: string; constructor?: number }");
+});
+
 Deno.test("docs: JSDoc from descriptions, safe against comment injection", () => {
   const r = schemaToType({
     type: "object",
@@ -369,6 +390,9 @@ Deno.test("every generated type above is valid TypeScript (deno check)", async (
       additionalProperties: { type: "number" },
     },
     { type: "object", properties: { k: { type: "string" } }, oneOf: [{ required: ["k"] }, {}] },
+    JSON.parse(
+      '{"type":"object","properties":{"__proto__":{"type":"string"}},"required":["__proto__"]}',
+    ),
     { type: "object", properties: { next: { $ref: "#" } } },
     {
       type: "object",
