@@ -30,6 +30,23 @@ const MAX_SPAN_GROUPS = 8;
 /** Separators allowed between digit groups. */
 const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-", "-(", " - "]);
 
+/** Memo of libphonenumber verdicts: the same numbers recur within a response. */
+const phoneVerdicts = new Map<string, boolean>();
+const PHONE_MEMO_SIZE = 4096;
+
+/** libphonenumber's validity verdict for `number` (E.164 with `+`, or national). */
+function phoneValid(number: string, region?: "US" | "GB" | "DE" | "FR"): boolean {
+  const key = (region ?? "") + number;
+  const memo = phoneVerdicts.get(key);
+  if (memo !== undefined) return memo;
+  const parsed = parsePhoneNumberFromString(number, region);
+  const valid = parsed !== undefined && parsed.isValid() &&
+    (region === undefined || number.endsWith(parsed.nationalNumber));
+  if (phoneVerdicts.size >= PHONE_MEMO_SIZE) phoneVerdicts.clear();
+  phoneVerdicts.set(key, valid);
+  return valid;
+}
+
 /** Countries whose national format (leading trunk 0) we accept without a `+`. */
 const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 
@@ -178,6 +195,10 @@ function classifySpan(
   out: Finding[],
 ): boolean {
   const count = e - s + 1;
+  let digitCount = 0;
+  for (let g = s; g <= e; g++) digitCount += groups[g].end - groups[g].start;
+  // Shortest candidates: an international phone number (8 digits), an SSN (9).
+  if (digitCount < 8) return false;
   const digits = spanDigits(text, groups, s, e);
   const start = groups[s].start;
   const end = groups[e].end;
@@ -250,25 +271,18 @@ function tryPhone(text: string, groups: Group[], s: number, e: number, out: Find
   if (international) {
     const body = digits.startsWith("00") && prefix !== 43 ? digits.slice(2) : digits;
     if (body.length < 8 || body.length > 15) return false;
-    const parsed = parsePhoneNumberFromString("+" + body);
-    if (!parsed || !parsed.isValid()) return false;
+    if (!phoneValid("+" + body)) return false;
     out.push({ type: "phone", start, end, value: text.slice(start, end) });
     return true;
   }
-  const context = before(text, start, 32);
+  if (digits.length < 10 || digits.length > 11) return false;
   const formatted = sizes.length > 1;
-  if (!formatted && !PHONE_WORDS.test(context)) return false;
+  if (!formatted && !PHONE_WORDS.test(before(text, start, 32))) return false;
   let valid = false;
   if (digits[0] === "0") {
     // Trunk-prefixed national numbers (GB, DE, FR): groups of at least two digits.
     if (digits.length < 10 || digits.length > 11 || sizes.some((n) => n < 2)) return false;
-    for (const region of TRUNK_ZERO_REGIONS) {
-      const parsed = parsePhoneNumberFromString(digits, region);
-      if (parsed && parsed.isValid() && digits.endsWith(parsed.nationalNumber)) {
-        valid = true;
-        break;
-      }
-    }
+    valid = TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
   } else {
     // North American numbering plan: 3-3-4 or 1-3-3-4 (or one run next to a phone word).
     const shape = sizes.join(",");
@@ -276,8 +290,7 @@ function tryPhone(text: string, groups: Group[], s: number, e: number, out: Find
       (digits.length === 10 && (shape === "3,3,4" || shape === "10" || shape === "3,7")) ||
       (digits.length === 11 && digits[0] === "1" && (shape === "1,3,3,4" || shape === "11"));
     if (!nanp) return false;
-    const parsed = parsePhoneNumberFromString(digits, "US");
-    valid = parsed !== undefined && parsed.isValid();
+    valid = phoneValid(digits, "US");
   }
   if (!valid) return false;
   out.push({ type: "phone", start, end, value: text.slice(start, end) });

@@ -4,36 +4,22 @@
 // tests/pii/tune_entropy.ts (see pii/README.md, "Tuning the secret thresholds").
 
 import type { Finding } from "./types.ts";
-import { codeAt, isAlnum, isDigit, isLetter, isLower, isTokenChar, isUpper } from "./chars.ts";
+import { codeAt, isAlnum, isDigit, isLetter, isTokenChar, isUpper } from "./chars.ts";
 import { shannonEntropy } from "./checksums.ts";
 
 /** Literal prefixes of known key formats; each hit is validated by {@linkcode matchKnown}. */
 const KNOWN_PREFIX =
   /AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposre]-|[sr]k_(?:live|test)_|sk-|AIza|eyJ|-----BEGIN /g;
 
-/** Keywords after which an unknown-format value may be a secret. */
-const KEYWORD =
-  /pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|auth(?:orization)?|bearer|credentials?|key/gi;
-
 /**
- * Thresholds for keyword-adjacent values, tuned on data by tests/pii/tune_entropy.ts:
- * Shannon entropy (bits per character) and class-transition rate (share of adjacent
- * character pairs that switch between lower case, upper case, digit and symbol).
+ * Thresholds for keyword-adjacent values, chosen by the grid search in
+ * tests/pii/tune_entropy.ts (maximum F1 on its labelled samples; see pii/README.md).
  */
-export const SECRET_THRESHOLDS = Object.freeze({
-  /** Tokens (key, token, secret, bearer…): minimum length. */
-  tokenMinLength: 16,
-  /** Tokens: minimum entropy in bits per character. */
-  tokenMinEntropy: 3.3,
-  /** Tokens: minimum class-transition rate. */
-  tokenMinTransitions: 0.3,
-  /** Passwords: minimum length. */
-  passwordMinLength: 6,
-  /** Passwords: minimum entropy in bits per character. */
-  passwordMinEntropy: 2.3,
-  /** Passwords: minimum class-transition rate. */
-  passwordMinTransitions: 0.1,
-});
+export const SECRET_THRESHOLDS: Readonly<{ token: SecretThresholds; password: SecretThresholds }> =
+  Object.freeze({
+    token: { minLength: 16, minEntropy: 3.3, maxVowelRatio: 0.25, minDigitRatio: 0.05 },
+    password: { minLength: 6, minEntropy: 2.0, maxVowelRatio: 0.2, minDigitRatio: 0.05 },
+  });
 
 const MAX_VALUE = 512;
 const PEM_MAX = 65536;
@@ -184,7 +170,8 @@ function matchPem(text: string, start: number): number {
 const PASSWORD_KEYWORD = /^(?:pass|pwd)/i;
 const SCHEME = /^(?:bearer|basic|token|digest)\s+/i;
 const PLACEHOLDER =
-  /^(?:\$|%|\{\{|<|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
+  /^(?:\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Z_]+%|\{\{|<|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
+const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
 function isValueChar(c: number): boolean {
   // Letters, digits and the punctuation seen in keys and passwords; not quotes,
@@ -193,60 +180,151 @@ function isValueChar(c: number): boolean {
     (c > 32 && c < 127 && "\"'`,;()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1);
 }
 
+/** Cheap pre-test: a key name without any of these cannot be a credential name. */
+const KEY_HINT = /pass|pwd|secret|token|key|auth|bearer|credential|pat/i;
+
+/** Parts of a key name that mark its value as a credential. */
+const KEY_WORDS = new Set([
+  "password",
+  "passwd",
+  "passphrase",
+  "pass",
+  "pwd",
+  "secret",
+  "secrets",
+  "token",
+  "tokens",
+  "key",
+  "apikey",
+  "auth",
+  "authorization",
+  "bearer",
+  "credential",
+  "credentials",
+  "pat",
+]);
+
+/**
+ * True when a key name (`api_key`, `clientSecret`, `X-Auth-Token`, `DB_PASSWORD`) has a
+ * credential word as one of its parts; returns "password" for password-like names.
+ */
+function keyKind(name: string): "password" | "token" | null {
+  if (!KEY_HINT.test(name)) return null;
+  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
+  let kind: "password" | "token" | null = null;
+  for (const part of parts) {
+    if (!KEY_WORDS.has(part)) continue;
+    if (PASSWORD_KEYWORD.test(part)) return "password";
+    kind = "token";
+  }
+  return kind;
+}
+
+function isNameQuote(c: number): boolean {
+  return c === 34 || c === 39 || c === 96 || c === 32 || c === 9;
+}
+
+function isKeyNameChar(c: number): boolean {
+  return isAlnum(c) || c === 95 || c === 45 || c === 46;
+}
+
+/**
+ * Values after `name: value`, `name=value`, `"name": "value"`, `name => value` where the
+ * name is a credential word. Triggered by each ':' and '=' (cheap to find), with the key
+ * name read backwards from there.
+ */
 function findKeywordValues(text: string, out: Finding[]): void {
-  const re = new RegExp(KEYWORD.source, "gi");
+  const re = /[:=]/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
-    const ks = m.index;
-    const first = text.charCodeAt(ks);
-    const prev = codeAt(text, ks - 1);
-    // Keyword must start a word or a camelCase part: `apiKey` yes, `monkey` no.
-    if (isLetter(prev) && !(isLower(prev) && isUpper(first))) continue;
-    let j = ks + m[0].length;
-    // Identifier tail: `_KEY`, `Token`, `s`, `_secret`.
-    const tail = countWhile(text, j, (c) => isAlnum(c) || c === 95 || c === 45 || c === 46, 32);
-    if (tail > 32) continue;
-    j += tail;
-    // Separator: quotes, colon, equals, arrows, spaces; and an optional auth scheme.
-    const sepStart = j;
-    while (j < text.length && j - sepStart < 8 && /[\s"'`:=>]/.test(text[j])) j++;
-    if (j === sepStart) continue;
-    if (/^is\s/i.test(text.slice(j, j + 3))) j += 3;
-    const scheme = SCHEME.exec(text.slice(j, j + 10));
-    if (scheme) j += scheme[0].length;
-    const vs = j;
-    while (j < text.length && j - vs <= MAX_VALUE && isValueChar(text.charCodeAt(j))) j++;
-    if (j - vs > MAX_VALUE) {
-      re.lastIndex = j;
-      continue;
+    const at = m.index;
+    // Key name: skip closing quotes/spaces, then read the name backwards (bounded).
+    let k = at;
+    while (k > 0 && at - k < 3 && isNameQuote(text.charCodeAt(k - 1))) k--;
+    const nameEnd = k;
+    while (k > 0 && nameEnd - k <= 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
+    if (k === nameEnd || nameEnd - k > 48) continue;
+    const kind = keyKind(text.slice(k, nameEnd));
+    if (kind === null) continue;
+    const end = matchValue(text, at + 1, kind === "password", out);
+    if (end > 0) re.lastIndex = end;
+  }
+  // `Bearer <token>` also appears without a key name (curl -H, logs).
+  let b = text.indexOf("earer ");
+  while (b !== -1) {
+    const c = codeAt(text, b - 1);
+    if ((c === 66 || c === 98) && !isLetter(codeAt(text, b - 2))) {
+      matchValue(text, b + 6, false, out);
     }
-    let ve = j;
-    while (ve > vs && /[.:!?]/.test(text[ve - 1])) ve--; // sentence punctuation
-    if (ve === vs) continue;
-    const value = text.slice(vs, ve);
-    const password = PASSWORD_KEYWORD.test(m[0]);
-    if (looksSecret(value, password)) {
-      out.push({ type: "secret", start: vs, end: ve, value });
-      re.lastIndex = ve;
-    }
+    b = text.indexOf("earer ", b + 6);
   }
 }
 
-/** Share of adjacent character pairs that switch class (lower, upper, digit, other). */
-export function classTransitions(s: string): number {
-  if (s.length < 2) return 0;
-  let changes = 0;
-  let prev = charClass(s.charCodeAt(0));
-  for (let i = 1; i < s.length; i++) {
-    const cls = charClass(s.charCodeAt(i));
-    if (cls !== prev) changes++;
-    prev = cls;
-  }
-  return changes / (s.length - 1);
+/** Reads the value starting around `from`; pushes it when it looks secret. */
+function matchValue(text: string, from: number, password: boolean, out: Finding[]): number {
+  let j = from;
+  while (j < text.length && j - from < 8 && /[\s"'`:=>]/.test(text[j])) j++;
+  const scheme = SCHEME.exec(text.slice(j, j + 10));
+  if (scheme) j += scheme[0].length;
+  const vs = j;
+  while (j < text.length && j - vs <= MAX_VALUE && isValueChar(text.charCodeAt(j))) j++;
+  if (j - vs > MAX_VALUE) return j;
+  let ve = j;
+  while (ve > vs && /[.:!?]/.test(text[ve - 1])) ve--; // sentence punctuation
+  if (ve === vs) return -1;
+  const value = text.slice(vs, ve);
+  if (!looksSecret(value, password)) return -1;
+  out.push({ type: "secret", start: vs, end: ve, value });
+  return ve;
 }
 
-function charClass(c: number): number {
-  return isLower(c) ? 0 : isUpper(c) ? 1 : isDigit(c) ? 2 : 3;
+/** The measurements the keyword-adjacent secret decision is made on. */
+export interface SecretFeatures {
+  /** Characters. */
+  length: number;
+  /** Shannon entropy, bits per character. */
+  entropy: number;
+  /** Share of letters that are vowels (about 0.38 in English words, 0.19 at random). */
+  vowelRatio: number;
+  /** Share of characters that are digits or symbols other than `_ - . /`. */
+  digitRatio: number;
+}
+
+/** Measures `value` for {@linkcode looksSecret}. */
+export function secretFeatures(value: string): SecretFeatures {
+  let letters = 0, vowels = 0, digits = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isLetter(c)) {
+      letters++;
+      const l = c | 32;
+      if (l === 97 || l === 101 || l === 105 || l === 111 || l === 117) vowels++;
+    } else if (c !== 95 && c !== 45 && c !== 46 && c !== 47) digits++;
+  }
+  return {
+    length: value.length,
+    entropy: shannonEntropy(value),
+    vowelRatio: letters === 0 ? 0 : vowels / letters,
+    digitRatio: value.length === 0 ? 0 : digits / value.length,
+  };
+}
+
+/** Thresholds of one keyword class (see {@linkcode SECRET_THRESHOLDS}). */
+export interface SecretThresholds {
+  /** Minimum length. */
+  minLength: number;
+  /** Minimum Shannon entropy, bits per character. */
+  minEntropy: number;
+  /** A value whose vowel ratio is at most this looks machine-made… */
+  maxVowelRatio: number;
+  /** …as does one whose digit/symbol ratio is at least this. */
+  minDigitRatio: number;
+}
+
+/** True when features `f` pass thresholds `t`. */
+export function passesThresholds(f: SecretFeatures, t: SecretThresholds): boolean {
+  return f.length >= t.minLength && f.entropy >= t.minEntropy &&
+    (f.vowelRatio <= t.maxVowelRatio || f.digitRatio >= t.minDigitRatio);
 }
 
 /**
@@ -255,14 +333,10 @@ function charClass(c: number): number {
  */
 export function looksSecret(value: string, password: boolean): boolean {
   if (PLACEHOLDER.test(value)) return false;
-  const t = SECRET_THRESHOLDS;
-  const minLength = password ? t.passwordMinLength : t.tokenMinLength;
-  if (value.length < minLength) return false;
   if (/^[0-9]+$/.test(value) && !password) return false;
-  if (/^(?:https?|ftp|file):\/\//i.test(value) || value.startsWith("/")) return false;
-  const entropy = shannonEntropy(value);
-  const transitions = classTransitions(value);
-  return password
-    ? entropy >= t.passwordMinEntropy && transitions >= t.passwordMinTransitions
-    : entropy >= t.tokenMinEntropy && transitions >= t.tokenMinTransitions;
+  if (/^(?:https?|ftp|file):\/\//i.test(value) || PATH.test(value)) return false;
+  return passesThresholds(
+    secretFeatures(value),
+    password ? SECRET_THRESHOLDS.password : SECRET_THRESHOLDS.token,
+  );
 }

@@ -37,4 +37,11 @@ export { Vault, type VaultOptions, VaultStore, type VaultStoreOptions } from "./
 export { detokenizeText, detokenizeValue } from "./detokenize.ts";
 export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";
 export { ipv4Valid, ipv6Valid } from "./detect_ipv6.ts";
-export { classTransitions, looksSecret, SECRET_THRESHOLDS } from "./detect_secrets.ts";
+export {
+  looksSecret,
+  passesThresholds,
+  SECRET_THRESHOLDS,
+  type SecretFeatures,
+  secretFeatures,
+  type SecretThresholds,
+} from "./detect_secrets.ts";
