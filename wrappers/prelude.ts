@@ -45,8 +45,9 @@ function byKey<T>(key: (x: T) => string): (a: T, b: T) => number {
 }
 
 /**
- * The runtime, fixed text. `MANIFEST` and `RESERVED` are spliced in as JSON arrays (arrays,
- * not objects, so a key like `__proto__` can never reach an object literal).
+ * The runtime, fixed text, run after `MANIFEST` and `RESERVED` are defined. The data is
+ * spliced in as JSON whose object keys are all ours (`namespace`, `server`, `tools`), so no
+ * name from a server or tool can become a key like `__proto__` in an object literal.
  */
 const RUNTIME = String.raw`const airlock = globalThis.__airlock;
 if (airlock === null || typeof airlock !== "object" || typeof airlock.rpc !== "function") {
@@ -210,10 +211,15 @@ export function generatePrelude(input: PreludeInput): string {
   const manifest = [...entries.values()].sort(byKey((e) => e.namespace));
   for (const entry of manifest) entry.tools.sort(byKey(([fn]) => fn));
 
+  // Everything runs inside one arrow function: the prelude declares no top-level names, so
+  // it cannot clash with the caller's code even if a harness concatenates the two.
   return [
     "// Airlock prelude: generated, do not edit.",
+    "(() => {",
+    '"use strict";',
     `const MANIFEST = ${JSON.stringify(manifest)};`,
     `const RESERVED = ${JSON.stringify([...NAMESPACE_RESERVED_KEYS].sort())};`,
-    RUNTIME,
+    RUNTIME + "})();",
+    "",
   ].join("\n");
 }

@@ -277,6 +277,8 @@ Deno.test("prelude: deterministic and plain JavaScript", () => {
   });
   assertEquals(a, b);
   assert(!/^\s*(import|export)\s/m.test(a));
+  // Declares nothing at top level: concatenated with code that uses the same names, it parses.
+  new Function(a + "\nconst rpc = 1, tools = 2, MANIFEST = 3, toArgs = 4; return rpc;");
   // Parses as a plain script body (no TypeScript syntax), without running it.
   new Function(a);
 });
