@@ -103,6 +103,8 @@ export class ServerConnection {
   #lastStderr: string[] = [];
 
   /**
+   * Prepares the connection; nothing happens until {@linkcode start}.
+   *
    * @param name the config key of the server
    * @param config how to reach it
    * @param options timeouts, restart delays, logger and change callback

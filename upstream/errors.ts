@@ -32,6 +32,8 @@ export class UpstreamError extends Error {
   readonly reason: UpstreamErrorReason;
 
   /**
+   * Creates the error.
+   *
    * @param reason which failure it was
    * @param server the config key of the server
    * @param message a sentence naming the server (and the tool, when there is one)

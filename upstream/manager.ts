@@ -86,6 +86,8 @@ export class UpstreamManager {
   #byId = new Map<string, ToolInfo>();
 
   /**
+   * Prepares one connection per server; nothing is started until {@linkcode start}.
+   *
    * @param servers the config's `servers` section: key = namespace, value = how to reach it
    * @param options timeouts, restart delays and a logger
    * @throws {TypeError} when a key is empty or contains a dot, or an entry is malformed

@@ -73,6 +73,8 @@ export class StdioProcessTransport implements Transport {
   #closeNotified = false;
 
   /**
+   * Prepares the transport; the process is spawned by {@linkcode start}.
+   *
    * @param config the server's command, arguments, environment and working directory
    * @param options stderr tail length and shutdown grace period
    */

@@ -76,6 +76,38 @@ Deno.test("a crashing server is marked failed, fails calls fast and is restarted
   }
 });
 
+/** Crashes `faulty` twice and returns the two restart delays the manager chose. */
+async function delaysAfterTwoCrashes(resetAfterMs: number): Promise<number[]> {
+  const delays: number[] = [];
+  const upstream = new UpstreamManager({ faulty: fixtureServer("faulty") }, {
+    restart: { initialMs: 100, maxMs: 10_000, resetAfterMs },
+    logger: (event) => {
+      if (event.event === "upstream.restart_scheduled") delays.push(event.delayMs as number);
+    },
+  });
+  try {
+    await upstream.start();
+    for (let crash = 1; crash <= 2; crash++) {
+      await assert.rejects(upstream.callTool("faulty", "crash", {}));
+      await waitFor(`restart ${crash}`, () => statusOf(upstream, "faulty").restarts === crash);
+      await waitFor(`ready ${crash}`, () => statusOf(upstream, "faulty").state === "ready");
+    }
+  } finally {
+    await upstream.close();
+  }
+  return delays;
+}
+
+Deno.test("restart delays grow while a server keeps failing and start over once it stayed up", async () => {
+  // Jitter keeps delay n within [initialMs·2^n / 2, initialMs·2^n].
+  const growing = await delaysAfterTwoCrashes(60_000);
+  assert.equal(growing.length, 2);
+  assert.ok(growing[0] <= 100 && growing[1] >= 100, `delays ${growing} should grow`);
+  const reset = await delaysAfterTwoCrashes(0);
+  assert.equal(reset.length, 2);
+  assert.ok(reset[0] <= 100 && reset[1] <= 100, `delays ${reset} should start over`);
+});
+
 Deno.test("a server that cannot start: missing command, crash on start; start() still resolves", async () => {
   const upstream = new UpstreamManager({
     crashy: fixtureServer("faulty", ["--mode", "crash-on-start"]),
