@@ -11,6 +11,8 @@
  *
  * @module
  */
+/** The catalogue types the wrappers consume (owned by `upstream/`). */
+export type { JsonSchema, ToolInfo } from "../upstream/types.ts";
 export {
   buildNameMap,
   camelCase,

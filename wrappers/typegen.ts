@@ -9,7 +9,6 @@
  *
  * @module
  */
-import type { JsonSchema } from "../upstream/types.ts";
 import { isIdentifierName, toIdentifier } from "./names.ts";
 
 /** Options of {@link schemaToType}. */
@@ -509,7 +508,7 @@ function render(schema: unknown, ctx: Ctx, depth: number, indent: string): Rende
  * ```
  */
 export function schemaToType(
-  schema: JsonSchema | unknown,
+  schema: unknown,
   options: TypeGenOptions = {},
 ): GeneratedType {
   const ctx: Ctx = {
