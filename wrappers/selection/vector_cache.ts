@@ -21,6 +21,8 @@ export function textHash(text: string): string {
 /** Loads and appends vectors of one encoder in one cache directory. */
 export class VectorCache {
   readonly path: string;
+  /** Set when the file on disk is not ours (bad magic): the next append starts it afresh. */
+  #rewrite = false;
 
   /** A cache for the encoder identified by `cacheKey` under `dir`. */
   constructor(dir: string, cacheKey: string) {
@@ -37,7 +39,10 @@ export class VectorCache {
     } catch {
       return out;
     }
-    if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) return out;
+    if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
+      this.#rewrite = true;
+      return out;
+    }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const dims = view.getUint32(4, true);
     const recordBytes = 32 + dims * 4;
@@ -57,7 +62,7 @@ export class VectorCache {
     const dims = entries[0][1].length;
     let fresh = false;
     try {
-      fresh = (await Deno.stat(this.path)).size < 8;
+      fresh = this.#rewrite || (await Deno.stat(this.path)).size < 8;
     } catch {
       await Deno.mkdir(this.path.slice(0, this.path.lastIndexOf("/")), { recursive: true });
       fresh = true;
@@ -79,5 +84,6 @@ export class VectorCache {
       off += recordBytes;
     }
     await Deno.writeFile(this.path, body, { append: !fresh });
+    this.#rewrite = false;
   }
 }
