@@ -43,11 +43,18 @@ export class WarmPool {
     this.#refill();
   }
 
-  /** Takes a ready process, or `undefined` when none is ready; refills behind it. */
+  /**
+   * Takes a ready process, or `undefined` when none is ready. The caller calls
+   * {@link refill} once its execution is over, so that starting a replacement does not
+   * compete for CPU with the execution it was taken for.
+   */
   take(): SandboxProcess | undefined {
-    const process = this.#ready.shift();
+    return this.#ready.shift();
+  }
+
+  /** Starts processes until the pool is full again. */
+  refill(): void {
     this.#refill();
-    return process;
   }
 
   /** Kills the idle processes and stops refilling. */

@@ -1,10 +1,11 @@
 /**
- * One sandbox process: spawned with no permissions in its own process group, private
- * temporary directory and origin, used for exactly one execution, then killed.
+ * One sandbox process: spawned with no permissions in its own process group and with its
+ * own origin, used for exactly one execution, then killed.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { sandboxArgs } from "./flags.ts";
 import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
 import { LineReader } from "./lines.ts";
@@ -73,7 +74,7 @@ export class SandboxProcess {
   readonly grants: SandboxGrants;
 
   #child: Deno.ChildProcess;
-  #dir: string;
+  #storage: string[];
   #guard: MemoryGuard;
   #guardAttached: Promise<void>;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
@@ -88,12 +89,12 @@ export class SandboxProcess {
 
   private constructor(
     child: Deno.ChildProcess,
-    dir: string,
     guard: MemoryGuard,
     options: SpawnOptions,
+    storage: string[],
   ) {
+    this.#storage = storage;
     this.#child = child;
-    this.#dir = dir;
     this.#guard = guard;
     this.memoryMb = options.memoryMb;
     this.grants = options.grants;
@@ -122,25 +123,23 @@ export class SandboxProcess {
 
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
-    const dir = await Deno.makeTempDir({ prefix: "airlock-sbx-" });
-    const work = `${dir}/work`;
-    await Deno.mkdir(work, { mode: 0o700 });
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
+    const runtime = await runtimeFiles();
     const origin = `http://${crypto.randomUUID()}.sandbox.airlock.invalid`;
     const child = new Deno.Command(options.denoPath ?? Deno.execPath(), {
       args: sandboxArgs({
-        harnessPath: await runnerPath(),
+        harnessPath: runtime.runnerPath,
         memoryMb: options.memoryMb,
         location: origin,
         grants: options.grants,
       }),
-      cwd: work,
+      cwd: runtime.workDir,
       clearEnv: true,
       env: {
-        // Only what Deno itself needs: a private cache directory, no colours, no
+        // Only what Deno itself needs: the sandbox cache directory, no colours, no
         // update check. Never the gateway's variables.
-        DENO_DIR: `${dir}/deno`,
-        HOME: work,
+        DENO_DIR: runtime.denoDir,
+        HOME: runtime.workDir,
         NO_COLOR: "1",
         DENO_NO_UPDATE_CHECK: "1",
       },
@@ -150,7 +149,7 @@ export class SandboxProcess {
       // A new session: the whole process group can be killed at once.
       detached: true,
     }).spawn();
-    return new SandboxProcess(child, dir, guard, options);
+    return new SandboxProcess(child, guard, options, storageDirs(runtime.denoDir, origin));
   }
 
   /** Which memory mechanism guards this process. */
@@ -366,32 +365,69 @@ export class SandboxProcess {
         await this.#stdin.close();
       } catch { /* already closed */ }
       await this.#guard.dispose();
-      await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+      for (const path of this.#storage) {
+        await Deno.remove(path, { recursive: true }).catch(() => {});
+      }
     })();
     return this.#cleaned;
   }
 }
 
-let runner: Promise<string> | undefined;
+/** Files shared by all sandbox processes of this gateway process. */
+interface RuntimeFiles {
+  /** The harness copy that is the entry module. */
+  runnerPath: string;
+  /** The Deno cache directory (transpiled code, V8 code cache, per-origin storage). */
+  denoDir: string;
+  /**
+   * The working directory: empty, and unreadable and unwritable to the code, which has
+   * no file permissions; shared because nothing can be left in it.
+   */
+  workDir: string;
+}
+
+let runtime: Promise<RuntimeFiles> | undefined;
 
 /**
- * The harness, copied once into a private temporary directory: the code can see its
- * entry module's path (stack frames, `Deno.mainModule`), and that must not reveal where
- * the gateway is installed.
+ * Creates, once, a private (0700) temporary directory with a copy of the harness and a
+ * Deno cache directory. The copy matters because the code can see its entry module's
+ * path (stack frames), and that must not reveal where the gateway is installed. The
+ * shared cache saves every process from building Deno's caches anew; storage stays
+ * private because each process has its own origin, removed when it exits.
  */
-function runnerPath(): Promise<string> {
-  runner ??= (async () => {
+function runtimeFiles(): Promise<RuntimeFiles> {
+  runtime ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "airlock-runner-" });
-    const path = `${dir}/runner.js`;
-    await Deno.writeTextFile(path, await Deno.readTextFile(HARNESS_SOURCE), { mode: 0o600 });
+    const runnerPath = `${dir}/runner.js`;
+    await Deno.writeTextFile(runnerPath, await Deno.readTextFile(HARNESS_SOURCE), { mode: 0o600 });
+    await Deno.mkdir(`${dir}/deno`);
+    await Deno.mkdir(`${dir}/work`, { mode: 0o500 });
     globalThis.addEventListener("unload", () => {
       try {
         Deno.removeSync(dir, { recursive: true });
       } catch { /* already gone */ }
     });
-    return path;
+    return { runnerPath, denoDir: `${dir}/deno`, workDir: `${dir}/work` };
   })();
-  return runner;
+  return runtime;
+}
+
+/** The directory of the Deno cache that sandbox processes share. */
+export async function sandboxCacheDir(): Promise<string> {
+  return (await runtimeFiles()).denoDir;
+}
+
+/**
+ * Where Deno keeps `localStorage` and `caches` for an origin: under
+ * `location_data/<sha256 of the origin>` in its cache directory.
+ */
+function storageDirs(denoDir: string, origin: string): string[] {
+  const hash = sha256Hex(origin);
+  return [`${denoDir}/location_data/${hash}`, `${denoDir}/location_data/web_cache/${hash}`];
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 function outputLimit(maxOutputBytes: number): SandboxError {

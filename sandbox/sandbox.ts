@@ -124,6 +124,7 @@ export class Sandbox {
       }
     } finally {
       release();
+      this.#pool.refill();
     }
   }
 

@@ -25,7 +25,9 @@ export function assertNotEquals(actual: unknown, expected: unknown, message?: st
 /** `text` matches `pattern`. */
 export function assertMatch(text: string, pattern: RegExp, message?: string): void {
   if (!pattern.test(text)) {
-    throw new Error(message ?? `expected ${JSON.stringify(text.slice(0, 500))} to match ${pattern}`);
+    throw new Error(
+      message ?? `expected ${JSON.stringify(text.slice(0, 500))} to match ${pattern}`,
+    );
   }
 }
 

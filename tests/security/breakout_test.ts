@@ -5,6 +5,7 @@
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../assert.ts";
 import { type ExecuteReply, startTestGateway, type TestGateway } from "../helpers.ts";
+import { sandboxCacheDir } from "../../sandbox/mod.ts";
 
 const REPO_DIR = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const SECRET_ENV = "AIRLOCK_TEST_SECRET";
@@ -291,6 +292,9 @@ Deno.test({
           );
           assertEquals(second.result, { ls: null, cache: null, keys: 0 });
           await assertHealthy(gw);
+          // Nothing of either execution's storage is left on disk once they are done.
+          const left = await waitForEmptyStorage(`${await sandboxCacheDir()}/location_data`);
+          assertEquals(left, [], "per-execution storage is removed");
         },
       );
 
@@ -343,4 +347,18 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+async function waitForEmptyStorage(dir: string): Promise<string[]> {
+  let left: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    left = [];
+    try {
+      for await (const e of Deno.readDir(dir)) if (e.name !== "web_cache") left.push(e.name);
+      for await (const e of Deno.readDir(`${dir}/web_cache`)) left.push(`web_cache/${e.name}`);
+    } catch { /* not created */ }
+    if (left.length === 0) return left;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return left;
 }

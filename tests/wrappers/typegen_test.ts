@@ -72,6 +72,14 @@ Deno.test("nullable: type arrays and OpenAPI nullable", () => {
     "{ a: string } | null",
   );
   assertEquals(t({ type: "array", items: { type: ["string", "null"] } }), "(string | null)[]");
+  assertEquals(
+    t({
+      properties: { a: { $ref: "#/$defs/A", nullable: true } },
+      $defs: { A: { type: "number" } },
+    }),
+    "{ a?: number | null }",
+  );
+  assertEquals(t({ anyOf: [{ type: "string" }, { not: {} }] }), "string");
 });
 
 Deno.test("enum and const become literal types", () => {
