@@ -14,12 +14,14 @@ export function assert(condition: unknown, message = "assertion failed"): assert
 
 /** Deep, strict equality. */
 export function assertEquals<T>(actual: unknown, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  if (message === undefined) nodeAssert.deepStrictEqual(actual, expected);
+  else nodeAssert.deepStrictEqual(actual, expected, message);
 }
 
 /** Deep, strict inequality. */
 export function assertNotEquals(actual: unknown, expected: unknown, message?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  if (message === undefined) nodeAssert.notDeepStrictEqual(actual, expected);
+  else nodeAssert.notDeepStrictEqual(actual, expected, message);
 }
 
 /** `text` matches `pattern`. */
