@@ -414,12 +414,21 @@ function render(schema: unknown, ctx: Ctx, depth: number, indent: string): Rende
     return UNKNOWN;
   }
   const s = schema;
+  const nullable = own(s, "nullable") === true; // OpenAPI 3.0
   const ref = own(s, "$ref");
-  if (typeof ref === "string") return renderRef(ref, ctx, depth, indent);
+  if (typeof ref === "string") {
+    const target = renderRef(ref, ctx, depth, indent);
+    return nullable && target.t !== "unknown"
+      ? union([target, { t: "null", p: Prec.Atom }])
+      : target;
+  }
   if (ref !== undefined) {
     ctx.degraded = true;
     return UNKNOWN;
   }
+  // `not: {}` matches nothing (zod emits it for impossible branches).
+  const not = own(s, "not");
+  if (not === true || (isRecord(not) && Object.keys(not).length === 0)) return NEVER;
 
   const parts: Rendered[] = [];
   let base: Rendered | undefined;
@@ -487,7 +496,7 @@ function render(schema: unknown, ctx: Ctx, depth: number, indent: string): Rende
   } else if (all !== undefined) ctx.degraded = true;
 
   let result = intersection(parts);
-  if (own(s, "nullable") === true && result.t !== "unknown") {
+  if (nullable && result.t !== "unknown") {
     result = union([result, { t: "null", p: Prec.Atom }]);
   }
   return result;
