@@ -24,7 +24,7 @@ for (const [name, args] of Object.entries(servers)) {
   const { tools } = await client.listTools();
   out[name] = {
     instructions: client.getInstructions(),
-    tools: tools.map((t) => ({
+    tools: tools.map((t: { name: string; description?: string; inputSchema: unknown }) => ({
       name: t.name,
       description: t.description ?? "",
       inputSchema: t.inputSchema,

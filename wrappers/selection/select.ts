@@ -3,7 +3,7 @@
  *
  * Order: the request's explicit ids, then tools named in the code (both always included
  * when `allowed`, even beyond `maxTools`), then ranked tools from the index for the query
- * `intent + words of the code's identifiers`, keeping those with score ≥ `minScore`, until
+ * `intent + words of the code's identifiers` (the calls of already-named tools left out), keeping those with score ≥ `minScore`, until
  * `maxTools` tools in total. `minScore` applies to the index's fused score in [0, 1], which is
  * relative to the query's best match (see `tool_index.ts`): 0.3 keeps tools scoring at least
  * 30 % of the best one's fused score.
@@ -11,7 +11,7 @@
  * @module
  */
 import type { ToolInfo } from "../../upstream/types.ts";
-import { toolsNamedInCode } from "./code_names.ts";
+import { scanCode } from "./code_names.ts";
 import { codeQueryText } from "./text.ts";
 import type { ToolIndex } from "./tool_index.ts";
 import { SelectionError } from "./types.ts";
@@ -46,12 +46,13 @@ export async function selectTools(index: ToolIndex, req: SelectRequest): Promise
     const tool = index.get(id);
     if (tool && allowed(tool.id)) chosen.set(tool.id, tool);
   }
-  for (const tool of toolsNamedInCode(req.code, index.tools())) {
+  const scanned = scanCode(req.code, index.tools());
+  for (const tool of scanned.tools) {
     if (allowed(tool.id)) chosen.set(tool.id, tool);
   }
 
   const room = req.maxTools - chosen.size;
-  const query = [req.intent ?? "", codeQueryText(req.code)].filter((s) => s.trim()).join(" ");
+  const query = [req.intent ?? "", codeQueryText(scanned.rest)].filter((s) => s.trim()).join(" ");
   if (room > 0 && query) {
     const ranked = await index.search(
       query,

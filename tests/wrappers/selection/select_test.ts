@@ -50,7 +50,7 @@ Deno.test("tools named in code: camelCase, snake_case, kebab-case, bracket acces
 Deno.test("explicit ids come first, then code-named tools, then ranked tools", async () => {
   const selected = await selectTools(lexicalIndex(), {
     code: "const f = await filesystem.read_file({ path: 'bug.txt' }); return f;",
-    intent: "open a github issue about the bug",
+    intent: "create a github issue about the bug",
     explicit: ["time.get_current_time", "nope.unknown"],
     maxTools: 5,
     minScore: 0,
