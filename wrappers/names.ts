@@ -247,8 +247,10 @@ export interface NameMap {
   /** Namespace identifier → server config key, or `undefined`. */
   serverOf(namespace: string): string | undefined;
   /**
-   * The tool id that `namespace.fnName(...)` means, or `undefined`. Besides the generated
-   * function name, the tool's original MCP name is accepted (`filesystem.read_file`).
+   * The tool id that `namespace.fnName(...)` means, or `undefined`. Tried in order: the
+   * generated function name; the tool's original MCP name (`filesystem.read_file`); the
+   * camelCase form of `fnName` (`read-file`, `READ_FILE`); a case-insensitive match of
+   * that form, only when exactly one function matches (`readfile`).
    */
   toolIdOf(namespace: string, fnName: string): string | undefined;
   /** Like {@link NameMap.toolIdOf} but keyed by the server config key. */
@@ -284,20 +286,32 @@ export function buildNameMap(
 
   const functions = new Map<string, string>();
   const lookup = new Map<string, Map<string, string>>(); // server → fnName|name → id
+  const folded = new Map<string, Map<string, string | null>>(); // server → lower fn → id|null
   for (const [server, byName] of toolsByServer) {
     const fnByName = assignUnique([...byName.keys()], functionBase, NAMESPACE_RESERVED_KEYS);
     const table = new Map<string, string>();
+    const byLower = new Map<string, string | null>();
     for (const [name, fn] of fnByName) {
       const id = byName.get(name)!;
       functions.set(id, fn);
       table.set(fn, id);
+      const lower = fn.toLowerCase();
+      byLower.set(lower, byLower.has(lower) ? null : id); // null: ambiguous
     }
+    folded.set(server, byLower);
     // Original MCP names resolve too, unless a generated name already claims the string.
     for (const [name, id] of byName) if (!table.has(name)) table.set(name, id);
     lookup.set(server, table);
   }
 
-  const toolIdByServer = (server: string, fnName: string) => lookup.get(server)?.get(fnName);
+  const toolIdByServer = (server: string, fnName: string): string | undefined => {
+    const table = lookup.get(server);
+    if (!table || typeof fnName !== "string") return undefined;
+    const exact = table.get(fnName);
+    if (exact !== undefined) return exact;
+    const camel = camelCase(fnName);
+    return table.get(camel) ?? folded.get(server)!.get(camel.toLowerCase()) ?? undefined;
+  };
   return {
     namespaces,
     functions,

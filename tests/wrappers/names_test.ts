@@ -55,6 +55,11 @@ Deno.test("fixture tools get camelCase names and round-trip through the reverse 
     assertEquals(names.toolIdOf(ns, t.name), t.id);
   }
   assertEquals(names.toolIdOf("filesystem", "noSuchTool"), undefined);
+  // Forgiving spellings of the same function, never a different one.
+  assertEquals(names.toolIdOf("filesystem", "read-text-file"), "filesystem.read_text_file");
+  assertEquals(names.toolIdOf("filesystem", "READ_TEXT_FILE"), "filesystem.read_text_file");
+  assertEquals(names.toolIdOf("filesystem", "readtextfile"), "filesystem.read_text_file");
+  assertEquals(names.toolIdOf("filesystem", "readTextFil"), undefined);
   assertEquals(names.toolIdOf("nope", "readFile"), undefined);
   assertEquals(names.toolIdOf("filesystem", "__proto__"), undefined);
   assertEquals(names.toolIdOf("filesystem", "constructor"), undefined);
@@ -77,7 +82,16 @@ Deno.test("collisions are resolved by exact names first, then sorted original na
     const names = buildNameMap(order);
     assertEquals(new Map([...names.functions].sort()), new Map([...expected].sort()));
     for (const [id, fn] of expected) assertEquals(names.toolIdOf("s", fn), id);
+    assertEquals(names.toolIdOf("s", "READFILE"), "s.readFile");
   }
+});
+
+Deno.test("case-insensitive lookup answers only when exactly one function matches", () => {
+  const names = buildNameMap([tool("s", "getURL"), tool("s", "getUrl"), tool("s", "list")]);
+  assertEquals(names.toolIdOf("s", "getURL"), "s.getURL");
+  assertEquals(names.toolIdOf("s", "getUrl"), "s.getUrl");
+  assertEquals(names.toolIdOf("s", "geturl"), undefined);
+  assertEquals(names.toolIdOf("s", "LIST"), "s.list");
 });
 
 Deno.test("a suffixed name never takes another original's own name", () => {
