@@ -227,6 +227,7 @@ export class ServerConnection {
       logger({ event: "upstream.transport_error", server: this.name, message: messageOf(error) });
     this.#client = client;
     this.#transport = transport;
+    this.#refreshAgain = false;
 
     const deadline = new AbortController();
     const timer = setTimeout(
@@ -251,6 +252,7 @@ export class ServerConnection {
         restarts: this.#restarts,
       });
       this.#options.onToolsChanged();
+      if (this.#refreshAgain) this.#onToolListChanged(generation);
     } catch (error) {
       if (generation !== this.#generation) return;
       const exit = transport instanceof StdioProcessTransport
@@ -333,6 +335,11 @@ export class ServerConnection {
 
   #onToolListChanged(generation: number): void {
     if (generation !== this.#generation) return;
+    if (this.#state !== "ready") {
+      // Still connecting: the list being fetched may predate the change; refresh once ready.
+      this.#refreshAgain = true;
+      return;
+    }
     if (this.#refresh) {
       this.#refreshAgain = true;
       return;

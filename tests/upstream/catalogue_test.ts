@@ -99,3 +99,23 @@ Deno.test("tools/list_changed refreshes the catalogue and tells listeners which 
     await upstream.close();
   }
 });
+
+Deno.test("a tools/list_changed that arrives during the first listing is not lost", async () => {
+  const upstream = new UpstreamManager({
+    paged: fixtureServer("paginated", [
+      "--page-size",
+      "100",
+      "--list-delay-ms",
+      "300",
+      "--late-tool",
+      "late_tool",
+    ]),
+  });
+  try {
+    await upstream.start();
+    await waitFor("late_tool in the catalogue", () => !!upstream.tool("paged.late_tool"));
+    assert.equal(upstream.status()[0].tools, 8);
+  } finally {
+    await upstream.close();
+  }
+});
