@@ -58,9 +58,12 @@ function argsOptional(schema: unknown): boolean {
   return !Array.isArray(required) || required.length === 0;
 }
 
-/** The args type of a tool: an object type, never `unknown` (wrappers require an object). */
+/** Types that cannot describe the one object argument wrappers insist on. */
+const NOT_AN_OBJECT = new Set(["unknown", "never", "string", "number", "boolean", "null"]);
+
+/** The args type of a tool: an object type (wrappers reject anything but an object). */
 function argsType(type: string): string {
-  return type === "unknown" ? "Record<string, unknown>" : type;
+  return NOT_AN_OBJECT.has(type) || type.endsWith("[]") ? "Record<string, unknown>" : type;
 }
 
 /** `@param args.x description` lines for the documented top-level properties. */
@@ -114,7 +117,8 @@ export interface DeclarationOptions {
  * A `.d.ts`-style text declaring `ToolError`, `tools` and one `declare const` per
  * namespace with a typed method per tool (JSDoc on tools and properties) and an index
  * signature for tools bound lazily by name. Recursive schema types become type aliases
- * named `<Namespace>_<Function>_<Def>` (`…_Out_<Def>` for outputs). Deterministic: namespaces and functions are sorted.
+ * named `<Namespace>_<Function>_<Def>` (`…_Out_<Def>` for outputs). Deterministic:
+ * namespaces and functions are sorted.
  *
  * @param tools the tools that get typed methods
  */

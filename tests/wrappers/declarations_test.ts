@@ -61,6 +61,8 @@ Deno.test("toolSignature: recursive and malformed schemas still give a callable 
   );
   const bad = tool("s", "bad", "nonsense" as unknown as Record<string, unknown>);
   assertEquals(toolSignature(bad), "s.bad(args?: Record<string, unknown>): Promise<unknown>");
+  const notObject = tool("s", "str", { type: "string" });
+  assertEquals(toolSignature(notObject), "s.str(args?: Record<string, unknown>): Promise<unknown>");
 });
 
 /** Usage that must type-check against the fixture declarations. */
