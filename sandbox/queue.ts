@@ -1,6 +1,8 @@
 /**
- * A concurrency limit with a bounded waiting line: work beyond `concurrency` waits,
- * work beyond `concurrency + maxQueue` is refused at once rather than piling up.
+ * A concurrency limit with a bounded, fair waiting line: work beyond `concurrency`
+ * waits, work beyond `concurrency + maxQueue` is refused at once rather than piling up,
+ * and waiting work is served round-robin across keys (tenants), so one busy tenant
+ * cannot starve the others.
  *
  * @module
  */
@@ -15,12 +17,19 @@ export class QueueFullError extends Error {
   }
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 /** Hands out execution slots. */
 export class ExecutionQueue {
   #concurrency: number;
   #maxQueue: number;
   #active = 0;
-  #waiting: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  #depth = 0;
+  /** Waiters per key; the Map's order is the round-robin order. */
+  #waiting = new Map<string, Waiter[]>();
 
   /**
    * @param concurrency executions allowed to run at once
@@ -38,32 +47,38 @@ export class ExecutionQueue {
 
   /** Executions waiting for a slot. */
   get depth(): number {
-    return this.#waiting.length;
+    return this.#depth;
   }
 
   /**
    * Waits for a slot. Returns the function that gives it back (call it exactly once).
+   * @param key who is waiting (a tenant); waiters are served round-robin across keys
    * @throws QueueFullError when the waiting line is full
    */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    if (this.#active < this.#concurrency) {
+  async acquire(signal?: AbortSignal, key = ""): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.#active < this.#concurrency && this.#depth === 0) {
       this.#active++;
       return this.#releaser();
     }
-    if (this.#waiting.length >= this.#maxQueue) {
+    if (this.#depth >= this.#maxQueue) {
       throw new QueueFullError(
-        `the sandbox is busy: ${this.#active} executions running and ${this.#waiting.length} waiting`,
+        `the sandbox is busy: ${this.#active} executions running and ${this.#depth} waiting`,
       );
     }
     await new Promise<void>((resolve, reject) => {
-      const entry = { resolve, reject };
-      this.#waiting.push(entry);
+      const waiter = { resolve, reject };
+      const line = this.#waiting.get(key) ?? [];
+      line.push(waiter);
+      this.#waiting.set(key, line);
+      this.#depth++;
       signal?.addEventListener("abort", () => {
-        const at = this.#waiting.indexOf(entry);
-        if (at >= 0) {
-          this.#waiting.splice(at, 1);
-          reject(signal.reason);
-        }
+        const at = line.indexOf(waiter);
+        if (at < 0) return;
+        line.splice(at, 1);
+        if (line.length === 0 && this.#waiting.get(key) === line) this.#waiting.delete(key);
+        this.#depth--;
+        reject(signal.reason);
       }, { once: true });
     });
     return this.#releaser();
@@ -74,10 +89,24 @@ export class ExecutionQueue {
     return () => {
       if (released) return;
       released = true;
-      const next = this.#waiting.shift();
+      const next = this.#next();
       // The slot passes straight to the next waiter, so `active` stays the same.
       if (next) next.resolve();
       else this.#active--;
     };
+  }
+
+  /** Takes the first waiter of the first key, then moves that key to the back. */
+  #next(): Waiter | undefined {
+    for (const [key, line] of this.#waiting) {
+      const waiter = line.shift();
+      this.#waiting.delete(key);
+      if (line.length > 0) this.#waiting.set(key, line);
+      if (waiter) {
+        this.#depth--;
+        return waiter;
+      }
+    }
+    return undefined;
   }
 }

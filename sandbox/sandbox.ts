@@ -91,15 +91,17 @@ export class Sandbox {
    */
   async run(request: RunRequest): Promise<RunResult> {
     const limits: SandboxLimits = { ...this.limits, ...definedOnly(request.limits) };
-    const release = await this.#queue.acquire(request.signal);
+    const release = await this.#queue.acquire(request.signal, request.queueKey);
     try {
+      const pooled = this.#pool.options;
+      const grants = request.grants ?? pooled.grants;
       let process: SandboxProcess | undefined;
       let warm = false;
-      if (limits.memoryMb === this.#pool.options.memoryMb) {
+      if (limits.memoryMb === pooled.memoryMb && sameGrants(grants, pooled.grants)) {
         process = this.#pool.take();
         warm = process !== undefined;
       }
-      process ??= await SandboxProcess.spawn({ ...this.#pool.options, memoryMb: limits.memoryMb });
+      process ??= await SandboxProcess.spawn({ ...pooled, memoryMb: limits.memoryMb, grants });
       this.#running.add(process);
       const started = performance.now();
       try {
@@ -135,6 +137,12 @@ export class Sandbox {
     for (const p of running) p.kill("cancelled");
     await Promise.all(running.map((p) => p.closed));
   }
+}
+
+function sameGrants(a: SandboxGrants, b: SandboxGrants): boolean {
+  const same = (x: string[], y: string[]) =>
+    x.length === y.length && [...x].sort().every((v, i) => v === [...y].sort()[i]);
+  return same(a.allowNet, b.allowNet) && same(a.allowRead, b.allowRead);
 }
 
 function definedOnly<T extends object>(value: T | undefined): Partial<T> {

@@ -81,6 +81,10 @@ export interface RunRequest {
   signal?: AbortSignal;
   /** Called with each log line as it arrives (for progress reporting). */
   onLog?: (entry: LogEntry) => void;
+  /** Grants for this execution instead of the sandbox's (a tenant's egress list). */
+  grants?: SandboxGrants;
+  /** Who is asking; waiting executions are served round-robin across these keys. */
+  queueKey?: string;
 }
 
 /** What an execution produced. */
