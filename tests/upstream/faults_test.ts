@@ -150,12 +150,23 @@ Deno.test("a server that cannot start: missing command, crash on start; start() 
 
 Deno.test("a server that never answers initialize fails after the connect timeout, and its process is gone", async () => {
   const marker = newMarker();
+  const events: string[] = [];
   const upstream = new UpstreamManager({
     never: fixtureServer("faulty", ["--mode", "never-answer"], { MARKER: marker }),
     steady: fixtureServer("light"),
-  }, { connectTimeoutMs: 1500, restart: { initialMs: 60_000, maxMs: 60_000 } });
+  }, {
+    connectTimeoutMs: 1500,
+    restart: { initialMs: 60_000, maxMs: 60_000 },
+    logger: (event) => events.push(`${event.event} ${event.server}`),
+  });
   try {
     await upstream.start();
+    // The hung server did not hold the other one up.
+    assert.ok(events.includes("upstream.ready steady") && events.includes("upstream.failed never"));
+    assert.ok(
+      events.indexOf("upstream.ready steady") < events.indexOf("upstream.failed never"),
+      events.join(", "),
+    );
     const never = statusOf(upstream, "never");
     assert.equal(never.state, "failed");
     assert.equal(never.error, "did not start within 1500 ms");
