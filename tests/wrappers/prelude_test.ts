@@ -23,11 +23,21 @@ globalThis.__airlock = {
 };
 `;
 
-/** Runs `user` after the stub and the prelude in a permission-less Deno; returns its stdout. */
+/** A `data:` URL of a JavaScript module, the way the trusted runner imports code. */
+function dataUrl(source: string): string {
+  const bytes = new TextEncoder().encode(source);
+  return `data:text/javascript;base64,${btoa(String.fromCharCode(...bytes))}`;
+}
+
+/**
+ * Runs `user` after the stub and the prelude in a permission-less Deno; returns its output.
+ * With `viaDataUrl`, prelude and code are imported dynamically from `data:` URLs.
+ */
 async function runInSandbox(
   prelude: string,
   user: string,
   stub = STUB,
+  viaDataUrl = false,
 ): Promise<{ ok: boolean; out: string; err: string }> {
   const dir = await Deno.makeTempDir({ prefix: "airlock-prelude-" });
   try {
@@ -37,7 +47,10 @@ async function runInSandbox(
     // Sibling imports evaluate in order: stub, then prelude, then the user's code.
     await Deno.writeTextFile(
       `${dir}/main.js`,
-      'import "./stub.js";\nimport "./prelude.js";\nimport "./user.js";\n',
+      viaDataUrl
+        ? `import "./stub.js";\nawait import(${JSON.stringify(dataUrl(prelude))});\n` +
+          `await import(${JSON.stringify(dataUrl(user))});\n`
+        : 'import "./stub.js";\nimport "./prelude.js";\nimport "./user.js";\n',
     );
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-prompt", "--no-config", "--no-lock", `${dir}/main.js`],
@@ -189,6 +202,21 @@ Deno.test("prelude: namespaces, lazy binding, tools.call/search, inert probes (r
     "tools/search",
     "tools/call",
     "tools/call",
+  ]);
+});
+
+Deno.test("prelude: works the same when prelude and code are imported from data: URLs", async () => {
+  const user = `
+const a = await filesystem.readFile({ path: "x" });
+const b = await filesystem.listDirectory();
+console.log(JSON.stringify([a, b, typeof filesystem.then, __calls.length]));`;
+  const run = await runInSandbox(generatePrelude(INPUT), user, STUB, true);
+  assert(run.ok, run.err);
+  assertEquals(JSON.parse(run.out), [
+    { echo: { tool: "filesystem.read_file", args: { path: "x" } } },
+    { echo: { server: "filesystem", namespace: "filesystem", name: "listDirectory", args: {} } },
+    "undefined",
+    2,
   ]);
 });
 
