@@ -171,13 +171,22 @@ Deno.test("namespace collisions get _2 in sorted order", () => {
 });
 
 Deno.test("SANDBOX_GLOBALS covers every global of a permission-less deno run", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "console.log(JSON.stringify(Object.getOwnPropertyNames(globalThis)))"],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert(out.success);
-  const globals: string[] = JSON.parse(new TextDecoder().decode(out.stdout));
-  const missing = globals.filter((g) => !SANDBOX_GLOBALS.has(g));
-  assertEquals(missing, []);
+  const dir = await Deno.makeTempDir({ prefix: "airlock-globals-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/globals.js`,
+      "console.log(JSON.stringify(Object.getOwnPropertyNames(globalThis)));",
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--no-config", "--no-lock", `${dir}/globals.js`],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    assert(out.success);
+    const globals: string[] = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert(globals.includes("Deno") && globals.includes("fetch"), "sanity: real globals listed");
+    assertEquals(globals.filter((g) => !SANDBOX_GLOBALS.has(g)), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
