@@ -50,10 +50,9 @@ const FILE_EXTENSIONS = new Set([
 ]);
 
 function isLocalChar(c: number): boolean {
-  // RFC 5322 atext minus the rarely used `{|}~^` and backquote, which appear in code.
-  return isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 ||
-    c === 39 || c === 33 || c === 35 || c === 36 || c === 38 || c === 42 || c === 61 ||
-    c === 63;
+  // The part of RFC 5322 atext that real addresses use (. _ % + - '); `=`, `!`, `#`, `$`
+  // and friends are legal but far more often the `key=` or markup just before an address.
+  return isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || c === 39;
 }
 
 function isDomainChar(c: number): boolean {
@@ -87,6 +86,12 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   // A trailing dot or hyphen ends a sentence, not a domain.
   while (end > at + 1 && !isAlnum(text.charCodeAt(end - 1))) end--;
   if (!validDomain(text, at + 1, end) || !validLocal(text, start, at)) return at + 1;
+  // `scheme://user:password@host`: credentials in a URL, not an address (the password
+  // is reported as a secret).
+  if (
+    codeAt(text, start - 1) === 58 && text.lastIndexOf("://", start) > start - 80 &&
+    text.lastIndexOf("://", start) !== -1
+  ) return end;
   // `git@github.com:owner/repo` is an SSH remote, not someone's address.
   if (codeAt(text, end) === 58 && text.slice(start, at) === "git") return end;
   // Glued to more address-like text (`a@b.com@c`) or to a word: not a clean address.

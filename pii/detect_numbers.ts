@@ -53,7 +53,7 @@ const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 const PHONE_WORDS =
   /(?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me|number)/i;
 const SSN_WORDS = /(?:ssn|social security|soc\. sec|ss#|ss no|tin\b)/i;
-const VERSION_WORDS = /(?:version|ver\.|release|build|firmware|v\s*$)/i;
+const VERSION_WORDS = /(?:version|ver\.|release|build|firmware|\boid\b|v\s*$)/i;
 
 interface Group {
   start: number;
@@ -91,13 +91,13 @@ function skipWord(text: string, i: number): number {
 function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[]): number {
   const prev = codeAt(text, i - 1);
   if (isUpper(prev) && isUpper(codeAt(text, i - 2)) && !isAlnum(codeAt(text, i - 3))) {
-    if (want.iban) {
-      const end = matchIban(text, i - 2);
-      if (end > 0) {
-        out.push({ type: "iban", start: i - 2, end, value: text.slice(i - 2, end) });
-        return end;
-      }
+    const iban = matchIban(text, i - 2);
+    if (iban.valid && want.iban) {
+      out.push({ type: "iban", start: i - 2, end: iban.end, value: text.slice(i - 2, iban.end) });
     }
+    // An IBAN-shaped run with a bad checksum is still one account-number-like token:
+    // skip it whole rather than finding phone numbers in its groups.
+    if (iban.end > 0) return iban.end;
     return skipWord(text, i);
   }
   if (isWordChar(prev) || ((prev === 45 || prev === 46) && isWordChar(codeAt(text, i - 2)))) {
@@ -126,6 +126,9 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
     if (!SEPARATORS.has(sep)) break;
     j = k;
   }
+  // `4111-1111-1111-1111-abcd`, `2024-01-15_run`: the digits are part of an identifier.
+  const after = codeAt(text, j);
+  if ((after === 45 || after === 95) && isWordChar(codeAt(text, j + 1))) return skipWord(text, j);
   if (groups.length > 0) classifyCluster(text, groups, want, out);
   return Math.max(j, i + 1);
 }
@@ -174,8 +177,8 @@ function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): void
   }
   const start = groups[s].start;
   const end = groups[s + 3].end;
-  // `1.2.3.4.5` or `1.2.3.4.` followed by a digit is longer than an address.
-  if (codeAt(text, end) === 46 && isDigit(codeAt(text, end + 1))) return;
+  // `1.2.3.4.5` is longer than an address; `127.0.0.1.nip.io` is a host name.
+  if (codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1))) return;
   if (VERSION_WORDS.test(text.slice(Math.max(0, start - 12), start))) return;
   out.push({ type: "ip", start, end, value: text.slice(start, end) });
 }
@@ -255,9 +258,8 @@ function tryPhone(text: string, groups: Group[], s: number, e: number, out: Find
   if (prefix === 43 /* + */ && s === 0) {
     start--;
     international = true;
-  } else if (prefix === 40 /* ( */) {
-    start--;
-    // `+1 (415) …` is handled from the `+`; `(+44) 20 …` from here.
+  } else if (prefix === 40 /* ( */ && s < e && groups[s + 1].sep.startsWith(")")) {
+    start--; // `(415) 555-2671`; an unclosed `(` is the prose around the number
   }
   if (prefix === 40 && codeAt(text, start - 1) === 43) return false;
   if (!international && digits.startsWith("00") && sizes[0] <= 4 && s === 0) {
@@ -297,10 +299,13 @@ function tryPhone(text: string, groups: Group[], s: number, e: number, out: Find
   return true;
 }
 
-/** End offset of the IBAN starting at `p` (printed compact or in groups of four), or -1. */
-function matchIban(text: string, p: number): number {
+/**
+ * The IBAN-shaped run starting at `p` (printed compact or in groups of four): its end
+ * (-1 when the shape is wrong) and whether its checksum holds.
+ */
+function matchIban(text: string, p: number): { end: number; valid: boolean } {
   const length = IBAN_LENGTHS[text.slice(p, p + 2)];
-  if (length === undefined) return -1;
+  if (length === undefined) return { end: -1, valid: false };
   let compact = "";
   let j = p;
   while (compact.length < length && j < text.length) {
@@ -315,8 +320,8 @@ function matchIban(text: string, p: number): number {
       j++;
     } else break;
   }
-  if (compact.length !== length || isAlnum(codeAt(text, j))) return -1;
-  return ibanValid(compact) ? j : -1;
+  if (compact.length !== length || isAlnum(codeAt(text, j))) return { end: -1, valid: false };
+  return { end: j, valid: ibanValid(compact) };
 }
 
 /** The type names used by {@linkcode findNumbers}, for callers mapping from PiiType. */

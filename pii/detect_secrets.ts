@@ -28,6 +28,32 @@ const PEM_MAX = 65536;
 export function findSecrets(text: string, out: Finding[]): void {
   findKnown(text, out);
   findKeywordValues(text, out);
+  if (text.includes("://")) findUrlPasswords(text, out);
+}
+
+const URL_PASSWORD_PLACEHOLDER =
+  /^(?:pass(?:word)?|secret|changeme|x+|\*+|<.*>|\$\{.*\}|\$[A-Z_]+)$/i;
+
+/** The password in `scheme://user:password@host` (database URLs, git remotes). */
+function findUrlPasswords(text: string, out: Finding[]): void {
+  let at = text.indexOf("://");
+  while (at !== -1) {
+    let j = at + 3;
+    let colon = -1;
+    while (j < text.length && j - at < 256) {
+      const c = text.charCodeAt(j);
+      if (c === 64 /* @ */ || c === 47 || c === 63 || c === 35 || c <= 32) break;
+      if (c === 58 && colon === -1) colon = j;
+      j++;
+    }
+    if (codeAt(text, j) === 64 && colon !== -1 && j > colon + 1) {
+      const value = text.slice(colon + 1, j);
+      if (!URL_PASSWORD_PLACEHOLDER.test(value)) {
+        out.push({ type: "secret", start: colon + 1, end: j, value });
+      }
+    }
+    at = text.indexOf("://", Math.max(j, at + 3));
+  }
 }
 
 function findKnown(text: string, out: Finding[]): void {
@@ -208,8 +234,9 @@ const KEY_WORDS = new Set([
  * True when a key name (`api_key`, `clientSecret`, `X-Auth-Token`, `DB_PASSWORD`) has a
  * credential word as one of its parts; returns "password" for password-like names.
  */
-function keyKind(name: string): "password" | "token" | null {
+function keyKind(name: string): "password" | "token" | "aws" | null {
   if (!KEY_HINT.test(name)) return null;
+  if (/secret_?access_?key/i.test(name)) return "aws";
   const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
   let kind: "password" | "token" | null = null;
   for (const part of parts) {
@@ -246,7 +273,7 @@ function findKeywordValues(text: string, out: Finding[]): void {
     if (k === nameEnd || nameEnd - k > 48) continue;
     const kind = keyKind(text.slice(k, nameEnd));
     if (kind === null) continue;
-    const end = matchValue(text, at + 1, kind === "password", out);
+    const end = matchValue(text, at + 1, kind, out);
     if (end > 0) re.lastIndex = end;
   }
   // `Bearer <token>` also appears without a key name (curl -H, logs).
@@ -254,14 +281,19 @@ function findKeywordValues(text: string, out: Finding[]): void {
   while (b !== -1) {
     const c = codeAt(text, b - 1);
     if ((c === 66 || c === 98) && !isLetter(codeAt(text, b - 2))) {
-      matchValue(text, b + 6, false, out);
+      matchValue(text, b + 6, "token", out);
     }
     b = text.indexOf("earer ", b + 6);
   }
 }
 
 /** Reads the value starting around `from`; pushes it when it looks secret. */
-function matchValue(text: string, from: number, password: boolean, out: Finding[]): number {
+function matchValue(
+  text: string,
+  from: number,
+  kind: "password" | "token" | "aws",
+  out: Finding[],
+): number {
   let j = from;
   while (j < text.length && j - from < 8 && /[\s"'`:=>]/.test(text[j])) j++;
   const scheme = SCHEME.exec(text.slice(j, j + 10));
@@ -270,10 +302,12 @@ function matchValue(text: string, from: number, password: boolean, out: Finding[
   while (j < text.length && j - vs <= MAX_VALUE && isValueChar(text.charCodeAt(j))) j++;
   if (j - vs > MAX_VALUE) return j;
   let ve = j;
-  while (ve > vs && /[.:!?]/.test(text[ve - 1])) ve--; // sentence punctuation
+  while (ve > vs && /[.:]/.test(text[ve - 1])) ve--; // sentence punctuation
   if (ve === vs) return -1;
   const value = text.slice(vs, ve);
-  if (!looksSecret(value, password)) return -1;
+  // AWS secret access keys have a fixed shape: 40 base64 characters.
+  const aws = kind === "aws" && /^[A-Za-z0-9/+]{40}$/.test(value);
+  if (!aws && !looksSecret(value, kind === "password")) return -1;
   out.push({ type: "secret", start: vs, end: ve, value });
   return ve;
 }
