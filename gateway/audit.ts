@@ -1,0 +1,320 @@
+/**
+ * The audit log: one row per execution and one per tool call, in an embedded SQLite file
+ * (`node:sqlite`), pruned after a retention period. It records what ran and how it went,
+ * never what came back: there is no column for the result, the logs or the code text.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+
+/** One execution, as audited. Never holds the result value, logs or code text. */
+export interface AuditRecord {
+  /** ISO 8601 start time. */
+  time: string;
+  /** The tenant id. */
+  tenant: string;
+  /** The request id the caller was given. */
+  requestId: string;
+  /** How the execution arrived. */
+  transport: "http" | "mcp" | "cli";
+  /** `"sha256:<hex>"` of the code (see {@linkcode hashCode}). */
+  codeHash: string;
+  /** Whether the code completed without error. */
+  ok: boolean;
+  /** The sandbox error kind when `ok` is false. Only executions that ran are audited. */
+  errorKind?: string;
+  /** Wall-clock time through the whole pipeline. */
+  durationMs: number;
+  /** Time spent in the sandbox. */
+  sandboxMs: number;
+  /** Tool ids given typed wrappers. */
+  toolsInjected: string[];
+  /** Tool calls in the order they were made; `error` is already redacted by the caller. */
+  calls: Array<{ tool: string; ms: number; ok: boolean; error?: string }>;
+  /** Redaction counts by PII type. */
+  redactions: Record<string, number>;
+}
+
+/** Options for {@linkcode AuditLog.open}. */
+export interface AuditOptions {
+  /** Executions older than this are pruned; `Infinity` keeps everything. Default 30. */
+  retentionDays?: number;
+  /** The clock used for pruning (tests). */
+  now?: () => Date;
+}
+
+/** An audit log that cannot be opened or written; `kind` says which. */
+export class AuditError extends Error {
+  /** `audit_open` (the file cannot be opened or migrated) or `audit_write`. */
+  readonly kind: "audit_open" | "audit_write";
+
+  constructor(kind: "audit_open" | "audit_write", message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuditError";
+    this.kind = kind;
+  }
+}
+
+/** Longest stored tool-call error; the rest is cut, the caller already redacted it. */
+export const MAX_ERROR_CHARS = 500;
+
+const DAY_MS = 86_400_000;
+
+/** Schema migrations; `PRAGMA user_version` counts how many have been applied. */
+const MIGRATIONS = [
+  `CREATE TABLE executions (
+     id INTEGER PRIMARY KEY,
+     time TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     transport TEXT NOT NULL,
+     code_hash TEXT NOT NULL,
+     ok INTEGER NOT NULL,
+     error_kind TEXT,
+     duration_ms REAL NOT NULL,
+     sandbox_ms REAL NOT NULL,
+     tools_injected TEXT NOT NULL,
+     redactions TEXT NOT NULL
+   );
+   CREATE TABLE tool_calls (
+     id INTEGER PRIMARY KEY,
+     execution_id INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     tool TEXT NOT NULL,
+     ms REAL NOT NULL,
+     ok INTEGER NOT NULL,
+     error TEXT
+   );
+   CREATE INDEX executions_time ON executions(time);
+   CREATE INDEX executions_tenant ON executions(tenant, time);
+   CREATE INDEX tool_calls_execution ON tool_calls(execution_id);`,
+];
+
+interface ExecutionRow {
+  id: number;
+  time: string;
+  tenant: string;
+  request_id: string;
+  transport: AuditRecord["transport"];
+  code_hash: string;
+  ok: number;
+  error_kind: string | null;
+  duration_ms: number;
+  sandbox_ms: number;
+  tools_injected: string;
+  redactions: string;
+}
+
+interface CallRow {
+  tool: string;
+  ms: number;
+  ok: number;
+  error: string | null;
+}
+
+/** The execution audit log. Synchronous: a record is one short local transaction. */
+export class AuditLog {
+  readonly #db: DatabaseSync;
+  readonly #retentionMs: number;
+  readonly #now: () => Date;
+  readonly #insertExecution: StatementSync;
+  readonly #insertCall: StatementSync;
+  readonly #deleteBefore: StatementSync;
+  readonly #selectCalls: StatementSync;
+  #timers = new Set<ReturnType<typeof setInterval>>();
+  #closed = false;
+
+  private constructor(db: DatabaseSync, options: AuditOptions) {
+    this.#db = db;
+    this.#retentionMs = (options.retentionDays ?? 30) * DAY_MS;
+    this.#now = options.now ?? (() => new Date());
+    this.#insertExecution = db.prepare(
+      `INSERT INTO executions (time, tenant, request_id, transport, code_hash, ok, error_kind,
+         duration_ms, sandbox_ms, tools_injected, redactions)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insertCall = db.prepare(
+      "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, error) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#deleteBefore = db.prepare("DELETE FROM executions WHERE time < ?");
+    this.#selectCalls = db.prepare(
+      "SELECT tool, ms, ok, error FROM tool_calls WHERE execution_id = ? ORDER BY seq",
+    );
+  }
+
+  /**
+   * Opens (creating if needed) the audit file at `path`, or `":memory:"`: creates parent
+   * directories, applies schema migrations, turns on WAL and prunes expired rows.
+   * @throws AuditError `audit_open` naming the path and the cause
+   */
+  static open(path: string, options: AuditOptions = {}): AuditLog {
+    const days = options.retentionDays ?? 30;
+    if (!(days > 0)) {
+      throw new RangeError(`retentionDays must be positive (or Infinity), got ${days}`);
+    }
+    let db: DatabaseSync | undefined;
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      db = new DatabaseSync(path);
+      // WAL lets readers (ops, `recent`) run beside the writer; NORMAL sync is durable
+      // across process crashes, which is what an audit trail of this kind needs.
+      db.exec(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;" +
+          "PRAGMA busy_timeout = 5000;",
+      );
+      migrate(db);
+      const log = new AuditLog(db, options);
+      log.prune();
+      return log;
+    } catch (error) {
+      db?.close();
+      throw new AuditError(
+        "audit_open",
+        `cannot open the audit log at ${path}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Writes one execution and its tool calls in one transaction. Only the fields of
+   * {@linkcode AuditRecord} are stored; anything else on `entry` is ignored.
+   * @throws AuditError `audit_write` when the log is closed or the write fails
+   */
+  record(entry: AuditRecord): void {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    const time = new Date(entry.time);
+    if (Number.isNaN(time.getTime())) {
+      throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
+    }
+    this.#db.exec("BEGIN");
+    try {
+      const { lastInsertRowid } = this.#insertExecution.run(
+        // Normalised so that string order is time order for pruning and `recent`.
+        time.toISOString(),
+        entry.tenant,
+        entry.requestId,
+        entry.transport,
+        entry.codeHash,
+        entry.ok ? 1 : 0,
+        entry.errorKind ?? null,
+        entry.durationMs,
+        entry.sandboxMs,
+        JSON.stringify(entry.toolsInjected),
+        JSON.stringify(entry.redactions),
+      );
+      entry.calls.forEach((call, seq) => {
+        this.#insertCall.run(
+          lastInsertRowid,
+          seq,
+          call.tool,
+          call.ms,
+          call.ok ? 1 : 0,
+          call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
+        );
+      });
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw new AuditError("audit_write", `audit write failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Deletes executions (and, by cascade, their calls) older than the retention period. */
+  prune(): number {
+    if (this.#closed || !Number.isFinite(this.#retentionMs)) return 0;
+    const cutoff = new Date(this.#now().getTime() - this.#retentionMs).toISOString();
+    return Number(this.#deleteBefore.run(cutoff).changes);
+  }
+
+  /** Prunes every `intervalMs` until the returned function is called or the log closes. */
+  startRetention(intervalMs = 3_600_000): () => void {
+    const id = setInterval(() => this.prune(), intervalMs);
+    // Retention must not keep a process alive that has nothing else to do. (Deno 2.9's
+    // timers are Node-style objects at runtime; `unrefTimer` accepts them.)
+    Deno.unrefTimer(id as unknown as number);
+    this.#timers.add(id);
+    return () => {
+      clearInterval(id);
+      this.#timers.delete(id);
+    };
+  }
+
+  /** The newest executions first (default 100), optionally of one tenant; for ops and tests. */
+  recent(options: { tenant?: string; limit?: number } = {}): AuditRecord[] {
+    const limit = options.limit ?? 100;
+    const rows =
+      (options.tenant === undefined
+        ? this.#db.prepare("SELECT * FROM executions ORDER BY time DESC, id DESC LIMIT ?")
+          .all(limit)
+        : this.#db.prepare(
+          "SELECT * FROM executions WHERE tenant = ? ORDER BY time DESC, id DESC LIMIT ?",
+        ).all(options.tenant, limit)) as unknown as ExecutionRow[];
+    return rows.map((row) => this.#toRecord(row));
+  }
+
+  /** Stops retention timers and closes the file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    for (const id of this.#timers) clearInterval(id);
+    this.#timers.clear();
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  #toRecord(row: ExecutionRow): AuditRecord {
+    const calls = (this.#selectCalls.all(row.id) as unknown as CallRow[]).map((call) => ({
+      tool: call.tool,
+      ms: call.ms,
+      ok: call.ok === 1,
+      ...(call.error === null ? {} : { error: call.error }),
+    }));
+    return {
+      time: row.time,
+      tenant: row.tenant,
+      requestId: row.request_id,
+      transport: row.transport,
+      codeHash: row.code_hash,
+      ok: row.ok === 1,
+      ...(row.error_kind === null ? {} : { errorKind: row.error_kind }),
+      durationMs: row.duration_ms,
+      sandboxMs: row.sandbox_ms,
+      toolsInjected: JSON.parse(row.tools_injected),
+      calls,
+      redactions: JSON.parse(row.redactions),
+    };
+  }
+}
+
+/** `"sha256:<hex>"` of `code`, so executions of the same code can be grouped without storing it. */
+export function hashCode(code: string): string {
+  return `sha256:${createHash("sha256").update(code, "utf8").digest("hex")}`;
+}
+
+function migrate(db: DatabaseSync): void {
+  const { user_version: version } = db.prepare("PRAGMA user_version").get() as {
+    user_version: number;
+  };
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `it has schema version ${version}; this Airlock knows up to ${MIGRATIONS.length}`,
+    );
+  }
+  for (let next = version; next < MIGRATIONS.length; next++) {
+    db.exec("BEGIN");
+    try {
+      db.exec(MIGRATIONS[next]);
+      db.exec(`PRAGMA user_version = ${next + 1}`);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
