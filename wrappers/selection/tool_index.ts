@@ -51,7 +51,7 @@ export interface ToolIndexStatus {
   mode: "hybrid" | "lexical";
   /** Tools in the catalogue. */
   tools: number;
-  /** Tools whose vector is not computed yet. */
+  /** Tools whose vector is not computed yet (0 once lexical only: nothing left to do). */
   pending: number;
   /** Calls made to the encoder for tool texts since construction. */
   embedCalls: number;
@@ -217,7 +217,10 @@ export class ToolIndex {
     }
   }
 
-  /** Resolves once the encoder is loaded and every tool of the current catalogue has a vector. */
+  /**
+   * Resolves once the encoder has loaded (or failed to) and every tool of the current
+   * catalogue has a vector. Search works before that, lexically.
+   */
   async ready(): Promise<void> {
     await this.#init;
     while (this.#build) await this.#build;
@@ -225,7 +228,12 @@ export class ToolIndex {
 
   /** The encoder in use, the search mode and the indexing progress. */
   status(): ToolIndexStatus {
-    const pending = this.#embedder?.cacheKey ? this.#pending().length : this.#entries.length;
+    // Lexical only: nothing will ever be embedded, so nothing is pending.
+    const pending = this.#embedder === null
+      ? this.#entries.length
+      : this.#embedder.cacheKey === null
+      ? 0
+      : this.#pending().length;
     return {
       embedder: this.#status,
       mode: this.#hybrid() ? "hybrid" : "lexical",

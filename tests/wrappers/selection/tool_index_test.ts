@@ -203,6 +203,7 @@ Deno.test("the lexical embedder serves BM25 only", async () => {
   index.setCatalogue(catalogue);
   await index.ready();
   assertEquals(index.status().mode, "lexical");
+  assertEquals(index.status().pending, 0);
   assertEquals((await index.search("read file contents", 1))[0].tool.id, "files.read_file");
   assertEquals(await index.search("kubernetes pods", 5), []);
 });
