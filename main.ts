@@ -3,7 +3,8 @@
  *
  * - `serve [--config FILE] [--port N] [--host H]`: HTTP API (and MCP over Streamable HTTP)
  * - `mcp [--config FILE]`: MCP over stdio
- * - `exec FILE [--config FILE]`: one snippet through the whole pipeline, JSON out
+ * - `exec FILE [--config FILE] [--tenant ID]`: one snippet through the whole pipeline, JSON
+ *   out (`-` reads stdin; `--tenant` picks the policy when the config has `auth`)
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { ConfigError, createHttpApp, Gateway, loadConfig } from "./gateway/mod.t
 const DEFAULT_CONFIG = new URL("./examples/airlock.config.json", import.meta.url).pathname;
 const USAGE = `usage: main.ts serve [--config FILE] [--port N] [--host H]
        main.ts mcp [--config FILE]
-       main.ts exec FILE [--config FILE]`;
+       main.ts exec FILE [--config FILE] [--tenant ID]`;
 
 function log(fields: Record<string, unknown>): void {
   console.error(JSON.stringify({ time: new Date().toISOString(), ...fields }));
@@ -54,17 +55,26 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
   await server.finished;
 }
 
-async function execFile(file: string, configPath: string): Promise<number> {
+async function execFile(file: string, configPath: string, tenantId?: string): Promise<number> {
   const config = await loadConfig(configPath);
   const code = file === "-"
     ? await new Response(Deno.stdin.readable).text()
     : await Deno.readTextFile(file);
-  const gateway = new Gateway(config, { poolSize: 0 });
+  const gateway = new Gateway(config, { poolSize: 0, logger: () => {} });
+  const tenant = gateway.tenants.authRequired
+    ? gateway.tenants.get(tenantId ?? "")
+    : gateway.tenants.authenticate(undefined);
+  if (!tenant) {
+    throw new ConfigError(
+      `exec needs --tenant with one of: ${gateway.tenants.list().map((t) => t.id).join(", ")}`,
+    );
+  }
   await gateway.start();
   try {
     const response = await gateway.execute({ code }, {
-      tenant: "local",
+      tenant,
       requestId: crypto.randomUUID(),
+      transport: "cli",
     });
     console.log(JSON.stringify(response, null, 2));
     return response.ok ? 0 : 1;
@@ -85,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
+      tenant: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -105,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "exec":
       if (rest.length !== 1) break;
-      return await execFile(rest[0], configPath);
+      return await execFile(rest[0], configPath, values.tenant);
   }
   console.error(USAGE);
   return 2;

@@ -30,7 +30,11 @@ async function bareDenoRun(): Promise<number[]> {
 }
 
 async function pipeline(poolSize: number): Promise<{ times: number[]; warmShare: number }> {
-  const gateway = new Gateway(parseConfig({ sandbox: { concurrency: 2 } }), { poolSize });
+  const gateway = new Gateway(parseConfig({ sandbox: { concurrency: 2 } }), {
+    poolSize,
+    logger: () => {},
+  });
+  const tenant = gateway.tenants.authenticate(undefined);
   await gateway.start();
   let warm = 0;
   const waitForPool = async () => {
@@ -40,7 +44,7 @@ async function pipeline(poolSize: number): Promise<{ times: number[]; warmShare:
     }
   };
   const times = await sample(RUNS, async () => {
-    const response = await gateway.execute({ code: CODE }, { tenant: "bench", requestId: "b" });
+    const response = await gateway.execute({ code: CODE }, { tenant, requestId: "b" });
     if (response.result !== 42) throw new Error(`bad result ${JSON.stringify(response)}`);
     if (response.stats.warm) warm++;
   }, { before: waitForPool });

@@ -1,24 +1,35 @@
 /**
- * The pipeline of one execution: limits → (tools) → sandbox → (redaction) → response.
+ * The pipeline of one execution: limits → tool selection → typed prelude → sandbox
+ * (tool calls through the bridge) → redaction → response.
  *
  * @module
  */
 
-import type { RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
+import { detokenizeValue, mergeCounts, redactText, redactValue, Vault } from "../pii/mod.ts";
+import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
+import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
+import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
+import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
+import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
+import type { Tenant } from "./tenants.ts";
 
 /** Who is asking, as established by the HTTP or MCP layer. */
 export interface Caller {
-  /** The tenant id, or `"local"` when the gateway runs without `auth`. */
-  tenant: string;
+  /** The caller's tenant. */
+  tenant: Tenant;
   /** A request id for logs and audit. */
   requestId: string;
   /** Stable PII placeholders across executions of this session, when given. */
   sessionId?: string;
   /** Cancels the execution. */
   signal?: AbortSignal;
+  /** Which interface the request came through. */
+  transport?: "http" | "mcp" | "cli";
+  /** Receives console lines as they are written (MCP progress). */
+  onLog?: (entry: LogEntry) => void;
 }
 
 /** The maxima a caller's request limits are checked against. */
@@ -55,6 +66,46 @@ export function resolveLimits(
 export interface PipelineDeps {
   config: Config;
   sandbox: Sandbox;
+  upstream: UpstreamManager;
+  index: ToolIndex;
+  /** The naming of the current catalogue. */
+  names(): NameMap;
+  /** Whether the tenant may use a tool at all. */
+  allows(tenant: Tenant, id: string): boolean;
+  /** The vault of a session (tokenize mode). */
+  vaultFor(sessionId: string): Vault;
+  /** Searches tools on behalf of a tenant. */
+  search(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]>;
+  /** Called for each tool call as it ends. */
+  onToolCall?(tenant: Tenant, record: ToolCallRecord): void;
+}
+
+/** The redaction settings for a tenant, with the vault to use. */
+export function redactionOptions(tenant: Tenant, vault?: Vault): RedactionOptions {
+  return {
+    mode: tenant.pii.mode,
+    types: tenant.pii.types as PiiType[],
+    allow: tenant.pii.allow,
+    vault,
+  };
+}
+
+/**
+ * Checks the request's `tools` list against the catalogue and the tenant's policy.
+ * @throws GatewayError `forbidden` (not allowed) or `invalid_request` (unknown)
+ */
+function checkRequestedTools(deps: PipelineDeps, request: ExecuteRequest, tenant: Tenant) {
+  for (const id of request.tools ?? []) {
+    if (!deps.allows(tenant, id)) {
+      throw new GatewayError("forbidden", `tool ${id} is not allowed for tenant ${tenant.id}`);
+    }
+    if (!deps.upstream.tool(id)) {
+      throw new GatewayError(
+        "invalid_request",
+        `tools: unknown tool ${id} (or its server is not available now)`,
+      );
+    }
+  }
 }
 
 /** Runs one request through the pipeline and shapes the response. */
@@ -62,28 +113,93 @@ export async function executeCode(
   deps: PipelineDeps,
   request: ExecuteRequest,
   caller: Caller,
-  maxima: LimitMaxima,
 ): Promise<ExecuteResponse> {
   const started = performance.now();
-  const limits = resolveLimits(request.limits, deps.sandbox.limits, maxima);
-  const run: RunResult = await deps.sandbox.run({
+  const tenant = caller.tenant;
+  const limits = resolveLimits(request.limits, deps.sandbox.limits, tenant.maxima);
+  checkRequestedTools(deps, request, tenant);
+
+  const narrowed = request.tools ? new Set(request.tools) : undefined;
+  const allowed = (id: string) => deps.allows(tenant, id) && (!narrowed || narrowed.has(id));
+  const catalogue = deps.upstream.catalogue();
+  const servers = [...new Set(catalogue.filter((t) => allowed(t.id)).map((t) => t.server))];
+  const selected: ToolInfo[] = await selectTools(deps.index, {
     code: request.code,
-    limits,
-    signal: caller.signal,
+    intent: request.intent,
+    explicit: request.tools,
+    maxTools: deps.config.selection.maxTools,
+    minScore: deps.config.selection.minScore,
+    allowed,
   });
+  const names = deps.names();
+  const prelude = generatePrelude({ selected, servers, catalogue, names });
+
+  // Without a session the placeholders are scoped to this one execution.
+  const vault = caller.sessionId ? deps.vaultFor(caller.sessionId) : new Vault();
+  const bridge = new ToolBridge({
+    tool: (id) => deps.upstream.tool(id),
+    names,
+    allowed,
+    callTool: (server, name, args, signal) =>
+      deps.upstream.callTool(server, name, args, {
+        timeoutMs: deps.config.sandbox.toolTimeoutMs,
+        signal,
+      }),
+    search: (query, k) => deps.search(tenant, query, k),
+    restorePii: (args) => detokenizeValue(args, vault) as Record<string, unknown>,
+    maxCalls: deps.config.sandbox.maxToolCalls,
+    maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
+    onCall: (record) => deps.onToolCall?.(tenant, record),
+  });
+
+  let run: RunResult;
+  try {
+    run = await deps.sandbox.run({
+      code: request.code,
+      prelude,
+      limits,
+      onRpc: bridge.handle,
+      signal: caller.signal,
+      onLog: caller.onLog,
+      grants: { allowNet: tenant.allowNet, allowRead: deps.config.sandbox.allowRead },
+      queueKey: tenant.id,
+    });
+  } finally {
+    bridge.close();
+  }
+
+  const redaction = redactionOptions(tenant, vault);
+  let counts: RedactionCounts = {};
+  const redact = (text: string) => {
+    const out = redactText(text, redaction);
+    counts = mergeCounts(counts, out.counts);
+    return out.text;
+  };
   const response: ExecuteResponse = {
     ok: run.ok,
-    logs: run.logs,
-    tools: { injected: [], calls: [] },
+    logs: run.logs.map((l) => ({ level: l.level, text: redact(l.text) })),
+    tools: {
+      injected: selected.map((t) => t.id),
+      calls: bridge.calls.map((c) => (c.error ? { ...c, error: redact(c.error) } : c)),
+    },
     redactions: {},
     stats: {
-      durationMs: round(performance.now() - started),
+      durationMs: 0,
       sandboxMs: round(run.sandboxMs),
       warm: run.warm,
     },
   };
-  if (run.result !== undefined) response.result = run.result;
-  if (run.error) response.error = run.error;
+  if (run.result !== undefined) {
+    const out = redactValue(run.result, redaction);
+    counts = mergeCounts(counts, out.counts);
+    response.result = out.value;
+  }
+  if (run.error) {
+    response.error = { ...run.error, message: redact(run.error.message) };
+    if (run.error.stack) response.error.stack = redact(run.error.stack);
+  }
+  response.redactions = counts as Record<string, number>;
+  response.stats.durationMs = round(performance.now() - started);
   return response;
 }
 

@@ -1,19 +1,43 @@
 /**
- * The gateway: owns the sandbox and (as they land) upstream connections, tool index,
- * PII vaults, audit and metrics; serves executions to the HTTP and MCP layers.
+ * The gateway: owns the sandbox, the upstream connections, the tool index, tenants,
+ * rate limits and PII vaults, and serves executions and tool searches to the HTTP and
+ * MCP layers.
  *
  * @module
  */
 
+import { redactText, VaultStore } from "../pii/mod.ts";
 import { Sandbox } from "../sandbox/mod.ts";
+import { UpstreamManager } from "../upstream/mod.ts";
+import type { ToolInfo } from "../upstream/mod.ts";
+import {
+  buildNameMap,
+  createEmbedder,
+  type NameMap,
+  ToolIndex,
+  type ToolIndexStatus,
+  toolSignature,
+} from "../wrappers/mod.ts";
+import type { ToolCallRecord, ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
-import { type Caller, executeCode, type LimitMaxima } from "./execute.ts";
+import { GatewayError } from "./errors.ts";
+import { type Caller, executeCode, redactionOptions } from "./execute.ts";
+import { RateLimiter } from "./rate_limit.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
+import { type Tenant, TenantDirectory } from "./tenants.ts";
 
 /** Options that are not part of the configuration file. */
 export interface GatewayOptions {
-  /** Override the warm pool size (tests). */
+  /** Override the warm pool size (tests, `exec`). */
   poolSize?: number;
+  /** Structured log sink; JSON lines on stderr by default. */
+  logger?: (event: Record<string, unknown>) => void;
+}
+
+/** Something that wants to hear about every finished execution (audit, metrics). */
+export interface ExecutionObserver {
+  execution?(caller: Caller, request: ExecuteRequest, response: ExecuteResponse): void;
+  toolCall?(tenant: Tenant, record: ToolCallRecord): void;
 }
 
 /** The running gateway. */
@@ -22,10 +46,27 @@ export class Gateway {
   readonly config: Config;
   /** The code runner. */
   readonly sandbox: Sandbox;
-  #started = false;
+  /** Connections to the upstream MCP servers. */
+  readonly upstream: UpstreamManager;
+  /** The tool search index. */
+  readonly index: ToolIndex;
+  /** API keys and per-tenant policy. */
+  readonly tenants: TenantDirectory;
+  /** Per-tenant rate and in-flight limits. */
+  readonly limiter = new RateLimiter();
+  /** PII vaults of sessions (tokenize mode). */
+  readonly vaults: VaultStore;
+  readonly #log: (event: Record<string, unknown>) => void;
+  readonly #observers: ExecutionObserver[] = [];
+  #names: NameMap | undefined;
+  #started: Promise<void> | undefined;
+  #draining = false;
+  #inFlight = new Set<Promise<unknown>>();
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
+    this.#log = options.logger ??
+      ((event) => console.error(JSON.stringify({ time: new Date().toISOString(), ...event })));
     const s = config.sandbox;
     this.sandbox = new Sandbox({
       timeoutMs: s.timeoutMs,
@@ -39,33 +80,145 @@ export class Gateway {
       allowRead: s.allowRead,
       memoryGuard: s.memoryGuard,
     });
+    this.upstream = new UpstreamManager(config.servers, {
+      callTimeoutMs: s.toolTimeoutMs,
+      logger: (event) => this.#log({ level: "info", ...event }),
+    });
+    const sel = config.selection;
+    const embedder = createEmbedder({
+      embedder: sel.embedder,
+      model: sel.model,
+      modelDir: sel.modelDir ?? Deno.env.get("AIRLOCK_MODEL_DIR") ?? null,
+    });
+    this.index = new ToolIndex({ embedder, cacheDir: sel.cacheDir });
+    this.tenants = new TenantDirectory(config);
+    this.vaults = new VaultStore({ ttlMs: config.pii.ttlSeconds * 1000 });
+    this.upstream.onCatalogueChange((server) => {
+      this.#names = undefined;
+      this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
+    });
   }
 
-  /** Starts the warm pool. */
-  async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
-    await this.sandbox.start();
+  /** Adds an observer of executions and tool calls. */
+  observe(observer: ExecutionObserver): void {
+    this.#observers.push(observer);
   }
 
-  /** The limit maxima that apply to a caller. */
-  maximaFor(_tenant: string): LimitMaxima {
-    const s = this.config.sandbox;
-    return { timeoutMs: s.timeoutMs, memoryMb: s.memoryMb, maxOutputBytes: s.maxOutputBytes };
+  /**
+   * Starts the warm pool and connects the upstream servers (all at once). Resolves
+   * when every server is ready or has failed once; a failed server is retried in the
+   * background and never stops the gateway.
+   */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await this.sandbox.start();
+      await this.upstream.start();
+      this.#names = undefined;
+      this.index.setCatalogue(this.upstream.catalogue());
+      this.index.ready().then(() => {
+        const status = this.index.status();
+        this.#log({
+          level: "info",
+          msg: "tool index ready",
+          embedder: status.embedder.active,
+          model: status.embedder.model,
+          reason: status.embedder.reason,
+          tools: status.tools,
+        });
+      }).catch(() => {});
+    })();
+    return this.#started;
+  }
+
+  /** The naming of the current catalogue (rebuilt when it changes). */
+  names(): NameMap {
+    this.#names ??= buildNameMap(this.upstream.catalogue(), Object.keys(this.config.servers));
+    return this.#names;
+  }
+
+  /** Tools a tenant may use. */
+  listTools(tenant: Tenant): ToolInfo[] {
+    return this.upstream.catalogue().filter((t) => this.tenants.allows(tenant, t.id));
+  }
+
+  /** Ranked tools for a natural-language query, with their TypeScript signatures. */
+  async searchTools(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]> {
+    const names = this.names();
+    const hits = await this.index.search(query, k, (t) => this.tenants.allows(tenant, t.id));
+    const redaction = redactionOptions(tenant);
+    // Tool descriptions come from upstream servers: they are redacted like any output.
+    const clean = (text: string) => redactText(text, redaction).text;
+    return hits.map(({ tool, score }) => ({
+      id: tool.id,
+      score: Math.round(score * 1000) / 1000,
+      description: clean(tool.description),
+      signature: clean(toolSignature(tool, names)),
+    }));
   }
 
   /** Runs one execution through the whole pipeline. */
   execute(request: ExecuteRequest, caller: Caller): Promise<ExecuteResponse> {
-    return executeCode(
-      { config: this.config, sandbox: this.sandbox },
+    if (this.#draining) {
+      return Promise.reject(new GatewayError("unavailable", "the gateway is shutting down"));
+    }
+    const leave = this.limiter.enter(caller.tenant);
+    const running = executeCode(
+      {
+        config: this.config,
+        sandbox: this.sandbox,
+        upstream: this.upstream,
+        index: this.index,
+        names: () => this.names(),
+        allows: (tenant, id) => this.tenants.allows(tenant, id),
+        vaultFor: (sessionId) => this.vaults.get(`${caller.tenant.id}:${sessionId}`),
+        search: (tenant, query, k) => this.searchTools(tenant, query, k),
+        onToolCall: (tenant, record) => {
+          for (const o of this.#observers) o.toolCall?.(tenant, record);
+        },
+      },
       request,
       caller,
-      this.maximaFor(caller.tenant),
-    );
+    ).then((response) => {
+      for (const o of this.#observers) {
+        try {
+          o.execution?.(caller, request, response);
+        } catch (error) {
+          this.#log({ level: "error", msg: "observer failed", error: String(error) });
+        }
+      }
+      return response;
+    }).finally(leave);
+    this.#inFlight.add(running);
+    running.catch(() => {}).finally(() => this.#inFlight.delete(running));
+    return running;
   }
 
-  /** Stops everything. */
-  async close(): Promise<void> {
+  /** Readiness of each part, for `/readyz`. */
+  readiness(): {
+    ready: boolean;
+    upstreams: ReturnType<UpstreamManager["status"]>;
+    index: ToolIndexStatus;
+    sandbox: ReturnType<Sandbox["stats"]>;
+  } {
+    const upstreams = this.upstream.status();
+    const sandbox = this.sandbox.stats();
+    return {
+      ready: !this.#draining && upstreams.every((u) => u.state === "ready") &&
+        (sandbox.poolSize === 0 || sandbox.poolReady > 0),
+      upstreams,
+      index: this.index.status(),
+      sandbox,
+    };
+  }
+
+  /** Stops taking executions, waits for running ones (up to `drainMs`), then stops all. */
+  async close(drainMs = 10_000): Promise<void> {
+    this.#draining = true;
+    const drained = Promise.allSettled([...this.#inFlight]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([drained, new Promise((r) => timer = setTimeout(r, drainMs))]);
+    clearTimeout(timer);
     await this.sandbox.close();
+    await this.upstream.close();
   }
 }

@@ -1,5 +1,7 @@
 /**
- * The HTTP API on Hono: `POST /v1/execute`, `GET /healthz`.
+ * The HTTP API on Hono: `POST /v1/execute`, `GET /v1/tools`, `GET /v1/tools/search`,
+ * `GET /healthz`, `GET /readyz`, `GET /openapi.json`. Middleware order: request id and
+ * access log → authentication → rate limit → route.
  *
  * @module
  */
@@ -11,18 +13,70 @@ import { QueueFullError } from "../sandbox/mod.ts";
 import { formatIssues } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
-import { executeRequestSchema } from "./schemas.ts";
+import { openApiDocument } from "./openapi.ts";
+import { executeRequestSchema, toolSearchQuerySchema } from "./schemas.ts";
+import type { Tenant } from "./tenants.ts";
+
+type Env = { Variables: { tenant: Tenant; requestId: string } };
+
+/** Extra routes mounted by other layers (MCP over Streamable HTTP, metrics). */
+export interface HttpExtras {
+  /** Mounted before the authenticated API. */
+  mount?: (app: Hono<Env>) => void;
+  /** Observes every response (metrics). */
+  onResponse?: (route: string, status: number) => void;
+  /** Structured log sink. */
+  logger?: (event: Record<string, unknown>) => void;
+}
 
 /** Builds the Hono application for a gateway. */
-export function createHttpApp(gateway: Gateway): Hono {
-  const app = new Hono();
+export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<Env> {
+  const app = new Hono<Env>();
+  const log = extras.logger ?? (() => {});
 
-  app.onError((error, c) => sendError(c, toGatewayError(error)));
+  app.onError((error, c) => sendError(c, toGatewayError(error, log)));
   app.notFound((c) =>
     sendError(c, new GatewayError("not_found", `no route ${c.req.method} ${c.req.path}`))
   );
 
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id")?.slice(0, 100) || crypto.randomUUID();
+    c.set("requestId", requestId);
+    c.header("X-Request-Id", requestId);
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath ?? c.req.path;
+    extras.onResponse?.(route, c.res.status);
+    log({
+      level: "info",
+      msg: "http",
+      requestId,
+      method: c.req.method,
+      route,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+      tenant: c.get("tenant")?.id,
+    });
+  });
+
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const readiness = gateway.readiness();
+    return c.json(readiness, readiness.ready ? 200 : 503);
+  });
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+
+  extras.mount?.(app);
+
+  const authenticate = async (c: Context<Env>, next: () => Promise<void>) => {
+    c.set("tenant", gateway.tenants.authenticate(c.req.header("authorization")));
+    await next();
+  };
+  const rateLimit = async (c: Context<Env>, next: () => Promise<void>) => {
+    gateway.limiter.take(c.get("tenant"));
+    await next();
+  };
+  app.use("/v1/*", authenticate, rateLimit);
 
   app.post(
     "/v1/execute",
@@ -44,14 +98,37 @@ export function createHttpApp(gateway: Gateway): Hono {
         throw new GatewayError("invalid_request", formatIssues(parsed.error.issues));
       }
       const response = await gateway.execute(parsed.data, {
-        tenant: "local",
-        requestId: crypto.randomUUID(),
+        tenant: c.get("tenant"),
+        requestId: c.get("requestId"),
         sessionId: c.req.header("x-airlock-session") || undefined,
         signal: c.req.raw.signal,
+        transport: "http",
       });
       return c.json(response);
     },
   );
+
+  app.get("/v1/tools", (c) => {
+    const tools = gateway.listTools(c.get("tenant")).map((t) => ({
+      id: t.id,
+      server: t.server,
+      name: t.name,
+      description: t.description,
+      inputSchema: t.inputSchema,
+      outputSchema: t.outputSchema ?? null,
+      annotations: t.annotations ?? null,
+    }));
+    return c.json({ tools });
+  });
+
+  app.get("/v1/tools/search", async (c) => {
+    const parsed = toolSearchQuerySchema.safeParse({ q: c.req.query("q"), k: c.req.query("k") });
+    if (!parsed.success) {
+      throw new GatewayError("invalid_request", formatIssues(parsed.error.issues));
+    }
+    const results = await gateway.searchTools(c.get("tenant"), parsed.data.q, parsed.data.k);
+    return c.json({ results });
+  });
 
   return app;
 }
@@ -59,7 +136,10 @@ export function createHttpApp(gateway: Gateway): Hono {
 async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) {
-    throw new GatewayError("invalid_request", "the body must be JSON (Content-Type: application/json)");
+    throw new GatewayError(
+      "invalid_request",
+      "the body must be JSON (Content-Type: application/json)",
+    );
   }
   try {
     return await c.req.json();
@@ -69,12 +149,15 @@ async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-function toGatewayError(error: unknown): GatewayError {
+function toGatewayError(
+  error: unknown,
+  log: (event: Record<string, unknown>) => void,
+): GatewayError {
   if (error instanceof GatewayError) return error;
   if (error instanceof QueueFullError) {
     return new GatewayError("queue_full", error.message, { retryAfter: 1 });
   }
-  console.error(JSON.stringify({ level: "error", msg: "unhandled", error: String(error) }));
+  log({ level: "error", msg: "unhandled error", error: String((error as Error)?.stack ?? error) });
   return new GatewayError("internal", "internal error");
 }
 

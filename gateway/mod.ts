@@ -1,17 +1,32 @@
 /**
- * The gateway: configuration, the execution pipeline, the HTTP API.
+ * The gateway: configuration, tenants and policy, the execution pipeline, the tool
+ * bridge, the HTTP API and the MCP server.
  *
  * @module
  */
 
-export { type Config, ConfigError, configSchema, loadConfig, parseConfig } from "./config.ts";
+export {
+  type Config,
+  ConfigError,
+  configSchema,
+  formatIssues,
+  loadConfig,
+  parseConfig,
+  type TenantConfig,
+} from "./config.ts";
 export { ERROR_STATUS, GatewayError, type GatewayErrorKind } from "./errors.ts";
-export { type Caller, resolveLimits } from "./execute.ts";
-export { Gateway, type GatewayOptions } from "./gateway.ts";
-export { createHttpApp } from "./http.ts";
+export { type Caller, type LimitMaxima, resolveLimits } from "./execute.ts";
+export { type ExecutionObserver, Gateway, type GatewayOptions } from "./gateway.ts";
+export { createHttpApp, type HttpExtras } from "./http.ts";
+export { openApiDocument } from "./openapi.ts";
+export { BridgeError, ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
+export { ToolCallError, toolResultValue } from "./tool_result.ts";
+export { globToRegExp, hashApiKey, type Tenant, TenantDirectory } from "./tenants.ts";
+export { RateLimiter } from "./rate_limit.ts";
 export {
   type ExecuteRequest,
   executeRequestSchema,
   type ExecuteResponse,
   executeResponseSchema,
+  toolSearchQuerySchema,
 } from "./schemas.ts";

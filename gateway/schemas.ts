@@ -74,3 +74,29 @@ export type ExecuteResponse = z.infer<typeof executeResponseSchema>;
 export const errorBodySchema = z.object({
   error: z.object({ kind: z.string(), message: z.string() }),
 });
+
+/** `GET /v1/tools/search` query parameters. */
+export const toolSearchQuerySchema = z.strictObject({
+  q: z.string({ message: "q is required" }).trim().min(1, { message: "q must not be empty" })
+    .max(2000).describe("What the tools should do, in natural language."),
+  k: z.coerce.number().int().min(1).max(100).default(10).describe("How many results."),
+});
+
+/** One tool search result. */
+export const toolSearchResultSchema = z.object({
+  id: z.string(),
+  score: z.number(),
+  description: z.string(),
+  signature: z.string().describe("The TypeScript declaration the code would call."),
+});
+
+/** `GET /v1/tools` entry. */
+export const toolEntrySchema = z.object({
+  id: z.string(),
+  server: z.string(),
+  name: z.string(),
+  description: z.string(),
+  inputSchema: z.record(z.string(), z.unknown()),
+  outputSchema: z.record(z.string(), z.unknown()).nullable(),
+  annotations: z.record(z.string(), z.unknown()).nullable(),
+});

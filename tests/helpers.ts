@@ -48,7 +48,7 @@ export async function startTestGateway(
     ...overrides,
     sandbox: { timeoutMs: 3000, memoryMb: 64, ...(overrides.sandbox as object ?? {}) },
   });
-  const gateway = new Gateway(config, { poolSize: options.poolSize ?? 1 });
+  const gateway = new Gateway(config, { poolSize: options.poolSize ?? 1, logger: () => {} });
   await gateway.start();
   const app = createHttpApp(gateway);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);

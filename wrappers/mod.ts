@@ -41,3 +41,6 @@ export {
   toolSignature,
 } from "./declarations.ts";
 export { generatePrelude, type PreludeInput } from "./prelude.ts";
+
+// Tool selection: embedders, the hybrid index, and choosing tools for a request.
+export * from "./selection/mod.ts";

@@ -1,0 +1,385 @@
+/**
+ * A small Prometheus registry (counters, gauges, histograms; text exposition format
+ * 0.0.4) and Airlock's own metrics. No dependencies.
+ *
+ * Label values must come from bounded sets (tenants, configured tool ids, error kinds):
+ * every distinct combination is a series kept for the life of the process.
+ *
+ * @module
+ */
+
+import type { AuditRecord } from "./audit.ts";
+
+/** Labels of one series. */
+export type Labels = Record<string, string>;
+
+/** What {@linkcode Registry} needs from a metric. */
+export interface Metric {
+  /** The metric family name. */
+  readonly name: string;
+  /** One line of help text. */
+  readonly help: string;
+  /** The Prometheus type. */
+  readonly type: "counter" | "gauge" | "histogram";
+  /** The sample lines, without HELP/TYPE, each ending in a newline. */
+  samples(): string;
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Shared name/label validation and per-series storage, keyed by label values. */
+abstract class Family<S> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  protected readonly series = new Map<string, { labels: Labels; state: S }>();
+
+  constructor(name: string, help: string, labelNames: string[], reserved: string[] = []) {
+    if (!METRIC_NAME.test(name)) throw new TypeError(`invalid metric name: ${name}`);
+    for (const label of labelNames) {
+      if (!LABEL_NAME.test(label) || label.startsWith("__") || reserved.includes(label)) {
+        throw new TypeError(`${name}: invalid label name: ${label}`);
+      }
+    }
+    if (new Set(labelNames).size !== labelNames.length) {
+      throw new TypeError(`${name}: duplicate label names`);
+    }
+    this.name = name;
+    this.help = help;
+    this.labelNames = [...labelNames];
+  }
+
+  /** The key and the ordered labels of a series. @throws TypeError on missing or extra labels */
+  protected identify(labels: Labels): { key: string; labels: Labels } {
+    const keys = Object.keys(labels);
+    if (keys.length !== this.labelNames.length || keys.some((k) => !this.labelNames.includes(k))) {
+      throw new TypeError(`${this.name}: expected labels {${this.labelNames}}, got {${keys}}`);
+    }
+    const values = this.labelNames.map((k) => String(labels[k]));
+    const ordered = Object.fromEntries(this.labelNames.map((k, i) => [k, values[i]]));
+    return { key: JSON.stringify(values), labels: ordered };
+  }
+
+  /** The series for `labels`, created by `init` on first use. */
+  protected get(labels: Labels, init: () => S): S {
+    const id = this.identify(labels);
+    let entry = this.series.get(id.key);
+    if (!entry) {
+      entry = { labels: id.labels, state: init() };
+      this.series.set(id.key, entry);
+    }
+    return entry.state;
+  }
+}
+
+/** A value that only goes up: `name{labels} value`. */
+export class Counter extends Family<{ value: number }> implements Metric {
+  /** Always `"counter"`. */
+  readonly type = "counter" as const;
+
+  /** A counter; one without labels starts at 0 so it is exported before its first event. */
+  constructor(name: string, help: string, labelNames: string[] = []) {
+    super(name, help, labelNames);
+    if (labelNames.length === 0) this.get({}, () => ({ value: 0 }));
+  }
+
+  /** Adds `value` (default 1, never negative) to the series of `labels`. */
+  inc(labels: Labels = {}, value = 1): void {
+    if (!(value >= 0)) throw new RangeError(`${this.name}: cannot add ${value} to a counter`);
+    this.get(labels, () => ({ value: 0 })).value += value;
+  }
+
+  /** The current value of one series (0 if never incremented); for tests. */
+  value(labels: Labels = {}): number {
+    return this.get(labels, () => ({ value: 0 })).value;
+  }
+
+  /** The sample lines. */
+  samples(): string {
+    let out = "";
+    for (const { labels, state } of this.series.values()) {
+      out += sampleLine(this.name, labels, state.value);
+    }
+    return out;
+  }
+}
+
+/** A value that goes up and down, set directly or read from `collect` at render time. */
+export class Gauge extends Family<{ value: number }> implements Metric {
+  /** Always `"gauge"`. */
+  readonly type = "gauge" as const;
+  readonly #collect?: () => Array<{ labels: Labels; value: number }>;
+
+  /** A gauge; `collect`, when given, supplies current values each time it is rendered. */
+  constructor(
+    name: string,
+    help: string,
+    labelNames: string[] = [],
+    collect?: () => Array<{ labels: Labels; value: number }>,
+  ) {
+    super(name, help, labelNames);
+    this.#collect = collect;
+  }
+
+  /** Sets the series of `labels` to `value`. */
+  set(labels: Labels, value: number): void {
+    this.get(labels, () => ({ value: 0 })).value = value;
+  }
+
+  /**
+   * The sample lines: values set, then those collected (replacing set ones with the same
+   * labels). Collected series are not kept, so one that stops being reported disappears.
+   */
+  samples(): string {
+    const current = new Map<string, { labels: Labels; value: number }>();
+    for (const [key, { labels, state }] of this.series) current.set(key, { labels, ...state });
+    // A failing source must not take the whole /metrics page down: its samples are
+    // left out and the rest still renders.
+    let collected: Array<{ labels: Labels; value: number }> = [];
+    try {
+      collected = this.#collect?.() ?? [];
+    } catch {
+      collected = [];
+    }
+    for (const { labels, value } of collected) {
+      const id = this.identify(labels);
+      current.set(id.key, { labels: id.labels, value });
+    }
+    let out = "";
+    for (const { labels, value } of current.values()) out += sampleLine(this.name, labels, value);
+    return out;
+  }
+}
+
+interface HistogramState {
+  /** Observations per bucket, not cumulative; the last slot is +Inf. */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** Observations counted into cumulative `le` buckets, with `_sum` and `_count`. */
+export class Histogram extends Family<HistogramState> implements Metric {
+  /** Always `"histogram"`. */
+  readonly type = "histogram" as const;
+  /** Upper bounds, ascending, without +Inf (always added). */
+  readonly buckets: readonly number[];
+
+  /** A histogram over `buckets` (finite, strictly ascending upper bounds). */
+  constructor(name: string, help: string, labelNames: string[], buckets: number[]) {
+    super(name, help, labelNames, ["le"]);
+    if (
+      buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || b <= buckets[i - 1])
+    ) {
+      throw new RangeError(`${name}: buckets must be finite and strictly ascending`);
+    }
+    this.buckets = [...buckets];
+    if (labelNames.length === 0) this.get({}, () => this.#empty());
+  }
+
+  /** Records one observation (seconds, for latency) in the series of `labels`. */
+  observe(labels: Labels, value: number): void {
+    if (Number.isNaN(value)) throw new RangeError(`${this.name}: cannot observe NaN`);
+    const state = this.get(labels, () => this.#empty());
+    let i = this.buckets.findIndex((bound) => value <= bound);
+    if (i === -1) i = this.buckets.length;
+    state.counts[i]++;
+    state.sum += value;
+    state.count++;
+  }
+
+  /** The sample lines: `_bucket` per bound (cumulative, ending with +Inf), `_sum`, `_count`. */
+  samples(): string {
+    let out = "";
+    for (const { labels, state } of this.series.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((bound, i) => {
+        cumulative += state.counts[i];
+        out += sampleLine(`${this.name}_bucket`, { ...labels, le: formatValue(bound) }, cumulative);
+      });
+      out += sampleLine(`${this.name}_bucket`, { ...labels, le: "+Inf" }, state.count);
+      out += sampleLine(`${this.name}_sum`, labels, state.sum);
+      out += sampleLine(`${this.name}_count`, labels, state.count);
+    }
+    return out;
+  }
+
+  #empty(): HistogramState {
+    return { counts: new Array(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
+  }
+}
+
+/** A set of metrics rendered together, in registration order. */
+export class Registry {
+  readonly #metrics = new Map<string, Metric>();
+
+  /** Adds `metric` and returns it. @throws TypeError if its name is taken */
+  register<T extends Metric>(metric: T): T {
+    if (this.#metrics.has(metric.name)) {
+      throw new TypeError(`metric ${metric.name} is already registered`);
+    }
+    this.#metrics.set(metric.name, metric);
+    return metric;
+  }
+
+  /** Every metric in the Prometheus text format 0.0.4 (`text/plain; version=0.0.4`). */
+  render(): string {
+    let out = "";
+    for (const metric of this.#metrics.values()) {
+      out += `# HELP ${metric.name} ${escapeHelp(metric.help)}\n`;
+      out += `# TYPE ${metric.name} ${metric.type}\n`;
+      out += metric.samples();
+    }
+    return out;
+  }
+}
+
+/** The content type of {@linkcode Registry.render}'s output. */
+export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Execution latency buckets in seconds: 5 ms … 30 s. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Tool-call latency buckets in seconds: local tool calls can take well under 5 ms. */
+export const TOOL_CALL_BUCKETS = [0.001, 0.0025, ...LATENCY_BUCKETS];
+
+/** Where the gateway's gauges read their current values. */
+export interface GatewayMetricSources {
+  /** Executions waiting for a sandbox slot. */
+  queueDepth: () => number;
+  /** Executions running now. */
+  activeExecutions: () => number;
+  /** Warm sandbox processes ready to take code. */
+  poolReady: () => number;
+  /** The configured warm pool size. */
+  poolSize: () => number;
+  /** Upstream MCP servers and whether each is connected. */
+  upstreams: () => Array<{ server: string; up: boolean }>;
+}
+
+/** Airlock's metrics; see {@linkcode createGatewayMetrics}. */
+export interface GatewayMetrics {
+  /** Everything below, for `GET /metrics`. */
+  registry: Registry;
+  /** `airlock_executions_total{tenant,outcome}`: outcome is `ok` or the error kind. */
+  executions: Counter;
+  /** `airlock_execution_duration_seconds{tenant}`: the whole pipeline. */
+  executionSeconds: Histogram;
+  /** `airlock_tool_calls_total{tenant,tool,outcome}`: outcome is `ok` or `error`. */
+  toolCalls: Counter;
+  /** `airlock_tool_call_duration_seconds{tenant,tool}`. */
+  toolCallSeconds: Histogram;
+  /** `airlock_redactions_total{type}`. */
+  redactions: Counter;
+  /** `airlock_http_requests_total{route,status}`: `route` is the route pattern, not the URL. */
+  httpRequests: Counter;
+  /** `airlock_rejected_total{tenant,kind}`: requests refused before the sandbox (401/403/429/503). */
+  rejected: Counter;
+}
+
+/** Creates Airlock's metrics, once per gateway; gauges read `sources` at each render. */
+export function createGatewayMetrics(sources: GatewayMetricSources): GatewayMetrics {
+  const registry = new Registry();
+  const scalar = (name: string, help: string, read: () => number) =>
+    registry.register(new Gauge(name, help, [], () => [{ labels: {}, value: read() }]));
+  const metrics: GatewayMetrics = {
+    registry,
+    executions: registry.register(
+      new Counter("airlock_executions_total", "Executions that ran, by outcome.", [
+        "tenant",
+        "outcome",
+      ]),
+    ),
+    executionSeconds: registry.register(
+      new Histogram(
+        "airlock_execution_duration_seconds",
+        "Execution latency through the whole pipeline.",
+        ["tenant"],
+        LATENCY_BUCKETS,
+      ),
+    ),
+    toolCalls: registry.register(
+      new Counter("airlock_tool_calls_total", "Tool calls made from the sandbox, by outcome.", [
+        "tenant",
+        "tool",
+        "outcome",
+      ]),
+    ),
+    toolCallSeconds: registry.register(
+      new Histogram(
+        "airlock_tool_call_duration_seconds",
+        "Tool call latency as seen by the sandbox bridge.",
+        ["tenant", "tool"],
+        TOOL_CALL_BUCKETS,
+      ),
+    ),
+    redactions: registry.register(
+      new Counter("airlock_redactions_total", "Values redacted, by PII type.", ["type"]),
+    ),
+    httpRequests: registry.register(
+      new Counter("airlock_http_requests_total", "HTTP requests, by route and status.", [
+        "route",
+        "status",
+      ]),
+    ),
+    rejected: registry.register(
+      new Counter("airlock_rejected_total", "Requests refused before reaching the sandbox.", [
+        "tenant",
+        "kind",
+      ]),
+    ),
+  };
+  scalar("airlock_queue_depth", "Executions waiting for a sandbox slot.", sources.queueDepth);
+  scalar("airlock_active_executions", "Executions running now.", sources.activeExecutions);
+  scalar("airlock_pool_ready", "Warm sandbox processes ready.", sources.poolReady);
+  scalar("airlock_pool_size", "Configured warm pool size.", sources.poolSize);
+  registry.register(
+    new Gauge(
+      "airlock_upstream_up",
+      "Whether an upstream MCP server is connected (1) or not (0).",
+      ["server"],
+      () =>
+        sources.upstreams().map(({ server, up }) => ({ labels: { server }, value: up ? 1 : 0 })),
+    ),
+  );
+  return metrics;
+}
+
+/**
+ * Counts one audited execution: outcome, latency, each tool call and redactions. The
+ * same record goes to the audit log, so the two always agree.
+ */
+export function observeExecution(metrics: GatewayMetrics, entry: AuditRecord): void {
+  const { tenant } = entry;
+  metrics.executions.inc({ tenant, outcome: entry.ok ? "ok" : entry.errorKind ?? "error" });
+  metrics.executionSeconds.observe({ tenant }, entry.durationMs / 1000);
+  for (const call of entry.calls) {
+    metrics.toolCalls.inc({ tenant, tool: call.tool, outcome: call.ok ? "ok" : "error" });
+    metrics.toolCallSeconds.observe({ tenant, tool: call.tool }, call.ms / 1000);
+  }
+  for (const [type, count] of Object.entries(entry.redactions)) {
+    if (count > 0) metrics.redactions.inc({ type }, count);
+  }
+}
+
+function sampleLine(name: string, labels: Labels, value: number): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
+  return `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${formatValue(value)}\n`;
+}
+
+/** Escapes a label value: backslash, double quote and newline. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function escapeHelp(help: string): string {
+  return help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}

@@ -1,0 +1,117 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import {
+  errorBodySchema,
+  executeRequestSchema,
+  executeResponseSchema,
+  toolEntrySchema,
+  toolSearchQuerySchema,
+  toolSearchResultSchema,
+} from "./schemas.ts";
+
+const json = (schema: z.ZodType) => ({
+  "application/json": { schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) },
+});
+
+const errorResponse = (description: string) => ({ description, content: json(errorBodySchema) });
+
+let cached: Record<string, unknown> | undefined;
+
+/** The document served at `GET /openapi.json`. */
+export function openApiDocument(): Record<string, unknown> {
+  cached ??= {
+    openapi: "3.1.0",
+    info: {
+      title: "Airlock",
+      version: "1.0.0",
+      description: "Code-execution gateway for AI agents: send TypeScript, get a small, " +
+        "redacted answer. Upstream MCP tools are available inside the code as typed functions.",
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      "/v1/execute": {
+        post: {
+          summary: "Run TypeScript with typed MCP tools in a sandbox",
+          requestBody: { required: true, content: json(executeRequestSchema) },
+          parameters: [{
+            name: "X-Airlock-Session",
+            in: "header",
+            required: false,
+            schema: { type: "string" },
+            description: "Keeps PII placeholders stable across executions of one session.",
+          }],
+          responses: {
+            "200": {
+              description: "The code ran (it may still have failed: see ok and error)",
+              content: json(executeResponseSchema),
+            },
+            "400": errorResponse("Invalid body; the message names the fields"),
+            "401": errorResponse("Missing or unknown API key"),
+            "403": errorResponse("A requested tool is not allowed for this tenant"),
+            "413": errorResponse("Body too large"),
+            "429": errorResponse("Rate limit; see Retry-After"),
+            "503": errorResponse("Queue full; see Retry-After"),
+          },
+        },
+      },
+      "/v1/tools": {
+        get: {
+          summary: "Tools this tenant may use",
+          responses: {
+            "200": {
+              description: "The catalogue",
+              content: json(z.object({ tools: z.array(toolEntrySchema) })),
+            },
+            "401": errorResponse("Missing or unknown API key"),
+          },
+        },
+      },
+      "/v1/tools/search": {
+        get: {
+          summary: "Search tools by meaning",
+          parameters: Object.entries(
+            (z.toJSONSchema(toolSearchQuerySchema, { io: "input" }) as {
+              properties: Record<string, unknown>;
+            }).properties,
+          ).map(([name, schema]) => ({ name, in: "query", required: name === "q", schema })),
+          responses: {
+            "200": {
+              description: "Ranked tools with their TypeScript signatures",
+              content: json(z.object({ results: z.array(toolSearchResultSchema) })),
+            },
+            "400": errorResponse("Bad query parameters"),
+            "401": errorResponse("Missing or unknown API key"),
+          },
+        },
+      },
+      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive" } } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness: upstream servers, embedder, warm pool",
+          responses: { "200": { description: "Ready" }, "503": { description: "Not ready" } },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "Text format" } },
+        },
+      },
+      "/mcp": {
+        post: {
+          summary: "MCP over Streamable HTTP (tools execute_code and search_tools)",
+          responses: { "200": { description: "MCP response" } },
+        },
+      },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,135 @@
+/**
+ * Tenants: who a request comes from and what it may do. API keys are stored only as
+ * SHA-256 hashes and sent as `Authorization: Bearer <key>`.
+ *
+ * @module
+ */
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Config } from "./config.ts";
+import { GatewayError } from "./errors.ts";
+import type { LimitMaxima } from "./execute.ts";
+
+/** Everything the gateway needs to know about a caller's tenant. */
+export interface Tenant {
+  /** The tenant's id (its key in `auth.tenants`), or `"local"` without auth. */
+  id: string;
+  /** Globs over tool ids (`filesystem.*`, `*`, `memory.read_graph`). */
+  enabledTools: string[];
+  /** Requests per minute; `Infinity` without auth. */
+  requestsPerMinute: number;
+  /** Executions running or waiting at once. */
+  maxConcurrent: number;
+  /** The most a request may ask for. */
+  maxima: LimitMaxima;
+  /** Network egress the sandbox gets for this tenant. */
+  allowNet: string[];
+  /** Redaction settings. */
+  pii: { mode: "tokenize" | "mask" | "off"; types: string[]; allow: string[] };
+}
+
+/** The SHA-256 of an API key as the config stores it: `sha256:<hex>`. */
+export function hashApiKey(key: string): string {
+  return `sha256:${createHash("sha256").update(key).digest("hex")}`;
+}
+
+/** Compiles a tool-id glob (`*` matches any run of characters) to a RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  const escaped = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`^${escaped.join(".*")}$`);
+}
+
+/** Resolves API keys to tenants and holds each tenant's policy. */
+export class TenantDirectory {
+  #byHash = new Map<string, Tenant>();
+  #tenants = new Map<string, Tenant>();
+  #matchers = new Map<string, RegExp[]>();
+  #local: Tenant | undefined;
+
+  constructor(config: Config) {
+    const s = config.sandbox;
+    const defaults: LimitMaxima = {
+      timeoutMs: s.timeoutMs,
+      memoryMb: s.memoryMb,
+      maxOutputBytes: s.maxOutputBytes,
+    };
+    if (!config.auth) {
+      this.#local = {
+        id: "local",
+        enabledTools: ["*"],
+        requestsPerMinute: Infinity,
+        maxConcurrent: s.concurrency + s.queue,
+        maxima: defaults,
+        allowNet: s.allowNet,
+        pii: { ...config.pii },
+      };
+      this.#add(this.#local);
+      return;
+    }
+    for (const [id, t] of Object.entries(config.auth.tenants)) {
+      const tenant: Tenant = {
+        id,
+        enabledTools: t.enabledTools,
+        requestsPerMinute: t.requestsPerMinute,
+        maxConcurrent: t.maxConcurrent ?? s.concurrency,
+        maxima: {
+          timeoutMs: Math.min(t.limits.timeoutMs ?? s.timeoutMs, s.timeoutMs),
+          memoryMb: Math.min(t.limits.memoryMb ?? s.memoryMb, s.memoryMb),
+          maxOutputBytes: Math.min(t.limits.maxOutputBytes ?? s.maxOutputBytes, s.maxOutputBytes),
+        },
+        allowNet: t.allowNet ?? s.allowNet,
+        pii: {
+          mode: t.pii?.mode ?? config.pii.mode,
+          types: t.pii?.types ?? config.pii.types,
+          allow: [...config.pii.allow, ...(t.pii?.allow ?? [])],
+        },
+      };
+      this.#add(tenant);
+      for (const hash of t.keys) this.#byHash.set(hash, tenant);
+    }
+  }
+
+  /** Whether requests must carry an API key. */
+  get authRequired(): boolean {
+    return this.#local === undefined;
+  }
+
+  /** A tenant by id, or `undefined`. */
+  get(id: string): Tenant | undefined {
+    return this.#tenants.get(id);
+  }
+
+  /** All tenants. */
+  list(): Tenant[] {
+    return [...this.#tenants.values()];
+  }
+
+  /**
+   * The tenant for an `Authorization` header value.
+   * @throws GatewayError `unauthorized` for a missing, malformed or unknown key
+   */
+  authenticate(authorization: string | undefined | null): Tenant {
+    if (this.#local) return this.#local;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+    if (!match) {
+      throw new GatewayError("unauthorized", "an API key is required: Authorization: Bearer <key>");
+    }
+    const hash = hashApiKey(match[1]);
+    for (const [known, tenant] of this.#byHash) {
+      if (timingSafeEqual(new TextEncoder().encode(known), new TextEncoder().encode(hash))) {
+        return tenant;
+      }
+    }
+    throw new GatewayError("unauthorized", "the API key is not valid");
+  }
+
+  /** Whether `tenant` may use the tool `toolId` at all. */
+  allows(tenant: Tenant, toolId: string): boolean {
+    return this.#matchers.get(tenant.id)!.some((re) => re.test(toolId));
+  }
+
+  #add(tenant: Tenant) {
+    this.#tenants.set(tenant.id, tenant);
+    this.#matchers.set(tenant.id, tenant.enabledTools.map(globToRegExp));
+  }
+}
