@@ -52,6 +52,7 @@ export class AuditError extends Error {
   /** `audit_open` (the file cannot be opened or migrated) or `audit_write`. */
   readonly kind: "audit_open" | "audit_write";
 
+  /** An audit error of `kind`; `options.cause` keeps the underlying error. */
   constructor(kind: "audit_open" | "audit_write", message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "AuditError";

@@ -28,13 +28,18 @@ export interface Metric {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** Shared name/label validation and per-series storage, keyed by label values. */
-abstract class Family<S> {
+/** The base of every metric: name and label validation, series keyed by label values. */
+export abstract class MetricFamily<S> {
+  /** The metric family name. */
   readonly name: string;
+  /** One line of help text. */
   readonly help: string;
+  /** The label names every series carries, in output order. */
   readonly labelNames: readonly string[];
+  /** Series by the JSON of their label values. */
   protected readonly series = new Map<string, { labels: Labels; state: S }>();
 
+  /** Validates the names; `reserved` are label names the subclass uses itself. */
   constructor(name: string, help: string, labelNames: string[], reserved: string[] = []) {
     if (!METRIC_NAME.test(name)) throw new TypeError(`invalid metric name: ${name}`);
     for (const label of labelNames) {
@@ -74,7 +79,7 @@ abstract class Family<S> {
 }
 
 /** A value that only goes up: `name{labels} value`. */
-export class Counter extends Family<{ value: number }> implements Metric {
+export class Counter extends MetricFamily<{ value: number }> implements Metric {
   /** Always `"counter"`. */
   readonly type = "counter" as const;
 
@@ -106,7 +111,7 @@ export class Counter extends Family<{ value: number }> implements Metric {
 }
 
 /** A value that goes up and down, set directly or read from `collect` at render time. */
-export class Gauge extends Family<{ value: number }> implements Metric {
+export class Gauge extends MetricFamily<{ value: number }> implements Metric {
   /** Always `"gauge"`. */
   readonly type = "gauge" as const;
   readonly #collect?: () => Array<{ labels: Labels; value: number }>;
@@ -152,15 +157,18 @@ export class Gauge extends Family<{ value: number }> implements Metric {
   }
 }
 
-interface HistogramState {
+/** The state of one histogram series. */
+export interface HistogramState {
   /** Observations per bucket, not cumulative; the last slot is +Inf. */
   counts: number[];
+  /** The sum of observed values. */
   sum: number;
+  /** The number of observations. */
   count: number;
 }
 
 /** Observations counted into cumulative `le` buckets, with `_sum` and `_count`. */
-export class Histogram extends Family<HistogramState> implements Metric {
+export class Histogram extends MetricFamily<HistogramState> implements Metric {
   /** Always `"histogram"`. */
   readonly type = "histogram" as const;
   /** Upper bounds, ascending, without +Inf (always added). */
