@@ -1,6 +1,14 @@
 // Iterative structural map over JSON-like values: arrays and objects are copied with an
-// explicit work list (no recursion, so 100k levels of nesting cannot overflow the stack),
-// object keys are kept, and every other value goes through `leaf`.
+// explicit stack (no recursion, so 100k levels of nesting cannot overflow the call
+// stack), object keys are kept, and every other value goes through `leaf`. Leaves are
+// visited in document order, so placeholders are numbered as a reader would expect.
+
+interface Frame {
+  source: object;
+  target: Record<string, unknown>;
+  keys: string[] | null; // null for arrays
+  index: number;
+}
 
 /**
  * Returns a copy of `value` in which every non-container value `v` is replaced by
@@ -13,35 +21,55 @@ export function mapLeaves(value: unknown, leaf: (v: unknown) => unknown): unknow
   const copies = new Map<object, object>();
   const root = emptyLike(value);
   copies.set(value, root);
-  const work: Array<[object, Record<string, unknown>]> = [[value, root as Record<string, unknown>]];
-  while (work.length > 0) {
-    const [source, target] = work.pop()!;
-    if (Array.isArray(source)) {
-      for (let i = 0; i < source.length; i++) {
-        target[i] = child(source[i], copies, work, leaf);
-      }
-    } else {
-      for (const key of Object.keys(source)) {
-        target[key] = child((source as Record<string, unknown>)[key], copies, work, leaf);
-      }
+  const stack: Frame[] = [frame(value, root)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const length = top.keys === null ? (top.source as unknown[]).length : top.keys.length;
+    if (top.index >= length) {
+      stack.pop();
+      continue;
     }
+    const key = top.keys === null ? top.index : top.keys[top.index];
+    top.index++;
+    const v = (top.source as Record<string | number, unknown>)[key];
+    if (!isContainer(v)) {
+      assign(top.target, key, leaf(toLeaf(v)));
+      continue;
+    }
+    const seen = copies.get(v);
+    if (seen !== undefined) {
+      assign(top.target, key, seen);
+      continue;
+    }
+    const copy = emptyLike(v);
+    copies.set(v, copy);
+    assign(top.target, key, copy);
+    stack.push(frame(v, copy));
   }
   return root;
 }
 
-function child(
-  v: unknown,
-  copies: Map<object, object>,
-  work: Array<[object, Record<string, unknown>]>,
-  leaf: (v: unknown) => unknown,
-): unknown {
-  if (!isContainer(v)) return leaf(toLeaf(v));
-  const seen = copies.get(v);
-  if (seen !== undefined) return seen;
-  const copy = emptyLike(v);
-  copies.set(v, copy);
-  work.push([v, copy as Record<string, unknown>]);
-  return copy;
+/** Sets an own property; `__proto__` (legal in JSON) must not become the prototype. */
+function assign(target: Record<string | number, unknown>, key: string | number, v: unknown) {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    target[key] = v;
+  }
+}
+
+function frame(source: object, target: object): Frame {
+  return {
+    source,
+    target: target as Record<string, unknown>,
+    keys: Array.isArray(source) ? null : Object.keys(source),
+    index: 0,
+  };
 }
 
 function isContainer(v: unknown): v is object {

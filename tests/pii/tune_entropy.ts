@@ -171,9 +171,19 @@ export function passwordSamples(seed = SEED + 1): Sample[] {
 
 /** Precision, recall and F1 of thresholds `t` on `samples`. */
 export function score(samples: Sample[], t: SecretThresholds) {
+  return scoreMeasured(measure(samples), t);
+}
+
+type Measured = { secret: boolean; f: ReturnType<typeof secretFeatures> }[];
+
+function measure(samples: Sample[]): Measured {
+  return samples.map((s) => ({ secret: s.secret, f: secretFeatures(s.value) }));
+}
+
+function scoreMeasured(samples: Measured, t: SecretThresholds) {
   let tp = 0, fp = 0, fn = 0;
   for (const s of samples) {
-    const predicted = passesThresholds(secretFeatures(s.value), t);
+    const predicted = passesThresholds(s.f, t);
     if (predicted && s.secret) tp++;
     else if (predicted) fp++;
     else if (s.secret) fn++;
@@ -185,7 +195,8 @@ export function score(samples: Sample[], t: SecretThresholds) {
 }
 
 /** Grid search for the best thresholds on `samples` (ties: higher precision, then looser). */
-export function tune(samples: Sample[], lengths: number[]) {
+export function tune(raw: Sample[], lengths: number[]) {
+  const samples = measure(raw);
   let best: { t: SecretThresholds; precision: number; recall: number; f1: number } | undefined;
   for (const minLength of lengths) {
     for (let e = 20; e <= 45; e++) {
@@ -197,7 +208,7 @@ export function tune(samples: Sample[], lengths: number[]) {
             maxVowelRatio: v / 100,
             minDigitRatio: d / 100,
           };
-          const s = score(samples, t);
+          const s = scoreMeasured(samples, t);
           const better = !best || s.f1 > best.f1 + 1e-9 ||
             (Math.abs(s.f1 - best.f1) <= 1e-9 && s.precision > best.precision + 1e-9);
           if (better) best = { t, ...s };
