@@ -197,5 +197,6 @@ try {
   ];
   console.log(lines.join("\n"));
 } finally {
+  embedder.close?.();
   await Deno.remove(cacheDir, { recursive: true });
 }

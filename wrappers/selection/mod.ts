@@ -20,6 +20,7 @@ export { createEmbedder, lexicalEmbedder } from "./create_embedder.ts";
 export { DEFAULT_TRANSFORMERS_MODEL, loadTransformersEmbedder } from "./embedder_transformers.ts";
 export type { TransformersOptions } from "./embedder_transformers.ts";
 export { loadUseEmbedder, USE_MODEL } from "./embedder_use.ts";
+export type { UseOptions } from "./embedder_use.ts";
 export { toolsNamedInCode } from "./code_names.ts";
 export { selectTools } from "./select.ts";
 export type { SelectRequest } from "./select.ts";

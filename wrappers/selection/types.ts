@@ -28,6 +28,8 @@ export interface Embedder {
   readonly cacheKey: string | null;
   /** Encodes `texts` into L2-normalised vectors (one per text). Rejects for `"lexical"`. */
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** Releases what the encoder holds (the USE worker); later `embed` calls reject. */
+  close?(): void;
 }
 
 /** Options of {@link createEmbedder}. */

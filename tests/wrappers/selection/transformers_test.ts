@@ -106,6 +106,7 @@ Deno.test("an explicit transformers embedder without weights rejects with kind e
 Deno.test("auto falls back from transformers.js to the offline encoder and says why", async () => {
   // The shared directory has the real tokenizer but no ONNX weights: transformers.js cannot load.
   const embedder = await createEmbedder({ embedder: "auto", modelDir: SHARED, allowRemote: false });
+  embedder.close?.();
   assertEquals(embedder.status.active, "use");
   assert(embedder.status.reason.includes("transformers.js unavailable"), embedder.status.reason);
   assert(embedder.status.reason.includes("no ONNX weights"), embedder.status.reason);

@@ -2,8 +2,20 @@
  * The offline Universal Sentence Encoder ranks tools by meaning: paraphrased requests that
  * share no content word with the right tool's text still rank it above the wrong ones.
  */
-import { assert, assertEquals, tool } from "./helpers.ts";
-import { lexicalEmbedder, loadUseEmbedder, ToolIndex } from "../../../wrappers/selection/mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertNear,
+  assertRejects,
+  assertSelectionError,
+  tool,
+} from "./helpers.ts";
+import {
+  type Embedder,
+  lexicalEmbedder,
+  loadUseEmbedder,
+  ToolIndex,
+} from "../../../wrappers/selection/mod.ts";
 
 const catalogue = [
   tool("files", "delete_file", "Delete a file from disk", { path: "Path of the file" }),
@@ -28,6 +40,14 @@ Deno.test("USE ranks tools by meaning, without lexical overlap", async () => {
   for (const [query] of paraphrases) assertEquals(await lexical.search(query, 5), [], query);
 
   const embedder = await loadUseEmbedder();
+  try {
+    await rankByMeaning(embedder);
+  } finally {
+    embedder.close?.();
+  }
+});
+
+async function rankByMeaning(embedder: Embedder): Promise<void> {
   assertEquals(embedder.status.active, "use");
   const [probe] = await embedder.embed(["hello"]);
   assertEquals(probe.length, 512);
@@ -50,4 +70,23 @@ Deno.test("USE ranks tools by meaning, without lexical overlap", async () => {
   ]);
   const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
   assert(dot(q, del) > dot(q, read), `delete ${dot(q, del)} vs read ${dot(q, read)}`);
+}
+
+Deno.test("the USE worker and the in-thread encoder give the same vectors", async () => {
+  const inWorker = await loadUseEmbedder();
+  const inThread = await loadUseEmbedder({ worker: false });
+  try {
+    assert(inWorker.status.reason.includes("in a worker"), inWorker.status.reason);
+    const texts = ["list the open pull requests", "what time is it in Tokyo"];
+    const [a, b] = [await inWorker.embed(texts), await inThread.embed(texts)];
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = 0; j < 512; j++) assertNear(a[i][j], b[i][j], 1e-4);
+    }
+    inWorker.close?.();
+    const err = await assertRejects(() => inWorker.embed(["after close"]));
+    assertSelectionError(err, "embedder_unavailable");
+  } finally {
+    inWorker.close?.();
+    inThread.close?.();
+  }
 });
