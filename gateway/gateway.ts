@@ -22,6 +22,8 @@ import type { ToolCallRecord, ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import { type Caller, executeCode, redactionOptions } from "./execute.ts";
+import { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
+import { createGatewayMetrics, type GatewayMetrics, observeExecution } from "./metrics.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
@@ -56,6 +58,10 @@ export class Gateway {
   readonly limiter = new RateLimiter();
   /** PII vaults of sessions (tokenize mode). */
   readonly vaults: VaultStore;
+  /** Prometheus metrics. */
+  readonly metrics: GatewayMetrics;
+  /** The audit log (open after {@link start}). */
+  audit: AuditLog | undefined;
   readonly #log: (event: Record<string, unknown>) => void;
   readonly #observers: ExecutionObserver[] = [];
   #names: NameMap | undefined;
@@ -93,6 +99,14 @@ export class Gateway {
     this.index = new ToolIndex({ embedder, cacheDir: sel.cacheDir });
     this.tenants = new TenantDirectory(config);
     this.vaults = new VaultStore({ ttlMs: config.pii.ttlSeconds * 1000 });
+    this.metrics = createGatewayMetrics({
+      queueDepth: () => this.sandbox.stats().queued,
+      activeExecutions: () => this.sandbox.stats().active,
+      poolReady: () => this.sandbox.stats().poolReady,
+      poolSize: () => this.sandbox.stats().poolSize,
+      upstreams: () =>
+        this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
+    });
     this.upstream.onCatalogueChange((server) => {
       this.#names = undefined;
       this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
@@ -111,6 +125,10 @@ export class Gateway {
    */
   start(): Promise<void> {
     this.#started ??= (async () => {
+      this.audit = AuditLog.open(this.config.audit.path, {
+        retentionDays: this.config.audit.retentionDays,
+      });
+      this.audit.startRetention();
       await this.sandbox.start();
       await this.upstream.start();
       this.#names = undefined;
@@ -158,6 +176,7 @@ export class Gateway {
 
   /** Runs one execution through the whole pipeline. */
   execute(request: ExecuteRequest, caller: Caller): Promise<ExecuteResponse> {
+    const startedAt = new Date();
     if (this.#draining) {
       return Promise.reject(new GatewayError("unavailable", "the gateway is shutting down"));
     }
@@ -193,6 +212,41 @@ export class Gateway {
     return running;
   }
 
+  /** Audits and measures one finished execution; never fails the execution. */
+  #record(time: Date, caller: Caller, request: ExecuteRequest, response: ExecuteResponse) {
+    const record: AuditRecord = {
+      time: time.toISOString(),
+      tenant: caller.tenant.id,
+      requestId: caller.requestId,
+      transport: caller.transport ?? "http",
+      codeHash: hashCode(request.code),
+      ok: response.ok,
+      durationMs: response.stats.durationMs,
+      sandboxMs: response.stats.sandboxMs,
+      toolsInjected: response.tools.injected,
+      calls: response.tools.calls,
+      redactions: response.redactions,
+    };
+    if (response.error) record.errorKind = response.error.kind;
+    observeExecution(this.metrics, record);
+    try {
+      this.audit?.record(record);
+    } catch (error) {
+      this.#log({ level: "error", msg: "audit write failed", error: String(error) });
+    }
+    this.#log({
+      level: "info",
+      msg: "execution",
+      requestId: caller.requestId,
+      tenant: caller.tenant.id,
+      transport: record.transport,
+      ok: record.ok,
+      errorKind: record.errorKind,
+      ms: record.durationMs,
+      calls: record.calls.length,
+    });
+  }
+
   /** Readiness of each part, for `/readyz`. */
   readiness(): {
     ready: boolean;
@@ -220,5 +274,6 @@ export class Gateway {
     clearTimeout(timer);
     await this.sandbox.close();
     await this.upstream.close();
+    this.audit?.close();
   }
 }

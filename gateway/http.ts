@@ -13,9 +13,18 @@ import { QueueFullError } from "../sandbox/mod.ts";
 import { formatIssues } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
+import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { executeRequestSchema, toolSearchQuerySchema } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
+
+const REJECTED_KINDS: Record<number, string> = {
+  401: "unauthorized",
+  403: "forbidden",
+  413: "payload_too_large",
+  429: "rate_limited",
+  503: "unavailable",
+};
 
 type Env = { Variables: { tenant: Tenant; requestId: string } };
 
@@ -46,14 +55,20 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     const started = performance.now();
     await next();
     const route = c.req.routePath ?? c.req.path;
-    extras.onResponse?.(route, c.res.status);
+    const status = c.res.status;
+    gateway.metrics.httpRequests.inc({ route, status: String(status) });
+    const rejectedKind = REJECTED_KINDS[status];
+    if (rejectedKind) {
+      gateway.metrics.rejected.inc({ tenant: c.get("tenant")?.id ?? "", kind: rejectedKind });
+    }
+    extras.onResponse?.(route, status);
     log({
       level: "info",
       msg: "http",
       requestId,
       method: c.req.method,
       route,
-      status: c.res.status,
+      status,
       ms: Math.round(performance.now() - started),
       tenant: c.get("tenant")?.id,
     });
@@ -65,6 +80,10 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     return c.json(readiness, readiness.ready ? 200 : 503);
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  app.get(
+    "/metrics",
+    (c) => c.body(gateway.metrics.registry.render(), 200, { "content-type": METRICS_CONTENT_TYPE }),
+  );
 
   extras.mount?.(app);
 

@@ -45,6 +45,11 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const config: Config = parseConfig({
     servers: {},
+    audit: { path: ":memory:" },
+    selection: {
+      embedder: "lexical",
+      cacheDir: await Deno.makeTempDir({ prefix: "airlock-emb-" }),
+    },
     ...overrides,
     sandbox: { timeoutMs: 3000, memoryMb: 64, ...(overrides.sandbox as object ?? {}) },
   });
