@@ -10,9 +10,10 @@ const MAX_LENGTH = 45;
 /** Appends every IPv6 address in `text` to `out`. */
 export function findIpv6(text: string, out: Finding[]): void {
   let colon = text.indexOf(":");
+  let scanned = 0;
   while (colon !== -1) {
-    const resume = scanAt(text, colon, out);
-    colon = text.indexOf(":", Math.max(resume, colon + 1));
+    scanned = scanAt(text, colon, scanned, out);
+    colon = text.indexOf(":", Math.max(scanned, colon + 1));
   }
 }
 
@@ -20,16 +21,28 @@ function isIpv6Char(c: number): boolean {
   return isHex(c) || c === 58;
 }
 
-function scanAt(text: string, colon: number, out: Finding[]): number {
+/**
+ * Tries the address around the ':' at `colon`. `scanned` is where the previous attempt
+ * stopped reading; nothing before it needs reading again. Returns the new such offset.
+ */
+function scanAt(text: string, colon: number, scanned: number, out: Finding[]): number {
   let start = colon;
-  while (start > 0 && colon - start < MAX_LENGTH && isIpv6Char(text.charCodeAt(start - 1))) {
+  while (start > 0 && isIpv6Char(text.charCodeAt(start - 1))) {
     start--;
+    if (colon - start > MAX_LENGTH || start < scanned - MAX_LENGTH) break;
   }
   let end = colon + 1;
-  while (
-    end < text.length && end - start < MAX_LENGTH &&
-    (isIpv6Char(text.charCodeAt(end)) || text.charCodeAt(end) === 46)
-  ) end++;
+  while (end < text.length && (isIpv6Char(text.charCodeAt(end)) || text.charCodeAt(end) === 46)) {
+    end++;
+    if (end - start > MAX_LENGTH) break;
+  }
+  if (end - start > MAX_LENGTH) {
+    // Longer than any address: skip the whole run of address characters.
+    while (end < text.length && (isIpv6Char(text.charCodeAt(end)) || text.charCodeAt(end) === 46)) {
+      end++;
+    }
+    return end;
+  }
   const resume = end;
   // A sentence may end right after an address: drop trailing dots and a lone colon.
   while (end > colon + 1 && text.charCodeAt(end - 1) === 46) end--;

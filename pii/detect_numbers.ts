@@ -161,8 +161,10 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
       digits += next.end - next.start;
       limit++;
     }
-    for (let e = limit; e >= s && matched < 0; e--) {
+    // Longest span first; spans under 8 digits cannot be anything (IPv4 is handled above).
+    for (let e = limit; e >= s && matched < 0 && digits >= 8; e--) {
       if (classifySpan(text, groups, s, e, want, out)) matched = e;
+      digits -= groups[e].end - groups[e].start;
     }
     s = matched >= 0 ? matched + 1 : s + 1;
   }

@@ -234,8 +234,20 @@ const KEY_WORDS = new Set([
  * True when a key name (`api_key`, `clientSecret`, `X-Auth-Token`, `DB_PASSWORD`) has a
  * credential word as one of its parts; returns "password" for password-like names.
  */
+const keyKinds = new Map<string, "password" | "token" | "aws" | null>();
+
 function keyKind(name: string): "password" | "token" | "aws" | null {
   if (!KEY_HINT.test(name)) return null;
+  let kind = keyKinds.get(name);
+  if (kind === undefined) {
+    kind = classifyKeyName(name);
+    if (keyKinds.size >= 1024) keyKinds.clear();
+    keyKinds.set(name, kind);
+  }
+  return kind;
+}
+
+function classifyKeyName(name: string): "password" | "token" | "aws" | null {
   if (/secret_?access_?key/i.test(name)) return "aws";
   const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
   let kind: "password" | "token" | null = null;
@@ -296,8 +308,11 @@ function matchValue(
 ): number {
   let j = from;
   while (j < text.length && j - from < 8 && /[\s"'`:=>]/.test(text[j])) j++;
-  const scheme = SCHEME.exec(text.slice(j, j + 10));
-  if (scheme) j += scheme[0].length;
+  const first = codeAt(text, j) | 32;
+  if (first === 98 || first === 116 || first === 100) {
+    const scheme = SCHEME.exec(text.slice(j, j + 10)); // Bearer, Basic, Token, Digest
+    if (scheme) j += scheme[0].length;
+  }
   const vs = j;
   while (j < text.length && j - vs <= MAX_VALUE && isValueChar(text.charCodeAt(j))) j++;
   if (j - vs > MAX_VALUE) return j;
@@ -366,11 +381,9 @@ export function passesThresholds(f: SecretFeatures, t: SecretThresholds): boolea
  * thresholds (human-chosen values are shorter and less random than generated tokens).
  */
 export function looksSecret(value: string, password: boolean): boolean {
-  if (PLACEHOLDER.test(value)) return false;
+  const t = password ? SECRET_THRESHOLDS.password : SECRET_THRESHOLDS.token;
+  if (value.length < t.minLength || PLACEHOLDER.test(value)) return false;
   if (/^[0-9]+$/.test(value) && !password) return false;
   if (/^(?:https?|ftp|file):\/\//i.test(value) || PATH.test(value)) return false;
-  return passesThresholds(
-    secretFeatures(value),
-    password ? SECRET_THRESHOLDS.password : SECRET_THRESHOLDS.token,
-  );
+  return passesThresholds(secretFeatures(value), t);
 }

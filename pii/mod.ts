@@ -26,6 +26,7 @@ export {
 } from "./types.ts";
 export { findPii } from "./find.ts";
 export {
+  DEFAULT_MODE,
   mergeCounts,
   type RedactedText,
   type RedactedValue,

@@ -38,6 +38,9 @@ export interface RedactedValue {
 
 const MODES = new Set(["mask", "tokenize", "off"]);
 
+/** The mode a configuration without `pii.mode` uses. */
+export const DEFAULT_MODE: RedactionOptions["mode"] = "tokenize";
+
 /** A validated, ready-to-run form of {@linkcode RedactionOptions}. */
 interface Plan {
   off: boolean;

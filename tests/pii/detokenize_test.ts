@@ -73,3 +73,16 @@ Deno.test("detokenizeValue does not modify its input and walks deep nesting", ()
   for (let i = 0; i < 100_000; i++) src = (src as unknown[])[0];
   assertEquals(src, "[IP_1]");
 });
+
+Deno.test("outbound: placeholders stay placeholders; a real value comes back as its placeholder", () => {
+  const vault = new Vault();
+  const opts = { mode: "tokenize" as const, vault };
+  const first = redactValue({ to: "ann@example.com" }, opts).value;
+  // The sandbox passes the placeholder to a tool; the bridge substitutes the real value.
+  const args = detokenizeValue({ to: (first as { to: string }).to }, vault);
+  assertEquals(args, { to: "ann@example.com" });
+  // The tool echoes the real value; the response is redacted again, never detokenized.
+  const echoed = redactValue({ sent: "ann@example.com", ref: "[EMAIL_1]" }, opts);
+  assertEquals(echoed.value, { sent: "[EMAIL_1]", ref: "[EMAIL_1]" });
+  assertEquals(echoed.counts, { email: 1 });
+});
