@@ -20,6 +20,7 @@ export function textHash(text: string): string {
 
 /** Loads and appends vectors of one encoder in one cache directory. */
 export class VectorCache {
+  /** The cache file of this encoder. */
   readonly path: string;
   /** Set when the file on disk is not ours (bad magic): the next append starts it afresh. */
   #rewrite = false;

@@ -88,11 +88,17 @@ export function tool(
  * it resolves (to observe the index before vectors are ready).
  */
 export class CountingEmbedder implements Embedder {
+  /** Poses as the USE encoder. */
   readonly status = { active: "use" as const, model: "fake", reason: "test" };
+  /** The key its vectors are cached under. */
   readonly cacheKey: string;
+  /** Calls to `embed`. */
   calls = 0;
+  /** Every text embedded, in order. */
   texts: string[] = [];
+  /** When set, every call waits for it. */
   gate: Promise<void> | null = null;
+  /** When set, every call rejects with it. */
   failWith: Error | null = null;
 
   /** A fake encoder whose vectors are cached under `cacheKey`. */
