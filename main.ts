@@ -10,11 +10,20 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, createHttpApp, Gateway, loadConfig } from "./gateway/mod.ts";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import {
+  ConfigError,
+  createHttpApp,
+  createMcpServer,
+  Gateway,
+  loadConfig,
+  McpHttpEndpoint,
+  type Tenant,
+} from "./gateway/mod.ts";
 
 const DEFAULT_CONFIG = new URL("./examples/airlock.config.json", import.meta.url).pathname;
 const USAGE = `usage: main.ts serve [--config FILE] [--port N] [--host H]
-       main.ts mcp [--config FILE]
+       main.ts mcp [--config FILE] [--tenant ID]
        main.ts exec FILE [--config FILE] [--tenant ID]`;
 
 function log(fields: Record<string, unknown>): void {
@@ -28,9 +37,10 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
       `refusing to listen on ${host}: without an "auth" section the gateway serves loopback only`,
     );
   }
-  const gateway = new Gateway(config);
+  const gateway = new Gateway(config, { logger: log });
   await gateway.start();
-  const app = createHttpApp(gateway);
+  const mcp = new McpHttpEndpoint(gateway);
+  const app = createHttpApp(gateway, { mcp, logger: log });
   const server = Deno.serve({
     hostname: host,
     port,
@@ -45,14 +55,49 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
       }),
   }, app.fetch);
   const stop = async () => {
-    log({ level: "info", msg: "shutting down" });
+    log({ level: "info", msg: "shutting down: draining running executions" });
+    // Stop accepting first, then let running executions finish (bounded), then close.
+    const closing = gateway.close();
+    await mcp.close();
     await server.shutdown();
-    await gateway.close();
+    await closing;
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await server.finished;
+}
+
+/** The tenant of a local command (`exec`, `mcp`): local, or the one named when auth is on. */
+function localTenant(gateway: Gateway, tenantId: string | undefined, command: string): Tenant {
+  const tenant = gateway.tenants.authRequired
+    ? gateway.tenants.get(tenantId ?? "")
+    : gateway.tenants.authenticate(undefined);
+  if (!tenant) {
+    const ids = gateway.tenants.list().map((t) => t.id).join(", ");
+    throw new ConfigError(`${command} needs --tenant (or AIRLOCK_TENANT) with one of: ${ids}`);
+  }
+  return tenant;
+}
+
+async function serveStdio(configPath: string, tenantId?: string): Promise<void> {
+  const config = await loadConfig(configPath);
+  const gateway = new Gateway(config, { logger: log });
+  const tenant = localTenant(gateway, tenantId, "mcp");
+  await gateway.start();
+  const server = createMcpServer(gateway, { tenant, fallbackSessionId: crypto.randomUUID() });
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => transport.onclose = () => resolve());
+  await server.connect(transport);
+  log({ level: "info", msg: "MCP over stdio ready", config: configPath, tenant: tenant.id });
+  const stop = async () => {
+    await gateway.close(5000);
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await closed;
+  await gateway.close(5000);
 }
 
 async function execFile(file: string, configPath: string, tenantId?: string): Promise<number> {
@@ -61,14 +106,7 @@ async function execFile(file: string, configPath: string, tenantId?: string): Pr
     ? await new Response(Deno.stdin.readable).text()
     : await Deno.readTextFile(file);
   const gateway = new Gateway(config, { poolSize: 0, logger: () => {} });
-  const tenant = gateway.tenants.authRequired
-    ? gateway.tenants.get(tenantId ?? "")
-    : gateway.tenants.authenticate(undefined);
-  if (!tenant) {
-    throw new ConfigError(
-      `exec needs --tenant with one of: ${gateway.tenants.list().map((t) => t.id).join(", ")}`,
-    );
-  }
+  const tenant = localTenant(gateway, tenantId, "exec");
   await gateway.start();
   try {
     const response = await gateway.execute({ code }, {
@@ -114,9 +152,12 @@ async function main(argv: string[]): Promise<number> {
       await serve(configPath, port, values.host ?? Deno.env.get("AIRLOCK_HOST") ?? "127.0.0.1");
       return 0;
     }
+    case "mcp":
+      await serveStdio(configPath, values.tenant ?? Deno.env.get("AIRLOCK_TENANT"));
+      return 0;
     case "exec":
       if (rest.length !== 1) break;
-      return await execFile(rest[0], configPath, values.tenant);
+      return await execFile(rest[0], configPath, values.tenant ?? Deno.env.get("AIRLOCK_TENANT"));
   }
   console.error(USAGE);
   return 2;

@@ -1,6 +1,6 @@
 /**
  * The HTTP API on Hono: `POST /v1/execute`, `GET /v1/tools`, `GET /v1/tools/search`,
- * `GET /healthz`, `GET /readyz`, `GET /openapi.json`. Middleware order: request id and
+ * MCP at `/mcp`, `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`. Middleware order: request id and
  * access log → authentication → rate limit → route.
  *
  * @module
@@ -14,6 +14,7 @@ import { formatIssues } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "./metrics.ts";
+import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
 import { executeRequestSchema, toolSearchQuerySchema } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
@@ -28,11 +29,11 @@ const REJECTED_KINDS: Record<number, string> = {
 
 type Env = { Variables: { tenant: Tenant; requestId: string } };
 
-/** Extra routes mounted by other layers (MCP over Streamable HTTP, metrics). */
+/** Optional parts of the HTTP app. */
 export interface HttpExtras {
-  /** Mounted before the authenticated API. */
-  mount?: (app: Hono<Env>) => void;
-  /** Observes every response (metrics). */
+  /** Serves MCP over Streamable HTTP at `/mcp` (authenticated like the API). */
+  mcp?: McpHttpEndpoint;
+  /** Observes every response. */
   onResponse?: (route: string, status: number) => void;
   /** Structured log sink. */
   logger?: (event: Record<string, unknown>) => void;
@@ -85,8 +86,6 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     (c) => c.body(gateway.metrics.registry.render(), 200, { "content-type": METRICS_CONTENT_TYPE }),
   );
 
-  extras.mount?.(app);
-
   const authenticate = async (c: Context<Env>, next: () => Promise<void>) => {
     c.set("tenant", gateway.tenants.authenticate(c.req.header("authorization")));
     await next();
@@ -96,6 +95,11 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     await next();
   };
   app.use("/v1/*", authenticate, rateLimit);
+  const mcp = extras.mcp;
+  if (mcp) {
+    // MCP tool calls are rate-limited one by one inside the MCP server.
+    app.all("/mcp", authenticate, (c) => mcp.handle(c.req.raw, c.get("tenant")));
+  }
 
   app.post(
     "/v1/execute",

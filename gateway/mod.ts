@@ -19,6 +19,14 @@ export { type Caller, type LimitMaxima, resolveLimits } from "./execute.ts";
 export { type ExecutionObserver, Gateway, type GatewayOptions } from "./gateway.ts";
 export { createHttpApp, type HttpExtras } from "./http.ts";
 export { openApiDocument } from "./openapi.ts";
+export {
+  createMcpServer,
+  executeCodeDescription,
+  type McpContext,
+  McpHttpEndpoint,
+  renderExecution,
+} from "./mcp.ts";
+export { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
 export { BridgeError, ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 export { ToolCallError, toolResultValue } from "./tool_result.ts";
 export { globToRegExp, hashApiKey, type Tenant, TenantDirectory } from "./tenants.ts";
