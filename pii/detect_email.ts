@@ -49,14 +49,24 @@ const FILE_EXTENSIONS = new Set([
   "tgz",
 ]);
 
+/**
+ * Latin, Greek and Cyrillic letters beyond ASCII (internationalised addresses, RFC 6531).
+ * Scripts written without spaces (CJK) are left out so that they bound an address.
+ */
+function isWideAlnum(c: number): boolean {
+  return c >= 0xc0 && c < 0x530 && c !== 0xd7 && c !== 0xf7 &&
+    /\p{L}/u.test(String.fromCharCode(c));
+}
+
 function isLocalChar(c: number): boolean {
   // The part of RFC 5322 atext that real addresses use (. _ % + - '); `=`, `!`, `#`, `$`
   // and friends are legal but far more often the `key=` or markup just before an address.
-  return isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || c === 39;
+  return isAlnum(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || c === 39 ||
+    isWideAlnum(c);
 }
 
 function isDomainChar(c: number): boolean {
-  return isAlnum(c) || c === 46 || c === 45;
+  return isAlnum(c) || c === 46 || c === 45 || isWideAlnum(c);
 }
 
 /** Appends every e-mail address in `text` to `out`. */
@@ -77,14 +87,21 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   }
   if (isLocalChar(codeAt(text, start - 1))) return at + 1; // local part too long
   // Leading characters that are punctuation in prose, not part of the address.
-  while (start < at && !isAlnum(text.charCodeAt(start)) && text.charCodeAt(start) !== 95) start++;
+  while (
+    start < at && !isAlnum(text.charCodeAt(start)) && !isWideAlnum(text.charCodeAt(start)) &&
+    text.charCodeAt(start) !== 95
+  ) start++;
   if (start === at) return at + 1;
   // Domain: walk right, bounded.
   let end = at + 1;
   while (end < text.length && end - at <= MAX_DOMAIN && isDomainChar(text.charCodeAt(end))) end++;
   if (isDomainChar(codeAt(text, end)) && end - at > MAX_DOMAIN) return end;
   // A trailing dot or hyphen ends a sentence, not a domain.
-  while (end > at + 1 && !isAlnum(text.charCodeAt(end - 1))) end--;
+  while (
+    end > at + 1 && !isAlnum(text.charCodeAt(end - 1)) && !isWideAlnum(text.charCodeAt(end - 1))
+  ) {
+    end--;
+  }
   if (!validDomain(text, at + 1, end) || !validLocal(text, start, at)) return at + 1;
   // `scheme://user:password@host`: credentials in a URL, not an address (the password
   // is reported as a secret).
@@ -128,7 +145,10 @@ function validDomain(text: string, start: number, end: number): boolean {
   const tld = text.slice(labelStart, end);
   if (tld.startsWith("xn--")) return true;
   if (tld.length < 2 || tld.length > 24) return false;
-  for (let i = 0; i < tld.length; i++) if (!isLetter(tld.charCodeAt(i))) return false;
+  for (let i = 0; i < tld.length; i++) {
+    const c = tld.charCodeAt(i);
+    if (!isLetter(c) && !isWideAlnum(c)) return false;
+  }
   if (FILE_EXTENSIONS.has(tld.toLowerCase())) return false;
   // `icon@2x.png`: retina asset names.
   const first = text.slice(start, text.indexOf(".", start));

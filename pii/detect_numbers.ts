@@ -53,7 +53,9 @@ const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 const PHONE_WORDS =
   /(?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me|number)/i;
 const SSN_WORDS = /(?:ssn|social security|soc\. sec|ss#|ss no|tin\b)/i;
-const VERSION_WORDS = /(?:version|ver\.|release|build|firmware|\boid\b|v\s*$)/i;
+/** Words before a dotted quad that make it a version or a section number, not an address. */
+const VERSION_WORDS =
+  /(?:version|ver\.|release|build|firmware|\boid\b|section|sec\.|§|fig\.|figure|chapter|table|clause|step|item|v\s*$)/i;
 
 interface Group {
   start: number;
@@ -144,8 +146,8 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
       // A dotted run: an IPv4 address, a dotted phone number, or a version/decimal.
       let e = s;
       while (e + 1 < groups.length && groups[e + 1].sep === ".") e++;
-      if (e - s === 3 && want.ip) tryIpv4(text, groups, s, out);
-      else if (e - s === 2 && want.phone) tryPhone(text, groups, s, e, out);
+      const ip = e - s === 3 && want.ip && tryIpv4(text, groups, s, out);
+      if (!ip && (e - s === 2 || e - s === 3) && want.phone) tryPhone(text, groups, s, e, out);
       s = e + 1;
       continue;
     }
@@ -170,19 +172,21 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
   }
 }
 
-function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): void {
+function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): boolean {
   for (let g = s; g < s + 4; g++) {
     const len = groups[g].end - groups[g].start;
-    if (len > 3) return;
-    if (len > 1 && text.charCodeAt(groups[g].start) === 48) return; // leading zero
-    if (Number(text.slice(groups[g].start, groups[g].end)) > 255) return;
+    if (len > 3) return false;
+    if (len > 1 && text.charCodeAt(groups[g].start) === 48) return false; // leading zero
+    if (Number(text.slice(groups[g].start, groups[g].end)) > 255) return false;
   }
   const start = groups[s].start;
   const end = groups[s + 3].end;
+  if (codeAt(text, start - 1) === 43) return false; // +1.415.555.2671
   // `1.2.3.4.5` is longer than an address; `127.0.0.1.nip.io` is a host name.
-  if (codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1))) return;
-  if (VERSION_WORDS.test(text.slice(Math.max(0, start - 12), start))) return;
+  if (codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1))) return false;
+  if (VERSION_WORDS.test(text.slice(Math.max(0, start - 12), start))) return true; // not PII
   out.push({ type: "ip", start, end, value: text.slice(start, end) });
+  return true;
 }
 
 function spanDigits(text: string, groups: Group[], s: number, e: number): string {
@@ -215,8 +219,13 @@ function classifySpan(
   for (let g = s + 1; g <= e; g++) seps.add(groups[g].sep);
   const oneSep = seps.size <= 1;
   const plainSep = oneSep && (seps.has(" ") || seps.has("-") || seps.size === 0);
+  // A grouped SSN or card number is the whole run of groups in its separator style:
+  // `4000 0000 0000 0002 0000` is one longer number, not a card followed by noise.
+  const sep = count > 1 ? groups[s + 1].sep : null;
+  const wholeRun = sep === null ||
+    ((s === 0 || groups[s].sep !== sep) && (e + 1 >= groups.length || groups[e + 1].sep !== sep));
 
-  if (want.ssn && !plus && plainSep) {
+  if (want.ssn && !plus && plainSep && wholeRun) {
     const shaped = count === 3 && sizes[0] === 3 && sizes[1] === 2 && sizes[2] === 4;
     const bare = count === 1 && sizes[0] === 9 && SSN_WORDS.test(before(text, start, 24));
     if (
@@ -227,7 +236,7 @@ function classifySpan(
       return true;
     }
   }
-  if (want.card && !plus && plainSep && digits.length >= 13 && cardShape(sizes)) {
+  if (want.card && !plus && plainSep && wholeRun && digits.length >= 13 && cardShape(sizes)) {
     if (cardNumberValid(digits)) {
       out.push({ type: "credit_card", start, end, value: text.slice(start, end) });
       return true;

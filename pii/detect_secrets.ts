@@ -201,9 +201,9 @@ const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
 function isValueChar(c: number): boolean {
   // Letters, digits and the punctuation seen in keys and passwords; not quotes,
-  // brackets, commas or semicolons, which end a value in code and JSON.
+  // brackets, commas, semicolons or `&`, which end a value in code, JSON and query strings.
   return isAlnum(c) ||
-    (c > 32 && c < 127 && "\"'`,;()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1);
+    (c > 32 && c < 127 && "\"'`,;&()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1);
 }
 
 /** Cheap pre-test: a key name without any of these cannot be a credential name. */
