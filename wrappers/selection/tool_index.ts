@@ -93,6 +93,8 @@ export class ToolIndex {
   #embedCalls = 0;
   #embeddedTexts = 0;
   #cacheLoaded = 0;
+  /** Records in the cache file (loaded + appended), to know when to compact it. */
+  #stored = 0;
 
   /** Creates an empty index; call {@link setCatalogue} to fill it. */
   constructor(opts: ToolIndexOptions) {
@@ -118,6 +120,7 @@ export class ToolIndex {
       this.#cache = new VectorCache(this.#cacheDir, resolved.cacheKey);
       const stored = await this.#cache.load();
       this.#cacheLoaded = stored.size;
+      this.#stored = stored.size;
       for (const [hash, vector] of stored) this.#vectors.set(hash, vector);
     }
     this.#kick();
@@ -191,7 +194,7 @@ export class ToolIndex {
     const embedder = this.#embedder!;
     for (;;) {
       const batch = this.#pending().slice(0, this.#batchSize);
-      if (batch.length === 0) return;
+      if (batch.length === 0) return await this.#compact();
       let vectors: Float32Array[];
       try {
         this.#embedCalls++;
@@ -208,12 +211,28 @@ export class ToolIndex {
       if (this.#cache) {
         try {
           await this.#cache.append(fresh);
+          this.#stored += fresh.length;
         } catch {
           this.#cache = null; // an unwritable cache dir costs warm starts, nothing else
         }
       }
       // Yield a macrotask so requests keep being served while a large catalogue indexes.
       await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  }
+
+  /**
+   * Rewrites the cache file when most of its records belong to tools no longer in the
+   * catalogue (servers changed many times), so it does not grow without bound.
+   */
+  async #compact(): Promise<void> {
+    const live = new Map(this.#entries.map((e) => [e.hash, this.#vectors.get(e.hash)!]));
+    if (!this.#cache || this.#stored <= 2 * live.size + 64) return;
+    try {
+      await this.#cache.rewrite([...live]);
+      this.#stored = live.size;
+    } catch {
+      // Compaction is an optimisation; the append-only file stays valid without it.
     }
   }
 

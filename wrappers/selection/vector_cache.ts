@@ -47,7 +47,12 @@ export class VectorCache {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const dims = view.getUint32(4, true);
     const recordBytes = 32 + dims * 4;
-    for (let off = 8; off + recordBytes <= bytes.length; off += recordBytes) {
+    const whole = 8 + Math.floor((bytes.length - 8) / recordBytes) * recordBytes;
+    if (whole < bytes.length) {
+      // A torn last record (crash mid-append): cut it off so later appends stay aligned.
+      await Deno.truncate(this.path, whole).catch(() => this.#rewrite = true);
+    }
+    for (let off = 8; off + recordBytes <= whole; off += recordBytes) {
       const hash = Array.from(bytes.subarray(off, off + 32), (b) => b.toString(16).padStart(2, "0"))
         .join("");
       const vector = new Float32Array(dims);
@@ -57,10 +62,21 @@ export class VectorCache {
     return out;
   }
 
+  /** Replaces the file with exactly these vectors (compaction), atomically via a rename. */
+  async rewrite(entries: Array<[hash: string, vector: Float32Array]>): Promise<void> {
+    const temp = `${this.path}.${crypto.randomUUID()}.tmp`;
+    try {
+      await Deno.writeFile(temp, encode(entries, true));
+      await Deno.rename(temp, this.path);
+      this.#rewrite = false;
+    } finally {
+      await Deno.remove(temp).catch(() => {});
+    }
+  }
+
   /** Appends vectors (creating the file and directory on first use). */
   async append(entries: Array<[hash: string, vector: Float32Array]>): Promise<void> {
     if (entries.length === 0) return;
-    const dims = entries[0][1].length;
     let fresh = false;
     try {
       fresh = this.#rewrite || (await Deno.stat(this.path)).size < 8;
@@ -68,23 +84,27 @@ export class VectorCache {
       await Deno.mkdir(this.path.slice(0, this.path.lastIndexOf("/")), { recursive: true });
       fresh = true;
     }
-    let header: Uint8Array | null = null;
-    if (fresh) {
-      header = new Uint8Array(8);
-      header.set(MAGIC);
-      new DataView(header.buffer).setUint32(4, dims, true);
-    }
-    const recordBytes = 32 + dims * 4;
-    const body = new Uint8Array((header?.length ?? 0) + entries.length * recordBytes);
-    if (header) body.set(header);
-    const view = new DataView(body.buffer);
-    let off = header?.length ?? 0;
-    for (const [hash, vector] of entries) {
-      for (let i = 0; i < 32; i++) body[off + i] = parseInt(hash.slice(i * 2, i * 2 + 2), 16);
-      for (let i = 0; i < dims; i++) view.setFloat32(off + 32 + i * 4, vector[i], true);
-      off += recordBytes;
-    }
-    await Deno.writeFile(this.path, body, { append: !fresh });
+    await Deno.writeFile(this.path, encode(entries, fresh), { append: !fresh });
     this.#rewrite = false;
   }
+}
+
+/** Encodes records, preceded by the file header when `withHeader`. */
+function encode(entries: Array<[string, Float32Array]>, withHeader: boolean): Uint8Array {
+  const dims = entries[0]?.[1].length ?? 0;
+  const headerBytes = withHeader ? 8 : 0;
+  const recordBytes = 32 + dims * 4;
+  const body = new Uint8Array(headerBytes + entries.length * recordBytes);
+  const view = new DataView(body.buffer);
+  if (withHeader) {
+    body.set(MAGIC);
+    view.setUint32(4, dims, true);
+  }
+  let off = headerBytes;
+  for (const [hash, vector] of entries) {
+    for (let i = 0; i < 32; i++) body[off + i] = parseInt(hash.slice(i * 2, i * 2 + 2), 16);
+    for (let i = 0; i < dims; i++) view.setFloat32(off + 32 + i * 4, vector[i], true);
+    off += recordBytes;
+  }
+  return body;
 }

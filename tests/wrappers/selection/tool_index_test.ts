@@ -170,7 +170,8 @@ Deno.test("a corrupt or torn cache file is ignored, not fatal", async () => {
     await first.ready();
     const [file] = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
     const bytes = await Deno.readFile(file);
-    await Deno.writeFile(file, bytes.subarray(0, bytes.length - 10)); // tear the last record
+    // Tear the last record inside its hash (records are 32 + 64 × 4 bytes here).
+    await Deno.writeFile(file, bytes.subarray(0, bytes.length - (32 + 64 * 4 - 16)));
 
     const torn = new CountingEmbedder();
     const second = new ToolIndex({ embedder: torn, cacheDir: dir });
@@ -178,6 +179,12 @@ Deno.test("a corrupt or torn cache file is ignored, not fatal", async () => {
     await second.ready();
     assertEquals(torn.texts.length, 1);
     assertEquals(second.status().mode, "hybrid");
+    // The torn record was cut off, so the re-embedded vector landed aligned: warm again.
+    const again = new CountingEmbedder();
+    const index2b = new ToolIndex({ embedder: again, cacheDir: dir });
+    index2b.setCatalogue(catalogue);
+    await index2b.ready();
+    assertEquals(again.calls, 0);
 
     await Deno.writeTextFile(file, "garbage that is not a vector file");
     const third = new ToolIndex({ embedder: new CountingEmbedder(), cacheDir: dir });
@@ -206,4 +213,31 @@ Deno.test("the lexical embedder serves BM25 only", async () => {
   assertEquals(index.status().pending, 0);
   assertEquals((await index.search("read file contents", 1))[0].tool.id, "files.read_file");
   assertEquals(await index.search("kubernetes pods", 5), []);
+});
+
+Deno.test("the cache file is compacted when stale vectors pile up", async () => {
+  await withTempDir(async (dir) => {
+    const index = new ToolIndex({ embedder: new CountingEmbedder(), cacheDir: dir });
+    const version = (n: number) =>
+      catalogue.map((t) => ({ ...t, description: `${t.description} (revision ${n})` }));
+    index.setCatalogue(version(0));
+    await index.ready();
+    const [file] = [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`);
+    const recordBytes = 32 + 64 * 4;
+    let maxRecords = 0;
+    for (let n = 1; n <= 40; n++) {
+      index.setCatalogue(version(n));
+      await index.ready();
+      maxRecords = Math.max(maxRecords, ((await Deno.stat(file)).size - 8) / recordBytes);
+    }
+    // 205 vectors were written over time; the file never held much more than 2 × 5 + 64.
+    assert(maxRecords <= 2 * catalogue.length + 64 + 4, `file grew to ${maxRecords} records`);
+    assertEquals([...Deno.readDirSync(dir)].length, 1); // no temp files left behind
+
+    const warm = new CountingEmbedder();
+    const restarted = new ToolIndex({ embedder: warm, cacheDir: dir });
+    restarted.setCatalogue(version(40));
+    await restarted.ready();
+    assertEquals(warm.calls, 0);
+  });
 });
