@@ -10,6 +10,7 @@ import {
   assertRejects,
   assertSelectionError,
 } from "./helpers.ts";
+import { relative as relativePath } from "node:path";
 import { tinyRow, writeTinyModelDir } from "./tiny_onnx.ts";
 import {
   createEmbedder,
@@ -88,6 +89,20 @@ Deno.test("transformers.js picks the quantized file when only onnx/model_quantiz
     await Deno.remove(`${root}/${DEFAULT_TRANSFORMERS_MODEL}/onnx/model.onnx`);
     const embedder = await loadTransformersEmbedder({ modelDir: root, allowRemote: false });
     assert(embedder.cacheKey!.includes(":q8:"), embedder.cacheKey!);
+    const [v] = await embedder.embed(["hello"]);
+    assertVector(v, expected([101, 7592, 102]));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a model dir relative to the working directory works (CI uses ../shared/models)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "airlock-tiny-bert-" });
+  try {
+    await writeTinyModelDir(root, DEFAULT_TRANSFORMERS_MODEL, SOURCE, HIDDEN);
+    const relative = relativePath(Deno.cwd(), root);
+    assert(!relative.startsWith("/"), relative);
+    const embedder = await loadTransformersEmbedder({ modelDir: relative, allowRemote: false });
     const [v] = await embedder.embed(["hello"]);
     assertVector(v, expected([101, 7592, 102]));
   } finally {
