@@ -50,9 +50,10 @@ function phoneValid(number: string, region?: "US" | "GB" | "DE" | "FR"): boolean
 /** Countries whose national format (leading trunk 0) we accept without a `+`. */
 const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 
+// Leading \b: our own placeholders (`[REDACTED_SSN]`, `[PHONE_1]`) must not count as context.
 const PHONE_WORDS =
-  /(?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me|number)/i;
-const SSN_WORDS = /(?:ssn|social security|soc\. sec|ss#|ss no|tin\b)/i;
+  /\b(?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me)/i;
+const SSN_WORDS = /(?:\bssn\b|social security|\bsoc\. sec|\bss#|\bss no|\btin\b)/i;
 /** Words before a dotted quad that make it a version or a section number, not an address. */
 const VERSION_WORDS =
   /(?:version|ver\.|release|build|firmware|\boid\b|section|sec\.|§|fig\.|figure|chapter|table|clause|step|item|v\s*$)/i;
