@@ -57,8 +57,6 @@ export interface BridgeOptions {
   maxCalls: number;
   /** Most calls in flight to one server. */
   maxConcurrentPerServer: number;
-  /** Called when a call ends (metrics). */
-  onCall?(record: ToolCallRecord): void;
 }
 
 /** A refusal or failure the code sees as a `ToolError`. */
@@ -149,7 +147,6 @@ export class ToolBridge {
       const record: ToolCallRecord = { tool: id, ms: round(performance.now() - started), ok };
       if (error) record.error = error;
       this.calls.push(record);
-      this.#options.onCall?.(record);
     };
     const tool = this.#options.tool(id);
     if (!tool || !this.#options.allowed(id)) {

@@ -76,8 +76,6 @@ export interface PipelineDeps {
   vaultFor(sessionId: string): Vault;
   /** Searches tools on behalf of a tenant. */
   search(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]>;
-  /** Called for each tool call as it ends. */
-  onToolCall?(tenant: Tenant, record: ToolCallRecord): void;
 }
 
 /** The redaction settings for a tenant, with the vault to use. */
@@ -149,7 +147,6 @@ export async function executeCode(
     restorePii: (args) => detokenizeValue(args, vault) as Record<string, unknown>,
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
-    onCall: (record) => deps.onToolCall?.(tenant, record),
   });
 
   let run: RunResult;

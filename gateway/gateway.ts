@@ -18,7 +18,7 @@ import {
   type ToolIndexStatus,
   toolSignature,
 } from "../wrappers/mod.ts";
-import type { ToolCallRecord, ToolSearchHit } from "./bridge.ts";
+import type { ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import { type Caller, executeCode, redactionOptions } from "./execute.ts";
@@ -34,12 +34,6 @@ export interface GatewayOptions {
   poolSize?: number;
   /** Structured log sink; JSON lines on stderr by default. */
   logger?: (event: Record<string, unknown>) => void;
-}
-
-/** Something that wants to hear about every finished execution (audit, metrics). */
-export interface ExecutionObserver {
-  execution?(caller: Caller, request: ExecuteRequest, response: ExecuteResponse): void;
-  toolCall?(tenant: Tenant, record: ToolCallRecord): void;
 }
 
 /** The running gateway. */
@@ -63,7 +57,6 @@ export class Gateway {
   /** The audit log (open after {@link start}). */
   audit: AuditLog | undefined;
   readonly #log: (event: Record<string, unknown>) => void;
-  readonly #observers: ExecutionObserver[] = [];
   #names: NameMap | undefined;
   #started: Promise<void> | undefined;
   #draining = false;
@@ -111,11 +104,6 @@ export class Gateway {
       this.#names = undefined;
       this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
     });
-  }
-
-  /** Adds an observer of executions and tool calls. */
-  observe(observer: ExecutionObserver): void {
-    this.#observers.push(observer);
   }
 
   /**
@@ -191,20 +179,11 @@ export class Gateway {
         allows: (tenant, id) => this.tenants.allows(tenant, id),
         vaultFor: (sessionId) => this.vaults.get(`${caller.tenant.id}:${sessionId}`),
         search: (tenant, query, k) => this.searchTools(tenant, query, k),
-        onToolCall: (tenant, record) => {
-          for (const o of this.#observers) o.toolCall?.(tenant, record);
-        },
       },
       request,
       caller,
     ).then((response) => {
-      for (const o of this.#observers) {
-        try {
-          o.execution?.(caller, request, response);
-        } catch (error) {
-          this.#log({ level: "error", msg: "observer failed", error: String(error) });
-        }
-      }
+      this.#record(startedAt, caller, request, response);
       return response;
     }).finally(leave);
     this.#inFlight.add(running);

@@ -16,7 +16,7 @@ export {
 } from "./config.ts";
 export { ERROR_STATUS, GatewayError, type GatewayErrorKind } from "./errors.ts";
 export { type Caller, type LimitMaxima, resolveLimits } from "./execute.ts";
-export { type ExecutionObserver, Gateway, type GatewayOptions } from "./gateway.ts";
+export { Gateway, type GatewayOptions } from "./gateway.ts";
 export { createHttpApp, type HttpExtras } from "./http.ts";
 export { openApiDocument } from "./openapi.ts";
 export {
