@@ -50,13 +50,25 @@ function phoneValid(number: string, region?: "US" | "GB" | "DE" | "FR"): boolean
 /** Countries whose national format (leading trunk 0) we accept without a `+`. */
 const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 
-// Leading \b: our own placeholders (`[REDACTED_SSN]`, `[PHONE_1]`) must not count as context.
+// Context words, each preceded by a non-word character (so that our own placeholders such as
+// `[REDACTED_SSN]` or `[PHONE_1]` never count as context). Tested by {@linkcode hasContext}.
 const PHONE_WORDS =
-  /\b(?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me)/i;
-const SSN_WORDS = /(?:\bssn\b|social security|\bsoc\. sec|\bss#|\bss no|\btin\b)/i;
+  /[^A-Za-z0-9_](?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me)/i;
+const SSN_WORDS = /[^A-Za-z0-9_](?:ssn\b|social security|soc\. sec|ss#|ss no|tin\b)/i;
 /** Words before a dotted quad that make it a version or a section number, not an address. */
 const VERSION_WORDS =
-  /(?:version|ver\.|release|build|firmware|\boid\b|section|sec\.|§|fig\.|figure|chapter|table|clause|step|item|v\s*$)/i;
+  /[^A-Za-z0-9_](?:version|ver\.|release|build|firmware|oid\b|section|sec\.|§|fig\.|figure|chapter|table|clause|step|item|v\s*$)/i;
+
+/**
+ * True when one of `words` occurs in the `n` characters before `start`. The window keeps
+ * one extra leading character (a space at the start of the text) so that the boundary
+ * before a word is judged on real text, not on where the slice happens to begin.
+ */
+function hasContext(text: string, start: number, n: number, words: RegExp): boolean {
+  const from = start - n - 1;
+  const window = from < 0 ? " " + text.slice(0, start) : text.slice(from, start);
+  return words.test(window);
+}
 
 interface Group {
   start: number;
@@ -185,7 +197,7 @@ function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): bool
   if (codeAt(text, start - 1) === 43) return false; // +1.415.555.2671
   // `1.2.3.4.5` is longer than an address; `127.0.0.1.nip.io` is a host name.
   if (codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1))) return false;
-  if (VERSION_WORDS.test(text.slice(Math.max(0, start - 12), start))) return true; // not PII
+  if (hasContext(text, start, 12, VERSION_WORDS)) return true; // a version, not PII
   out.push({ type: "ip", start, end, value: text.slice(start, end) });
   return true;
 }
@@ -220,15 +232,18 @@ function classifySpan(
   for (let g = s + 1; g <= e; g++) seps.add(groups[g].sep);
   const oneSep = seps.size <= 1;
   const plainSep = oneSep && (seps.has(" ") || seps.has("-") || seps.size === 0);
-  // A grouped SSN or card number is the whole run of groups in its separator style:
-  // `4000 0000 0000 0002 0000` is one longer number, not a card followed by noise.
+  // A grouped SSN is the whole run of groups in its separator style, and a grouped card
+  // number does not continue its pattern of fours: `4000 0000 0000 0002 0000` is one
+  // longer number, while in `6011 6638 4613 9821 020 7117 1752` a phone number follows.
   const sep = count > 1 ? groups[s + 1].sep : null;
-  const wholeRun = sep === null ||
-    ((s === 0 || groups[s].sep !== sep) && (e + 1 >= groups.length || groups[e + 1].sep !== sep));
-
+  const joinedBefore = sep !== null && s > 0 && groups[s].sep === sep;
+  const joinedAfter = sep !== null && e + 1 < groups.length && groups[e + 1].sep === sep;
+  const wholeRun = !joinedBefore && !joinedAfter;
+  const size = (g: number) => groups[g].end - groups[g].start;
+  const cardAlone = !(joinedBefore && size(s - 1) === 4) && !(joinedAfter && size(e + 1) === 4);
   if (want.ssn && !plus && plainSep && wholeRun) {
     const shaped = count === 3 && sizes[0] === 3 && sizes[1] === 2 && sizes[2] === 4;
-    const bare = count === 1 && sizes[0] === 9 && SSN_WORDS.test(before(text, start, 24));
+    const bare = count === 1 && sizes[0] === 9 && hasContext(text, start, 24, SSN_WORDS);
     if (
       (shaped || bare) &&
       ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))
@@ -237,7 +252,7 @@ function classifySpan(
       return true;
     }
   }
-  if (want.card && !plus && plainSep && wholeRun && digits.length >= 13 && cardShape(sizes)) {
+  if (want.card && !plus && plainSep && cardAlone && digits.length >= 13 && cardShape(sizes)) {
     if (cardNumberValid(digits)) {
       out.push({ type: "credit_card", start, end, value: text.slice(start, end) });
       return true;
@@ -253,10 +268,6 @@ function cardShape(sizes: number[]): boolean {
   if (sizes.length === 3 && sizes[0] === 4 && sizes[1] === 6 && sizes[2] >= 4) return true;
   for (let g = 0; g < sizes.length - 1; g++) if (sizes[g] !== 4) return false;
   return sizes.length >= 3 && sizes[sizes.length - 1] <= 4;
-}
-
-function before(text: string, start: number, n: number): string {
-  return text.slice(Math.max(0, start - n), start);
 }
 
 function tryPhone(text: string, groups: Group[], s: number, e: number, out: Finding[]): boolean {
@@ -291,7 +302,7 @@ function tryPhone(text: string, groups: Group[], s: number, e: number, out: Find
   }
   if (digits.length < 10 || digits.length > 11) return false;
   const formatted = sizes.length > 1;
-  if (!formatted && !PHONE_WORDS.test(before(text, start, 32))) return false;
+  if (!formatted && !hasContext(text, start, 32, PHONE_WORDS)) return false;
   let valid = false;
   if (digits[0] === "0") {
     // Trunk-prefixed national numbers (GB, DE, FR): groups of at least two digits.

@@ -281,8 +281,9 @@ function findKeywordValues(text: string, out: Finding[]): void {
     let k = at;
     while (k > 0 && at - k < 3 && isNameQuote(text.charCodeAt(k - 1))) k--;
     const nameEnd = k;
-    while (k > 0 && nameEnd - k <= 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
-    if (k === nameEnd || nameEnd - k > 48) continue;
+    // At most 48 characters back: a longer dotted/underscored name is judged by its tail.
+    while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
+    if (k === nameEnd) continue;
     const kind = keyKind(text.slice(k, nameEnd));
     if (kind === null) continue;
     const end = matchValue(text, at + 1, kind, out);
