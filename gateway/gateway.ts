@@ -13,6 +13,7 @@ import type { ToolInfo } from "../upstream/mod.ts";
 import {
   buildNameMap,
   createEmbedder,
+  type Embedder,
   type NameMap,
   ToolIndex,
   type ToolIndexStatus,
@@ -60,6 +61,7 @@ export class Gateway {
   #names: NameMap | undefined;
   #started: Promise<void> | undefined;
   #draining = false;
+  #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
 
   constructor(config: Config, options: GatewayOptions = {}) {
@@ -89,6 +91,7 @@ export class Gateway {
       model: sel.model,
       modelDir: sel.modelDir ?? Deno.env.get("AIRLOCK_MODEL_DIR") ?? null,
     });
+    this.#embedder = embedder;
     this.index = new ToolIndex({ embedder, cacheDir: sel.cacheDir });
     this.tenants = new TenantDirectory(config);
     this.vaults = new VaultStore({ ttlMs: config.pii.ttlSeconds * 1000 });
@@ -254,5 +257,7 @@ export class Gateway {
     await this.sandbox.close();
     await this.upstream.close();
     this.audit?.close();
+    // The offline encoder runs in a Worker, which would keep the process alive.
+    (await this.#embedder.catch(() => undefined))?.close?.();
   }
 }
