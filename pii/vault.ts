@@ -46,6 +46,7 @@ export class Vault {
   placeholderFor(type: PiiType, value: string): string {
     const key = type + "\u0000" + value;
     const now = this.#now();
+    this.#dropExpiredFront(now);
     const found = this.#byValue.get(key);
     if (found !== undefined && found.expiresAt > now) {
       found.expiresAt = now + this.#ttlMs;
@@ -84,7 +85,7 @@ export class Vault {
 
   /** Number of live mappings (expired ones are dropped first). */
   get size(): number {
-    this.sweep();
+    this.#dropExpiredFront(this.#now());
     return this.#byValue.size;
   }
 
@@ -93,6 +94,18 @@ export class Vault {
     const now = this.#now();
     for (const entry of [...this.#byValue.values()]) {
       if (entry.expiresAt <= now) this.#remove(entry);
+    }
+  }
+
+  /**
+   * Map order is least recently used first and each use extends the entry's life by the
+   * same TTL, so expired entries sit at the front: dropping them there costs O(1)
+   * amortised and keeps a long session's vault from holding dead values.
+   */
+  #dropExpiredFront(now: number): void {
+    for (const entry of this.#byValue.values()) {
+      if (entry.expiresAt > now) break;
+      this.#remove(entry);
     }
   }
 

@@ -99,3 +99,13 @@ Deno.test("invalid options and session ids are rejected with a kind", () => {
     assertEquals((e as { kind?: string }).kind, "invalid_session", String(e));
   }
 });
+
+Deno.test("expired mappings are dropped as the vault is used, not kept forever", () => {
+  let now = 0;
+  const v = new Vault({ ttlMs: 10, now: () => now });
+  for (let i = 0; i < 100; i++) v.placeholderFor("ip", `10.0.0.${i}`);
+  now = 20;
+  v.placeholderFor("ip", "10.0.1.1");
+  assertEquals(v.size, 1);
+  assertEquals(v.lookup("[IP_101]"), "10.0.1.1");
+});
