@@ -160,7 +160,11 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
       let e = s;
       while (e + 1 < groups.length && groups[e + 1].sep === ".") e++;
       const ip = e - s === 3 && want.ip && tryIpv4(text, groups, s, out);
-      if (!ip && (e - s === 2 || e - s === 3) && want.phone) tryPhone(text, groups, s, e, out);
+      if (!ip && (e - s === 2 || e - s === 3) && want.phone) {
+        let digitCount = 0;
+        for (let g = s; g <= e; g++) digitCount += size(groups, g);
+        tryPhone(text, groups, s, e, digitCount, out);
+      }
       s = e + 1;
       continue;
     }
@@ -208,6 +212,15 @@ function spanDigits(text: string, groups: Group[], s: number, e: number): string
   return d;
 }
 
+/** Digits in group `g`. */
+function size(groups: Group[], g: number): number {
+  return groups[g].end - groups[g].start;
+}
+
+/**
+ * Tries groups `s..e` as an SSN, a card number, then a phone number. Shapes are checked
+ * on group sizes first; strings are built only for spans that pass them.
+ */
 function classifySpan(
   text: string,
   groups: Group[],
@@ -218,105 +231,107 @@ function classifySpan(
 ): boolean {
   const count = e - s + 1;
   let digitCount = 0;
-  for (let g = s; g <= e; g++) digitCount += groups[g].end - groups[g].start;
-  // Shortest candidates: an international phone number (8 digits), an SSN (9).
-  if (digitCount < 8) return false;
-  const digits = spanDigits(text, groups, s, e);
+  for (let g = s; g <= e; g++) digitCount += size(groups, g);
   const start = groups[s].start;
   const end = groups[e].end;
-  const prefix = codeAt(text, start - 1);
-  const plus = prefix === 43 && s === 0;
-  const sizes: number[] = [];
-  for (let g = s; g <= e; g++) sizes.push(groups[g].end - groups[g].start);
-  const seps = new Set<string>();
-  for (let g = s + 1; g <= e; g++) seps.add(groups[g].sep);
-  const oneSep = seps.size <= 1;
-  const plainSep = oneSep && (seps.has(" ") || seps.has("-") || seps.size === 0);
+  const plus = s === 0 && codeAt(text, start - 1) === 43;
+  const sep = count > 1 ? groups[s + 1].sep : "";
+  let oneSep = true;
+  for (let g = s + 2; g <= e && oneSep; g++) oneSep = groups[g].sep === sep;
+  const plainSep = oneSep && (sep === "" || sep === " " || sep === "-");
   // A grouped SSN is the whole run of groups in its separator style, and a grouped card
   // number does not continue its pattern of fours: `4000 0000 0000 0002 0000` is one
   // longer number, while in `6011 6638 4613 9821 020 7117 1752` a phone number follows.
-  const sep = count > 1 ? groups[s + 1].sep : null;
-  const joinedBefore = sep !== null && s > 0 && groups[s].sep === sep;
-  const joinedAfter = sep !== null && e + 1 < groups.length && groups[e + 1].sep === sep;
-  const wholeRun = !joinedBefore && !joinedAfter;
-  const size = (g: number) => groups[g].end - groups[g].start;
-  const cardAlone = !(joinedBefore && size(s - 1) === 4) && !(joinedAfter && size(e + 1) === 4);
-  if (want.ssn && !plus && plainSep && wholeRun) {
-    const shaped = count === 3 && sizes[0] === 3 && sizes[1] === 2 && sizes[2] === 4;
-    const bare = count === 1 && sizes[0] === 9 && hasContext(text, start, 24, SSN_WORDS);
-    if (
-      (shaped || bare) &&
-      ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))
-    ) {
-      out.push({ type: "ssn", start, end, value: text.slice(start, end) });
-      return true;
+  const joinedBefore = sep !== "" && s > 0 && groups[s].sep === sep;
+  const joinedAfter = sep !== "" && e + 1 < groups.length && groups[e + 1].sep === sep;
+
+  if (want.ssn && !plus && plainSep && digitCount === 9 && !joinedBefore && !joinedAfter) {
+    const shaped = count === 3 && size(groups, s) === 3 && size(groups, s + 1) === 2;
+    if (shaped || (count === 1 && hasContext(text, start, 24, SSN_WORDS))) {
+      const digits = spanDigits(text, groups, s, e);
+      if (ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))) {
+        out.push({ type: "ssn", start, end, value: text.slice(start, end) });
+        return true;
+      }
     }
   }
-  if (want.card && !plus && plainSep && cardAlone && digits.length >= 13 && cardShape(sizes)) {
-    if (cardNumberValid(digits)) {
+  if (
+    want.card && !plus && plainSep && digitCount >= 13 && digitCount <= 19 &&
+    cardShape(groups, s, e) &&
+    !(joinedBefore && size(groups, s - 1) === 4) && !(joinedAfter && size(groups, e + 1) === 4)
+  ) {
+    if (cardNumberValid(spanDigits(text, groups, s, e))) {
       out.push({ type: "credit_card", start, end, value: text.slice(start, end) });
       return true;
     }
   }
-  if (want.phone) return tryPhone(text, groups, s, e, out);
-  return false;
+  return want.phone && tryPhone(text, groups, s, e, digitCount, out);
 }
 
 /** Card numbers are printed as one run, in fours, or 4-6-5 / 4-6-4 (Amex, Diners). */
-function cardShape(sizes: number[]): boolean {
-  if (sizes.length === 1) return true;
-  if (sizes.length === 3 && sizes[0] === 4 && sizes[1] === 6 && sizes[2] >= 4) return true;
-  for (let g = 0; g < sizes.length - 1; g++) if (sizes[g] !== 4) return false;
-  return sizes.length >= 3 && sizes[sizes.length - 1] <= 4;
+function cardShape(groups: Group[], s: number, e: number): boolean {
+  const count = e - s + 1;
+  if (count === 1) return true;
+  if (count < 3) return false;
+  if (count === 3 && size(groups, s) === 4 && size(groups, s + 1) === 6) {
+    return size(groups, e) >= 4;
+  }
+  for (let g = s; g < e; g++) if (size(groups, g) !== 4) return false;
+  return size(groups, e) <= 4;
 }
 
-function tryPhone(text: string, groups: Group[], s: number, e: number, out: Finding[]): boolean {
+function tryPhone(
+  text: string,
+  groups: Group[],
+  s: number,
+  e: number,
+  digitCount: number,
+  out: Finding[],
+): boolean {
+  const count = e - s + 1;
   let start = groups[s].start;
   const end = groups[e].end;
-  const digits = spanDigits(text, groups, s, e);
-  const sizes: number[] = [];
-  for (let g = s; g <= e; g++) sizes.push(groups[g].end - groups[g].start);
   const prefix = codeAt(text, start - 1);
-  let international = false;
-  if (prefix === 43 /* + */ && s === 0) {
-    start--;
-    international = true;
-  } else if (prefix === 40 /* ( */ && s < e && groups[s + 1].sep.startsWith(")")) {
-    start--; // `(415) 555-2671`; an unclosed `(` is the prose around the number
-  }
-  if (prefix === 40 && codeAt(text, start - 1) === 43) return false;
-  if (!international && digits.startsWith("00") && sizes[0] <= 4 && s === 0) {
-    international = true; // 00 44 20 7946 0958: international call prefix
-  }
-  // Only dashes, dots and spaces inside the span; parentheses only around the first group.
-  for (let g = s + 1; g <= e; g++) {
+  const plus = prefix === 43 && s === 0;
+  // 00 44 20 7946 0958: the international call prefix instead of `+`.
+  const zeroZero = !plus && s === 0 && text.startsWith("00", start) && size(groups, s) <= 4;
+  // Parentheses only around the first group or two.
+  for (let g = s + 3; g <= e; g++) {
     const sep = groups[g].sep;
-    if ((sep.includes("(") || sep.includes(")")) && g > s + 2) return false;
+    if (sep.includes("(") || sep.includes(")")) return false;
   }
-  if (international) {
-    const body = digits.startsWith("00") && prefix !== 43 ? digits.slice(2) : digits;
-    if (body.length < 8 || body.length > 15) return false;
-    if (!phoneValid("+" + body)) return false;
+  if (plus || zeroZero) {
+    const bodyLength = zeroZero ? digitCount - 2 : digitCount;
+    if (bodyLength < 8 || bodyLength > 15) return false;
+    const digits = spanDigits(text, groups, s, e);
+    if (!phoneValid("+" + (zeroZero ? digits.slice(2) : digits))) return false;
+    if (plus) start--;
     out.push({ type: "phone", start, end, value: text.slice(start, end) });
     return true;
   }
-  if (digits.length < 10 || digits.length > 11) return false;
-  const formatted = sizes.length > 1;
-  if (!formatted && !hasContext(text, start, 32, PHONE_WORDS)) return false;
-  let valid = false;
-  if (digits[0] === "0") {
+  if (digitCount < 10 || digitCount > 11) return false;
+  const first = text.charCodeAt(start);
+  if (first === 48 /* 0 */) {
     // Trunk-prefixed national numbers (GB, DE, FR): groups of at least two digits.
-    if (digits.length < 10 || digits.length > 11 || sizes.some((n) => n < 2)) return false;
-    valid = TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
+    for (let g = s; g <= e; g++) if (size(groups, g) < 2) return false;
   } else {
     // North American numbering plan: 3-3-4 or 1-3-3-4 (or one run next to a phone word).
-    const shape = sizes.join(",");
-    const nanp =
-      (digits.length === 10 && (shape === "3,3,4" || shape === "10" || shape === "3,7")) ||
-      (digits.length === 11 && digits[0] === "1" && (shape === "1,3,3,4" || shape === "11"));
-    if (!nanp) return false;
-    valid = phoneValid(digits, "US");
+    const sz = (k: number) => size(groups, s + k);
+    const nanp = count === 1 ||
+      (digitCount === 10 && count === 3 && sz(0) === 3 && sz(1) === 3) ||
+      (digitCount === 10 && count === 2 && sz(0) === 3) ||
+      (digitCount === 11 && count === 4 && sz(0) === 1 && sz(1) === 3 && sz(2) === 3);
+    if (!nanp || (digitCount === 11 && first !== 49 /* 1 */)) return false;
   }
+  if (prefix === 40 /* ( */ && count > 1 && groups[s + 1].sep.startsWith(")")) {
+    start--; // `(415) 555-2671`; an unclosed `(` is the prose around the number
+    if (codeAt(text, start - 1) === 43) return false; // `+(…`: handled from the `+`
+  }
+  if (count === 1 && !hasContext(text, start, 32, PHONE_WORDS)) return false;
+  const digits = spanDigits(text, groups, s, e);
+  const valid = first === 48
+    ? TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region))
+    : phoneValid(digits, "US");
   if (!valid) return false;
   out.push({ type: "phone", start, end, value: text.slice(start, end) });
   return true;
