@@ -34,6 +34,7 @@ export class Vault {
   readonly #byValue = new Map<string, Entry>();
   readonly #byPlaceholder = new Map<string, Entry>();
   readonly #counters = new Map<PiiType, number>();
+  #nextSweep = 0;
 
   /** Creates an empty vault. */
   constructor(options: VaultOptions = {}) {
@@ -46,7 +47,10 @@ export class Vault {
   placeholderFor(type: PiiType, value: string): string {
     const key = type + "\u0000" + value;
     const now = this.#now();
-    this.#dropExpiredFront(now);
+    if (now >= this.#nextSweep) {
+      this.#dropExpiredFront(now);
+      this.#nextSweep = now + Math.min(1000, this.#ttlMs);
+    }
     const found = this.#byValue.get(key);
     if (found !== undefined && found.expiresAt > now) {
       found.expiresAt = now + this.#ttlMs;
