@@ -68,3 +68,10 @@ export function assertThrows(fn: () => unknown, pattern?: RegExp): Error {
   }
   throw new Error("expected the function to throw");
 }
+
+/** `text` contains `part`. */
+export function assertIncludes(text: string, part: string): void {
+  if (!text.includes(part)) {
+    throw new Error(`expected to find ${JSON.stringify(part)} in:\n${text}`);
+  }
+}

@@ -17,7 +17,7 @@ Deno.test("server-everything over Streamable HTTP: catalogue, instructions, call
     try {
       await upstream.start();
       const [status] = upstream.status();
-      assert.equal(status.state, "ready", status.error);
+      assert.equal(status.state, "ready", status.error ?? "");
       assert.equal(status.transport, "http");
       const echo = upstream.tool("remote.echo");
       assert.ok(echo);
@@ -51,7 +51,7 @@ Deno.test("HTTP upstream: configured headers are sent; a dead server is marked f
     await process.waitForLine(/listening on/);
     await upstream.start();
     const [good, wrong] = upstream.status();
-    assert.equal(good.state, "ready", good.error);
+    assert.equal(good.state, "ready", good.error ?? "");
     assert.equal(wrong.state, "failed");
     assert.match(wrong.error ?? "", /401|unauthorized/i);
     assert.equal(upstream.tool("good.echo")?.serverInstructions, "HTTP fixture: echoes.");

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertIncludes } from "../assert.ts";
 import { buildNameMap, generatePrelude, type PreludeInput } from "../../wrappers/mod.ts";
 import { fixtureCatalogue, tool } from "./_helpers.ts";
 

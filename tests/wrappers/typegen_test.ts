@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertIncludes } from "../assert.ts";
 import { schemaToType, type TypeGenOptions } from "../../wrappers/mod.ts";
 import { fixtureCatalogue, fixtureTools } from "./_helpers.ts";
 import { denoCheck } from "./_check.ts";

@@ -3,7 +3,7 @@
  * `z.toJSONSchema` output, with `$defs`, `__schemaN` refs, tuples and nullables.
  */
 import { z } from "zod";
-import { assertEquals } from "./_assert.ts";
+import { assertEquals } from "../assert.ts";
 import { schemaToType } from "../../wrappers/mod.ts";
 import { denoCheck } from "./_check.ts";
 

@@ -4,49 +4,12 @@
  *
  * @module
  */
-import { inspect, isDeepStrictEqual } from "node:util";
 import type { ToolInfo } from "../../../upstream/types.ts";
 import { type Embedder, SelectionError } from "../../../wrappers/selection/mod.ts";
 
-// Own assertions: the shared tests/assert.ts does not type-check against @types/node here.
+import { assert } from "../../assert.ts";
 
-/** Fails with `message` unless `condition` is truthy. */
-export function assert(condition: unknown, message = "assertion failed"): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-/** Deep, strict equality. */
-export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  if (!isDeepStrictEqual(actual, expected)) {
-    throw new Error(
-      `${message ? message + ": " : ""}expected ${inspect(expected, { depth: 6 })}, got ${
-        inspect(actual, { depth: 6 })
-      }`,
-    );
-  }
-}
-
-/** Awaits `fn` and returns what it rejected with; fails if it resolved or the message does not match. */
-export async function assertRejects(fn: () => Promise<unknown>, pattern?: RegExp): Promise<Error> {
-  try {
-    await fn();
-  } catch (error) {
-    const message = String((error as Error)?.message ?? error);
-    assert(!pattern || pattern.test(message), `expected ${message} to match ${pattern}`);
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-/** Calls `fn` and returns what it threw; fails if it did not throw. */
-export function assertThrows(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the function to throw");
-}
+export { assert, assertEquals, assertRejects, assertThrows } from "../../assert.ts";
 
 /** Fails unless `|actual − expected| ≤ tolerance`. */
 export function assertNear(actual: number, expected: number, tolerance: number): void {
