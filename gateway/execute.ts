@@ -10,7 +10,7 @@ import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
 import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
-import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
+import { ToolBridge, type ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";

@@ -119,3 +119,11 @@ export async function waitForNoStrays(allowed = 0, timeoutMs = 3000): Promise<nu
   }
   return left;
 }
+
+/** A free TCP port on loopback. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}

@@ -1,15 +1,9 @@
 /** main.ts as a user runs it: `serve` with --config/--port and their variables, `exec`. */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { freePort } from "../helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function writeConfig(value: unknown): Promise<string> {
   const file = await Deno.makeTempFile({ suffix: ".json" });
@@ -31,7 +25,7 @@ async function waitForHealth(url: string, child: Deno.ChildProcess): Promise<voi
   throw new Error(`gateway at ${url} did not come up`);
 }
 
-async function serve(args: string[], env: Record<string, string> = {}) {
+function serve(args: string[], env: Record<string, string> = {}) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "serve", ...args],
     env,
@@ -43,8 +37,8 @@ async function serve(args: string[], env: Record<string, string> = {}) {
 
 Deno.test("serve honours --config and --port", async () => {
   const config = await writeConfig({ sandbox: { timeoutMs: 1000 } });
-  const port = await freePort();
-  const child = await serve(["--config", config, "--port", String(port)]);
+  const port = freePort();
+  const child = serve(["--config", config, "--port", String(port)]);
   try {
     await waitForHealth(`http://127.0.0.1:${port}`, child);
     const reply = await fetch(`http://127.0.0.1:${port}/v1/execute`, {
@@ -68,8 +62,8 @@ Deno.test("serve honours --config and --port", async () => {
 
 Deno.test("serve honours AIRLOCK_CONFIG and AIRLOCK_PORT", async () => {
   const config = await writeConfig({ sandbox: { timeoutMs: 700 } });
-  const port = await freePort();
-  const child = await serve([], { AIRLOCK_CONFIG: config, AIRLOCK_PORT: String(port) });
+  const port = freePort();
+  const child = serve([], { AIRLOCK_CONFIG: config, AIRLOCK_PORT: String(port) });
   try {
     await waitForHealth(`http://127.0.0.1:${port}`, child);
     const reply = await fetch(`http://127.0.0.1:${port}/v1/execute`, {

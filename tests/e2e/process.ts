@@ -5,6 +5,7 @@
  */
 
 import { hashApiKey } from "../../gateway/mod.ts";
+import { freePort } from "../helpers.ts";
 
 /** The repository's main.ts. */
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -18,14 +19,6 @@ export interface GatewayProcess {
   logs(): string;
   /** Sends SIGTERM and waits for the exit status. */
   stop(): Promise<Deno.CommandStatus>;
-}
-
-/** A free TCP port on loopback. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Writes a configuration to a temporary file. */

@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { startTestGateway, type TestGateway } from "../helpers.ts";
+import { freePort, startTestGateway, type TestGateway } from "../helpers.ts";
 import {
   everythingHttpCommand,
   everythingServer,
@@ -13,13 +13,6 @@ import {
   memoryServer,
 } from "../fixtures/servers/reference.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
-
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function startEverythingHttp(port: number): Promise<Deno.ChildProcess> {
   const spec = everythingHttpCommand(port);
@@ -55,7 +48,7 @@ Deno.test({
     }
     await Deno.writeTextFile(`${root}/contact.txt`, "write to ada@example.com");
     const memoryFile = `${await Deno.makeTempDir()}/memory.jsonl`;
-    const httpPort = await freePort();
+    const httpPort = freePort();
     const httpServer = await startEverythingHttp(httpPort);
     let gw: TestGateway | undefined;
     try {
