@@ -30,10 +30,17 @@ async function bareDenoRun(): Promise<number[]> {
 }
 
 async function pipeline(poolSize: number): Promise<{ times: number[]; warmShare: number }> {
-  const gateway = new Gateway(parseConfig({ sandbox: { concurrency: 2 } }), {
-    poolSize,
-    logger: () => {},
-  });
+  const gateway = new Gateway(
+    parseConfig({
+      sandbox: { concurrency: 2 },
+      selection: { embedder: "lexical" },
+      audit: { path: ":memory:" },
+    }),
+    {
+      poolSize,
+      logger: () => {},
+    },
+  );
   const tenant = gateway.tenants.authenticate(undefined);
   await gateway.start();
   let warm = 0;

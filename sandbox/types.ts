@@ -71,7 +71,7 @@ export type RpcHandler = (method: string, params: unknown) => Promise<unknown>;
 export interface RunRequest {
   /** The caller's TypeScript. */
   code: string;
-  /** JavaScript evaluated before the code (the generated tool wrappers). */
+  /** A classic script (no imports) evaluated in global scope before the code: the tool wrappers. */
   prelude?: string;
   /** Overrides of the sandbox's default limits. */
   limits?: Partial<SandboxLimits>;
