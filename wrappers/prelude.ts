@@ -173,7 +173,8 @@ Object.defineProperty(globalThis, "tools", {
 `;
 
 /**
- * Generates the prelude: a plain JavaScript ES module (no TypeScript, no imports) that
+ * Generates the prelude: plain JavaScript (no TypeScript, no imports, no top-level names),
+ * valid both as a classic script and as a module (the harness evaluates it as a script), that
  * defines on `globalThis` one namespace object per allowed server, with an explicit
  * function per selected tool and lazy binding (`tools/callByName`) for any other name,
  * plus `tools.call(id, args)` and `tools.search(query, k = 10)`.
