@@ -2,14 +2,7 @@
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { freePort } from "../helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function writeConfig(value: unknown): Promise<string> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(file, JSON.stringify(value));
-  return file;
-}
+import { MAIN, startGatewayProcess, writeConfig } from "./process.ts";
 
 async function waitForHealth(url: string, child: Deno.ChildProcess): Promise<void> {
   let exited = false;
@@ -121,4 +114,36 @@ Deno.test("exec runs one file through the pipeline and prints JSON", async () =>
   assert(JSON.parse(new TextDecoder().decode(failed.stdout)).error.kind === "runtime");
   await Deno.remove(file);
   await Deno.remove(config);
+});
+
+Deno.test({
+  name: "serve drains running executions on SIGTERM before it exits",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const config = await writeConfig({
+      audit: { path: ":memory:" },
+      selection: { embedder: "lexical" },
+    });
+    const gw = await startGatewayProcess(config);
+    try {
+      const pending = fetch(`${gw.url}/v1/execute`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          code: "await new Promise((r) => setTimeout(r, 1500)); return 'finished';",
+        }),
+      });
+      await new Promise((r) => setTimeout(r, 400));
+      const stopped = gw.stop();
+      const reply = await pending;
+      assertEquals(reply.status, 200);
+      assertEquals((await reply.json()).result, "finished", "the running execution completed");
+      assertEquals((await stopped).code, 0);
+      assertMatch(gw.logs(), /draining/);
+    } finally {
+      await gw.stop();
+      await Deno.remove(config);
+    }
+  },
 });
