@@ -6,6 +6,7 @@
  */
 
 import { z } from "zod";
+import { SANDBOX_ERROR_KINDS } from "../sandbox/mod.ts";
 
 /** Largest accepted `code`, in characters. */
 export const MAX_CODE_CHARS = 512 * 1024;
@@ -29,16 +30,7 @@ export const executeRequestSchema = z.strictObject({
 /** A validated execute request. */
 export type ExecuteRequest = z.infer<typeof executeRequestSchema>;
 
-const errorKinds = z.enum([
-  "timeout",
-  "memory",
-  "runtime",
-  "compile",
-  "permission",
-  "tool",
-  "output_limit",
-  "cancelled",
-]);
+const errorKinds = z.enum(SANDBOX_ERROR_KINDS);
 
 /** `POST /v1/execute` 200 response body. */
 export const executeResponseSchema = z.object({

@@ -24,6 +24,7 @@ export {
   type RunRequest,
   type RunResult,
   RUNTIME_OVERHEAD_MB,
+  SANDBOX_ERROR_KINDS,
   type SandboxError,
   type SandboxErrorKind,
   type SandboxGrants,

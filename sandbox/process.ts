@@ -13,6 +13,7 @@ import {
   type LogEntry,
   type RpcHandler,
   RUNTIME_OVERHEAD_MB,
+  SANDBOX_ERROR_KINDS,
   type SandboxError,
   type SandboxGrants,
   type SandboxLimits,
@@ -471,16 +472,7 @@ function memoryError(memoryMb: number): SandboxError {
   };
 }
 
-const ERROR_KINDS = new Set([
-  "timeout",
-  "memory",
-  "runtime",
-  "compile",
-  "permission",
-  "tool",
-  "output_limit",
-  "cancelled",
-]);
+const ERROR_KINDS: ReadonlySet<string> = new Set(SANDBOX_ERROR_KINDS);
 
 /** The error frame comes from a process the code controls: accept only its shape. */
 function sanitizeError(raw: unknown): SandboxError {

@@ -4,16 +4,20 @@
  * @module
  */
 
+/** Every kind of execution failure, in the order the docs list them. */
+export const SANDBOX_ERROR_KINDS = [
+  "timeout",
+  "memory",
+  "runtime",
+  "compile",
+  "permission",
+  "tool",
+  "output_limit",
+  "cancelled",
+] as const;
+
 /** Why an execution failed; a client can act on each kind differently. */
-export type SandboxErrorKind =
-  | "timeout"
-  | "memory"
-  | "runtime"
-  | "compile"
-  | "permission"
-  | "tool"
-  | "output_limit"
-  | "cancelled";
+export type SandboxErrorKind = typeof SANDBOX_ERROR_KINDS[number];
 
 /** An execution's failure, as returned to the caller. */
 export interface SandboxError {

@@ -48,13 +48,7 @@ export function processesWith(marker: string): number[] {
   return pids;
 }
 
-/** A TCP port that was free a moment ago. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+export { freePort } from "../helpers.ts";
 
 /** A server process a test runs itself (e.g. an HTTP upstream), in its own process group. */
 export interface BackgroundProcess {
