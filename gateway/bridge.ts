@@ -42,6 +42,8 @@ export interface BridgeOptions {
   names: NameMap;
   /** Whether this execution may call the tool (tenant policy, narrowed by the request). */
   allowed(id: string): boolean;
+  /** Why a configured server is not available now, or `undefined` when it is (or unknown). */
+  serverDown?(server: string): string | undefined;
   /** Calls the upstream server. */
   callTool(
     server: string,
@@ -109,6 +111,10 @@ export class ToolBridge {
         const server = String(p.server ?? "");
         const name = String(p.name ?? "");
         const id = this.#options.names.toolIdByServer(server, name);
+        const down = id ? undefined : this.#options.serverDown?.(server);
+        if (down) {
+          return Promise.reject(new BridgeError(`${server}.${name} is unavailable: ${down}`));
+        }
         if (!id) {
           return Promise.reject(
             new BridgeError(`there is no tool ${server}.${name}; use tools.search() to find one`),
@@ -149,6 +155,13 @@ export class ToolBridge {
       this.calls.push(record);
     };
     const tool = this.#options.tool(id);
+    const down = tool ? undefined : this.#options.serverDown?.(id.slice(0, id.indexOf(".")));
+    if (down && this.#options.allowed(id)) {
+      // A known server that is down: say so, so the code can retry or carry on.
+      const message = `tool ${id} is unavailable: ${down}`;
+      finish(false, message);
+      throw new BridgeError(message);
+    }
     if (!tool || !this.#options.allowed(id)) {
       // Unknown and forbidden look alike, so the code cannot probe what exists.
       const message = `tool ${id} is not available to this execution`;

@@ -138,6 +138,11 @@ export async function executeCode(
     tool: (id) => deps.upstream.tool(id),
     names,
     allowed,
+    serverDown: (server) => {
+      const status = deps.upstream.status().find((s) => s.name === server);
+      if (!status || status.state === "ready") return undefined;
+      return `server ${server} is ${status.state}${status.error ? ` (${status.error})` : ""}`;
+    },
     callTool: (server, name, args, signal) =>
       deps.upstream.callTool(server, name, args, {
         timeoutMs: deps.config.sandbox.toolTimeoutMs,
