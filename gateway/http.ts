@@ -33,8 +33,6 @@ type Env = { Variables: { tenant: Tenant; requestId: string } };
 export interface HttpExtras {
   /** Serves MCP over Streamable HTTP at `/mcp` (authenticated like the API). */
   mcp?: McpHttpEndpoint;
-  /** Observes every response. */
-  onResponse?: (route: string, status: number) => void;
   /** Structured log sink. */
   logger?: (event: Record<string, unknown>) => void;
 }
@@ -62,7 +60,6 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     if (rejectedKind) {
       gateway.metrics.rejected.inc({ tenant: c.get("tenant")?.id ?? "", kind: rejectedKind });
     }
-    extras.onResponse?.(route, status);
     log({
       level: "info",
       msg: "http",
