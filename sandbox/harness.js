@@ -102,6 +102,10 @@ Object.defineProperty(Deno, "mainModule", {
   configurable: false,
 });
 
+// The Cache API writes to disk with no permission and no quota (localStorage at least has a
+// 10 MB one); sandboxed code has no use for it.
+delete globalThis.caches;
+
 Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
 Object.defineProperty(globalThis, "__airlock", {
   value: Object.freeze({ rpc }),
