@@ -17,7 +17,7 @@ export { Sandbox, type SandboxOptions, type SandboxStats } from "./sandbox.ts";
 export { ExecutionQueue, QueueFullError } from "./queue.ts";
 export { checkNetGrant } from "./flags.ts";
 export { cgroupBaseDir, type MemoryGuardMode } from "./memory.ts";
-export { sandboxCacheDir } from "./process.ts";
+export { liveRuntimeDirs, sandboxCacheDir } from "./runtime_dir.ts";
 export {
   type LogEntry,
   type RpcHandler,

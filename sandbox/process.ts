@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { sandboxArgs } from "./flags.ts";
 import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
 import { LineReader } from "./lines.ts";
+import { acquireRuntime } from "./runtime_dir.ts";
 import {
   type LogEntry,
   type RpcHandler,
@@ -19,7 +20,6 @@ import {
   type SandboxLimits,
 } from "./types.ts";
 
-const HARNESS_SOURCE = new URL("./harness.js", import.meta.url);
 const STDERR_TAIL_BYTES = 16384;
 /** A frame line longer than this ends the execution; it bounds the gateway's memory. */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -34,6 +34,8 @@ export interface SpawnOptions {
   grants: SandboxGrants;
   /** Memory enforcement; `auto` prefers a cgroup. */
   memoryGuard?: "auto" | MemoryGuardMode;
+  /** Processes per runtime-directory generation (see `runtime_dir.ts`); tests lower it. */
+  generationSize?: number;
 }
 
 /** The outcome of one execution inside one process. */
@@ -76,6 +78,7 @@ export class SandboxProcess {
 
   #child: Deno.ChildProcess;
   #storage: string[];
+  #releaseRuntime: () => Promise<void>;
   #guard: MemoryGuard;
   #guardAttached: Promise<void>;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
@@ -93,8 +96,10 @@ export class SandboxProcess {
     guard: MemoryGuard,
     options: SpawnOptions,
     storage: string[],
+    releaseRuntime: () => Promise<void>,
   ) {
     this.#storage = storage;
+    this.#releaseRuntime = releaseRuntime;
     this.#child = child;
     this.#guard = guard;
     this.memoryMb = options.memoryMb;
@@ -125,7 +130,7 @@ export class SandboxProcess {
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
-    const runtime = await runtimeFiles();
+    const runtime = await acquireRuntime(options.generationSize);
     const origin = `http://${crypto.randomUUID()}.sandbox.airlock.invalid`;
     const deno = options.denoPath ?? Deno.execPath();
     const setsid = setsidPath();
@@ -133,19 +138,19 @@ export class SandboxProcess {
       args: [
         ...(setsid ? [deno] : []),
         ...sandboxArgs({
-          harnessPath: runtime.runnerPath,
+          harnessPath: runtime.paths.runnerPath,
           memoryMb: options.memoryMb,
           location: origin,
           grants: options.grants,
         }),
       ],
-      cwd: runtime.workDir,
+      cwd: runtime.paths.workDir,
       clearEnv: true,
       env: {
         // Only what Deno itself needs: the sandbox cache directory, no colours, no
         // update check. Never the gateway's variables.
-        DENO_DIR: runtime.denoDir,
-        HOME: runtime.workDir,
+        DENO_DIR: runtime.paths.denoDir,
+        HOME: runtime.paths.workDir,
         NO_COLOR: "1",
         DENO_NO_UPDATE_CHECK: "1",
       },
@@ -157,7 +162,13 @@ export class SandboxProcess {
       // (milliseconds of blocked event loop per spawn) where posix_spawn does not.
       detached: setsid === undefined,
     }).spawn();
-    return new SandboxProcess(child, guard, options, storageDirs(runtime.denoDir, origin));
+    return new SandboxProcess(
+      child,
+      guard,
+      options,
+      storageDirs(runtime.paths.denoDir, origin),
+      runtime.release,
+    );
   }
 
   /** Which memory mechanism guards this process. */
@@ -376,22 +387,10 @@ export class SandboxProcess {
       for (const path of this.#storage) {
         await Deno.remove(path, { recursive: true }).catch(() => {});
       }
+      await this.#releaseRuntime();
     })();
     return this.#cleaned;
   }
-}
-
-/** Files shared by all sandbox processes of this gateway process. */
-interface RuntimeFiles {
-  /** The harness copy that is the entry module. */
-  runnerPath: string;
-  /** The Deno cache directory (transpiled code, V8 code cache, per-origin storage). */
-  denoDir: string;
-  /**
-   * The working directory: empty, and unreadable and unwritable to the code, which has
-   * no file permissions; shared because nothing can be left in it.
-   */
-  workDir: string;
 }
 
 let setsid: string | null | undefined;
@@ -410,37 +409,6 @@ function setsidPath(): string | undefined {
     }
   }
   return setsid ?? undefined;
-}
-
-let runtime: Promise<RuntimeFiles> | undefined;
-
-/**
- * Creates, once, a private (0700) temporary directory with a copy of the harness and a
- * Deno cache directory. The copy matters because the code can see its entry module's
- * path (stack frames), and that must not reveal where the gateway is installed. The
- * shared cache saves every process from building Deno's caches anew; storage stays
- * private because each process has its own origin, removed when it exits.
- */
-function runtimeFiles(): Promise<RuntimeFiles> {
-  runtime ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "airlock-runner-" });
-    const runnerPath = `${dir}/runner.js`;
-    await Deno.writeTextFile(runnerPath, await Deno.readTextFile(HARNESS_SOURCE), { mode: 0o600 });
-    await Deno.mkdir(`${dir}/deno`);
-    await Deno.mkdir(`${dir}/work`, { mode: 0o500 });
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch { /* already gone */ }
-    });
-    return { runnerPath, denoDir: `${dir}/deno`, workDir: `${dir}/work` };
-  })();
-  return runtime;
-}
-
-/** The directory of the Deno cache that sandbox processes share. */
-export async function sandboxCacheDir(): Promise<string> {
-  return (await runtimeFiles()).denoDir;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
   memoryGuard?: "auto" | MemoryGuardMode;
   /** The Deno executable; the gateway's own by default. */
   denoPath?: string;
+  /** Processes per runtime-directory generation (bounds the shared Deno cache). */
+  generationSize?: number;
 }
 
 /** Live figures for health checks and metrics. */
@@ -56,6 +58,7 @@ export class Sandbox {
       grants: { allowNet: options.allowNet, allowRead: options.allowRead },
       memoryGuard: options.memoryGuard,
       denoPath: options.denoPath,
+      generationSize: options.generationSize,
     });
   }
 

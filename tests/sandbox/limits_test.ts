@@ -6,7 +6,13 @@
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { sandboxChildren, waitForNoStrays } from "../helpers.ts";
-import { cgroupBaseDir, QueueFullError, Sandbox, type SandboxOptions } from "../../sandbox/mod.ts";
+import {
+  cgroupBaseDir,
+  liveRuntimeDirs,
+  QueueFullError,
+  Sandbox,
+  type SandboxOptions,
+} from "../../sandbox/mod.ts";
 
 const GRACE_MS = 2500;
 
@@ -287,3 +293,32 @@ async function waitForPool(sandbox: Sandbox): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+Deno.test("disk: the shared Deno cache is replaced after a bounded number of processes", async () => {
+  const sandbox = makeSandbox({ poolSize: 1, generationSize: 3 });
+  await sandbox.start();
+  const seen = new Set<string>();
+  try {
+    for (let i = 0; i < 10; i++) {
+      const result = await sandbox.run({ code: `const n${i}: number = ${i}; return n${i};` });
+      assertEquals(result.result, i);
+      for (const dir of liveRuntimeDirs()) seen.add(dir);
+    }
+  } finally {
+    await sandbox.close();
+  }
+  assert(seen.size >= 3, `generations used: ${seen.size}`);
+  await waitForNoStrays();
+  const live = liveRuntimeDirs();
+  assert(live.length <= 1, `retired generations are deleted, still live: ${live.length}`);
+  for (const dir of seen) {
+    if (live.includes(dir)) continue;
+    let exists = true;
+    try {
+      await Deno.stat(dir);
+    } catch {
+      exists = false;
+    }
+    assert(!exists, `${dir} was removed from disk`);
+  }
+});
