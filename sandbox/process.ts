@@ -5,16 +5,15 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { sandboxArgs } from "./flags.ts";
-import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
 import { LineReader } from "./lines.ts";
+import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
+import { exitError, limitError, outputLimitError, sanitizeError } from "./outcome.ts";
 import { acquireRuntime } from "./runtime_dir.ts";
+import { newOrigin, spawnChild, storageDirs } from "./spawn.ts";
 import {
   type LogEntry,
   type RpcHandler,
   RUNTIME_OVERHEAD_MB,
-  SANDBOX_ERROR_KINDS,
   type SandboxError,
   type SandboxGrants,
   type SandboxLimits,
@@ -131,37 +130,14 @@ export class SandboxProcess {
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
     const runtime = await acquireRuntime(options.generationSize);
-    const origin = `http://${crypto.randomUUID()}.sandbox.airlock.invalid`;
-    const deno = options.denoPath ?? Deno.execPath();
-    const setsid = setsidPath();
-    const child = new Deno.Command(setsid ?? deno, {
-      args: [
-        ...(setsid ? [deno] : []),
-        ...sandboxArgs({
-          harnessPath: runtime.paths.runnerPath,
-          memoryMb: options.memoryMb,
-          location: origin,
-          grants: options.grants,
-        }),
-      ],
-      cwd: runtime.paths.workDir,
-      clearEnv: true,
-      env: {
-        // Only what Deno itself needs: the sandbox cache directory, no colours, no
-        // update check. Never the gateway's variables.
-        DENO_DIR: runtime.paths.denoDir,
-        HOME: runtime.paths.workDir,
-        NO_COLOR: "1",
-        DENO_NO_UPDATE_CHECK: "1",
-      },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      // A new session, so the whole process group can be killed at once: through
-      // setsid(1) where it exists, because Deno's own `detached` forks the whole gateway
-      // (milliseconds of blocked event loop per spawn) where posix_spawn does not.
-      detached: setsid === undefined,
-    }).spawn();
+    const origin = newOrigin();
+    const child = spawnChild({
+      deno: options.denoPath ?? Deno.execPath(),
+      paths: runtime.paths,
+      origin,
+      memoryMb: options.memoryMb,
+      grants: options.grants,
+    });
     return new SandboxProcess(
       child,
       guard,
@@ -230,7 +206,7 @@ export class SandboxProcess {
         case "result":
           spend(bytes);
           if (typeof frame.json === "string" && frame.json.length > options.limits.maxOutputBytes) {
-            settle({ logs, error: outputLimit(options.limits.maxOutputBytes) });
+            settle({ logs, error: outputLimitError(options.limits.maxOutputBytes) });
           } else {
             settle({ logs, json: typeof frame.json === "string" ? frame.json : undefined });
           }
@@ -311,30 +287,14 @@ export class SandboxProcess {
     status: Deno.CommandStatus | undefined,
     limits: SandboxLimits,
   ): Promise<SandboxError> {
-    switch (this.#killedFor) {
-      case "timeout":
-        return { kind: "timeout", message: `execution exceeded the ${limits.timeoutMs} ms limit` };
-      case "output_limit":
-        return outputLimit(limits.maxOutputBytes);
-      case "cancelled":
-        return { kind: "cancelled", message: "execution was cancelled" };
-      case "memory":
-        return memoryError(limits.memoryMb);
-    }
-    status ??= await this.#exited;
-    const heapAbort = status.code === 133 || status.signal === "SIGTRAP" ||
-      /out of memory|Reached heap limit|allocation failed/i.test(this.#stderrTail);
-    if (heapAbort || await this.#guard.exceeded()) return memoryError(limits.memoryMb);
-    if (status.signal) {
-      return {
-        kind: "runtime",
-        message: `the sandbox process was stopped by ${status.signal}`,
-      };
-    }
-    return {
-      kind: "runtime",
-      message: `the code ended the process (exit code ${status.code}) before returning a value`,
-    };
+    const limit = this.#killedFor && limitError(this.#killedFor, limits);
+    if (limit) return limit;
+    return exitError(
+      status ?? await this.#exited,
+      this.#stderrTail,
+      await this.#guard.exceeded(),
+      limits,
+    );
   }
 
   async #readStdout() {
@@ -391,63 +351,4 @@ export class SandboxProcess {
     })();
     return this.#cleaned;
   }
-}
-
-let setsid: string | null | undefined;
-
-/** `/usr/bin/setsid` or `/bin/setsid` when present (util-linux), else `undefined`. */
-function setsidPath(): string | undefined {
-  if (setsid === undefined) {
-    setsid = null;
-    for (const path of ["/usr/bin/setsid", "/bin/setsid"]) {
-      try {
-        if (Deno.statSync(path).isFile) {
-          setsid = path;
-          break;
-        }
-      } catch { /* not here */ }
-    }
-  }
-  return setsid ?? undefined;
-}
-
-/**
- * Where Deno keeps `localStorage` and `caches` for an origin: under
- * `location_data/<sha256 of the origin>` in its cache directory.
- */
-function storageDirs(denoDir: string, origin: string): string[] {
-  const hash = sha256Hex(origin);
-  return [`${denoDir}/location_data/${hash}`, `${denoDir}/location_data/web_cache/${hash}`];
-}
-
-function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
-}
-
-function outputLimit(maxOutputBytes: number): SandboxError {
-  return {
-    kind: "output_limit",
-    message: `the execution's output passed the limit (return value ≤ ${maxOutputBytes} bytes)`,
-  };
-}
-
-function memoryError(memoryMb: number): SandboxError {
-  return {
-    kind: "memory",
-    message: `execution exceeded its memory limit (${memoryMb} MiB heap, ${
-      memoryMb + RUNTIME_OVERHEAD_MB
-    } MiB resident)`,
-  };
-}
-
-const ERROR_KINDS: ReadonlySet<string> = new Set(SANDBOX_ERROR_KINDS);
-
-/** The error frame comes from a process the code controls: accept only its shape. */
-function sanitizeError(raw: unknown): SandboxError {
-  const error = (raw ?? {}) as Record<string, unknown>;
-  const kind = ERROR_KINDS.has(String(error.kind)) ? error.kind as SandboxError["kind"] : "runtime";
-  const out: SandboxError = { kind, message: String(error.message ?? "unknown error") };
-  if (Number.isInteger(error.line) && (error.line as number) > 0) out.line = error.line as number;
-  if (typeof error.stack === "string" && error.stack.length > 0) out.stack = error.stack;
-  return out;
 }
