@@ -143,6 +143,52 @@ Deno.test({
         }
       });
 
+      await t.step("the MCP session keeps PII placeholders; the tool gets the value", async () => {
+        await Deno.writeTextFile(`${root}/contact.txt`, "grace.hopper@example.net");
+        const client = await connect("acme-key");
+        try {
+          const read = await client.callTool({
+            name: "execute_code",
+            arguments: {
+              code: `return (await filesystem.readTextFile({ path: ${
+                JSON.stringify(`${root}/contact.txt`)
+              } })).content;`,
+            },
+          }) as ToolResult;
+          assertEquals(read.structuredContent?.result, "[EMAIL_1]");
+          const write = await client.callTool({
+            name: "execute_code",
+            arguments: {
+              code: `await filesystem.writeFile({ path: ${
+                JSON.stringify(`${root}/copy.txt`)
+              }, content: "to: [EMAIL_1]" }); return "written";`,
+            },
+          }) as ToolResult;
+          assertEquals(write.structuredContent?.result, "written");
+          assertEquals(await Deno.readTextFile(`${root}/copy.txt`), "to: grace.hopper@example.net");
+        } finally {
+          await client.close();
+        }
+        const other = await connect("acme-key");
+        try {
+          await other.callTool({
+            name: "execute_code",
+            arguments: {
+              code: `await filesystem.writeFile({ path: ${
+                JSON.stringify(`${root}/other.txt`)
+              }, content: "to: [EMAIL_1]" }); return "written";`,
+            },
+          });
+          assertEquals(
+            await Deno.readTextFile(`${root}/other.txt`),
+            "to: [EMAIL_1]",
+            "another session does not know the placeholder",
+          );
+        } finally {
+          await other.close();
+        }
+      });
+
       await t.step("a long execution reports progress", async () => {
         const client = await connect("acme-key");
         try {
