@@ -1,0 +1,44 @@
+/**
+ * The sandbox process's environment is cleared: read from outside (/proc), it holds only
+ * what Deno itself needs, never the gateway's variables.
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { sandboxChildren } from "../helpers.ts";
+import { Sandbox } from "../../sandbox/mod.ts";
+
+Deno.test("security: a sandbox process never inherits the gateway's environment", async () => {
+  const secret = `gateway-secret-${crypto.randomUUID()}`;
+  Deno.env.set("AIRLOCK_GATEWAY_SECRET", secret);
+  const sandbox = new Sandbox({
+    timeoutMs: 5000,
+    memoryMb: 64,
+    maxOutputBytes: 65536,
+    maxLogBytes: 65536,
+    concurrency: 1,
+    queue: 1,
+    poolSize: 0,
+    allowNet: [],
+    allowRead: [],
+  });
+  try {
+    const running = sandbox.run({
+      code: "await new Promise((r) => setTimeout(r, 1000)); return Deno.pid;",
+    });
+    let pids: number[] = [];
+    for (let i = 0; i < 100 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      pids = await sandboxChildren();
+    }
+    assertEquals(pids.length, 1, "one sandbox process is running");
+    const environ = await Deno.readTextFile(`/proc/${pids[0]}/environ`);
+    const names = environ.split("\0").filter(Boolean).map((v) => v.slice(0, v.indexOf("=")));
+    assertEquals(names.sort(), ["DENO_DIR", "DENO_NO_UPDATE_CHECK", "HOME", "NO_COLOR"]);
+    assert(!environ.includes(secret), "the gateway's secret is not there");
+    const result = await running;
+    assertEquals(result.result, pids[0], "it was the process that ran the code");
+  } finally {
+    Deno.env.delete("AIRLOCK_GATEWAY_SECRET");
+    await sandbox.close();
+  }
+});
