@@ -19,7 +19,7 @@ import {
 } from "../../../wrappers/selection/mod.ts";
 
 /** The real text files; CI points `selection.modelDir` at `../shared/models` relative to the repo. */
-const SHARED = Deno.env.get("AIRLOCK_SHARED_MODELS") ??
+const SHARED = Deno.env.get("AIRLOCK_MODEL_DIR") ??
   new URL("../../../../shared/models", import.meta.url).pathname;
 const SOURCE = `${SHARED}/${DEFAULT_TRANSFORMERS_MODEL}`;
 const HIDDEN = 4;
