@@ -22,6 +22,8 @@ import {
 const STDERR_TAIL_BYTES = 16384;
 /** A frame line longer than this ends the execution; it bounds the gateway's memory. */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** All tool-call frames of one execution together, in bytes. */
+export const MAX_RPC_BYTES = 256 * 1024 * 1024;
 
 /** How a sandbox process is started. */
 export interface SpawnOptions {
@@ -178,6 +180,7 @@ export class SandboxProcess {
     const logs: LogEntry[] = [];
     let outputBudget = 2 * (options.limits.maxOutputBytes + options.limits.maxLogBytes) +
       1024 * 1024;
+    let rpcBudget = MAX_RPC_BYTES;
     let settle: (outcome: ProcessOutcome) => void;
     const done = new Promise<ProcessOutcome>((resolve) => settle = resolve);
 
@@ -201,6 +204,13 @@ export class SandboxProcess {
           return;
         }
         case "rpc":
+          // Tool arguments may be large, but the gateway parses every byte of them: a
+          // separate, larger budget keeps a flood of calls from eating its CPU and memory.
+          rpcBudget -= bytes;
+          if (rpcBudget < 0) {
+            this.kill("output_limit");
+            return;
+          }
           this.#serveRpc(frame, options.onRpc);
           return;
         case "result":

@@ -322,3 +322,24 @@ Deno.test("disk: the shared Deno cache is replaced after a bounded number of pro
     assert(!exists, `${dir} was removed from disk`);
   }
 });
+
+Deno.test("output: a flood of huge tool calls is cut off as output_limit", async () => {
+  const sandbox = makeSandbox({ timeoutMs: 20_000 });
+  let served = 0;
+  try {
+    const started = performance.now();
+    const result = await sandbox.run({
+      code: `const big = "x".repeat(20 * 1024 * 1024);
+             while (true) { try { await __airlock.rpc("echo", { big }); } catch { /* refused */ } }`,
+      onRpc: () => {
+        served++;
+        return Promise.resolve(null);
+      },
+    });
+    assertEquals(result.error?.kind, "output_limit");
+    assert(served <= 13, `the gateway served ${served} calls of 20 MB before cutting off`);
+    assert(performance.now() - started < 20_000, "ended by the budget, not the timeout");
+  } finally {
+    await sandbox.close();
+  }
+});
