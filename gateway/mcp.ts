@@ -214,9 +214,15 @@ interface HttpSession {
 export class McpHttpEndpoint {
   #gateway: Gateway;
   #sessions = new Map<string, HttpSession>();
+  #maxSessions: number;
 
-  constructor(gateway: Gateway) {
+  /**
+   * @param gateway the gateway to serve
+   * @param maxSessions open sessions kept; beyond it the least recently used is closed
+   */
+  constructor(gateway: Gateway, maxSessions = 1000) {
     this.#gateway = gateway;
+    this.#maxSessions = maxSessions;
   }
 
   /** Open sessions (for tests and metrics). */
@@ -235,6 +241,9 @@ export class McpHttpEndpoint {
       if (session.tenantId !== tenant.id) {
         throw new GatewayError("forbidden", "this MCP session belongs to another tenant");
       }
+      // Map order is the eviction order: a used session moves to the back.
+      this.#sessions.delete(sessionId);
+      this.#sessions.set(sessionId, session);
       return await session.transport.handleRequest(request);
     }
     if (request.method !== "POST") {
@@ -245,6 +254,11 @@ export class McpHttpEndpoint {
         sessionIdGenerator: () => crypto.randomUUID(),
         onsessioninitialized: (id: string) => {
           this.#sessions.set(id, { transport, tenantId: tenant.id });
+          for (const [oldest, session] of this.#sessions) {
+            if (this.#sessions.size <= this.#maxSessions) break;
+            this.#sessions.delete(oldest);
+            session.transport.close().catch(() => {});
+          }
         },
         onsessionclosed: (id: string) => {
           this.#sessions.delete(id);

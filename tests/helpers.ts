@@ -4,7 +4,13 @@
  * @module
  */
 
-import { type Config, createHttpApp, Gateway, parseConfig } from "../gateway/mod.ts";
+import {
+  type Config,
+  createHttpApp,
+  Gateway,
+  McpHttpEndpoint,
+  parseConfig,
+} from "../gateway/mod.ts";
 
 /** A gateway served over real HTTP on 127.0.0.1 and an ephemeral port. */
 export interface TestGateway {
@@ -41,7 +47,7 @@ export interface ExecuteReply {
 /** Starts a gateway with `overrides` merged into an empty configuration. */
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
-  options: { poolSize?: number } = {},
+  options: { poolSize?: number; mcpSessions?: number } = {},
 ): Promise<TestGateway> {
   const config: Config = parseConfig({
     servers: {},
@@ -55,7 +61,8 @@ export async function startTestGateway(
   });
   const gateway = new Gateway(config, { poolSize: options.poolSize ?? 1, logger: () => {} });
   await gateway.start();
-  const app = createHttpApp(gateway);
+  const mcp = new McpHttpEndpoint(gateway, options.mcpSessions);
+  const app = createHttpApp(gateway, { mcp });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const url = `http://127.0.0.1:${port}`;
@@ -86,6 +93,7 @@ export async function startTestGateway(
       return reply.body as ExecuteReply;
     },
     async close() {
+      await mcp.close();
       await server.shutdown();
       await gateway.close();
     },
