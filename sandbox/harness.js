@@ -33,8 +33,10 @@ let runFrameResolve;
 const runFrame = new Promise((resolve) => runFrameResolve = resolve);
 
 async function readFrames() {
-  const buffer = new Uint8Array(65536);
-  let carry = "";
+  const buffer = new Uint8Array(1 << 20);
+  // Pieces of the current line: only new text is searched for a newline, so a frame of
+  // any size (a large tool result) costs linear time.
+  const pieces = [];
   while (true) {
     let n;
     try {
@@ -43,13 +45,16 @@ async function readFrames() {
       n = null;
     }
     if (n === null) break;
-    carry += decoder.decode(buffer.subarray(0, n), { stream: true });
+    let text = decoder.decode(buffer.subarray(0, n), { stream: true });
     let newline;
-    while ((newline = carry.indexOf("\n")) >= 0) {
-      const line = carry.slice(0, newline);
-      carry = carry.slice(newline + 1);
+    while ((newline = text.indexOf("\n")) >= 0) {
+      pieces.push(text.slice(0, newline));
+      const line = pieces.join("");
+      pieces.length = 0;
+      text = text.slice(newline + 1);
       if (line.length > 0) handleFrame(JSON.parse(line));
     }
+    if (text.length > 0) pieces.push(text);
   }
   // The gateway closed our stdin: nothing more can arrive, so pending calls fail.
   for (const [, pending] of pendingReplies) {

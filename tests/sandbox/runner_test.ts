@@ -180,3 +180,29 @@ Deno.test({
   name: "runner tests close their sandbox",
   fn: () => sandbox.close(),
 });
+
+Deno.test("a large tool result (30 MB) reaches the code intact", async () => {
+  const big = "0123456789".repeat(3 * 1024 * 1024);
+  const large = new Sandbox({
+    timeoutMs: 3000,
+    memoryMb: 256,
+    maxOutputBytes: 1024,
+    maxLogBytes: 1024,
+    concurrency: 1,
+    queue: 0,
+    poolSize: 0,
+    allowNet: [],
+    allowRead: [],
+  });
+  try {
+    const result = await large.run({
+      code: `const s = await __airlock.rpc("big", {});
+             return { length: s.length, tail: s.slice(-12) };`,
+      onRpc: () => Promise.resolve(big),
+    });
+    assertEquals(result.error, undefined);
+    assertEquals(result.result, { length: big.length, tail: "890123456789" });
+  } finally {
+    await large.close();
+  }
+});
