@@ -28,18 +28,23 @@ function serve(args: string[], env: Record<string, string> = {}) {
   return child;
 }
 
+/** Runs a busy loop through the gateway on `port`; its timeout error tells which limit applied. */
+async function runForever(port: number) {
+  const reply = await fetch(`http://127.0.0.1:${port}/v1/execute`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: "while (true) {}" }),
+  });
+  return await reply.json();
+}
+
 Deno.test("serve honours --config and --port", async () => {
   const config = await writeConfig({ sandbox: { timeoutMs: 1000 } });
   const port = freePort();
   const child = serve(["--config", config, "--port", String(port)]);
   try {
     await waitForHealth(`http://127.0.0.1:${port}`, child);
-    const reply = await fetch(`http://127.0.0.1:${port}/v1/execute`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code: "while (true) {}" }),
-    });
-    const body = await reply.json();
+    const body = await runForever(port);
     assertEquals(body.error.kind, "timeout");
     assertMatch(body.error.message, /1000 ms/, "the configured timeout applies");
   } finally {
@@ -59,12 +64,7 @@ Deno.test("serve honours AIRLOCK_CONFIG and AIRLOCK_PORT", async () => {
   const child = serve([], { AIRLOCK_CONFIG: config, AIRLOCK_PORT: String(port) });
   try {
     await waitForHealth(`http://127.0.0.1:${port}`, child);
-    const reply = await fetch(`http://127.0.0.1:${port}/v1/execute`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code: "while (true) {}" }),
-    });
-    assertMatch((await reply.json()).error.message, /700 ms/);
+    assertMatch((await runForever(port)).error.message, /700 ms/);
   } finally {
     child.kill("SIGTERM");
     await child.status;
