@@ -16,7 +16,7 @@ import {
   ToolIndex,
 } from "../wrappers/selection/mod.ts";
 import type { Embedder } from "../wrappers/selection/mod.ts";
-import type { ToolInfo } from "../upstream/types.ts";
+import type { ToolInfo } from "../upstream/mod.ts";
 import { type EvalQuery, loadCatalogue, loadQueries, padCatalogue } from "./data/load.ts";
 
 interface Quality {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../upstream/types.ts";
+import type { ToolInfo } from "../upstream/mod.ts";
 import { buildNameMap, type NameMap } from "./names.ts";
 import { jsdoc, jsdocText, schemaToType } from "./typegen.ts";
 

@@ -12,7 +12,7 @@
  * @module
  */
 /** The catalogue types the wrappers consume (owned by `upstream/`). */
-export type { JsonSchema, ToolInfo } from "../upstream/types.ts";
+export type { JsonSchema, ToolInfo } from "../upstream/mod.ts";
 export {
   buildNameMap,
   camelCase,

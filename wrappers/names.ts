@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../upstream/types.ts";
+import type { ToolInfo } from "../upstream/mod.ts";
 
 /** Words that cannot name a binding in strict-mode module code (plus a few that should not). */
 export const RESERVED_WORDS: ReadonlySet<string> = new Set([

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../upstream/types.ts";
+import type { ToolInfo } from "../upstream/mod.ts";
 import { buildNameMap, type NameMap, NAMESPACE_RESERVED_KEYS } from "./names.ts";
 
 /** Input of {@link generatePrelude}. */

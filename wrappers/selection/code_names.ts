@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../../upstream/types.ts";
+import type { ToolInfo } from "../../upstream/mod.ts";
 import { normalizeName } from "./text.ts";
 
 const MEMBER_CALL = /([A-Za-z_$][\w$]*)\s*(?:\?\.|\.)\s*([A-Za-z_$][\w$]*)\s*(?:\?\.\s*)?\(/g;

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../../upstream/types.ts";
+import type { ToolInfo } from "../../upstream/mod.ts";
 import { scanCode } from "./code_names.ts";
 import { codeQueryText } from "./text.ts";
 import type { ToolIndex } from "./tool_index.ts";

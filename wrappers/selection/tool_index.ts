@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../../upstream/types.ts";
+import type { ToolInfo } from "../../upstream/mod.ts";
 import { Bm25Index } from "./bm25.ts";
 import { lexicalEmbedder } from "./create_embedder.ts";
 import { terms } from "./text.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ToolInfo } from "../../upstream/types.ts";
+import type { ToolInfo } from "../../upstream/mod.ts";
 import { splitIdentifier, terms } from "./text.ts";
 
 /** How many times each field's terms count in BM25 (a cheap BM25F). */
