@@ -31,6 +31,19 @@ function makeSandbox(overrides: Partial<SandboxOptions> = {}): Sandbox {
   });
 }
 
+/** Runs `fn` with a fresh sandbox and always closes it. */
+async function withSandbox(
+  overrides: Partial<SandboxOptions>,
+  fn: (sandbox: Sandbox) => Promise<void>,
+): Promise<void> {
+  const sandbox = makeSandbox(overrides);
+  try {
+    await fn(sandbox);
+  } finally {
+    await sandbox.close();
+  }
+}
+
 const HEAP_GROWTH =
   `const keep = []; while (true) keep.push({ a: Math.random(), b: "x".repeat(64) + Math.random() });`;
 const BUFFER_GROWTH =
@@ -56,34 +69,25 @@ async function expectKind(
 }
 
 Deno.test("timeout: a busy loop is killed", async () => {
-  const sandbox = makeSandbox();
-  try {
+  await withSandbox({}, async (sandbox) => {
     await expectKind(sandbox, "while (true) {}", "timeout", 1500);
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("timeout: a never-resolving promise is killed", async () => {
-  const sandbox = makeSandbox();
-  try {
+  await withSandbox({}, async (sandbox) => {
     await expectKind(sandbox, "await new Promise(() => {});", "timeout", 1500);
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("timeout: a request may lower the timeout", async () => {
-  const sandbox = makeSandbox();
-  try {
+  await withSandbox({}, async (sandbox) => {
     const started = performance.now();
     const result = await sandbox.run({ code: "while (true) {}", limits: { timeoutMs: 300 } });
     assertEquals(result.error?.kind, "timeout");
     assertMatch(result.error!.message, /300 ms/);
     assert(performance.now() - started < 300 + GRACE_MS);
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 for (const guard of ["auto", "watchdog"] as const) {
@@ -127,8 +131,7 @@ Deno.test("memory: a cgroup is used where the host offers one", async () => {
 });
 
 Deno.test("output: a 50 MB return value is refused as output_limit", async () => {
-  const sandbox = makeSandbox({ timeoutMs: 10_000 });
-  try {
+  await withSandbox({ timeoutMs: 10_000 }, async (sandbox) => {
     await expectKind(sandbox, `return "x".repeat(50 * 1024 * 1024);`, "output_limit", 10_000);
     await expectKind(
       sandbox,
@@ -136,28 +139,22 @@ Deno.test("output: a 50 MB return value is refused as output_limit", async () =>
       "output_limit",
       10_000,
     );
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("output: deep nesting is refused without crashing anything", async () => {
-  const sandbox = makeSandbox();
-  try {
+  await withSandbox({}, async (sandbox) => {
     await expectKind(
       sandbox,
       `let v: unknown = 1; for (let i = 0; i < 100000; i++) v = [v]; return v;`,
       "output_limit",
       1500,
     );
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("logs: a million console lines are capped, the code still finishes", async () => {
-  const sandbox = makeSandbox({ timeoutMs: 10_000, maxLogBytes: 10_000 });
-  try {
+  await withSandbox({ timeoutMs: 10_000, maxLogBytes: 10_000 }, async (sandbox) => {
     const result = await sandbox.run({
       code: `for (let i = 0; i < 1_000_000; i++) console.log("line", i); return "done";`,
     });
@@ -166,14 +163,11 @@ Deno.test("logs: a million console lines are capped, the code still finishes", a
     assert(total <= 10_000 + 200, `log text ${total} is over the cap`);
     assertMatch(result.logs.at(-1)!.text, /more log lines were dropped/);
     assertEquals(await waitForNoStrays(), []);
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("output: a raw stdout flood is cut off as output_limit", async () => {
-  const sandbox = makeSandbox({ timeoutMs: 10_000, maxOutputBytes: 64 * 1024 });
-  try {
+  await withSandbox({ timeoutMs: 10_000, maxOutputBytes: 64 * 1024 }, async (sandbox) => {
     await expectKind(
       sandbox,
       `const chunk = new TextEncoder().encode("garbage ".repeat(8192) + "\\n");
@@ -188,28 +182,22 @@ Deno.test("output: a raw stdout flood is cut off as output_limit", async () => {
       "output_limit",
       10_000,
     );
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("robustness: a stderr flood neither hangs nor fails the execution", async () => {
-  const sandbox = makeSandbox({ timeoutMs: 10_000 });
-  try {
+  await withSandbox({ timeoutMs: 10_000 }, async (sandbox) => {
     const result = await sandbox.run({
       code: `const chunk = new TextEncoder().encode("e".repeat(65536));
              for (let i = 0; i < 500; i++) Deno.stderr.writeSync(chunk);
              return "survived";`,
     });
     assertEquals(result.result, "survived");
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("robustness: Deno.exit, deep recursion, unhandled rejections", async () => {
-  const sandbox = makeSandbox();
-  try {
+  await withSandbox({}, async (sandbox) => {
     const exit = await sandbox.run({ code: "Deno.exit(0);" });
     assertEquals(exit.error?.kind, "runtime");
     assertMatch(exit.error!.message, /exit code 0/);
@@ -228,9 +216,7 @@ Deno.test("robustness: Deno.exit, deep recursion, unhandled rejections", async (
     const thrownValue = await sandbox.run({ code: `throw { weird: true };` });
     assertEquals(thrownValue.error?.kind, "runtime");
     assertEquals(await waitForNoStrays(), []);
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("concurrency: many executions against a small pool all finish", async () => {
@@ -250,8 +236,7 @@ Deno.test("concurrency: many executions against a small pool all finish", async 
 });
 
 Deno.test("concurrency: a full queue is refused at once, not waited on", async () => {
-  const sandbox = makeSandbox({ concurrency: 1, queue: 1, timeoutMs: 3000 });
-  try {
+  await withSandbox({ concurrency: 1, queue: 1, timeoutMs: 3000 }, async (sandbox) => {
     const running = sandbox.run({ code: "await new Promise((r) => setTimeout(r, 700)); return 1" });
     const waiting = sandbox.run({ code: "return 2" });
     let refused: unknown;
@@ -264,9 +249,7 @@ Deno.test("concurrency: a full queue is refused at once, not waited on", async (
     assertEquals((refused as QueueFullError).kind, "queue_full");
     assertEquals((await running).result, 1);
     assertEquals((await waiting).result, 2);
-  } finally {
-    await sandbox.close();
-  }
+  });
 });
 
 Deno.test("warm pool: each process serves exactly one execution", async () => {
