@@ -1,56 +1,129 @@
 // The tokenisation vault: stable placeholders for values within a session, with a
-// time-to-live, and a store of vaults keyed by session id.
+// time-to-live and caps on entries and bytes, and a store of vaults grouped by tenant with
+// per-tenant caps, so that no tenant can evict, slow down or see another tenant's vaults.
 
 import { type PiiType, PLACEHOLDER_LABELS } from "./types.ts";
 
-/** Options of a {@linkcode Vault}. */
+/**
+ * Options of a {@linkcode Vault}.
+ *
+ * Sizes are counted in UTF-8 bytes of the strings a mapping holds: its lookup key
+ * (type + NUL + value), its value and its placeholder. The engine's own overhead per mapping
+ * (objects, two Map slots; a few hundred bytes) is not counted; `maxEntries` bounds it.
+ */
 export interface VaultOptions {
   /** How long a mapping lives after its last use, in ms (default 1 hour). */
   ttlMs?: number;
-  /** Most mappings kept; the least recently used go first (default 100,000). */
+  /** Most mappings kept; the least recently used go first (default 10,000). */
   maxEntries?: number;
+  /** Most bytes (UTF-8, see above) kept; the least recently used go first (default 2 MiB). */
+  maxBytes?: number;
+  /**
+   * Largest value (UTF-8 bytes) that gets a placeholder (default 8 KiB: a PEM private key
+   * of RSA-8192 fits). A larger value is still redacted, but masked as `[REDACTED_EMAIL]`
+   * etc. and never stored, so it cannot pin memory and cannot be restored.
+   */
+  maxValueBytes?: number;
   /** Clock, injectable for tests (default `Date.now`). */
   now?: () => number;
+}
+
+/** What a {@linkcode VaultStore} hears from the vaults it owns; called synchronously. */
+interface VaultListener {
+  /** The vault's entry count and byte count changed by these amounts. */
+  resized(entries: number, bytes: number): void;
+  /** A mapping was dropped by the vault's own caps (not by its TTL). */
+  evicted(): void;
+  /** A value above `maxValueBytes` was masked instead of stored. */
+  oversized(): void;
 }
 
 interface Entry {
   key: string;
   placeholder: string;
   value: string;
+  bytes: number;
   expiresAt: number;
 }
 
 const DEFAULT_TTL_MS = 60 * 60 * 1000;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** Default caps of one vault (one session). */
+const SESSION_DEFAULTS = { maxEntries: 10_000, maxBytes: 2 * MIB, maxValueBytes: 8 * KIB };
+/** Default caps of one tenant in a {@linkcode VaultStore}. */
+const TENANT_DEFAULTS = { maxSessions: 1_000, maxEntries: 100_000, maxBytes: 32 * MIB };
+/** Default caps of a whole {@linkcode VaultStore}: a last resort, sized for a 1 GB heap. */
+const STORE_DEFAULTS = { maxSessions: 10_000, maxEntries: 500_000, maxBytes: 128 * MIB };
+
+/** Sets a vault's listener; only the store in this file may (see the static block). */
+let listen: (vault: Vault, listener: VaultListener | undefined) => void;
 
 /**
  * Maps values to placeholders such as `[EMAIL_1]` and back. The same value always gets
- * the same placeholder while its mapping lives; numbers are never reused, so an expired
- * placeholder can never come to mean a different value.
+ * the same placeholder while its mapping lives; numbers are never reused, so an expired or
+ * evicted placeholder can never come to mean a different value: it simply stops resolving.
+ *
+ * Caps: at most `maxEntries` mappings and `maxBytes` bytes; the least recently used
+ * mappings make room for a new one. Values above `maxValueBytes` are masked, not stored.
  */
 export class Vault {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #maxValueBytes: number;
   readonly #now: () => number;
   readonly #byValue = new Map<string, Entry>();
   readonly #byPlaceholder = new Map<string, Entry>();
   readonly #counters = new Map<PiiType, number>();
+  #bytes = 0;
   #nextSweep = 0;
+  #listener: VaultListener | undefined;
 
-  /** Creates an empty vault. */
+  static {
+    listen = (vault, listener) => {
+      vault.#listener = listener;
+    };
+  }
+
+  /**
+   * Creates an empty vault.
+   * @throws RangeError with `kind: "invalid_option"` for a cap or TTL that is not positive
+   */
   constructor(options: VaultOptions = {}) {
     this.#ttlMs = positive(options.ttlMs, DEFAULT_TTL_MS, "ttlMs");
-    this.#maxEntries = positive(options.maxEntries, 100_000, "maxEntries");
+    this.#maxEntries = positive(options.maxEntries, SESSION_DEFAULTS.maxEntries, "maxEntries");
+    this.#maxBytes = positive(options.maxBytes, SESSION_DEFAULTS.maxBytes, "maxBytes");
+    this.#maxValueBytes = positive(
+      options.maxValueBytes,
+      SESSION_DEFAULTS.maxValueBytes,
+      "maxValueBytes",
+    );
     this.#now = options.now ?? Date.now;
   }
 
-  /** The placeholder for `value` of `type`, allocating `[LABEL_n]` on first sight. */
+  /**
+   * The placeholder for `value` of `type`, allocating `[LABEL_n]` on first sight. A value
+   * above `maxValueBytes`, or one whose mapping alone would exceed `maxBytes`, gets the
+   * mask `[REDACTED_LABEL]` instead and is not stored: redaction never depends on room.
+   */
   placeholderFor(type: PiiType, value: string): string {
-    const key = type + "\u0000" + value;
     const now = this.#now();
     if (now >= this.#nextSweep) {
       this.#dropExpiredFront(now);
       this.#nextSweep = now + Math.min(1000, this.#ttlMs);
     }
+    // UTF-8 needs at least one byte per UTF-16 code unit, so a long string is refused
+    // before it is scanned.
+    const valueBytes = value.length > this.#maxValueBytes
+      ? Infinity
+      : utf8Length(value, this.#maxValueBytes);
+    if (valueBytes > this.#maxValueBytes) {
+      this.#listener?.oversized();
+      return `[REDACTED_${PLACEHOLDER_LABELS[type]}]`;
+    }
+    const key = type + "\u0000" + value;
     const found = this.#byValue.get(key);
     if (found !== undefined && found.expiresAt > now) {
       found.expiresAt = now + this.#ttlMs;
@@ -61,22 +134,32 @@ export class Vault {
     }
     if (found !== undefined) this.#remove(found);
     const n = (this.#counters.get(type) ?? 0) + 1;
-    this.#counters.set(type, n);
-    const entry = {
-      key,
-      placeholder: `[${PLACEHOLDER_LABELS[type]}_${n}]`,
-      value,
-      expiresAt: now + this.#ttlMs,
-    };
-    this.#byValue.set(key, entry);
-    this.#byPlaceholder.set(entry.placeholder, entry);
-    while (this.#byValue.size > this.#maxEntries) {
-      this.#remove(this.#byValue.values().next().value!);
+    const placeholder = `[${PLACEHOLDER_LABELS[type]}_${n}]`;
+    // Key and placeholder are ASCII apart from the value.
+    const bytes = 2 * valueBytes + type.length + 1 + placeholder.length;
+    if (bytes > this.#maxBytes) {
+      this.#listener?.oversized();
+      return `[REDACTED_${PLACEHOLDER_LABELS[type]}]`;
     }
-    return entry.placeholder;
+    this.#counters.set(type, n);
+    // Room first, then insert: the vault never exceeds its caps, not even for a moment,
+    // so a store watching it never evicts another session over a transient overshoot.
+    while (
+      this.#byValue.size > 0 &&
+      (this.#byValue.size + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes)
+    ) {
+      this.#remove(this.#byValue.values().next().value!);
+      this.#listener?.evicted();
+    }
+    const entry = { key, placeholder, value, bytes, expiresAt: now + this.#ttlMs };
+    this.#byValue.set(key, entry);
+    this.#byPlaceholder.set(placeholder, entry);
+    this.#bytes += bytes;
+    this.#listener?.resized(1, bytes);
+    return placeholder;
   }
 
-  /** The value behind `placeholder`, or undefined when unknown or expired. */
+  /** The value behind `placeholder`, or undefined when unknown, expired or evicted. */
   lookup(placeholder: string): string | undefined {
     const entry = this.#byPlaceholder.get(placeholder);
     if (entry === undefined) return undefined;
@@ -91,6 +174,12 @@ export class Vault {
   get size(): number {
     this.#dropExpiredFront(this.#now());
     return this.#byValue.size;
+  }
+
+  /** Bytes held by live mappings, in UTF-8 (see {@linkcode VaultOptions}). */
+  get bytes(): number {
+    this.#dropExpiredFront(this.#now());
+    return this.#bytes;
   }
 
   /** Drops expired mappings. */
@@ -114,68 +203,420 @@ export class Vault {
   }
 
   #remove(entry: Entry): void {
-    if (this.#byValue.get(entry.key) === entry) this.#byValue.delete(entry.key);
+    if (this.#byValue.get(entry.key) !== entry) return;
+    this.#byValue.delete(entry.key);
     if (this.#byPlaceholder.get(entry.placeholder) === entry) {
       this.#byPlaceholder.delete(entry.placeholder);
     }
+    this.#bytes -= entry.bytes;
+    this.#listener?.resized(-1, -entry.bytes);
   }
 }
 
-/** Options of a {@linkcode VaultStore}. */
+/**
+ * UTF-8 length of `s`, counting a lone surrogate as the 3 bytes of U+FFFD (as
+ * `TextEncoder` writes it). Stops early once past `limit`: one linear scan at most.
+ */
+function utf8Length(s: string, limit: number): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length && bytes <= limit; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * Which vault: the tenant, the identity of the API key that uses it, and the session id.
+ * Vaults of different keys never mix, even with the same session id: a session id is not a
+ * capability that another key of the tenant can use.
+ */
+export interface VaultRef {
+  /** The tenant's id; must come from a bounded set (the configured tenants). */
+  tenant: string;
+  /**
+   * An opaque identity of the API key, e.g. its `sha256:` hash (at most 256 UTF-16 code
+   * units); `""` when there is no key (local use).
+   */
+  keyId: string;
+  /** The session id chosen by the client (1 to 256 UTF-16 code units). */
+  session: string;
+}
+
+/** Caps of each tenant in a {@linkcode VaultStore}. */
+export interface VaultTenantLimits {
+  /** Most live sessions of one tenant; its least recently used go first (default 1,000). */
+  maxSessions?: number;
+  /** Most mappings over all sessions of one tenant (default 100,000). */
+  maxEntries?: number;
+  /** Most bytes (UTF-8, see {@linkcode VaultOptions}) over all its sessions (default 32 MiB). */
+  maxBytes?: number;
+}
+
+/** Caps of each session's vault in a {@linkcode VaultStore}. */
+export interface VaultSessionLimits {
+  /** Most mappings of one session (default 10,000). */
+  maxEntries?: number;
+  /** Most bytes of one session (default 2 MiB). */
+  maxBytes?: number;
+  /** Largest value stored (default 8 KiB); larger ones are masked, see {@linkcode VaultOptions}. */
+  maxValueBytes?: number;
+}
+
+/**
+ * Options of a {@linkcode VaultStore}. The top-level caps are for the whole store and are a
+ * last resort: when one is exceeded, the tenant using the most of that resource loses its
+ * least recently used session. Effective caps are clamped so that session ≤ tenant ≤ store.
+ */
 export interface VaultStoreOptions {
   /** Time-to-live of a session's vault after its last use, and of each mapping (ms). */
   ttlMs?: number;
-  /** Most sessions kept; the least recently used go first (default 10,000). */
+  /** Most sessions in the store (default 10,000). */
   maxSessions?: number;
+  /** Most mappings in the store (default 500,000). */
+  maxEntries?: number;
+  /** Most bytes in the store (UTF-8, see {@linkcode VaultOptions}; default 128 MiB). */
+  maxBytes?: number;
+  /** Caps of each tenant. */
+  perTenant?: VaultTenantLimits;
+  /** Caps of each session's vault. */
+  perSession?: VaultSessionLimits;
   /** Clock, injectable for tests (default `Date.now`). */
   now?: () => number;
 }
 
-/** One {@linkcode Vault} per session id, dropped after the TTL or when over capacity. */
+/** What one tenant holds in a {@linkcode VaultStore}, for metrics. */
+export interface VaultTenantStats {
+  /** The tenant's id. */
+  tenant: string;
+  /** Live sessions. */
+  sessions: number;
+  /** Mappings over its sessions. */
+  entries: number;
+  /** Bytes over its sessions (UTF-8, see {@linkcode VaultOptions}). */
+  bytes: number;
+  /** Sessions dropped for room (not by the TTL), counted since the store started. */
+  evictedSessions: {
+    /** By the tenant's own caps. */
+    tenant: number;
+    /** By the store's caps (this tenant used the most). */
+    global: number;
+  };
+  /** Mappings dropped by a session's own caps, since the store started. */
+  evictedEntries: number;
+  /** Values masked because they were above `maxValueBytes`, since the store started. */
+  oversizedValues: number;
+}
+
+/** A snapshot of a {@linkcode VaultStore}: totals and one row per tenant seen. */
+export interface VaultStoreStats {
+  /** Live sessions in the store. */
+  sessions: number;
+  /** Mappings in the store. */
+  entries: number;
+  /** Bytes in the store (UTF-8, see {@linkcode VaultOptions}). */
+  bytes: number;
+  /** Per tenant, in the order tenants were first seen. */
+  tenants: VaultTenantStats[];
+}
+
+interface Session {
+  key: string;
+  tenant: TenantState;
+  vault: Vault;
+  entries: number;
+  bytes: number;
+  expiresAt: number;
+}
+
+interface TenantState {
+  id: string;
+  /** Least recently used first. */
+  sessions: Map<string, Session>;
+  entries: number;
+  bytes: number;
+  evictedByTenant: number;
+  evictedByStore: number;
+  evictedEntries: number;
+  oversized: number;
+}
+
+type Limits = { maxSessions: number; maxEntries: number; maxBytes: number };
+
+const MAX_ID_LENGTH = 256;
+
+/**
+ * One {@linkcode Vault} per (tenant, API key, session id), grouped by tenant. Sessions
+ * are dropped after the TTL since their last use, or for room: a tenant over one of its
+ * caps loses its own least recently used sessions; only when the whole store is over a cap
+ * does the tenant using the most of it lose its least recently used session. A dropped
+ * session's placeholders stop resolving (an execution still holding its vault keeps using
+ * it until it ends, outside the counts).
+ *
+ * Cost: `get` is O(1) amortised plus O(tenants) for a sweep at most once a second and for
+ * eviction by the store's caps; tenants are few (they come from the configuration).
+ */
 export class VaultStore {
   readonly #ttlMs: number;
-  readonly #maxSessions: number;
   readonly #now: () => number;
-  readonly #sessions = new Map<string, { vault: Vault; expiresAt: number }>();
+  readonly #store: Limits;
+  readonly #tenant: Limits;
+  readonly #session: Required<VaultSessionLimits>;
+  readonly #tenants = new Map<string, TenantState>();
+  #sessions = 0;
+  #entries = 0;
+  #bytes = 0;
+  #nextSweep = 0;
 
-  /** Creates an empty store. */
+  /**
+   * Creates an empty store.
+   * @throws RangeError with `kind: "invalid_option"` for a cap or TTL that is not positive
+   */
   constructor(options: VaultStoreOptions = {}) {
     this.#ttlMs = positive(options.ttlMs, DEFAULT_TTL_MS, "ttlMs");
-    this.#maxSessions = positive(options.maxSessions, 10_000, "maxSessions");
     this.#now = options.now ?? Date.now;
+    this.#store = {
+      maxSessions: positive(options.maxSessions, STORE_DEFAULTS.maxSessions, "maxSessions"),
+      maxEntries: positive(options.maxEntries, STORE_DEFAULTS.maxEntries, "maxEntries"),
+      maxBytes: positive(options.maxBytes, STORE_DEFAULTS.maxBytes, "maxBytes"),
+    };
+    const t = options.perTenant ?? {};
+    this.#tenant = {
+      maxSessions: Math.min(
+        positive(t.maxSessions, TENANT_DEFAULTS.maxSessions, "perTenant.maxSessions"),
+        this.#store.maxSessions,
+      ),
+      maxEntries: Math.min(
+        positive(t.maxEntries, TENANT_DEFAULTS.maxEntries, "perTenant.maxEntries"),
+        this.#store.maxEntries,
+      ),
+      maxBytes: Math.min(
+        positive(t.maxBytes, TENANT_DEFAULTS.maxBytes, "perTenant.maxBytes"),
+        this.#store.maxBytes,
+      ),
+    };
+    const s = options.perSession ?? {};
+    const maxBytes = Math.min(
+      positive(s.maxBytes, SESSION_DEFAULTS.maxBytes, "perSession.maxBytes"),
+      this.#tenant.maxBytes,
+    );
+    this.#session = {
+      maxEntries: Math.min(
+        positive(s.maxEntries, SESSION_DEFAULTS.maxEntries, "perSession.maxEntries"),
+        this.#tenant.maxEntries,
+      ),
+      maxBytes,
+      maxValueBytes: Math.min(
+        positive(s.maxValueBytes, SESSION_DEFAULTS.maxValueBytes, "perSession.maxValueBytes"),
+        maxBytes,
+      ),
+    };
   }
 
-  /** The vault of `sessionId`, created when absent or expired. */
-  get(sessionId: string): Vault {
-    if (typeof sessionId !== "string" || sessionId.length === 0) {
-      throw Object.assign(new TypeError("session id must be a non-empty string"), {
-        kind: "invalid_session",
-      });
-    }
+  /**
+   * The vault of `ref`, created when absent or expired; each call counts as a use.
+   *
+   * The string form is the older API: the whole string is the session id, in tenant `""`
+   * with key `""`, so every such session shares one tenant's caps. Prefer a {@linkcode VaultRef}.
+   * @throws TypeError with `kind: "invalid_session"` for an empty session id, or a session
+   *   id or key identity longer than 256 UTF-16 code units
+   */
+  get(ref: VaultRef | string): Vault {
+    const { tenant: tenantId, key } = this.#resolve(ref);
     const now = this.#now();
-    this.#dropExpired(now);
-    let session = this.#sessions.get(sessionId);
-    if (session !== undefined) this.#sessions.delete(sessionId);
-    else session = { vault: new Vault({ ttlMs: this.#ttlMs, now: this.#now }), expiresAt: 0 };
-    session.expiresAt = now + this.#ttlMs;
-    this.#sessions.set(sessionId, session);
-    while (this.#sessions.size > this.#maxSessions) {
-      this.#sessions.delete(this.#sessions.keys().next().value!);
+    this.#sweep(now);
+    let tenant = this.#tenants.get(tenantId);
+    if (tenant === undefined) {
+      tenant = {
+        id: tenantId,
+        sessions: new Map(),
+        entries: 0,
+        bytes: 0,
+        evictedByTenant: 0,
+        evictedByStore: 0,
+        evictedEntries: 0,
+        oversized: 0,
+      };
+      this.#tenants.set(tenantId, tenant);
     }
+    let session = tenant.sessions.get(key);
+    if (session !== undefined && session.expiresAt <= now) {
+      this.#drop(session);
+      session = undefined;
+    }
+    if (session !== undefined) {
+      // Re-insert to keep Map order = least recently used first.
+      tenant.sessions.delete(key);
+      tenant.sessions.set(key, session);
+      session.expiresAt = now + this.#ttlMs;
+      return session.vault;
+    }
+    session = this.#open(tenant, key, now);
+    while (tenant.sessions.size > this.#tenant.maxSessions) {
+      this.#evict(tenant.sessions.values().next().value!, "tenant");
+    }
+    while (
+      this.#sessions > this.#store.maxSessions && this.#evictFromHeaviest((t) => t.sessions.size)
+    );
     return session.vault;
+  }
+
+  /**
+   * Drops the session of `ref` now (e.g. when its MCP session closes).
+   * @returns whether there was a live session
+   */
+  delete(ref: VaultRef | string): boolean {
+    const { tenant: tenantId, key } = this.#resolve(ref);
+    const session = this.#tenants.get(tenantId)?.sessions.get(key);
+    if (session === undefined) return false;
+    const live = session.expiresAt > this.#now();
+    this.#drop(session);
+    return live;
   }
 
   /** Number of live sessions. */
   get size(): number {
-    this.#dropExpired(this.#now());
-    return this.#sessions.size;
+    this.#sweep(this.#now(), true);
+    return this.#sessions;
   }
 
-  #dropExpired(now: number): void {
-    // Map order is least recently used first, so expired sessions are at the front.
-    for (const [id, session] of this.#sessions) {
-      if (session.expiresAt > now) break;
-      this.#sessions.delete(id);
+  /**
+   * Totals and per-tenant figures (sessions, mappings, bytes, eviction counters), for
+   * metrics. Expired sessions and mappings are dropped first. O(tenants + sessions).
+   */
+  stats(): VaultStoreStats {
+    this.#sweep(this.#now(), true);
+    for (const tenant of this.#tenants.values()) {
+      // Reading `bytes` drops each vault's expired mappings, which updates the counts.
+      for (const session of tenant.sessions.values()) void session.vault.bytes;
+    }
+    return {
+      sessions: this.#sessions,
+      entries: this.#entries,
+      bytes: this.#bytes,
+      tenants: [...this.#tenants.values()].map((t) => ({
+        tenant: t.id,
+        sessions: t.sessions.size,
+        entries: t.entries,
+        bytes: t.bytes,
+        evictedSessions: { tenant: t.evictedByTenant, global: t.evictedByStore },
+        evictedEntries: t.evictedEntries,
+        oversizedValues: t.oversized,
+      })),
+    };
+  }
+
+  #resolve(ref: VaultRef | string): { tenant: string; key: string } {
+    const r = typeof ref === "string" ? { tenant: "", keyId: "", session: ref } : ref;
+    if (
+      r === null || typeof r !== "object" || typeof r.tenant !== "string" ||
+      typeof r.keyId !== "string" || r.keyId.length > MAX_ID_LENGTH ||
+      typeof r.session !== "string" || r.session.length === 0 ||
+      r.session.length > MAX_ID_LENGTH
+    ) {
+      throw Object.assign(
+        new TypeError(
+          `session id must be a string of 1 to ${MAX_ID_LENGTH} characters, with a key identity`,
+        ),
+        { kind: "invalid_session" },
+      );
+    }
+    // Length-prefixed, so no key identity and session id pair can collide with another.
+    return { tenant: r.tenant, key: `${r.keyId.length}:${r.keyId}${r.session}` };
+  }
+
+  #open(tenant: TenantState, key: string, now: number): Session {
+    const vault = new Vault({ ttlMs: this.#ttlMs, now: this.#now, ...this.#session });
+    const session: Session = {
+      key,
+      tenant,
+      vault,
+      entries: 0,
+      bytes: 0,
+      expiresAt: now + this.#ttlMs,
+    };
+    tenant.sessions.set(key, session);
+    this.#sessions++;
+    listen(vault, {
+      resized: (entries, bytes) => this.#resized(session, entries, bytes),
+      evicted: () => tenant.evictedEntries++,
+      oversized: () => tenant.oversized++,
+    });
+    return session;
+  }
+
+  #resized(session: Session, entries: number, bytes: number): void {
+    const tenant = session.tenant;
+    session.entries += entries;
+    session.bytes += bytes;
+    tenant.entries += entries;
+    tenant.bytes += bytes;
+    this.#entries += entries;
+    this.#bytes += bytes;
+    if (entries <= 0 && bytes <= 0) return;
+    // The growing session fits the tenant's caps alone (session caps are clamped to
+    // them), so evicting the tenant's other sessions, oldest first, always makes room.
+    const t = this.#tenant;
+    for (const oldest of tenant.sessions.values()) {
+      if (tenant.entries <= t.maxEntries && tenant.bytes <= t.maxBytes) break;
+      if (oldest !== session) this.#evict(oldest, "tenant");
+    }
+    const store = this.#store;
+    while (this.#entries > store.maxEntries && this.#evictFromHeaviest((x) => x.entries));
+    while (this.#bytes > store.maxBytes && this.#evictFromHeaviest((x) => x.bytes));
+  }
+
+  /** The store is over a cap: the tenant using the most of it loses its oldest session. */
+  #evictFromHeaviest(use: (tenant: TenantState) => number): boolean {
+    let heaviest: TenantState | undefined;
+    for (const t of this.#tenants.values()) {
+      if (t.sessions.size > 0 && (heaviest === undefined || use(t) > use(heaviest))) heaviest = t;
+    }
+    if (heaviest === undefined) return false;
+    this.#evict(heaviest.sessions.values().next().value!, "global");
+    return true;
+  }
+
+  #evict(session: Session, by: "tenant" | "global"): void {
+    if (by === "tenant") session.tenant.evictedByTenant++;
+    else session.tenant.evictedByStore++;
+    this.#drop(session);
+  }
+
+  #drop(session: Session): void {
+    const tenant = session.tenant;
+    if (tenant.sessions.get(session.key) !== session) return;
+    tenant.sessions.delete(session.key);
+    // Detached: an execution still holding the vault may use it, but it no longer counts.
+    listen(session.vault, undefined);
+    tenant.entries -= session.entries;
+    tenant.bytes -= session.bytes;
+    this.#entries -= session.entries;
+    this.#bytes -= session.bytes;
+    this.#sessions--;
+  }
+
+  /**
+   * Each tenant's sessions are least recently used first and share one TTL, so expired
+   * ones sit at the front: O(tenants) plus O(1) per dropped session, at most once a second
+   * unless `force`d.
+   */
+  #sweep(now: number, force = false): void {
+    if (!force && now < this.#nextSweep) return;
+    this.#nextSweep = now + Math.min(1000, this.#ttlMs);
+    for (const tenant of this.#tenants.values()) {
+      for (const session of tenant.sessions.values()) {
+        if (session.expiresAt > now) break;
+        this.#drop(session);
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
-// Vault and VaultStore: stable placeholders, TTL expiry (injected clock), capacity.
+// Vault and VaultStore: stable placeholders, TTL expiry (injected clock), capacity; caps on
+// entries and bytes per session and per tenant, so no tenant can evict another's vaults.
 
 import { detokenizeValue, redactText, Vault, VaultStore } from "../../pii/mod.ts";
 
@@ -108,4 +109,212 @@ Deno.test("expired mappings are dropped as the vault is used, not kept forever",
   v.placeholderFor("ip", "10.0.1.1");
   assertEquals(v.size, 1);
   assertEquals(v.lookup("[IP_101]"), "10.0.1.1");
+});
+
+// --- Caps on entries and bytes -------------------------------------------------------------
+
+const email = (i: number) => `user${i}@example.com`;
+
+Deno.test("many small values: a vault keeps at most maxBytes (UTF-8), oldest go first", () => {
+  const v = new Vault({ maxBytes: 10_000 });
+  const placeholders: string[] = [];
+  for (let i = 0; i < 5_000; i++) placeholders.push(v.placeholderFor("email", email(i)));
+  // Each mapping holds key "email\0user…" + value + "[EMAIL_n]": about 60 bytes.
+  if (!(v.bytes <= 10_000 && v.bytes > 9_000)) throw new Error(`bytes ${v.bytes}`);
+  if (!(v.size < 200)) throw new Error(`size ${v.size}`);
+  assertEquals(v.lookup(placeholders[0]), undefined, "the oldest stopped resolving");
+  assertEquals(v.lookup(placeholders[4_999]), email(4_999), "the newest resolves");
+  // Numbers are never reused: an evicted value comes back with a new number.
+  assertEquals(v.placeholderFor("email", email(0)), "[EMAIL_5001]");
+  assertEquals(v.lookup("[EMAIL_1]"), undefined);
+});
+
+Deno.test("many small values: the default caps bound a session (10,000 mappings, 2 MiB)", () => {
+  const v = new Vault();
+  for (let i = 0; i < 30_000; i++) {
+    v.placeholderFor("ip", `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+  }
+  assertEquals(v.size, 10_000);
+  if (v.bytes > 2 * 1024 * 1024) throw new Error(`bytes ${v.bytes}`);
+  const long = (i: number) => `${"x".repeat(1000)}${i}@example.com`;
+  for (let i = 0; i < 2_000; i++) v.placeholderFor("email", long(i));
+  if (v.bytes > 2 * 1024 * 1024) throw new Error(`bytes ${v.bytes}`);
+  assertEquals(v.lookup(v.placeholderFor("email", long(1_999))), long(1_999));
+});
+
+Deno.test("bytes are UTF-8: two-byte, three-byte and astral characters", () => {
+  const v = new Vault();
+  v.placeholderFor("secret", "é€😀"); // 2 + 3 + 4 bytes
+  // key "secret\0é€😀" (7 + 9) + value (9) + "[SECRET_1]" (10)
+  assertEquals(v.bytes, 35);
+});
+
+Deno.test("one huge value: masked, never stored, and redaction still happens", () => {
+  const v = new Vault();
+  const huge = "a".repeat(5 * 1024 * 1024) + "@example.com";
+  assertEquals(v.placeholderFor("email", huge), "[REDACTED_EMAIL]");
+  assertEquals(v.size, 0);
+  assertEquals(v.bytes, 0);
+  // Through the real detector: a 59 KB PEM private key is a secret far above 8 KiB.
+  const pem = "-----BEGIN PRIVATE KEY-----\n" +
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n".repeat(1800) + "-----END PRIVATE KEY-----";
+  const { text, counts } = redactText(`key: ${pem} and a@example.com`, {
+    mode: "tokenize",
+    vault: v,
+  });
+  assertEquals(text, "key: [REDACTED_SECRET] and [EMAIL_1]");
+  assertEquals(counts, { secret: 1, email: 1 });
+  assertEquals(v.size, 1, "only the e-mail address is stored");
+  // Just under the cap is stored; multi-byte characters count as UTF-8.
+  const small = new Vault({ maxValueBytes: 12 });
+  assertEquals(small.placeholderFor("secret", "x".repeat(12)), "[SECRET_1]");
+  assertEquals(small.placeholderFor("secret", "é".repeat(7)), "[REDACTED_SECRET]");
+  assertEquals(small.placeholderFor("secret", "y".repeat(12)), "[SECRET_2]");
+});
+
+const ref = (tenant: string, session: string, keyId = "key") => ({ tenant, keyId, session });
+
+Deno.test("many sessions of one tenant do not evict another tenant's session", () => {
+  const store = new VaultStore(); // defaults: 1,000 sessions per tenant, 10,000 in all
+  const victim = store.get(ref("b", "s"));
+  const placeholder = victim.placeholderFor("email", "bob@example.com");
+  for (let i = 0; i < 10_001; i++) {
+    store.get(ref("a", `s${i}`)).placeholderFor("email", email(i));
+  }
+  if (store.get(ref("b", "s")) !== victim) throw new Error("tenant b's session was evicted");
+  assertEquals(detokenizeValue({ to: placeholder }, store.get(ref("b", "s"))), {
+    to: "bob@example.com",
+  });
+  const stats = store.stats();
+  const a = stats.tenants.find((t) => t.tenant === "a")!;
+  const b = stats.tenants.find((t) => t.tenant === "b")!;
+  assertEquals([a.sessions, a.entries, a.evictedSessions], [1_000, 1_000, {
+    tenant: 9_001,
+    global: 0,
+  }]);
+  assertEquals([b.sessions, b.entries, b.evictedSessions], [1, 1, { tenant: 0, global: 0 }]);
+  assertEquals(stats.sessions, 1_001);
+  assertEquals(stats.entries, 1_001);
+  assertEquals(stats.bytes, a.bytes + b.bytes);
+});
+
+Deno.test("a tenant over its entry or byte cap loses its own oldest sessions only", () => {
+  const store = new VaultStore({
+    perTenant: { maxEntries: 100, maxBytes: 1_000_000 },
+    perSession: { maxEntries: 50 },
+  });
+  const b = store.get(ref("b", "s"));
+  for (let i = 0; i < 40; i++) b.placeholderFor("email", email(i));
+  const first = store.get(ref("a", "first"));
+  const kept = first.placeholderFor("email", "first@example.com");
+  for (let s = 0; s < 10; s++) {
+    const v = store.get(ref("a", `s${s}`));
+    for (let i = 0; i < 50; i++) v.placeholderFor("email", email(i));
+  }
+  const stats = store.stats();
+  const a = stats.tenants.find((t) => t.tenant === "a")!;
+  if (a.entries > 100) throw new Error(`tenant a holds ${a.entries} entries`);
+  assertEquals(store.get(ref("a", "first")).lookup(kept), undefined, "a's oldest went");
+  assertEquals(store.get(ref("b", "s")), b);
+  assertEquals(b.size, 40);
+  // Bytes: 2,000 bytes per tenant, 2 sessions of ~1,000 each.
+  const bytes = new VaultStore({ perTenant: { maxBytes: 2_000 } });
+  const other = bytes.get(ref("b", "s"));
+  other.placeholderFor("email", "bob@example.com");
+  for (let s = 0; s < 5; s++) {
+    const v = bytes.get(ref("a", `s${s}`));
+    for (let i = 0; i < 15; i++) v.placeholderFor("email", email(i));
+  }
+  const after = bytes.stats().tenants.find((t) => t.tenant === "a")!;
+  if (after.bytes > 2_000) throw new Error(`tenant a holds ${after.bytes} bytes`);
+  assertEquals(other.lookup("[EMAIL_1]"), "bob@example.com");
+  assertEquals(bytes.get(ref("b", "s")), other);
+});
+
+Deno.test("the store's caps are a last resort: the tenant using the most loses", () => {
+  const store = new VaultStore({ maxEntries: 100, perTenant: { maxEntries: 80 } });
+  const b = store.get(ref("b", "s"));
+  for (let i = 0; i < 30; i++) b.placeholderFor("email", email(i));
+  for (let s = 0; s < 10; s++) {
+    const v = store.get(ref("a", `s${s}`));
+    for (let i = 0; i < 10; i++) v.placeholderFor("email", email(i));
+  }
+  const stats = store.stats();
+  if (stats.entries > 100) throw new Error(`store holds ${stats.entries}`);
+  assertEquals(store.get(ref("b", "s")), b, "the lighter tenant keeps its session");
+  assertEquals(b.size, 30);
+  const a = stats.tenants.find((t) => t.tenant === "a")!;
+  if (a.evictedSessions.global === 0) throw new Error("no global eviction counted");
+});
+
+Deno.test("two API keys of one tenant with the same session id get separate vaults", () => {
+  const store = new VaultStore();
+  const mine = store.get({ tenant: "t", keyId: "sha256:aaaa", session: "shared" });
+  const placeholder = mine.placeholderFor("email", "secret-person@example.com");
+  const theirs = store.get({ tenant: "t", keyId: "sha256:bbbb", session: "shared" });
+  if (theirs === mine) throw new Error("another key reached this key's vault");
+  assertEquals(theirs.lookup(placeholder), undefined);
+  assertEquals(detokenizeValue(placeholder, theirs), placeholder);
+  if (store.get({ tenant: "t", keyId: "sha256:aaaa", session: "shared" }) !== mine) {
+    throw new Error("the same key lost its vault");
+  }
+  // Key identity and session id cannot be shifted into each other.
+  const x = store.get({ tenant: "t", keyId: "ab", session: "c" });
+  const y = store.get({ tenant: "t", keyId: "a", session: "bc" });
+  if (x === y) throw new Error("(ab, c) and (a, bc) share a vault");
+});
+
+Deno.test("delete frees a session at once; a dropped vault still redacts", () => {
+  const store = new VaultStore();
+  const v = store.get(ref("t", "mcp-1"));
+  v.placeholderFor("email", "a@example.com");
+  assertEquals(store.delete(ref("t", "mcp-1")), true);
+  assertEquals(store.delete(ref("t", "mcp-1")), false);
+  assertEquals(store.stats().entries, 0);
+  // An execution still holding the vault keeps working, outside the counts.
+  assertEquals(v.placeholderFor("email", "b@example.com"), "[EMAIL_2]");
+  assertEquals(store.stats().entries, 0);
+  if (store.get(ref("t", "mcp-1")) === v) throw new Error("deleted session came back");
+});
+
+Deno.test("session ids and key identities are capped in length", () => {
+  const store = new VaultStore();
+  for (
+    const r of [ref("t", "x".repeat(257)), { tenant: "t", keyId: "k".repeat(257), session: "s" }]
+  ) {
+    try {
+      store.get(r);
+      throw new Error("no error");
+    } catch (e) {
+      assertEquals((e as { kind?: string }).kind, "invalid_session", String(e));
+    }
+  }
+  store.get(ref("t", "x".repeat(256)));
+});
+
+Deno.test("expired mappings and sessions leave the per-tenant figures", () => {
+  let now = 0;
+  const store = new VaultStore({ ttlMs: 1_000, now: () => now });
+  store.get(ref("t", "a")).placeholderFor("email", "a@example.com");
+  now = 500;
+  store.get(ref("t", "b")).placeholderFor("email", "b@example.com");
+  assertEquals(store.stats().tenants[0].entries, 2);
+  now = 1_200;
+  const t = store.stats().tenants[0];
+  assertEquals([t.sessions, t.entries], [1, 1]);
+  now = 5_000;
+  assertEquals(store.stats(), {
+    sessions: 0,
+    entries: 0,
+    bytes: 0,
+    tenants: [{
+      tenant: "t",
+      sessions: 0,
+      entries: 0,
+      bytes: 0,
+      evictedSessions: { tenant: 0, global: 0 },
+      evictedEntries: 0,
+      oversizedValues: 0,
+    }],
+  });
 });
