@@ -23,9 +23,16 @@ const CODE_NOISE = new Set(
     .split(" "),
 );
 
+/**
+ * Longest identifier split into words; the rest is ignored. No tool name is this long, and
+ * the case-boundary patterns below backtrack on long capital runs, so capping the input
+ * keeps every call linear in what it is given.
+ */
+const MAX_IDENTIFIER_CHARS = 128;
+
 /** Splits `readFile`, `read_file`, `read-file`, `HTTPServer` into lowercase words. */
 export function splitIdentifier(identifier: string): string[] {
-  return identifier
+  return identifier.slice(0, MAX_IDENTIFIER_CHARS)
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
     .toLowerCase()
