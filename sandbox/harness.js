@@ -9,6 +9,8 @@
 // Frames out (stdout): ready | log | rpc | result | error.
 // Frames in (stdin):   run | reply.
 
+import { Worker as NodeWorker } from "node:worker_threads";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 // Captured before any untrusted code runs; the code can still write to stdout itself,
@@ -24,6 +26,49 @@ function send(frame) {
   const bytes = encoder.encode(JSON.stringify(frame) + "\n");
   let offset = 0;
   while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
+}
+
+/** UTF-8 length of `text` in bytes (a lone surrogate counts as U+FFFD, 3 bytes). */
+function utf8Length(text) {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function isLowSurrogate(unit) {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes, whole characters only. */
+function utf8Prefix(text, maxBytes) {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    const pair = unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1));
+    const width = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + width > maxBytes) return text.slice(0, i);
+    bytes += width;
+    if (pair) i++;
+  }
+  return text;
+}
+
+/** The gateway's caps on error text, in UTF-8 bytes; it cuts longer text the same way. */
+const MAX_MESSAGE_BYTES = 8 * 1024;
+const MAX_STACK_BYTES = 16 * 1024;
+const TRUNCATED = "… [truncated]";
+
+function capText(text, maxBytes) {
+  if (text.length * 3 <= maxBytes || utf8Length(text) <= maxBytes) return text;
+  return utf8Prefix(text, maxBytes - utf8Length(TRUNCATED)) + TRUNCATED;
 }
 
 // ---------------------------------------------------------------- stdin frames
@@ -107,9 +152,53 @@ Object.defineProperty(Deno, "mainModule", {
   configurable: false,
 });
 
+// ---------------------------------------------------------------- the runtime's own surface
+//
+// Deleting a global is not a boundary when the runtime's internals can rebuild it, so
+// the internals are closed first and for good (non-configurable, non-writable), then
+// what they could reach is removed.
+
+const NONE = { value: undefined, writable: false, enumerable: false, configurable: false };
+const NotCapable = Deno.errors.NotCapable;
+
+// `Deno[Deno.internal]` holds the runtime's core (raw ops, `evalContext`, promise and
+// exception hooks) and webidl (`createBranded` builds any web class without its
+// constructor's checks). Nothing of ours uses it, and the runtime's own modules hold
+// their references already.
+Object.defineProperty(Deno, Deno.internal, NONE);
+
 // The Cache API writes to disk with no permission and no quota (localStorage at least has a
-// 10 MB one); sandboxed code has no use for it.
-delete globalThis.caches;
+// 10 MB one); sandboxed code has no use for it. Without webidl its classes cannot be
+// instantiated, and they go too.
+for (const name of ["caches", "CacheStorage", "Cache"]) {
+  Object.defineProperty(globalThis, name, NONE);
+}
+
+// A worker is a fresh runtime with its own, open `Deno[Deno.internal]` and its own
+// `caches`, out of reach of this harness: no workers at all. The web Worker is a global;
+// node:worker_threads' class calls `super()`, which looks up its prototype at call time,
+// so a refusing prototype it cannot be given back (non-extensible) stops it before it
+// creates anything.
+function refuseWorker() {
+  throw new NotCapable("Workers are not available in the sandbox");
+}
+Object.defineProperty(globalThis, "Worker", { ...NONE, value: refuseWorker });
+Object.setPrototypeOf(NodeWorker, refuseWorker);
+Object.preventExtensions(NodeWorker);
+
+// Host paths: the working directory is the runtime directory, argv names the runner.
+const NEUTRAL_CWD = "/airlock";
+Object.defineProperty(Deno, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
+const nodeProcess = globalThis.process;
+Object.defineProperty(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
+Object.defineProperty(nodeProcess, "argv", {
+  ...NONE,
+  value: Object.freeze(["deno", "/airlock/runner.js"]),
+  enumerable: true,
+});
+// Accessors Deno will not let go of; their setters store the value shown.
+nodeProcess.execPath = "deno";
+nodeProcess.title = "deno";
 
 Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
 Object.defineProperty(globalThis, "__airlock", {
@@ -128,14 +217,22 @@ function formatArgs(args) {
     .join(" ");
 }
 
+/**
+ * Sends a log line within the budget (UTF-8 bytes): the line that reaches it is cut to
+ * what is left and marked with "…", later lines are only counted. The gateway applies
+ * the same rule to the frames it receives, so lines the code writes itself gain nothing.
+ */
 function emitLog(level, args) {
   if (logBudget <= 0) {
     droppedLines++;
     return;
   }
   let text = formatArgs(args);
-  if (text.length > logBudget) text = text.slice(0, logBudget) + "…";
-  logBudget -= text.length;
+  const size = utf8Length(text);
+  if (size > logBudget) {
+    text = utf8Prefix(text, logBudget) + "…";
+    logBudget = 0;
+  } else logBudget -= size;
   send({ t: "log", level, text });
 }
 
@@ -177,8 +274,13 @@ globalThis.console = captured;
 
 // ---------------------------------------------------------------- result encoding
 
+/** The encoder stopped: `limit` is "bytes" or "depth". Reported as an `over_limit` frame. */
 class OutputLimit extends Error {
   name = "OutputLimit";
+  constructor(message, limit) {
+    super(message);
+    this.limit = limit;
+  }
 }
 
 /**
@@ -186,15 +288,16 @@ class OutputLimit extends Error {
  * nested value cannot overflow the stack), with predictable rules: Date → ISO string,
  * Map → object (string keys) or array of [key, value], Set → array, BigInt → decimal
  * string, undefined/functions/symbols → omitted in objects and null in arrays, cycles
- * → an error naming the path. Stops early once the output would pass `maxBytes`.
+ * → an error naming the path. Stops early once the output would pass `maxBytes` UTF-8
+ * bytes (the gateway measures the same way) or `maxDepth` levels.
  */
 function encodeResult(root, maxBytes, maxDepth) {
   const out = [];
   let size = 0;
   const push = (s) => {
-    size += s.length;
+    size += utf8Length(s);
     if (size > maxBytes) {
-      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`);
+      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`, "bytes");
     }
     out.push(s);
   };
@@ -214,8 +317,9 @@ function encodeResult(root, maxBytes, maxDepth) {
       continue;
     }
     if (typeof value === "string" && value.length > maxBytes - size) {
-      // Refuse before JSON.stringify doubles a huge string in memory.
-      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`);
+      // Refuse before JSON.stringify doubles a huge string in memory (a string's UTF-16
+      // length is never more than its UTF-8 length).
+      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`, "bytes");
     }
     if (value === null || typeof value !== "object") {
       push(JSON.stringify(value));
@@ -226,7 +330,7 @@ function encodeResult(root, maxBytes, maxDepth) {
       throw new TypeError(`the return value contains a circular reference at ${item.path}`);
     }
     if (item.depth >= maxDepth) {
-      throw new OutputLimit(`the return value is nested deeper than ${maxDepth} levels`);
+      throw new OutputLimit(`the return value is nested deeper than ${maxDepth} levels`, "depth");
     }
     if (value instanceof Map) value = mapToPlain(value);
     else if (value instanceof Set) value = [...value];
@@ -303,14 +407,16 @@ function describeError(error) {
   const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
   return {
     kind,
-    message,
+    message: capText(message, MAX_MESSAGE_BYTES),
     line: lineIn(stack) ?? lineIn(String(error?.message ?? "")),
-    stack: codeFrames(stack),
+    stack: capText(codeFrames(stack), MAX_STACK_BYTES),
   };
 }
 
+// Only kinds the code can cause: the gateway reports `timeout`, `memory`, `cancelled` and
+// `output_limit` from its own measurements and reads any of them in an error frame as
+// `runtime`.
 function classify(error) {
-  if (error instanceof OutputLimit) return "output_limit";
   if (error instanceof ToolError) return "tool";
   const name = error?.name;
   if (name === "NotCapable" || name === "PermissionDenied") return "permission";
@@ -358,17 +464,11 @@ function scrub(text) {
 
 let finished = false;
 
+/** Sends the one final frame, with the count of log lines dropped (the gateway says so). */
 function finish(frame) {
   if (finished) return;
   finished = true;
-  if (droppedLines > 0) {
-    send({
-      t: "log",
-      level: "warn",
-      text: `[airlock] ${droppedLines} more log lines were dropped`,
-    });
-  }
-  send(frame);
+  send({ ...frame, dropped: droppedLines });
 }
 
 globalThis.addEventListener("unhandledrejection", (event) => {
@@ -456,7 +556,10 @@ async function main() {
   try {
     json = value === undefined ? undefined : encodeResult(value, maxOutputBytes, 200);
   } catch (error) {
-    finish({ t: "error", error: describeError(error) });
+    // Too large or too deep is not an error kind the process may claim: it says which
+    // limit its encoder hit and the gateway words the `output_limit` error.
+    if (error instanceof OutputLimit) finish({ t: "over_limit", limit: error.limit });
+    else finish({ t: "error", error: describeError(error) });
     return;
   }
   if (finished) return;

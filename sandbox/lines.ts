@@ -7,6 +7,14 @@
 
 const NEWLINE = 0x0a;
 
+/** One complete line. */
+export interface Line {
+  /** The line decoded as UTF-8 (invalid bytes become U+FFFD), without its newline. */
+  text: string;
+  /** Its length on the wire in bytes, without the newline. */
+  bytes: number;
+}
+
 /** Accumulates chunks and hands back complete lines. */
 export class LineReader {
   #pending: Uint8Array[] = [];
@@ -21,9 +29,20 @@ export class LineReader {
     this.#maxLineBytes = maxLineBytes;
   }
 
+  /**
+   * The longest line accepted, in bytes. Lowering it applies to the line being
+   * accumulated too: the gateway learns an execution's limits after the reader started.
+   */
+  get maxLineBytes(): number {
+    return this.#maxLineBytes;
+  }
+  set maxLineBytes(value: number) {
+    this.#maxLineBytes = value;
+  }
+
   /** Adds a chunk; returns the lines it completed (without their newline). */
-  push(chunk: Uint8Array): string[] {
-    const lines: string[] = [];
+  push(chunk: Uint8Array): Line[] {
+    const lines: Line[] = [];
     if (this.oversize) return lines;
     let start = 0;
     while (start < chunk.length) {
@@ -39,7 +58,8 @@ export class LineReader {
         this.#overflow();
         break;
       }
-      lines.push(this.#decode(piece));
+      const bytes = this.#pendingBytes + piece.length;
+      lines.push({ text: this.#decode(piece), bytes });
       start = newline + 1;
     }
     return lines;

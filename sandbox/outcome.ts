@@ -5,19 +5,29 @@
  * @module
  */
 
+import { capUtf8 } from "./json_text.ts";
 import {
   RUNTIME_OVERHEAD_MB,
-  SANDBOX_ERROR_KINDS,
   type SandboxError,
+  type SandboxErrorKind,
   type SandboxLimits,
 } from "./types.ts";
 
-/** The result was too large or the output flooded. */
-export function outputLimitError(maxOutputBytes: number): SandboxError {
+/**
+ * The result was too large or the output flooded. `detail` (the gateway's own words,
+ * never text from the process) says which limit, when known.
+ */
+export function outputLimitError(maxOutputBytes: number, detail?: string): SandboxError {
   return {
     kind: "output_limit",
-    message: `the execution's output passed the limit (return value ≤ ${maxOutputBytes} bytes)`,
+    message: detail ??
+      `the execution's output passed the limit (return value ≤ ${maxOutputBytes} bytes)`,
   };
+}
+
+/** The return value (or a tool call's arguments) was nested deeper than `maxDepth` levels. */
+export function depthLimitError(maxDepth: number): SandboxError {
+  return { kind: "output_limit", message: `the value is nested deeper than ${maxDepth} levels` };
 }
 
 /** Heap or resident memory went over the limit. */
@@ -49,19 +59,19 @@ export function limitError(
 }
 
 /**
- * The error for a process that exited without a result. A V8 heap abort (exit 133 /
- * SIGTRAP, "out of memory" on stderr) or a memory guard that fired is `memory`; any other
- * end is the code's doing (`Deno.exit`, a crash) and `runtime`.
+ * The error for a process that exited without a result. Only what the code cannot fake
+ * counts as `memory`: the memory guard's own record, or the signal V8's fatal heap abort
+ * raises (Deno 2.9.6 dies of SIGTRAP, status 133, on "Reached heap limit"; the code has
+ * no permission to send itself signals). Text on stderr, which the code can write, and
+ * an exit code of 133 from `Deno.exit(133)` (no signal) are not evidence. Any other end
+ * is the code's doing (`Deno.exit`, a crash) and `runtime`.
  */
 export function exitError(
   status: Deno.CommandStatus,
-  stderrTail: string,
   memoryExceeded: boolean,
   limits: SandboxLimits,
 ): SandboxError {
-  const heapAbort = status.code === 133 || status.signal === "SIGTRAP" ||
-    /out of memory|Reached heap limit|allocation failed/i.test(stderrTail);
-  if (heapAbort || memoryExceeded) return memoryError(limits.memoryMb);
+  if (memoryExceeded || status.signal === "SIGTRAP") return memoryError(limits.memoryMb);
   if (status.signal) {
     return { kind: "runtime", message: `the sandbox process was stopped by ${status.signal}` };
   }
@@ -71,14 +81,38 @@ export function exitError(
   };
 }
 
-const ERROR_KINDS: ReadonlySet<string> = new Set(SANDBOX_ERROR_KINDS);
+/** Longest error message accepted from the process, in UTF-8 bytes. */
+export const MAX_ERROR_MESSAGE_BYTES = 8 * 1024;
+/** Longest error stack accepted from the process, in UTF-8 bytes. */
+export const MAX_ERROR_STACK_BYTES = 16 * 1024;
 
-/** The error frame comes from a process the code controls: accept only its shape. */
+/**
+ * Kinds an error frame may carry. `timeout`, `memory`, `cancelled` and `output_limit`
+ * are verdicts only the gateway can reach (it measured or enforced them); a frame that
+ * claims one is reported as `runtime`.
+ */
+const FRAME_KINDS: ReadonlySet<string> = new Set<SandboxErrorKind>([
+  "runtime",
+  "compile",
+  "permission",
+  "tool",
+]);
+
+/**
+ * The error frame comes from a process the code controls: accept only its shape, a kind
+ * the code can cause, and text capped in UTF-8 bytes (message ≤ {@link MAX_ERROR_MESSAGE_BYTES},
+ * stack ≤ {@link MAX_ERROR_STACK_BYTES}, cut on a character boundary with a marker).
+ */
 export function sanitizeError(raw: unknown): SandboxError {
-  const error = (raw ?? {}) as Record<string, unknown>;
-  const kind = ERROR_KINDS.has(String(error.kind)) ? error.kind as SandboxError["kind"] : "runtime";
-  const out: SandboxError = { kind, message: String(error.message ?? "unknown error") };
-  if (Number.isInteger(error.line) && (error.line as number) > 0) out.line = error.line as number;
-  if (typeof error.stack === "string" && error.stack.length > 0) out.stack = error.stack;
+  const error = (raw !== null && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const kind = FRAME_KINDS.has(error.kind as string) ? error.kind as SandboxErrorKind : "runtime";
+  const message = typeof error.message === "string" ? error.message : "unknown error";
+  const out: SandboxError = { kind, message: capUtf8(message, MAX_ERROR_MESSAGE_BYTES) };
+  if (Number.isSafeInteger(error.line) && (error.line as number) > 0) {
+    out.line = error.line as number;
+  }
+  if (typeof error.stack === "string" && error.stack.length > 0) {
+    out.stack = capUtf8(error.stack, MAX_ERROR_STACK_BYTES);
+  }
   return out;
 }

@@ -5,9 +5,24 @@
  * @module
  */
 
-import { LineReader } from "./lines.ts";
+import {
+  type Frame,
+  MAX_JSON_DEPTH,
+  MAX_METHOD_BYTES,
+  MAX_RPC_CALL_BYTES,
+  readLine,
+  readResult,
+} from "./frames.ts";
+import { utf8ByteLength, utf8Prefix } from "./json_text.ts";
+import { type Line, LineReader } from "./lines.ts";
 import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
-import { exitError, limitError, outputLimitError, sanitizeError } from "./outcome.ts";
+import {
+  depthLimitError,
+  exitError,
+  limitError,
+  outputLimitError,
+  sanitizeError,
+} from "./outcome.ts";
 import { acquireRuntime } from "./runtime_dir.ts";
 import { newOrigin, spawnChild, storageDirs } from "./spawn.ts";
 import {
@@ -19,9 +34,14 @@ import {
   type SandboxLimits,
 } from "./types.ts";
 
-const STDERR_TAIL_BYTES = 16384;
-/** A frame line longer than this ends the execution; it bounds the gateway's memory. */
+/**
+ * A frame line longer than this ends the execution; it bounds the gateway's memory
+ * before an execution's limits are known (see {@link maxLineBytes} after).
+ */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const FLOOD_MESSAGE = "the sandbox wrote more output than its limits allow";
+const RPC_FLOOD_MESSAGE = "the execution's tool calls passed their byte budget";
+
 /** All tool-call frames of one execution together, in bytes. */
 export const MAX_RPC_BYTES = 256 * 1024 * 1024;
 
@@ -41,8 +61,14 @@ export interface SpawnOptions {
 
 /** The outcome of one execution inside one process. */
 export interface ProcessOutcome {
-  /** The JSON text of the return value, when the code returned one. */
+  /**
+   * The JSON text of the return value, when the code returned one: already checked
+   * (at most `maxOutputBytes` UTF-8 bytes, at most 200 levels deep) and parsed, so it
+   * is valid JSON and {@link value} holds it.
+   */
   json?: string;
+  /** The parsed return value; present exactly when {@link json} is. */
+  value?: unknown;
   /** The failure, when there was one. */
   error?: SandboxError;
   /** Captured console lines. */
@@ -59,14 +85,16 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
 }
 
-type Frame =
-  | { t: "ready" }
-  | { t: "log"; level: LogEntry["level"]; text: string }
-  | { t: "rpc"; id: number; method: string; params: unknown }
-  | { t: "result"; json?: string }
-  | { t: "error"; error: SandboxError };
-
-const LOG_LEVELS = new Set(["log", "info", "warn", "error", "debug"]);
+/**
+ * The longest stdout line an execution may write, in bytes: a result frame escapes its
+ * JSON text (at most ×2: only `"` and `\` are left to escape), a log frame its text (at
+ * most ×6: control characters), a tool call is capped on its own; plus room for the
+ * frame around them.
+ */
+export function maxLineBytes(limits: SandboxLimits): number {
+  return Math.max(2 * limits.maxOutputBytes, 6 * limits.maxLogBytes, MAX_RPC_CALL_BYTES) +
+    64 * 1024;
+}
 
 /** A pre-startable, single-use sandbox process. */
 export class SandboxProcess {
@@ -83,10 +111,13 @@ export class SandboxProcess {
   #guard: MemoryGuard;
   #guardAttached: Promise<void>;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #stderrTail = "";
+  #reader = new LineReader(MAX_FRAME_BYTES);
+  /** The gateway's own description of the output limit that fired, when it knows it. */
+  #outputLimit: SandboxError | undefined;
   #onFrame: (frame: Frame, bytes: number) => void = () => {};
   #onGarbage: (bytes: number) => void = () => {};
   #onOversize: () => void = () => {};
+  #onTooDeep: () => void = () => {};
   #killedFor: SandboxError["kind"] | undefined;
   #used = false;
   #executing: Promise<unknown> = Promise.resolve();
@@ -178,27 +209,61 @@ export class SandboxProcess {
     await this.ready;
     await this.#guardAttached;
     const logs: LogEntry[] = [];
-    let outputBudget = 2 * (options.limits.maxOutputBytes + options.limits.maxLogBytes) +
-      1024 * 1024;
+    const limits = options.limits;
+    // Everything below is counted in UTF-8 bytes as it arrived, before it is parsed.
+    let outputBudget = 2 * (limits.maxOutputBytes + limits.maxLogBytes) + 1024 * 1024;
     let rpcBudget = MAX_RPC_BYTES;
+    // The harness enforces the same log cap, but the code can write log frames itself.
+    let logBudget = limits.maxLogBytes;
+    let droppedLogs = 0;
+    let settled = false;
     let settle: (outcome: ProcessOutcome) => void;
     const done = new Promise<ProcessOutcome>((resolve) => settle = resolve);
-
+    // The first outcome is final: a second result, error or ready frame (which only the
+    // code can have written) changes nothing, and nothing after it is read.
+    const accept = (outcome: Omit<ProcessOutcome, "logs">, dropped = 0) => {
+      if (settled) return;
+      settled = true;
+      droppedLogs += dropped;
+      if (droppedLogs > 0) {
+        logs.push({ level: "warn", text: `[airlock] ${droppedLogs} more log lines were dropped` });
+      }
+      settle({ ...outcome, logs });
+    };
+    const overLimit = (error: SandboxError) => {
+      this.#outputLimit ??= error;
+      this.kill("output_limit");
+    };
     const spend = (bytes: number) => {
       outputBudget -= bytes;
-      if (outputBudget < 0) this.kill("output_limit");
+      if (outputBudget < 0) overLimit(outputLimitError(limits.maxOutputBytes, FLOOD_MESSAGE));
     };
-    this.#onGarbage = spend;
-    this.#onOversize = () => this.kill("output_limit");
+    this.#reader.maxLineBytes = maxLineBytes(limits);
+    this.#onGarbage = (bytes) => settled || spend(bytes);
+    this.#onOversize = () =>
+      overLimit(outputLimitError(
+        limits.maxOutputBytes,
+        `the sandbox wrote a frame longer than ${maxLineBytes(limits)} bytes`,
+      ));
+    this.#onTooDeep = () => overLimit(depthLimitError(MAX_JSON_DEPTH));
     this.#onFrame = (frame, bytes) => {
+      if (settled) return;
       switch (frame.t) {
         case "log": {
           spend(bytes);
           if (outputBudget < 0) return;
-          const entry: LogEntry = {
-            level: LOG_LEVELS.has(frame.level) ? frame.level : "log",
-            text: String(frame.text),
-          };
+          if (logBudget <= 0) {
+            droppedLogs++;
+            return;
+          }
+          // The same rule as the harness's: cut to what is left, then drop whole lines.
+          let text = frame.text;
+          const size = utf8ByteLength(text);
+          if (size > logBudget) {
+            text = utf8Prefix(text, logBudget) + "…";
+            logBudget = 0;
+          } else logBudget -= size;
+          const entry: LogEntry = { level: frame.level, text };
           logs.push(entry);
           options.onLog?.(entry);
           return;
@@ -208,21 +273,39 @@ export class SandboxProcess {
           // separate, larger budget keeps a flood of calls from eating its CPU and memory.
           rpcBudget -= bytes;
           if (rpcBudget < 0) {
-            this.kill("output_limit");
+            overLimit(outputLimitError(limits.maxOutputBytes, RPC_FLOOD_MESSAGE));
             return;
           }
-          this.#serveRpc(frame, options.onRpc);
+          if (bytes > MAX_RPC_CALL_BYTES) {
+            this.#refuseRpc(frame.id, `a tool call is limited to ${MAX_RPC_CALL_BYTES} bytes`);
+          } else if (utf8ByteLength(frame.method) > MAX_METHOD_BYTES) {
+            this.#refuseRpc(frame.id, `a method name is limited to ${MAX_METHOD_BYTES} bytes`);
+          } else this.#serveRpc(frame, options.onRpc);
           return;
-        case "result":
+        case "result": {
           spend(bytes);
-          if (typeof frame.json === "string" && frame.json.length > options.limits.maxOutputBytes) {
-            settle({ logs, error: outputLimitError(options.limits.maxOutputBytes) });
-          } else {
-            settle({ logs, json: typeof frame.json === "string" ? frame.json : undefined });
-          }
+          if (outputBudget < 0) return;
+          const read = readResult(frame.json, limits.maxOutputBytes);
+          accept(
+            read.ok ? { json: read.json, value: read.value } : { error: read.error },
+            frame.dropped,
+          );
           return;
+        }
         case "error":
-          settle({ logs, error: sanitizeError(frame.error) });
+          spend(bytes);
+          if (outputBudget < 0) return;
+          accept({ error: sanitizeError(frame.error) }, frame.dropped);
+          return;
+        case "over_limit":
+          // The harness's encoder stopped early. The code could send this itself, but it
+          // only says that its own value is too large, which it can always make true; the
+          // gateway words the error.
+          accept({
+            error: frame.limit === "depth"
+              ? depthLimitError(MAX_JSON_DEPTH)
+              : outputLimitError(limits.maxOutputBytes),
+          }, frame.dropped);
           return;
       }
     };
@@ -235,7 +318,7 @@ export class SandboxProcess {
     const exitedFirst = this.#exited.then(async (status) => {
       // Give frames already in the pipe a moment to be read before judging the exit.
       await new Promise((r) => setTimeout(r, 5));
-      settle({ logs, error: await this.#exitError(status, options.limits) });
+      accept({ error: await this.#exitError(status, options.limits) });
     });
     exitedFirst.catch(() => {});
 
@@ -289,6 +372,13 @@ export class SandboxProcess {
     } catch { /* the process is gone */ }
   }
 
+  /** Answers a tool call the gateway will not serve, without reading its arguments. */
+  async #refuseRpc(id: number, message: string) {
+    try {
+      await this.#send({ t: "reply", id, ok: false, error: { kind: "output_limit", message } });
+    } catch { /* the process is gone */ }
+  }
+
   async #send(frame: unknown): Promise<void> {
     await this.#stdin.write(new TextEncoder().encode(JSON.stringify(frame) + "\n"));
   }
@@ -298,17 +388,14 @@ export class SandboxProcess {
     limits: SandboxLimits,
   ): Promise<SandboxError> {
     const limit = this.#killedFor && limitError(this.#killedFor, limits);
-    if (limit) return limit;
-    return exitError(
-      status ?? await this.#exited,
-      this.#stderrTail,
-      await this.#guard.exceeded(),
-      limits,
-    );
+    if (limit) {
+      return this.#killedFor === "output_limit" && this.#outputLimit ? this.#outputLimit : limit;
+    }
+    return exitError(status ?? await this.#exited, await this.#guard.exceeded(), limits);
   }
 
   async #readStdout() {
-    const reader = new LineReader(MAX_FRAME_BYTES);
+    const reader = this.#reader;
     try {
       for await (const chunk of this.#child.stdout) {
         const lines = reader.push(chunk);
@@ -321,28 +408,22 @@ export class SandboxProcess {
     } catch { /* the pipe broke: the process is gone */ }
   }
 
-  #handleLine(line: string) {
-    let frame: Frame;
-    try {
-      frame = JSON.parse(line);
-    } catch {
-      this.#onGarbage(line.length);
-      return;
-    }
-    if (frame === null || typeof frame !== "object" || typeof frame.t !== "string") {
-      this.#onGarbage(line.length);
-      return;
-    }
-    this.#onFrame(frame, line.length);
+  /** One stdout line: a checked frame, garbage, or too deep to parse (see `frames.ts`). */
+  #handleLine(line: Line) {
+    const read = readLine(line.text);
+    if (read.kind === "frame") this.#onFrame(read.frame, line.bytes);
+    else if (read.kind === "too_deep") this.#onTooDeep();
+    else this.#onGarbage(line.bytes);
   }
 
+  /**
+   * Reads stderr to the end and discards it: only the code writes there (the harness
+   * never does), so its text is not evidence of anything, not even of running out of
+   * memory (see `exitError`). Reading it keeps the pipe from filling and blocking.
+   */
   async #drainStderr() {
-    const decoder = new TextDecoder();
     try {
-      for await (const chunk of this.#child.stderr) {
-        this.#stderrTail = (this.#stderrTail + decoder.decode(chunk, { stream: true }))
-          .slice(-STDERR_TAIL_BYTES);
-      }
+      for await (const _chunk of this.#child.stderr) { /* discarded */ }
     } catch { /* the pipe broke */ }
   }
 

@@ -1,0 +1,124 @@
+/**
+ * The frames a sandbox process writes on stdout, read as what they are: text from a
+ * process the code controls. The code can write any line it likes (`Deno.stdout`), so a
+ * line becomes a frame only after its depth is measured, it parses, and its fields have
+ * the types and sizes a real frame has. Nothing here throws on bad input.
+ *
+ * @module
+ */
+
+import { jsonNestingDepth, utf8ByteLength } from "./json_text.ts";
+import { depthLimitError, outputLimitError } from "./outcome.ts";
+import type { LogEntry, SandboxError } from "./types.ts";
+
+/** Deepest nesting accepted in a return value or in tool-call arguments, in levels. */
+export const MAX_JSON_DEPTH = 200;
+/** Longest RPC method name, in UTF-8 bytes. */
+export const MAX_METHOD_BYTES = 256;
+/** Largest tool-call frame (arguments included), in UTF-8 bytes. */
+export const MAX_RPC_CALL_BYTES = 4 * 1024 * 1024;
+
+/** A frame the harness (or code pretending to be it) wrote, with checked field types. */
+export type Frame =
+  | { t: "ready" }
+  | { t: "log"; level: LogEntry["level"]; text: string }
+  | { t: "rpc"; id: number; method: string; params: unknown }
+  | { t: "result"; json: unknown; dropped: number }
+  | { t: "error"; error: unknown; dropped: number }
+  /** The harness's encoder stopped: the value was too large (`bytes`) or too deep. */
+  | { t: "over_limit"; limit: "bytes" | "depth"; dropped: number };
+
+/** What one stdout line turned out to be. */
+export type LineReading =
+  | { kind: "frame"; frame: Frame }
+  /** Not a frame: counted against the output budget and otherwise ignored. */
+  | { kind: "garbage" }
+  /** Nested deeper than any real frame can be; never parsed. */
+  | { kind: "too_deep" };
+
+const LOG_LEVELS: ReadonlySet<string> = new Set(["log", "info", "warn", "error", "debug"]);
+
+/**
+ * Reads one stdout line. The depth is measured before `JSON.parse` sees the text: a
+ * frame object adds one level to its tool-call arguments, so more than
+ * {@link MAX_JSON_DEPTH} + 1 levels is refused unparsed.
+ */
+export function readLine(line: string): LineReading {
+  if (jsonNestingDepth(line, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH + 1) return { kind: "too_deep" };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return { kind: "garbage" };
+  }
+  const frame = toFrame(raw);
+  return frame ? { kind: "frame", frame } : { kind: "garbage" };
+}
+
+function toFrame(raw: unknown): Frame | undefined {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const f = raw as Record<string, unknown>;
+  const dropped = count(f.dropped);
+  switch (f.t) {
+    case "ready":
+      return { t: "ready" };
+    case "log":
+      if (typeof f.text !== "string") return undefined;
+      return {
+        t: "log",
+        level: LOG_LEVELS.has(f.level as string) ? f.level as LogEntry["level"] : "log",
+        text: f.text,
+      };
+    case "rpc":
+      if (!Number.isSafeInteger(f.id) || (f.id as number) < 0) return undefined;
+      if (typeof f.method !== "string") return undefined;
+      return { t: "rpc", id: f.id as number, method: f.method, params: f.params };
+    case "result":
+      return { t: "result", json: f.json, dropped };
+    case "error":
+      return { t: "error", error: f.error, dropped };
+    case "over_limit":
+      if (f.limit !== "bytes" && f.limit !== "depth") return undefined;
+      return { t: "over_limit", limit: f.limit, dropped };
+  }
+  return undefined;
+}
+
+/** A non-negative count from an untrusted field; anything else is 0. */
+function count(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) > 0 ? value as number : 0;
+}
+
+/** What a result frame's `json` field holds, judged against the caller's limits. */
+export type ResultReading =
+  | { ok: true; value?: unknown; json?: string }
+  | { ok: false; error: SandboxError };
+
+/**
+ * Checks and parses the `json` text of a result frame: at most `maxBytes` UTF-8 bytes
+ * and {@link MAX_JSON_DEPTH} levels (both measured before parsing), and valid JSON.
+ * `undefined` means the code returned nothing. Over a limit is `output_limit`; anything
+ * that is not JSON text is `runtime` ("malformed result"). Never throws.
+ */
+export function readResult(json: unknown, maxBytes: number): ResultReading {
+  if (json === undefined) return { ok: true };
+  if (typeof json !== "string") return { ok: false, error: malformedResult() };
+  // UTF-16 length bounds UTF-8 length from below: a string longer than the cap in units
+  // is over it in bytes without counting.
+  if (json.length > maxBytes || utf8ByteLength(json) > maxBytes) {
+    return { ok: false, error: outputLimitError(maxBytes) };
+  }
+  if (jsonNestingDepth(json, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    return { ok: false, error: depthLimitError(MAX_JSON_DEPTH) };
+  }
+  try {
+    return { ok: true, value: JSON.parse(json), json };
+  } catch {
+    return { ok: false, error: malformedResult() };
+  }
+}
+
+/** The error for a result frame whose value is not JSON text. */
+export function malformedResult(): SandboxError {
+  return { kind: "runtime", message: "the sandbox returned a malformed result" };
+}

@@ -1,0 +1,104 @@
+/**
+ * Linear measurements of untrusted text, done before the text is parsed or stored: its
+ * UTF-8 length, a prefix cut on a character boundary, and the nesting depth of JSON text.
+ *
+ * Every function here walks the string once and allocates nothing in proportion to it
+ * (except the prefix it returns), so a 64 MB frame costs one pass.
+ *
+ * @module
+ */
+
+/**
+ * The UTF-8 length of `text` in bytes, as `TextEncoder` would encode it: a lone
+ * surrogate counts as U+FFFD (3 bytes).
+ */
+export function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < n) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * The longest prefix of `text` whose UTF-8 length is at most `maxBytes`, never splitting
+ * a surrogate pair. Returns `text` itself when it already fits.
+ */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  let bytes = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const unit = text.charCodeAt(i);
+    let width = 3;
+    let units = 1;
+    if (unit < 0x80) width = 1;
+    else if (unit < 0x800) width = 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < n) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        width = 4;
+        units = 2;
+      }
+    }
+    if (bytes + width > maxBytes) return text.slice(0, i);
+    bytes += width;
+    i += units - 1;
+  }
+  return text;
+}
+
+/** Appended to text cut by {@link capUtf8}. */
+export const TRUNCATION_MARKER = "… [truncated]";
+
+/**
+ * `text` when its UTF-8 length is at most `maxBytes`; otherwise a prefix cut on a
+ * character boundary followed by `marker`, the whole at most `maxBytes` bytes.
+ */
+export function capUtf8(text: string, maxBytes: number, marker = TRUNCATION_MARKER): string {
+  // A string of n UTF-16 units has at most 3n UTF-8 bytes: short strings skip the count.
+  if (text.length * 3 <= maxBytes || utf8ByteLength(text) <= maxBytes) return text;
+  const room = Math.max(0, maxBytes - utf8ByteLength(marker));
+  return utf8Prefix(text, room) + marker;
+}
+
+/**
+ * The nesting depth of JSON text: the largest number of `[`/`{` open at once, counted
+ * outside string literals. The scan stops as soon as the depth passes `limit` and
+ * returns `limit + 1`, so the answer is exact only up to `limit`. The text need not be
+ * valid JSON; brackets inside strings (including escaped quotes) are not counted.
+ */
+export function jsonNestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next unit is escaped
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return limit + 1;
+      }
+    } else if (c === 0x5d || c === 0x7d) {
+      if (depth > 0) depth--;
+    }
+  }
+  return deepest;
+}
