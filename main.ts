@@ -18,6 +18,7 @@ import {
   Gateway,
   loadConfig,
   McpHttpEndpoint,
+  serveHttp,
   type Tenant,
 } from "./gateway/mod.ts";
 
@@ -37,23 +38,35 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
       `refusing to listen on ${host}: without an "auth" section the gateway serves loopback only`,
     );
   }
+  if (!isLoopback(host) && config.http.allowedHosts.length === 0) {
+    // Clients reach a non-loopback gateway by some name; the Host check must know it.
+    throw new ConfigError(
+      `refusing to listen on ${host}: list the names clients use to reach it in ` +
+        `"http.allowedHosts" (requests with any other Host get 403)`,
+    );
+  }
   const gateway = new Gateway(config, { logger: log });
   await gateway.start();
   const mcp = new McpHttpEndpoint(gateway);
   const app = createHttpApp(gateway, { mcp, logger: log });
-  const server = Deno.serve({
+  const server = await serveHttp(app, {
     hostname: host,
     port,
-    onListen: ({ hostname, port }) =>
-      log({
-        level: "info",
-        msg: "listening",
-        url: `http://${hostname}:${port}`,
-        config: configPath,
-        auth: config.auth ? "api keys" : "none (loopback only)",
-        memoryGuard: gateway.sandbox.stats().memoryGuard,
-      }),
-  }, app.fetch);
+    maxConnections: config.http.maxConnections,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+    logger: log,
+  });
+  log({
+    level: "info",
+    msg: "listening",
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
+    config: configPath,
+    auth: config.auth ? "api keys" : "none (loopback only)",
+    maxConnections: server.maxConnections,
+    memoryGuard: gateway.sandbox.stats().memoryGuard,
+  });
   const stop = async () => {
     log({ level: "info", msg: "shutting down: draining running executions" });
     // Stop accepting first, then let running executions finish (bounded), then close.

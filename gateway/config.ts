@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { checkNetGrant } from "../sandbox/mod.ts";
+import { checkAllowedHost, normalizeOrigin } from "./host_guard.ts";
 
 const PII_TYPES = ["email", "phone", "ssn", "credit_card", "iban", "ip", "secret"] as const;
 
@@ -114,8 +115,34 @@ const auditSchema = z.strictObject({
   retentionDays: positiveInt(3650).default(30),
 });
 
+const allowedHostSchema = z.string().superRefine((entry, ctx) => {
+  const problem = checkAllowedHost(entry);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+}).transform((entry) => entry.toLowerCase());
+
+const allowedOriginSchema = z.string().transform((entry, ctx) => {
+  const origin = normalizeOrigin(entry);
+  if (!origin) {
+    ctx.addIssue({ code: "custom", message: "must be an http(s) origin: scheme://host[:port]" });
+    return z.NEVER;
+  }
+  return origin;
+});
+
 const httpSchema = z.strictObject({
   maxBodyBytes: positiveInt(64 * 1024 * 1024).default(1048576),
+  /** Host names (`name` or `name:port`) accepted in `Host` besides the loopback names. */
+  allowedHosts: z.array(allowedHostSchema).default([]),
+  /** Origins accepted in `Origin` besides those on an allowed host. */
+  allowedOrigins: z.array(allowedOriginSchema).default([]),
+  /** Open connections at most; null: half of the process's open-file soft limit. */
+  maxConnections: positiveInt(1_000_000).nullable().default(null),
+  /** A connection's request headers must arrive within this (ms from accept). */
+  headersTimeoutMs: positiveInt(600_000).default(10_000),
+  /** A request's body must arrive within this (ms after its headers). */
+  requestTimeoutMs: positiveInt(3_600_000).default(30_000),
+  /** An idle keep-alive connection is closed after this (ms); the next request's headers must arrive within it. */
+  keepAliveTimeoutMs: positiveInt(600_000).default(5_000),
 });
 
 const namespaceKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, {

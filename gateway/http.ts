@@ -1,7 +1,8 @@
 /**
  * The HTTP API on Hono: `POST /v1/execute`, `GET /v1/tools`, `GET /v1/tools/search`,
  * MCP at `/mcp`, `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`. Middleware order: request id and
- * access log → authentication → rate limit → route.
+ * access log → `Host`/`Origin` check (every route; 403 `forbidden`) → authentication → rate
+ * limit → route. Served by `serveHttp` (`server.ts`).
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { QueueFullError } from "../sandbox/mod.ts";
 import { formatIssues } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
+import { HostGuard } from "./host_guard.ts";
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -70,6 +72,15 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
       ms: Math.round(performance.now() - started),
       tenant: c.get("tenant")?.id,
     });
+  });
+
+  // DNS rebinding: before any route (MCP, health and metrics included), so a browser page on
+  // another name that resolves to this machine gets nothing but a 403.
+  const guard = new HostGuard(gateway.config.http);
+  app.use("*", async (c, next) => {
+    const problem = guard.check(c.req.header("host"), c.req.header("origin"));
+    if (problem) throw new GatewayError("forbidden", problem);
+    await next();
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -177,8 +188,24 @@ function toGatewayError(
   if (error instanceof QueueFullError) {
     return new GatewayError("queue_full", error.message, { retryAfter: 1 });
   }
+  if (isSandboxUnavailable(error)) {
+    return new GatewayError("unavailable", error.message, {
+      retryAfter: Math.max(1, Math.ceil(error.retryAfterSeconds ?? 1)),
+    });
+  }
   log({ level: "error", msg: "unhandled error", error: String((error as Error)?.stack ?? error) });
   return new GatewayError("internal", "internal error");
+}
+
+/**
+ * A sandbox process could not be started (`SandboxUnavailableError` from `sandbox/mod.ts`:
+ * `kind: "unavailable"`, `retryAfterSeconds`; EMFILE, EAGAIN, ENOMEM while spawning).
+ * Matched by shape so this file does not depend on the class's export.
+ */
+function isSandboxUnavailable(
+  error: unknown,
+): error is Error & { kind: "unavailable"; retryAfterSeconds?: number } {
+  return error instanceof Error && (error as { kind?: unknown }).kind === "unavailable";
 }
 
 function sendError(c: Context, error: GatewayError): Response {

@@ -18,6 +18,22 @@ export { ERROR_STATUS, GatewayError, type GatewayErrorKind } from "./errors.ts";
 export { type Caller, type LimitMaxima, resolveLimits } from "./execute.ts";
 export { Gateway, type GatewayOptions } from "./gateway.ts";
 export { createHttpApp, type HttpExtras } from "./http.ts";
+export {
+  checkAllowedHost,
+  HostGuard,
+  type HostPolicy,
+  LOOPBACK_HOSTS,
+  normalizeOrigin,
+  parseAuthority,
+} from "./host_guard.ts";
+export {
+  defaultMaxConnections,
+  type FetchApp,
+  type HttpServer,
+  openFileLimit,
+  serveHttp,
+  type ServeOptions,
+} from "./server.ts";
 export { openApiDocument } from "./openapi.ts";
 export {
   createMcpServer,

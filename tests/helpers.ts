@@ -10,6 +10,7 @@ import {
   Gateway,
   McpHttpEndpoint,
   parseConfig,
+  serveHttp,
 } from "../gateway/mod.ts";
 
 /** A gateway served over real HTTP on 127.0.0.1 and an ephemeral port. */
@@ -63,8 +64,16 @@ export async function startTestGateway(
   await gateway.start();
   const mcp = new McpHttpEndpoint(gateway, options.mcpSessions);
   const app = createHttpApp(gateway, { mcp });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
-  const port = server.addr.port;
+  // The production server (deadlines, connection cap) with the configuration's `http` settings.
+  const server = await serveHttp(app, {
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: config.http.maxConnections,
+    headersTimeoutMs: config.http.headersTimeoutMs,
+    requestTimeoutMs: config.http.requestTimeoutMs,
+    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+  });
+  const port = server.port;
   const url = `http://127.0.0.1:${port}`;
   const request = async (method: string, path: string, body?: unknown, headers = {}) => {
     const response = await fetch(url + path, {

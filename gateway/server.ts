@@ -1,0 +1,401 @@
+/**
+ * The HTTP server under the Hono app: `node:http` with a connection cap and per-socket
+ * deadlines, and a small bridge to the web `Request`/`Response` the app speaks.
+ *
+ * Why not `Deno.serve`: it has no header, body or idle timeout and no connection cap, so
+ * idle or slow (one byte a second) clients could hold sockets forever; about 20,000 of them
+ * used up the file descriptors and every sandbox spawn failed (EMFILE). Deno's `node:http`
+ * honours `server.maxConnections` (connections beyond it are closed at once) but not
+ * `headersTimeout`, so the deadlines are our own timers on each socket:
+ *
+ * - headers: a new connection is closed unless its first request's headers arrive within
+ *   `headersTimeoutMs`;
+ * - body: a request is cut (its socket closed) unless its body has fully arrived within
+ *   `requestTimeoutMs` of its headers; a body the app never reads is drained after the
+ *   response under the same deadline;
+ * - idle: after a response, a keep-alive connection is closed unless the next request's
+ *   headers arrive within `keepAliveTimeoutMs`.
+ *
+ * A closed connection aborts its request's `signal`, which cancels a running execution.
+ *
+ * @module
+ */
+
+import http from "node:http";
+import type { Socket } from "node:net";
+
+/** Anything with a web-standard `fetch` handler, e.g. a Hono app. */
+export interface FetchApp {
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+/** Where and how to listen. Every duration is in milliseconds. */
+export interface ServeOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  hostname?: string;
+  /** TCP port; 0 picks a free one (default 0). */
+  port?: number;
+  /** Open connections at most; more are closed on accept (default {@linkcode defaultMaxConnections}). */
+  maxConnections?: number | null;
+  /** Deadline for a new connection's first request headers (default 10,000). */
+  headersTimeoutMs?: number;
+  /** Deadline for a request body, counted from its headers (default 30,000). */
+  requestTimeoutMs?: number;
+  /** Idle time after a response before a keep-alive connection is closed (default 5,000). */
+  keepAliveTimeoutMs?: number;
+  /** On `shutdown()`, how long in-flight requests may still finish before their sockets are closed (default 10,000). */
+  shutdownGraceMs?: number;
+  /** Structured log sink (server errors, unhandled errors of the app). */
+  logger?: (event: Record<string, unknown>) => void;
+}
+
+/** A running server. */
+export interface HttpServer {
+  /** The address actually bound (the port is the real one when 0 was asked for). */
+  readonly hostname: string;
+  readonly port: number;
+  /** The connection cap in force. */
+  readonly maxConnections: number;
+  /** Connections open now. */
+  connections(): number;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `shutdownGraceMs`), closes every
+   * socket; resolves when all are closed.
+   */
+  shutdown(): Promise<void>;
+  /** Resolves once the server is shut down and every socket is closed. */
+  readonly finished: Promise<void>;
+}
+
+/** Connections left for everything else when the cap is derived from the file limit. */
+const MIN_CONNECTIONS = 16;
+
+/**
+ * The open-file soft limit (RLIMIT_NOFILE) of this process, from `/proc/self/limits`;
+ * undefined when unknown (not Linux, no read permission) or unlimited.
+ */
+export function openFileLimit(): number | undefined {
+  try {
+    const text = Deno.readTextFileSync("/proc/self/limits");
+    const match = /^Max open files\s+(\d+|unlimited)\s/m.exec(text);
+    if (!match || match[1] === "unlimited") return undefined;
+    return Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The default connection cap: half of the open-file soft limit, so the other half stays for
+ * sandbox processes (several descriptors each), upstream servers, the audit database and
+ * logs. 4,096 when the limit is unknown; never below 16.
+ */
+export function defaultMaxConnections(limit: number | undefined = openFileLimit()): number {
+  if (limit === undefined) return 4096;
+  return Math.max(MIN_CONNECTIONS, Math.floor(limit / 2));
+}
+
+/** What the server remembers about one socket. */
+interface SocketState {
+  /** Requests on this socket whose response has not finished. */
+  inFlight: number;
+  /** The headers or idle deadline; undefined while a request is in flight. */
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Serves `app` over HTTP/1.1 with the deadlines and the cap of `options`.
+ *
+ * @throws Error when the address cannot be bound (EADDRINUSE, EACCES).
+ */
+export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Promise<HttpServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 5_000;
+  const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  const log = options.logger ?? (() => {});
+  const sockets = new Map<Socket, SocketState>();
+  let closing = false;
+
+  const server = http.createServer();
+  // Our timers decide; node's own keep-alive timer (where honoured) would race them.
+  server.keepAliveTimeout = 0;
+  server.maxConnections = maxConnections;
+
+  const arm = (socket: Socket, state: SocketState, ms: number) => {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => socket.destroy(), ms);
+  };
+
+  server.on("connection", (socket: Socket) => {
+    // Belt and braces: the cap is also enforced here, whether or not `maxConnections` was.
+    if (closing || sockets.size >= maxConnections) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const state: SocketState = { inFlight: 0 };
+    sockets.set(socket, state);
+    arm(socket, state, headersTimeoutMs);
+    socket.on("close", () => {
+      clearTimeout(state.timer);
+      sockets.delete(socket);
+      if (closing && sockets.size === 0) allClosed();
+    });
+    // A reset by the peer; "close" follows.
+    socket.on("error", () => {});
+  });
+
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket as Socket;
+    const state = sockets.get(socket);
+    if (!state) {
+      // Accepted before the "connection" listener saw it (should not happen): refuse.
+      socket.destroy();
+      return;
+    }
+    // A peer that goes away mid-request makes node emit "error" on both; "close" handles it.
+    req.on("error", () => {});
+    res.on("error", () => {});
+    state.inFlight++;
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    const bodyTimer = setTimeout(() => socket.destroy(), requestTimeoutMs);
+    req.once("end", () => clearTimeout(bodyTimer));
+    req.once("close", () => clearTimeout(bodyTimer));
+    res.once("close", () => {
+      state.inFlight--;
+      if (req.complete) clearTimeout(bodyTimer);
+      // A body the app did not read is drained, still under the body deadline.
+      else req.resume();
+      if (closing) {
+        if (state.inFlight === 0) socket.destroy();
+      } else if (state.inFlight === 0 && !socket.destroyed) {
+        arm(socket, state, keepAliveTimeoutMs);
+      }
+    });
+    if (closing) res.setHeader("connection", "close");
+    handle(app, req, res, log);
+  });
+
+  server.on("error", (error: Error) => {
+    // Accept failures (EMFILE) must not take the gateway down; the cap and the deadlines
+    // free descriptors, and accepting goes on.
+    log({ level: "error", msg: "http server error", error: String(error) });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+
+  let allClosed!: () => void;
+  const socketsClosed = new Promise<void>((resolve) => allClosed = resolve);
+  let shutdownPromise: Promise<void> | undefined;
+  const listenerClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+
+  const shutdown = (): Promise<void> => {
+    shutdownPromise ??= (async () => {
+      closing = true;
+      server.close();
+      for (const [socket, state] of sockets) {
+        if (state.inFlight === 0) socket.destroy();
+      }
+      if (sockets.size === 0) allClosed();
+      const grace = setTimeout(() => {
+        for (const socket of sockets.keys()) socket.destroy();
+      }, shutdownGraceMs);
+      await socketsClosed;
+      clearTimeout(grace);
+      await listenerClosed;
+    })();
+    return shutdownPromise;
+  };
+
+  const finished = (async () => {
+    await listenerClosed;
+    await shutdown();
+  })();
+
+  return {
+    hostname,
+    port,
+    maxConnections,
+    connections: () => sockets.size,
+    shutdown,
+    finished,
+  };
+}
+
+/** Runs one request through the app and writes its response. */
+async function handle(
+  app: FetchApp,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  log: (event: Record<string, unknown>) => void,
+): Promise<void> {
+  const aborter = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) aborter.abort();
+  });
+  let request: Request;
+  try {
+    request = toRequest(req, aborter.signal);
+  } catch {
+    // Header values Fetch refuses, or a request target that is not a URL path.
+    res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+    res.end("bad request\n");
+    return;
+  }
+  let response: Response;
+  try {
+    response = await app.fetch(request);
+  } catch (error) {
+    log({ level: "error", msg: "unhandled error in the HTTP app", error: String(error) });
+    response = new Response("internal error\n", { status: 500 });
+  }
+  try {
+    await writeResponse(response, res);
+  } catch {
+    // The client went away mid-response; the socket is already closing.
+    res.destroy();
+  }
+}
+
+/** The web `Request` for a `node:http` request; the body streams with back-pressure. */
+function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  // The Host header is passed on unchanged (the host guard reads it); the URL's own origin
+  // is fixed, so a hostile Host cannot make the URL unparsable. An absolute-form target
+  // (`GET http://x/path`) keeps only its path and query.
+  const target = req.url ?? "/";
+  const path = target.startsWith("/") ? target : pathOf(new URL(target));
+  const url = new URL(path, "http://localhost");
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD" &&
+    (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0" ||
+      req.headers["transfer-encoding"] !== undefined);
+  return new Request(url, {
+    method,
+    headers,
+    signal,
+    body: hasBody ? bodyStream(req) : null,
+  });
+}
+
+function pathOf(url: URL): string {
+  return url.pathname + url.search;
+}
+
+/** A byte stream over a request body that pauses the socket while the app is not reading. */
+function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on("data", (chunk: Uint8Array) => {
+        try {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        } catch {
+          return; // cancelled or errored meanwhile
+        }
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.once("end", () => {
+        try {
+          controller.close();
+        } catch { /* cancelled meanwhile */ }
+      });
+      req.on("error", (error) => {
+        if (!req.complete) controller.error(error);
+      });
+      req.once("close", () => {
+        if (!req.complete) controller.error(new Error("the client closed the connection"));
+      });
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      // Unread rest of the body: drained after the response, under the body deadline.
+      req.pause();
+    },
+  }, { highWaterMark: 65536, size: (chunk) => chunk.byteLength });
+}
+
+/**
+ * Writes a web `Response`. A body that is done after its first chunk (every JSON reply) goes
+ * out in one write with `Content-Length`; longer bodies stream, and event streams send their
+ * headers at once so a client sees the stream open before the first event.
+ */
+async function writeResponse(response: Response, res: http.ServerResponse): Promise<void> {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (name === "set-cookie") continue;
+    res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  res.once("close", () => {
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  });
+  if (/^text\/event-stream\b/i.test(response.headers.get("content-type") ?? "")) {
+    // Each event goes out as soon as it is produced.
+    res.flushHeaders();
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      await write(res, value);
+    }
+    res.end();
+    return;
+  }
+  const first = await reader.read();
+  if (first.done) {
+    res.end();
+    return;
+  }
+  const second = await reader.read();
+  if (second.done) {
+    res.end(first.value);
+    return;
+  }
+  await write(res, first.value);
+  await write(res, second.value);
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    await write(res, value);
+  }
+  res.end();
+}
+
+/** Writes a chunk, waiting for the socket to drain when its buffer is full. */
+function write(res: http.ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (res.destroyed) return Promise.reject(new Error("the client closed the connection"));
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      res.off("close", onClose);
+      resolve();
+    };
+    const onClose = () => {
+      res.off("drain", onDrain);
+      reject(new Error("the client closed the connection"));
+    };
+    res.once("drain", onDrain);
+    res.once("close", onClose);
+  });
+}
