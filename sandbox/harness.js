@@ -6,566 +6,592 @@
 // and writes NDJSON frames to stdout. It is plain JavaScript so that a fresh process
 // needs no TypeScript transpilation before it is ready.
 //
-// Frames out (stdout): ready | log | rpc | result | error.
+// Frames out (stdout): ready | log | rpc | result | error | over_limit.
 // Frames in (stdin):   run | reply.
 
 import { Worker as NodeWorker } from "node:worker_threads";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-// Captured before any untrusted code runs; the code can still write to stdout itself,
-// which the gateway treats as garbage, never as authority.
-const stdout = Deno.stdout;
-const stdin = Deno.stdin;
-const inspect = Deno.inspect;
-// The code is wrapped on its own first line, so line N of the module is line N of the code.
-const WRAPPER = "export default async function __airlock_main() {";
+/**
+ * The runner itself. It is not run here but from a `data:` URL made of its own source
+ * (see the end of the file): every stack frame the code can see (`new Error().stack`,
+ * `Error.prepareStackTrace` call sites, errors thrown inside `__airlock.rpc`) then names
+ * a `data:` module, never this file's path in the host's runtime directory.
+ */
+function runner(NodeWorker) {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  // Captured before any untrusted code runs; the code can still write to stdout itself,
+  // which the gateway treats as garbage, never as authority.
+  const stdout = Deno.stdout;
+  const stdin = Deno.stdin;
+  const inspect = Deno.inspect;
+  // The code is wrapped on its own first line, so line N of the module is line N of the code.
+  const WRAPPER = "export default async function __airlock_main() {";
 
-/** Writes one frame as a line of JSON. */
-function send(frame) {
-  const bytes = encoder.encode(JSON.stringify(frame) + "\n");
-  let offset = 0;
-  while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
-}
-
-/** UTF-8 length of `text` in bytes (a lone surrogate counts as U+FFFD, 3 bytes). */
-function utf8Length(text) {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
+  /** Writes one frame as a line of JSON. */
+  function send(frame) {
+    const bytes = encoder.encode(JSON.stringify(frame) + "\n");
+    let offset = 0;
+    while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
   }
-  return bytes;
-}
 
-function isLowSurrogate(unit) {
-  return unit >= 0xdc00 && unit <= 0xdfff;
-}
-
-/** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes, whole characters only. */
-function utf8Prefix(text, maxBytes) {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    const pair = unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1));
-    const width = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
-    if (bytes + width > maxBytes) return text.slice(0, i);
-    bytes += width;
-    if (pair) i++;
-  }
-  return text;
-}
-
-/** The gateway's caps on error text, in UTF-8 bytes; it cuts longer text the same way. */
-const MAX_MESSAGE_BYTES = 8 * 1024;
-const MAX_STACK_BYTES = 16 * 1024;
-const TRUNCATED = "… [truncated]";
-
-function capText(text, maxBytes) {
-  if (text.length * 3 <= maxBytes || utf8Length(text) <= maxBytes) return text;
-  return utf8Prefix(text, maxBytes - utf8Length(TRUNCATED)) + TRUNCATED;
-}
-
-// ---------------------------------------------------------------- stdin frames
-
-const pendingReplies = new Map();
-let runFrameResolve;
-const runFrame = new Promise((resolve) => runFrameResolve = resolve);
-
-async function readFrames() {
-  const buffer = new Uint8Array(1 << 20);
-  // Pieces of the current line: only new text is searched for a newline, so a frame of
-  // any size (a large tool result) costs linear time.
-  const pieces = [];
-  while (true) {
-    let n;
-    try {
-      n = await stdin.read(buffer);
-    } catch {
-      n = null;
+  /** UTF-8 length of `text` in bytes (a lone surrogate counts as U+FFFD, 3 bytes). */
+  function utf8Length(text) {
+    let bytes = 0;
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit < 0x80) bytes += 1;
+      else if (unit < 0x800) bytes += 2;
+      else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
     }
-    if (n === null) break;
-    let text = decoder.decode(buffer.subarray(0, n), { stream: true });
-    let newline;
-    while ((newline = text.indexOf("\n")) >= 0) {
-      pieces.push(text.slice(0, newline));
-      const line = pieces.join("");
-      pieces.length = 0;
-      text = text.slice(newline + 1);
-      if (line.length > 0) handleFrame(JSON.parse(line));
+    return bytes;
+  }
+
+  function isLowSurrogate(unit) {
+    return unit >= 0xdc00 && unit <= 0xdfff;
+  }
+
+  /** The longest prefix of `text` of at most `maxBytes` UTF-8 bytes, whole characters only. */
+  function utf8Prefix(text, maxBytes) {
+    let bytes = 0;
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      const pair = unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1));
+      const width = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
+      if (bytes + width > maxBytes) return text.slice(0, i);
+      bytes += width;
+      if (pair) i++;
     }
-    if (text.length > 0) pieces.push(text);
+    return text;
   }
-  // The gateway closed our stdin: nothing more can arrive, so pending calls fail.
-  for (const [, pending] of pendingReplies) {
-    pending.reject(new ToolError("the gateway closed the tool channel"));
-  }
-  pendingReplies.clear();
-}
 
-function handleFrame(frame) {
-  if (frame.t === "run") {
-    runFrameResolve(frame);
-  } else if (frame.t === "reply") {
-    const pending = pendingReplies.get(frame.id);
-    if (!pending) return;
-    pendingReplies.delete(frame.id);
-    if (frame.ok) pending.resolve(frame.value);
-    else {
-      const error = frame.error ?? {};
-      pending.reject(new ToolError(String(error.message ?? "tool call failed"), error));
+  /** The gateway's caps on error text, in UTF-8 bytes; it cuts longer text the same way. */
+  const MAX_MESSAGE_BYTES = 8 * 1024;
+  const MAX_STACK_BYTES = 16 * 1024;
+  const TRUNCATED = "… [truncated]";
+
+  function capText(text, maxBytes) {
+    if (text.length * 3 <= maxBytes || utf8Length(text) <= maxBytes) return text;
+    return utf8Prefix(text, maxBytes - utf8Length(TRUNCATED)) + TRUNCATED;
+  }
+
+  // ---------------------------------------------------------------- stdin frames
+
+  const pendingReplies = new Map();
+  let runFrameResolve;
+  const runFrame = new Promise((resolve) => runFrameResolve = resolve);
+
+  async function readFrames() {
+    const buffer = new Uint8Array(1 << 20);
+    // Pieces of the current line: only new text is searched for a newline, so a frame of
+    // any size (a large tool result) costs linear time.
+    const pieces = [];
+    while (true) {
+      let n;
+      try {
+        n = await stdin.read(buffer);
+      } catch {
+        n = null;
+      }
+      if (n === null) break;
+      let text = decoder.decode(buffer.subarray(0, n), { stream: true });
+      let newline;
+      while ((newline = text.indexOf("\n")) >= 0) {
+        pieces.push(text.slice(0, newline));
+        const line = pieces.join("");
+        pieces.length = 0;
+        text = text.slice(newline + 1);
+        if (line.length > 0) handleFrame(JSON.parse(line));
+      }
+      if (text.length > 0) pieces.push(text);
+    }
+    // The gateway closed our stdin: nothing more can arrive, so pending calls fail.
+    for (const [, pending] of pendingReplies) {
+      pending.reject(new ToolError("the gateway closed the tool channel"));
+    }
+    pendingReplies.clear();
+  }
+
+  function handleFrame(frame) {
+    if (frame.t === "run") {
+      runFrameResolve(frame);
+    } else if (frame.t === "reply") {
+      const pending = pendingReplies.get(frame.id);
+      if (!pending) return;
+      pendingReplies.delete(frame.id);
+      if (frame.ok) pending.resolve(frame.value);
+      else {
+        const error = frame.error ?? {};
+        pending.reject(new ToolError(String(error.message ?? "tool call failed"), error));
+      }
     }
   }
-}
 
-// ---------------------------------------------------------------- the sandbox API
+  // ---------------------------------------------------------------- the sandbox API
 
-/** Thrown inside the code when a tool call fails. */
-class ToolError extends Error {
-  constructor(message, details = {}) {
-    super(message);
-    this.name = "ToolError";
-    this.tool = details.tool;
-    this.kind = details.kind ?? "tool";
-    this.details = details.details;
+  /** Thrown inside the code when a tool call fails. */
+  class ToolError extends Error {
+    constructor(message, details = {}) {
+      super(message);
+      this.name = "ToolError";
+      this.tool = details.tool;
+      this.kind = details.kind ?? "tool";
+      this.details = details.details;
+    }
   }
-}
 
-let nextRpcId = 1;
-function rpc(method, params) {
-  const id = nextRpcId++;
-  return new Promise((resolve, reject) => {
-    pendingReplies.set(id, { resolve, reject });
-    send({ t: "rpc", id, method, params });
+  let nextRpcId = 1;
+  function rpc(method, params) {
+    const id = nextRpcId++;
+    return new Promise((resolve, reject) => {
+      pendingReplies.set(id, { resolve, reject });
+      send({ t: "rpc", id, method, params });
+    });
+  }
+
+  // The runner's and the runtime's locations are host details the code has no use for.
+  Object.defineProperty(Deno, "execPath", { value: () => "deno", writable: false });
+  Object.defineProperty(Deno, "mainModule", {
+    get: () => "file:///airlock/runner.js",
+    configurable: false,
   });
-}
 
-// The runner's and the runtime's locations are host details the code has no use for.
-Object.defineProperty(Deno, "execPath", { value: () => "deno", writable: false });
-Object.defineProperty(Deno, "mainModule", {
-  get: () => "file:///airlock/runner.js",
-  configurable: false,
-});
+  // ---------------------------------------------------------------- the runtime's own surface
+  //
+  // Deleting a global is not a boundary when the runtime's internals can rebuild it, so
+  // the internals are closed first and for good (non-configurable, non-writable), then
+  // what they could reach is removed.
 
-// ---------------------------------------------------------------- the runtime's own surface
-//
-// Deleting a global is not a boundary when the runtime's internals can rebuild it, so
-// the internals are closed first and for good (non-configurable, non-writable), then
-// what they could reach is removed.
+  const NONE = { value: undefined, writable: false, enumerable: false, configurable: false };
+  const NotCapable = Deno.errors.NotCapable;
 
-const NONE = { value: undefined, writable: false, enumerable: false, configurable: false };
-const NotCapable = Deno.errors.NotCapable;
+  // `Deno[Deno.internal]` holds the runtime's core (raw ops, `evalContext`, promise and
+  // exception hooks) and webidl (`createBranded` builds any web class without its
+  // constructor's checks). Nothing of ours uses it, and the runtime's own modules hold
+  // their references already.
+  Object.defineProperty(Deno, Deno.internal, NONE);
 
-// `Deno[Deno.internal]` holds the runtime's core (raw ops, `evalContext`, promise and
-// exception hooks) and webidl (`createBranded` builds any web class without its
-// constructor's checks). Nothing of ours uses it, and the runtime's own modules hold
-// their references already.
-Object.defineProperty(Deno, Deno.internal, NONE);
-
-// The Cache API writes to disk with no permission and no quota (localStorage at least has a
-// 10 MB one); sandboxed code has no use for it. Without webidl its classes cannot be
-// instantiated, and they go too.
-for (const name of ["caches", "CacheStorage", "Cache"]) {
-  Object.defineProperty(globalThis, name, NONE);
-}
-
-// A worker is a fresh runtime with its own, open `Deno[Deno.internal]` and its own
-// `caches`, out of reach of this harness: no workers at all. The web Worker is a global;
-// node:worker_threads' class calls `super()`, which looks up its prototype at call time,
-// so a refusing prototype it cannot be given back (non-extensible) stops it before it
-// creates anything.
-function refuseWorker() {
-  throw new NotCapable("Workers are not available in the sandbox");
-}
-Object.defineProperty(globalThis, "Worker", { ...NONE, value: refuseWorker });
-Object.setPrototypeOf(NodeWorker, refuseWorker);
-Object.preventExtensions(NodeWorker);
-
-// Host paths: the working directory is the runtime directory, argv names the runner.
-const NEUTRAL_CWD = "/airlock";
-Object.defineProperty(Deno, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
-const nodeProcess = globalThis.process;
-Object.defineProperty(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
-Object.defineProperty(nodeProcess, "argv", {
-  ...NONE,
-  value: Object.freeze(["deno", "/airlock/runner.js"]),
-  enumerable: true,
-});
-// Accessors Deno will not let go of; their setters store the value shown.
-nodeProcess.execPath = "deno";
-nodeProcess.title = "deno";
-
-Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
-Object.defineProperty(globalThis, "__airlock", {
-  value: Object.freeze({ rpc }),
-  writable: false,
-  enumerable: false,
-});
-
-// ---------------------------------------------------------------- console capture
-
-let logBudget = 65536;
-let droppedLines = 0;
-
-function formatArgs(args) {
-  return args.map((a) => typeof a === "string" ? a : inspect(a, { depth: 4, colors: false }))
-    .join(" ");
-}
-
-/**
- * Sends a log line within the budget (UTF-8 bytes): the line that reaches it is cut to
- * what is left and marked with "…", later lines are only counted. The gateway applies
- * the same rule to the frames it receives, so lines the code writes itself gain nothing.
- */
-function emitLog(level, args) {
-  if (logBudget <= 0) {
-    droppedLines++;
-    return;
+  // The Cache API writes to disk with no permission and no quota (localStorage at least has a
+  // 10 MB one); sandboxed code has no use for it. Without webidl its classes cannot be
+  // instantiated, and they go too.
+  for (const name of ["caches", "CacheStorage", "Cache"]) {
+    Object.defineProperty(globalThis, name, NONE);
   }
-  let text = formatArgs(args);
-  const size = utf8Length(text);
-  if (size > logBudget) {
-    text = utf8Prefix(text, logBudget) + "…";
-    logBudget = 0;
-  } else logBudget -= size;
-  send({ t: "log", level, text });
-}
 
-const counters = new Map();
-const timers = new Map();
-const captured = {
-  log: (...a) => emitLog("log", a),
-  info: (...a) => emitLog("info", a),
-  warn: (...a) => emitLog("warn", a),
-  error: (...a) => emitLog("error", a),
-  debug: (...a) => emitLog("debug", a),
-  trace: (...a) => emitLog("debug", a),
-  dir: (a) => emitLog("log", [a]),
-  dirxml: (...a) => emitLog("log", a),
-  table: (a) => emitLog("log", [a]),
-  group: (...a) => a.length && emitLog("log", a),
-  groupCollapsed: (...a) => a.length && emitLog("log", a),
-  groupEnd: () => {},
-  assert: (ok, ...a) => ok || emitLog("error", ["Assertion failed", ...a]),
-  count: (label = "default") => {
-    const n = (counters.get(label) ?? 0) + 1;
-    counters.set(label, n);
-    emitLog("log", [`${label}: ${n}`]);
-  },
-  countReset: (label = "default") => counters.delete(label),
-  time: (label = "default") => timers.set(label, performance.now()),
-  timeLog: (label = "default", ...a) =>
-    emitLog("log", [
-      `${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(1)}ms`,
-      ...a,
-    ]),
-  timeEnd: (label = "default") => {
-    emitLog("log", [`${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(1)}ms`]);
-    timers.delete(label);
-  },
-  clear: () => {},
-};
-globalThis.console = captured;
-
-// ---------------------------------------------------------------- result encoding
-
-/** The encoder stopped: `limit` is "bytes" or "depth". Reported as an `over_limit` frame. */
-class OutputLimit extends Error {
-  name = "OutputLimit";
-  constructor(message, limit) {
-    super(message);
-    this.limit = limit;
+  // A worker is a fresh runtime with its own, open `Deno[Deno.internal]` and its own
+  // `caches`, out of reach of this harness: no workers at all. The web Worker is a global;
+  // node:worker_threads' class calls `super()`, which looks up its prototype at call time,
+  // so a refusing prototype it cannot be given back (non-extensible) stops it before it
+  // creates anything.
+  function refuseWorker() {
+    throw new NotCapable("Workers are not available in the sandbox");
   }
-}
+  Object.defineProperty(globalThis, "Worker", { ...NONE, value: refuseWorker });
+  Object.setPrototypeOf(NodeWorker, refuseWorker);
+  Object.preventExtensions(NodeWorker);
 
-/**
- * Turns the code's return value into JSON text, iteratively (no recursion, so a deeply
- * nested value cannot overflow the stack), with predictable rules: Date → ISO string,
- * Map → object (string keys) or array of [key, value], Set → array, BigInt → decimal
- * string, undefined/functions/symbols → omitted in objects and null in arrays, cycles
- * → an error naming the path. Stops early once the output would pass `maxBytes` UTF-8
- * bytes (the gateway measures the same way) or `maxDepth` levels.
- */
-function encodeResult(root, maxBytes, maxDepth) {
-  const out = [];
-  let size = 0;
-  const push = (s) => {
-    size += utf8Length(s);
-    if (size > maxBytes) {
-      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`, "bytes");
-    }
-    out.push(s);
-  };
-  const onPath = new Set();
-  // Work items: a value to write, or a closing action.
-  const stack = [{ value: root, depth: 0, path: "$" }];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (item.text !== undefined) {
-      push(item.text);
-      if (item.leave) onPath.delete(item.leave);
-      continue;
-    }
-    let value = normalise(item.value);
-    if (value === undefined) {
-      push("null");
-      continue;
-    }
-    if (typeof value === "string" && value.length > maxBytes - size) {
-      // Refuse before JSON.stringify doubles a huge string in memory (a string's UTF-16
-      // length is never more than its UTF-8 length).
-      throw new OutputLimit(`the return value is larger than the ${maxBytes}-byte limit`, "bytes");
-    }
-    if (value === null || typeof value !== "object") {
-      push(JSON.stringify(value));
-      continue;
-    }
-    const identity = value;
-    if (onPath.has(identity)) {
-      throw new TypeError(`the return value contains a circular reference at ${item.path}`);
-    }
-    if (item.depth >= maxDepth) {
-      throw new OutputLimit(`the return value is nested deeper than ${maxDepth} levels`, "depth");
-    }
-    if (value instanceof Map) value = mapToPlain(value);
-    else if (value instanceof Set) value = [...value];
-    onPath.add(identity);
-    const childDepth = item.depth + 1;
-    if (Array.isArray(value)) {
-      push("[");
-      stack.push({ text: "]", leave: identity });
-      for (let i = value.length - 1; i >= 0; i--) {
-        stack.push({ value: value[i], depth: childDepth, path: `${item.path}[${i}]` });
-        if (i > 0) stack.push({ text: "," });
-      }
-    } else {
-      push("{");
-      stack.push({ text: "}", leave: identity });
-      const entries = [];
-      for (const key of Object.keys(value)) {
-        const v = normalise(value[key]);
-        if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-        entries.push([key, value[key]]);
-      }
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, v] = entries[i];
-        stack.push({ value: v, depth: childDepth, path: `${item.path}.${key}` });
-        stack.push({ text: (i > 0 ? "," : "") + JSON.stringify(key) + ":" });
-      }
-    }
+  // Host paths: the working directory is the runtime directory, argv names the runner.
+  const NEUTRAL_CWD = "/airlock";
+  Object.defineProperty(Deno, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
+  const nodeProcess = globalThis.process;
+  Object.defineProperty(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
+  Object.defineProperty(nodeProcess, "argv", {
+    ...NONE,
+    value: Object.freeze(["deno", "/airlock/runner.js"]),
+    enumerable: true,
+  });
+  // Accessors Deno will not let go of; their setters store the value shown.
+  nodeProcess.execPath = "deno";
+  nodeProcess.title = "deno";
+
+  Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
+  Object.defineProperty(globalThis, "__airlock", {
+    value: Object.freeze({ rpc }),
+    writable: false,
+    enumerable: false,
+  });
+
+  // ---------------------------------------------------------------- console capture
+
+  let logBudget = 65536;
+  let droppedLines = 0;
+
+  function formatArgs(args) {
+    return args.map((a) => typeof a === "string" ? a : inspect(a, { depth: 4, colors: false }))
+      .join(" ");
   }
-  return out.join("");
-}
 
-function normalise(value) {
-  if (value === null) return null;
-  switch (typeof value) {
-    case "bigint":
-      return value.toString();
-    case "function":
-    case "symbol":
-    case "undefined":
-      return undefined;
-    case "number":
-      return Number.isFinite(value) ? value : null;
-    case "object":
-      if (value instanceof Date) return isNaN(value.getTime()) ? null : value.toISOString();
-      if (typeof value.toJSON === "function" && !(value instanceof Map || value instanceof Set)) {
-        return value.toJSON();
-      }
-      if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value);
-      if (value instanceof Error) return { name: value.name, message: value.message };
-      return value;
-    default:
-      return value;
-  }
-}
-
-function mapToPlain(map) {
-  for (const key of map.keys()) {
-    if (typeof key !== "string") return [...map.entries()];
-  }
-  return Object.fromEntries(map);
-}
-
-// ---------------------------------------------------------------- errors
-
-function describeError(error) {
-  const kind = classify(error);
-  const message = scrub(
-    error instanceof OutputLimit
-      ? error.message
-      : error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : `Uncaught ${safeString(error)}`,
-  );
-  const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
-  return {
-    kind,
-    message: capText(message, MAX_MESSAGE_BYTES),
-    line: lineIn(stack) ?? lineIn(String(error?.message ?? "")),
-    stack: capText(codeFrames(stack), MAX_STACK_BYTES),
-  };
-}
-
-// Only kinds the code can cause: the gateway reports `timeout`, `memory`, `cancelled` and
-// `output_limit` from its own measurements and reads any of them in an error frame as
-// `runtime`.
-function classify(error) {
-  if (error instanceof ToolError) return "tool";
-  const name = error?.name;
-  if (name === "NotCapable" || name === "PermissionDenied") return "permission";
-  if (/^Requires \w+ access/.test(String(error?.message ?? ""))) return "permission";
-  return "runtime";
-}
-
-function safeString(value) {
-  try {
-    return typeof value === "string" ? value : inspect(value, { depth: 2 });
-  } catch {
-    return "a value that cannot be printed";
-  }
-}
-
-// The caller's code is the only `application/typescript` data: module; Deno may
-// abbreviate long data: URLs in stack traces ("AAAA......ZZZZ"), so match the shape.
-const CODE_URL = /data:application\/typescript;base64,[A-Za-z0-9+/=.]+/g;
-const CODE_POSITION = /data:application\/typescript;base64,[A-Za-z0-9+/=.]+:(\d+):\d+/;
-
-/** The line, in the caller's code, of the first stack frame that is in the code. */
-function lineIn(text) {
-  const match = CODE_POSITION.exec(text);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** Keeps only the stack frames in the caller's code, named `<code>`. */
-function codeFrames(stack) {
-  const frames = stack.split("\n").filter((l) => CODE_POSITION.test(l) && /^\s*at /.test(l));
-  return frames.map((l) => scrub(l.trim())).slice(0, 20).join("\n");
-}
-
-/** Removes our own URLs (data: modules, this runner's path) from text. */
-function scrub(text) {
-  let out = text.replace(CODE_URL, "<code>");
-  // Line 1 starts with the wrapper's text; report columns as the caller counts them.
-  out = out.replace(/<code>:1:(\d+)/g, (_, col) => `<code>:1:${Math.max(1, col - WRAPPER.length)}`);
-  out = out.replace(/data:[a-z/+-]+;base64,[A-Za-z0-9+/=.]+/g, "<module>");
-  out = out.replace(/file:\/\/\/[^\s)'"`]*/g, "<airlock>");
-  out = out.replace(/(^|[\s(])\/(?:[\w.@-]+\/)+runner\.js[^\s)]*/g, "$1<airlock>");
-  return out;
-}
-
-// ---------------------------------------------------------------- run
-
-let finished = false;
-
-/** Sends the one final frame, with the count of log lines dropped (the gateway says so). */
-function finish(frame) {
-  if (finished) return;
-  finished = true;
-  send({ ...frame, dropped: droppedLines });
-}
-
-globalThis.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  const error = describeError(event.reason);
-  error.message = `unhandled promise rejection: ${error.message}`;
-  finish({ t: "error", error });
-});
-globalThis.addEventListener("error", (event) => {
-  event.preventDefault();
-  finish({ t: "error", error: describeError(event.error) });
-});
-
-function toDataUrl(source, mediaType) {
-  const bytes = encoder.encode(source);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return `data:${mediaType};base64,${btoa(binary)}`;
-}
-
-/**
- * Runs the module loader and the TypeScript transpiler once before reporting ready, so
- * their one-time start-up (caches, compiler) is paid by the warm pool, not by the caller.
- */
-async function warmUp() {
-  try {
-    const probe =
-      "export default async function __airlock_main() {const n: number = 1;\nreturn n;\n}\n";
-    await (await import(toDataUrl(probe, "application/typescript"))).default();
-    await import(toDataUrl("export default 1;", "application/javascript"));
-    encodeResult({ warm: [1, "x", null] }, 1024, 8);
-  } catch {
-    // A failed warm-up only costs time later.
-  }
-}
-
-async function main() {
-  readFrames();
-  await warmUp();
-  send({ t: "ready" });
-  const frame = await runFrame;
-  logBudget = frame.maxLogBytes ?? logBudget;
-  const maxOutputBytes = frame.maxOutputBytes ?? 1048576;
-
-  if (frame.prelude) {
-    try {
-      // The prelude is a trusted classic script (an IIFE); evaluating it in global scope
-      // costs a fraction of a module import.
-      (0, eval)(frame.prelude);
-    } catch (error) {
-      finish({ t: "error", error: { kind: "runtime", message: `prelude failed: ${error}` } });
+  /**
+   * Sends a log line within the budget (UTF-8 bytes): the line that reaches it is cut to
+   * what is left and marked with "…", later lines are only counted. The gateway applies
+   * the same rule to the frames it receives, so lines the code writes itself gain nothing.
+   */
+  function emitLog(level, args) {
+    if (logBudget <= 0) {
+      droppedLines++;
       return;
     }
+    let text = formatArgs(args);
+    const size = utf8Length(text);
+    if (size > logBudget) {
+      text = utf8Prefix(text, logBudget) + "…";
+      logBudget = 0;
+    } else logBudget -= size;
+    send({ t: "log", level, text });
   }
 
-  // One line: the wrapper shares line 1 with the code, so line N of the module is
-  // line N of the caller's code. Static imports inside it are a syntax error.
-  const source = WRAPPER + frame.code + "\n}\n";
-  const codeUrl = toDataUrl(source, "application/typescript");
-  let main;
-  try {
-    main = (await import(codeUrl)).default;
-  } catch (error) {
-    const described = describeError(error);
-    if (described.kind === "runtime") {
-      described.kind = "compile";
-      // Deno reports "TypeError: SyntaxError: …" followed by a code frame that shows our
-      // one-line wrapper; the first line and the line number are what the caller needs.
-      described.message = described.message.replace(/^TypeError: (?=SyntaxError)/, "")
-        .split("\n")[0];
+  const counters = new Map();
+  const timers = new Map();
+  const captured = {
+    log: (...a) => emitLog("log", a),
+    info: (...a) => emitLog("info", a),
+    warn: (...a) => emitLog("warn", a),
+    error: (...a) => emitLog("error", a),
+    debug: (...a) => emitLog("debug", a),
+    trace: (...a) => emitLog("debug", a),
+    dir: (a) => emitLog("log", [a]),
+    dirxml: (...a) => emitLog("log", a),
+    table: (a) => emitLog("log", [a]),
+    group: (...a) => a.length && emitLog("log", a),
+    groupCollapsed: (...a) => a.length && emitLog("log", a),
+    groupEnd: () => {},
+    assert: (ok, ...a) => ok || emitLog("error", ["Assertion failed", ...a]),
+    count: (label = "default") => {
+      const n = (counters.get(label) ?? 0) + 1;
+      counters.set(label, n);
+      emitLog("log", [`${label}: ${n}`]);
+    },
+    countReset: (label = "default") => counters.delete(label),
+    time: (label = "default") => timers.set(label, performance.now()),
+    timeLog: (label = "default", ...a) =>
+      emitLog("log", [
+        `${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(1)}ms`,
+        ...a,
+      ]),
+    timeEnd: (label = "default") => {
+      emitLog("log", [`${label}: ${(performance.now() - (timers.get(label) ?? 0)).toFixed(1)}ms`]);
+      timers.delete(label);
+    },
+    clear: () => {},
+  };
+  globalThis.console = captured;
+
+  // ---------------------------------------------------------------- result encoding
+
+  /** The encoder stopped: `limit` is "bytes" or "depth". Reported as an `over_limit` frame. */
+  class OutputLimit extends Error {
+    name = "OutputLimit";
+    constructor(message, limit) {
+      super(message);
+      this.limit = limit;
     }
-    finish({ t: "error", error: described });
-    return;
   }
-  let value;
-  try {
-    value = await main();
-  } catch (error) {
-    finish({ t: "error", error: describeError(error) });
-    return;
+
+  /**
+   * Turns the code's return value into JSON text, iteratively (no recursion, so a deeply
+   * nested value cannot overflow the stack), with predictable rules: Date → ISO string,
+   * Map → object (string keys) or array of [key, value], Set → array, BigInt → decimal
+   * string, undefined/functions/symbols → omitted in objects and null in arrays, cycles
+   * → an error naming the path. Stops early once the output would pass `maxBytes` UTF-8
+   * bytes (the gateway measures the same way) or `maxDepth` levels.
+   */
+  function encodeResult(root, maxBytes, maxDepth) {
+    const out = [];
+    let size = 0;
+    const push = (s) => {
+      size += utf8Length(s);
+      if (size > maxBytes) {
+        throw new OutputLimit(
+          `the return value is larger than the ${maxBytes}-byte limit`,
+          "bytes",
+        );
+      }
+      out.push(s);
+    };
+    const onPath = new Set();
+    // Work items: a value to write, or a closing action.
+    const stack = [{ value: root, depth: 0, path: "$" }];
+    while (stack.length > 0) {
+      const item = stack.pop();
+      if (item.text !== undefined) {
+        push(item.text);
+        if (item.leave) onPath.delete(item.leave);
+        continue;
+      }
+      let value = normalise(item.value);
+      if (value === undefined) {
+        push("null");
+        continue;
+      }
+      if (typeof value === "string" && value.length > maxBytes - size) {
+        // Refuse before JSON.stringify doubles a huge string in memory (a string's UTF-16
+        // length is never more than its UTF-8 length).
+        throw new OutputLimit(
+          `the return value is larger than the ${maxBytes}-byte limit`,
+          "bytes",
+        );
+      }
+      if (value === null || typeof value !== "object") {
+        push(JSON.stringify(value));
+        continue;
+      }
+      const identity = value;
+      if (onPath.has(identity)) {
+        throw new TypeError(`the return value contains a circular reference at ${item.path}`);
+      }
+      if (item.depth >= maxDepth) {
+        throw new OutputLimit(`the return value is nested deeper than ${maxDepth} levels`, "depth");
+      }
+      if (value instanceof Map) value = mapToPlain(value);
+      else if (value instanceof Set) value = [...value];
+      onPath.add(identity);
+      const childDepth = item.depth + 1;
+      if (Array.isArray(value)) {
+        push("[");
+        stack.push({ text: "]", leave: identity });
+        for (let i = value.length - 1; i >= 0; i--) {
+          stack.push({ value: value[i], depth: childDepth, path: `${item.path}[${i}]` });
+          if (i > 0) stack.push({ text: "," });
+        }
+      } else {
+        push("{");
+        stack.push({ text: "}", leave: identity });
+        const entries = [];
+        for (const key of Object.keys(value)) {
+          const v = normalise(value[key]);
+          if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+          entries.push([key, value[key]]);
+        }
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const [key, v] = entries[i];
+          stack.push({ value: v, depth: childDepth, path: `${item.path}.${key}` });
+          stack.push({ text: (i > 0 ? "," : "") + JSON.stringify(key) + ":" });
+        }
+      }
+    }
+    return out.join("");
   }
-  let json;
-  try {
-    json = value === undefined ? undefined : encodeResult(value, maxOutputBytes, 200);
-  } catch (error) {
-    // Too large or too deep is not an error kind the process may claim: it says which
-    // limit its encoder hit and the gateway words the `output_limit` error.
-    if (error instanceof OutputLimit) finish({ t: "over_limit", limit: error.limit });
-    else finish({ t: "error", error: describeError(error) });
-    return;
+
+  function normalise(value) {
+    if (value === null) return null;
+    switch (typeof value) {
+      case "bigint":
+        return value.toString();
+      case "function":
+      case "symbol":
+      case "undefined":
+        return undefined;
+      case "number":
+        return Number.isFinite(value) ? value : null;
+      case "object":
+        if (value instanceof Date) return isNaN(value.getTime()) ? null : value.toISOString();
+        if (typeof value.toJSON === "function" && !(value instanceof Map || value instanceof Set)) {
+          return value.toJSON();
+        }
+        if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value);
+        if (value instanceof Error) return { name: value.name, message: value.message };
+        return value;
+      default:
+        return value;
+    }
   }
-  if (finished) return;
-  // The value travels as JSON text inside the frame so the gateway can check its size
-  // before parsing it.
-  finish({ t: "result", json });
+
+  function mapToPlain(map) {
+    for (const key of map.keys()) {
+      if (typeof key !== "string") return [...map.entries()];
+    }
+    return Object.fromEntries(map);
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  function describeError(error) {
+    const kind = classify(error);
+    const message = scrub(
+      error instanceof OutputLimit
+        ? error.message
+        : error instanceof Error
+        ? `${error.name}: ${error.message}`
+        : `Uncaught ${safeString(error)}`,
+    );
+    const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
+    return {
+      kind,
+      message: capText(message, MAX_MESSAGE_BYTES),
+      line: lineIn(stack) ?? lineIn(String(error?.message ?? "")),
+      stack: capText(codeFrames(stack), MAX_STACK_BYTES),
+    };
+  }
+
+  // Only kinds the code can cause: the gateway reports `timeout`, `memory`, `cancelled` and
+  // `output_limit` from its own measurements and reads any of them in an error frame as
+  // `runtime`.
+  function classify(error) {
+    if (error instanceof ToolError) return "tool";
+    const name = error?.name;
+    if (name === "NotCapable" || name === "PermissionDenied") return "permission";
+    if (/^Requires \w+ access/.test(String(error?.message ?? ""))) return "permission";
+    return "runtime";
+  }
+
+  function safeString(value) {
+    try {
+      return typeof value === "string" ? value : inspect(value, { depth: 2 });
+    } catch {
+      return "a value that cannot be printed";
+    }
+  }
+
+  // The caller's code is the only `application/typescript` data: module; Deno may
+  // abbreviate long data: URLs in stack traces ("AAAA......ZZZZ"), so match the shape.
+  const CODE_URL = /data:application\/typescript;base64,[A-Za-z0-9+/=.]+/g;
+  const CODE_POSITION = /data:application\/typescript;base64,[A-Za-z0-9+/=.]+:(\d+):\d+/;
+
+  /** The line, in the caller's code, of the first stack frame that is in the code. */
+  function lineIn(text) {
+    const match = CODE_POSITION.exec(text);
+    return match ? Number(match[1]) : undefined;
+  }
+
+  /** Keeps only the stack frames in the caller's code, named `<code>`. */
+  function codeFrames(stack) {
+    const frames = stack.split("\n").filter((l) => CODE_POSITION.test(l) && /^\s*at /.test(l));
+    return frames.map((l) => scrub(l.trim())).slice(0, 20).join("\n");
+  }
+
+  /** Removes our own URLs (data: modules, this runner's path) from text. */
+  function scrub(text) {
+    let out = text.replace(CODE_URL, "<code>");
+    // Line 1 starts with the wrapper's text; report columns as the caller counts them.
+    out = out.replace(
+      /<code>:1:(\d+)/g,
+      (_, col) => `<code>:1:${Math.max(1, col - WRAPPER.length)}`,
+    );
+    out = out.replace(/data:[a-z/+-]+;base64,[A-Za-z0-9+/=.]+/g, "<module>");
+    out = out.replace(/file:\/\/\/[^\s)'"`]*/g, "<airlock>");
+    out = out.replace(/(^|[\s(])\/(?:[\w.@-]+\/)+runner\.js[^\s)]*/g, "$1<airlock>");
+    return out;
+  }
+
+  // ---------------------------------------------------------------- run
+
+  let finished = false;
+
+  /** Sends the one final frame, with the count of log lines dropped (the gateway says so). */
+  function finish(frame) {
+    if (finished) return;
+    finished = true;
+    send({ ...frame, dropped: droppedLines });
+  }
+
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    const error = describeError(event.reason);
+    error.message = `unhandled promise rejection: ${error.message}`;
+    finish({ t: "error", error });
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    finish({ t: "error", error: describeError(event.error) });
+  });
+
+  function toDataUrl(source, mediaType) {
+    const bytes = encoder.encode(source);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return `data:${mediaType};base64,${btoa(binary)}`;
+  }
+
+  /**
+   * Runs the module loader and the TypeScript transpiler once before reporting ready, so
+   * their one-time start-up (caches, compiler) is paid by the warm pool, not by the caller.
+   */
+  async function warmUp() {
+    try {
+      const probe =
+        "export default async function __airlock_main() {const n: number = 1;\nreturn n;\n}\n";
+      await (await import(toDataUrl(probe, "application/typescript"))).default();
+      await import(toDataUrl("export default 1;", "application/javascript"));
+      encodeResult({ warm: [1, "x", null] }, 1024, 8);
+    } catch {
+      // A failed warm-up only costs time later.
+    }
+  }
+
+  async function main() {
+    readFrames();
+    await warmUp();
+    send({ t: "ready" });
+    const frame = await runFrame;
+    logBudget = frame.maxLogBytes ?? logBudget;
+    const maxOutputBytes = frame.maxOutputBytes ?? 1048576;
+
+    if (frame.prelude) {
+      try {
+        // The prelude is a trusted classic script (an IIFE); evaluating it in global scope
+        // costs a fraction of a module import.
+        (0, eval)(frame.prelude);
+      } catch (error) {
+        finish({ t: "error", error: { kind: "runtime", message: `prelude failed: ${error}` } });
+        return;
+      }
+    }
+
+    // One line: the wrapper shares line 1 with the code, so line N of the module is
+    // line N of the caller's code. Static imports inside it are a syntax error.
+    const source = WRAPPER + frame.code + "\n}\n";
+    const codeUrl = toDataUrl(source, "application/typescript");
+    let main;
+    try {
+      main = (await import(codeUrl)).default;
+    } catch (error) {
+      const described = describeError(error);
+      if (described.kind === "runtime") {
+        described.kind = "compile";
+        // Deno reports "TypeError: SyntaxError: …" followed by a code frame that shows our
+        // one-line wrapper; the first line and the line number are what the caller needs.
+        described.message = described.message.replace(/^TypeError: (?=SyntaxError)/, "")
+          .split("\n")[0];
+      }
+      finish({ t: "error", error: described });
+      return;
+    }
+    let value;
+    try {
+      value = await main();
+    } catch (error) {
+      finish({ t: "error", error: describeError(error) });
+      return;
+    }
+    let json;
+    try {
+      json = value === undefined ? undefined : encodeResult(value, maxOutputBytes, 200);
+    } catch (error) {
+      // Too large or too deep is not an error kind the process may claim: it says which
+      // limit its encoder hit and the gateway words the `output_limit` error.
+      if (error instanceof OutputLimit) finish({ t: "over_limit", limit: error.limit });
+      else finish({ t: "error", error: describeError(error) });
+      return;
+    }
+    if (finished) return;
+    // The value travels as JSON text inside the frame so the gateway can check its size
+    // before parsing it.
+    finish({ t: "result", json });
+  }
+
+  main();
 }
 
-main();
+const runnerSource = `export default ${runner};\n`;
+const runnerBytes = new TextEncoder().encode(runnerSource);
+let runnerBinary = "";
+for (let i = 0; i < runnerBytes.length; i += 0x8000) {
+  runnerBinary += String.fromCharCode(...runnerBytes.subarray(i, i + 0x8000));
+}
+const reentered = await import(`data:application/javascript;base64,${btoa(runnerBinary)}`);
+reentered.default(NodeWorker);
