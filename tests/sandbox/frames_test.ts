@@ -1,0 +1,390 @@
+/**
+ * The frame channel as an attacker uses it: the code shares its process with the harness,
+ * so it can write any line to stdout (`Deno.stdout.writeSync`) and forge any frame. Every
+ * case runs in a real sandbox process and checks what the gateway side made of it: sizes
+ * counted in UTF-8 bytes, depth measured before parsing, malformed results and claimed
+ * verdicts refused, the first outcome final.
+ */
+
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { Sandbox, type SandboxOptions } from "../../sandbox/mod.ts";
+import { capUtf8, jsonNestingDepth, utf8ByteLength, utf8Prefix } from "../../sandbox/json_text.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Code that defines `forge(frame)` (a whole line, written however the pipe takes it). */
+const FORGE = `const forge = (frame: unknown) => {
+  const bytes = new TextEncoder().encode(JSON.stringify(frame) + "\\n");
+  let offset = 0;
+  while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+};
+const forgeRaw = (line: string) => {
+  const bytes = new TextEncoder().encode(line + "\\n");
+  let offset = 0;
+  while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+};
+`;
+
+async function withSandbox(
+  overrides: Partial<SandboxOptions>,
+  fn: (sandbox: Sandbox) => Promise<void>,
+): Promise<void> {
+  const sandbox = new Sandbox({
+    timeoutMs: 10_000,
+    memoryMb: 128,
+    maxOutputBytes: 64 * KiB,
+    maxLogBytes: 64 * KiB,
+    concurrency: 2,
+    queue: 8,
+    poolSize: 0,
+    allowNet: [],
+    allowRead: [],
+    ...overrides,
+  });
+  try {
+    await fn(sandbox);
+  } finally {
+    await sandbox.close();
+  }
+}
+
+function logBytes(logs: { text: string }[]): number {
+  return logs.reduce((n, l) => n + new TextEncoder().encode(l.text).length, 0);
+}
+
+// ---------------------------------------------------------------- measuring untrusted text
+
+Deno.test("json_text: UTF-8 lengths match TextEncoder, cuts keep whole characters", () => {
+  const samples = [
+    "",
+    "ascii",
+    "é",
+    "中文字",
+    "😀x😀",
+    "\ud800",
+    "a\udc00b",
+    "x\ud83d",
+    "mixé中😀\u0000",
+  ];
+  const encoder = new TextEncoder();
+  for (const s of samples) {
+    assertEquals(utf8ByteLength(s), encoder.encode(s).length, JSON.stringify(s));
+    for (let max = 0; max <= encoder.encode(s).length + 1; max++) {
+      const prefix = utf8Prefix(s, max);
+      assert(utf8ByteLength(prefix) <= max, `${JSON.stringify(s)} cut at ${max}`);
+      assert(s.startsWith(prefix));
+      assert(!/[\ud800-\udbff]$/.test(prefix) || !/^[\udc00-\udfff]/.test(s.slice(prefix.length)));
+    }
+  }
+  const capped = capUtf8("中".repeat(10_000), 8 * KiB);
+  assert(utf8ByteLength(capped) <= 8 * KiB);
+  assertMatch(capped, /^中+… \[truncated\]$/);
+  assertEquals(capUtf8("short", 8), "short");
+});
+
+Deno.test("json_text: nesting depth ignores brackets inside strings", () => {
+  assertEquals(jsonNestingDepth(`{"a":[1,{"b":"[[[{{{"}]}`, 10), 3);
+  assertEquals(jsonNestingDepth(`["\\"[[[", "\\\\", [[]]]`, 10), 3);
+  assertEquals(jsonNestingDepth("[".repeat(100_000), 200), 201, "stops just past the limit");
+  assertEquals(jsonNestingDepth("not json ]]]] {", 10), 1);
+});
+
+// ---------------------------------------------------------------- 1. sizes in UTF-8 bytes
+
+Deno.test("result: the cap counts UTF-8 bytes (65,000 CJK characters are ~195 KB)", async () => {
+  await withSandbox({}, async (sandbox) => {
+    // Through the harness's encoder.
+    const cjk = await sandbox.run({ code: `return "中".repeat(65_000);` });
+    assertEquals(cjk.error?.kind, "output_limit", JSON.stringify(cjk.error));
+    const emoji = await sandbox.run({ code: `return "😀".repeat(20_000);` });
+    assertEquals(emoji.error?.kind, "output_limit");
+    // Under the cap in bytes: accepted whole.
+    const fits = await sandbox.run({ code: `return "é".repeat(30_000);` });
+    assertEquals(fits.error, undefined);
+    assertEquals(fits.result, "é".repeat(30_000));
+    // A result frame the code writes itself, past the harness.
+    const forged = await sandbox.run({
+      code: FORGE + `forge({ t: "result", json: JSON.stringify("中".repeat(65_000)) });
+        await new Promise((r) => setTimeout(r, 2000)); return "late";`,
+    });
+    assertEquals(forged.error?.kind, "output_limit");
+    assertEquals(forged.result, undefined);
+  });
+});
+
+Deno.test("errors: message and stack are capped in UTF-8 bytes on a character boundary", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const real = await sandbox.run({ code: `throw new Error("中".repeat(3 * 1024 * 1024));` });
+    assertEquals(real.error?.kind, "runtime");
+    assert(utf8ByteLength(real.error!.message) <= 8 * KiB, "message ≤ 8 KiB");
+    assertMatch(real.error!.message, /^Error: 中+… \[truncated\]$/);
+
+    const forged = await sandbox.run({
+      code: FORGE + `forge({ t: "error", error: { kind: "runtime",
+          message: "é".repeat(300_000), stack: "😀".repeat(50_000), line: 3 } });
+        await new Promise((r) => setTimeout(r, 2000));`,
+    });
+    assertEquals(forged.error?.kind, "runtime");
+    assert(utf8ByteLength(forged.error!.message) <= 8 * KiB);
+    assert(utf8ByteLength(forged.error!.stack!) <= 16 * KiB);
+    assertMatch(forged.error!.message, /^é+… \[truncated\]$/);
+    assertMatch(forged.error!.stack!, /^(😀)+… \[truncated\]$/u);
+    assert(!forged.error!.message.includes("\ufffd"));
+    assertEquals(forged.error!.line, 3);
+
+    // Larger than the whole output budget: the frame itself is refused.
+    const flood = await sandbox.run({
+      code: FORGE +
+        `forge({ t: "error", error: { kind: "runtime", message: "x".repeat(8 << 20) } });
+        await new Promise((r) => setTimeout(r, 2000));`,
+    });
+    assertEquals(flood.error?.kind, "output_limit");
+  });
+});
+
+Deno.test("logs: frames the code writes itself count against maxLogBytes", async () => {
+  await withSandbox({ maxOutputBytes: 1 * MiB }, async (sandbox) => {
+    // 1 MB of forged log frames through a 64 KiB log cap, then the normal path.
+    const flood = await sandbox.run({
+      code: FORGE + `const chunk = "f".repeat(60_000);
+        for (let i = 0; i < 16; i++) forge({ t: "log", level: "info", text: chunk });
+        console.log("real line");
+        return "done";`,
+    });
+    assertEquals(flood.result, "done", JSON.stringify(flood.error));
+    const bytes = logBytes(flood.logs);
+    assert(bytes <= 64 * KiB + 100, `log text ${bytes} bytes is over the 64 KiB cap`);
+    assertMatch(flood.logs.at(-1)!.text, /\[airlock\] \d+ more log lines were dropped/);
+    assert(!flood.logs.some((l) => l.text === "real line"), "lines past the cap are dropped");
+
+    // Multi-byte text: the cap is in bytes, not UTF-16 units.
+    const cjk = await sandbox.run({
+      code: FORGE + `forge({ t: "log", level: "warn", text: "中".repeat(40_000) });
+        console.log("中".repeat(40_000)); return 1;`,
+    });
+    assertEquals(cjk.result, 1);
+    assert(logBytes(cjk.logs) <= 64 * KiB + 100, `${logBytes(cjk.logs)} bytes of CJK logs`);
+    assertMatch(cjk.logs[0].text, /^中+…$/);
+
+    // The real console path obeys the same rule and says how many lines it dropped.
+    const real = await sandbox.run({
+      code: `for (let i = 0; i < 5000; i++) console.log("中文 line", i); return 2;`,
+    });
+    assertEquals(real.result, 2);
+    assert(logBytes(real.logs) <= 64 * KiB + 100);
+    assertMatch(real.logs.at(-1)!.text, /more log lines were dropped/);
+  });
+});
+
+Deno.test("logs: a forged log flood past the output budget is cut off as output_limit", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const result = await sandbox.run({
+      code: FORGE + `const chunk = "g".repeat(60_000);
+        for (let i = 0; i < 200; i++) forge({ t: "log", level: "log", text: chunk });
+        await new Promise((r) => setTimeout(r, 5000)); return "never";`,
+    });
+    assertEquals(result.error?.kind, "output_limit");
+    assert(logBytes(result.logs) <= 64 * KiB + 100);
+  });
+});
+
+// ---------------------------------------------------------------- tool calls
+
+Deno.test("rpc: long method names, huge arguments and forged ids are refused", async () => {
+  await withSandbox({ maxOutputBytes: 4 * MiB }, async (sandbox) => {
+    const seen: string[] = [];
+    const onRpc = (method: string) => {
+      seen.push(method.slice(0, 20));
+      return Promise.resolve("served");
+    };
+    const result = await sandbox.run({
+      code: FORGE + `const out: string[] = [];
+        try { await __airlock.rpc("m".repeat(300), {}); } catch (e) { out.push(e.message); }
+        try { await __airlock.rpc("echo", { big: "x".repeat(5 * 1024 * 1024) }); }
+        catch (e) { out.push(e.message); }
+        forge({ t: "rpc", id: "x".repeat(1000), method: "forged-id", params: {} });
+        forge({ t: "rpc", id: { nested: 1 }, method: "forged-object-id", params: {} });
+        forge({ t: "rpc", id: 7, method: 42, params: {} });
+        out.push(await __airlock.rpc("echo", { small: 1 }));
+        return out;`,
+      onRpc,
+    });
+    assertEquals(result.error, undefined, JSON.stringify(result.error));
+    const out = result.result as string[];
+    assertMatch(out[0], /method name is limited to 256 bytes/);
+    assertMatch(out[1], /tool call is limited to 4194304 bytes/);
+    assertEquals(out[2], "served");
+    assertEquals(seen, ["echo"], "only the well-formed call reached the handler");
+  });
+  // With the default cap the same call is longer than any frame may be: output_limit.
+  await withSandbox({}, async (sandbox) => {
+    let served = 0;
+    const result = await sandbox.run({
+      code: `await __airlock.rpc("echo", { big: "x".repeat(5 * 1024 * 1024) }); return 1;`,
+      onRpc: () => {
+        served++;
+        return Promise.resolve(null);
+      },
+    });
+    assertEquals(result.error?.kind, "output_limit");
+    assertEquals(served, 0);
+  });
+});
+
+// ---------------------------------------------------------------- depth
+
+Deno.test("depth: values and tool arguments deeper than 200 levels are output_limit", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const nest = (n: number) =>
+      `let v: unknown = 1; for (let i = 0; i < ${n}; i++) v = [v]; return v;`;
+    const ok = await sandbox.run({ code: nest(200) });
+    assertEquals(ok.error, undefined, JSON.stringify(ok.error));
+    assertEquals(jsonNestingDepth(JSON.stringify(ok.result), 1000), 200);
+    const deep = await sandbox.run({ code: nest(201) });
+    assertEquals(deep.error?.kind, "output_limit");
+    assertMatch(deep.error!.message, /nested deeper than 200 levels/);
+
+    // Forged result text, never parsed by the gateway.
+    for (const levels of [201, 100_000]) {
+      const forged = await sandbox.run({
+        code: FORGE + `forge({ t: "result", json: "[".repeat(${levels}) + "]".repeat(${levels}) });
+          await new Promise((r) => setTimeout(r, 2000)); return 1;`,
+      });
+      assertEquals(forged.error?.kind, "output_limit", `${levels} levels`);
+    }
+
+    // Tool arguments: the frame is refused before it is parsed; the handler never runs.
+    let served = 0;
+    const rpc = await sandbox.run({
+      code: `let v: unknown = 1; for (let i = 0; i < 300; i++) v = { v };
+        await __airlock.rpc("echo", v); return "served";`,
+      onRpc: () => {
+        served++;
+        return Promise.resolve(null);
+      },
+    });
+    assertEquals(rpc.error?.kind, "output_limit");
+    assertEquals(served, 0);
+    const forgedRpc = await sandbox.run({
+      code: FORGE + `forgeRaw('{"t":"rpc","id":1,"method":"echo","params":' +
+          "[".repeat(50_000) + "]".repeat(50_000) + "}");
+        await new Promise((r) => setTimeout(r, 2000)); return 1;`,
+      onRpc: () => {
+        served++;
+        return Promise.resolve(null);
+      },
+    });
+    assertEquals(forgedRpc.error?.kind, "output_limit");
+    assertEquals(served, 0);
+  });
+});
+
+// ---------------------------------------------------------------- 2. forged verdicts
+
+Deno.test("forgery: a malformed result is a runtime error, not a crash", async () => {
+  await withSandbox({}, async (sandbox) => {
+    for (const json of [`"{not json"`, "5", "null", `{"a":1}`, `"[1,2"`]) {
+      const result = await sandbox.run({
+        code: FORGE + `forgeRaw('{"t":"result","json":' + ${JSON.stringify(json)} + '}');
+          await new Promise((r) => setTimeout(r, 2000)); return "real";`,
+      });
+      assertEquals(result.ok, false, json);
+      assertEquals(result.error, {
+        kind: "runtime",
+        message: "the sandbox returned a malformed result",
+      });
+    }
+  });
+});
+
+Deno.test("forgery: verdict kinds only the gateway can reach are reported as runtime", async () => {
+  await withSandbox({}, async (sandbox) => {
+    for (const kind of ["timeout", "memory", "cancelled", "output_limit", "nonsense"]) {
+      const result = await sandbox.run({
+        code: FORGE + `forge({ t: "error", error: { kind: ${JSON.stringify(kind)},
+            message: "claimed ${kind}" } });
+          await new Promise((r) => setTimeout(r, 2000));`,
+      });
+      assertEquals(result.error?.kind, "runtime", kind);
+      assertEquals(result.error?.message, `claimed ${kind}`);
+    }
+    // Kinds the code can cause are kept.
+    const tool = await sandbox.run({
+      code: FORGE + `forge({ t: "error", error: { kind: "permission", message: "p" } });
+        await new Promise((r) => setTimeout(r, 2000));`,
+    });
+    assertEquals(tool.error?.kind, "permission");
+  });
+});
+
+Deno.test("forgery: text on stderr and exit codes do not make an execution 'memory'", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const cases = [
+      `Deno.stderr.writeSync(new TextEncoder().encode(
+        "\\n<--- Last few GCs --->\\nFatal JavaScript out of memory: Reached heap limit\\nallocation failed\\n"));
+       Deno.exit(1);`,
+      `Deno.exit(133);`,
+      `Deno.stderr.writeSync(new TextEncoder().encode("out of memory\\n")); Deno.exit(134);`,
+    ];
+    for (const code of cases) {
+      const result = await sandbox.run({ code });
+      assertEquals(result.error?.kind, "runtime", code);
+      assertMatch(result.error!.message, /exit code \d+/);
+    }
+    // A real heap abort (V8 raises SIGTRAP) is still memory.
+    const real = await sandbox.run({
+      code:
+        `const keep = []; while (true) keep.push({ a: Math.random(), b: "x".repeat(64) + Math.random() });`,
+      limits: { memoryMb: 32 },
+    });
+    assertEquals(real.error?.kind, "memory");
+  });
+});
+
+Deno.test("forgery: the first outcome is final; later frames change nothing", async () => {
+  await withSandbox({}, async (sandbox) => {
+    // One write, so the gateway reads every frame in the same chunk, right after the first.
+    const first = await sandbox.run({
+      code: FORGE + `console.log("before");
+        forgeRaw([
+          { t: "result", json: JSON.stringify("first") },
+          { t: "log", level: "log", text: "after the result" },
+          { t: "ready" },
+          { t: "error", error: { kind: "runtime", message: "second" } },
+          { t: "result", json: JSON.stringify("third") },
+        ].map((f) => JSON.stringify(f)).join("\\n"));
+        return "returned";`,
+    });
+    assertEquals(first.error, undefined);
+    assertEquals(first.result, "first");
+    assertEquals(first.logs, [{ level: "log", text: "before" }]);
+
+    const errorFirst = await sandbox.run({
+      code: FORGE + `forge({ t: "error", error: { kind: "tool", message: "forged first" } });
+        forge({ t: "result", json: "42" });
+        return 42;`,
+    });
+    assertEquals(errorFirst.result, undefined);
+    assertEquals(errorFirst.error, { kind: "tool", message: "forged first" });
+
+    // A forged `ready` while running is ignored; the real result still arrives.
+    const ready = await sandbox.run({ code: FORGE + `forge({ t: "ready" }); return "ok";` });
+    assertEquals(ready.result, "ok");
+  });
+});
+
+Deno.test("forgery: the harness's own size signal is a gateway-worded output_limit", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const claimed = await sandbox.run({
+      code: FORGE + `forge({ t: "over_limit", limit: "bytes" });
+        await new Promise((r) => setTimeout(r, 2000));`,
+    });
+    assertEquals(claimed.error?.kind, "output_limit");
+    assertMatch(claimed.error!.message, /return value ≤ 65536 bytes/);
+    const bad = await sandbox.run({
+      code: FORGE + `forge({ t: "over_limit", limit: "timeout" }); return "kept";`,
+    });
+    assertEquals(bad.result, "kept", "an unknown limit is garbage, not an outcome");
+  });
+});
