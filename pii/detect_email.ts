@@ -54,9 +54,17 @@ const FILE_EXTENSIONS = new Set([
  * Scripts written without spaces (CJK) are left out so that they bound an address.
  */
 function isWideAlnum(c: number): boolean {
-  return c >= 0xc0 && c < 0x530 && c !== 0xd7 && c !== 0xf7 &&
-    /\p{L}/u.test(String.fromCharCode(c));
+  return c >= 0xc0 && c < 0x530 && WIDE_LETTERS[c - 0xc0] === 1;
 }
+
+/** `\p{L}` for U+00C0–U+052F, computed once (a regular expression per character was slow). */
+const WIDE_LETTERS = (() => {
+  const table = new Uint8Array(0x530 - 0xc0);
+  for (let c = 0xc0; c < 0x530; c++) {
+    if (c !== 0xd7 && c !== 0xf7 && /\p{L}/u.test(String.fromCharCode(c))) table[c - 0xc0] = 1;
+  }
+  return table;
+})();
 
 function isLocalChar(c: number): boolean {
   // The part of RFC 5322 atext that real addresses use (. _ % + - '); `=`, `!`, `#`, `$`
@@ -106,8 +114,10 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   // `scheme://user:password@host`: credentials in a URL, not an address (the password
   // is reported as a secret).
   if (
-    codeAt(text, start - 1) === 58 && text.lastIndexOf("://", start) > start - 80 &&
-    text.lastIndexOf("://", start) !== -1
+    // A bounded look back: `lastIndexOf` over the whole text made `x:a@b.com ` repeated
+    // quadratic.
+    codeAt(text, start - 1) === 58 &&
+    text.slice(Math.max(0, start - 79), start + 3).includes("://")
   ) return end;
   // `git@github.com:owner/repo` is an SSH remote, not someone's address.
   if (codeAt(text, end) === 58 && text.slice(start, at) === "git") return end;

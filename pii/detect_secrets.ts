@@ -58,10 +58,11 @@ function findUrlPasswords(text: string, out: Finding[]): void {
 
 function findKnown(text: string, out: Finding[]): void {
   const re = new RegExp(KNOWN_PREFIX.source, "g");
+  const pemEnd: PemEndCursor = { from: 0, at: -2 };
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     const start = m.index;
-    const end = matchKnown(text, start, m[0]);
+    const end = matchKnown(text, start, m[0], pemEnd);
     if (end > 0) {
       out.push({ type: "secret", start, end, value: text.slice(start, end) });
       re.lastIndex = end;
@@ -88,10 +89,10 @@ const base64url = (c: number) => isAlnum(c) || c === 45 || c === 95;
 const base32 = (c: number) => isUpper(c) || (c >= 50 && c <= 55);
 
 /** End of the known-format secret whose prefix is at `start`, or -1. */
-function matchKnown(text: string, start: number, prefix: string): number {
+function matchKnown(text: string, start: number, prefix: string, pemEnd: PemEndCursor): number {
   const before = codeAt(text, start - 1);
   if (prefix.startsWith("-----")) {
-    return before === 45 ? -1 : matchPem(text, start);
+    return before === 45 ? -1 : matchPem(text, start, pemEnd);
   }
   if (isTokenChar(before)) return -1;
   const body = start + prefix.length;
@@ -169,15 +170,34 @@ function decodeBase64Url(s: string): string | null {
 
 const PEM_HEADER = /^-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 
+/**
+ * The first `-----END ` at or after `from` (`at`: its offset, -1 when there is none, -2
+ * before the first search). BEGIN lines are met in increasing order, so one cursor per
+ * scan answers every one of them and each stretch of text is searched once: a fresh
+ * `indexOf` per BEGIN line made `-----BEGIN PRIVATE KEY-----!` repeated quadratic.
+ */
+interface PemEndCursor {
+  from: number;
+  at: number;
+}
+
+function nextPemEnd(text: string, from: number, cursor: PemEndCursor): number {
+  if (cursor.at === -1 || (cursor.at >= from && cursor.from <= from)) return cursor.at;
+  cursor.from = from;
+  cursor.at = text.indexOf("-----END ", from);
+  return cursor.at;
+}
+
 /** A PEM private-key block, through its END line (or its body when END is missing). */
-function matchPem(text: string, start: number): number {
+function matchPem(text: string, start: number, pemEnd: PemEndCursor): number {
   const head = PEM_HEADER.exec(text.slice(start, start + 80));
   if (head === null) return -1;
   const bodyStart = start + head[0].length;
-  const endMark = text.indexOf("-----END ", bodyStart);
+  const endMark = nextPemEnd(text, bodyStart, pemEnd);
   if (endMark !== -1 && endMark - bodyStart <= PEM_MAX) {
-    const close = text.indexOf("-----", endMark + 9);
-    if (close !== -1 && close - endMark < 80) return close + 5;
+    // The closing dashes of the END line, within 80 characters of it (a bounded look).
+    const close = text.slice(endMark + 9, endMark + 84).indexOf("-----");
+    if (close !== -1) return endMark + 9 + close + 5;
   }
   // Truncated block: take the base64 body lines.
   let j = bodyStart;
@@ -300,7 +320,13 @@ function findKeywordValues(text: string, out: Finding[]): void {
   }
 }
 
-/** Reads the value starting around `from`; pushes it when it looks secret. */
+/**
+ * Reads the value starting around `from`; pushes it when it looks secret. Returns where
+ * the keyword scan resumes, -1 when there is no value: past the value whether or not it
+ * was a secret. A `:` or `=` inside a value already judged is not judged again, so
+ * `key=key=key=…` reads each character once instead of once per `=` (which was
+ * quadratic up to the value cap).
+ */
 function matchValue(
   text: string,
   from: number,
@@ -323,8 +349,9 @@ function matchValue(
   const value = text.slice(vs, ve);
   // AWS secret access keys have a fixed shape: 40 base64 characters.
   const aws = kind === "aws" && /^[A-Za-z0-9/+]{40}$/.test(value);
-  if (!aws && !looksSecret(value, kind === "password")) return -1;
-  out.push({ type: "secret", start: vs, end: ve, value });
+  if (aws || looksSecret(value, kind === "password")) {
+    out.push({ type: "secret", start: vs, end: ve, value });
+  }
   return ve;
 }
 
