@@ -34,6 +34,18 @@ export {
   redactText,
   redactValue,
 } from "./redact.ts";
+export {
+  ASYNC_THRESHOLD_UNITS,
+  type AsyncRedactionOptions,
+  closeSharedPool,
+  redactTextAsync,
+  redactValueAsync,
+} from "./redact_async.ts";
+export {
+  DetectionPool,
+  type DetectionPoolOptions,
+  type DetectionPoolStats,
+} from "./worker_pool.ts";
 export { Vault, type VaultOptions, VaultStore, type VaultStoreOptions } from "./vault.ts";
 export { detokenizeText, detokenizeValue } from "./detokenize.ts";
 export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";

@@ -1,6 +1,12 @@
 // Redaction of text and of structured (JSON) values, in mask, tokenize or off mode.
 
-import { PII_TYPES, type PiiType, PLACEHOLDER_LABELS, type RedactionCounts } from "./types.ts";
+import {
+  type Finding,
+  PII_TYPES,
+  type PiiType,
+  PLACEHOLDER_LABELS,
+  type RedactionCounts,
+} from "./types.ts";
 import { findPii } from "./find.ts";
 import { Vault } from "./vault.ts";
 import { mapLeaves } from "./walk.ts";
@@ -42,14 +48,18 @@ const MODES = new Set(["mask", "tokenize", "off"]);
 export const DEFAULT_MODE: RedactionOptions["mode"] = "tokenize";
 
 /** A validated, ready-to-run form of {@linkcode RedactionOptions}. */
-interface Plan {
+export interface Plan {
   off: boolean;
   types: readonly PiiType[];
   allow: Set<string>;
   replace: (type: PiiType, value: string) => string;
 }
 
-function plan(options: RedactionOptions): Plan {
+/**
+ * Validates `options`; throws a `TypeError` with `kind: "invalid_option"` on a bad mode or
+ * type. Internal (shared with the async API), not exported from `mod.ts`.
+ */
+export function plan(options: RedactionOptions): Plan {
   if (options === null || typeof options !== "object" || !MODES.has(options.mode)) {
     throw Object.assign(new TypeError('redaction mode must be "mask", "tokenize" or "off"'), {
       kind: "invalid_option",
@@ -85,7 +95,20 @@ function isAllowed(p: Plan, type: PiiType, value: string): boolean {
 
 function redactWith(p: Plan, text: string, counts: RedactionCounts): string {
   if (p.off || text.length === 0) return text;
-  const findings = findPii(text, p.types);
+  return applyFindings(p, text, findPii(text, p.types), counts);
+}
+
+/**
+ * Replaces `findings` (sorted, non-overlapping, as {@linkcode findPii} returns them) in
+ * `text` and counts them; allow-listed values stay. Detection may have run elsewhere (a
+ * worker); the replacement, and so the vault, stays on the calling thread.
+ */
+export function applyFindings(
+  p: Plan,
+  text: string,
+  findings: readonly Finding[],
+  counts: RedactionCounts,
+): string {
   if (findings.length === 0) return text;
   let out = "";
   let last = 0;
@@ -114,16 +137,33 @@ export function redactValue(value: unknown, options: RedactionOptions): Redacted
   const p = plan(options);
   const counts: RedactionCounts = {};
   if (p.off) return { value, counts };
-  const result = mapLeaves(value, (leaf) => {
-    if (typeof leaf === "string") return redactWith(p, leaf, counts);
-    if (typeof leaf === "number" && Number.isSafeInteger(leaf) && Math.abs(leaf) >= 1e8) {
-      const text = String(leaf);
-      const redacted = redactWith(p, text, counts);
-      return redacted === text ? leaf : redacted;
-    }
-    return leaf;
-  });
+  const result = mapTextLeaves(value, (text) => redactWith(p, text, counts));
   return { value: result, counts };
+}
+
+/**
+ * The text a leaf is redacted as: strings, and safe integers of nine or more digits (a
+ * card or phone number stored as a JSON number); `undefined` for every other leaf.
+ */
+export function leafText(leaf: unknown): string | undefined {
+  if (typeof leaf === "string") return leaf;
+  if (typeof leaf === "number" && Number.isSafeInteger(leaf) && Math.abs(leaf) >= 1e8) {
+    return String(leaf);
+  }
+  return undefined;
+}
+
+/**
+ * {@linkcode mapLeaves} over the leaves that have a {@linkcode leafText}, in document
+ * order: `redact` gets each text; a number whose text comes back unchanged stays a number.
+ */
+export function mapTextLeaves(value: unknown, redact: (text: string) => string): unknown {
+  return mapLeaves(value, (leaf) => {
+    const text = leafText(leaf);
+    if (text === undefined) return leaf;
+    const redacted = redact(text);
+    return typeof leaf === "number" && redacted === text ? leaf : redacted;
+  });
 }
 
 /** Sums two count records (neither is modified). */

@@ -1,0 +1,105 @@
+// Redaction that keeps big inputs off the calling thread's event loop: detection runs in
+// a DetectionPool, replacement (vault placeholders, counts) stays here.
+
+import type { Finding, RedactionCounts } from "./types.ts";
+import {
+  applyFindings,
+  leafText,
+  mapTextLeaves,
+  plan,
+  type RedactedText,
+  type RedactedValue,
+  type RedactionOptions,
+  redactText,
+  redactValue,
+} from "./redact.ts";
+import { mapLeaves } from "./walk.ts";
+import { findPii } from "./find.ts";
+import { DetectionPool } from "./worker_pool.ts";
+
+/** Inputs up to this many UTF-16 code units in all are redacted synchronously. */
+export const ASYNC_THRESHOLD_UNITS = 65_536;
+
+/** Options of {@linkcode redactTextAsync} and {@linkcode redactValueAsync}. */
+export interface AsyncRedactionOptions extends RedactionOptions {
+  /** Pool to detect in (default: a shared pool of two workers, started on first use). */
+  pool?: DetectionPool;
+  /**
+   * Total string length, in UTF-16 code units, above which detection goes to the pool
+   * (default {@linkcode ASYNC_THRESHOLD_UNITS}); at or below it the call is synchronous
+   * inside (no worker round trip for small responses).
+   */
+  thresholdUnits?: number;
+}
+
+let sharedPool: DetectionPool | undefined;
+
+function poolFor(options: AsyncRedactionOptions): DetectionPool {
+  return options.pool ?? (sharedPool ??= new DetectionPool());
+}
+
+/**
+ * Terminates the shared pool's workers (they are unref'd when idle, so this is only
+ * needed to free them early, e.g. in tests). The next async call starts a new pool.
+ */
+export function closeSharedPool(): void {
+  sharedPool?.close();
+  sharedPool = undefined;
+}
+
+/**
+ * {@linkcode redactText} with detection in a worker when `text` is longer than the
+ * threshold. Same result as `redactText(text, options)` (same placeholders, in the same
+ * order, from the same vault). Rejects with `kind: "invalid_option"` on bad options.
+ */
+export async function redactTextAsync(
+  text: string,
+  options: AsyncRedactionOptions,
+): Promise<RedactedText> {
+  const p = plan(options);
+  const threshold = options.thresholdUnits ?? ASYNC_THRESHOLD_UNITS;
+  if (p.off || typeof text !== "string" || text.length <= threshold) {
+    return redactText(text, options);
+  }
+  const [findings] = await poolFor(options).detect([text], p.types);
+  const counts: RedactionCounts = {};
+  return { text: applyFindings(p, text, findings, counts), counts };
+}
+
+/**
+ * {@linkcode redactValue} with detection in workers when the strings inside `value`
+ * (and the nine-digit-plus integers it checks as text) exceed the threshold in total.
+ * Same result as `redactValue(value, options)`: the value is walked twice (collect, then
+ * rebuild) in the same document order, and replacements are applied here, in that order,
+ * so tokenize placeholders are numbered exactly as the synchronous call would number them.
+ */
+export async function redactValueAsync(
+  value: unknown,
+  options: AsyncRedactionOptions,
+): Promise<RedactedValue> {
+  const p = plan(options);
+  const threshold = options.thresholdUnits ?? ASYNC_THRESHOLD_UNITS;
+  if (p.off) return redactValue(value, options);
+  const texts: string[] = [];
+  let units = 0;
+  mapLeaves(value, (leaf) => {
+    const text = leafText(leaf);
+    if (text !== undefined && text.length > 0) {
+      texts.push(text);
+      units += text.length;
+    }
+    return leaf;
+  });
+  if (units <= threshold) return redactValue(value, options);
+  const found = await poolFor(options).detect(texts, p.types);
+  const counts: RedactionCounts = {};
+  let next = 0;
+  const result = mapTextLeaves(value, (text) => {
+    if (text.length === 0) return text;
+    const i = next++;
+    // A value changed by someone else while detection ran: detect this leaf here.
+    const findings: Finding[] = texts[i] === text ? found[i] : findPii(text, p.types);
+    return applyFindings(p, text, findings, counts);
+  });
+  return { value: result, counts };
+}
