@@ -34,7 +34,7 @@ export interface AuditRecord {
   /** Tool ids given typed wrappers. */
   toolsInjected: string[];
   /** Tool calls in the order they were made; `error` is already redacted by the caller. */
-  calls: Array<{ tool: string; ms: number; ok: boolean; error?: string }>;
+  calls: Array<{ tool: string; ms: number; ok: boolean; outcome?: string; error?: string }>;
   /** Redaction counts by PII type. */
   redactions: Record<string, number>;
 }
@@ -62,6 +62,8 @@ export class AuditError extends Error {
 
 /** Longest stored tool-call error; the rest is cut, the caller already redacted it. */
 export const MAX_ERROR_CHARS = 500;
+/** Longest stored tool id (catalogue ids are short; a made-up one is already cut and redacted). */
+export const MAX_TOOL_CHARS = 256;
 
 const DAY_MS = 86_400_000;
 
@@ -93,6 +95,8 @@ const MIGRATIONS = [
    CREATE INDEX executions_time ON executions(time);
    CREATE INDEX executions_tenant ON executions(tenant, time);
    CREATE INDEX tool_calls_execution ON tool_calls(execution_id);`,
+  // How each call ended (ok, error, refused, cancelled); older rows keep NULL.
+  `ALTER TABLE tool_calls ADD COLUMN outcome TEXT;`,
 ];
 
 interface ExecutionRow {
@@ -114,6 +118,7 @@ interface CallRow {
   tool: string;
   ms: number;
   ok: number;
+  outcome: string | null;
   error: string | null;
 }
 
@@ -139,11 +144,12 @@ export class AuditLog {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#insertCall = db.prepare(
-      "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, error) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, outcome, error)" +
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.#deleteBefore = db.prepare("DELETE FROM executions WHERE time < ?");
     this.#selectCalls = db.prepare(
-      "SELECT tool, ms, ok, error FROM tool_calls WHERE execution_id = ? ORDER BY seq",
+      "SELECT tool, ms, ok, outcome, error FROM tool_calls WHERE execution_id = ? ORDER BY seq",
     );
   }
 
@@ -212,9 +218,10 @@ export class AuditLog {
         this.#insertCall.run(
           lastInsertRowid,
           seq,
-          call.tool,
+          call.tool.slice(0, MAX_TOOL_CHARS),
           call.ms,
           call.ok ? 1 : 0,
+          call.outcome ?? null,
           call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
         );
       });
@@ -274,6 +281,7 @@ export class AuditLog {
       tool: call.tool,
       ms: call.ms,
       ok: call.ok === 1,
+      ...(call.outcome === null ? {} : { outcome: call.outcome }),
       ...(call.error === null ? {} : { error: call.error }),
     }));
     return {

@@ -14,17 +14,40 @@ import type { ToolInfo } from "../upstream/mod.ts";
 import type { CallToolResult } from "../upstream/mod.ts";
 import { toolResultValue } from "./tool_result.ts";
 
+/**
+ * How a call ended: `ok`; `error` (the tool or its server failed it); `refused` (the bridge
+ * refused it: not allowed, unknown, bad arguments, over a limit; it never reached a server);
+ * `cancelled` (still in flight or waiting when the execution ended: the gateway cancelled it
+ * at the server with `notifications/cancelled`, and the server may or may not have acted).
+ */
+export type ToolCallOutcome = "ok" | "error" | "refused" | "cancelled";
+
 /** One tool call as reported to the caller and the audit log. */
 export interface ToolCallRecord {
-  /** The tool id. */
+  /**
+   * The tool id. An id the code made up (not in the catalogue) is cut to
+   * {@linkcode MAX_RECORDED_ID_CHARS} characters; the gateway redacts it before it is shown
+   * or stored.
+   */
   tool: string;
   /** Duration in ms. */
   ms: number;
   /** Whether it succeeded. */
   ok: boolean;
+  /** How it ended. */
+  outcome: ToolCallOutcome;
   /** Why it failed, when it did. */
   error?: string;
 }
+
+/** Longest tool id accepted from the code, in UTF-16 units; longer ids are refused. */
+export const MAX_TOOL_ID_CHARS = 256;
+/** The `tool` of the one record that counts every attempt past `maxCalls`. */
+export const OVER_LIMIT_ID = "(over the call limit)";
+/** Longest made-up id kept in a call record, in UTF-16 units. */
+export const MAX_RECORDED_ID_CHARS = 128;
+/** Longest `tools.search` query, in UTF-16 units: the same as `GET /v1/tools/search`'s `q`. */
+export const MAX_SEARCH_QUERY_CHARS = 2000;
 
 /** A result of `tools.search` inside the sandbox. */
 export interface ToolSearchHit {
@@ -87,12 +110,24 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction | null 
   return validators.get(schema)!;
 }
 
+/** A call between its start and its record. */
+interface PendingCall {
+  tool: string;
+  started: number;
+}
+
 /** Serves the RPCs of one execution. */
 export class ToolBridge {
-  /** Every call made, in order of completion, including failed and refused ones. */
+  /**
+   * Every call attempt, in order of completion: successful, failed, refused, and (after
+   * {@linkcode close}) those still in flight, as `cancelled`.
+   */
   readonly calls: ToolCallRecord[] = [];
   #options: BridgeOptions;
-  #started = 0;
+  #attempts = 0;
+  #overLimitRecord: { record: ToolCallRecord; count: number } | undefined;
+  #closed = false;
+  #pending = new Set<PendingCall>();
   #inFlight = new Map<string, number>();
   #waiting = new Map<string, Array<() => void>>();
   #abort = new AbortController();
@@ -106,21 +141,20 @@ export class ToolBridge {
     const p = (params ?? {}) as Record<string, unknown>;
     switch (method) {
       case "tools/call":
-        return this.#call(String(p.tool ?? ""), p.args);
+        return this.#call(p.tool, p.args);
       case "tools/callByName": {
-        const server = String(p.server ?? "");
-        const name = String(p.name ?? "");
+        const server = typeof p.server === "string" ? p.server : "";
+        const name = typeof p.name === "string" ? p.name : "";
         const id = this.#options.names.toolIdByServer(server, name);
-        const down = id ? undefined : this.#options.serverDown?.(server);
-        if (down) {
-          return Promise.reject(new BridgeError(`${server}.${name} is unavailable: ${down}`));
-        }
-        if (!id) {
-          return Promise.reject(
-            new BridgeError(`there is no tool ${server}.${name}; use tools.search() to find one`),
-          );
-        }
-        return this.#call(id, p.args);
+        if (id) return this.#call(id, p.args);
+        // Not a tool: still an attempt, counted and recorded like any other.
+        const shown = `${server}.${name}`;
+        return this.#refuse(shown, (safeId) => {
+          const down = this.#options.serverDown?.(server);
+          return down
+            ? `${safeId} is unavailable: ${down}`
+            : `there is no tool ${safeId}; use tools.search() to find one`;
+        });
       }
       case "tools/search":
         return this.#search(p.query, p.k);
@@ -129,14 +163,32 @@ export class ToolBridge {
     }
   };
 
-  /** Cancels calls still in flight (the execution ended). */
+  /**
+   * Ends the execution's calls: every call still in flight or waiting for a slot is
+   * recorded as `cancelled` now (so the response and the audit hold it), and the upstream
+   * requests are aborted, which makes the MCP client send `notifications/cancelled`. Calls
+   * attempted after this are refused and never reach a server.
+   */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const call of this.#pending) {
+      this.#record(call, "cancelled", "the execution ended before the call finished");
+    }
+    this.#pending.clear();
     this.#abort.abort(new Error("the execution ended"));
+    for (const line of this.#waiting.values()) for (const wake of line) wake();
+    this.#waiting.clear();
   }
 
   async #search(query: unknown, k: unknown): Promise<ToolSearchHit[]> {
     if (typeof query !== "string" || query.trim() === "") {
       throw new BridgeError("tools.search needs a query string");
+    }
+    if (query.length > MAX_SEARCH_QUERY_CHARS) {
+      throw new BridgeError(
+        `tools.search: the query is longer than ${MAX_SEARCH_QUERY_CHARS} characters`,
+      );
     }
     const count = k === undefined ? 10 : Number(k);
     if (!Number.isInteger(count) || count < 1 || count > 100) {
@@ -147,46 +199,95 @@ export class ToolBridge {
     return hits.filter((h) => this.#options.allowed(h.id)).slice(0, count);
   }
 
-  async #call(id: string, rawArgs: unknown): Promise<unknown> {
-    const started = performance.now();
-    const finish = (ok: boolean, error?: string) => {
-      const record: ToolCallRecord = { tool: id, ms: round(performance.now() - started), ok };
-      if (error) record.error = error;
-      this.calls.push(record);
+  /** Records a finished call once (a call cancelled by `close` is not recorded again). */
+  #record(call: PendingCall, outcome: ToolCallOutcome, error?: string): void {
+    if (!this.#pending.delete(call) && outcome !== "refused" && this.#closed) return;
+    const record: ToolCallRecord = {
+      tool: call.tool,
+      ms: round(performance.now() - call.started),
+      ok: outcome === "ok",
+      outcome,
     };
+    if (error) record.error = error;
+    this.calls.push(record);
+  }
+
+  /**
+   * Refuses a call to something that is not an available tool: counted against
+   * `maxCalls` like any attempt and recorded with the id cut to
+   * {@linkcode MAX_RECORDED_ID_CHARS}. `message` gets that cut id, never the raw one.
+   */
+  #refuse(rawId: string, message: (safeId: string) => string, kind?: "permission"): Promise<never> {
+    const safeId = cutId(rawId);
+    const call = { tool: safeId, started: performance.now() };
+    if (++this.#attempts > this.#options.maxCalls) {
+      // Past the limit, attempts are counted in one record instead of one record each, so
+      // a loop of refused calls cannot grow the response, the audit or the metrics.
+      const text = this.#overLimit();
+      if (this.#overLimitRecord) {
+        this.#overLimitRecord.count++;
+        this.#overLimitRecord.record.error = `${text} (${this.#overLimitRecord.count} attempts)`;
+      } else {
+        this.#record({ tool: OVER_LIMIT_ID, started: call.started }, "refused", text);
+        this.#overLimitRecord = { record: this.calls[this.calls.length - 1], count: 1 };
+      }
+      return Promise.reject(new BridgeError(text));
+    }
+    const text = this.#closed ? "the execution has ended" : message(safeId);
+    this.#record(call, "refused", text);
+    return Promise.reject(new BridgeError(text, kind));
+  }
+
+  #overLimit(): string {
+    return `this execution reached its limit of ${this.#options.maxCalls} tool calls`;
+  }
+
+  async #call(rawId: unknown, rawArgs: unknown): Promise<unknown> {
+    const id = typeof rawId === "string" ? rawId : "";
+    if (id.length === 0 || id.length > MAX_TOOL_ID_CHARS) {
+      return this.#refuse(
+        id,
+        () => `a tool id is a string of 1 to ${MAX_TOOL_ID_CHARS} characters`,
+        "permission",
+      );
+    }
     const tool = this.#options.tool(id);
-    const down = tool ? undefined : this.#options.serverDown?.(id.slice(0, id.indexOf(".")));
-    if (down && this.#options.allowed(id)) {
-      // A known server that is down: say so, so the code can retry or carry on.
-      const message = `tool ${id} is unavailable: ${down}`;
-      finish(false, message);
-      throw new BridgeError(message);
+    const allowed = this.#options.allowed(id);
+    if (!tool || !allowed) {
+      const down = !tool && allowed
+        ? this.#options.serverDown?.(id.slice(0, Math.max(0, id.indexOf("."))))
+        : undefined;
+      // A known server that is down: say so, so the code can retry or carry on. Unknown
+      // and forbidden look alike, so the code cannot probe what exists.
+      return down
+        ? this.#refuse(id, (safeId) => `tool ${safeId} is unavailable: ${down}`)
+        : this.#refuse(
+          id,
+          (safeId) => `tool ${safeId} is not available to this execution`,
+          "permission",
+        );
     }
-    if (!tool || !this.#options.allowed(id)) {
-      // Unknown and forbidden look alike, so the code cannot probe what exists.
-      const message = `tool ${id} is not available to this execution`;
-      finish(false, message);
-      throw new BridgeError(message, "permission");
+    if (this.#attempts + 1 > this.#options.maxCalls || this.#closed) {
+      return this.#refuse(id, () => "the execution has ended");
     }
-    if (++this.#started > this.#options.maxCalls) {
-      const message = `this execution reached its limit of ${this.#options.maxCalls} tool calls`;
-      finish(false, message);
-      throw new BridgeError(message);
-    }
+    this.#attempts++;
+    const call: PendingCall = { tool: id, started: performance.now() };
     const args = rawArgs === undefined ? {} : rawArgs;
     if (typeof args !== "object" || args === null || Array.isArray(args)) {
       const message = `${id}: arguments must be an object`;
-      finish(false, message);
+      this.#record(call, "refused", message);
       throw new BridgeError(message);
     }
     const validate = validatorFor(tool.inputSchema);
     if (validate && !validate(args)) {
       const message = `${id}: invalid arguments: ${describeAjvError(validate)}`;
-      finish(false, message);
+      this.#record(call, "refused", message);
       throw new BridgeError(message);
     }
+    this.#pending.add(call);
     const release = await this.#slot(tool.server);
     try {
+      if (this.#closed) throw new BridgeError("the execution has ended");
       const realArgs = this.#options.restorePii?.(args as Record<string, unknown>) ??
         args as Record<string, unknown>;
       const result = await this.#options.callTool(
@@ -196,11 +297,11 @@ export class ToolBridge {
         this.#abort.signal,
       );
       const value = toolResultValue(result);
-      finish(true);
+      this.#record(call, "ok");
       return value;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      finish(false, message);
+      this.#record(call, "error", message);
       throw error;
     } finally {
       release();
@@ -240,6 +341,11 @@ function describeAjvError(validate: ValidateFunction): string {
     return `${path ? path + "." : ""}${extra} is not a known argument`;
   }
   return `${path || "(arguments)"} ${error.message ?? "is invalid"}`;
+}
+
+/** An id as it may be recorded: at most {@linkcode MAX_RECORDED_ID_CHARS} characters. */
+function cutId(id: string): string {
+  return id.length > MAX_RECORDED_ID_CHARS ? `${id.slice(0, MAX_RECORDED_ID_CHARS)}…` : id;
 }
 
 function round(ms: number): number {

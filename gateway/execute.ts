@@ -10,7 +10,7 @@ import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
 import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
-import { ToolBridge, type ToolSearchHit } from "./bridge.ts";
+import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
@@ -166,6 +166,17 @@ export async function executeCode(
       grants: { allowNet: tenant.allowNet, allowRead: deps.config.sandbox.allowRead },
       queueKey: tenant.id,
     });
+  } catch (error) {
+    // The sandbox failed after tool calls may have reached upstream servers: they stay on
+    // the record even though there is no response to put them in.
+    bridge.close();
+    if (bridge.calls.length > 0) {
+      throw new ExecutionFailure(
+        error,
+        recordedCalls(bridge, deps, redactionOptions(tenant, vault)),
+      );
+    }
+    throw error;
   } finally {
     bridge.close();
   }
@@ -182,7 +193,7 @@ export async function executeCode(
     logs: run.logs.map((l) => ({ level: l.level, text: redact(l.text) })),
     tools: {
       injected: selected.map((t) => t.id),
-      calls: bridge.calls.map((c) => (c.error ? { ...c, error: redact(c.error) } : c)),
+      calls: recordedCalls(bridge, deps, redaction, (c) => counts = mergeCounts(counts, c)),
     },
     redactions: {},
     stats: {
@@ -203,6 +214,46 @@ export async function executeCode(
   response.redactions = counts as Record<string, number>;
   response.stats.durationMs = round(performance.now() - started);
   return response;
+}
+
+/**
+ * Thrown when an execution failed inside the gateway after tool calls were made: `calls`
+ * (redacted) lets the gateway audit them; `cause` is the original error.
+ */
+export class ExecutionFailure extends Error {
+  /** The calls the execution made, as recorded and redacted. */
+  readonly calls: ToolCallRecord[];
+  constructor(cause: unknown, calls: ToolCallRecord[]) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = "ExecutionFailure";
+    this.calls = calls;
+  }
+}
+
+/**
+ * The bridge's call records as they may be shown and stored: error texts redacted, and a
+ * tool id that is not in the catalogue (the code made it up, it may hold personal data)
+ * redacted too. Catalogue ids are the operator's and stay as they are.
+ */
+function recordedCalls(
+  bridge: ToolBridge,
+  deps: PipelineDeps,
+  redaction: RedactionOptions,
+  onCounts: (counts: RedactionCounts) => void = () => {},
+): ToolCallRecord[] {
+  const redact = (text: string) => {
+    const out = redactText(text, redaction);
+    onCounts(out.counts);
+    return out.text;
+  };
+  return bridge.calls.map((c) => {
+    const out = { ...c };
+    if (!deps.upstream.tool(c.tool) && !deps.names().functions.has(c.tool)) {
+      out.tool = redact(c.tool);
+    }
+    if (c.error) out.error = redact(c.error);
+    return out;
+  });
 }
 
 function round(ms: number): number {

@@ -22,7 +22,7 @@ import {
 import type { ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
-import { type Caller, executeCode, redactionOptions } from "./execute.ts";
+import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./execute.ts";
 import { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeExecution } from "./metrics.ts";
 import { RateLimiter } from "./rate_limit.ts";
@@ -188,6 +188,22 @@ export class Gateway {
     ).then((response) => {
       this.#record(startedAt, caller, request, response);
       return response;
+    }, (error) => {
+      if (error instanceof ExecutionFailure) {
+        // The execution failed inside the gateway after its tool calls reached upstream
+        // servers: they are audited and counted even though the caller gets an error.
+        this.#log({ level: "error", msg: "execution failed", error: String(error.cause) });
+        this.#record(startedAt, caller, request, {
+          ok: false,
+          logs: [],
+          error: { kind: "runtime", message: "internal" },
+          tools: { injected: [], calls: error.calls },
+          redactions: {},
+          stats: { durationMs: Date.now() - startedAt.getTime(), sandboxMs: 0, warm: false },
+        }, "internal");
+        throw error.cause;
+      }
+      throw error;
     }).finally(leave);
     this.#inFlight.add(running);
     running.catch(() => {}).finally(() => this.#inFlight.delete(running));
@@ -195,7 +211,13 @@ export class Gateway {
   }
 
   /** Audits and measures one finished execution; never fails the execution. */
-  #record(time: Date, caller: Caller, request: ExecuteRequest, response: ExecuteResponse) {
+  #record(
+    time: Date,
+    caller: Caller,
+    request: ExecuteRequest,
+    response: ExecuteResponse,
+    errorKind?: string,
+  ) {
     const record: AuditRecord = {
       time: time.toISOString(),
       tenant: caller.tenant.id,
@@ -209,8 +231,9 @@ export class Gateway {
       calls: response.tools.calls,
       redactions: response.redactions,
     };
-    if (response.error) record.errorKind = response.error.kind;
-    observeExecution(this.metrics, record);
+    if (response.error) record.errorKind = errorKind ?? response.error.kind;
+    // Tool label values come only from the catalogue: an id the code made up is "(unknown)".
+    observeExecution(this.metrics, record, (id) => this.names().functions.has(id));
     try {
       this.audit?.record(record);
     } catch (error) {

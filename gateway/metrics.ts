@@ -274,7 +274,10 @@ export interface GatewayMetrics {
   executions: Counter;
   /** `airlock_execution_duration_seconds{tenant}`: the whole pipeline. */
   executionSeconds: Histogram;
-  /** `airlock_tool_calls_total{tenant,tool,outcome}`: outcome is `ok` or `error`. */
+  /**
+   * `airlock_tool_calls_total{tenant,tool,outcome}`: outcome is `ok`, `error`, `refused` or
+   * `cancelled`; `tool` is a catalogue id or `(unknown)`.
+   */
   toolCalls: Counter;
   /** `airlock_tool_call_duration_seconds{tenant,tool}`. */
   toolCallSeconds: Histogram;
@@ -354,17 +357,28 @@ export function createGatewayMetrics(sources: GatewayMetricSources): GatewayMetr
   return metrics;
 }
 
+/** The `tool` label of calls to ids that are not in the catalogue. */
+export const UNKNOWN_TOOL_LABEL = "(unknown)";
+
 /**
  * Counts one audited execution: outcome, latency, each tool call and redactions. The
  * same record goes to the audit log, so the two always agree.
  */
-export function observeExecution(metrics: GatewayMetrics, entry: AuditRecord): void {
+export function observeExecution(
+  metrics: GatewayMetrics,
+  entry: AuditRecord,
+  isCatalogued: (toolId: string) => boolean = () => true,
+): void {
   const { tenant } = entry;
   metrics.executions.inc({ tenant, outcome: entry.ok ? "ok" : entry.errorKind ?? "error" });
   metrics.executionSeconds.observe({ tenant }, entry.durationMs / 1000);
   for (const call of entry.calls) {
-    metrics.toolCalls.inc({ tenant, tool: call.tool, outcome: call.ok ? "ok" : "error" });
-    metrics.toolCallSeconds.observe({ tenant, tool: call.tool }, call.ms / 1000);
+    // Every label value comes from a bounded set: an id outside the catalogue (made up by
+    // the code) would otherwise be a new series, kept forever, on a page that needs no key.
+    const tool = isCatalogued(call.tool) ? call.tool : UNKNOWN_TOOL_LABEL;
+    const outcome = call.outcome ?? (call.ok ? "ok" : "error");
+    metrics.toolCalls.inc({ tenant, tool, outcome });
+    metrics.toolCallSeconds.observe({ tenant, tool }, call.ms / 1000);
   }
   for (const [type, count] of Object.entries(entry.redactions)) {
     if (count > 0) metrics.redactions.inc({ type }, count);

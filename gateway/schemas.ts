@@ -17,7 +17,9 @@ export const executeRequestSchema = z.strictObject({
     .describe("TypeScript to run; may use top-level await and return."),
   intent: z.string().max(4000).optional()
     .describe("What the code is for, in natural language; helps tool selection."),
-  tools: z.array(z.string().regex(/^[^.\s]+\.[^\s]+$/, { message: 'a tool id is "server.tool"' }))
+  tools: z.array(
+    z.string().max(256).regex(/^[^.\s]+\.[^\s]+$/, { message: 'a tool id is "server.tool"' }),
+  )
     .max(200).optional()
     .describe("Inject exactly these tools (ids server.tool); also narrows what may be called."),
   limits: z.strictObject({
@@ -52,6 +54,8 @@ export const executeResponseSchema = z.object({
       tool: z.string(),
       ms: z.number(),
       ok: z.boolean(),
+      outcome: z.enum(["ok", "error", "refused", "cancelled"])
+        .describe("cancelled: in flight when the execution ended, cancelled at the server"),
       error: z.string().optional(),
     })),
   }),

@@ -72,6 +72,29 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Transport errors logged per connection and second; the rest are only counted. */
+const TRANSPORT_ERRORS_PER_SECOND = 5;
+
+/**
+ * What a transport error may say in the gateway's log. The SDK's messages embed whole
+ * JSON-RPC messages (a response that arrived after its request was cancelled carries the
+ * full tool result: personal data, megabytes of it), and a server's stray stdout is its
+ * data too, so a log line names only the category and the size, never the payload.
+ */
+export function transportErrorSummary(error: unknown): { category: string; chars: number } {
+  const message = messageOf(error);
+  const category = /unknown message ID/i.test(message)
+    ? "late_response"
+    : /non-JSON-RPC output/i.test(message)
+    ? "stray_output"
+    : /over-long line/i.test(message)
+    ? "line_too_long"
+    : /JSON|parse/i.test(message)
+    ? "malformed_message"
+    : "transport";
+  return { category, chars: message.length };
+}
+
 /**
  * The live connection to one upstream server. It connects on `start()`, keeps the tool
  * list current (`notifications/tools/list_changed`), and after any failure (cannot start,
@@ -189,6 +212,38 @@ export class ServerConnection {
     }
   }
 
+  #errorWindow = { start: 0, logged: 0, suppressed: 0 };
+
+  /**
+   * Logs a transport error without its payload (see {@linkcode transportErrorSummary}), at
+   * most {@linkcode TRANSPORT_ERRORS_PER_SECOND} a second; a flood (thousands of late
+   * responses from one execution) becomes one line with a count.
+   */
+  #logTransportError(error: unknown): void {
+    const now = performance.now();
+    const window = this.#errorWindow;
+    if (now - window.start >= 1000) {
+      if (window.suppressed > 0) {
+        this.#options.logger({
+          event: "upstream.transport_errors_suppressed",
+          server: this.name,
+          count: window.suppressed,
+        });
+      }
+      this.#errorWindow = { start: now, logged: 0, suppressed: 0 };
+    }
+    if (this.#errorWindow.logged >= TRANSPORT_ERRORS_PER_SECOND) {
+      this.#errorWindow.suppressed++;
+      return;
+    }
+    this.#errorWindow.logged++;
+    this.#options.logger({
+      event: "upstream.transport_error",
+      server: this.name,
+      ...transportErrorSummary(error),
+    });
+  }
+
   /** Stops reconnecting, closes the client and ends the subprocess. */
   async close(): Promise<void> {
     if (this.#state === "closed") return;
@@ -223,8 +278,7 @@ export class ServerConnection {
       () => this.#onToolListChanged(generation),
     );
     client.onclose = () => this.#onConnectionClosed(generation);
-    client.onerror = (error: Error) =>
-      logger({ event: "upstream.transport_error", server: this.name, message: messageOf(error) });
+    client.onerror = (error: Error) => this.#logTransportError(error);
     this.#client = client;
     this.#transport = transport;
     this.#refreshAgain = false;

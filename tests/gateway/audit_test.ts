@@ -162,7 +162,7 @@ Deno.test("reopening an existing file keeps its data and schema version", async 
     second.close();
 
     const db = new DatabaseSync(path);
-    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 1 });
+    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 2 });
     assertEquals({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
     db.close();
   });
@@ -243,6 +243,7 @@ Deno.test("no column can hold a result, logs or code, and extra fields are not s
       "ms:REAL",
       "ok:INTEGER",
       "error:TEXT",
+      "outcome:TEXT",
     ]);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all().map((t) => t.name);
