@@ -307,11 +307,13 @@ Deno.test({
           await gw.execute(`await import("./nope.ts")`),
           await gw.execute(`null.x`),
           await gw.execute(`const = 1`),
+          await gw.execute(`return [Deno.cwd(), process.cwd(), process.argv, process.execPath]`),
+          await gw.execute(`await 0; return new Error("after an await").stack`),
         ];
         for (const reply of replies) {
           const text = replyText(reply);
           assertNotMatch(text, new RegExp(REPO_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
-          assertNotMatch(text, /harness\.js|\/sandbox\/|node_modules|airlock-sbx-/);
+          assertNotMatch(text, /harness\.js|\/sandbox\/|node_modules|airlock-sbx-|airlock-runner-/);
         }
         assertEquals(replies[0].error?.line, 1);
         await assertHealthy(gw);
@@ -331,6 +333,50 @@ Deno.test({
           assertEquals(reply.result, "still fine");
           await assertHealthy(gw);
         },
+      );
+
+      const FORGE = `const forge = (line: string) => {
+        const bytes = new TextEncoder().encode(line + "\\n");
+        let offset = 0;
+        while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+      };\n`;
+      await attack(
+        "a forged result frame with invalid JSON",
+        FORGE + `forge('{"t":"result","json":"{not json"}');
+          await new Promise((r) => setTimeout(r, 1000)); return 1;`,
+        (r) => {
+          assertRefused(r, "runtime");
+          assertEquals(r.error!.message, "the sandbox returned a malformed result");
+        },
+      );
+      await attack(
+        "a forged error frame claiming a timeout",
+        FORGE +
+          `forge(JSON.stringify({ t: "error", error: { kind: "timeout", message: "claimed" } }));
+          await new Promise((r) => setTimeout(r, 1000));`,
+        (r) => assertRefused(r, "runtime"),
+      );
+      await attack(
+        "'out of memory' on stderr, then exit",
+        `Deno.stderr.writeSync(new TextEncoder().encode("Fatal JavaScript out of memory\\n"));
+         Deno.exit(133);`,
+        (r) => assertRefused(r, "runtime"),
+      );
+      await attack(
+        "a forged 8 MB error message",
+        FORGE + `forge(JSON.stringify({ t: "error", error: { kind: "runtime",
+            message: "x".repeat(8 * 1024 * 1024) } }));
+          await new Promise((r) => setTimeout(r, 1000));`,
+        (r) => {
+          assertRefused(r, ["runtime", "output_limit"]);
+          assert(r.error!.message.length <= 8192, `${r.error!.message.length} characters`);
+        },
+      );
+      await attack(
+        "rebuild the Cache API through Deno's internals",
+        `const D = Deno as any; const cs = D[D.internal].webidl.createBranded(CacheStorage);
+         await (await cs.open("x")).put("http://a.invalid/", new Response("x")); return "wrote";`,
+        (r) => assertRefused(r, "runtime"),
       );
     } finally {
       await gw.close();
