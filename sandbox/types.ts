@@ -23,11 +23,14 @@ export type SandboxErrorKind = typeof SANDBOX_ERROR_KINDS[number];
 export interface SandboxError {
   /** What went wrong, coarsely. */
   kind: SandboxErrorKind;
-  /** A human-readable message; never contains host paths. */
+  /**
+   * A human-readable message; never contains host paths. At most 8 KiB of UTF-8 when it
+   * came from the sandbox process (cut on a character boundary, marked "… [truncated]").
+   */
   message: string;
   /** The line in the caller's code where the error was thrown, when known. */
   line?: number;
-  /** Stack frames inside the caller's code only (`<code>:line:col`), when known. */
+  /** Stack frames inside the caller's code only (`<code>:line:col`), when known; ≤ 16 KiB UTF-8. */
   stack?: string;
 }
 
@@ -48,9 +51,17 @@ export interface SandboxLimits {
    * this plus {@link RUNTIME_OVERHEAD_MB} for the Deno runtime itself.
    */
   memoryMb: number;
-  /** Largest JSON text of a return value, in bytes. */
+  /**
+   * Largest JSON text of a return value, in UTF-8 bytes, as the gateway measures it
+   * before parsing; a larger value is `output_limit`.
+   */
   maxOutputBytes: number;
-  /** Largest total of captured log text, in characters; later lines are dropped. */
+  /**
+   * Largest total of captured log text, in UTF-8 bytes, counted by the gateway (log lines
+   * the code writes to stdout itself included): the line that reaches it is cut and ends
+   * in "…", later lines are dropped and counted in a last `[airlock] N more log lines
+   * were dropped` line.
+   */
   maxLogBytes: number;
 }
 
