@@ -5,7 +5,13 @@
  * @module
  */
 
-import { detokenizeValue, mergeCounts, redactText, redactValue, Vault } from "../pii/mod.ts";
+import {
+  detokenizeValue,
+  mergeCounts,
+  redactText,
+  redactValueAsync,
+  Vault,
+} from "../pii/mod.ts";
 import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
 import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
@@ -203,7 +209,9 @@ export async function executeCode(
     },
   };
   if (run.result !== undefined) {
-    const out = redactValue(run.result, redaction);
+    // A value can be up to maxOutputBytes (1 MiB by default): detection runs in a worker
+    // for big values so the shared event loop stays free for every other tenant.
+    const out = await redactValueAsync(run.result, redaction);
     counts = mergeCounts(counts, out.counts);
     response.result = out.value;
   }
