@@ -400,7 +400,7 @@ function printReport(report: AdversarialReport, sizes: readonly number[]): void 
   console.log("| --- | --- | --- | --- | --- | --- |");
   for (const w of report.worst) {
     console.log(
-      `| ${w.detector} | ${w.name} | ${sizeLabel(w.size)} | ${fmt(w.mbps)} | ${
+      `| ${w.detector} | ${w.name} | ${sizeLabel(w.size)} | ${fmt(w.mbps)} | ${fmt(w.wallMbps)} | ${
         w.pass ? "PASS" : "FAIL"
       } |`,
     );

@@ -293,21 +293,27 @@ function isKeyNameChar(c: number): boolean {
  * name read backwards from there.
  */
 function findKeywordValues(text: string, out: Finding[]): void {
-  const re = /[:=]/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    const at = m.index;
+  // A charCodeAt loop rather than `/[:=]/g.exec`: in `::::` or `a:a:` every character is
+  // a trigger, and a regular-expression call per trigger cost more than the rest.
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    i++;
+    if (c !== 58 && c !== 61) continue;
+    const at = i - 1;
     // Key name: skip closing quotes/spaces, then read the name backwards (bounded).
     let k = at;
     while (k > 0 && at - k < 3 && isNameQuote(text.charCodeAt(k - 1))) k--;
     const nameEnd = k;
     // At most 48 characters back: a longer dotted/underscored name is judged by its tail.
     while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
-    if (k === nameEnd) continue;
+    // Every credential word has at least three letters.
+    if (nameEnd - k < 3) continue;
     const kind = keyKind(text.slice(k, nameEnd));
     if (kind === null) continue;
     const end = matchValue(text, at + 1, kind, out);
-    if (end > 0) re.lastIndex = end;
+    if (end > 0) i = end;
   }
   // `Bearer <token>` also appears without a key name (curl -H, logs).
   let b = text.indexOf("earer ");

@@ -87,3 +87,98 @@ Deno.test("a large mixed string is redacted end to end", () => {
   const { counts } = redactText(text, { mode: "mask" });
   assertEquals(counts, { email: 50_000, ip: 50_000, credit_card: 50_000 });
 });
+
+// --- linearity of every detector on members of the "rescan per candidate start" class --
+//
+// Each member repeats a detector's trigger, separator or near-miss. Two checks, both
+// ratios of CPU times within this run (no wall-clock bound): 4× the input may take at
+// most 8× the time (catches unbounded rescans, e.g. an END search per BEGIN line), and
+// the input may cost at most MAX_RELATIVE times a same-size log excerpt (catches bounded
+// rescans such as re-reading up to 512 characters per `key=`, which grow linearly).
+
+import { growth, relativeCost, repeatTo } from "./linearity.ts";
+
+const SIZE = 64 * 1024;
+const MAX_GROWTH = 8;
+const MAX_RELATIVE = 25;
+
+/** Digits that vary with `i`, so memoised verdicts do not hide the work. */
+const vary = (i: number, n: number) => String(1e9 + ((i * 7919) % 1e9)).slice(-n).padStart(n, "3");
+
+const MEMBERS: Record<string, [string, (i: number) => string][]> = {
+  email: [
+    ["a@", () => "a@"],
+    ["x:ann@example.com (URL-credential look-back)", () => "x:ann@example.com "],
+    ["glued a@example.com@", () => "a@example.com@"],
+    ["near-miss ann@example", () => "ann@example "],
+    ["70-char local part", () => "a".repeat(70) + "@"],
+  ],
+  numbers: [
+    ["1 ", () => "1 "],
+    ["4111-", () => "4111-"],
+    ["1.", () => "1."],
+    ["long digit runs with separators", (i) => vary(i, 9) + vary(i + 1, 9) + "-"],
+    ["SSN-shaped", (i) => `${vary(i, 3)}-45-6789 `],
+    ["IBAN-shaped", (i) => `DE${vary(i, 9)}${vary(i + 3, 9)}00 `],
+  ],
+  ipv6: [
+    [":", () => ":"],
+    ["1:", () => "1:"],
+    ["::", () => ":: "],
+    ["near-miss nine groups", () => "1:2:3:4:5:6:7:8:9 "],
+    ["fe80:: addresses", (i) => `fe80::${(i % 65536).toString(16)} `],
+  ],
+  "secrets: PEM": [
+    ["-----BEGIN PRIVATE KEY-----!", () => "-----BEGIN PRIVATE KEY-----!"],
+    ["BEGIN then -----END without close", () => "-----BEGIN PRIVATE KEY-----!-----END "],
+    ["-----BEGIN ", () => "-----BEGIN "],
+    ["almost-PEM PUBLIC KEY", () => "-----BEGIN PUBLIC KEY-----\n"],
+  ],
+  "secrets: key=value": [
+    ["key= runs split by ,", (i) => (i % 120 === 119 ? "," : "key=")],
+    ["token: runs split by ,", (i) => (i % 80 === 79 ? "," : "token:")],
+    ["a:token: runs", (i) => (i % 60 === 59 ? " " : "a:token:")],
+    ["password= runs split by ;", (i) => (i % 50 === 49 ? ";" : "password=")],
+    ["token: ", () => "token: "],
+  ],
+  "secrets: JWT": [
+    ["eyJ", () => "eyJ"],
+    ["eyJ.", () => "eyJ."],
+    ["valid header, repeated", () => "eyJhbGciOiJIUzI1NiJ9."],
+  ],
+  "secrets: provider keys": [
+    ["AKIA", () => "AKIA"],
+    ["ghp_ one short", (i) => `ghp_${vary(i, 9).repeat(4)} `],
+    ["sk-", () => "sk-"],
+    ["xoxb-", () => "xoxb-"],
+  ],
+  "secrets: high-entropy": [
+    ["token= + 500 random", (i) => `token=${(vary(i, 9) + "aZ").repeat(50)},`],
+    ["Bearer runs", (i) => (i % 20 === 19 ? "," : "Authorization: Bearer ")],
+  ],
+};
+
+const LOG_LINE = (i: number) =>
+  `2024-05-01T10:${String(i % 60).padStart(2, "0")}:00Z INFO user=ann path=/api/v1/orders ` +
+  `status=200 ms=${i % 900} note="the request completed after a retry"\n`;
+
+for (const [detector, members] of Object.entries(MEMBERS)) {
+  Deno.test(`linear: ${detector} (4× input ≤ ${MAX_GROWTH}× time; ≤ ${MAX_RELATIVE}× a log excerpt)`, () => {
+    const baseline = repeatTo(SIZE, LOG_LINE);
+    const failures: string[] = [];
+    for (const [name, unit] of members) {
+      // One more measurement before failing: a quadratic scan fails every time, a noisy
+      // neighbour on a shared machine does not.
+      const measure = () => ({
+        g: growth((t) => findPii(t), (size) => repeatTo(size, unit), SIZE),
+        r: relativeCost((t) => findPii(t), repeatTo(SIZE, unit), baseline),
+      });
+      let { g, r } = measure();
+      if (g > MAX_GROWTH || r > MAX_RELATIVE) ({ g, r } = measure());
+      console.log(`${detector} / ${name}: growth ${g.toFixed(1)}, relative ${r.toFixed(1)}`);
+      if (g > MAX_GROWTH) failures.push(`${name}: 4× input took ${g.toFixed(1)}× the time`);
+      if (r > MAX_RELATIVE) failures.push(`${name}: ${r.toFixed(1)}× the cost of a log excerpt`);
+    }
+    if (failures.length > 0) throw new Error(failures.join("\n"));
+  });
+}
