@@ -50,6 +50,17 @@ function phoneValid(number: string, region?: "US" | "GB" | "DE" | "FR"): boolean
 /** Countries whose national format (leading trunk 0) we accept without a `+`. */
 const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 
+/** A trunk-0 national number valid in one of {@linkcode TRUNK_ZERO_REGIONS}; one memo entry. */
+function trunkZeroValid(digits: string): boolean {
+  const key = "0:" + digits; // no region key starts with a digit
+  const memo = phoneVerdicts.get(key);
+  if (memo !== undefined) return memo;
+  const valid = TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
+  if (phoneVerdicts.size >= PHONE_MEMO_SIZE) phoneVerdicts.clear();
+  phoneVerdicts.set(key, valid);
+  return valid;
+}
+
 // Context words, each preceded by a non-word character (so that our own placeholders such as
 // `[REDACTED_SSN]` or `[PHONE_1]` never count as context). Tested by {@linkcode hasContext}.
 const PHONE_WORDS =
@@ -232,6 +243,16 @@ function classifySpan(
   const count = e - s + 1;
   let digitCount = 0;
   for (let g = s; g <= e; g++) digitCount += size(groups, g);
+  // Past the first group only an SSN (9), a national phone number (10–11) or a card
+  // (13–19) can match; `+`/`00` numbers start at the first group.
+  if (s > 0 && (digitCount < 9 || digitCount === 12 || digitCount > 19)) return false;
+  // The same digit-count and shape conditions as below, tested before any loop over the
+  // separators: most spans of a long cluster fail all three.
+  if (
+    !(want.ssn && digitCount === 9) &&
+    !(want.card && digitCount >= 13 && digitCount <= 19 && cardShape(groups, s, e)) &&
+    !(want.phone && (s === 0 || digitCount === 10 || digitCount === 11))
+  ) return false;
   const start = groups[s].start;
   const end = groups[e].end;
   const plus = s === 0 && codeAt(text, start - 1) === 43;
@@ -295,21 +316,23 @@ function tryPhone(
   const plus = prefix === 43 && s === 0;
   // 00 44 20 7946 0958: the international call prefix instead of `+`.
   const zeroZero = !plus && s === 0 && text.startsWith("00", start) && size(groups, s) <= 4;
+  // Digit counts first: they reject most spans of a long cluster at once.
+  const bodyLength = zeroZero ? digitCount - 2 : digitCount;
+  if (plus || zeroZero ? bodyLength < 8 || bodyLength > 15 : digitCount < 10 || digitCount > 11) {
+    return false;
+  }
   // Parentheses only around the first group or two.
   for (let g = s + 3; g <= e; g++) {
     const sep = groups[g].sep;
     if (sep.includes("(") || sep.includes(")")) return false;
   }
   if (plus || zeroZero) {
-    const bodyLength = zeroZero ? digitCount - 2 : digitCount;
-    if (bodyLength < 8 || bodyLength > 15) return false;
     const digits = spanDigits(text, groups, s, e);
     if (!phoneValid("+" + (zeroZero ? digits.slice(2) : digits))) return false;
     if (plus) start--;
     out.push({ type: "phone", start, end, value: text.slice(start, end) });
     return true;
   }
-  if (digitCount < 10 || digitCount > 11) return false;
   const first = text.charCodeAt(start);
   if (first === 48 /* 0 */) {
     // Trunk-prefixed national numbers (GB, DE, FR): groups of at least two digits.
@@ -329,9 +352,7 @@ function tryPhone(
   }
   if (count === 1 && !hasContext(text, start, 32, PHONE_WORDS)) return false;
   const digits = spanDigits(text, groups, s, e);
-  const valid = first === 48
-    ? TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region))
-    : phoneValid(digits, "US");
+  const valid = first === 48 ? trunkZeroValid(digits) : phoneValid(digits, "US");
   if (!valid) return false;
   out.push({ type: "phone", start, end, value: text.slice(start, end) });
   return true;

@@ -296,24 +296,35 @@ function findKeywordValues(text: string, out: Finding[]): void {
   // A charCodeAt loop rather than `/[:=]/g.exec`: in `::::` or `a:a:` every character is
   // a trigger, and a regular-expression call per trigger cost more than the rest.
   const n = text.length;
+  const info = { judged: false };
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
     i++;
     if (c !== 58 && c !== 61) continue;
     const at = i - 1;
-    // Key name: skip closing quotes/spaces, then read the name backwards (bounded).
-    let k = at;
-    while (k > 0 && at - k < 3 && isNameQuote(text.charCodeAt(k - 1))) k--;
-    const nameEnd = k;
-    // At most 48 characters back: a longer dotted/underscored name is judged by its tail.
-    while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
-    // Every credential word has at least three letters.
-    if (nameEnd - k < 3) continue;
-    const kind = keyKind(text.slice(k, nameEnd));
+    const kind = triggerKind(text, at);
     if (kind === null) continue;
-    const end = matchValue(text, at + 1, kind, out);
-    if (end > 0) i = end;
+    const before = out.length;
+    const end = matchValue(text, at + 1, kind, out, info);
+    if (end <= 0) continue;
+    i = end;
+    if (out.length > before || !info.judged) continue;
+    // Not a secret. A credential named inside it (`token: a_long_note_secret=Xk9…`) gets
+    // one judgement of its own: the last such name, so each character is read at most
+    // twice (judging every `=` of `key=key=key=…` again was quadratic up to the cap).
+    let last = -1;
+    let lastKind: KeyKind = null;
+    for (let j = at + 1; j < end; j++) {
+      const d = text.charCodeAt(j);
+      if (d !== 58 && d !== 61) continue;
+      const inner = triggerKind(text, j);
+      if (inner !== null) {
+        last = j;
+        lastKind = inner;
+      }
+    }
+    if (lastKind !== null) i = Math.max(i, matchValue(text, last + 1, lastKind, out, info));
   }
   // `Bearer <token>` also appears without a key name (curl -H, logs).
   let b = text.indexOf("earer ");
@@ -326,19 +337,36 @@ function findKeywordValues(text: string, out: Finding[]): void {
   }
 }
 
+type KeyKind = "password" | "token" | "aws" | null;
+
+/** The credential kind of the key name just before the `:` or `=` at `at`, or null. */
+function triggerKind(text: string, at: number): KeyKind {
+  // Key name: skip closing quotes/spaces, then read the name backwards (bounded).
+  let k = at;
+  while (k > 0 && at - k < 3 && isNameQuote(text.charCodeAt(k - 1))) k--;
+  const nameEnd = k;
+  // At most 48 characters back: a longer dotted/underscored name is judged by its tail.
+  while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
+  // Every credential word has at least three letters.
+  if (nameEnd - k < 3) return null;
+  return keyKind(text.slice(k, nameEnd));
+}
+
 /**
- * Reads the value starting around `from`; pushes it when it looks secret. Returns where
- * the keyword scan resumes, -1 when there is no value: past the value whether or not it
- * was a secret. A `:` or `=` inside a value already judged is not judged again, so
- * `key=key=key=…` reads each character once instead of once per `=` (which was
- * quadratic up to the value cap).
+ * Reads the value starting around `from`; pushes it when it looks secret, and sets
+ * `info.judged` when the value was judged (not empty, not over {@linkcode MAX_VALUE}).
+ * Returns where the keyword scan resumes, -1 when there is no value: past the value
+ * whether or not it was a secret, so a `:` or `=` inside it is not a trigger of the main
+ * scan (see {@linkcode findKeywordValues} for the one nested judgement).
  */
 function matchValue(
   text: string,
   from: number,
   kind: "password" | "token" | "aws",
   out: Finding[],
+  info: { judged: boolean } = { judged: false },
 ): number {
+  info.judged = false;
   let j = from;
   while (j < text.length && j - from < 8 && /[\s"'`:=>]/.test(text[j])) j++;
   const first = codeAt(text, j) | 32;
@@ -354,6 +382,7 @@ function matchValue(
   if (ve === vs) return -1;
   const value = text.slice(vs, ve);
   // AWS secret access keys have a fixed shape: 40 base64 characters.
+  info.judged = true;
   const aws = kind === "aws" && /^[A-Za-z0-9/+]{40}$/.test(value);
   if (aws || looksSecret(value, kind === "password")) {
     out.push({ type: "secret", start: vs, end: ve, value });

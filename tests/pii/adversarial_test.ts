@@ -182,3 +182,10 @@ for (const [detector, members] of Object.entries(MEMBERS)) {
     if (failures.length > 0) throw new Error(failures.join("\n"));
   });
 }
+
+Deno.test("a credential named inside a keyword value that is not a secret is still found", () => {
+  // The keyword scan no longer judges every `=` inside a value (that was the quadratic
+  // `key=key=…` case); the last credential name inside gets one judgement of its own.
+  const text = "token: aaaaaaaaaaaaaaaaaaaaaaaa_secret=Xk9Lq2Zp7Wm4Rt8Y";
+  assertEquals(findPii(text).map((f) => f.value), ["Xk9Lq2Zp7Wm4Rt8Y"]);
+});
