@@ -219,11 +219,31 @@ const PLACEHOLDER =
   /^(?:\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Z_]+%|\{\{|<|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
 const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
+// Letters, digits and the punctuation seen in keys and passwords; not quotes, brackets,
+// commas, semicolons or `&`, which end a value in code, JSON and query strings. A table,
+// because every character of every keyword value goes through it.
+const VALUE_CHARS = (() => {
+  const table = new Uint8Array(128);
+  for (let c = 33; c < 127; c++) {
+    if ("\"'`,;&()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1) table[c] = 1;
+  }
+  return table;
+})();
+
 function isValueChar(c: number): boolean {
-  // Letters, digits and the punctuation seen in keys and passwords; not quotes,
-  // brackets, commas, semicolons or `&`, which end a value in code, JSON and query strings.
-  return isAlnum(c) ||
-    (c > 32 && c < 127 && "\"'`,;&()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1);
+  return c < 128 && VALUE_CHARS[c] === 1;
+}
+
+/** What `/\s/` matches (JavaScript white space and line terminators), without a regex call. */
+function isJsSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f ||
+    c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Characters between a key and its value: white space, quotes, `:`, `=`, `>`. */
+function isValueLead(c: number): boolean {
+  return isJsSpace(c) || c === 34 || c === 39 || c === 96 || c === 58 || c === 61 || c === 62;
 }
 
 /** Cheap pre-test: a key name without any of these cannot be a credential name. */
@@ -368,7 +388,7 @@ function matchValue(
 ): number {
   info.judged = false;
   let j = from;
-  while (j < text.length && j - from < 8 && /[\s"'`:=>]/.test(text[j])) j++;
+  while (j < text.length && j - from < 8 && isValueLead(text.charCodeAt(j))) j++;
   const first = codeAt(text, j) | 32;
   if (first === 98 || first === 116 || first === 100) {
     const scheme = SCHEME.exec(text.slice(j, j + 10)); // Bearer, Basic, Token, Digest
@@ -378,7 +398,8 @@ function matchValue(
   while (j < text.length && j - vs <= MAX_VALUE && isValueChar(text.charCodeAt(j))) j++;
   if (j - vs > MAX_VALUE) return j;
   let ve = j;
-  while (ve > vs && /[.:]/.test(text[ve - 1])) ve--; // sentence punctuation
+  // Sentence punctuation.
+  while (ve > vs && (text.charCodeAt(ve - 1) === 46 || text.charCodeAt(ve - 1) === 58)) ve--;
   if (ve === vs) return -1;
   const value = text.slice(vs, ve);
   // AWS secret access keys have a fixed shape: 40 base64 characters.
