@@ -7,6 +7,8 @@
  * @module
  */
 
+import { type Watch, watchOf } from "./supervisor.ts";
+
 /** Which mechanism enforces the resident-memory limit. */
 export type MemoryGuardMode = "cgroup" | "watchdog";
 
@@ -14,7 +16,12 @@ export type MemoryGuardMode = "cgroup" | "watchdog";
 export interface MemoryGuard {
   /** The mechanism in use. */
   readonly mode: MemoryGuardMode;
-  /** Starts enforcing `limitBytes` on the process `pid`. */
+  /**
+   * Starts enforcing `limitBytes` on the process `pid`. Neither guard needs the main
+   * thread to act: the cgroup's limit is the kernel's, and the watchdog polls and kills on
+   * the supervisor thread (`pid` must be supervised); `onExceeded` is kept for guards that
+   * would need the caller to kill.
+   */
   attach(pid: number, limitBytes: number, onExceeded: () => void): Promise<void>;
   /** Whether the process went over its limit (read after it exited). */
   exceeded(): Promise<boolean>;
@@ -23,7 +30,6 @@ export interface MemoryGuard {
 }
 
 const CGROUP_V1_ROOT = "/sys/fs/cgroup/memory";
-const WATCHDOG_INTERVAL_MS = 10;
 
 let cgroupBase: Promise<string | null> | undefined;
 
@@ -108,39 +114,27 @@ class CgroupGuard implements MemoryGuard {
   }
 }
 
+/**
+ * Polls the process's resident set size and kills it past the limit. The polling runs on
+ * the supervisor's worker thread (`supervisor.ts`), not here: a main thread busy with
+ * another request must not let a process allocate gigabytes in the meantime.
+ */
 class RssWatchdog implements MemoryGuard {
   readonly mode = "watchdog" as const;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #exceeded = false;
+  #watch: Watch | undefined;
 
-  attach(pid: number, limitBytes: number, onExceeded: () => void): Promise<void> {
-    const path = `/proc/${pid}/status`;
-    let reading = false;
-    this.#timer = setInterval(async () => {
-      if (reading || this.#exceeded) return;
-      reading = true;
-      try {
-        const status = await Deno.readTextFile(path);
-        const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-        if (rss && Number(rss[1]) * 1024 > limitBytes) {
-          this.#exceeded = true;
-          onExceeded();
-        }
-      } catch {
-        // The process is gone; the runner notices that on its own.
-      } finally {
-        reading = false;
-      }
-    }, WATCHDOG_INTERVAL_MS);
+  attach(pid: number, limitBytes: number): Promise<void> {
+    this.#watch = watchOf(pid);
+    if (!this.#watch) return Promise.reject(new Error(`process ${pid} is not supervised`));
+    this.#watch.limitRss(limitBytes);
     return Promise.resolve();
   }
 
   exceeded(): Promise<boolean> {
-    return Promise.resolve(this.#exceeded);
+    return Promise.resolve(this.#watch?.verdict === "memory");
   }
 
   dispose(): Promise<void> {
-    clearInterval(this.#timer);
     return Promise.resolve();
   }
 }

@@ -25,6 +25,7 @@ import {
 } from "./outcome.ts";
 import { acquireRuntime } from "./runtime_dir.ts";
 import { newOrigin, spawnChild, storageDirs } from "./spawn.ts";
+import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
   type RpcHandler,
@@ -118,7 +119,11 @@ export class SandboxProcess {
   #onGarbage: (bytes: number) => void = () => {};
   #onOversize: () => void = () => {};
   #onTooDeep: () => void = () => {};
-  #killedFor: SandboxError["kind"] | undefined;
+  /** Deadlines, the RSS watchdog and the kill verdict live off the main thread. */
+  #watch: Watch;
+  get #killedFor(): SandboxError["kind"] | undefined {
+    return this.#watch.verdict;
+  }
   #used = false;
   #executing: Promise<unknown> = Promise.resolve();
   #exited: Promise<Deno.CommandStatus>;
@@ -133,6 +138,7 @@ export class SandboxProcess {
     this.#storage = storage;
     this.#releaseRuntime = releaseRuntime;
     this.#child = child;
+    this.#watch = supervise(child);
     this.#guard = guard;
     this.memoryMb = options.memoryMb;
     this.grants = options.grants;
@@ -310,7 +316,7 @@ export class SandboxProcess {
       }
     };
 
-    const timer = setTimeout(() => this.kill("timeout"), options.limits.timeoutMs);
+    this.#watch.deadline(options.limits.timeoutMs);
     const onAbort = () => this.kill("cancelled");
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) this.kill("cancelled");
@@ -334,7 +340,7 @@ export class SandboxProcess {
       // The process died before taking the code; its exit status tells why.
     }
     const outcome = await done;
-    clearTimeout(timer);
+    this.#watch.finish();
     options.signal?.removeEventListener("abort", onAbort);
     if (this.#killedFor && outcome.error === undefined) {
       // The result arrived but a limit had already fired: the limit wins.
@@ -346,14 +352,7 @@ export class SandboxProcess {
 
   /** Kills the whole process group. `reason` is remembered for the outcome. */
   kill(reason?: SandboxError["kind"]): void {
-    if (reason && !this.#killedFor) this.#killedFor = reason;
-    try {
-      Deno.kill(-this.#child.pid, "SIGKILL");
-    } catch {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
+    this.#watch.kill(reason);
   }
 
   async #serveRpc(frame: { id: number; method: string; params: unknown }, onRpc?: RpcHandler) {

@@ -1,6 +1,7 @@
 /**
  * Starting a sandbox subprocess: the command line, a cleared environment, its own
- * session (so the whole process group can be killed), and where its storage lives.
+ * session (so the whole process group can be killed), a parent-death signal (so it never
+ * outlives the gateway), and where its storage lives.
  *
  * @module
  */
@@ -24,12 +25,38 @@ export interface ChildSpec {
   grants: SandboxGrants;
 }
 
-/** Spawns the subprocess with piped stdio, in a new session. */
+/**
+ * How sandbox processes are kept from outliving the gateway:
+ * - `pdeathsig`: started through `setpriv --pdeathsig KILL`, so the kernel kills each one
+ *   when the gateway's spawning thread (Deno's main thread, which lives as long as the
+ *   gateway) ends, however it ends, `kill -9` included;
+ * - `none`: setpriv (util-linux) is missing; a crashed gateway leaves its running
+ *   sandboxes behind until their own deadline, which died with it.
+ */
+export type OrphanGuard = "pdeathsig" | "none";
+
+/** The orphan guard this host supports (see {@link OrphanGuard}). */
+export function orphanGuard(): OrphanGuard {
+  return setprivPath() ? "pdeathsig" : "none";
+}
+
+/**
+ * Spawns the subprocess with piped stdio, in a new session, with a parent-death signal
+ * where setpriv exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
+ */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
+  // setsid(1) and setpriv(1) each exec the next program in place (setsid forks only when
+  // the caller leads a process group, which a freshly spawned child never does), so the
+  // pid the gateway holds is the Deno process's own.
+  const wrappers = [
+    ...(setsidPath() ? [setsidPath()!] : []),
+    ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL"] : []),
+  ];
   const setsid = setsidPath();
-  return new Deno.Command(setsid ?? spec.deno, {
+  return new Deno.Command(wrappers[0] ?? spec.deno, {
     args: [
-      ...(setsid ? [spec.deno] : []),
+      ...wrappers.slice(1),
+      ...(wrappers.length > 0 ? [spec.deno] : []),
       ...sandboxArgs({
         harnessPath: spec.paths.runnerPath,
         memoryMb: spec.memoryMb,
@@ -71,20 +98,34 @@ export function storageDirs(denoDir: string, origin: string): string[] {
   return [`${denoDir}/location_data/${hash}`, `${denoDir}/location_data/web_cache/${hash}`];
 }
 
-let setsid: string | null | undefined;
+const found = new Map<string, string | undefined>();
 
-/** `/usr/bin/setsid` or `/bin/setsid` when present (util-linux), else `undefined`. */
-function setsidPath(): string | undefined {
-  if (setsid === undefined) {
-    setsid = null;
-    for (const path of ["/usr/bin/setsid", "/bin/setsid"]) {
+/** `/usr/bin/<name>` or `/bin/<name>` when present (util-linux), else `undefined`. */
+function utilPath(name: string): string | undefined {
+  if (!found.has(name)) {
+    found.set(name, undefined);
+    for (const path of [`/usr/bin/${name}`, `/bin/${name}`]) {
       try {
         if (Deno.statSync(path).isFile) {
-          setsid = path;
+          found.set(name, path);
           break;
         }
       } catch { /* not here */ }
     }
+    if (name === "setpriv" && found.get(name) === undefined) {
+      console.error(
+        "airlock sandbox: setpriv (util-linux) is missing, so sandbox processes get no " +
+          "parent-death signal and may outlive a crashed gateway",
+      );
+    }
   }
-  return setsid ?? undefined;
+  return found.get(name);
+}
+
+function setsidPath(): string | undefined {
+  return utilPath("setsid");
+}
+
+function setprivPath(): string | undefined {
+  return utilPath("setpriv");
 }

@@ -1,0 +1,184 @@
+/**
+ * Limits that hold whatever the gateway's main thread is doing. Each sandbox process gets
+ * a {@link Watch}: its deadline and (for the RSS watchdog) its memory limit are enforced by
+ * a dedicated worker thread (`supervisor_worker.ts`) with its own event loop, which kills
+ * the process group itself and writes the reason into a SharedArrayBuffer slot
+ * (`verdict.ts`). The main thread reads that slot when it judges the exit, and writes the
+ * same slot when it kills for a reason of its own (output budget, cancellation), so the
+ * first reason wins without any ordering of messages.
+ *
+ * The worker runs while at least one process is watched and is terminated when the last
+ * one has exited, so an idle gateway (or a test) holds no extra thread.
+ *
+ * @module
+ */
+
+import type { SandboxErrorKind } from "./types.ts";
+import {
+  killedAtIndex,
+  VERDICT_BYTES,
+  VERDICT_FINISHED,
+  VERDICT_NONE,
+  verdictKind,
+  verdictOf,
+} from "./verdict.ts";
+
+/** The parts of a `Deno.ChildProcess` a watch needs. */
+export interface SupervisedChild {
+  /** The process id, which is also its process group id (it runs in its own session). */
+  readonly pid: number;
+  /** Resolves when the process has exited. */
+  readonly status: Promise<Deno.CommandStatus>;
+  /** Signals the process itself (used when its group cannot be signalled). */
+  kill(signal?: Deno.Signal): void;
+}
+
+const WORKER_URL = new URL("./supervisor_worker.ts", import.meta.url);
+/**
+ * A main-thread timer also fires this long after a deadline: it only matters when the
+ * worker could not start or died, and then a late kill beats no kill.
+ */
+const BACKUP_DELAY_MS = 250;
+
+let worker: Worker | undefined;
+let workerFailed = false;
+let nextId = 0;
+const watches = new Map<number, Watch>();
+
+/** One supervised process: its deadline, its memory limit, and why it was killed. */
+export class Watch {
+  /** The process id. */
+  readonly pid: number;
+  readonly #id: number;
+  readonly #child: SupervisedChild;
+  readonly #verdict: Int32Array;
+  readonly #killedAt: Float64Array;
+  #backup: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(child: SupervisedChild) {
+    this.pid = child.pid;
+    this.#id = ++nextId;
+    this.#child = child;
+    const state = new SharedArrayBuffer(VERDICT_BYTES);
+    this.#verdict = new Int32Array(state, 0, 1);
+    this.#killedAt = new Float64Array(state, 0, killedAtIndex + 1);
+    post({ op: "watch", id: this.#id, pid: this.pid, state });
+  }
+
+  /**
+   * Kills the process group `timeoutMs` (ms) from now with the verdict `timeout`, from the
+   * worker thread. A later call replaces the deadline.
+   */
+  deadline(timeoutMs: number): void {
+    post({ op: "deadline", id: this.#id, at: Date.now() + timeoutMs });
+    clearTimeout(this.#backup);
+    this.#backup = setTimeout(() => this.kill("timeout"), timeoutMs + BACKUP_DELAY_MS);
+  }
+
+  /** Kills the process group with the verdict `memory` once its VmRSS passes `limitBytes`. */
+  limitRss(limitBytes: number): void {
+    post({ op: "rss", id: this.#id, limitBytes });
+  }
+
+  /**
+   * Kills the whole process group now. `reason` is recorded unless a verdict is already
+   * there (the first one wins).
+   */
+  kill(reason?: SandboxErrorKind): void {
+    const code = reason && verdictOf(reason);
+    if (code !== undefined) Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, code);
+    try {
+      Deno.kill(-this.pid, "SIGKILL");
+    } catch {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+  }
+
+  /**
+   * The main thread accepts the outcome it has: from now on no limit is recorded (the
+   * process may still be killed). Call it before reading {@link verdict} for the outcome.
+   */
+  finish(): void {
+    clearTimeout(this.#backup);
+    Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, VERDICT_FINISHED);
+  }
+
+  /** Why the process was killed, if a limit or a cancellation did it. */
+  get verdict(): SandboxErrorKind | undefined {
+    return verdictKind(Atomics.load(this.#verdict, 0));
+  }
+
+  /**
+   * When the worker thread killed the process, in ms since the epoch; `undefined` when it
+   * did not (for diagnostics and tests).
+   */
+  get killedAt(): number | undefined {
+    return this.#killedAt[killedAtIndex] || undefined;
+  }
+
+  /** The process has exited: the worker forgets it, so a reused pid is never signalled. */
+  release(): void {
+    clearTimeout(this.#backup);
+    if (watches.get(this.pid) !== this) return;
+    watches.delete(this.pid);
+    if (watches.size > 0) {
+      post({ op: "unwatch", id: this.#id });
+    } else {
+      worker?.terminate();
+      worker = undefined;
+    }
+  }
+}
+
+/**
+ * Starts supervising a freshly spawned process; the watch is released by itself when the
+ * process exits.
+ */
+export function supervise(child: SupervisedChild): Watch {
+  const watch = new Watch(child);
+  watches.set(child.pid, watch);
+  child.status.then(() => watch.release(), () => watch.release());
+  return watch;
+}
+
+/** The watch of a live supervised process, by pid. */
+export function watchOf(pid: number): Watch | undefined {
+  return watches.get(pid);
+}
+
+/**
+ * Whether limits are enforced off the main thread: `false` once the worker failed to
+ * start or crashed (then only the main-thread backup timers remain, and RSS polling stops).
+ */
+export function supervisorHealthy(): boolean {
+  return !workerFailed;
+}
+
+function post(message: Record<string, unknown>): void {
+  if (workerFailed) return;
+  try {
+    if (!worker) {
+      worker = new Worker(WORKER_URL, { type: "module" });
+      worker.onerror = (event) => {
+        event.preventDefault();
+        failed(event.message);
+      };
+    }
+    worker.postMessage(message);
+  } catch (error) {
+    failed(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function failed(reason: string): void {
+  if (workerFailed) return;
+  workerFailed = true;
+  worker?.terminate();
+  worker = undefined;
+  console.error(
+    `airlock sandbox: the supervisor thread failed (${reason}); deadlines now depend on ` +
+      "the main thread and the RSS watchdog is off",
+  );
+}

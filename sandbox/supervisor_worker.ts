@@ -1,0 +1,121 @@
+/**
+ * The supervisor's worker thread: it owns every execution deadline and the resident-memory
+ * polling of watchdog-guarded processes, and kills a process group itself when a limit
+ * passes. It has its own event loop, so a gateway main thread that is busy (a long
+ * synchronous request, a large JSON parse) cannot postpone a kill.
+ *
+ * Messages in (from `supervisor.ts`):
+ * - `{ op: "watch", id, pid, state }`: `state` is the watch's SharedArrayBuffer (see
+ *   `supervisor.ts` for its layout);
+ * - `{ op: "deadline", id, at }`: kill at `at`, in ms since the epoch (`Date.now()` is the
+ *   same clock on every thread, so the worker's start-up time is not added to the limit);
+ * - `{ op: "rss", id, limitBytes }`: kill once VmRSS passes `limitBytes`;
+ * - `{ op: "unwatch", id }`: the process has exited; forget it (its pid may be reused).
+ *
+ * No messages go out: a verdict is written to the shared state with a compare-and-swap,
+ * which the main thread reads when it judges the exit, so there is no message that could
+ * arrive after the exit is seen.
+ *
+ * @module
+ */
+
+import { killedAtIndex, VERDICT_MEMORY, VERDICT_NONE, VERDICT_TIMEOUT } from "./verdict.ts";
+
+/** How often the resident set size of watchdog-guarded processes is read, in ms. */
+const RSS_INTERVAL_MS = 10;
+
+interface Watched {
+  pid: number;
+  verdict: Int32Array;
+  killedAt: Float64Array;
+  timer?: ReturnType<typeof setTimeout>;
+  rssLimitBytes?: number;
+}
+
+type Message =
+  | { op: "watch"; id: number; pid: number; state: SharedArrayBuffer }
+  | { op: "deadline"; id: number; at: number }
+  | { op: "rss"; id: number; limitBytes: number }
+  | { op: "unwatch"; id: number };
+
+const watched = new Map<number, Watched>();
+const rssWatched = new Set<Watched>();
+let rssTimer: ReturnType<typeof setInterval> | undefined;
+
+// The worker's global scope, typed without the worker lib (which clashes with the window
+// lib when the whole project is checked at once).
+const scope = globalThis as unknown as {
+  onmessage: ((event: MessageEvent<Message>) => void) | null;
+};
+
+scope.onmessage = (event) => {
+  const message = event.data;
+  switch (message.op) {
+    case "watch":
+      watched.set(message.id, {
+        pid: message.pid,
+        verdict: new Int32Array(message.state, 0, 1),
+        killedAt: new Float64Array(message.state, 0, killedAtIndex + 1),
+      });
+      return;
+    case "deadline": {
+      const entry = watched.get(message.id);
+      if (!entry) return;
+      clearTimeout(entry.timer);
+      entry.timer = setTimeout(
+        () => fire(entry, VERDICT_TIMEOUT),
+        Math.max(0, message.at - Date.now()),
+      );
+      return;
+    }
+    case "rss": {
+      const entry = watched.get(message.id);
+      if (!entry) return;
+      entry.rssLimitBytes = message.limitBytes;
+      rssWatched.add(entry);
+      rssTimer ??= setInterval(pollRss, RSS_INTERVAL_MS);
+      return;
+    }
+    case "unwatch": {
+      const entry = watched.get(message.id);
+      if (!entry) return;
+      watched.delete(message.id);
+      clearTimeout(entry.timer);
+      rssWatched.delete(entry);
+      if (rssWatched.size === 0 && rssTimer !== undefined) {
+        clearInterval(rssTimer);
+        rssTimer = undefined;
+      }
+      return;
+    }
+  }
+};
+
+/** Records the verdict unless one is already there, then kills the process group. */
+function fire(entry: Watched, verdict: number): void {
+  // Only the first verdict counts: a result the main thread already accepted
+  // (VERDICT_FINISHED) or a kill it already ordered is not overwritten.
+  if (Atomics.compareExchange(entry.verdict, 0, VERDICT_NONE, verdict) !== VERDICT_NONE) return;
+  try {
+    Deno.kill(-entry.pid, "SIGKILL");
+  } catch {
+    try {
+      Deno.kill(entry.pid, "SIGKILL");
+    } catch { /* already gone */ }
+  }
+  entry.killedAt[killedAtIndex] = Date.now();
+  rssWatched.delete(entry);
+}
+
+function pollRss(): void {
+  for (const entry of rssWatched) {
+    let status: string;
+    try {
+      status = Deno.readTextFileSync(`/proc/${entry.pid}/status`);
+    } catch {
+      continue; // exited; the unwatch message follows
+    }
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    if (rss && Number(rss[1]) * 1024 > entry.rssLimitBytes!) fire(entry, VERDICT_MEMORY);
+  }
+}
