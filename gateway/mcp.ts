@@ -12,9 +12,10 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { z } from "zod";
 import { GatewayError } from "./errors.ts";
+import type { Caller } from "./execute.ts";
 import type { Gateway } from "./gateway.ts";
 import type { ExecuteResponse } from "./schemas.ts";
-import type { Tenant } from "./tenants.ts";
+import { hashApiKey, type Tenant } from "./tenants.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
@@ -101,6 +102,11 @@ export interface McpContext {
   tenant: Tenant;
   /** A stable session id for PII placeholders when the transport has none (stdio). */
   fallbackSessionId: string;
+  /**
+   * Identity of the API key the session belongs to (its `sha256:` hash), so its PII vault
+   * is that key's; `""` or absent without one.
+   */
+  keyId?: string;
 }
 
 /** Creates one MCP server for one client session. */
@@ -137,17 +143,21 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     );
     try {
       gateway.limiter.take(context.tenant);
+      // `keyId` binds the session's PII vault to its API key; typed apart until `Caller`
+      // (execute.ts) declares it, so this compiles before and after that change.
+      const caller: Caller & { keyId?: string } = {
+        tenant: context.tenant,
+        keyId: context.keyId,
+        requestId: String(extra.requestId ?? crypto.randomUUID()),
+        sessionId: extra.sessionId ?? context.fallbackSessionId,
+        signal: extra.signal,
+        transport: "mcp",
+        // Log lines are redacted in the response; progress carries only a count.
+        onLog: () => notify("the code wrote a log line"),
+      };
       const response = await gateway.execute(
         { code: args.code, intent: args.intent, tools: args.tools },
-        {
-          tenant: context.tenant,
-          requestId: String(extra.requestId ?? crypto.randomUUID()),
-          sessionId: extra.sessionId ?? context.fallbackSessionId,
-          signal: extra.signal,
-          transport: "mcp",
-          // Log lines are redacted in the response; progress carries only a count.
-          onLog: () => notify("the code wrote a log line"),
-        },
+        caller,
       );
       return {
         content: [{ type: "text" as const, text: renderExecution(response) }],
@@ -201,28 +211,118 @@ function requestError(error: unknown) {
   };
 }
 
-interface HttpSession {
-  transport: WebStandardStreamableHTTPServerTransport;
-  tenantId: string;
+/** Options of a {@linkcode McpHttpEndpoint}. */
+export interface McpHttpOptions {
+  /**
+   * Open sessions in all (default 1,000). A last resort: over it, the tenant with the most
+   * open sessions loses its least recently used one.
+   */
+  maxSessions?: number;
+  /**
+   * Open sessions of one tenant (default 100, at most `maxSessions`); over it, that
+   * tenant's least recently used session is closed, never another tenant's.
+   */
+  maxSessionsPerTenant?: number;
+  /**
+   * A session without a request for this long is closed, in ms (default 30 min). The clock
+   * restarts when a request arrives and when its handler returns (an SSE response may
+   * stream on), so keep it well above the longest execution (`sandbox.timeoutMs` ≤ 10 min).
+   */
+  idleTimeoutMs?: number;
 }
 
+/** Open MCP sessions of one tenant and why sessions were closed, for metrics. */
+export interface McpTenantSessionStats {
+  /** The tenant's id. */
+  tenant: string;
+  /** Open sessions. */
+  sessions: number;
+  /** Sessions closed for room, since the endpoint started. */
+  evicted: {
+    /** By the tenant's own cap. */
+    tenant: number;
+    /** By the cap on all sessions (this tenant had the most). */
+    global: number;
+  };
+  /** Sessions closed for being idle, since the endpoint started. */
+  expired: number;
+}
+
+/** A snapshot of a {@linkcode McpHttpEndpoint}'s sessions. */
+export interface McpSessionStats {
+  /** Open sessions in all. */
+  sessions: number;
+  /** Per tenant, in the order tenants were first seen. */
+  tenants: McpTenantSessionStats[];
+}
+
+interface HttpSession {
+  id: string;
+  transport: WebStandardStreamableHTTPServerTransport;
+  tenantId: string;
+  /** Identity of the API key that opened the session (its `sha256:` hash; "" without one). */
+  keyId: string;
+  /** When the last request arrived or finished (ms since the epoch). */
+  lastUsed: number;
+  /** POST requests whose response is still being sent. */
+  busy: number;
+}
+
+interface TenantSessions {
+  /** Least recently used first. */
+  sessions: Map<string, HttpSession>;
+  evictedByTenant: number;
+  evictedByAll: number;
+  expired: number;
+}
+
+const DEFAULT_MAX_SESSIONS = 1000;
+const DEFAULT_MAX_SESSIONS_PER_TENANT = 100;
+const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+const MAX_SWEEP_INTERVAL_MS = 60 * 1000;
+
 /**
- * Serves MCP over Streamable HTTP: one transport and server per session. The tenant is
- * fixed when the session starts; later requests of the session must come from the same
- * tenant.
+ * Serves MCP over Streamable HTTP: one transport and server per session. The tenant and
+ * the API key are fixed when the session starts; later requests of the session must come
+ * with the same key (another key, even of the same tenant, is refused with `forbidden`).
+ *
+ * Sessions are bounded per tenant (that tenant's least recently used goes first), in all
+ * (a last resort that takes from the tenant with the most), and in time (idle ones close).
+ * Closing a session, for whatever reason, also drops its PII vault.
  */
 export class McpHttpEndpoint {
   #gateway: Gateway;
   #sessions = new Map<string, HttpSession>();
+  #tenants = new Map<string, TenantSessions>();
   #maxSessions: number;
+  #maxPerTenant: number;
+  #idleMs: number;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   /**
    * @param gateway the gateway to serve
-   * @param maxSessions open sessions kept; beyond it the least recently used is closed
+   * @param options the caps, or (the older form) just `maxSessions`
+   * @throws RangeError with `kind: "invalid_option"` for a cap or time that is not a
+   *   positive number
    */
-  constructor(gateway: Gateway, maxSessions = 1000) {
+  constructor(gateway: Gateway, options: number | McpHttpOptions = {}) {
+    const o: McpHttpOptions = typeof options === "number" ? { maxSessions: options } : options;
     this.#gateway = gateway;
-    this.#maxSessions = maxSessions;
+    // Counts of sessions: whole, and at least one, so a new session never evicts itself.
+    this.#maxSessions = Math.max(
+      1,
+      Math.floor(positive(o.maxSessions, DEFAULT_MAX_SESSIONS, "maxSessions")),
+    );
+    this.#maxPerTenant = Math.min(
+      Math.max(
+        1,
+        Math.floor(
+          positive(o.maxSessionsPerTenant, DEFAULT_MAX_SESSIONS_PER_TENANT, "maxSessionsPerTenant"),
+        ),
+      ),
+      this.#maxSessions,
+    );
+    this.#idleMs = positive(o.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, "idleTimeoutMs");
   }
 
   /** Open sessions (for tests and metrics). */
@@ -230,8 +330,29 @@ export class McpHttpEndpoint {
     return this.#sessions.size;
   }
 
-  /** Handles one HTTP request to `/mcp` for an authenticated tenant. */
-  async handle(request: Request, tenant: Tenant): Promise<Response> {
+  /** Open sessions per tenant and closing counters, for metrics. O(tenants). */
+  stats(): McpSessionStats {
+    this.#expireIdle(Date.now());
+    return {
+      sessions: this.#sessions.size,
+      tenants: [...this.#tenants].map(([tenant, t]) => ({
+        tenant,
+        sessions: t.sessions.size,
+        evicted: { tenant: t.evictedByTenant, global: t.evictedByAll },
+        expired: t.expired,
+      })),
+    };
+  }
+
+  /**
+   * Handles one HTTP request to `/mcp` for an authenticated tenant.
+   * @param keyId identity of the caller's API key; by default the `sha256:` hash of the
+   *   `Authorization: Bearer` key (as the configuration stores it), `""` without one
+   * @throws GatewayError `forbidden` when the session belongs to another tenant or key
+   */
+  async handle(request: Request, tenant: Tenant, keyId?: string): Promise<Response> {
+    const key = keyId ?? keyIdentity(request.headers.get("authorization"));
+    this.#expireIdle(Date.now());
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const session = this.#sessions.get(sessionId);
@@ -241,10 +362,23 @@ export class McpHttpEndpoint {
       if (session.tenantId !== tenant.id) {
         throw new GatewayError("forbidden", "this MCP session belongs to another tenant");
       }
-      // Map order is the eviction order: a used session moves to the back.
-      this.#sessions.delete(sessionId);
-      this.#sessions.set(sessionId, session);
-      return await session.transport.handleRequest(request);
+      if (session.keyId !== key) {
+        throw new GatewayError("forbidden", "this MCP session belongs to another API key");
+      }
+      this.#touch(session);
+      // A POST (a tool call) keeps the session busy until its response has been sent,
+      // SSE included, so idle expiry never cuts a running execution. The standalone GET
+      // stream does not count: a client holding only that open is idle.
+      if (request.method !== "POST") return await session.transport.handleRequest(request);
+      session.busy++;
+      let response: Response;
+      try {
+        response = await session.transport.handleRequest(request);
+      } catch (error) {
+        this.#done(session);
+        throw error;
+      }
+      return this.#untilSent(response, () => this.#done(session));
     }
     if (request.method !== "POST") {
       return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
@@ -253,23 +387,26 @@ export class McpHttpEndpoint {
       new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: () => crypto.randomUUID(),
         onsessioninitialized: (id: string) => {
-          this.#sessions.set(id, { transport, tenantId: tenant.id });
-          for (const [oldest, session] of this.#sessions) {
-            if (this.#sessions.size <= this.#maxSessions) break;
-            this.#sessions.delete(oldest);
-            session.transport.close().catch(() => {});
-          }
+          this.#open({
+            id,
+            transport,
+            tenantId: tenant.id,
+            keyId: key,
+            lastUsed: Date.now(),
+            busy: 0,
+          });
         },
         onsessionclosed: (id: string) => {
-          this.#sessions.delete(id);
+          this.#forget(id, transport);
         },
       });
     transport.onclose = () => {
-      if (transport.sessionId) this.#sessions.delete(transport.sessionId);
+      if (transport.sessionId) this.#forget(transport.sessionId, transport);
     };
     const server = createMcpServer(this.#gateway, {
       tenant,
       fallbackSessionId: crypto.randomUUID(),
+      keyId: key,
     });
     await server.connect(transport);
     return await transport.handleRequest(request);
@@ -278,9 +415,150 @@ export class McpHttpEndpoint {
   /** Closes every session. */
   async close(): Promise<void> {
     const sessions = [...this.#sessions.values()];
-    this.#sessions.clear();
+    for (const s of sessions) this.#forget(s.id, s.transport);
     await Promise.all(sessions.map((s) => s.transport.close().catch(() => {})));
   }
+
+  #open(session: HttpSession): void {
+    this.#sessions.set(session.id, session);
+    let tenant = this.#tenants.get(session.tenantId);
+    if (tenant === undefined) {
+      tenant = { sessions: new Map(), evictedByTenant: 0, evictedByAll: 0, expired: 0 };
+      this.#tenants.set(session.tenantId, tenant);
+    }
+    tenant.sessions.set(session.id, session);
+    // The new session is the tenant's most recent, and the per-tenant cap is at least 1,
+    // so only the tenant's older sessions go.
+    while (tenant.sessions.size > this.#maxPerTenant) {
+      tenant.evictedByTenant++;
+      this.#close(tenant.sessions.values().next().value!);
+    }
+    while (this.#sessions.size > this.#maxSessions) {
+      let heaviest: TenantSessions | undefined;
+      for (const t of this.#tenants.values()) {
+        if (heaviest === undefined || t.sessions.size > heaviest.sessions.size) heaviest = t;
+      }
+      heaviest!.evictedByAll++;
+      this.#close(heaviest!.sessions.values().next().value!);
+    }
+    if (this.#sweeper === undefined) {
+      const sweeper = setInterval(
+        () => this.#expireIdle(Date.now()),
+        Math.min(this.#idleMs, MAX_SWEEP_INTERVAL_MS),
+      );
+      // Abandoned sessions must not keep the process alive.
+      Deno.unrefTimer(sweeper);
+      this.#sweeper = sweeper;
+    }
+  }
+
+  /** A request of `session` has been answered: it counts as a use. */
+  #done(session: HttpSession): void {
+    session.busy--;
+    this.#touch(session);
+  }
+
+  /** `response` with `onEnd` called once when its body has been sent, failed or cancelled. */
+  #untilSent(response: Response, onEnd: () => void): Response {
+    let ended = false;
+    const end = () => {
+      if (!ended) {
+        ended = true;
+        onEnd();
+      }
+    };
+    if (response.body === null) {
+      end();
+      return response;
+    }
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            end();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (error) {
+          end();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        end();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
+
+  /** Marks a use: the session moves to the back of its tenant's eviction order. */
+  #touch(session: HttpSession): void {
+    const tenant = this.#tenants.get(session.tenantId);
+    if (tenant?.sessions.get(session.id) !== session) return; // closed meanwhile
+    session.lastUsed = Date.now();
+    tenant.sessions.delete(session.id);
+    tenant.sessions.set(session.id, session);
+  }
+
+  /**
+   * Closes sessions idle for longer than the idle time. Each tenant's sessions are least
+   * recently used first, so only the front of each is looked at: O(tenants) plus O(1) per
+   * closed session.
+   */
+  #expireIdle(now: number): void {
+    for (const tenant of this.#tenants.values()) {
+      for (const session of tenant.sessions.values()) {
+        if (now - session.lastUsed < this.#idleMs) break;
+        if (session.busy > 0) continue;
+        tenant.expired++;
+        this.#close(session);
+      }
+    }
+  }
+
+  #close(session: HttpSession): void {
+    this.#forget(session.id, session.transport);
+    session.transport.close().catch(() => {});
+  }
+
+  /** Drops a session from the books and its PII vault; safe to call more than once. */
+  #forget(id: string, transport: WebStandardStreamableHTTPServerTransport): void {
+    const session = this.#sessions.get(id);
+    if (session === undefined || session.transport !== transport) return;
+    this.#sessions.delete(id);
+    this.#tenants.get(session.tenantId)?.sessions.delete(id);
+    // Executions of this session use the MCP session id as their PII session.
+    const vaults = this.#gateway.vaults;
+    vaults.delete({ tenant: session.tenantId, keyId: session.keyId, session: id });
+    // The form gateway.ts used before vaults were keyed by (tenant, key, session).
+    vaults.delete(`${session.tenantId}:${id}`);
+    if (this.#sessions.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+}
+
+/** The identity of the `Authorization: Bearer` key: its `sha256:` hash, or `""`. */
+function keyIdentity(authorization: string | null): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  return match ? hashApiKey(match[1]) : "";
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === "number" && value > 0)) {
+    throw Object.assign(new RangeError(`${name} must be a positive number`), {
+      kind: "invalid_option",
+    });
+  }
+  return value;
 }
 
 function jsonRpcError(status: number, message: string): Response {
