@@ -63,9 +63,11 @@ function scanAt(text: string, colon: number, scanned: number, out: Finding[]): n
  * code are not taken for addresses.
  */
 export function ipv6Valid(s: string): boolean {
+  // Index arithmetic instead of split(): every ':' of the input can bring a candidate here,
+  // and the arrays were most of the cost.
   if (s.length < 3 || s.length > MAX_LENGTH) return false;
-  let tailGroups = 0;
   let body = s;
+  let tailGroups = 0;
   const lastColon = s.lastIndexOf(":");
   if (s.indexOf(".", lastColon) !== -1) {
     if (!ipv4Valid(s.slice(lastColon + 1))) return false;
@@ -74,22 +76,45 @@ export function ipv6Valid(s: string): boolean {
   }
   const double = body.indexOf("::");
   if (double !== -1 && body.indexOf("::", double + 1) !== -1) return false;
-  const parts = double === -1
-    ? body.split(":")
-    : [...splitSide(body.slice(0, double)), ...splitSide(body.slice(double + 2))];
-  if (parts === null) return false;
-  for (const part of parts) {
-    if (part.length === 0 || part.length > 4) return false;
-    for (let i = 0; i < part.length; i++) if (!isHex(part.charCodeAt(i))) return false;
+  let parts: number;
+  if (double === -1) {
+    parts = countGroups(body, 0, body.length);
+  } else {
+    const left = double === 0 ? 0 : countGroups(body, 0, double);
+    const right = double + 2 === body.length ? 0 : countGroups(body, double + 2, body.length);
+    parts = left < 0 || right < 0 ? -1 : left + right;
   }
-  const groups = parts.length + tailGroups;
+  if (parts < 0) return false;
+  const groups = parts + tailGroups;
   if (double === -1 ? groups !== 8 : groups > 7) return false;
-  if (double !== -1 && parts.length === 0) return false; // bare "::"
-  return /[0-9]/.test(s) || parts.length >= 3;
+  if (double !== -1 && parts === 0) return false; // bare "::"
+  return parts >= 3 || hasDecimalDigit(s);
 }
 
-function splitSide(side: string): string[] {
-  return side === "" ? [] : side.split(":");
+/**
+ * Number of `:`-separated groups in `s[from, to)` when each is 1–4 hex digits, else -1
+ * (what `s.slice(from, to).split(":")` then a check of every part would give).
+ */
+function countGroups(s: string, from: number, to: number): number {
+  let groups = 0;
+  let length = 0;
+  for (let i = from; i <= to; i++) {
+    if (i === to || s.charCodeAt(i) === 58) {
+      if (length === 0 || length > 4) return -1;
+      groups++;
+      length = 0;
+    } else if (isHex(s.charCodeAt(i))) {
+      length++;
+    } else {
+      return -1;
+    }
+  }
+  return groups;
+}
+
+function hasDecimalDigit(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (isDigit(s.charCodeAt(i))) return true;
+  return false;
 }
 
 /** Dotted-quad IPv4 without leading zeros. */

@@ -129,10 +129,16 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
   if (isWordChar(prev) || ((prev === 45 || prev === 46) && isWordChar(codeAt(text, i - 2)))) {
     return skipWord(text, i);
   }
+  const n = text.length;
+  // The commonest case, a short number standing alone (`12:30`, `v2 `, `x=5;`): one group
+  // of under eight digits matches nothing, so return before allocating a cluster.
+  let d = i;
+  while (d < n && isDigit(text.charCodeAt(d))) d++;
+  const next = codeAt(text, d);
+  if (d - i < 8 && !isWordChar(next) && !isSeparatorChar(next)) return d;
   const groups: Group[] = [];
   let j = i;
   let sep = "";
-  const n = text.length;
   while (true) {
     const gs = j;
     while (j < n && isDigit(text.charCodeAt(j))) j++;
