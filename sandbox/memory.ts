@@ -32,10 +32,15 @@ export interface MemoryGuard {
 const CGROUP_V1_ROOT = "/sys/fs/cgroup/memory";
 
 let cgroupBase: Promise<string | null> | undefined;
+/** Groups created and not yet removed; the base directory can go when this is 0. */
+let liveGroups = 0;
+/** The base directory as last created, for the exit handler (which cannot await). */
+let createdBase: string | undefined;
 
 /**
  * Finds (once) a cgroup v1 memory directory this process may create groups in, and
- * creates `airlock-<pid>` inside it. `null` when there is none.
+ * creates `airlock-<pid>` inside it. `null` when there is none. Directories left by
+ * gateways that are no longer running (a crash, `kill -9`) are removed on the way.
  */
 export function cgroupBaseDir(): Promise<string | null> {
   cgroupBase ??= (async () => {
@@ -44,9 +49,12 @@ export function cgroupBaseDir(): Promise<string | null> {
       const line = self.split("\n").find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
       if (!line) return null;
       const path = line.slice(line.lastIndexOf(":") + 1);
-      const base = `${CGROUP_V1_ROOT}${path === "/" ? "" : path}/airlock-${Deno.pid}`;
+      const parent = `${CGROUP_V1_ROOT}${path === "/" ? "" : path}`;
+      await removeDeadGateways(parent);
+      const base = `${parent}/airlock-${Deno.pid}`;
       await Deno.mkdir(base, { recursive: true });
       await Deno.stat(`${base}/memory.limit_in_bytes`);
+      createdBase = base;
       return base;
     } catch {
       return null;
@@ -54,6 +62,66 @@ export function cgroupBaseDir(): Promise<string | null> {
   })();
   return cgroupBase;
 }
+
+/**
+ * Removes this process's `airlock-<pid>` cgroup directory (and any empty group left in it)
+ * once no group is in use, and those of gateways no longer running; the next guard
+ * creates it again. Called by `Sandbox.close`.
+ */
+export async function releaseCgroupBase(): Promise<void> {
+  if (!cgroupBase || liveGroups > 0) return;
+  const pending = cgroupBase;
+  const base = await pending;
+  if (!base || liveGroups > 0 || cgroupBase !== pending) return;
+  cgroupBase = undefined;
+  createdBase = undefined;
+  await removeGroupTree(base);
+  await removeDeadGateways(base.slice(0, base.lastIndexOf("/")));
+}
+
+/** Removes `airlock-<pid>` directories of gateways that are no longer running. */
+async function removeDeadGateways(parent: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(parent)) {
+      const pid = /^airlock-(\d+)$/.exec(entry.name)?.[1];
+      if (!entry.isDirectory || !pid || Number(pid) === Deno.pid) continue;
+      try {
+        await Deno.stat(`/proc/${pid}`);
+        continue; // still running (or the pid was reused: then it stays, harmlessly)
+      } catch { /* gone */ }
+      await removeGroupTree(`${parent}/${entry.name}`);
+    }
+  } catch { /* no such directory, or not ours to read */ }
+}
+
+/**
+ * Removes a cgroup directory and its child groups. cgroupfs removes a group with rmdir
+ * (its control files go with it), and only when no process is left in it: a group that is
+ * still in use stays.
+ */
+async function removeGroupTree(dir: string): Promise<void> {
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+    }
+    await Deno.remove(dir);
+  } catch { /* in use, or already gone */ }
+}
+
+globalThis.addEventListener("unload", () => {
+  // Best effort on a normal exit: groups of processes still dying stay, and the next
+  // gateway on this host removes them (removeDeadGateways).
+  if (!createdBase) return;
+  try {
+    for (const entry of Deno.readDirSync(createdBase)) {
+      if (!entry.isDirectory) continue;
+      try {
+        Deno.removeSync(`${createdBase}/${entry.name}`);
+      } catch { /* in use */ }
+    }
+    Deno.removeSync(createdBase);
+  } catch { /* in use, or already gone */ }
+});
 
 /** Picks the best guard this host supports, or the one asked for. */
 export async function createMemoryGuard(
@@ -72,13 +140,18 @@ let groupCounter = 0;
 class CgroupGuard implements MemoryGuard {
   readonly mode = "cgroup" as const;
   #dir: string;
+  #created = false;
 
   constructor(base: string) {
     this.#dir = `${base}/exec-${++groupCounter}-${crypto.randomUUID().slice(0, 8)}`;
   }
 
   async attach(pid: number, limitBytes: number): Promise<void> {
-    await Deno.mkdir(this.#dir);
+    // recursive: the base directory may have been released (Sandbox.close of another
+    // Sandbox in this process) since this guard was created.
+    await Deno.mkdir(this.#dir, { recursive: true });
+    this.#created = true;
+    liveGroups++;
     await Deno.writeTextFile(`${this.#dir}/memory.limit_in_bytes`, String(limitBytes));
     try {
       // Without this the process could page out to swap instead of being stopped.
@@ -100,16 +173,22 @@ class CgroupGuard implements MemoryGuard {
   }
 
   async dispose(): Promise<void> {
+    if (!this.#created) return;
+    this.#created = false;
     // The group can be removed only once its last process is gone; that is a matter of
     // milliseconds after the kill.
-    for (let attempt = 0; attempt < 50; attempt++) {
-      try {
-        await Deno.remove(this.#dir);
-        return;
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) return;
-        await new Promise((r) => setTimeout(r, 20));
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        try {
+          await Deno.remove(this.#dir);
+          return;
+        } catch (error) {
+          if (error instanceof Deno.errors.NotFound) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
       }
+    } finally {
+      liveGroups--;
     }
   }
 }

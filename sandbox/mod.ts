@@ -15,6 +15,8 @@
 
 export { Sandbox, type SandboxOptions, type SandboxStats } from "./sandbox.ts";
 export { ExecutionQueue, QueueFullError } from "./queue.ts";
+export { SandboxUnavailableError } from "./unavailable.ts";
+export type { OrphanGuard } from "./spawn.ts";
 export { checkNetGrant } from "./flags.ts";
 export { cgroupBaseDir, type MemoryGuardMode } from "./memory.ts";
 export { liveRuntimeDirs, sandboxCacheDir } from "./runtime_dir.ts";

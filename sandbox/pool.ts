@@ -84,7 +84,9 @@ export class WarmPool {
       await process.ready;
       this.#failures = 0;
     } catch {
+      // It died before it was ready (or never started): free its files and cgroup too.
       process?.kill();
+      await process?.closed.catch(() => {});
       this.#failures++;
       process = undefined;
     }

@@ -170,13 +170,21 @@ export class SandboxProcess {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
     const runtime = await acquireRuntime(options.generationSize);
     const origin = newOrigin();
-    const child = spawnChild({
-      deno: options.denoPath ?? Deno.execPath(),
-      paths: runtime.paths,
-      origin,
-      memoryMb: options.memoryMb,
-      grants: options.grants,
-    });
+    let child: Deno.ChildProcess;
+    try {
+      child = spawnChild({
+        deno: options.denoPath ?? Deno.execPath(),
+        paths: runtime.paths,
+        origin,
+        memoryMb: options.memoryMb,
+        grants: options.grants,
+      });
+    } catch (error) {
+      // Out of file descriptors or processes: give back what was taken for it.
+      await guard.dispose();
+      await runtime.release();
+      throw error;
+    }
     return new SandboxProcess(
       child,
       guard,

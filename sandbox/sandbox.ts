@@ -5,10 +5,13 @@
  */
 
 import type { MemoryGuardMode } from "./memory.ts";
-import { createMemoryGuard } from "./memory.ts";
+import { createMemoryGuard, releaseCgroupBase } from "./memory.ts";
 import { WarmPool } from "./pool.ts";
-import { SandboxProcess } from "./process.ts";
+import { type ProcessOutcome, SandboxProcess } from "./process.ts";
 import { ExecutionQueue } from "./queue.ts";
+import { type OrphanGuard, orphanGuard } from "./spawn.ts";
+import { supervisorHealthy } from "./supervisor.ts";
+import { unavailable } from "./unavailable.ts";
 import type { RunRequest, RunResult, SandboxGrants, SandboxLimits } from "./types.ts";
 
 /** Configuration of a {@link Sandbox}. */
@@ -39,6 +42,16 @@ export interface SandboxStats {
   poolSize: number;
   /** How resident memory is enforced. */
   memoryGuard: MemoryGuardMode | "unknown";
+  /**
+   * Where deadlines and the RSS watchdog run: `thread` (the supervisor worker, immune to a
+   * busy main thread) or `main` (the worker failed; limits may fire late).
+   */
+  supervisor: "thread" | "main";
+  /**
+   * How sandboxes are kept from outliving the gateway: `pdeathsig` (setpriv), or `none`
+   * (setpriv missing: a crashed gateway leaves running sandboxes behind).
+   */
+  orphanGuard: OrphanGuard;
 }
 
 /** Runs code in single-use, permission-less Deno processes. */
@@ -48,6 +61,8 @@ export class Sandbox {
   #pool: WarmPool;
   #guardMode: MemoryGuardMode | "unknown" = "unknown";
   #running = new Set<SandboxProcess>();
+  /** Every process taken for an execution until its cleanup is done (awaited by close). */
+  #closing = new Set<Promise<void>>();
 
   /** @param options limits, grants, concurrency and pool size */
   constructor(options: SandboxOptions) {
@@ -84,6 +99,8 @@ export class Sandbox {
       poolReady: this.#pool.readyCount,
       poolSize: this.#options.poolSize,
       memoryGuard: this.#guardMode,
+      supervisor: supervisorHealthy() ? "thread" : "main",
+      orphanGuard: orphanGuard(),
     };
   }
 
@@ -91,6 +108,10 @@ export class Sandbox {
    * Runs one execution: waits for a slot (or throws `QueueFullError`), takes a warm
    * process when its profile fits, runs the code under the limits, and discards the
    * process.
+   *
+   * @throws {QueueFullError} too many executions are waiting
+   * @throws {SandboxUnavailableError} no process could be started (out of file
+   *   descriptors, processes, disk); nothing ran, retry after `retryAfterSeconds`
    */
   async run(request: RunRequest): Promise<RunResult> {
     const limits: SandboxLimits = { ...this.limits, ...definedOnly(request.limits) };
@@ -104,18 +125,28 @@ export class Sandbox {
         process = this.#pool.take();
         warm = process !== undefined;
       }
-      process ??= await SandboxProcess.spawn({ ...pooled, memoryMb: limits.memoryMb, grants });
+      try {
+        process ??= await SandboxProcess.spawn({ ...pooled, memoryMb: limits.memoryMb, grants });
+      } catch (error) {
+        throw unavailable(error);
+      }
       this.#running.add(process);
       const started = performance.now();
       try {
-        const outcome = await process.execute({
-          code: request.code,
-          prelude: request.prelude,
-          limits,
-          onRpc: request.onRpc,
-          onLog: request.onLog,
-          signal: request.signal,
-        });
+        let outcome: ProcessOutcome;
+        try {
+          outcome = await process.execute({
+            code: request.code,
+            prelude: request.prelude,
+            limits,
+            onRpc: request.onRpc,
+            onLog: request.onLog,
+            signal: request.signal,
+          });
+        } catch (error) {
+          // execute() throws only when the process never became ready.
+          throw unavailable(error);
+        }
         const sandboxMs = performance.now() - started;
         const result: RunResult = { ok: !outcome.error, logs: outcome.logs, sandboxMs, warm };
         if (outcome.error) result.error = outcome.error;
@@ -125,7 +156,9 @@ export class Sandbox {
         this.#running.delete(process);
         process.kill();
         // Cleanup (temp dir, cgroup) happens after the answer, off the latency path.
-        process.closed.catch(() => {});
+        const closing = process.closed.catch(() => {});
+        this.#closing.add(closing);
+        closing.finally(() => this.#closing.delete(closing));
       }
     } finally {
       release();
@@ -133,12 +166,18 @@ export class Sandbox {
     }
   }
 
-  /** Stops the pool and kills running executions. */
+  /**
+   * Stops the pool, kills running executions, and waits until every process this sandbox
+   * started has exited and its files and cgroup are removed.
+   */
   async close(): Promise<void> {
     await this.#pool.close();
     const running = [...this.#running];
     for (const p of running) p.kill("cancelled");
-    await Promise.all(running.map((p) => p.closed));
+    await Promise.all(running.map((p) => p.closed.catch(() => {})));
+    await Promise.all(this.#closing);
+    // The per-gateway cgroup directory goes once no sandbox of any Sandbox uses it.
+    await releaseCgroupBase();
   }
 }
 

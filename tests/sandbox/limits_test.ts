@@ -326,3 +326,32 @@ Deno.test("output: a flood of huge tool calls is cut off as output_limit", async
     await sandbox.close();
   }
 });
+
+Deno.test("cleanup: close removes this gateway's cgroup directories and those of dead gateways", async () => {
+  const base = await cgroupBaseDir();
+  if (!base) return; // no cgroup v1 memory controller on this host: nothing to leave behind
+  const parent = base.slice(0, base.lastIndexOf("/"));
+  // A directory as a gateway killed with -9 leaves it: the pid of an exited process.
+  const dead = await new Deno.Command("true").spawn();
+  await dead.status;
+  const leftover = `${parent}/airlock-${dead.pid}`;
+  await Deno.mkdir(`${leftover}/exec-1-deadbeef`, { recursive: true });
+  const sandbox = makeSandbox({ poolSize: 2 });
+  await sandbox.start();
+  try {
+    await waitForPool(sandbox);
+    assertEquals((await sandbox.run({ code: "return 1" })).result, 1);
+  } finally {
+    await sandbox.close();
+  }
+  const exists = async (path: string) => {
+    try {
+      await Deno.stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert(!(await exists(base)), `${base} is left after close`);
+  assert(!(await exists(leftover)), `${leftover} of a dead gateway is left`);
+});

@@ -183,3 +183,25 @@ Deno.test("supervision: no sandbox outlives a gateway that exits", async () => {
   assert(seen.length >= 1);
   assertEquals(left, [], "sandbox processes still running after their parent exited");
 });
+
+const NOFILE = new URL("../fixtures/sandbox_nofile.ts", import.meta.url).pathname;
+
+Deno.test("supervision: out of file descriptors, run throws a typed error and recovers by itself", async () => {
+  // A subprocess with a low descriptor limit, so exhausting it is quick and harms no one.
+  const output = await new Deno.Command("/usr/bin/prlimit", {
+    args: ["--nofile=256:256", Deno.execPath(), "run", "-A", NOFILE],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert(output.success, `the fixture failed: ${new TextDecoder().decode(output.stderr)}`);
+  const report = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert(report.held > 0, "descriptors were exhausted");
+  assertEquals(report.starved.typed, true, JSON.stringify(report.starved));
+  assertEquals(report.starved.kind, "unavailable");
+  assert(report.starved.retryAfterSeconds > 0);
+  assert(!/\/tmp|airlock-runner/.test(report.starved.message), "no host paths in the message");
+  assertEquals(report.recovered, "recovered", "a run works again once descriptors are back");
+  assertEquals(report.poolRecovered, true, "the warm pool refilled by itself");
+});
