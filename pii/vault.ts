@@ -40,6 +40,8 @@ interface VaultListener {
 
 interface Entry {
   key: string;
+  /** Bumped each time the entry moves to the back of `#byValue` (see `#oldest`). */
+  seq: number;
   placeholder: string;
   value: string;
   bytes: number;
@@ -54,8 +56,12 @@ const MIB = 1024 * KIB;
 const SESSION_DEFAULTS = { maxEntries: 10_000, maxBytes: 2 * MIB, maxValueBytes: 8 * KIB };
 /** Default caps of one tenant in a {@linkcode VaultStore}. */
 const TENANT_DEFAULTS = { maxSessions: 1_000, maxEntries: 100_000, maxBytes: 32 * MIB };
-/** Default caps of a whole {@linkcode VaultStore}: a last resort, sized for a 1 GB heap. */
-const STORE_DEFAULTS = { maxSessions: 10_000, maxEntries: 500_000, maxBytes: 128 * MIB };
+/**
+ * Default caps of a whole {@linkcode VaultStore}, a last resort. Measured heap (V8): about
+ * 1.75 bytes per accounted byte plus ~250 bytes per mapping, so at most ~115 MB here
+ * (~60 MB per tenant, ~4.5 MB per session at their defaults).
+ */
+const STORE_DEFAULTS = { maxSessions: 10_000, maxEntries: 250_000, maxBytes: 64 * MIB };
 
 /** Sets a vault's listener; only the store in this file may (see the static block). */
 let listen: (vault: Vault, listener: VaultListener | undefined) => void;
@@ -80,6 +86,10 @@ export class Vault {
   #bytes = 0;
   #nextSweep = 0;
   #listener: VaultListener | undefined;
+  #seq = 0;
+  #cursor: Iterator<Entry> | undefined;
+  #head: Entry | undefined;
+  #headSeq = 0;
 
   static {
     listen = (vault, listener) => {
@@ -129,6 +139,7 @@ export class Vault {
       found.expiresAt = now + this.#ttlMs;
       // Re-insert to keep Map order = least recently used first.
       this.#byValue.delete(key);
+      found.seq = ++this.#seq;
       this.#byValue.set(key, found);
       return found.placeholder;
     }
@@ -144,14 +155,14 @@ export class Vault {
     this.#counters.set(type, n);
     // Room first, then insert: the vault never exceeds its caps, not even for a moment,
     // so a store watching it never evicts another session over a transient overshoot.
-    while (
-      this.#byValue.size > 0 &&
-      (this.#byValue.size + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes)
-    ) {
-      this.#remove(this.#byValue.values().next().value!);
+    while (this.#byValue.size + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes) {
+      const oldest = this.#oldest();
+      if (oldest === undefined) break;
+      this.#remove(oldest);
       this.#listener?.evicted();
     }
-    const entry = { key, placeholder, value, bytes, expiresAt: now + this.#ttlMs };
+    const seq = ++this.#seq;
+    const entry = { key, seq, placeholder, value, bytes, expiresAt: now + this.#ttlMs };
     this.#byValue.set(key, entry);
     this.#byPlaceholder.set(placeholder, entry);
     this.#bytes += bytes;
@@ -196,10 +207,38 @@ export class Vault {
    * amortised and keeps a long session's vault from holding dead values.
    */
   #dropExpiredFront(now: number): void {
-    for (const entry of this.#byValue.values()) {
+    for (let entry = this.#oldest(); entry !== undefined; entry = this.#oldest()) {
       if (entry.expiresAt > now) break;
       this.#remove(entry);
     }
+  }
+
+  /**
+   * The least recently used entry, in O(1) amortised. A fresh Map iterator would walk
+   * every slot that earlier evictions left at the front (V8 compacts a Map only when it
+   * rehashes), making each eviction O(capacity): 20 µs per new value at 10,000 entries.
+   * So one iterator lives on and passes each slot once. The entry it last returned stays
+   * the answer (`#head`) until it is removed or moved (its `seq` changes); every other
+   * slot before the iterator is gone, since entries only leave the front or move back.
+   */
+  #oldest(): Entry | undefined {
+    const head = this.#head;
+    if (head !== undefined && head.seq === this.#headSeq && this.#byValue.get(head.key) === head) {
+      return head;
+    }
+    this.#head = undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.#cursor ??= this.#byValue.values();
+      const next = this.#cursor.next();
+      if (!next.done) {
+        this.#head = next.value;
+        this.#headSeq = next.value.seq;
+        return next.value;
+      }
+      // A finished iterator stays finished; entries added since need a new one.
+      this.#cursor = undefined;
+    }
+    return undefined;
   }
 
   #remove(entry: Entry): void {
@@ -281,9 +320,9 @@ export interface VaultStoreOptions {
   ttlMs?: number;
   /** Most sessions in the store (default 10,000). */
   maxSessions?: number;
-  /** Most mappings in the store (default 500,000). */
+  /** Most mappings in the store (default 250,000). */
   maxEntries?: number;
-  /** Most bytes in the store (UTF-8, see {@linkcode VaultOptions}; default 128 MiB). */
+  /** Most bytes in the store (UTF-8, see {@linkcode VaultOptions}; default 64 MiB). */
   maxBytes?: number;
   /** Caps of each tenant. */
   perTenant?: VaultTenantLimits;

@@ -318,3 +318,32 @@ Deno.test("expired mappings and sessions leave the per-tenant figures", () => {
     }],
   });
 });
+
+Deno.test("eviction order matches a reference LRU over random uses (10,000 steps)", () => {
+  let seed = 42;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor(seed / 65536) % n; // the high bits: the low ones cycle quickly
+  };
+  const v = new Vault({ maxEntries: 16 });
+  const model: string[] = []; // least recently used first
+  const placeholders = new Map<string, string>();
+  for (let step = 0; step < 10_000; step++) {
+    const value = email(random(40));
+    const placeholder = v.placeholderFor("email", value);
+    const at = model.indexOf(value);
+    if (at !== -1) {
+      model.splice(at, 1);
+      assertEquals(placeholder, placeholders.get(value), `step ${step}: stable`);
+    } else if (model.length === 16) {
+      const evicted = model.shift()!;
+      assertEquals(v.lookup(placeholders.get(evicted)!), undefined, `step ${step}: evicted`);
+    }
+    model.push(value);
+    placeholders.set(value, placeholder);
+    if (step % 97 === 0) {
+      for (const live of model) assertEquals(v.lookup(placeholders.get(live)!), live);
+    }
+  }
+  assertEquals(v.size, 16);
+});
