@@ -604,9 +604,13 @@ export class VaultStore {
     // The growing session fits the tenant's caps alone (session caps are clamped to
     // them), so evicting the tenant's other sessions, oldest first, always makes room.
     const t = this.#tenant;
-    for (const oldest of tenant.sessions.values()) {
-      if (tenant.entries <= t.maxEntries && tenant.bytes <= t.maxBytes) break;
-      if (oldest !== session) this.#evict(oldest, "tenant");
+    // Checked before iterating: this runs for every new mapping, and starting an iterator
+    // walks the deleted slots at the front of the Map.
+    if (tenant.entries > t.maxEntries || tenant.bytes > t.maxBytes) {
+      for (const oldest of tenant.sessions.values()) {
+        if (tenant.entries <= t.maxEntries && tenant.bytes <= t.maxBytes) break;
+        if (oldest !== session) this.#evict(oldest, "tenant");
+      }
     }
     const store = this.#store;
     while (this.#entries > store.maxEntries && this.#evictFromHeaviest((x) => x.entries));
