@@ -190,7 +190,15 @@ export class DetectionPool {
       slot.pending.set(id, { resolve, reject, texts, timer });
       slot.load += units;
       worker.ref();
-      worker.postMessage({ id, texts, types: [...types] });
+      try {
+        worker.postMessage({ id, texts, types: [...types] });
+      } catch (error) {
+        // Not sent (nothing here should fail to clone, but a lost request must not linger
+        // until its timer retires a healthy worker).
+        clearTimeout(timer);
+        slot.pending.delete(id);
+        reject(error as Error);
+      }
     }).finally(() => {
       slot.load -= units;
       if (slot.pending.size === 0) slot.worker?.unref();
