@@ -72,16 +72,16 @@ const MIN_CONNECTIONS = 16;
 
 /**
  * The open-file soft limit (RLIMIT_NOFILE) of this process, from `/proc/self/limits`;
- * undefined when unknown (not Linux, no read permission) or unlimited.
+ * null when unknown (not Linux, no read permission) or unlimited.
  */
-export function openFileLimit(): number | undefined {
+export function openFileLimit(): number | null {
   try {
     const text = Deno.readTextFileSync("/proc/self/limits");
     const match = /^Max open files\s+(\d+|unlimited)\s/m.exec(text);
-    if (!match || match[1] === "unlimited") return undefined;
+    if (!match || match[1] === "unlimited") return null;
     return Number(match[1]);
   } catch {
-    return undefined;
+    return null;
   }
 }
 
@@ -90,8 +90,8 @@ export function openFileLimit(): number | undefined {
  * sandbox processes (several descriptors each), upstream servers, the audit database and
  * logs. 4,096 when the limit is unknown; never below 16.
  */
-export function defaultMaxConnections(limit: number | undefined = openFileLimit()): number {
-  if (limit === undefined) return 4096;
+export function defaultMaxConnections(limit: number | null = openFileLimit()): number {
+  if (limit === null) return 4096;
   return Math.max(MIN_CONNECTIONS, Math.floor(limit / 2));
 }
 
@@ -234,6 +234,20 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
   };
 }
 
+/**
+ * Connection-level headers are the server's business (RFC 9110 §7.6.1): an app's
+ * `Connection: keep-alive` must not keep open a connection the client asked to close.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+]);
+
 /** Runs one request through the app and writes its response. */
 async function handle(
   app: FetchApp,
@@ -338,7 +352,7 @@ function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
 async function writeResponse(response: Response, res: http.ServerResponse): Promise<void> {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) {
-    if (name === "set-cookie") continue;
+    if (name === "set-cookie" || HOP_BY_HOP.has(name)) continue;
     res.setHeader(name, value);
   }
   const cookies = response.headers.getSetCookie();

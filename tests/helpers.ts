@@ -8,6 +8,7 @@ import {
   type Config,
   createHttpApp,
   Gateway,
+  type HttpServer,
   McpHttpEndpoint,
   parseConfig,
   serveHttp,
@@ -18,6 +19,8 @@ export interface TestGateway {
   url: string;
   port: number;
   gateway: Gateway;
+  /** The HTTP server (connection count, cap). */
+  server: HttpServer;
   /** POSTs JSON to `path` and returns status and parsed body. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<HttpReply>;
   /** GETs `path`. */
@@ -92,6 +95,7 @@ export async function startTestGateway(
     url,
     port,
     gateway,
+    server,
     post: (path, body, headers) => request("POST", path, body, headers),
     get: (path, headers) => request("GET", path, undefined, headers),
     async execute(code, extra = {}) {
