@@ -45,7 +45,12 @@ export interface ServeOptions {
   keepAliveTimeoutMs?: number;
   /** On `shutdown()`, how long in-flight requests may still finish before their sockets are closed (default 10,000). */
   shutdownGraceMs?: number;
-  /** Structured log sink (server errors, unhandled errors of the app). */
+  /**
+   * When nothing was accepted for this long, check that the listener still accepts, and
+   * replace it if not (default 5,000).
+   */
+  listenerCheckMs?: number;
+  /** Structured log sink (server errors, unhandled errors of the app, listener restarts). */
   logger?: (event: Record<string, unknown>) => void;
 }
 
@@ -67,8 +72,10 @@ export interface HttpServer {
   readonly finished: Promise<void>;
 }
 
-/** Connections left for everything else when the cap is derived from the file limit. */
+/** The least default cap, whatever the file limit. */
 const MIN_CONNECTIONS = 16;
+/** Descriptors a configured cap should leave for sandboxes, upstream servers and files. */
+const MIN_SPARE_FILES = 64;
 
 /**
  * The open-file soft limit (RLIMIT_NOFILE) of this process, from `/proc/self/limits`;
@@ -114,23 +121,37 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   const keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 5_000;
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+  const listenerCheckMs = options.listenerCheckMs ?? 5_000;
   const maxConnections = options.maxConnections ?? defaultMaxConnections();
   const log = options.logger ?? (() => {});
   const sockets = new Map<Socket, SocketState>();
   let closing = false;
+  /** When the listener last handed over a connection (ms, performance.now()). */
+  let lastAccept = performance.now();
+  let acceptWaiter: (() => void) | undefined;
+  let allClosed!: () => void;
+  const socketsClosed = new Promise<void>((resolve) => allClosed = resolve);
 
-  const server = http.createServer();
-  // Our timers decide; node's own keep-alive timer (where honoured) would race them.
-  server.keepAliveTimeout = 0;
-  server.maxConnections = maxConnections;
+  const limit = openFileLimit();
+  if (limit !== null && maxConnections > limit - MIN_SPARE_FILES) {
+    log({
+      level: "warn",
+      msg: "http.maxConnections leaves too few file descriptors for sandboxes",
+      maxConnections,
+      openFileLimit: limit,
+    });
+  }
 
   const arm = (socket: Socket, state: SocketState, ms: number) => {
     clearTimeout(state.timer);
     state.timer = setTimeout(() => socket.destroy(), ms);
   };
 
-  server.on("connection", (socket: Socket) => {
-    // Belt and braces: the cap is also enforced here, whether or not `maxConnections` was.
+  const onConnection = (socket: Socket) => {
+    lastAccept = performance.now();
+    acceptWaiter?.();
+    // The cap is ours rather than node's `maxConnections`, so that every accepted connection
+    // is seen here (the listener check relies on it).
     if (closing || sockets.size >= maxConnections) {
       socket.destroy();
       return;
@@ -146,9 +167,9 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
     });
     // A reset by the peer; "close" follows.
     socket.on("error", () => {});
-  });
+  };
 
-  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket as Socket;
     const state = sockets.get(socket);
     if (!state) {
@@ -178,33 +199,90 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
     });
     if (closing) res.setHeader("connection", "close");
     handle(app, req, res, log);
-  });
+  };
 
-  server.on("error", (error: Error) => {
-    // Accept failures (EMFILE) must not take the gateway down; the cap and the deadlines
-    // free descriptors, and accepting goes on.
-    log({ level: "error", msg: "http server error", error: String(error) });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, hostname, () => {
-      server.off("error", reject);
-      resolve();
+  const listen = async (port: number): Promise<http.Server> => {
+    const server = http.createServer();
+    // Our timers decide; node's own keep-alive timer (where honoured) would race them.
+    server.keepAliveTimeout = 0;
+    server.on("connection", onConnection);
+    server.on("request", onRequest);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, hostname, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+    server.on("error", (error: Error) => {
+      log({ level: "error", msg: "http server error", error: String(error) });
+    });
+    return server;
+  };
+
+  let server = await listen(options.port ?? 0);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
 
-  let allClosed!: () => void;
-  const socketsClosed = new Promise<void>((resolve) => allClosed = resolve);
+  /**
+   * Deno's node:http stops accepting for good after an accept fails with EMFILE (measured on
+   * 2.9.6: connections then wait in the kernel backlog forever, and no "error" is emitted).
+   * When nothing was accepted for a while, connect to ourselves; if that connection is not
+   * accepted within a second, replace the listener. Existing connections are not touched.
+   */
+  const checkListener = async () => {
+    if (closing || performance.now() - lastAccept < listenerCheckMs) return;
+    const accepted = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1000);
+      acceptWaiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    let probe: Deno.Conn | undefined;
+    try {
+      probe = await Deno.connect({ hostname: probeHost(hostname), port });
+    } catch {
+      // Refused (no listener) or no descriptor for the probe itself: decide by what follows.
+    }
+    const alive = await accepted;
+    acceptWaiter = undefined;
+    try {
+      probe?.close();
+    } catch { /* closed */ }
+    if (alive || closing) return;
+    log({ level: "error", msg: "the HTTP listener stopped accepting; listening again", port });
+    const dead = server;
+    dead.close();
+    try {
+      server = await listen(port);
+      lastAccept = performance.now();
+    } catch (error) {
+      // Still out of descriptors: the next check tries again.
+      log({ level: "error", msg: "listening again failed", error: String(error) });
+      server = dead;
+    }
+  };
+  let checking = false;
+  const watchdog = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    checkListener().finally(() => checking = false);
+  }, listenerCheckMs);
+  Deno.unrefTimer(watchdog);
+
   let shutdownPromise: Promise<void> | undefined;
-  const listenerClosed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => finish = resolve);
 
   const shutdown = (): Promise<void> => {
     shutdownPromise ??= (async () => {
       closing = true;
-      server.close();
+      clearInterval(watchdog);
+      acceptWaiter?.();
+      const listenerClosed = server.listening
+        ? new Promise<void>((resolve) => server.close(() => resolve()))
+        : Promise.resolve();
       for (const [socket, state] of sockets) {
         if (state.inFlight === 0) socket.destroy();
       }
@@ -215,14 +293,10 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
       await socketsClosed;
       clearTimeout(grace);
       await listenerClosed;
+      finish();
     })();
     return shutdownPromise;
   };
-
-  const finished = (async () => {
-    await listenerClosed;
-    await shutdown();
-  })();
 
   return {
     hostname,
@@ -232,6 +306,13 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
     shutdown,
     finished,
   };
+}
+
+/** Where the listener check connects: the listening address, or loopback for a wildcard. */
+function probeHost(hostname: string): string {
+  if (hostname === "0.0.0.0" || hostname === "") return "127.0.0.1";
+  if (hostname === "::" || hostname === "[::]") return "::1";
+  return hostname.replace(/^\[(.*)\]$/, "$1");
 }
 
 /**

@@ -540,3 +540,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "listener recovery: after accept fails with EMFILE, the server listens again by itself",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const prlimit = await Deno.stat("/usr/bin/prlimit").then(() => true, () => false);
+    if (!prlimit) {
+      console.warn("skipped: no prlimit");
+      return;
+    }
+    const fixture = new URL("./http_flood_server.ts", import.meta.url).pathname;
+    const child = new Deno.Command("/usr/bin/prlimit", {
+      args: ["--nofile=128:128", Deno.execPath(), "run", "-A", fixture],
+      cwd: REPO,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let logs = "";
+    const drained = (async () => {
+      for await (const chunk of child.stderr) logs += decoder.decode(chunk);
+    })();
+    const reader = child.stdout.getReader();
+    const conns: Deno.Conn[] = [];
+    try {
+      const first = await reader.read();
+      const port = Number(decoder.decode(first.value).trim());
+      assert(port > 0, `no port: ${logs}`);
+      // More connections than the process has descriptors, with a cap that does not stop them.
+      for (let i = 0; i < 300; i++) {
+        await Deno.connect({ hostname: "127.0.0.1", port }).then((c) => conns.push(c), () => {});
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      for (const c of conns) closeQuietly(c);
+      let status = 0;
+      const deadline = Date.now() + 15_000;
+      while (status !== 200 && Date.now() < deadline) {
+        status = await fetch(`http://127.0.0.1:${port}/healthz`, {
+          signal: AbortSignal.timeout(1000),
+        }).then(async (r) => (await r.body?.cancel(), r.status), () => 0);
+      }
+      assertEquals(status, 200, logs.slice(-2000));
+      assertMatch(logs, /listening again/);
+    } finally {
+      for (const c of conns) closeQuietly(c);
+      reader.releaseLock();
+      await child.stdout.cancel();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+      await drained;
+    }
+  },
+});
