@@ -183,7 +183,11 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
     state.inFlight++;
     clearTimeout(state.timer);
     state.timer = undefined;
-    const bodyTimer = setTimeout(() => socket.destroy(), requestTimeoutMs);
+    // Only a request with a body has a body deadline: a GET's response (an MCP event stream)
+    // may rightly last longer than it.
+    const bodyTimer = hasBody(req)
+      ? setTimeout(() => socket.destroy(), requestTimeoutMs)
+      : undefined;
     req.once("end", () => clearTimeout(bodyTimer));
     req.once("close", () => clearTimeout(bodyTimer));
     res.once("close", () => {
@@ -376,15 +380,18 @@ function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
   const path = target.startsWith("/") ? target : pathOf(new URL(target));
   const url = new URL(path, "http://localhost");
   const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD" &&
-    (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0" ||
-      req.headers["transfer-encoding"] !== undefined);
   return new Request(url, {
     method,
     headers,
     signal,
-    body: hasBody ? bodyStream(req) : null,
+    body: hasBody(req) && method !== "GET" && method !== "HEAD" ? bodyStream(req) : null,
   });
+}
+
+/** Whether the request announces a body (RFC 9112 §6.3: Content-Length > 0 or Transfer-Encoding). */
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
 }
 
 function pathOf(url: URL): string {

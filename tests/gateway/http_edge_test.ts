@@ -595,3 +595,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test("deadlines: a long event stream outlives the body and idle deadlines", async () => {
+  const app = new Hono();
+  app.get("/events", () => {
+    let n = 0;
+    let timer: ReturnType<typeof setInterval>;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        timer = setInterval(() => {
+          controller.enqueue(encoder.encode(`data: ${n}\n\n`));
+          if (++n === 8) {
+            clearInterval(timer);
+            controller.close();
+          }
+        }, 100);
+      },
+      cancel() {
+        clearInterval(timer);
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  });
+  const server = await serveHttp(app, {
+    headersTimeoutMs: 200,
+    requestTimeoutMs: 200,
+    keepAliveTimeoutMs: 200,
+  });
+  try {
+    const response = await fetch(`http://127.0.0.1:${server.port}/events`);
+    const text = await response.text();
+    assertEquals(text.match(/data: \d+/g)?.length, 8, text);
+  } finally {
+    await server.shutdown();
+  }
+});
