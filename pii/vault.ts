@@ -140,7 +140,8 @@ export class Vault {
       // Re-insert to keep Map order = least recently used first.
       this.#byValue.delete(key);
       found.seq = ++this.#seq;
-      this.#byValue.set(key, found);
+      // The stored key, not `key`: that one may hold on to the caller's text (see below).
+      this.#byValue.set(found.key, found);
       return found.placeholder;
     }
     if (found !== undefined) this.#remove(found);
@@ -162,8 +163,20 @@ export class Vault {
       this.#listener?.evicted();
     }
     const seq = ++this.#seq;
-    const entry = { key, seq, placeholder, value, bytes, expiresAt: now + this.#ttlMs };
-    this.#byValue.set(key, entry);
+    // A detector's value is a slice of the text it was found in, and V8 keeps a slice's
+    // whole parent string alive: one stored address would pin the entire tool result
+    // (3.4 MB per request here, 17 MB in the report) for the TTL, outside every cap. So
+    // the vault keeps its own copy, and a key built from it.
+    const own = copyString(value);
+    const entry = {
+      key: type + "\u0000" + own,
+      seq,
+      placeholder,
+      value: own,
+      bytes,
+      expiresAt: now + this.#ttlMs,
+    };
+    this.#byValue.set(entry.key, entry);
     this.#byPlaceholder.set(placeholder, entry);
     this.#bytes += bytes;
     this.#listener?.resized(1, bytes);
@@ -250,6 +263,15 @@ export class Vault {
     this.#bytes -= entry.bytes;
     this.#listener?.resized(-1, -entry.bytes);
   }
+}
+
+/**
+ * A copy of `s` that shares no memory with it (a slice of a large string would otherwise
+ * keep that string alive). The JSON round trip is linear and exact, lone surrogates
+ * included; values are at most `maxValueBytes` long.
+ */
+function copyString(s: string): string {
+  return JSON.parse(JSON.stringify(s));
 }
 
 /**
