@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { QueueFullError } from "../sandbox/mod.ts";
+import { QueueFullError, SandboxUnavailableError } from "../sandbox/mod.ts";
 import { formatIssues } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { Gateway } from "./gateway.ts";
@@ -188,24 +188,14 @@ function toGatewayError(
   if (error instanceof QueueFullError) {
     return new GatewayError("queue_full", error.message, { retryAfter: 1 });
   }
-  if (isSandboxUnavailable(error)) {
+  if (error instanceof SandboxUnavailableError) {
+    // No process could be started (EMFILE, EAGAIN, ...): the code never ran; retry later.
     return new GatewayError("unavailable", error.message, {
-      retryAfter: Math.max(1, Math.ceil(error.retryAfterSeconds ?? 1)),
+      retryAfter: Math.max(1, Math.ceil(error.retryAfterSeconds)),
     });
   }
   log({ level: "error", msg: "unhandled error", error: String((error as Error)?.stack ?? error) });
   return new GatewayError("internal", "internal error");
-}
-
-/**
- * A sandbox process could not be started (`SandboxUnavailableError` from `sandbox/mod.ts`:
- * `kind: "unavailable"`, `retryAfterSeconds`; EMFILE, EAGAIN, ENOMEM while spawning).
- * Matched by shape so this file does not depend on the class's export.
- */
-function isSandboxUnavailable(
-  error: unknown,
-): error is Error & { kind: "unavailable"; retryAfterSeconds?: number } {
-  return error instanceof Error && (error as { kind?: unknown }).kind === "unavailable";
 }
 
 function sendError(c: Context, error: GatewayError): Response {

@@ -1,5 +1,6 @@
 /** The HTTP contract of POST /v1/execute and /healthz, over real HTTP. */
 
+import { SandboxUnavailableError } from "../../sandbox/mod.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
 
@@ -95,6 +96,36 @@ Deno.test({
         assertEquals(reply.body.error.kind, "not_found");
       });
     } finally {
+      await gw.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "http: a sandbox that cannot start is 503 unavailable with Retry-After, never 500",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const gw = await startTestGateway();
+    const sandbox = gw.gateway.sandbox;
+    const run = sandbox.run;
+    try {
+      // What Sandbox.run throws when spawning fails with EMFILE.
+      sandbox.run = () =>
+        Promise.reject(
+          new SandboxUnavailableError("Too many open files (os error 24)", {
+            retryAfterSeconds: 2,
+          }),
+        );
+      const reply = await gw.post("/v1/execute", { code: "return 1" });
+      assertEquals(reply.status, 503);
+      assertEquals(reply.body.error.kind, "unavailable");
+      assertMatch(reply.body.error.message, /Too many open files/);
+      assertEquals(reply.headers.get("retry-after"), "2");
+      sandbox.run = run;
+      assertEquals((await gw.execute("return 1")).result, 1);
+    } finally {
+      sandbox.run = run;
       await gw.close();
     }
   },
