@@ -15,7 +15,7 @@ import {
 } from "../../gateway/mod.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { freePort, startTestGateway } from "../helpers.ts";
-import { MAIN, REPO, writeConfig } from "../e2e/process.ts";
+import { MAIN, REPO, tenantWithKey, writeConfig } from "../e2e/process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -628,5 +628,25 @@ Deno.test("deadlines: a long event stream outlives the body and idle deadlines",
     assertEquals(text.match(/data: \d+/g)?.length, 8, text);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("serve: a non-loopback host needs http.allowedHosts", async () => {
+  const config = await writeConfig({
+    servers: {},
+    audit: { path: ":memory:" },
+    auth: { tenants: { a: tenantWithKey("secret-key") } },
+  });
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "serve", "--config", config, "--host", "0.0.0.0", "--port", "0"],
+      cwd: REPO,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assertEquals(output.code, 2);
+    assertMatch(new TextDecoder().decode(output.stderr), /http\.allowedHosts/);
+  } finally {
+    await Deno.remove(config);
   }
 });
