@@ -10,7 +10,7 @@ import { WarmPool } from "./pool.ts";
 import { type ProcessOutcome, SandboxProcess } from "./process.ts";
 import { ExecutionQueue } from "./queue.ts";
 import { type OrphanGuard, orphanGuard } from "./spawn.ts";
-import { supervisorHealthy } from "./supervisor.ts";
+import { releaseSupervisor, retainSupervisor, supervisorHealthy } from "./supervisor.ts";
 import { unavailable } from "./unavailable.ts";
 import type { RunRequest, RunResult, SandboxGrants, SandboxLimits } from "./types.ts";
 
@@ -63,6 +63,7 @@ export class Sandbox {
   #running = new Set<SandboxProcess>();
   /** Every process taken for an execution until its cleanup is done (awaited by close). */
   #closing = new Set<Promise<void>>();
+  #retained = false;
 
   /** @param options limits, grants, concurrency and pool size */
   constructor(options: SandboxOptions) {
@@ -88,6 +89,10 @@ export class Sandbox {
     const guard = await createMemoryGuard(this.#options.memoryGuard ?? "auto");
     this.#guardMode = guard.mode;
     await guard.dispose();
+    if (!this.#retained) {
+      this.#retained = true;
+      retainSupervisor();
+    }
     this.#pool.start();
   }
 
@@ -178,6 +183,10 @@ export class Sandbox {
     await Promise.all(this.#closing);
     // The per-gateway cgroup directory goes once no sandbox of any Sandbox uses it.
     await releaseCgroupBase();
+    if (this.#retained) {
+      this.#retained = false;
+      releaseSupervisor();
+    }
   }
 }
 

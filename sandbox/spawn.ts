@@ -8,7 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { sandboxArgs } from "./flags.ts";
-import type { RuntimePaths } from "./runtime_dir.ts";
+import type { RuntimePaths, Warmer } from "./runtime_dir.ts";
 import type { SandboxGrants } from "./types.ts";
 
 /** What a subprocess is started with. */
@@ -82,6 +82,52 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     // (milliseconds of blocked event loop per spawn) where posix_spawn does not.
     detached: setsid === undefined,
   }).spawn();
+}
+
+/** How long a template warm-up may take before it is given up, in ms. */
+const WARM_UP_TIMEOUT_MS = 10_000;
+
+/**
+ * A {@link Warmer} that starts the harness alone on a generation's template cache and
+ * kills it once it is ready: the V8 code cache it leaves is what makes a private copy of
+ * the template start warm. No user code ever runs against the template.
+ */
+export function harnessWarmer(deno: string): Warmer {
+  return async (paths) => {
+    const slash = paths.runnerPath.lastIndexOf("/");
+    const child = spawnChild({
+      deno,
+      // Started from the runner's own directory by relative path: it resolves to the same
+      // module (so the same cache entries), and its command line does not look like an
+      // execution's to tools that look for those.
+      paths: {
+        ...paths,
+        runnerPath: paths.runnerPath.slice(slash + 1),
+        workDir: paths.runnerPath.slice(0, slash),
+      },
+      origin: newOrigin(),
+      memoryMb: 64,
+      grants: { allowNet: [], allowRead: [] },
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), WARM_UP_TIMEOUT_MS);
+    try {
+      const decoder = new TextDecoder();
+      let seen = "";
+      for await (const chunk of child.stdout) {
+        // The first frame is `ready`; nothing else is read.
+        seen = (seen + decoder.decode(chunk, { stream: true })).slice(-4096);
+        if (seen.includes("\n")) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+      await child.stderr.cancel().catch(() => {});
+      await child.stdin.close().catch(() => {});
+    }
+  };
 }
 
 /** A fresh, unguessable origin for one process. */

@@ -7,8 +7,9 @@
  * same slot when it kills for a reason of its own (output budget, cancellation), so the
  * first reason wins without any ordering of messages.
  *
- * The worker runs while at least one process is watched and is terminated when the last
- * one has exited, so an idle gateway (or a test) holds no extra thread.
+ * The worker runs while at least one process is watched or a `Sandbox` holds it
+ * ({@link retainSupervisor}: starting it costs the main thread ~18 ms, too much for every
+ * cold execution), and is terminated otherwise, so a closed sandbox leaves no thread.
  *
  * @module
  */
@@ -43,6 +44,7 @@ const BACKUP_DELAY_MS = 250;
 let worker: Worker | undefined;
 let workerFailed = false;
 let nextId = 0;
+let retained = 0;
 const watches = new Map<number, Watch>();
 
 /** One supervised process: its deadline, its memory limit, and why it was killed. */
@@ -78,6 +80,14 @@ export class Watch {
   /** Kills the process group with the verdict `memory` once its VmRSS passes `limitBytes`. */
   limitRss(limitBytes: number): void {
     post({ op: "rss", id: this.#id, limitBytes });
+  }
+
+  /**
+   * Kills the process group with the verdict `output_limit` once the files under `dir`
+   * (its private cache directory) pass `limitBytes` in total, polled every 100 ms.
+   */
+  limitDisk(dir: string, limitBytes: number): void {
+    post({ op: "disk", id: this.#id, dir, limitBytes });
   }
 
   /**
@@ -123,11 +133,10 @@ export class Watch {
     clearTimeout(this.#backup);
     if (watches.get(this.pid) !== this) return;
     watches.delete(this.pid);
-    if (watches.size > 0) {
+    if (watches.size > 0 || retained > 0) {
       post({ op: "unwatch", id: this.#id });
     } else {
-      worker?.terminate();
-      worker = undefined;
+      stopWorker();
     }
   }
 }
@@ -141,6 +150,26 @@ export function supervise(child: SupervisedChild): Watch {
   watches.set(child.pid, watch);
   child.status.then(() => watch.release(), () => watch.release());
   return watch;
+}
+
+/**
+ * Keeps the worker thread running (and starts it now) until as many
+ * {@link releaseSupervisor} calls: `Sandbox.start` and `Sandbox.close`.
+ */
+export function retainSupervisor(): void {
+  retained++;
+  if (!worker && !workerFailed) post({ op: "noop" });
+}
+
+/** Undoes one {@link retainSupervisor}; the worker stops once nothing needs it. */
+export function releaseSupervisor(): void {
+  retained = Math.max(0, retained - 1);
+  if (retained === 0 && watches.size === 0) stopWorker();
+}
+
+function stopWorker(): void {
+  worker?.terminate();
+  worker = undefined;
 }
 
 /** The watch of a live supervised process, by pid. */

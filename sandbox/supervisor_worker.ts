@@ -10,7 +10,10 @@
  * - `{ op: "deadline", id, at }`: kill at `at`, in ms since the epoch (`Date.now()` is the
  *   same clock on every thread, so the worker's start-up time is not added to the limit);
  * - `{ op: "rss", id, limitBytes }`: kill once VmRSS passes `limitBytes`;
- * - `{ op: "unwatch", id }`: the process has exited; forget it (its pid may be reused).
+ * - `{ op: "disk", id, dir, limitBytes }`: kill once the files under `dir` pass
+ *   `limitBytes` (verdict `output_limit`);
+ * - `{ op: "unwatch", id }`: the process has exited; forget it (its pid may be reused);
+ * - `{ op: "noop" }`: sent only to start the thread ahead of need.
  *
  * No messages go out: a verdict is written to the shared state with a compare-and-swap,
  * which the main thread reads when it judges the exit, so there is no message that could
@@ -19,10 +22,20 @@
  * @module
  */
 
-import { killedAtIndex, VERDICT_MEMORY, VERDICT_NONE, VERDICT_TIMEOUT } from "./verdict.ts";
+import {
+  killedAtIndex,
+  VERDICT_MEMORY,
+  VERDICT_NONE,
+  VERDICT_OUTPUT_LIMIT,
+  VERDICT_TIMEOUT,
+} from "./verdict.ts";
 
 /** How often the resident set size of watchdog-guarded processes is read, in ms. */
 const RSS_INTERVAL_MS = 10;
+/** How often private cache directories are measured, in ms. */
+const DISK_INTERVAL_MS = 100;
+/** Entries one measurement visits at most; more counts as over the limit. */
+const DISK_MAX_ENTRIES = 20_000;
 
 interface Watched {
   pid: number;
@@ -30,17 +43,22 @@ interface Watched {
   killedAt: Float64Array;
   timer?: ReturnType<typeof setTimeout>;
   rssLimitBytes?: number;
+  disk?: { dir: string; limitBytes: number };
 }
 
 type Message =
   | { op: "watch"; id: number; pid: number; state: SharedArrayBuffer }
   | { op: "deadline"; id: number; at: number }
   | { op: "rss"; id: number; limitBytes: number }
-  | { op: "unwatch"; id: number };
+  | { op: "disk"; id: number; dir: string; limitBytes: number }
+  | { op: "unwatch"; id: number }
+  | { op: "noop" };
 
 const watched = new Map<number, Watched>();
 const rssWatched = new Set<Watched>();
 let rssTimer: ReturnType<typeof setInterval> | undefined;
+const diskWatched = new Set<Watched>();
+let diskTimer: ReturnType<typeof setInterval> | undefined;
 
 // The worker's global scope, typed without the worker lib (which clashes with the window
 // lib when the whole project is checked at once).
@@ -76,16 +94,22 @@ scope.onmessage = (event) => {
       rssTimer ??= setInterval(pollRss, RSS_INTERVAL_MS);
       return;
     }
+    case "disk": {
+      const entry = watched.get(message.id);
+      if (!entry) return;
+      entry.disk = { dir: message.dir, limitBytes: message.limitBytes };
+      diskWatched.add(entry);
+      diskTimer ??= setInterval(pollDisk, DISK_INTERVAL_MS);
+      return;
+    }
     case "unwatch": {
       const entry = watched.get(message.id);
       if (!entry) return;
       watched.delete(message.id);
       clearTimeout(entry.timer);
       rssWatched.delete(entry);
-      if (rssWatched.size === 0 && rssTimer !== undefined) {
-        clearInterval(rssTimer);
-        rssTimer = undefined;
-      }
+      diskWatched.delete(entry);
+      stopIdleTimers();
       return;
     }
   }
@@ -105,6 +129,60 @@ function fire(entry: Watched, verdict: number): void {
   }
   entry.killedAt[killedAtIndex] = Date.now();
   rssWatched.delete(entry);
+  diskWatched.delete(entry);
+  stopIdleTimers();
+}
+
+function stopIdleTimers(): void {
+  if (rssWatched.size === 0 && rssTimer !== undefined) {
+    clearInterval(rssTimer);
+    rssTimer = undefined;
+  }
+  if (diskWatched.size === 0 && diskTimer !== undefined) {
+    clearInterval(diskTimer);
+    diskTimer = undefined;
+  }
+}
+
+function pollDisk(): void {
+  for (const entry of diskWatched) {
+    if (treeBytes(entry.disk!.dir, entry.disk!.limitBytes) > entry.disk!.limitBytes) {
+      fire(entry, VERDICT_OUTPUT_LIMIT);
+    }
+  }
+}
+
+/**
+ * Bytes of the regular files under `dir` (not following links), counting up to just past
+ * `limit` and at most {@link DISK_MAX_ENTRIES} entries (then `Infinity`), so a
+ * measurement's cost is bounded whatever the process writes.
+ */
+function treeBytes(dir: string, limit: number): number {
+  let total = 0;
+  let entries = 0;
+  const pending = [dir];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    let listing: Iterable<Deno.DirEntry>;
+    try {
+      listing = Deno.readDirSync(current);
+    } catch {
+      continue; // removed meanwhile
+    }
+    for (const item of listing) {
+      if (++entries > DISK_MAX_ENTRIES) return Infinity;
+      const path = `${current}/${item.name}`;
+      if (item.isDirectory) {
+        pending.push(path);
+      } else if (item.isFile) {
+        try {
+          total += Deno.lstatSync(path).size;
+        } catch { /* removed meanwhile */ }
+        if (total > limit) return total;
+      }
+    }
+  }
+  return total;
 }
 
 function pollRss(): void {

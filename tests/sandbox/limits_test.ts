@@ -355,3 +355,53 @@ Deno.test("cleanup: close removes this gateway's cgroup directories and those of
   assert(!(await exists(base)), `${base} is left after close`);
   assert(!(await exists(leftover)), `${leftover} of a dead gateway is left`);
 });
+
+/** The `DENO_DIR` a running sandbox process was started with (read from /proc). */
+function denoDirOf(pid: number): string | undefined {
+  const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+  return environ.find((v) => v.startsWith("DENO_DIR="))?.slice("DENO_DIR=".length);
+}
+
+Deno.test("disk: each execution has its own Deno cache, deleted after it; none is shared", async () => {
+  await withSandbox({ poolSize: 0 }, async (sandbox) => {
+    const dirs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const result = await sandbox.run({
+        code: `const m = await import("data:application/typescript,export const v: number = 7;");
+               console.log(String(Deno.pid)); await new Promise((r) => setTimeout(r, 100));
+               return m.v;`,
+        onLog: (entry) => dirs.push(denoDirOf(Number(entry.text))!),
+      });
+      assertEquals(result.result, 7);
+    }
+    assertEquals(dirs.length, 2);
+    assert(dirs[0] !== dirs[1], `two executions shared the cache directory ${dirs[0]}`);
+    await waitForNoStrays();
+    for (const dir of dirs) {
+      let exists = true;
+      for (let i = 0; i < 40 && exists; i++) {
+        try {
+          await Deno.stat(dir);
+          await new Promise((r) => setTimeout(r, 25));
+        } catch {
+          exists = false;
+        }
+      }
+      assert(!exists, `${dir} is left after the execution`);
+    }
+  });
+});
+
+Deno.test("disk: an execution that fills its cache directory is stopped by bytes written", async () => {
+  await withSandbox({ timeoutMs: 60_000, memoryMb: 256 }, async (sandbox) => {
+    // Each distinct TypeScript module is transpiled and cached on disk (about 1 MB each).
+    const result = await sandbox.run({
+      code: `const pad = "a".repeat(1 << 20); let i = 0;
+             while (true) {
+               await import("data:application/typescript," +
+                 encodeURIComponent("export const x" + i++ + ": string = '" + pad + "';"));
+             }`,
+    });
+    assertEquals(result.error?.kind, "output_limit", result.error?.message);
+  });
+});
