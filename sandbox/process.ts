@@ -23,8 +23,8 @@ import {
   outputLimitError,
   sanitizeError,
 } from "./outcome.ts";
-import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
-import { harnessWarmer, newOrigin, spawnChild, storageDirs } from "./spawn.ts";
+import { acquireRuntime } from "./runtime_dir.ts";
+import { newOrigin, spawnChild, storageDirs } from "./spawn.ts";
 import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
@@ -42,6 +42,12 @@ import {
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const FLOOD_MESSAGE = "the sandbox wrote more output than its limits allow";
 const RPC_FLOOD_MESSAGE = "the execution's tool calls passed their byte budget";
+
+/**
+ * Stderr one process may write, in bytes. The gateway reads it only to keep the pipe
+ * flowing, but reading is work: past this the execution ends as `output_limit`.
+ */
+export const MAX_STDERR_BYTES = 64 * 1024 * 1024;
 
 /** All tool-call frames of one execution together, in bytes. */
 export const MAX_RPC_BYTES = 256 * 1024 * 1024;
@@ -119,6 +125,7 @@ export class SandboxProcess {
   #onGarbage: (bytes: number) => void = () => {};
   #onOversize: () => void = () => {};
   #onTooDeep: () => void = () => {};
+  #onStderrFlood: () => void = () => {};
   /** Deadlines, the RSS watchdog and the kill verdict live off the main thread. */
   #watch: Watch;
   get #killedFor(): SandboxError["kind"] | undefined {
@@ -130,7 +137,6 @@ export class SandboxProcess {
 
   private constructor(
     child: Deno.ChildProcess,
-    watch: Watch,
     guard: MemoryGuard,
     options: SpawnOptions,
     storage: string[],
@@ -139,7 +145,7 @@ export class SandboxProcess {
     this.#storage = storage;
     this.#releaseRuntime = releaseRuntime;
     this.#child = child;
-    this.#watch = watch;
+    this.#watch = supervise(child);
     this.#guard = guard;
     this.memoryMb = options.memoryMb;
     this.grants = options.grants;
@@ -169,13 +175,12 @@ export class SandboxProcess {
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
-    const deno = options.denoPath ?? Deno.execPath();
-    const runtime = await acquireRuntime(options.generationSize, harnessWarmer(deno));
+    const runtime = await acquireRuntime(options.generationSize);
     const origin = newOrigin();
     let child: Deno.ChildProcess;
     try {
       child = spawnChild({
-        deno,
+        deno: options.denoPath ?? Deno.execPath(),
         paths: runtime.paths,
         origin,
         memoryMb: options.memoryMb,
@@ -187,11 +192,8 @@ export class SandboxProcess {
       await runtime.release();
       throw error;
     }
-    const watch = supervise(child);
-    watch.limitDisk(runtime.paths.denoDir, DEFAULT_DISK_LIMIT_BYTES);
     return new SandboxProcess(
       child,
-      watch,
       guard,
       options,
       storageDirs(runtime.paths.denoDir, origin),
@@ -259,12 +261,18 @@ export class SandboxProcess {
     };
     this.#reader.maxLineBytes = maxLineBytes(limits);
     this.#onGarbage = (bytes) => settled || spend(bytes);
+    // Once the outcome is accepted nothing the process writes can change it.
     this.#onOversize = () =>
-      overLimit(outputLimitError(
+      settled || overLimit(outputLimitError(
         limits.maxOutputBytes,
         `the sandbox wrote a frame longer than ${maxLineBytes(limits)} bytes`,
       ));
-    this.#onTooDeep = () => overLimit(depthLimitError(MAX_JSON_DEPTH));
+    this.#onTooDeep = () => settled || overLimit(depthLimitError(MAX_JSON_DEPTH));
+    this.#onStderrFlood = () =>
+      settled || overLimit(outputLimitError(
+        limits.maxOutputBytes,
+        `the sandbox wrote more than ${MAX_STDERR_BYTES} bytes to stderr`,
+      ));
     this.#onFrame = (frame, bytes) => {
       if (settled) return;
       switch (frame.t) {
@@ -431,11 +439,16 @@ export class SandboxProcess {
   /**
    * Reads stderr to the end and discards it: only the code writes there (the harness
    * never does), so its text is not evidence of anything, not even of running out of
-   * memory (see `exitError`). Reading it keeps the pipe from filling and blocking.
+   * memory (see `exitError`). Reading it keeps the pipe from filling and blocking; past
+   * {@link MAX_STDERR_BYTES} the execution ends.
    */
   async #drainStderr() {
+    let bytes = 0;
     try {
-      for await (const _chunk of this.#child.stderr) { /* discarded */ }
+      for await (const chunk of this.#child.stderr) {
+        bytes += chunk.length;
+        if (bytes > MAX_STDERR_BYTES) this.#onStderrFlood();
+      }
     } catch { /* the pipe broke */ }
   }
 

@@ -388,3 +388,15 @@ Deno.test("forgery: the harness's own size signal is a gateway-worded output_lim
     assertEquals(bad.result, "kept", "an unknown limit is garbage, not an outcome");
   });
 });
+
+Deno.test("stderr: text there is never evidence, and an endless stream ends the execution", async () => {
+  await withSandbox({ timeoutMs: 20_000 }, async (sandbox) => {
+    const result = await sandbox.run({
+      code:
+        `const chunk = new TextEncoder().encode("Fatal JavaScript out of memory\\n".repeat(2048));
+        while (true) Deno.stderr.writeSync(chunk);`,
+    });
+    assertEquals(result.error?.kind, "output_limit");
+    assertMatch(result.error!.message, /more than 67108864 bytes to stderr/);
+  });
+});
