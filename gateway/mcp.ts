@@ -298,6 +298,7 @@ export class McpHttpEndpoint {
   #maxPerTenant: number;
   #idleMs: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
+  #nextSweep = 0;
 
   /**
    * @param gateway the gateway to serve
@@ -352,7 +353,9 @@ export class McpHttpEndpoint {
    */
   async handle(request: Request, tenant: Tenant, keyId?: string): Promise<Response> {
     const key = keyId ?? keyIdentity(request.headers.get("authorization"));
-    this.#expireIdle(Date.now());
+    const now = Date.now();
+    // Also swept here, at most once a second, in case the timer was held up.
+    if (now >= this.#nextSweep) this.#expireIdle(now);
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const session = this.#sessions.get(sessionId);
@@ -512,6 +515,7 @@ export class McpHttpEndpoint {
    * closed session.
    */
   #expireIdle(now: number): void {
+    this.#nextSweep = now + Math.min(1000, this.#idleMs);
     for (const tenant of this.#tenants.values()) {
       for (const session of tenant.sessions.values()) {
         if (now - session.lastUsed < this.#idleMs) break;

@@ -281,3 +281,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "mcp http: idle expiry never closes a session while a call is running",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const gw = await startTenantGateway({ idleTimeoutMs: 200 });
+    try {
+      const { client } = await gw.connect(KEYS.a1);
+      // The call outlives the idle time several times over; its response streams by SSE.
+      const reply = await client.callTool(
+        {
+          name: "execute_code",
+          arguments: { code: "await new Promise((r) => setTimeout(r, 1200)); return 'done'" },
+        },
+        undefined,
+        { timeout: 20_000 },
+      ) as ToolReply; // generous: only "did not hang"
+      assertEquals(reply.structuredContent?.result, "done");
+      assertEquals(await run(client, "again"), "again", "still open right after the call");
+    } finally {
+      await gw.close();
+    }
+  },
+});
