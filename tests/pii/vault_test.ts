@@ -379,3 +379,18 @@ Deno.test("a stored value does not keep the text it was found in alive", async (
   // 20 × 4.2 MB would stay pinned by slices; the copies take a few kB.
   if (!(pinned < 8_000_000)) throw new Error(`${(pinned / 1e6).toFixed(1)} MB still pinned`);
 });
+
+Deno.test("the store's session cap takes from the tenant with the most sessions", () => {
+  const store = new VaultStore({ maxSessions: 10, perTenant: { maxSessions: 8 } });
+  const mine = [0, 1, 2].map((i) => store.get(ref("b", `s${i}`)));
+  for (let i = 0; i < 8; i++) store.get(ref("a", `s${i}`));
+  const stats = store.stats();
+  assertEquals(stats.sessions, 10);
+  assertEquals(stats.tenants.map((t) => [t.tenant, t.sessions, t.evictedSessions]), [
+    ["b", 3, { tenant: 0, global: 0 }],
+    ["a", 7, { tenant: 0, global: 1 }],
+  ]);
+  mine.forEach((v, i) => {
+    if (store.get(ref("b", `s${i}`)) !== v) throw new Error(`b's session ${i} was evicted`);
+  });
+});
