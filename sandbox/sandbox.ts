@@ -48,8 +48,9 @@ export interface SandboxStats {
    */
   supervisor: "thread" | "main";
   /**
-   * How sandboxes are kept from outliving the gateway: `pdeathsig` (setpriv), or `none`
-   * (setpriv missing: a crashed gateway leaves running sandboxes behind).
+   * How sandboxes are kept from outliving the gateway: `pdeathsig` (setpriv), `reaper`
+   * (setpriv missing: a watcher process), or `none` (a crashed gateway leaves running
+   * sandboxes behind).
    */
   orphanGuard: OrphanGuard;
 }

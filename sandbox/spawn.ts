@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { sandboxArgs } from "./flags.ts";
 import type { RuntimePaths, Warmer } from "./runtime_dir.ts";
+import { reaperAvailable, reapOnGatewayExit } from "./reaper.ts";
 import type { SandboxGrants } from "./types.ts";
 
 /** What a subprocess is started with. */
@@ -28,16 +29,19 @@ export interface ChildSpec {
 /**
  * How sandbox processes are kept from outliving the gateway:
  * - `pdeathsig`: started through `setpriv --pdeathsig KILL`, so the kernel kills each one
- *   when the gateway's spawning thread (Deno's main thread, which lives as long as the
- *   gateway) ends, however it ends, `kill -9` included;
- * - `none`: setpriv (util-linux) is missing; a crashed gateway leaves its running
- *   sandboxes behind until their own deadline, which died with it.
+ *   when the gateway's spawning thread ends, however it ends, `kill -9` included. That
+ *   thread is Deno's main thread (spawning is a synchronous op), which lives as long as
+ *   the gateway: checked by a child still alive after 17 s of an idle gateway;
+ * - `reaper`: setpriv (util-linux) is missing, so a shell process watching the gateway
+ *   through a pipe kills the sandboxes when it goes (`reaper.ts`);
+ * - `none`: neither works; a crashed gateway leaves its running sandboxes behind.
  */
-export type OrphanGuard = "pdeathsig" | "none";
+export type OrphanGuard = "pdeathsig" | "reaper" | "none";
 
-/** The orphan guard this host supports (see {@link OrphanGuard}). */
+/** The orphan guard in use (see {@link OrphanGuard}). */
 export function orphanGuard(): OrphanGuard {
-  return setprivPath() ? "pdeathsig" : "none";
+  if (setprivPath()) return "pdeathsig";
+  return reaperAvailable() ? "reaper" : "none";
 }
 
 /**
@@ -53,7 +57,7 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL"] : []),
   ];
   const setsid = setsidPath();
-  return new Deno.Command(wrappers[0] ?? spec.deno, {
+  const child = new Deno.Command(wrappers[0] ?? spec.deno, {
     args: [
       ...wrappers.slice(1),
       ...(wrappers.length > 0 ? [spec.deno] : []),
@@ -82,6 +86,8 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     // (milliseconds of blocked event loop per spawn) where posix_spawn does not.
     detached: setsid === undefined,
   }).spawn();
+  if (!setprivPath()) reapOnGatewayExit(child.pid, child.status);
+  return child;
 }
 
 /** How long a template warm-up may take before it is given up, in ms. */
@@ -161,7 +167,7 @@ function utilPath(name: string): string | undefined {
     if (name === "setpriv" && found.get(name) === undefined) {
       console.error(
         "airlock sandbox: setpriv (util-linux) is missing, so sandbox processes get no " +
-          "parent-death signal and may outlive a crashed gateway",
+          "parent-death signal; a reaper process kills them when the gateway ends instead",
       );
     }
   }
@@ -173,5 +179,15 @@ function setsidPath(): string | undefined {
 }
 
 function setprivPath(): string | undefined {
+  // For tests of the fallback: pretend setpriv is missing.
+  if (envFlag("AIRLOCK_SANDBOX_NO_SETPRIV")) return undefined;
   return utilPath("setpriv");
+}
+
+function envFlag(name: string): boolean {
+  try {
+    return Deno.env.get(name) === "1";
+  } catch {
+    return false; // no env permission: the default
+  }
 }

@@ -122,9 +122,12 @@ function sandboxChildrenOf(parent: number): number[] {
  * Starts the gateway-like fixture, waits until its sandbox runs a busy loop, ends the
  * parent with `end`, and returns the sandbox pids still alive (not zombies) 2 s later.
  */
-async function orphansAfter(mode: "kill" | "exit"): Promise<{ seen: number[]; left: number[] }> {
+async function orphansAfter(
+  mode: "kill" | "exit",
+  guard: "pdeathsig" | "reaper" = "pdeathsig",
+): Promise<{ seen: number[]; left: number[] }> {
   const parent = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", PARENT, mode],
+    args: ["run", "-A", PARENT, mode, ...(guard === "reaper" ? ["no-setpriv"] : [])],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -138,6 +141,7 @@ async function orphansAfter(mode: "kill" | "exit"): Promise<{ seen: number[]; le
       text += value;
     }
     reader.releaseLock();
+    assertEquals(/guard (\w+)/.exec(text)?.[1], guard, "the fixture reports its orphan guard");
     const busy = Number(/running (\d+)/.exec(text)?.[1]);
     assert(busy > 0, `the fixture started a sandbox (output: ${text})`);
     // The busy one and the idle pool process.
@@ -204,4 +208,10 @@ Deno.test("supervision: out of file descriptors, run throws a typed error and re
   assert(!/\/tmp|airlock-runner/.test(report.starved.message), "no host paths in the message");
   assertEquals(report.recovered, "recovered", "a run works again once descriptors are back");
   assertEquals(report.poolRecovered, true, "the warm pool refilled by itself");
+});
+
+Deno.test("supervision: without setpriv, the reaper kills the sandboxes of a killed gateway", async () => {
+  const { seen, left } = await orphansAfter("kill", "reaper");
+  assert(seen.length >= 1);
+  assertEquals(left, [], "sandbox processes still running after their parent was killed");
 });
