@@ -5,13 +5,7 @@
  * @module
  */
 
-import {
-  detokenizeValue,
-  mergeCounts,
-  redactText,
-  redactValueAsync,
-  Vault,
-} from "../pii/mod.ts";
+import { detokenizeValue, mergeCounts, redactText, redactValueAsync, Vault } from "../pii/mod.ts";
 import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
 import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
@@ -30,6 +24,12 @@ export interface Caller {
   requestId: string;
   /** Stable PII placeholders across executions of this session, when given. */
   sessionId?: string;
+  /**
+   * `sha256:` hash of the caller's API key as the config stores it; `""` without auth. A
+   * session's PII vault belongs to that key: another key of the tenant that knows the
+   * session id gets a different, empty vault.
+   */
+  keyId?: string;
   /** Cancels the execution. */
   signal?: AbortSignal;
   /** Which interface the request came through. */

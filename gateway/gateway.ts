@@ -102,6 +102,7 @@ export class Gateway {
       poolSize: () => this.sandbox.stats().poolSize,
       upstreams: () =>
         this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
+      vaults: () => this.vaults.stats(),
     });
     this.upstream.onCatalogueChange((server) => {
       this.#names = undefined;
@@ -180,7 +181,12 @@ export class Gateway {
         index: this.index,
         names: () => this.names(),
         allows: (tenant, id) => this.tenants.allows(tenant, id),
-        vaultFor: (sessionId) => this.vaults.get(`${caller.tenant.id}:${sessionId}`),
+        vaultFor: (sessionId) =>
+          this.vaults.get({
+            tenant: caller.tenant.id,
+            keyId: caller.keyId ?? "",
+            session: sessionId,
+          }),
         search: (tenant, query, k) => this.searchTools(tenant, query, k),
       },
       request,

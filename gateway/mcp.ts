@@ -14,6 +14,7 @@ import { z } from "zod";
 import { GatewayError } from "./errors.ts";
 import type { Caller } from "./execute.ts";
 import type { Gateway } from "./gateway.ts";
+import { addMcpSessionMetrics } from "./metrics.ts";
 import type { ExecuteResponse } from "./schemas.ts";
 import { hashApiKey, type Tenant } from "./tenants.ts";
 
@@ -143,9 +144,8 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     );
     try {
       gateway.limiter.take(context.tenant);
-      // `keyId` binds the session's PII vault to its API key; typed apart until `Caller`
-      // (execute.ts) declares it, so this compiles before and after that change.
-      const caller: Caller & { keyId?: string } = {
+      // `keyId` binds the session's PII vault to its API key.
+      const caller: Caller = {
         tenant: context.tenant,
         keyId: context.keyId,
         requestId: String(extra.requestId ?? crypto.randomUUID()),
@@ -309,6 +309,7 @@ export class McpHttpEndpoint {
   constructor(gateway: Gateway, options: number | McpHttpOptions = {}) {
     const o: McpHttpOptions = typeof options === "number" ? { maxSessions: options } : options;
     this.#gateway = gateway;
+    addMcpSessionMetrics(gateway.metrics, () => this.stats());
     // Counts of sessions: whole, and at least one, so a new session never evicts itself.
     this.#maxSessions = Math.max(
       1,

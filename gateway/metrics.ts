@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { VaultStoreStats } from "../pii/mod.ts";
 import type { AuditRecord } from "./audit.ts";
 
 /** Labels of one series. */
@@ -83,10 +84,22 @@ export class Counter extends MetricFamily<{ value: number }> implements Metric {
   /** Always `"counter"`. */
   readonly type = "counter" as const;
 
-  /** A counter; one without labels starts at 0 so it is exported before its first event. */
-  constructor(name: string, help: string, labelNames: string[] = []) {
+  readonly #collect?: () => Array<{ labels: Labels; value: number }>;
+
+  /**
+   * A counter; one without labels starts at 0 so it is exported before its first event.
+   * `collect`, when given, supplies totals kept elsewhere (they must only go up) each time it
+   * is rendered.
+   */
+  constructor(
+    name: string,
+    help: string,
+    labelNames: string[] = [],
+    collect?: () => Array<{ labels: Labels; value: number }>,
+  ) {
     super(name, help, labelNames);
-    if (labelNames.length === 0) this.get({}, () => ({ value: 0 }));
+    this.#collect = collect;
+    if (labelNames.length === 0 && !collect) this.get({}, () => ({ value: 0 }));
   }
 
   /** Adds `value` (default 1, never negative) to the series of `labels`. */
@@ -100,11 +113,20 @@ export class Counter extends MetricFamily<{ value: number }> implements Metric {
     return this.get(labels, () => ({ value: 0 })).value;
   }
 
-  /** The sample lines. */
+  /** The sample lines: series counted here, then collected ones. */
   samples(): string {
     let out = "";
     for (const { labels, state } of this.series.values()) {
       out += sampleLine(this.name, labels, state.value);
+    }
+    let collected: Array<{ labels: Labels; value: number }> = [];
+    try {
+      collected = this.#collect?.() ?? [];
+    } catch {
+      collected = [];
+    }
+    for (const { labels, value } of collected) {
+      out += sampleLine(this.name, this.identify(labels).labels, value);
     }
     return out;
   }
@@ -264,6 +286,8 @@ export interface GatewayMetricSources {
   poolSize: () => number;
   /** Upstream MCP servers and whether each is connected. */
   upstreams: () => Array<{ server: string; up: boolean }>;
+  /** What each tenant holds in the PII vault store. */
+  vaults?: () => VaultStoreStats;
 }
 
 /** Airlock's metrics; see {@linkcode createGatewayMetrics}. */
@@ -354,7 +378,103 @@ export function createGatewayMetrics(sources: GatewayMetricSources): GatewayMetr
         sources.upstreams().map(({ server, up }) => ({ labels: { server }, value: up ? 1 : 0 })),
     ),
   );
+  if (sources.vaults) addVaultMetrics(registry, sources.vaults);
   return metrics;
+}
+
+/**
+ * `airlock_vault_sessions{tenant}`, `airlock_vault_entries{tenant}`,
+ * `airlock_vault_bytes{tenant}` (UTF-8 bytes of stored values) and
+ * `airlock_vault_evictions_total{tenant,cause}` (cause: `tenant_cap`, `global_cap`,
+ * `session_cap` for mappings, `oversized` for values masked instead of stored).
+ */
+function addVaultMetrics(registry: Registry, read: () => VaultStoreStats): void {
+  const perTenant = (pick: (t: VaultStoreStats["tenants"][number]) => number) => () =>
+    read().tenants.map((t) => ({ labels: { tenant: t.tenant }, value: pick(t) }));
+  registry.register(
+    new Gauge(
+      "airlock_vault_sessions",
+      "Live PII vault sessions.",
+      ["tenant"],
+      perTenant((t) => t.sessions),
+    ),
+  );
+  registry.register(
+    new Gauge(
+      "airlock_vault_entries",
+      "Live PII vault mappings.",
+      ["tenant"],
+      perTenant((t) => t.entries),
+    ),
+  );
+  registry.register(
+    new Gauge(
+      "airlock_vault_bytes",
+      "UTF-8 bytes held by PII vault mappings.",
+      ["tenant"],
+      perTenant((t) => t.bytes),
+    ),
+  );
+  registry.register(
+    new Counter(
+      "airlock_vault_evictions_total",
+      "PII vault sessions and mappings dropped for room, and values too large to keep.",
+      ["tenant", "cause"],
+      () =>
+        read().tenants.flatMap((t) => [
+          { labels: { tenant: t.tenant, cause: "tenant_cap" }, value: t.evictedSessions.tenant },
+          { labels: { tenant: t.tenant, cause: "global_cap" }, value: t.evictedSessions.global },
+          { labels: { tenant: t.tenant, cause: "session_cap" }, value: t.evictedEntries },
+          { labels: { tenant: t.tenant, cause: "oversized" }, value: t.oversizedValues },
+        ]),
+    ),
+  );
+}
+
+/**
+ * Registers `airlock_mcp_sessions{tenant}` and
+ * `airlock_mcp_session_closures_total{tenant,cause}` (cause: `tenant_cap`, `global_cap`,
+ * `idle`) read from an MCP endpoint. Registering a second endpoint's metrics on the same
+ * registry is a no-op (the first one is reported).
+ */
+export function addMcpSessionMetrics(
+  metrics: GatewayMetrics,
+  read: () => {
+    tenants: Array<
+      {
+        tenant: string;
+        sessions: number;
+        evicted: { tenant: number; global: number };
+        expired: number;
+      }
+    >;
+  },
+): void {
+  try {
+    metrics.registry.register(
+      new Gauge(
+        "airlock_mcp_sessions",
+        "Open MCP Streamable HTTP sessions.",
+        ["tenant"],
+        () => read().tenants.map((t) => ({ labels: { tenant: t.tenant }, value: t.sessions })),
+      ),
+    );
+    metrics.registry.register(
+      new Counter(
+        "airlock_mcp_session_closures_total",
+        "MCP sessions closed by the gateway, by cause.",
+        ["tenant", "cause"],
+        () =>
+          read().tenants.flatMap((t) => [
+            { labels: { tenant: t.tenant, cause: "tenant_cap" }, value: t.evicted.tenant },
+            { labels: { tenant: t.tenant, cause: "global_cap" }, value: t.evicted.global },
+            { labels: { tenant: t.tenant, cause: "idle" }, value: t.expired },
+          ]),
+      ),
+    );
+  } catch {
+    // Already registered by another endpoint of this gateway.
+  }
 }
 
 /** The `tool` label of calls to ids that are not in the catalogue. */

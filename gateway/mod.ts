@@ -40,6 +40,9 @@ export {
   executeCodeDescription,
   type McpContext,
   McpHttpEndpoint,
+  type McpHttpOptions,
+  type McpSessionStats,
+  type McpTenantSessionStats,
   renderExecution,
 } from "./mcp.ts";
 export { AuditLog, type AuditRecord, hashCode } from "./audit.ts";

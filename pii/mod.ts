@@ -46,7 +46,17 @@ export {
   type DetectionPoolOptions,
   type DetectionPoolStats,
 } from "./worker_pool.ts";
-export { Vault, type VaultOptions, VaultStore, type VaultStoreOptions } from "./vault.ts";
+export {
+  Vault,
+  type VaultOptions,
+  type VaultRef,
+  type VaultSessionLimits,
+  VaultStore,
+  type VaultStoreOptions,
+  type VaultStoreStats,
+  type VaultTenantLimits,
+  type VaultTenantStats,
+} from "./vault.ts";
 export { detokenizeText, detokenizeValue } from "./detokenize.ts";
 export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";
 export { ipv4Valid, ipv6Valid } from "./detect_ipv6.ts";
