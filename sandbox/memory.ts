@@ -30,6 +30,8 @@ export interface MemoryGuard {
 }
 
 const CGROUP_V1_ROOT = "/sys/fs/cgroup/memory";
+/** RSS polling interval when the supervisor thread is unavailable, in ms. */
+const MAIN_THREAD_INTERVAL_MS = 10;
 
 let cgroupBase: Promise<string | null> | undefined;
 /** Groups created and not yet removed; the base directory can go when this is 0. */
@@ -196,16 +198,34 @@ class CgroupGuard implements MemoryGuard {
 /**
  * Polls the process's resident set size and kills it past the limit. The polling runs on
  * the supervisor's worker thread (`supervisor.ts`), not here: a main thread busy with
- * another request must not let a process allocate gigabytes in the meantime.
+ * another request must not let a process allocate gigabytes in the meantime. Only when
+ * that thread is unavailable does it poll from the main thread.
  */
 class RssWatchdog implements MemoryGuard {
   readonly mode = "watchdog" as const;
   #watch: Watch | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   attach(pid: number, limitBytes: number): Promise<void> {
-    this.#watch = watchOf(pid);
-    if (!this.#watch) return Promise.reject(new Error(`process ${pid} is not supervised`));
-    this.#watch.limitRss(limitBytes);
+    const watch = this.#watch = watchOf(pid);
+    if (!watch) return Promise.reject(new Error(`process ${pid} is not supervised`));
+    watch.limitRss(limitBytes);
+    watch.onUnsupervised(() => {
+      let reading = false;
+      this.#timer ??= setInterval(async () => {
+        if (reading) return;
+        reading = true;
+        try {
+          const status = await Deno.readTextFile(`/proc/${pid}/status`);
+          const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+          if (rss && Number(rss[1]) * 1024 > limitBytes) watch.kill("memory");
+        } catch {
+          // The process is gone; the runner notices that on its own.
+        } finally {
+          reading = false;
+        }
+      }, MAIN_THREAD_INTERVAL_MS);
+    });
     return Promise.resolve();
   }
 
@@ -214,6 +234,7 @@ class RssWatchdog implements MemoryGuard {
   }
 
   dispose(): Promise<void> {
+    clearInterval(this.#timer);
     return Promise.resolve();
   }
 }

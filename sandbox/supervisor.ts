@@ -45,7 +45,9 @@ let worker: Worker | undefined;
 let workerFailed = false;
 let nextId = 0;
 let retained = 0;
+/** Watches not yet released (by pid, for {@link watchOf}), and how many there are. */
 const watches = new Map<number, Watch>();
+let unreleased = 0;
 
 /** One supervised process: its deadline, its memory limit, and why it was killed. */
 export class Watch {
@@ -56,6 +58,9 @@ export class Watch {
   readonly #verdict: Int32Array;
   readonly #killedAt: Float64Array;
   #backup: ReturnType<typeof setTimeout> | undefined;
+  #released = false;
+  #registered: boolean;
+  #onLost: (() => void)[] = [];
 
   constructor(child: SupervisedChild) {
     this.pid = child.pid;
@@ -64,7 +69,26 @@ export class Watch {
     const state = new SharedArrayBuffer(VERDICT_BYTES);
     this.#verdict = new Int32Array(state, 0, 1);
     this.#killedAt = new Float64Array(state, 0, killedAtIndex + 1);
-    post({ op: "watch", id: this.#id, pid: this.pid, state });
+    this.#registered = post({ op: "watch", id: this.#id, pid: this.pid, state });
+  }
+
+  /** Whether the worker thread enforces this process's limits (else the main thread does). */
+  get supervised(): boolean {
+    return this.#registered && !workerFailed;
+  }
+
+  /**
+   * Calls `fallback` (now, or when the worker fails later) if the worker thread does not
+   * enforce this process's limits, so a guard can fall back to polling on the main thread.
+   */
+  onUnsupervised(fallback: () => void): void {
+    if (!this.supervised) fallback();
+    else this.#onLost.push(fallback);
+  }
+
+  /** The worker thread failed: hand the limits to the main thread. */
+  lost(): void {
+    for (const fallback of this.#onLost.splice(0)) fallback();
   }
 
   /**
@@ -74,7 +98,8 @@ export class Watch {
   deadline(timeoutMs: number): void {
     post({ op: "deadline", id: this.#id, at: Date.now() + timeoutMs });
     clearTimeout(this.#backup);
-    this.#backup = setTimeout(() => this.kill("timeout"), timeoutMs + BACKUP_DELAY_MS);
+    const delay = this.supervised ? BACKUP_DELAY_MS : 0;
+    this.#backup = setTimeout(() => this.kill("timeout"), timeoutMs + delay);
   }
 
   /** Kills the process group with the verdict `memory` once its VmRSS passes `limitBytes`. */
@@ -131,9 +156,12 @@ export class Watch {
   /** The process has exited: the worker forgets it, so a reused pid is never signalled. */
   release(): void {
     clearTimeout(this.#backup);
-    if (watches.get(this.pid) !== this) return;
-    watches.delete(this.pid);
-    if (watches.size > 0 || retained > 0) {
+    if (this.#released) return;
+    this.#released = true;
+    unreleased--;
+    // A new process may already have this pid (it was reaped before this ran).
+    if (watches.get(this.pid) === this) watches.delete(this.pid);
+    if (unreleased > 0 || retained > 0) {
       post({ op: "unwatch", id: this.#id });
     } else {
       stopWorker();
@@ -148,6 +176,7 @@ export class Watch {
 export function supervise(child: SupervisedChild): Watch {
   const watch = new Watch(child);
   watches.set(child.pid, watch);
+  unreleased++;
   child.status.then(() => watch.release(), () => watch.release());
   return watch;
 }
@@ -164,7 +193,7 @@ export function retainSupervisor(): void {
 /** Undoes one {@link retainSupervisor}; the worker stops once nothing needs it. */
 export function releaseSupervisor(): void {
   retained = Math.max(0, retained - 1);
-  if (retained === 0 && watches.size === 0) stopWorker();
+  if (retained === 0 && unreleased === 0) stopWorker();
 }
 
 function stopWorker(): void {
@@ -185,8 +214,13 @@ export function supervisorHealthy(): boolean {
   return !workerFailed;
 }
 
-function post(message: Record<string, unknown>): void {
-  if (workerFailed) return;
+/**
+ * Sends a message to the worker, starting it if need be. `false` when there is no worker:
+ * it failed for good, or it could not be started now (no thread to be had: tried again
+ * with the next message).
+ */
+function post(message: Record<string, unknown>): boolean {
+  if (workerFailed) return false;
   try {
     if (!worker) {
       worker = new Worker(WORKER_URL, { type: "module" });
@@ -196,8 +230,15 @@ function post(message: Record<string, unknown>): void {
       };
     }
     worker.postMessage(message);
+    return true;
   } catch (error) {
-    failed(error instanceof Error ? error.message : String(error));
+    worker = undefined;
+    console.error(
+      `airlock sandbox: the supervisor thread could not be started (${
+        error instanceof Error ? error.message : error
+      }); this process's limits are enforced from the main thread`,
+    );
+    return false;
   }
 }
 
@@ -207,7 +248,8 @@ function failed(reason: string): void {
   worker?.terminate();
   worker = undefined;
   console.error(
-    `airlock sandbox: the supervisor thread failed (${reason}); deadlines now depend on ` +
-      "the main thread and the RSS watchdog is off",
+    `airlock sandbox: the supervisor thread failed (${reason}); limits are now enforced ` +
+      "from the main thread (late while it is busy) and disk use is not capped",
   );
+  for (const watch of watches.values()) watch.lost();
 }
