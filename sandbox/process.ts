@@ -23,8 +23,8 @@ import {
   outputLimitError,
   sanitizeError,
 } from "./outcome.ts";
-import { acquireRuntime } from "./runtime_dir.ts";
-import { newOrigin, spawnChild, storageDirs } from "./spawn.ts";
+import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
+import { harnessWarmer, newOrigin, spawnChild, storageDirs } from "./spawn.ts";
 import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
@@ -137,6 +137,7 @@ export class SandboxProcess {
 
   private constructor(
     child: Deno.ChildProcess,
+    watch: Watch,
     guard: MemoryGuard,
     options: SpawnOptions,
     storage: string[],
@@ -145,7 +146,7 @@ export class SandboxProcess {
     this.#storage = storage;
     this.#releaseRuntime = releaseRuntime;
     this.#child = child;
-    this.#watch = supervise(child);
+    this.#watch = watch;
     this.#guard = guard;
     this.memoryMb = options.memoryMb;
     this.grants = options.grants;
@@ -175,12 +176,13 @@ export class SandboxProcess {
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
-    const runtime = await acquireRuntime(options.generationSize);
+    const deno = options.denoPath ?? Deno.execPath();
+    const runtime = await acquireRuntime(options.generationSize, harnessWarmer(deno));
     const origin = newOrigin();
     let child: Deno.ChildProcess;
     try {
       child = spawnChild({
-        deno: options.denoPath ?? Deno.execPath(),
+        deno,
         paths: runtime.paths,
         origin,
         memoryMb: options.memoryMb,
@@ -192,8 +194,11 @@ export class SandboxProcess {
       await runtime.release();
       throw error;
     }
+    const watch = supervise(child);
+    watch.limitDisk(runtime.paths.denoDir, DEFAULT_DISK_LIMIT_BYTES);
     return new SandboxProcess(
       child,
+      watch,
       guard,
       options,
       storageDirs(runtime.paths.denoDir, origin),
