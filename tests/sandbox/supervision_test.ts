@@ -215,3 +215,26 @@ Deno.test("supervision: without setpriv, the reaper kills the sandboxes of a kil
   assert(seen.length >= 1);
   assertEquals(left, [], "sandbox processes still running after their parent was killed");
 });
+
+Deno.test("supervision: the parent-death signal does not fire while the gateway lives (16 s idle)", async () => {
+  // PR_SET_PDEATHSIG fires when the *thread* that spawned the child ends. Were Deno to
+  // spawn from a pooled thread (idle ones exit after 10 s), idle warm processes would die
+  // with it. They must survive an idle gateway.
+  const sandbox = makeSandbox({ poolSize: 1, timeoutMs: 5000 });
+  await sandbox.start();
+  try {
+    for (let i = 0; i < 200 && sandbox.stats().poolReady === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const idle = sandboxChildrenOf(Deno.pid);
+    assertEquals(idle.length, 1, "one idle pool process");
+    await new Promise((r) => setTimeout(r, 16_000));
+    const state = processState(idle[0]);
+    assert(state !== undefined && state !== "Z", `the idle process died (state ${state})`);
+    const result = await sandbox.run({ code: "return Deno.pid" });
+    assert(result.warm, "the idle process served the execution");
+    assertEquals(result.result, idle[0]);
+  } finally {
+    await sandbox.close();
+  }
+});
