@@ -19,7 +19,7 @@ import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
 import { executeRequestSchema, toolSearchQuerySchema } from "./schemas.ts";
-import type { Tenant } from "./tenants.ts";
+import { apiKeyId, type Tenant } from "./tenants.ts";
 
 const REJECTED_KINDS: Record<number, string> = {
   401: "unauthorized",
@@ -28,6 +28,11 @@ const REJECTED_KINDS: Record<number, string> = {
   429: "rate_limited",
   503: "unavailable",
 };
+
+/** A client's `X-Request-Id` is kept when it is 1 to 100 of these characters. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+/** Longest `X-Airlock-Session`, in UTF-16 units (the vault store's limit). */
+const MAX_SESSION_ID_CHARS = 256;
 
 type Env = { Variables: { tenant: Tenant; requestId: string } };
 
@@ -50,7 +55,9 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
   );
 
   app.use("*", async (c, next) => {
-    const requestId = c.req.header("x-request-id")?.slice(0, 100) || crypto.randomUUID();
+    // A client's request id goes into logs and the audit: only a plain token is kept.
+    const sent = c.req.header("x-request-id");
+    const requestId = sent && REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
     c.set("requestId", requestId);
     c.header("X-Request-Id", requestId);
     const started = performance.now();
@@ -128,10 +135,18 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
       if (!parsed.success) {
         throw new GatewayError("invalid_request", formatIssues(parsed.error.issues));
       }
+      const sessionId = c.req.header("x-airlock-session") || undefined;
+      if (sessionId !== undefined && sessionId.length > MAX_SESSION_ID_CHARS) {
+        throw new GatewayError(
+          "invalid_request",
+          `X-Airlock-Session must be at most ${MAX_SESSION_ID_CHARS} characters`,
+        );
+      }
       const response = await gateway.execute(parsed.data, {
         tenant: c.get("tenant"),
         requestId: c.get("requestId"),
-        sessionId: c.req.header("x-airlock-session") || undefined,
+        sessionId,
+        keyId: apiKeyId(c.req.header("authorization")),
         signal: c.req.raw.signal,
         transport: "http",
       });

@@ -16,7 +16,7 @@ import type { Caller } from "./execute.ts";
 import type { Gateway } from "./gateway.ts";
 import { addMcpSessionMetrics } from "./metrics.ts";
 import type { ExecuteResponse } from "./schemas.ts";
-import { hashApiKey, type Tenant } from "./tenants.ts";
+import { apiKeyId, type Tenant } from "./tenants.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
@@ -353,7 +353,7 @@ export class McpHttpEndpoint {
    * @throws GatewayError `forbidden` when the session belongs to another tenant or key
    */
   async handle(request: Request, tenant: Tenant, keyId?: string): Promise<Response> {
-    const key = keyId ?? keyIdentity(request.headers.get("authorization"));
+    const key = keyId ?? apiKeyId(request.headers.get("authorization"));
     const now = Date.now();
     // Also swept here, at most once a second, in case the timer was held up.
     if (now >= this.#nextSweep) this.#expireIdle(now);
@@ -551,11 +551,6 @@ export class McpHttpEndpoint {
 }
 
 /** The identity of the `Authorization: Bearer` key: its `sha256:` hash, or `""`. */
-function keyIdentity(authorization: string | null): string {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  return match ? hashApiKey(match[1]) : "";
-}
-
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!(typeof value === "number" && value > 0)) {

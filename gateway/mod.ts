@@ -48,7 +48,7 @@ export {
 export { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
 export { BridgeError, ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 export { ToolCallError, toolResultValue } from "./tool_result.ts";
-export { globToRegExp, hashApiKey, type Tenant, TenantDirectory } from "./tenants.ts";
+export { apiKeyId, globToRegExp, hashApiKey, type Tenant, TenantDirectory } from "./tenants.ts";
 export { RateLimiter } from "./rate_limit.ts";
 export {
   type ExecuteRequest,

@@ -33,6 +33,16 @@ export function hashApiKey(key: string): string {
   return `sha256:${createHash("sha256").update(key).digest("hex")}`;
 }
 
+/**
+ * The identity of the API key in an `Authorization: Bearer <key>` header: its
+ * {@linkcode hashApiKey} (`sha256:<hex>`), or `""` when there is none (local use). Binds a
+ * PII vault session or an MCP session to the key that opened it.
+ */
+export function apiKeyId(authorization: string | null | undefined): string {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  return match ? hashApiKey(match[1]) : "";
+}
+
 /** Compiles a tool-id glob (`*` matches any run of characters) to a RegExp. */
 export function globToRegExp(glob: string): RegExp {
   const escaped = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));

@@ -1,0 +1,86 @@
+/**
+ * Vault sessions belong to the tenant and the API key that made them; what a client sends
+ * in headers cannot reach the audit raw; the vault shows per tenant on /metrics. Real
+ * gateway over real HTTP, real MCP server.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { fixtureServer } from "../fixtures/servers/local.ts";
+import { startTestGateway } from "../helpers.ts";
+import { hashApiKey } from "../../gateway/mod.ts";
+
+const KEYS = { a1: "key-a-one", a2: "key-a-two", b: "key-b" };
+
+async function gatewayWithTenants() {
+  return await startTestGateway({
+    servers: { ledger: fixtureServer("ledger") },
+    auth: {
+      tenants: {
+        a: { keys: [hashApiKey(KEYS.a1), hashApiKey(KEYS.a2)], requestsPerMinute: 6000 },
+        b: { keys: [hashApiKey(KEYS.b)], requestsPerMinute: 6000 },
+      },
+    },
+  });
+}
+
+const RESTORES = `const r = await ledger.write({ key: "[EMAIL_1]" });
+return r === "wrote ann@example.com" ? "restored" : r;`;
+
+Deno.test("a vault session belongs to the API key that made it, not to whoever knows its id", async () => {
+  const gw = await gatewayWithTenants();
+  try {
+    const as = (key: string) => ({
+      authorization: `Bearer ${key}`,
+      "x-airlock-session": "shared-id",
+    });
+    const made = await gw.post("/v1/execute", { code: `return "ann@example.com";` }, as(KEYS.a1));
+    assertEquals(made.body.result, "[EMAIL_1]");
+    // The key that made the placeholder gets the real value into the tool...
+    const same = await gw.post("/v1/execute", { code: RESTORES }, as(KEYS.a1));
+    assertEquals(same.body.result, "restored");
+    // ...another key of the same tenant, and another tenant, with the same session id, do not.
+    for (const key of [KEYS.a2, KEYS.b]) {
+      const other = await gw.post("/v1/execute", { code: RESTORES }, as(key));
+      assertEquals(other.status, 200);
+      assertEquals(other.body.result, "wrote [EMAIL_1]", `key ${key}`);
+    }
+    const metrics = (await gw.get("/metrics")).body as string;
+    assert(/airlock_vault_sessions\{tenant="a"\} 2/.test(metrics), "two sessions of tenant a");
+    assert(/airlock_vault_sessions\{tenant="b"\} 1/.test(metrics), "one session of tenant b");
+    assert(/airlock_vault_entries\{tenant="a"\} 1/.test(metrics), metrics.slice(0, 200));
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("header values a client controls are bounded and never stored raw", async () => {
+  const gw = await gatewayWithTenants();
+  try {
+    const auth = { authorization: `Bearer ${KEYS.a1}` };
+    const long = await gw.post("/v1/execute", { code: "return 1" }, {
+      ...auth,
+      "x-airlock-session": "s".repeat(257),
+    });
+    assertEquals(long.status, 400);
+    assertEquals(long.body.error.kind, "invalid_request");
+
+    for (const id of ["dave@example.com", "a b", "x".repeat(101), "ok\u00e9"]) {
+      const reply = await gw.post("/v1/execute", { code: "return 1" }, {
+        ...auth,
+        "x-request-id": id,
+      });
+      assertEquals(reply.status, 200);
+      const echoed = reply.headers.get("x-request-id")!;
+      assert(echoed !== id && /^[0-9a-f-]{36}$/.test(echoed), `request id ${id} → ${echoed}`);
+    }
+    const kept = await gw.post("/v1/execute", { code: "return 1" }, {
+      ...auth,
+      "x-request-id": "trace-42.a:b_c",
+    });
+    assertEquals(kept.headers.get("x-request-id"), "trace-42.a:b_c");
+    const audit = JSON.stringify(gw.gateway.audit!.recent({ limit: 20 }));
+    assert(!audit.includes("dave@example.com"));
+    assert(audit.includes("trace-42.a:b_c"));
+  } finally {
+    await gw.close();
+  }
+});
