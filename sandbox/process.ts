@@ -96,11 +96,12 @@ export interface ExecuteOptions {
  * The longest stdout line an execution may write, in bytes: a result frame escapes its
  * JSON text (at most ×2: only `"` and `\` are left to escape), a log frame its text (at
  * most ×6: control characters), a tool call is capped on its own; plus room for the
- * frame around them.
+ * frame around them. Never more than 64 MiB, whatever the limits: that bounds what the
+ * gateway buffers for one line.
  */
 export function maxLineBytes(limits: SandboxLimits): number {
-  return Math.max(2 * limits.maxOutputBytes, 6 * limits.maxLogBytes, MAX_RPC_CALL_BYTES) +
-    64 * 1024;
+  const needed = Math.max(2 * limits.maxOutputBytes, 6 * limits.maxLogBytes, MAX_RPC_CALL_BYTES);
+  return Math.min(MAX_FRAME_BYTES, needed + 64 * 1024);
 }
 
 /** A pre-startable, single-use sandbox process. */
