@@ -15,7 +15,7 @@
  * @module
  */
 
-import { createHttpApp, Gateway, parseConfig } from "../gateway/mod.ts";
+import { createHttpApp, Gateway, parseConfig, serveHttp } from "../gateway/mod.ts";
 import { percentile, table } from "./stats.ts";
 
 const HEALTHZ_P99_TARGET_MS = 50;
@@ -67,8 +67,8 @@ const config = parseConfig({
 const gateway = new Gateway(config, { poolSize: 2, logger: () => {} });
 await gateway.start();
 const app = createHttpApp(gateway);
-const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
-const url = `http://127.0.0.1:${server.addr.port}`;
+const server = await serveHttp(app, { hostname: "127.0.0.1", port: 0 });
+const url = `http://127.0.0.1:${server.port}`;
 
 const execute = (code: string) =>
   fetch(`${url}/v1/execute`, {

@@ -13,6 +13,7 @@ import {
   hashApiKey,
   McpHttpEndpoint,
   parseConfig,
+  serveHttp,
 } from "../../gateway/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
@@ -81,8 +82,8 @@ async function startTenantGateway(options?: ConstructorParameters<typeof McpHttp
   await gateway.start();
   const mcp = new McpHttpEndpoint(gateway, options);
   const app = createHttpApp(gateway, { mcp });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
-  const url = `http://127.0.0.1:${server.addr.port}/mcp`;
+  const server = await serveHttp(app, { hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${server.port}/mcp`;
   const clients: Client[] = [];
   return {
     gateway,
