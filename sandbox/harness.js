@@ -203,9 +203,10 @@ function runner(NodeWorker) {
     value: Object.freeze(["deno", "/airlock/runner.js"]),
     enumerable: true,
   });
-  // Accessors Deno will not let go of; their setters store the value shown.
+  // An accessor Deno will not let go of; its setter stores the value shown, and
+  // `process.title` shows it too. (Setting `title` itself would rewrite the process's
+  // command line, which tools outside use to recognise sandbox processes.)
   nodeProcess.execPath = "deno";
-  nodeProcess.title = "deno";
 
   Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
   Object.defineProperty(globalThis, "__airlock", {
