@@ -70,10 +70,13 @@ class Generation {
   }
 
   static async create(warm?: Warmer): Promise<Generation> {
-    const dir = await Deno.makeTempDir({ prefix: "airlock-runner-" });
+    const dir = await Deno.makeTempDir({ prefix: RUNTIME_PREFIX });
+    // Each new generation also clears what crashed gateways left next to it.
+    await removeStaleRuntimeDirs(dir.slice(0, dir.lastIndexOf("/"))).catch(() => {});
     const generation = new Generation(dir);
     live.add(generation);
     try {
+      await Deno.writeTextFile(`${dir}/${OWNER_FILE}`, await ownerTag(), { mode: 0o600 });
       const source = await Deno.readTextFile(HARNESS_SOURCE);
       await Deno.writeTextFile(generation.paths.runnerPath, source, { mode: 0o600 });
       await Deno.mkdir(generation.paths.denoDir);
@@ -119,6 +122,43 @@ class Generation {
 }
 
 const live = new Set<Generation>();
+
+const RUNTIME_PREFIX = "airlock-runner-";
+/** Names the gateway that made a runtime directory: `<pid> <start time in clock ticks>`. */
+const OWNER_FILE = "owner";
+
+/** This process's owner tag: its pid and start time (so a reused pid does not match). */
+async function ownerTag(pid: number | "self" = "self"): Promise<string> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Field 22 of /proc/<pid>/stat (starttime) is the 20th after the command name.
+  return `${pid === "self" ? Deno.pid : pid} ${fields[19]}`;
+}
+
+/**
+ * Removes runtime directories (in the same temporary directory) whose gateway is no
+ * longer running: a gateway killed with SIGKILL runs no exit handler. Directories without
+ * an owner file are left alone.
+ */
+async function removeStaleRuntimeDirs(parent: string): Promise<void> {
+  for await (const entry of Deno.readDir(parent)) {
+    if (!entry.isDirectory || !entry.name.startsWith(RUNTIME_PREFIX)) continue;
+    const dir = `${parent}/${entry.name}`;
+    let owner: string;
+    try {
+      owner = (await Deno.readTextFile(`${dir}/${OWNER_FILE}`)).trim();
+    } catch {
+      continue; // not ours to judge
+    }
+    const pid = Number(owner.split(" ")[0]);
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    let alive = false;
+    try {
+      alive = (await ownerTag(pid)) === owner;
+    } catch { /* no such process */ }
+    if (!alive) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
 let current: Promise<Generation> | undefined;
 
 globalThis.addEventListener("unload", () => {

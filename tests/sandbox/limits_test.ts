@@ -405,3 +405,38 @@ Deno.test("disk: an execution that fills its cache directory is stopped by bytes
     assertEquals(result.error?.kind, "output_limit", result.error?.message);
   });
 });
+
+Deno.test("cleanup: runtime directories of a gateway killed with SIGKILL are removed by the next generation", async () => {
+  // What a killed gateway leaves: a runtime directory naming an owner that is gone.
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  const stale = await Deno.makeTempDir({ prefix: "airlock-runner-" });
+  await Deno.mkdir(`${stale}/cache-1`);
+  await Deno.writeTextFile(`${stale}/owner`, `${dead.pid} 12345`);
+  // One a live gateway owns (this process, with a wrong start time: a reused pid).
+  const reused = await Deno.makeTempDir({ prefix: "airlock-runner-" });
+  await Deno.writeTextFile(`${reused}/owner`, `${Deno.pid} 1`);
+  // And one without an owner file: not ours to judge.
+  const foreign = await Deno.makeTempDir({ prefix: "airlock-runner-" });
+  try {
+    await withSandbox({ generationSize: 1 }, async (sandbox) => {
+      assertEquals((await sandbox.run({ code: "return 1" })).result, 1);
+      assertEquals((await sandbox.run({ code: "return 2" })).result, 2);
+    });
+    const exists = async (path: string) => {
+      try {
+        await Deno.stat(path);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert(!(await exists(stale)), "the dead gateway's directory is removed");
+    assert(!(await exists(reused)), "a reused pid does not keep a directory alive");
+    assert(await exists(foreign), "a directory without an owner is left alone");
+  } finally {
+    for (const dir of [stale, reused, foreign]) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  }
+});
