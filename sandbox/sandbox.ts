@@ -156,7 +156,7 @@ export class Sandbox {
         const sandboxMs = performance.now() - started;
         const result: RunResult = { ok: !outcome.error, logs: outcome.logs, sandboxMs, warm };
         if (outcome.error) result.error = outcome.error;
-        else if (outcome.json !== undefined) result.result = JSON.parse(outcome.json);
+        else if (outcome.json !== undefined) result.result = outcome.value;
         return result;
       } finally {
         this.#running.delete(process);
