@@ -20,6 +20,8 @@
  * @module
  */
 
+import { killAllSupervised } from "./supervisor.ts";
+
 const HARNESS_SOURCE = new URL("./harness.js", import.meta.url);
 
 /** Processes started from one generation before it is replaced. */
@@ -162,6 +164,9 @@ async function removeStaleRuntimeDirs(parent: string): Promise<void> {
 let current: Promise<Generation> | undefined;
 
 globalThis.addEventListener("unload", () => {
+  // Processes still running would write into the directories being removed (leaving a
+  // cache directory behind); they would die with the gateway anyway (parent-death signal).
+  killAllSupervised();
   for (const generation of live) {
     try {
       Deno.removeSync(generation.dir, { recursive: true });

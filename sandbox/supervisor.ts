@@ -201,6 +201,14 @@ function stopWorker(): void {
   worker = undefined;
 }
 
+/**
+ * Kills every supervised process now (synchronously). For exit handlers: a process still
+ * running would keep writing into a directory that is being removed.
+ */
+export function killAllSupervised(): void {
+  for (const watch of watches.values()) watch.kill();
+}
+
 /** The watch of a live supervised process, by pid. */
 export function watchOf(pid: number): Watch | undefined {
   return watches.get(pid);

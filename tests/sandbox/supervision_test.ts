@@ -125,13 +125,14 @@ function sandboxChildrenOf(parent: number): number[] {
 async function orphansAfter(
   mode: "kill" | "exit",
   guard: "pdeathsig" | "reaper" = "pdeathsig",
-): Promise<{ seen: number[]; left: number[] }> {
+): Promise<{ seen: number[]; left: number[]; runtimeDir: string }> {
   const parent = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", PARENT, mode, ...(guard === "reaper" ? ["no-setpriv"] : [])],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
   let seen: number[] = [];
+  let runtimeDir = "";
   try {
     const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
@@ -150,6 +151,8 @@ async function orphansAfter(
       await new Promise((r) => setTimeout(r, 20));
     }
     assert(seen.includes(busy), "the busy sandbox is a child of the fixture");
+    // Its working directory is `<runtime dir>/work`.
+    runtimeDir = Deno.readLinkSync(`/proc/${busy}/cwd`).replace(/\/work$/, "");
     if (mode === "kill") parent.kill("SIGKILL");
   } catch (error) {
     parent.kill("SIGKILL");
@@ -173,7 +176,7 @@ async function orphansAfter(
       Deno.kill(pid, "SIGKILL");
     } catch { /* gone */ }
   }
-  return { seen, left };
+  return { seen, left, runtimeDir };
 }
 
 Deno.test("supervision: no sandbox outlives a gateway killed with SIGKILL", async () => {
@@ -183,7 +186,14 @@ Deno.test("supervision: no sandbox outlives a gateway killed with SIGKILL", asyn
 });
 
 Deno.test("supervision: no sandbox outlives a gateway that exits", async () => {
-  const { seen, left } = await orphansAfter("exit");
+  const { seen, left, runtimeDir } = await orphansAfter("exit");
+  let exists = true;
+  try {
+    await Deno.stat(runtimeDir);
+  } catch {
+    exists = false;
+  }
+  assert(!exists, `the runtime directory ${runtimeDir} is left after the gateway exited`);
   assert(seen.length >= 1);
   assertEquals(left, [], "sandbox processes still running after their parent exited");
 });
