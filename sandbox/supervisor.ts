@@ -1,7 +1,7 @@
 /**
  * Limits that hold whatever the gateway's main thread is doing. Each sandbox process gets
- * a {@link Watch}: its deadline and (for the RSS watchdog) its memory limit are enforced by
- * a dedicated worker thread (`supervisor_worker.ts`) with its own event loop, which kills
+ * a {@link Watch}: its deadline, its cache directory's disk cap and (for the RSS watchdog)
+ * its memory limit are enforced by a dedicated worker thread (`supervisor_worker.ts`) with its own event loop, which kills
  * the process group itself and writes the reason into a SharedArrayBuffer slot
  * (`verdict.ts`). The main thread reads that slot when it judges the exit, and writes the
  * same slot when it kills for a reason of its own (output budget, cancellation), so the
