@@ -52,6 +52,21 @@ export const MAX_STDERR_BYTES = 64 * 1024 * 1024;
 /** All tool-call frames of one execution together, in bytes. */
 export const MAX_RPC_BYTES = 256 * 1024 * 1024;
 
+/**
+ * All tool replies of one execution together, in UTF-8 bytes of their frames. Past it, a
+ * call's result is replaced by an error the code can catch: serialising results costs the
+ * gateway's CPU, so one execution cannot make it serialise gigabytes.
+ */
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reply bytes handed to the process's stdin but not yet taken by it, in bytes. Code that
+ * fires calls and never yields to read their replies (a busy loop) would otherwise pile
+ * them up in the gateway's memory (620 MB from one 4 s execution); past this the execution
+ * ends as `output_limit`.
+ */
+export const MAX_PENDING_REPLY_BYTES = 32 * 1024 * 1024;
+
 /** How a sandbox process is started. */
 export interface SpawnOptions {
   /** The Deno executable; the gateway's own by default. */
@@ -122,6 +137,8 @@ export class SandboxProcess {
   #reader = new LineReader(MAX_FRAME_BYTES);
   /** The gateway's own description of the output limit that fired, when it knows it. */
   #outputLimit: SandboxError | undefined;
+  #replyBytes = 0;
+  #pendingReplyBytes = 0;
   #onFrame: (frame: Frame, bytes: number) => void = () => {};
   #onGarbage: (bytes: number) => void = () => {};
   #onOversize: () => void = () => {};
@@ -393,9 +410,32 @@ export class SandboxProcess {
       const message = error instanceof Error ? error.message : String(error);
       reply = { t: "reply", id: frame.id, ok: false, error: { kind, message } };
     }
+    let bytes = new TextEncoder().encode(JSON.stringify(reply) + "\n");
+    if (this.#replyBytes + bytes.length > MAX_REPLY_BYTES) {
+      const message =
+        `this execution's tool results passed their budget of ${MAX_REPLY_BYTES} bytes`;
+      bytes = new TextEncoder().encode(
+        JSON.stringify({ t: "reply", id: frame.id, ok: false, error: { kind: "tool", message } }) +
+          "\n",
+      );
+    }
+    this.#replyBytes += bytes.length;
+    if (this.#pendingReplyBytes + bytes.length > MAX_PENDING_REPLY_BYTES) {
+      this.#outputLimit ??= {
+        kind: "output_limit",
+        message: `the code left more than ${MAX_PENDING_REPLY_BYTES} bytes of tool results unread`,
+      };
+      this.kill("output_limit");
+      return;
+    }
+    this.#pendingReplyBytes += bytes.length;
     try {
-      await this.#send(reply);
-    } catch { /* the process is gone */ }
+      await this.#stdin.write(bytes);
+    } catch {
+      /* the process is gone */
+    } finally {
+      this.#pendingReplyBytes -= bytes.length;
+    }
   }
 
   /** Answers a tool call the gateway will not serve, without reading its arguments. */
