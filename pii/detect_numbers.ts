@@ -34,19 +34,34 @@ const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-",
  * libphonenumber's validity verdict for `number` (E.164 with `+`, or national digits),
  * and for a national number, the national number it reads must be a suffix of the digits.
  * The compiled validator answers in about a microsecond on every input the detector
- * builds, so there is no memo (a memo did not help text made of distinct numbers).
+ * builds, so the memo is one entry: the overlapping spans of a long cluster of equal
+ * groups (`00 00 00 …`) ask the same question many times in a row.
  */
 function phoneValid(number: string, region?: "US" | "GB" | "DE" | "FR"): boolean {
+  if (number === lastNumber && region === lastRegion) return lastVerdict;
   const national = validNationalNumber(number, region);
-  return national !== undefined && (region === undefined || number.endsWith(national));
+  lastNumber = number;
+  lastRegion = region;
+  lastVerdict = national !== undefined && (region === undefined || number.endsWith(national));
+  return lastVerdict;
 }
+
+let lastNumber = "";
+let lastRegion: string | undefined;
+let lastVerdict = false;
 
 /** Countries whose national format (leading trunk 0) we accept without a `+`. */
 const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
 
+let lastTrunkZero = "";
+let lastTrunkZeroVerdict = false;
+
 /** A trunk-0 national number valid in one of {@linkcode TRUNK_ZERO_REGIONS}. */
 function trunkZeroValid(digits: string): boolean {
-  return TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
+  if (digits === lastTrunkZero) return lastTrunkZeroVerdict;
+  lastTrunkZeroVerdict = TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
+  lastTrunkZero = digits;
+  return lastTrunkZeroVerdict;
 }
 
 // Context words, each preceded by a non-word character (so that our own placeholders such as
@@ -187,7 +202,7 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
     }
     // Longest span first; spans under 8 digits cannot be anything (IPv4 is handled above).
     for (let e = limit; e >= s && matched < 0 && digits >= 8; e--) {
-      if (classifySpan(text, groups, s, e, want, out)) matched = e;
+      if (classifySpan(text, groups, s, e, digits, want, out)) matched = e;
       digits -= groups[e].end - groups[e].start;
     }
     s = matched >= 0 ? matched + 1 : s + 1;
@@ -231,12 +246,11 @@ function classifySpan(
   groups: Group[],
   s: number,
   e: number,
+  digitCount: number,
   want: NumberTypes,
   out: Finding[],
 ): boolean {
   const count = e - s + 1;
-  let digitCount = 0;
-  for (let g = s; g <= e; g++) digitCount += size(groups, g);
   // Past the first group only an SSN (9), a national phone number (10–11) or a card
   // (13–19) can match; `+`/`00` numbers start at the first group.
   if (s > 0 && (digitCount < 9 || digitCount === 12 || digitCount > 19)) return false;

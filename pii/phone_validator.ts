@@ -216,8 +216,14 @@ interface CallingCode {
   selectors: (Selector | undefined)[];
 }
 
-/** getCountryByNationalNumber's loop as one expression (see {@linkcode selectCountry}). */
+/** getCountryByNationalNumber's loop as expressions (see {@linkcode selectCountry}). */
 interface Selector {
+  /** The first country, when tried on its own (it has no marker group). */
+  first: Plan | undefined;
+  firstRegex: RegExp | null;
+  /** The other countries' alternatives without markers: most numbers match none. */
+  test: RegExp | null;
+  /** The same with a marker group per alternative. */
   regex: RegExp | null;
   /** The country of each marker group, in group order. */
   countries: Plan[];
@@ -516,8 +522,12 @@ function selectCountry(code: CallingCode, national: string): Plan | undefined {
     if (length <= MAX_CACHED_LENGTH) code.selectors[length] = selector;
   }
   let country: Plan | undefined;
-  const m = selector.regex === null ? null : selector.regex.exec(national);
-  if (m !== null) country = selector.countries[m.indexOf("", 1) - 1];
+  if (selector.firstRegex !== null && selector.firstRegex.test(national)) {
+    country = selector.first;
+  } else if (selector.test !== null && selector.test.test(national)) {
+    const m = selector.regex!.exec(national)!;
+    country = selector.countries[m.indexOf("", 1) - 1];
+  }
   memoCode = code;
   memoNational = national;
   memoCountry = country;
@@ -527,6 +537,8 @@ function selectCountry(code: CallingCode, national: string): Plan | undefined {
 function buildSelector(list: readonly Plan[], length: number): Selector {
   const alternatives: string[] = [];
   const countries: Plan[] = [];
+  let first: Plan | undefined;
+  let firstRegex: RegExp | null = null;
   for (const plan of list) {
     let source: string | null;
     if (plan.leadingDigits !== undefined) {
@@ -534,10 +546,22 @@ function buildSelector(list: readonly Plan[], length: number): Selector {
       // leading digits is never tried on its type patterns.
       source = length === 0 ? null : plan.leadingDigits.source.slice(1);
     } else source = plan.typed ? typeSource(plan, length) : null;
+    if (plan === list[0] && plan.leadingDigits === undefined) {
+      // The main country (US, GB, RU…) alone first: it is the usual answer.
+      first = plan;
+      firstRegex = source === null ? null : new RegExp("^" + source);
+      continue;
+    }
     if (source === null) continue;
-    alternatives.push(source + "()");
+    alternatives.push(source);
     countries.push(plan);
   }
-  if (alternatives.length === 0) return { regex: null, countries };
-  return { regex: new RegExp("^(?:" + alternatives.join("|") + ")"), countries };
+  if (alternatives.length === 0) return { first, firstRegex, test: null, regex: null, countries };
+  return {
+    first,
+    firstRegex,
+    test: new RegExp("^(?:" + alternatives.join("|") + ")"),
+    regex: new RegExp("^(?:" + alternatives.join("()|") + "())"),
+    countries,
+  };
 }
