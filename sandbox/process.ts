@@ -455,6 +455,13 @@ export class SandboxProcess {
   ): Promise<SandboxError> {
     const limit = this.#killedFor && limitError(this.#killedFor, limits);
     if (limit) {
+      if (this.#watch.diskExceeded) {
+        return {
+          kind: "output_limit",
+          message: `the execution wrote more than ${DEFAULT_DISK_LIMIT_BYTES} bytes to disk ` +
+            "(imported modules, localStorage)",
+        };
+      }
       return this.#killedFor === "output_limit" && this.#outputLimit ? this.#outputLimit : limit;
     }
     return exitError(status ?? await this.#exited, await this.#guard.exceeded(), limits);

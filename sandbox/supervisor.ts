@@ -18,6 +18,7 @@ import type { SandboxErrorKind } from "./types.ts";
 import {
   killedAtIndex,
   VERDICT_BYTES,
+  VERDICT_DISK,
   VERDICT_FINISHED,
   VERDICT_NONE,
   verdictKind,
@@ -143,6 +144,11 @@ export class Watch {
   /** Why the process was killed, if a limit or a cancellation did it. */
   get verdict(): SandboxErrorKind | undefined {
     return verdictKind(Atomics.load(this.#verdict, 0));
+  }
+
+  /** Whether the kill was for the disk cap (reported as `output_limit`, worded apart). */
+  get diskExceeded(): boolean {
+    return Atomics.load(this.#verdict, 0) === VERDICT_DISK;
   }
 
   /**

@@ -24,9 +24,9 @@
 
 import {
   killedAtIndex,
+  VERDICT_DISK,
   VERDICT_MEMORY,
   VERDICT_NONE,
-  VERDICT_OUTPUT_LIMIT,
   VERDICT_TIMEOUT,
 } from "./verdict.ts";
 
@@ -147,7 +147,7 @@ function stopIdleTimers(): void {
 function pollDisk(): void {
   for (const entry of diskWatched) {
     if (treeBytes(entry.disk!.dir, entry.disk!.limitBytes) > entry.disk!.limitBytes) {
-      fire(entry, VERDICT_OUTPUT_LIMIT);
+      fire(entry, VERDICT_DISK);
     }
   }
 }

@@ -29,12 +29,15 @@ export const VERDICT_MEMORY = 3;
 export const VERDICT_OUTPUT_LIMIT = 4;
 /** The caller cancelled, or the sandbox was closed. */
 export const VERDICT_CANCELLED = 5;
+/** The process's private cache directory passed its disk cap (an `output_limit`). */
+export const VERDICT_DISK = 6;
 
 const KINDS: Record<number, SandboxErrorKind> = {
   [VERDICT_TIMEOUT]: "timeout",
   [VERDICT_MEMORY]: "memory",
   [VERDICT_OUTPUT_LIMIT]: "output_limit",
   [VERDICT_CANCELLED]: "cancelled",
+  [VERDICT_DISK]: "output_limit",
 };
 
 /** The error kind a verdict stands for; `undefined` for none or finished. */
@@ -44,6 +47,8 @@ export function verdictKind(verdict: number): SandboxErrorKind | undefined {
 
 /** The verdict for a kill reason; `undefined` for a reason that is not a limit. */
 export function verdictOf(kind: SandboxErrorKind): number | undefined {
-  for (const [code, k] of Object.entries(KINDS)) if (k === kind) return Number(code);
+  for (const [code, k] of Object.entries(KINDS)) {
+    if (k === kind && Number(code) !== VERDICT_DISK) return Number(code);
+  }
   return undefined;
 }

@@ -403,6 +403,7 @@ Deno.test("disk: an execution that fills its cache directory is stopped by bytes
              }`,
     });
     assertEquals(result.error?.kind, "output_limit", result.error?.message);
+    assert(/bytes to disk/.test(result.error!.message), result.error!.message);
   });
 });
 
