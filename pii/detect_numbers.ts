@@ -89,6 +89,10 @@ interface Group {
   end: number;
   /** Separator before this group ("" for the first). */
   sep: string;
+  /** Whether {@linkcode sep} has a parenthesis. */
+  paren: boolean;
+  /** Digits in the cluster before this group (its offset in the cluster's digits). */
+  offset: number;
 }
 
 /** Appends numeric findings of the wanted types in `text` to `out`. */
@@ -142,6 +146,7 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
   const groups: Group[] = [];
   let j = i;
   let sep = "";
+  let offset = 0;
   while (true) {
     const gs = j;
     while (j < n && isDigit(text.charCodeAt(j))) j++;
@@ -151,7 +156,9 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
       j = gs - sep.length;
       break;
     }
-    groups.push({ start: gs, end: j, sep });
+    const paren = sep.length > 0 && (sep.includes("(") || sep.includes(")"));
+    groups.push({ start: gs, end: j, sep, paren, offset });
+    offset += j - gs;
     if (groups.length >= MAX_GROUPS) break;
     // Separator: up to three characters, then a digit.
     let k = j;
@@ -226,10 +233,23 @@ function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): bool
   return true;
 }
 
+/** The cluster whose digits {@linkcode clusterDigits} holds (compared by identity). */
+let digitsOf: Group[] | undefined;
+let clusterDigits = "";
+
+/**
+ * The digits of groups `s..e`, sliced from the cluster's digits, which are joined once
+ * on first use: the overlapping spans of a long cluster would otherwise join the same
+ * groups again for every span.
+ */
 function spanDigits(text: string, groups: Group[], s: number, e: number): string {
-  let d = "";
-  for (let g = s; g <= e; g++) d += text.slice(groups[g].start, groups[g].end);
-  return d;
+  if (digitsOf !== groups) {
+    let d = "";
+    for (let g = 0; g < groups.length; g++) d += text.slice(groups[g].start, groups[g].end);
+    digitsOf = groups;
+    clusterDigits = d;
+  }
+  return clusterDigits.slice(groups[s].offset, groups[e].offset + size(groups, e));
 }
 
 /** Digits in group `g`. */
@@ -330,10 +350,7 @@ function tryPhone(
     return false;
   }
   // Parentheses only around the first group or two.
-  for (let g = s + 3; g <= e; g++) {
-    const sep = groups[g].sep;
-    if (sep.includes("(") || sep.includes(")")) return false;
-  }
+  for (let g = s + 3; g <= e; g++) if (groups[g].paren) return false;
   if (plus || zeroZero) {
     const digits = spanDigits(text, groups, s, e);
     if (!phoneValid("+" + (zeroZero ? digits.slice(2) : digits))) return false;
