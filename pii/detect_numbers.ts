@@ -9,7 +9,7 @@
 import type { Finding, PiiType } from "./types.ts";
 import { codeAt, isAlnum, isDigit, isUpper, isWordChar } from "./chars.ts";
 import { cardNumberValid, IBAN_LENGTHS, ibanValid, ssnValid } from "./checksums.ts";
-import { validNationalNumber } from "./phone_validator.ts";
+import { validNationalNumberOfDigits } from "./phone_validator.ts";
 
 /** Which numeric types to look for. */
 export interface NumberTypes {
@@ -31,15 +31,16 @@ const MAX_SPAN_GROUPS = 8;
 const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-", "-(", " - "]);
 
 /**
- * libphonenumber's validity verdict for `number` (E.164 with `+`, or national digits),
- * and for a national number, the national number it reads must be a suffix of the digits.
+ * libphonenumber's validity verdict for the digits of a number written after a `+`
+ * (`region` undefined) or in the national format of `region`; for a national number, the
+ * national number it reads must also be a suffix of the digits.
  * The compiled validator answers in about a microsecond on every input the detector
  * builds, so the memo is one entry: the overlapping spans of a long cluster of equal
  * groups (`00 00 00 …`) ask the same question many times in a row.
  */
 function phoneValid(number: string, region?: "US" | "GB" | "DE" | "FR"): boolean {
   if (number === lastNumber && region === lastRegion) return lastVerdict;
-  const national = validNationalNumber(number, region);
+  const national = validNationalNumberOfDigits(number, region === undefined, region);
   lastNumber = number;
   lastRegion = region;
   lastVerdict = national !== undefined && (region === undefined || number.endsWith(national));
@@ -50,15 +51,29 @@ let lastNumber = "";
 let lastRegion: string | undefined;
 let lastVerdict = false;
 
-/** Countries whose national format (leading trunk 0) we accept without a `+`. */
-const TRUNK_ZERO_REGIONS = ["GB", "DE", "FR"] as const;
+/**
+ * Countries whose national format (leading trunk 0) we accept without a `+`. Any one
+ * will do, so the order is only about speed: Germany's plan (4 to 15 digits, few leading
+ * digits excluded) accepts most trunk-0 numbers, so it is asked first.
+ */
+const TRUNK_ZERO_REGIONS = ["DE", "GB", "FR"] as const;
 
 let lastTrunkZero = "";
 let lastTrunkZeroVerdict = false;
 
-/** A trunk-0 national number valid in one of {@linkcode TRUNK_ZERO_REGIONS}. */
-function trunkZeroValid(digits: string): boolean {
-  if (digits === lastTrunkZero) return lastTrunkZeroVerdict;
+/**
+ * Groups `s..e` are a trunk-0 national number valid in one of
+ * {@linkcode TRUNK_ZERO_REGIONS}. The one-entry memo is compared in place in the
+ * cluster's digits, so a repeated span costs no string.
+ */
+function trunkZeroValid(text: string, groups: Group[], s: number, e: number): boolean {
+  const all = digitsOfCluster(text, groups);
+  const from = groups[s].offset;
+  const length = groups[e].offset + size(groups, e) - from;
+  if (length === lastTrunkZero.length && all.startsWith(lastTrunkZero, from)) {
+    return lastTrunkZeroVerdict;
+  }
+  const digits = all.slice(from, from + length);
   lastTrunkZeroVerdict = TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
   lastTrunkZero = digits;
   return lastTrunkZeroVerdict;
@@ -243,13 +258,18 @@ let clusterDigits = "";
  * groups again for every span.
  */
 function spanDigits(text: string, groups: Group[], s: number, e: number): string {
+  return digitsOfCluster(text, groups).slice(groups[s].offset, groups[e].offset + size(groups, e));
+}
+
+/** All digits of the cluster `groups`, joined on first use. */
+function digitsOfCluster(text: string, groups: Group[]): string {
   if (digitsOf !== groups) {
     let d = "";
     for (let g = 0; g < groups.length; g++) d += text.slice(groups[g].start, groups[g].end);
     digitsOf = groups;
     clusterDigits = d;
   }
-  return clusterDigits.slice(groups[s].offset, groups[e].offset + size(groups, e));
+  return clusterDigits;
 }
 
 /** Digits in group `g`. */
@@ -353,7 +373,7 @@ function tryPhone(
   for (let g = s + 3; g <= e; g++) if (groups[g].paren) return false;
   if (plus || zeroZero) {
     const digits = spanDigits(text, groups, s, e);
-    if (!phoneValid("+" + (zeroZero ? digits.slice(2) : digits))) return false;
+    if (!phoneValid(zeroZero ? digits.slice(2) : digits)) return false;
     if (plus) start--;
     out.push({ type: "phone", start, end, value: text.slice(start, end) });
     return true;
@@ -376,8 +396,9 @@ function tryPhone(
     if (codeAt(text, start - 1) === 43) return false; // `+(…`: handled from the `+`
   }
   if (count === 1 && !hasContext(text, start, 32, PHONE_WORDS)) return false;
-  const digits = spanDigits(text, groups, s, e);
-  const valid = first === 48 ? trunkZeroValid(digits) : phoneValid(digits, "US");
+  const valid = first === 48
+    ? trunkZeroValid(text, groups, s, e)
+    : phoneValid(spanDigits(text, groups, s, e), "US");
   if (!valid) return false;
   out.push({ type: "phone", start, end, value: text.slice(start, end) });
   return true;

@@ -55,7 +55,30 @@ export function validNationalNumber(text: string, defaultCountry?: string): stri
   }
   counts.fast++;
   if (digits === undefined) return undefined;
-  return validate(compiled!, digits, defaultCountry);
+  return validate(compiled!, digits, normalizedPlus, defaultCountry);
+}
+
+/**
+ * {@linkcode validNationalNumber} for a number already reduced to its digits, as the
+ * numeric detector builds it: `digits` are ASCII digits only (anything else gives an
+ * unspecified answer), written after a `+` when `international` is true. Saves joining
+ * `"+" + digits` and reading it again for separators.
+ */
+export function validNationalNumberOfDigits(
+  digits: string,
+  international: boolean,
+  defaultCountry?: string,
+): string | undefined {
+  const compiled = getCompiled();
+  if (compiled === undefined) {
+    counts.fallback++;
+    return libphonenumberNationalNumber((international ? "+" : "") + digits, defaultCountry);
+  }
+  counts.fast++;
+  // The length cap and the viability check of `normalize`.
+  if (digits.length + (international ? 1 : 0) > MAX_INPUT_LENGTH) return undefined;
+  if (digits.length < 3 && (digits.length !== 2 || international)) return undefined;
+  return validate(compiled, digits, international, defaultCountry);
 }
 
 /** libphonenumber's own answer (the reference, and the fallback). */
@@ -73,23 +96,29 @@ const FALLBACK = "fallback";
 /** libphonenumber's MAX_INPUT_STRING_LENGTH: longer text is not parsed at all. */
 const MAX_INPUT_LENGTH = 250;
 
+/** Whether the number {@linkcode normalize} returned last had a leading `+`. */
+let normalizedPlus = false;
+
 /**
- * The digits of `text` with its leading `+` (what libphonenumber's extraction,
- * viability check and `parseIncompletePhoneNumber` leave of it), `undefined` when
- * libphonenumber rejects it before looking at metadata, or {@linkcode FALLBACK} when
- * `text` has characters this function does not model.
+ * The digits of `text` (what libphonenumber's extraction, viability check and
+ * `parseIncompletePhoneNumber` leave of it, without the `+`, which goes to
+ * {@linkcode normalizedPlus}), `undefined` when libphonenumber rejects it before looking
+ * at metadata, or {@linkcode FALLBACK} when `text` has characters this function does not
+ * model.
  */
 function normalize(text: string): string | undefined | typeof FALLBACK {
   const n = text.length;
   if (n > MAX_INPUT_LENGTH) return undefined;
-  // The common case, what the detector passes: digits, perhaps after one `+`.
+  // The common case: digits, perhaps after one `+`.
   let i = n > 0 && text.charCodeAt(0) === 43 ? 1 : 0;
   const plus = i === 1;
   while (i < n && isDigit(text.charCodeAt(i))) i++;
   if (i === n) {
     const digits = plus ? n - 1 : n;
+    normalizedPlus = plus;
     // The viability check: three digits, or exactly two without a `+`.
-    return digits >= 3 || (digits === 2 && !plus) ? text : undefined;
+    if (digits < 3 && (digits !== 2 || plus)) return undefined;
+    return plus ? text.slice(1) : text;
   }
   let digits = "";
   let started = false;
@@ -119,7 +148,8 @@ function normalize(text: string): string | undefined | typeof FALLBACK {
   if (digits.length < 3 && (digits.length !== 2 || withPlus || last - first !== 1)) {
     return undefined;
   }
-  return withPlus ? "+" + digits : digits;
+  normalizedPlus = withPlus;
+  return digits;
 }
 
 function isDigit(c: number): boolean {
@@ -331,16 +361,20 @@ function compile(): Compiled | undefined {
 // --- the algorithm (libphonenumber-js parse + isValid, for digit strings) -------------------
 
 /**
- * parse.js with `v2`, then isValid.js, for `number` (ASCII digits with an optional
- * leading `+`, viable): the national (significant) number when valid.
+ * parse.js with `v2`, then isValid.js, for `number` (ASCII digits, viable) written
+ * after a `+` when `international`: the national (significant) number when valid.
  */
-function validate(c: Compiled, number: string, region: string | undefined): string | undefined {
+function validate(
+  c: Compiled,
+  number: string,
+  international: boolean,
+  region: string | undefined,
+): string | undefined {
   // parsePhoneNumber_.js: an unsupported default country is dropped.
   const home = region === undefined ? undefined : c.countries.get(region);
   // extractCountryCallingCode.js
   let code: CallingCode | undefined;
   let rest = number;
-  let international = number.charCodeAt(0) === 43;
   if (!international && home !== undefined) {
     // stripIddPrefix.js: an IDD prefix followed by a digit other than 0 makes the
     // number international.
@@ -352,7 +386,7 @@ function validate(c: Compiled, number: string, region: string | undefined): stri
       if (m !== null) idd = m[0].length;
     }
     if (idd > 0 && idd < number.length && number.charCodeAt(idd) !== 48) {
-      number = "+" + number.slice(idd);
+      number = number.slice(idd);
       international = true;
     } else if (callingCodeWithoutPlus(c, number, home)) {
       // extractCountryCallingCodeFromInternationalNumberWithoutPlusSign.js
@@ -361,9 +395,11 @@ function validate(c: Compiled, number: string, region: string | undefined): stri
     }
   }
   if (international) {
-    if (number.charCodeAt(1) === 48) return undefined; // calling codes never start with 0
+    if (number.charCodeAt(0) === 48) return undefined; // calling codes never start with 0
+    // The shortest of the first one to three digits that is a calling code (no calling
+    // code is a prefix of another).
     let value = 0;
-    for (let i = 1; i <= 3 && i < number.length; i++) {
+    for (let i = 0; i < 3 && i < number.length; i++) {
       value = value * 10 + number.charCodeAt(i) - 48;
       code = c.callingCodes[value];
       if (code !== undefined) {

@@ -13,6 +13,7 @@ import {
   libphonenumberNationalNumber,
   phoneValidatorCounts,
   validNationalNumber,
+  validNationalNumberOfDigits,
 } from "../../pii/phone_validator.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { Prng } from "./prng.ts";
@@ -375,6 +376,17 @@ Deno.test("phone validator: the detector's calls agree on 100,000 numbers, none 
   assert(outcome.valid > cases.length * 0.15, `only ${outcome.valid} valid numbers`);
   assertEquals(after.fallback - before.fallback, 0, "the detector's shapes fell back");
   assertEquals(after.fast - before.fast, cases.length);
+  // The entry the detector calls, with the digits and the `+` apart.
+  const mismatches: string[] = [];
+  cases.forEach(([text, region], i) => {
+    const plus = text.startsWith("+");
+    const actual = validNationalNumberOfDigits(plus ? text.slice(1) : text, plus, region);
+    if (actual !== outcome.expected[i] && mismatches.length < 10) {
+      mismatches.push(`${text} ${region}: ${actual}, libphonenumber ${outcome.expected[i]}`);
+    }
+  });
+  assertEquals(mismatches, []);
+  assertEquals(phoneValidatorCounts().fallback, after.fallback);
 });
 
 Deno.test("phone validator: known verdicts", () => {
