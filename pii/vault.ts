@@ -133,7 +133,7 @@ export class Vault {
       this.#listener?.oversized();
       return `[REDACTED_${PLACEHOLDER_LABELS[type]}]`;
     }
-    const key = type + "\u0000" + value;
+    const key = type + "\u0000" + canonicalValue(type, value);
     const found = this.#byValue.get(key);
     if (found !== undefined && found.expiresAt > now) {
       found.expiresAt = now + this.#ttlMs;
@@ -169,7 +169,7 @@ export class Vault {
     // the vault keeps its own copy, and a key built from it.
     const own = copyString(value);
     const entry = {
-      key: type + "\u0000" + own,
+      key: type + "\u0000" + copyString(canonicalValue(type, own)),
       seq,
       placeholder,
       value: own,
@@ -262,6 +262,33 @@ export class Vault {
     }
     this.#bytes -= entry.bytes;
     this.#listener?.resized(-1, -entry.bytes);
+  }
+}
+
+/**
+ * The form of a value that decides its placeholder: one value, one placeholder, however it
+ * is written. Card, IBAN, SSN and phone numbers lose their separators (spaces, dashes, dots,
+ * slashes, brackets; a phone keeps its leading `+`), IBANs are upper-cased, an e-mail
+ * address's domain is lower-cased (the local part may be case-sensitive). The vault keeps
+ * the first form it saw; a tool that gets the value back gets that form. Linear.
+ */
+export function canonicalValue(type: PiiType, value: string): string {
+  switch (type) {
+    case "credit_card":
+    case "ssn":
+      return value.replace(/[\s\-./()]/g, "");
+    case "iban":
+      return value.replace(/[\s\-./()]/g, "").toUpperCase();
+    case "phone": {
+      const digits = value.replace(/[^\d+]/g, "");
+      return digits.startsWith("+") ? "+" + digits.slice(1).replace(/\+/g, "") : digits;
+    }
+    case "email": {
+      const at = value.lastIndexOf("@");
+      return at < 0 ? value : value.slice(0, at) + value.slice(at).toLowerCase();
+    }
+    default:
+      return value;
   }
 }
 

@@ -1,7 +1,11 @@
 // Vault and VaultStore: stable placeholders, TTL expiry (injected clock), capacity; caps on
 // entries and bytes per session and per tenant, so no tenant can evict another's vaults.
 
-import { detokenizeValue, redactText, Vault, VaultStore } from "../../pii/mod.ts";
+import { detokenizeValue, type PiiType, redactText, Vault, VaultStore } from "../../pii/mod.ts";
+
+function assert(condition: unknown, message = "assertion failed"): asserts condition {
+  if (!condition) throw new Error(message);
+}
 
 function assertEquals(actual: unknown, expected: unknown, message = "") {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);
@@ -393,4 +397,33 @@ Deno.test("the store's session cap takes from the tenant with the most sessions"
   mine.forEach((v, i) => {
     if (store.get(ref("b", `s${i}`)) !== v) throw new Error(`b's session ${i} was evicted`);
   });
+});
+
+Deno.test("one value, one placeholder: separators and case do not make a new one", () => {
+  const vault = new Vault();
+  const same: Array<[string, string[]]> = [
+    ["credit_card", ["4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111"]],
+    ["iban", [
+      "DE89 3704 0044 0532 0130 00",
+      "DE89370400440532013000",
+      "de89 3704 0044 0532 0130 00",
+    ]],
+    ["phone", ["+1 415 555 2671", "+1 (415) 555-2671", "+14155552671", "+1.415.555.2671"]],
+    ["ssn", ["123-45-6789", "123 45 6789", "123456789"]],
+    ["email", ["Ann@Example.COM", "Ann@example.com"]],
+  ];
+  for (const [type, forms] of same) {
+    const placeholders = forms.map((f) => vault.placeholderFor(type as PiiType, f));
+    assertEquals(new Set(placeholders).size, 1, `${type}: ${placeholders}`);
+    // The placeholder stands for the first form seen.
+    assertEquals(vault.lookup(placeholders[0]), forms[0]);
+  }
+  // Different values stay different; an e-mail's local part keeps its case.
+  assert(
+    vault.placeholderFor("email", "ann@example.com") !==
+      vault.placeholderFor("email", "Ann@example.com"),
+  );
+  assert(
+    vault.placeholderFor("phone", "+14155552671") !== vault.placeholderFor("phone", "+14155552672"),
+  );
 });
