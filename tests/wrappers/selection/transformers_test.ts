@@ -1,7 +1,8 @@
 /**
- * The transformers.js path, for real: the genuine all-MiniLM-L6-v2 tokenizer and config from
- * the shared model directory, with a tiny BERT-shaped ONNX graph built by the test (the real
- * weights cannot be downloaded here) so pooled vectors can be checked by hand.
+ * The transformers.js path, for real: the genuine all-MiniLM-L6-v2 tokenizer and config,
+ * committed under `tests/fixtures/models/` so a fresh clone needs nothing beside it, with a
+ * tiny BERT-shaped ONNX graph built by the test (the real weights cannot be downloaded here)
+ * so pooled vectors can be checked by hand.
  */
 import {
   assert,
@@ -11,6 +12,7 @@ import {
   assertSelectionError,
 } from "./helpers.ts";
 import { relative as relativePath } from "node:path";
+import { fileURLToPath } from "node:url";
 import { tinyRow, writeTinyModelDir } from "./tiny_onnx.ts";
 import {
   createEmbedder,
@@ -18,17 +20,20 @@ import {
   loadTransformersEmbedder,
 } from "../../../wrappers/selection/mod.ts";
 
-/** The real text files; CI points `selection.modelDir` at `../shared/models` relative to the repo. */
-const SHARED = Deno.env.get("AIRLOCK_MODEL_DIR") ??
-  new URL("../../../../shared/models", import.meta.url).pathname;
-const SOURCE = `${SHARED}/${DEFAULT_TRANSFORMERS_MODEL}`;
+/**
+ * A model directory holding the real text files (tokenizer, config) and no ONNX weights. It
+ * is committed with the tests, not read from `AIRLOCK_MODEL_DIR` or `../shared/models`, so a
+ * fresh clone with nothing beside it runs the same tests as CI.
+ */
+const TEXT_ONLY = fileURLToPath(new URL("../../fixtures/models", import.meta.url));
+const SOURCE = `${TEXT_ONLY}/${DEFAULT_TRANSFORMERS_MODEL}`;
 const HIDDEN = 4;
 
-/** Reads BERT ids from the real vocab.txt (line number − 1) rather than trusting constants. */
+/** Reads BERT ids from the real tokenizer.json's WordPiece vocabulary rather than trusting constants. */
 async function vocabId(token: string): Promise<number> {
-  const lines = (await Deno.readTextFile(`${SOURCE}/vocab.txt`)).split("\n");
-  const id = lines.indexOf(token);
-  assert(id >= 0, `token ${token} not in vocab`);
+  const tokenizer = JSON.parse(await Deno.readTextFile(`${SOURCE}/tokenizer.json`));
+  const id = tokenizer.model.vocab[token];
+  assert(typeof id === "number", `token ${token} not in vocab`);
   return id;
 }
 
@@ -96,7 +101,7 @@ Deno.test("transformers.js picks the quantized file when only onnx/model_quantiz
   }
 });
 
-Deno.test("a model dir relative to the working directory works (CI uses ../shared/models)", async () => {
+Deno.test("a model dir relative to the working directory works (as `../shared/models` in CI)", async () => {
   const root = await Deno.makeTempDir({ prefix: "airlock-tiny-bert-" });
   try {
     await writeTinyModelDir(root, DEFAULT_TRANSFORMERS_MODEL, SOURCE, HIDDEN);
@@ -112,15 +117,19 @@ Deno.test("a model dir relative to the working directory works (CI uses ../share
 
 Deno.test("an explicit transformers embedder without weights rejects with kind embedder_unavailable", async () => {
   const err = await assertRejects(
-    () => loadTransformersEmbedder({ modelDir: SHARED, allowRemote: false }),
+    () => loadTransformersEmbedder({ modelDir: TEXT_ONLY, allowRemote: false }),
     /no ONNX weights/,
   );
   assertSelectionError(err, "embedder_unavailable");
 });
 
 Deno.test("auto falls back from transformers.js to the offline encoder and says why", async () => {
-  // The shared directory has the real tokenizer but no ONNX weights: transformers.js cannot load.
-  const embedder = await createEmbedder({ embedder: "auto", modelDir: SHARED, allowRemote: false });
+  // The fixture directory has the real tokenizer but no ONNX weights: transformers.js cannot load.
+  const embedder = await createEmbedder({
+    embedder: "auto",
+    modelDir: TEXT_ONLY,
+    allowRemote: false,
+  });
   embedder.close?.();
   assertEquals(embedder.status.active, "use");
   assert(embedder.status.reason.includes("transformers.js unavailable"), embedder.status.reason);
