@@ -66,11 +66,45 @@ function findKnown(text: string, out: Finding[]): void {
     if (end > 0) {
       out.push({ type: "secret", start, end, value: text.slice(start, end) });
       re.lastIndex = end;
+      if (m[0] === "AKIA" || m[0] === "ASIA") {
+        const pair = awsSecretAfter(text, end);
+        if (pair) {
+          out.push({ type: "secret", start: pair.start, end: pair.end, value: pair.value });
+          re.lastIndex = pair.end;
+        }
+      }
     } else {
       // Skip the rest of this token so a long run of prefixes stays linear.
       re.lastIndex = runEnd(text, start + m[0].length);
     }
   }
+}
+
+/** Separators allowed between an AWS access key id and its secret: space, tab, `,;:|=` and quotes. */
+const AWS_PAIR_GAP = /^[\s,;:|="'`]{1,8}$/;
+const AWS_SECRET_CHARS = /^[A-Za-z0-9/+]{40}$/;
+
+/**
+ * An AWS secret access key written right after its access key id without a key name
+ * (`AKIA… wJalr…`, a CSV row of credentials): 40 base64 characters with upper- and
+ * lower-case letters (so a 40-digit hex hash is not one), within 8 separator characters
+ * of the id's end. Reads at most 49 characters: linear overall.
+ */
+function awsSecretAfter(
+  text: string,
+  idEnd: number,
+): { start: number; end: number; value: string } | undefined {
+  let start = idEnd;
+  while (start < text.length && start - idEnd < 8 && AWS_PAIR_GAP.test(text[start])) start++;
+  if (start === idEnd || !AWS_PAIR_GAP.test(text.slice(idEnd, start))) return undefined;
+  const end = start + 40;
+  const value = text.slice(start, end);
+  if (!AWS_SECRET_CHARS.test(value)) return undefined;
+  if (isTokenChar(codeAt(text, end)) || codeAt(text, end) === 61 /* = */) {
+    return undefined;
+  }
+  if (!/[a-z]/.test(value) || !/[A-Z]/.test(value)) return undefined;
+  return { start, end, value };
 }
 
 function runEnd(text: string, i: number): number {

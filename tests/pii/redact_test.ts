@@ -2,6 +2,10 @@
 
 import { mergeCounts, redactText, redactValue, Vault } from "../../pii/mod.ts";
 
+function assert(condition: unknown, message = "assertion failed"): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
 function assertEquals(actual: unknown, expected: unknown, message = "") {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);
   if (a !== e) throw new Error(`${message}\nexpected ${e}\nactual   ${a}`);
@@ -152,4 +156,25 @@ Deno.test("a JSON `__proto__` key stays an own key and is redacted, not a protot
   if (Object.getPrototypeOf(v) !== Object.prototype) throw new Error("prototype was replaced");
   assertEquals(Object.keys(v), ["__proto__", "x"]);
   assertEquals(JSON.stringify(v), '{"__proto__":{"mail":"[REDACTED_EMAIL]"},"x":1}');
+});
+
+Deno.test("an AWS secret key next to its access key id is redacted without a key name", () => {
+  const id = "AKIAIOSFODNN7EXAMPLE";
+  const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  for (
+    const text of [
+      `${id} ${secret}`,
+      `${id},${secret},us-east-1`,
+      `"${id}": "${secret}"`,
+      `${id}\t${secret}`,
+    ]
+  ) {
+    const out = redactText(text, { mode: "mask" });
+    assert(!out.text.includes(secret), `${text} → ${out.text}`);
+    assertEquals(out.counts.secret, 2);
+  }
+  // A 40-character hex hash after an id is not a secret key, nor is a longer token.
+  for (const text of [`${id} da39a3ee5e6b4b0d3255bfef95601890afd80709`, `${id} ${secret}MORE`]) {
+    assertEquals(redactText(text, { mode: "mask" }).counts.secret, 1, text);
+  }
 });
