@@ -389,6 +389,23 @@ Deno.test("phone validator: the detector's calls agree on 100,000 numbers, none 
   assertEquals(phoneValidatorCounts().fallback, after.fallback);
 });
 
+Deno.test("phone validator: one national number under every calling code in turn", () => {
+  // Consecutive calls that differ only in the calling code (the validator keeps a
+  // one-entry memo of the country chosen for a national number).
+  const rnd = new Prng(44);
+  const cases: Case[] = [];
+  for (let i = 0; i < 40; i++) {
+    const national = nationalNumber(rnd.pick(countries), rnd);
+    for (const country of [...countries, ...nonGeographic]) {
+      cases.push(["+" + country.callingCode + national, undefined]);
+      if (country.code !== "001") cases.push([national, country.code]);
+    }
+  }
+  const outcome = compare(cases);
+  assertEquals(outcome.mismatches, []);
+  assert(outcome.valid > 100, `only ${outcome.valid} valid numbers`);
+});
+
 Deno.test("phone validator: known verdicts", () => {
   const cases: [string, string | undefined, string | undefined][] = [
     ["+44 20 7946 0958", undefined, "2079460958"],
