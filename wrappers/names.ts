@@ -126,7 +126,7 @@ export const NAMESPACE_RESERVED_KEYS: ReadonlySet<string> = new Set([
   "__lookupSetter__",
 ]);
 
-/** Matches a plain ASCII identifier (what we generate; we never emit non-ASCII names). */
+/** Matches a plain ASCII identifier (server keys kept verbatim must be one; generated names may be Unicode). */
 const ASCII_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** True when `name` is an ASCII JavaScript identifier that is not a reserved word. */
@@ -142,39 +142,65 @@ export function isIdentifierName(name: string): boolean {
   return ASCII_IDENTIFIER.test(name);
 }
 
+/** Upper-case letters (any script), and lower-case ones. */
+const UPPER_RUN = /^\p{Lu}+/u;
+const LOWER = /\p{Ll}/u;
+
 /**
  * Lower-cases the leading run of capitals of a word the way camelCase expects:
- * `ReadFile` → `readFile`, `HTTPServer` → `httpServer`, `URL` → `url`.
+ * `ReadFile` → `readFile`, `HTTPServer` → `httpServer`, `URL` → `url`, `Ñandú` → `ñandú`.
+ * Works on code points, so astral letters are never split.
  */
 function lowerLead(word: string): string {
-  const run = /^[A-Z]+/.exec(word)?.[0] ?? "";
+  const run = [...(UPPER_RUN.exec(word)?.[0] ?? "")];
   if (run.length === 0) return word;
-  if (run.length === word.length || run.length === 1) {
-    return run.toLowerCase() + word.slice(run.length);
-  }
+  const rest = word.slice(run.join("").length);
+  if (rest.length === 0 || run.length === 1) return run.join("").toLowerCase() + rest;
   // Keep the last capital when a lower-case letter follows it: `HTTPServer` → `http` + `Server`.
-  const next = word[run.length];
-  const keep = /[a-z]/.test(next) ? 1 : 0;
-  return run.slice(0, run.length - keep).toLowerCase() + word.slice(run.length - keep);
+  const keep = LOWER.test(String.fromCodePoint(rest.codePointAt(0)!)) ? 1 : 0;
+  return run.slice(0, run.length - keep).join("").toLowerCase() +
+    run.slice(run.length - keep).join("") + rest;
+}
+
+/** Upper-cases the first code point of a word (`ñandú` → `Ñandú`). */
+function upperFirst(word: string): string {
+  const first = String.fromCodePoint(word.codePointAt(0)!);
+  return first.toUpperCase() + word.slice(first.length);
 }
 
 /**
- * camelCase of an arbitrary string, ASCII letters and digits only: every other character
- * separates words (`read_file` → `readFile`, `get-user.info` → `getUserInfo`). May return
- * `""` or a string starting with a digit; {@link toIdentifier} makes those valid.
+ * What separates words: anything that cannot continue an identifier
+ * (`\p{ID_Continue}`, Unicode's identifier rule that ECMAScript follows), and `_`.
+ */
+const WORD_SEPARATORS = /[^\p{ID_Continue}]+|_+/u;
+
+/**
+ * camelCase of an arbitrary string (`read_file` → `readFile`, `get-user.info` →
+ * `getUserInfo`, `ñandú` → `ñandú`, `Bücher_suchen` → `bücherSuchen`). Letters and digits of
+ * every script are kept (Unicode `\p{ID_Continue}`, after NFC normalization so the composed
+ * and decomposed spellings of a name agree); every other character, and `_`, separates
+ * words. Case mapping is locale-independent, so the result is the same on every host. May
+ * return `""` or a string that cannot start an identifier (a digit, a combining mark);
+ * {@link toIdentifier} makes those valid.
  */
 export function camelCase(name: string): string {
+  name = name.normalize("NFC");
   // SHOUTING_SNAKE_CASE carries no case information: treat it as lower case.
-  if (!/[a-z]/.test(name)) name = name.toLowerCase();
-  const words = name.split(/[^A-Za-z0-9]+/).filter((w) => w.length > 0);
-  return words
-    .map((w, i) => i === 0 ? lowerLead(w) : w[0].toUpperCase() + w.slice(1))
-    .join("");
+  if (!LOWER.test(name)) name = name.toLowerCase();
+  const words = name.split(WORD_SEPARATORS).filter((w) => w.length > 0);
+  return words.map((w, i) => i === 0 ? lowerLead(w) : upperFirst(w)).join("");
 }
 
+/** Whether an identifier may start with the first code point of `id` (`\p{ID_Start}`). */
+const ID_START = /^\p{ID_Start}/u;
+/** A whole identifier by Unicode's rule (`$` and `_` are ours to add, never kept from names). */
+const UNICODE_IDENTIFIER = /^[\p{ID_Start}_][\p{ID_Continue}]*$/u;
+
 /**
- * A valid identifier for `name`, deterministic: camelCase, `_` before a leading digit,
- * `fallback` when nothing is left, and `_` after a word in `avoid` (reserved words always).
+ * A valid identifier for `name`, deterministic: camelCase, `_` before a first character that
+ * cannot start an identifier (a digit, a combining mark), `fallback` when nothing is left,
+ * and `_` after a word in `avoid` (reserved words always). Non-ASCII letters are kept
+ * (`ñandú` stays `ñandú`).
  */
 export function toIdentifier(
   name: string,
@@ -183,7 +209,9 @@ export function toIdentifier(
 ): string {
   let id = camelCase(name);
   if (id === "") id = fallback;
-  if (/^[0-9]/.test(id)) id = "_" + id;
+  if (!ID_START.test(id)) id = "_" + id;
+  // Case mapping can in principle leave a character no identifier may hold; never emit one.
+  if (!UNICODE_IDENTIFIER.test(id)) id = fallback;
   while (RESERVED_WORDS.has(id) || avoid.has(id)) id += "_";
   return id;
 }

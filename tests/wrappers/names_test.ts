@@ -20,7 +20,22 @@ Deno.test("camelCase turns separators into word breaks", () => {
   assertEquals(camelCase("READ_FILE"), "readFile");
   assertEquals(camelCase("get_URL"), "getURL");
   assertEquals(camelCase("  spaced  out  "), "spacedOut");
-  assertEquals(camelCase("données"), "donnEs");
+  assertEquals(camelCase("données"), "données");
+});
+
+Deno.test("camelCase keeps letters of every script, by code point and NFC", () => {
+  assertEquals(camelCase("ñandú"), "ñandú");
+  assertEquals(camelCase("Ñandú"), "ñandú");
+  assertEquals(camelCase("bücher_suchen"), "bücherSuchen");
+  assertEquals(camelCase("ÜBER_ALLES"), "überAlles");
+  assertEquals(camelCase("读取 文件"), "读取文件");
+  assertEquals(camelCase("поиск-книг"), "поискКниг");
+  // An astral letter (U+1D4B3, MATHEMATICAL SCRIPT CAPITAL X) is one code point, not two halves.
+  assertEquals(camelCase("a_\u{1D4B3}yz"), "a\u{1D4B3}yz");
+  // The decomposed spelling (n + U+0303) names the same function as the composed one.
+  assertEquals(camelCase("n\u0303andu\u0301"), "ñandú");
+  // Emoji and punctuation of any script separate words.
+  assertEquals(camelCase("get😀user「info」"), "getUserInfo");
 });
 
 Deno.test("toIdentifier makes anything a valid identifier", () => {
@@ -29,14 +44,61 @@ Deno.test("toIdentifier makes anything a valid identifier", () => {
   assertEquals(toIdentifier("3d-render"), "_3dRender");
   assertEquals(toIdentifier("class"), "class_");
   assertEquals(toIdentifier("delete"), "delete_");
-  assertEquals(toIdentifier("读取"), "tool");
-  for (const name of ["", "1", "a b", "return", "x-y-z", "$$", "__proto__", "yield", "😀"]) {
+  assertEquals(toIdentifier("读取"), "读取");
+  assertEquals(toIdentifier("ñandú"), "ñandú");
+  assertEquals(toIdentifier("😀"), "tool");
+  // An Arabic-Indic digit continues an identifier but cannot start one.
+  assertEquals(toIdentifier("٣d"), "_٣d");
+  // A combining mark cannot start one either.
+  assertEquals(toIdentifier("\u0301x"), "_\u0301x");
+  for (
+    const name of [
+      "",
+      "1",
+      "a b",
+      "return",
+      "x-y-z",
+      "$$",
+      "__proto__",
+      "yield",
+      "😀",
+      "ñandú",
+      "Straße",
+      "٣d",
+      "\u0301x",
+      "ǅungla",
+      "ꟸ",
+      "\u{1D4B3}",
+    ]
+  ) {
     const id = toIdentifier(name);
-    assert(/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(id), id);
+    assert(/^[\p{ID_Start}_][\p{ID_Continue}]*$/u.test(id), id);
     assert(!RESERVED_WORDS.has(id), id);
     // Valid as a binding: the engine agrees.
     new Function(`"use strict"; let ${id} = 1; return ${id};`);
   }
+});
+
+Deno.test("non-ASCII tool names keep their letters and collide deterministically", () => {
+  const catalogue = [
+    tool("zoo", "ñandú"),
+    tool("zoo", "n\u0303andu\u0301"), // the same name, decomposed
+    tool("zoo", "Ñandú"),
+    tool("zoo", "and"),
+    tool("zoo", "ñandú_2"),
+  ];
+  const names = buildNameMap(catalogue);
+  const fns = catalogue.map((t) => names.functions.get(t.id));
+  // The composed ñandú is its own identifier and keeps it; the others of that base get
+  // `_2`, `_3` in code-unit order of the original (n + U+0303 before Ñ); `ñandú_2` is
+  // camelCased like `a_2` → `a2`, so it does not collide.
+  assertEquals(fns, ["ñandú", "ñandú_2", "ñandú_3", "and", "ñandú2"]);
+  const reversed = buildNameMap([...catalogue].reverse());
+  assertEquals(catalogue.map((t) => reversed.functions.get(t.id)), fns);
+  assertEquals(names.toolIdOf("zoo", "ñandú"), "zoo.ñandú");
+  // Reverse lookup of an unlisted spelling goes through the same camelCase (NFC).
+  assertEquals(names.toolIdOf("zoo", "Ñandú"), "zoo.Ñandú");
+  for (const fn of fns) new Function(`"use strict"; const o = {}; o.${fn} = 1; let ${fn} = 2;`);
 });
 
 Deno.test("fixture tools get camelCase names and round-trip through the reverse lookup", () => {
