@@ -14,6 +14,10 @@ import {
 } from "../fixtures/servers/reference.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
 
+/**
+ * Starts server-everything over HTTP in its own process group: `npx` runs it through
+ * `sh -c` and `node`, so killing `npx` alone would leave those two running after the tests.
+ */
 async function startEverythingHttp(port: number): Promise<Deno.ChildProcess> {
   const spec = everythingHttpCommand(port);
   const child = new Deno.Command(spec.command, {
@@ -21,6 +25,7 @@ async function startEverythingHttp(port: number): Promise<Deno.ChildProcess> {
     env: spec.env,
     stdout: "null",
     stderr: "null",
+    detached: true,
   }).spawn();
   for (let i = 0; i < 600; i++) {
     try {
@@ -31,7 +36,18 @@ async function startEverythingHttp(port: number): Promise<Deno.ChildProcess> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  await stopGroup(child);
   throw new Error("server-everything (HTTP) did not start");
+}
+
+/** Kills the whole process group of `child` (npx, sh, node) and waits for `child` to exit. */
+async function stopGroup(child: Deno.ChildProcess): Promise<void> {
+  try {
+    Deno.kill(-child.pid, "SIGKILL");
+  } catch {
+    // The group is already gone.
+  }
+  await child.status;
 }
 
 Deno.test({
@@ -47,7 +63,8 @@ Deno.test({
       );
     }
     await Deno.writeTextFile(`${root}/contact.txt`, "write to ada@example.com");
-    const memoryFile = `${await Deno.makeTempDir()}/memory.jsonl`;
+    const memoryDir = await Deno.makeTempDir({ prefix: "airlock-memory-" });
+    const memoryFile = `${memoryDir}/memory.jsonl`;
     const httpPort = freePort();
     const httpServer = await startEverythingHttp(httpPort);
     let gw: TestGateway | undefined;
@@ -283,9 +300,9 @@ Deno.test({
       });
     } finally {
       await gw?.close();
-      httpServer.kill("SIGKILL");
-      await httpServer.status;
+      await stopGroup(httpServer);
       await Deno.remove(root, { recursive: true });
+      await Deno.remove(memoryDir, { recursive: true });
     }
   },
 });
