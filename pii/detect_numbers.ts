@@ -58,25 +58,36 @@ let lastVerdict = false;
  */
 const TRUNK_ZERO_REGIONS = ["DE", "GB", "FR"] as const;
 
+/** The text of the last trunk-0 span judged (separators included), and its verdict. */
 let lastTrunkZero = "";
 let lastTrunkZeroVerdict = false;
 
 /**
  * Groups `s..e` are a trunk-0 national number valid in one of
- * {@linkcode TRUNK_ZERO_REGIONS}. The one-entry memo is compared in place in the
- * cluster's digits, so a repeated span costs no string.
+ * {@linkcode TRUNK_ZERO_REGIONS}. The one-entry memo is compared in place in the text,
+ * so a repeated span (`00 00 00 …`) costs no string.
  */
 function trunkZeroValid(text: string, groups: Group[], s: number, e: number): boolean {
-  const all = digitsOfCluster(text, groups);
-  const from = groups[s].offset;
-  const length = groups[e].offset + size(groups, e) - from;
-  if (length === lastTrunkZero.length && all.startsWith(lastTrunkZero, from)) {
+  const start = groups[s].start;
+  const end = groups[e].end;
+  if (end - start === lastTrunkZero.length && text.startsWith(lastTrunkZero, start)) {
     return lastTrunkZeroVerdict;
   }
-  const digits = all.slice(from, from + length);
+  const digits = spanDigits(text, groups, s, e);
   lastTrunkZeroVerdict = TRUNK_ZERO_REGIONS.some((region) => phoneValid(digits, region));
-  lastTrunkZero = digits;
+  lastTrunkZero = text.slice(start, end);
   return lastTrunkZeroVerdict;
+}
+
+/**
+ * Drops the memos and the cluster digits: they may be slices of the text just scanned,
+ * which must not stay alive (a tool result can be megabytes) until the next scan.
+ */
+function forgetText(): void {
+  lastNumber = "";
+  lastTrunkZero = "";
+  digitsOf = undefined;
+  clusterDigits = "";
 }
 
 // Context words, each preceded by a non-word character (so that our own placeholders such as
@@ -122,6 +133,7 @@ export function findNumbers(text: string, want: NumberTypes, out: Finding[]): vo
     }
     i = scanCluster(text, i, want, out);
   }
+  forgetText();
 }
 
 /** Skips the word (letters, digits, underscores, inner `-`/`.`) that contains `i`. */
@@ -224,7 +236,11 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
     }
     // Longest span first; spans under 8 digits cannot be anything (IPv4 is handled above).
     for (let e = limit; e >= s && matched < 0 && digits >= 8; e--) {
-      if (classifySpan(text, groups, s, e, digits, want, out)) matched = e;
+      // classifySpan's first test, here: most spans of a long cluster fail it, and a
+      // call per span was most of the time on runs such as `00 00 00 …`.
+      const possible = s === 0 || digits === 9 || digits === 10 || digits === 11 ||
+        (digits >= 13 && digits <= 19);
+      if (possible && classifySpan(text, groups, s, e, digits, want, out)) matched = e;
       digits -= groups[e].end - groups[e].start;
     }
     s = matched >= 0 ? matched + 1 : s + 1;
@@ -261,13 +277,18 @@ function spanDigits(text: string, groups: Group[], s: number, e: number): string
   return digitsOfCluster(text, groups).slice(groups[s].offset, groups[e].offset + size(groups, e));
 }
 
-/** All digits of the cluster `groups`, joined on first use. */
+/** Anything but a digit: the separators between a cluster's groups. */
+const NON_DIGITS = /[^0-9]+/g;
+
+/** All digits of the cluster `groups`, joined on first use (one native replace). */
 function digitsOfCluster(text: string, groups: Group[]): string {
   if (digitsOf !== groups) {
-    let d = "";
-    for (let g = 0; g < groups.length; g++) d += text.slice(groups[g].start, groups[g].end);
+    const from = groups[0].start;
+    const to = groups[groups.length - 1].end;
+    clusterDigits = groups.length === 1
+      ? text.slice(from, to)
+      : text.slice(from, to).replace(NON_DIGITS, "");
     digitsOf = groups;
-    clusterDigits = d;
   }
   return clusterDigits;
 }
@@ -372,6 +393,10 @@ function tryPhone(
   // Parentheses only around the first group or two.
   for (let g = s + 3; g <= e; g++) if (groups[g].paren) return false;
   if (plus || zeroZero) {
+    // No calling code starts with 0, so libphonenumber rejects `+0…` at once; so do we,
+    // before building any string (`00 00 00 …` has four such spans per cluster).
+    const body = !zeroZero ? start : size(groups, s) > 2 ? start + 2 : groups[s + 1].start;
+    if (text.charCodeAt(body) === 48) return false;
     const digits = spanDigits(text, groups, s, e);
     if (!phoneValid(zeroZero ? digits.slice(2) : digits)) return false;
     if (plus) start--;

@@ -370,6 +370,20 @@ function validate(
   international: boolean,
   region: string | undefined,
 ): string | undefined {
+  const national = parse(c, number, international, region);
+  // The memo serves one call only; it must not keep a slice of the caller's text alive.
+  memoCode = undefined;
+  memoNational = "";
+  memoCountry = undefined;
+  return national;
+}
+
+function parse(
+  c: Compiled,
+  number: string,
+  international: boolean,
+  region: string | undefined,
+): string | undefined {
   // parsePhoneNumber_.js: an unsupported default country is dropped.
   const home = region === undefined ? undefined : c.countries.get(region);
   // extractCountryCallingCode.js
@@ -534,7 +548,10 @@ function typeRegex(plan: Plan, length: number): RegExp | null {
   return regex;
 }
 
-/** One-entry memo of {@linkcode selectCountry}: extractNationalNumber asks it first. */
+/**
+ * One-entry memo of {@linkcode selectCountry} within one call: extractNationalNumber asks
+ * for the number's country first, and the result is asked again for the same number.
+ */
 let memoCode: CallingCode | undefined;
 let memoNational = "";
 let memoCountry: Plan | undefined;
