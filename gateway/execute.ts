@@ -11,6 +11,7 @@ import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
 import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
+import { runPrepared } from "./code_prep.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
@@ -162,7 +163,8 @@ export async function executeCode(
 
   let run: RunResult;
   try {
-    run = await deps.sandbox.run({
+    // Top-level import/export statements are rewritten or refused (compile) first.
+    run = await runPrepared(deps.sandbox, {
       code: request.code,
       prelude,
       limits,

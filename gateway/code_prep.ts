@@ -1,0 +1,561 @@
+/**
+ * Agent code as agents write it: top-level `import` and `export` statements.
+ *
+ * The sandbox runs the caller's code as the body of one async function (that is what gives
+ * it top-level `await` and `return`), where `import`/`export` declarations are a syntax
+ * error. Agents write them anyway (`import type { X } from "./x.ts"`, `export const a = 1`),
+ * so before the code is sent the gateway rewrites what has a meaning there and refuses the
+ * rest with a `compile` error that says what to use instead:
+ *
+ * - type-only imports (`import type …`, `import { type A, type B } from …`) and type-only
+ *   re-exports (`export type { A } from …`) are removed;
+ * - `export` before a declaration is removed (`export const a` → `const a`; `export
+ *   function`, `class`, `enum`, `type`, `interface`, `namespace`, `declare`, `abstract`);
+ * - `export { a, b as c }` is removed (the names stay declared);
+ * - `export default <expression>` is evaluated where it stands and is the result when the
+ *   code ends without a `return` of its own (an explicit `return` wins); `export default
+ *   function f` / `class C` declare `f` / `C` and return them the same way; `export { a as
+ *   default }` returns `a` the same way;
+ * - a value import (`import { readFile } from "node:fs"`, `import x from "./x.ts"`, `import
+ *   "./x.ts"`), `export … from` a module, `export *`, `export =` and `import x = …` are a
+ *   `compile` error naming the line.
+ *
+ * The caller's line numbers are kept: removed text is replaced by spaces (line terminators
+ * kept), and anything added goes after the last line. Columns are kept too, except on a
+ * line with `export default <expression>`, whose text after it moves right by 9.
+ *
+ * The statements are found by a hand-written scanner, not a regular expression over the
+ * code: it knows strings, comments, template literals (with nested `${}`), regular
+ * expression literals and bracket nesting, so `import`/`export` inside any of them, in a
+ * nested block, or after a `.` is left alone. It is linear in the code's length (every
+ * character is looked at a bounded number of times) and refuses code longer than
+ * {@link MAX_PREP_CHARS} before scanning, since it runs on the gateway's shared event loop.
+ *
+ * @module
+ */
+
+import type { RunRequest, RunResult, SandboxError } from "../sandbox/mod.ts";
+
+/** Largest code the scanner accepts, in UTF-16 code units (the request schema's cap). */
+export const MAX_PREP_CHARS = 512 * 1024;
+
+/** The variable an `export default <expression>` is assigned to. */
+export const DEFAULT_EXPORT_BINDING = "__airlock_default";
+
+/** Code ready for the sandbox, or why it cannot run. */
+export type PreparedCode =
+  | { ok: true; code: string }
+  | { ok: false; error: SandboxError & { kind: "compile"; line: number } };
+
+// ---------------------------------------------------------------- the scanner
+
+/** What a token is; comments and white space produce none. */
+type TokenType = "ident" | "punct" | "string" | "template" | "regex" | "number";
+
+/** One token of the code. */
+interface Token {
+  type: TokenType;
+  /** Offset of its first code unit. */
+  start: number;
+  /** Offset just past its last code unit. */
+  end: number;
+  /** Open brackets (`(`, `[`, `{`, `${`) around it; 0 is the top level. */
+  depth: number;
+  /** The text, for `ident` and `punct` tokens only (others are never compared). */
+  text: string;
+}
+
+/** Keywords after which `/` starts a regular expression, not a division. */
+const REGEX_AFTER_WORD = new Set([
+  "return",
+  "typeof",
+  "instanceof",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "case",
+  "do",
+  "else",
+  "yield",
+  "await",
+  "extends",
+]);
+
+function isLineTerminator(unit: number): boolean {
+  return unit === 10 || unit === 13 || unit === 0x2028 || unit === 0x2029;
+}
+
+function isSpace(unit: number): boolean {
+  return unit === 32 || unit === 9 || unit === 11 || unit === 12 || unit === 0xa0 ||
+    unit === 0xfeff || (unit >= 0x2000 && unit <= 0x200a) || unit === 0x1680 ||
+    unit === 0x202f || unit === 0x205f || unit === 0x3000 || isLineTerminator(unit);
+}
+
+function isIdentPart(unit: number): boolean {
+  if (unit < 0x80) {
+    return (unit >= 97 && unit <= 122) || (unit >= 65 && unit <= 90) ||
+      (unit >= 48 && unit <= 57) || unit === 36 || unit === 95 || unit === 92;
+  }
+  // Any other non-ASCII character that is not white space: close enough to find keywords.
+  return !isSpace(unit);
+}
+
+function isDigit(unit: number): boolean {
+  return unit >= 48 && unit <= 57;
+}
+
+/**
+ * Splits `code` into tokens. Never throws: an unterminated string, comment, template or
+ * regular expression ends at the end of the code (or, for strings and regular expressions,
+ * of the line), which is what matters for finding top-level statements; the TypeScript
+ * compiler in the sandbox reports the real syntax error.
+ */
+function tokenize(code: string): Token[] {
+  const tokens: Token[] = [];
+  const n = code.length;
+  // Open brackets; "t" marks a template substitution `${`, whose `}` resumes the template.
+  const brackets: string[] = [];
+  let i = 0;
+  const push = (type: TokenType, start: number, end: number, text = "") => {
+    tokens.push({ type, start, end, depth: brackets.length, text });
+  };
+  /** Scans template text from `i` (just past "`" or "}"); returns true at "${". */
+  const templateRest = (): boolean => {
+    while (i < n) {
+      const c = code.charCodeAt(i);
+      if (c === 92) i += 2;
+      else if (c === 96) {
+        i++;
+        return false;
+      } else if (c === 36 && code.charCodeAt(i + 1) === 123) {
+        i += 2;
+        return true;
+      } else i++;
+    }
+    return false;
+  };
+  const regexAllowed = (): boolean => {
+    const prev = tokens[tokens.length - 1];
+    if (prev === undefined) return true;
+    if (prev.type === "ident") return REGEX_AFTER_WORD.has(prev.text);
+    if (prev.type === "punct") return prev.text !== ")" && prev.text !== "]";
+    return false;
+  };
+  while (i < n) {
+    const c = code.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    if (c === 47) { // "/"
+      const next = code.charCodeAt(i + 1);
+      if (next === 47) { // line comment
+        i += 2;
+        while (i < n && !isLineTerminator(code.charCodeAt(i))) i++;
+        continue;
+      }
+      if (next === 42) { // block comment
+        const close = code.indexOf("*/", i + 2);
+        i = close < 0 ? n : close + 2;
+        continue;
+      }
+      if (regexAllowed()) {
+        let j = i + 1;
+        let inClass = false;
+        let closed = false;
+        while (j < n) {
+          const u = code.charCodeAt(j);
+          if (isLineTerminator(u)) break;
+          if (u === 92) j += 2;
+          else {
+            if (u === 91) inClass = true;
+            else if (u === 93) inClass = false;
+            else if (u === 47 && !inClass) {
+              closed = true;
+              j++;
+              break;
+            }
+            j++;
+          }
+        }
+        if (closed) {
+          while (j < n && isIdentPart(code.charCodeAt(j))) j++;
+          i = j;
+          push("regex", start, i);
+          continue;
+        }
+      }
+      i++;
+      push("punct", start, i, "/");
+      continue;
+    }
+    if (c === 34 || c === 39) { // string
+      i++;
+      while (i < n) {
+        const u = code.charCodeAt(i);
+        if (u === 92) i += 2;
+        else if (u === c) {
+          i++;
+          break;
+        } else if (u === 10 || u === 13) break;
+        else i++;
+      }
+      push("string", start, Math.min(i, n));
+      continue;
+    }
+    if (c === 96) { // template
+      i++;
+      const open = templateRest();
+      push("template", start, Math.min(i, n));
+      if (open) brackets.push("t");
+      continue;
+    }
+    if (c === 125 && brackets[brackets.length - 1] === "t") { // "}" ending `${`
+      brackets.pop();
+      i++;
+      const open = templateRest();
+      push("template", start, Math.min(i, n));
+      if (open) brackets.push("t");
+      continue;
+    }
+    if (isDigit(c) || (c === 46 && isDigit(code.charCodeAt(i + 1)))) {
+      i++;
+      while (i < n) {
+        const u = code.charCodeAt(i);
+        if (isIdentPart(u) || u === 46) i++;
+        else if ((u === 43 || u === 45) && (code[i - 1] === "e" || code[i - 1] === "E")) i++;
+        else break;
+      }
+      push("number", start, i);
+      continue;
+    }
+    if (isIdentPart(c)) {
+      i++;
+      while (i < n && isIdentPart(code.charCodeAt(i))) i++;
+      push("ident", start, i, code.slice(start, i));
+      continue;
+    }
+    // Punctuation, one code unit at a time: only brackets, ".", ",", ";", "=", "*" matter.
+    i++;
+    const text = code[start];
+    if (text === "(" || text === "[" || text === "{") {
+      push("punct", start, i, text);
+      brackets.push(text);
+    } else if (text === ")" || text === "]" || text === "}") {
+      if (brackets.length > 0) brackets.pop();
+      push("punct", start, i, text);
+    } else push("punct", start, i, text);
+  }
+  return tokens;
+}
+
+// ---------------------------------------------------------------- the rewrite
+
+/** Thrown inside {@link prepareCode} for a statement that cannot run; caught there. */
+class Refusal {
+  constructor(readonly offset: number, readonly message: string) {}
+}
+
+const INSTEAD = "Airlock runs your code as the body of one async function, so it cannot import " +
+  "modules: use the injected globals instead (each allowed server is a namespace, e.g. " +
+  '`await filesystem.readFile({ path })`; `await tools.call("server.tool_name", args)`; ' +
+  "`await tools.search(query)`), and Deno's and the Web's globals (fetch, URL, crypto, " +
+  "TextEncoder, …), which need no import. Type-only imports (`import type …`) are removed.";
+
+/** Words after `export` that start a declaration whose `export` can simply go. */
+const DECLARATION_START = new Set([
+  "const",
+  "let",
+  "var",
+  "function",
+  "async",
+  "class",
+  "abstract",
+  "enum",
+  "interface",
+  "namespace",
+  "module",
+  "declare",
+  "using",
+]);
+
+/**
+ * Rewrites top-level `import`/`export` statements of `code` (see the module doc) so the
+ * sandbox can run it as a function body.
+ *
+ * @param code the caller's TypeScript, at most {@link MAX_PREP_CHARS} UTF-16 code units
+ * @returns the code to send (same line count, same lines; a `return` of the default export
+ *   may be added on a new last line), or a `compile` error with a message saying what to use
+ *   instead and the 1-based `line` of the statement in the caller's code
+ * @throws RangeError when `code` is longer than {@link MAX_PREP_CHARS} (the request schema
+ *   refuses such code before this is reached)
+ */
+export function prepareCode(code: string): PreparedCode {
+  if (code.length > MAX_PREP_CHARS) {
+    throw new RangeError(`code is longer than ${MAX_PREP_CHARS} characters`);
+  }
+  // Cheap exit: most code has neither word.
+  if (!code.includes("import") && !code.includes("export")) return { ok: true, code };
+  const tokens = tokenize(code);
+  /** [start, end) ranges to blank, in order, and replacements to splice. */
+  const edits: { start: number; end: number; text?: string }[] = [];
+  let defaultResult: string | undefined;
+  const setDefault = (binding: string, offset: number) => {
+    if (defaultResult !== undefined) {
+      throw new Refusal(offset, "a module has only one default export; this is the second");
+    }
+    defaultResult = binding;
+  };
+  const at = (k: number): Token | undefined => tokens[k];
+  const word = (k: number): string | undefined => {
+    const t = tokens[k];
+    return t && (t.type === "ident" || t.type === "punct") ? t.text : undefined;
+  };
+  /** Index of the `}` closing the `{` at `k`. */
+  const closing = (k: number): number => {
+    const depth = tokens[k].depth;
+    for (let j = k + 1; j < tokens.length; j++) {
+      if (tokens[j].depth === depth && tokens[j].text === "}") return j;
+    }
+    throw new Refusal(tokens[k].start, "an unclosed `{` in an import or export");
+  };
+  /** Comma-separated specifiers between the braces at `open` and `close`, as word lists. */
+  const specifiers = (open: number, close: number): string[][] => {
+    const out: string[][] = [[]];
+    for (let j = open + 1; j < close; j++) {
+      const t = tokens[j];
+      if (t.text === ",") out.push([]);
+      else out[out.length - 1].push(t.type === "string" ? code.slice(t.start, t.end) : t.text);
+    }
+    return out.filter((s) => s.length > 0);
+  };
+  /** `type A`, `type A as B`, `type as as B`: a type-only specifier. */
+  const typeOnly = (spec: string[]): boolean =>
+    spec[0] === "type" && spec.length >= 2 && (spec[1] !== "as" || spec.length === 4);
+  /**
+   * After `from`: the end of the string and of an optional `with { … }`/`assert { … }`, plus a
+   * `;`. Returns the index of the statement's last token.
+   */
+  const fromClauseEnd = (k: number): number => {
+    if (word(k) !== "from" || at(k + 1)?.type !== "string") {
+      throw new Refusal(tokens[k - 1]?.start ?? 0, "could not read this statement's `from` clause");
+    }
+    let last = k + 1;
+    if ((word(last + 1) === "with" || word(last + 1) === "assert") && word(last + 2) === "{") {
+      last = closing(last + 2);
+    }
+    if (word(last + 1) === ";") last++;
+    return last;
+  };
+  const blank = (first: number, last: number) => {
+    edits.push({ start: tokens[first].start, end: tokens[last].end });
+  };
+  const optionalSemicolon = (k: number) => (word(k + 1) === ";" ? k + 1 : k);
+
+  /** ` (from "…")` naming the statement's module, at most 100 characters, or "". */
+  const fromText = (k: number): string => {
+    for (let j = k + 1; j < tokens.length && j < k + 1000; j++) {
+      if (tokens[j].depth !== tokens[k].depth) continue;
+      if (tokens[j].type === "string") {
+        const specifier = code.slice(
+          tokens[j].start,
+          Math.min(tokens[j].end, tokens[j].start + 100),
+        );
+        return ` (${specifier})`;
+      }
+      if (tokens[j].text === ";") break;
+    }
+    return "";
+  };
+  /** Handles the `import` at `k`; returns the index to continue after. */
+  const onImport = (k: number): number => {
+    const t1 = word(k + 1);
+    if (t1 === "type") {
+      const t2 = word(k + 2);
+      const typeImport = t2 === "{" || t2 === "*" ||
+        (at(k + 2)?.type === "ident" && t2 !== "from" && t2 !== "=") ||
+        (t2 === "from" && word(k + 3) === "from");
+      if (typeImport) {
+        // Find `from "…"` at this statement's depth.
+        for (let j = k + 2; j < tokens.length; j++) {
+          if (tokens[j].depth !== tokens[k].depth) continue;
+          if (tokens[j].text === "from" && at(j + 1)?.type === "string") {
+            const last = fromClauseEnd(j);
+            blank(k, last);
+            return last;
+          }
+          if (tokens[j].text === ";" || tokens[j].text === "=") break;
+        }
+        throw new Refusal(tokens[k].start, "could not read this `import type` statement");
+      }
+    }
+    if (t1 === "{") {
+      const close = closing(k + 1);
+      const specs = specifiers(k + 1, close);
+      if (specs.length > 0 && specs.every(typeOnly) && word(close + 1) === "from") {
+        const last = fromClauseEnd(close + 1);
+        blank(k, last);
+        return last;
+      }
+    }
+    const what = at(k + 1)?.type === "string" ? "an import for side effects" : "a value import";
+    throw new Refusal(tokens[k].start, `${what}${fromText(k)} cannot run here. ${INSTEAD}`);
+  };
+
+  /** Handles the `export` at `k`; returns the index to continue after. */
+  const onExport = (k: number): number => {
+    const exportToken = tokens[k];
+    const t1 = word(k + 1);
+    if (t1 === "default") {
+      const t2 = word(k + 2);
+      if (t2 === "interface") {
+        blank(k, k + 1);
+        return k + 1;
+      }
+      let decl = k + 2;
+      if (t2 === "async" && word(k + 3) === "function") decl = k + 3;
+      if (word(decl) === "abstract" && word(decl + 1) === "class") decl++;
+      const kind = word(decl);
+      if (kind === "function" || kind === "class") {
+        let nameAt = decl + 1;
+        if (word(nameAt) === "*") nameAt++;
+        const name = at(nameAt);
+        const named = name?.type === "ident" && name.text !== "extends" &&
+          name.text !== "implements";
+        if (named) {
+          setDefault(name.text, exportToken.start);
+          blank(k, k + 1);
+          return k + 1;
+        }
+      }
+      setDefault(DEFAULT_EXPORT_BINDING, exportToken.start);
+      const span = code.slice(exportToken.start, tokens[k + 1].end);
+      edits.push({
+        start: exportToken.start,
+        end: tokens[k + 1].end,
+        // Line terminators between `export` and `default` stay, so line numbers do.
+        text: `var ${DEFAULT_EXPORT_BINDING} =` + blankOut(span).replaceAll(" ", ""),
+      });
+      return k + 1;
+    }
+    if (t1 === "type" && (word(k + 2) === "{" || word(k + 2) === "*")) {
+      // `export type { A }` or `export type { A } from "…"`, `export type * from "…"`.
+      const end = word(k + 2) === "{" ? closing(k + 2) : k + 2;
+      const last = word(end + 1) === "from" ? fromClauseEnd(end + 1) : optionalSemicolon(end);
+      blank(k, last);
+      return last;
+    }
+    if (t1 === "type" || t1 === "import" || (t1 !== undefined && DECLARATION_START.has(t1))) {
+      // `export type T = …`, `export import A = …` (refused when its import is reached).
+      blank(k, k);
+      return k;
+    }
+    if (t1 === "{") {
+      const close = closing(k + 1);
+      const specs = specifiers(k + 1, close);
+      if (word(close + 1) === "from") {
+        if (specs.every(typeOnly)) {
+          const last = fromClauseEnd(close + 1);
+          blank(k, last);
+          return last;
+        }
+        throw new Refusal(exportToken.start, `re-exporting from a module is an import. ${INSTEAD}`);
+      }
+      for (const spec of specs) {
+        if (spec.length === 3 && spec[1] === "as" && spec[2] === "default") {
+          setDefault(spec[0], exportToken.start);
+        }
+      }
+      const last = optionalSemicolon(close);
+      blank(k, last);
+      return last;
+    }
+    if (t1 === "*") {
+      throw new Refusal(exportToken.start, `\`export *\` re-exports a module. ${INSTEAD}`);
+    }
+    throw new Refusal(
+      exportToken.start,
+      "this `export` form has no meaning here: code runs as a function body whose result is " +
+        "what it returns (`return value`, or `export default value`)",
+    );
+  };
+
+  try {
+    for (let k = 0; k < tokens.length; k++) {
+      const t = tokens[k];
+      if (t.depth !== 0 || t.type !== "ident") continue;
+      if (t.text !== "import" && t.text !== "export") continue;
+      // A property (`x.import`, `x?.export`), or `import(…)` / `import.meta`: not a statement.
+      const prev = tokens[k - 1];
+      if (prev && prev.type === "punct" && prev.text === ".") continue;
+      if (t.text === "import" && (word(k + 1) === "(" || word(k + 1) === ".")) continue;
+      k = t.text === "import" ? onImport(k) : onExport(k);
+    }
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    const line = lineOf(code, error.offset);
+    return {
+      ok: false,
+      error: { kind: "compile", message: `line ${line}: ${error.message}`, line },
+    };
+  }
+  if (edits.length === 0) return { ok: true, code };
+  const out: string[] = [];
+  let from = 0;
+  for (const edit of edits) {
+    out.push(code.slice(from, edit.start));
+    out.push(edit.text ?? blankOut(code.slice(edit.start, edit.end)));
+    from = edit.end;
+  }
+  out.push(code.slice(from));
+  // The code's own `return` ends the function before this line; falling off its end
+  // returns the default export. A new line keeps every line number of the code.
+  if (defaultResult !== undefined) out.push(`\n;return ${defaultResult};`);
+  return { ok: true, code: out.join("") };
+}
+
+/** `text` with every character but line terminators replaced by a space. */
+function blankOut(text: string): string {
+  let out = "";
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (isLineTerminator(text.charCodeAt(i))) {
+      out += " ".repeat(run) + text[i];
+      run = 0;
+    } else run++;
+  }
+  return out + " ".repeat(run);
+}
+
+/** The 1-based line of `offset`, counting line terminators the way V8 does (CRLF is one). */
+function lineOf(code: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 10 || c === 0x2028 || c === 0x2029) line++;
+    else if (c === 13 && code.charCodeAt(i + 1) !== 10) line++;
+  }
+  return line;
+}
+
+/** What {@link runPrepared} needs of the sandbox. */
+export interface CodeRunner {
+  run(request: RunRequest): Promise<RunResult>;
+}
+
+/**
+ * Runs `request` in `sandbox` after {@link prepareCode}: the rewritten code is what runs; a
+ * refused statement becomes a failed run (`ok: false`, `error.kind` `compile`, no logs,
+ * `sandboxMs` 0) without starting the sandbox.
+ */
+export async function runPrepared(sandbox: CodeRunner, request: RunRequest): Promise<RunResult> {
+  const prepared = prepareCode(request.code);
+  if (!prepared.ok) {
+    return { ok: false, logs: [], error: prepared.error, sandboxMs: 0, warm: false };
+  }
+  return await sandbox.run({ ...request, code: prepared.code });
+}

@@ -1,0 +1,195 @@
+/**
+ * The TypeScript agents actually write: top-level `import`/`export` statements
+ * (`gateway/code_prep.ts`), run for real in a sandbox process after the rewrite.
+ */
+
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { Sandbox } from "../../sandbox/mod.ts";
+import { MAX_PREP_CHARS, prepareCode, runPrepared } from "../../gateway/code_prep.ts";
+
+const sandbox = new Sandbox({
+  timeoutMs: 5000,
+  memoryMb: 64,
+  maxOutputBytes: 1024 * 1024,
+  maxLogBytes: 64 * 1024,
+  concurrency: 2,
+  queue: 16,
+  poolSize: 0,
+  allowNet: [],
+  allowRead: [],
+});
+
+function run(code: string) {
+  return runPrepared(sandbox, { code });
+}
+
+/** Lines of `text`, the way V8 counts them. */
+function lineCount(text: string): number {
+  return text.split(/\r\n|[\n\r\u2028\u2029]/).length;
+}
+
+Deno.test("type-only imports are removed and the code runs", async () => {
+  const result = await run(`import type { Point } from "./point.ts";
+import type Default from "./default.ts";
+import type * as Ns from "npm:some-types";
+import { type A, type B as C } from "./types.ts";
+import type { X } from "./x.json" with { type: "json" };
+const p: Point = { x: 1 } as unknown as Point;
+return { ok: true, line: new Error().stack!.match(/<code>:(\\d+)/)?.[1] ?? null };`);
+  assertEquals(result.ok, true, JSON.stringify(result.error));
+  assertEquals(result.result, { ok: true, line: null });
+});
+
+Deno.test("exports become plain declarations, with the caller's line numbers", async () => {
+  const result = await run(`export const a = 1;
+export let b = 2, c = 3;
+export function double(n: number): number { return n * 2; }
+export async function later() { return 4; }
+export class Box { constructor(public v: number) {} }
+export type Pair = [number, number];
+export interface Thing { name: string }
+export enum Colour { Red = "red" }
+export { a as alsoA, b };
+const pair: Pair = [a, b];
+const thing: Thing = { name: "t" };
+if (pair.length === 2) throw new Error("at line 12: " + [double(c), await later(), new Box(5).v, Colour.Red, thing.name].join());`);
+  assertEquals(result.ok, false);
+  assertEquals(result.error!.kind, "runtime");
+  assertEquals(result.error!.message, "Error: at line 12: 6,4,5,red,t");
+  assertEquals(result.error!.line, 12);
+});
+
+Deno.test("export default is the result unless the code returns", async () => {
+  const value = await run(`const items = [1, 2, 3];\nexport default { total: items.length };`);
+  assertEquals(value.ok, true, JSON.stringify(value.error));
+  assertEquals(value.result, { total: 3 });
+
+  const fn = await run(`export default function answer() { return 42; }\nconsole.log(answer());`);
+  assertEquals(fn.ok, true, JSON.stringify(fn.error));
+  assertEquals(fn.logs, [{ level: "log", text: "42" }]);
+  // The function is returned, not called; like `return answer`, it encodes as null.
+  assertEquals(fn.result, null);
+
+  const renamed = await run(`const out = ["x"];\nexport { out as default };`);
+  assertEquals(renamed.result, ["x"]);
+
+  // An explicit return wins.
+  const explicit = await run(`export default 1;\nreturn 2;`);
+  assertEquals(explicit.result, 2);
+
+  const twice = prepareCode(`export default 1;\nexport default 2;`);
+  assertEquals(twice.ok, false);
+  assertEquals(!twice.ok && twice.error.line, 2);
+});
+
+Deno.test("a value import is a compile error naming the line and what to use instead", async () => {
+  for (
+    const [code, line] of [
+      [`const x = 1;\nimport { readFile } from "node:fs";\nreturn x;`, 2],
+      [`\n\nimport x from "./x.ts";`, 3],
+      [`import "./side-effect.ts";`, 1],
+      [`import * as path from "node:path";`, 1],
+      [`import fs, { type Stats } from "node:fs";`, 1],
+      [`import { type A, b } from "./ab.ts";`, 1],
+      [`import type from "./default-named-type.ts";`, 1],
+      [`export { readFile } from "node:fs";`, 1],
+      [`export * from "./all.ts";`, 1],
+      [`import fs = require("fs");`, 1],
+      ["const a = `${1}`;\r\nconst b = 2;\r\nimport { c } from './c.ts';", 3],
+    ] as const
+  ) {
+    const result = await run(code);
+    assertEquals(result.ok, false, code);
+    assertEquals(result.error!.kind, "compile", code);
+    assertEquals(result.error!.line, line, code);
+    assertMatch(result.error!.message, new RegExp(`^line ${line}: `));
+    assertMatch(result.error!.message, /tools\.call/);
+  }
+  const named = prepareCode(`import { readFile } from "node:fs";`);
+  assert(!named.ok);
+  assertMatch(named.error.message, /\("node:fs"\)/);
+});
+
+Deno.test("import and export inside strings, comments, templates, regexes and blocks are left alone", async () => {
+  const code = `// import { readFile } from "node:fs";
+/* export const hidden = 1;
+   import x from "y"; */
+const s1 = "import { a } from 'b'";
+const s2 = 'export default 1';
+const t = \`
+import { c } from "d";
+\${ "export const e = 1" } export { f }
+\`;
+const re = /import x from "y"/g;
+const ratio = 4 / 2 / 1; const more = "export { g }";
+const obj = { import: 1, export: 2 };
+const viaDot = obj.import + obj?.export;
+const meta = typeof import.meta.url;
+function inner() { const z = "import type { Q } from 'q'"; return z.length; }
+return [s1, s2, t.trim(), re.source, ratio, more, viaDot, meta, inner()];`;
+  const prepared = prepareCode(code);
+  assertEquals(prepared, { ok: true, code }, "nothing to rewrite");
+  const result = await run(code);
+  assertEquals(result.ok, true, JSON.stringify(result.error));
+  assertEquals(result.result, [
+    "import { a } from 'b'",
+    "export default 1",
+    'import { c } from "d";\nexport const e = 1 export { f }',
+    'import x from "y"',
+    2,
+    "export { g }",
+    3,
+    "string",
+    26,
+  ]);
+});
+
+Deno.test("the rewrite keeps every line (and columns outside export default)", () => {
+  const code =
+    `import type {\n  A,\n  B,\n} from "./ab.ts";\nexport const a: A = 1 as A; export {\n a };\r\nexport\ndefault a;\u2028return a;`;
+  const prepared = prepareCode(code);
+  assert(prepared.ok);
+  // One line added at the end, for the default export's return.
+  assertEquals(lineCount(prepared.code), lineCount(code) + 1);
+  const lines = prepared.code.split("\n");
+  assertEquals(lines[4], "       const a: A = 1 as A;         ");
+  assertEquals(lines.at(-1), ";return __airlock_default;");
+});
+
+Deno.test("compile errors from the compiler still carry the caller's line after a rewrite", async () => {
+  const result = await run(`import type { T } from "./t.ts";\nexport const a = 1;\nconst = 3;`);
+  assertEquals(result.ok, false);
+  assertEquals(result.error!.kind, "compile");
+  assertEquals(result.error!.line, 3);
+});
+
+Deno.test("the scanner is linear and refuses code over the cap", () => {
+  // Pathological shapes: deep brackets, many exports, unterminated everything.
+  const inputs = [
+    "(".repeat(200_000),
+    "export const a = 1;\n".repeat(20_000),
+    "`${".repeat(100_000),
+    "import type { A } from 'a';".repeat(15_000),
+    '"'.repeat(300_000),
+    "/".repeat(400_000),
+    "export { a };".repeat(30_000),
+  ];
+  for (const input of inputs) {
+    const started = performance.now();
+    prepareCode(input.slice(0, MAX_PREP_CHARS));
+    // A generous bound that only proves "did not go quadratic" (quadratic takes minutes).
+    assert(performance.now() - started < 5000, `slow on ${input.slice(0, 20)}…`);
+  }
+  let refused = false;
+  try {
+    prepareCode("x".repeat(MAX_PREP_CHARS + 1));
+  } catch (error) {
+    refused = error instanceof RangeError;
+  }
+  assert(refused, "over the cap is refused");
+});
+
+Deno.test({
+  name: "agent code tests close their sandbox",
+  fn: () => sandbox.close(),
+});
