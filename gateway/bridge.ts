@@ -12,7 +12,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import type { NameMap } from "../wrappers/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import type { CallToolResult } from "../upstream/mod.ts";
-import { toolResultValue } from "./tool_result.ts";
+import { toolCallValue } from "./tool_result.ts";
 
 /**
  * How a call ended: `ok`; `error` (the tool or its server failed it); `refused` (the bridge
@@ -38,6 +38,11 @@ export interface ToolCallRecord {
   outcome: ToolCallOutcome;
   /** Why it failed, when it did. */
   error?: string;
+  /**
+   * Set when the call succeeded but its result broke the tool's `outputSchema` (missing or
+   * non-matching structured content), so the code got the text content instead.
+   */
+  warning?: string;
 }
 
 /** Longest tool id accepted from the code, in UTF-16 units; longer ids are refused. */
@@ -200,7 +205,7 @@ export class ToolBridge {
   }
 
   /** Records a finished call once (a call cancelled by `close` is not recorded again). */
-  #record(call: PendingCall, outcome: ToolCallOutcome, error?: string): void {
+  #record(call: PendingCall, outcome: ToolCallOutcome, error?: string, warning?: string): void {
     if (!this.#pending.delete(call) && outcome !== "refused" && this.#closed) return;
     const record: ToolCallRecord = {
       tool: call.tool,
@@ -209,6 +214,7 @@ export class ToolBridge {
       outcome,
     };
     if (error) record.error = error;
+    if (warning) record.warning = warning;
     this.calls.push(record);
   }
 
@@ -296,8 +302,8 @@ export class ToolBridge {
         realArgs,
         this.#abort.signal,
       );
-      const value = toolResultValue(result);
-      this.#record(call, "ok");
+      const { value, warning } = toolCallValue(result, tool);
+      this.#record(call, "ok", undefined, warning);
       return value;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

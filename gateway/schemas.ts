@@ -57,6 +57,8 @@ export const executeResponseSchema = z.object({
       outcome: z.enum(["ok", "error", "refused", "cancelled"])
         .describe("cancelled: in flight when the execution ended, cancelled at the server"),
       error: z.string().optional(),
+      warning: z.string().optional()
+        .describe("the result broke the tool's outputSchema; the code got the text content"),
     })),
   }),
   redactions: z.record(z.string(), z.number()),

@@ -1,7 +1,10 @@
 /**
  * How an MCP tool result becomes the value the code sees (DESIGN.md, "Inside the
  * sandbox"): `structuredContent` as is; a single JSON text parsed; other text as a
- * string; `isError` as a `ToolError`. Binary content comes back JSON-safe:
+ * string; `isError` as a `ToolError` with the tool's own text, whatever its structured
+ * content. For a tool with an `outputSchema`, structured content that is missing or does
+ * not match it is not an error: the code gets the text content instead and the call is
+ * journalled with a warning ({@linkcode toolCallValue}). Binary content comes back JSON-safe:
  * `{ type: "image" | "audio", mimeType, data /* base64 *\/ }`, embedded resources as
  * `{ type: "resource", uri, mimeType, text | blob }`, links as
  * `{ type: "resource_link", uri, name, mimeType }`; a result with several parts that
@@ -10,7 +13,7 @@
  * @module
  */
 
-import type { CallToolResult } from "../upstream/mod.ts";
+import { type CallToolResult, structuredContentProblem, type ToolInfo } from "../upstream/mod.ts";
 
 /** The server said the call failed (`isError`); the message is the server's text. */
 export class ToolCallError extends Error {
@@ -40,6 +43,54 @@ export function toolResultValue(result: CallToolResult): unknown {
   }
   const items = content.map(contentItem);
   return items.length === 1 ? items[0] : items;
+}
+
+/** What the code gets from one call, and what the call journal should note about it. */
+export interface ToolCallValue {
+  /** The value for the code. */
+  value: unknown;
+  /**
+   * Set when the result broke the tool's `outputSchema` and the text content was used
+   * instead; names the schema keyword, never the value (at most about 400 characters).
+   */
+  warning?: string;
+}
+
+/**
+ * Converts a result of `tool` for the code, checking its `structuredContent` against the
+ * tool's `outputSchema` (Ajv, compiled once per schema):
+ *
+ * - `isError`: throws {@link ToolCallError} with the result's text (the tool's own words),
+ *   whatever its structured content;
+ * - structured content that matches, or a tool without an output schema: as
+ *   {@linkcode toolResultValue};
+ * - no structured content, or content that does not match: the text content (a single
+ *   JSON text parsed), with a `warning`. A result with no content at all keeps its
+ *   non-matching structured content, the only data there is.
+ *
+ * @param result the upstream result
+ * @param tool the tool it came from (its `outputSchema`, when it has one)
+ * @throws {ToolCallError} when the result has `isError`
+ */
+export function toolCallValue(
+  result: CallToolResult,
+  tool: Pick<ToolInfo, "outputSchema">,
+): ToolCallValue {
+  const schema = tool.outputSchema;
+  if (result.isError || schema === undefined) return { value: toolResultValue(result) };
+  const structured = result.structuredContent;
+  const problem = structured === undefined
+    ? "the tool declares an outputSchema but returned no structured content"
+    : structuredContentProblem(schema, structured);
+  if (problem === undefined) return { value: toolResultValue(result) };
+  const warning = structured === undefined ? problem : `structured content ignored: ${problem}`;
+  const hasContent = Array.isArray(result.content) && result.content.length > 0;
+  if (!hasContent && structured !== undefined) return { value: structured, warning };
+  const { structuredContent: _ignored, ...rest } = result;
+  return {
+    value: toolResultValue(rest as CallToolResult),
+    warning: `${warning}; returned the text content instead`,
+  };
 }
 
 /** Parses text that is a JSON object or array; anything else stays a string. */

@@ -15,10 +15,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 
 import { backoffDelay } from "./backoff.ts";
-import { listAllTools, toToolInfos } from "./catalogue.ts";
+import { listAllTools } from "./catalogue.ts";
 import { UpstreamError } from "./errors.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
+import { type ToolWarning, vetTools } from "./vet.ts";
 import { settlesWithin } from "./wait.ts";
 
 /** Where a server is in its life: see {@linkcode ServerStatus}. */
@@ -38,6 +39,11 @@ export interface ServerStatus {
   error?: string;
   /** Restart attempts so far. */
   restarts: number;
+  /**
+   * Tools of its current list that were skipped, reduced or cut (see `vetTools`), each
+   * with a one-line problem; empty unless ready. The other tools are served as usual.
+   */
+  warnings: ToolWarning[];
   /** When it entered its current state (ISO 8601). */
   since: string;
 }
@@ -113,6 +119,7 @@ export class ServerConnection {
   #failuresInRow = 0;
   #readyAt = 0;
   #tools: ToolInfo[] = [];
+  #warnings: ToolWarning[] = [];
   #toolNames = new Set<string>();
   #client?: Client;
   #transport?: StdioProcessTransport | StreamableHTTPClientTransport;
@@ -159,6 +166,7 @@ export class ServerConnection {
       tools: this.#state === "ready" ? this.#tools.length : 0,
       restarts: this.#restarts,
       since: this.#since.toISOString(),
+      warnings: this.#state === "ready" ? this.#warnings.map((w) => ({ ...w })) : [],
     };
     if (this.#error !== undefined && this.#state !== "ready") status.error = this.#error;
     return status;
@@ -201,8 +209,11 @@ export class ServerConnection {
     }
     const timeout = options.timeoutMs ?? this.#options.callTimeoutMs;
     try {
-      const result = await client.callTool(
-        { name: tool, arguments: args },
+      // Not client.callTool(): it turns a result whose structured content does not match
+      // the tool's outputSchema (even an isError one) into a protocol error, losing the
+      // tool's own words. The gateway checks structured content itself.
+      const result = await client.request(
+        { method: "tools/call", params: { name: tool, arguments: args } },
         CallToolResultSchema,
         { timeout, maxTotalTimeout: timeout, signal: options.signal },
       );
@@ -292,11 +303,13 @@ export class ServerConnection {
     const requestOptions = { signal: deadline.signal, timeout: connectTimeoutMs + 1000 };
     try {
       await client.connect(transport, requestOptions);
-      const tools = await listAllTools(client, requestOptions);
+      const entries = await listAllTools(client, requestOptions);
       if (generation !== this.#generation) return;
       this.#error = undefined;
       this.#readyAt = Date.now();
-      this.#setTools(toToolInfos(this.name, tools, client.getInstructions()));
+      const vetted = vetTools(this.name, entries, client.getInstructions());
+      this.#setTools(vetted.tools);
+      this.#setWarnings(vetted.warnings);
       this.#setState("ready");
       logger({
         event: "upstream.ready",
@@ -409,9 +422,11 @@ export class ServerConnection {
       const client = this.#client;
       if (!client || generation !== this.#generation || this.#state !== "ready") return;
       try {
-        const tools = await listAllTools(client, { timeout: this.#options.callTimeoutMs });
+        const entries = await listAllTools(client, { timeout: this.#options.callTimeoutMs });
         if (generation !== this.#generation || this.#state !== "ready") return;
-        const next = toToolInfos(this.name, tools, client.getInstructions());
+        const vetted = vetTools(this.name, entries, client.getInstructions());
+        this.#setWarnings(vetted.warnings);
+        const next = vetted.tools;
         if (JSON.stringify(next) !== JSON.stringify(this.#tools)) {
           this.#setTools(next);
           this.#options.logger({
@@ -458,6 +473,25 @@ export class ServerConnection {
   #setTools(tools: ToolInfo[]): void {
     this.#tools = tools;
     this.#toolNames = new Set(tools.map((tool) => tool.name));
+  }
+
+  /**
+   * Keeps the warnings of the latest list and logs each one, one line per tool, when
+   * the set differs from the previous list's (a refresh with the same problems is quiet).
+   */
+  #setWarnings(warnings: ToolWarning[]): void {
+    const changed = JSON.stringify(warnings) !== JSON.stringify(this.#warnings);
+    this.#warnings = warnings;
+    if (!changed) return;
+    for (const warning of warnings) {
+      this.#options.logger({
+        event: "upstream.tool_warning",
+        level: "warn",
+        server: this.name,
+        tool: warning.tool,
+        problem: warning.problem,
+      });
+    }
   }
 
   #setState(state: ServerState): void {

@@ -20,6 +20,15 @@ export type { UpstreamErrorReason } from "./errors.ts";
 export { backoffDelay } from "./backoff.ts";
 export type { BackoffOptions } from "./backoff.ts";
 export { childEnvironment } from "./stdio_transport.ts";
+export {
+  DESCRIPTION_CUT_MARKER,
+  MAX_DESCRIPTION_BYTES,
+  MAX_SCHEMA_BYTES,
+  MAX_TOOL_NAME_CHARS,
+  vetTools,
+} from "./vet.ts";
+export type { ToolWarning, VettedTools } from "./vet.ts";
+export { structuredContentProblem } from "./output_schema.ts";
 export type {
   HttpServerConfig,
   JsonSchema,

@@ -1,0 +1,221 @@
+/**
+ * Vetting a server's `tools/list` one tool at a time: a tool the gateway cannot use is
+ * skipped (or kept in a reduced form) with a warning, and never takes its server's other
+ * tools down with it. The SDK's own `listTools()` rejects the whole list for one bad
+ * entry; {@linkcode vetTools} is what the gateway does instead.
+ *
+ * @module
+ */
+
+import { compileOutputSchema } from "./output_schema.ts";
+import type { JsonSchema, ToolInfo } from "./types.ts";
+
+/** One problem with one listed tool, as `/readyz` and the log report it. */
+export interface ToolWarning {
+  /** The tool's name (cut to 128 characters), or `(entry N)` when it has no usable name. */
+  tool: string;
+  /** One line: what is wrong and what the gateway did about it (skipped, kept, cut). */
+  problem: string;
+}
+
+/** Longest description kept, in UTF-8 bytes; longer ones are cut and marked. */
+export const MAX_DESCRIPTION_BYTES = 8 * 1024;
+/** Largest `inputSchema` or `outputSchema`, in UTF-8 bytes of its JSON. */
+export const MAX_SCHEMA_BYTES = 64 * 1024;
+/** Longest tool name, in UTF-16 units (the MCP specification's 128 characters). */
+export const MAX_TOOL_NAME_CHARS = 128;
+/** Most warnings kept per listing; the last one then counts the rest. */
+export const MAX_WARNINGS = 100;
+
+/** Appended to a description cut at {@linkcode MAX_DESCRIPTION_BYTES}. */
+export const DESCRIPTION_CUT_MARKER = " … [description cut at 8 KiB]";
+const MARKER_BYTES = new TextEncoder().encode(DESCRIPTION_CUT_MARKER).length;
+
+/** The result of {@linkcode vetTools}. */
+export interface VettedTools {
+  /** The usable tools, in the server's order, each name once. */
+  tools: ToolInfo[];
+  /** What was skipped, reduced or cut, in the server's order (at most {@linkcode MAX_WARNINGS}). */
+  warnings: ToolWarning[];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Whether `text` (JSON or a description) fits in `maxBytes` of UTF-8, and how many UTF-16
+ * units of it do. Encodes at most `maxBytes + 1` bytes however long the text is, and never
+ * splits a character.
+ */
+function fitUtf8(text: string, maxBytes: number): { fits: boolean; units: number } {
+  if (text.length * 3 <= maxBytes) return { fits: true, units: text.length };
+  const { read } = new TextEncoder().encodeInto(text, new Uint8Array(maxBytes));
+  return { fits: read === text.length, units: read };
+}
+
+/** Why a schema is too big to keep, or `undefined`. */
+function oversized(schema: JsonSchema): string | undefined {
+  const json = JSON.stringify(schema);
+  if (fitUtf8(json, MAX_SCHEMA_BYTES).fits) return undefined;
+  const kib = Math.ceil(new TextEncoder().encode(json).length / 1024);
+  return `is ${kib} KiB of JSON, over the ${MAX_SCHEMA_BYTES / 1024} KiB limit`;
+}
+
+/** The root `type` of a schema as a list, or `undefined` when it declares none. */
+function rootTypes(schema: JsonSchema): unknown[] | undefined {
+  if (!Object.hasOwn(schema, "type")) return undefined;
+  return Array.isArray(schema.type) ? schema.type : [schema.type];
+}
+
+function label(name: unknown, index: number): string {
+  if (typeof name !== "string" || name === "") return `(entry ${index})`;
+  return name.length > MAX_TOOL_NAME_CHARS ? `${name.slice(0, MAX_TOOL_NAME_CHARS)}…` : name;
+}
+
+/**
+ * Turns the raw entries of a server's `tools/list` (every page) into catalogue entries,
+ * checking each tool on its own:
+ *
+ * - skipped: an entry that is not an object; a name that is not a string of 1 to 128
+ *   characters; a name listed before (the first definition is kept); an `inputSchema`
+ *   that is not an object, declares a root `type` without `"object"`, or is over 64 KiB
+ *   of JSON;
+ * - kept as is, with a warning: an `inputSchema` without a root `type` (e.g. a root
+ *   `oneOf`; the bridge still checks arguments against it), a missing `inputSchema`
+ *   (any object is accepted);
+ * - kept without the part: an `outputSchema` that is not an object, whose root `type`
+ *   excludes `"object"` (structured content is always an object), that Ajv cannot
+ *   compile, or that is over 64 KiB; `annotations` that are not an object; a description
+ *   that is not a string;
+ * - cut: a description over 8 KiB of UTF-8, cut at a character boundary and marked with
+ *   {@linkcode DESCRIPTION_CUT_MARKER}.
+ *
+ * Runs in time linear in the size of the list (plus Ajv compiling each output schema).
+ *
+ * @param server the config key of the server
+ * @param entries the `tools` arrays of every page, concatenated, unvalidated
+ * @param instructions the server's `instructions` from its initialize result
+ */
+export function vetTools(server: string, entries: unknown[], instructions?: string): VettedTools {
+  const tools: ToolInfo[] = [];
+  const warnings: ToolWarning[] = [];
+  let dropped = 0;
+  const warn = (tool: string, problem: string) => {
+    if (warnings.length < MAX_WARNINGS - 1) warnings.push({ tool, problem });
+    else dropped++;
+  };
+  const seen = new Set<string>();
+  entries.forEach((entry, index) => {
+    if (!isPlainObject(entry)) {
+      warn(label(undefined, index), "is not a tool object; skipped");
+      return;
+    }
+    const name = entry.name;
+    const tool = label(name, index);
+    if (typeof name !== "string" || name === "") {
+      warn(tool, "has no name (a non-empty string); skipped");
+      return;
+    }
+    if (name.length > MAX_TOOL_NAME_CHARS) {
+      warn(tool, `has a name longer than ${MAX_TOOL_NAME_CHARS} characters; skipped`);
+      return;
+    }
+    if (seen.has(name)) {
+      warn(tool, "is listed more than once; the first definition is kept");
+      return;
+    }
+    seen.add(name);
+
+    let inputSchema: JsonSchema;
+    if (entry.inputSchema === undefined) {
+      inputSchema = { type: "object" };
+      warn(tool, "has no inputSchema; kept, accepting any object");
+    } else if (!isPlainObject(entry.inputSchema)) {
+      warn(tool, "has an inputSchema that is not a JSON Schema object; skipped");
+      return;
+    } else {
+      inputSchema = entry.inputSchema;
+      const big = oversized(inputSchema);
+      if (big) {
+        warn(tool, `has an inputSchema that ${big}; skipped`);
+        return;
+      }
+      const types = rootTypes(inputSchema);
+      if (types === undefined) {
+        warn(
+          tool,
+          'has an inputSchema without a root "type": "object"; kept as is (arguments are checked against it)',
+        );
+      } else if (!types.includes("object")) {
+        warn(
+          tool,
+          `has an inputSchema whose root type is ${
+            JSON.stringify(inputSchema.type).slice(0, 60)
+          }, not "object"; skipped`,
+        );
+        return;
+      }
+    }
+
+    const info: ToolInfo = {
+      id: `${server}.${name}`,
+      server,
+      name,
+      description: description(entry.description, tool, warn),
+      inputSchema,
+    };
+    const outputSchema = vetOutputSchema(entry.outputSchema, tool, warn);
+    if (outputSchema) info.outputSchema = outputSchema;
+    if (isPlainObject(entry.annotations)) info.annotations = { ...entry.annotations };
+    else if (entry.annotations !== undefined) {
+      warn(tool, "has annotations that are not an object; ignored");
+    }
+    if (instructions) info.serverInstructions = instructions;
+    tools.push(info);
+  });
+  if (dropped > 0) {
+    warnings.push({ tool: "(more)", problem: `${dropped} more problems not listed` });
+  }
+  return { tools, warnings };
+}
+
+function description(
+  value: unknown,
+  tool: string,
+  warn: (tool: string, problem: string) => void,
+): string {
+  if (value === undefined) return "";
+  if (typeof value !== "string") {
+    warn(tool, "has a description that is not a string; ignored");
+    return "";
+  }
+  if (fitUtf8(value, MAX_DESCRIPTION_BYTES).fits) return value;
+  const { units } = fitUtf8(value, MAX_DESCRIPTION_BYTES - MARKER_BYTES);
+  warn(tool, `has a description over ${MAX_DESCRIPTION_BYTES / 1024} KiB; cut`);
+  return value.slice(0, units) + DESCRIPTION_CUT_MARKER;
+}
+
+function vetOutputSchema(
+  value: unknown,
+  tool: string,
+  warn: (tool: string, problem: string) => void,
+): JsonSchema | undefined {
+  if (value === undefined) return undefined;
+  const drop = (why: string) => {
+    warn(tool, `has an outputSchema that ${why}; kept the tool without it`);
+    return undefined;
+  };
+  if (!isPlainObject(value)) return drop("is not a JSON Schema object");
+  const big = oversized(value);
+  if (big) return drop(big);
+  const types = rootTypes(value);
+  if (types !== undefined && !types.includes("object")) {
+    return drop(
+      `has root type ${JSON.stringify(value.type).slice(0, 60)} (structured content is an object)`,
+    );
+  }
+  const compiled = compileOutputSchema(value);
+  if (typeof compiled !== "function") return drop(`does not compile (${compiled.error})`);
+  return value;
+}
