@@ -3,16 +3,25 @@
  * (`deno task mcp`) and over Streamable HTTP at `/mcp` (one server and transport per MCP
  * session, as the SDK defines them). Results are `structuredContent` plus a readable
  * text; failed code sets `isError`. Long executions send progress notifications and
- * honour cancellation. The MCP session plays the role of `X-Airlock-Session`.
+ * honour cancellation. The code's console lines are sent as they are written, redacted, as
+ * `notifications/message` (the `logging` capability; `logging/setLevel` filters them). The MCP
+ * session plays the role of `X-Airlock-Session`.
  *
  * @module
  */
 
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import {
+  type LoggingLevel,
+  type SetLevelRequest,
+  SetLevelRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { redactText } from "../pii/mod.ts";
+import type { LogEntry } from "../sandbox/mod.ts";
 import { GatewayError } from "./errors.ts";
-import type { Caller } from "./execute.ts";
+import { type Caller, redactionOptions } from "./execute.ts";
 import type { Gateway } from "./gateway.ts";
 import { addMcpSessionMetrics } from "./metrics.ts";
 import type { ExecuteResponse } from "./schemas.ts";
@@ -21,6 +30,94 @@ import { apiKeyId, type Tenant } from "./tenants.ts";
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
 const TEXT_RESULT_CHARS = 8000;
+
+/** Longest text of one log notification, in UTF-8 bytes; longer lines are cut and end in "…". */
+export const LOG_NOTIFICATION_MAX_BYTES = 2048;
+/**
+ * Log notifications sent per execution; past it one `warning` says so and the rest are
+ * dropped (every line is still in the result's `logs`).
+ */
+export const LOG_NOTIFICATIONS_PER_EXECUTION = 100;
+/** The level a session starts at: `console.debug` and `console.trace` are sent only on request. */
+export const DEFAULT_LOG_LEVEL: LoggingLevel = "info";
+/** The `logger` of Airlock's log notifications. */
+export const LOGGER = "airlock";
+
+/** Console levels of the sandbox as MCP (RFC 5424 syslog) levels. */
+const CONSOLE_LEVELS: Record<LogEntry["level"], LoggingLevel> = {
+  debug: "debug",
+  log: "info",
+  info: "info",
+  warn: "warning",
+  error: "error",
+};
+/** MCP's levels, least severe first (RFC 5424 order, as the spec's schema lists them). */
+const LEVELS: readonly LoggingLevel[] = [
+  "debug",
+  "info",
+  "notice",
+  "warning",
+  "error",
+  "critical",
+  "alert",
+  "emergency",
+];
+const SEVERITY = new Map<LoggingLevel, number>(LEVELS.map((level, i) => [level, i]));
+
+/** The parameters of one `notifications/message`. */
+interface LogMessage {
+  level: LoggingLevel;
+  logger: string;
+  data: string;
+}
+
+/**
+ * Forwards one execution's console lines as log notifications: at or above the session's
+ * level, redacted (the result's logs are redacted only once the run is over, so lines are
+ * redacted here too, with the same options and vault), cut to
+ * {@linkcode LOG_NOTIFICATION_MAX_BYTES} and at most
+ * {@linkcode LOG_NOTIFICATIONS_PER_EXECUTION} of them. Each line is redacted whole: the
+ * sandbox already caps all of an execution's log text (`maxLogBytes`), and cutting before
+ * redacting could leave half a value that no longer looks like one.
+ */
+function logForwarder(
+  minLevel: () => LoggingLevel,
+  redact: (text: string) => string,
+  send: (message: LogMessage) => void,
+): (entry: LogEntry) => void {
+  let sent = 0;
+  let capped = false;
+  const passes = (level: LoggingLevel) => SEVERITY.get(level)! >= SEVERITY.get(minLevel())!;
+  return (entry) => {
+    const level = CONSOLE_LEVELS[entry.level] ?? "info";
+    if (!passes(level) || capped) return;
+    if (sent >= LOG_NOTIFICATIONS_PER_EXECUTION) {
+      capped = true;
+      if (passes("warning")) {
+        send({
+          level: "warning",
+          logger: LOGGER,
+          data: `log notifications stop after ${LOG_NOTIFICATIONS_PER_EXECUTION} per execution; ` +
+            "every line is in the result's logs",
+        });
+      }
+      return;
+    }
+    sent++;
+    send({ level, logger: LOGGER, data: utf8Cut(redact(entry.text), LOG_NOTIFICATION_MAX_BYTES) });
+  };
+}
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes plus "…" (never inside a character). Only the
+ * kept prefix is encoded, so this is linear in `maxBytes`, not in `text`.
+ */
+function utf8Cut(text: string, maxBytes: number): string {
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: this short a text fits whatever it holds.
+  if (text.length * 3 <= maxBytes) return text;
+  const { read } = new TextEncoder().encodeInto(text, new Uint8Array(maxBytes));
+  return read === text.length ? text : `${text.slice(0, read)}…`;
+}
 
 /** The description of `execute_code`: how to write code for Airlock, and what exists. */
 export function executeCodeDescription(gateway: Gateway, tenant: Tenant): string {
@@ -91,10 +188,12 @@ interface ToolExtra {
   sessionId?: string;
   requestId?: string | number;
   _meta?: { progressToken?: string | number };
-  sendNotification(notification: {
-    method: "notifications/progress";
-    params: { progressToken: string | number; progress: number; message?: string };
-  }): Promise<void>;
+  sendNotification(
+    notification: {
+      method: "notifications/progress";
+      params: { progressToken: string | number; progress: number; message?: string };
+    } | { method: "notifications/message"; params: LogMessage },
+  ): Promise<void>;
 }
 
 /** Who an MCP server instance serves. */
@@ -110,11 +209,24 @@ export interface McpContext {
   keyId?: string;
 }
 
-/** Creates one MCP server for one client session. */
+/**
+ * Creates one MCP server for one client session. It has the `tools` and `logging`
+ * capabilities: `logging/setLevel` sets the session's level (default
+ * {@linkcode DEFAULT_LOG_LEVEL}) for the log notifications of later `execute_code` calls.
+ */
 export function createMcpServer(gateway: Gateway, context: McpContext): McpServer {
   const server = new McpServer(SERVER_INFO, {
+    capabilities: { logging: {} },
     instructions: "Airlock runs TypeScript that calls MCP tools inside a sandbox. " +
       "Use execute_code to do many tool calls in one round trip; search_tools to find tools.",
+  });
+  // One server serves one session, so its level is the session's. The SDK's own handler keeps
+  // levels in a private map this module cannot read: this one replaces it. The request schema
+  // already refuses an unknown level (invalid params).
+  let logLevel: LoggingLevel = DEFAULT_LOG_LEVEL;
+  server.server.setRequestHandler(SetLevelRequestSchema, (request: SetLevelRequest) => {
+    logLevel = request.params.level;
+    return {};
   });
 
   server.registerTool("execute_code", {
@@ -142,6 +254,26 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
       () => notify(`running for ${Math.round((Date.now() - started) / 1000)} s`),
       PROGRESS_INTERVAL_MS,
     );
+    const sessionId = extra.sessionId ?? context.fallbackSessionId;
+    // The vault the execution will use (gateway.execute asks for the same one), so a value
+    // gets the same placeholder in a notification as in the result.
+    let redaction: ReturnType<typeof redactionOptions> | undefined;
+    const forwardLog = logForwarder(
+      () => logLevel,
+      (text) => {
+        redaction ??= redactionOptions(
+          context.tenant,
+          gateway.vaults.get({
+            tenant: context.tenant.id,
+            keyId: context.keyId ?? "",
+            session: sessionId,
+          }),
+        );
+        return redactText(text, redaction).text;
+      },
+      (params) =>
+        extra.sendNotification({ method: "notifications/message", params }).catch(() => {}),
+    );
     try {
       gateway.limiter.take(context.tenant);
       // `keyId` binds the session's PII vault to its API key.
@@ -149,11 +281,14 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
         tenant: context.tenant,
         keyId: context.keyId,
         requestId: String(extra.requestId ?? crypto.randomUUID()),
-        sessionId: extra.sessionId ?? context.fallbackSessionId,
+        sessionId,
         signal: extra.signal,
         transport: "mcp",
-        // Log lines are redacted in the response; progress carries only a count.
-        onLog: () => notify("the code wrote a log line"),
+        // Progress carries only a count; the line itself goes out redacted as a log message.
+        onLog: (entry) => {
+          notify("the code wrote a log line");
+          forwardLog(entry);
+        },
       };
       const response = await gateway.execute(
         { code: args.code, intent: args.intent, tools: args.tools },
