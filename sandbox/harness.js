@@ -10,6 +10,7 @@
 // Frames in (stdin):   run | reply.
 
 import { Worker as NodeWorker } from "node:worker_threads";
+import { Writable } from "node:stream";
 
 /**
  * The runner itself. It is not run here but from a `data:` URL made of its own source
@@ -17,12 +18,15 @@ import { Worker as NodeWorker } from "node:worker_threads";
  * `Error.prepareStackTrace` call sites, errors thrown inside `__airlock.rpc`) then names
  * a `data:` module, never this file's path in the host's runtime directory.
  */
-function runner(NodeWorker) {
+function runner(NodeWorker, Writable) {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
-  // Captured before any untrusted code runs; the code can still write to stdout itself,
-  // which the gateway treats as garbage, never as authority.
-  const stdout = Deno.stdout;
+  // Captured before any untrusted code runs. `Deno.stdout`, `Deno.stderr`, `process.stdout`
+  // and `process.stderr` are replaced below by streams that become log lines, so the code
+  // cannot reach the frame channel through them; what it still writes there by other means
+  // (node:fs on fd 1) the gateway treats as garbage, never as authority.
+  const realStdout = Deno.stdout;
+  const writeStdout = realStdout.writeSync.bind(realStdout);
   const stdin = Deno.stdin;
   const inspect = Deno.inspect;
   // The code is wrapped on its own first line, so line N of the module is line N of the code.
@@ -32,7 +36,7 @@ function runner(NodeWorker) {
   function send(frame) {
     const bytes = encoder.encode(JSON.stringify(frame) + "\n");
     let offset = 0;
-    while (offset < bytes.length) offset += stdout.writeSync(bytes.subarray(offset));
+    while (offset < bytes.length) offset += writeStdout(bytes.subarray(offset));
   }
 
   /** UTF-8 length of `text` in bytes (a lone surrogate counts as U+FFFD, 3 bytes). */
@@ -231,6 +235,11 @@ function runner(NodeWorker) {
    * the same rule to the frames it receives, so lines the code writes itself gain nothing.
    */
   function emitLog(level, args) {
+    flushStreams();
+    emitText(level, args);
+  }
+
+  function emitText(level, args) {
     if (logBudget <= 0) {
       droppedLines++;
       return;
@@ -279,6 +288,159 @@ function runner(NodeWorker) {
     clear: () => {},
   };
   globalThis.console = captured;
+
+  // ---------------------------------------------------------------- stdout and stderr capture
+  //
+  // Bytes the code writes to stdout or stderr become log lines (`log` and `error`) under the
+  // same budget as `console.*`: decoded as UTF-8 across writes, joined until a newline (so a
+  // line written in pieces is one entry, and the gateway redacts it whole), and flushed at
+  // the end of the execution. A line longer than what is left of the budget is cut when it
+  // passes it; later lines are only counted. Bytes past a flood cap (the gateway's own:
+  // for stdout its output budget, for stderr 64 MiB) end the execution as output_limit, as
+  // the same flood on the real pipes did.
+
+  const STDERR_FLOOD_BYTES = 64 * 1024 * 1024;
+  let stdoutFloodBytes = 2 * (1048576 + 65536) + 1024 * 1024;
+
+  function lineCapture(level, floodBytes) {
+    const utf8 = new TextDecoder();
+    const pieces = [];
+    let pendingLength = 0;
+    // After a line was cut at the budget, the rest of it up to its newline is dropped.
+    let discarding = false;
+    // Bytes of a line past the budget were seen: it counts as dropped when it ends.
+    let droppedPartial = false;
+    let written = 0;
+    const flush = () => {
+      const tail = utf8.decode();
+      if (tail) pieces.push(tail);
+      if (pieces.length > 0 && !discarding) emitText(level, [pieces.join("")]);
+      else if (droppedPartial) droppedLines++;
+      droppedPartial = false;
+      pieces.length = 0;
+      pendingLength = 0;
+      discarding = false;
+    };
+    const take = (bytes) => {
+      if (finished) return;
+      written += bytes.byteLength;
+      if (written > floodBytes()) {
+        finish({ t: "over_limit", limit: "bytes" });
+        return;
+      }
+      if (logBudget <= 0 && pieces.length === 0) {
+        // Nothing more can be shown: count lines without decoding them.
+        let last = -1;
+        for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) {
+          if (discarding) discarding = false;
+          else droppedLines++;
+          droppedPartial = false;
+          last = at;
+        }
+        if (last < bytes.byteLength - 1 && !discarding) droppedPartial = true;
+        return;
+      }
+      let text = utf8.decode(bytes, { stream: true });
+      let newline;
+      while ((newline = text.indexOf("\n")) >= 0) {
+        let line = text.slice(0, newline);
+        text = text.slice(newline + 1);
+        if (discarding) {
+          discarding = false;
+          continue;
+        }
+        pieces.push(line);
+        line = pieces.join("");
+        pieces.length = 0;
+        pendingLength = 0;
+        emitText(level, [line.endsWith("\r") ? line.slice(0, -1) : line]);
+      }
+      if (text.length === 0 || discarding) return;
+      pieces.push(text);
+      pendingLength += text.length;
+      // A UTF-16 length over the budget is surely over it in UTF-8: cut the line now rather
+      // than hold an endless one in memory.
+      if (pendingLength > logBudget) {
+        emitText(level, [pieces.join("")]);
+        pieces.length = 0;
+        pendingLength = 0;
+        discarding = true;
+      }
+    };
+    return { take, flush };
+  }
+
+  const outLines = lineCapture("log", () => stdoutFloodBytes);
+  const errLines = lineCapture("error", () => STDERR_FLOOD_BYTES);
+
+  /** Emits the partial lines of both streams (before a console line, and at the end). */
+  function flushStreams() {
+    outLines.flush();
+    errLines.flush();
+  }
+
+  function toBytes(chunk, encoding) {
+    if (typeof chunk === "string") {
+      return typeof encoding === "string" && encoding !== "utf8" && encoding !== "utf-8"
+        ? new Uint8Array(Buffer.from(chunk, encoding))
+        : encoder.encode(chunk);
+    }
+    if (ArrayBuffer.isView(chunk)) {
+      return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+    if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+    throw new TypeError("expected a Uint8Array or a string");
+  }
+
+  /** A stand-in for `Deno.stdout` / `Deno.stderr`: writes become log lines. */
+  function denoWriter(lines) {
+    const writeSync = (p) => {
+      if (!ArrayBuffer.isView(p)) throw new TypeError("expected a Uint8Array");
+      const bytes = toBytes(p);
+      lines.take(bytes);
+      return bytes.byteLength;
+    };
+    const writer = {
+      writeSync,
+      write: (p) => {
+        try {
+          return Promise.resolve(writeSync(p));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      close() {},
+      isTerminal: () => false,
+      get writable() {
+        return new WritableStream({ write: (chunk) => void writeSync(chunk) });
+      },
+    };
+    return Object.freeze(writer);
+  }
+
+  /** A stand-in for `process.stdout` / `process.stderr`: a Node Writable into the log. */
+  function nodeWriter(lines, fd) {
+    const stream = new Writable({
+      decodeStrings: false,
+      write(chunk, encoding, callback) {
+        try {
+          lines.take(toBytes(chunk, encoding));
+          callback();
+        } catch (error) {
+          callback(error);
+        }
+      },
+    });
+    stream.fd = fd;
+    stream.isTTY = false;
+    return stream;
+  }
+
+  const NOT_OURS = { writable: false, enumerable: true, configurable: false };
+  Object.defineProperty(Deno, "stdout", { ...NOT_OURS, value: denoWriter(outLines) });
+  Object.defineProperty(Deno, "stderr", { ...NOT_OURS, value: denoWriter(errLines) });
+  Object.defineProperty(nodeProcess, "stdout", { ...NOT_OURS, value: nodeWriter(outLines, 1) });
+  Object.defineProperty(nodeProcess, "stderr", { ...NOT_OURS, value: nodeWriter(errLines, 2) });
 
   // ---------------------------------------------------------------- result encoding
 
@@ -484,6 +646,8 @@ function runner(NodeWorker) {
   /** Sends the one final frame, with the count of log lines dropped (the gateway says so). */
   function finish(frame) {
     if (finished) return;
+    // A flood ending the execution does not print its own partial lines.
+    if (frame.t !== "over_limit") flushStreams();
     finished = true;
     send({ ...frame, dropped: droppedLines });
   }
@@ -531,6 +695,8 @@ function runner(NodeWorker) {
     const frame = await runFrame;
     logBudget = frame.maxLogBytes ?? logBudget;
     const maxOutputBytes = frame.maxOutputBytes ?? 1048576;
+    // The gateway's output budget for everything on the frame channel (sandbox/process.ts).
+    stdoutFloodBytes = 2 * (maxOutputBytes + logBudget) + 1024 * 1024;
 
     if (frame.prelude) {
       try {
@@ -595,4 +761,4 @@ for (let i = 0; i < runnerBytes.length; i += 0x8000) {
   runnerBinary += String.fromCharCode(...runnerBytes.subarray(i, i + 0x8000));
 }
 const reentered = await import(`data:application/javascript;base64,${btoa(runnerBinary)}`);
-reentered.default(NodeWorker);
+reentered.default(NodeWorker, Writable);

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { Sandbox } from "../../sandbox/mod.ts";
 import { MAX_PREP_CHARS, prepareCode, runPrepared } from "../../gateway/code_prep.ts";
+import { startTestGateway } from "../helpers.ts";
 
 const sandbox = new Sandbox({
   timeoutMs: 5000,
@@ -187,6 +188,40 @@ Deno.test("the scanner is linear and refuses code over the cap", () => {
     refused = error instanceof RangeError;
   }
   assert(refused, "over the cap is refused");
+});
+
+Deno.test({
+  name: "through the gateway: imports rewritten or refused, split stdout lines redacted whole",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const gw = await startTestGateway({ pii: { mode: "mask" } });
+    try {
+      const typed = await gw.execute(
+        `import type { Thing } from "./thing.ts";\nexport const n: number = 2;\nexport default n * 21;`,
+      );
+      assertEquals(typed.ok, true, JSON.stringify(typed.error));
+      assertEquals(typed.result, 42);
+
+      const value = await gw.execute(`\nimport { readFile } from "node:fs";`);
+      assertEquals(value.ok, false);
+      assertEquals(value.error!.kind, "compile");
+      assertEquals(value.error!.line, 2);
+
+      // An e-mail address written in two pieces is one line, so the filter sees it whole.
+      const split = await gw.execute(
+        `Deno.stdout.writeSync(new TextEncoder().encode("mail ada@exa"));
+         process.stdout.write("mple.com now\\n");
+         return "sent";`,
+      );
+      assertEquals(split.result, "sent");
+      assertEquals(split.logs.length, 1);
+      assert(!split.logs[0].text.includes("ada@example.com"), split.logs[0].text);
+      assert(!split.logs[0].text.includes("mple.com"), split.logs[0].text);
+    } finally {
+      await gw.close();
+    }
+  },
 });
 
 Deno.test({

@@ -1,6 +1,8 @@
 /**
- * The frame channel as an attacker uses it: the code shares its process with the harness,
- * so it can write any line to stdout (`Deno.stdout.writeSync`) and forge any frame. Every
+ * The frame channel as an attacker uses it: the code shares its process with the harness.
+ * `Deno.stdout`, `Deno.stderr` and `process.stdout`/`stderr` are captured as log lines (see
+ * runner_test.ts), but node:fs still writes to file descriptors 1 and 2 with no permission,
+ * so the code can still write any line to the real stdout and forge any frame. Every
  * case runs in a real sandbox process and checks what the gateway side made of it: sizes
  * counted in UTF-8 bytes, depth measured before parsing, malformed results and claimed
  * verdicts refused, the first outcome final.
@@ -13,16 +15,21 @@ import { capUtf8, jsonNestingDepth, utf8ByteLength, utf8Prefix } from "../../san
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Code that defines `forge(frame)` (a whole line, written however the pipe takes it). */
-const FORGE = `const forge = (frame: unknown) => {
+/**
+ * Code that defines `forge(frame)` (a whole line, written however the pipe takes it) on the
+ * real stdout (fd 1, through node:fs: `Deno.stdout` only reaches the log).
+ */
+const FORGE = `const rawOut = (bytes: Uint8Array): number =>
+  (process.getBuiltinModule("node:fs") as typeof import("node:fs")).writeSync(1, bytes);
+const forge = (frame: unknown) => {
   const bytes = new TextEncoder().encode(JSON.stringify(frame) + "\\n");
   let offset = 0;
-  while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+  while (offset < bytes.length) offset += rawOut(bytes.subarray(offset));
 };
 const forgeRaw = (line: string) => {
   const bytes = new TextEncoder().encode(line + "\\n");
   let offset = 0;
-  while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+  while (offset < bytes.length) offset += rawOut(bytes.subarray(offset));
 };
 `;
 
@@ -321,11 +328,13 @@ Deno.test("forgery: verdict kinds only the gateway can reach are reported as run
 Deno.test("forgery: text on stderr and exit codes do not make an execution 'memory'", async () => {
   await withSandbox({}, async (sandbox) => {
     const cases = [
-      `Deno.stderr.writeSync(new TextEncoder().encode(
-        "\\n<--- Last few GCs --->\\nFatal JavaScript out of memory: Reached heap limit\\nallocation failed\\n"));
+      `(process.getBuiltinModule("node:fs") as typeof import("node:fs")).writeSync(2,
+        "\\n<--- Last few GCs --->\\nFatal JavaScript out of memory: Reached heap limit\\nallocation failed\\n");
        Deno.exit(1);`,
       `Deno.exit(133);`,
       `Deno.stderr.writeSync(new TextEncoder().encode("out of memory\\n")); Deno.exit(134);`,
+      `(process.getBuiltinModule("node:fs") as typeof import("node:fs")).writeSync(2, "out of memory\\n");
+       Deno.exit(134);`,
     ];
     for (const code of cases) {
       const result = await sandbox.run({ code });
@@ -394,7 +403,8 @@ Deno.test("stderr: text there is never evidence, and an endless stream ends the 
     const result = await sandbox.run({
       code:
         `const chunk = new TextEncoder().encode("Fatal JavaScript out of memory\\n".repeat(2048));
-        while (true) Deno.stderr.writeSync(chunk);`,
+        const fs = process.getBuiltinModule("node:fs") as typeof import("node:fs");
+        while (true) fs.writeSync(2, chunk);`,
     });
     assertEquals(result.error?.kind, "output_limit");
     assertMatch(result.error!.message, /more than 67108864 bytes to stderr/);

@@ -104,6 +104,97 @@ console.table([{ x: 1 }]); return "done";`);
   ]);
 });
 
+Deno.test("stdout and stderr writes become log lines (stdout: log, stderr: error)", async () => {
+  const result = await run(`const enc = new TextEncoder();
+Deno.stdout.writeSync(enc.encode("deno stdout sync\\n"));
+await Deno.stdout.write(enc.encode("deno stdout async\\n"));
+Deno.stderr.writeSync(enc.encode("deno stderr sync\\n"));
+await Deno.stderr.write(enc.encode("deno stderr async\\n"));
+process.stdout.write("node stdout\\n");
+process.stderr.write("node stderr\\n");
+const writer = Deno.stdout.writable.getWriter();
+await writer.write(enc.encode("web stream\\r\\n"));
+writer.releaseLock();
+Deno.stdout.close();
+console.log("console still works after close()");
+return Deno.stdout.writeSync(enc.encode("é\\n"));`);
+  assertEquals(result.ok, true, JSON.stringify(result.error));
+  // writeSync reports every byte written, as the real one does for a pipe.
+  assertEquals(result.result, 3);
+  assertEquals(result.logs, [
+    { level: "log", text: "deno stdout sync" },
+    { level: "log", text: "deno stdout async" },
+    { level: "error", text: "deno stderr sync" },
+    { level: "error", text: "deno stderr async" },
+    { level: "log", text: "node stdout" },
+    { level: "error", text: "node stderr" },
+    { level: "log", text: "web stream" },
+    { level: "log", text: "console still works after close()" },
+    { level: "log", text: "é" },
+  ]);
+});
+
+Deno.test("stream writes are joined into lines across writes and flushed at the end", async () => {
+  const result = await run(`const enc = new TextEncoder();
+const bytes = enc.encode("snow ☃ man");
+// A multi-byte character split across two writes, and a line in three pieces.
+Deno.stdout.writeSync(bytes.subarray(0, 6));
+Deno.stdout.writeSync(bytes.subarray(6));
+process.stdout.write(" and more\\nsecond ");
+process.stdout.write("line\\n\\nafter an empty line\\nno newline at the end");
+Deno.stderr.writeSync(enc.encode("err without newline"));
+return "done";`);
+  assertEquals(result.result, "done");
+  assertEquals(result.logs, [
+    { level: "log", text: "snow ☃ man and more" },
+    { level: "log", text: "second line" },
+    { level: "log", text: "" },
+    { level: "log", text: "after an empty line" },
+    { level: "log", text: "no newline at the end" },
+    { level: "error", text: "err without newline" },
+  ]);
+
+  // A console line does not jump ahead of a partial stream line written before it.
+  const ordered = await run(`process.stdout.write("partial ");\nconsole.log("console");`);
+  assertEquals(ordered.logs, [
+    { level: "log", text: "partial " },
+    { level: "log", text: "console" },
+  ]);
+
+  // Partial lines are flushed when the code throws, too.
+  const thrown = await run(`process.stdout.write("half a line");\nthrow new Error("x");`);
+  assertEquals(thrown.logs, [{ level: "log", text: "half a line" }]);
+});
+
+Deno.test("stream output shares the log budget: cut at the cap, later lines counted", async () => {
+  const result = await sandbox.run({
+    code: `const line = new TextEncoder().encode("y".repeat(999) + "\\n");
+for (let i = 0; i < 200; i++) Deno.stdout.writeSync(line);
+// An endless line without a newline is cut, not held in memory.
+for (let i = 0; i < 100; i++) process.stderr.write("z".repeat(10_000));
+return "done";`,
+    limits: { maxLogBytes: 10_000 },
+  });
+  assertEquals(result.result, "done");
+  const total = result.logs.reduce((n, l) => n + l.text.length, 0);
+  assert(total <= 10_000 + 200, `log text ${total} is over the cap`);
+  assertEquals(result.logs.length, 12);
+  assertEquals(result.logs[9].text, "y".repeat(999));
+  assertEquals(result.logs[10].text, "y".repeat(10) + "…");
+  // 189 lines of stdout, and the endless stderr line.
+  assertEquals(result.logs[11].text, "[airlock] 190 more log lines were dropped");
+});
+
+Deno.test("a stream flood ends the execution as output_limit, not as a timeout", async () => {
+  const result = await sandbox.run({
+    code: `const chunk = new TextEncoder().encode("flood ".repeat(10_000));
+while (true) Deno.stdout.writeSync(chunk);`,
+    limits: { timeoutMs: 30_000 },
+  });
+  assertEquals(result.error?.kind, "output_limit");
+  assert(result.sandboxMs < 25_000, "ended by the flood cap, not the timeout");
+});
+
 Deno.test("logs written before a failure are kept", async () => {
   const result = await run(`console.log("before");\nthrow new Error("after");`);
   assertEquals(result.logs, [{ level: "log", text: "before" }]);

@@ -325,7 +325,9 @@ Deno.test({
         "garbage and forged frames on the channel do not confuse the gateway",
         async () => {
           const reply = await gw.execute(
-            `const out = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s));
+            // Deno.stdout only reaches the log now; node:fs still writes to fd 1.
+            `const fs = process.getBuiltinModule("node:fs");
+           const out = (s) => fs.writeSync(1, new TextEncoder().encode(s));
            out("not json at all\\n");
            out('{"t":"nonsense"}\\n');
            out('{"t":"rpc","id":99,"method":"tools/call","params":{"tool":"x.y","args":{}}}\\n');
@@ -337,10 +339,12 @@ Deno.test({
         },
       );
 
+      // The real stdout through node:fs (fd 1): `Deno.stdout` is captured as log lines.
       const FORGE = `const forge = (line: string) => {
+        const fs = process.getBuiltinModule("node:fs") as typeof import("node:fs");
         const bytes = new TextEncoder().encode(line + "\\n");
         let offset = 0;
-        while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+        while (offset < bytes.length) offset += fs.writeSync(1, bytes.subarray(offset));
       };\n`;
       await attack(
         "a forged result frame with invalid JSON",
@@ -361,6 +365,7 @@ Deno.test({
       await attack(
         "'out of memory' on stderr, then exit",
         `Deno.stderr.writeSync(new TextEncoder().encode("Fatal JavaScript out of memory\\n"));
+         process.getBuiltinModule("node:fs").writeSync(2, "Fatal JavaScript out of memory\\n");
          Deno.exit(133);`,
         (r) => assertRefused(r, "runtime"),
       );
