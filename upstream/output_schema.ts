@@ -20,8 +20,33 @@ const ajv = new Ajv({
   allErrors: false,
 });
 
-/** Compiled validators by schema object: a new tool list brings new objects, old ones go. */
+/** Compiled validators by schema object, for the calls: lists bring new objects, old ones go. */
 const validators = new WeakMap<object, ValidateFunction>();
+
+type Compiled = ValidateFunction | { error: string };
+
+/**
+ * Compiled validators (and compile failures) by the schema's JSON text, most recently
+ * used last. Ajv takes 0.1 to 1 s of CPU for a schema of tens of KiB, so a server that
+ * sends `tools/list_changed` over and over must not make the gateway compile its
+ * unchanged schemas again each time.
+ */
+const byJson = new Map<string, Compiled>();
+/** Most entries of {@linkcode byJson}. */
+const MAX_CACHED_SCHEMAS = 2048;
+/** Most UTF-16 units of JSON text kept as keys of {@linkcode byJson} (about 32 MiB). */
+const MAX_CACHED_JSON_UNITS = 16 * 1024 * 1024;
+let cachedJsonUnits = 0;
+
+function remember(json: string, compiled: Compiled): void {
+  byJson.set(json, compiled);
+  cachedJsonUnits += json.length;
+  for (const key of byJson.keys()) {
+    if (byJson.size <= MAX_CACHED_SCHEMAS && cachedJsonUnits <= MAX_CACHED_JSON_UNITS) break;
+    byJson.delete(key);
+    cachedJsonUnits -= key.length;
+  }
+}
 
 /** Longest problem text, in UTF-16 units (Ajv messages can quote whole schema fragments). */
 const MAX_PROBLEM_CHARS = 300;
@@ -31,20 +56,39 @@ function cut(text: string): string {
 }
 
 /**
- * The validator of an output schema, compiled once per schema object.
+ * The validator of an output schema, compiled once per schema object and shared by
+ * schemas with the same JSON text (the last 2,048 distinct schemas are kept).
  *
  * @param schema the tool's `outputSchema`
+ * @param json `JSON.stringify(schema)`, when the caller has it already
  * @returns the validator, or Ajv's reason (at most 300 characters) when it cannot compile
  */
-export function compileOutputSchema(schema: JsonSchema): ValidateFunction | { error: string } {
+export function compileOutputSchema(schema: JsonSchema, json?: string): Compiled {
   const known = validators.get(schema);
   if (known) return known;
+  const key = json ?? JSON.stringify(schema);
+  const cached = byJson.get(key);
+  if (cached) {
+    byJson.delete(key);
+    byJson.set(key, cached);
+    if (typeof cached === "function") validators.set(schema, cached);
+    return cached;
+  }
+  let compiled: Compiled;
   try {
-    const validate = ajv.compile(schema);
-    validators.set(schema, validate);
-    return validate;
+    compiled = ajvCompile(schema);
+    validators.set(schema, compiled);
   } catch (error) {
-    return { error: cut(error instanceof Error ? error.message : String(error)) };
+    compiled = { error: cut(error instanceof Error ? error.message : String(error)) };
+  }
+  remember(key, compiled);
+  return compiled;
+}
+
+/** Compiles with the shared Ajv, leaving nothing behind in Ajv's own cache. */
+function ajvCompile(schema: JsonSchema): ValidateFunction {
+  try {
+    return ajv.compile(schema);
   } finally {
     // The compiled function stands alone. Removing the schema from Ajv's own cache keeps
     // old tool lists from piling up in it, and lets two tools declare the same `$id`.

@@ -54,12 +54,15 @@ function fitUtf8(text: string, maxBytes: number): { fits: boolean; units: number
   return { fits: read === text.length, units: read };
 }
 
-/** Why a schema is too big to keep, or `undefined`. */
-function oversized(schema: JsonSchema): string | undefined {
+/** A schema's JSON text, and why it is too big to keep (or `undefined`). */
+function measure(schema: JsonSchema): { json: string; oversized?: string } {
   const json = JSON.stringify(schema);
-  if (fitUtf8(json, MAX_SCHEMA_BYTES).fits) return undefined;
+  if (fitUtf8(json, MAX_SCHEMA_BYTES).fits) return { json };
   const kib = Math.ceil(new TextEncoder().encode(json).length / 1024);
-  return `is ${kib} KiB of JSON, over the ${MAX_SCHEMA_BYTES / 1024} KiB limit`;
+  return {
+    json,
+    oversized: `is ${kib} KiB of JSON, over the ${MAX_SCHEMA_BYTES / 1024} KiB limit`,
+  };
 }
 
 /** The root `type` of a schema as a list, or `undefined` when it declares none. */
@@ -107,6 +110,18 @@ export function vetTools(server: string, entries: unknown[], instructions?: stri
   };
   const seen = new Set<string>();
   entries.forEach((entry, index) => {
+    try {
+      vetOne(entry, index);
+    } catch (error) {
+      // A schema nested deeper than the stack (JSON.stringify, Ajv): that tool only.
+      const why = error instanceof Error ? error.message : String(error);
+      warn(
+        label(isPlainObject(entry) ? entry.name : undefined, index),
+        `cannot be read (${why.slice(0, 100)}); skipped`,
+      );
+    }
+  });
+  function vetOne(entry: unknown, index: number): void {
     if (!isPlainObject(entry)) {
       warn(label(undefined, index), "is not a tool object; skipped");
       return;
@@ -136,7 +151,7 @@ export function vetTools(server: string, entries: unknown[], instructions?: stri
       return;
     } else {
       inputSchema = entry.inputSchema;
-      const big = oversized(inputSchema);
+      const big = measure(inputSchema).oversized;
       if (big) {
         warn(tool, `has an inputSchema that ${big}; skipped`);
         return;
@@ -173,7 +188,7 @@ export function vetTools(server: string, entries: unknown[], instructions?: stri
     }
     if (instructions) info.serverInstructions = instructions;
     tools.push(info);
-  });
+  }
   if (dropped > 0) {
     warnings.push({ tool: "(more)", problem: `${dropped} more problems not listed` });
   }
@@ -207,15 +222,15 @@ function vetOutputSchema(
     return undefined;
   };
   if (!isPlainObject(value)) return drop("is not a JSON Schema object");
-  const big = oversized(value);
-  if (big) return drop(big);
+  const { json, oversized } = measure(value);
+  if (oversized) return drop(oversized);
   const types = rootTypes(value);
   if (types !== undefined && !types.includes("object")) {
     return drop(
       `has root type ${JSON.stringify(value.type).slice(0, 60)} (structured content is an object)`,
     );
   }
-  const compiled = compileOutputSchema(value);
+  const compiled = compileOutputSchema(value, json);
   if (typeof compiled !== "function") return drop(`does not compile (${compiled.error})`);
   return value;
 }

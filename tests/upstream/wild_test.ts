@@ -137,6 +137,19 @@ Deno.test("vetTools: caps, odd entries and the warning limit", () => {
     "d",
   ]);
 
+  // A schema nested deeper than Ajv's stack: the tool keeps working without it.
+  let deep: Record<string, unknown> = { type: "string" };
+  for (let i = 0; i < 3000; i++) deep = { items: deep };
+  const nested = vetTools("s", [
+    {
+      name: "deep",
+      inputSchema: { type: "object" },
+      outputSchema: { type: "object", properties: { a: deep } },
+    },
+  ]);
+  assert.deepEqual(nested.tools.map((t) => [t.name, t.outputSchema]), [["deep", undefined]]);
+  assert.match(nested.warnings[0].problem, /outputSchema that does not compile/);
+
   // Thousands of bad entries give at most 100 warnings, the last one counting the rest.
   const many = vetTools("s", Array.from({ length: 5000 }, () => 1));
   assert.equal(many.tools.length, 0);
