@@ -1,5 +1,5 @@
 // Differential test: the compiled phone validator (pii/phone_validator.ts) against
-// libphonenumber-js itself, on 300,000 generated numbers (seeded), in the
+// libphonenumber-js itself, on 320,000 generated numbers (seeded), in the
 // shapes the numeric detector produces and in every other shape the validator claims to
 // handle: with and without `+`, every country's and non-geographic calling code, national
 // prefixes, IDD prefixes, separators, 6–17 digit national numbers, random digits and
