@@ -22,6 +22,13 @@ import { buildNameMap, type NameMap, NAMESPACE_RESERVED_KEYS } from "./names.ts"
 export interface PreludeInput {
   /** Tools that get explicit wrappers (tools of servers not in `servers` are ignored). */
   selected: readonly ToolInfo[];
+  /**
+   * Every tool the caller may call (tools of servers not in `servers` are ignored). Each one,
+   * like each selected tool, is an enumerable property of its namespace, so `Object.keys`,
+   * `for…in`, `in` and `JSON.stringify` list it. Defaults to `selected`; without it a
+   * namespace lists only its selected tools (others still bind lazily when named).
+   */
+  available?: readonly ToolInfo[];
   /** Servers the code may use: each gets a namespace, wrappers or not. */
   servers: readonly string[];
   /** The whole catalogue, so names match the gateway's {@link NameMap}. */
@@ -98,12 +105,20 @@ function makeNamespace(entry) {
     }
     return fn;
   };
+  // JSON.stringify(ns): the listed functions and the tool ids they call (plain data, no call).
+  const listing = Object.freeze(Object.fromEntries(entry.tools));
   const special = {
     toString: named("toString", () => described),
     toLocaleString: named("toLocaleString", () => described),
+    toJSON: named("toJSON", () => listing),
   };
-  // console.log(ns) shows the target (Deno inspects a proxy's target): describe it.
-  const shown = Object.keys(target).map((fn) => fn + "()").concat(["…any other tool by name"]);
+  // console.log(ns) shows the target (Deno inspects a proxy's target): describe it, with at
+  // most SHOWN names (a server may have hundreds of tools).
+  const SHOWN = 50;
+  const fns = Object.keys(target);
+  const shown = fns.slice(0, SHOWN).map((fn) => fn + "()")
+    .concat(fns.length > SHOWN ? ["…" + (fns.length - SHOWN) + " more"] : [])
+    .concat(["…any other tool by name"]);
   Object.defineProperty(target, inspectSymbol, {
     value: named("inspect", () => described + " { " + shown.join(", ") + " }"),
   });
@@ -176,12 +191,14 @@ Object.defineProperty(globalThis, "tools", {
  * Generates the prelude: plain JavaScript (no TypeScript, no imports, no top-level names),
  * valid both as a classic script and as a module (the harness evaluates it as a script), that
  * defines on `globalThis` one namespace object per allowed server, with an explicit
- * function per selected tool and lazy binding (`tools/callByName`) for any other name,
+ * function per selected or available tool (enumerable: `Object.keys(ns)`, `for…in` and
+ * `"name" in ns` list exactly these) and lazy binding (`tools/callByName`) for any other name,
  * plus `tools.call(id, args)` and `tools.search(query, k = 10)`.
  *
- * Namespace objects are frozen proxies: `then`, `toJSON`, `constructor` and the other
- * {@link NAMESPACE_RESERVED_KEYS} read as `undefined` (so `await ns` and
- * `JSON.stringify(ns)` call nothing), symbol keys read as `undefined` except
+ * Namespace objects are frozen proxies: `then`, `constructor` and the other
+ * {@link NAMESPACE_RESERVED_KEYS} read as `undefined` (so `await ns` calls nothing), except
+ * `toJSON`, which returns the listing `{ functionName: toolId }` (so `JSON.stringify(ns)`
+ * shows the tools and calls none), symbol keys read as `undefined` except
  * `Symbol.toStringTag` and Deno's inspect hook (`console.log(ns)` lists the wrapped
  * functions), and `String(ns)` is `[namespace ns]`.
  * Every function rejects with a `TypeError` unless its argument is an object or
@@ -203,7 +220,7 @@ export function generatePrelude(input: PreludeInput): string {
     entries.set(server, { namespace, server, tools: [] });
   }
   const seen = new Set<string>();
-  for (const tool of input.selected) {
+  for (const tool of [...input.selected, ...(input.available ?? [])]) {
     if (!allowed.has(tool.server) || seen.has(tool.id)) continue;
     seen.add(tool.id);
     const fn = names.functions.get(tool.id) ?? buildNameMap([tool]).functions.get(tool.id)!;

@@ -165,7 +165,10 @@ Deno.test("prelude: namespaces, lazy binding, tools.call/search, inert probes (r
   ]);
   assertEquals(r.awaited, true);
   assertEquals(r.then, ["undefined", "undefined", "undefined"]);
-  assertEquals(r.json, '{"fs":{}}');
+  assertEquals(
+    r.json,
+    '{"fs":{"readFile":"filesystem.read_file","writeFile":"filesystem.write_file"}}',
+  );
   assertEquals(r.string, ["[namespace filesystem]", "[namespace memory]"]);
   assertEquals(r.tag, "[object AirlockNamespace]");
   assertEquals(r.symbols, ["undefined", "undefined", "undefined"]);
@@ -203,6 +206,59 @@ Deno.test("prelude: namespaces, lazy binding, tools.call/search, inert probes (r
     "tools/call",
     "tools/call",
   ]);
+});
+
+Deno.test("prelude: a namespace lists every tool the caller may use (keys, for…in, in, JSON)", async () => {
+  const everything = catalogue.filter((t) => t.server === "everything");
+  // The caller may use every tool of `everything` but one, and no tool was selected there.
+  const hidden = everything[0];
+  const available = [...everything.slice(1), byId("filesystem.list_directory")];
+  const names = buildNameMap(catalogue);
+  const prelude = generatePrelude({ ...INPUT, available });
+  const user = `
+const forIn = [];
+for (const k in everything) forIn.push(k);
+const listDirectory = await filesystem.listDirectory({ path: "." });
+console.log(JSON.stringify({
+  keys: Object.keys(everything),
+  forIn,
+  fsKeys: Object.keys(filesystem),
+  memoryKeys: Object.keys(memory),
+  has: [${JSON.stringify(names.functions.get(everything[1].id))} in everything,
+        ${JSON.stringify(names.functions.get(hidden.id))} in everything],
+  json: JSON.parse(JSON.stringify(everything)),
+  spread: Object.keys({ ...filesystem }),
+  entries: Object.entries(filesystem).map(([k, v]) => [k, typeof v]),
+  listDirectory,
+  calls: __calls.length,
+}));`;
+  const run = await runInSandbox(prelude, user);
+  assert(run.ok, run.err);
+  const r = JSON.parse(run.out);
+  const expected = available.filter((t) => t.server === "everything")
+    .map((t) => names.functions.get(t.id)!).sort();
+  assert(expected.length >= 5, "the fixture has tools");
+  assertEquals(r.keys, expected);
+  assertEquals(r.forIn, expected);
+  assertEquals(r.fsKeys, ["listDirectory", "readFile", "writeFile"]);
+  assertEquals(r.memoryKeys, ["readGraph"]);
+  assertEquals(r.has, [true, false]);
+  assertEquals(
+    r.json,
+    Object.fromEntries(
+      available.filter((t) => t.server === "everything").map((t) => [
+        names.functions.get(t.id)!,
+        t.id,
+      ]),
+    ),
+  );
+  assertEquals(r.spread, ["listDirectory", "readFile", "writeFile"]);
+  assertEquals(r.entries.map((e: string[]) => e[1]), ["function", "function", "function"]);
+  // A listed tool is bound by id, like a selected one.
+  assertEquals(r.listDirectory, {
+    echo: { tool: "filesystem.list_directory", args: { path: "." } },
+  });
+  assertEquals(r.calls, 1, "listing called nothing");
 });
 
 Deno.test("prelude: works the same when prelude and code are imported from data: URLs", async () => {
