@@ -32,7 +32,7 @@ export function toolResultValue(result: CallToolResult): unknown {
   const content: Content[] = Array.isArray(result.content) ? result.content : [];
   if (result.isError) {
     const text = content.filter((c) => c.type === "text").map((c) => c.text).join("\n");
-    throw new ToolCallError(text || "the tool reported an error");
+    throw new ToolCallError(text || structuredErrorText(result.structuredContent));
   }
   if (result.structuredContent !== undefined) return result.structuredContent;
   if (content.length === 0) return null;
@@ -91,6 +91,21 @@ export function toolCallValue(
     value: toolResultValue(rest as CallToolResult),
     warning: `${warning}; returned the text content instead`,
   };
+}
+
+/** Longest error message made from structured content, in UTF-16 units. */
+const MAX_STRUCTURED_ERROR_CHARS = 2000;
+
+/**
+ * The message of an error result without text: its structured content as JSON (some
+ * servers put `{ error: "…" }` there only), cut to 2,000 characters.
+ */
+function structuredErrorText(structured: unknown): string {
+  if (structured === undefined) return "the tool reported an error";
+  const json = JSON.stringify(structured);
+  return json.length > MAX_STRUCTURED_ERROR_CHARS
+    ? `${json.slice(0, MAX_STRUCTURED_ERROR_CHARS)}…`
+    : json;
 }
 
 /** Parses text that is a JSON object or array; anything else stays a string. */

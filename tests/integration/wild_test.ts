@@ -180,13 +180,19 @@ Deno.test({
         `let error = "";
          try { await wild.weather({ city: "Atlantis" }); } catch (e) { error = e.message; }
          const text = await wild.weather({ city: "Textville" });
-         return { error, text };`,
+         let nowhere = "";
+         try { await wild.weather({ city: "Nowhere" }); } catch (e) { nowhere = e.message; }
+         return { error, text, nowhere };`,
       );
       assertEquals(reply.result, {
         error: "unknown city Atlantis",
         text: "21 degrees in Textville",
+        nowhere: '{"error":"no such city"}',
       });
-      assertEquals(reply.tools.calls.map((c: { outcome: string }) => c.outcome), ["error", "ok"]);
+      assertEquals(
+        reply.tools.calls.map((c: { outcome: string }) => c.outcome),
+        ["error", "ok", "error"],
+      );
     } finally {
       await gw.close();
     }
