@@ -42,8 +42,8 @@ export function phoneValidatorCounts(): PhoneValidatorCounts {
  *
  * `text` is a phone number as written (`+44 20 7946 0958`, `(415) 555-2671`, digits only);
  * `defaultCountry` is an ISO 3166-1 alpha-2 code used for numbers without `+` (an unknown
- * code is ignored, as libphonenumber ignores it). Never throws. Runs in about a
- * microsecond on the fast path (input longer than 250 UTF-16 code units is rejected at
+ * code is ignored, as libphonenumber ignores it). Never throws. Well under a microsecond
+ * on the fast path (input longer than 250 UTF-16 code units is rejected at
  * once, as libphonenumber rejects it).
  */
 export function validNationalNumber(text: string, defaultCountry?: string): string | undefined {
@@ -270,9 +270,18 @@ interface Compiled {
 
 let compiled: Compiled | undefined | null = null;
 
-/** The compiled metadata, built on first use; `undefined` when it cannot be exact. */
+/**
+ * The compiled metadata, built on first use; `undefined` when it cannot be exact (or the
+ * library's internals are not what this module reads): every call then falls back.
+ */
 function getCompiled(): Compiled | undefined {
-  if (compiled === null) compiled = compile();
+  if (compiled === null) {
+    try {
+      compiled = compile();
+    } catch {
+      compiled = undefined;
+    }
+  }
   return compiled;
 }
 
