@@ -49,20 +49,58 @@ export type PreparedCode =
 
 // ---------------------------------------------------------------- the scanner
 
-/** What a token is; comments and white space produce none. */
-type TokenType = "ident" | "punct" | "string" | "template" | "regex" | "number";
+/** Token kinds; comments and white space produce none. */
+const IDENT = 1, PUNCT = 2, STRING = 3, TEMPLATE = 4, REGEX = 5, NUMBER = 6;
 
-/** One token of the code. */
-interface Token {
-  type: TokenType;
-  /** Offset of its first code unit. */
-  start: number;
-  /** Offset just past its last code unit. */
-  end: number;
-  /** Open brackets (`(`, `[`, `{`, `${`) around it; 0 is the top level. */
-  depth: number;
-  /** The text, for `ident` and `punct` tokens only (others are never compared). */
-  text: string;
+/**
+ * The tokens of one code string as parallel typed arrays, not one object per token: 512 Ki
+ * characters can be 200,000 tokens, and this runs on the gateway's event loop.
+ */
+class Tokens {
+  count = 0;
+  kinds = new Uint8Array(1024);
+  starts = new Int32Array(1024);
+  ends = new Int32Array(1024);
+  /** Open brackets (`(`, `[`, `{`, `${`) around each token; 0 is the top level. */
+  depths = new Int32Array(1024);
+  constructor(readonly code: string) {}
+
+  push(kind: number, start: number, end: number, depth: number) {
+    if (this.count === this.kinds.length) {
+      const grow = <T extends Uint8Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as { new (n: number): T })(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.kinds = grow(this.kinds);
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.depths = grow(this.depths);
+    }
+    const k = this.count++;
+    this.kinds[k] = kind;
+    this.starts[k] = start;
+    this.ends[k] = end;
+    this.depths[k] = depth;
+  }
+
+  kind(k: number): number {
+    return k >= 0 && k < this.count ? this.kinds[k] : 0;
+  }
+
+  /** The text of identifier or punctuation token `k`; `undefined` for others or none. */
+  word(k: number): string | undefined {
+    const kind = this.kind(k);
+    if (kind !== IDENT && kind !== PUNCT) return undefined;
+    return this.code.slice(this.starts[k], this.ends[k]);
+  }
+
+  /** Whether token `k` is the identifier or punctuation `text` (makes no string). */
+  is(k: number, text: string): boolean {
+    const kind = this.kind(k);
+    return (kind === IDENT || kind === PUNCT) && this.ends[k] - this.starts[k] === text.length &&
+      this.code.startsWith(text, this.starts[k]);
+  }
 }
 
 /** Keywords after which `/` starts a regular expression, not a division. */
@@ -113,14 +151,14 @@ function isDigit(unit: number): boolean {
  * of the line), which is what matters for finding top-level statements; the TypeScript
  * compiler in the sandbox reports the real syntax error.
  */
-function tokenize(code: string): Token[] {
-  const tokens: Token[] = [];
+function tokenize(code: string): Tokens {
+  const tokens = new Tokens(code);
   const n = code.length;
   // Open brackets; "t" marks a template substitution `${`, whose `}` resumes the template.
   const brackets: string[] = [];
   let i = 0;
-  const push = (type: TokenType, start: number, end: number, text = "") => {
-    tokens.push({ type, start, end, depth: brackets.length, text });
+  const push = (kind: number, start: number, end: number) => {
+    tokens.push(kind, start, end, brackets.length);
   };
   /** Scans template text from `i` (just past "`" or "}"); returns true at "${". */
   const templateRest = (): boolean => {
@@ -138,10 +176,11 @@ function tokenize(code: string): Token[] {
     return false;
   };
   const regexAllowed = (): boolean => {
-    const prev = tokens[tokens.length - 1];
-    if (prev === undefined) return true;
-    if (prev.type === "ident") return REGEX_AFTER_WORD.has(prev.text);
-    if (prev.type === "punct") return prev.text !== ")" && prev.text !== "]";
+    const prev = tokens.count - 1;
+    if (prev < 0) return true;
+    const kind = tokens.kinds[prev];
+    if (kind === IDENT) return REGEX_AFTER_WORD.has(tokens.word(prev)!);
+    if (kind === PUNCT) return !tokens.is(prev, ")") && !tokens.is(prev, "]");
     return false;
   };
   while (i < n) {
@@ -185,12 +224,12 @@ function tokenize(code: string): Token[] {
         if (closed) {
           while (j < n && isIdentPart(code.charCodeAt(j))) j++;
           i = j;
-          push("regex", start, i);
+          push(REGEX, start, i);
           continue;
         }
       }
       i++;
-      push("punct", start, i, "/");
+      push(PUNCT, start, i);
       continue;
     }
     if (c === 34 || c === 39) { // string
@@ -204,13 +243,13 @@ function tokenize(code: string): Token[] {
         } else if (u === 10 || u === 13) break;
         else i++;
       }
-      push("string", start, Math.min(i, n));
+      push(STRING, start, Math.min(i, n));
       continue;
     }
     if (c === 96) { // template
       i++;
       const open = templateRest();
-      push("template", start, Math.min(i, n));
+      push(TEMPLATE, start, Math.min(i, n));
       if (open) brackets.push("t");
       continue;
     }
@@ -218,7 +257,7 @@ function tokenize(code: string): Token[] {
       brackets.pop();
       i++;
       const open = templateRest();
-      push("template", start, Math.min(i, n));
+      push(TEMPLATE, start, Math.min(i, n));
       if (open) brackets.push("t");
       continue;
     }
@@ -230,25 +269,24 @@ function tokenize(code: string): Token[] {
         else if ((u === 43 || u === 45) && (code[i - 1] === "e" || code[i - 1] === "E")) i++;
         else break;
       }
-      push("number", start, i);
+      push(NUMBER, start, i);
       continue;
     }
     if (isIdentPart(c)) {
       i++;
       while (i < n && isIdentPart(code.charCodeAt(i))) i++;
-      push("ident", start, i, code.slice(start, i));
+      push(IDENT, start, i);
       continue;
     }
     // Punctuation, one code unit at a time: only brackets, ".", ",", ";", "=", "*" matter.
     i++;
-    const text = code[start];
-    if (text === "(" || text === "[" || text === "{") {
-      push("punct", start, i, text);
-      brackets.push(text);
-    } else if (text === ")" || text === "]" || text === "}") {
+    if (c === 40 || c === 91 || c === 123) { // ( [ {
+      push(PUNCT, start, i);
+      brackets.push("b");
+    } else if (c === 41 || c === 93 || c === 125) { // ) ] }
       if (brackets.length > 0) brackets.pop();
-      push("punct", start, i, text);
-    } else push("punct", start, i, text);
+      push(PUNCT, start, i);
+    } else push(PUNCT, start, i);
   }
   return tokens;
 }
@@ -310,26 +348,23 @@ export function prepareCode(code: string): PreparedCode {
     }
     defaultResult = binding;
   };
-  const at = (k: number): Token | undefined => tokens[k];
-  const word = (k: number): string | undefined => {
-    const t = tokens[k];
-    return t && (t.type === "ident" || t.type === "punct") ? t.text : undefined;
-  };
+  const word = (k: number): string | undefined => tokens.word(k);
+  const kind = (k: number): number => tokens.kind(k);
+  const start = (k: number): number => tokens.starts[k];
+  const depth = (k: number): number => tokens.depths[k];
   /** Index of the `}` closing the `{` at `k`. */
   const closing = (k: number): number => {
-    const depth = tokens[k].depth;
-    for (let j = k + 1; j < tokens.length; j++) {
-      if (tokens[j].depth === depth && tokens[j].text === "}") return j;
+    for (let j = k + 1; j < tokens.count; j++) {
+      if (depth(j) === depth(k) && tokens.is(j, "}")) return j;
     }
-    throw new Refusal(tokens[k].start, "an unclosed `{` in an import or export");
+    throw new Refusal(start(k), "an unclosed `{` in an import or export");
   };
   /** Comma-separated specifiers between the braces at `open` and `close`, as word lists. */
   const specifiers = (open: number, close: number): string[][] => {
     const out: string[][] = [[]];
     for (let j = open + 1; j < close; j++) {
-      const t = tokens[j];
-      if (t.text === ",") out.push([]);
-      else out[out.length - 1].push(t.type === "string" ? code.slice(t.start, t.end) : t.text);
+      if (tokens.is(j, ",")) out.push([]);
+      else out[out.length - 1].push(word(j) ?? code.slice(start(j), tokens.ends[j]));
     }
     return out.filter((s) => s.length > 0);
   };
@@ -341,8 +376,8 @@ export function prepareCode(code: string): PreparedCode {
    * `;`. Returns the index of the statement's last token.
    */
   const fromClauseEnd = (k: number): number => {
-    if (word(k) !== "from" || at(k + 1)?.type !== "string") {
-      throw new Refusal(tokens[k - 1]?.start ?? 0, "could not read this statement's `from` clause");
+    if (!tokens.is(k, "from") || kind(k + 1) !== STRING) {
+      throw new Refusal(start(k), "could not read this statement's `from` clause");
     }
     let last = k + 1;
     if ((word(last + 1) === "with" || word(last + 1) === "assert") && word(last + 2) === "{") {
@@ -352,22 +387,18 @@ export function prepareCode(code: string): PreparedCode {
     return last;
   };
   const blank = (first: number, last: number) => {
-    edits.push({ start: tokens[first].start, end: tokens[last].end });
+    edits.push({ start: start(first), end: tokens.ends[last] });
   };
   const optionalSemicolon = (k: number) => (word(k + 1) === ";" ? k + 1 : k);
 
   /** ` (from "…")` naming the statement's module, at most 100 characters, or "". */
   const fromText = (k: number): string => {
-    for (let j = k + 1; j < tokens.length && j < k + 1000; j++) {
-      if (tokens[j].depth !== tokens[k].depth) continue;
-      if (tokens[j].type === "string") {
-        const specifier = code.slice(
-          tokens[j].start,
-          Math.min(tokens[j].end, tokens[j].start + 100),
-        );
-        return ` (${specifier})`;
+    for (let j = k + 1; j < tokens.count && j < k + 1000; j++) {
+      if (depth(j) !== depth(k)) continue;
+      if (kind(j) === STRING) {
+        return ` (${code.slice(start(j), Math.min(tokens.ends[j], start(j) + 100))})`;
       }
-      if (tokens[j].text === ";") break;
+      if (tokens.is(j, ";")) break;
     }
     return "";
   };
@@ -377,20 +408,20 @@ export function prepareCode(code: string): PreparedCode {
     if (t1 === "type") {
       const t2 = word(k + 2);
       const typeImport = t2 === "{" || t2 === "*" ||
-        (at(k + 2)?.type === "ident" && t2 !== "from" && t2 !== "=") ||
+        (kind(k + 2) === IDENT && t2 !== "from") ||
         (t2 === "from" && word(k + 3) === "from");
       if (typeImport) {
         // Find `from "…"` at this statement's depth.
-        for (let j = k + 2; j < tokens.length; j++) {
-          if (tokens[j].depth !== tokens[k].depth) continue;
-          if (tokens[j].text === "from" && at(j + 1)?.type === "string") {
+        for (let j = k + 2; j < tokens.count; j++) {
+          if (depth(j) !== depth(k)) continue;
+          if (tokens.is(j, "from") && kind(j + 1) === STRING) {
             const last = fromClauseEnd(j);
             blank(k, last);
             return last;
           }
-          if (tokens[j].text === ";" || tokens[j].text === "=") break;
+          if (tokens.is(j, ";") || tokens.is(j, "=")) break;
         }
-        throw new Refusal(tokens[k].start, "could not read this `import type` statement");
+        throw new Refusal(start(k), "could not read this `import type` statement");
       }
     }
     if (t1 === "{") {
@@ -402,13 +433,13 @@ export function prepareCode(code: string): PreparedCode {
         return last;
       }
     }
-    const what = at(k + 1)?.type === "string" ? "an import for side effects" : "a value import";
-    throw new Refusal(tokens[k].start, `${what}${fromText(k)} cannot run here. ${INSTEAD}`);
+    const what = kind(k + 1) === STRING ? "an import for side effects" : "a value import";
+    throw new Refusal(start(k), `${what}${fromText(k)} cannot run here. ${INSTEAD}`);
   };
 
   /** Handles the `export` at `k`; returns the index to continue after. */
   const onExport = (k: number): number => {
-    const exportToken = tokens[k];
+    const exportAt = start(k);
     const t1 = word(k + 1);
     if (t1 === "default") {
       const t2 = word(k + 2);
@@ -419,24 +450,23 @@ export function prepareCode(code: string): PreparedCode {
       let decl = k + 2;
       if (t2 === "async" && word(k + 3) === "function") decl = k + 3;
       if (word(decl) === "abstract" && word(decl + 1) === "class") decl++;
-      const kind = word(decl);
-      if (kind === "function" || kind === "class") {
+      const declared = word(decl);
+      if (declared === "function" || declared === "class") {
         let nameAt = decl + 1;
         if (word(nameAt) === "*") nameAt++;
-        const name = at(nameAt);
-        const named = name?.type === "ident" && name.text !== "extends" &&
-          name.text !== "implements";
+        const name = word(nameAt);
+        const named = kind(nameAt) === IDENT && name !== "extends" && name !== "implements";
         if (named) {
-          setDefault(name.text, exportToken.start);
+          setDefault(name!, exportAt);
           blank(k, k + 1);
           return k + 1;
         }
       }
-      setDefault(DEFAULT_EXPORT_BINDING, exportToken.start);
-      const span = code.slice(exportToken.start, tokens[k + 1].end);
+      setDefault(DEFAULT_EXPORT_BINDING, exportAt);
+      const span = code.slice(exportAt, tokens.ends[k + 1]);
       edits.push({
-        start: exportToken.start,
-        end: tokens[k + 1].end,
+        start: exportAt,
+        end: tokens.ends[k + 1],
         // Line terminators between `export` and `default` stay, so line numbers do.
         text: `var ${DEFAULT_EXPORT_BINDING} =` + blankOut(span).replaceAll(" ", ""),
       });
@@ -463,11 +493,11 @@ export function prepareCode(code: string): PreparedCode {
           blank(k, last);
           return last;
         }
-        throw new Refusal(exportToken.start, `re-exporting from a module is an import. ${INSTEAD}`);
+        throw new Refusal(exportAt, `re-exporting from a module is an import. ${INSTEAD}`);
       }
       for (const spec of specs) {
         if (spec.length === 3 && spec[1] === "as" && spec[2] === "default") {
-          setDefault(spec[0], exportToken.start);
+          setDefault(spec[0], exportAt);
         }
       }
       const last = optionalSemicolon(close);
@@ -475,25 +505,24 @@ export function prepareCode(code: string): PreparedCode {
       return last;
     }
     if (t1 === "*") {
-      throw new Refusal(exportToken.start, `\`export *\` re-exports a module. ${INSTEAD}`);
+      throw new Refusal(exportAt, `\`export *\` re-exports a module. ${INSTEAD}`);
     }
     throw new Refusal(
-      exportToken.start,
+      exportAt,
       "this `export` form has no meaning here: code runs as a function body whose result is " +
         "what it returns (`return value`, or `export default value`)",
     );
   };
 
   try {
-    for (let k = 0; k < tokens.length; k++) {
-      const t = tokens[k];
-      if (t.depth !== 0 || t.type !== "ident") continue;
-      if (t.text !== "import" && t.text !== "export") continue;
+    for (let k = 0; k < tokens.count; k++) {
+      if (tokens.depths[k] !== 0 || tokens.kinds[k] !== IDENT) continue;
+      const isImport = tokens.is(k, "import");
+      if (!isImport && !tokens.is(k, "export")) continue;
       // A property (`x.import`, `x?.export`), or `import(…)` / `import.meta`: not a statement.
-      const prev = tokens[k - 1];
-      if (prev && prev.type === "punct" && prev.text === ".") continue;
-      if (t.text === "import" && (word(k + 1) === "(" || word(k + 1) === ".")) continue;
-      k = t.text === "import" ? onImport(k) : onExport(k);
+      if (tokens.is(k - 1, ".")) continue;
+      if (isImport && (tokens.is(k + 1, "(") || tokens.is(k + 1, "."))) continue;
+      k = isImport ? onImport(k) : onExport(k);
     }
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;

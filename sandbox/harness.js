@@ -436,6 +436,26 @@ function runner(NodeWorker, Writable) {
     return stream;
   }
 
+  // Exiting does not lose a partial line: it is flushed first, like at a normal end.
+  const denoExit = Deno.exit;
+  const nodeExit = nodeProcess.exit;
+  Object.defineProperty(Deno, "exit", {
+    ...NONE,
+    enumerable: true,
+    value: function exit(code) {
+      if (!finished) flushStreams();
+      return denoExit(code);
+    },
+  });
+  Object.defineProperty(nodeProcess, "exit", {
+    ...NONE,
+    enumerable: true,
+    value: function exit(code) {
+      if (!finished) flushStreams();
+      return nodeExit.call(nodeProcess, code);
+    },
+  });
+
   const NOT_OURS = { writable: false, enumerable: true, configurable: false };
   Object.defineProperty(Deno, "stdout", { ...NOT_OURS, value: denoWriter(outLines) });
   Object.defineProperty(Deno, "stderr", { ...NOT_OURS, value: denoWriter(errLines) });

@@ -161,6 +161,13 @@ return "done";`);
     { level: "log", text: "console" },
   ]);
 
+  // And when the code exits the process.
+  for (const exit of ["Deno.exit(0)", "process.exit(3)"]) {
+    const exited = await run(`process.stdout.write("last words");\n${exit};`);
+    assertEquals(exited.error?.kind, "runtime");
+    assertEquals(exited.logs, [{ level: "log", text: "last words" }]);
+  }
+
   // Partial lines are flushed when the code throws, too.
   const thrown = await run(`process.stdout.write("half a line");\nthrow new Error("x");`);
   assertEquals(thrown.logs, [{ level: "log", text: "half a line" }]);
