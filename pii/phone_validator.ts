@@ -532,8 +532,12 @@ function typeValid(plan: Plan, national: string): boolean {
   return regex !== null && regex.test(national);
 }
 
-/** Per-length expressions are cached up to this length (longer ones are built per call). */
-const MAX_CACHED_LENGTH = 40;
+/**
+ * Per-length expressions are cached for every length a number can have (input is capped
+ * at {@linkcode MAX_INPUT_LENGTH}), so no call compiles one twice: at most a few thousand
+ * small expressions in all, built only for lengths that occur.
+ */
+const MAX_CACHED_LENGTH = MAX_INPUT_LENGTH;
 
 /** The source of "a type of `plan` matches a national number of `length`", or null. */
 function typeSource(plan: Plan, length: number): string | null {
