@@ -9,9 +9,13 @@
  * it instead of to init. After `deno test` exits, every live process below this one is a
  * leftover: it is printed (pid, command line), killed by pid and reaped, and the run fails.
  *
+ * Temporary files are looked after too: the run gets its own `TMPDIR` (a fresh directory in
+ * the system's), so whatever tests leave there is listed (a note, not a failure) and removed
+ * with it.
+ *
  * Usage: `deno task test [deno test arguments…]`, e.g. `deno task test tests/pii/`. Exit
- * status: that of `deno test` if it failed, else 1 if something was left behind, else 0.
- * Elsewhere than Linux the check is skipped, with a note on stderr.
+ * status: that of `deno test` if it failed, else 1 if a process was left behind, else 0.
+ * Elsewhere than Linux the process check is skipped, with a note on stderr.
  *
  * @module
  */
@@ -145,28 +149,72 @@ async function main(args: string[]): Promise<number> {
   if (!watching) {
     console.error("tests/run.ts: no leftover-process check here (needs Linux: prctl, /proc)");
   }
-  const before = new Set(watching ? descendants(Deno.pid).map((p) => p.pid) : []);
-
-  const testArgs = ["test", "-A", "--no-check=remote", ...(args.length ? args : ["tests/"])];
-  const status = await new Deno.Command(Deno.execPath(), { args: testArgs }).spawn().status;
-  if (!watching || !libc) return status.code;
-
-  let leftovers: Leftover[] = [];
-  const deadline = Date.now() + GRACE_MS;
-  do {
-    for (const zombie of zombieChildren()) reap(libc, zombie);
-    leftovers = descendants(Deno.pid).filter((p) => !before.has(p.pid));
-    if (leftovers.length === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  } while (Date.now() < deadline);
-
-  if (leftovers.length === 0) {
-    libc.close();
-    return status.code;
+  const tmp = await Deno.makeTempDir({ prefix: "airlock-test-run-" });
+  try {
+    return await runTests(args, watching ? libc : null, tmp);
+  } finally {
+    libc?.close();
+    await reportTemporaries(tmp);
   }
+}
+
+/** Lists what the tests left in `tmp` (grouped by name without its random part), removes it. */
+async function reportTemporaries(tmp: string): Promise<void> {
+  const groups = new Map<string, number>();
+  try {
+    for (const entry of Deno.readDirSync(tmp)) {
+      // `airlock-emb-3f2a…` and `airlock-config-9c1e….json` are counted per prefix.
+      const key = entry.name.replace(/[0-9a-f]{6,}/g, "*").replace(/\d{6,}/g, "*");
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+  } catch {
+    return; // Gone already.
+  }
+  if (groups.size > 0) {
+    const list = [...groups].map(([name, n]) => `${name} ×${n}`).join(", ");
+    console.error(`note: the tests left temporary files behind (removed now): ${list}`);
+  }
+  try {
+    await Deno.remove(tmp, { recursive: true });
+  } catch (error) {
+    console.error(`note: could not remove ${tmp}: ${error}`);
+  }
+}
+
+/**
+ * Runs `deno test` with `TMPDIR=tmp` and returns its exit status, or 1 if it passed but left
+ * processes behind (only looked for with `libc`, i.e. as a subreaper).
+ */
+async function runTests(args: string[], libc: Libc | null, tmp: string): Promise<number> {
+  const before = new Set(libc ? descendants(Deno.pid).map((p) => p.pid) : []);
+  const testArgs = ["test", "-A", "--no-check=remote", ...(args.length ? args : ["tests/"])];
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: testArgs,
+    env: { TMPDIR: tmp },
+  }).spawn().status;
+  if (!libc) return code;
+  const leftovers = await awaitLeftovers(libc, before);
+  if (leftovers.length === 0) return code;
   console.error(`\nLEFTOVER PROCESSES: ${leftovers.length} still running after the tests ended:`);
   for (const p of leftovers) console.error(`  pid ${p.pid} (parent ${p.ppid}): ${p.cmdline}`);
   console.error("A test started them (or their parent) and did not stop them. Killing them now.");
+  await killAndReap(libc, leftovers);
+  return code !== 0 ? code : 1;
+}
+
+/** Processes below this one (not in `before`) still alive after {@linkcode GRACE_MS}. */
+async function awaitLeftovers(libc: Libc, before: Set<number>): Promise<Leftover[]> {
+  const deadline = Date.now() + GRACE_MS;
+  while (true) {
+    for (const zombie of zombieChildren()) reap(libc, zombie);
+    const leftovers = descendants(Deno.pid).filter((p) => !before.has(p.pid));
+    if (leftovers.length === 0 || Date.now() >= deadline) return leftovers;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Kills each by pid and reaps those re-parented here, so the check leaves no zombies. */
+async function killAndReap(libc: Libc, leftovers: Leftover[]): Promise<void> {
   for (const p of leftovers) {
     try {
       Deno.kill(p.pid, "SIGKILL");
@@ -174,15 +222,12 @@ async function main(args: string[]): Promise<number> {
       // It ended on its own meanwhile.
     }
   }
-  // Reap what was re-parented here, so the check itself leaves no zombies behind.
-  const reapBy = Date.now() + GRACE_MS;
+  const deadline = Date.now() + GRACE_MS;
   let pending = leftovers.map((p) => p.pid);
-  while (pending.length && Date.now() < reapBy) {
+  while (pending.length && Date.now() < deadline) {
     pending = pending.filter((pid) => !reap(libc, pid) && readStat(pid) !== null);
     if (pending.length) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  libc.close();
-  return status.code !== 0 ? status.code : 1;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,6 +1,7 @@
 /**
- * The leftover-process check of `deno task test` (`tests/run.ts`), run for real on fixture
- * test files: one leaves an orphaned grandchild running, one cleans up after itself.
+ * The leftover checks of `deno task test` (`tests/run.ts`), run for real on fixture test
+ * files: one leaves an orphaned grandchild running, one cleans up after itself, one leaves a
+ * temporary directory.
  */
 import { assert, assertEquals } from "./assert.ts";
 
@@ -55,4 +56,20 @@ Deno.test("a test that stops its whole process group passes the check", async ()
   assertEquals(run.code, 0, run.stderr);
   assert(!run.stderr.includes("LEFTOVER"), run.stderr);
   assertEquals(processesWith(marker), []);
+});
+
+Deno.test("temporary files a test leaves are named and removed with the run's TMPDIR", async () => {
+  const marker = `airlock-run-test-${crypto.randomUUID()}`;
+  const run = await runWrapper("leaves_a_temp_dir.ts", marker);
+  assertEquals(run.code, 0, run.stderr);
+  const left = run.stdout.match(/LEFT (\S+)/)?.[1];
+  assert(left, run.stdout);
+  assert(run.stderr.includes("airlock-fixture-left-* ×1"), run.stderr);
+  let exists = true;
+  try {
+    await Deno.stat(left);
+  } catch (error) {
+    exists = !(error instanceof Deno.errors.NotFound);
+  }
+  assert(!exists, `${left} is still there`);
 });
