@@ -386,8 +386,21 @@ export function prepareCode(code: string): PreparedCode {
     if (word(last + 1) === ";") last++;
     return last;
   };
+  /** Blanks the keywords `first`..`last` (`export`, `export default`) of a declaration. */
   const blank = (first: number, last: number) => {
     edits.push({ start: start(first), end: tokens.ends[last] });
+  };
+  /**
+   * Blanks a whole statement, leaving a `;` where it started: an unterminated line before it
+   * must not run on into the next one (`f()` then `(x)` must not become `f()(x)`).
+   */
+  const removeStatement = (first: number, last: number) => {
+    const from = start(first);
+    edits.push({
+      start: from,
+      end: tokens.ends[last],
+      text: ";" + blankOut(code.slice(from + 1, tokens.ends[last])),
+    });
   };
   const optionalSemicolon = (k: number) => (word(k + 1) === ";" ? k + 1 : k);
 
@@ -416,7 +429,7 @@ export function prepareCode(code: string): PreparedCode {
           if (depth(j) !== depth(k)) continue;
           if (tokens.is(j, "from") && kind(j + 1) === STRING) {
             const last = fromClauseEnd(j);
-            blank(k, last);
+            removeStatement(k, last);
             return last;
           }
           if (tokens.is(j, ";") || tokens.is(j, "=")) break;
@@ -429,7 +442,7 @@ export function prepareCode(code: string): PreparedCode {
       const specs = specifiers(k + 1, close);
       if (specs.length > 0 && specs.every(typeOnly) && word(close + 1) === "from") {
         const last = fromClauseEnd(close + 1);
-        blank(k, last);
+        removeStatement(k, last);
         return last;
       }
     }
@@ -476,7 +489,7 @@ export function prepareCode(code: string): PreparedCode {
       // `export type { A }` or `export type { A } from "…"`, `export type * from "…"`.
       const end = word(k + 2) === "{" ? closing(k + 2) : k + 2;
       const last = word(end + 1) === "from" ? fromClauseEnd(end + 1) : optionalSemicolon(end);
-      blank(k, last);
+      removeStatement(k, last);
       return last;
     }
     if (t1 === "type" || t1 === "import" || (t1 !== undefined && DECLARATION_START.has(t1))) {
@@ -490,7 +503,7 @@ export function prepareCode(code: string): PreparedCode {
       if (word(close + 1) === "from") {
         if (specs.every(typeOnly)) {
           const last = fromClauseEnd(close + 1);
-          blank(k, last);
+          removeStatement(k, last);
           return last;
         }
         throw new Refusal(exportAt, `re-exporting from a module is an import. ${INSTEAD}`);
@@ -501,7 +514,7 @@ export function prepareCode(code: string): PreparedCode {
         }
       }
       const last = optionalSemicolon(close);
-      blank(k, last);
+      removeStatement(k, last);
       return last;
     }
     if (t1 === "*") {

@@ -153,8 +153,66 @@ Deno.test("the rewrite keeps every line (and columns outside export default)", (
   // One line added at the end, for the default export's return.
   assertEquals(lineCount(prepared.code), lineCount(code) + 1);
   const lines = prepared.code.split("\n");
-  assertEquals(lines[4], "       const a: A = 1 as A;         ");
+  assertEquals(lines[0], ";            ");
+  assertEquals(lines[4], "       const a: A = 1 as A; ;       ");
   assertEquals(lines.at(-1), ";return __airlock_default;");
+});
+
+Deno.test("declaration forms: what each export and import becomes", () => {
+  const cases: [string, string][] = [
+    [
+      "export default async function main() { return 1 }",
+      "               async function main() { return 1 }\n;return main;",
+    ],
+    [
+      "export default class { x = 1 }",
+      "var __airlock_default = class { x = 1 }\n;return __airlock_default;",
+    ],
+    [
+      'export type { A } from "./a";\nexport type * from "./b";',
+      ";" + " ".repeat(28) + "\n;" + " ".repeat(24),
+    ],
+    ["export declare const x: number;", "       declare const x: number;"],
+    ['import type\n{ A }\nfrom "./a"\nconst y = 1', ";          \n     \n          \nconst y = 1"],
+    [
+      'const r = /[/]import x from "y"/; export const z = r',
+      'const r = /[/]import x from "y"/;        const z = r',
+    ],
+    [
+      "const t = `${`${'export {'}`}`; export { t }",
+      "const t = `${`${'export {'}`}`; ;           ",
+    ],
+    ["export default interface Foo { a: 1 }", "               interface Foo { a: 1 }"],
+    ["export abstract class Q {}", "       abstract class Q {}"],
+    ["x.export = 1; y?.import; export const q = 1", "x.export = 1; y?.import;        const q = 1"],
+    ["export type T = 1; export interface I {}", "       type T = 1;        interface I {}"],
+  ];
+  for (const [code, expected] of cases) {
+    assertEquals(prepareCode(code), { ok: true, code: expected });
+  }
+  for (
+    const code of [
+      "export = foo;",
+      "export as namespace Foo;",
+      "export default 1; export default 2",
+    ]
+  ) {
+    const prepared = prepareCode(code);
+    assertEquals(prepared.ok, false, code);
+  }
+});
+
+Deno.test("a removed statement still ends the line before it (no run-on call)", async () => {
+  const result = await run(`const log: string[] = [];
+const push = (s: string) => { log.push(s); return push; };
+push("a")
+export { push }
+("b")
+import type { T } from "./t.ts"
+("c")
+return log;`);
+  assertEquals(result.ok, true, JSON.stringify(result.error));
+  assertEquals(result.result, ["a"]);
 });
 
 Deno.test("compile errors from the compiler still carry the caller's line after a rewrite", async () => {
