@@ -8,10 +8,10 @@
  * @module
  */
 
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import type { NameMap } from "../wrappers/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
-import type { CallToolResult } from "../upstream/mod.ts";
+import { type CallToolResult, compileOutputSchema } from "../upstream/mod.ts";
 import { toolCallValue } from "./tool_result.ts";
 
 /**
@@ -99,20 +99,15 @@ export class BridgeError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false });
-const validators = new WeakMap<object, ValidateFunction | null>();
-
+/**
+ * The argument validator of an input schema: compiled once per schema object and shared by
+ * schemas with the same JSON text, with nothing left in Ajv's own cache (the upstream layer's
+ * compiler, which also serves output schemas). A schema Ajv cannot compile gets no validator:
+ * that is the server's problem, and the server validates anyway.
+ */
 function validatorFor(schema: Record<string, unknown>): ValidateFunction | null {
-  if (!validators.has(schema)) {
-    let validate: ValidateFunction | null = null;
-    try {
-      validate = ajv.compile(schema);
-    } catch {
-      // A schema Ajv cannot compile is the server's problem; the server validates anyway.
-    }
-    validators.set(schema, validate);
-  }
-  return validators.get(schema)!;
+  const compiled = compileOutputSchema(schema);
+  return typeof compiled === "function" ? compiled : null;
 }
 
 /** A call between its start and its record. */

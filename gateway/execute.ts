@@ -262,6 +262,7 @@ function recordedCalls(
       out.tool = redact(c.tool);
     }
     if (c.error) out.error = redact(c.error);
+    if (c.warning) out.warning = redact(c.warning);
     return out;
   });
 }

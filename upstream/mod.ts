@@ -28,7 +28,7 @@ export {
   vetTools,
 } from "./vet.ts";
 export type { ToolWarning, VettedTools } from "./vet.ts";
-export { structuredContentProblem } from "./output_schema.ts";
+export { compileOutputSchema, structuredContentProblem } from "./output_schema.ts";
 export type {
   HttpServerConfig,
   JsonSchema,
