@@ -29,6 +29,16 @@ import { apiKeyId, type Tenant } from "./tenants.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
+/** Least time between two progress notifications of one call, in ms. */
+const PROGRESS_MIN_GAP_MS = 100;
+/** A client's JSON-RPC id is kept as the request id when it is 1 to 100 of these characters. */
+const PLAIN_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** The request id to log and audit for a JSON-RPC id: the id when plain, else a new UUID. */
+export function auditableRequestId(id: unknown): string {
+  const text = typeof id === "number" || typeof id === "string" ? String(id) : "";
+  return PLAIN_REQUEST_ID.test(text) ? text : crypto.randomUUID();
+}
 const TEXT_RESULT_CHARS = 8000;
 
 /** Longest text of one log notification, in UTF-8 bytes; longer lines are cut and end in "…". */
@@ -241,13 +251,28 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
   }, async (args: ExecuteCodeArgs, extra: ToolExtra) => {
     const progressToken = extra._meta?.progressToken;
     let progress = 0;
-    const notify = (message: string) => {
-      if (progressToken === undefined) return;
+    // At most one progress notification per PROGRESS_MIN_GAP_MS: a log flood (50,000 lines
+    // a second) must not become 50,000 notifications the gateway serialises and streams.
+    let lastSent = -Infinity;
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    let pendingMessage = "";
+    const send = (message: string) => {
+      lastSent = performance.now();
       progress++;
       extra.sendNotification({
         method: "notifications/progress",
-        params: { progressToken, progress, message: message.slice(0, 500) },
+        params: { progressToken: progressToken!, progress, message: message.slice(0, 500) },
       }).catch(() => {});
+    };
+    const notify = (message: string) => {
+      if (progressToken === undefined) return;
+      const wait = lastSent + PROGRESS_MIN_GAP_MS - performance.now();
+      if (wait <= 0 && pending === undefined) return send(message);
+      pendingMessage = message;
+      pending ??= setTimeout(() => {
+        pending = undefined;
+        send(pendingMessage);
+      }, Math.max(0, wait));
     };
     const started = Date.now();
     const heartbeat = setInterval(
@@ -280,7 +305,9 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
       const caller: Caller = {
         tenant: context.tenant,
         keyId: context.keyId,
-        requestId: String(extra.requestId ?? crypto.randomUUID()),
+        // The JSON-RPC id is the client's: it goes into logs and the audit only when it is
+        // a plain token, like HTTP's X-Request-Id (an id can be megabytes of personal data).
+        requestId: auditableRequestId(extra.requestId),
         sessionId,
         signal: extra.signal,
         transport: "mcp",
@@ -303,6 +330,7 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
       return requestError(error);
     } finally {
       clearInterval(heartbeat);
+      clearTimeout(pending);
     }
   });
 

@@ -1,0 +1,93 @@
+/**
+ * What an MCP client controls stays bounded: its JSON-RPC id never reaches the audit or the
+ * log raw, and a log flood does not become a flood of progress notifications. Raw JSON-RPC
+ * over real HTTP against the real Streamable HTTP endpoint.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { startTestGateway } from "../helpers.ts";
+
+const HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+};
+
+async function openSession(url: string): Promise<string> {
+  const init = await fetch(`${url}/mcp`, {
+    method: "POST",
+    headers: HEADERS,
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "bounds-test", version: "1" },
+      },
+    }),
+  });
+  await init.body?.cancel();
+  const session = init.headers.get("mcp-session-id")!;
+  const done = await fetch(`${url}/mcp`, {
+    method: "POST",
+    headers: { ...HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
+  await done.body?.cancel();
+  return session;
+}
+
+async function callTool(url: string, session: string, id: unknown, args: unknown, meta = {}) {
+  const response = await fetch(`${url}/mcp`, {
+    method: "POST",
+    headers: { ...HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "execute_code", arguments: args, _meta: meta },
+    }),
+  });
+  return await response.text();
+}
+
+Deno.test("an MCP request id full of personal data or megabytes long never reaches the audit raw", async () => {
+  const gw = await startTestGateway();
+  try {
+    const session = await openSession(gw.url);
+    const ids = [
+      "victim.person@example.com 4111111111111111 " + "Q".repeat(200_000),
+      "ann@example.com",
+      "trace-7",
+      4242,
+    ];
+    for (const id of ids) {
+      const text = await callTool(gw.url, session, id, { code: "return 1" });
+      assert(text.includes('"ok":true'), text.slice(0, 300));
+    }
+    const audited = gw.gateway.audit!.recent({ limit: 4 }).map((r) => r.requestId).reverse();
+    assert(/^[0-9a-f-]{36}$/.test(audited[0]), audited[0].slice(0, 80));
+    assert(/^[0-9a-f-]{36}$/.test(audited[1]), audited[1]);
+    assertEquals(audited.slice(2), ["trace-7", "4242"]);
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("a log flood sends at most ten progress notifications a second", async () => {
+  const gw = await startTestGateway();
+  try {
+    const session = await openSession(gw.url);
+    const text = await callTool(gw.url, session, 9, {
+      code: `const end = Date.now() + 1000;
+        while (Date.now() < end) { console.log("a"); await 0; }
+        return "done";`,
+    }, { progressToken: "p1" });
+    const progress = text.split("\n").filter((l) => l.includes("notifications/progress")).length;
+    assert(text.includes("done"), text.slice(-300));
+    assert(progress <= 25, `${progress} progress notifications for one second of logging`);
+    assert(progress >= 1, "progress still flows");
+  } finally {
+    await gw.close();
+  }
+});
