@@ -22,7 +22,20 @@ import { settlesWithin } from "./wait.ts";
 export const DEFAULT_STDERR_LINES = 50;
 
 /** Longest line of stdout we accept before declaring the server broken (bytes of text). */
-const MAX_LINE_CHARS = 64 * 1024 * 1024;
+/**
+ * Longest message a server may write, in UTF-16 units (about 8 MiB of ASCII JSON). A longer
+ * one is read past and dropped, never parsed: parsing runs on the gateway's shared event loop
+ * (about 5 ms per MiB), and its size is the caller's choice (a tool's arguments ask for it).
+ * The request it answered fails with a clear error; the server keeps running, for every
+ * other tenant.
+ */
+export const MAX_MESSAGE_CHARS = 8 * 1024 * 1024;
+/** Characters kept from each end of a dropped message to find its JSON-RPC id. */
+const ID_WINDOW_CHARS = 256;
+/** `…,"id":5}` or `…,"id":"a-1"}` at the end of a message: where the SDK writes it. */
+const TRAILING_ID = /"id"\s*:\s*(-?\d{1,16}|"[^"\\]{0,64}")\s*\}\s*$/;
+/** `{"jsonrpc":"2.0","id":5,…` at the start of a message. */
+const LEADING_ID = /^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(-?\d{1,16}|"[^"\\]{0,64}")/;
 
 /** Options of {@linkcode StdioProcessTransport} beyond the server's config. */
 export interface StdioProcessOptions {
@@ -212,27 +225,71 @@ export class StdioProcessTransport implements Transport {
     // The unfinished line; only new text is searched for newlines, so a large message
     // arriving in many chunks costs linear time.
     let pending = "";
+    // While a message longer than MAX_MESSAGE_CHARS is read past: its first and latest
+    // characters (for its id) and its length.
+    let dropping: { head: string; tail: string; chars: number } | undefined;
     try {
       for await (const chunk of stream) {
         const text = decoder.decode(chunk, { stream: true });
         let start = 0;
         let newline: number;
         while ((newline = text.indexOf("\n", start)) >= 0) {
-          const line = pending + text.slice(start, newline);
-          pending = "";
+          const piece = text.slice(start, newline);
           start = newline + 1;
+          if (dropping) {
+            this.#answerDropped(dropping.head, (dropping.tail + piece).slice(-ID_WINDOW_CHARS));
+            dropping = undefined;
+            continue;
+          }
+          const line = pending + piece;
+          pending = "";
           this.#handleLine(line);
         }
-        pending += text.slice(start);
-        if (pending.length > MAX_LINE_CHARS) {
-          this.onerror?.(new Error("server wrote an over-long line on stdout; stopping it"));
-          pending = "";
-          if (this.#child) this.#signalGroup(this.#child.pid, "SIGKILL");
+        const rest = text.slice(start);
+        if (dropping) {
+          dropping.tail = (dropping.tail + rest).slice(-ID_WINDOW_CHARS);
+          dropping.chars += rest.length;
+        } else {
+          pending += rest;
+          if (pending.length > MAX_MESSAGE_CHARS) {
+            dropping = {
+              head: pending.slice(0, ID_WINDOW_CHARS),
+              tail: pending.slice(-ID_WINDOW_CHARS),
+              chars: pending.length,
+            };
+            pending = "";
+          }
         }
       }
     } catch (error) {
       this.onerror?.(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * A message too long to parse was dropped: the request it answered (its id read from the
+   * message's ends, where JSON-RPC writers put it) gets an error response instead, so the
+   * caller learns why at once rather than at its timeout.
+   */
+  #answerDropped(head: string, tail: string): void {
+    this.onerror?.(new Error("server wrote an over-long line on stdout; it was dropped"));
+    const found = TRAILING_ID.exec(tail) ?? LEADING_ID.exec(head);
+    if (!found) return;
+    let id: string | number;
+    try {
+      id = JSON.parse(found[1]);
+    } catch {
+      return;
+    }
+    this.onmessage?.({
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: -32603,
+        message: `the server's reply was longer than ${MAX_MESSAGE_CHARS} characters; ` +
+          "Airlock dropped it (ask the tool for less)",
+      },
+    } as JSONRPCMessage);
   }
 
   #handleLine(line: string): void {
