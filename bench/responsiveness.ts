@@ -40,6 +40,8 @@ const CASES: Record<string, string> = {
   "huge error message": `throw new Error("carol@example.net ".repeat(400000));`,
   "refused tool calls":
     `for (let i = 0; i < 3000; i++) { try { await tools.call("x" + i + "." + "y".repeat(5000), {}); } catch {} } return 1;`,
+  "refused tool calls at once":
+    `await Promise.allSettled(Array.from({ length: 50000 }, () => tools.call("nope.x", {}))); return 1;`,
   "busy loop until timeout": `while (true) {}`,
   "identifier run in a comment": `// ${"a".repeat(400_000)}\nreturn 1;`,
 };
@@ -62,7 +64,7 @@ const config = parseConfig({
   servers: {},
   audit: { path: ":memory:" },
   selection: { embedder: "lexical", cacheDir: await Deno.makeTempDir() },
-  sandbox: { timeoutMs: 3000, memoryMb: 128, maxOutputBytes: MAX_OUTPUT, maxToolCalls: 1000 },
+  sandbox: { timeoutMs: 5000, memoryMb: 128, maxOutputBytes: MAX_OUTPUT, maxToolCalls: 1000 },
 });
 const gateway = new Gateway(config, { poolSize: 2, logger: () => {} });
 await gateway.start();

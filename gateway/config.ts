@@ -60,7 +60,7 @@ const sandboxSchema = z.strictObject({
   concurrency: positiveInt(1024).default(4),
   queue: z.number().int().min(0).max(100_000).default(64),
   poolSize: z.number().int().min(0).max(256).default(2),
-  maxToolCalls: positiveInt(1_000_000).default(1000),
+  maxToolCalls: positiveInt(100_000).default(1000),
   maxConcurrentCallsPerServer: positiveInt(1024).default(16),
   toolTimeoutMs: positiveInt(600_000).default(30_000),
   memoryGuard: z.enum(["auto", "cgroup", "watchdog"]).default("auto"),

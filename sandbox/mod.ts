@@ -32,3 +32,10 @@ export {
   type SandboxGrants,
   type SandboxLimits,
 } from "./types.ts";
+export {
+  MAX_PENDING_REPLY_BYTES,
+  MAX_REPLY_BYTES,
+  MAX_RPC_BYTES,
+  MAX_RPC_FRAMES,
+  MAX_STDERR_BYTES,
+} from "./process.ts";

@@ -41,13 +41,23 @@ import {
  */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const FLOOD_MESSAGE = "the sandbox wrote more output than its limits allow";
-const RPC_FLOOD_MESSAGE = "the execution's tool calls passed their byte budget";
+const RPC_FLOOD_MESSAGE = "the execution's tool calls passed their budget (bytes or count)";
 
 /**
  * Stderr one process may write, in bytes. The gateway reads it only to keep the pipe
  * flowing, but reading is work: past this the execution ends as `output_limit`.
  */
 export const MAX_STDERR_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Tool requests (calls and searches, refused ones included) one execution may send. Calls
+ * past `maxToolCalls` are refused, but each still costs the gateway a parse and a reply:
+ * past this many the execution ends as `output_limit`.
+ */
+export const MAX_RPC_FRAMES = 100_000;
+
+/** Frames handled before the reader yields the event loop to other work. */
+const FRAMES_PER_TURN = 256;
 
 /** All tool-call frames of one execution together, in bytes. */
 export const MAX_RPC_BYTES = 256 * 1024 * 1024;
@@ -257,6 +267,7 @@ export class SandboxProcess {
     // Everything below is counted in UTF-8 bytes as it arrived, before it is parsed.
     let outputBudget = 2 * (limits.maxOutputBytes + limits.maxLogBytes) + 1024 * 1024;
     let rpcBudget = MAX_RPC_BYTES;
+    let rpcFrames = 0;
     // The harness enforces the same log cap, but the code can write log frames itself.
     let logBudget = limits.maxLogBytes;
     let droppedLogs = 0;
@@ -322,7 +333,7 @@ export class SandboxProcess {
           // Tool arguments may be large, but the gateway parses every byte of them: a
           // separate, larger budget keeps a flood of calls from eating its CPU and memory.
           rpcBudget -= bytes;
-          if (rpcBudget < 0) {
+          if (rpcBudget < 0 || ++rpcFrames > MAX_RPC_FRAMES) {
             overLimit(outputLimitError(limits.maxOutputBytes, RPC_FLOOD_MESSAGE));
             return;
           }
@@ -470,13 +481,19 @@ export class SandboxProcess {
   async #readStdout() {
     const reader = this.#reader;
     try {
+      let handled = 0;
       for await (const chunk of this.#child.stdout) {
         const lines = reader.push(chunk);
         if (reader.oversize) {
           this.#onOversize();
           break;
         }
-        for (const line of lines) this.#handleLine(line);
+        for (const line of lines) {
+          this.#handleLine(line);
+          // A chunk can hold thousands of small frames (a flood of tool calls): handling
+          // them all in one turn would hold the event loop every tenant shares.
+          if (++handled % FRAMES_PER_TURN === 0) await new Promise((r) => setTimeout(r, 0));
+        }
       }
     } catch { /* the pipe broke: the process is gone */ }
   }

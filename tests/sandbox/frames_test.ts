@@ -9,7 +9,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { Sandbox, type SandboxOptions } from "../../sandbox/mod.ts";
+import { MAX_RPC_FRAMES, Sandbox, type SandboxOptions } from "../../sandbox/mod.ts";
 import { capUtf8, jsonNestingDepth, utf8ByteLength, utf8Prefix } from "../../sandbox/json_text.ts";
 
 const KiB = 1024;
@@ -408,5 +408,24 @@ Deno.test("stderr: text there is never evidence, and an endless stream ends the 
     });
     assertEquals(result.error?.kind, "output_limit");
     assertMatch(result.error!.message, /more than 67108864 bytes to stderr/);
+  });
+});
+
+Deno.test("rpc: more tool requests than MAX_RPC_FRAMES end the execution as output_limit", async () => {
+  await withSandbox({ memoryMb: 256, timeoutMs: 60_000 }, async (sandbox) => {
+    let served = 0;
+    const result = await sandbox.run({
+      code: `await Promise.allSettled(
+               Array.from({ length: ${
+        MAX_RPC_FRAMES + 10
+      } }, () => __airlock.rpc("tools/search", {})));
+             return "all answered";`,
+      onRpc: () => {
+        served++;
+        return Promise.reject(Object.assign(new Error("refused"), { kind: "permission" }));
+      },
+    });
+    assertEquals(result.error?.kind, "output_limit", JSON.stringify(result.error));
+    assert(served <= MAX_RPC_FRAMES, `${served} requests reached the handler`);
   });
 });
