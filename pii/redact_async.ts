@@ -17,6 +17,11 @@ import { mapLeaves } from "./walk.ts";
 import { findPii } from "./find.ts";
 import { DetectionPool } from "./worker_pool.ts";
 
+/** Longest run of replacement work before the async path yields the event loop, in ms. */
+const APPLY_SLICE_MS = 4;
+/** Findings of one string replaced between two checks of the time. */
+const FINDINGS_PER_SLICE = 1000;
+
 /** Inputs up to this many UTF-16 code units in all are redacted synchronously. */
 export const ASYNC_THRESHOLD_UNITS = 65_536;
 
@@ -93,12 +98,46 @@ export async function redactValueAsync(
   if (units <= threshold) return redactValue(value, options);
   const found = await poolFor(options).detect(texts, p.types);
   const counts: RedactionCounts = {};
+  // Replacing (vault placeholders) stays on this thread, in document order; tens of
+  // thousands of findings take a while, so the work yields every few milliseconds.
+  const replaced: string[] = new Array(texts.length);
+  let sliceStart = performance.now();
+  const pause = async () => {
+    if (performance.now() - sliceStart > APPLY_SLICE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = performance.now();
+    }
+  };
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
+    const findings = found[i];
+    if (findings.length <= FINDINGS_PER_SLICE) {
+      replaced[i] = applyFindings(p, text, findings, counts);
+      await pause();
+      continue;
+    }
+    // One string with many findings (40,000 addresses): replaced a slice of findings at a
+    // time, each slice on the text between the previous slice's last finding and its own.
+    const pieces: string[] = [];
+    let from = 0;
+    for (let k = 0; k < findings.length; k += FINDINGS_PER_SLICE) {
+      const slice = findings.slice(k, k + FINDINGS_PER_SLICE);
+      const to = slice[slice.length - 1].end;
+      const shifted = slice.map((f) => ({ ...f, start: f.start - from, end: f.end - from }));
+      pieces.push(applyFindings(p, text.slice(from, to), shifted, counts));
+      from = to;
+      await pause();
+    }
+    pieces.push(text.slice(from));
+    replaced[i] = pieces.join("");
+  }
   let next = 0;
   const result = mapTextLeaves(value, (text) => {
     if (text.length === 0) return text;
     const i = next++;
+    if (texts[i] === text) return replaced[i];
     // A value changed by someone else while detection ran: detect this leaf here.
-    const findings: Finding[] = texts[i] === text ? found[i] : findPii(text, p.types);
+    const findings: Finding[] = findPii(text, p.types);
     return applyFindings(p, text, findings, counts);
   });
   return { value: result, counts };
