@@ -81,8 +81,16 @@ export interface BridgeOptions {
   ): Promise<CallToolResult>;
   /** Searches the catalogue for `tools.search`. */
   search?(query: string, k: number): Promise<ToolSearchHit[]>;
-  /** Replaces PII placeholders in arguments with the values they stand for. */
-  restorePii?(args: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * Replaces PII placeholders in arguments with the values they stand for, recording each
+   * value put in (value → placeholder) in `used`.
+   */
+  restorePii?(args: Record<string, unknown>, used: Map<string, string>): Record<string, unknown>;
+  /**
+   * Puts the placeholders back where a result (or an error text) repeats a value restored
+   * for its call, so the code never sees what a placeholder hides.
+   */
+  retokenize?(value: unknown, used: ReadonlyMap<string, string>): unknown;
   /** Most calls in one execution. */
   maxCalls: number;
   /** Most calls in flight to one server. */
@@ -289,17 +297,29 @@ export class ToolBridge {
     const release = await this.#slot(tool.server);
     try {
       if (this.#closed) throw new BridgeError("the execution has ended");
-      const realArgs = this.#options.restorePii?.(args as Record<string, unknown>) ??
+      const used = new Map<string, string>();
+      const realArgs = this.#options.restorePii?.(args as Record<string, unknown>, used) ??
         args as Record<string, unknown>;
-      const result = await this.#options.callTool(
-        tool.server,
-        tool.name,
-        realArgs,
-        this.#abort.signal,
-      );
-      const { value, warning } = toolCallValue(result, tool);
-      this.#record(call, "ok", undefined, warning);
-      return value;
+      const hide = <T>(v: T): T =>
+        used.size > 0 && this.#options.retokenize ? this.#options.retokenize(v, used) as T : v;
+      let result: CallToolResult;
+      try {
+        result = await this.#options.callTool(tool.server, tool.name, realArgs, this.#abort.signal);
+      } catch (error) {
+        throw used.size > 0 && error instanceof Error
+          ? rewrapError(error, hide(error.message))
+          : error;
+      }
+      let outcome: ReturnType<typeof toolCallValue>;
+      try {
+        outcome = toolCallValue(result, tool);
+      } catch (error) {
+        throw used.size > 0 && error instanceof Error
+          ? rewrapError(error, hide(error.message))
+          : error;
+      }
+      this.#record(call, "ok", undefined, outcome.warning);
+      return hide(outcome.value);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#record(call, "error", message);
@@ -342,6 +362,15 @@ function describeAjvError(validate: ValidateFunction): string {
     return `${path ? path + "." : ""}${extra} is not a known argument`;
   }
   return `${path || "(arguments)"} ${error.message ?? "is invalid"}`;
+}
+
+/** `error` with `message` instead of its own, keeping what the sandbox reads (`kind`, `name`). */
+function rewrapError(error: Error, message: string): Error {
+  if (message === error.message) return error;
+  return Object.assign(new Error(message), {
+    name: error.name,
+    kind: (error as { kind?: string }).kind ?? "tool",
+  });
 }
 
 /** An id as it may be recorded: at most {@linkcode MAX_RECORDED_ID_CHARS} characters. */

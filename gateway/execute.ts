@@ -5,7 +5,14 @@
  * @module
  */
 
-import { detokenizeValue, mergeCounts, redactText, redactValueAsync, Vault } from "../pii/mod.ts";
+import {
+  detokenizeValue,
+  mergeCounts,
+  redactText,
+  redactValueAsync,
+  retokenizeValue,
+  Vault,
+} from "../pii/mod.ts";
 import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
 import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
@@ -156,7 +163,8 @@ export async function executeCode(
         signal,
       }),
     search: (query, k) => deps.search(tenant, query, k),
-    restorePii: (args) => detokenizeValue(args, vault) as Record<string, unknown>,
+    restorePii: (args, used) => detokenizeValue(args, vault, used) as Record<string, unknown>,
+    retokenize: retokenizeValue,
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
   });

@@ -10,10 +10,18 @@ const PLACEHOLDER = new RegExp(
   "g",
 );
 
-/** Replaces placeholders such as `[EMAIL_1]` in `text` with their values in `vault`. */
-export function detokenizeText(text: string, vault: Vault): string {
+/**
+ * Replaces placeholders such as `[EMAIL_1]` in `text` with their values in `vault`. When
+ * `used` is given, each value put in is recorded there with its placeholder.
+ */
+export function detokenizeText(text: string, vault: Vault, used?: Map<string, string>): string {
   if (text.indexOf("[") === -1) return text;
-  return text.replace(PLACEHOLDER, (placeholder) => vault.lookup(placeholder) ?? placeholder);
+  return text.replace(PLACEHOLDER, (placeholder) => {
+    const value = vault.lookup(placeholder);
+    if (value === undefined) return placeholder;
+    used?.set(value, placeholder);
+    return value;
+  });
 }
 
 /**
@@ -21,6 +29,35 @@ export function detokenizeText(text: string, vault: Vault): string {
  * strings), walking arrays and objects iteratively; keys are kept. Unknown or expired
  * placeholders are left as they are. Returns a copy; the input is not modified.
  */
-export function detokenizeValue(value: unknown, vault: Vault): unknown {
-  return mapLeaves(value, (leaf) => typeof leaf === "string" ? detokenizeText(leaf, vault) : leaf);
+export function detokenizeValue(
+  value: unknown,
+  vault: Vault,
+  used?: Map<string, string>,
+): unknown {
+  return mapLeaves(
+    value,
+    (leaf) => typeof leaf === "string" ? detokenizeText(leaf, vault, used) : leaf,
+  );
+}
+
+/**
+ * Puts placeholders back where a tool's result repeats a value that was restored for its
+ * call (`used`: value → placeholder, from {@linkcode detokenizeValue}). An echoing tool would
+ * otherwise hand the code the very value the placeholder hides, and the code could return it
+ * in a shape redaction cannot recognise (one character at a time). Exact occurrences only:
+ * a value the tool transformed (upper-cased, encoded) is not recognised. Linear in the
+ * result's size times the number of values restored for the call.
+ */
+export function retokenizeValue(value: unknown, used: ReadonlyMap<string, string>): unknown {
+  if (used.size === 0) return value;
+  // Longest values first, so a value that contains another is replaced whole.
+  const pairs = [...used].sort((a, b) => b[0].length - a[0].length);
+  return mapLeaves(value, (leaf) => {
+    if (typeof leaf !== "string") return leaf;
+    let out = leaf;
+    for (const [real, placeholder] of pairs) {
+      if (real.length > 0 && out.includes(real)) out = out.split(real).join(placeholder);
+    }
+    return out;
+  });
 }

@@ -22,8 +22,10 @@ async function gatewayWithTenants() {
   });
 }
 
-const RESTORES = `const r = await ledger.write({ key: "[EMAIL_1]" });
-return r === "wrote ann@example.com" ? "restored" : r;`;
+// Writes "[EMAIL_1]" through the bridge and reports what the server stored: the real
+// address (15 characters) when the placeholder resolved, the literal text (9) when not.
+const RESTORES = `await ledger.write({ key: "[EMAIL_1]" });
+return (await ledger.ledger({})).writes.at(-1).length === 15 ? "restored" : "literal";`;
 
 Deno.test("a vault session belongs to the API key that made it, not to whoever knows its id", async () => {
   const gw = await gatewayWithTenants();
@@ -41,7 +43,7 @@ Deno.test("a vault session belongs to the API key that made it, not to whoever k
     for (const key of [KEYS.a2, KEYS.b]) {
       const other = await gw.post("/v1/execute", { code: RESTORES }, as(key));
       assertEquals(other.status, 200);
-      assertEquals(other.body.result, "wrote [EMAIL_1]", `key ${key}`);
+      assertEquals(other.body.result, "literal", `key ${key}`);
     }
     const metrics = (await gw.get("/metrics")).body as string;
     assert(/airlock_vault_sessions\{tenant="a"\} 2/.test(metrics), "two sessions of tenant a");
@@ -80,6 +82,35 @@ Deno.test("header values a client controls are bounded and never stored raw", as
     const audit = JSON.stringify(gw.gateway.audit!.recent({ limit: 20 }));
     assert(!audit.includes("dave@example.com"));
     assert(audit.includes("trace-42.a:b_c"));
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("a tool that echoes a restored value gives the code the placeholder back, not the value", async () => {
+  const gw = await gatewayWithTenants();
+  try {
+    const as = { authorization: `Bearer ${KEYS.a1}`, "x-airlock-session": "echo" };
+    const made = await gw.post("/v1/execute", {
+      code: `return ["carol.hidden@example.com", "4111 1111 1111 1111"];`,
+    }, as);
+    assertEquals(made.body.result, ["[EMAIL_1]", "[CARD_1]"]);
+    // The tool gets the real value (it answers "wrote <value>"), the code sees the placeholder,
+    // so it cannot spell the value out in a shape redaction would miss.
+    const echoed = await gw.post("/v1/execute", {
+      code: `const r = await ledger.write({ key: "[EMAIL_1] and [CARD_1]" });
+        const e = await ledger.write({ key: "[EMAIL_1]", delayMs: "x" }).catch((e) => e.message);
+        return { spaced: r.split("").join(" "), r, e };`,
+    }, as);
+    assertEquals(echoed.status, 200);
+    const text = JSON.stringify(echoed.body.result);
+    assert(!text.includes("c a r o l"), text);
+    assertEquals(echoed.body.result.r, "wrote [EMAIL_1] and [CARD_1]");
+    // The ledger holds the real values: the write did happen with them.
+    const ledger = await gw.post("/v1/execute", {
+      code: `return (await ledger.ledger({})).writes.map((w) => w.length);`,
+    }, as);
+    assertEquals(ledger.body.result, ["carol.hidden@example.com and 4111 1111 1111 1111".length]);
   } finally {
     await gw.close();
   }
