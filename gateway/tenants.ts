@@ -76,12 +76,19 @@ export class TenantDirectory {
       this.#add(this.#local);
       return;
     }
+    // With several tenants, one may hold at most half the sandbox slots (running or
+    // queued) unless configured otherwise: the queue is fair among waiters, but cannot
+    // free a slot a long execution already holds.
+    const tenantCount = Object.keys(config.auth.tenants).length;
+    const defaultMaxConcurrent = tenantCount > 1
+      ? Math.max(1, Math.ceil(s.concurrency / 2))
+      : s.concurrency;
     for (const [id, t] of Object.entries(config.auth.tenants)) {
       const tenant: Tenant = {
         id,
         enabledTools: t.enabledTools,
         requestsPerMinute: t.requestsPerMinute,
-        maxConcurrent: t.maxConcurrent ?? s.concurrency,
+        maxConcurrent: t.maxConcurrent ?? defaultMaxConcurrent,
         maxima: {
           timeoutMs: Math.min(t.limits.timeoutMs ?? s.timeoutMs, s.timeoutMs),
           memoryMb: Math.min(t.limits.memoryMb ?? s.memoryMb, s.memoryMb),

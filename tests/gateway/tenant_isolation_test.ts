@@ -115,3 +115,32 @@ Deno.test("a tool that echoes a restored value gives the code the placeholder ba
     await gw.close();
   }
 });
+
+Deno.test("with several tenants, one cannot hold every sandbox slot by default", async () => {
+  const gw = await startTestGateway({
+    auth: {
+      tenants: {
+        a: { keys: [hashApiKey(KEYS.a1)], requestsPerMinute: 6000 },
+        b: { keys: [hashApiKey(KEYS.b)], requestsPerMinute: 6000 },
+      },
+    },
+    sandbox: { concurrency: 4, timeoutMs: 3000 },
+  });
+  try {
+    const busy = { code: "await new Promise((r) => setTimeout(r, 1500)); return 'a';" };
+    const a = Array.from(
+      { length: 4 },
+      () => gw.post("/v1/execute", busy, { authorization: `Bearer ${KEYS.a1}` }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const b = await gw.post("/v1/execute", { code: "return 'b'" }, {
+      authorization: `Bearer ${KEYS.b}`,
+    });
+    assertEquals(b.body.result, "b");
+    const statuses = (await Promise.all(a)).map((r) => r.status).sort();
+    // Two of a's four ran; the other two were refused with 429 and Retry-After, not queued.
+    assertEquals(statuses, [200, 200, 429, 429]);
+  } finally {
+    await gw.close();
+  }
+});
