@@ -144,7 +144,9 @@ export async function executeCode(
     allowed,
   });
   const names = deps.names();
-  const prelude = generatePrelude({ selected, servers, catalogue, names });
+  // Every tool the caller may use is listed on its namespace (`Object.keys(filesystem)`).
+  const available = catalogue.filter((t) => allowed(t.id));
+  const prelude = generatePrelude({ selected, available, servers, catalogue, names });
 
   // Without a session the placeholders are scoped to this one execution.
   const vault = caller.sessionId ? deps.vaultFor(caller.sessionId) : new Vault();

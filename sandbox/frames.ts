@@ -43,7 +43,7 @@ const LOG_LEVELS: ReadonlySet<string> = new Set(["log", "info", "warn", "error",
  * frame object adds one level to its tool-call arguments, so more than
  * {@link MAX_JSON_DEPTH} + 1 levels is refused unparsed.
  */
-export function readLine(line: string): LineReading {
+export function readLine(line: string, key?: string): LineReading {
   if (jsonNestingDepth(line, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH + 1) return { kind: "too_deep" };
   let raw: unknown;
   try {
@@ -51,6 +51,9 @@ export function readLine(line: string): LineReading {
   } catch {
     return { kind: "garbage" };
   }
+  // Once the code runs, only frames with the execution's key are the harness's; anything
+  // else on stdout was written by the code (see harness.js `send`).
+  if (key !== undefined && (raw as { k?: unknown } | null)?.k !== key) return { kind: "garbage" };
   const frame = toFrame(raw);
   return frame ? { kind: "frame", frame } : { kind: "garbage" };
 }

@@ -27,6 +27,22 @@ function runner(NodeWorker, Writable) {
   // (node:fs on fd 1) the gateway treats as garbage, never as authority.
   const realStdout = Deno.stdout;
   const writeStdout = realStdout.writeSync.bind(realStdout);
+  // Frames carry the key the gateway sent with the code, and the gateway obeys only frames
+  // that do: the code can reach fd 1 (node:fs needs no permission for it) but cannot learn
+  // the key. Everything `send` touches is captured here, before the code can patch it
+  // (`JSON.stringify`, `Object.prototype.toJSON`, `Uint8Array.prototype.subarray`, the
+  // typed-array `length` getter would each see the key in the frame text).
+  const stringify = JSON.stringify;
+  const assign = Object.assign;
+  const create = Object.create;
+  const encode = encoder.encode.bind(encoder);
+  const callBound = Function.prototype.call.bind(Function.prototype.call);
+  const subarrayOf = Uint8Array.prototype.subarray;
+  const lengthOf = Object.getOwnPropertyDescriptor(
+    Object.getPrototypeOf(Uint8Array.prototype),
+    "length",
+  ).get;
+  let frameKey;
   const stdin = Deno.stdin;
   const inspect = Deno.inspect;
   // The code is wrapped on its own first line, so line N of the module is line N of the code.
@@ -34,9 +50,13 @@ function runner(NodeWorker, Writable) {
 
   /** Writes one frame as a line of JSON. */
   function send(frame) {
-    const bytes = encoder.encode(JSON.stringify(frame) + "\n");
+    // A null-prototype copy: an inherited `toJSON` or setter the code planted cannot see it.
+    const sealed = assign(create(null), frame);
+    if (frameKey !== undefined) sealed.k = frameKey;
+    const bytes = encode(stringify(sealed) + "\n");
+    const length = callBound(lengthOf, bytes);
     let offset = 0;
-    while (offset < bytes.length) offset += writeStdout(bytes.subarray(offset));
+    while (offset < length) offset += writeStdout(callBound(subarrayOf, bytes, offset));
   }
 
   /** UTF-8 length of `text` in bytes (a lone surrogate counts as U+FFFD, 3 bytes). */
@@ -713,6 +733,7 @@ function runner(NodeWorker, Writable) {
     await warmUp();
     send({ t: "ready" });
     const frame = await runFrame;
+    frameKey = typeof frame.key === "string" ? frame.key : undefined;
     logBudget = frame.maxLogBytes ?? logBudget;
     const maxOutputBytes = frame.maxOutputBytes ?? 1048576;
     // The gateway's output budget for everything on the frame channel (sandbox/process.ts).

@@ -147,6 +147,10 @@ export class SandboxProcess {
   #reader = new LineReader(MAX_FRAME_BYTES);
   /** The gateway's own description of the output limit that fired, when it knows it. */
   #outputLimit: SandboxError | undefined;
+  /** The execution's frame key: unguessable, known only to the harness and the gateway. */
+  #frameKey = crypto.randomUUID();
+  /** Whether frames must carry the key (from when the code is sent). */
+  #keyed = false;
   #replyBytes = 0;
   #pendingReplyBytes = 0;
   #onFrame: (frame: Frame, bytes: number) => void = () => {};
@@ -384,8 +388,11 @@ export class SandboxProcess {
     exitedFirst.catch(() => {});
 
     try {
+      this.#keyed = true;
       await this.#send({
         t: "run",
+        // Frames without this key are the code's, not the harness's (see harness.js `send`).
+        key: this.#frameKey,
         code: options.code,
         prelude: options.prelude ?? "",
         maxOutputBytes: options.limits.maxOutputBytes,
@@ -500,7 +507,7 @@ export class SandboxProcess {
 
   /** One stdout line: a checked frame, garbage, or too deep to parse (see `frames.ts`). */
   #handleLine(line: Line) {
-    const read = readLine(line.text);
+    const read = readLine(line.text, this.#keyed ? this.#frameKey : undefined);
     if (read.kind === "frame") this.#onFrame(read.frame, line.bytes);
     else if (read.kind === "too_deep") this.#onTooDeep();
     else this.#onGarbage(line.bytes);

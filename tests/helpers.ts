@@ -53,12 +53,13 @@ export async function startTestGateway(
   overrides: Record<string, unknown> = {},
   options: { poolSize?: number; mcpSessions?: number } = {},
 ): Promise<TestGateway> {
+  const embeddingsDir = await Deno.makeTempDir({ prefix: "airlock-emb-" });
   const config: Config = parseConfig({
     servers: {},
     audit: { path: ":memory:" },
     selection: {
       embedder: "lexical",
-      cacheDir: await Deno.makeTempDir({ prefix: "airlock-emb-" }),
+      cacheDir: embeddingsDir,
     },
     ...overrides,
     sandbox: { timeoutMs: 3000, memoryMb: 64, ...(overrides.sandbox as object ?? {}) },
@@ -109,6 +110,7 @@ export async function startTestGateway(
       await mcp.close();
       await server.shutdown();
       await gateway.close();
+      await Deno.remove(embeddingsDir, { recursive: true }).catch(() => {});
     },
   };
 }

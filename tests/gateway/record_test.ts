@@ -17,6 +17,7 @@ interface Harness {
 }
 
 async function startGateway(sandbox: Record<string, unknown> = {}): Promise<Harness> {
+  const embeddingsDir = await Deno.makeTempDir({ prefix: "airlock-emb-" });
   const config: Config = parseConfig({
     servers: {
       ledger: fixtureServer("ledger"),
@@ -25,7 +26,7 @@ async function startGateway(sandbox: Record<string, unknown> = {}): Promise<Harn
     audit: { path: ":memory:" },
     selection: {
       embedder: "lexical",
-      cacheDir: await Deno.makeTempDir({ prefix: "airlock-emb-" }),
+      cacheDir: embeddingsDir,
     },
     sandbox: { timeoutMs: 3000, memoryMb: 64, ...sandbox },
   });
@@ -48,7 +49,10 @@ async function startGateway(sandbox: Record<string, unknown> = {}): Promise<Harn
       assert(reply.ok, JSON.stringify(reply.error));
       return reply.result as { writes: string[]; cancelled: string[]; started: string[] };
     },
-    close: () => gateway.close(),
+    close: async () => {
+      await gateway.close();
+      await Deno.remove(embeddingsDir, { recursive: true }).catch(() => {});
+    },
   };
 }
 
@@ -247,6 +251,25 @@ Deno.test("tools.search refuses queries longer than 2,000 characters", async () 
       catch (e) { return e.message; }`);
     assert(reply.ok, JSON.stringify(reply.error));
     assert(/longer than 2000 characters/.test(String(reply.result)), String(reply.result));
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a tool call the code writes to stdout itself is not obeyed (it lacks the frame key)", async () => {
+  const h = await startGateway();
+  try {
+    const reply = await h.run(`
+      const fs = process.getBuiltinModule("node:fs");
+      const frame = { t: "rpc", id: 999, method: "tools/call",
+        params: { tool: "ledger.write", args: { key: "forged-frame" } } };
+      fs.writeSync(1, JSON.stringify(frame) + "\\n");
+      fs.writeSync(1, JSON.stringify({ ...frame, k: "a-guess" }) + "\\n");
+      await new Promise((r) => setTimeout(r, 300));
+      return "done";`);
+    assertEquals(reply.result, "done", JSON.stringify(reply.error));
+    assertEquals(reply.tools.calls, []);
+    assertEquals((await h.ledger()).started, []);
   } finally {
     await h.close();
   }

@@ -11,6 +11,8 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { MAX_RPC_FRAMES, Sandbox, type SandboxOptions } from "../../sandbox/mod.ts";
 import { capUtf8, jsonNestingDepth, utf8ByteLength, utf8Prefix } from "../../sandbox/json_text.ts";
+import { readLine, readResult } from "../../sandbox/frames.ts";
+import { sanitizeError } from "../../sandbox/outcome.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -110,13 +112,15 @@ Deno.test("result: the cap counts UTF-8 bytes (65,000 CJK characters are ~195 KB
     const fits = await sandbox.run({ code: `return "é".repeat(30_000);` });
     assertEquals(fits.error, undefined);
     assertEquals(fits.result, "é".repeat(30_000));
-    // A result frame the code writes itself, past the harness.
+    // A result frame the code writes itself has no frame key: ignored, counted as output.
     const forged = await sandbox.run({
       code: FORGE + `forge({ t: "result", json: JSON.stringify("中".repeat(65_000)) });
-        await new Promise((r) => setTimeout(r, 2000)); return "late";`,
+        await new Promise((r) => setTimeout(r, 200)); return "late";`,
     });
-    assertEquals(forged.error?.kind, "output_limit");
-    assertEquals(forged.result, undefined);
+    assertEquals(forged.result, "late", JSON.stringify(forged.error));
+    // The gateway's own check of a (keyed) result frame counts UTF-8 bytes too.
+    const reading = readResult(JSON.stringify("中".repeat(65_000)), 64 * KiB);
+    assertEquals(reading.ok ? undefined : reading.error.kind, "output_limit");
   });
 });
 
@@ -127,18 +131,25 @@ Deno.test("errors: message and stack are capped in UTF-8 bytes on a character bo
     assert(utf8ByteLength(real.error!.message) <= 8 * KiB, "message ≤ 8 KiB");
     assertMatch(real.error!.message, /^Error: 中+… \[truncated\]$/);
 
+    // An error frame the code writes itself is ignored; the gateway's own check of an error
+    // frame caps message and stack in UTF-8 bytes on a character boundary.
     const forged = await sandbox.run({
-      code: FORGE + `forge({ t: "error", error: { kind: "runtime",
-          message: "é".repeat(300_000), stack: "😀".repeat(50_000), line: 3 } });
-        await new Promise((r) => setTimeout(r, 2000));`,
+      code: FORGE + `forge({ t: "error", error: { kind: "runtime", message: "forged" } });
+        await new Promise((r) => setTimeout(r, 200)); return "real";`,
     });
-    assertEquals(forged.error?.kind, "runtime");
-    assert(utf8ByteLength(forged.error!.message) <= 8 * KiB);
-    assert(utf8ByteLength(forged.error!.stack!) <= 16 * KiB);
-    assertMatch(forged.error!.message, /^é+… \[truncated\]$/);
-    assertMatch(forged.error!.stack!, /^(😀)+… \[truncated\]$/u);
-    assert(!forged.error!.message.includes("\ufffd"));
-    assertEquals(forged.error!.line, 3);
+    assertEquals(forged.result, "real", JSON.stringify(forged.error));
+    const capped = sanitizeError({
+      kind: "runtime",
+      message: "é".repeat(300_000),
+      stack: "😀".repeat(50_000),
+      line: 3,
+    });
+    assert(utf8ByteLength(capped.message) <= 8 * KiB);
+    assert(utf8ByteLength(capped.stack!) <= 16 * KiB);
+    assertMatch(capped.message, /^é+… \[truncated\]$/);
+    assertMatch(capped.stack!, /^(😀)+… \[truncated\]$/u);
+    assert(!capped.message.includes("\ufffd"));
+    assertEquals(capped.line, 3);
 
     // Larger than the whole output budget: the frame itself is refused.
     const flood = await sandbox.run({
@@ -159,11 +170,9 @@ Deno.test("logs: frames the code writes itself count against maxLogBytes", async
         console.log("real line");
         return "done";`,
     });
+    // Forged log frames carry no frame key: none becomes a log line (they count as output).
     assertEquals(flood.result, "done", JSON.stringify(flood.error));
-    const bytes = logBytes(flood.logs);
-    assert(bytes <= 64 * KiB + 100, `log text ${bytes} bytes is over the 64 KiB cap`);
-    assertMatch(flood.logs.at(-1)!.text, /\[airlock\] \d+ more log lines were dropped/);
-    assert(!flood.logs.some((l) => l.text === "real line"), "lines past the cap are dropped");
+    assertEquals(flood.logs, [{ level: "log", text: "real line" }]);
 
     // Multi-byte text: the cap is in bytes, not UTF-16 units.
     const cjk = await sandbox.run({
@@ -172,6 +181,7 @@ Deno.test("logs: frames the code writes itself count against maxLogBytes", async
     });
     assertEquals(cjk.result, 1);
     assert(logBytes(cjk.logs) <= 64 * KiB + 100, `${logBytes(cjk.logs)} bytes of CJK logs`);
+    assertEquals(cjk.logs.length, 1, "the forged line is not a log line");
     assertMatch(cjk.logs[0].text, /^中+…$/);
 
     // The real console path obeys the same rule and says how many lines it dropped.
@@ -252,13 +262,10 @@ Deno.test("depth: values and tool arguments deeper than 200 levels are output_li
     assertEquals(deep.error?.kind, "output_limit");
     assertMatch(deep.error!.message, /nested deeper than 200 levels/);
 
-    // Forged result text, never parsed by the gateway.
+    // Deep result text is refused by the gateway's check before it is parsed.
     for (const levels of [201, 100_000]) {
-      const forged = await sandbox.run({
-        code: FORGE + `forge({ t: "result", json: "[".repeat(${levels}) + "]".repeat(${levels}) });
-          await new Promise((r) => setTimeout(r, 2000)); return 1;`,
-      });
-      assertEquals(forged.error?.kind, "output_limit", `${levels} levels`);
+      const reading = readResult("[".repeat(levels) + "]".repeat(levels), 1 * MiB);
+      assertEquals(reading.ok ? undefined : reading.error.kind, "output_limit", `${levels}`);
     }
 
     // Tool arguments: the frame is refused before it is parsed; the handler never runs.
@@ -292,12 +299,15 @@ Deno.test("depth: values and tool arguments deeper than 200 levels are output_li
 Deno.test("forgery: a malformed result is a runtime error, not a crash", async () => {
   await withSandbox({}, async (sandbox) => {
     for (const json of [`"{not json"`, "5", "null", `{"a":1}`, `"[1,2"`]) {
+      // Written by the code: no frame key, so it is not a result at all.
       const result = await sandbox.run({
         code: FORGE + `forgeRaw('{"t":"result","json":' + ${JSON.stringify(json)} + '}');
-          await new Promise((r) => setTimeout(r, 2000)); return "real";`,
+          await new Promise((r) => setTimeout(r, 200)); return "real";`,
       });
-      assertEquals(result.ok, false, json);
-      assertEquals(result.error, {
+      assertEquals(result.result, "real", json);
+      // A keyed result frame whose text is not JSON is a runtime error, never a crash.
+      const reading = readResult(JSON.parse(json), 1 * MiB);
+      assertEquals(reading.ok ? undefined : reading.error, {
         kind: "runtime",
         message: "the sandbox returned a malformed result",
       });
@@ -308,20 +318,18 @@ Deno.test("forgery: a malformed result is a runtime error, not a crash", async (
 Deno.test("forgery: verdict kinds only the gateway can reach are reported as runtime", async () => {
   await withSandbox({}, async (sandbox) => {
     for (const kind of ["timeout", "memory", "cancelled", "output_limit", "nonsense"]) {
+      // Written by the code: ignored, the execution ends as the code makes it end.
       const result = await sandbox.run({
         code: FORGE + `forge({ t: "error", error: { kind: ${JSON.stringify(kind)},
             message: "claimed ${kind}" } });
-          await new Promise((r) => setTimeout(r, 2000));`,
+          await new Promise((r) => setTimeout(r, 200)); return "${kind}";`,
       });
-      assertEquals(result.error?.kind, "runtime", kind);
-      assertEquals(result.error?.message, `claimed ${kind}`);
+      assertEquals(result.result, kind, JSON.stringify(result.error));
+      // Even a keyed error frame cannot claim a gateway verdict.
+      assertEquals(sanitizeError({ kind, message: `claimed ${kind}` }).kind, "runtime", kind);
     }
     // Kinds the code can cause are kept.
-    const tool = await sandbox.run({
-      code: FORGE + `forge({ t: "error", error: { kind: "permission", message: "p" } });
-        await new Promise((r) => setTimeout(r, 2000));`,
-    });
-    assertEquals(tool.error?.kind, "permission");
+    assertEquals(sanitizeError({ kind: "permission", message: "p" }).kind, "permission");
   });
 });
 
@@ -365,17 +373,18 @@ Deno.test("forgery: the first outcome is final; later frames change nothing", as
         ].map((f) => JSON.stringify(f)).join("\\n"));
         return "returned";`,
     });
+    // None of them carries the frame key: the real outcome is the code's return.
     assertEquals(first.error, undefined);
-    assertEquals(first.result, "first");
+    assertEquals(first.result, "returned");
     assertEquals(first.logs, [{ level: "log", text: "before" }]);
 
     const errorFirst = await sandbox.run({
       code: FORGE + `forge({ t: "error", error: { kind: "tool", message: "forged first" } });
         forge({ t: "result", json: "42" });
-        return 42;`,
+        return 43;`,
     });
-    assertEquals(errorFirst.result, undefined);
-    assertEquals(errorFirst.error, { kind: "tool", message: "forged first" });
+    assertEquals(errorFirst.error, undefined);
+    assertEquals(errorFirst.result, 43);
 
     // A forged `ready` while running is ignored; the real result still arrives.
     const ready = await sandbox.run({ code: FORGE + `forge({ t: "ready" }); return "ok";` });
@@ -385,12 +394,16 @@ Deno.test("forgery: the first outcome is final; later frames change nothing", as
 
 Deno.test("forgery: the harness's own size signal is a gateway-worded output_limit", async () => {
   await withSandbox({}, async (sandbox) => {
+    // Forged by the code: no frame key, no verdict.
     const claimed = await sandbox.run({
       code: FORGE + `forge({ t: "over_limit", limit: "bytes" });
-        await new Promise((r) => setTimeout(r, 2000));`,
+        await new Promise((r) => setTimeout(r, 200)); return "not over";`,
     });
-    assertEquals(claimed.error?.kind, "output_limit");
-    assertMatch(claimed.error!.message, /return value ≤ 65536 bytes/);
+    assertEquals(claimed.result, "not over", JSON.stringify(claimed.error));
+    // The harness's own signal (a value over the cap) is worded by the gateway.
+    const real = await sandbox.run({ code: `return "x".repeat(70_000);` });
+    assertEquals(real.error?.kind, "output_limit");
+    assertMatch(real.error!.message, /return value ≤ 65536 bytes/);
     const bad = await sandbox.run({
       code: FORGE + `forge({ t: "over_limit", limit: "timeout" }); return "kept";`,
     });
@@ -427,5 +440,74 @@ Deno.test("rpc: more tool requests than MAX_RPC_FRAMES end the execution as outp
     });
     assertEquals(result.error?.kind, "output_limit", JSON.stringify(result.error));
     assert(served <= MAX_RPC_FRAMES, `${served} requests reached the handler`);
+  });
+});
+
+Deno.test("frame key: only frames with the execution's key are obeyed", () => {
+  const line = JSON.stringify({ t: "result", json: "1", k: "key-1" });
+  assertEquals(readLine(line, "key-1").kind, "frame");
+  assertEquals(readLine(line, "key-2").kind, "garbage");
+  assertEquals(readLine(JSON.stringify({ t: "result", json: "1" }), "key-1").kind, "garbage");
+  // Before the code is sent (no key yet) the harness's `ready` is read as it comes.
+  assertEquals(readLine(JSON.stringify({ t: "ready" })).kind, "frame");
+});
+
+Deno.test("frame key: code that patches every built-in the harness uses cannot learn it", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const result = await sandbox.run({
+      code: FORGE + `
+        const seen: string[] = [];
+        let inside = false; // the traps below call built-ins that may call the traps again
+        const note = (v: unknown) => { try { seen.push(String(v)); } catch { /* ignore */ } };
+        const guarded = (f: () => void) => {
+          if (inside) return;
+          inside = true;
+          try { f(); } catch { /* ignore */ } finally { inside = false; }
+        };
+        const stringify = JSON.stringify;
+        JSON.stringify = ((v: unknown, ...rest: unknown[]) => {
+          const out = stringify(v, ...(rest as []));
+          guarded(() => note(out));
+          return out;
+        }) as typeof JSON.stringify;
+        Object.defineProperty(Object.prototype, "toJSON", {
+          configurable: true,
+          value: function (this: unknown) {
+            guarded(() => note(stringify(this)));
+            return this;
+          },
+        });
+        const encode = TextEncoder.prototype.encode;
+        TextEncoder.prototype.encode = function (s?: string) {
+          guarded(() => note(s));
+          return encode.call(this, s);
+        };
+        const sub = Uint8Array.prototype.subarray;
+        Uint8Array.prototype.subarray = function (this: Uint8Array, ...a: number[]) {
+          guarded(() => note(new TextDecoder().decode(this)));
+          return sub.apply(this, a as [number, number]);
+        };
+        const proto = Object.getPrototypeOf(Uint8Array.prototype);
+        const len = Object.getOwnPropertyDescriptor(proto, "length")!.get!;
+        Object.defineProperty(proto, "length", {
+          configurable: true,
+          get(this: Uint8Array) {
+            guarded(() => note(new TextDecoder().decode(this)));
+            return len.call(this);
+          },
+        });
+        console.log("a log line");
+        try { await __airlock.rpc("tools/search", { query: "x" }); } catch { /* refused */ }
+        Object.defineProperty(proto, "length", { configurable: true, get: len });
+        Uint8Array.prototype.subarray = sub;
+        const keys = new Set<string>();
+        for (const s of seen) {
+          for (const m of s.matchAll(/"k":"([^"]+)"/g)) keys.add(m[1]);
+        }
+        for (const k of keys) forge({ t: "result", json: JSON.stringify("forged"), k });
+        await new Promise((r) => setTimeout(r, 200));
+        return { real: true, keysFound: keys.size };`,
+    });
+    assertEquals(result.result, { real: true, keysFound: 0 }, JSON.stringify(result.error));
   });
 });
