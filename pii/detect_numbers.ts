@@ -370,6 +370,25 @@ function cardShape(groups: Group[], s: number, e: number): boolean {
   return size(groups, e) <= 4;
 }
 
+/**
+ * A number written in a phone's shape after a `+`: a calling code of 1 to 3 digits, then
+ * two to four groups of 2 to 4 digits (the first may be bracketed: `+1 (384) 555-0156`),
+ * separated by spaces, dashes or dots. People and test systems write numbers in ranges
+ * the numbering plan marks unassigned or reserved, and a missed one is a leak; dates,
+ * versions and order numbers do not start with `+` in this shape.
+ */
+function plusPhoneShape(groups: Group[], s: number, e: number): boolean {
+  const count = e - s + 1;
+  if (count < 3 || count > 5 || size(groups, s) > 3) return false;
+  for (let g = s + 1; g <= e; g++) {
+    const n = size(groups, g);
+    // A bracketed trunk `(0)` after the calling code is the one short group allowed.
+    if ((n < 2 && !(n === 1 && groups[g].paren)) || n > 4) return false;
+    if (!/^[ .\-()]{1,3}$/.test(groups[g].sep)) return false;
+  }
+  return size(groups, e) >= 3;
+}
+
 function tryPhone(
   text: string,
   groups: Group[],
@@ -398,7 +417,11 @@ function tryPhone(
     const body = !zeroZero ? start : size(groups, s) > 2 ? start + 2 : groups[s + 1].start;
     if (text.charCodeAt(body) === 48) return false;
     const digits = spanDigits(text, groups, s, e);
-    if (!phoneValid(zeroZero ? digits.slice(2) : digits)) return false;
+    if (
+      !phoneValid(zeroZero ? digits.slice(2) : digits) && !(plus && plusPhoneShape(groups, s, e))
+    ) {
+      return false;
+    }
     if (plus) start--;
     out.push({ type: "phone", start, end, value: text.slice(start, end) });
     return true;
@@ -421,9 +444,14 @@ function tryPhone(
     if (codeAt(text, start - 1) === 43) return false; // `+(…`: handled from the `+`
   }
   if (count === 1 && !hasContext(text, start, 32, PHONE_WORDS)) return false;
-  const valid = first === 48
-    ? trunkZeroValid(text, groups, s, e)
-    : phoneValid(spanDigits(text, groups, s, e), "US");
+  // `(471) 555 0135`: a bracketed area code then 3-4 digits is written only for a phone
+  // number, even when the plan marks the range unassigned or reserved.
+  const bracketed = prefix === 40 && count === 3 && digitCount === 10 &&
+    groups[s + 1].sep.startsWith(")") && size(groups, s) === 3;
+  const valid = bracketed ||
+    (first === 48
+      ? trunkZeroValid(text, groups, s, e)
+      : phoneValid(spanDigits(text, groups, s, e), "US"));
   if (!valid) return false;
   out.push({ type: "phone", start, end, value: text.slice(start, end) });
   return true;
