@@ -269,7 +269,7 @@ function runner(NodeWorker, Writable) {
     if (size > logBudget) {
       text = utf8Prefix(text, logBudget) + "…";
       logBudget = 0;
-    } else logBudget -= size;
+    } else logBudget -= Math.max(1, size); // an empty line costs a frame too
     send({ t: "log", level, text });
   }
 

@@ -56,6 +56,9 @@ export const MAX_STDERR_BYTES = 64 * 1024 * 1024;
  */
 export const MAX_RPC_FRAMES = 100_000;
 
+/** Bytes a log frame adds to its text (`{"t":"log","level":…,"text":…,"k":…}`), rounded up. */
+const LOG_FRAME_OVERHEAD_BYTES = 128;
+
 /** Frames handled before the reader yields the event loop to other work. */
 const FRAMES_PER_TURN = 256;
 
@@ -269,7 +272,10 @@ export class SandboxProcess {
     const logs: LogEntry[] = [];
     const limits = options.limits;
     // Everything below is counted in UTF-8 bytes as it arrived, before it is parsed.
-    let outputBudget = 2 * (limits.maxOutputBytes + limits.maxLogBytes) + 1024 * 1024;
+    // Twice the value and log caps (JSON escaping), a frame's own bytes for each log line the
+    // harness may send (it charges every line at least one byte), and 1 MiB of slack.
+    let outputBudget = 2 * (limits.maxOutputBytes + limits.maxLogBytes) +
+      limits.maxLogBytes * LOG_FRAME_OVERHEAD_BYTES + 1024 * 1024;
     let rpcBudget = MAX_RPC_BYTES;
     let rpcFrames = 0;
     // The harness enforces the same log cap, but the code can write log frames itself.

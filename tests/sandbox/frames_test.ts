@@ -511,3 +511,15 @@ Deno.test("frame key: code that patches every built-in the harness uses cannot l
     assertEquals(result.result, { real: true, keysFound: 0 }, JSON.stringify(result.error));
   });
 });
+
+Deno.test("logs: a legitimate flood of tiny lines is capped and counted, never output_limit", async () => {
+  await withSandbox({ maxOutputBytes: 1 * MiB, timeoutMs: 20_000 }, async (sandbox) => {
+    for (const line of [`"a"`, `""`, `"\\u0000"`]) {
+      const result = await sandbox.run({
+        code: `for (let i = 0; i < 100000; i++) console.log(${line}); return "done";`,
+      });
+      assertEquals(result.result, "done", `${line}: ${JSON.stringify(result.error)}`);
+      assertMatch(result.logs.at(-1)!.text, /\[airlock\] \d+ more log lines were dropped/);
+    }
+  });
+});
