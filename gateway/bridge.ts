@@ -47,6 +47,12 @@ export interface ToolCallRecord {
 
 /** Longest tool id accepted from the code, in UTF-16 units; longer ids are refused. */
 export const MAX_TOOL_ID_CHARS = 256;
+/**
+ * Distinct PII values one execution may have restored from placeholders into tool calls;
+ * every tool result is searched for each of them, so the number is bounded.
+ */
+export const MAX_RELEASED_VALUES = 256;
+
 /** The `tool` of the one record that counts every attempt past `maxCalls`. */
 export const OVER_LIMIT_ID = "(over the call limit)";
 /** Longest made-up id kept in a call record, in UTF-16 units. */
@@ -90,7 +96,7 @@ export interface BridgeOptions {
    * Puts the placeholders back where a result (or an error text) repeats a value restored
    * for its call, so the code never sees what a placeholder hides.
    */
-  retokenize?(value: unknown, used: ReadonlyMap<string, string>): unknown;
+  retokenize?(value: unknown, used: ReadonlyMap<string, string>): unknown | Promise<unknown>;
   /** Most calls in one execution. */
   maxCalls: number;
   /** Most calls in flight to one server. */
@@ -132,6 +138,8 @@ export class ToolBridge {
    */
   readonly calls: ToolCallRecord[] = [];
   #options: BridgeOptions;
+  /** Values restored from placeholders in this execution's calls: value → placeholder. */
+  #released = new Map<string, string>();
   #attempts = 0;
   #overLimitRecord: { record: ToolCallRecord; count: number } | undefined;
   #closed = false;
@@ -216,8 +224,14 @@ export class ToolBridge {
       ok: outcome === "ok",
       outcome,
     };
-    if (error) record.error = error;
-    if (warning) record.warning = warning;
+    // Upstream error texts can be megabytes (a path argument echoed back); they are shown,
+    // redacted and stored, so they are cut first, on a word boundary.
+    if (error) {
+      record.error = error.length > MAX_CALL_ERROR_CHARS
+        ? `${cutText(error, MAX_CALL_ERROR_CHARS)}… [truncated]`
+        : error;
+    }
+    if (warning) record.warning = cutText(warning, MAX_CALL_ERROR_CHARS);
     this.calls.push(record);
   }
 
@@ -293,33 +307,52 @@ export class ToolBridge {
       this.#record(call, "refused", message);
       throw new BridgeError(message);
     }
+    // Placeholders become their values here, before the call waits or reaches the server:
+    // a call whose restored arguments are too large is refused like one with bad arguments.
+    const used = new Map<string, string>();
+    let realArgs = args as Record<string, unknown>;
+    try {
+      realArgs = this.#options.restorePii?.(realArgs, used) ?? realArgs;
+    } catch (error) {
+      const message = `${id}: ${error instanceof Error ? error.message : String(error)}`;
+      this.#record(call, "refused", message);
+      throw new BridgeError(message);
+    }
+    for (const [value, placeholder] of used) {
+      if (this.#released.has(value)) continue;
+      if (this.#released.size >= MAX_RELEASED_VALUES) {
+        const message = `${id}: one execution may restore at most ${MAX_RELEASED_VALUES} ` +
+          "distinct placeholders";
+        this.#record(call, "refused", message);
+        throw new BridgeError(message);
+      }
+      this.#released.set(value, placeholder);
+    }
     this.#pending.add(call);
     const release = await this.#slot(tool.server);
     try {
       if (this.#closed) throw new BridgeError("the execution has ended");
-      const used = new Map<string, string>();
-      const realArgs = this.#options.restorePii?.(args as Record<string, unknown>, used) ??
-        args as Record<string, unknown>;
-      const hide = <T>(v: T): T =>
-        used.size > 0 && this.#options.retokenize ? this.#options.retokenize(v, used) as T : v;
+      // Every value restored in this execution is hidden again in what comes back, whichever
+      // call returns it (a tool that stores a value and another that reads it back).
+      const hide = async <T>(v: T): Promise<T> =>
+        this.#released.size > 0 && this.#options.retokenize
+          ? await this.#options.retokenize(v, this.#released) as T
+          : v;
       let result: CallToolResult;
       try {
         result = await this.#options.callTool(tool.server, tool.name, realArgs, this.#abort.signal);
       } catch (error) {
-        throw used.size > 0 && error instanceof Error
-          ? rewrapError(error, hide(error.message))
-          : error;
+        throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
       let outcome: ReturnType<typeof toolCallValue>;
       try {
         outcome = toolCallValue(result, tool);
       } catch (error) {
-        throw used.size > 0 && error instanceof Error
-          ? rewrapError(error, hide(error.message))
-          : error;
+        throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
+      const value = await hide(outcome.value);
       this.#record(call, "ok", undefined, outcome.warning);
-      return hide(outcome.value);
+      return value;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.#record(call, "error", message);
@@ -375,8 +408,22 @@ function rewrapError(error: Error, message: string): Error {
 
 /** An id as it may be recorded: at most {@linkcode MAX_RECORDED_ID_CHARS} characters. */
 function cutId(id: string): string {
-  return id.length > MAX_RECORDED_ID_CHARS ? `${id.slice(0, MAX_RECORDED_ID_CHARS)}…` : id;
+  return id.length > MAX_RECORDED_ID_CHARS ? `${cutText(id, MAX_RECORDED_ID_CHARS)}…` : id;
 }
+
+/**
+ * The first `max` characters of `text` without its last, possibly cut, word (a cut value is
+ * no longer recognised by redaction, which runs after), or `text` when it is short enough.
+ */
+function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, max);
+  const space = head.search(/\s\S*$/);
+  return space > 0 ? head.slice(0, space) : head.replace(/[\dA-Za-z@.+\-_]+$/, "");
+}
+
+/** Longest error text a call record keeps, in UTF-16 units; cut before it is redacted. */
+export const MAX_CALL_ERROR_CHARS = 2000;
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;

@@ -10,7 +10,7 @@ import {
   mergeCounts,
   redactText,
   redactValueAsync,
-  retokenizeValue,
+  retokenizeValueAsync,
   Vault,
 } from "../pii/mod.ts";
 import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
@@ -23,6 +23,12 @@ import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
+
+/**
+ * The most that restoring PII placeholders may add to one tool call's arguments, in UTF-16
+ * units (1 Mi). Past it the call is refused and never reaches the server.
+ */
+export const MAX_RESTORED_CHARS = 1024 * 1024;
 
 /** Who is asking, as established by the HTTP or MCP layer. */
 export interface Caller {
@@ -165,8 +171,12 @@ export async function executeCode(
         signal,
       }),
     search: (query, k) => deps.search(tenant, query, k),
-    restorePii: (args, used) => detokenizeValue(args, vault, used) as Record<string, unknown>,
-    retokenize: retokenizeValue,
+    restorePii: (args, used) =>
+      detokenizeValue(args, vault, used, {
+        limit: MAX_RESTORED_CHARS,
+        remaining: MAX_RESTORED_CHARS,
+      }) as Record<string, unknown>,
+    retokenize: retokenizeValueAsync,
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
   });

@@ -19,6 +19,7 @@ import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
 import { executeRequestSchema, toolSearchQuerySchema } from "./schemas.ts";
+import { requestIdFrom } from "./request_id.ts";
 import { apiKeyId, type Tenant } from "./tenants.ts";
 
 const REJECTED_KINDS: Record<number, string> = {
@@ -29,8 +30,6 @@ const REJECTED_KINDS: Record<number, string> = {
   503: "unavailable",
 };
 
-/** A client's `X-Request-Id` is kept when it is 1 to 100 of these characters. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 /** Longest `X-Airlock-Session`, in UTF-16 units (the vault store's limit). */
 const MAX_SESSION_ID_CHARS = 256;
 
@@ -56,8 +55,7 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
 
   app.use("*", async (c, next) => {
     // A client's request id goes into logs and the audit: only a plain token is kept.
-    const sent = c.req.header("x-request-id");
-    const requestId = sent && REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
+    const requestId = requestIdFrom(c.req.header("x-request-id"));
     c.set("requestId", requestId);
     c.header("X-Request-Id", requestId);
     const started = performance.now();

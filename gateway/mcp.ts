@@ -24,6 +24,7 @@ import { GatewayError } from "./errors.ts";
 import { type Caller, redactionOptions } from "./execute.ts";
 import type { Gateway } from "./gateway.ts";
 import { addMcpSessionMetrics } from "./metrics.ts";
+import { requestIdFrom } from "./request_id.ts";
 import type { ExecuteResponse } from "./schemas.ts";
 import { apiKeyId, type Tenant } from "./tenants.ts";
 
@@ -31,14 +32,7 @@ const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
 /** Least time between two progress notifications of one call, in ms. */
 const PROGRESS_MIN_GAP_MS = 100;
-/** A client's JSON-RPC id is kept as the request id when it is 1 to 100 of these characters. */
-const PLAIN_REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
-/** The request id to log and audit for a JSON-RPC id: the id when plain, else a new UUID. */
-export function auditableRequestId(id: unknown): string {
-  const text = typeof id === "number" || typeof id === "string" ? String(id) : "";
-  return PLAIN_REQUEST_ID.test(text) ? text : crypto.randomUUID();
-}
 const TEXT_RESULT_CHARS = 8000;
 
 /** Longest text of one log notification, in UTF-8 bytes; longer lines are cut and end in "…". */
@@ -307,7 +301,7 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
         keyId: context.keyId,
         // The JSON-RPC id is the client's: it goes into logs and the audit only when it is
         // a plain token, like HTTP's X-Request-Id (an id can be megabytes of personal data).
-        requestId: auditableRequestId(extra.requestId),
+        requestId: requestIdFrom(extra.requestId),
         sessionId,
         signal: extra.signal,
         transport: "mcp",

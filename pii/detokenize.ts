@@ -14,14 +14,42 @@ const PLACEHOLDER = new RegExp(
  * Replaces placeholders such as `[EMAIL_1]` in `text` with their values in `vault`. When
  * `used` is given, each value put in is recorded there with its placeholder.
  */
-export function detokenizeText(text: string, vault: Vault, used?: Map<string, string>): string {
+export function detokenizeText(
+  text: string,
+  vault: Vault,
+  used?: Map<string, string>,
+  budget?: ExpansionBudget,
+): string {
   if (text.indexOf("[") === -1) return text;
   return text.replace(PLACEHOLDER, (placeholder) => {
     const value = vault.lookup(placeholder);
     if (value === undefined) return placeholder;
+    if (budget) {
+      budget.remaining -= value.length - placeholder.length;
+      if (budget.remaining < 0) {
+        throw Object.assign(
+          new RangeError(
+            `the arguments grow past ${budget.limit} characters once placeholders are restored`,
+          ),
+          { kind: "too_large" },
+        );
+      }
+    }
     used?.set(value, placeholder);
     return value;
   });
+}
+
+/**
+ * How much restoring placeholders may add to a value, in UTF-16 units. A placeholder of ten
+ * characters can stand for 8 KiB: without a budget, 4 MiB of placeholders in a tool call's
+ * arguments would become gigabytes in the gateway (it crashed).
+ */
+export interface ExpansionBudget {
+  /** The most characters restoring may add in all. */
+  readonly limit: number;
+  /** What is left; restoring throws `RangeError` with `kind: "too_large"` below zero. */
+  remaining: number;
 }
 
 /**
@@ -33,10 +61,11 @@ export function detokenizeValue(
   value: unknown,
   vault: Vault,
   used?: Map<string, string>,
+  budget?: ExpansionBudget,
 ): unknown {
   return mapLeaves(
     value,
-    (leaf) => typeof leaf === "string" ? detokenizeText(leaf, vault, used) : leaf,
+    (leaf) => typeof leaf === "string" ? detokenizeText(leaf, vault, used, budget) : leaf,
   );
 }
 
@@ -60,4 +89,37 @@ export function retokenizeValue(value: unknown, used: ReadonlyMap<string, string
     }
     return out;
   });
+}
+
+/**
+ * {@linkcode retokenizeValue} that yields the event loop every few milliseconds: a result of
+ * megabytes searched for each of many values would otherwise hold it (an echoing tool and
+ * 10,000 restored values held it for 26 s). Same result as the synchronous function.
+ */
+export async function retokenizeValueAsync(
+  value: unknown,
+  used: ReadonlyMap<string, string>,
+  sliceMs = 4,
+): Promise<unknown> {
+  if (used.size === 0) return value;
+  const pairs = [...used].sort((a, b) => b[0].length - a[0].length);
+  const texts: string[] = [];
+  mapLeaves(value, (leaf) => {
+    if (typeof leaf === "string") texts.push(leaf);
+    return leaf;
+  });
+  let started = performance.now();
+  for (let i = 0; i < texts.length; i++) {
+    let out = texts[i];
+    for (const [real, placeholder] of pairs) {
+      if (real.length > 0 && out.includes(real)) out = out.split(real).join(placeholder);
+      if (performance.now() - started > sliceMs) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        started = performance.now();
+      }
+    }
+    texts[i] = out;
+  }
+  let next = 0;
+  return mapLeaves(value, (leaf) => typeof leaf === "string" ? texts[next++] : leaf);
 }

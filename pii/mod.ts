@@ -57,7 +57,13 @@ export {
   type VaultTenantLimits,
   type VaultTenantStats,
 } from "./vault.ts";
-export { detokenizeText, detokenizeValue, retokenizeValue } from "./detokenize.ts";
+export {
+  detokenizeText,
+  detokenizeValue,
+  type ExpansionBudget,
+  retokenizeValue,
+  retokenizeValueAsync,
+} from "./detokenize.ts";
 export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";
 export { ipv4Valid, ipv6Valid } from "./detect_ipv6.ts";
 export {

@@ -74,6 +74,17 @@ function runner(NodeWorker, Writable) {
     return bytes;
   }
 
+  /**
+   * A cut prefix without its last, possibly cut, token (see `dropPartialToken` in
+   * json_text.ts): a value cut in half is no longer recognised by redaction.
+   */
+  function dropPartialToken(text) {
+    let i = text.length;
+    const stop = Math.max(0, text.length - 512);
+    while (i > stop && !/\s/.test(text[i - 1])) i--;
+    return i === stop && stop > 0 ? text : text.slice(0, i);
+  }
+
   function isLowSurrogate(unit) {
     return unit >= 0xdc00 && unit <= 0xdfff;
   }
@@ -99,7 +110,7 @@ function runner(NodeWorker, Writable) {
 
   function capText(text, maxBytes) {
     if (text.length * 3 <= maxBytes || utf8Length(text) <= maxBytes) return text;
-    return utf8Prefix(text, maxBytes - utf8Length(TRUNCATED)) + TRUNCATED;
+    return dropPartialToken(utf8Prefix(text, maxBytes - utf8Length(TRUNCATED))) + TRUNCATED;
   }
 
   // ---------------------------------------------------------------- stdin frames
@@ -267,7 +278,7 @@ function runner(NodeWorker, Writable) {
     let text = formatArgs(args);
     const size = utf8Length(text);
     if (size > logBudget) {
-      text = utf8Prefix(text, logBudget) + "…";
+      text = dropPartialToken(utf8Prefix(text, logBudget)) + "…";
       logBudget = 0;
     } else logBudget -= Math.max(1, size); // an empty line costs a frame too
     send({ t: "log", level, text });

@@ -68,7 +68,24 @@ export function capUtf8(text: string, maxBytes: number, marker = TRUNCATION_MARK
   // A string of n UTF-16 units has at most 3n UTF-8 bytes: short strings skip the count.
   if (text.length * 3 <= maxBytes || utf8ByteLength(text) <= maxBytes) return text;
   const room = Math.max(0, maxBytes - utf8ByteLength(marker));
-  return utf8Prefix(text, room) + marker;
+  return dropPartialToken(utf8Prefix(text, room)) + marker;
+}
+
+/** Longest trailing token {@linkcode dropPartialToken} removes, in UTF-16 units. */
+export const PARTIAL_TOKEN_CHARS = 512;
+
+/**
+ * `text` (a prefix cut from something longer) without its last, possibly cut, token: the
+ * trailing run of non-space characters, when it is at most {@linkcode PARTIAL_TOKEN_CHARS}
+ * long. Text is cut before it is redacted, and a cut value is no longer recognised (15 of a
+ * card's 16 digits fail the Luhn check, yet the last digit can be recomputed); dropping the
+ * partial token keeps the cut from leaking what redaction would have caught whole.
+ */
+export function dropPartialToken(text: string): string {
+  let i = text.length;
+  const stop = Math.max(0, text.length - PARTIAL_TOKEN_CHARS);
+  while (i > stop && !/\s/.test(text[i - 1])) i--;
+  return i === stop && stop > 0 ? text : text.slice(0, i);
 }
 
 /**

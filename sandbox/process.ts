@@ -13,7 +13,7 @@ import {
   readLine,
   readResult,
 } from "./frames.ts";
-import { utf8ByteLength, utf8Prefix } from "./json_text.ts";
+import { dropPartialToken, utf8ByteLength, utf8Prefix } from "./json_text.ts";
 import { type Line, LineReader } from "./lines.ts";
 import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
 import {
@@ -331,7 +331,7 @@ export class SandboxProcess {
           let text = frame.text;
           const size = utf8ByteLength(text);
           if (size > logBudget) {
-            text = utf8Prefix(text, logBudget) + "…";
+            text = dropPartialToken(utf8Prefix(text, logBudget)) + "…";
             logBudget = 0;
           } else logBudget -= size;
           const entry: LogEntry = { level: frame.level, text };

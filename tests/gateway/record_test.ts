@@ -274,3 +274,21 @@ Deno.test("a tool call the code writes to stdout itself is not obeyed (it lacks 
     await h.close();
   }
 });
+
+Deno.test("a tool's huge error text is cut before it is shown, redacted or stored, never mid-value", async () => {
+  const h = await startGateway();
+  try {
+    const reply = await h.run(`
+      try { await ledger.write({ key: 5 as unknown as string }); } catch {}
+      const card = " 4111111111111111";
+      const id = "x".repeat(${140 - 17}) + card + "y".repeat(40);
+      try { await tools.call(id, {}); } catch {}
+      return 1;`);
+    assert(reply.ok, JSON.stringify(reply.error));
+    const shown = JSON.stringify(reply.tools.calls);
+    assert(!/4111111111/.test(shown), shown);
+    assert(!/4111111111/.test(JSON.stringify(h.gateway.audit!.recent({ limit: 1 }))));
+  } finally {
+    await h.close();
+  }
+});

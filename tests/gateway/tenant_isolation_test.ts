@@ -22,10 +22,12 @@ async function gatewayWithTenants() {
   });
 }
 
-// Writes "[EMAIL_1]" through the bridge and reports what the server stored: the real
-// address (15 characters) when the placeholder resolved, the literal text (9) when not.
-const RESTORES = `await ledger.write({ key: "[EMAIL_1]" });
-return (await ledger.ledger({})).writes.at(-1).length === 15 ? "restored" : "literal";`;
+// Writes "[EMAIL_1]" through the bridge; LAST_WRITE, run afterwards in an execution that
+// restores nothing, reports what the server stored: the real address (15 characters) when
+// the placeholder resolved, the literal text (9) when not.
+const RESTORES = `await ledger.write({ key: "[EMAIL_1]" }); return "written";`;
+const LAST_WRITE =
+  `return (await ledger.ledger({})).writes.at(-1).length === 15 ? "restored" : "literal";`;
 
 Deno.test("a vault session belongs to the API key that made it, not to whoever knows its id", async () => {
   const gw = await gatewayWithTenants();
@@ -37,11 +39,13 @@ Deno.test("a vault session belongs to the API key that made it, not to whoever k
     const made = await gw.post("/v1/execute", { code: `return "ann@example.com";` }, as(KEYS.a1));
     assertEquals(made.body.result, "[EMAIL_1]");
     // The key that made the placeholder gets the real value into the tool...
-    const same = await gw.post("/v1/execute", { code: RESTORES }, as(KEYS.a1));
+    await gw.post("/v1/execute", { code: RESTORES }, as(KEYS.a1));
+    const same = await gw.post("/v1/execute", { code: LAST_WRITE }, as(KEYS.a1));
     assertEquals(same.body.result, "restored");
     // ...another key of the same tenant, and another tenant, with the same session id, do not.
     for (const key of [KEYS.a2, KEYS.b]) {
-      const other = await gw.post("/v1/execute", { code: RESTORES }, as(key));
+      await gw.post("/v1/execute", { code: RESTORES }, as(key));
+      const other = await gw.post("/v1/execute", { code: LAST_WRITE }, as(key));
       assertEquals(other.status, 200);
       assertEquals(other.body.result, "literal", `key ${key}`);
     }
@@ -140,6 +144,54 @@ Deno.test("with several tenants, one cannot hold every sandbox slot by default",
     const statuses = (await Promise.all(a)).map((r) => r.status).sort();
     // Two of a's four ran; the other two were refused with 429 and Retry-After, not queued.
     assertEquals(statuses, [200, 200, 429, 429]);
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("restoring placeholders cannot blow a tool call up, and values stored then read stay hidden", async () => {
+  const gw = await gatewayWithTenants();
+  try {
+    const as = { authorization: `Bearer ${KEYS.a1}`, "x-airlock-session": "expand" };
+    const pem = "-----BEGIN PRIVATE KEY-----\n" + "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".repeat(200) +
+      "\n-----END PRIVATE KEY-----";
+    const made = await gw.post("/v1/execute", {
+      code: `return [${JSON.stringify(pem)}, "dana.hidden@example.org"];`,
+    }, as);
+    assertEquals(made.body.result, ["[SECRET_1]", "[EMAIL_1]"]);
+    // 50,000 placeholders of a 6 KB value would be 300 MB of arguments: refused, never sent.
+    const expand = await gw.post("/v1/execute", {
+      code: `try { await ledger.write({ key: "[SECRET_1]".repeat(50000) }); return "sent"; }
+        catch (e) { return e.message; }`,
+    }, as);
+    assertEquals(expand.status, 200);
+    assert(/grow past \d+ characters/.test(String(expand.body.result)), expand.body.result);
+    assertEquals(expand.body.tools.calls[0].outcome, "refused");
+    // A value stored by one call and read back by another is hidden again too.
+    const stored = await gw.post("/v1/execute", {
+      code: `await ledger.write({ key: "[EMAIL_1]" });
+        const all = (await ledger.ledger({})).writes.join(" ");
+        return all.split("").join(" ");`,
+    }, as);
+    assert(!String(stored.body.result).includes("d a n a"), stored.body.result);
+    assertEquals(gw.gateway.upstream.status().find((s) => s.name === "ledger")!.restarts, 0);
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("request ids that hold personal data are replaced, over HTTP and MCP", async () => {
+  const gw = await gatewayWithTenants();
+  try {
+    for (const id of ["4111111111111111", "AKIAIOSFODNN7EXAMPLE", "10.1.2.3", "+14155552671"]) {
+      const reply = await gw.post("/v1/execute", { code: "return 1" }, {
+        authorization: `Bearer ${KEYS.a1}`,
+        "x-request-id": id,
+      });
+      assert(reply.headers.get("x-request-id") !== id, id);
+    }
+    const audit = JSON.stringify(gw.gateway.audit!.recent({ limit: 10 }));
+    assert(!audit.includes("4111111111111111") && !audit.includes("AKIAIOSFODNN7EXAMPLE"));
   } finally {
     await gw.close();
   }

@@ -523,3 +523,23 @@ Deno.test("logs: a legitimate flood of tiny lines is capped and counted, never o
     }
   });
 });
+
+Deno.test("cuts never leave part of a value behind (15 of 16 card digits fail Luhn and leak)", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const card = "4111111111111111";
+    // Put the card across each cut: the error message (8 KiB) and the log budget (64 KiB).
+    for (const pad of [8154, 8180, 8190]) {
+      const r = await sandbox.run({
+        code: `throw new Error("x".repeat(${pad}) + " ${card} " + "y".repeat(100));`,
+      });
+      assert(!/41111111/.test(r.error!.message), `pad ${pad}: ${r.error!.message.slice(-60)}`);
+    }
+    for (const pad of [65520, 65530]) {
+      const r = await sandbox.run({
+        code: `console.log("x".repeat(${pad}) + " ${card} " + "y".repeat(100)); return 1;`,
+      });
+      const last = r.logs[0].text;
+      assert(!/41111111/.test(last), `pad ${pad}: ${last.slice(-60)}`);
+    }
+  });
+});

@@ -187,7 +187,8 @@ return "done";`,
   assert(total <= 10_000 + 200, `log text ${total} is over the cap`);
   assertEquals(result.logs.length, 12);
   assertEquals(result.logs[9].text, "y".repeat(999));
-  assertEquals(result.logs[10].text, "y".repeat(10) + "…");
+  // The cut falls inside a word: the partial word is dropped (it could be half a value).
+  assertEquals(result.logs[10].text, "…");
   // 189 lines of stdout, and the endless stderr line.
   assertEquals(result.logs[11].text, "[airlock] 190 more log lines were dropped");
 });
