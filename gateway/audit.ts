@@ -61,7 +61,7 @@ export class AuditError extends Error {
 }
 
 /** Longest stored tool-call error; the rest is cut, the caller already redacted it. */
-export const MAX_ERROR_CHARS = 500;
+export const MAX_ERROR_CHARS = 200;
 /** Longest stored tool id (catalogue ids are short; a made-up one is already cut and redacted). */
 export const MAX_TOOL_CHARS = 256;
 
