@@ -83,7 +83,7 @@ Deno.test("tool calls are rows linked to their execution; long errors are capped
       assertEquals(rows, [
         { request_id: "req-1", seq: 0, tool: "filesystem.list_directory", len: null },
         { request_id: "req-1", seq: 1, tool: "filesystem.read_file", len: 16 },
-        { request_id: "req-2", seq: 0, tool: "memory.read_graph", len: 500 },
+        { request_id: "req-2", seq: 0, tool: "memory.read_graph", len: 200 },
       ]);
     } finally {
       db.close();
