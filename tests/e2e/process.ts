@@ -25,6 +25,12 @@ export interface GatewayProcess {
 export async function writeConfig(config: unknown): Promise<string> {
   const file = await Deno.makeTempFile({ prefix: "airlock-config-", suffix: ".json" });
   await Deno.writeTextFile(file, JSON.stringify(config, null, 2));
+  // Gateways read it at start; it goes when the test process ends.
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(file);
+    } catch { /* already gone */ }
+  });
   return file;
 }
 
