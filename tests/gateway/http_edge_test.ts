@@ -463,10 +463,11 @@ Deno.test({
       console.warn("skipped: no prlimit");
       return;
     }
+    const embeddingsDir = await Deno.makeTempDir({ prefix: "airlock-emb-" });
     const config = await writeConfig({
       servers: {},
       audit: { path: ":memory:" },
-      selection: { embedder: "lexical", cacheDir: await Deno.makeTempDir() },
+      selection: { embedder: "lexical", cacheDir: embeddingsDir },
       sandbox: { poolSize: 0 },
       http: { headersTimeoutMs: 500 },
     });
@@ -537,6 +538,7 @@ Deno.test({
       await child.status;
       await drained;
       await Deno.remove(config);
+      await Deno.remove(embeddingsDir, { recursive: true }).catch(() => {});
     }
   },
 });

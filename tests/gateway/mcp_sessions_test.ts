@@ -63,12 +63,13 @@ const KEYS = { a1: "tenant-a-key-1", a2: "tenant-a-key-2", b: "tenant-b-key" };
 
 /** A gateway with tenants `a` (two keys) and `b`, serving `/mcp` with these options. */
 async function startTenantGateway(options?: ConstructorParameters<typeof McpHttpEndpoint>[1]) {
+  const embeddingsDir = await Deno.makeTempDir({ prefix: "airlock-emb-" });
   const config = parseConfig({
     servers: {},
     audit: { path: ":memory:" },
     selection: {
       embedder: "lexical",
-      cacheDir: await Deno.makeTempDir({ prefix: "airlock-emb-" }),
+      cacheDir: embeddingsDir,
     },
     sandbox: { timeoutMs: 3000, memoryMb: 64 },
     auth: {
@@ -104,6 +105,7 @@ async function startTenantGateway(options?: ConstructorParameters<typeof McpHttp
       await mcp.close();
       await server.shutdown();
       await gateway.close();
+      await Deno.remove(embeddingsDir, { recursive: true }).catch(() => {});
     },
   };
 }
