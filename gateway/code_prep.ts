@@ -63,6 +63,14 @@ class Tokens {
   ends = new Int32Array(1024);
   /** Open brackets (`(`, `[`, `{`, `${`) around each token; 0 is the top level. */
   depths = new Int32Array(1024);
+  /**
+   * Indices of `)` tokens that close the condition of `if`, `while`, `for` or `with`: a `/`
+   * after one of them starts a regular expression (`if (x) /"/.test(s)`), after any other
+   * `)` it divides.
+   */
+  controlCloses = new Set<number>();
+  /** Offset of the first `)`, `]` or `}` that closes nothing, or -1. */
+  unbalancedAt = -1;
   constructor(readonly code: string) {}
 
   push(kind: number, start: number, end: number, depth: number) {
@@ -104,6 +112,9 @@ class Tokens {
 }
 
 /** Keywords after which `/` starts a regular expression, not a division. */
+/** Words whose parenthesised condition may be followed by a statement (`if (x) /re/…`). */
+const CONTROL_WORDS = new Set(["if", "while", "for", "with"]);
+
 const REGEX_AFTER_WORD = new Set([
   "return",
   "typeof",
@@ -180,7 +191,10 @@ function tokenize(code: string): Tokens {
     if (prev < 0) return true;
     const kind = tokens.kinds[prev];
     if (kind === IDENT) return REGEX_AFTER_WORD.has(tokens.word(prev)!);
-    if (kind === PUNCT) return !tokens.is(prev, ")") && !tokens.is(prev, "]");
+    if (kind === PUNCT) {
+      if (tokens.is(prev, ")")) return tokens.controlCloses.has(prev);
+      return !tokens.is(prev, "]");
+    }
     return false;
   };
   while (i < n) {
@@ -281,10 +295,15 @@ function tokenize(code: string): Tokens {
     // Punctuation, one code unit at a time: only brackets, ".", ",", ";", "=", "*" matter.
     i++;
     if (c === 40 || c === 91 || c === 123) { // ( [ {
+      const before = tokens.count - 1;
+      const control = c === 40 && tokens.kind(before) === IDENT &&
+        CONTROL_WORDS.has(tokens.word(before)!);
       push(PUNCT, start, i);
-      brackets.push("b");
+      brackets.push(control ? "c" : "b");
     } else if (c === 41 || c === 93 || c === 125) { // ) ] }
-      if (brackets.length > 0) brackets.pop();
+      if (brackets.length > 0) {
+        if (brackets.pop() === "c") tokens.controlCloses.add(tokens.count);
+      } else if (tokens.unbalancedAt < 0) tokens.unbalancedAt = start;
       push(PUNCT, start, i);
     } else push(PUNCT, start, i);
   }
@@ -339,6 +358,19 @@ export function prepareCode(code: string): PreparedCode {
   // Cheap exit: most code has neither word.
   if (!code.includes("import") && !code.includes("export")) return { ok: true, code };
   const tokens = tokenize(code);
+  if (tokens.unbalancedAt >= 0) {
+    // A closing bracket that opens nothing would close the function the code runs in, and
+    // what follows would run at module level, past this rewrite.
+    return {
+      ok: false,
+      error: {
+        kind: "compile",
+        message: `line ${lineOf(code, tokens.unbalancedAt)}: this closing bracket has no ` +
+          "opening one",
+        line: lineOf(code, tokens.unbalancedAt),
+      },
+    };
+  }
   /** [start, end) ranges to blank, in order, and replacements to splice. */
   const edits: { start: number; end: number; text?: string }[] = [];
   let defaultResult: string | undefined;

@@ -286,3 +286,32 @@ Deno.test({
   name: "agent code tests close their sandbox",
   fn: () => sandbox.close(),
 });
+
+Deno.test("a regex after an if/while/for condition is read as a regex, so what runs is what was written", async () => {
+  // A `"` inside such a regex must not start a string in the scanner's view.
+  const blanked = await run(`let audited = false;
+if (true) /"/; const s = "export {"; audited = true; const t = "}";
+return { audited, s };`);
+  assertEquals(blanked.result, { audited: true, s: "export {" }, JSON.stringify(blanked.error));
+  const kept = await run(`if (true) /"/; const s = "export { a }"; return s;`);
+  assertEquals(kept.result, "export { a }");
+  // Division after any other `)` stays division.
+  const divided = await run(`const x = (6) / 2 / 1; return x;`);
+  assertEquals(divided.result, 3);
+  for (const loop of [`while (false) /"/;`, `for (;false;) /"/;`]) {
+    const r = await run(`${loop} const s = "export { b }"; return s;`);
+    assertEquals(r.result, "export { b }", loop);
+  }
+});
+
+Deno.test("code that closes the function it runs in is a compile error, not module-level code", async () => {
+  const escape = await run(`if (true) /"/; return globalThis.__x; }
+import * as os from "node:os";
+globalThis.__x = Object.keys(os).length;
+function __y() {`);
+  assertEquals(escape.error?.kind, "compile", JSON.stringify(escape));
+  for (const code of [`return 1; }\nexport const a = 1;\nfunction f() {`, `]) ; export {}`]) {
+    const prepared = prepareCode(code);
+    assertEquals(prepared.ok, false, code);
+  }
+});
