@@ -78,6 +78,9 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Least time between two reads of a server's tool list after `list_changed`, in ms. */
+const REFRESH_SPACING_MS = 1000;
+
 /** Transport errors logged per connection and second; the rest are only counted. */
 const TRANSPORT_ERRORS_PER_SECOND = 5;
 
@@ -272,6 +275,7 @@ export class ServerConnection {
     await this.#teardown();
     // Let an attempt or refresh that was under way see the close and finish.
     await this.#attempt;
+    this.#endRefreshWait?.();
     await this.#refresh;
     await this.#liveness;
   }
@@ -411,10 +415,27 @@ export class ServerConnection {
       this.#refreshAgain = true;
       return;
     }
-    this.#refresh = this.#refreshTools(generation).finally(() => {
+    // At most one refresh per REFRESH_SPACING_MS: a server that sends list_changed every few
+    // milliseconds gets its list read (and vetted) once a second, not continuously.
+    const wait = Math.max(0, this.#lastRefresh + REFRESH_SPACING_MS - performance.now());
+    this.#refresh = new Promise<void>((resolve) => {
+      // close() ends the wait at once (it awaits the refresh).
+      this.#endRefreshWait = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(resolve, wait);
+    }).then(() => {
+      this.#endRefreshWait = undefined;
+      this.#lastRefresh = performance.now();
+      return this.#refreshTools(generation);
+    }).finally(() => {
       this.#refresh = undefined;
     });
   }
+
+  #lastRefresh = -Infinity;
+  #endRefreshWait: (() => void) | undefined;
 
   async #refreshTools(generation: number): Promise<void> {
     do {

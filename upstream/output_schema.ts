@@ -33,9 +33,17 @@ type Compiled = ValidateFunction | { error: string };
  */
 const byJson = new Map<string, Compiled>();
 /** Most entries of {@linkcode byJson}. */
-const MAX_CACHED_SCHEMAS = 2048;
-/** Most UTF-16 units of JSON text kept as keys of {@linkcode byJson} (about 32 MiB). */
-const MAX_CACHED_JSON_UNITS = 16 * 1024 * 1024;
+const MAX_CACHED_SCHEMAS = 256;
+/** Most UTF-16 units of JSON text kept as keys of {@linkcode byJson} (about 8 MiB). */
+const MAX_CACHED_JSON_UNITS = 4 * 1024 * 1024;
+
+/**
+ * Largest schema (UTF-16 units of its JSON) compiled into a validator. Ajv's compile time
+ * grows faster than the schema (a 51 KiB one took 0.3–0.7 s, on the event loop every tenant
+ * shares); a larger schema is not checked by the gateway (the server validates its own
+ * input, and a result whose schema is unchecked is passed on as the server sent it).
+ */
+export const MAX_COMPILED_SCHEMA_CHARS = 16 * 1024;
 let cachedJsonUnits = 0;
 
 function remember(json: string, compiled: Compiled): void {
@@ -75,6 +83,14 @@ export function compileOutputSchema(schema: JsonSchema, json?: string): Compiled
     return cached;
   }
   let compiled: Compiled;
+  if (key.length > MAX_COMPILED_SCHEMA_CHARS) {
+    compiled = {
+      error: `the schema is ${key.length} characters, over the ${MAX_COMPILED_SCHEMA_CHARS} ` +
+        "the gateway compiles",
+    };
+    remember(key, compiled);
+    return compiled;
+  }
   try {
     compiled = ajvCompile(schema);
     validators.set(schema, compiled);

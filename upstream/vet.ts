@@ -7,7 +7,7 @@
  * @module
  */
 
-import { compileOutputSchema } from "./output_schema.ts";
+import { compileOutputSchema, MAX_COMPILED_SCHEMA_CHARS } from "./output_schema.ts";
 import type { JsonSchema, ToolInfo } from "./types.ts";
 
 /** One problem with one listed tool, as `/readyz` and the log report it. */
@@ -22,6 +22,8 @@ export interface ToolWarning {
 export const MAX_DESCRIPTION_BYTES = 8 * 1024;
 /** Largest `inputSchema` or `outputSchema`, in UTF-8 bytes of its JSON. */
 export const MAX_SCHEMA_BYTES = 64 * 1024;
+/** Time one listing may spend compiling output schemas to check them, in ms. */
+export const LIST_COMPILE_BUDGET_MS = 50;
 /** Longest tool name, in UTF-16 units (the MCP specification's 128 characters). */
 export const MAX_TOOL_NAME_CHARS = 128;
 /** Most warnings kept per listing; the last one then counts the rest. */
@@ -109,6 +111,7 @@ export function vetTools(server: string, entries: unknown[], instructions?: stri
     else dropped++;
   };
   const seen = new Set<string>();
+  const compileBudget = { spentMs: 0 };
   entries.forEach((entry, index) => {
     try {
       vetOne(entry, index);
@@ -180,7 +183,7 @@ export function vetTools(server: string, entries: unknown[], instructions?: stri
       description: description(entry.description, tool, warn),
       inputSchema,
     };
-    const outputSchema = vetOutputSchema(entry.outputSchema, tool, warn);
+    const outputSchema = vetOutputSchema(entry.outputSchema, tool, warn, compileBudget);
     if (outputSchema) info.outputSchema = outputSchema;
     if (isPlainObject(entry.annotations)) info.annotations = { ...entry.annotations };
     else if (entry.annotations !== undefined) {
@@ -215,6 +218,7 @@ function vetOutputSchema(
   value: unknown,
   tool: string,
   warn: (tool: string, problem: string) => void,
+  budget: { spentMs: number },
 ): JsonSchema | undefined {
   if (value === undefined) return undefined;
   const drop = (why: string) => {
@@ -230,7 +234,20 @@ function vetOutputSchema(
       `has root type ${JSON.stringify(value.type).slice(0, 60)} (structured content is an object)`,
     );
   }
-  const compiled = compileOutputSchema(value, json);
-  if (typeof compiled !== "function") return drop(`does not compile (${compiled.error})`);
+  // Compiled here only while the listing's compile budget lasts: Ajv takes up to a second for
+  // a large schema, on the event loop every tenant shares, and a server can change its list
+  // at will. The rest are compiled the first time a result needs checking (at most
+  // MAX_COMPILED_SCHEMA_CHARS, see output_schema.ts).
+  if (json.length > MAX_COMPILED_SCHEMA_CHARS) {
+    return drop(
+      `is over ${MAX_COMPILED_SCHEMA_CHARS / 1024} Ki characters, the most the gateway compiles`,
+    );
+  }
+  if (budget.spentMs < LIST_COMPILE_BUDGET_MS) {
+    const started = performance.now();
+    const compiled = compileOutputSchema(value, json);
+    budget.spentMs += performance.now() - started;
+    if (typeof compiled !== "function") return drop(`does not compile (${compiled.error})`);
+  }
   return value;
 }

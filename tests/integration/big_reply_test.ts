@@ -48,3 +48,20 @@ Deno.test("an oversized tool reply fails its own call only; the server keeps ser
     await gw.close();
   }
 });
+
+Deno.test("a server that announces tool-list changes nonstop gets its list read at most once a second", async () => {
+  const gw = await startTestGateway({
+    servers: { storm: fixtureServer("ledger", ["--storm"]) },
+  });
+  try {
+    const first = await gw.execute(`return (await storm.ledger({})).lists;`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const later = await gw.execute(`return (await storm.ledger({})).lists;`);
+    const reads = (later.result as number) - (first.result as number);
+    // 100 announcements in two seconds; at most one read a second (plus one in flight).
+    assert(reads <= 4, `${reads} tools/list requests in 2 s`);
+    assert(reads >= 1, "changes are still picked up");
+  } finally {
+    await gw.close();
+  }
+});
