@@ -6,7 +6,7 @@
  * @module
  */
 
-import { redactText, VaultStore } from "../pii/mod.ts";
+import { findPii, redactText, redactValue, VaultStore } from "../pii/mod.ts";
 import { Sandbox } from "../sandbox/mod.ts";
 import { UpstreamManager } from "../upstream/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
@@ -83,6 +83,12 @@ export class Gateway {
     });
     this.upstream = new UpstreamManager(config.servers, {
       callTimeoutMs: s.toolTimeoutMs,
+      // A tool name is part of every tool id: in responses, the audit, metric labels and
+      // generated declarations. One that holds personal data is not used at all.
+      rejectToolName: (name) =>
+        findPii(name.replace(/[_-]/g, " ")).length > 0 || findPii(name).length > 0
+          ? "holds personal data or a secret"
+          : undefined,
       logger: (event) => this.#log({ level: "info", ...event }),
     });
     const sel = config.selection;
@@ -149,6 +155,32 @@ export class Gateway {
   /** Tools a tenant may use. */
   listTools(tenant: Tenant): ToolInfo[] {
     return this.upstream.catalogue().filter((t) => this.tenants.allows(tenant, t.id));
+  }
+
+  /**
+   * Tools a tenant may use, as shown to it: descriptions, schemas and annotations come from
+   * upstream servers and are redacted like any output (placeholders scoped to this listing).
+   */
+  listToolsForCaller(tenant: Tenant): ToolInfo[] {
+    const redaction = redactionOptions(tenant);
+    return this.listTools(tenant).map((t) => {
+      const shown: ToolInfo = {
+        ...t,
+        description: redactText(t.description, redaction).text,
+        inputSchema: redactValue(t.inputSchema, redaction).value as ToolInfo["inputSchema"],
+      };
+      if (t.outputSchema) {
+        shown.outputSchema = redactValue(t.outputSchema, redaction).value as ToolInfo[
+          "outputSchema"
+        ];
+      }
+      if (t.annotations) {
+        shown.annotations = redactValue(t.annotations, redaction).value as ToolInfo[
+          "annotations"
+        ];
+      }
+      return shown;
+    });
   }
 
   /** Ranked tools for a natural-language query, with their TypeScript signatures. */

@@ -153,7 +153,7 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
   );
 
   app.get("/v1/tools", (c) => {
-    const tools = gateway.listTools(c.get("tenant")).map((t) => ({
+    const tools = gateway.listToolsForCaller(c.get("tenant")).map((t) => ({
       id: t.id,
       server: t.server,
       name: t.name,

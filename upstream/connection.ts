@@ -62,6 +62,8 @@ export interface ConnectionOptions {
   logger: (event: Record<string, unknown>) => void;
   /** Called whenever this server's contribution to the catalogue changes. */
   onToolsChanged: () => void;
+  /** Why a tool name is unacceptable (it holds personal data), or `undefined`. */
+  rejectToolName?: (name: string) => string | undefined;
   /** Source of jitter (tests may fix it). */
   random?: () => number;
 }
@@ -311,7 +313,12 @@ export class ServerConnection {
       if (generation !== this.#generation) return;
       this.#error = undefined;
       this.#readyAt = Date.now();
-      const vetted = vetTools(this.name, entries, client.getInstructions());
+      const vetted = vetTools(
+        this.name,
+        entries,
+        client.getInstructions(),
+        this.#options.rejectToolName,
+      );
       this.#setTools(vetted.tools);
       this.#setWarnings(vetted.warnings);
       this.#setState("ready");
@@ -445,7 +452,12 @@ export class ServerConnection {
       try {
         const entries = await listAllTools(client, { timeout: this.#options.callTimeoutMs });
         if (generation !== this.#generation || this.#state !== "ready") return;
-        const vetted = vetTools(this.name, entries, client.getInstructions());
+        const vetted = vetTools(
+          this.name,
+          entries,
+          client.getInstructions(),
+          this.#options.rejectToolName,
+        );
         this.#setWarnings(vetted.warnings);
         const next = vetted.tools;
         if (JSON.stringify(next) !== JSON.stringify(this.#tools)) {

@@ -13,6 +13,12 @@ import type { ServerConfig, ToolInfo } from "./types.ts";
 
 /** Options of {@linkcode UpstreamManager}. */
 export interface UpstreamManagerOptions {
+  /**
+   * Why a tool name is unacceptable, or `undefined`: a tool whose name holds personal data
+   * would put it in every tool id, metric label, audit row and generated declaration, so the
+   * gateway skips it (with a warning that does not repeat the name).
+   */
+  rejectToolName?: (name: string) => string | undefined;
   /** Limit for a server's start-up: spawn or connect, `initialize` and the full tool list (default 60,000 ms). */
   connectTimeoutMs?: number;
   /** Default per-call timeout (default 60,000 ms). */
@@ -104,6 +110,7 @@ export class UpstreamManager {
         resetAfterMs: options.restart?.resetAfterMs ?? 30_000,
       },
       logger: this.#logger,
+      rejectToolName: options.rejectToolName,
     };
     // Sorted so that the catalogue's order does not depend on the config's.
     for (const name of Object.keys(servers).sort()) {

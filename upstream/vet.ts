@@ -102,7 +102,12 @@ function label(name: unknown, index: number): string {
  * @param entries the `tools` arrays of every page, concatenated, unvalidated
  * @param instructions the server's `instructions` from its initialize result
  */
-export function vetTools(server: string, entries: unknown[], instructions?: string): VettedTools {
+export function vetTools(
+  server: string,
+  entries: unknown[],
+  instructions?: string,
+  rejectName?: (name: string) => string | undefined,
+): VettedTools {
   const tools: ToolInfo[] = [];
   const warnings: ToolWarning[] = [];
   let dropped = 0;
@@ -190,6 +195,12 @@ export function vetTools(server: string, entries: unknown[], instructions?: stri
       warn(tool, "has annotations that are not an object; ignored");
     }
     if (instructions) info.serverInstructions = instructions;
+    const rejected = rejectName?.(info.name);
+    if (rejected) {
+      // The name itself is not repeated: it is what was rejected.
+      warn(`(tool ${index})`, `is skipped: its name ${rejected}`);
+      return;
+    }
     tools.push(info);
   }
   if (dropped > 0) {

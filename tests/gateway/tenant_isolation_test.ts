@@ -196,3 +196,37 @@ Deno.test("request ids that hold personal data are replaced, over HTTP and MCP",
     await gw.close();
   }
 });
+
+Deno.test("upstream tool names and descriptions with personal data never reach callers, the audit or metrics raw", async () => {
+  const gw = await startTestGateway({
+    servers: { hostile: fixtureServer("ledger", ["--pii-tools"]) },
+  });
+  try {
+    const listed = await gw.get("/v1/tools");
+    const text = JSON.stringify(listed.body);
+    for (
+      const raw of [
+        "ann.lee@example.com",
+        "bob@example.org",
+        "4111 1111",
+        "AKIAIOSFODNN7EXAMPLE",
+        "carl@example.net",
+      ]
+    ) {
+      assert(!text.includes(raw), `/v1/tools shows ${raw}`);
+    }
+    assert(text.includes("hostile.notify"), "the tool itself is listed");
+    const ready = JSON.stringify((await gw.get("/readyz")).body);
+    assert(!ready.includes("ann.lee"), ready.slice(0, 300));
+    assert(/name holds personal data/.test(ready), "the skipped tool is named in /readyz warnings");
+    const call = await gw.execute(
+      `try { return await tools.call("hostile.mail_ann.lee@example.com", { text: "x" }); }
+      catch (e) { return e.message; }`,
+    );
+    assert(!JSON.stringify(call).includes("ann.lee@example.com"));
+    const metrics = (await gw.get("/metrics")).body as string;
+    assert(!metrics.includes("ann.lee"));
+  } finally {
+    await gw.close();
+  }
+});
