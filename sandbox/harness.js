@@ -266,7 +266,8 @@ function runner(NodeWorker, Writable) {
    * the same rule to the frames it receives, so lines the code writes itself gain nothing.
    */
   function emitLog(level, args) {
-    flushStreams();
+    // A partial stream line stays buffered until its newline: flushing it here would split a
+    // value written in two pieces around a console call, and redaction sees lines whole.
     emitText(level, args);
   }
 

@@ -154,11 +154,14 @@ return "done";`);
     { level: "error", text: "err without newline" },
   ]);
 
-  // A console line does not jump ahead of a partial stream line written before it.
-  const ordered = await run(`process.stdout.write("partial ");\nconsole.log("console");`);
+  // A console line does not split a partial stream line: the stream line stays whole (a value
+  // written in two pieces around a console call is still redacted), and comes after.
+  const ordered = await run(
+    `process.stdout.write("part 4111 1111");\nconsole.debug("dbg");\nprocess.stdout.write(" 1111 1111\\n");`,
+  );
   assertEquals(ordered.logs, [
-    { level: "log", text: "partial " },
-    { level: "log", text: "console" },
+    { level: "debug", text: "dbg" },
+    { level: "log", text: "part 4111 1111 1111 1111" },
   ]);
 
   // And when the code exits the process.
