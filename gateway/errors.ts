@@ -6,6 +6,8 @@
  * @module
  */
 
+import { redactText } from "../pii/mod.ts";
+
 /** The kinds of request-level errors and their HTTP statuses. */
 export const ERROR_STATUS = {
   invalid_request: 400,
@@ -41,8 +43,26 @@ export class GatewayError extends Error {
     return ERROR_STATUS[this.kind];
   }
 
-  /** The JSON body sent to clients. */
+  /** The JSON body sent to clients (the message bounded and redacted, see {@linkcode safeErrorMessage}). */
   toBody(): { error: { kind: string; message: string } } {
-    return { error: { kind: this.kind, message: this.message } };
+    return { error: { kind: this.kind, message: safeErrorMessage(this.message) } };
   }
+}
+
+/** Longest error message sent to a client, in UTF-16 units. */
+export const MAX_ERROR_MESSAGE_CHARS = 1000;
+
+/**
+ * An error message as a client may see it: messages can quote what the client sent (an
+ * unknown key, a path, a tool id), so they are cut to {@linkcode MAX_ERROR_MESSAGE_CHARS}
+ * (without the last, possibly partial, word) and masked for personal data and secrets.
+ */
+export function safeErrorMessage(message: string): string {
+  let text = message;
+  if (text.length > MAX_ERROR_MESSAGE_CHARS) {
+    const head = text.slice(0, MAX_ERROR_MESSAGE_CHARS);
+    const space = head.search(/\s\S*$/);
+    text = (space > 0 ? head.slice(0, space) : head) + "… [truncated]";
+  }
+  return redactText(text, { mode: "mask" }).text;
 }

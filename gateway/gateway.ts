@@ -26,7 +26,8 @@ import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./
 import { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeExecution } from "./metrics.ts";
 import { RateLimiter } from "./rate_limit.ts";
-import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
+import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
+import { formatIssues } from "./config.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
 
 /** Options that are not part of the configuration file. */
@@ -203,6 +204,14 @@ export class Gateway {
     const startedAt = new Date();
     if (this.#draining) {
       return Promise.reject(new GatewayError("unavailable", "the gateway is shutting down"));
+    }
+    // Every interface gets the same bounds (code, intent, tools), whatever its own schema
+    // checked: tool selection scans `intent` on the event loop every tenant shares.
+    const checked = executeRequestSchema.safeParse(request);
+    if (!checked.success) {
+      return Promise.reject(
+        new GatewayError("invalid_request", formatIssues(checked.error.issues)),
+      );
     }
     const leave = this.limiter.enter(caller.tenant);
     const running = executeCode(

@@ -20,7 +20,8 @@ import {
 import { z } from "zod";
 import { redactText } from "../pii/mod.ts";
 import type { LogEntry } from "../sandbox/mod.ts";
-import { GatewayError } from "./errors.ts";
+import { GatewayError, safeErrorMessage } from "./errors.ts";
+import { MAX_CODE_CHARS } from "./schemas.ts";
 import { type Caller, redactionOptions } from "./execute.ts";
 import type { Gateway } from "./gateway.ts";
 import { addMcpSessionMetrics } from "./metrics.ts";
@@ -237,9 +238,12 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     title: "Execute TypeScript with MCP tools",
     description: executeCodeDescription(gateway, context.tenant),
     inputSchema: {
-      code: z.string().min(1).describe("The TypeScript program; `return` its answer."),
-      intent: z.string().optional().describe("What the code is for (helps pick tools)."),
-      tools: z.array(z.string()).optional().describe('Tool ids ("server.tool") to inject.'),
+      code: z.string().min(1).max(MAX_CODE_CHARS)
+        .describe("The TypeScript program; `return` its answer."),
+      intent: z.string().max(4000).optional()
+        .describe("What the code is for (helps pick tools)."),
+      tools: z.array(z.string().max(256)).max(200).optional()
+        .describe('Tool ids ("server.tool") to inject.'),
     },
     annotations: { openWorldHint: true },
   }, async (args: ExecuteCodeArgs, extra: ToolExtra) => {
@@ -360,7 +364,7 @@ function requestError(error: unknown) {
   const kind = error instanceof GatewayError
     ? error.kind
     : (error as { kind?: string })?.kind ?? "internal";
-  const message = error instanceof Error ? error.message : String(error);
+  const message = safeErrorMessage(error instanceof Error ? error.message : String(error));
   return {
     content: [{ type: "text" as const, text: `Refused (${kind}): ${message}` }],
     structuredContent: { error: { kind, message } },

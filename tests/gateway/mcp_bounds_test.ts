@@ -93,3 +93,48 @@ Deno.test("a log flood sends at most ten progress notifications a second", async
     await gw.close();
   }
 });
+
+Deno.test("execute_code over MCP has the HTTP bounds: a 4 MB intent or 250,000 tool ids are refused", async () => {
+  const gw = await startTestGateway();
+  try {
+    const session = await openSession(gw.url);
+    for (
+      const args of [
+        { code: "return 1", intent: "x ".repeat(2_000_000) },
+        { code: "return 1", tools: Array.from({ length: 250_000 }, () => "a.b") },
+        { code: "x".repeat(600_000) },
+      ]
+    ) {
+      const text = await callTool(gw.url, session, 3, args);
+      assert(text.includes('"isError":true'), text.slice(0, 300));
+      assert(!text.includes("Refused (internal)"), text.slice(0, 300));
+    }
+    assertEquals(gw.gateway.audit!.recent({ limit: 10 }).length, 0, "nothing ran");
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("error bodies that quote client input are bounded and masked", async () => {
+  const gw = await startTestGateway();
+  try {
+    const unknownKey = await gw.post("/v1/execute", {
+      code: "return 1",
+      "carol@example.com": 1,
+      limits: { ["dave@example.com" + "z".repeat(5000)]: 2 },
+    });
+    assertEquals(unknownKey.status, 400);
+    const message = unknownKey.body.error.message as string;
+    assert(
+      !message.includes("carol@example.com") && !message.includes("dave@example.com"),
+      message,
+    );
+    assert(message.length <= 1100, `${message.length} characters`);
+    const path = await gw.get("/nope/alice@example.com/4111111111111111");
+    assertEquals(path.status, 404);
+    assert(!JSON.stringify(path.body).includes("alice@example.com"));
+    assert(!JSON.stringify(path.body).includes("4111111111111111"));
+  } finally {
+    await gw.close();
+  }
+});
