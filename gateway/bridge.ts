@@ -9,6 +9,7 @@
  */
 
 import type { ValidateFunction } from "ajv";
+import { dropPartialToken } from "../sandbox/mod.ts";
 import type { NameMap } from "../wrappers/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import { type CallToolResult, compileOutputSchema } from "../upstream/mod.ts";
@@ -416,10 +417,7 @@ function cutId(id: string): string {
  * no longer recognised by redaction, which runs after), or `text` when it is short enough.
  */
 function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const head = text.slice(0, max);
-  const space = head.search(/\s\S*$/);
-  return space > 0 ? head.slice(0, space) : head.replace(/[\dA-Za-z@.+\-_]+$/, "");
+  return text.length <= max ? text : dropPartialToken(text.slice(0, max), Infinity);
 }
 
 /** Longest error text a call record keeps, in UTF-16 units; cut before it is redacted. */

@@ -7,6 +7,7 @@
  */
 
 import { redactText } from "../pii/mod.ts";
+import { dropPartialToken } from "../sandbox/mod.ts";
 
 /** The kinds of request-level errors and their HTTP statuses. */
 export const ERROR_STATUS = {
@@ -60,9 +61,7 @@ export const MAX_ERROR_MESSAGE_CHARS = 1000;
 export function safeErrorMessage(message: string): string {
   let text = message;
   if (text.length > MAX_ERROR_MESSAGE_CHARS) {
-    const head = text.slice(0, MAX_ERROR_MESSAGE_CHARS);
-    const space = head.search(/\s\S*$/);
-    text = (space > 0 ? head.slice(0, space) : head) + "… [truncated]";
+    text = dropPartialToken(text.slice(0, MAX_ERROR_MESSAGE_CHARS), Infinity) + "… [truncated]";
   }
   return redactText(text, { mode: "mask" }).text;
 }

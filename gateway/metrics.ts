@@ -79,12 +79,27 @@ export abstract class MetricFamily<S> {
   }
 }
 
+/** A sample read from elsewhere at render time. */
+type Collected = Array<{ labels: Labels; value: number }>;
+
+/**
+ * The samples of `collect`, or none when it throws: a failing source must not take the
+ * whole `/metrics` page down, its samples are left out and the rest still renders.
+ */
+function collectSafely(collect: (() => Collected) | undefined): Collected {
+  try {
+    return collect?.() ?? [];
+  } catch {
+    return [];
+  }
+}
+
 /** A value that only goes up: `name{labels} value`. */
 export class Counter extends MetricFamily<{ value: number }> implements Metric {
   /** Always `"counter"`. */
   readonly type = "counter" as const;
 
-  readonly #collect?: () => Array<{ labels: Labels; value: number }>;
+  readonly #collect?: () => Collected;
 
   /**
    * A counter; one without labels starts at 0 so it is exported before its first event.
@@ -95,7 +110,7 @@ export class Counter extends MetricFamily<{ value: number }> implements Metric {
     name: string,
     help: string,
     labelNames: string[] = [],
-    collect?: () => Array<{ labels: Labels; value: number }>,
+    collect?: () => Collected,
   ) {
     super(name, help, labelNames);
     this.#collect = collect;
@@ -119,13 +134,7 @@ export class Counter extends MetricFamily<{ value: number }> implements Metric {
     for (const { labels, state } of this.series.values()) {
       out += sampleLine(this.name, labels, state.value);
     }
-    let collected: Array<{ labels: Labels; value: number }> = [];
-    try {
-      collected = this.#collect?.() ?? [];
-    } catch {
-      collected = [];
-    }
-    for (const { labels, value } of collected) {
+    for (const { labels, value } of collectSafely(this.#collect)) {
       out += sampleLine(this.name, this.identify(labels).labels, value);
     }
     return out;
@@ -136,14 +145,14 @@ export class Counter extends MetricFamily<{ value: number }> implements Metric {
 export class Gauge extends MetricFamily<{ value: number }> implements Metric {
   /** Always `"gauge"`. */
   readonly type = "gauge" as const;
-  readonly #collect?: () => Array<{ labels: Labels; value: number }>;
+  readonly #collect?: () => Collected;
 
   /** A gauge; `collect`, when given, supplies current values each time it is rendered. */
   constructor(
     name: string,
     help: string,
     labelNames: string[] = [],
-    collect?: () => Array<{ labels: Labels; value: number }>,
+    collect?: () => Collected,
   ) {
     super(name, help, labelNames);
     this.#collect = collect;
@@ -161,15 +170,7 @@ export class Gauge extends MetricFamily<{ value: number }> implements Metric {
   samples(): string {
     const current = new Map<string, { labels: Labels; value: number }>();
     for (const [key, { labels, state }] of this.series) current.set(key, { labels, ...state });
-    // A failing source must not take the whole /metrics page down: its samples are
-    // left out and the rest still renders.
-    let collected: Array<{ labels: Labels; value: number }> = [];
-    try {
-      collected = this.#collect?.() ?? [];
-    } catch {
-      collected = [];
-    }
-    for (const { labels, value } of collected) {
+    for (const { labels, value } of collectSafely(this.#collect)) {
       const id = this.identify(labels);
       current.set(id.key, { labels: id.labels, value });
     }

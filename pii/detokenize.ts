@@ -70,31 +70,13 @@ export function detokenizeValue(
 }
 
 /**
- * Puts placeholders back where a tool's result repeats a value that was restored for its
- * call (`used`: value → placeholder, from {@linkcode detokenizeValue}). An echoing tool would
+ * Puts placeholders back where a tool's result repeats a value that was restored from one
+ * (`used`: value → placeholder, from {@linkcode detokenizeValue}). An echoing tool would
  * otherwise hand the code the very value the placeholder hides, and the code could return it
  * in a shape redaction cannot recognise (one character at a time). Exact occurrences only:
- * a value the tool transformed (upper-cased, encoded) is not recognised. Linear in the
- * result's size times the number of values restored for the call.
- */
-export function retokenizeValue(value: unknown, used: ReadonlyMap<string, string>): unknown {
-  if (used.size === 0) return value;
-  // Longest values first, so a value that contains another is replaced whole.
-  const pairs = [...used].sort((a, b) => b[0].length - a[0].length);
-  return mapLeaves(value, (leaf) => {
-    if (typeof leaf !== "string") return leaf;
-    let out = leaf;
-    for (const [real, placeholder] of pairs) {
-      if (real.length > 0 && out.includes(real)) out = out.split(real).join(placeholder);
-    }
-    return out;
-  });
-}
-
-/**
- * {@linkcode retokenizeValue} that yields the event loop every few milliseconds: a result of
- * megabytes searched for each of many values would otherwise hold it (an echoing tool and
- * 10,000 restored values held it for 26 s). Same result as the synchronous function.
+ * a value the tool transformed (upper-cased, encoded) is not recognised. The work is the
+ * result's size times the number of values, so it yields the event loop every `sliceMs`
+ * (an echoing tool and 10,000 restored values held it for 26 s).
  */
 export async function retokenizeValueAsync(
   value: unknown,

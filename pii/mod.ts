@@ -61,7 +61,6 @@ export {
   detokenizeText,
   detokenizeValue,
   type ExpansionBudget,
-  retokenizeValue,
   retokenizeValueAsync,
 } from "./detokenize.ts";
 export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";

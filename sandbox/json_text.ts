@@ -77,13 +77,14 @@ export const PARTIAL_TOKEN_CHARS = 512;
 /**
  * `text` (a prefix cut from something longer) without its last, possibly cut, token: the
  * trailing run of non-space characters, when it is at most {@linkcode PARTIAL_TOKEN_CHARS}
- * long. Text is cut before it is redacted, and a cut value is no longer recognised (15 of a
+ * long (`maxTokenChars`, for callers whose text is short enough to drop any run whole). Text
+ * is cut before it is redacted, and a cut value is no longer recognised (15 of a
  * card's 16 digits fail the Luhn check, yet the last digit can be recomputed); dropping the
  * partial token keeps the cut from leaking what redaction would have caught whole.
  */
-export function dropPartialToken(text: string): string {
+export function dropPartialToken(text: string, maxTokenChars = PARTIAL_TOKEN_CHARS): string {
   let i = text.length;
-  const stop = Math.max(0, text.length - PARTIAL_TOKEN_CHARS);
+  const stop = Math.max(0, text.length - maxTokenChars);
   while (i > stop && !/\s/.test(text[i - 1])) i--;
   return i === stop && stop > 0 ? text : text.slice(0, i);
 }

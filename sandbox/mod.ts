@@ -39,3 +39,4 @@ export {
   MAX_RPC_FRAMES,
   MAX_STDERR_BYTES,
 } from "./process.ts";
+export { dropPartialToken } from "./json_text.ts";
