@@ -11,16 +11,8 @@
 
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import {
-  ConfigError,
-  createHttpApp,
-  createMcpServer,
-  Gateway,
-  loadConfig,
-  McpHttpEndpoint,
-  serveHttp,
-  type Tenant,
-} from "./gateway/mod.ts";
+import { createHttpApp, createMcpServer, McpHttpEndpoint, serveHttp } from "./api/mod.ts";
+import { ConfigError, Gateway, loadConfig, type Tenant } from "./gateway/mod.ts";
 
 const DEFAULT_CONFIG = new URL("./examples/airlock.config.json", import.meta.url).pathname;
 const USAGE = `usage: main.ts serve [--config FILE] [--port N] [--host H]

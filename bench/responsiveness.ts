@@ -15,7 +15,8 @@
  * @module
  */
 
-import { createHttpApp, Gateway, parseConfig, serveHttp } from "../gateway/mod.ts";
+import { createHttpApp, serveHttp } from "../api/mod.ts";
+import { Gateway, parseConfig } from "../gateway/mod.ts";
 import { percentile, table } from "./stats.ts";
 
 const HEALTHZ_P99_TARGET_MS = 50;

@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { checkNetGrant } from "../sandbox/mod.ts";
-import { checkAllowedHost, normalizeOrigin } from "./host_guard.ts";
+import { checkAllowedHost, normalizeOrigin } from "./hosts.ts";
 
 const PII_TYPES = ["email", "phone", "ssn", "credit_card", "iban", "ip", "secret"] as const;
 

@@ -23,8 +23,14 @@ import type { ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./execute.ts";
-import { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
-import { createGatewayMetrics, type GatewayMetrics, observeExecution } from "./metrics.ts";
+import {
+  AuditLog,
+  type AuditRecord,
+  createGatewayMetrics,
+  type GatewayMetrics,
+  hashCode,
+  observeExecution,
+} from "../observability/mod.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
 import { formatIssues } from "./config.ts";

@@ -1,6 +1,7 @@
 /**
- * The gateway: configuration, tenants and policy, the execution pipeline, the tool
- * bridge, the HTTP API and the MCP server.
+ * The gateway: configuration, tenants and policy, the execution pipeline and the tool
+ * bridge. The interfaces over it (HTTP, MCP) are in `api/`; audit and metrics in
+ * `observability/`.
  *
  * @module
  */
@@ -14,46 +15,40 @@ export {
   parseConfig,
   type TenantConfig,
 } from "./config.ts";
-export { ERROR_STATUS, GatewayError, type GatewayErrorKind } from "./errors.ts";
-export { type Caller, type LimitMaxima, resolveLimits } from "./execute.ts";
+export {
+  ERROR_STATUS,
+  GatewayError,
+  type GatewayErrorKind,
+  MAX_ERROR_MESSAGE_CHARS,
+  safeErrorMessage,
+} from "./errors.ts";
+export {
+  type Caller,
+  ExecutionFailure,
+  type LimitMaxima,
+  redactionOptions,
+  resolveLimits,
+} from "./execute.ts";
 export { Gateway, type GatewayOptions } from "./gateway.ts";
-export { createHttpApp, type HttpExtras } from "./http.ts";
 export {
   checkAllowedHost,
-  HostGuard,
   type HostPolicy,
   LOOPBACK_HOSTS,
   normalizeOrigin,
   parseAuthority,
-} from "./host_guard.ts";
-export {
-  defaultMaxConnections,
-  type FetchApp,
-  type HttpServer,
-  openFileLimit,
-  serveHttp,
-  type ServeOptions,
-} from "./server.ts";
-export { openApiDocument } from "./openapi.ts";
-export {
-  createMcpServer,
-  executeCodeDescription,
-  type McpContext,
-  McpHttpEndpoint,
-  type McpHttpOptions,
-  type McpSessionStats,
-  type McpTenantSessionStats,
-  renderExecution,
-} from "./mcp.ts";
-export { AuditLog, type AuditRecord, hashCode } from "./audit.ts";
+} from "./hosts.ts";
 export { BridgeError, ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 export { ToolCallError, toolResultValue } from "./tool_result.ts";
 export { apiKeyId, globToRegExp, hashApiKey, type Tenant, TenantDirectory } from "./tenants.ts";
 export { RateLimiter } from "./rate_limit.ts";
 export {
+  errorBodySchema,
   type ExecuteRequest,
   executeRequestSchema,
   type ExecuteResponse,
   executeResponseSchema,
+  MAX_CODE_CHARS,
+  toolEntrySchema,
   toolSearchQuerySchema,
+  toolSearchResultSchema,
 } from "./schemas.ts";

@@ -4,15 +4,8 @@
  * @module
  */
 
-import {
-  type Config,
-  createHttpApp,
-  Gateway,
-  type HttpServer,
-  McpHttpEndpoint,
-  parseConfig,
-  serveHttp,
-} from "../gateway/mod.ts";
+import { createHttpApp, type HttpServer, McpHttpEndpoint, serveHttp } from "../api/mod.ts";
+import { type Config, Gateway, parseConfig } from "../gateway/mod.ts";
 
 /** A gateway served over real HTTP on 127.0.0.1 and an ephemeral port. */
 export interface TestGateway {

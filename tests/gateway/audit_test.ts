@@ -2,7 +2,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
-import { AuditError, AuditLog, type AuditRecord, hashCode } from "../../gateway/audit.ts";
+import { AuditError, AuditLog, type AuditRecord, hashCode } from "../../observability/audit.ts";
 
 function sample(overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {

@@ -5,14 +5,8 @@
  */
 
 import { Hono } from "hono";
-import {
-  ConfigError,
-  defaultMaxConnections,
-  HostGuard,
-  openFileLimit,
-  parseConfig,
-  serveHttp,
-} from "../../gateway/mod.ts";
+import { defaultMaxConnections, HostGuard, openFileLimit, serveHttp } from "../../api/mod.ts";
+import { ConfigError, parseConfig } from "../../gateway/mod.ts";
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { freePort, startTestGateway } from "../helpers.ts";
 import { MAIN, REPO, tenantWithKey, writeConfig } from "../e2e/process.ts";

@@ -7,7 +7,7 @@
  */
 
 import { Hono } from "hono";
-import { serveHttp } from "../../gateway/mod.ts";
+import { serveHttp } from "../../api/mod.ts";
 
 const app = new Hono();
 app.get("/healthz", (c) => c.text("ok"));

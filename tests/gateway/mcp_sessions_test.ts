@@ -7,14 +7,8 @@
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import {
-  createHttpApp,
-  Gateway,
-  hashApiKey,
-  McpHttpEndpoint,
-  parseConfig,
-  serveHttp,
-} from "../../gateway/mod.ts";
+import { createHttpApp, McpHttpEndpoint, serveHttp } from "../../api/mod.ts";
+import { Gateway, hashApiKey, parseConfig } from "../../gateway/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
 

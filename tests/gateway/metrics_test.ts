@@ -14,8 +14,8 @@ import {
   LATENCY_BUCKETS,
   observeExecution,
   Registry,
-} from "../../gateway/metrics.ts";
-import type { AuditRecord } from "../../gateway/audit.ts";
+} from "../../observability/metrics.ts";
+import type { AuditRecord } from "../../observability/audit.ts";
 
 interface Sample {
   name: string;

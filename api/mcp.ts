@@ -20,14 +20,19 @@ import {
 import { z } from "zod";
 import { redactText } from "../pii/mod.ts";
 import type { LogEntry } from "../sandbox/mod.ts";
-import { GatewayError, safeErrorMessage } from "./errors.ts";
-import { MAX_CODE_CHARS } from "./schemas.ts";
-import { type Caller, redactionOptions } from "./execute.ts";
-import type { Gateway } from "./gateway.ts";
-import { addMcpSessionMetrics } from "./metrics.ts";
+import {
+  apiKeyId,
+  type Caller,
+  type ExecuteResponse,
+  type Gateway,
+  GatewayError,
+  MAX_CODE_CHARS,
+  redactionOptions,
+  safeErrorMessage,
+  type Tenant,
+} from "../gateway/mod.ts";
+import { addMcpSessionMetrics } from "../observability/mod.ts";
 import { requestIdFrom } from "./request_id.ts";
-import type { ExecuteResponse } from "./schemas.ts";
-import { apiKeyId, type Tenant } from "./tenants.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;

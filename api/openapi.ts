@@ -12,7 +12,7 @@ import {
   toolEntrySchema,
   toolSearchQuerySchema,
   toolSearchResultSchema,
-} from "./schemas.ts";
+} from "../gateway/mod.ts";
 
 const json = (schema: z.ZodType) => ({
   "application/json": { schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) },

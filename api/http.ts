@@ -11,16 +11,20 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { QueueFullError, SandboxUnavailableError } from "../sandbox/mod.ts";
-import { formatIssues } from "./config.ts";
-import { GatewayError } from "./errors.ts";
-import type { Gateway } from "./gateway.ts";
+import {
+  apiKeyId,
+  executeRequestSchema,
+  formatIssues,
+  type Gateway,
+  GatewayError,
+  type Tenant,
+  toolSearchQuerySchema,
+} from "../gateway/mod.ts";
+import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "../observability/mod.ts";
 import { HostGuard } from "./host_guard.ts";
-import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
-import { executeRequestSchema, toolSearchQuerySchema } from "./schemas.ts";
 import { requestIdFrom } from "./request_id.ts";
-import { apiKeyId, type Tenant } from "./tenants.ts";
 
 const REJECTED_KINDS: Record<number, string> = {
   401: "unauthorized",

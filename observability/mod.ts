@@ -1,0 +1,34 @@
+/**
+ * What the gateway writes down about itself: the audit log (SQLite) and the Prometheus
+ * metrics.
+ *
+ * @module
+ */
+
+export {
+  AuditError,
+  AuditLog,
+  type AuditOptions,
+  type AuditRecord,
+  hashCode,
+  MAX_ERROR_CHARS,
+  MAX_TOOL_CHARS,
+} from "./audit.ts";
+export {
+  addMcpSessionMetrics,
+  CONTENT_TYPE,
+  Counter,
+  createGatewayMetrics,
+  escapeLabelValue,
+  type GatewayMetrics,
+  type GatewayMetricSources,
+  Gauge,
+  Histogram,
+  type Labels,
+  LATENCY_BUCKETS,
+  type Metric,
+  observeExecution,
+  Registry,
+  TOOL_CALL_BUCKETS,
+  UNKNOWN_TOOL_LABEL,
+} from "./metrics.ts";
