@@ -108,7 +108,7 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     await next();
   };
   const rateLimit = async (c: Context<Env>, next: () => Promise<void>) => {
-    gateway.limiter.take(c.get("tenant"));
+    await gateway.limiter.take(c.get("tenant"));
     await next();
   };
   app.use("/v1/*", authenticate, rateLimit);

@@ -115,6 +115,19 @@ const auditSchema = z.strictObject({
   retentionDays: positiveInt(3650).default(30),
 });
 
+const stateSchema = z.strictObject({
+  /** `redis://[user:password@]host:port/db` or `rediss://…`. */
+  url: z.string().regex(/^rediss?:\/\/[^\s]+$/, {
+    message: "must be a redis:// or rediss:// URL",
+  }),
+  /** Prefix of every key, so deployments can share one Redis. */
+  keyPrefix: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/).default("airlock:"),
+  /** A Redis command that has not answered after this fails the request (503). */
+  commandTimeoutMs: positiveInt(60_000).default(1000),
+  /** Life of an in-flight lease; renewed while held, so a dead replica's slots come back. */
+  leaseMs: z.number().int().min(1000).max(600_000).default(15_000),
+});
+
 const allowedHostSchema = z.string().superRefine((entry, ctx) => {
   const problem = checkAllowedHost(entry);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -157,6 +170,8 @@ export const configSchema = z.strictObject({
   pii: piiSchema.default(piiSchema.parse({})),
   auth: authSchema.optional(),
   audit: auditSchema.default(auditSchema.parse({})),
+  /** Shared state in Redis for several replicas; absent: this process's memory. */
+  state: stateSchema.optional(),
   http: httpSchema.default(httpSchema.parse({})),
 });
 
@@ -214,5 +229,21 @@ export async function loadConfig(path: string): Promise<Config> {
   } catch (error) {
     throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return parseConfig(value, path);
+  const config = parseConfig(value, path);
+  return withEnvironment(config, path);
+}
+
+/**
+ * Applies `AIRLOCK_STATE_URL` (a Redis URL) when the file has no `state` section, so
+ * replicas can share one file.
+ * @throws ConfigError when the variable is not a Redis URL
+ */
+export function withEnvironment(config: Config, source = "configuration"): Config {
+  const url = Deno.env.get("AIRLOCK_STATE_URL");
+  if (!url || config.state) return config;
+  const parsed = stateSchema.safeParse({ url });
+  if (!parsed.success) {
+    throw new ConfigError(`AIRLOCK_STATE_URL (for ${source}) is invalid: must be a redis:// URL`);
+  }
+  return { ...config, state: parsed.data };
 }

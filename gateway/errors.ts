@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   internal: 500,
   queue_full: 503,
   unavailable: 503,
+  state_unavailable: 503,
 } as const;
 
 /** A request-level error kind. */

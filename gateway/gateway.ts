@@ -32,6 +32,7 @@ import {
   observeExecution,
 } from "../observability/mod.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import { createState, type SharedState, type StateHealth } from "../state/mod.ts";
 import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
 import { formatIssues } from "./config.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
@@ -56,8 +57,10 @@ export class Gateway {
   readonly index: ToolIndex;
   /** API keys and per-tenant policy. */
   readonly tenants: TenantDirectory;
+  /** Where rate limits and in-flight leases live (memory, or Redis for several replicas). */
+  readonly state: SharedState;
   /** Per-tenant rate and in-flight limits. */
-  readonly limiter = new RateLimiter();
+  readonly limiter: RateLimiter;
   /** PII vaults of sessions (tokenize mode). */
   readonly vaults: VaultStore;
   /** Prometheus metrics. */
@@ -107,6 +110,18 @@ export class Gateway {
     this.#embedder = embedder;
     this.index = new ToolIndex({ embedder, cacheDir: sel.cacheDir });
     this.tenants = new TenantDirectory(config);
+    this.state = createState(
+      config.state && {
+        ...config.state,
+        onChange: (health) =>
+          this.#log({
+            level: health.up ? "info" : "error",
+            msg: health.up ? "shared state is up" : "shared state is down",
+            error: health.error,
+          }),
+      },
+    );
+    this.limiter = new RateLimiter(this.state);
     this.vaults = new VaultStore({ ttlMs: config.pii.ttlSeconds * 1000 });
     this.metrics = createGatewayMetrics({
       queueDepth: () => this.sandbox.stats().queued,
@@ -219,8 +234,16 @@ export class Gateway {
         new GatewayError("invalid_request", formatIssues(checked.error.issues)),
       );
     }
-    const leave = this.limiter.enter(caller.tenant);
-    const running = executeCode(
+    const running = this.limiter.enter(caller.tenant).then((leave) =>
+      this.#run(request, caller, startedAt).finally(leave)
+    );
+    this.#inFlight.add(running);
+    running.catch(() => {}).finally(() => this.#inFlight.delete(running));
+    return running;
+  }
+
+  #run(request: ExecuteRequest, caller: Caller, startedAt: Date): Promise<ExecuteResponse> {
+    return executeCode(
       {
         config: this.config,
         sandbox: this.sandbox,
@@ -257,10 +280,7 @@ export class Gateway {
         throw error.cause;
       }
       throw error;
-    }).finally(leave);
-    this.#inFlight.add(running);
-    running.catch(() => {}).finally(() => this.#inFlight.delete(running));
-    return running;
+    });
   }
 
   /** Audits and measures one finished execution; never fails the execution. */
@@ -311,15 +331,18 @@ export class Gateway {
     upstreams: ReturnType<UpstreamManager["status"]>;
     index: ToolIndexStatus;
     sandbox: ReturnType<Sandbox["stats"]>;
+    state: StateHealth;
   } {
     const upstreams = this.upstream.status();
     const sandbox = this.sandbox.stats();
+    const state = this.state.health();
     return {
       ready: !this.#draining && upstreams.every((u) => u.state === "ready") &&
-        (sandbox.poolSize === 0 || sandbox.poolReady > 0),
+        (sandbox.poolSize === 0 || sandbox.poolReady > 0) && state.up,
       upstreams,
       index: this.index.status(),
       sandbox,
+      state,
     };
   }
 
@@ -332,6 +355,7 @@ export class Gateway {
     clearTimeout(timer);
     await this.sandbox.close();
     await this.upstream.close();
+    await this.state.close();
     this.audit?.close();
     // The offline encoder runs in a Worker, which would keep the process alive.
     (await this.#embedder.catch(() => undefined))?.close?.();

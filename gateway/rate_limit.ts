@@ -1,73 +1,72 @@
 /**
- * Per-tenant request rate (token bucket) and in-flight limits. Refusals carry
- * `Retry-After`; one tenant's limits never delay another tenant.
+ * Per-tenant request rate (token bucket) and in-flight limits, kept in the shared state
+ * (memory for one process, Redis for several replicas). Refusals carry `Retry-After`; one
+ * tenant's limits never delay another tenant. When shared state cannot be reached the
+ * request is refused (`state_unavailable`, 503): never served without limits.
  *
  * @module
  */
 
+import { MemoryState, type SharedState, StateUnavailableError } from "../state/mod.ts";
 import { GatewayError } from "./errors.ts";
 import type { Tenant } from "./tenants.ts";
 
-interface Bucket {
-  tokens: number;
-  updated: number;
-}
+const MINUTE_MS = 60_000;
 
 /** Token buckets and in-flight counters, one per tenant. */
 export class RateLimiter {
-  #buckets = new Map<string, Bucket>();
-  #inFlight = new Map<string, number>();
-  #now: () => number;
+  readonly #state: SharedState;
 
-  /** @param now clock in ms (tests inject one) */
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
+  /** @param state where buckets and counters live (default: this process's memory) */
+  constructor(state: SharedState = new MemoryState()) {
+    this.#state = state;
   }
 
   /**
    * Takes one request from the tenant's budget.
-   * @throws GatewayError `rate_limited` with `retryAfter` seconds when none is left
+   * @throws GatewayError `rate_limited` with `retryAfter` seconds when none is left;
+   *   `state_unavailable` when shared state cannot be reached
    */
-  take(tenant: Tenant): void {
+  async take(tenant: Tenant): Promise<void> {
     if (!Number.isFinite(tenant.requestsPerMinute)) return;
     const capacity = tenant.requestsPerMinute;
-    const perMs = capacity / 60_000;
-    const now = this.#now();
-    const bucket = this.#buckets.get(tenant.id) ?? { tokens: capacity, updated: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.updated) * perMs);
-    bucket.updated = now;
-    this.#buckets.set(tenant.id, bucket);
-    if (bucket.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
+    const decision = await shared(this.#state.takeToken(tenant.id, capacity, MINUTE_MS));
+    if (!decision.allowed) {
       throw new GatewayError(
         "rate_limited",
         `tenant ${tenant.id} is over its limit of ${capacity} requests per minute`,
-        { retryAfter },
+        { retryAfter: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
       );
     }
-    bucket.tokens -= 1;
   }
 
   /**
-   * Counts an execution in flight (running or queued) for the tenant; call the returned
-   * function when it ends.
-   * @throws GatewayError `rate_limited` when the tenant already has its maximum in flight
+   * Counts an execution in flight (running or queued) for the tenant, over every replica
+   * sharing the state; call the returned function when it ends.
+   * @throws GatewayError `rate_limited` when the tenant already has its maximum in flight;
+   *   `state_unavailable` when shared state cannot be reached
    */
-  enter(tenant: Tenant): () => void {
-    const current = this.#inFlight.get(tenant.id) ?? 0;
-    if (current >= tenant.maxConcurrent) {
+  async enter(tenant: Tenant): Promise<() => void> {
+    const decision = await shared(this.#state.acquireSlot(tenant.id, tenant.maxConcurrent));
+    if (!decision.acquired) {
       throw new GatewayError(
         "rate_limited",
-        `tenant ${tenant.id} already has ${current} executions in flight (its maximum)`,
+        `tenant ${tenant.id} already has ${decision.current} executions in flight (its maximum)`,
         { retryAfter: 1 },
       );
     }
-    this.#inFlight.set(tenant.id, current + 1);
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      this.#inFlight.set(tenant.id, (this.#inFlight.get(tenant.id) ?? 1) - 1);
-    };
+    return () => decision.lease.release();
+  }
+}
+
+/** Maps the state's outage error to the gateway's. */
+async function shared<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (error instanceof StateUnavailableError) {
+      throw new GatewayError("state_unavailable", error.message, { retryAfter: 1 });
+    }
+    throw error;
   }
 }

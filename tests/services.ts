@@ -1,0 +1,162 @@
+/**
+ * Real Redis, PostgreSQL and nginx servers for tests: each on a free loopback port, with
+ * its files in a temporary directory, stopped (and the directory removed) by `stop()`.
+ *
+ * A machine without the programs skips the tests that need them, loudly (a line on stderr
+ * naming what is missing and how to install it); with `CI=true` nothing is skipped: the test
+ * runs and fails. `.ci/run` installs them.
+ *
+ * @module
+ */
+
+import { freePort } from "./helpers.ts";
+
+/** Where Debian puts PostgreSQL's server programs (not on PATH). */
+const PG_DIRS = [
+  "/usr/lib/postgresql/17/bin",
+  "/usr/lib/postgresql/16/bin",
+  "/usr/lib/postgresql/15/bin",
+];
+
+/** The path of `program` on PATH or in `extraDirs`, or undefined. */
+export function findProgram(program: string, extraDirs: string[] = []): string | undefined {
+  const dirs = [...extraDirs, ...(Deno.env.get("PATH") ?? "").split(":"), "/usr/sbin", "/sbin"];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    try {
+      const path = `${dir}/${program}`;
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // Not here.
+    }
+  }
+  return undefined;
+}
+
+/** PostgreSQL's `initdb`/`pg_ctl`/`postgres` directory, or undefined. */
+export function postgresBin(): string | undefined {
+  const initdb = findProgram("initdb", PG_DIRS);
+  return initdb ? initdb.slice(0, initdb.lastIndexOf("/")) : undefined;
+}
+
+const announced = new Set<string>();
+
+/**
+ * Whether tests needing `programs` should be ignored here: true when one is missing and
+ * `CI` is not `true` (printed loudly once per suite); false otherwise (then a missing program
+ * fails the test).
+ */
+export function skipWithout(suite: string, programs: Record<string, string | undefined>): boolean {
+  const missing = Object.entries(programs).filter(([, path]) => path === undefined).map(([n]) => n);
+  if (missing.length === 0) return false;
+  if (Deno.env.get("CI") === "true") return false;
+  if (!announced.has(suite)) {
+    announced.add(suite);
+    console.error(
+      `\n!!! SKIPPED: the ${suite} tests: ${missing.join(", ")} not found. ` +
+        "Install with: apt-get install -y redis-server postgresql nginx (as .ci/run does)\n",
+    );
+  }
+  return true;
+}
+
+/** A started server. */
+export interface Service {
+  /** The loopback port. */
+  port: number;
+  /** Stops the server (waits for it to exit) and removes its files. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A Redis server. */
+export interface RedisService extends Service {
+  /** `redis://127.0.0.1:<port>/0`. */
+  url: string;
+  /** Stops the process, keeping the port and directory (for a restart). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing is persisted). */
+  restart(): Promise<void>;
+}
+
+/** Waits until something accepts TCP connections on `port`. */
+async function waitForPort(port: number, child: Deno.ChildProcess, what: string): Promise<void> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${what} exited while starting`);
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${what} did not listen on ${port} within 20 s`);
+}
+
+/** Starts `redis-server` on a free loopback port, nothing persisted. */
+export async function startRedis(): Promise<RedisService> {
+  const program = findProgram("redis-server");
+  if (!program) throw new Error("redis-server is not installed (apt-get install redis-server)");
+  const dir = await Deno.makeTempDir({ prefix: "airlock-redis-" });
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    child = new Deno.Command(program, {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--protected-mode",
+        "yes",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitForPort(port, child, "redis-server");
+  };
+  const kill = async () => {
+    if (!child) return;
+    const c = child;
+    child = undefined;
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await c.status;
+  };
+  await start();
+  let stopped = false;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    kill,
+    restart: start,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await kill();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Polls `check` every 50 ms until it is true or `timeoutMs` passes; returns the last answer. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return await check();
+}
