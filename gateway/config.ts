@@ -112,6 +112,12 @@ const authSchema = z.strictObject({
 
 const auditSchema = z.strictObject({
   path: z.string().min(1).default("./data/audit.db"),
+  /** PostgreSQL for every replica's records (`path` is then unused). */
+  url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, {
+    message: "must be a postgres:// or postgresql:// URL",
+  }).optional(),
+  /** This replica's name in PostgreSQL rows (default `<hostname>:<pid>`). */
+  replica: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
   retentionDays: positiveInt(3650).default(30),
 });
 

@@ -26,10 +26,12 @@ import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./
 import {
   AuditLog,
   type AuditRecord,
+  type AuditSink,
   createGatewayMetrics,
   type GatewayMetrics,
   hashCode,
   observeExecution,
+  PostgresAuditLog,
 } from "../observability/mod.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { createState, type SharedState, type StateHealth } from "../state/mod.ts";
@@ -65,7 +67,9 @@ export class Gateway {
   readonly vaults: VaultStore;
   /** Prometheus metrics. */
   readonly metrics: GatewayMetrics;
-  /** The audit log (open after {@link start}). */
+  /** Where audit records go: SQLite or PostgreSQL (open after {@link start}). */
+  auditSink: AuditSink | undefined;
+  /** The SQLite audit log, when that is the sink (open after {@link start}). */
   audit: AuditLog | undefined;
   readonly #log: (event: Record<string, unknown>) => void;
   #names: NameMap | undefined;
@@ -145,10 +149,18 @@ export class Gateway {
    */
   start(): Promise<void> {
     this.#started ??= (async () => {
-      this.audit = AuditLog.open(this.config.audit.path, {
-        retentionDays: this.config.audit.retentionDays,
-      });
-      this.audit.startRetention();
+      const audit = this.config.audit;
+      if (audit.url) {
+        this.auditSink = await PostgresAuditLog.open(audit.url, {
+          retentionDays: audit.retentionDays,
+          replica: audit.replica,
+          onError: (message) => this.#log({ level: "error", msg: message }),
+        });
+      } else {
+        this.audit = AuditLog.open(audit.path, { retentionDays: audit.retentionDays });
+        this.auditSink = this.audit;
+      }
+      this.auditSink.startRetention();
       await this.sandbox.start();
       await this.upstream.start();
       this.#names = undefined;
@@ -308,7 +320,7 @@ export class Gateway {
     // Tool label values come only from the catalogue: an id the code made up is "(unknown)".
     observeExecution(this.metrics, record, (id) => this.names().functions.has(id));
     try {
-      this.audit?.record(record);
+      this.auditSink?.record(record);
     } catch (error) {
       this.#log({ level: "error", msg: "audit write failed", error: String(error) });
     }
@@ -356,7 +368,7 @@ export class Gateway {
     await this.sandbox.close();
     await this.upstream.close();
     await this.state.close();
-    this.audit?.close();
+    await this.auditSink?.close();
     // The offline encoder runs in a Worker, which would keep the process alive.
     (await this.#embedder.catch(() => undefined))?.close?.();
   }

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { AuditSink } from "./audit_sink.ts";
 
 /** One execution, as audited. Never holds the result value, logs or code text. */
 export interface AuditRecord {
@@ -123,7 +124,9 @@ interface CallRow {
 }
 
 /** The execution audit log. Synchronous: a record is one short local transaction. */
-export class AuditLog {
+export class AuditLog implements AuditSink {
+  /** Always `sqlite`. */
+  readonly backend = "sqlite";
   readonly #db: DatabaseSync;
   readonly #retentionMs: number;
   readonly #now: () => Date;
@@ -265,6 +268,16 @@ export class AuditLog {
           "SELECT * FROM executions WHERE tenant = ? ORDER BY time DESC, id DESC LIMIT ?",
         ).all(options.tenant, limit)) as unknown as ExecutionRow[];
     return rows.map((row) => this.#toRecord(row));
+  }
+
+  /** {@linkcode recent}, as the {@linkcode AuditSink} interface asks. */
+  recentAsync(options: { tenant?: string; limit?: number } = {}): Promise<AuditRecord[]> {
+    return Promise.resolve(this.recent(options));
+  }
+
+  /** Writes are synchronous: nothing is ever pending. */
+  flush(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Stops retention timers and closes the file. Idempotent. */

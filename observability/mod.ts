@@ -1,5 +1,6 @@
 /**
- * What the gateway writes down about itself: the audit log (SQLite) and the Prometheus
+ * What the gateway writes down about itself: the audit log (SQLite, or PostgreSQL for several
+ * replicas) and the Prometheus
  * metrics.
  *
  * @module
@@ -14,6 +15,8 @@ export {
   MAX_ERROR_CHARS,
   MAX_TOOL_CHARS,
 } from "./audit.ts";
+export type { AuditSink } from "./audit_sink.ts";
+export { PostgresAuditLog, type PostgresAuditOptions } from "./audit_postgres.ts";
 export {
   addMcpSessionMetrics,
   CONTENT_TYPE,

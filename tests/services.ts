@@ -160,3 +160,130 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   return await check();
 }
+
+/** A PostgreSQL server with an empty database. */
+export interface PostgresService extends Service {
+  /** `postgres://airlock@127.0.0.1:<port>/airlock` (trust authentication on loopback). */
+  url: string;
+}
+
+/**
+ * The user to run PostgreSQL as: it refuses to run as root, so as root it runs as `postgres`
+ * (Debian's package creates it) or `nobody`; otherwise as the current user.
+ */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (Deno.uid() !== 0) return undefined;
+  for (const name of ["postgres", "nobody"]) {
+    const line = Deno.readTextFileSync("/etc/passwd").split("\n").find((l) =>
+      l.startsWith(`${name}:`)
+    );
+    if (line) {
+      const [, , uid, gid] = line.split(":");
+      return { uid: Number(uid), gid: Number(gid) };
+    }
+  }
+  throw new Error("running as root, and there is no postgres or nobody user to run PostgreSQL as");
+}
+
+/** Starts PostgreSQL (`initdb` + `postgres`) on a free loopback port, without durability. */
+export async function startPostgres(): Promise<PostgresService> {
+  const bin = postgresBin();
+  if (!bin) throw new Error("PostgreSQL is not installed (apt-get install postgresql)");
+  const user = postgresUser();
+  // As root the server runs as another user, who cannot enter the test run's private TMPDIR.
+  const dir = await Deno.makeTempDir({ prefix: "airlock-pg-", dir: user ? "/tmp" : undefined });
+  const port = freePort();
+  const as = (program: string, args: string[]) =>
+    user
+      ? new Deno.Command("setpriv", {
+        args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", program, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      })
+      : new Deno.Command(program, { args, stdout: "piped", stderr: "piped" });
+  try {
+    if (user) await Deno.chown(dir, user.uid, user.gid);
+    const init = await as(`${bin}/initdb`, [
+      "-D",
+      `${dir}/data`,
+      "-U",
+      "airlock",
+      "--auth=trust",
+      "-E",
+      "UTF8",
+      "--no-sync",
+      "--no-instructions",
+    ]).output();
+    if (!init.success) {
+      throw new Error(`initdb failed: ${new TextDecoder().decode(init.stderr).slice(0, 2000)}`);
+    }
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
+  const child = as(`${bin}/postgres`, [
+    "-D",
+    `${dir}/data`,
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=50",
+  ]).spawn();
+  // Drain its output so it never blocks on a full pipe.
+  child.stdout.pipeTo(new WritableStream()).catch(() => {});
+  child.stderr.pipeTo(new WritableStream()).catch(() => {});
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      child.kill("SIGINT"); // fast shutdown: backends end too
+    } catch {
+      // Exited already.
+    }
+    await child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await waitForPort(port, child, "postgres");
+    // Accepting TCP is not accepting queries: wait until a database can be created.
+    const deadline = Date.now() + 20_000;
+    while (true) {
+      const made = await new Deno.Command(`${bin}/psql`, {
+        args: [
+          "-h",
+          "127.0.0.1",
+          "-p",
+          String(port),
+          "-U",
+          "airlock",
+          "-d",
+          "postgres",
+          "-c",
+          "CREATE DATABASE airlock",
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      if (made.success) break;
+      if (Date.now() > deadline) {
+        throw new Error(`postgres: ${new TextDecoder().decode(made.stderr).slice(0, 500)}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, url: `postgres://airlock@127.0.0.1:${port}/airlock`, stop };
+}

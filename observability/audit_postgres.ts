@@ -1,0 +1,359 @@
+/**
+ * The audit log in PostgreSQL, for several replicas writing one record: the same rows as
+ * the SQLite log (executions and their tool calls, never results, logs or code), plus the
+ * replica that wrote each. Schema migrations run at open under an advisory lock, so replicas
+ * starting together do not race; retention prunes old executions (calls go by cascade).
+ *
+ * Writes never block an execution: records are queued (at most `maxQueue`) and written in
+ * batches in the background, retried with backoff while the database is unreachable. When
+ * the queue is full, new records are dropped and counted (`dropped`), and an error is logged.
+ *
+ * @module
+ */
+
+import postgres from "postgres";
+import { AuditError, type AuditRecord, MAX_ERROR_CHARS, MAX_TOOL_CHARS } from "./audit.ts";
+import type { AuditSink } from "./audit_sink.ts";
+
+/** Options of {@linkcode PostgresAuditLog.open}. */
+export interface PostgresAuditOptions {
+  /** Executions older than this are pruned; `Infinity` keeps everything. Default 30. */
+  retentionDays?: number;
+  /** Who writes: stored with every execution (default `<hostname>:<pid>`). */
+  replica?: string;
+  /** Most records waiting to be written (default 10,000); beyond it new ones are dropped. */
+  maxQueue?: number;
+  /** Records written per transaction (default 100). */
+  batchSize?: number;
+  /** Seconds to wait for a connection at open and on each write (default 5). */
+  connectTimeoutSeconds?: number;
+  /** Receives write failures and drops (for the gateway's log); no record content in them. */
+  onError?: (message: string) => void;
+}
+
+const DAY_MS = 86_400_000;
+const MIGRATION_LOCK = 0x4169726c; // "Airl": one advisory lock id for every replica
+
+/** Migrations; `airlock_audit_schema.version` counts how many have been applied. */
+const MIGRATIONS = [
+  `CREATE TABLE airlock_executions (
+     id BIGSERIAL PRIMARY KEY,
+     time TIMESTAMPTZ NOT NULL,
+     replica TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     transport TEXT NOT NULL,
+     code_hash TEXT NOT NULL,
+     ok BOOLEAN NOT NULL,
+     error_kind TEXT,
+     duration_ms DOUBLE PRECISION NOT NULL,
+     sandbox_ms DOUBLE PRECISION NOT NULL,
+     tools_injected JSONB NOT NULL,
+     redactions JSONB NOT NULL
+   );
+   CREATE TABLE airlock_tool_calls (
+     id BIGSERIAL PRIMARY KEY,
+     execution_id BIGINT NOT NULL REFERENCES airlock_executions(id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     tool TEXT NOT NULL,
+     ms DOUBLE PRECISION NOT NULL,
+     ok BOOLEAN NOT NULL,
+     outcome TEXT,
+     error TEXT
+   );
+   CREATE INDEX airlock_executions_time ON airlock_executions(time);
+   CREATE INDEX airlock_executions_tenant ON airlock_executions(tenant, time);
+   CREATE INDEX airlock_tool_calls_execution ON airlock_tool_calls(execution_id);`,
+];
+
+type Sql = ReturnType<typeof postgres>;
+
+interface ExecutionRow {
+  id: string;
+  time: Date;
+  tenant: string;
+  request_id: string;
+  transport: AuditRecord["transport"];
+  code_hash: string;
+  ok: boolean;
+  error_kind: string | null;
+  duration_ms: number;
+  sandbox_ms: number;
+  tools_injected: string[];
+  redactions: Record<string, number>;
+}
+
+/** The PostgreSQL audit log. */
+export class PostgresAuditLog implements AuditSink {
+  /** Always `postgres`. */
+  readonly backend = "postgres";
+  /** Who writes (stored with every execution). */
+  readonly replica: string;
+  readonly #sql: Sql;
+  readonly #retentionMs: number;
+  readonly #maxQueue: number;
+  readonly #batchSize: number;
+  readonly #onError: (message: string) => void;
+  #queue: AuditRecord[] = [];
+  #writing: Promise<void> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
+  #dropped = 0;
+  #timers = new Set<ReturnType<typeof setInterval>>();
+  #closed = false;
+  #idle: Array<() => void> = [];
+
+  private constructor(sql: Sql, options: PostgresAuditOptions) {
+    this.#sql = sql;
+    this.replica = options.replica ?? `${Deno.hostname()}:${Deno.pid}`;
+    this.#retentionMs = (options.retentionDays ?? 30) * DAY_MS;
+    this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#batchSize = options.batchSize ?? 100;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /**
+   * Connects to `url` (`postgres://user:password@host:port/db`), applies migrations and prunes.
+   * @throws AuditError `audit_open` when the database cannot be reached or migrated (the
+   *   message names the host and database, never the password)
+   */
+  static async open(url: string, options: PostgresAuditOptions = {}): Promise<PostgresAuditLog> {
+    const days = options.retentionDays ?? 30;
+    if (!(days > 0)) {
+      throw new RangeError(`retentionDays must be positive (or Infinity), got ${days}`);
+    }
+    const sql = postgres(url, {
+      max: 2,
+      onnotice: () => {},
+      connect_timeout: options.connectTimeoutSeconds ?? 5,
+      idle_timeout: 60,
+      // Types of rows come back as JS numbers/objects; no prepared-statement cache surprises
+      // behind poolers.
+      prepare: false,
+    });
+    try {
+      await migrate(sql);
+      const log = new PostgresAuditLog(sql, options);
+      await log.prune();
+      return log;
+    } catch (error) {
+      await sql.end({ timeout: 1 }).catch(() => {});
+      throw new AuditError(
+        "audit_open",
+        `cannot open the PostgreSQL audit log at ${describe(url)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Records waiting to be written. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Records dropped because the queue was full, since open. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  record(entry: AuditRecord): void {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    const time = new Date(entry.time);
+    if (Number.isNaN(time.getTime())) {
+      throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      this.#dropped++;
+      // Once per power of two, so a long outage does not flood the log.
+      if ((this.#dropped & (this.#dropped - 1)) === 0) {
+        this.#onError(`audit queue full (${this.#maxQueue}): ${this.#dropped} records dropped`);
+      }
+      return;
+    }
+    this.#queue.push(entry);
+    this.#kick();
+  }
+
+  flush(timeoutMs = 10_000): Promise<void> {
+    if (this.#queue.length === 0 && !this.#writing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#idle.push(done);
+    });
+  }
+
+  /** Deletes executions (and, by cascade, their calls) older than the retention period. */
+  async prune(): Promise<number> {
+    if (this.#closed || !Number.isFinite(this.#retentionMs)) return 0;
+    const cutoff = new Date(Date.now() - this.#retentionMs);
+    const result = await this.#sql`DELETE FROM airlock_executions WHERE time < ${cutoff}`;
+    return result.count;
+  }
+
+  startRetention(intervalMs = 3_600_000): () => void {
+    const id = setInterval(() => {
+      this.prune().catch((error) => this.#onError(`audit prune failed: ${error.message}`));
+    }, intervalMs);
+    Deno.unrefTimer(id as unknown as number);
+    this.#timers.add(id);
+    return () => {
+      clearInterval(id);
+      this.#timers.delete(id);
+    };
+  }
+
+  async recentAsync(
+    options: { tenant?: string; limit?: number; replica?: string } = {},
+  ): Promise<AuditRecord[]> {
+    const limit = options.limit ?? 100;
+    const sql = this.#sql;
+    const rows = await sql<ExecutionRow[]>`
+      SELECT * FROM airlock_executions
+      WHERE (${options.tenant ?? null}::text IS NULL OR tenant = ${options.tenant ?? null})
+        AND (${options.replica ?? null}::text IS NULL OR replica = ${options.replica ?? null})
+      ORDER BY time DESC, id DESC LIMIT ${limit}`;
+    const ids = rows.map((r) => r.id);
+    const calls = ids.length === 0 ? [] : await sql<
+      Array<{
+        execution_id: string;
+        tool: string;
+        ms: number;
+        ok: boolean;
+        outcome: string | null;
+        error: string | null;
+      }>
+    >`SELECT execution_id, tool, ms, ok, outcome, error FROM airlock_tool_calls
+      WHERE execution_id IN ${sql(ids)} ORDER BY execution_id, seq`;
+    return rows.map((row) => ({
+      time: new Date(row.time).toISOString(),
+      tenant: row.tenant,
+      requestId: row.request_id,
+      transport: row.transport,
+      codeHash: row.code_hash,
+      ok: row.ok,
+      ...(row.error_kind === null ? {} : { errorKind: row.error_kind }),
+      durationMs: row.duration_ms,
+      sandboxMs: row.sandbox_ms,
+      toolsInjected: row.tools_injected,
+      calls: calls.filter((c) => c.execution_id === row.id).map((c) => ({
+        tool: c.tool,
+        ms: c.ms,
+        ok: c.ok,
+        ...(c.outcome === null ? {} : { outcome: c.outcome }),
+        ...(c.error === null ? {} : { error: c.error }),
+      })),
+      redactions: row.redactions,
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush(5000);
+    this.#closed = true;
+    for (const id of this.#timers) clearInterval(id);
+    this.#timers.clear();
+    clearTimeout(this.#retryTimer);
+    if (this.#queue.length > 0) {
+      this.#onError(`audit closed with ${this.#queue.length} records not written`);
+    }
+    await this.#sql.end({ timeout: 2 }).catch(() => {});
+  }
+
+  #kick(): void {
+    if (this.#writing || this.#retryTimer || this.#closed) return;
+    this.#writing = this.#drain().finally(() => {
+      this.#writing = undefined;
+      if (this.#queue.length === 0) {
+        for (const done of this.#idle.splice(0)) done();
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const batch = this.#queue.slice(0, this.#batchSize);
+      try {
+        await this.#write(batch);
+        this.#queue.splice(0, batch.length);
+        this.#failures = 0;
+      } catch (error) {
+        this.#failures++;
+        const delay = Math.min(100 * 2 ** Math.min(this.#failures, 6), 5000);
+        if (this.#failures === 1 || this.#failures % 10 === 0) {
+          this.#onError(
+            `audit write failed (${this.#queue.length} queued, retrying): ${
+              (error as Error).message
+            }`,
+          );
+        }
+        this.#retryTimer = setTimeout(() => {
+          this.#retryTimer = undefined;
+          this.#kick();
+        }, delay);
+        return;
+      }
+    }
+  }
+
+  async #write(batch: AuditRecord[]): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      for (const entry of batch) {
+        const [{ id }] = await tx<Array<{ id: string }>>`
+          INSERT INTO airlock_executions (time, replica, tenant, request_id, transport,
+            code_hash, ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions)
+          VALUES (${new Date(entry.time)}, ${this.replica}, ${entry.tenant}, ${entry.requestId},
+            ${entry.transport}, ${entry.codeHash}, ${entry.ok}, ${entry.errorKind ?? null},
+            ${entry.durationMs}, ${entry.sandboxMs}, ${tx.json(entry.toolsInjected)},
+            ${tx.json(entry.redactions)})
+          RETURNING id`;
+        if (entry.calls.length === 0) continue;
+        const rows = entry.calls.map((call, seq) => ({
+          execution_id: id,
+          seq,
+          tool: call.tool.slice(0, MAX_TOOL_CHARS),
+          ms: call.ms,
+          ok: call.ok,
+          outcome: call.outcome ?? null,
+          error: call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
+        }));
+        await tx`INSERT INTO airlock_tool_calls ${
+          tx(rows, "execution_id", "seq", "tool", "ms", "ok", "outcome", "error")
+        }`;
+      }
+    });
+  }
+}
+
+/** `host:port/db` of a URL, for messages (never the user's password). */
+function describe(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+async function migrate(sql: Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    // Replicas starting at once: one migrates, the others wait here and find it done.
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`CREATE TABLE IF NOT EXISTS airlock_audit_schema (version INTEGER NOT NULL)`;
+    const rows = await tx<Array<{ version: number }>>`SELECT version FROM airlock_audit_schema`;
+    if (rows.length === 0) await tx`INSERT INTO airlock_audit_schema (version) VALUES (0)`;
+    const version = rows[0]?.version ?? 0;
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `it has schema version ${version}; this Airlock knows up to ${MIGRATIONS.length}`,
+      );
+    }
+    for (let next = version; next < MIGRATIONS.length; next++) {
+      await tx.unsafe(MIGRATIONS[next]);
+      await tx`UPDATE airlock_audit_schema SET version = ${next + 1}`;
+    }
+  });
+}

@@ -1,0 +1,28 @@
+/**
+ * Where audit records go: the interface both audit logs (SQLite, PostgreSQL) implement, so
+ * the gateway writes one way whichever is configured.
+ *
+ * @module
+ */
+
+import type { AuditRecord } from "./audit.ts";
+
+/** An audit log the gateway writes to. */
+export interface AuditSink {
+  /** `sqlite` (one file per machine) or `postgres` (one database for every replica). */
+  readonly backend: "sqlite" | "postgres";
+  /**
+   * Records one execution. Never blocks on I/O: the PostgreSQL log queues the record (bounded)
+   * and writes it in the background.
+   * @throws AuditError `audit_write` when the record is malformed or the log is closed
+   */
+  record(entry: AuditRecord): void;
+  /** The newest executions first (default 100), optionally of one tenant. */
+  recentAsync(options?: { tenant?: string; limit?: number }): Promise<AuditRecord[]>;
+  /** Resolves once every record given so far is stored (or dropped after `timeoutMs`). */
+  flush(timeoutMs?: number): Promise<void>;
+  /** Prunes every `intervalMs` until the returned function is called or the log closes. */
+  startRetention(intervalMs?: number): () => void;
+  /** Writes what is queued (bounded wait), stops timers, closes. Idempotent. */
+  close(): void | Promise<void>;
+}
