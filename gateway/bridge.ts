@@ -13,6 +13,7 @@ import { dropPartialToken } from "../sandbox/mod.ts";
 import type { NameMap } from "../wrappers/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import { type CallToolResult, compileOutputSchema } from "../upstream/mod.ts";
+import type { CallSpeculation, ServedFrom } from "./speculation/mod.ts";
 import { toolCallValue } from "./tool_result.ts";
 
 /**
@@ -44,6 +45,10 @@ export interface ToolCallRecord {
    * non-matching structured content), so the code got the text content instead.
    */
   warning?: string;
+  /** Served from a result started before the code asked for it (speculation). */
+  prefetched?: true;
+  /** Served from the session read cache (speculation). */
+  cached?: true;
 }
 
 /** Longest tool id accepted from the code, in UTF-16 units; longer ids are refused. */
@@ -98,6 +103,11 @@ export interface BridgeOptions {
    * for its call, so the code never sees what a placeholder hides.
    */
   retokenize?(value: unknown, used: ReadonlyMap<string, string>): unknown | Promise<unknown>;
+  /**
+   * Speculation: may serve a read-only call from a prefetch or the session cache, and is told
+   * of every call that passed the checks (writes included). Without it every call goes upstream.
+   */
+  speculation?: CallSpeculation;
   /** Most calls in one execution. */
   maxCalls: number;
   /** Most calls in flight to one server. */
@@ -217,7 +227,13 @@ export class ToolBridge {
   }
 
   /** Records a finished call once (a call cancelled by `close` is not recorded again). */
-  #record(call: PendingCall, outcome: ToolCallOutcome, error?: string, warning?: string): void {
+  #record(
+    call: PendingCall,
+    outcome: ToolCallOutcome,
+    error?: string,
+    warning?: string,
+    served?: ServedFrom,
+  ): void {
     if (!this.#pending.delete(call) && outcome !== "refused" && this.#closed) return;
     const record: ToolCallRecord = {
       tool: call.tool,
@@ -233,6 +249,7 @@ export class ToolBridge {
         : error;
     }
     if (warning) record.warning = cutText(warning, MAX_CALL_ERROR_CHARS);
+    if (served) record[served] = true;
     this.calls.push(record);
   }
 
@@ -330,7 +347,12 @@ export class ToolBridge {
       this.#released.set(value, placeholder);
     }
     this.#pending.add(call);
-    const release = await this.#slot(tool.server);
+    // Speculation sees the call as it goes upstream; a served one needs no slot.
+    const spec = this.#options.speculation?.start(tool, args as Record<string, unknown>, realArgs);
+    const served = await spec?.served();
+    const release = served ? () => {} : await this.#slot(tool.server);
+    let delivered = false;
+    let delivery: unknown;
     try {
       if (this.#closed) throw new BridgeError("the execution has ended");
       // Every value restored in this execution is hidden again in what comes back, whichever
@@ -341,7 +363,8 @@ export class ToolBridge {
           : v;
       let result: CallToolResult;
       try {
-        result = await this.#options.callTool(tool.server, tool.name, realArgs, this.#abort.signal);
+        result = served?.result ??
+          await this.#options.callTool(tool.server, tool.name, realArgs, this.#abort.signal);
       } catch (error) {
         throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
@@ -351,15 +374,19 @@ export class ToolBridge {
       } catch (error) {
         throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
+      if (!served) spec?.fetched(result);
       const value = await hide(outcome.value);
-      this.#record(call, "ok", undefined, outcome.warning);
+      this.#record(call, "ok", undefined, outcome.warning, served?.from);
+      delivered = true;
+      delivery = value;
       return value;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.#record(call, "error", message);
+      this.#record(call, "error", message, undefined, served?.from);
       throw error;
     } finally {
       release();
+      spec?.end(delivered, delivery);
     }
   }
 

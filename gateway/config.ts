@@ -84,6 +84,23 @@ const piiSchema = z.strictObject({
   ttlSeconds: positiveInt(30 * 24 * 3600).default(3600),
 });
 
+/** Speculation settings (README, "Speculation"); every key may be overridden per tenant. */
+const speculationFields = {
+  enabled: z.boolean(),
+  ttlSeconds: z.number().int().min(0).max(24 * 3600),
+  minConfidence: z.number().min(0).max(1),
+  maxPrefetchPerExecution: z.number().int().min(0).max(64),
+  readOnly: z.array(z.string().min(1).max(256)).max(256),
+};
+
+const speculationSchema = z.strictObject({
+  enabled: speculationFields.enabled.default(true),
+  ttlSeconds: speculationFields.ttlSeconds.default(60),
+  minConfidence: speculationFields.minConfidence.default(0.8),
+  maxPrefetchPerExecution: speculationFields.maxPrefetchPerExecution.default(8),
+  readOnly: speculationFields.readOnly.default([]),
+});
+
 const keyHashSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, {
   message: 'must be "sha256:" followed by 64 lowercase hex digits (the SHA-256 of the key)',
 });
@@ -103,6 +120,13 @@ const tenantSchema = z.strictObject({
     mode: z.enum(["tokenize", "mask", "off"]).optional(),
     types: z.array(z.enum(PII_TYPES)).optional(),
     allow: z.array(z.string()).optional(),
+  }).optional(),
+  speculation: z.strictObject({
+    enabled: speculationFields.enabled.optional(),
+    ttlSeconds: speculationFields.ttlSeconds.optional(),
+    minConfidence: speculationFields.minConfidence.optional(),
+    maxPrefetchPerExecution: speculationFields.maxPrefetchPerExecution.optional(),
+    readOnly: speculationFields.readOnly.optional(),
   }).optional(),
 });
 
@@ -179,6 +203,7 @@ export const configSchema = z.strictObject({
   /** Shared state in Redis for several replicas; absent: this process's memory. */
   state: stateSchema.optional(),
   http: httpSchema.default(httpSchema.parse({})),
+  speculation: speculationSchema.default(speculationSchema.parse({})),
 });
 
 /** A validated configuration with every default filled in. */

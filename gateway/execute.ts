@@ -23,6 +23,7 @@ import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
+import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
 
 /**
  * The most that restoring PII placeholders may add to one tool call's arguments, in UTF-16
@@ -96,6 +97,12 @@ export interface PipelineDeps {
   vaultFor(sessionId: string): Vault;
   /** Searches tools on behalf of a tenant. */
   search(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]>;
+  /** Speculation (prefetch, session cache, prediction); none: every call goes upstream. */
+  speculation?: Speculation;
+  /** The session cache key of the caller's session (tenant, API key, session id). */
+  sessionKey?: string;
+  /** Receives the prefetches the code never used (they reached upstream: for the audit). */
+  onUnusedPrefetches?: (unused: UnusedPrefetch[]) => void;
 }
 
 /** The redaction settings for a tenant, with the vault to use. */
@@ -156,6 +163,32 @@ export async function executeCode(
 
   // Without a session the placeholders are scoped to this one execution.
   const vault = caller.sessionId ? deps.vaultFor(caller.sessionId) : new Vault();
+  const restorePii = (args: Record<string, unknown>, used: Map<string, string>) =>
+    detokenizeValue(args, vault, used, {
+      limit: MAX_RESTORED_CHARS,
+      remaining: MAX_RESTORED_CHARS,
+    }) as Record<string, unknown>;
+  const callTool = (
+    server: string,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ) =>
+    deps.upstream.callTool(server, name, args, {
+      timeoutMs: deps.config.sandbox.toolTimeoutMs,
+      signal,
+    });
+  const speculation = deps.speculation?.begin(tenant.speculation, {
+    tenant: tenant.id,
+    session: caller.sessionId === undefined ? undefined : deps.sessionKey,
+    code: request.code,
+    names,
+    tool: (id) => deps.upstream.tool(id),
+    allowed,
+    needsApproval: () => false,
+    callTool,
+    restorePii,
+  });
   const bridge = new ToolBridge({
     tool: (id) => deps.upstream.tool(id),
     names,
@@ -165,22 +198,17 @@ export async function executeCode(
       if (!status || status.state === "ready") return undefined;
       return `server ${server} is ${status.state}${status.error ? ` (${status.error})` : ""}`;
     },
-    callTool: (server, name, args, signal) =>
-      deps.upstream.callTool(server, name, args, {
-        timeoutMs: deps.config.sandbox.toolTimeoutMs,
-        signal,
-      }),
+    callTool,
     search: (query, k) => deps.search(tenant, query, k),
-    restorePii: (args, used) =>
-      detokenizeValue(args, vault, used, {
-        limit: MAX_RESTORED_CHARS,
-        remaining: MAX_RESTORED_CHARS,
-      }) as Record<string, unknown>,
+    restorePii,
     retokenize: retokenizeValueAsync,
+    speculation,
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
   });
 
+  // Literal read-only calls start now, beside the sandbox's start.
+  speculation?.launch();
   let run: RunResult;
   try {
     // Top-level import/export statements are rewritten or refused (compile) first.
@@ -207,6 +235,8 @@ export async function executeCode(
     throw error;
   } finally {
     bridge.close();
+    const unused = speculation?.close() ?? [];
+    if (unused.length > 0) deps.onUnusedPrefetches?.(unused);
   }
 
   const redaction = redactionOptions(tenant, vault);

@@ -38,6 +38,7 @@ import { createState, type SharedState, type StateHealth } from "../state/mod.ts
 import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
 import { formatIssues } from "./config.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
+import { addSpeculationMetrics, Speculation, type UnusedPrefetch } from "./speculation/mod.ts";
 
 /** Options that are not part of the configuration file. */
 export interface GatewayOptions {
@@ -67,6 +68,8 @@ export class Gateway {
   readonly vaults: VaultStore;
   /** Prometheus metrics. */
   readonly metrics: GatewayMetrics;
+  /** Speculation: prefetches, the session read cache, prediction. */
+  readonly speculation = new Speculation();
   /** Where audit records go: SQLite or PostgreSQL (open after {@link start}). */
   auditSink: AuditSink | undefined;
   /** The SQLite audit log, when that is the sink (open after {@link start}). */
@@ -136,6 +139,7 @@ export class Gateway {
         this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
       vaults: () => this.vaults.stats(),
     });
+    addSpeculationMetrics(this.metrics.registry, () => this.speculation.stats());
     this.upstream.onCatalogueChange((server) => {
       this.#names = undefined;
       this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
@@ -161,6 +165,7 @@ export class Gateway {
         this.auditSink = this.audit;
       }
       this.auditSink.startRetention();
+      await this.#learnHistory();
       await this.sandbox.start();
       await this.upstream.start();
       this.#names = undefined;
@@ -178,6 +183,20 @@ export class Gateway {
       }).catch(() => {});
     })();
     return this.#started;
+  }
+
+  /** Seeds prediction with each tenant's audited call sequences (newest 1,000 executions). */
+  async #learnHistory(): Promise<void> {
+    for (const tenant of this.tenants.list()) {
+      if (!tenant.speculation.enabled || !this.auditSink) continue;
+      try {
+        const recent = (await this.auditSink.recentAsync({ tenant: tenant.id, limit: 1000 }))
+          .reverse();
+        this.speculation.learnHistory(tenant.id, recent.map((r) => r.calls));
+      } catch (error) {
+        this.#log({ level: "warn", msg: "speculation history unreadable", error: String(error) });
+      }
+    }
   }
 
   /** The naming of the current catalogue (rebuilt when it changes). */
@@ -255,6 +274,7 @@ export class Gateway {
   }
 
   #run(request: ExecuteRequest, caller: Caller, startedAt: Date): Promise<ExecuteResponse> {
+    let unused: UnusedPrefetch[] = [];
     return executeCode(
       {
         config: this.config,
@@ -270,25 +290,36 @@ export class Gateway {
             session: sessionId,
           }),
         search: (tenant, query, k) => this.searchTools(tenant, query, k),
+        speculation: this.speculation,
+        // The same key as the session's PII vault: another API key gets another cache.
+        sessionKey: JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
+        onUnusedPrefetches: (list) => unused = list,
       },
       request,
       caller,
     ).then((response) => {
-      this.#record(startedAt, caller, request, response);
+      this.#record(startedAt, caller, request, response, undefined, unused);
       return response;
     }, (error) => {
       if (error instanceof ExecutionFailure) {
         // The execution failed inside the gateway after its tool calls reached upstream
         // servers: they are audited and counted even though the caller gets an error.
         this.#log({ level: "error", msg: "execution failed", error: String(error.cause) });
-        this.#record(startedAt, caller, request, {
-          ok: false,
-          logs: [],
-          error: { kind: "runtime", message: "internal" },
-          tools: { injected: [], calls: error.calls },
-          redactions: {},
-          stats: { durationMs: Date.now() - startedAt.getTime(), sandboxMs: 0, warm: false },
-        }, "internal");
+        this.#record(
+          startedAt,
+          caller,
+          request,
+          {
+            ok: false,
+            logs: [],
+            error: { kind: "runtime", message: "internal" },
+            tools: { injected: [], calls: error.calls },
+            redactions: {},
+            stats: { durationMs: Date.now() - startedAt.getTime(), sandboxMs: 0, warm: false },
+          },
+          "internal",
+          unused,
+        );
         throw error.cause;
       }
       throw error;
@@ -302,6 +333,7 @@ export class Gateway {
     request: ExecuteRequest,
     response: ExecuteResponse,
     errorKind?: string,
+    unused: UnusedPrefetch[] = [],
   ) {
     const record: AuditRecord = {
       time: time.toISOString(),
@@ -313,7 +345,21 @@ export class Gateway {
       durationMs: response.stats.durationMs,
       sandboxMs: response.stats.sandboxMs,
       toolsInjected: response.tools.injected,
-      calls: response.tools.calls,
+      // Every call that reached an upstream server is on the record: served ones are
+      // marked, and prefetches the code never used follow the code's own calls.
+      calls: [
+        ...response.tools.calls.map((c) => ({
+          ...c,
+          speculation: c.prefetched ? "prefetched" : c.cached ? "cached" : undefined,
+        })),
+        ...unused.map((u) => ({
+          tool: u.tool,
+          ms: u.ms,
+          ok: u.ok,
+          outcome: u.outcome,
+          speculation: "unused",
+        })),
+      ],
       redactions: response.redactions,
     };
     if (response.error) record.errorKind = errorKind ?? response.error.kind;
@@ -367,6 +413,7 @@ export class Gateway {
     clearTimeout(timer);
     await this.sandbox.close();
     await this.upstream.close();
+    this.speculation.close();
     await this.state.close();
     await this.auditSink?.close();
     // The offline encoder runs in a Worker, which would keep the process alive.

@@ -59,6 +59,10 @@ export const executeResponseSchema = z.object({
       error: z.string().optional(),
       warning: z.string().optional()
         .describe("the result broke the tool's outputSchema; the code got the text content"),
+      prefetched: z.literal(true).optional()
+        .describe("served from a call started before the code made it (speculation)"),
+      cached: z.literal(true).optional()
+        .describe("served from the session read cache (speculation)"),
     })),
   }),
   redactions: z.record(z.string(), z.number()),

@@ -9,6 +9,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { LimitMaxima } from "./execute.ts";
+import type { SpeculationPolicy } from "./speculation/mod.ts";
 
 /** Everything the gateway needs to know about a caller's tenant. */
 export interface Tenant {
@@ -26,6 +27,8 @@ export interface Tenant {
   allowNet: string[];
   /** Redaction settings. */
   pii: { mode: "tokenize" | "mask" | "off"; types: string[]; allow: string[] };
+  /** Speculation settings: the configuration's, with the tenant's overrides. */
+  speculation: SpeculationPolicy;
 }
 
 /** The SHA-256 of an API key as the config stores it: `sha256:<hex>`. */
@@ -72,6 +75,7 @@ export class TenantDirectory {
         maxima: defaults,
         allowNet: s.allowNet,
         pii: { ...config.pii },
+        speculation: { ...config.speculation },
       };
       this.#add(this.#local);
       return;
@@ -100,6 +104,7 @@ export class TenantDirectory {
           types: t.pii?.types ?? config.pii.types,
           allow: [...config.pii.allow, ...(t.pii?.allow ?? [])],
         },
+        speculation: { ...config.speculation, ...t.speculation },
       };
       this.#add(tenant);
       for (const hash of t.keys) this.#byHash.set(hash, tenant);

@@ -35,7 +35,19 @@ export interface AuditRecord {
   /** Tool ids given typed wrappers. */
   toolsInjected: string[];
   /** Tool calls in the order they were made; `error` is already redacted by the caller. */
-  calls: Array<{ tool: string; ms: number; ok: boolean; outcome?: string; error?: string }>;
+  calls: Array<{
+    tool: string;
+    ms: number;
+    ok: boolean;
+    outcome?: string;
+    error?: string;
+    /**
+     * Speculation: `prefetched` (the code's call got a result started before it asked),
+     * `cached` (served from the session read cache, no upstream call), `unused` (a prefetch
+     * that reached upstream but the code never made that call).
+     */
+    speculation?: string;
+  }>;
   /** Redaction counts by PII type. */
   redactions: Record<string, number>;
 }
@@ -98,6 +110,8 @@ const MIGRATIONS = [
    CREATE INDEX tool_calls_execution ON tool_calls(execution_id);`,
   // How each call ended (ok, error, refused, cancelled); older rows keep NULL.
   `ALTER TABLE tool_calls ADD COLUMN outcome TEXT;`,
+  // Speculation: prefetched, cached or unused; NULL for an ordinary call.
+  `ALTER TABLE tool_calls ADD COLUMN speculation TEXT;`,
 ];
 
 interface ExecutionRow {
@@ -121,6 +135,7 @@ interface CallRow {
   ok: number;
   outcome: string | null;
   error: string | null;
+  speculation: string | null;
 }
 
 /** The execution audit log. Synchronous: a record is one short local transaction. */
@@ -147,12 +162,13 @@ export class AuditLog implements AuditSink {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#insertCall = db.prepare(
-      "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, outcome, error)" +
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, outcome, error, speculation)" +
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#deleteBefore = db.prepare("DELETE FROM executions WHERE time < ?");
     this.#selectCalls = db.prepare(
-      "SELECT tool, ms, ok, outcome, error FROM tool_calls WHERE execution_id = ? ORDER BY seq",
+      "SELECT tool, ms, ok, outcome, error, speculation FROM tool_calls" +
+        " WHERE execution_id = ? ORDER BY seq",
     );
   }
 
@@ -226,6 +242,7 @@ export class AuditLog implements AuditSink {
           call.ok ? 1 : 0,
           call.outcome ?? null,
           call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
+          call.speculation === undefined ? null : call.speculation.slice(0, 16),
         );
       });
       this.#db.exec("COMMIT");
@@ -296,6 +313,7 @@ export class AuditLog implements AuditSink {
       ok: call.ok === 1,
       ...(call.outcome === null ? {} : { outcome: call.outcome }),
       ...(call.error === null ? {} : { error: call.error }),
+      ...(call.speculation === null ? {} : { speculation: call.speculation }),
     }));
     return {
       time: row.time,

@@ -64,6 +64,8 @@ const MIGRATIONS = [
    CREATE INDEX airlock_executions_time ON airlock_executions(time);
    CREATE INDEX airlock_executions_tenant ON airlock_executions(tenant, time);
    CREATE INDEX airlock_tool_calls_execution ON airlock_tool_calls(execution_id);`,
+  // Speculation: prefetched, cached or unused; NULL for an ordinary call.
+  `ALTER TABLE airlock_tool_calls ADD COLUMN speculation TEXT;`,
 ];
 
 type Sql = ReturnType<typeof postgres>;
@@ -225,8 +227,9 @@ export class PostgresAuditLog implements AuditSink {
         ok: boolean;
         outcome: string | null;
         error: string | null;
+        speculation: string | null;
       }>
-    >`SELECT execution_id, tool, ms, ok, outcome, error FROM airlock_tool_calls
+    >`SELECT execution_id, tool, ms, ok, outcome, error, speculation FROM airlock_tool_calls
       WHERE execution_id IN ${sql(ids)} ORDER BY execution_id, seq`;
     return rows.map((row) => ({
       time: new Date(row.time).toISOString(),
@@ -245,6 +248,7 @@ export class PostgresAuditLog implements AuditSink {
         ok: c.ok,
         ...(c.outcome === null ? {} : { outcome: c.outcome }),
         ...(c.error === null ? {} : { error: c.error }),
+        ...(c.speculation === null ? {} : { speculation: c.speculation }),
       })),
       redactions: row.redactions,
     }));
@@ -319,9 +323,10 @@ export class PostgresAuditLog implements AuditSink {
           ok: call.ok,
           outcome: call.outcome ?? null,
           error: call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
+          speculation: call.speculation === undefined ? null : call.speculation.slice(0, 16),
         }));
         await tx`INSERT INTO airlock_tool_calls ${
-          tx(rows, "execution_id", "seq", "tool", "ms", "ok", "outcome", "error")
+          tx(rows, "execution_id", "seq", "tool", "ms", "ok", "outcome", "error", "speculation")
         }`;
       }
     });

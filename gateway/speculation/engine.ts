@@ -1,0 +1,120 @@
+/**
+ * The speculation of the whole gateway: the write epochs of the upstream servers, the
+ * session read cache, the predictor, per-tenant counters, and a {@linkcode SpeculationRun}
+ * for each execution.
+ *
+ * @module
+ */
+
+import { globToRegExp } from "../tenants.ts";
+import { CACHE_LIMITS, type CacheLimits, type CacheTenantStats, SessionCache } from "./cache.ts";
+import { WriteEpochs } from "./epochs.ts";
+import type { SpeculationPolicy } from "./policy.ts";
+import { Predictor, type PredictorStats } from "./predictor.ts";
+import { type RunContext, SpeculationRun } from "./run.ts";
+
+/** Options of {@linkcode Speculation}. */
+export interface SpeculationOptions {
+  /** Cache bounds (default {@linkcode CACHE_LIMITS}). */
+  cacheLimits?: CacheLimits;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+/** Prefetch counters of one tenant. */
+export interface PrefetchStats {
+  tenant: string;
+  literal: { used: number; unused: number };
+  predicted: { used: number; unused: number };
+}
+
+/** Everything `/metrics` shows about speculation. */
+export interface SpeculationStats {
+  prefetches: PrefetchStats[];
+  cache: CacheTenantStats[];
+  prediction: PredictorStats[];
+}
+
+/** One call of an audited execution, for learning. */
+export interface HistoryCall {
+  tool: string;
+  ok: boolean;
+  /** `unused` prefetches are skipped: the code never made them. */
+  speculation?: string;
+}
+
+/** What {@linkcode Speculation.begin} needs besides the tenant's policy. */
+export type BeginContext = Omit<RunContext, "readOnlyGlobs" | "policy">;
+
+/** The gateway's speculation state. */
+export class Speculation {
+  /** Write epochs of every upstream server. */
+  readonly epochs = new WriteEpochs();
+  /** The session read cache. */
+  readonly cache: SessionCache;
+  /** The transition graphs. */
+  readonly predictor: Predictor;
+  #counts = new Map<string, PrefetchStats>();
+  #globs = new WeakMap<readonly string[], RegExp[]>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: SpeculationOptions = {}) {
+    this.cache = new SessionCache(this.epochs, options.cacheLimits ?? CACHE_LIMITS, options.now);
+    this.predictor = new Predictor(options.now);
+    // Expired entries would otherwise stay until their session writes again.
+    this.#sweep = setInterval(() => this.cache.sweep(), 30_000);
+    Deno.unrefTimer(this.#sweep as unknown as number);
+  }
+
+  /** The speculation of one execution under `policy`. */
+  begin(policy: SpeculationPolicy, ctx: BeginContext): SpeculationRun {
+    let globs = this.#globs.get(policy.readOnly);
+    if (!globs) {
+      globs = policy.readOnly.map(globToRegExp);
+      this.#globs.set(policy.readOnly, globs);
+    }
+    return new SpeculationRun({ ...ctx, policy, readOnlyGlobs: globs }, {
+      epochs: this.epochs,
+      cache: this.cache,
+      predictor: this.predictor,
+      count: (tenant, source, used) => {
+        let c = this.#counts.get(tenant);
+        if (!c) {
+          c = { tenant, literal: { used: 0, unused: 0 }, predicted: { used: 0, unused: 0 } };
+          this.#counts.set(tenant, c);
+        }
+        c[source][used ? "used" : "unused"]++;
+        if (source === "predicted") this.predictor.judge(tenant, used);
+      },
+    });
+  }
+
+  /**
+   * Counts the transitions of past executions of `tenant` (oldest first), as the audit keeps
+   * them: consecutive successful calls the code made.
+   */
+  learnHistory(tenant: string, executions: Iterable<readonly HistoryCall[]>): void {
+    for (const calls of executions) {
+      let previous: string | undefined;
+      for (const call of calls) {
+        if (call.speculation === "unused" || !call.ok) continue;
+        if (previous !== undefined) this.predictor.count(tenant, previous, call.tool);
+        previous = call.tool;
+      }
+    }
+  }
+
+  /** Figures for `/metrics`. */
+  stats(): SpeculationStats {
+    return {
+      prefetches: [...this.#counts.values()],
+      cache: this.cache.stats(),
+      prediction: this.predictor.stats(),
+    };
+  }
+
+  /** Stops the sweep timer. */
+  close(): void {
+    clearInterval(this.#sweep);
+  }
+}

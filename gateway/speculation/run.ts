@@ -1,0 +1,326 @@
+/**
+ * The speculation of one execution: starts the literal prefetches found by the static scan,
+ * serves the code's calls from them or from the session cache, keeps fresh reads for the
+ * session, starts predicted calls, and tells writes apart so that nothing fetched before a
+ * write is served after it. The bridge calls {@linkcode SpeculationRun.start} for every call
+ * that passed its checks (allowed, arguments valid, placeholders restored) and nothing else:
+ * what a prefetch or the cache returns is a raw upstream result that then goes through the
+ * bridge's own conversion and re-tokenizing, exactly like a fresh one.
+ *
+ * @module
+ */
+
+import type { CallToolResult, ToolInfo } from "../../upstream/mod.ts";
+import type { NameMap } from "../../wrappers/mod.ts";
+import { compileOutputSchema } from "../../upstream/mod.ts";
+import { canonicalJson } from "./canonical.ts";
+import type { SessionCache } from "./cache.ts";
+import type { WriteEpochs } from "./epochs.ts";
+import { isReadOnly, type SpeculationPolicy } from "./policy.ts";
+import type { ObservedCall, Predictor } from "./predictor.ts";
+import { scanLiteralCalls } from "./scan.ts";
+
+/** Longest code the static scan parses, in UTF-16 units; longer code gets no literal prefetch. */
+export const MAX_SCANNED_CODE_CHARS = 64 * 1024;
+
+/** Where a served result came from. */
+export type ServedFrom = "prefetched" | "cached";
+
+/** A result served without a new upstream call. */
+export interface ServedResult {
+  result: CallToolResult;
+  from: ServedFrom;
+}
+
+/** The speculation side of one tool call (see {@linkcode SpeculationRun.start}). */
+export interface SpeculativeCall {
+  /** A prefetched or cached result for this call, or `undefined`: then call upstream. Never rejects. */
+  served(): Promise<ServedResult | undefined>;
+  /** The upstream answered this call (not served): the result may be kept for the session. */
+  fetched(result: CallToolResult): void;
+  /** The call is over; `value` is what the code got when it succeeded. Idempotent. */
+  end(ok: boolean, value?: unknown): void;
+}
+
+/** The hook the tool bridge calls. */
+export interface CallSpeculation {
+  /**
+   * A call to `tool` passed the bridge's checks: `args` as the code sent them, `upstreamArgs`
+   * as they go upstream (placeholders restored).
+   */
+  start(
+    tool: ToolInfo,
+    args: Record<string, unknown>,
+    upstreamArgs: Record<string, unknown>,
+  ): SpeculativeCall;
+}
+
+/** A prefetch that reached (or was on its way to) an upstream server but was not used. */
+export interface UnusedPrefetch {
+  tool: string;
+  ms: number;
+  ok: boolean;
+  outcome: "ok" | "error" | "cancelled";
+  source: "literal" | "predicted";
+}
+
+/** What a run needs. */
+export interface RunContext {
+  tenant: string;
+  policy: SpeculationPolicy;
+  /** Compiled `policy.readOnly`. */
+  readOnlyGlobs: readonly RegExp[];
+  /** The session cache key (tenant, API key, session), when the execution has a session. */
+  session?: string;
+  code: string;
+  names: NameMap;
+  tool(id: string): ToolInfo | undefined;
+  /** Whether this execution may call the tool (tenant policy narrowed by the request). */
+  allowed(id: string): boolean;
+  /** Whether the tool waits for a human's approval for this tenant (never prefetched). */
+  needsApproval(id: string): boolean;
+  callTool(
+    server: string,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<CallToolResult>;
+  restorePii?(args: Record<string, unknown>, used: Map<string, string>): Record<string, unknown>;
+}
+
+/** Shared state a run uses. */
+export interface RunShared {
+  epochs: WriteEpochs;
+  cache: SessionCache;
+  predictor: Predictor;
+  /** Counts a finished prefetch (metrics). */
+  count(tenant: string, source: "literal" | "predicted", used: boolean): void;
+}
+
+interface Prefetch {
+  tool: ToolInfo;
+  source: "literal" | "predicted";
+  started: number;
+  epoch: number;
+  promise: Promise<CallToolResult | undefined>;
+  settled?: { ms: number; outcome: "ok" | "error" };
+}
+
+/** The speculation of one execution. */
+export class SpeculationRun implements CallSpeculation {
+  readonly #ctx: RunContext;
+  readonly #shared: RunShared;
+  #prefetches = new Map<string, Prefetch>();
+  #unused: Prefetch[] = [];
+  #made = 0;
+  #abort = new AbortController();
+  #closed = false;
+  #previous: ObservedCall | undefined;
+
+  constructor(ctx: RunContext, shared: RunShared) {
+    this.#ctx = ctx;
+    this.#shared = shared;
+  }
+
+  /** Whether anything is speculated for this execution (writes are tracked either way). */
+  get active(): boolean {
+    return this.#ctx.policy.enabled;
+  }
+
+  /** Starts the prefetches of the literal read-only calls in the code. */
+  launch(): void {
+    const { policy, code, names } = this.#ctx;
+    if (!policy.enabled || policy.maxPrefetchPerExecution <= 0) return;
+    if (code.length > MAX_SCANNED_CODE_CHARS) return;
+    let calls;
+    try {
+      // A generous scan: calls that are not read-only or not allowed are dropped below.
+      calls = scanLiteralCalls(code, names, { maxCalls: policy.maxPrefetchPerExecution * 4 });
+    } catch {
+      return; // the scan is an optimisation; the code runs either way
+    }
+    for (const call of calls) this.#prefetch(call.tool, call.args, "literal");
+  }
+
+  /** See {@linkcode CallSpeculation.start}. */
+  start(
+    tool: ToolInfo,
+    args: Record<string, unknown>,
+    upstreamArgs: Record<string, unknown>,
+  ): SpeculativeCall {
+    const ctx = this.#ctx;
+    const { epochs, cache } = this.#shared;
+    if (!isReadOnly(tool, ctx.readOnlyGlobs)) {
+      // Whether or not this tenant speculates: every cached or prefetched read of this server,
+      // anyone's, is void from now on.
+      const endWrite = epochs.beginWrite(tool.server);
+      if (ctx.session) cache.clearServer(ctx.tenant, ctx.session, tool.server);
+      return {
+        served: () => Promise.resolve(undefined),
+        fetched: () => {},
+        end: (ok) => {
+          endWrite();
+          if (ok) this.#learn({ tool: tool.id, args });
+        },
+      };
+    }
+    const epoch = epochs.of(tool.server);
+    const json = canonicalJson(upstreamArgs);
+    const key = json === undefined ? undefined : `${tool.id}\0${json}`;
+    // Calls known to follow this one whatever it returns start now, beside it.
+    this.#chain({ tool: tool.id, args });
+    let ended = false;
+    return {
+      served: async () => {
+        if (!ctx.policy.enabled || key === undefined || this.#closed) return undefined;
+        const prefetch = this.#prefetches.get(key);
+        if (prefetch) {
+          // A prefetch serves one call; a stale or failed one is left unused.
+          this.#prefetches.delete(key);
+          const result = await prefetch.promise;
+          if (result && !result.isError && epochs.current(tool.server, prefetch.epoch)) {
+            this.#shared.count(ctx.tenant, prefetch.source, true);
+            if (ctx.session) this.#keep(key, tool.server, result, prefetch.epoch);
+            return { result, from: "prefetched" };
+          }
+          this.#unused.push(prefetch);
+        }
+        if (ctx.session && ctx.policy.ttlSeconds > 0) {
+          const result = cache.get(ctx.tenant, ctx.session, key);
+          if (result) return { result, from: "cached" };
+        }
+        return undefined;
+      },
+      fetched: (result) => {
+        if (ctx.policy.enabled && ctx.session && key !== undefined) {
+          this.#keep(key, tool.server, result, epoch);
+        }
+      },
+      end: (ok, value) => {
+        if (ended) return;
+        ended = true;
+        if (ok) this.#learn({ tool: tool.id, args, value });
+      },
+    };
+  }
+
+  /**
+   * Ends the run: prefetches still in flight are cancelled at their servers, predictions are
+   * judged, and the prefetches that were never used are returned for the record.
+   */
+  close(): UnusedPrefetch[] {
+    if (this.#closed) return [];
+    this.#closed = true;
+    this.#abort.abort(new Error("the execution ended"));
+    const now = performance.now();
+    const unused = [...this.#unused, ...this.#prefetches.values()];
+    this.#prefetches.clear();
+    return unused.map((p) => {
+      this.#shared.count(this.#ctx.tenant, p.source, false);
+      return {
+        tool: p.tool.id,
+        ms: round(p.settled?.ms ?? now - p.started),
+        ok: p.settled?.outcome === "ok",
+        outcome: p.settled?.outcome ?? "cancelled",
+        source: p.source,
+      };
+    });
+  }
+
+  #keep(key: string, server: string, result: CallToolResult, epoch: number): void {
+    const ctx = this.#ctx;
+    this.#shared.cache.put(
+      ctx.tenant,
+      ctx.session!,
+      key,
+      server,
+      result,
+      epoch,
+      ctx.policy.ttlSeconds * 1000,
+    );
+  }
+
+  /** Learns the step from the previous call to `call`, then starts what is predicted next. */
+  #learn(call: ObservedCall): void {
+    const ctx = this.#ctx;
+    if (!ctx.policy.enabled) return;
+    const { predictor } = this.#shared;
+    if (this.#previous) {
+      predictor.observe(ctx.tenant, this.#previous, call);
+      predictor.observeCall(ctx.tenant, this.#previous, call);
+    }
+    this.#previous = call;
+    if (this.#closed) return;
+    for (const p of predictor.predict(ctx.tenant, call, ctx.policy.minConfidence)) {
+      this.#prefetch(p.tool, p.args, "predicted");
+    }
+  }
+
+  /** Starts the chain of exact calls predicted to follow `call`. */
+  #chain(call: ObservedCall): void {
+    const ctx = this.#ctx;
+    if (!ctx.policy.enabled || this.#closed) return;
+    const left = ctx.policy.maxPrefetchPerExecution - this.#made;
+    if (left <= 0) return;
+    const chain = this.#shared.predictor.chain(ctx.tenant, call, ctx.policy.minConfidence, left);
+    for (const p of chain) {
+      // A write ahead would void whatever follows it: the chain stops there.
+      const next = ctx.tool(p.tool);
+      if (!next || !isReadOnly(next, ctx.readOnlyGlobs)) break;
+      this.#prefetch(p.tool, p.args, "predicted");
+    }
+  }
+
+  #prefetch(id: string, args: Record<string, unknown>, source: "literal" | "predicted"): void {
+    const ctx = this.#ctx;
+    const { epochs, cache } = this.#shared;
+    if (this.#closed || this.#made >= ctx.policy.maxPrefetchPerExecution) return;
+    const tool = ctx.tool(id);
+    // Exactly the checks of a real call, and only tools that cannot change anything.
+    if (!tool || !ctx.allowed(id) || ctx.needsApproval(id)) return;
+    if (!isReadOnly(tool, ctx.readOnlyGlobs)) return;
+    const compiled = compileOutputSchema(tool.inputSchema);
+    if (typeof compiled === "function" && !compiled(args)) return;
+    let upstreamArgs = args;
+    try {
+      upstreamArgs = ctx.restorePii?.(args, new Map()) ?? args;
+    } catch {
+      return;
+    }
+    const json = canonicalJson(upstreamArgs);
+    if (json === undefined) return;
+    const key = `${id}\0${json}`;
+    if (this.#prefetches.has(key)) return;
+    // Already kept for the session: the call will be served from there.
+    if (ctx.session && ctx.policy.ttlSeconds > 0 && cache.has(ctx.tenant, ctx.session, key)) {
+      return;
+    }
+    const epoch = epochs.of(tool.server);
+    if (!epochs.current(tool.server, epoch)) return; // a write is in flight
+    this.#made++;
+    const started = performance.now();
+    const prefetch: Prefetch = {
+      tool,
+      source,
+      started,
+      epoch,
+      promise: Promise.resolve(undefined),
+    };
+    prefetch.promise = ctx.callTool(tool.server, tool.name, upstreamArgs, this.#abort.signal)
+      .then((result) => {
+        prefetch.settled = {
+          ms: performance.now() - started,
+          outcome: result.isError ? "error" : "ok",
+        };
+        return result;
+      }, () => {
+        prefetch.settled = { ms: performance.now() - started, outcome: "error" };
+        return undefined;
+      });
+    this.#prefetches.set(key, prefetch);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

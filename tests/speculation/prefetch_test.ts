@@ -1,0 +1,162 @@
+/**
+ * Speculation against a real MCP server (the ledger fixture): literal prefetch, what is never
+ * speculated, the session cache and its invalidation by writes, the audit of unused
+ * prefetches, the tenant switch and the request's `tools` narrowing.
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { startSpecGateway } from "./harness.ts";
+
+Deno.test({
+  name: "speculation: literal reads are prefetched and served; writes never are",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const h = await startSpecGateway();
+    try {
+      await t.step("sequential literal reads are each served from a prefetch", async () => {
+        const reply = await h.run(`
+          const a = await ledger.get({ key: "a" });
+          const b = await ledger.get({ key: "b" });
+          const c = await tools.call("ledger.get", { key: "c" });
+          return [a.key, b.key, c.key];`);
+        assert(reply.ok, JSON.stringify(reply.error));
+        assertEquals(reply.result, ["a", "b", "c"]);
+        assertEquals(reply.tools.calls.map((c) => c.prefetched), [true, true, true]);
+        // One upstream read per call: the prefetch is the call.
+        const reads = (await h.ledger()).reads;
+        assertEquals(reads.filter((k) => "abc".includes(k)).sort(), ["a", "b", "c"]);
+      });
+
+      await t.step("a write in the code voids the prefetched read of the same server", async () => {
+        const reply = await h.run(`
+          const v = await ledger.put({ key: "w", value: 1 });
+          const r = await ledger.get({ key: "w" });
+          return [v.version, r.version, r.value];`);
+        assert(reply.ok, JSON.stringify(reply.error));
+        // A stale prefetch (started before the put) would say version 0, value null.
+        assertEquals(reply.result, [1, 1, 1]);
+        assertEquals(reply.tools.calls[1].prefetched, undefined);
+      });
+
+      await t.step("calls that are not read-only are never started early", async () => {
+        const reply = await h.run(`
+          if (Date.now() < 0) {
+            await ledger.put({ key: "never", value: 1 });
+            await ledger.write({ key: "never" });
+          }
+          return "ok";`);
+        assert(reply.ok, JSON.stringify(reply.error));
+        const ledger = await h.ledger();
+        assert(!ledger.writes.includes("put:never"), JSON.stringify(ledger));
+        assert(!ledger.started.includes("never"), JSON.stringify(ledger));
+      });
+
+      await t.step("a prefetch the code never uses is audited as unused, not shown", async () => {
+        const reply = await h.run(`
+          if (Date.now() < 0) await ledger.get({ key: "unused-one" });
+          return "ok";`);
+        assert(reply.ok, JSON.stringify(reply.error));
+        assertEquals(reply.tools.calls, []);
+        const audited = h.gateway.audit!.recent({ limit: 1 })[0];
+        assertEquals(audited.calls.map((c) => [c.tool, c.speculation]), [
+          ["ledger.get", "unused"],
+        ]);
+        const metrics = h.gateway.metrics.registry.render();
+        assert(
+          /airlock_speculation_prefetches_total\{tenant="local",source="literal",result="unused"\} [1-9]/
+            .test(metrics),
+          metrics,
+        );
+      });
+
+      await t.step("the request's tools narrowing also holds for prefetches", async () => {
+        const reply = await h.run(
+          `try { await ledger.get({ key: "narrowed" }); } catch (e) { return e.name; }`,
+          { tools: ["ledger.ledger"] },
+        );
+        assert(reply.ok, JSON.stringify(reply.error));
+        assertEquals(reply.result, "ToolError");
+        assert(!(await h.ledger()).reads.includes("narrowed"));
+      });
+
+      await t.step("arguments that are not literals are not prefetched", async () => {
+        const reply = await h.run(`
+          const key = "dyn";
+          await ledger.get({ key });
+          await ledger.get({ key: \`\${key}2\` });
+          return "ok";`);
+        assert(reply.ok, JSON.stringify(reply.error));
+        assertEquals(reply.tools.calls.map((c) => c.prefetched), [undefined, undefined]);
+      });
+    } finally {
+      await h.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "speculation: the session cache serves repeated reads until a write to the server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const h = await startSpecGateway();
+    try {
+      const read = `const dyn = ["cfg"][0]; return await ledger.get({ key: dyn });`;
+      const first = await h.run(read, { session: "s1" });
+      assertEquals(first.tools.calls[0].cached, undefined);
+      const second = await h.run(read, { session: "s1" });
+      assertEquals(second.tools.calls[0].cached, true);
+      assertEquals(second.result, first.result);
+      // Another session has its own cache.
+      const other = await h.run(read, { session: "s2" });
+      assertEquals(other.tools.calls[0].cached, undefined);
+      assertEquals((await h.ledger()).reads.filter((k) => k === "cfg").length, 2);
+
+      // A write to the server (from any session) voids what was kept.
+      const put = await h.run(`return await ledger.put({ key: "cfg", value: "v2" });`, {
+        session: "s2",
+      });
+      assert(put.ok, JSON.stringify(put.error));
+      const after = await h.run(read, { session: "s1" });
+      assertEquals(after.tools.calls[0].cached, undefined);
+      assertEquals((after.result as { value: unknown }).value, "v2");
+      const audited = h.gateway.audit!.recent({ limit: 10 });
+      assert(audited.some((r) => r.calls.some((c) => c.speculation === "cached")));
+    } finally {
+      await h.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "speculation: a tenant with speculation off gets no prefetch and no cache",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const h = await startSpecGateway({
+      auth: {
+        tenants: {
+          on: { keys: [`sha256:${"a".repeat(64)}`] },
+          off: { keys: [`sha256:${"b".repeat(64)}`], speculation: { enabled: false } },
+        },
+      },
+    });
+    try {
+      const code = `return await ledger.get({ key: "t" });`;
+      const on = await h.run(code, { tenant: "on", session: "x" });
+      assertEquals(on.tools.calls[0].prefetched, true);
+      const offRuns = [];
+      for (let i = 0; i < 2; i++) offRuns.push(await h.run(code, { tenant: "off", session: "x" }));
+      for (const r of offRuns) {
+        assertEquals(r.tools.calls[0].prefetched, undefined);
+        assertEquals(r.tools.calls[0].cached, undefined);
+      }
+      const unused = `if (Date.now() < 0) await ledger.get({ key: "off-only" }); return 1;`;
+      await h.run(unused, { tenant: "off" });
+      assert(!(await h.ledger()).reads.includes("off-only"));
+    } finally {
+      await h.close();
+    }
+  },
+});
