@@ -162,7 +162,7 @@ Deno.test("reopening an existing file keeps its data and schema version", async 
     second.close();
 
     const db = new DatabaseSync(path);
-    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 2 });
+    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 3 });
     assertEquals({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
     db.close();
   });
@@ -244,6 +244,8 @@ Deno.test("no column can hold a result, logs or code, and extra fields are not s
       "ok:INTEGER",
       "error:TEXT",
       "outcome:TEXT",
+      // Speculation: only "prefetched", "cached" or "unused".
+      "speculation:TEXT",
     ]);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all().map((t) => t.name);
@@ -283,5 +285,32 @@ Deno.test("a bad path or a foreign file gives a clear audit_open error", async (
     assertThrows(() => AuditLog.open(`${dir}/newer.db`), /schema version 99/);
 
     assertThrows(() => AuditLog.open(":memory:", { retentionDays: 0 }), /retentionDays/);
+  });
+});
+
+Deno.test("speculation marks are stored and read back; an older file gains the column", async () => {
+  await withDir((dir) => {
+    const path = `${dir}/old.db`;
+    const old = new DatabaseSync(path);
+    // A file at schema version 2 (before speculation), with one call.
+    old.exec(`CREATE TABLE executions (id INTEGER PRIMARY KEY, time TEXT NOT NULL,
+      tenant TEXT NOT NULL, request_id TEXT NOT NULL, transport TEXT NOT NULL,
+      code_hash TEXT NOT NULL, ok INTEGER NOT NULL, error_kind TEXT, duration_ms REAL NOT NULL,
+      sandbox_ms REAL NOT NULL, tools_injected TEXT NOT NULL, redactions TEXT NOT NULL);
+      CREATE TABLE tool_calls (id INTEGER PRIMARY KEY, execution_id INTEGER NOT NULL
+      REFERENCES executions(id) ON DELETE CASCADE, seq INTEGER NOT NULL, tool TEXT NOT NULL,
+      ms REAL NOT NULL, ok INTEGER NOT NULL, error TEXT, outcome TEXT);
+      PRAGMA user_version = 2;`);
+    old.close();
+    const log = AuditLog.open(path, { retentionDays: Infinity });
+    const calls = [
+      { tool: "a.read", ms: 1, ok: true, outcome: "ok", speculation: "prefetched" },
+      { tool: "a.read", ms: 1, ok: true, outcome: "ok", speculation: "cached" },
+      { tool: "a.write", ms: 1, ok: true, outcome: "ok" },
+      { tool: "a.read", ms: 1, ok: true, outcome: "cancelled", speculation: "unused" },
+    ];
+    log.record(sample({ calls }));
+    assertEquals(log.recent()[0].calls, calls);
+    log.close();
   });
 });
