@@ -94,6 +94,12 @@ export class Gateway {
       concurrency: s.concurrency,
       queue: s.queue,
       poolSize: options.poolSize ?? s.poolSize,
+      // Grows under load up to poolMax (default 8, never below poolSize); 0 keeps no pool.
+      poolMax: (options.poolSize ?? s.poolSize) === 0
+        ? 0
+        : Math.max(options.poolSize ?? s.poolSize, s.poolMax ?? 8),
+      poolIdleMs: s.poolIdleMs,
+      maxWaitMs: s.maxWaitMs,
       allowNet: s.allowNet,
       allowRead: s.allowRead,
       memoryGuard: s.memoryGuard,
@@ -135,6 +141,8 @@ export class Gateway {
       activeExecutions: () => this.sandbox.stats().active,
       poolReady: () => this.sandbox.stats().poolReady,
       poolSize: () => this.sandbox.stats().poolSize,
+      pool: () => this.sandbox.stats(),
+      audit: () => this.audit?.queueStats(),
       upstreams: () =>
         this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
       vaults: () => this.vaults.stats(),
@@ -161,7 +169,11 @@ export class Gateway {
           onError: (message) => this.#log({ level: "error", msg: message }),
         });
       } else {
-        this.audit = AuditLog.open(audit.path, { retentionDays: audit.retentionDays });
+        this.audit = AuditLog.open(audit.path, {
+          retentionDays: audit.retentionDays,
+          onWriteError: (error, count) =>
+            this.#log({ level: "error", msg: "audit write failed", count, error: String(error) }),
+        });
         this.auditSink = this.audit;
       }
       this.auditSink.startRetention();
@@ -297,15 +309,16 @@ export class Gateway {
       },
       request,
       caller,
-    ).then((response) => {
-      this.#record(startedAt, caller, request, response, undefined, unused);
+    ).then(async (response) => {
+      // Queued, not written here: only a full audit queue makes the response wait.
+      await this.#record(startedAt, caller, request, response, undefined, unused);
       return response;
-    }, (error) => {
+    }, async (error) => {
       if (error instanceof ExecutionFailure) {
         // The execution failed inside the gateway after its tool calls reached upstream
         // servers: they are audited and counted even though the caller gets an error.
         this.#log({ level: "error", msg: "execution failed", error: String(error.cause) });
-        this.#record(
+        await this.#record(
           startedAt,
           caller,
           request,
@@ -326,7 +339,11 @@ export class Gateway {
     });
   }
 
-  /** Audits and measures one finished execution; never fails the execution. */
+  /**
+   * Audits and measures one finished execution; never fails the execution. The audit row
+   * is queued and written in a batch off the response path; the returned promise waits only
+   * when the audit queue is full (backpressure: a record is never dropped for room).
+   */
   #record(
     time: Date,
     caller: Caller,
@@ -334,7 +351,7 @@ export class Gateway {
     response: ExecuteResponse,
     errorKind?: string,
     unused: UnusedPrefetch[] = [],
-  ) {
+  ): Promise<void> | undefined {
     const record: AuditRecord = {
       time: time.toISOString(),
       tenant: caller.tenant.id,
@@ -365,8 +382,11 @@ export class Gateway {
     if (response.error) record.errorKind = errorKind ?? response.error.kind;
     // Tool label values come only from the catalogue: an id the code made up is "(unknown)".
     observeExecution(this.metrics, record, (id) => this.names().functions.has(id));
+    let queued: Promise<void> | undefined;
     try {
-      this.auditSink?.record(record);
+      // SQLite is written behind the response, in batches; PostgreSQL queues by itself.
+      if (this.audit) queued = this.audit.enqueue(record);
+      else this.auditSink?.record(record);
     } catch (error) {
       this.#log({ level: "error", msg: "audit write failed", error: String(error) });
     }
@@ -381,6 +401,7 @@ export class Gateway {
       ms: record.durationMs,
       calls: record.calls.length,
     });
+    return queued;
   }
 
   /** Readiness of each part, for `/readyz`. */

@@ -11,6 +11,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { AuditSink } from "./audit_sink.ts";
+import { WriteBehind, type WriteBehindStats } from "./write_behind.ts";
 
 /** One execution, as audited. Never holds the result value, logs or code text. */
 export interface AuditRecord {
@@ -58,6 +59,10 @@ export interface AuditOptions {
   retentionDays?: number;
   /** The clock used for pruning (tests). */
   now?: () => Date;
+  /** Queued records ({@linkcode AuditLog.enqueue}) held before pushes wait (default 10,000). */
+  maxPending?: number;
+  /** A queued batch could not be written; `count` executions are not on the record. */
+  onWriteError?: (error: unknown, count: number) => void;
 }
 
 /** An audit log that cannot be opened or written; `kind` says which. */
@@ -138,7 +143,10 @@ interface CallRow {
   speculation: string | null;
 }
 
-/** The execution audit log. Synchronous: a record is one short local transaction. */
+/**
+ * The execution audit log. `record` is one short local transaction; `enqueue` queues the
+ * record and writes it with others in one transaction a few milliseconds later.
+ */
 export class AuditLog implements AuditSink {
   /** Always `sqlite`. */
   readonly backend = "sqlite";
@@ -149,6 +157,7 @@ export class AuditLog implements AuditSink {
   readonly #insertCall: StatementSync;
   readonly #deleteBefore: StatementSync;
   readonly #selectCalls: StatementSync;
+  readonly #queue: WriteBehind<AuditRecord>;
   #timers = new Set<ReturnType<typeof setInterval>>();
   #closed = false;
 
@@ -156,6 +165,22 @@ export class AuditLog implements AuditSink {
     this.#db = db;
     this.#retentionMs = (options.retentionDays ?? 30) * DAY_MS;
     this.#now = options.now ?? (() => new Date());
+    const onWriteError = options.onWriteError ?? (() => {});
+    this.#queue = new WriteBehind((batch) => {
+      try {
+        this.recordMany(batch);
+      } catch (error) {
+        if (this.#closed) return onWriteError(error, batch.length);
+        // One bad record must not take its batch with it: the rest are written one by one.
+        for (const entry of batch) {
+          try {
+            this.recordMany([entry]);
+          } catch (error) {
+            onWriteError(error, 1);
+          }
+        }
+      }
+    }, { maxPending: options.maxPending });
     this.#insertExecution = db.prepare(
       `INSERT INTO executions (time, tenant, request_id, transport, code_hash, ok, error_kind,
          duration_ms, sandbox_ms, tools_injected, redactions)
@@ -212,39 +237,27 @@ export class AuditLog implements AuditSink {
    * @throws AuditError `audit_write` when the log is closed or the write fails
    */
   record(entry: AuditRecord): void {
+    this.recordMany([entry]);
+  }
+
+  /**
+   * Writes executions and their tool calls in one transaction (all or none).
+   * @throws AuditError `audit_write` when the log is closed, a time is not an ISO date, or
+   *   the write fails
+   */
+  recordMany(entries: readonly AuditRecord[]): void {
     if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
-    const time = new Date(entry.time);
-    if (Number.isNaN(time.getTime())) {
-      throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
-    }
+    const times = entries.map((entry) => {
+      const time = new Date(entry.time);
+      if (Number.isNaN(time.getTime())) {
+        throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
+      }
+      // Normalised so that string order is time order for pruning and `recent`.
+      return time.toISOString();
+    });
     this.#db.exec("BEGIN");
     try {
-      const { lastInsertRowid } = this.#insertExecution.run(
-        // Normalised so that string order is time order for pruning and `recent`.
-        time.toISOString(),
-        entry.tenant,
-        entry.requestId,
-        entry.transport,
-        entry.codeHash,
-        entry.ok ? 1 : 0,
-        entry.errorKind ?? null,
-        entry.durationMs,
-        entry.sandboxMs,
-        JSON.stringify(entry.toolsInjected),
-        JSON.stringify(entry.redactions),
-      );
-      entry.calls.forEach((call, seq) => {
-        this.#insertCall.run(
-          lastInsertRowid,
-          seq,
-          call.tool.slice(0, MAX_TOOL_CHARS),
-          call.ms,
-          call.ok ? 1 : 0,
-          call.outcome ?? null,
-          call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
-          call.speculation === undefined ? null : call.speculation.slice(0, 16),
-        );
-      });
+      entries.forEach((entry, i) => this.#insert(entry, times[i]));
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
@@ -252,6 +265,58 @@ export class AuditLog implements AuditSink {
         cause: error,
       });
     }
+  }
+
+  /**
+   * Queues one execution to be written a moment later, in a batch, off the response path
+   * ({@linkcode WriteBehind}). Returns `undefined` when it was queued at once, or a promise
+   * that resolves once it is queued: the queue was full (`maxPending`), and the caller
+   * waits rather than the record being dropped. Readers ({@linkcode recent}),
+   * {@linkcode flush} and {@linkcode close} write what is queued first. A batch that fails to write goes to
+   * `onWriteError`.
+   * @throws AuditError `audit_write` when the log is closed
+   */
+  enqueue(entry: AuditRecord): Promise<void> | undefined {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    return this.#queue.push(entry);
+  }
+
+  /** Writes every queued record now (synchronously: SQLite writes are). */
+  flushQueue(): void {
+    if (!this.#closed) this.#queue.flushSync();
+  }
+
+  /** Queued records, records written through the queue, failed and backpressured pushes. */
+  queueStats(): WriteBehindStats {
+    return this.#queue.stats();
+  }
+
+  #insert(entry: AuditRecord, time: string): void {
+    const { lastInsertRowid } = this.#insertExecution.run(
+      time,
+      entry.tenant,
+      entry.requestId,
+      entry.transport,
+      entry.codeHash,
+      entry.ok ? 1 : 0,
+      entry.errorKind ?? null,
+      entry.durationMs,
+      entry.sandboxMs,
+      JSON.stringify(entry.toolsInjected),
+      JSON.stringify(entry.redactions),
+    );
+    entry.calls.forEach((call, seq) => {
+      this.#insertCall.run(
+        lastInsertRowid,
+        seq,
+        call.tool.slice(0, MAX_TOOL_CHARS),
+        call.ms,
+        call.ok ? 1 : 0,
+        call.outcome ?? null,
+        call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
+        call.speculation === undefined ? null : call.speculation.slice(0, 16),
+      );
+    });
   }
 
   /** Deletes executions (and, by cascade, their calls) older than the retention period. */
@@ -276,6 +341,7 @@ export class AuditLog implements AuditSink {
 
   /** The newest executions first (default 100), optionally of one tenant; for ops and tests. */
   recent(options: { tenant?: string; limit?: number } = {}): AuditRecord[] {
+    this.flushQueue();
     const limit = options.limit ?? 100;
     const rows =
       (options.tenant === undefined
@@ -292,14 +358,16 @@ export class AuditLog implements AuditSink {
     return Promise.resolve(this.recent(options));
   }
 
-  /** Writes are synchronous: nothing is ever pending. */
+  /** Writes what {@linkcode enqueue} queued ({@linkcode record} writes at once). */
   flush(): Promise<void> {
+    this.flushQueue();
     return Promise.resolve();
   }
 
   /** Stops retention timers and closes the file. Idempotent. */
   close(): void {
     if (this.#closed) return;
+    this.#queue.flushSync();
     for (const id of this.#timers) clearInterval(id);
     this.#timers.clear();
     this.#closed = true;

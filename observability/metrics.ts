@@ -10,6 +10,8 @@
 
 import type { VaultStoreStats } from "../pii/mod.ts";
 import type { AuditRecord } from "./audit.ts";
+import { addAuditQueueMetrics, addPoolMetrics, type PoolMetricStats } from "./pool_metrics.ts";
+import type { WriteBehindStats } from "./write_behind.ts";
 
 /** Labels of one series. */
 export type Labels = Record<string, string>;
@@ -283,8 +285,12 @@ export interface GatewayMetricSources {
   activeExecutions: () => number;
   /** Warm sandbox processes ready to take code. */
   poolReady: () => number;
-  /** The configured warm pool size. */
+  /** The warm pool's current target size. */
   poolSize: () => number;
+  /** The pool's and the sandbox's counters ({@linkcode PoolMetricStats}). */
+  pool?: () => PoolMetricStats;
+  /** The audit write-behind queue. */
+  audit?: () => WriteBehindStats | undefined;
   /** Upstream MCP servers and whether each is connected. */
   upstreams: () => Array<{ server: string; up: boolean }>;
   /** What each tenant holds in the PII vault store. */
@@ -369,7 +375,13 @@ export function createGatewayMetrics(sources: GatewayMetricSources): GatewayMetr
   scalar("airlock_queue_depth", "Executions waiting for a sandbox slot.", sources.queueDepth);
   scalar("airlock_active_executions", "Executions running now.", sources.activeExecutions);
   scalar("airlock_pool_ready", "Warm sandbox processes ready.", sources.poolReady);
-  scalar("airlock_pool_size", "Configured warm pool size.", sources.poolSize);
+  scalar(
+    "airlock_pool_size",
+    "Warm pool target size (grows up to sandbox.poolMax under load, shrinks when idle).",
+    sources.poolSize,
+  );
+  if (sources.pool) addPoolMetrics(registry, sources.pool);
+  if (sources.audit) addAuditQueueMetrics(registry, sources.audit);
   registry.register(
     new Gauge(
       "airlock_upstream_up",

@@ -35,3 +35,5 @@ export {
   TOOL_CALL_BUCKETS,
   UNKNOWN_TOOL_LABEL,
 } from "./metrics.ts";
+export { addPoolMetrics, type PoolMetricStats } from "./pool_metrics.ts";
+export { WriteBehind, type WriteBehindOptions, type WriteBehindStats } from "./write_behind.ts";

@@ -8,7 +8,7 @@ import type { MemoryGuardMode } from "./memory.ts";
 import { createMemoryGuard, releaseCgroupBase } from "./memory.ts";
 import { WarmPool } from "./pool.ts";
 import { type ProcessOutcome, SandboxProcess } from "./process.ts";
-import { ExecutionQueue } from "./queue.ts";
+import { ExecutionQueue, QueueFullError } from "./queue.ts";
 import { type OrphanGuard, orphanGuard } from "./spawn.ts";
 import { releaseSupervisor, retainSupervisor, supervisorHealthy } from "./supervisor.ts";
 import { unavailable } from "./unavailable.ts";
@@ -20,8 +20,19 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
   concurrency: number;
   /** Executions allowed to wait for a slot; more are refused. */
   queue: number;
-  /** Idle pre-started processes to keep (0 disables the warm pool). */
+  /** Idle pre-started processes to keep when idle (0 disables the warm pool). */
   poolSize: number;
+  /** Processes the pool may grow to under load (default `poolSize`: a fixed pool). */
+  poolMax?: number;
+  /** Time without the pool running dry before it shrinks by one process (ms, default 30,000). */
+  poolIdleMs?: number;
+  /**
+   * Longest expected wait for a pool process (ms): once the pool is saturated (grown to
+   * `poolMax` and empty), a request it could not serve sooner is refused at once with
+   * `QueueFullError` instead of being queued. Unset: no such refusal (only the `queue`
+   * bound). The gateway's configuration sets 250.
+   */
+  maxWaitMs?: number;
   /** Memory enforcement; `auto` uses a cgroup where the host offers one. */
   memoryGuard?: "auto" | MemoryGuardMode;
   /** The Deno executable; the gateway's own by default. */
@@ -38,8 +49,21 @@ export interface SandboxStats {
   queued: number;
   /** Idle warm processes. */
   poolReady: number;
-  /** Configured pool size. */
+  /** The pool's current target size (between `poolSize` and `poolMax`). */
   poolSize: number;
+  /** Processes the pool is starting now. */
+  poolStarting: number;
+  /** The most processes the pool may keep ready or starting. */
+  poolMax: number;
+  /** Executions served by a process that was ready (warm). */
+  poolHits: number;
+  /**
+   * Executions that started their own process: the pool was empty, disabled, or does not
+   * hold their profile (memory limit, grants).
+   */
+  coldStarts: number;
+  /** Executions refused at once because no process could be ready within `maxWaitMs`. */
+  refused: number;
   /** How resident memory is enforced. */
   memoryGuard: MemoryGuardMode | "unknown";
   /**
@@ -65,12 +89,19 @@ export class Sandbox {
   /** Every process taken for an execution until its cleanup is done (awaited by close). */
   #closing = new Set<Promise<void>>();
   #retained = false;
+  #coldStarts = 0;
+  #refused = 0;
 
   /** @param options limits, grants, concurrency and pool size */
   constructor(options: SandboxOptions) {
     this.#options = options;
     this.#queue = new ExecutionQueue(options.concurrency, options.queue);
-    this.#pool = new WarmPool(options.poolSize, {
+    const min = Math.max(0, options.poolSize);
+    this.#pool = new WarmPool({
+      min,
+      max: Math.max(min, options.poolMax ?? min),
+      idleMs: options.poolIdleMs,
+    }, {
       memoryMb: options.memoryMb,
       grants: { allowNet: options.allowNet, allowRead: options.allowRead },
       memoryGuard: options.memoryGuard,
@@ -99,11 +130,17 @@ export class Sandbox {
 
   /** Live figures. */
   stats(): SandboxStats {
+    const pool = this.#pool.stats();
     return {
       active: this.#queue.active,
       queued: this.#queue.depth,
-      poolReady: this.#pool.readyCount,
-      poolSize: this.#options.poolSize,
+      poolReady: pool.ready,
+      poolSize: pool.target,
+      poolStarting: pool.starting,
+      poolMax: pool.max,
+      poolHits: pool.hits,
+      coldStarts: this.#coldStarts,
+      refused: this.#refused,
       memoryGuard: this.#guardMode,
       supervisor: supervisorHealthy() ? "thread" : "main",
       orphanGuard: orphanGuard(),
@@ -121,16 +158,34 @@ export class Sandbox {
    */
   async run(request: RunRequest): Promise<RunResult> {
     const limits: SandboxLimits = { ...this.limits, ...definedOnly(request.limits) };
+    const pooled = this.#pool.options;
+    const grants = request.grants ?? pooled.grants;
+    const poolable = this.#pool.enabled && limits.memoryMb === pooled.memoryMb &&
+      sameGrants(grants, pooled.grants);
+    const maxWaitMs = this.#options.maxWaitMs;
+    if (poolable && maxWaitMs !== undefined && this.#pool.saturated) {
+      // Admission: refuse now what the pool could not serve in time, rather than queueing
+      // it for seconds behind process start-ups (the slow part under load).
+      const waitMs = this.#pool.estimateWaitMs(this.#queue.depth);
+      if (waitMs > maxWaitMs) {
+        this.#refused++;
+        throw new QueueFullError(
+          `the sandbox is at capacity: no process can be ready within ${maxWaitMs} ms ` +
+            `(${this.#queue.active} executions running, ${this.#queue.depth} waiting)`,
+        );
+      }
+    }
     const release = await this.#queue.acquire(request.signal, request.queueKey);
+    let tookFromPool = false;
     try {
-      const pooled = this.#pool.options;
-      const grants = request.grants ?? pooled.grants;
       let process: SandboxProcess | undefined;
       let warm = false;
-      if (limits.memoryMb === pooled.memoryMb && sameGrants(grants, pooled.grants)) {
+      if (poolable) {
         process = this.#pool.take();
         warm = process !== undefined;
+        tookFromPool = warm;
       }
+      if (!process) this.#coldStarts++;
       try {
         process ??= await SandboxProcess.spawn({ ...pooled, memoryMb: limits.memoryMb, grants });
       } catch (error) {
@@ -168,7 +223,7 @@ export class Sandbox {
       }
     } finally {
       release();
-      this.#pool.refill();
+      if (tookFromPool) this.#pool.refill();
     }
   }
 

@@ -1,0 +1,244 @@
+/**
+ * The gateway under load: a real `main.ts serve` process on real HTTP, driven by this
+ * process (so client and server do not share an event loop).
+ *
+ * 1. Baseline: a bare `deno run` of the same trivial code, measured in this run.
+ * 2. Round trip: one trivial execution at a time (a short pause between them, so the
+ *    warm pool is ready), p50 against ≤ 1/5 of bare.
+ * 3. Open loop: executions arrive at a fixed rate (not back to back: an arrival does not wait
+ *    for earlier answers), for each rate in `LOAD_RATES`. Per rate: throughput, warm share,
+ *    p50/p99 of the answered executions, refusals (503 `queue_full`) and how fast they came
+ *    back. A rate is *sustained* when every execution is answered 200, ≥ 95 % warm, p99 ≤ 30 ms.
+ *
+ * DESIGN.md: warm round trip p50 ≤ 1/5 of bare; 60/s with ≥ 95 % warm and p99 ≤ 30 ms;
+ * beyond capacity, refusals (503, `Retry-After`) answered in ≤ 10 ms.
+ *
+ * `deno run -A bench/load.ts` (env: `LOAD_RATES=20,40,60,80,100`, `LOAD_SECONDS=8`,
+ * `LOAD_CONFIG` a JSON object merged over the bench's configuration).
+ *
+ * @module
+ */
+
+import { ms, percentile, sample, table, verdict } from "./stats.ts";
+
+const RATES = (Deno.env.get("LOAD_RATES") ?? "20,40,60,80,100,120").split(",").map(Number);
+const SECONDS = Number(Deno.env.get("LOAD_SECONDS") ?? 8);
+const BARE_RUNS = 20;
+const RTT_RUNS = 60;
+const CODE = "const n: number = 40;\nreturn n + 2;";
+const root = new URL("..", import.meta.url).pathname;
+
+async function bareDenoRun(): Promise<number[]> {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/trivial.ts`;
+  await Deno.writeTextFile(file, "const n: number = 40;\nconsole.log(JSON.stringify(n + 2));\n");
+  const times = await sample(BARE_RUNS, async () => {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--no-config", "--no-lock", file],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (new TextDecoder().decode(output.stdout).trim() !== "42") throw new Error("bad output");
+  });
+  await Deno.remove(dir, { recursive: true });
+  return times;
+}
+
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `main.ts serve` on a free port with no upstream servers. */
+async function startServer(dir: string): Promise<Server> {
+  const config = {
+    servers: {},
+    selection: { embedder: "lexical", cacheDir: `${dir}/embeddings` },
+    audit: { path: `${dir}/audit.db` },
+    ...JSON.parse(Deno.env.get("LOAD_CONFIG") ?? "{}"),
+  };
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "serve", "--config", `${dir}/config.json`, "--port", `${port}`],
+    cwd: root,
+    stdout: "null",
+    // The gateway's own structured log goes to a file, as an operator's would.
+    stderr: "piped",
+  }).spawn();
+  const log = await Deno.open(`${dir}/gateway.log`, { write: true, create: true });
+  const piping = child.stderr.pipeTo(log.writable).catch(() => {});
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      const r = await fetch(`${url}/readyz`);
+      await r.body?.cancel();
+      if (r.ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await piping;
+    },
+  };
+}
+
+interface Outcome {
+  status: number;
+  ms: number;
+  warm: boolean;
+  retryAfter: boolean;
+}
+
+async function executeOnce(url: string): Promise<Outcome> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/execute`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: CODE }),
+  });
+  const body = await response.json();
+  const elapsed = performance.now() - started;
+  if (response.status === 200 && body.result !== 42) {
+    throw new Error(`bad result ${JSON.stringify(body)}`);
+  }
+  return {
+    status: response.status,
+    ms: elapsed,
+    warm: body.stats?.warm === true,
+    retryAfter: response.headers.has("retry-after"),
+  };
+}
+
+async function waitForPool(url: string, atLeast: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const ready = Number(/^airlock_pool_ready (\d+)/m.exec(text)?.[1] ?? 0);
+    if (ready >= atLeast) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Fires executions at `rate` per second for `seconds`; never waits for an answer to send. */
+async function openLoop(url: string, rate: number, seconds: number): Promise<Outcome[]> {
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  const pending: Promise<Outcome>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      executeOnce(url).catch((e) => {
+        if (Deno.env.get("LOAD_DEBUG")) console.error(String(e));
+        return { status: 0, ms: NaN, warm: false, retryAfter: false };
+      }),
+    );
+  }
+  return await Promise.all(pending);
+}
+
+function metric(text: string, name: string): number {
+  return Number(new RegExp(`^${name} ([0-9.e+-]+)`, "m").exec(text)?.[1] ?? NaN);
+}
+
+const bare = await bareDenoRun();
+const bareP50 = percentile(bare, 50);
+const dir = await Deno.makeTempDir({ prefix: "airlock-load-" });
+const server = await startServer(dir);
+try {
+  // Round trip, one at a time, pool ready before each.
+  const rtt: number[] = [];
+  let warmRtt = 0;
+  for (let i = 0; i < RTT_RUNS + 5; i++) {
+    await waitForPool(server.url, 1);
+    const outcome = await executeOnce(server.url);
+    if (i < 5) continue;
+    rtt.push(outcome.ms);
+    if (outcome.warm) warmRtt++;
+  }
+  console.log("## Load (`bench/load.ts`)\n");
+  console.log(
+    table(["path", "p50", "p95", "target", "result"], [
+      ["bare `deno run` of the same code", ms(bareP50), ms(percentile(bare, 95)), "baseline", "—"],
+      [
+        `warm execution, HTTP round trip (${warmRtt}/${rtt.length} warm)`,
+        ms(percentile(rtt, 50)),
+        ms(percentile(rtt, 95)),
+        `≤ 1/5 of bare (${ms(bareP50 / 5)})`,
+        `${verdict(percentile(rtt, 50) <= bareP50 / 5)} (${
+          (percentile(rtt, 50) / bareP50).toFixed(2)
+        }×)`,
+      ],
+    ]),
+  );
+
+  const rows: (string | number)[][] = [];
+  let sustained = 0;
+  for (const rate of RATES) {
+    await new Promise((r) => setTimeout(r, 1500)); // let the pool settle between rates
+    const t0 = performance.now();
+    const outcomes = await openLoop(server.url, rate, SECONDS);
+    const elapsed = (performance.now() - t0) / 1000;
+    const ok = outcomes.filter((o) => o.status === 200);
+    const refused = outcomes.filter((o) => o.status === 503);
+    const other = outcomes.length - ok.length - refused.length;
+    const okMs = ok.map((o) => o.ms);
+    const warmShare = ok.filter((o) => o.warm).length / Math.max(1, outcomes.length);
+    const p99 = percentile(okMs, 99);
+    const holds = ok.length === outcomes.length && warmShare >= 0.95 && p99 <= 30;
+    if (holds) sustained = Math.max(sustained, rate);
+    const refusedMs = refused.map((o) => o.ms);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    rows.push([
+      `${rate}/s`,
+      `${(ok.length / elapsed).toFixed(1)}/s`,
+      `${Math.round(warmShare * 100)} %`,
+      ms(percentile(okMs, 50)),
+      ms(p99),
+      refused.length === 0
+        ? "0"
+        : `${refused.length} (p50 ${ms(percentile(refusedMs, 50))}, p99 ${
+          ms(percentile(refusedMs, 99))
+        }${refused.every((o) => o.retryAfter) ? ", Retry-After" : ", NO Retry-After"})`,
+      other === 0 ? "0" : String(other),
+      String(metric(metrics, "airlock_pool_size")),
+      holds ? "yes" : "no",
+    ]);
+  }
+  console.log(
+    `\nOpen loop, ${SECONDS} s per rate (warm share of all arrivals; latencies of the answered ones)\n`,
+  );
+  console.log(
+    table(
+      [
+        "arrivals",
+        "answered",
+        "warm",
+        "p50",
+        "p99",
+        "refused (503)",
+        "failed",
+        "pool size after",
+        "sustained",
+      ],
+      rows,
+    ),
+  );
+  console.log(
+    `\nMaximum sustained rate among those tried: ${
+      sustained > 0 ? `${sustained}/s` : "none"
+    } (target: 60/s with ≥ 95 % warm, p99 ≤ 30 ms): ${verdict(sustained >= 60)}`,
+  );
+  console.log(`Bare \`deno run\` baseline of this run: p50 ${ms(bareP50)}.\n`);
+} finally {
+  await server.stop();
+  await Deno.remove(dir, { recursive: true });
+}
