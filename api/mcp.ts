@@ -291,7 +291,7 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
       (text) => {
         redaction ??= redactionOptions(
           context.tenant,
-          gateway.vaults.get({
+          gateway.sessionVaults.current({
             tenant: context.tenant.id,
             keyId: context.keyId ?? "",
             session: sessionId,
@@ -705,10 +705,14 @@ export class McpHttpEndpoint {
     this.#sessions.delete(id);
     this.#tenants.get(session.tenantId)?.sessions.delete(id);
     // Executions of this session use the MCP session id as their PII session.
-    const vaults = this.#gateway.vaults;
-    vaults.delete({ tenant: session.tenantId, keyId: session.keyId, session: id });
+    // (In memory, and in Redis with shared state; there in the background.)
+    this.#gateway.sessionVaults.drop({
+      tenant: session.tenantId,
+      keyId: session.keyId,
+      session: id,
+    });
     // The form gateway.ts used before vaults were keyed by (tenant, key, session).
-    vaults.delete(`${session.tenantId}:${id}`);
+    this.#gateway.vaults.delete(`${session.tenantId}:${id}`);
     if (this.#sessions.size === 0 && this.#sweeper !== undefined) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;

@@ -24,6 +24,7 @@ import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
 import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
+import { type OpenVault, renamePlaceholders } from "./session_vaults.ts";
 
 /**
  * The most that restoring PII placeholders may add to one tool call's arguments, in UTF-16
@@ -93,8 +94,8 @@ export interface PipelineDeps {
   names(): NameMap;
   /** Whether the tenant may use a tool at all. */
   allows(tenant: Tenant, id: string): boolean;
-  /** The vault of a session (tokenize mode). */
-  vaultFor(sessionId: string): Vault;
+  /** Opens the vault of a session (tokenize mode) for this execution. */
+  vaultFor(sessionId: string): Promise<OpenVault>;
   /** Searches tools on behalf of a tenant. */
   search(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]>;
   /** Speculation (prefetch, session cache, prediction); none: every call goes upstream. */
@@ -133,11 +134,42 @@ function checkRequestedTools(deps: PipelineDeps, request: ExecuteRequest, tenant
   }
 }
 
-/** Runs one request through the pipeline and shapes the response. */
+/**
+ * Runs one request through the pipeline and shapes the response. With a session, its vault
+ * is opened first and the mappings the execution added are committed before the response
+ * goes out (with shared state, a placeholder another replica took meanwhile is renamed in the
+ * response).
+ * @throws GatewayError `state_unavailable` when the session's shared vault cannot be read;
+ *   ExecutionFailure (cause `state_unavailable`) when it cannot be written after the run
+ */
 export async function executeCode(
   deps: PipelineDeps,
   request: ExecuteRequest,
   caller: Caller,
+): Promise<ExecuteResponse> {
+  const session = caller.sessionId ? await deps.vaultFor(caller.sessionId) : undefined;
+  try {
+    let response = await executeWith(deps, request, caller, session?.vault ?? new Vault());
+    if (session) {
+      let renames: Map<string, string | undefined>;
+      try {
+        renames = await session.commit();
+      } catch (error) {
+        throw new ExecutionFailure(error, response.tools.calls);
+      }
+      if (renames.size > 0) response = renamePlaceholders(response, renames) as ExecuteResponse;
+    }
+    return response;
+  } finally {
+    session?.release();
+  }
+}
+
+async function executeWith(
+  deps: PipelineDeps,
+  request: ExecuteRequest,
+  caller: Caller,
+  vault: Vault,
 ): Promise<ExecuteResponse> {
   const started = performance.now();
   const tenant = caller.tenant;
@@ -162,7 +194,6 @@ export async function executeCode(
   const prelude = generatePrelude({ selected, available, servers, catalogue, names });
 
   // Without a session the placeholders are scoped to this one execution.
-  const vault = caller.sessionId ? deps.vaultFor(caller.sessionId) : new Vault();
   const restorePii = (args: Record<string, unknown>, used: Map<string, string>) =>
     detokenizeValue(args, vault, used, {
       limit: MAX_RESTORED_CHARS,

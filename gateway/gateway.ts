@@ -6,7 +6,7 @@
  * @module
  */
 
-import { findPii, redactText, redactValue, VaultStore } from "../pii/mod.ts";
+import { findPii, redactText, redactValue, Vault, VaultStore } from "../pii/mod.ts";
 import { Sandbox } from "../sandbox/mod.ts";
 import { UpstreamManager } from "../upstream/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
@@ -34,7 +34,16 @@ import {
   PostgresAuditLog,
 } from "../observability/mod.ts";
 import { RateLimiter } from "./rate_limit.ts";
-import { createState, type SharedState, type StateHealth } from "../state/mod.ts";
+import {
+  createState,
+  parseVaultKey,
+  RedisState,
+  RedisVaultStore,
+  type SharedState,
+  type StateHealth,
+} from "../state/mod.ts";
+import { SessionVaults } from "./session_vaults.ts";
+import { ConfigError } from "./config.ts";
 import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
 import { formatIssues } from "./config.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
@@ -44,6 +53,8 @@ import { addSpeculationMetrics, Speculation, type UnusedPrefetch } from "./specu
 export interface GatewayOptions {
   /** Override the warm pool size (tests, `exec`). */
   poolSize?: number;
+  /** The PII vault key with shared state (default: `AIRLOCK_VAULT_KEY`). */
+  vaultKey?: string;
   /** Structured log sink; JSON lines on stderr by default. */
   logger?: (event: Record<string, unknown>) => void;
 }
@@ -64,8 +75,10 @@ export class Gateway {
   readonly state: SharedState;
   /** Per-tenant rate and in-flight limits. */
   readonly limiter: RateLimiter;
-  /** PII vaults of sessions (tokenize mode). */
+  /** PII vaults of sessions (tokenize mode) in this process's memory. */
   readonly vaults: VaultStore;
+  /** Session vaults as executions use them: {@link vaults}, or Redis with shared state. */
+  sessionVaults: SessionVaults;
   /** Prometheus metrics. */
   readonly metrics: GatewayMetrics;
   /** Speculation: prefetches, the session read cache, prediction. */
@@ -80,9 +93,28 @@ export class Gateway {
   #draining = false;
   #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
+  #sharedVault: Promise<RedisVaultStore> | undefined;
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
+    // Redis must never hold a personal value in clear: with shared state, no start without
+    // the vault key (checked before anything is started).
+    const masterKey = config.state
+      ? options.vaultKey ?? Deno.env.get("AIRLOCK_VAULT_KEY")
+      : undefined;
+    if (config.state) {
+      if (!masterKey) {
+        throw new ConfigError(
+          "state.url is set: AIRLOCK_VAULT_KEY must hold the PII vault key (32 bytes as 64 hex " +
+            "digits or base64, the same on every replica; e.g. `openssl rand -hex 32`)",
+        );
+      }
+      try {
+        parseVaultKey(masterKey);
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+    }
     this.#log = options.logger ??
       ((event) => console.error(JSON.stringify({ time: new Date().toISOString(), ...event })));
     const s = config.sandbox;
@@ -136,6 +168,14 @@ export class Gateway {
     );
     this.limiter = new RateLimiter(this.state);
     this.vaults = new VaultStore({ ttlMs: config.pii.ttlSeconds * 1000 });
+    this.sessionVaults = new SessionVaults(this.vaults, undefined, config.pii.ttlSeconds * 1000);
+    if (this.state instanceof RedisState && masterKey !== undefined) {
+      this.#sharedVault = RedisVaultStore.create(this.state.connection, {
+        keyPrefix: this.state.keyPrefix,
+        masterKey,
+        ttlMs: config.pii.ttlSeconds * 1000,
+      });
+    }
     this.metrics = createGatewayMetrics({
       queueDepth: () => this.sandbox.stats().queued,
       activeExecutions: () => this.sandbox.stats().active,
@@ -178,6 +218,13 @@ export class Gateway {
       }
       this.auditSink.startRetention();
       await this.#learnHistory();
+      if (this.#sharedVault) {
+        this.sessionVaults = new SessionVaults(
+          this.vaults,
+          await this.#sharedVault,
+          this.config.pii.ttlSeconds * 1000,
+        );
+      }
       await this.sandbox.start();
       await this.upstream.start();
       this.#names = undefined;
@@ -296,11 +343,18 @@ export class Gateway {
         names: () => this.names(),
         allows: (tenant, id) => this.tenants.allows(tenant, id),
         vaultFor: (sessionId) =>
-          this.vaults.get({
-            tenant: caller.tenant.id,
-            keyId: caller.keyId ?? "",
-            session: sessionId,
-          }),
+          // Only tokenize mode keeps mappings; the others need no round trip to Redis.
+          this.sessionVaults.shared && caller.tenant.pii.mode !== "tokenize"
+            ? Promise.resolve({
+              vault: new Vault(),
+              commit: () => Promise.resolve(new Map()),
+              release: () => {},
+            })
+            : this.sessionVaults.open({
+              tenant: caller.tenant.id,
+              keyId: caller.keyId ?? "",
+              session: sessionId,
+            }),
         search: (tenant, query, k) => this.searchTools(tenant, query, k),
         speculation: this.speculation,
         // The same key as the session's PII vault: another API key gets another cache.

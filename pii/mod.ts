@@ -48,6 +48,7 @@ export {
 } from "./worker_pool.ts";
 export {
   Vault,
+  type VaultMapping,
   type VaultOptions,
   type VaultRef,
   type VaultSessionLimits,

@@ -28,6 +28,16 @@ export interface VaultOptions {
   now?: () => number;
 }
 
+/** One mapping as a shared store keeps it: see {@linkcode Vault.seed}. */
+export interface VaultMapping {
+  /** The PII type. */
+  type: PiiType;
+  /** The value as first seen. */
+  value: string;
+  /** Its placeholder, e.g. `[EMAIL_3]`. */
+  placeholder: string;
+}
+
 /** What a {@linkcode VaultStore} hears from the vaults it owns; called synchronously. */
 interface VaultListener {
   /** The vault's entry count and byte count changed by these amounts. */
@@ -39,6 +49,7 @@ interface VaultListener {
 }
 
 interface Entry {
+  type: PiiType;
   key: string;
   /** Bumped each time the entry moves to the back of `#byValue` (see `#oldest`). */
   seq: number;
@@ -86,6 +97,8 @@ export class Vault {
   #bytes = 0;
   #nextSweep = 0;
   #listener: VaultListener | undefined;
+  /** Mappings created since `seed` (only a seeded vault keeps this list). */
+  #added: Entry[] | undefined;
   #seq = 0;
   #cursor: Iterator<Entry> | undefined;
   #head: Entry | undefined;
@@ -169,6 +182,7 @@ export class Vault {
     // the vault keeps its own copy, and a key built from it.
     const own = copyString(value);
     const entry = {
+      type,
       key: type + "\u0000" + copyString(canonicalValue(type, own)),
       seq,
       placeholder,
@@ -180,7 +194,101 @@ export class Vault {
     this.#byPlaceholder.set(placeholder, entry);
     this.#bytes += bytes;
     this.#listener?.resized(1, bytes);
+    if (this.#added !== undefined) {
+      this.#added.push(entry);
+      // Evicted entries leave the list now and then, so it stays within twice the caps.
+      if (this.#added.length > 2 * this.#maxEntries) {
+        this.#added = this.#added.filter((e) => this.#byPlaceholder.get(e.placeholder) === e);
+      }
+    }
     return placeholder;
+  }
+
+  /**
+   * Loads mappings kept elsewhere (a shared store) into this vault, keeping their
+   * placeholders, and continues numbering after `counters` (per label, e.g. `{ EMAIL: 7 }`)
+   * and after every loaded placeholder, so a new placeholder never repeats an old one.
+   * Mappings are loaded in order (least recently used first) under the vault's caps; a value
+   * or placeholder of an unknown type is skipped. From now on, mappings this vault creates
+   * are listed by {@linkcode takeAdded}.
+   */
+  seed(mappings: VaultMapping[], counters: Record<string, number> = {}): void {
+    this.#added ??= [];
+    const now = this.#now();
+    for (const [type, label] of Object.entries(PLACEHOLDER_LABELS) as [PiiType, string][]) {
+      const n = counters[label];
+      if (Number.isSafeInteger(n) && n > (this.#counters.get(type) ?? 0)) {
+        this.#counters.set(type, n);
+      }
+    }
+    for (const m of mappings) {
+      const label = PLACEHOLDER_LABELS[m.type];
+      const match = label === undefined ? null : /^\[([A-Z_]+)_(\d{1,15})\]$/.exec(m.placeholder);
+      if (match === null || match[1] !== label || typeof m.value !== "string") continue;
+      const n = Number(match[2]);
+      if (n > (this.#counters.get(m.type) ?? 0)) this.#counters.set(m.type, n);
+      const valueBytes = utf8Length(m.value, this.#maxValueBytes);
+      if (valueBytes > this.#maxValueBytes) continue;
+      const key = m.type + "\u0000" + canonicalValue(m.type, m.value);
+      const old = this.#byValue.get(key) ?? this.#byPlaceholder.get(m.placeholder);
+      if (old !== undefined) this.#remove(old);
+      const bytes = 2 * valueBytes + m.type.length + 1 + m.placeholder.length;
+      while (this.#byValue.size + 1 > this.#maxEntries || this.#bytes + bytes > this.#maxBytes) {
+        const oldest = this.#oldest();
+        if (oldest === undefined) break;
+        this.#remove(oldest);
+      }
+      if (this.#bytes + bytes > this.#maxBytes) continue;
+      const entry: Entry = {
+        type: m.type,
+        key,
+        seq: ++this.#seq,
+        placeholder: m.placeholder,
+        value: m.value,
+        bytes,
+        expiresAt: now + this.#ttlMs,
+      };
+      this.#byValue.set(key, entry);
+      this.#byPlaceholder.set(entry.placeholder, entry);
+      this.#bytes += bytes;
+      this.#listener?.resized(1, bytes);
+    }
+  }
+
+  /**
+   * The mappings created since {@linkcode seed} or the last call, still live; empty for a
+   * vault that was never seeded. `canonical` is the form that decides the placeholder.
+   */
+  takeAdded(): Array<VaultMapping & { canonical: string; label: string }> {
+    const added = this.#added ?? [];
+    if (this.#added) this.#added = [];
+    return added.filter((e) => this.#byPlaceholder.get(e.placeholder) === e).map((e) => ({
+      type: e.type,
+      value: e.value,
+      placeholder: e.placeholder,
+      canonical: e.key.slice(e.type.length + 1),
+      label: PLACEHOLDER_LABELS[e.type],
+    }));
+  }
+
+  /**
+   * Gives mappings the placeholders a shared store settled on (`old → new`); a mapping
+   * renamed to `undefined` is dropped (the store refused it).
+   */
+  rename(renames: ReadonlyMap<string, string | undefined>): void {
+    for (const [from, to] of renames) {
+      const entry = this.#byPlaceholder.get(from);
+      if (entry === undefined || from === to) continue;
+      if (to === undefined) {
+        this.#remove(entry);
+        continue;
+      }
+      this.#byPlaceholder.delete(from);
+      const other = this.#byPlaceholder.get(to);
+      if (other !== undefined && other !== entry) this.#remove(other);
+      entry.placeholder = to;
+      this.#byPlaceholder.set(to, entry);
+    }
   }
 
   /** The value behind `placeholder`, or undefined when unknown, expired or evicted. */

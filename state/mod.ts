@@ -17,3 +17,11 @@ export { MemoryState, type MemoryStateOptions } from "./memory.ts";
 export { RedisState, type RedisStateOptions } from "./redis.ts";
 export { RedisConnection, type RedisConnectionOptions } from "./connection.ts";
 export { createState, type StateOptions } from "./create.ts";
+export {
+  RedisVaultStore,
+  type RedisVaultStoreOptions,
+  type SharedVaultAddition,
+  type SharedVaultMapping,
+  type SharedVaultRef,
+} from "./vault_store.ts";
+export { parseVaultKey } from "./vault_crypto.ts";

@@ -65,3 +65,81 @@ for i, key in ipairs(KEYS) do
 end
 return renewed
 `;
+
+/**
+ * Reads a vault session and marks it used. KEYS[1] the session hash, KEYS[2] the tenant's
+ * sessions (sorted by last use); ARGV ttl (ms), session id. Returns HGETALL's flat list.
+ */
+export const VAULT_LOAD = NOW + `
+local all = redis.call('HGETALL', KEYS[1])
+if #all > 0 then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+  redis.call('ZADD', KEYS[2], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]))
+end
+return all
+`;
+
+/**
+ * Adds mappings to a vault session, settling placeholders among replicas. KEYS[1] the session
+ * hash, KEYS[2] the tenant's sessions; ARGV ttl, session id, max entries, max bytes, max
+ * sessions, session-hash key prefix, then per mapping: lookup key, proposed placeholder,
+ * label, proposed number, sealed value. A value already there keeps its placeholder; a
+ * proposed number at or below the label's counter (another replica got there) or a taken
+ * placeholder gets the next number; a mapping over the caps gets ''. Numbers never go back.
+ * The tenant's least recently used sessions beyond max sessions are deleted.
+ * Returns the final placeholders in order.
+ */
+export const VAULT_COMMIT = NOW + `
+local ttl = tonumber(ARGV[1])
+local sid = ARGV[2]
+local maxE = tonumber(ARGV[3])
+local maxB = tonumber(ARGV[4])
+local maxS = tonumber(ARGV[5])
+local hp = ARGV[6]
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')
+local out = {}
+for i = 7, #ARGV, 5 do
+  local lk = ARGV[i]
+  local ph = ARGV[i + 1]
+  local label = ARGV[i + 2]
+  local num = tonumber(ARGV[i + 3])
+  local sealed = ARGV[i + 4]
+  local existing = redis.call('HGET', KEYS[1], 'v:' .. lk)
+  if existing then
+    table.insert(out, existing)
+  elseif n + 1 > maxE or b + #sealed > maxB then
+    table.insert(out, '')
+  else
+    local cur = tonumber(redis.call('HGET', KEYS[1], 'c:' .. label) or '0')
+    if num > cur and redis.call('HEXISTS', KEYS[1], 'p:' .. ph) == 0 then
+      cur = num
+    else
+      cur = cur + 1
+      ph = '[' .. label .. '_' .. cur .. ']'
+    end
+    redis.call('HSET', KEYS[1], 'c:' .. label, cur, 'v:' .. lk, ph, 'p:' .. ph, sealed)
+    n = n + 1
+    b = b + #sealed
+    table.insert(out, ph)
+  end
+end
+redis.call('HSET', KEYS[1], 'n', n, 'b', b)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+redis.call('ZADD', KEYS[2], now, sid)
+redis.call('PEXPIRE', KEYS[2], ttl)
+local over = redis.call('ZCARD', KEYS[2]) - maxS
+if over > 0 then
+  local old = redis.call('ZRANGE', KEYS[2], 0, over)
+  for _, s in ipairs(old) do
+    if s ~= sid and over > 0 then
+      redis.call('DEL', hp .. s)
+      redis.call('ZREM', KEYS[2], s)
+      over = over - 1
+    end
+  end
+end
+return out
+`;

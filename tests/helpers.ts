@@ -44,7 +44,7 @@ export interface ExecuteReply {
 /** Starts a gateway with `overrides` merged into an empty configuration. */
 export async function startTestGateway(
   overrides: Record<string, unknown> = {},
-  options: { poolSize?: number; mcpSessions?: number } = {},
+  options: { poolSize?: number; mcpSessions?: number; vaultKey?: string } = {},
 ): Promise<TestGateway> {
   const embeddingsDir = await Deno.makeTempDir({ prefix: "airlock-emb-" });
   const config: Config = parseConfig({
@@ -57,7 +57,11 @@ export async function startTestGateway(
     ...overrides,
     sandbox: { timeoutMs: 3000, memoryMb: 64, ...(overrides.sandbox as object ?? {}) },
   });
-  const gateway = new Gateway(config, { poolSize: options.poolSize ?? 1, logger: () => {} });
+  const gateway = new Gateway(config, {
+    poolSize: options.poolSize ?? 1,
+    logger: () => {},
+    vaultKey: options.vaultKey,
+  });
   await gateway.start();
   const mcp = new McpHttpEndpoint(gateway, options.mcpSessions);
   const app = createHttpApp(gateway, { mcp });

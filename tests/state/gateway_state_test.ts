@@ -27,7 +27,11 @@ Deno.test({
         state: { url: redis.url, keyPrefix: `t${crypto.randomUUID().slice(0, 8)}:` },
         auth: { tenants: { acme: { keys: [hashApiKey(KEY)], requestsPerMinute: 4 } } },
       };
-      gateways.push(await startTestGateway(config), await startTestGateway(config));
+      const vaultKey = "7".repeat(64);
+      gateways.push(
+        await startTestGateway(config, { vaultKey }),
+        await startTestGateway(config, { vaultKey }),
+      );
       const [a, b] = gateways;
       for (const gw of gateways) {
         assert(await waitFor(() => gw.gateway.state.health().up), "connected");

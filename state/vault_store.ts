@@ -1,0 +1,201 @@
+/**
+ * PII vault sessions in Redis, shared by replicas: a placeholder made through one replica
+ * resolves through another. Redis never holds a personal value in clear: values are sealed
+ * with AES-256-GCM (bound to tenant, session and type), looked up by HMAC, and session ids are
+ * stored as HMACs too. Caps: entries and bytes per session, sessions per tenant (least recently
+ * used go first); a session lives `ttlMs` after its last use.
+ *
+ * The store deals in plain records (`type`, `value`, `placeholder`); the gateway loads a
+ * session into a local vault before an execution and commits the new mappings after it.
+ *
+ * @module
+ */
+
+import type { RedisConnection } from "./connection.ts";
+import { VAULT_COMMIT, VAULT_LOAD } from "./scripts.ts";
+import {
+  decryptValue,
+  deriveVaultKeys,
+  encryptValue,
+  lookupKey,
+  parseVaultKey,
+  type VaultKeys,
+} from "./vault_crypto.ts";
+
+/** Which session: tenant, API-key identity and client session id (as the vault store's). */
+export interface SharedVaultRef {
+  /** Tenant id (from the configuration). */
+  tenant: string;
+  /** Identity of the API key (`sha256:…`), `""` without auth. */
+  keyId: string;
+  /** Client-chosen session id (1 to 256 UTF-16 units). */
+  session: string;
+}
+
+/** One stored mapping. */
+export interface SharedVaultMapping {
+  /** PII type (`email`, …). */
+  type: string;
+  /** The value. */
+  value: string;
+  /** Its placeholder, `[LABEL_n]`. */
+  placeholder: string;
+}
+
+/** A new mapping to commit. */
+export interface SharedVaultAddition extends SharedVaultMapping {
+  /** The form that decides the placeholder (one value, one placeholder). */
+  canonical: string;
+  /** The placeholder label (`EMAIL`), which numbers count within. */
+  label: string;
+}
+
+/** Options of {@linkcode RedisVaultStore.create}. */
+export interface RedisVaultStoreOptions {
+  /** Key prefix (as the state's). */
+  keyPrefix: string;
+  /** The master key text (`AIRLOCK_VAULT_KEY`): 64 hex digits or base64 of 32 bytes. */
+  masterKey: string;
+  /** Life of a session after its last use, ms. */
+  ttlMs: number;
+  /** Most mappings of one session (default 10,000); more are masked, not stored. */
+  maxEntries?: number;
+  /** Most bytes of one session as stored (base64 ciphertext; default 4 MiB). */
+  maxBytes?: number;
+  /** Most live sessions of one tenant (default 1,000); its least recently used go first. */
+  maxSessions?: number;
+}
+
+/** Vault sessions in Redis. */
+export class RedisVaultStore {
+  readonly #conn: RedisConnection;
+  readonly #keys: VaultKeys;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #maxSessions: number;
+
+  private constructor(conn: RedisConnection, keys: VaultKeys, options: RedisVaultStoreOptions) {
+    this.#conn = conn;
+    this.#keys = keys;
+    this.#prefix = options.keyPrefix;
+    this.#ttlMs = Math.max(1, Math.round(options.ttlMs));
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+    this.#maxSessions = options.maxSessions ?? 1_000;
+  }
+
+  /**
+   * A store on `connection`.
+   * @throws TypeError `invalid_vault_key` when the master key is not 32 bytes
+   */
+  static async create(
+    connection: RedisConnection,
+    options: RedisVaultStoreOptions,
+  ): Promise<RedisVaultStore> {
+    const keys = await deriveVaultKeys(parseVaultKey(options.masterKey));
+    return new RedisVaultStore(connection, keys, options);
+  }
+
+  /**
+   * The session's mappings (least recently added first) and counters per label; empty for a
+   * new or expired session. Marks the session used.
+   * @throws StateUnavailableError when Redis cannot answer
+   */
+  async load(
+    ref: SharedVaultRef,
+  ): Promise<{ mappings: SharedVaultMapping[]; counters: Record<string, number> }> {
+    const { hash, sessions, sid } = await this.#where(ref);
+    const flat = await this.#conn.script(VAULT_LOAD, [hash, sessions], [
+      this.#ttlMs,
+      sid,
+    ]) as string[];
+    const counters: Record<string, number> = {};
+    const sealed: Array<[string, string]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const field = flat[i];
+      if (field.startsWith("c:")) counters[field.slice(2)] = Number(flat[i + 1]);
+      else if (field.startsWith("p:")) sealed.push([field.slice(2), flat[i + 1]]);
+    }
+    const mappings = await Promise.all(sealed.map(async ([placeholder, stored]) => {
+      const colon = stored.indexOf(":");
+      const type = stored.slice(0, colon);
+      const value = await decryptValue(
+        this.#keys,
+        stored.slice(colon + 1),
+        context(ref, sid, type),
+      );
+      return value === undefined ? undefined : { type, value, placeholder };
+    }));
+    return {
+      mappings: mappings.filter((m): m is SharedVaultMapping => m !== undefined),
+      counters,
+    };
+  }
+
+  /**
+   * Stores new mappings, settling their placeholders with other replicas'. Returns, for each
+   * proposed placeholder, the final one (the same unless another replica took it or had the
+   * value already), or undefined when a cap refused it (mask it instead).
+   * @throws StateUnavailableError when Redis cannot answer
+   */
+  async commit(
+    ref: SharedVaultRef,
+    additions: SharedVaultAddition[],
+  ): Promise<Map<string, string | undefined>> {
+    const settled = new Map<string, string | undefined>();
+    if (additions.length === 0) return settled;
+    const { hash, sessions, sid } = await this.#where(ref);
+    const args: (string | number)[] = [
+      this.#ttlMs,
+      sid,
+      this.#maxEntries,
+      this.#maxBytes,
+      this.#maxSessions,
+      this.#hashPrefix(ref.tenant),
+    ];
+    for (const a of additions) {
+      const number = Number(/_(\d+)\]$/.exec(a.placeholder)?.[1] ?? 0);
+      const lk = await lookupKey(this.#keys, `${sid}\u0000${a.type}\u0000${a.canonical}`);
+      const sealed = await encryptValue(this.#keys, a.value, context(ref, sid, a.type));
+      args.push(lk, a.placeholder, a.label, number, `${a.type}:${sealed}`);
+    }
+    const final = await this.#conn.script(VAULT_COMMIT, [hash, sessions], args) as string[];
+    additions.forEach((a, i) => settled.set(a.placeholder, final[i] || undefined));
+    return settled;
+  }
+
+  /**
+   * Deletes a session now (its MCP session closed).
+   * @throws StateUnavailableError when Redis cannot answer
+   */
+  async delete(ref: SharedVaultRef): Promise<void> {
+    const { hash, sessions, sid } = await this.#where(ref);
+    await this.#conn.run(async (c) => {
+      await c.del(hash);
+      await c.zRem(sessions, sid);
+    });
+  }
+
+  #hashPrefix(tenant: string): string {
+    return `${this.#prefix}vault:${tenant}:`;
+  }
+
+  async #where(ref: SharedVaultRef) {
+    // The session id is the client's: stored only as an HMAC, bound to the key identity.
+    const sid = await lookupKey(
+      this.#keys,
+      `session\u0000${ref.tenant}\u0000${ref.keyId.length}:${ref.keyId}${ref.session}`,
+    );
+    return {
+      sid,
+      hash: this.#hashPrefix(ref.tenant) + sid,
+      sessions: `${this.#prefix}vaultsessions:${ref.tenant}`,
+    };
+  }
+}
+
+function context(ref: SharedVaultRef, sid: string, type: string): string {
+  return `airlock vault\u0000${ref.tenant}\u0000${sid}\u0000${type}`;
+}

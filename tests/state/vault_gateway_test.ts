@@ -1,0 +1,139 @@
+/**
+ * Two gateways (replicas) sharing one real Redis: a placeholder made through replica A
+ * reaches a real MCP tool unmasked through replica B; Redis holds no value in clear; a
+ * gateway with shared state refuses to start without a vault key.
+ */
+
+import { ConfigError, Gateway, parseConfig } from "../../gateway/mod.ts";
+import { RedisState } from "../../state/mod.ts";
+import { filesystemServer } from "../fixtures/servers/reference.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { startTestGateway, type TestGateway } from "../helpers.ts";
+import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
+
+const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
+const vaultKey = "5".repeat(64);
+
+Deno.test({
+  name: "vault over replicas: a placeholder from replica A is restored for a tool on B",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const redis = await startRedis();
+    const root = await Deno.makeTempDir({ prefix: "airlock-vault-fs-" });
+    const gateways: TestGateway[] = [];
+    try {
+      const config = {
+        state: { url: redis.url },
+        servers: { fs: filesystemServer(root) },
+      };
+      gateways.push(
+        await startTestGateway(config, { vaultKey }),
+        await startTestGateway(config, { vaultKey }),
+      );
+      const [a, b] = gateways;
+      for (const gw of gateways) assert(await waitFor(() => gw.gateway.state.health().up));
+      const session = { "x-airlock-session": "conv-1" };
+      const post = (gw: TestGateway, code: string) =>
+        gw.post("/v1/execute", { code }, session).then((r) => {
+          assertEquals(r.status, 200, JSON.stringify(r.body));
+          return r.body;
+        });
+
+      await t.step("A hides the address; B restores it for the filesystem server", async () => {
+        const first = await post(a, "return 'write to ann@example.com'");
+        assertEquals(first.result, "write to [EMAIL_1]");
+        const second = await post(
+          b,
+          `await fs.writeFile({ path: ${
+            JSON.stringify(`${root}/out.txt`)
+          }, content: "to [EMAIL_1]" });
+           return "[EMAIL_1] and carol@example.com"`,
+        );
+        assertEquals(second.ok, true, JSON.stringify(second.error));
+        assertEquals(await Deno.readTextFile(`${root}/out.txt`), "to ann@example.com");
+        // The same value keeps its placeholder on B; a new one continues the numbering.
+        assertEquals(second.result, "[EMAIL_1] and [EMAIL_2]");
+        assertEquals((await post(a, "return 'carol@example.com'")).result, "[EMAIL_2]");
+      });
+
+      await t.step("without the session header, placeholders do not resolve", async () => {
+        const reply = await b.post("/v1/execute", {
+          code: `await fs.writeFile({ path: ${
+            JSON.stringify(`${root}/none.txt`)
+          }, content: "[EMAIL_1]" });
+                 return 1`,
+        });
+        assertEquals(reply.status, 200);
+        assertEquals(await Deno.readTextFile(`${root}/none.txt`), "[EMAIL_1]");
+      });
+
+      await t.step("Redis holds no personal value in clear", async () => {
+        const text: string[] = [];
+        const probe = new RedisState({ url: redis.url });
+        try {
+          assert(await waitFor(() => probe.health().up));
+          await probe.connection.run(async (c) => {
+            for await (const keys of c.scanIterator({ MATCH: "*", COUNT: 100 })) {
+              for (const key of [keys].flat()) {
+                text.push(key);
+                const type = await c.type(key);
+                if (type === "hash") text.push(JSON.stringify(await c.hGetAll(key)));
+                else if (type === "zset") text.push(JSON.stringify(await c.zRange(key, 0, -1)));
+              }
+            }
+          });
+        } finally {
+          await probe.close();
+        }
+        const all = text.join("\n");
+        assert(all.includes("vault:local:"), "the scan saw the vault session");
+        for (const s of ["ann@example.com", "carol@example.com", "example.com", "conv-1"]) {
+          assert(!all.includes(s), `Redis holds ${s} in clear`);
+        }
+      });
+
+      await t.step(
+        "Redis down: an execution with a session is refused, not unrestored",
+        async () => {
+          await redis.kill();
+          assert(await waitFor(() => !b.gateway.state.health().up));
+          const reply = await b.post("/v1/execute", { code: "return 1" }, session);
+          assertEquals(reply.status, 503);
+          assertEquals(reply.body.error.kind, "state_unavailable");
+        },
+      );
+    } finally {
+      for (const gw of gateways) await gw.close();
+      await redis.stop();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test("a gateway with shared state needs a valid AIRLOCK_VAULT_KEY", () => {
+  const config = parseConfig({ state: { url: "redis://127.0.0.1:1/0" } });
+  const saved = Deno.env.get("AIRLOCK_VAULT_KEY");
+  Deno.env.delete("AIRLOCK_VAULT_KEY");
+  try {
+    let error: unknown;
+    try {
+      new Gateway(config, { logger: () => {} });
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof ConfigError, String(error));
+    assertMatch(error.message, /AIRLOCK_VAULT_KEY/);
+    let bad: unknown;
+    try {
+      new Gateway(config, { logger: () => {}, vaultKey: "short" });
+    } catch (e) {
+      bad = e;
+    }
+    assert(bad instanceof ConfigError);
+    assertMatch(bad.message, /32 random bytes/);
+  } finally {
+    if (saved !== undefined) Deno.env.set("AIRLOCK_VAULT_KEY", saved);
+  }
+});
