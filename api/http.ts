@@ -13,6 +13,7 @@ import { bodyLimit } from "hono/body-limit";
 import { QueueFullError, SandboxUnavailableError } from "../sandbox/mod.ts";
 import {
   apiKeyId,
+  type Caller,
   executeRequestSchema,
   formatIssues,
   type Gateway,
@@ -21,6 +22,8 @@ import {
   toolSearchQuerySchema,
 } from "../gateway/mod.ts";
 import { CONTENT_TYPE as METRICS_CONTENT_TYPE } from "../observability/mod.ts";
+import { addApprovalRoutes } from "./approvals.ts";
+import { streamExecution, wantsEventStream } from "./execute_stream.ts";
 import { HostGuard } from "./host_guard.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -111,7 +114,14 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     await gateway.limiter.take(c.get("tenant"));
     await next();
   };
-  app.use("/v1/*", authenticate, rateLimit);
+  app.use("/v1/*", async (c, next) => {
+    // Approvers authenticate with their own keys, in the approval routes.
+    if (c.req.path === "/v1/approvals" || c.req.path.startsWith("/v1/approvals/")) {
+      return await next();
+    }
+    await authenticate(c, () => rateLimit(c, next));
+  });
+  addApprovalRoutes(app, gateway);
   const mcp = extras.mcp;
   if (mcp) {
     // MCP tool calls are rate-limited one by one inside the MCP server.
@@ -144,14 +154,20 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
           `X-Airlock-Session must be at most ${MAX_SESSION_ID_CHARS} characters`,
         );
       }
-      const response = await gateway.execute(parsed.data, {
+      const caller: Caller = {
         tenant: c.get("tenant"),
         requestId: c.get("requestId"),
         sessionId,
         keyId: apiKeyId(c.req.header("authorization")),
         signal: c.req.raw.signal,
         transport: "http",
-      });
+        // A plain request waits for its approvals, answered over /v1/approvals.
+        approvals: { answersItself: false },
+      };
+      if (wantsEventStream(c.req.header("accept"))) {
+        return streamExecution(c, gateway, parsed.data, caller, (e) => toGatewayError(e, log));
+      }
+      const response = await gateway.execute(parsed.data, caller);
       return c.json(response);
     },
   );

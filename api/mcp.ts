@@ -32,6 +32,7 @@ import {
   type Tenant,
 } from "../gateway/mod.ts";
 import { addMcpSessionMetrics } from "../observability/mod.ts";
+import { elicitationChannel, type SendRequest } from "./mcp_approval.ts";
 import { requestIdFrom } from "./request_id.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
@@ -198,6 +199,7 @@ interface ToolExtra {
   sessionId?: string;
   requestId?: string | number;
   _meta?: { progressToken?: string | number };
+  sendRequest: SendRequest;
   sendNotification(
     notification: {
       method: "notifications/progress";
@@ -319,6 +321,12 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
           notify("the code wrote a log line");
           forwardLog(entry);
         },
+        // Calls that need approval are put to the client as elicitations, when it can answer.
+        approvals: elicitationChannel(
+          server.server.getClientCapabilities(),
+          extra.sendRequest,
+          (request) => notify(`waiting for approval of ${request.tool}`),
+        ),
       };
       const response = await gateway.execute(
         { code: args.code, intent: args.intent, tools: args.tools },

@@ -9,7 +9,7 @@
  */
 
 import type { ValidateFunction } from "ajv";
-import { dropPartialToken } from "../sandbox/mod.ts";
+import { dropPartialToken, type RpcContext } from "../sandbox/mod.ts";
 import type { NameMap } from "../wrappers/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import { type CallToolResult, compileOutputSchema } from "../upstream/mod.ts";
@@ -108,16 +108,25 @@ export interface BridgeOptions {
    * of every call that passed the checks (writes included). Without it every call goes upstream.
    */
   speculation?: CallSpeculation;
+   * Asked before a call reaches its server, with the arguments as the code sent them (PII
+   * placeholders not yet swapped): resolves to let it through, or rejects with an error
+   * whose `kind` (`approval_denied`, `approval_timeout`) the code's `ToolError` gets.
+   * May wait for a person (see `gateway/approval/`).
+   */
+  approve?(tool: ToolInfo, args: Record<string, unknown>, context?: RpcContext): Promise<void>;
   /** Most calls in one execution. */
   maxCalls: number;
   /** Most calls in flight to one server. */
   maxConcurrentPerServer: number;
 }
 
+/** The `kind` of a `ToolError` the bridge causes. */
+export type BridgeErrorKind = "tool" | "permission" | "approval_denied" | "approval_timeout";
+
 /** A refusal or failure the code sees as a `ToolError`. */
 export class BridgeError extends Error {
-  readonly kind: "tool" | "permission";
-  constructor(message: string, kind: "tool" | "permission" = "tool") {
+  readonly kind: BridgeErrorKind;
+  constructor(message: string, kind: BridgeErrorKind = "tool") {
     super(message);
     this.name = "BridgeError";
     this.kind = kind;
@@ -164,16 +173,16 @@ export class ToolBridge {
   }
 
   /** The RPC handler to give the sandbox. */
-  readonly handle = (method: string, params: unknown): Promise<unknown> => {
+  readonly handle = (method: string, params: unknown, context?: RpcContext): Promise<unknown> => {
     const p = (params ?? {}) as Record<string, unknown>;
     switch (method) {
       case "tools/call":
-        return this.#call(p.tool, p.args);
+        return this.#call(p.tool, p.args, context);
       case "tools/callByName": {
         const server = typeof p.server === "string" ? p.server : "";
         const name = typeof p.name === "string" ? p.name : "";
         const id = this.#options.names.toolIdByServer(server, name);
-        if (id) return this.#call(id, p.args);
+        if (id) return this.#call(id, p.args, context);
         // Not a tool: still an attempt, counted and recorded like any other.
         const shown = `${server}.${name}`;
         return this.#refuse(shown, (safeId) => {
@@ -283,7 +292,7 @@ export class ToolBridge {
     return `this execution reached its limit of ${this.#options.maxCalls} tool calls`;
   }
 
-  async #call(rawId: unknown, rawArgs: unknown): Promise<unknown> {
+  async #call(rawId: unknown, rawArgs: unknown, context?: RpcContext): Promise<unknown> {
     const id = typeof rawId === "string" ? rawId : "";
     if (id.length === 0 || id.length > MAX_TOOL_ID_CHARS) {
       return this.#refuse(
@@ -347,6 +356,19 @@ export class ToolBridge {
       this.#released.set(value, placeholder);
     }
     this.#pending.add(call);
+    // Approval comes first: a call that waits for a person is not served, cached or sent
+    // before the decision.
+    if (this.#options.approve) {
+      try {
+        await this.#options.approve(tool, args as Record<string, unknown>, context);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const kind = (error as { kind?: BridgeErrorKind }).kind ?? "tool";
+        // Still pending unless the execution ended meanwhile (then it is recorded cancelled).
+        if (this.#pending.has(call)) this.#record(call, "refused", message);
+        throw new BridgeError(message, kind);
+      }
+    }
     // Speculation sees the call as it goes upstream; a served one needs no slot.
     const spec = this.#options.speculation?.start(tool, args as Record<string, unknown>, realArgs);
     const served = await spec?.served();

@@ -13,16 +13,34 @@ const PII_TYPES = ["email", "phone", "ssn", "credit_card", "iban", "ip", "secret
 
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 
+/**
+ * An operator's correction of a tool's MCP annotations (hints a server may get wrong): the
+ * keys given replace the server's, the others stay.
+ */
+const toolAnnotationsSchema = z.strictObject({
+  title: z.string().max(200).optional(),
+  readOnlyHint: z.boolean().optional(),
+  destructiveHint: z.boolean().optional(),
+  idempotentHint: z.boolean().optional(),
+  openWorldHint: z.boolean().optional(),
+});
+
+/** `tool name → annotations`, per server (the tool's MCP name, not its id). */
+const toolAnnotationOverridesSchema = z.record(z.string().min(1).max(128), toolAnnotationsSchema)
+  .optional();
+
 const stdioServerSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).default([]),
   env: z.record(z.string(), z.string()).default({}),
   cwd: z.string().optional(),
+  toolAnnotations: toolAnnotationOverridesSchema,
 });
 
 const httpServerSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   headers: z.record(z.string(), z.string()).default({}),
+  toolAnnotations: toolAnnotationOverridesSchema,
 });
 
 /** One server entry: `command` makes it stdio, `url` makes it Streamable HTTP. */
@@ -104,12 +122,41 @@ const speculationSchema = z.strictObject({
   readOnly: speculationFields.readOnly.default([]),
 });
 
+/**
+ * Which tool calls wait for a person's approval (see `gateway/approval/`). Absent: none do.
+ */
+export const approvalSchema = z.strictObject({
+  /** Globs over tool ids (`filesystem.write_file`, `github.*`) that always need approval. */
+  tools: z.array(z.string().min(1).max(256)).max(1000).default([]),
+  /**
+   * Also every tool whose annotations do not declare it harmless: `readOnlyHint` is not
+   * true and `destructiveHint` is not false (the MCP defaults).
+   */
+  destructive: z.boolean().default(false),
+  /** How long a call waits for a decision, in seconds; then it is denied (`approval_timeout`). */
+  timeoutSeconds: positiveInt(24 * 3600).default(300),
+  /** When no approver can be asked (an MCP client without elicitation, …): deny or allow. */
+  onUnavailable: z.enum(["deny", "allow"]).default("deny"),
+  /** Pending approvals of one tenant at most; a call past it is denied at once. */
+  maxPending: positiveInt(10_000).default(100),
+});
+
+/** A validated approval policy. */
+export type ApprovalConfig = z.infer<typeof approvalSchema>;
+
 const keyHashSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, {
   message: 'must be "sha256:" followed by 64 lowercase hex digits (the SHA-256 of the key)',
 });
 
 const tenantSchema = z.strictObject({
   keys: z.array(keyHashSchema).min(1),
+  /**
+   * Keys that may list and answer this tenant's approvals (`/v1/approvals`). A key only
+   * listed here cannot run code; one listed in both can do both.
+   */
+  approverKeys: z.array(keyHashSchema).default([]),
+  /** This tenant's approval policy instead of the top-level one. */
+  approval: approvalSchema.optional(),
   enabledTools: z.array(z.string().min(1)).default(["*"]),
   requestsPerMinute: positiveInt(1_000_000).default(60),
   maxConcurrent: positiveInt(1024).optional(),
@@ -202,6 +249,8 @@ export const configSchema = z.strictObject({
   selection: selectionSchema.default(selectionSchema.parse({})),
   pii: piiSchema.default(piiSchema.parse({})),
   auth: authSchema.optional(),
+  /** The approval policy of every tenant that has none of its own (and of local use). */
+  approval: approvalSchema.optional(),
   audit: auditSchema.default(auditSchema.parse({})),
   /** Shared state in Redis for several replicas; absent: this process's memory. */
   state: stateSchema.optional(),

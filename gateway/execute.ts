@@ -18,6 +18,7 @@ import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
 import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
+import { type ApprovalBroker, type ApprovalChannel, approvalGate } from "./approval/mod.ts";
 import { runPrepared } from "./code_prep.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
@@ -52,6 +53,12 @@ export interface Caller {
   transport?: "http" | "mcp" | "cli";
   /** Receives console lines as they are written (MCP progress). */
   onLog?: (entry: LogEntry) => void;
+  /**
+   * How this caller reaches a person when a call needs approval (an SSE stream, an MCP
+   * client with elicitation, a plain HTTP request answered over `/v1/approvals`); absent:
+   * nobody can be asked, and the policy's `onUnavailable` decides.
+   */
+  approvals?: ApprovalChannel;
 }
 
 /** The maxima a caller's request limits are checked against. */
@@ -104,6 +111,8 @@ export interface PipelineDeps {
   sessionKey?: string;
   /** Receives the prefetches the code never used (they reached upstream: for the audit). */
   onUnusedPrefetches?: (unused: UnusedPrefetch[]) => void;
+  /** Holds calls that wait for a person (see `gateway/approval/`). */
+  approvals?: ApprovalBroker;
 }
 
 /** The redaction settings for a tenant, with the vault to use. */
@@ -209,6 +218,11 @@ async function executeWith(
       timeoutMs: deps.config.sandbox.toolTimeoutMs,
       signal,
     });
+  const gate = approvalGate(
+    deps.approvals,
+    caller,
+    (text) => redactText(text, redactionOptions(tenant, vault)).text,
+  );
   const speculation = deps.speculation?.begin(tenant.speculation, {
     tenant: tenant.id,
     session: caller.sessionId === undefined ? undefined : deps.sessionKey,
@@ -216,7 +230,11 @@ async function executeWith(
     names,
     tool: (id) => deps.upstream.tool(id),
     allowed,
-    needsApproval: () => false,
+    // A call that waits for a person is never prefetched or served from the cache.
+    needsApproval: (id) => {
+      const tool = gate && deps.upstream.tool(id);
+      return tool ? gate!.needsApproval(tool) : false;
+    },
     callTool,
     restorePii,
   });
@@ -234,6 +252,7 @@ async function executeWith(
     restorePii,
     retokenize: retokenizeValueAsync,
     speculation,
+    approve: gate && ((tool, args, context) => gate.check(tool, args, context)),
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
   });
@@ -268,6 +287,7 @@ async function executeWith(
     bridge.close();
     const unused = speculation?.close() ?? [];
     if (unused.length > 0) deps.onUnusedPrefetches?.(unused);
+    gate?.close();
   }
 
   const redaction = redactionOptions(tenant, vault);

@@ -21,9 +21,12 @@ import {
 } from "../wrappers/mod.ts";
 import type { ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
-import { GatewayError } from "./errors.ts";
+import { GatewayError, safeErrorMessage } from "./errors.ts";
 import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./execute.ts";
+import { ApprovalBroker, type ApprovalEvent } from "./approval/mod.ts";
 import {
+  addApprovalMetrics,
+  type ApprovalMetrics,
   AuditLog,
   type AuditRecord,
   type AuditSink,
@@ -87,6 +90,9 @@ export class Gateway {
   auditSink: AuditSink | undefined;
   /** The SQLite audit log, when that is the sink (open after {@link start}). */
   audit: AuditLog | undefined;
+  /** Tool calls waiting for a person's approval (see `gateway/approval/`). */
+  readonly approvals: ApprovalBroker;
+  readonly #approvalMetrics: ApprovalMetrics;
   readonly #log: (event: Record<string, unknown>) => void;
   #names: NameMap | undefined;
   #started: Promise<void> | undefined;
@@ -188,6 +194,8 @@ export class Gateway {
       vaults: () => this.vaults.stats(),
     });
     addSpeculationMetrics(this.metrics.registry, () => this.speculation.stats());
+    this.approvals = new ApprovalBroker({ onSettled: (event) => this.#recordApproval(event) });
+    this.#approvalMetrics = addApprovalMetrics(this.metrics, () => this.approvals.pending());
     this.upstream.onCatalogueChange((server) => {
       this.#names = undefined;
       this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
@@ -360,6 +368,7 @@ export class Gateway {
         // The same key as the session's PII vault: another API key gets another cache.
         sessionKey: JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
         onUnusedPrefetches: (list) => unused = list,
+        approvals: this.approvals,
       },
       request,
       caller,
@@ -458,6 +467,48 @@ export class Gateway {
     return queued;
   }
 
+  /** Audits and counts one settled approval request; never fails the call. */
+  #recordApproval({ request, outcome }: ApprovalEvent): void {
+    const labels = { tenant: request.tenant };
+    this.#approvalMetrics.decisions.inc({ ...labels, outcome: outcome.status });
+    if (outcome.status !== "unavailable" && outcome.status !== "over_capacity") {
+      this.#approvalMetrics.waitSeconds.observe(
+        labels,
+        Math.max(0, outcome.decidedAt - request.requestedAt) / 1000,
+      );
+    }
+    const answer = outcome.answer;
+    try {
+      this.auditSink?.recordApproval?.({
+        id: request.id,
+        tenant: request.tenant,
+        executionId: request.executionId,
+        requestId: request.requestId,
+        tool: request.tool,
+        arguments: request.arguments,
+        requestedAt: new Date(request.requestedAt).toISOString(),
+        decidedAt: new Date(outcome.decidedAt).toISOString(),
+        decision: outcome.status,
+        decidedBy: answer?.decidedBy,
+        scope: answer?.scope,
+        // The approver's own words may hold personal data: masked like error messages.
+        reason: answer?.reason === undefined ? undefined : safeErrorMessage(answer.reason),
+      });
+    } catch (error) {
+      this.#log({ level: "error", msg: "audit write failed", error: String(error) });
+    }
+    this.#log({
+      level: "info",
+      msg: "approval",
+      requestId: request.requestId,
+      tenant: request.tenant,
+      tool: request.tool,
+      decision: outcome.status,
+      decidedBy: answer?.decidedBy,
+      scope: answer?.scope,
+    });
+  }
+
   /** Readiness of each part, for `/readyz`. */
   readiness(): {
     ready: boolean;
@@ -482,6 +533,8 @@ export class Gateway {
   /** Stops taking executions, waits for running ones (up to `drainMs`), then stops all. */
   async close(drainMs = 10_000): Promise<void> {
     this.#draining = true;
+    // Nobody will answer now: waiting calls are withdrawn so their executions can finish.
+    await this.approvals.close();
     const drained = Promise.allSettled([...this.#inFlight]);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([drained, new Promise((r) => timer = setTimeout(r, drainMs))]);

@@ -7,6 +7,22 @@
  */
 
 export {
+  type ApprovalAnswer,
+  ApprovalBroker,
+  type ApprovalChannel,
+  type ApprovalOutcome,
+  ApprovalPolicy,
+  type ApprovalRequest,
+  type ApprovalScope,
+  type ApprovalStatus,
+  type ApprovalStore,
+  approverFingerprint,
+  MAX_APPROVAL_ARGUMENT_CHARS,
+  MAX_APPROVAL_REASON_CHARS,
+  MemoryApprovalStore,
+} from "./approval/mod.ts";
+export {
+  type ApprovalConfig,
   type Config,
   ConfigError,
   configSchema,
@@ -37,9 +53,22 @@ export {
   normalizeOrigin,
   parseAuthority,
 } from "./hosts.ts";
-export { BridgeError, ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
+export {
+  BridgeError,
+  type BridgeErrorKind,
+  ToolBridge,
+  type ToolCallRecord,
+  type ToolSearchHit,
+} from "./bridge.ts";
 export { ToolCallError, toolResultValue } from "./tool_result.ts";
-export { apiKeyId, globToRegExp, hashApiKey, type Tenant, TenantDirectory } from "./tenants.ts";
+export {
+  apiKeyId,
+  type Approver,
+  globToRegExp,
+  hashApiKey,
+  type Tenant,
+  TenantDirectory,
+} from "./tenants.ts";
 export { RateLimiter } from "./rate_limit.ts";
 export {
   errorBodySchema,

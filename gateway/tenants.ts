@@ -6,7 +6,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Config } from "./config.ts";
+import type { ApprovalConfig, Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { LimitMaxima } from "./execute.ts";
 import type { SpeculationPolicy } from "./speculation/mod.ts";
@@ -29,6 +29,19 @@ export interface Tenant {
   pii: { mode: "tokenize" | "mask" | "off"; types: string[]; allow: string[] };
   /** Speculation settings: the configuration's, with the tenant's overrides. */
   speculation: SpeculationPolicy;
+  /** Which tool calls wait for a person's approval; absent: none. */
+  approval?: ApprovalConfig;
+  /**
+   * Whether some key can answer this tenant's approvals over HTTP: local use (no auth), or a
+   * tenant with `approverKeys`.
+   */
+  hasApprovers: boolean;
+}
+
+/** An authenticated approver: the tenant and the `sha256:` hash of the key used (`""` locally). */
+export interface Approver {
+  tenant: Tenant;
+  keyId: string;
 }
 
 /** The SHA-256 of an API key as the config stores it: `sha256:<hex>`. */
@@ -55,6 +68,7 @@ export function globToRegExp(glob: string): RegExp {
 /** Resolves API keys to tenants and holds each tenant's policy. */
 export class TenantDirectory {
   #byHash = new Map<string, Tenant>();
+  #approverByHash = new Map<string, Tenant>();
   #tenants = new Map<string, Tenant>();
   #matchers = new Map<string, RegExp[]>();
   #local: Tenant | undefined;
@@ -76,6 +90,8 @@ export class TenantDirectory {
         allowNet: s.allowNet,
         pii: { ...config.pii },
         speculation: { ...config.speculation },
+        approval: activeApproval(config.approval),
+        hasApprovers: true,
       };
       this.#add(this.#local);
       return;
@@ -105,9 +121,12 @@ export class TenantDirectory {
           allow: [...config.pii.allow, ...(t.pii?.allow ?? [])],
         },
         speculation: { ...config.speculation, ...t.speculation },
+        approval: activeApproval(t.approval ?? config.approval),
+        hasApprovers: t.approverKeys.length > 0,
       };
       this.#add(tenant);
       for (const hash of t.keys) this.#byHash.set(hash, tenant);
+      for (const hash of t.approverKeys) this.#approverByHash.set(hash, tenant);
     }
   }
 
@@ -145,6 +164,27 @@ export class TenantDirectory {
     throw new GatewayError("unauthorized", "the API key is not valid");
   }
 
+  /**
+   * The approver for an `Authorization` header value: a key listed in some tenant's
+   * `approverKeys`; without auth, the local tenant.
+   * @throws GatewayError `unauthorized` for a missing, malformed or unknown key;
+   *   `forbidden` for a key of a tenant that is not one of its approver keys
+   */
+  authenticateApprover(authorization: string | undefined | null): Approver {
+    if (this.#local) return { tenant: this.#local, keyId: "" };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+    if (!match) {
+      throw new GatewayError("unauthorized", "an API key is required: Authorization: Bearer <key>");
+    }
+    const hash = hashApiKey(match[1]);
+    const approver = findByHash(this.#approverByHash, hash);
+    if (approver) return { tenant: approver, keyId: hash };
+    if (findByHash(this.#byHash, hash)) {
+      throw new GatewayError("forbidden", "this API key is not one of the tenant's approverKeys");
+    }
+    throw new GatewayError("unauthorized", "the API key is not valid");
+  }
+
   /** Whether `tenant` may use the tool `toolId` at all. */
   allows(tenant: Tenant, toolId: string): boolean {
     return this.#matchers.get(tenant.id)!.some((re) => re.test(toolId));
@@ -154,4 +194,18 @@ export class TenantDirectory {
     this.#tenants.set(tenant.id, tenant);
     this.#matchers.set(tenant.id, tenant.enabledTools.map(globToRegExp));
   }
+}
+
+/** A tenant by key hash, comparing in constant time per entry. */
+function findByHash(map: Map<string, Tenant>, hash: string): Tenant | undefined {
+  const wanted = new TextEncoder().encode(hash);
+  for (const [known, tenant] of map) {
+    if (timingSafeEqual(new TextEncoder().encode(known), wanted)) return tenant;
+  }
+  return undefined;
+}
+
+/** A policy that asks for something, or `undefined` for one that never would. */
+function activeApproval(policy: ApprovalConfig | undefined): ApprovalConfig | undefined {
+  return policy && (policy.tools.length > 0 || policy.destructive) ? policy : undefined;
 }

@@ -117,7 +117,58 @@ const MIGRATIONS = [
   `ALTER TABLE tool_calls ADD COLUMN outcome TEXT;`,
   // Speculation: prefetched, cached or unused; NULL for an ordinary call.
   `ALTER TABLE tool_calls ADD COLUMN speculation TEXT;`,
+  // Human approvals of tool calls: one row per request, written when it is settled.
+  `CREATE TABLE approvals (
+     id TEXT PRIMARY KEY,
+     tenant TEXT NOT NULL,
+     execution_id TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     tool TEXT NOT NULL,
+     arguments TEXT NOT NULL,
+     requested_at TEXT NOT NULL,
+     decided_at TEXT NOT NULL,
+     decision TEXT NOT NULL,
+     decided_by TEXT,
+     scope TEXT,
+     reason TEXT
+   );
+   CREATE INDEX approvals_tenant ON approvals(tenant, requested_at);
+   CREATE INDEX approvals_time ON approvals(requested_at);`,
 ];
+
+/**
+ * One approval request and how it ended, as audited. Texts are already redacted by the
+ * caller; the arguments are stored up to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS}.
+ */
+export interface ApprovalAuditRecord {
+  /** The approval's id. */
+  id: string;
+  tenant: string;
+  /** The execution that asked. */
+  executionId: string;
+  requestId: string;
+  /** The tool id. */
+  tool: string;
+  /** The arguments as the approver saw them (redacted JSON text, possibly cut). */
+  arguments: string;
+  /** ISO 8601 time it was asked. */
+  requestedAt: string;
+  /** ISO 8601 time it ended. */
+  decidedAt: string;
+  /** `approved`, `denied`, `timeout`, `withdrawn`, `unavailable` or `over_capacity`. */
+  decision: string;
+  /** `key:sha256:<16 hex>`, `local` or `mcp-client`, when a person answered. */
+  decidedBy?: string;
+  /** `call` or `execution`, when a person answered. */
+  scope?: string;
+  /** The approver's reason (redacted), when given. */
+  reason?: string;
+}
+
+/** Longest stored approval argument text, in UTF-16 units. */
+export const MAX_APPROVAL_ARGUMENT_CHARS = 4096;
+/** Longest stored approval reason, in UTF-16 units. */
+export const MAX_APPROVAL_REASON_CHARS = 500;
 
 interface ExecutionRow {
   id: number;
@@ -158,6 +209,8 @@ export class AuditLog implements AuditSink {
   readonly #deleteBefore: StatementSync;
   readonly #selectCalls: StatementSync;
   readonly #queue: WriteBehind<AuditRecord>;
+  readonly #insertApproval: StatementSync;
+  readonly #deleteApprovalsBefore: StatementSync;
   #timers = new Set<ReturnType<typeof setInterval>>();
   #closed = false;
 
@@ -191,6 +244,12 @@ export class AuditLog implements AuditSink {
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.#deleteBefore = db.prepare("DELETE FROM executions WHERE time < ?");
+    this.#insertApproval = db.prepare(
+      `INSERT OR REPLACE INTO approvals (id, tenant, execution_id, request_id, tool, arguments,
+         requested_at, decided_at, decision, decided_by, scope, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#deleteApprovalsBefore = db.prepare("DELETE FROM approvals WHERE requested_at < ?");
     this.#selectCalls = db.prepare(
       "SELECT tool, ms, ok, outcome, error, speculation FROM tool_calls" +
         " WHERE execution_id = ? ORDER BY seq",
@@ -319,10 +378,64 @@ export class AuditLog implements AuditSink {
     });
   }
 
-  /** Deletes executions (and, by cascade, their calls) older than the retention period. */
+  /**
+   * Writes one settled approval request.
+   * @throws AuditError `audit_write` when the log is closed or the write fails
+   */
+  recordApproval(entry: ApprovalAuditRecord): void {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    try {
+      this.#insertApproval.run(
+        entry.id.slice(0, 64),
+        entry.tenant,
+        entry.executionId.slice(0, 64),
+        entry.requestId,
+        entry.tool.slice(0, MAX_TOOL_CHARS),
+        entry.arguments.slice(0, MAX_APPROVAL_ARGUMENT_CHARS),
+        new Date(entry.requestedAt).toISOString(),
+        new Date(entry.decidedAt).toISOString(),
+        entry.decision,
+        entry.decidedBy ?? null,
+        entry.scope ?? null,
+        entry.reason === undefined ? null : entry.reason.slice(0, MAX_APPROVAL_REASON_CHARS),
+      );
+    } catch (error) {
+      throw new AuditError("audit_write", `audit write failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The newest approval records first (default 100), optionally of one tenant. */
+  recentApprovals(options: { tenant?: string; limit?: number } = {}): ApprovalAuditRecord[] {
+    const limit = options.limit ?? 100;
+    const rows =
+      (options.tenant === undefined
+        ? this.#db.prepare("SELECT * FROM approvals ORDER BY requested_at DESC LIMIT ?").all(limit)
+        : this.#db.prepare(
+          "SELECT * FROM approvals WHERE tenant = ? ORDER BY requested_at DESC LIMIT ?",
+        ).all(options.tenant, limit)) as unknown as Record<string, string | null>[];
+    return rows.map((row) => ({
+      id: row.id!,
+      tenant: row.tenant!,
+      executionId: row.execution_id!,
+      requestId: row.request_id!,
+      tool: row.tool!,
+      arguments: row.arguments!,
+      requestedAt: row.requested_at!,
+      decidedAt: row.decided_at!,
+      decision: row.decision!,
+      ...(row.decided_by === null ? {} : { decidedBy: row.decided_by! }),
+      ...(row.scope === null ? {} : { scope: row.scope! }),
+      ...(row.reason === null ? {} : { reason: row.reason! }),
+    }));
+  }
+
+  /** Deletes executions (and, by cascade, their calls) and approvals older than the retention period. */
   prune(): number {
     if (this.#closed || !Number.isFinite(this.#retentionMs)) return 0;
     const cutoff = new Date(this.#now().getTime() - this.#retentionMs).toISOString();
+    this.#deleteApprovalsBefore.run(cutoff);
     return Number(this.#deleteBefore.run(cutoff).changes);
   }
 

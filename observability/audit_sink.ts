@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AuditRecord } from "./audit.ts";
+import type { ApprovalAuditRecord, AuditRecord } from "./audit.ts";
 
 /** An audit log the gateway writes to. */
 export interface AuditSink {
@@ -17,6 +17,12 @@ export interface AuditSink {
    * @throws AuditError `audit_write` when the record is malformed or the log is closed
    */
   record(entry: AuditRecord): void;
+  /**
+   * Records one settled approval request (see `gateway/approval/`). Optional: a sink without
+   * it does not keep approvals.
+   * @throws AuditError `audit_write` when the log is closed or the write fails
+   */
+  recordApproval?(entry: ApprovalAuditRecord): void;
   /** The newest executions first (default 100), optionally of one tenant. */
   recentAsync(options?: { tenant?: string; limit?: number }): Promise<AuditRecord[]>;
   /** Resolves once every record given so far is stored (or dropped after `timeoutMs`). */

@@ -538,3 +538,52 @@ function formatValue(value: number): string {
   if (value === -Infinity) return "-Inf";
   return String(value);
 }
+
+/** Bounds of the approval wait histogram, in seconds: people take seconds to minutes. */
+export const APPROVAL_WAIT_BUCKETS = [0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
+
+/** The approval metrics a gateway updates. */
+export interface ApprovalMetrics {
+  /** `airlock_approval_decisions_total{tenant,outcome}`. */
+  decisions: Counter;
+  /** `airlock_approval_wait_seconds{tenant}`: from asking to the decision. */
+  waitSeconds: Histogram;
+}
+
+/**
+ * Registers `airlock_approvals_pending{tenant}` (read from `pending` at render time),
+ * `airlock_approval_decisions_total{tenant,outcome}` (outcome: `approved`, `denied`,
+ * `timeout`, `withdrawn`, `unavailable`, `over_capacity`) and
+ * `airlock_approval_wait_seconds{tenant}`.
+ */
+export function addApprovalMetrics(
+  metrics: GatewayMetrics,
+  pending: () => Array<{ tenant: string; count: number }>,
+): ApprovalMetrics {
+  const registry = metrics.registry;
+  registry.register(
+    new Gauge(
+      "airlock_approvals_pending",
+      "Tool calls waiting for a person's approval.",
+      ["tenant"],
+      () => pending().map((p) => ({ labels: { tenant: p.tenant }, value: p.count })),
+    ),
+  );
+  return {
+    decisions: registry.register(
+      new Counter(
+        "airlock_approval_decisions_total",
+        "Approval requests by how they ended.",
+        ["tenant", "outcome"],
+      ),
+    ),
+    waitSeconds: registry.register(
+      new Histogram(
+        "airlock_approval_wait_seconds",
+        "Time a tool call waited for a decision.",
+        ["tenant"],
+        APPROVAL_WAIT_BUCKETS,
+      ),
+    ),
+  };
+}

@@ -7,6 +7,7 @@
  */
 
 export {
+  type ApprovalAuditRecord,
   AuditError,
   AuditLog,
   type AuditOptions,
@@ -18,7 +19,10 @@ export {
 export type { AuditSink } from "./audit_sink.ts";
 export { PostgresAuditLog, type PostgresAuditOptions } from "./audit_postgres.ts";
 export {
+  addApprovalMetrics,
   addMcpSessionMetrics,
+  APPROVAL_WAIT_BUCKETS,
+  type ApprovalMetrics,
   CONTENT_TYPE,
   Counter,
   createGatewayMetrics,

@@ -22,6 +22,7 @@ export { cgroupBaseDir, type MemoryGuardMode } from "./memory.ts";
 export { liveRuntimeDirs, sandboxCacheDir } from "./runtime_dir.ts";
 export {
   type LogEntry,
+  type RpcContext,
   type RpcHandler,
   type RunRequest,
   type RunResult,

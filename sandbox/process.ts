@@ -28,6 +28,7 @@ import { harnessWarmer, newOrigin, spawnChild, storageDirs } from "./spawn.ts";
 import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
+  type RpcContext,
   type RpcHandler,
   RUNTIME_OVERHEAD_MB,
   type SandboxError,
@@ -418,6 +419,9 @@ export class SandboxProcess {
     return outcome;
   }
 
+  /** What every RPC handler of this process gets: the deadline's pause. */
+  readonly #rpcContext: RpcContext = { pauseDeadline: () => this.#watch.pause() };
+
   /** Kills the whole process group. `reason` is remembered for the outcome. */
   kill(reason?: SandboxError["kind"]): void {
     this.#watch.kill(reason);
@@ -427,7 +431,7 @@ export class SandboxProcess {
     let reply: Record<string, unknown>;
     try {
       if (!onRpc) throw new Error("no tools are available to this execution");
-      const value = await onRpc(String(frame.method), frame.params);
+      const value = await onRpc(String(frame.method), frame.params, this.#rpcContext);
       reply = { t: "reply", id: frame.id, ok: true, value };
     } catch (error) {
       const kind = (error as { kind?: string }).kind ?? "tool";

@@ -61,6 +61,11 @@ export class Watch {
   #backup: ReturnType<typeof setTimeout> | undefined;
   #released = false;
   #registered: boolean;
+  /** When the deadline passes (ms since the epoch), while it runs; see {@link pause}. */
+  #deadlineAt: number | undefined;
+  /** Time left of a paused deadline, in ms. */
+  #remainingMs: number | undefined;
+  #pauses = 0;
   #onLost: (() => void)[] = [];
 
   constructor(child: SupervisedChild) {
@@ -97,7 +102,39 @@ export class Watch {
    * worker thread. A later call replaces the deadline.
    */
   deadline(timeoutMs: number): void {
-    post({ op: "deadline", id: this.#id, at: Date.now() + timeoutMs });
+    this.#pauses = 0;
+    this.#remainingMs = undefined;
+    this.#arm(timeoutMs);
+  }
+
+  /**
+   * Stops the deadline's clock (the process keeps running) until the returned function is
+   * called: time spent paused does not count against the limit. Pauses nest: the clock runs
+   * again once every pause has been resumed, with the time that was left when the first one
+   * began. Resuming twice is harmless. Without a deadline this does nothing.
+   */
+  pause(): () => void {
+    if (this.#pauses++ === 0 && this.#deadlineAt !== undefined) {
+      this.#remainingMs = Math.max(0, this.#deadlineAt - Date.now());
+      this.#deadlineAt = undefined;
+      post({ op: "deadline", id: this.#id, at: null });
+      clearTimeout(this.#backup);
+    }
+    let resumed = false;
+    return () => {
+      if (resumed || this.#pauses === 0) return;
+      resumed = true;
+      if (--this.#pauses === 0 && this.#remainingMs !== undefined) {
+        const left = this.#remainingMs;
+        this.#remainingMs = undefined;
+        if (!this.#released) this.#arm(left);
+      }
+    };
+  }
+
+  #arm(timeoutMs: number): void {
+    this.#deadlineAt = Date.now() + timeoutMs;
+    post({ op: "deadline", id: this.#id, at: this.#deadlineAt });
     clearTimeout(this.#backup);
     const delay = this.supervised ? BACKUP_DELAY_MS : 0;
     this.#backup = setTimeout(() => this.kill("timeout"), timeoutMs + delay);
@@ -138,6 +175,8 @@ export class Watch {
    */
   finish(): void {
     clearTimeout(this.#backup);
+    this.#deadlineAt = undefined;
+    this.#remainingMs = undefined;
     Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, VERDICT_FINISHED);
   }
 

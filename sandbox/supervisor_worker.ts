@@ -9,6 +9,7 @@
  *   `supervisor.ts` for its layout);
  * - `{ op: "deadline", id, at }`: kill at `at`, in ms since the epoch (`Date.now()` is the
  *   same clock on every thread, so the worker's start-up time is not added to the limit);
+ *   `at: null` clears the deadline (a paused clock, see `Watch.pause`);
  * - `{ op: "rss", id, limitBytes }`: kill once VmRSS passes `limitBytes`;
  * - `{ op: "disk", id, dir, limitBytes }`: kill once the files under `dir` pass
  *   `limitBytes` (verdict `output_limit`);
@@ -48,7 +49,7 @@ interface Watched {
 
 type Message =
   | { op: "watch"; id: number; pid: number; state: SharedArrayBuffer }
-  | { op: "deadline"; id: number; at: number }
+  | { op: "deadline"; id: number; at: number | null }
   | { op: "rss"; id: number; limitBytes: number }
   | { op: "disk"; id: number; dir: string; limitBytes: number }
   | { op: "unwatch"; id: number }
@@ -80,6 +81,8 @@ scope.onmessage = (event) => {
       const entry = watched.get(message.id);
       if (!entry) return;
       clearTimeout(entry.timer);
+      entry.timer = undefined;
+      if (message.at === null) return;
       entry.timer = setTimeout(
         () => fire(entry, VERDICT_TIMEOUT),
         Math.max(0, message.at - Date.now()),

@@ -76,11 +76,27 @@ export interface SandboxGrants {
   allowRead: string[];
 }
 
+/** What the sandbox offers the handler of one RPC. */
+export interface RpcContext {
+  /**
+   * Stops the execution's wall-clock limit until the returned function is called (a tool
+   * call that waits for a person's approval). Pauses of concurrent calls nest; the clock
+   * runs again when the last one resumes, with the time that was left. Calling the returned
+   * function more than once is harmless.
+   */
+  pauseDeadline(): () => void;
+}
+
 /**
  * Serves the code's calls to `__airlock.rpc(method, params)` (tool calls, tool search).
- * What it returns is sent back to the code; what it throws becomes a `ToolError` there.
+ * What it returns is sent back to the code; what it throws becomes a `ToolError` there
+ * (its `kind`, when a string, becomes the `ToolError`'s `kind`).
  */
-export type RpcHandler = (method: string, params: unknown) => Promise<unknown>;
+export type RpcHandler = (
+  method: string,
+  params: unknown,
+  context: RpcContext,
+) => Promise<unknown>;
 
 /** One execution request. */
 export interface RunRequest {

@@ -19,7 +19,7 @@ import { listAllTools } from "./catalogue.ts";
 import { UpstreamError } from "./errors.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
-import { type ToolWarning, vetTools } from "./vet.ts";
+import { applyAnnotationOverrides, type ToolWarning, vetTools } from "./vet.ts";
 import { settlesWithin } from "./wait.ts";
 
 /** Where a server is in its life: see {@linkcode ServerStatus}. */
@@ -319,7 +319,7 @@ export class ServerConnection {
         client.getInstructions(),
         this.#options.rejectToolName,
       );
-      this.#setTools(vetted.tools);
+      this.#setTools(applyAnnotationOverrides(vetted.tools, this.#config.toolAnnotations));
       this.#setWarnings(vetted.warnings);
       this.#setState("ready");
       logger({
@@ -459,7 +459,7 @@ export class ServerConnection {
           this.#options.rejectToolName,
         );
         this.#setWarnings(vetted.warnings);
-        const next = vetted.tools;
+        const next = applyAnnotationOverrides(vetted.tools, this.#config.toolAnnotations);
         if (JSON.stringify(next) !== JSON.stringify(this.#tools)) {
           this.#setTools(next);
           this.#options.logger({

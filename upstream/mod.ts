@@ -21,6 +21,7 @@ export { backoffDelay } from "./backoff.ts";
 export type { BackoffOptions } from "./backoff.ts";
 export { childEnvironment } from "./stdio_transport.ts";
 export {
+  applyAnnotationOverrides,
   DESCRIPTION_CUT_MARKER,
   MAX_DESCRIPTION_BYTES,
   MAX_SCHEMA_BYTES,
@@ -34,6 +35,7 @@ export type {
   JsonSchema,
   ServerConfig,
   StdioServerConfig,
+  ToolAnnotationOverrides,
   ToolInfo,
 } from "./types.ts";
 export type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";

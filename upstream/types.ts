@@ -27,8 +27,16 @@ export interface ToolInfo {
   serverInstructions?: string;
 }
 
+/**
+ * An operator's corrections of a server's tool annotations, by the tool's MCP name: the keys
+ * given replace the server's (`{ "write_file": { "destructiveHint": false } }`).
+ */
+export type ToolAnnotationOverrides = Record<string, Record<string, unknown>>;
+
 /** An upstream server started as a subprocess and spoken to over stdio. */
 export interface StdioServerConfig {
+  /** Corrections of the annotations the server declares. */
+  toolAnnotations?: ToolAnnotationOverrides;
   /** The program to run, e.g. `npx`. */
   command: string;
   /** Its arguments. */
@@ -41,6 +49,8 @@ export interface StdioServerConfig {
 
 /** An upstream server reached over MCP Streamable HTTP. */
 export interface HttpServerConfig {
+  /** Corrections of the annotations the server declares. */
+  toolAnnotations?: ToolAnnotationOverrides;
   /** The MCP endpoint, e.g. `http://127.0.0.1:9000/mcp`. */
   url: string;
   /** Extra request headers (for example an `Authorization` header). */

@@ -262,3 +262,19 @@ function vetOutputSchema(
   }
   return value;
 }
+
+/**
+ * `tools` with the operator's annotation corrections applied (a new object for each tool
+ * that has one; the keys given replace the server's). A correction for a tool the server
+ * does not list does nothing. Linear in the number of tools.
+ */
+export function applyAnnotationOverrides(
+  tools: ToolInfo[],
+  overrides: Record<string, Record<string, unknown>> | undefined,
+): ToolInfo[] {
+  if (!overrides) return tools;
+  return tools.map((tool) => {
+    const override = Object.hasOwn(overrides, tool.name) ? overrides[tool.name] : undefined;
+    return override ? { ...tool, annotations: { ...tool.annotations, ...override } } : tool;
+  });
+}

@@ -162,7 +162,7 @@ Deno.test("reopening an existing file keeps its data and schema version", async 
     second.close();
 
     const db = new DatabaseSync(path);
-    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 3 });
+    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 4 });
     assertEquals({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
     db.close();
   });
@@ -249,7 +249,23 @@ Deno.test("no column can hold a result, logs or code, and extra fields are not s
     ]);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all().map((t) => t.name);
-    assertEquals(tables, ["executions", "tool_calls"]);
+    // Approvals keep the call's arguments as the approver saw them (placeholders, redacted,
+    // cut), never a result, logs or code.
+    assertEquals(columns("approvals"), [
+      "id:TEXT",
+      "tenant:TEXT",
+      "execution_id:TEXT",
+      "request_id:TEXT",
+      "tool:TEXT",
+      "arguments:TEXT",
+      "requested_at:TEXT",
+      "decided_at:TEXT",
+      "decision:TEXT",
+      "decided_by:TEXT",
+      "scope:TEXT",
+      "reason:TEXT",
+    ]);
+    assertEquals(tables, ["approvals", "executions", "tool_calls"]);
     db.close();
 
     for (const file of [path, `${path}-wal`]) {
@@ -313,4 +329,46 @@ Deno.test("speculation marks are stored and read back; an older file gains the c
     assertEquals(log.recent()[0].calls, calls);
     log.close();
   });
+Deno.test("approvals: one row per settled request, read back, pruned with the retention", () => {
+  let now = new Date("2026-11-20T12:00:00.000Z");
+  const log = AuditLog.open(":memory:", { retentionDays: 1, now: () => now });
+  try {
+    const row = {
+      id: crypto.randomUUID(),
+      tenant: "acme",
+      executionId: crypto.randomUUID(),
+      requestId: "req-1",
+      tool: "filesystem.write_file",
+      arguments: '{"path":"a.txt","content":"[EMAIL_1]"}',
+      requestedAt: "2026-11-20T11:59:00.000Z",
+      decidedAt: "2026-11-20T11:59:30.000Z",
+      decision: "approved",
+      decidedBy: "key:sha256:0123456789abcdef",
+      scope: "execution",
+      reason: "fine",
+    };
+    log.recordApproval(row);
+    log.recordApproval({
+      ...row,
+      id: crypto.randomUUID(),
+      decision: "timeout",
+      decidedBy: undefined,
+      scope: undefined,
+      reason: undefined,
+      arguments: "x".repeat(10_000),
+    });
+    const read = log.recentApprovals({ tenant: "acme" });
+    assertEquals(read.length, 2);
+    assertEquals(read.find((r) => r.id === row.id), row);
+    const long = read.find((r) => r.decision === "timeout")!;
+    assertEquals(long.arguments.length, 4096);
+    assertEquals("decidedBy" in long, false);
+    assertEquals(log.recentApprovals({ tenant: "other" }), []);
+    now = new Date("2026-11-22T12:00:00.000Z");
+    log.prune();
+    assertEquals(log.recentApprovals(), []);
+  } finally {
+    log.close();
+  }
+  assertThrows(() => log.recordApproval({} as never), /closed/);
 });

@@ -1,0 +1,123 @@
+/**
+ * The approval routes: `GET /v1/approvals` lists the caller's tenant's pending approvals,
+ * `POST /v1/approvals/{id}` answers one. Both need a key listed in the tenant's
+ * `approverKeys` (any caller without auth). Another tenant's approval is indistinguishable
+ * from an unknown one (404); one that was answered, expired or withdrawn gives 409.
+ *
+ * @module
+ */
+
+import type { Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import {
+  type ApprovalRequest,
+  approverFingerprint,
+  formatIssues,
+  type Gateway,
+  GatewayError,
+  MAX_APPROVAL_REASON_CHARS,
+} from "../gateway/mod.ts";
+
+/** The body of `POST /v1/approvals/{id}`. */
+export const approvalAnswerSchema = z.strictObject({
+  decision: z.enum(["approve", "deny"]),
+  reason: z.string().max(MAX_APPROVAL_REASON_CHARS).optional(),
+  scope: z.enum(["call", "execution"]).optional(),
+});
+
+/** A pending approval as the HTTP API shows it (also the data of an SSE `approval` event). */
+export const approvalEntrySchema = z.object({
+  id: z.string(),
+  tool: z.string(),
+  server: z.string(),
+  arguments: z.string().describe(
+    "The JSON text of the arguments as the agent sees them (placeholders, not real values), " +
+      "cut at 4,000 characters and redacted.",
+  ),
+  executionId: z.string(),
+  requestedAt: z.string().describe("ISO 8601"),
+  expiresAt: z.string().describe("ISO 8601; then the call is denied (approval_timeout)"),
+});
+
+/** `GET /v1/approvals`. */
+export const approvalListSchema = z.object({ approvals: z.array(approvalEntrySchema) });
+
+/** The reply of `POST /v1/approvals/{id}`. */
+export const approvalDecisionSchema = z.object({
+  id: z.string(),
+  status: z.enum(["approved", "denied"]),
+  scope: z.enum(["call", "execution"]),
+  decidedBy: z.string(),
+  decidedAt: z.string(),
+});
+
+/** The shown form of a pending request (no tenant, no request id). */
+export function approvalEntry(request: ApprovalRequest): z.infer<typeof approvalEntrySchema> {
+  return {
+    id: request.id,
+    tool: request.tool,
+    server: request.server,
+    arguments: request.arguments,
+    executionId: request.executionId,
+    requestedAt: new Date(request.requestedAt).toISOString(),
+    expiresAt: new Date(request.expiresAt).toISOString(),
+  };
+}
+
+/** Largest body of an answer, in bytes. */
+export const MAX_ANSWER_BYTES = 4096;
+
+const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// deno-lint-ignore no-explicit-any
+type AnyEnv = any;
+
+/** Adds the approval routes to `app`; they authenticate approvers themselves. */
+export function addApprovalRoutes(app: Hono<AnyEnv>, gateway: Gateway): void {
+  const approver = (c: Context) =>
+    gateway.tenants.authenticateApprover(c.req.header("authorization"));
+
+  app.get("/v1/approvals", async (c) => {
+    const { tenant } = approver(c);
+    const pending = await gateway.approvals.list(tenant.id);
+    return c.json({ approvals: pending.map(approvalEntry) });
+  });
+
+  const limit = bodyLimit({
+    maxSize: MAX_ANSWER_BYTES,
+    onError: () => {
+      throw new GatewayError("payload_too_large", `an answer is at most ${MAX_ANSWER_BYTES} bytes`);
+    },
+  });
+  app.post("/v1/approvals/:id", limit, async (c) => {
+    const { tenant, keyId } = approver(c);
+    const id = c.req.param("id");
+    // Not an id the gateway hands out: unknown, without looking anything up.
+    if (!ID_PATTERN.test(id)) throw new GatewayError("not_found", "there is no such approval");
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw new GatewayError("invalid_request", "the body is not valid JSON");
+    }
+    const parsed = approvalAnswerSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new GatewayError("invalid_request", formatIssues(parsed.error.issues));
+    }
+    const outcome = await gateway.approvals.answer(tenant.id, id, {
+      approve: parsed.data.decision === "approve",
+      reason: parsed.data.reason,
+      scope: parsed.data.scope ?? "call",
+      decidedBy: approverFingerprint(keyId),
+    });
+    return c.json({
+      id,
+      status: outcome.status,
+      scope: outcome.answer?.scope ?? "call",
+      decidedBy: outcome.answer?.decidedBy ?? "",
+      decidedAt: new Date(outcome.decidedAt).toISOString(),
+    });
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * Approval over MCP: when the client declared the `elicitation` capability (form mode), a
+ * call that needs approval becomes an `elicitation/create` request, sent on the stream of
+ * the `execute_code` call that made it, asking `approve` (boolean), optional `reason` and
+ * optional `scope` (`call` | `execution`).
+ *
+ * @module
+ */
+
+import { ElicitResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type ApprovalAnswer,
+  type ApprovalChannel,
+  type ApprovalRequest,
+  MAX_APPROVAL_REASON_CHARS,
+} from "../gateway/mod.ts";
+
+/** Sends a request to the client related to the current tool call (the SDK's `extra.sendRequest`). */
+export type SendRequest = (
+  request: { method: "elicitation/create"; params: Record<string, unknown> },
+  schema: typeof ElicitResultSchema,
+  options: { signal: AbortSignal; timeout: number },
+) => Promise<ElicitResult>;
+
+/** The form a client fills in. */
+export const APPROVAL_FORM = {
+  type: "object",
+  properties: {
+    approve: {
+      type: "boolean",
+      title: "Approve",
+      description: "Let this tool call run.",
+    },
+    reason: {
+      type: "string",
+      title: "Reason",
+      description: "Why (shown to the code when the call is denied).",
+      maxLength: MAX_APPROVAL_REASON_CHARS,
+    },
+    scope: {
+      type: "string",
+      title: "Scope",
+      description: '"execution" approves every further call to this tool in this execution.',
+      enum: ["call", "execution"],
+      default: "call",
+    },
+  },
+  required: ["approve"],
+} as const;
+
+/** Whether the client can answer form elicitations. */
+export function supportsFormElicitation(capabilities: ClientCapabilities | undefined): boolean {
+  const elicitation = capabilities?.elicitation as Record<string, unknown> | undefined;
+  if (!elicitation) return false;
+  // `{}` is form mode (the older declaration); otherwise `form` must be there.
+  return Object.keys(elicitation).length === 0 || "form" in elicitation;
+}
+
+/** The text a person reads: server, tool and the arguments as the agent sees them. */
+export function approvalMessage(request: ApprovalRequest): string {
+  return [
+    `Airlock: code running for you wants to call the tool "${request.tool}" ` +
+    `(server "${request.server}") with these arguments:`,
+    "",
+    request.arguments,
+    "",
+    `Approve this call? Without an answer it is denied at ${
+      new Date(request.expiresAt).toISOString()
+    }.`,
+  ].join("\n");
+}
+
+/**
+ * The approval channel of one `execute_code` call, or `undefined` when the client cannot
+ * answer elicitations.
+ * @param onAsk called when a request is put to the client (progress text)
+ */
+export function elicitationChannel(
+  capabilities: ClientCapabilities | undefined,
+  sendRequest: SendRequest,
+  onAsk: (request: ApprovalRequest) => void = () => {},
+): ApprovalChannel | undefined {
+  if (!supportsFormElicitation(capabilities)) return undefined;
+  return {
+    answersItself: true,
+    async ask(request, signal): Promise<ApprovalAnswer> {
+      onAsk(request);
+      // Aborted only while the client has not answered: a request that ended another way
+      // (timeout, an answer over HTTP, the execution ending) is cancelled at the client
+      // (notifications/cancelled); one the client answered is not.
+      const pending = new AbortController();
+      const withdraw = () => pending.abort(signal.reason);
+      signal.addEventListener("abort", withdraw, { once: true });
+      if (signal.aborted) withdraw();
+      try {
+        const result = await sendRequest(
+          {
+            method: "elicitation/create",
+            params: {
+              mode: "form",
+              message: approvalMessage(request),
+              requestedSchema: APPROVAL_FORM,
+            },
+          },
+          ElicitResultSchema,
+          // The broker's own timeout settles first and aborts this.
+          {
+            signal: pending.signal,
+            timeout: Math.max(1000, request.expiresAt - Date.now() + 5000),
+          },
+        );
+        return answerOf(result);
+      } finally {
+        signal.removeEventListener("abort", withdraw);
+      }
+    },
+  };
+}
+
+/** A client's elicitation result as an answer: only `accept` with `approve: true` approves. */
+export function answerOf(result: ElicitResult): ApprovalAnswer {
+  if (result.action !== "accept") {
+    return {
+      approve: false,
+      reason: result.action === "decline" ? "declined by the user" : "dismissed by the user",
+      decidedBy: "mcp-client",
+    };
+  }
+  const content = result.content ?? {};
+  const answer: ApprovalAnswer = {
+    approve: content.approve === true,
+    scope: content.scope === "execution" ? "execution" : "call",
+    decidedBy: "mcp-client",
+  };
+  if (typeof content.reason === "string" && content.reason !== "") {
+    answer.reason = content.reason.slice(0, MAX_APPROVAL_REASON_CHARS);
+  }
+  return answer;
+}

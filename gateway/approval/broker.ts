@@ -1,0 +1,216 @@
+/**
+ * The broker of pending approvals: it registers a request in the {@linkcode ApprovalStore},
+ * announces it on the execution's channel, and settles it exactly once: by an answer (over
+ * HTTP or from the channel), by its timeout, or by the execution ending (withdrawn).
+ *
+ * @module
+ */
+
+import { GatewayError } from "../errors.ts";
+import { type ApprovalStore, MemoryApprovalStore } from "./store.ts";
+import type {
+  ApprovalAnswer,
+  ApprovalChannel,
+  ApprovalOutcome,
+  ApprovalRequest,
+  ApprovalStatus,
+} from "./types.ts";
+import { MAX_APPROVAL_REASON_CHARS } from "./types.ts";
+
+/** One settled request, for the audit and metrics. */
+export interface ApprovalEvent {
+  request: ApprovalRequest;
+  outcome: ApprovalOutcome;
+}
+
+/** Options of an {@linkcode ApprovalBroker}. */
+export interface ApprovalBrokerOptions {
+  /** Where pending requests live (default: this process's memory). */
+  store?: ApprovalStore;
+  /** Called once per request when it ends, whatever ended it. Must not throw. */
+  onSettled?: (event: ApprovalEvent) => void;
+}
+
+/** What a call asks for; the broker adds the id and the times. */
+export type NewApprovalRequest = Omit<ApprovalRequest, "id" | "requestedAt" | "expiresAt">;
+
+/** Options of one {@linkcode ApprovalBroker.request}. */
+export interface RequestOptions {
+  /** How long to wait for a decision, in ms; then the outcome is `timeout`. */
+  timeoutMs: number;
+  /** The tenant's cap on pending requests; over it the outcome is `over_capacity` at once. */
+  maxPending: number;
+  /** How to reach a person; without one the request can only be answered over HTTP. */
+  channel?: ApprovalChannel;
+  /** Aborting it withdraws the request (the execution ended). */
+  signal?: AbortSignal;
+}
+
+interface Waiter {
+  tenant: string;
+  resolve(outcome: ApprovalOutcome): void;
+  cleanup(): void;
+}
+
+/** Holds tool calls that wait for a person and settles each exactly once. */
+export class ApprovalBroker {
+  /** The registry of pending requests. */
+  readonly store: ApprovalStore;
+  #onSettled: (event: ApprovalEvent) => void;
+  #waiters = new Map<string, Waiter>();
+  #pendingByTenant = new Map<string, number>();
+
+  constructor(options: ApprovalBrokerOptions = {}) {
+    this.store = options.store ?? new MemoryApprovalStore();
+    this.#onSettled = options.onSettled ?? (() => {});
+  }
+
+  /**
+   * Registers a request, announces it and waits until it is settled. Never rejects: every
+   * way it can end is an {@linkcode ApprovalOutcome}.
+   */
+  async request(input: NewApprovalRequest, options: RequestOptions): Promise<ApprovalOutcome> {
+    const now = Date.now();
+    const request: ApprovalRequest = {
+      ...input,
+      id: crypto.randomUUID(),
+      requestedAt: now,
+      expiresAt: now + options.timeoutMs,
+    };
+    if (options.signal?.aborted) return this.#unasked(request, "withdrawn");
+    let added: boolean;
+    try {
+      added = await this.store.add(request, options.maxPending);
+    } catch {
+      return this.#unasked(request, "unavailable");
+    }
+    if (!added) return this.#unasked(request, "over_capacity");
+    return await new Promise<ApprovalOutcome>((resolve) => {
+      const asking = new AbortController();
+      const onAbort = () => void this.#settle(request.tenant, request.id, "withdrawn");
+      const timer = setTimeout(
+        () => void this.#settle(request.tenant, request.id, "timeout"),
+        options.timeoutMs,
+      );
+      this.#waiters.set(request.id, {
+        tenant: request.tenant,
+        resolve,
+        cleanup: () => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener("abort", onAbort);
+          asking.abort();
+        },
+      });
+      this.#count(request.tenant, +1);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      if (options.signal?.aborted) onAbort();
+      const failed = () => {
+        // The channel broke (the client went away, refused the request): nobody can be
+        // asked this way, whatever the reason, unless the request already ended.
+        if (!asking.signal.aborted) void this.#settle(request.tenant, request.id, "unavailable");
+      };
+      try {
+        const asked = options.channel?.ask?.(request, asking.signal);
+        asked?.then((answer) => {
+          if (answer) void this.answer(request.tenant, request.id, answer).catch(() => {});
+        }, failed);
+      } catch {
+        failed();
+      }
+    });
+  }
+
+  /**
+   * Answers a pending request of `tenant`.
+   * @throws GatewayError `not_found` for an id that is unknown or another tenant's (the two
+   *   look alike); `conflict` for one that was already answered, expired or withdrawn
+   */
+  async answer(tenant: string, id: string, answer: ApprovalAnswer): Promise<ApprovalOutcome> {
+    const clean: ApprovalAnswer = {
+      approve: answer.approve,
+      scope: answer.scope ?? "call",
+      decidedBy: answer.decidedBy,
+    };
+    if (answer.reason) clean.reason = answer.reason.slice(0, MAX_APPROVAL_REASON_CHARS);
+    const outcome = await this.#settle(tenant, id, answer.approve ? "approved" : "denied", clean);
+    if (outcome) return outcome;
+    const settled = await this.store.settled(tenant, id);
+    if (settled) {
+      throw new GatewayError("conflict", `this approval is no longer pending (${settled.status})`);
+    }
+    throw new GatewayError("not_found", "there is no such approval");
+  }
+
+  /** The pending requests of `tenant`, oldest first. */
+  list(tenant: string): Promise<ApprovalRequest[]> {
+    return this.store.list(tenant);
+  }
+
+  /** Pending requests waiting in this process, per tenant (for the gauge). */
+  pending(): Array<{ tenant: string; count: number }> {
+    return [...this.#pendingByTenant].map(([tenant, count]) => ({ tenant, count }));
+  }
+
+  /**
+   * Records a request that was never put to anyone (`unavailable`, `over_capacity`,
+   * `withdrawn` before it began) and returns its outcome.
+   */
+  recordUnasked(input: NewApprovalRequest, status: ApprovalStatus): ApprovalOutcome {
+    const now = Date.now();
+    return this.#unasked(
+      { ...input, id: crypto.randomUUID(), requestedAt: now, expiresAt: now },
+      status,
+    );
+  }
+
+  /** Withdraws every request waiting in this process (the gateway is closing). */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.#waiters].map(([id, w]) => this.#settle(w.tenant, id, "withdrawn")),
+    );
+  }
+
+  #unasked(request: ApprovalRequest, status: ApprovalStatus): ApprovalOutcome {
+    const outcome: ApprovalOutcome = { status, decidedAt: Date.now() };
+    this.#emit(request, outcome);
+    return outcome;
+  }
+
+  async #settle(
+    tenant: string,
+    id: string,
+    status: ApprovalStatus,
+    answer?: ApprovalAnswer,
+  ): Promise<ApprovalOutcome | undefined> {
+    let request: ApprovalRequest | undefined;
+    try {
+      request = await this.store.settle(tenant, id, status);
+    } catch {
+      request = undefined;
+    }
+    if (!request) return undefined;
+    const outcome: ApprovalOutcome = { status, decidedAt: Date.now() };
+    if (answer) outcome.answer = answer;
+    const waiter = this.#waiters.get(id);
+    if (waiter) {
+      this.#waiters.delete(id);
+      this.#count(tenant, -1);
+      waiter.cleanup();
+      waiter.resolve(outcome);
+    }
+    this.#emit(request, outcome);
+    return outcome;
+  }
+
+  #emit(request: ApprovalRequest, outcome: ApprovalOutcome): void {
+    try {
+      this.#onSettled({ request, outcome });
+    } catch { /* recording never fails a call */ }
+  }
+
+  #count(tenant: string, delta: number): void {
+    const next = (this.#pendingByTenant.get(tenant) ?? 0) + delta;
+    if (next > 0) this.#pendingByTenant.set(tenant, next);
+    else this.#pendingByTenant.delete(tenant);
+  }
+}

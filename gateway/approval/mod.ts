@@ -1,0 +1,42 @@
+/**
+ * Human approval of tool calls: a tenant's policy says which calls wait for a person; the
+ * bridge asks an execution's {@linkcode ApprovalGate} before such a call; the gate asks the
+ * gateway's {@linkcode ApprovalBroker}, which keeps the pending request in an
+ * {@linkcode ApprovalStore}, announces it on the caller's {@linkcode ApprovalChannel} (an SSE
+ * event, an MCP elicitation) and settles it once: answered, timed out or withdrawn.
+ *
+ * @module
+ */
+
+export {
+  type ApprovalAnswer,
+  type ApprovalChannel,
+  type ApprovalOutcome,
+  type ApprovalRequest,
+  type ApprovalScope,
+  type ApprovalStatus,
+  MAX_APPROVAL_ARGUMENT_CHARS,
+  MAX_APPROVAL_REASON_CHARS,
+} from "./types.ts";
+export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
+export {
+  type ApprovalStore,
+  MemoryApprovalStore,
+  type MemoryApprovalStoreOptions,
+  type SettledApproval,
+} from "./store.ts";
+export {
+  ApprovalBroker,
+  type ApprovalBrokerOptions,
+  type ApprovalEvent,
+  type NewApprovalRequest,
+} from "./broker.ts";
+export {
+  ApprovalError,
+  ApprovalGate,
+  approvalGate,
+  type ApprovalGateOptions,
+  argumentText,
+  type GateCaller,
+} from "./gate.ts";
+export { approverFingerprint } from "./fingerprint.ts";

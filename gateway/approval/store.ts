@@ -1,0 +1,104 @@
+/**
+ * Where pending approvals live: a small seam ({@linkcode ApprovalStore}) so that a shared
+ * backend (Redis, for several replicas) can replace the in-memory one. The store only keeps
+ * records and arbitrates who settles a request first; waking the waiting call is the broker's.
+ *
+ * @module
+ */
+
+import type { ApprovalRequest, ApprovalStatus } from "./types.ts";
+
+/** How a settled approval ended, remembered for a while so a late answer gets 409, not 404. */
+export interface SettledApproval {
+  status: ApprovalStatus;
+  /** When it was settled, in ms since the epoch. */
+  at: number;
+}
+
+/**
+ * The registry of pending approvals, per tenant. Every method is asynchronous so that a
+ * networked store fits; each must be atomic for one id (two settles of the same id: exactly
+ * one gets the request back).
+ */
+export interface ApprovalStore {
+  /**
+   * Adds a pending request unless its tenant already has `maxPerTenant` pending.
+   * @returns whether it was added
+   */
+  add(request: ApprovalRequest, maxPerTenant: number): Promise<boolean>;
+  /** A pending request of `tenant`, or `undefined` (unknown, settled, or another tenant's). */
+  get(tenant: string, id: string): Promise<ApprovalRequest | undefined>;
+  /** The pending requests of `tenant`, oldest first. */
+  list(tenant: string): Promise<ApprovalRequest[]>;
+  /**
+   * Ends a pending request of `tenant` with `status`.
+   * @returns the request when it was pending (this caller settled it), else `undefined`
+   */
+  settle(tenant: string, id: string, status: ApprovalStatus): Promise<ApprovalRequest | undefined>;
+  /** How a recently settled request of `tenant` ended, or `undefined` when not remembered. */
+  settled(tenant: string, id: string): Promise<SettledApproval | undefined>;
+}
+
+/** Options of {@linkcode MemoryApprovalStore}. */
+export interface MemoryApprovalStoreOptions {
+  /** Settled ids remembered per tenant (default 1,000; the oldest is forgotten first). */
+  maxSettledPerTenant?: number;
+  /** How long a settled id is remembered, in ms (default 1 hour). */
+  settledTtlMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/** An {@linkcode ApprovalStore} in this process's memory: one replica only. */
+export class MemoryApprovalStore implements ApprovalStore {
+  #pending = new Map<string, Map<string, ApprovalRequest>>();
+  #settled = new Map<string, Map<string, SettledApproval>>();
+  #maxSettled: number;
+  #ttlMs: number;
+  #now: () => number;
+
+  constructor(options: MemoryApprovalStoreOptions = {}) {
+    this.#maxSettled = options.maxSettledPerTenant ?? 1000;
+    this.#ttlMs = options.settledTtlMs ?? 3_600_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  add(request: ApprovalRequest, maxPerTenant: number): Promise<boolean> {
+    let pending = this.#pending.get(request.tenant);
+    if (!pending) this.#pending.set(request.tenant, pending = new Map());
+    if (pending.size >= maxPerTenant) return Promise.resolve(false);
+    pending.set(request.id, request);
+    return Promise.resolve(true);
+  }
+
+  get(tenant: string, id: string): Promise<ApprovalRequest | undefined> {
+    return Promise.resolve(this.#pending.get(tenant)?.get(id));
+  }
+
+  list(tenant: string): Promise<ApprovalRequest[]> {
+    return Promise.resolve([...this.#pending.get(tenant)?.values() ?? []]);
+  }
+
+  settle(tenant: string, id: string, status: ApprovalStatus): Promise<ApprovalRequest | undefined> {
+    const pending = this.#pending.get(tenant);
+    const request = pending?.get(id);
+    if (!request) return Promise.resolve(undefined);
+    pending!.delete(id);
+    if (pending!.size === 0) this.#pending.delete(tenant);
+    let settled = this.#settled.get(tenant);
+    if (!settled) this.#settled.set(tenant, settled = new Map());
+    const now = this.#now();
+    settled.set(id, { status, at: now });
+    // Insertion order is settling order: the oldest go first, by count and by age.
+    for (const [oldId, entry] of settled) {
+      if (settled.size <= this.#maxSettled && now - entry.at < this.#ttlMs) break;
+      settled.delete(oldId);
+    }
+    return Promise.resolve(request);
+  }
+
+  settled(tenant: string, id: string): Promise<SettledApproval | undefined> {
+    const entry = this.#settled.get(tenant)?.get(id);
+    return Promise.resolve(entry && this.#now() - entry.at < this.#ttlMs ? entry : undefined);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The shapes of human approval: a pending request as an approver sees it, an answer, and how
+ * a request ended.
+ *
+ * @module
+ */
+
+/** What an approval covers: this one call, or every further call to the tool in the execution. */
+export type ApprovalScope = "call" | "execution";
+
+/** A tool call waiting for a person's decision, as approvers see it. */
+export interface ApprovalRequest {
+  /** Opaque id (a random UUID); answer with `POST /v1/approvals/{id}`. */
+  id: string;
+  /** The tenant whose execution asks; never shown to another tenant. */
+  tenant: string;
+  /** The execution that made the call (a random UUID per execution). */
+  executionId: string;
+  /** The request id of that execution (logs, audit). */
+  requestId: string;
+  /** The config key of the tool's server. */
+  server: string;
+  /** The tool id, `server.tool_name`. */
+  tool: string;
+  /**
+   * The call's arguments as the agent sees them: their JSON text before PII placeholders are
+   * swapped for real values, cut to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS} UTF-16 units
+   * (on a word boundary, marked "… [truncated]") and redacted.
+   */
+  arguments: string;
+  /** When it was asked, in ms since the epoch. */
+  requestedAt: number;
+  /** When it is denied for want of a decision (`approval_timeout`), in ms since the epoch. */
+  expiresAt: number;
+}
+
+/** Longest argument text an approver is shown, in UTF-16 units. */
+export const MAX_APPROVAL_ARGUMENT_CHARS = 4000;
+/** Longest reason kept with a decision, in UTF-16 units; longer ones are cut. */
+export const MAX_APPROVAL_REASON_CHARS = 500;
+
+/** A person's answer. */
+export interface ApprovalAnswer {
+  /** Whether the call may run. */
+  approve: boolean;
+  /** Why, in the approver's words; the code sees it when the call is denied. */
+  reason?: string;
+  /** Default `call`. */
+  scope?: ApprovalScope;
+  /**
+   * Who decided: `key:sha256:<16 hex>` (a fingerprint of the approver's API key),
+   * `local` (no auth) or `mcp-client` (MCP elicitation).
+   */
+  decidedBy: string;
+}
+
+/**
+ * How a request ended: `approved` / `denied` (a person answered), `timeout` (nobody did in
+ * time), `withdrawn` (the execution ended first: cancelled, timed out, finished),
+ * `unavailable` (nobody could be asked; `onUnavailable` decided), `over_capacity` (the
+ * tenant had too many pending approvals; denied without asking).
+ */
+export type ApprovalStatus =
+  | "approved"
+  | "denied"
+  | "timeout"
+  | "withdrawn"
+  | "unavailable"
+  | "over_capacity";
+
+/** The end of one request. */
+export interface ApprovalOutcome {
+  status: ApprovalStatus;
+  /** The answer, for `approved` and `denied` by a person. */
+  answer?: ApprovalAnswer;
+  /** When it ended, in ms since the epoch. */
+  decidedAt: number;
+}
+
+/**
+ * How a transport reaches a person for one execution. `ask` announces a pending request; it
+ * may resolve with an answer (MCP elicitation), or with nothing when the answer comes another
+ * way (`POST /v1/approvals/{id}`). `signal` aborts once the request has ended.
+ */
+export interface ApprovalChannel {
+  /**
+   * Whether `ask` itself gets answers (MCP elicitation). A channel that does not relies on
+   * the tenant's approver keys answering over HTTP.
+   */
+  answersItself: boolean;
+  /** Announces a request (an SSE event, an elicitation). Errors are the channel's failure. */
+  ask?(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalAnswer | void> | void;
+}
