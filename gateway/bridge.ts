@@ -108,6 +108,7 @@ export interface BridgeOptions {
    * of every call that passed the checks (writes included). Without it every call goes upstream.
    */
   speculation?: CallSpeculation;
+  /**
    * Asked before a call reaches its server, with the arguments as the code sent them (PII
    * placeholders not yet swapped): resolves to let it through, or rejects with an error
    * whose `kind` (`approval_denied`, `approval_timeout`) the code's `ToolError` gets.

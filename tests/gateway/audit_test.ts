@@ -329,6 +329,8 @@ Deno.test("speculation marks are stored and read back; an older file gains the c
     assertEquals(log.recent()[0].calls, calls);
     log.close();
   });
+});
+
 Deno.test("approvals: one row per settled request, read back, pruned with the retention", () => {
   let now = new Date("2026-11-20T12:00:00.000Z");
   const log = AuditLog.open(":memory:", { retentionDays: 1, now: () => now });
