@@ -1,5 +1,6 @@
 /**
  * The HTTP API on Hono: `POST /v1/execute`, `GET /v1/tools`, `GET /v1/tools/search`,
+ * `GET /v1/types`, `GET /v1/types/{namespace}.d.ts`,
  * MCP at `/mcp`, `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`. Middleware order: request id and
  * access log → `Host`/`Origin` check (every route; 403 `forbidden`) → authentication → rate
  * limit → route. Served by `serveHttp` (`server.ts`).
@@ -28,6 +29,7 @@ import { HostGuard } from "./host_guard.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requestIdFrom } from "./request_id.ts";
+import { addTypeRoutes } from "./types_routes.ts";
 
 const REJECTED_KINDS: Record<number, string> = {
   401: "unauthorized",
@@ -193,6 +195,8 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     const results = await gateway.searchTools(c.get("tenant"), parsed.data.q, parsed.data.k);
     return c.json({ results });
   });
+
+  addTypeRoutes(app, gateway);
 
   return app;
 }

@@ -1,5 +1,6 @@
 /**
- * Airlock as an MCP server: tools `execute_code` and `search_tools`, over stdio
+ * Airlock as an MCP server: tools `execute_code` and `search_tools`, and the tools'
+ * declarations as resources (`airlock://types/…`, see `types_resources.ts`), over stdio
  * (`deno task mcp`) and over Streamable HTTP at `/mcp` (one server and transport per MCP
  * session, as the SDK defines them). Results are `structuredContent` plus a readable
  * text; failed code sets `isError`. Long executions send progress notifications and
@@ -34,6 +35,7 @@ import {
 import { addMcpSessionMetrics } from "../observability/mod.ts";
 import { elicitationChannel, type SendRequest } from "./mcp_approval.ts";
 import { requestIdFrom } from "./request_id.ts";
+import { registerTypeResources } from "./types_resources.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
@@ -191,6 +193,7 @@ interface ExecuteCodeArgs {
   code: string;
   intent?: string;
   tools?: string[];
+  check?: boolean;
 }
 
 /** What this module uses of the SDK's per-request context. */
@@ -251,6 +254,11 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
         .describe("What the code is for (helps pick tools)."),
       tools: z.array(z.string().max(256)).max(200).optional()
         .describe('Tool ids ("server.tool") to inject.'),
+      check: z.boolean().optional()
+        .describe(
+          "Type-check first; with type errors nothing runs and error.diagnostics lists them " +
+            "(default: the tenant's setting). Declarations: resources airlock://types/….",
+        ),
     },
     annotations: { openWorldHint: true },
   }, async (args: ExecuteCodeArgs, extra: ToolExtra) => {
@@ -329,7 +337,7 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
         ),
       };
       const response = await gateway.execute(
-        { code: args.code, intent: args.intent, tools: args.tools },
+        { code: args.code, intent: args.intent, tools: args.tools, check: args.check },
         caller,
       );
       return {
@@ -369,6 +377,14 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
       return requestError(error);
     }
   });
+
+  // The tools' declarations as resources; the subscription ends with the session.
+  const unsubscribe = registerTypeResources(server, gateway, context.tenant);
+  const onclose = server.server.onclose;
+  server.server.onclose = () => {
+    unsubscribe();
+    onclose?.();
+  };
 
   return server;
 }

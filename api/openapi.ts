@@ -92,6 +92,47 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      "/v1/types": {
+        get: {
+          summary: "The namespaces whose TypeScript declarations this tenant may read",
+          responses: {
+            "200": {
+              description: "One entry per namespace, and the path of tools.d.ts",
+              content: json(z.object({
+                namespaces: z.array(z.object({
+                  namespace: z.string(),
+                  server: z.string(),
+                  file: z.string(),
+                  tools: z.number().int(),
+                  path: z.string(),
+                })),
+                common: z.string(),
+              })),
+            },
+            "401": errorResponse("Missing or unknown API key"),
+          },
+        },
+      },
+      "/v1/types/{file}": {
+        get: {
+          summary: "One namespace's declarations ({namespace}.d.ts) or tools.d.ts",
+          parameters: [{
+            name: "file",
+            in: "path",
+            required: true,
+            schema: { type: "string" },
+            description: "`<namespace>.d.ts` as GET /v1/types lists it, or `tools.d.ts`",
+          }],
+          responses: {
+            "200": {
+              description: "TypeScript declarations",
+              content: { "application/typescript": { schema: { type: "string" } } },
+            },
+            "401": errorResponse("Missing or unknown API key"),
+            "404": errorResponse("No such file for this tenant"),
+          },
+        },
+      },
       "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive" } } } },
       "/readyz": {
         get: {

@@ -148,6 +148,22 @@ const keyHashSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, {
   message: 'must be "sha256:" followed by 64 lowercase hex digits (the SHA-256 of the key)',
 });
 
+/** The type checker (`check: true` on executions). */
+const typecheckSchema = z.strictObject({
+  /** Whether executions are type-checked when the request does not say (tenants may override). */
+  check: z.boolean().default(false),
+  /** Time one check may take, in ms; past it nothing runs (`error.kind` `check_timeout`). */
+  timeoutMs: positiveInt(60_000).default(2000),
+  /** Declaration versions (catalogue × tool policy) kept parsed in the checker. */
+  maxVersions: positiveInt(256).default(8),
+  /** Checks one tenant may have waiting or running; past it 503 `queue_full`. */
+  maxPendingPerTenant: positiveInt(1024).default(4),
+  /** Diagnostics returned per execution at most. */
+  maxDiagnostics: positiveInt(1000).default(20),
+  /** Longest diagnostic message, in UTF-16 code units. */
+  maxMessageChars: positiveInt(100_000).default(1000),
+});
+
 const tenantSchema = z.strictObject({
   keys: z.array(keyHashSchema).min(1),
   /**
@@ -157,6 +173,8 @@ const tenantSchema = z.strictObject({
   approverKeys: z.array(keyHashSchema).default([]),
   /** This tenant's approval policy instead of the top-level one. */
   approval: approvalSchema.optional(),
+  /** Whether this tenant's executions are type-checked when the request does not say. */
+  check: z.boolean().optional(),
   enabledTools: z.array(z.string().min(1)).default(["*"]),
   requestsPerMinute: positiveInt(1_000_000).default(60),
   maxConcurrent: positiveInt(1024).optional(),
@@ -256,6 +274,7 @@ export const configSchema = z.strictObject({
   state: stateSchema.optional(),
   http: httpSchema.default(httpSchema.parse({})),
   speculation: speculationSchema.default(speculationSchema.parse({})),
+  typecheck: typecheckSchema.default(typecheckSchema.parse({})),
 });
 
 /** A validated configuration with every default filled in. */

@@ -26,6 +26,8 @@ import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
 import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
 import { type OpenVault, renamePlaceholders } from "./session_vaults.ts";
+import { type CheckDeclarations, refusalResponse, typeCheck } from "./type_check.ts";
+import type { TypeChecker } from "../typecheck/mod.ts";
 
 /**
  * The most that restoring PII placeholders may add to one tool call's arguments, in UTF-16
@@ -113,6 +115,8 @@ export interface PipelineDeps {
   onUnusedPrefetches?: (unused: UnusedPrefetch[]) => void;
   /** Holds calls that wait for a person (see `gateway/approval/`). */
   approvals?: ApprovalBroker;
+  /** The type checker for `check: true` (without it, checks are skipped). */
+  typeCheck?: { checker(): TypeChecker; declarations: CheckDeclarations; timeoutMs: number };
 }
 
 /** The redaction settings for a tenant, with the vault to use. */
@@ -201,6 +205,27 @@ async function executeWith(
   // Every tool the caller may use is listed on its namespace (`Object.keys(filesystem)`).
   const available = catalogue.filter((t) => allowed(t.id));
   const prelude = generatePrelude({ selected, available, servers, catalogue, names });
+
+  // `check: true`: type errors (or a check that overruns its budget) and nothing runs.
+  if ((request.check ?? tenant.check) && deps.typeCheck) {
+    const refusal = await typeCheck({
+      checker: deps.typeCheck.checker(),
+      tenant: tenant.id,
+      declarations: deps.typeCheck.declarations.for(names, available, servers),
+      code: request.code,
+      signal: caller.signal,
+      timeoutMs: deps.typeCheck.timeoutMs,
+    });
+    if (refusal) {
+      const injected = selected.map((t) => t.id);
+      return refusalResponse(
+        refusal,
+        injected,
+        redactionOptions(tenant, vault),
+        performance.now() - started,
+      );
+    }
+  }
 
   // Without a session the placeholders are scoped to this one execution.
   const restorePii = (args: Record<string, unknown>, used: Map<string, string>) =>

@@ -51,6 +51,9 @@ import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from 
 import { formatIssues } from "./config.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
 import { addSpeculationMetrics, Speculation, type UnusedPrefetch } from "./speculation/mod.ts";
+import { CheckDeclarations } from "./type_check.ts";
+import { typeFile, type TypeNamespace, typeNamespaces } from "./type_files.ts";
+import { TypeChecker } from "../typecheck/mod.ts";
 
 /** Options that are not part of the configuration file. */
 export interface GatewayOptions {
@@ -100,6 +103,8 @@ export class Gateway {
   #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
   #sharedVault: Promise<RedisVaultStore> | undefined;
+  #typeChecker: TypeChecker | undefined;
+  #checkDeclarations = new CheckDeclarations();
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
@@ -237,6 +242,8 @@ export class Gateway {
       await this.upstream.start();
       this.#names = undefined;
       this.index.setCatalogue(this.upstream.catalogue());
+      // Tenants that check by default get a warm checker before their first request.
+      if (this.tenants.list().some((t) => t.check)) this.typeChecker().warm().catch(() => {});
       this.index.ready().then(() => {
         const status = this.index.status();
         this.#log({
@@ -264,6 +271,21 @@ export class Gateway {
         this.#log({ level: "warn", msg: "speculation history unreadable", error: String(error) });
       }
     }
+  }
+
+  /** The type checker (`check: true`), started on first use. */
+  typeChecker(): TypeChecker {
+    if (!this.#typeChecker) {
+      const t = this.config.typecheck;
+      this.#typeChecker = new TypeChecker({
+        timeoutMs: t.timeoutMs,
+        maxVersions: t.maxVersions,
+        maxPendingPerTenant: t.maxPendingPerTenant,
+        maxDiagnostics: t.maxDiagnostics,
+        maxMessageChars: t.maxMessageChars,
+      });
+    }
+    return this.#typeChecker;
   }
 
   /** The naming of the current catalogue (rebuilt when it changes). */
@@ -301,6 +323,24 @@ export class Gateway {
       }
       return shown;
     });
+  }
+
+  /** The namespaces whose declarations a tenant may read (see `type_files.ts`). */
+  typeNamespaces(tenant: Tenant): TypeNamespace[] {
+    return typeNamespaces(this.listTools(tenant), this.names());
+  }
+
+  /**
+   * One declaration file for a tenant (`<namespace>.d.ts` or `tools.d.ts`), from its redacted
+   * tool listing; `undefined` when the tenant has no such file.
+   */
+  typeFile(tenant: Tenant, file: string): string | undefined {
+    return typeFile(this.listToolsForCaller(tenant), this.names(), file);
+  }
+
+  /** Calls `listener` when the catalogue (and so the declarations) changes; returns an unsubscribe. */
+  onTypesChange(listener: () => void): () => void {
+    return this.upstream.onCatalogueChange(() => listener());
   }
 
   /** Ranked tools for a natural-language query, with their TypeScript signatures. */
@@ -369,6 +409,11 @@ export class Gateway {
         sessionKey: JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
         onUnusedPrefetches: (list) => unused = list,
         approvals: this.approvals,
+        typeCheck: {
+          checker: () => this.typeChecker(),
+          declarations: this.#checkDeclarations,
+          timeoutMs: this.config.typecheck.timeoutMs,
+        },
       },
       request,
       caller,
@@ -539,6 +584,7 @@ export class Gateway {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([drained, new Promise((r) => timer = setTimeout(r, drainMs))]);
     clearTimeout(timer);
+    this.#typeChecker?.close();
     await this.sandbox.close();
     await this.upstream.close();
     this.speculation.close();

@@ -46,6 +46,7 @@ export {
   resolveLimits,
 } from "./execute.ts";
 export { Gateway, type GatewayOptions } from "./gateway.ts";
+export { COMMON_TYPES_FILE, type TypeNamespace } from "./type_files.ts";
 export {
   checkAllowedHost,
   type HostPolicy,
@@ -71,6 +72,7 @@ export {
 } from "./tenants.ts";
 export { RateLimiter } from "./rate_limit.ts";
 export {
+  diagnosticSchema,
   errorBodySchema,
   type ExecuteRequest,
   executeRequestSchema,

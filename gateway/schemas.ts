@@ -27,12 +27,29 @@ export const executeRequestSchema = z.strictObject({
     memoryMb: z.number().int().min(16).optional(),
     maxOutputBytes: z.number().int().positive().optional(),
   }).optional().describe("At most the tenant's maxima."),
+  check: z.boolean().optional()
+    .describe(
+      "Type-check the code against the tools' declarations first; with errors nothing runs " +
+        '(error.kind "type", error.diagnostics). Default: the tenant\'s setting.',
+    ),
 });
 
 /** A validated execute request. */
 export type ExecuteRequest = z.infer<typeof executeRequestSchema>;
 
-const errorKinds = z.enum(SANDBOX_ERROR_KINDS);
+/**
+ * Error kinds of a response: the sandbox's, plus the type check's (`type`: the code has type
+ * errors, `check_timeout`: the check did not finish in time; in both cases nothing ran).
+ */
+const errorKinds = z.enum([...SANDBOX_ERROR_KINDS, "type", "check_timeout"]);
+
+/** One type error, in the caller's code. */
+export const diagnosticSchema = z.object({
+  line: z.number().int().describe("1-based line in the caller's code"),
+  column: z.number().int().describe("1-based column, in UTF-16 code units"),
+  message: z.string().describe("TypeScript's message, redacted and bounded"),
+  code: z.number().int().describe("TypeScript's diagnostic code"),
+});
 
 /** `POST /v1/execute` 200 response body. */
 export const executeResponseSchema = z.object({
@@ -47,6 +64,8 @@ export const executeResponseSchema = z.object({
     message: z.string(),
     line: z.number().int().optional(),
     stack: z.string().optional(),
+    diagnostics: z.array(diagnosticSchema).optional()
+      .describe('With kind "type": the type errors (at most the configured number).'),
   }).optional(),
   tools: z.object({
     injected: z.array(z.string()),

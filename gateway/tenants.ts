@@ -25,6 +25,8 @@ export interface Tenant {
   maxima: LimitMaxima;
   /** Network egress the sandbox gets for this tenant. */
   allowNet: string[];
+  /** Whether executions are type-checked when the request does not say (`check`). */
+  check: boolean;
   /** Redaction settings. */
   pii: { mode: "tokenize" | "mask" | "off"; types: string[]; allow: string[] };
   /** Speculation settings: the configuration's, with the tenant's overrides. */
@@ -88,6 +90,7 @@ export class TenantDirectory {
         maxConcurrent: s.concurrency + s.queue,
         maxima: defaults,
         allowNet: s.allowNet,
+        check: config.typecheck.check,
         pii: { ...config.pii },
         speculation: { ...config.speculation },
         approval: activeApproval(config.approval),
@@ -115,6 +118,7 @@ export class TenantDirectory {
           maxOutputBytes: Math.min(t.limits.maxOutputBytes ?? s.maxOutputBytes, s.maxOutputBytes),
         },
         allowNet: t.allowNet ?? s.allowNet,
+        check: t.check ?? config.typecheck.check,
         pii: {
           mode: t.pii?.mode ?? config.pii.mode,
           types: t.pii?.types ?? config.pii.types,

@@ -37,6 +37,43 @@ declare const tools: {
 };
 `;
 
+/**
+ * The declaration of `tools` with `call` typed by literal id: `tools.call("ns.tool", args)`
+ * takes that tool's argument type and returns its result type; an id that is not one of
+ * `ids` is an error when it is a literal, and any string typed as `string` is allowed
+ * (`Promise<unknown>`, as at run time). `ids` maps each tool id to its method, written
+ * `namespace.function`.
+ */
+export function typedToolsDeclaration(ids: ReadonlyMap<string, string>): string {
+  const entries = [...ids].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, method]) => `  ${JSON.stringify(id)}: typeof ${method};\n`).join("");
+  return `/** Every tool the code may call, by id (\`tools.call\` takes their types). */
+interface AirlockTools {
+${entries}}
+/** The id of a tool the code may call. */
+type AirlockToolId = keyof AirlockTools & string;
+/** Reaches any tool the caller may use, whether or not it has a typed wrapper. */
+declare const tools: {
+  /**
+   * Calls a tool by its id \`server.tool_name\` (for example \`"filesystem.read_file"\`).
+   * A literal id takes that tool's argument and result types.
+   */
+  call<K extends string>(
+    id: string extends K ? K : K extends AirlockToolId ? K : AirlockToolId,
+    ...args: string extends K ? [args?: Record<string, unknown>]
+      : K extends AirlockToolId ? Parameters<AirlockTools[K]>
+      : [args?: Record<string, unknown>]
+  ): string extends K ? Promise<unknown> : K extends AirlockToolId ? ReturnType<AirlockTools[K]>
+    : Promise<unknown>;
+  /** Finds tools by what they do; \`k\` results (default 10), best first. */
+  search(
+    query: string,
+    k?: number,
+  ): Promise<{ id: string; description: string; signature: string }[]>;
+};
+`;
+}
+
 /** The index signature that lets code call a tool that has no typed wrapper. */
 const LAZY_MEMBER = "[tool: string]: (args?: any) => Promise<unknown>;";
 
@@ -111,6 +148,19 @@ export interface DeclarationOptions {
   names?: NameMap;
   /** Servers that get a namespace even when none of `tools` belongs to them. */
   servers?: readonly string[];
+  /**
+   * Whether each namespace has an index signature for tools bound lazily by name (default
+   * true). The type checker passes false with every tool the caller may use in `tools`, so
+   * a name that is no tool of the caller's is an error.
+   */
+  lazy?: boolean;
+  /**
+   * Whether `tools.call` is typed by literal id over `tools` (see
+   * {@link typedToolsDeclaration}); default false (`call(id: string, args?)`).
+   */
+  typedCall?: boolean;
+  /** Whether the text starts with `ToolError` and `tools` (default true). */
+  common?: boolean;
 }
 
 /**
@@ -139,6 +189,7 @@ export function declarationsFor(
   }
 
   const usedAliasNames = new Set<string>();
+  const callable = new Map<string, string>();
   const aliasLines: string[] = [];
   const namespaceBlocks: string[] = [];
   const entries = [...byServer].map(([server, list]) => ({
@@ -177,15 +228,18 @@ export function declarationsFor(
         "  ",
       );
       const q = argsOptional(tool.inputSchema) ? "?" : "";
+      callable.set(tool.id, `${ns}.${fn}`);
       members.push(
         `${doc}  ${fn}(args${q}: ${argsType(input.type)}): Promise<${
           output?.type ?? "unknown"
         }>;\n`,
       );
     }
-    members.push(
-      `  /** Any other tool of this server, by its camelCase name; bound when first called. */\n  ${LAZY_MEMBER}\n`,
-    );
+    if (options.lazy !== false) {
+      members.push(
+        `  /** Any other tool of this server, by its camelCase name; bound when first called. */\n  ${LAZY_MEMBER}\n`,
+      );
+    }
     const instructions = list.find((t) => typeof t.serverInstructions === "string")
       ?.serverInstructions;
     const head = jsdoc(
@@ -200,8 +254,10 @@ export function declarationsFor(
 
   return [
     "// Airlock sandbox API: generated declarations.\n",
-    TOOL_ERROR_DECLARATION,
-    TOOLS_DECLARATION,
+    ...options.common === false ? [] : [
+      TOOL_ERROR_DECLARATION,
+      options.typedCall ? typedToolsDeclaration(callable) : TOOLS_DECLARATION,
+    ],
     ...aliasLines,
     ...namespaceBlocks,
   ].join("\n");

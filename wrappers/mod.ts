@@ -39,6 +39,7 @@ export {
   TOOL_ERROR_DECLARATION,
   TOOLS_DECLARATION,
   toolSignature,
+  typedToolsDeclaration,
 } from "./declarations.ts";
 export { generatePrelude, type PreludeInput } from "./prelude.ts";
 

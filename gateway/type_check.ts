@@ -1,0 +1,163 @@
+/**
+ * The type-check step of the pipeline (`check: true`): the caller's code, as the sandbox
+ * would run it (after the import/export rewrite, as the body of the same async function), is
+ * checked against declarations of exactly the tools it could call (every tool the caller may
+ * use, each typed, no lazy index signature; `tools.call` typed by literal id). With errors,
+ * or when the check does not finish in time, nothing runs.
+ *
+ * @module
+ */
+
+import {
+  mergeCounts,
+  type RedactionCounts,
+  type RedactionOptions,
+  redactText,
+} from "../pii/mod.ts";
+import { CheckerBusy, CheckerError, type Diagnostic, type TypeChecker } from "../typecheck/mod.ts";
+import type { ToolInfo } from "../upstream/mod.ts";
+import { declarationsFor, type NameMap } from "../wrappers/mod.ts";
+import { prepareCode } from "./code_prep.ts";
+import { GatewayError } from "./errors.ts";
+import type { ExecuteResponse } from "./schemas.ts";
+
+/** Why the code must not run: the error of the response. */
+export interface CheckRefusal {
+  kind: "type" | "check_timeout";
+  message: string;
+  line?: number;
+  diagnostics?: Diagnostic[];
+}
+
+/** Declaration texts cached per name map (one catalogue version), at most this many each. */
+const MAX_CACHED_PER_CATALOGUE = 32;
+
+/**
+ * The declarations checked code sees, cached per catalogue version (its {@link NameMap}: a
+ * new catalogue builds a new map, so stale texts are never used) and set of callable tools.
+ */
+export class CheckDeclarations {
+  #byNames = new WeakMap<NameMap, Map<string, string>>();
+
+  /**
+   * The declarations for `available` (every tool the caller may use now) and `servers` (each
+   * gets a namespace, tools or not).
+   */
+  for(names: NameMap, available: readonly ToolInfo[], servers: readonly string[]): string {
+    let cache = this.#byNames.get(names);
+    if (!cache) {
+      cache = new Map();
+      this.#byNames.set(names, cache);
+    }
+    const key = [...servers].sort().join(",") + "\n" + available.map((t) => t.id).sort().join("\n");
+    let text = cache.get(key);
+    if (text === undefined) {
+      text = declarationsFor(available, { names, servers, lazy: false, typedCall: true });
+      if (cache.size >= MAX_CACHED_PER_CATALOGUE) cache.delete(cache.keys().next().value!);
+    } else cache.delete(key);
+    cache.set(key, text);
+    return text;
+  }
+}
+
+/** Input of {@link typeCheck}. */
+export interface TypeCheckInput {
+  checker: TypeChecker;
+  /** The tenant (fairness and caps are per tenant). */
+  tenant: string;
+  /** The declarations (from {@link CheckDeclarations}). */
+  declarations: string;
+  /** The caller's code as sent. */
+  code: string;
+  /** Cancels a waiting check. */
+  signal?: AbortSignal;
+  /** The check's time budget, for the message (ms). */
+  timeoutMs: number;
+}
+
+/**
+ * Type-checks the caller's code; `undefined` when it may run (no errors, or code the
+ * import/export rewrite refuses: the run reports that as `compile`).
+ *
+ * @throws GatewayError `queue_full` (503) when the tenant has too many checks pending,
+ *   `invalid_request` for code the checker will not take, `unavailable` when the checker
+ *   failed (the code did not run)
+ */
+export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | undefined> {
+  const prepared = prepareCode(input.code);
+  if (!prepared.ok) return undefined;
+  let result;
+  try {
+    result = await input.checker.check({
+      tenant: input.tenant,
+      declarations: input.declarations,
+      code: prepared.code,
+      signal: input.signal,
+    });
+  } catch (error) {
+    if (error instanceof CheckerBusy) {
+      throw new GatewayError("queue_full", `type check refused: ${error.message}`, {
+        retryAfter: 1,
+      });
+    }
+    if (error instanceof CheckerError) {
+      throw new GatewayError(
+        error.kind === "too_large" ? "invalid_request" : "unavailable",
+        `type check: ${error.message}`,
+        error.kind === "too_large" ? {} : { retryAfter: 1 },
+      );
+    }
+    throw error;
+  }
+  if (result.timedOut) {
+    return {
+      kind: "check_timeout",
+      message: `the type check did not finish within ${input.timeoutMs} ms, so nothing ran; ` +
+        "simplify the types or send check: false",
+    };
+  }
+  if (result.ok) return undefined;
+  const first = result.diagnostics[0];
+  const count = `${result.total} type error${result.total === 1 ? "" : "s"}`;
+  return {
+    kind: "type",
+    message: `${count}, nothing ran. Line ${first.line}: ${first.message}`,
+    line: first.line,
+    diagnostics: result.diagnostics,
+  };
+}
+
+/**
+ * The response of an execution the check refused: `ok: false`, the refusal as `error` with
+ * its message and every diagnostic message redacted like any text that goes back (they can
+ * quote the code and the tools' schemas), no logs, no calls, `sandboxMs` 0.
+ */
+export function refusalResponse(
+  refusal: CheckRefusal,
+  injected: string[],
+  redaction: RedactionOptions,
+  durationMs: number,
+): ExecuteResponse {
+  let counts: RedactionCounts = {};
+  const redact = (text: string) => {
+    const out = redactText(text, redaction);
+    counts = mergeCounts(counts, out.counts);
+    return out.text;
+  };
+  const error: NonNullable<ExecuteResponse["error"]> = {
+    kind: refusal.kind,
+    message: redact(refusal.message),
+  };
+  if (refusal.line !== undefined) error.line = refusal.line;
+  if (refusal.diagnostics) {
+    error.diagnostics = refusal.diagnostics.map((d) => ({ ...d, message: redact(d.message) }));
+  }
+  return {
+    ok: false,
+    logs: [],
+    error,
+    tools: { injected, calls: [] },
+    redactions: counts as Record<string, number>,
+    stats: { durationMs: Math.round(durationMs * 10) / 10, sandboxMs: 0, warm: false },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Messages between the checker ({@link TypeChecker}, main thread) and its Worker.
+ *
+ * @module
+ */
+
+/** One diagnostic in the caller's code. */
+export interface Diagnostic {
+  /** 1-based line in the caller's code. */
+  line: number;
+  /** 1-based column in UTF-16 code units, as the caller's editor counts them. */
+  column: number;
+  /** TypeScript's message (chained messages joined by new lines), cut to the configured length. */
+  message: string;
+  /** TypeScript's diagnostic code (`2339`: property does not exist, …). */
+  code: number;
+}
+
+/** Sent once, before any check. */
+export interface InitMessage {
+  type: "init";
+  /** Declaration versions kept parsed and bound (least recently used goes first). */
+  maxVersions: number;
+}
+
+/** A check of one program. */
+export interface CheckMessage {
+  type: "check";
+  id: number;
+  /** Names one version of the declarations (their hash); the worker keeps it loaded. */
+  declarationsKey: string;
+  /** The declaration text; omitted when the worker is expected to hold the key already. */
+  declarations?: string;
+  /** The caller's code, the body of an async function. */
+  code: string;
+  /** Time the check may take in the worker, in ms; past it the check is abandoned. */
+  budgetMs: number;
+  /** Diagnostics returned at most. */
+  maxDiagnostics: number;
+  /** Longest message, in UTF-16 code units. */
+  maxMessageChars: number;
+}
+
+/** Everything the main thread sends. */
+export type ToWorker = InitMessage | CheckMessage;
+
+/** The worker has loaded TypeScript and the library and checked one program. */
+export interface ReadyMessage {
+  type: "ready";
+  /** How long loading took, in ms. */
+  ms: number;
+}
+
+/** The answer to one {@link CheckMessage}. */
+export interface ResultMessage {
+  type: "result";
+  id: number;
+  /**
+   * `checked`: `diagnostics` are the program's errors (none: it type-checks);
+   * `missing`: the worker does not hold `declarationsKey` (send the text again);
+   * `timeout`: the check did not finish within its budget;
+   * `failed`: the compiler threw (a bug or an input it cannot handle), see `error`.
+   */
+  outcome: "checked" | "missing" | "timeout" | "failed";
+  diagnostics: Diagnostic[];
+  /** Diagnostics found in all, of which at most `maxDiagnostics` are in `diagnostics`. */
+  total: number;
+  /** Time spent in the worker, in ms. */
+  ms: number;
+  /** Set when `outcome` is `failed`. */
+  error?: string;
+}
+
+/** Everything the worker sends. */
+export type FromWorker = ReadyMessage | ResultMessage;

@@ -1,0 +1,190 @@
+/**
+ * The checker's Worker: a long-lived TypeScript compiler. The ES library, the sandbox's
+ * ambient globals and the last few versions of the tool declarations stay parsed and bound
+ * (their `SourceFile`s are reused by every program), so a check parses only the caller's
+ * code and type-checks only that file. One check at a time; each has a deadline that the
+ * compiler's cancellation token enforces between statements (the main thread terminates the
+ * worker if the compiler overruns it inside one).
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import ts from "typescript";
+import { AMBIENT_DECLARATIONS } from "./ambient.ts";
+import { BODY_PREFIX, BODY_SUFFIX, toDiagnostics } from "./diagnostics.ts";
+import type { CheckMessage, FromWorker, ResultMessage, ToWorker } from "./protocol.ts";
+
+const DEFAULT_LIB = ts.getDefaultLibFilePath({});
+/** The folder of TypeScript's `lib.*.d.ts` files (in the npm package). */
+const LIB_DIR = DEFAULT_LIB.slice(0, DEFAULT_LIB.lastIndexOf("/"));
+const LIB = "lib.esnext.d.ts";
+const AMBIENT = "/airlock/ambient.d.ts";
+const CODE = "/airlock/code.ts";
+const declarationsFile = (key: string) => `/airlock/tools-${key}.d.ts`;
+
+/**
+ * Compiler options: `strict` except `noImplicitAny` and `useUnknownInCatchVariables`, whose
+ * errors are about style, not about mistakes that make the code fail (`function f(x)` and
+ * `catch (e) { e.message }` run fine), and module ESNext so the wrapper's `export default`
+ * and top-level `await` parse as the sandbox runs them.
+ */
+export const COMPILER_OPTIONS: ts.CompilerOptions = {
+  strict: true,
+  noImplicitAny: false,
+  useUnknownInCatchVariables: false,
+  target: ts.ScriptTarget.ESNext,
+  module: ts.ModuleKind.ESNext,
+  moduleResolution: ts.ModuleResolutionKind.Bundler,
+  lib: [LIB],
+  types: [],
+  noEmit: true,
+  skipLibCheck: true,
+  allowJs: false,
+  noResolve: true,
+};
+
+/** Parsed library and ambient files, kept for the worker's life. */
+const fixed = new Map<string, ts.SourceFile>();
+/** Declaration versions, least recently used first. */
+const versions = new Map<string, ts.SourceFile>();
+let maxVersions = 8;
+let lastProgram: ts.Program | undefined;
+
+function fixedFile(fileName: string): ts.SourceFile | undefined {
+  let file = fixed.get(fileName);
+  if (file) return file;
+  let text: string | undefined;
+  if (fileName === AMBIENT) text = AMBIENT_DECLARATIONS;
+  else if (/^lib\.[a-z0-9.]+\.d\.ts$/.test(fileName.slice(LIB_DIR.length + 1))) {
+    // Only TypeScript's own library files: nothing else is read from disk.
+    if (fileName.startsWith(LIB_DIR + "/")) text = ts.sys.readFile(fileName);
+  }
+  if (text === undefined) return undefined;
+  file = ts.createSourceFile(fileName, text, ts.ScriptTarget.ESNext, true);
+  fixed.set(fileName, file);
+  return file;
+}
+
+function hostFor(code: ts.SourceFile, declarations: ts.SourceFile): ts.CompilerHost {
+  return {
+    getSourceFile: (fileName) => {
+      if (fileName === CODE) return code;
+      if (fileName === declarations.fileName) return declarations;
+      return fixedFile(fileName);
+    },
+    getDefaultLibFileName: () => `${LIB_DIR}/${LIB}`,
+    getDefaultLibLocation: () => LIB_DIR,
+    writeFile: () => {},
+    getCurrentDirectory: () => "/airlock",
+    getDirectories: () => [],
+    fileExists: (fileName) =>
+      fileName === CODE || fileName === declarations.fileName || fixedFile(fileName) !== undefined,
+    readFile: (fileName) => fixedFile(fileName)?.text,
+    getCanonicalFileName: (fileName) => fileName,
+    useCaseSensitiveFileNames: () => true,
+    getNewLine: () => "\n",
+  };
+}
+
+/** A check that ran past its deadline. */
+class Cancelled extends Error {}
+
+function check(message: CheckMessage): ResultMessage {
+  const started = performance.now();
+  const base = { type: "result" as const, id: message.id, diagnostics: [], total: 0 };
+  let declarations = versions.get(message.declarationsKey);
+  if (declarations) {
+    versions.delete(message.declarationsKey);
+  } else if (message.declarations !== undefined) {
+    declarations = ts.createSourceFile(
+      declarationsFile(message.declarationsKey),
+      message.declarations,
+      ts.ScriptTarget.ESNext,
+      true,
+    );
+  } else {
+    return { ...base, outcome: "missing", ms: performance.now() - started };
+  }
+  versions.set(message.declarationsKey, declarations);
+  while (versions.size > maxVersions) versions.delete(versions.keys().next().value!);
+
+  // Parsing our own declarations is not the code's doing: the budget starts after it.
+  const deadline = performance.now() + message.budgetMs;
+  const token: ts.CancellationToken = {
+    isCancellationRequested: () => performance.now() > deadline,
+    throwIfCancellationRequested: () => {
+      if (performance.now() > deadline) throw new Cancelled();
+    },
+  };
+  const text = BODY_PREFIX + message.code + BODY_SUFFIX;
+  const code = ts.createSourceFile(CODE, text, ts.ScriptTarget.ESNext, true, ts.ScriptKind.TS);
+  try {
+    const program = ts.createProgram({
+      rootNames: [AMBIENT, declarations.fileName, CODE],
+      options: COMPILER_OPTIONS,
+      host: hostFor(code, declarations),
+      oldProgram: lastProgram,
+    });
+    lastProgram = program;
+    let found: readonly ts.Diagnostic[] = program.getSyntacticDiagnostics(code, token);
+    // Semantic errors after a syntax error are mostly its echoes.
+    const checker = found.length === 0 ? program.getTypeChecker() : undefined;
+    if (checker) found = program.getSemanticDiagnostics(code, token);
+    const codeLines = code.getLineStarts().length - BODY_SUFFIX.split("\n").length + 1;
+    const diagnostics = toDiagnostics(found, code, checker, {
+      maxDiagnostics: message.maxDiagnostics,
+      maxMessageChars: message.maxMessageChars,
+      codeLines: Math.max(1, codeLines),
+    });
+    return {
+      ...base,
+      outcome: "checked",
+      diagnostics,
+      total: found.length,
+      ms: performance.now() - started,
+    };
+  } catch (error) {
+    if (error instanceof Cancelled || error instanceof ts.OperationCanceledException) {
+      // A cancelled checker holds half-resolved types: the next program starts afresh.
+      lastProgram = undefined;
+      return { ...base, outcome: "timeout", ms: performance.now() - started };
+    }
+    lastProgram = undefined;
+    return {
+      ...base,
+      outcome: "failed",
+      ms: performance.now() - started,
+      error: String((error as Error)?.message ?? error).slice(0, 500),
+    };
+  }
+}
+
+function post(message: FromWorker) {
+  self.postMessage(message);
+}
+
+self.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  if (message.type === "init") {
+    maxVersions = Math.max(1, message.maxVersions);
+    const started = performance.now();
+    // Loads and binds the library once: the first real check is then a warm one.
+    check({
+      type: "check",
+      id: -1,
+      declarationsKey: "warm-up",
+      declarations: "declare const warmUp: { run(args: { n: number }): Promise<string> };\n",
+      code:
+        "const s: string = await warmUp.run({ n: 1 });\nconsole.log(s.length, [1].map((x) => x));\n",
+      budgetMs: 60_000,
+      maxDiagnostics: 1,
+      maxMessageChars: 100,
+    });
+    versions.delete("warm-up");
+    post({ type: "ready", ms: performance.now() - started });
+    return;
+  }
+  post(check(message));
+};
