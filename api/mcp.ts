@@ -157,6 +157,8 @@ export function executeCodeDescription(gateway: Gateway, tenant: Tenant): string
     "- Personal data in results is replaced by placeholders such as [EMAIL_1]; pass a placeholder to a tool",
     "  and the tool receives the real value.",
     "- Pass `intent` (what the code is for) to help pick tools, or `tools` (ids) to inject exactly those.",
+    "- Pass `check: true` to type-check first: with type errors nothing runs and `error.diagnostics`",
+    "  lists them. The declarations are resources: `airlock://types/index.json`, `airlock://types/<namespace>.d.ts`.",
     "",
     namespaces.length > 0
       ? "Namespaces:\n" + namespaces.join("\n")

@@ -46,6 +46,7 @@ async function exerciseClient(client: Client, root: string) {
   assertMatch(execute.description ?? "", /top-level `await`/);
   assertMatch(execute.description ?? "", /`filesystem` \(\d+ tools\)/);
   assertEquals(Object.keys(execute.inputSchema.properties ?? {}).sort(), [
+    "check",
     "code",
     "intent",
     "tools",
