@@ -13,6 +13,7 @@ import {
   toolSearchQuerySchema,
   toolSearchResultSchema,
 } from "../gateway/mod.ts";
+import { approvalAnswerSchema, approvalDecisionSchema, approvalListSchema } from "./approvals.ts";
 
 const json = (schema: z.ZodType) => ({
   "application/json": { schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) },
@@ -50,8 +51,17 @@ export function openApiDocument(): Record<string, unknown> {
           }],
           responses: {
             "200": {
-              description: "The code ran (it may still have failed: see ok and error)",
-              content: json(executeResponseSchema),
+              description: "The code ran (it may still have failed: see ok and error). With " +
+                "`Accept: text/event-stream`, a stream of events as they happen: `log` " +
+                "({ level, text }, redacted), `progress` ({ elapsedMs, message }, each second), " +
+                "`approval` (a call waiting for a person; answer it with POST " +
+                "/v1/approvals/{id}), then one `result` (this response body) or one `error` " +
+                "({ error: { kind, message } }). Closing the stream cancels the execution and " +
+                "withdraws its pending approvals. A plain JSON request waits for its approvals.",
+              content: {
+                ...json(executeResponseSchema),
+                "text/event-stream": { schema: { type: "string" } },
+              },
             },
             "400": errorResponse("Invalid body; the message names the fields"),
             "401": errorResponse("Missing or unknown API key"),
@@ -59,6 +69,32 @@ export function openApiDocument(): Record<string, unknown> {
             "413": errorResponse("Body too large"),
             "429": errorResponse("Rate limit; see Retry-After"),
             "503": errorResponse("Queue full; see Retry-After"),
+          },
+        },
+      },
+      "/v1/approvals": {
+        get: {
+          summary: "Pending approvals of the caller's tenant (needs a key in approverKeys)",
+          responses: {
+            "200": { description: "Oldest first", content: json(approvalListSchema) },
+            "401": errorResponse("Missing or unknown API key"),
+            "403": errorResponse("The key is not one of the tenant's approverKeys"),
+          },
+        },
+      },
+      "/v1/approvals/{id}": {
+        post: {
+          summary: "Answer a pending approval (needs a key in approverKeys)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          requestBody: { required: true, content: json(approvalAnswerSchema) },
+          responses: {
+            "200": { description: "The decision was taken", content: json(approvalDecisionSchema) },
+            "400": errorResponse("Invalid body; the message names the fields"),
+            "401": errorResponse("Missing or unknown API key"),
+            "403": errorResponse("The key is not one of the tenant's approverKeys"),
+            "404": errorResponse("No such approval (unknown, or another tenant's)"),
+            "409": errorResponse("No longer pending: answered, expired or withdrawn"),
+            "413": errorResponse("Body too large"),
           },
         },
       },

@@ -132,6 +132,7 @@ const ROUTES: Array<[string, string, Record<string, string>, string]> = [
   ["GET", "/openapi.json", {}, ""],
   ["GET", "/v1/tools", {}, ""],
   ["GET", "/v1/tools/search?q=x", {}, ""],
+  ["GET", "/v1/approvals", {}, ""],
   ["GET", "/nowhere", {}, ""],
   ["POST", "/v1/execute", { "content-type": "application/json" }, '{"code":"return 6*7"}'],
   ["POST", "/mcp", {

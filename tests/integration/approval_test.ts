@@ -67,11 +67,15 @@ async function mcpClient(
 }
 
 /** Runs `code` with execute_code and returns its structured result. */
-async function runMcp({ client }: TestClient, code: string) {
+async function runMcp(
+  { client }: TestClient,
+  code: string,
+  onprogress?: (progress: { progress: number; message?: string }) => void,
+) {
   const result = await client.request(
     { method: "tools/call", params: { name: "execute_code", arguments: { code } } },
     CallToolResultSchema,
-    { timeout: 60_000 },
+    { timeout: 60_000, onprogress },
   );
   // deno-lint-ignore no-explicit-any
   return result.structuredContent as any;
@@ -183,9 +187,16 @@ Deno.test({
         "MCP: approved, the file is written; the approver saw placeholders",
         async () => {
           const seen: ElicitRequest[] = [];
-          const client = await mcpClient(gw, AGENT, (request) => {
+          const progress: string[] = [];
+          const client = await mcpClient(gw, AGENT, async (request) => {
             seen.push(request);
-            return Promise.resolve({ action: "accept", content: { approve: true } });
+            // A person takes a while: progress keeps flowing meanwhile.
+            while (!progress.some((m) => /waiting for approval/.test(m))) {
+              await new Promise((r) => setTimeout(r, 50));
+            }
+            const before = progress.length;
+            while (progress.length < before + 2) await new Promise((r) => setTimeout(r, 50));
+            return { action: "accept", content: { approve: true } };
           });
           try {
             const path = `${root}/copy.txt`;
@@ -198,8 +209,10 @@ Deno.test({
                 JSON.stringify(path)
               }, content: text.content ?? String(text) });
              return "done";`,
+              (p) => progress.push(p.message ?? ""),
             );
             assertEquals(out.ok, true, JSON.stringify(out));
+            assert(progress.length >= 3, `progress while waiting: ${progress.join(" | ")}`);
             // Reading is not asked; writing is, once.
             assertEquals(seen.length, 1);
             const message = String(seen[0].params.message);
