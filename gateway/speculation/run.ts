@@ -166,7 +166,10 @@ export class SpeculationRun implements CallSpeculation {
     }
     const epoch = epochs.of(tool.server);
     const json = canonicalJson(upstreamArgs);
-    const key = json === undefined ? undefined : `${tool.id}\0${json}`;
+    // A call that waits for a person is neither served from nor kept in the cache.
+    const key = json === undefined || ctx.needsApproval(tool.id)
+      ? undefined
+      : `${tool.id}\0${json}`;
     // Calls known to follow this one whatever it returns start now, beside it.
     this.#chain({ tool: tool.id, args });
     let ended = false;

@@ -160,3 +160,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "speculation: a read-only tool that needs approval is never prefetched or cached",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // No approver can be asked here, and the policy lets such calls through: each call the
+    // code makes goes upstream only after the (automatic) decision.
+    const h = await startSpecGateway({
+      approval: { tools: ["ledger.get"], onUnavailable: "allow" },
+    });
+    try {
+      const code = `
+        if (Date.now() < 0) await ledger.get({ key: "gated-unused" });
+        return await ledger.get({ key: "gated" });`;
+      for (let i = 0; i < 2; i++) {
+        const reply = await h.run(code, { session: "g" });
+        assert(reply.ok, JSON.stringify(reply.error));
+        assertEquals(reply.tools.calls.map((c) => [c.prefetched, c.cached]), [[
+          undefined,
+          undefined,
+        ]]);
+      }
+      const reads = (await h.ledger()).reads;
+      assert(!reads.includes("gated-unused"), JSON.stringify(reads));
+      assertEquals(reads.filter((k) => k === "gated").length, 2);
+    } finally {
+      await h.close();
+    }
+  },
+});
