@@ -1,7 +1,7 @@
 /**
  * The audit log in PostgreSQL, for several replicas writing one record: the same rows as
- * the SQLite log (executions and their tool calls, never results, logs or code), plus the
- * replica that wrote each. Schema migrations run at open under an advisory lock, so replicas
+ * the SQLite log (executions and their tool calls, never results, logs or code; settled
+ * approval requests), plus the replica that wrote each. Schema migrations run at open under an advisory lock, so replicas
  * starting together do not race; retention prunes old executions (calls go by cascade).
  *
  * Writes never block an execution: records are queued (at most `maxQueue`) and written in
@@ -12,7 +12,15 @@
  */
 
 import postgres from "postgres";
-import { AuditError, type AuditRecord, MAX_ERROR_CHARS, MAX_TOOL_CHARS } from "./audit.ts";
+import {
+  type ApprovalAuditRecord,
+  AuditError,
+  type AuditRecord,
+  MAX_APPROVAL_ARGUMENT_CHARS,
+  MAX_APPROVAL_REASON_CHARS,
+  MAX_ERROR_CHARS,
+  MAX_TOOL_CHARS,
+} from "./audit.ts";
 import type { AuditSink } from "./audit_sink.ts";
 
 /** Options of {@linkcode PostgresAuditLog.open}. */
@@ -66,7 +74,30 @@ const MIGRATIONS = [
    CREATE INDEX airlock_tool_calls_execution ON airlock_tool_calls(execution_id);`,
   // Speculation: prefetched, cached or unused; NULL for an ordinary call.
   `ALTER TABLE airlock_tool_calls ADD COLUMN speculation TEXT;`,
+  // Human approvals of tool calls: one row per request, written when it is settled.
+  `CREATE TABLE airlock_approvals (
+     id TEXT PRIMARY KEY,
+     replica TEXT NOT NULL,
+     tenant TEXT NOT NULL,
+     execution_id TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     tool TEXT NOT NULL,
+     arguments TEXT NOT NULL,
+     requested_at TIMESTAMPTZ NOT NULL,
+     decided_at TIMESTAMPTZ NOT NULL,
+     decision TEXT NOT NULL,
+     decided_by TEXT,
+     scope TEXT,
+     reason TEXT
+   );
+   CREATE INDEX airlock_approvals_tenant ON airlock_approvals(tenant, requested_at);
+   CREATE INDEX airlock_approvals_time ON airlock_approvals(requested_at);`,
 ];
+
+/** An approval waiting in the write queue beside executions. */
+interface QueuedApproval {
+  approval: ApprovalAuditRecord;
+}
 
 type Sql = ReturnType<typeof postgres>;
 
@@ -96,7 +127,7 @@ export class PostgresAuditLog implements AuditSink {
   readonly #maxQueue: number;
   readonly #batchSize: number;
   readonly #onError: (message: string) => void;
-  #queue: AuditRecord[] = [];
+  #queue: Array<AuditRecord | QueuedApproval> = [];
   #writing: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
@@ -164,6 +195,49 @@ export class PostgresAuditLog implements AuditSink {
     if (Number.isNaN(time.getTime())) {
       throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
     }
+    this.#enqueue(entry);
+  }
+
+  /**
+   * Queues one settled approval request, written in the background like executions (the same
+   * queue, bound and retries).
+   * @throws AuditError `audit_write` when the log is closed or a time is not a date
+   */
+  recordApproval(entry: ApprovalAuditRecord): void {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    for (const time of [entry.requestedAt, entry.decidedAt]) {
+      if (Number.isNaN(new Date(time).getTime())) {
+        throw new AuditError("audit_write", `time is not an ISO date: ${String(time)}`);
+      }
+    }
+    this.#enqueue({ approval: entry });
+  }
+
+  /** The newest approval records first (default 100), optionally of one tenant. */
+  async recentApprovalsAsync(
+    options: { tenant?: string; limit?: number } = {},
+  ): Promise<ApprovalAuditRecord[]> {
+    const rows = await this.#sql<Array<Record<string, string | Date | null>>>`
+      SELECT * FROM airlock_approvals
+      WHERE (${options.tenant ?? null}::text IS NULL OR tenant = ${options.tenant ?? null})
+      ORDER BY requested_at DESC LIMIT ${options.limit ?? 100}`;
+    return rows.map((row) => ({
+      id: String(row.id),
+      tenant: String(row.tenant),
+      executionId: String(row.execution_id),
+      requestId: String(row.request_id),
+      tool: String(row.tool),
+      arguments: String(row.arguments),
+      requestedAt: new Date(row.requested_at!).toISOString(),
+      decidedAt: new Date(row.decided_at!).toISOString(),
+      decision: String(row.decision),
+      ...(row.decided_by === null ? {} : { decidedBy: String(row.decided_by) }),
+      ...(row.scope === null ? {} : { scope: String(row.scope) }),
+      ...(row.reason === null ? {} : { reason: String(row.reason) }),
+    }));
+  }
+
+  #enqueue(entry: AuditRecord | QueuedApproval): void {
     if (this.#queue.length >= this.#maxQueue) {
       this.#dropped++;
       // Once per power of two, so a long outage does not flood the log.
@@ -192,6 +266,7 @@ export class PostgresAuditLog implements AuditSink {
   async prune(): Promise<number> {
     if (this.#closed || !Number.isFinite(this.#retentionMs)) return 0;
     const cutoff = new Date(Date.now() - this.#retentionMs);
+    await this.#sql`DELETE FROM airlock_approvals WHERE requested_at < ${cutoff}`;
     const result = await this.#sql`DELETE FROM airlock_executions WHERE time < ${cutoff}`;
     return result.count;
   }
@@ -303,9 +378,22 @@ export class PostgresAuditLog implements AuditSink {
     }
   }
 
-  async #write(batch: AuditRecord[]): Promise<void> {
+  async #write(batch: Array<AuditRecord | QueuedApproval>): Promise<void> {
     await this.#sql.begin(async (tx) => {
       for (const entry of batch) {
+        if ("approval" in entry) {
+          const a = entry.approval;
+          await tx`
+            INSERT INTO airlock_approvals (id, replica, tenant, execution_id, request_id, tool,
+              arguments, requested_at, decided_at, decision, decided_by, scope, reason)
+            VALUES (${a.id.slice(0, 64)}, ${this.replica}, ${a.tenant},
+              ${a.executionId.slice(0, 64)}, ${a.requestId}, ${a.tool.slice(0, MAX_TOOL_CHARS)},
+              ${a.arguments.slice(0, MAX_APPROVAL_ARGUMENT_CHARS)}, ${new Date(a.requestedAt)},
+              ${new Date(a.decidedAt)}, ${a.decision}, ${a.decidedBy ?? null}, ${a.scope ?? null},
+              ${a.reason === undefined ? null : a.reason.slice(0, MAX_APPROVAL_REASON_CHARS)})
+            ON CONFLICT (id) DO NOTHING`;
+          continue;
+        }
         const [{ id }] = await tx<Array<{ id: string }>>`
           INSERT INTO airlock_executions (time, replica, tenant, request_id, transport,
             code_hash, ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions)

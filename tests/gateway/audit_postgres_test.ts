@@ -180,3 +180,60 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "postgres audit: approvals are written beside executions, read back and pruned",
+  ignore,
+  async fn() {
+    await withPostgres(async (pg) => {
+      const log = await PostgresAuditLog.open(pg.url, { replica: "r1", retentionDays: 30 });
+      try {
+        const approval = {
+          id: crypto.randomUUID(),
+          tenant: "acme",
+          executionId: crypto.randomUUID(),
+          requestId: "req-1",
+          tool: "filesystem.write_file",
+          arguments: '{"path":"a.txt","content":"[EMAIL_1]"}',
+          requestedAt: new Date(Date.now() - 1000).toISOString(),
+          decidedAt: new Date().toISOString(),
+          decision: "approved",
+          decidedBy: "key:sha256:0123456789abcdef",
+          scope: "execution",
+          reason: "fine",
+        };
+        log.recordApproval(approval);
+        log.record(record());
+        log.recordApproval({
+          ...approval,
+          id: crypto.randomUUID(),
+          tenant: "other",
+          decision: "timeout",
+          decidedBy: undefined,
+          scope: undefined,
+          reason: undefined,
+          arguments: "y".repeat(10_000),
+          requestedAt: new Date(Date.now() - 40 * 86_400_000).toISOString(),
+        });
+        await log.flush();
+        assertEquals(log.queued, 0);
+        assertEquals(await log.recentApprovalsAsync({ tenant: "acme" }), [approval]);
+        const other = (await log.recentApprovalsAsync({ tenant: "other" }))[0];
+        assertEquals(other.arguments.length, 4096);
+        assertEquals("decidedBy" in other, false);
+        assertEquals((await log.recentAsync()).length, 1, "the execution is there too");
+        await log.prune();
+        assertEquals((await log.recentApprovalsAsync()).map((a) => a.id), [approval.id]);
+        let refused: unknown;
+        try {
+          log.recordApproval({ ...approval, decidedAt: "later" });
+        } catch (error) {
+          refused = error;
+        }
+        assert(refused instanceof AuditError && refused.kind === "audit_write");
+      } finally {
+        await log.close();
+      }
+    });
+  },
+});
