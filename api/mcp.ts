@@ -30,12 +30,14 @@ import {
   MAX_CODE_CHARS,
   redactionOptions,
   safeErrorMessage,
+  type SharedMcpSessions,
   type Tenant,
 } from "../gateway/mod.ts";
 import { addMcpSessionMetrics } from "../observability/mod.ts";
 import { elicitationChannel, type SendRequest } from "./mcp_approval.ts";
 import { requestIdFrom } from "./request_id.ts";
 import { registerTypeResources } from "./types_resources.ts";
+import { initializeParams, replayInitialize } from "./mcp_shared.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
@@ -491,6 +493,10 @@ export class McpHttpEndpoint {
   #idleMs: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #nextSweep = 0;
+  /** Sessions known to every replica (Redis), when the gateway has shared state. */
+  #shared: SharedMcpSessions | undefined;
+  /** Sessions being rebuilt on this replica, so concurrent requests rebuild once. */
+  #rebuilding = new Map<string, Promise<HttpSession | undefined>>();
 
   /**
    * @param gateway the gateway to serve
@@ -517,6 +523,10 @@ export class McpHttpEndpoint {
       this.#maxSessions,
     );
     this.#idleMs = positive(o.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS, "idleTimeoutMs");
+    this.#shared = gateway.sharedMcpSessions({
+      ttlMs: this.#idleMs,
+      maxPerTenant: this.#maxPerTenant,
+    });
   }
 
   /** Open sessions (for tests and metrics). */
@@ -551,7 +561,10 @@ export class McpHttpEndpoint {
     if (now >= this.#nextSweep) this.#expireIdle(now);
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
-      const session = this.#sessions.get(sessionId);
+      // Shared sessions: the record in Redis decides; this replica rebuilds what it lacks.
+      const session = this.#shared
+        ? await this.#sharedSession(sessionId, tenant, key)
+        : this.#sessions.get(sessionId);
       if (!session) {
         return jsonRpcError(404, "Session not found");
       }
@@ -579,9 +592,45 @@ export class McpHttpEndpoint {
     if (request.method !== "POST") {
       return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
     }
+    const params = this.#shared ? await initializeParams(request) : undefined;
+    let sharing: Promise<unknown> | undefined;
+    const transport = await this.#connect(tenant, key, () => crypto.randomUUID(), (id) => {
+      if (this.#shared && params) {
+        sharing = this.#shared.create(id, { tenant: tenant.id, keyId: key, initialize: params })
+          .then((evicted: string[]) => {
+            // The tenant's oldest sessions, gone everywhere: gone here too.
+            for (const old of evicted) {
+              const s = this.#sessions.get(old);
+              if (s) this.#close(s);
+            }
+          });
+      }
+    });
+    const response = await transport.handleRequest(request);
+    if (sharing) {
+      try {
+        await sharing;
+      } catch (error) {
+        // Not known to the other replicas: the session cannot be served behind a balancer.
+        await response.body?.cancel().catch(() => {});
+        const session = transport.sessionId ? this.#sessions.get(transport.sessionId) : undefined;
+        if (session) this.#close(session);
+        throw sharedError(error);
+      }
+    }
+    return response;
+  }
+
+  /** A transport and MCP server for the tenant, connected; `onInitialized` sees the id. */
+  async #connect(
+    tenant: Tenant,
+    key: string,
+    sessionIdGenerator: () => string,
+    onInitialized: (id: string) => void,
+  ): Promise<WebStandardStreamableHTTPServerTransport> {
     const transport: WebStandardStreamableHTTPServerTransport =
       new WebStandardStreamableHTTPServerTransport({
-        sessionIdGenerator: () => crypto.randomUUID(),
+        sessionIdGenerator,
         onsessioninitialized: (id: string) => {
           this.#open({
             id,
@@ -591,9 +640,11 @@ export class McpHttpEndpoint {
             lastUsed: Date.now(),
             busy: 0,
           });
+          onInitialized(id);
         },
+        // The client closed the session (DELETE): gone on every replica.
         onsessionclosed: (id: string) => {
-          this.#forget(id, transport);
+          this.#forget(id, transport, true);
         },
       });
     transport.onclose = () => {
@@ -605,7 +656,49 @@ export class McpHttpEndpoint {
       keyId: key,
     });
     await server.connect(transport);
-    return await transport.handleRequest(request);
+    return transport;
+  }
+
+  /**
+   * The local session for `id` when the shared record says it lives (rebuilt here when this
+   * replica has not served it yet), or undefined (closed, expired or evicted).
+   * @throws GatewayError `forbidden` (another tenant or key), `state_unavailable`
+   */
+  async #sharedSession(id: string, tenant: Tenant, key: string): Promise<HttpSession | undefined> {
+    let record;
+    try {
+      record = await this.#shared!.touch(id);
+    } catch (error) {
+      throw sharedError(error);
+    }
+    const local = this.#sessions.get(id);
+    if (!record) {
+      // Closed or expired on the cluster: a copy here is stale.
+      if (local) this.#close(local);
+      return undefined;
+    }
+    if (record.tenant !== tenant.id) {
+      throw new GatewayError("forbidden", "this MCP session belongs to another tenant");
+    }
+    if (record.keyId !== key) {
+      throw new GatewayError("forbidden", "this MCP session belongs to another API key");
+    }
+    if (local) return local;
+    let pending = this.#rebuilding.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const transport = await this.#connect(tenant, key, () => id, () => {});
+        try {
+          await replayInitialize(transport, record.initialize);
+        } catch {
+          await transport.close().catch(() => {});
+          return undefined;
+        }
+        return this.#sessions.get(id);
+      })().finally(() => this.#rebuilding.delete(id));
+      this.#rebuilding.set(id, pending);
+    }
+    return await pending;
   }
 
   /** Closes every session. */
@@ -724,19 +817,30 @@ export class McpHttpEndpoint {
     session.transport.close().catch(() => {});
   }
 
-  /** Drops a session from the books and its PII vault; safe to call more than once. */
-  #forget(id: string, transport: WebStandardStreamableHTTPServerTransport): void {
+  /**
+   * Drops a session from the books and its PII vault; safe to call more than once. With
+   * shared sessions, only `everywhere` (the client closed it) drops the shared record and
+   * vault: this replica closing its copy (idle, room) leaves the session to the others.
+   */
+  #forget(
+    id: string,
+    transport: WebStandardStreamableHTTPServerTransport,
+    everywhere = false,
+  ): void {
     const session = this.#sessions.get(id);
     if (session === undefined || session.transport !== transport) return;
     this.#sessions.delete(id);
     this.#tenants.get(session.tenantId)?.sessions.delete(id);
     // Executions of this session use the MCP session id as their PII session.
     // (In memory, and in Redis with shared state; there in the background.)
-    this.#gateway.sessionVaults.drop({
-      tenant: session.tenantId,
-      keyId: session.keyId,
-      session: id,
-    });
+    if (!this.#shared || everywhere) {
+      this.#gateway.sessionVaults.drop({
+        tenant: session.tenantId,
+        keyId: session.keyId,
+        session: id,
+      });
+      this.#shared?.delete(id, session.tenantId).catch(() => {});
+    }
     // The form gateway.ts used before vaults were keyed by (tenant, key, session).
     this.#gateway.vaults.delete(`${session.tenantId}:${id}`);
     if (this.#sessions.size === 0 && this.#sweeper !== undefined) {
@@ -755,6 +859,15 @@ function positive(value: number | undefined, fallback: number, name: string): nu
     });
   }
   return value;
+}
+
+/** A shared-state failure as the client sees it. */
+function sharedError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const kind = (error as { kind?: string })?.kind;
+  return kind === "state_unavailable"
+    ? new GatewayError("state_unavailable", (error as Error).message, { retryAfter: 1 })
+    : new GatewayError("internal", "the MCP session could not be shared");
 }
 
 function jsonRpcError(status: number, message: string): Response {

@@ -42,6 +42,7 @@ import {
   parseVaultKey,
   RedisState,
   RedisVaultStore,
+  SharedMcpSessions,
   type SharedState,
   type StateHealth,
 } from "../state/mod.ts";
@@ -551,6 +552,20 @@ export class Gateway {
       decision: outcome.status,
       decidedBy: answer?.decidedBy,
       scope: answer?.scope,
+    });
+  }
+
+  /**
+   * MCP session records shared by replicas (Redis), or undefined with memory state.
+   * @param options life after last use (ms) and most sessions per tenant
+   */
+  sharedMcpSessions(
+    options: { ttlMs: number; maxPerTenant: number },
+  ): SharedMcpSessions | undefined {
+    if (!(this.state instanceof RedisState)) return undefined;
+    return new SharedMcpSessions(this.state.connection, {
+      keyPrefix: this.state.keyPrefix,
+      ...options,
     });
   }
 

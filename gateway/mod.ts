@@ -83,3 +83,5 @@ export {
   toolSearchQuerySchema,
   toolSearchResultSchema,
 } from "./schemas.ts";
+/** Shared MCP session records (Redis), for the MCP server in `api/`. */
+export type { McpSessionRecord, SharedMcpSessions } from "../state/mod.ts";

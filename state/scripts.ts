@@ -143,3 +143,40 @@ if over > 0 then
 end
 return out
 `;
+
+/**
+ * Registers an MCP session. KEYS[1] its record, KEYS[2] the tenant's sessions by last use;
+ * ARGV record JSON, ttl (ms), session id, max sessions of the tenant, record key prefix.
+ * Deletes the tenant's least recently used sessions beyond the cap; returns their ids.
+ */
+export const MCP_CREATE = NOW + `
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ttl)
+local evicted = {}
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if over > 0 then
+  local old = redis.call('ZRANGE', KEYS[2], 0, over)
+  for _, s in ipairs(old) do
+    if s ~= ARGV[3] and over > 0 then
+      redis.call('DEL', ARGV[5] .. s)
+      redis.call('ZREM', KEYS[2], s)
+      table.insert(evicted, s)
+      over = over - 1
+    end
+  end
+end
+return evicted
+`;
+
+/**
+ * Reads an MCP session and marks it used. KEYS[1] its record; ARGV ttl (ms). Returns the
+ * record JSON, or false when there is none (expired, closed or evicted).
+ */
+export const MCP_TOUCH = `
+local record = redis.call('GET', KEYS[1])
+if record then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return record
+`;
