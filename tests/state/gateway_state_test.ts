@@ -26,6 +26,8 @@ Deno.test({
       const config = {
         state: { url: redis.url, keyPrefix: `t${crypto.randomUUID().slice(0, 8)}:` },
         auth: { tenants: { acme: { keys: [hashApiKey(KEY)], requestsPerMinute: 4 } } },
+        // This loaded test machine may take longer than the default 250 ms to start a sandbox.
+        sandbox: { maxWaitMs: 20_000 },
       };
       const vaultKey = "7".repeat(64);
       gateways.push(

@@ -37,7 +37,7 @@ Deno.test({
     const gateways: TestGateway[] = [];
     const clients: Client[] = [];
     try {
-      const config = { state: { url: redis.url }, sandbox: { concurrency: 2 } };
+      const config = { state: { url: redis.url }, sandbox: { concurrency: 2, maxWaitMs: 20_000 } };
       const vaultKey = "3".repeat(64);
       gateways.push(
         await startTestGateway(config, { vaultKey }),

@@ -27,6 +27,8 @@ Deno.test({
       const config = {
         state: { url: redis.url },
         servers: { fs: filesystemServer(root) },
+        // This loaded test machine may take longer than the default 250 ms to start a sandbox.
+        sandbox: { maxWaitMs: 20_000 },
       };
       gateways.push(
         await startTestGateway(config, { vaultKey }),
