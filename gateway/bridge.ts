@@ -391,13 +391,13 @@ export class ToolBridge {
       } catch (error) {
         throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
+      if (!served) spec?.fetched(result);
       let outcome: ReturnType<typeof toolCallValue>;
       try {
         outcome = toolCallValue(result, tool);
       } catch (error) {
         throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
-      if (!served) spec?.fetched(result);
       const value = await hide(outcome.value);
       this.#record(call, "ok", undefined, outcome.warning, served?.from);
       delivered = true;

@@ -89,7 +89,7 @@ export class Gateway {
   /** Prometheus metrics. */
   readonly metrics: GatewayMetrics;
   /** Speculation: prefetches, the session read cache, prediction. */
-  readonly speculation = new Speculation();
+  readonly speculation: Speculation;
   /** Where audit records go: SQLite or PostgreSQL (open after {@link start}). */
   auditSink: AuditSink | undefined;
   /** The SQLite audit log, when that is the sink (open after {@link start}). */
@@ -199,6 +199,8 @@ export class Gateway {
         this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
       vaults: () => this.vaults.stats(),
     });
+    // A write its server did not answer may land as late as the tool timeout.
+    this.speculation = new Speculation({ unsettledMs: s.toolTimeoutMs });
     addSpeculationMetrics(this.metrics.registry, () => this.speculation.stats());
     this.approvals = new ApprovalBroker({ onSettled: (event) => this.#recordApproval(event) });
     this.#approvalMetrics = addApprovalMetrics(this.metrics, () => this.approvals.pending());

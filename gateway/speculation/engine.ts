@@ -17,6 +17,11 @@ import { type RunContext, SpeculationRun } from "./run.ts";
 export interface SpeculationOptions {
   /** Cache bounds (default {@linkcode CACHE_LIMITS}). */
   cacheLimits?: CacheLimits;
+  /**
+   * How long after a write its server did not answer (cancelled, timed out) nothing of that
+   * server is served or kept, in ms (default 30,000; the gateway passes its tool timeout).
+   */
+  unsettledMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
 }
@@ -49,7 +54,7 @@ export type BeginContext = Omit<RunContext, "readOnlyGlobs" | "policy">;
 /** The gateway's speculation state. */
 export class Speculation {
   /** Write epochs of every upstream server. */
-  readonly epochs = new WriteEpochs();
+  readonly epochs: WriteEpochs;
   /** The session read cache. */
   readonly cache: SessionCache;
   /** The transition graphs. */
@@ -59,6 +64,7 @@ export class Speculation {
   #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SpeculationOptions = {}) {
+    this.epochs = new WriteEpochs(options.unsettledMs, options.now);
     this.cache = new SessionCache(this.epochs, options.cacheLimits ?? CACHE_LIMITS, options.now);
     this.predictor = new Predictor(options.now);
     // Expired entries would otherwise stay until their session writes again.

@@ -36,7 +36,10 @@ export interface ServedResult {
 export interface SpeculativeCall {
   /** A prefetched or cached result for this call, or `undefined`: then call upstream. Never rejects. */
   served(): Promise<ServedResult | undefined>;
-  /** The upstream answered this call (not served): the result may be kept for the session. */
+  /**
+   * The upstream answered this call (not served), whatever the answer: a read's result may be
+   * kept for the session; a write is known to have reached its server.
+   */
   fetched(result: CallToolResult): void;
   /** The call is over; `value` is what the code got when it succeeded. Idempotent. */
   end(ok: boolean, value?: unknown): void;
@@ -155,11 +158,12 @@ export class SpeculationRun implements CallSpeculation {
       // anyone's, is void from now on.
       const endWrite = epochs.beginWrite(tool.server);
       if (ctx.session) cache.clearServer(ctx.tenant, ctx.session, tool.server);
+      let answered = false;
       return {
         served: () => Promise.resolve(undefined),
-        fetched: () => {},
+        fetched: () => answered = true,
         end: (ok) => {
-          endWrite();
+          endWrite(answered);
           if (ok) this.#learn({ tool: tool.id, args });
         },
       };

@@ -191,3 +191,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "speculation: after a write the server never answered, its reads are not cached",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // This server ignores notifications/cancelled: a cancelled write still lands, later.
+    const h = await startSpecGateway({}, ["--ignore-cancel"]);
+    try {
+      const write = await h.run(`ledger.write({ key: "late", delayMs: 400 }); return 1;`, {
+        session: "c",
+      });
+      assertEquals(write.tools.calls.map((c) => c.outcome), ["cancelled"]);
+      const read =
+        `const id = ["ledger", "ledger"].join("."); return (await tools.call(id, {})).writes;`;
+      const before = await h.run(read, { session: "c" });
+      assert(!(before.result as string[]).includes("late"), "read before the write landed");
+      await new Promise((r) => setTimeout(r, 600));
+      const after = await h.run(read, { session: "c" });
+      // Kept from before the write landed, this would still lack it.
+      assertEquals(after.tools.calls[0].cached, undefined);
+      assert((after.result as string[]).includes("late"), JSON.stringify(after.result));
+    } finally {
+      await h.close();
+    }
+  },
+});

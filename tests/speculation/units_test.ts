@@ -110,11 +110,25 @@ Deno.test("write epochs: a write voids what was fetched before it, also while in
   assert(!epochs.current("fs", before));
   const during = epochs.of("fs");
   assert(!epochs.current("fs", during), "nothing is served while a write is in flight");
-  end();
-  end(); // idempotent
+  end(true);
+  end(true); // idempotent
   assert(!epochs.current("fs", during));
   assert(epochs.current("fs", epochs.of("fs")));
   assert(epochs.current("memory", epochs.of("memory")), "other servers are not affected");
+});
+
+Deno.test("write epochs: after a write its server never answered, nothing is served for a while", () => {
+  let now = 0;
+  const epochs = new WriteEpochs(1000, () => now);
+  epochs.beginWrite("fs")(false);
+  const after = epochs.of("fs");
+  assert(!epochs.current("fs", after), "the write may still land");
+  now = 999;
+  assert(!epochs.current("fs", after));
+  now = 1000;
+  assert(epochs.current("fs", after));
+  epochs.beginWrite("fs")(true);
+  assert(epochs.current("fs", epochs.of("fs")), "an answered write settles at once");
 });
 
 const result = (text: string) => ({ content: [{ type: "text" as const, text }] });
@@ -155,7 +169,7 @@ Deno.test("session cache: TTL, epochs, per-session and per-tenant bounds, cleari
   assertEquals(cache.get("t", "s3", "err"), undefined);
   const end = epochs.beginWrite("fs");
   cache.put("t", "s3", "during", "fs", result("d"), epochs.of("fs"), 1000);
-  end();
+  end(true);
   assertEquals(cache.get("t", "s3", "during"), undefined);
   assertEquals(cache.get("t", "s2", "e"), undefined, "a write voids every session's reads");
   // clearServer drops only that server's entries of that session.
