@@ -200,7 +200,7 @@ Deno.test({
     // This server ignores notifications/cancelled: a cancelled write still lands, later.
     const h = await startSpecGateway({}, ["--ignore-cancel"]);
     try {
-      const write = await h.run(`ledger.write({ key: "late", delayMs: 400 }); return 1;`, {
+      const write = await h.run(`ledger.write({ key: "late", delayMs: 3000 }); return 1;`, {
         session: "c",
       });
       assertEquals(write.tools.calls.map((c) => c.outcome), ["cancelled"]);
@@ -208,7 +208,12 @@ Deno.test({
         `const id = ["ledger", "ledger"].join("."); return (await tools.call(id, {})).writes;`;
       const before = await h.run(read, { session: "c" });
       assert(!(before.result as string[]).includes("late"), "read before the write landed");
-      await new Promise((r) => setTimeout(r, 600));
+      // Until it lands (read without a session: never cached).
+      const deadline = Date.now() + 15_000;
+      while (!(await h.ledger()).writes.includes("late")) {
+        assert(Date.now() < deadline, "the late write never landed");
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const after = await h.run(read, { session: "c" });
       // Kept from before the write landed, this would still lack it.
       assertEquals(after.tools.calls[0].cached, undefined);
