@@ -76,7 +76,9 @@ const checkerColdMs = performance.now() - coldStarted;
 if (!first.ok) {
   throw new Error(`the program does not type-check: ${JSON.stringify(first.diagnostics)}`);
 }
-for (let i = 0; i < 5; i++) await checker.check({ tenant: "bench", declarations, code: program(i) });
+for (let i = 0; i < 5; i++) {
+  await checker.check({ tenant: "bench", declarations, code: program(i) });
+}
 const warm: number[] = [];
 for (let i = 0; i < WARM_RUNS; i++) {
   const started = performance.now();
@@ -137,5 +139,7 @@ ${
   ])
 }
 
-Warm check p50 is ${(coldP50 / warmP50).toFixed(1)}× faster than a cold \`deno check\` of the same program.
+Warm check p50 is ${
+  (coldP50 / warmP50).toFixed(1)
+}× faster than a cold \`deno check\` of the same program.
 `);
