@@ -156,6 +156,8 @@ const typecheckSchema = z.strictObject({
   timeoutMs: positiveInt(60_000).default(2000),
   /** Declaration versions (catalogue × tool policy) kept parsed in the checker. */
   maxVersions: positiveInt(256).default(8),
+  /** Of which one tenant holds at most (a tenant cycling `tools` lists evicts its own first). */
+  maxVersionsPerTenant: positiveInt(256).default(2),
   /** Checks one tenant may have waiting or running; past it 503 `queue_full`. */
   maxPendingPerTenant: positiveInt(1024).default(4),
   /** Diagnostics returned per execution at most. */

@@ -283,6 +283,7 @@ export class Gateway {
       this.#typeChecker = new TypeChecker({
         timeoutMs: t.timeoutMs,
         maxVersions: t.maxVersions,
+        maxVersionsPerTenant: t.maxVersionsPerTenant,
         maxPendingPerTenant: t.maxPendingPerTenant,
         maxDiagnostics: t.maxDiagnostics,
         maxMessageChars: t.maxMessageChars,

@@ -14,6 +14,11 @@ export interface TypeCheckerOptions {
   timeoutMs?: number;
   /** Declaration versions the worker keeps parsed (default 8, least recently used goes). */
   maxVersions?: number;
+  /**
+   * Versions one tenant holds at most (default 2): a tenant that sends a new version with
+   * every check evicts its own, and past `maxVersions` the tenant holding most loses first.
+   */
+  maxVersionsPerTenant?: number;
   /** Checks one tenant may have waiting or running (default 4); past it {@link CheckerBusy}. */
   maxPendingPerTenant?: number;
   /** Checks waiting in all (default 256); past it {@link CheckerBusy}. */
@@ -133,6 +138,7 @@ export class TypeChecker {
   /** When each tenant with checks pending was last served (a turn counter). */
   #servedAt = new Map<string, number>();
   #turn = 0;
+  #loads = 0;
   /** Worker restarts after a timeout or crash (for tests and metrics). */
   restarts = 0;
 
@@ -140,6 +146,7 @@ export class TypeChecker {
     this.#o = {
       timeoutMs: options.timeoutMs ?? 2000,
       maxVersions: options.maxVersions ?? 8,
+      maxVersionsPerTenant: options.maxVersionsPerTenant ?? 2,
       maxPendingPerTenant: options.maxPendingPerTenant ?? 4,
       maxPending: options.maxPending ?? 256,
       maxDiagnostics: options.maxDiagnostics ?? 20,
@@ -216,12 +223,16 @@ export class TypeChecker {
     });
   }
 
-  /** Waiting and running checks, for tests and metrics. */
-  stats(): { waiting: number; running: boolean; restarts: number } {
+  /**
+   * Waiting and running checks, worker restarts, and declaration loads (times the worker did
+   * not hold a check's declarations and was sent them), for tests and metrics.
+   */
+  stats(): { waiting: number; running: boolean; restarts: number; loads: number } {
     return {
       waiting: this.#waiting,
       running: this.#running !== undefined,
       restarts: this.restarts,
+      loads: this.#loads,
     };
   }
 
@@ -290,7 +301,11 @@ export class TypeChecker {
         };
         resolve();
       };
-      worker.postMessage({ type: "init", maxVersions: this.#o.maxVersions });
+      worker.postMessage({
+        type: "init",
+        maxVersions: this.#o.maxVersions,
+        maxVersionsPerTenant: this.#o.maxVersionsPerTenant,
+      });
     });
   }
 
@@ -345,6 +360,7 @@ export class TypeChecker {
     const message: CheckMessage = {
       type: "check",
       id,
+      tenant: job.request.tenant,
       declarationsKey: job.key,
       code: job.request.code,
       budgetMs: budget,
@@ -378,6 +394,7 @@ export class TypeChecker {
     clearTimeout(this.#timer);
     switch (result.outcome) {
       case "missing":
+        this.#loads++;
         // The worker dropped (or never had) these declarations: send them once.
         if (!job.sentText) return this.#send(job, true);
         return this.#fail(job, "the type checker lost the declarations");

@@ -21,12 +21,16 @@ export interface InitMessage {
   type: "init";
   /** Declaration versions kept parsed and bound (least recently used goes first). */
   maxVersions: number;
+  /** Versions one tenant holds at most (its own least recently used goes first). */
+  maxVersionsPerTenant: number;
 }
 
 /** A check of one program. */
 export interface CheckMessage {
   type: "check";
   id: number;
+  /** Whose check this is (the versions kept are bounded per tenant). */
+  tenant: string;
   /** Names one version of the declarations (their hash); the worker keeps it loaded. */
   declarationsKey: string;
   /** The declaration text; omitted when the worker is expected to hold the key already. */

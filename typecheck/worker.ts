@@ -15,6 +15,7 @@ import ts from "typescript";
 import { AMBIENT_DECLARATIONS } from "./ambient.ts";
 import { BODY_PREFIX, BODY_SUFFIX, toDiagnostics } from "./diagnostics.ts";
 import type { CheckMessage, FromWorker, ResultMessage, ToWorker } from "./protocol.ts";
+import { VersionCache } from "./versions.ts";
 
 const DEFAULT_LIB = ts.getDefaultLibFilePath({});
 /** The folder of TypeScript's `lib.*.d.ts` files (in the npm package). */
@@ -47,9 +48,8 @@ export const COMPILER_OPTIONS: ts.CompilerOptions = {
 
 /** Parsed library and ambient files, kept for the worker's life. */
 const fixed = new Map<string, ts.SourceFile>();
-/** Declaration versions, least recently used first. */
-const versions = new Map<string, ts.SourceFile>();
-let maxVersions = 8;
+/** Declaration versions, bounded in all and per tenant. */
+let versions = new VersionCache<ts.SourceFile>(8, 2);
 let lastProgram: ts.Program | undefined;
 
 function fixedFile(fileName: string): ts.SourceFile | undefined {
@@ -94,21 +94,18 @@ class Cancelled extends Error {}
 function check(message: CheckMessage): ResultMessage {
   const started = performance.now();
   const base = { type: "result" as const, id: message.id, diagnostics: [], total: 0 };
-  let declarations = versions.get(message.declarationsKey);
-  if (declarations) {
-    versions.delete(message.declarationsKey);
-  } else if (message.declarations !== undefined) {
+  let declarations = versions.get(message.tenant, message.declarationsKey);
+  if (!declarations && message.declarations !== undefined) {
     declarations = ts.createSourceFile(
       declarationsFile(message.declarationsKey),
       message.declarations,
       ts.ScriptTarget.ESNext,
       true,
     );
-  } else {
+    versions.set(message.tenant, message.declarationsKey, declarations);
+  } else if (!declarations) {
     return { ...base, outcome: "missing", ms: performance.now() - started };
   }
-  versions.set(message.declarationsKey, declarations);
-  while (versions.size > maxVersions) versions.delete(versions.keys().next().value!);
 
   // Parsing our own declarations is not the code's doing: the budget starts after it.
   const deadline = performance.now() + message.budgetMs;
@@ -168,12 +165,13 @@ function post(message: FromWorker) {
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.type === "init") {
-    maxVersions = Math.max(1, message.maxVersions);
+    versions = new VersionCache(message.maxVersions, message.maxVersionsPerTenant);
     const started = performance.now();
     // Loads and binds the library once: the first real check is then a warm one.
     check({
       type: "check",
       id: -1,
+      tenant: "",
       declarationsKey: "warm-up",
       declarations: "declare const warmUp: { run(args: { n: number }): Promise<string> };\n",
       code:

@@ -231,3 +231,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "typecheck: a tenant sending a new declaration version each time does not evict another's",
+  ...sanitize,
+  async fn() {
+    const checker = new TypeChecker({ maxVersions: 3, maxVersionsPerTenant: 1 });
+    try {
+      const decl = (n: number) =>
+        `declare const ns${n}: { run(args: { n: number }): Promise<string> };\n`;
+      await checker.check({ tenant: "b", declarations: DECLARATIONS, code: "return 1;" });
+      for (let i = 0; i < 6; i++) {
+        const r = await checker.check({
+          tenant: "a",
+          declarations: decl(i),
+          code: `return ns${i}.run({ n: 1 });`,
+        });
+        assertEquals(r.ok, true, JSON.stringify(r));
+      }
+      const loads = checker.stats().loads;
+      // b's declarations are still loaded: no new load for its next check.
+      const again = await checker.check({
+        tenant: "b",
+        declarations: DECLARATIONS,
+        code: `return (await files.readFile({ path: "x" })).size;`,
+      });
+      assertEquals(again.ok, true);
+      assertEquals(checker.stats().loads, loads);
+      // a's older versions are gone: checking with one again loads it.
+      await checker.check({ tenant: "a", declarations: decl(0), code: "return 1;" });
+      assertEquals(checker.stats().loads, loads + 1);
+    } finally {
+      checker.close();
+    }
+  },
+});
