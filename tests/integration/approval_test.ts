@@ -397,6 +397,32 @@ Deno.test({
         },
       );
 
+      await t.step("HTTP: a huge argument is shown cut; bad answers are refused", async () => {
+        const path = `${root}/huge.txt`;
+        const huge = `${"lorem ipsum ".repeat(25_000)} ${EMAIL}`;
+        const running = gw.post("/v1/execute", { code: writeCode(path, huge) }, auth(AGENT));
+        const pending = await nextPending(gw, APPROVER);
+        assert(pending.arguments.length <= 4100, `${pending.arguments.length} characters shown`);
+        assertMatch(pending.arguments, /\[300025 characters\]/);
+        const post = (id: string, body: unknown) =>
+          gw.post(`/v1/approvals/${id}`, body, auth(APPROVER));
+        assertEquals((await post("not-an-id", { decision: "approve" })).status, 404);
+        assertEquals((await post(crypto.randomUUID(), { decision: "approve" })).status, 404);
+        assertEquals(
+          (await post(pending.id, { decision: "approve", reason: "r".repeat(5000) })).status,
+          413,
+        );
+        assertEquals(
+          (await post(pending.id, { decision: "approve", reason: "r".repeat(600) })).status,
+          400,
+        );
+        assertEquals((await post(pending.id, { decision: "approve", extra: 1 })).status, 400);
+        const answer = await post(pending.id, { decision: "deny" });
+        assertEquals(answer.status, 200);
+        assertEquals((await running).body.result.kind, "approval_denied");
+        assert(!(await exists(path)));
+      });
+
       await t.step("HTTP: the wall-clock limit stops while a call waits", async () => {
         const path = `${root}/slow.txt`;
         const running = gw.post(
