@@ -13,14 +13,26 @@ import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { createHttpApp, createMcpServer, McpHttpEndpoint, serveHttp } from "./api/mod.ts";
 import { ConfigError, Gateway, loadConfig, type Tenant } from "./gateway/mod.ts";
+import { LogWriter } from "./observability/mod.ts";
 
 const DEFAULT_CONFIG = new URL("./examples/airlock.config.json", import.meta.url).pathname;
 const USAGE = `usage: main.ts serve [--config FILE] [--port N] [--host H]
        main.ts mcp [--config FILE] [--tenant ID]
        main.ts exec FILE [--config FILE] [--tenant ID]`;
 
+/** JSON lines on stderr, written behind the responses (see observability/log_writer.ts). */
+const logWriter = new LogWriter();
+// Whatever ends the process, the buffered lines are written first.
+globalThis.addEventListener("unload", () => logWriter.flushSync());
+
 function log(fields: Record<string, unknown>): void {
-  console.error(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+  logWriter.log(fields);
+}
+
+/** Exits after writing the buffered log lines. */
+function exit(code: number): never {
+  logWriter.flushSync();
+  Deno.exit(code);
 }
 
 async function serve(configPath: string, port: number, host: string): Promise<void> {
@@ -66,7 +78,7 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
     await mcp.close();
     await server.shutdown();
     await closing;
-    Deno.exit(0);
+    exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
@@ -97,7 +109,7 @@ async function serveStdio(configPath: string, tenantId?: string): Promise<void> 
   log({ level: "info", msg: "MCP over stdio ready", config: configPath, tenant: tenant.id });
   const stop = async () => {
     await gateway.close(5000);
-    Deno.exit(0);
+    exit(0);
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
@@ -170,12 +182,14 @@ async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   try {
-    Deno.exit(await main(Deno.args));
+    exit(await main(Deno.args));
   } catch (error) {
     if (error instanceof ConfigError || (error as Error).name === "TypeError") {
+      logWriter.flushSync();
       console.error(`airlock: ${(error as Error).message}`);
-      Deno.exit(2);
+      exit(2);
     }
+    logWriter.flushSync();
     throw error;
   }
 }

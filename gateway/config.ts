@@ -96,6 +96,7 @@ const selectionSchema = z.strictObject({
   embedder: z.enum(["auto", "transformers", "use", "lexical"]).default("auto"),
   model: z.string().min(1).default("Xenova/all-MiniLM-L6-v2"),
   cacheDir: z.string().min(1).default("./data/embeddings"),
+  embeddingBudgetMs: z.number().int().min(0).max(60_000).nullable().default(10),
 });
 
 const piiSchema = z.strictObject({

@@ -200,6 +200,7 @@ async function executeWith(
     maxTools: deps.config.selection.maxTools,
     minScore: deps.config.selection.minScore,
     allowed,
+    embeddingBudgetMs: deps.config.selection.embeddingBudgetMs ?? undefined,
   });
   const names = deps.names();
   // Every tool the caller may use is listed on its namespace (`Object.keys(filesystem)`).

@@ -39,5 +39,6 @@ export {
   TOOL_CALL_BUCKETS,
   UNKNOWN_TOOL_LABEL,
 } from "./metrics.ts";
+export { type LogSink, LogWriter, type LogWriterOptions } from "./log_writer.ts";
 export { addPoolMetrics, type PoolMetricStats } from "./pool_metrics.ts";
 export { WriteBehind, type WriteBehindOptions, type WriteBehindStats } from "./write_behind.ts";

@@ -120,3 +120,42 @@ export function padCatalogue(tools: ToolInfo[], size: number): ToolInfo[] {
   }
   return out;
 }
+
+/**
+ * The public set brought in from the Azure MCP Server (github.com/microsoft/mcp, MIT; see
+ * `azure_mcp/convert.ts` for the source commit and the conversion): 180 tools over 44
+ * namespaces (servers here) and 474 prompts, each labelled with the one tool it was written
+ * for.
+ */
+export async function loadAzureMcp(): Promise<{ catalogue: ToolInfo[]; queries: EvalQuery[] }> {
+  const dir = new URL("azure_mcp/", import.meta.url);
+  const compact = JSON.parse(
+    await Deno.readTextFile(new URL("catalogue.json", dir)),
+  ) as Record<string, CompactServer>;
+  const catalogue: ToolInfo[] = [];
+  for (const [server, entry] of Object.entries(compact)) {
+    for (const t of entry.tools) catalogue.push(expandTool(server, t, entry.instructions));
+  }
+  const raw = JSON.parse(
+    await Deno.readTextFile(new URL("queries.json", dir)),
+  ) as Array<[string, string[]]>;
+  return { catalogue, queries: raw.map(([query, tools]) => ({ query, tools })) };
+}
+
+/**
+ * A fixed split of queries into a tuning half and a test half, by a hash of the query text
+ * (FNV-1a), so it does not depend on the order of the file.
+ */
+export function splitQueries(queries: EvalQuery[]): { tune: EvalQuery[]; test: EvalQuery[] } {
+  const tune: EvalQuery[] = [];
+  const test: EvalQuery[] = [];
+  for (const q of queries) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < q.query.length; i++) {
+      h ^= q.query.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    (h % 2 === 0 ? tune : test).push(q);
+  }
+  return { tune, test };
+}

@@ -24,8 +24,21 @@ export type { UseOptions } from "./embedder_use.ts";
 export { toolsNamedInCode } from "./code_names.ts";
 export { selectTools } from "./select.ts";
 export type { SelectRequest } from "./select.ts";
-export { DEFAULT_EMBEDDING_WEIGHT, ToolIndex } from "./tool_index.ts";
-export type { ScoredTool, ToolIndexOptions, ToolIndexStatus } from "./tool_index.ts";
+export {
+  DEFAULT_EMBEDDING_WEIGHT,
+  DEFAULT_FIELDS,
+  DEFAULT_FUSION,
+  DEFAULT_RRF_K,
+  ToolIndex,
+} from "./tool_index.ts";
+export type {
+  Fusion,
+  ScoredTool,
+  SearchOptions,
+  ToolIndexOptions,
+  ToolIndexStatus,
+} from "./tool_index.ts";
+export type { FieldSpec } from "./bm25f.ts";
 export { codeQueryText, normalizeName, splitIdentifier } from "./text.ts";
 export { SelectionError } from "./types.ts";
 export type { Embedder, EmbedderKind, EmbedderOptions, EmbedderStatus } from "./types.ts";

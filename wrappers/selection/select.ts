@@ -30,6 +30,11 @@ export interface SelectRequest {
   minScore: number;
   /** Which tool ids the caller may use; default: all. */
   allowed?: (id: string) => boolean;
+  /**
+   * Longest wait for the query embedding (ms); past it the ranking is lexical for this
+   * selection (see {@link ToolIndex.search}). Unset: wait for it.
+   */
+  embeddingBudgetMs?: number;
 }
 
 /** Picks the tools for one execution (see the module docs for the order and the rules). */
@@ -58,6 +63,7 @@ export async function selectTools(index: ToolIndex, req: SelectRequest): Promise
       query,
       room,
       (tool) => !chosen.has(tool.id) && allowed(tool.id),
+      { budgetMs: req.embeddingBudgetMs },
     );
     for (const { tool, score } of ranked) {
       if (score >= req.minScore) chosen.set(tool.id, tool);

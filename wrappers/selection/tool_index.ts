@@ -4,24 +4,52 @@
  * to the event loop between batches), cached in memory and on disk by text hash, so a warm
  * start and an unchanged server re-embed nothing.
  *
- * Scores are in [0, 1] and relative to the query's best match in the catalogue:
- * `score = w · emb + (1 − w) · lex`, where `lex = bm25 / max bm25` and
- * `emb = (cos − mean cos) / (max cos − mean cos)` clipped to [0, 1] (mean and max over the
- * catalogue for this query). Until every tool of the catalogue has a vector (and when the
- * encoder is lexical only) the score is `lex` alone. Tools scoring 0 are never returned.
+ * Lexical scoring is field-weighted BM25 (BM25F, `bm25f.ts`) over a tool's name,
+ * description, parameter names, parameter descriptions and server, precomputed per catalogue.
+ * Let `lex = bm25f / max bm25f` and `emb = (cos − mean cos) / (max cos − mean cos)` clipped to
+ * [0, 1] (mean and max over the catalogue for this query). The fusion is either
+ * - `rrf` (reciprocal rank fusion): `(1 − w) / (k + rank_lex) + w / (k + rank_emb)`, a rank
+ *   counted only where that score is above 0, then divided by the best tool's; or
+ * - `linear`: `w · emb + (1 − w) · lex`.
+ * Scores are in (0, 1], relative to the query's best match. Until every tool has a vector
+ * (and when the encoder is lexical only) the score is `lex` alone. Tools scoring 0 are never
+ * returned. Tools whose name the query writes (`read_text_file`, `readTextFile`,
+ * `filesystem.read_text_file`; see `name_match.ts`) come first, with score 1.
  *
  * @module
  */
 import type { ToolInfo } from "../../upstream/mod.ts";
-import { Bm25Index } from "./bm25.ts";
+import { Bm25fIndex, type FieldSpec } from "./bm25f.ts";
 import { lexicalEmbedder } from "./create_embedder.ts";
+import { NameMatcher } from "./name_match.ts";
 import { terms } from "./text.ts";
-import { embeddingText, lexicalTerms } from "./tool_text.ts";
+import { embeddingText, lexicalFields } from "./tool_text.ts";
 import { type Embedder, type EmbedderStatus, SelectionError } from "./types.ts";
 import { textHash, VectorCache } from "./vector_cache.ts";
 
 /** Default weight of the embedding score in the fused score (tuned on bench/data). */
 export const DEFAULT_EMBEDDING_WEIGHT = 0.4;
+
+/** How lexical and embedding scores are combined (see the module docs). */
+export type Fusion = "rrf" | "linear";
+
+/** Default fusion (chosen on the tuning halves of bench/data; see bench/selection.ts). */
+export const DEFAULT_FUSION: Fusion = "rrf";
+
+/** Default rank constant `k` of reciprocal rank fusion. */
+export const DEFAULT_RRF_K = 60;
+
+/**
+ * Default BM25F fields, in the order of `LEXICAL_FIELDS`: name, description, parameter
+ * names, parameter descriptions, server (tuned on the tuning halves of bench/data).
+ */
+export const DEFAULT_FIELDS: readonly FieldSpec[] = [
+  { weight: 3, b: 0.5 },
+  { weight: 1, b: 0.75 },
+  { weight: 1.5, b: 0.5 },
+  { weight: 0.5, b: 0.75 },
+  { weight: 1, b: 0.75 },
+];
 
 /** Options of {@link ToolIndex}. */
 export interface ToolIndexOptions {
@@ -33,6 +61,34 @@ export interface ToolIndexOptions {
   batchSize?: number;
   /** Weight `w` of the embedding score in [0, 1]; default {@link DEFAULT_EMBEDDING_WEIGHT}. */
   embeddingWeight?: number;
+  /** How scores are combined; default {@link DEFAULT_FUSION}. */
+  fusion?: Fusion;
+  /** Rank constant of `rrf`; default {@link DEFAULT_RRF_K}. */
+  rrfK?: number;
+  /** BM25F field weights and normalisation; default {@link DEFAULT_FIELDS}. */
+  fields?: readonly FieldSpec[];
+}
+
+/** Options of one {@link ToolIndex.search}. */
+export interface SearchOptions {
+  /**
+   * Longest wait for the query's embedding, in ms. When the encoder takes longer the ranking
+   * is lexical (BM25F and names) for this call; the embedding still completes and is cached,
+   * so the same query is hybrid next time. Unset: wait for it.
+   */
+  budgetMs?: number;
+}
+
+/** `promise`'s value, or `null` if it has not settled within `budgetMs` (never, when unset). */
+async function withinBudget<T>(promise: Promise<T | null>, budgetMs?: number): Promise<T | null> {
+  if (budgetMs === undefined) return await promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), budgetMs));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** One search hit. */
@@ -63,7 +119,7 @@ export interface ToolIndexStatus {
 
 interface Entry {
   tool: ToolInfo;
-  terms: string[];
+  fields: string[][];
   hash: string;
   text: string;
 }
@@ -81,7 +137,13 @@ export class ToolIndex {
   #entries: Entry[] = [];
   #byId = new Map<string, ToolInfo>();
   #memo = new WeakMap<ToolInfo, Entry>();
-  #bm25 = new Bm25Index([]);
+  #bm25 = new Bm25fIndex([], []);
+  #names = new NameMatcher([]);
+  #fusion: Fusion;
+  #rrfK: number;
+  #fields: readonly FieldSpec[];
+  /** Every tool's vector, row by row, for the entries it was built for. */
+  #matrix: { entries: Entry[]; dim: number; rows: Float32Array } | null = null;
   #vectors = new Map<string, Float32Array>();
   #cache: VectorCache | null = null;
   #cacheDir: string | undefined;
@@ -90,6 +152,8 @@ export class ToolIndex {
   #init: Promise<void>;
   #build: Promise<void> | null = null;
   #queryVectors = new Map<string, Float32Array>();
+  /** Queries being embedded now (bounded by the searches in flight). */
+  #pendingVectors = new Map<string, Promise<Float32Array | null>>();
   #embedCalls = 0;
   #embeddedTexts = 0;
   #cacheLoaded = 0;
@@ -101,6 +165,9 @@ export class ToolIndex {
     this.#cacheDir = opts.cacheDir;
     this.#batchSize = Math.max(1, Math.floor(opts.batchSize ?? 4));
     this.#weight = opts.embeddingWeight ?? DEFAULT_EMBEDDING_WEIGHT;
+    this.#fusion = opts.fusion ?? DEFAULT_FUSION;
+    this.#rrfK = opts.rrfK ?? DEFAULT_RRF_K;
+    this.#fields = opts.fields ?? DEFAULT_FIELDS;
     if (!(this.#weight >= 0 && this.#weight <= 1)) {
       throw new SelectionError("invalid_argument", "embeddingWeight must be in [0, 1]");
     }
@@ -161,13 +228,15 @@ export class ToolIndex {
       let entry = this.#memo.get(tool);
       if (!entry) {
         const text = embeddingText(tool);
-        entry = { tool, terms: lexicalTerms(tool), text, hash: textHash(text) };
+        entry = { tool, fields: lexicalFields(tool), text, hash: textHash(text) };
         this.#memo.set(tool, entry);
       }
       return entry;
     });
     this.#byId = new Map(tools.map((t) => [t.id, t]));
-    this.#bm25 = new Bm25Index(this.#entries.map((e) => e.terms));
+    this.#bm25 = new Bm25fIndex(this.#entries.map((e) => e.fields), [...this.#fields]);
+    this.#names = new NameMatcher(tools);
+    this.#matrix = null;
     this.#kick();
   }
 
@@ -269,24 +338,34 @@ export class ToolIndex {
       this.#entries.length > 0 && this.#entries.every((e) => this.#vectors.has(e.hash));
   }
 
-  async #queryVector(query: string): Promise<Float32Array | null> {
+  #queryVector(query: string): Promise<Float32Array | null> {
     const cached = this.#queryVectors.get(query);
     if (cached) {
       // Refresh its place in the LRU order.
       this.#queryVectors.delete(query);
       this.#queryVectors.set(query, cached);
-      return cached;
+      return Promise.resolve(cached);
     }
-    try {
-      const [vector] = await this.#embedder!.embed([query]);
-      this.#queryVectors.set(query, vector);
-      if (this.#queryVectors.size > QUERY_CACHE_SIZE) {
-        this.#queryVectors.delete(this.#queryVectors.keys().next().value!);
-      }
-      return vector;
-    } catch {
-      return null;
+    // The same query asked again while it is being embedded waits for that one call.
+    let pending = this.#pendingVectors.get(query);
+    if (!pending) {
+      pending = (async () => {
+        try {
+          const [vector] = await this.#embedder!.embed([query]);
+          this.#queryVectors.set(query, vector);
+          if (this.#queryVectors.size > QUERY_CACHE_SIZE) {
+            this.#queryVectors.delete(this.#queryVectors.keys().next().value!);
+          }
+          return vector;
+        } catch {
+          return null;
+        } finally {
+          this.#pendingVectors.delete(query);
+        }
+      })();
+      this.#pendingVectors.set(query, pending);
     }
+    return pending;
   }
 
   /**
@@ -297,6 +376,7 @@ export class ToolIndex {
     query: string,
     k: number,
     filter?: (tool: ToolInfo) => boolean,
+    options: SearchOptions = {},
   ): Promise<ScoredTool[]> {
     if (!Number.isInteger(k) || k < 0) {
       throw new SelectionError("invalid_argument", "k must be a non-negative integer");
@@ -304,45 +384,96 @@ export class ToolIndex {
     const entries = this.#entries;
     const n = entries.length;
     if (n === 0 || k === 0 || query.trim() === "") return [];
-    const scores = new Float64Array(n);
+    const hybrid = this.#hybrid() && this.#weight > 0;
+    // The query is embedded (or found in the cache) while the lexical scores are computed.
+    const vectorPromise = hybrid ? this.#queryVector(query) : null;
+    const names = this.#names;
+    const bm25 = this.#bm25;
 
-    const lex = this.#bm25.scores(terms(query));
-    let maxLex = 0;
-    for (const s of lex) if (s > maxLex) maxLex = s;
-    const lexWeight = this.#hybrid() ? 1 - this.#weight : 1;
-    if (maxLex > 0) { for (let i = 0; i < n; i++) scores[i] = lexWeight * lex[i] / maxLex; }
-
-    const queryVector = this.#hybrid() && this.#weight > 0 ? await this.#queryVector(query) : null;
+    const lex = new Float64Array(n);
+    const maxLex = bm25.scoreInto(terms(query), lex);
+    const queryVector = vectorPromise ? await withinBudget(vectorPromise, options.budgetMs) : null;
+    let emb: Float64Array | null = null;
     // The catalogue may have changed while the query was embedded.
-    if (queryVector && this.#entries === entries) {
-      const cos = new Float64Array(n);
-      let sum = 0;
-      let max = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const v = this.#vectors.get(entries[i].hash)!;
-        let dot = 0;
-        for (let j = 0; j < v.length; j++) dot += v[j] * queryVector[j];
-        cos[i] = dot;
-        sum += dot;
-        if (dot > max) max = dot;
-      }
-      const mean = sum / n;
-      const span = max - mean;
-      if (span > 0) {
-        for (let i = 0; i < n; i++) {
-          scores[i] += this.#weight * Math.max(0, (cos[i] - mean) / span);
-        }
-      }
-    } else if (this.#hybrid() && maxLex > 0) {
-      // No query vector after all: score lexically on the full [0, 1] scale.
-      for (let i = 0; i < n; i++) scores[i] = lex[i] / maxLex;
-    }
+    if (queryVector && this.#entries === entries) emb = this.#similarities(entries, queryVector);
+    const scores = this.#fuse(lex, maxLex, emb);
 
+    // Tools the query names come first, in the order it names them.
+    const named = this.#entries === entries ? names.named(query) : [];
+    const first = new Set<number>();
+    for (const i of named) {
+      if (!filter || filter(entries[i].tool)) first.add(i);
+    }
     const order: number[] = [];
     for (let i = 0; i < n; i++) {
-      if (scores[i] > 0 && (!filter || filter(entries[i].tool))) order.push(i);
+      if (scores[i] > 0 && !first.has(i) && (!filter || filter(entries[i].tool))) order.push(i);
     }
     order.sort((a, b) => scores[b] - scores[a]);
-    return order.slice(0, k).map((i) => ({ tool: entries[i].tool, score: scores[i] }));
+    const hits = [...first].map((i) => ({ tool: entries[i].tool, score: 1 }));
+    for (const i of order) {
+      if (hits.length >= k) break;
+      hits.push({ tool: entries[i].tool, score: scores[i] });
+    }
+    return hits.slice(0, k);
+  }
+
+  /**
+   * `(cos − mean) / (max − mean)` clipped to [0, 1] for every tool, over a contiguous matrix
+   * of the catalogue's vectors (built once per catalogue).
+   */
+  #similarities(entries: Entry[], query: Float32Array): Float64Array {
+    if (this.#matrix?.entries !== entries) {
+      const dim = query.length;
+      const rows = new Float32Array(entries.length * dim);
+      entries.forEach((e, i) => rows.set(this.#vectors.get(e.hash)!.subarray(0, dim), i * dim));
+      this.#matrix = { entries, dim, rows };
+    }
+    const { rows, dim } = this.#matrix;
+    const n = entries.length;
+    const cos = new Float64Array(n);
+    let sum = 0;
+    let max = -Infinity;
+    for (let i = 0, at = 0; i < n; i++, at += dim) {
+      let dot = 0;
+      for (let j = 0; j < dim; j++) dot += rows[at + j] * query[j];
+      cos[i] = dot;
+      sum += dot;
+      if (dot > max) max = dot;
+    }
+    const mean = sum / n;
+    const span = max - mean;
+    for (let i = 0; i < n; i++) cos[i] = span > 0 ? Math.max(0, (cos[i] - mean) / span) : 0;
+    return cos;
+  }
+
+  /** Combines `lex` (raw BM25F, best `maxLex`) and `emb` (normalised, or none) into (0, 1]. */
+  #fuse(lex: Float64Array, maxLex: number, emb: Float64Array | null): Float64Array {
+    const n = lex.length;
+    const scores = new Float64Array(n);
+    if (!emb) {
+      if (maxLex > 0) { for (let i = 0; i < n; i++) scores[i] = lex[i] / maxLex; }
+      return scores;
+    }
+    const w = this.#weight;
+    if (this.#fusion === "linear") {
+      for (let i = 0; i < n; i++) {
+        scores[i] = (maxLex > 0 ? (1 - w) * lex[i] / maxLex : 0) + w * emb[i];
+      }
+      return scores;
+    }
+    const k = this.#rrfK;
+    const addRanks = (values: Float64Array, weight: number) => {
+      if (weight === 0) return;
+      const order: number[] = [];
+      for (let i = 0; i < n; i++) if (values[i] > 0) order.push(i);
+      order.sort((a, b) => values[b] - values[a]);
+      for (let r = 0; r < order.length; r++) scores[order[r]] += weight / (k + r + 1);
+    };
+    addRanks(lex, 1 - w);
+    addRanks(emb, w);
+    let max = 0;
+    for (let i = 0; i < n; i++) if (scores[i] > max) max = scores[i];
+    if (max > 0) { for (let i = 0; i < n; i++) scores[i] /= max; }
+    return scores;
   }
 }

@@ -1,14 +1,11 @@
 /**
- * The texts a tool is indexed by: weighted lexical terms for BM25 and one sentence-like
- * text for the embedding model.
+ * The texts a tool is indexed by: the fields of BM25F and one sentence-like text for the
+ * embedding model.
  *
  * @module
  */
 import type { ToolInfo } from "../../upstream/mod.ts";
 import { splitIdentifier, terms } from "./text.ts";
-
-/** How many times each field's terms count in BM25 (a cheap BM25F). */
-const FIELD_WEIGHTS = { name: 3, server: 1, description: 1, params: 1, instructions: 1 };
 
 /** Longest description prefix given to the embedding model (long texts dilute the vector). */
 const EMBED_DESCRIPTION_CHARS = 400;
@@ -26,19 +23,29 @@ export function parameterTexts(tool: ToolInfo): Array<[string, string]> {
   });
 }
 
-/** BM25 terms of a tool: name, server, description, parameters and server instructions, weighted. */
-export function lexicalTerms(tool: ToolInfo): string[] {
-  const out: string[] = [];
-  const add = (text: string, weight: number) => {
-    const t = terms(text);
-    for (let i = 0; i < weight; i++) out.push(...t);
-  };
-  add(tool.name, FIELD_WEIGHTS.name);
-  add(tool.server, FIELD_WEIGHTS.server);
-  add(tool.description, FIELD_WEIGHTS.description);
-  add(parameterTexts(tool).map(([n, d]) => `${n} ${d}`).join(" "), FIELD_WEIGHTS.params);
-  if (tool.serverInstructions) add(tool.serverInstructions, FIELD_WEIGHTS.instructions);
-  return out;
+/** The BM25F fields of a tool, in this order (see {@linkcode lexicalFields}). */
+export const LEXICAL_FIELDS = [
+  "name",
+  "description",
+  "parameters",
+  "parameterText",
+  "server",
+] as const;
+
+/**
+ * A tool's BM25F fields, each a term list: its name (split: `read_text_file` → read, text,
+ * file), its description, its parameter names, its parameter descriptions, and its server
+ * (name and instructions, the server's description of itself).
+ */
+export function lexicalFields(tool: ToolInfo): string[][] {
+  const params = parameterTexts(tool);
+  return [
+    terms(tool.name),
+    terms(tool.description),
+    terms(params.map(([n]) => n).join(" ")),
+    terms(params.map(([, d]) => d).join(" ")),
+    terms(`${tool.server} ${tool.serverInstructions ?? ""}`),
+  ];
 }
 
 /**
