@@ -80,7 +80,7 @@ const sandboxSchema = z.strictObject({
   poolSize: z.number().int().min(0).max(256).default(2),
   poolMax: z.number().int().min(0).max(256).optional(),
   poolIdleMs: positiveInt(3_600_000).default(30_000),
-  maxWaitMs: z.number().int().min(0).max(600_000).default(250),
+  maxWaitMs: z.number().int().min(0).max(600_000).default(1000),
   maxToolCalls: positiveInt(100_000).default(1000),
   maxConcurrentCallsPerServer: positiveInt(1024).default(16),
   toolTimeoutMs: positiveInt(600_000).default(30_000),
@@ -96,7 +96,7 @@ const selectionSchema = z.strictObject({
   embedder: z.enum(["auto", "transformers", "use", "lexical"]).default("auto"),
   model: z.string().min(1).default("Xenova/all-MiniLM-L6-v2"),
   cacheDir: z.string().min(1).default("./data/embeddings"),
-  embeddingBudgetMs: z.number().int().min(0).max(60_000).nullable().default(10),
+  embeddingBudgetMs: z.number().int().min(0).max(60_000).nullable().default(5),
 });
 
 const piiSchema = z.strictObject({

@@ -30,7 +30,7 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
    * Longest expected wait for a pool process (ms): once the pool is saturated (grown to
    * `poolMax` and empty), a request it could not serve sooner is refused at once with
    * `QueueFullError` instead of being queued. Unset: no such refusal (only the `queue`
-   * bound). The gateway's configuration sets 250.
+   * bound). The gateway's configuration sets 1000.
    */
   maxWaitMs?: number;
   /** Memory enforcement; `auto` uses a cgroup where the host offers one. */

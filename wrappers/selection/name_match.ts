@@ -1,8 +1,9 @@
 /**
  * Tool names written in a query: `read_text_file`, `readTextFile`, `filesystem.read_text_file`
  * or `read-text-file` name a tool exactly, and that tool goes first whatever the ranking says.
- * Only identifier-shaped words count (with `_`, `-`, `.` or a lower-to-upper case change), so
- * that an ordinary word such as "search" or "fetch" never pins a tool of that name.
+ * Only identifier-shaped words count (with `_`, `-`, `.` or a lower-to-upper case change), or a
+ * plain word quoted as code (`` `search` ``, `(search)`, `"search"`), so that an ordinary word
+ * such as "search" or "fetch" in a sentence never pins a tool of that name.
  *
  * @module
  */
@@ -37,7 +38,13 @@ export class NameMatcher {
     const seen = new Set<number>();
     for (const match of query.matchAll(/[A-Za-z_$][\w$.-]*/g)) {
       const word = match[0].replace(/[.-]+$/, "");
-      if (word.length > MAX_WORD_CHARS || !/[_.-]|[a-z][A-Z]/.test(word)) continue;
+      if (word.length > MAX_WORD_CHARS) continue;
+      // A plain word counts only when quoted as code: `search`, (search), "search".
+      const before = query[match.index - 1];
+      const after = query[match.index + word.length];
+      const quoted = (before === "`" && after === "`") || (before === "(" && after === ")") ||
+        (before === '"' && after === '"');
+      if (!quoted && !/[_.-]|[a-z][A-Z]/.test(word)) continue;
       const keys = [normalizeName(word)];
       const dot = word.lastIndexOf(".");
       if (dot > 0) keys.push(normalizeName(word.slice(dot + 1)));

@@ -14,7 +14,8 @@
  * Scores are in (0, 1], relative to the query's best match. Until every tool has a vector
  * (and when the encoder is lexical only) the score is `lex` alone. Tools scoring 0 are never
  * returned. Tools whose name the query writes (`read_text_file`, `readTextFile`,
- * `filesystem.read_text_file`; see `name_match.ts`) come first, with score 1.
+ * `filesystem.read_text_file`; see `name_match.ts`) come first, with score 1 (several sharing
+ * that name in the order of their fused scores).
  *
  * @module
  */
@@ -34,7 +35,7 @@ export const DEFAULT_EMBEDDING_WEIGHT = 0.4;
 export type Fusion = "rrf" | "linear";
 
 /** Default fusion (chosen on the tuning halves of bench/data; see bench/selection.ts). */
-export const DEFAULT_FUSION: Fusion = "rrf";
+export const DEFAULT_FUSION: Fusion = "linear";
 
 /** Default rank constant `k` of reciprocal rank fusion. */
 export const DEFAULT_RRF_K = 60;
@@ -74,7 +75,9 @@ export interface SearchOptions {
   /**
    * Longest wait for the query's embedding, in ms. When the encoder takes longer the ranking
    * is lexical (BM25F and names) for this call; the embedding still completes and is cached,
-   * so the same query is hybrid next time. Unset: wait for it.
+   * so the same query is hybrid next time. When the encoder is already busy with other
+   * queries, a new query does not wait at all (and is embedded in the background only while
+   * fewer than 2 are queued). Unset: wait for it.
    */
   budgetMs?: number;
 }
@@ -125,6 +128,12 @@ interface Entry {
 }
 
 const QUERY_CACHE_SIZE = 256;
+
+/**
+ * Query embeddings a budgeted search starts in the background at most while others are in
+ * flight (the encoder's CPU is shared with sandbox start-ups; its queue stays short).
+ */
+const MAX_BACKGROUND_EMBEDDINGS = 2;
 
 /** The searchable tool catalogue (see the module docs for the scoring). */
 export class ToolIndex {
@@ -385,14 +394,20 @@ export class ToolIndex {
     const n = entries.length;
     if (n === 0 || k === 0 || query.trim() === "") return [];
     const hybrid = this.#hybrid() && this.#weight > 0;
+    // With a budget, a new query does not queue behind the encoder's work in flight: it is
+    // ranked lexically at once, and embedded in the background only while few are queued.
+    const known = this.#queryVectors.has(query) || this.#pendingVectors.has(query);
+    const busy = options.budgetMs !== undefined && !known && this.#pendingVectors.size > 0;
+    const skip = busy && this.#pendingVectors.size >= MAX_BACKGROUND_EMBEDDINGS;
     // The query is embedded (or found in the cache) while the lexical scores are computed.
-    const vectorPromise = hybrid ? this.#queryVector(query) : null;
+    const vectorPromise = hybrid && !skip ? this.#queryVector(query) : null;
+    const budgetMs = busy ? 0 : options.budgetMs;
     const names = this.#names;
     const bm25 = this.#bm25;
 
     const lex = new Float64Array(n);
     const maxLex = bm25.scoreInto(terms(query), lex);
-    const queryVector = vectorPromise ? await withinBudget(vectorPromise, options.budgetMs) : null;
+    const queryVector = vectorPromise ? await withinBudget(vectorPromise, budgetMs) : null;
     let emb: Float64Array | null = null;
     // The catalogue may have changed while the query was embedded.
     if (queryVector && this.#entries === entries) emb = this.#similarities(entries, queryVector);
@@ -409,7 +424,9 @@ export class ToolIndex {
       if (scores[i] > 0 && !first.has(i) && (!filter || filter(entries[i].tool))) order.push(i);
     }
     order.sort((a, b) => scores[b] - scores[a]);
-    const hits = [...first].map((i) => ({ tool: entries[i].tool, score: 1 }));
+    // Several tools may share the name written (one per server): the ranking orders them.
+    const hits = [...first].sort((a, b) => scores[b] - scores[a])
+      .map((i) => ({ tool: entries[i].tool, score: 1 }));
     for (const i of order) {
       if (hits.length >= k) break;
       hits.push({ tool: entries[i].tool, score: scores[i] });

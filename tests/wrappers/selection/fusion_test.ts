@@ -129,3 +129,37 @@ Deno.test("an embedding budget: past it the ranking is lexical, and the next tim
   await index.search(query, 3);
   assertEquals(embedder.texts.filter((t) => t === query).length, 1, "served from the cache");
 });
+
+Deno.test("a plain tool name counts when quoted as code", async () => {
+  const index = new ToolIndex({ embedder: lexicalEmbedder("test") });
+  index.setCatalogue(catalogue);
+  for (
+    const query of ["get my email with `fetch`", "get my email (fetch)", 'get my email "fetch"']
+  ) {
+    const hits = await index.search(query, 2);
+    assertEquals(hits[0].tool.id, "web.fetch", query);
+  }
+});
+
+Deno.test("with a budget, a new query does not queue behind the encoder's work", async () => {
+  const embedder = new CountingEmbedder();
+  const index = new ToolIndex({ embedder, embeddingWeight: 0.5 });
+  index.setCatalogue(catalogue);
+  await index.ready();
+  let release: () => void = () => {};
+  embedder.gate = new Promise<void>((r) => release = r);
+  try {
+    // One query is being embedded (held); others with even a long budget do not wait for it.
+    const first = index.search("fetch the web page", 3);
+    const second = await index.search("send an email", 3, undefined, { budgetMs: 60_000 });
+    assertEquals(second[0].tool.id, "mail.send_email");
+    const third = await index.search("read a text file", 3, undefined, { budgetMs: 60_000 });
+    assertEquals(third[0].tool.name, "read_text_file");
+    // At most two embeddings were queued: the third query was not sent to the encoder.
+    assert(!embedder.texts.includes("read a text file"), embedder.texts.join(" | "));
+    release();
+    await first;
+  } finally {
+    release();
+  }
+});
