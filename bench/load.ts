@@ -47,6 +47,8 @@ async function bareDenoRun(): Promise<number[]> {
 
 interface Server {
   url: string;
+  /** CPU time (ms) of the gateway and of its exited children (the sandboxes) so far. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,13 @@ async function startServer(dir: string): Promise<Server> {
   }
   return {
     url,
+    cpuMs() {
+      // utime, stime, cutime, cstime in clock ticks (100 per second on Linux).
+      const stat = Deno.readTextFileSync(`/proc/${child.pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) *
+        10;
+    },
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -181,10 +190,12 @@ try {
   );
 
   const rows: (string | number)[][] = [];
+  const cpuSamples: number[] = [];
   let sustained = 0;
   for (const rate of RATES) {
     await new Promise((r) => setTimeout(r, 1500)); // let the pool settle between rates
     const t0 = performance.now();
+    const cpu0 = server.cpuMs();
     const outcomes = await openLoop(server.url, rate, SECONDS);
     const elapsed = (performance.now() - t0) / 1000;
     const ok = outcomes.filter((o) => o.status === 200);
@@ -196,6 +207,7 @@ try {
     const holds = ok.length === outcomes.length && warmShare >= 0.95 && p99 <= 30;
     if (holds) sustained = Math.max(sustained, rate);
     const refusedMs = refused.map((o) => o.ms);
+    const cpuPerExecution = (server.cpuMs() - cpu0) / Math.max(1, ok.length);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     rows.push([
       `${rate}/s`,
@@ -210,8 +222,10 @@ try {
         }${refused.every((o) => o.retryAfter) ? ", Retry-After" : ", NO Retry-After"})`,
       other === 0 ? "0" : String(other),
       String(metric(metrics, "airlock_pool_size")),
+      `${cpuPerExecution.toFixed(0)} ms`,
       holds ? "yes" : "no",
     ]);
+    cpuSamples.push(cpuPerExecution);
   }
   console.log(
     `\nOpen loop, ${SECONDS} s per rate (warm share of all arrivals; latencies of the answered ones)\n`,
@@ -227,6 +241,7 @@ try {
         "refused (503)",
         "failed",
         "pool size after",
+        "CPU per execution",
         "sustained",
       ],
       rows,
@@ -237,7 +252,14 @@ try {
       sustained > 0 ? `${sustained}/s` : "none"
     } (target: 60/s with ≥ 95 % warm, p99 ≤ 30 ms): ${verdict(sustained >= 60)}`,
   );
-  console.log(`Bare \`deno run\` baseline of this run: p50 ${ms(bareP50)}.\n`);
+  const cpuMedian = percentile(cpuSamples, 50);
+  console.log(
+    `Bare \`deno run\` baseline of this run: p50 ${ms(bareP50)}. CPU per answered execution ` +
+      `(gateway + its sandbox process), median over the rates: ${cpuMedian.toFixed(0)} ms, so ` +
+      `${navigator.hardwareConcurrency} cores cannot start more than about ${
+        Math.floor(navigator.hardwareConcurrency * 1000 / cpuMedian)
+      } executions a second even with nothing else running.\n`,
+  );
 } finally {
   await server.stop();
   await Deno.remove(dir, { recursive: true });
