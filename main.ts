@@ -3,7 +3,8 @@
  *
  * - `serve [--config FILE] [--port N] [--host H]`: HTTP API (and MCP over Streamable HTTP)
  * - `mcp [--config FILE]`: MCP over stdio
- * - `exec FILE [--config FILE] [--tenant ID]`: one snippet through the whole pipeline, JSON
+ * - `exec FILE [--config FILE] [--tenant ID] [--check]`: one snippet through the whole pipeline
+ *   (type-checked first with `--check`), JSON
  *   out (`-` reads stdin; `--tenant` picks the policy when the config has `auth`)
  *
  * @module
@@ -18,7 +19,7 @@ import { LogWriter } from "./observability/mod.ts";
 const DEFAULT_CONFIG = new URL("./examples/airlock.config.json", import.meta.url).pathname;
 const USAGE = `usage: main.ts serve [--config FILE] [--port N] [--host H]
        main.ts mcp [--config FILE] [--tenant ID]
-       main.ts exec FILE [--config FILE] [--tenant ID]`;
+       main.ts exec FILE [--config FILE] [--tenant ID] [--check]`;
 
 /** JSON lines on stderr, written behind the responses (see observability/log_writer.ts). */
 const logWriter = new LogWriter();
@@ -117,7 +118,12 @@ async function serveStdio(configPath: string, tenantId?: string): Promise<void> 
   await gateway.close(5000);
 }
 
-async function execFile(file: string, configPath: string, tenantId?: string): Promise<number> {
+async function execFile(
+  file: string,
+  configPath: string,
+  tenantId?: string,
+  check?: boolean,
+): Promise<number> {
   const config = await loadConfig(configPath);
   const code = file === "-"
     ? await new Response(Deno.stdin.readable).text()
@@ -126,7 +132,7 @@ async function execFile(file: string, configPath: string, tenantId?: string): Pr
   const tenant = localTenant(gateway, tenantId, "exec");
   await gateway.start();
   try {
-    const response = await gateway.execute({ code }, {
+    const response = await gateway.execute({ code, check }, {
       tenant,
       requestId: crypto.randomUUID(),
       transport: "cli",
@@ -151,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: "string" },
       host: { type: "string" },
       tenant: { type: "string" },
+      check: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -174,7 +181,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "exec":
       if (rest.length !== 1) break;
-      return await execFile(rest[0], configPath, values.tenant ?? Deno.env.get("AIRLOCK_TENANT"));
+      return await execFile(
+        rest[0],
+        configPath,
+        values.tenant ?? Deno.env.get("AIRLOCK_TENANT"),
+        values.check,
+      );
   }
   console.error(USAGE);
   return 2;

@@ -112,6 +112,17 @@ Deno.test("exec runs one file through the pipeline and prints JSON", async () =>
   }).output();
   assertEquals(failed.code, 1, "failed code exits 1");
   assert(JSON.parse(new TextDecoder().decode(failed.stdout)).error.kind === "runtime");
+
+  // --check: a type error, and nothing runs (the log line before it is not written).
+  await Deno.writeTextFile(file, "console.log('ran');\nconst n: number = 'x';\nreturn n;");
+  const checked = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "exec", file, "--config", config, "--check"],
+  }).output();
+  assertEquals(checked.code, 1);
+  const refused = JSON.parse(new TextDecoder().decode(checked.stdout));
+  assertEquals(refused.error.kind, "type");
+  assertEquals(refused.error.diagnostics[0].line, 2);
+  assertEquals(refused.logs, []);
   await Deno.remove(file);
   await Deno.remove(config);
 });
