@@ -7,7 +7,7 @@
  */
 
 import { GatewayError } from "../errors.ts";
-import { type ApprovalStore, MemoryApprovalStore } from "./store.ts";
+import { type ApprovalStore, MemoryApprovalStore, type SettlementNotice } from "./store.ts";
 import type {
   ApprovalAnswer,
   ApprovalChannel,
@@ -59,10 +59,13 @@ export class ApprovalBroker {
   #onSettled: (event: ApprovalEvent) => void;
   #waiters = new Map<string, Waiter>();
   #pendingByTenant = new Map<string, number>();
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: ApprovalBrokerOptions = {}) {
     this.store = options.store ?? new MemoryApprovalStore();
     this.#onSettled = options.onSettled ?? (() => {});
+    // A shared store tells this broker about answers taken by other replicas.
+    this.#unsubscribe = this.store.subscribe?.((notice) => this.#wake(notice));
   }
 
   /**
@@ -165,6 +168,8 @@ export class ApprovalBroker {
 
   /** Withdraws every request waiting in this process (the gateway is closing). */
   async close(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     await Promise.all(
       [...this.#waiters].map(([id, w]) => this.#settle(w.tenant, id, "withdrawn")),
     );
@@ -184,22 +189,29 @@ export class ApprovalBroker {
   ): Promise<ApprovalOutcome | undefined> {
     let request: ApprovalRequest | undefined;
     try {
-      request = await this.store.settle(tenant, id, status);
+      request = await this.store.settle(tenant, id, status, answer);
     } catch {
       request = undefined;
     }
     if (!request) return undefined;
     const outcome: ApprovalOutcome = { status, decidedAt: Date.now() };
     if (answer) outcome.answer = answer;
-    const waiter = this.#waiters.get(id);
-    if (waiter) {
-      this.#waiters.delete(id);
-      this.#count(tenant, -1);
-      waiter.cleanup();
-      waiter.resolve(outcome);
-    }
+    // The store may have woken the waiter already (its notice); this is then a no-op.
+    this.#wake({ tenant, id, status, at: outcome.decidedAt, answer });
     this.#emit(request, outcome);
     return outcome;
+  }
+
+  /** Resolves the call waiting here for `notice.id`, if this broker holds it. */
+  #wake(notice: SettlementNotice): void {
+    const waiter = this.#waiters.get(notice.id);
+    if (!waiter || waiter.tenant !== notice.tenant) return;
+    this.#waiters.delete(notice.id);
+    this.#count(notice.tenant, -1);
+    waiter.cleanup();
+    const outcome: ApprovalOutcome = { status: notice.status, decidedAt: notice.at };
+    if (notice.answer) outcome.answer = notice.answer;
+    waiter.resolve(outcome);
   }
 
   #emit(request: ApprovalRequest, outcome: ApprovalOutcome): void {

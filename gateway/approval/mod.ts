@@ -24,6 +24,7 @@ export {
   MemoryApprovalStore,
   type MemoryApprovalStoreOptions,
   type SettledApproval,
+  type SettlementNotice,
 } from "./store.ts";
 export {
   ApprovalBroker,

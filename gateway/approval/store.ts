@@ -1,18 +1,28 @@
 /**
  * Where pending approvals live: a small seam ({@linkcode ApprovalStore}) so that a shared
- * backend (Redis, for several replicas) can replace the in-memory one. The store only keeps
- * records and arbitrates who settles a request first; waking the waiting call is the broker's.
+ * backend (Redis, for several replicas) can replace the in-memory one. The store keeps the
+ * records, arbitrates who settles a request first, and tells every broker that subscribed
+ * about each settlement, so the replica holding the call wakes it whichever replica took the
+ * answer.
  *
  * @module
  */
 
-import type { ApprovalRequest, ApprovalStatus } from "./types.ts";
+import type { ApprovalAnswer, ApprovalRequest, ApprovalStatus } from "./types.ts";
 
 /** How a settled approval ended, remembered for a while so a late answer gets 409, not 404. */
 export interface SettledApproval {
   status: ApprovalStatus;
   /** When it was settled, in ms since the epoch. */
   at: number;
+  /** The person's answer, for `approved` and `denied`. */
+  answer?: ApprovalAnswer;
+}
+
+/** One settlement, as a store announces it to its subscribers. */
+export interface SettlementNotice extends SettledApproval {
+  tenant: string;
+  id: string;
 }
 
 /**
@@ -34,9 +44,21 @@ export interface ApprovalStore {
    * Ends a pending request of `tenant` with `status`.
    * @returns the request when it was pending (this caller settled it), else `undefined`
    */
-  settle(tenant: string, id: string, status: ApprovalStatus): Promise<ApprovalRequest | undefined>;
+  settle(
+    tenant: string,
+    id: string,
+    status: ApprovalStatus,
+    answer?: ApprovalAnswer,
+  ): Promise<ApprovalRequest | undefined>;
   /** How a recently settled request of `tenant` ended, or `undefined` when not remembered. */
   settled(tenant: string, id: string): Promise<SettledApproval | undefined>;
+  /**
+   * Calls `listener` for every settlement made through this store by any of its users (a
+   * shared store: by any replica), so the broker that holds the waiting call wakes it.
+   * Optional: without it, a request can only be settled by the broker that holds it.
+   * @returns a function that ends the subscription
+   */
+  subscribe?(listener: (notice: SettlementNotice) => void): () => void;
 }
 
 /** Options of {@linkcode MemoryApprovalStore}. */
@@ -51,6 +73,7 @@ export interface MemoryApprovalStoreOptions {
 
 /** An {@linkcode ApprovalStore} in this process's memory: one replica only. */
 export class MemoryApprovalStore implements ApprovalStore {
+  #listeners = new Set<(notice: SettlementNotice) => void>();
   #pending = new Map<string, Map<string, ApprovalRequest>>();
   #settled = new Map<string, Map<string, SettledApproval>>();
   #maxSettled: number;
@@ -79,7 +102,12 @@ export class MemoryApprovalStore implements ApprovalStore {
     return Promise.resolve([...this.#pending.get(tenant)?.values() ?? []]);
   }
 
-  settle(tenant: string, id: string, status: ApprovalStatus): Promise<ApprovalRequest | undefined> {
+  settle(
+    tenant: string,
+    id: string,
+    status: ApprovalStatus,
+    answer?: ApprovalAnswer,
+  ): Promise<ApprovalRequest | undefined> {
     const pending = this.#pending.get(tenant);
     const request = pending?.get(id);
     if (!request) return Promise.resolve(undefined);
@@ -88,13 +116,24 @@ export class MemoryApprovalStore implements ApprovalStore {
     let settled = this.#settled.get(tenant);
     if (!settled) this.#settled.set(tenant, settled = new Map());
     const now = this.#now();
-    settled.set(id, { status, at: now });
+    const entry: SettledApproval = answer ? { status, at: now, answer } : { status, at: now };
+    settled.set(id, entry);
     // Insertion order is settling order: the oldest go first, by count and by age.
     for (const [oldId, entry] of settled) {
       if (settled.size <= this.#maxSettled && now - entry.at < this.#ttlMs) break;
       settled.delete(oldId);
     }
+    for (const listener of this.#listeners) {
+      try {
+        listener({ tenant, id, ...entry });
+      } catch { /* one subscriber's failure is not the settler's */ }
+    }
     return Promise.resolve(request);
+  }
+
+  subscribe(listener: (notice: SettlementNotice) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   settled(tenant: string, id: string): Promise<SettledApproval | undefined> {

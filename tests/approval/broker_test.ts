@@ -289,3 +289,38 @@ Deno.test("gate: the approval timeout throws approval_timeout and resumes the pa
   assertEquals((error as { kind?: string }).kind, "approval_timeout");
   assertEquals([paused, resumed], [1, 1]);
 });
+
+Deno.test("broker: two brokers on one store (replicas): an answer taken by one wakes the other", async () => {
+  const shared = new MemoryApprovalStore();
+  const a = broker(shared);
+  const b = broker(shared);
+  const ch = recordingChannel();
+  const waiting = a.broker.request(newRequest("acme"), {
+    timeoutMs: 60_000,
+    maxPending: 10,
+    channel: ch.channel,
+  });
+  await ch.until(1);
+  const id = ch.asked[0].id;
+  // Replica B lists it and answers it; another tenant on B still cannot.
+  assertEquals((await b.broker.list("acme")).map((r) => r.id), [id]);
+  const foreign = await assertRejects(() =>
+    b.broker.answer("other", id, { approve: true, decidedBy: "x" })
+  );
+  assert(foreign instanceof GatewayError && foreign.kind === "not_found");
+  await b.broker.answer("acme", id, { approve: true, scope: "execution", decidedBy: "key:b" });
+  const outcome = await waiting;
+  assertEquals(outcome.status, "approved");
+  assertEquals(outcome.answer?.decidedBy, "key:b");
+  assertEquals(outcome.answer?.scope, "execution");
+  assertEquals(a.broker.pending(), []);
+  // Recorded once, by the replica that settled it.
+  assertEquals(a.events.length, 0);
+  assertEquals(b.events.map((e) => e.outcome.status), ["approved"]);
+  const again = await assertRejects(() =>
+    a.broker.answer("acme", id, { approve: false, decidedBy: "x" })
+  );
+  assert(again instanceof GatewayError && again.kind === "conflict");
+  await a.broker.close();
+  await b.broker.close();
+});
