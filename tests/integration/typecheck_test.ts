@@ -137,6 +137,32 @@ Deno.test({
         },
       );
 
+      await t.step("a refused program reaches no server, not even by a prefetch", async () => {
+        // A literal read-only call is what speculation starts before the code runs, used or not.
+        const code = `if (Date.now() < 0) await ledger.get({ key: "tc-never" });\n` +
+          `const n: number = "not a number";\nreturn n;`;
+        const reads = async (): Promise<string[]> =>
+          (await run("return await ledger.ledger();", FULL, { check: false })).result.reads;
+        const refused = await g.post("/v1/execute", { code }, {
+          ...FULL,
+          "x-request-id": "tc-refused",
+        });
+        assertEquals(refused.body.error?.kind, "type");
+        assertEquals(refused.body.error.line, 2);
+        assertEquals((await reads()).includes("tc-never"), false);
+        const sink = g.gateway.auditSink!;
+        await sink.flush();
+        const row = (await sink.recentAsync({ tenant: "full" }))
+          .find((r) => r.requestId === "tc-refused")!;
+        assertEquals(row.errorKind, "type");
+        assertEquals(row.calls, []);
+        // Unchecked, the same code runs (types are not checked at run time) and the read is
+        // prefetched: what the check prevented.
+        const ran = await run(code, FULL, { check: false });
+        assertEquals(ran.ok, true, JSON.stringify(ran));
+        assertEquals((await reads()).includes("tc-never"), true);
+      });
+
       await t.step("a correct program type-checks and runs", async () => {
         const reply = await run([
           `const f = await filesystem.readTextFile({ path: "${root}/a.txt" });`,
