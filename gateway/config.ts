@@ -339,16 +339,30 @@ export async function loadConfig(path: string): Promise<Config> {
 }
 
 /**
- * Applies `AIRLOCK_STATE_URL` (a Redis URL) when the file has no `state` section, so
- * replicas can share one file.
- * @throws ConfigError when the variable is not a Redis URL
+ * Applies `AIRLOCK_STATE_URL` (a Redis URL) when the file has no `state` section, and
+ * `AIRLOCK_AUDIT_URL` (a PostgreSQL URL) when its `audit` section has no `url`, so replicas
+ * can share one file and keep credentials out of it.
+ * @throws ConfigError when a variable is not a URL of the right kind
  */
 export function withEnvironment(config: Config, source = "configuration"): Config {
-  const url = Deno.env.get("AIRLOCK_STATE_URL");
-  if (!url || config.state) return config;
-  const parsed = stateSchema.safeParse({ url });
-  if (!parsed.success) {
-    throw new ConfigError(`AIRLOCK_STATE_URL (for ${source}) is invalid: must be a redis:// URL`);
+  let out = config;
+  const stateUrl = Deno.env.get("AIRLOCK_STATE_URL");
+  if (stateUrl && !out.state) {
+    const parsed = stateSchema.safeParse({ url: stateUrl });
+    if (!parsed.success) {
+      throw new ConfigError(`AIRLOCK_STATE_URL (for ${source}) is invalid: must be a redis:// URL`);
+    }
+    out = { ...out, state: parsed.data };
   }
-  return { ...config, state: parsed.data };
+  const auditUrl = Deno.env.get("AIRLOCK_AUDIT_URL");
+  if (auditUrl && !out.audit.url) {
+    const parsed = auditSchema.safeParse({ ...out.audit, url: auditUrl });
+    if (!parsed.success) {
+      throw new ConfigError(
+        `AIRLOCK_AUDIT_URL (for ${source}) is invalid: must be a postgres:// URL`,
+      );
+    }
+    out = { ...out, audit: parsed.data };
+  }
+  return out;
 }
