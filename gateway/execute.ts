@@ -26,7 +26,12 @@ import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
 import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
 import { type OpenVault, renamePlaceholders } from "./session_vaults.ts";
-import { type CheckDeclarations, refusalResponse, typeCheck } from "./type_check.ts";
+import {
+  type CheckDeclarations,
+  type CheckOutcome,
+  refusalResponse,
+  typeCheck,
+} from "./type_check.ts";
 import type { TypeChecker } from "../typecheck/mod.ts";
 
 /**
@@ -116,7 +121,13 @@ export interface PipelineDeps {
   /** Holds calls that wait for a person (see `gateway/approval/`). */
   approvals?: ApprovalBroker;
   /** The type checker for `check: true` (without it, checks are skipped). */
-  typeCheck?: { checker(): TypeChecker; declarations: CheckDeclarations; timeoutMs: number };
+  typeCheck?: {
+    checker(): TypeChecker;
+    declarations: CheckDeclarations;
+    timeoutMs: number;
+    /** Counts each check (metrics). */
+    observe?: (tenant: string, outcome: CheckOutcome, ms: number) => void;
+  };
 }
 
 /** The redaction settings for a tenant, with the vault to use. */
@@ -216,6 +227,7 @@ async function executeWith(
       code: request.code,
       signal: caller.signal,
       timeoutMs: deps.typeCheck.timeoutMs,
+      observe: (outcome, ms) => deps.typeCheck?.observe?.(tenant.id, outcome, ms),
     });
     if (refusal) {
       const injected = selected.map((t) => t.id);

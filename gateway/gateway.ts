@@ -26,6 +26,7 @@ import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./
 import { ApprovalBroker, type ApprovalEvent } from "./approval/mod.ts";
 import {
   addApprovalMetrics,
+  addTypeCheckMetrics,
   type ApprovalMetrics,
   AuditLog,
   type AuditRecord,
@@ -35,6 +36,7 @@ import {
   hashCode,
   observeExecution,
   PostgresAuditLog,
+  type TypeCheckMetrics,
 } from "../observability/mod.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import {
@@ -106,6 +108,7 @@ export class Gateway {
   #sharedVault: Promise<RedisVaultStore> | undefined;
   #typeChecker: TypeChecker | undefined;
   #checkDeclarations = new CheckDeclarations();
+  #typeCheckMetrics: TypeCheckMetrics | undefined;
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
@@ -288,6 +291,8 @@ export class Gateway {
         maxDiagnostics: t.maxDiagnostics,
         maxMessageChars: t.maxMessageChars,
       });
+      const checker = this.#typeChecker;
+      this.#typeCheckMetrics = addTypeCheckMetrics(this.metrics.registry, () => checker.stats());
     }
     return this.#typeChecker;
   }
@@ -417,6 +422,10 @@ export class Gateway {
           checker: () => this.typeChecker(),
           declarations: this.#checkDeclarations,
           timeoutMs: this.config.typecheck.timeoutMs,
+          observe: (tenant, outcome, ms) => {
+            this.#typeCheckMetrics?.checks.inc({ tenant, outcome });
+            if (ms > 0) this.#typeCheckMetrics?.seconds.observe({}, ms / 1000);
+          },
         },
       },
       request,

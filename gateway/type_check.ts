@@ -21,6 +21,9 @@ import { prepareCode } from "./code_prep.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteResponse } from "./schemas.ts";
 
+/** How a check ended: passed, type errors, over budget, refused (busy), checker failure. */
+export type CheckOutcome = "ok" | "type" | "timeout" | "busy" | "failed";
+
 /** Why the code must not run: the error of the response. */
 export interface CheckRefusal {
   kind: "type" | "check_timeout";
@@ -73,6 +76,8 @@ export interface TypeCheckInput {
   signal?: AbortSignal;
   /** The check's time budget, for the message (ms). */
   timeoutMs: number;
+  /** Told each check's outcome and the checker's time (ms; 0 when it never ran). */
+  observe?: (outcome: CheckOutcome, ms: number) => void;
 }
 
 /**
@@ -86,6 +91,7 @@ export interface TypeCheckInput {
 export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | undefined> {
   const prepared = prepareCode(input.code);
   if (!prepared.ok) return undefined;
+  const observe = input.observe ?? (() => {});
   let result;
   try {
     result = await input.checker.check({
@@ -96,11 +102,13 @@ export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | u
     });
   } catch (error) {
     if (error instanceof CheckerBusy) {
+      observe("busy", 0);
       throw new GatewayError("queue_full", `type check refused: ${error.message}`, {
         retryAfter: 1,
       });
     }
     if (error instanceof CheckerError) {
+      observe("failed", 0);
       throw new GatewayError(
         error.kind === "too_large" ? "invalid_request" : "unavailable",
         `type check: ${error.message}`,
@@ -109,6 +117,7 @@ export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | u
     }
     throw error;
   }
+  observe(result.timedOut ? "timeout" : result.ok ? "ok" : "type", result.ms);
   if (result.timedOut) {
     return {
       kind: "check_timeout",

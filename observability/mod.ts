@@ -41,4 +41,10 @@ export {
 } from "./metrics.ts";
 export { type LogSink, LogWriter, type LogWriterOptions } from "./log_writer.ts";
 export { addPoolMetrics, type PoolMetricStats } from "./pool_metrics.ts";
+export {
+  addTypeCheckMetrics,
+  type TypeCheckMetrics,
+  type TypeCheckOutcome,
+  type TypeCheckStats,
+} from "./typecheck_metrics.ts";
 export { WriteBehind, type WriteBehindOptions, type WriteBehindStats } from "./write_behind.ts";

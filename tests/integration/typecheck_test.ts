@@ -41,7 +41,8 @@ Deno.test({
             },
           },
         },
-        typecheck: { timeoutMs: 1000 },
+        // The slow program below needs about 3.5 s; the budget leaves room for a loaded machine.
+        typecheck: { timeoutMs: 2000 },
         pii: { mode: "mask" },
       });
       const g = gw;
@@ -226,6 +227,13 @@ Deno.test({
         // The checker comes back for the next request.
         const next = await run(`return 1 + 1;`);
         assertEquals(next.result, 2);
+        // The metrics count checks by outcome, and the worker that was stopped.
+        const metrics = String((await g.get("/metrics")).body);
+        assertMatch(metrics, /airlock_typecheck_total\{tenant="full",outcome="type"\} [1-9]/);
+        assertMatch(metrics, /airlock_typecheck_total\{tenant="full",outcome="timeout"\} 1\b/);
+        assertMatch(metrics, /airlock_typecheck_total\{tenant="fsonly",outcome="type"\} 1\b/);
+        assertMatch(metrics, /airlock_typecheck_worker_restarts_total 1\b/);
+        assertMatch(metrics, /airlock_typecheck_duration_seconds_count [1-9]/);
       });
     } finally {
       await gw?.close();
