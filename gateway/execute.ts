@@ -295,8 +295,6 @@ async function executeWith(
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
   });
 
-  // Literal read-only calls start now, beside the sandbox's start.
-  speculation?.launch();
   let run: RunResult;
   try {
     // Top-level import/export statements are rewritten or refused (compile) first.
@@ -309,6 +307,9 @@ async function executeWith(
       onLog: caller.onLog,
       grants: { allowNet: tenant.allowNet, allowRead: deps.config.sandbox.allowRead },
       queueKey: tenant.id,
+      // Literal read-only calls start once the execution has its slot, beside the sandbox's
+      // start (not before a wait in the queue, which would only make their results older).
+      onAdmitted: () => speculation?.launch(),
     });
   } catch (error) {
     // The sandbox failed after tool calls may have reached upstream servers: they stay on

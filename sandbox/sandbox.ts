@@ -178,6 +178,11 @@ export class Sandbox {
     const release = await this.#queue.acquire(request.signal, request.queueKey);
     let tookFromPool = false;
     try {
+      try {
+        request.onAdmitted?.();
+      } catch {
+        // The caller's business; the execution runs either way.
+      }
       let process: SandboxProcess | undefined;
       let warm = false;
       if (poolable) {

@@ -116,6 +116,12 @@ export interface RunRequest {
   grants?: SandboxGrants;
   /** Who is asking; waiting executions are served round-robin across these keys. */
   queueKey?: string;
+  /**
+   * Called once the execution holds a slot (after any wait in the queue), just before its
+   * process is taken from the pool or started: work meant to overlap the sandbox's start
+   * begins here. An exception it throws is ignored.
+   */
+  onAdmitted?: () => void;
 }
 
 /** What an execution produced. */

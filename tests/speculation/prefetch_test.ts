@@ -70,6 +70,17 @@ Deno.test({
         );
       });
 
+      await t.step(
+        "code refused before the sandbox (a value import) starts no prefetch",
+        async () => {
+          const reply = await h.run(
+            `import { readFile } from "node:fs";\nreturn await ledger.get({ key: "never-ran" });`,
+          );
+          assertEquals(reply.error?.kind, "compile");
+          assert(!(await h.ledger()).reads.includes("never-ran"));
+        },
+      );
+
       await t.step("the request's tools narrowing also holds for prefetches", async () => {
         const reply = await h.run(
           `try { await ledger.get({ key: "narrowed" }); } catch (e) { return e.name; }`,
