@@ -23,7 +23,13 @@ import type { ToolSearchHit } from "./bridge.ts";
 import type { Config } from "./config.ts";
 import { GatewayError, safeErrorMessage } from "./errors.ts";
 import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./execute.ts";
-import { ApprovalBroker, type ApprovalEvent } from "./approval/mod.ts";
+import {
+  type ApprovalAnswer,
+  ApprovalBroker,
+  type ApprovalEvent,
+  type ApprovalRequest,
+  type ApprovalStatus,
+} from "./approval/mod.ts";
 import {
   addApprovalMetrics,
   addTypeCheckMetrics,
@@ -42,6 +48,7 @@ import { RateLimiter } from "./rate_limit.ts";
 import {
   createState,
   parseVaultKey,
+  RedisApprovalStore,
   RedisState,
   RedisVaultStore,
   SharedMcpSessions,
@@ -205,7 +212,20 @@ export class Gateway {
     // A write its server did not answer may land as late as the tool timeout.
     this.speculation = new Speculation({ unsettledMs: s.toolTimeoutMs });
     addSpeculationMetrics(this.metrics.registry, () => this.speculation.stats());
-    this.approvals = new ApprovalBroker({ onSettled: (event) => this.#recordApproval(event) });
+    this.approvals = new ApprovalBroker({
+      onSettled: (event) => this.#recordApproval(event),
+      // With shared state, a request pending here can be answered through any replica.
+      store: this.state instanceof RedisState
+        ? new RedisApprovalStore<ApprovalRequest, ApprovalStatus, ApprovalAnswer>(
+          this.state.connection,
+          {
+            keyPrefix: this.state.keyPrefix,
+            onError: (error) =>
+              this.#log({ level: "error", msg: "approval store", error: String(error) }),
+          },
+        )
+        : undefined,
+    });
     this.#approvalMetrics = addApprovalMetrics(this.metrics, () => this.approvals.pending());
     this.upstream.onCatalogueChange((server) => {
       this.#names = undefined;

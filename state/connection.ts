@@ -29,6 +29,7 @@ export class RedisConnection {
   readonly #timeoutMs: number;
   readonly #onChange: (health: StateHealth) => void;
   readonly #shas = new Map<string, string>();
+  readonly #subscribers = new Set<Client>();
   #up = false;
   #error: string | undefined = "connecting";
   #closed = false;
@@ -91,17 +92,45 @@ export class RedisConnection {
     return this.#command(() => fn(this.#client));
   }
 
+  /**
+   * Subscribes to `channel` on a connection of its own (a subscribed connection can send no
+   * other commands); the client resubscribes after reconnecting. Resolves to a function that
+   * unsubscribes and closes that connection.
+   */
+  async subscribe(
+    channel: string,
+    listener: (message: string) => void,
+  ): Promise<() => Promise<void>> {
+    const subscriber = this.#client.duplicate();
+    subscriber.on("error", () => {}); // the main connection reports the outage
+    this.#subscribers.add(subscriber);
+    await subscriber.connect();
+    await subscriber.subscribe(channel, listener);
+    return () => {
+      this.#subscribers.delete(subscriber);
+      try {
+        subscriber.destroy();
+      } catch {
+        // Gone already.
+      }
+      return Promise.resolve();
+    };
+  }
+
   /** Closes the connection (pending commands fail). Idempotent. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.#up = false;
     this.#error = "closed";
-    try {
-      this.#client.destroy();
-    } catch {
-      // Already gone.
+    for (const client of [this.#client, ...this.#subscribers]) {
+      try {
+        client.destroy();
+      } catch {
+        // Already gone.
+      }
     }
+    this.#subscribers.clear();
     return Promise.resolve();
   }
 

@@ -26,3 +26,9 @@ export {
 } from "./vault_store.ts";
 export { parseVaultKey } from "./vault_crypto.ts";
 export { MAX_INITIALIZE_CHARS, type McpSessionRecord, SharedMcpSessions } from "./mcp_sessions.ts";
+export {
+  RedisApprovalStore,
+  type RedisApprovalStoreOptions,
+  type StoredApprovalRequest,
+  type StoredSettlement,
+} from "./approval_store.ts";

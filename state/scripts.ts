@@ -180,3 +180,36 @@ local record = redis.call('GET', KEYS[1])
 if record then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
 return record
 `;
+
+/**
+ * Adds a pending approval unless its tenant has `max` pending. KEYS[1] the request's key,
+ * KEYS[2] the tenant's pending ids (by time asked); ARGV request JSON, ttl (ms), id, max,
+ * request key prefix, score. Ids whose record is gone (expired with a dead replica) are
+ * dropped first. Returns 1 when added.
+ */
+export const APPROVAL_ADD = `
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[5] .. id) == 0 then redis.call('ZREM', KEYS[2], id) end
+end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[6]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]))
+return 1
+`;
+
+/**
+ * Settles a pending approval once. KEYS[1] the request's key, KEYS[2] the tenant's pending
+ * ids, KEYS[3] the settled record's key; ARGV id, settled JSON, settled ttl (ms), channel,
+ * notice JSON. Returns the request JSON when this call settled it, else false.
+ */
+export const APPROVAL_SETTLE = `
+local request = redis.call('GET', KEYS[1])
+if not request then return false end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[3], ARGV[2], 'PX', tonumber(ARGV[3]))
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return request
+`;
