@@ -6,6 +6,7 @@
  * @module
  */
 
+import { redactText } from "../../pii/mod.ts";
 import { GatewayError } from "../errors.ts";
 import { type ApprovalStore, MemoryApprovalStore, type SettlementNotice } from "./store.ts";
 import type {
@@ -134,7 +135,12 @@ export class ApprovalBroker {
       scope: answer.scope ?? "call",
       decidedBy: answer.decidedBy,
     };
-    if (answer.reason) clean.reason = answer.reason.slice(0, MAX_APPROVAL_REASON_CHARS);
+    // The approver's own words may hold personal data: masked before they are stored (a
+    // shared store) or shown to the code.
+    if (answer.reason) {
+      clean.reason = redactText(answer.reason.slice(0, MAX_APPROVAL_REASON_CHARS), { mode: "mask" })
+        .text;
+    }
     const outcome = await this.#settle(tenant, id, answer.approve ? "approved" : "denied", clean);
     if (outcome) return outcome;
     const settled = await this.store.settled(tenant, id);

@@ -324,3 +324,26 @@ Deno.test("broker: two brokers on one store (replicas): an answer taken by one w
   await a.broker.close();
   await b.broker.close();
 });
+
+Deno.test("broker: an approver's reason is masked before it is kept or shown", async () => {
+  const { broker: b, events } = broker();
+  const ch = recordingChannel();
+  const waiting = b.request(newRequest(), {
+    timeoutMs: 60_000,
+    maxPending: 10,
+    channel: ch.channel,
+  });
+  await ch.until(1);
+  await b.answer("acme", ch.asked[0].id, {
+    approve: false,
+    reason: "ask ada@example.com first",
+    decidedBy: "x",
+  });
+  const outcome = await waiting;
+  assertEquals(outcome.answer?.reason, "ask [REDACTED_EMAIL] first");
+  assertEquals(events[0].outcome.answer?.reason, "ask [REDACTED_EMAIL] first");
+  assertEquals(
+    (await b.store.settled("acme", ch.asked[0].id))?.answer?.reason,
+    "ask [REDACTED_EMAIL] first",
+  );
+});
