@@ -155,6 +155,11 @@ const typecheckSchema = z.strictObject({
   check: z.boolean().default(false),
   /** Time one check may take, in ms; past it nothing runs (`error.kind` `check_timeout`). */
   timeoutMs: positiveInt(60_000).default(2000),
+  /**
+   * V8 heap cap of each checker process, in MiB (two run: the active one and a warm
+   * standby); a check that needs more ends that process, not the gateway (`check_limit`).
+   */
+  memoryMb: z.number().int().min(64).max(16_384).default(512),
   /** Declaration versions (catalogue × tool policy) kept parsed in the checker. */
   maxVersions: positiveInt(256).default(8),
   /** Of which one tenant holds at most (a tenant cycling `tools` lists evicts its own first). */

@@ -223,7 +223,14 @@ async function executeWith(
     const refusal = await typeCheck({
       checker: deps.typeCheck.checker(),
       tenant: tenant.id,
-      declarations: deps.typeCheck.declarations.for(names, available, servers),
+      // The tools as the caller is shown them (redacted): never raw upstream text.
+      declarations: deps.typeCheck.declarations.for(
+        names,
+        available,
+        servers,
+        tenant.id,
+        redactionOptions(tenant),
+      ),
       code: request.code,
       signal: caller.signal,
       timeoutMs: deps.typeCheck.timeoutMs,

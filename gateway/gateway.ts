@@ -6,7 +6,7 @@
  * @module
  */
 
-import { findPii, redactText, redactValue, Vault, VaultStore } from "../pii/mod.ts";
+import { findPii, redactText, Vault, VaultStore } from "../pii/mod.ts";
 import { Sandbox } from "../sandbox/mod.ts";
 import { UpstreamManager } from "../upstream/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
@@ -63,6 +63,7 @@ import { type Tenant, TenantDirectory } from "./tenants.ts";
 import { addSpeculationMetrics, Speculation, type UnusedPrefetch } from "./speculation/mod.ts";
 import { CheckDeclarations } from "./type_check.ts";
 import { typeFile, type TypeNamespace, typeNamespaces } from "./type_files.ts";
+import { toolForCaller } from "./tool_listing.ts";
 import { TypeChecker } from "../typecheck/mod.ts";
 
 /** Options that are not part of the configuration file. */
@@ -305,6 +306,7 @@ export class Gateway {
       const t = this.config.typecheck;
       this.#typeChecker = new TypeChecker({
         timeoutMs: t.timeoutMs,
+        memoryMb: t.memoryMb,
         maxVersions: t.maxVersions,
         maxVersionsPerTenant: t.maxVersionsPerTenant,
         maxPendingPerTenant: t.maxPendingPerTenant,
@@ -329,29 +331,13 @@ export class Gateway {
   }
 
   /**
-   * Tools a tenant may use, as shown to it: descriptions, schemas and annotations come from
-   * upstream servers and are redacted like any output (placeholders scoped to this listing).
+   * Tools a tenant may use, as shown to it: descriptions, schemas (values and property
+   * names) and annotations come from upstream servers and are redacted like any output
+   * (placeholders scoped to each tool; see `tool_listing.ts`).
    */
   listToolsForCaller(tenant: Tenant): ToolInfo[] {
     const redaction = redactionOptions(tenant);
-    return this.listTools(tenant).map((t) => {
-      const shown: ToolInfo = {
-        ...t,
-        description: redactText(t.description, redaction).text,
-        inputSchema: redactValue(t.inputSchema, redaction).value as ToolInfo["inputSchema"],
-      };
-      if (t.outputSchema) {
-        shown.outputSchema = redactValue(t.outputSchema, redaction).value as ToolInfo[
-          "outputSchema"
-        ];
-      }
-      if (t.annotations) {
-        shown.annotations = redactValue(t.annotations, redaction).value as ToolInfo[
-          "annotations"
-        ];
-      }
-      return shown;
-    });
+    return this.listTools(tenant).map((t) => toolForCaller(t, redaction));
   }
 
   /** The namespaces whose declarations a tenant may read (see `type_files.ts`). */
@@ -383,7 +369,7 @@ export class Gateway {
       id: tool.id,
       score: Math.round(score * 1000) / 1000,
       description: clean(tool.description),
-      signature: clean(toolSignature(tool, names)),
+      signature: clean(toolSignature(toolForCaller(tool, redaction), names)),
     }));
   }
 
@@ -631,7 +617,7 @@ export class Gateway {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([drained, new Promise((r) => timer = setTimeout(r, drainMs))]);
     clearTimeout(timer);
-    this.#typeChecker?.close();
+    await this.#typeChecker?.close();
     await this.sandbox.close();
     await this.upstream.close();
     this.speculation.close();

@@ -39,9 +39,10 @@ export type ExecuteRequest = z.infer<typeof executeRequestSchema>;
 
 /**
  * Error kinds of a response: the sandbox's, plus the type check's (`type`: the code has type
- * errors, `check_timeout`: the check did not finish in time; in both cases nothing ran).
+ * errors, `check_timeout`: the check did not finish in time, `check_limit`: it hit a limit of
+ * the checker, its memory cap or its nesting depth; in every case nothing ran).
  */
-const errorKinds = z.enum([...SANDBOX_ERROR_KINDS, "type", "check_timeout"]);
+const errorKinds = z.enum([...SANDBOX_ERROR_KINDS, "type", "check_timeout", "check_limit"]);
 
 /** One type error, in the caller's code. */
 export const diagnosticSchema = z.object({

@@ -2,8 +2,11 @@
  * The type-check step of the pipeline (`check: true`): the caller's code, as the sandbox
  * would run it (after the import/export rewrite, as the body of the same async function), is
  * checked against declarations of exactly the tools it could call (every tool the caller may
- * use, each typed, no lazy index signature; `tools.call` typed by literal id). With errors,
- * or when the check does not finish in time, nothing runs.
+ * use, each typed, no lazy index signature; `tools.call` typed by literal id). The
+ * declarations are made from the tools as the caller is shown them (`tool_listing.ts`:
+ * redacted, property names included), so the checker never holds a value `/v1/types` would
+ * not serve: type-level code cannot spell one out in a diagnostic. With errors, or when the
+ * check does not finish in time or hits a limit of the checker, nothing runs.
  *
  * @module
  */
@@ -18,6 +21,7 @@ import { CheckerBusy, CheckerError, type Diagnostic, type TypeChecker } from "..
 import type { ToolInfo } from "../upstream/mod.ts";
 import { declarationsFor, type NameMap } from "../wrappers/mod.ts";
 import { prepareCode } from "./code_prep.ts";
+import { toolForCaller } from "./tool_listing.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteResponse } from "./schemas.ts";
 
@@ -26,7 +30,7 @@ export type CheckOutcome = "ok" | "type" | "timeout" | "busy" | "failed";
 
 /** Why the code must not run: the error of the response. */
 export interface CheckRefusal {
-  kind: "type" | "check_timeout";
+  kind: "type" | "check_timeout" | "check_limit";
   message: string;
   line?: number;
   diagnostics?: Diagnostic[];
@@ -37,25 +41,35 @@ const MAX_CACHED_PER_CATALOGUE = 32;
 
 /**
  * The declarations checked code sees, cached per catalogue version (its {@link NameMap}: a
- * new catalogue builds a new map, so stale texts are never used) and set of callable tools.
+ * new catalogue builds a new map, so stale texts are never used), tenant (its redaction) and
+ * set of callable tools.
  */
 export class CheckDeclarations {
   #byNames = new WeakMap<NameMap, Map<string, string>>();
 
   /**
    * The declarations for `available` (every tool the caller may use now) and `servers` (each
-   * gets a namespace, tools or not).
+   * gets a namespace, tools or not), made from the tools as `tenant` is shown them: redacted
+   * with `redaction` (values and property names), like `/v1/types`.
    */
-  for(names: NameMap, available: readonly ToolInfo[], servers: readonly string[]): string {
+  for(
+    names: NameMap,
+    available: readonly ToolInfo[],
+    servers: readonly string[],
+    tenant: string,
+    redaction: RedactionOptions,
+  ): string {
     let cache = this.#byNames.get(names);
     if (!cache) {
       cache = new Map();
       this.#byNames.set(names, cache);
     }
-    const key = [...servers].sort().join(",") + "\n" + available.map((t) => t.id).sort().join("\n");
+    const key = JSON.stringify(tenant) + "\n" + [...servers].sort().join(",") + "\n" +
+      available.map((t) => t.id).sort().join("\n");
     let text = cache.get(key);
     if (text === undefined) {
-      text = declarationsFor(available, { names, servers, lazy: false, typedCall: true });
+      const shown = available.map((t) => toolForCaller(t, { ...redaction, vault: undefined }));
+      text = declarationsFor(shown, { names, servers, lazy: false, typedCall: true });
       if (cache.size >= MAX_CACHED_PER_CATALOGUE) cache.delete(cache.keys().next().value!);
     } else cache.delete(key);
     cache.set(key, text);
@@ -125,15 +139,73 @@ export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | u
         "simplify the types or send check: false",
     };
   }
+  if ("limit" in result) {
+    return {
+      kind: "check_limit",
+      message: result.limit === "memory"
+        ? "the type check ran out of the checker's memory, so nothing ran; simplify the types " +
+          "or send check: false"
+        : "the code or its types nest too deeply to type-check, so nothing ran; flatten them " +
+          "or send check: false",
+    };
+  }
   if (result.ok) return undefined;
-  const first = result.diagnostics[0];
+  const diagnostics = result.diagnostics.map((d) => ({
+    ...d,
+    column: originalColumn(input.code, prepared.code, d.line, d.column),
+  }));
+  const first = diagnostics[0];
   const count = `${result.total} type error${result.total === 1 ? "" : "s"}`;
   return {
     kind: "type",
     message: `${count}, nothing ran. Line ${first.line}: ${first.message}`,
     line: first.line,
-    diagnostics: result.diagnostics,
+    diagnostics,
   };
+}
+
+/** Line terminators as TypeScript counts them (CRLF is one). */
+const LINE_BREAK = /\r\n|[\n\r\u2028\u2029]/;
+
+/**
+ * The column in the caller's `code` of a position at (`line`, `column`) of `prepared` (the
+ * code after the import/export rewrite, which keeps lines but moves the text after an
+ * `export default` right). On a line whose length changed, columns past the first difference
+ * move back by the change, and columns inside the rewritten text go to where it starts.
+ * Linear in the length of that line.
+ */
+export function originalColumn(
+  code: string,
+  prepared: string,
+  line: number,
+  column: number,
+): number {
+  if (code === prepared) return column;
+  const before = nthLine(code, line);
+  const after = nthLine(prepared, line);
+  if (before === undefined || after === undefined || before.length === after.length) {
+    return column;
+  }
+  let same = 0;
+  while (same < before.length && same < after.length && before[same] === after[same]) same++;
+  if (column <= same + 1) return column;
+  const moved = column - (after.length - before.length);
+  return Math.min(before.length + 1, Math.max(same + 1, moved));
+}
+
+/** The 1-based `line` of `text`, or `undefined` past its end. Linear in `text`'s length. */
+function nthLine(text: string, line: number): string | undefined {
+  const breaks = new RegExp(LINE_BREAK.source, "g");
+  let start = 0;
+  for (let at = 1; at < line; at++) {
+    breaks.lastIndex = start;
+    const found = breaks.exec(text);
+    if (!found) return undefined;
+    start = found.index + found[0].length;
+  }
+  breaks.lastIndex = start;
+  const found = breaks.exec(text);
+  return text.slice(start, found ? found.index : text.length);
 }
 
 /**

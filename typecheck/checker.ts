@@ -1,12 +1,13 @@
 /**
- * The main-thread side of the type checker: one Worker holding a warm TypeScript compiler,
- * a fair queue in front of it, and the deadlines that keep a pathological program from
- * holding it.
+ * The gateway's side of the type checker: a warm TypeScript compiler in its own process, a
+ * warm standby process beside it, a fair queue in front of them, and the deadlines and caps
+ * that keep a pathological program from holding or crashing anything but its own check.
  *
  * @module
  */
 
-import type { CheckMessage, Diagnostic, FromWorker, ResultMessage } from "./protocol.ts";
+import type { CheckMessage, Diagnostic, FromChecker, ResultMessage } from "./protocol.ts";
+import { CheckerProcess } from "./process.ts";
 
 /** Options of a {@link TypeChecker}; every field has a default. */
 export interface TypeCheckerOptions {
@@ -32,12 +33,28 @@ export interface TypeCheckerOptions {
   /** Largest declaration text accepted, in UTF-16 code units (default 8 Mi). */
   maxDeclarationChars?: number;
   /**
-   * Grace past `timeoutMs` before the worker is terminated, in ms (default 500): the
+   * Grace past `timeoutMs` before the process is killed (SIGKILL), in ms (default 500): the
    * compiler looks at its deadline only between statements.
    */
   killGraceMs?: number;
-  /** Time the worker may take to start (load TypeScript and the library), in ms (default 60 s). */
+  /**
+   * Time a process may take to parse declarations it does not hold yet, in ms (default
+   * 10,000); the check's own budget starts after it. Past it the process is killed.
+   */
+  loadTimeoutMs?: number;
+  /** Time a process may take to start (load TypeScript and the library), in ms (default 60 s). */
   startTimeoutMs?: number;
+  /**
+   * V8 heap limit of each checker process, in MiB (default 512): a check that needs more
+   * ends that process (the check's answer is `limit: "memory"`), never the caller's.
+   */
+  memoryMb?: number;
+  /**
+   * Whether a warm standby process is kept beside the active one (default true): when a
+   * check is killed or crashes its process, the standby takes over at once instead of every
+   * waiting check paying the seconds a new process takes to load TypeScript.
+   */
+  standby?: boolean;
 }
 
 /** One program to check. */
@@ -79,6 +96,19 @@ export type CheckResult =
     diagnostics: [];
     total: 0;
     ms: number;
+  }
+  | {
+    ok: false;
+    timedOut?: false;
+    /**
+     * The check hit a limit of the checker: `memory` (its process ran out of its heap cap,
+     * or died otherwise, during this check), `depth` (the code or its types nest so deeply
+     * that the compiler's stack overflowed). Nothing is known about the code.
+     */
+    limit: "memory" | "depth";
+    diagnostics: [];
+    total: 0;
+    ms: number;
   };
 
 /** A check refused because the checker is saturated (per tenant or in all); retry later. */
@@ -107,29 +137,50 @@ interface Job {
   key: string;
   resolve(result: CheckResult): void;
   reject(error: unknown): void;
-  /** Whether the worker is known to have been sent this job's declarations. */
+  /** Whether the process is known to have been sent this job's declarations. */
   sentText: boolean;
   onAbort?: () => void;
 }
 
+/** One checker process and whether it has loaded the compiler. */
+interface Runner {
+  process: CheckerProcess;
+  ready: boolean;
+  /** Resolves once the process has loaded TypeScript and the library; rejects if it cannot. */
+  started: Promise<void>;
+  /** Set when the gateway killed it (a timeout, close): its exit is no crash of a check. */
+  killed: boolean;
+}
+
 /**
- * A long-lived TypeScript checker in a Worker, so the caller's event loop never blocks.
+ * A long-lived TypeScript checker in its own process, so the caller's event loop never
+ * blocks and a check can be stopped and capped for real.
  *
  * Fairness: one check runs at a time; waiting checks are taken round-robin by tenant, each
  * tenant holding at most `maxPendingPerTenant` (waiting or running). Bounds: code and
  * declaration sizes are capped before anything is sent; a check has `timeoutMs` in the
- * worker, enforced by the compiler's cancellation token and, if the compiler overruns it
- * inside one statement, by terminating the worker (a new one starts and warms up; the
- * checks behind wait for it). Memory: the worker keeps `maxVersions` declaration texts.
+ * process, enforced by the compiler's cancellation token and, if the compiler overruns it
+ * inside one statement, by SIGKILL `killGraceMs` later. Declarations the process does not
+ * hold get `loadTimeoutMs` to parse before the check's budget starts. Memory: each process
+ * has a V8 heap cap of `memoryMb` and keeps `maxVersions` declaration texts.
+ *
+ * Another tenant's delay: a killed (or crashed) process is replaced at once by the warm
+ * standby, and a new standby starts; the tenant whose check was killed gets no check taken
+ * until that standby is warm, so one tenant cannot make others wait for a process to load.
+ * A check therefore waits at most for the check running (`timeoutMs + killGraceMs`, plus
+ * `loadTimeoutMs` when its declarations are new) and one check of each tenant ahead of it in
+ * the round-robin.
  */
 export class TypeChecker {
   readonly #o: Required<TypeCheckerOptions>;
-  #worker: Worker | undefined;
-  #ready: Promise<void> | undefined;
+  #active: Runner | undefined;
+  #standby: Runner | undefined;
   /** Tenants with waiting jobs, in round-robin order. */
   #queues = new Map<string, Job[]>();
   /** Waiting or running jobs per tenant. */
   #pending = new Map<string, number>();
+  /** Tenants whose check killed a process: none of theirs is taken until a standby is warm. */
+  #penalized = new Set<string>();
   #waiting = 0;
   #running: Job | undefined;
   #nextId = 1;
@@ -139,7 +190,7 @@ export class TypeChecker {
   #servedAt = new Map<string, number>();
   #turn = 0;
   #loads = 0;
-  /** Worker restarts after a timeout or crash (for tests and metrics). */
+  /** Processes replaced after a timeout or crash (for tests and metrics). */
   restarts = 0;
 
   constructor(options: TypeCheckerOptions = {}) {
@@ -155,14 +206,18 @@ export class TypeChecker {
       maxDeclarationChars: options.maxDeclarationChars ?? 8 * 1024 * 1024,
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
       killGraceMs: options.killGraceMs ?? 500,
+      loadTimeoutMs: options.loadTimeoutMs ?? 10_000,
+      memoryMb: options.memoryMb ?? 512,
+      standby: options.standby ?? true,
     };
   }
 
-  /** Starts the worker and loads the compiler and the library (idempotent). */
+  /** Starts the checker process (and the standby) and loads the compiler (idempotent). */
   warm(): Promise<void> {
     if (this.#closed) return Promise.reject(new CheckerError("failed", "the checker is closed"));
-    this.#ready ??= this.#start();
-    return this.#ready;
+    this.#active ??= this.#spawn();
+    if (this.#o.standby) this.#standby ??= this.#spawn();
+    return this.#active.started;
   }
 
   /**
@@ -224,23 +279,40 @@ export class TypeChecker {
   }
 
   /**
-   * Waiting and running checks, worker restarts, and declaration loads (times the worker did
-   * not hold a check's declarations and was sent them), for tests and metrics.
+   * Waiting and running checks, process replacements, declaration loads (times a process
+   * did not hold a check's declarations and was sent them), and the process ids of the active
+   * and the standby process, for tests and metrics.
    */
-  stats(): { waiting: number; running: boolean; restarts: number; loads: number } {
+  stats(): {
+    waiting: number;
+    running: boolean;
+    restarts: number;
+    loads: number;
+    pid?: number;
+    standbyPid?: number;
+  } {
     return {
       waiting: this.#waiting,
       running: this.#running !== undefined,
       restarts: this.restarts,
       loads: this.#loads,
+      pid: this.#active?.process?.pid,
+      standbyPid: this.#standby?.process?.pid,
     };
   }
 
-  /** Stops the worker; pending checks reject. */
-  close(): void {
+  /** Kills the processes; pending checks reject. Resolves once the processes have exited. */
+  close(): Promise<void> {
     this.#closed = true;
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    clearTimeout(this.#timer);
+    const exits: Promise<unknown>[] = [];
+    for (const runner of [this.#active, this.#standby]) {
+      if (!runner) continue;
+      runner.killed = true;
+      runner.process?.kill();
+      if (runner.process) exits.push(runner.process.exited);
+    }
+    this.#active = this.#standby = undefined;
     const error = new CheckerError("failed", "the checker is closed");
     if (this.#running) {
       this.#settle(this.#running);
@@ -255,6 +327,7 @@ export class TypeChecker {
     }
     this.#queues.clear();
     this.#waiting = 0;
+    return Promise.allSettled(exits).then(() => {});
   }
 
   async #hash(text: string): Promise<string> {
@@ -269,54 +342,107 @@ export class TypeChecker {
     return key;
   }
 
-  #start(): Promise<void> {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    this.#worker = worker;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        fail(new CheckerError("failed", "the type checker did not start in time"));
-      }, this.#o.startTimeoutMs);
-      const fail = (error: unknown) => {
-        clearTimeout(timer);
-        if (this.#worker === worker) {
-          worker.terminate();
-          this.#worker = undefined;
-          this.#ready = undefined;
-        }
-        reject(error);
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        fail(new CheckerError("failed", `the type checker failed to start: ${event.message}`));
-      };
-      worker.onmessage = (event: MessageEvent<FromWorker>) => {
-        if (event.data.type !== "ready") return;
-        clearTimeout(timer);
-        worker.onmessage = (e: MessageEvent<FromWorker>) => {
-          if (e.data.type === "result") this.#onResult(e.data);
-        };
-        worker.onerror = (e) => {
-          e.preventDefault();
-          this.#crash(`the type checker crashed: ${e.message}`);
-        };
-        resolve();
-      };
-      worker.postMessage({
-        type: "init",
-        maxVersions: this.#o.maxVersions,
-        maxVersionsPerTenant: this.#o.maxVersionsPerTenant,
-      });
+  /** Starts a process and has it load the compiler. */
+  #spawn(): Runner {
+    let markReady!: () => void;
+    let fail!: (error: unknown) => void;
+    const started = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      fail = reject;
     });
+    // Unhandled when nobody waits on this runner yet (a standby): observed here.
+    started.catch(() => {});
+    let process: CheckerProcess;
+    const runner = { ready: false, started, killed: false } as Runner;
+    const timer = setTimeout(() => {
+      fail(new CheckerError("failed", "the type checker did not start in time"));
+      runner.killed = true;
+      process.kill();
+    }, this.#o.startTimeoutMs);
+    try {
+      process = new CheckerProcess({
+        memoryMb: this.#o.memoryMb,
+        onMessage: (message) => {
+          if (message.type === "ready") {
+            clearTimeout(timer);
+            runner.ready = true;
+            markReady();
+            this.#onReady(runner);
+          } else if (runner === this.#active) this.#onMessage(message);
+        },
+        onExit: (status) => {
+          clearTimeout(timer);
+          fail(
+            new CheckerError(
+              "failed",
+              `the type checker process exited before it was ready (${
+                status.signal ?? `code ${status.code}`
+              })`,
+            ),
+          );
+          this.#onExit(runner);
+        },
+      });
+    } catch (error) {
+      clearTimeout(timer);
+      fail(new CheckerError("failed", `the type checker could not start: ${error}`));
+      return runner;
+    }
+    runner.process = process;
+    process.send({
+      type: "init",
+      maxVersions: this.#o.maxVersions,
+      maxVersionsPerTenant: this.#o.maxVersionsPerTenant,
+    });
+    return runner;
+  }
+
+  #onReady(runner: Runner): void {
+    if (this.#closed) return;
+    // A warm process exists again: tenants whose check killed one may go on.
+    if (runner === this.#standby || !this.#o.standby) this.#penalized.clear();
+    this.#pump();
+  }
+
+  #onExit(runner: Runner): void {
+    if (runner === this.#standby) this.#standby = undefined;
+    if (runner !== this.#active) return;
+    // The active process died on its own (out of its heap cap, or a crash).
+    this.#active = undefined;
+    const job = this.#running;
+    if (job && !runner.killed) {
+      clearTimeout(this.#timer);
+      this.restarts++;
+      this.#penalized.add(job.request.tenant);
+      this.#promote();
+      this.#finish(job, { ok: false, limit: "memory", diagnostics: [], total: 0, ms: 0 });
+    } else this.#pump();
+  }
+
+  /** Kills the active process (if any) and puts the standby in its place. */
+  #promote(): void {
+    const old = this.#active;
+    if (old) {
+      old.killed = true;
+      old.process?.kill();
+    }
+    this.#active = this.#standby;
+    this.#standby = undefined;
+    if (this.#closed) return;
+    this.#active ??= this.#spawn();
+    if (this.#o.standby) this.#standby = this.#spawn();
   }
 
   /**
    * The next job: the first waiting one of the tenant served least recently (a tenant with
-   * nothing pending starts afresh). O(tenants waiting).
+   * nothing pending starts afresh), skipping tenants whose check killed a process while no
+   * standby is warm. O(tenants waiting).
    */
   #next(): Job | undefined {
     let chosen: string | undefined;
     let oldest = Infinity;
     for (const tenant of this.#queues.keys()) {
+      if (this.#penalized.has(tenant)) continue;
       const served = this.#servedAt.get(tenant) ?? 0;
       if (served < oldest) {
         oldest = served;
@@ -335,12 +461,15 @@ export class TypeChecker {
   #pump(): void {
     if (this.#running || this.#queues.size === 0 || this.#closed) return;
     this.warm().then(() => {
-      if (this.#running || this.#closed) return;
+      if (this.#running || this.#closed || !this.#active?.ready) return;
       const job = this.#next();
       if (!job) return;
       this.#send(job, false);
     }, (error) => {
-      // The worker cannot start: every waiting check fails with the reason.
+      if (this.#closed) return;
+      // The process cannot start: every waiting check fails with the reason.
+      this.#active = undefined;
+      this.#penalized.clear();
       let job: Job | undefined;
       while ((job = this.#next())) {
         this.#settle(job);
@@ -371,13 +500,27 @@ export class TypeChecker {
       message.declarations = job.request.declarations;
       job.sentText = true;
     }
-    this.#worker!.postMessage(message);
+    this.#active!.process.send(message);
+    // With declarations to parse first, the budget starts when the process says they are
+    // parsed ("loaded"); until then the load has its own deadline.
+    this.#arm(job, withText ? this.#o.loadTimeoutMs : budget + this.#o.killGraceMs, withText);
+  }
+
+  /** (Re)starts the kill deadline of the running job. */
+  #arm(job: Job, ms: number, loading: boolean): void {
     clearTimeout(this.#timer);
+    const budget = job.request.timeoutMs ?? this.#o.timeoutMs;
     this.#timer = setTimeout(() => {
-      // The compiler is stuck inside one statement past its budget: only terminating the
-      // worker stops it. The next check waits for a new one.
+      // The compiler is stuck inside one statement past its budget: only killing its
+      // process stops it. The standby takes over; this tenant waits for the next standby.
       this.restarts++;
-      this.#restart();
+      this.#penalized.add(job.request.tenant);
+      this.#running = undefined;
+      this.#promote();
+      if (loading) {
+        this.#fail(job, `the declarations did not load within ${this.#o.loadTimeoutMs} ms`);
+        return;
+      }
       this.#finish(job, {
         ok: false,
         timedOut: true,
@@ -385,23 +528,39 @@ export class TypeChecker {
         total: 0,
         ms: budget + this.#o.killGraceMs,
       });
-    }, budget + this.#o.killGraceMs + (withText ? 2 * budget : 0));
+    }, ms);
   }
 
-  #onResult(result: ResultMessage): void {
+  #onMessage(message: FromChecker): void {
     const job = this.#running;
-    if (!job || result.id !== this.#sentId) return;
+    if (!job || message.type === "ready" || message.id !== this.#sentId) return;
+    if (message.type === "loaded") {
+      const budget = job.request.timeoutMs ?? this.#o.timeoutMs;
+      return this.#arm(job, budget + this.#o.killGraceMs, false);
+    }
+    this.#onResult(job, message);
+  }
+
+  #onResult(job: Job, result: ResultMessage): void {
     clearTimeout(this.#timer);
     switch (result.outcome) {
       case "missing":
         this.#loads++;
-        // The worker dropped (or never had) these declarations: send them once.
+        // The process dropped (or never had) these declarations: send them once.
         if (!job.sentText) return this.#send(job, true);
         return this.#fail(job, "the type checker lost the declarations");
       case "timeout":
         return this.#finish(job, {
           ok: false,
           timedOut: true,
+          diagnostics: [],
+          total: 0,
+          ms: result.ms,
+        });
+      case "too_deep":
+        return this.#finish(job, {
+          ok: false,
+          limit: "depth",
           diagnostics: [],
           total: 0,
           ms: result.ms,
@@ -444,19 +603,5 @@ export class TypeChecker {
     this.#settle(job);
     job.reject(new CheckerError("failed", message));
     this.#pump();
-  }
-
-  #crash(message: string): void {
-    clearTimeout(this.#timer);
-    this.restarts++;
-    this.#restart();
-    const job = this.#running;
-    if (job) this.#fail(job, message);
-  }
-
-  #restart(): void {
-    this.#worker?.terminate();
-    this.#worker = undefined;
-    this.#ready = undefined;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Messages between the checker ({@link TypeChecker}, main thread) and its Worker.
+ * Messages between the checker (`TypeChecker`, in the gateway) and its process
+ * (`child.ts`): one JSON text per line on the process's stdin and stdout.
  *
  * @module
  */
@@ -31,13 +32,13 @@ export interface CheckMessage {
   id: number;
   /** Whose check this is (the versions kept are bounded per tenant). */
   tenant: string;
-  /** Names one version of the declarations (their hash); the worker keeps it loaded. */
+  /** Names one version of the declarations (their hash); the process keeps it loaded. */
   declarationsKey: string;
-  /** The declaration text; omitted when the worker is expected to hold the key already. */
+  /** The declaration text; omitted when the process is expected to hold the key already. */
   declarations?: string;
   /** The caller's code, the body of an async function. */
   code: string;
-  /** Time the check may take in the worker, in ms; past it the check is abandoned. */
+  /** Time the check may take in the process, in ms; past it the check is abandoned. */
   budgetMs: number;
   /** Diagnostics returned at most. */
   maxDiagnostics: number;
@@ -46,13 +47,22 @@ export interface CheckMessage {
 }
 
 /** Everything the main thread sends. */
-export type ToWorker = InitMessage | CheckMessage;
+export type ToChecker = InitMessage | CheckMessage;
 
-/** The worker has loaded TypeScript and the library and checked one program. */
+/** The process has loaded TypeScript and the library and checked one program. */
 export interface ReadyMessage {
   type: "ready";
   /** How long loading took, in ms. */
   ms: number;
+}
+
+/**
+ * The declarations of check `id` are parsed (sent only when the check carried their text):
+ * from here the check's budget runs.
+ */
+export interface LoadedMessage {
+  type: "loaded";
+  id: number;
 }
 
 /** The answer to one {@link CheckMessage}. */
@@ -61,19 +71,20 @@ export interface ResultMessage {
   id: number;
   /**
    * `checked`: `diagnostics` are the program's errors (none: it type-checks);
-   * `missing`: the worker does not hold `declarationsKey` (send the text again);
+   * `missing`: the process does not hold `declarationsKey` (send the text again);
    * `timeout`: the check did not finish within its budget;
+   * `too_deep`: the code (or its types) nest too deeply: the compiler's stack overflowed;
    * `failed`: the compiler threw (a bug or an input it cannot handle), see `error`.
    */
-  outcome: "checked" | "missing" | "timeout" | "failed";
+  outcome: "checked" | "missing" | "timeout" | "too_deep" | "failed";
   diagnostics: Diagnostic[];
   /** Diagnostics found in all, of which at most `maxDiagnostics` are in `diagnostics`. */
   total: number;
-  /** Time spent in the worker, in ms. */
+  /** Time spent in the process, in ms. */
   ms: number;
   /** Set when `outcome` is `failed`. */
   error?: string;
 }
 
-/** Everything the worker sends. */
-export type FromWorker = ReadyMessage | ResultMessage;
+/** Everything the process sends. */
+export type FromChecker = ReadyMessage | LoadedMessage | ResultMessage;

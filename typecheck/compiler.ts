@@ -1,20 +1,18 @@
 /**
- * The checker's Worker: a long-lived TypeScript compiler. The ES library, the sandbox's
- * ambient globals and the last few versions of the tool declarations stay parsed and bound
- * (their `SourceFile`s are reused by every program), so a check parses only the caller's
- * code and type-checks only that file. One check at a time; each has a deadline that the
- * compiler's cancellation token enforces between statements (the main thread terminates the
- * worker if the compiler overruns it inside one).
+ * The compiler inside the checker process (`child.ts`): a long-lived TypeScript compiler. The
+ * ES library, the sandbox's ambient globals and the last few versions of the tool
+ * declarations stay parsed and bound (their `SourceFile`s are reused by every program), so a
+ * check parses only the caller's code and type-checks only that file. One check at a time;
+ * each has a deadline that the compiler's cancellation token enforces between statements (the
+ * parent kills the process if the compiler overruns it inside one).
  *
  * @module
  */
 
-/// <reference lib="deno.worker" />
-
 import ts from "typescript";
 import { AMBIENT_DECLARATIONS } from "./ambient.ts";
 import { BODY_PREFIX, BODY_SUFFIX, toDiagnostics } from "./diagnostics.ts";
-import type { CheckMessage, FromWorker, ResultMessage, ToWorker } from "./protocol.ts";
+import type { CheckMessage, InitMessage, ResultMessage } from "./protocol.ts";
 import { VersionCache } from "./versions.ts";
 
 const DEFAULT_LIB = ts.getDefaultLibFilePath({});
@@ -91,18 +89,39 @@ function hostFor(code: ts.SourceFile, declarations: ts.SourceFile): ts.CompilerH
 /** A check that ran past its deadline. */
 class Cancelled extends Error {}
 
-function check(message: CheckMessage): ResultMessage {
+/** Whether `error` is V8's stack overflow (deeply nested code or types). */
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/**
+ * Checks one program. `onLoaded` is called once the declarations are parsed (only when the
+ * message carried their text): the caller's budget starts after it.
+ */
+export function check(message: CheckMessage, onLoaded?: () => void): ResultMessage {
   const started = performance.now();
   const base = { type: "result" as const, id: message.id, diagnostics: [], total: 0 };
   let declarations = versions.get(message.tenant, message.declarationsKey);
   if (!declarations && message.declarations !== undefined) {
-    declarations = ts.createSourceFile(
-      declarationsFile(message.declarationsKey),
-      message.declarations,
-      ts.ScriptTarget.ESNext,
-      true,
-    );
+    try {
+      declarations = ts.createSourceFile(
+        declarationsFile(message.declarationsKey),
+        message.declarations,
+        ts.ScriptTarget.ESNext,
+        true,
+      );
+    } catch (error) {
+      return {
+        ...base,
+        outcome: "failed",
+        ms: performance.now() - started,
+        error: `the declarations could not be parsed: ${
+          String((error as Error)?.message ?? error).slice(0, 300)
+        }`,
+      };
+    }
     versions.set(message.tenant, message.declarationsKey, declarations);
+    onLoaded?.();
   } else if (!declarations) {
     return { ...base, outcome: "missing", ms: performance.now() - started };
   }
@@ -116,8 +135,10 @@ function check(message: CheckMessage): ResultMessage {
     },
   };
   const text = BODY_PREFIX + message.code + BODY_SUFFIX;
-  const code = ts.createSourceFile(CODE, text, ts.ScriptTarget.ESNext, true, ts.ScriptKind.TS);
   try {
+    // Parsing is inside the try: deeply nested code overflows the parser's stack, and that
+    // is this request's answer, not the process's end.
+    const code = ts.createSourceFile(CODE, text, ts.ScriptTarget.ESNext, true, ts.ScriptKind.TS);
     const program = ts.createProgram({
       rootNames: [AMBIENT, declarations.fileName, CODE],
       options: COMPILER_OPTIONS,
@@ -143,12 +164,15 @@ function check(message: CheckMessage): ResultMessage {
       ms: performance.now() - started,
     };
   } catch (error) {
+    // A cancelled or overflowed checker holds half-resolved types: the next program starts
+    // afresh.
+    lastProgram = undefined;
     if (error instanceof Cancelled || error instanceof ts.OperationCanceledException) {
-      // A cancelled checker holds half-resolved types: the next program starts afresh.
-      lastProgram = undefined;
       return { ...base, outcome: "timeout", ms: performance.now() - started };
     }
-    lastProgram = undefined;
+    if (isStackOverflow(error)) {
+      return { ...base, outcome: "too_deep", ms: performance.now() - started };
+    }
     return {
       ...base,
       outcome: "failed",
@@ -158,31 +182,25 @@ function check(message: CheckMessage): ResultMessage {
   }
 }
 
-function post(message: FromWorker) {
-  self.postMessage(message);
+/**
+ * Sets the version bounds and loads and binds the library once (a first check), so the
+ * first real check is a warm one. Returns the time it took, in ms.
+ */
+export function init(message: InitMessage): number {
+  versions = new VersionCache(message.maxVersions, message.maxVersionsPerTenant);
+  const started = performance.now();
+  check({
+    type: "check",
+    id: -1,
+    tenant: "",
+    declarationsKey: "warm-up",
+    declarations: "declare const warmUp: { run(args: { n: number }): Promise<string> };\n",
+    code:
+      "const s: string = await warmUp.run({ n: 1 });\nconsole.log(s.length, [1].map((x) => x));\n",
+    budgetMs: 60_000,
+    maxDiagnostics: 1,
+    maxMessageChars: 100,
+  });
+  versions.delete("warm-up");
+  return performance.now() - started;
 }
-
-self.onmessage = (event: MessageEvent<ToWorker>) => {
-  const message = event.data;
-  if (message.type === "init") {
-    versions = new VersionCache(message.maxVersions, message.maxVersionsPerTenant);
-    const started = performance.now();
-    // Loads and binds the library once: the first real check is then a warm one.
-    check({
-      type: "check",
-      id: -1,
-      tenant: "",
-      declarationsKey: "warm-up",
-      declarations: "declare const warmUp: { run(args: { n: number }): Promise<string> };\n",
-      code:
-        "const s: string = await warmUp.run({ n: 1 });\nconsole.log(s.length, [1].map((x) => x));\n",
-      budgetMs: 60_000,
-      maxDiagnostics: 1,
-      maxMessageChars: 100,
-    });
-    versions.delete("warm-up");
-    post({ type: "ready", ms: performance.now() - started });
-    return;
-  }
-  post(check(message));
-};
