@@ -280,8 +280,8 @@ export class TypeChecker {
 
   /**
    * Waiting and running checks, process replacements, declaration loads (times a process
-   * did not hold a check's declarations and was sent them), and the process ids of the active
-   * and the standby process, for tests and metrics.
+   * did not hold a check's declarations and was sent them), the process ids of the active
+   * and the standby process and whether the standby is warm, for tests and metrics.
    */
   stats(): {
     waiting: number;
@@ -290,6 +290,7 @@ export class TypeChecker {
     loads: number;
     pid?: number;
     standbyPid?: number;
+    standbyReady: boolean;
   } {
     return {
       waiting: this.#waiting,
@@ -298,6 +299,7 @@ export class TypeChecker {
       loads: this.#loads,
       pid: this.#active?.process?.pid,
       standbyPid: this.#standby?.process?.pid,
+      standbyReady: this.#standby?.ready ?? false,
     };
   }
 

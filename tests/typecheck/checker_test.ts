@@ -1,8 +1,8 @@
 /**
- * The type checker on its own: real TypeScript in a real Worker. Positions in the caller's
- * code, the "expected properties" list, bounds (size, count, message length), the deadline
- * (cooperative and by terminating the worker), per-tenant fairness, and the sandbox's
- * wrapper and globals.
+ * The type checker on its own: real TypeScript in a real checker process. Positions in the
+ * caller's code, the "expected properties" list, bounds (size, count, message length), the
+ * deadline (cooperative and by killing the process), per-tenant fairness, and the sandbox's
+ * wrapper and globals. Isolation (kill, memory cap, standby): `process_test.ts`.
  */
 
 import { assert, assertEquals, assertIncludes, assertMatch, assertRejects } from "../assert.ts";
