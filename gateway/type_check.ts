@@ -25,8 +25,8 @@ import { toolForCaller } from "./tool_listing.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteResponse } from "./schemas.ts";
 
-/** How a check ended: passed, type errors, over budget, refused (busy), checker failure. */
-export type CheckOutcome = "ok" | "type" | "timeout" | "busy" | "failed";
+/** How a check ended: passed, type errors, over budget, a checker limit (memory, depth), refused (busy), checker failure. */
+export type CheckOutcome = "ok" | "type" | "timeout" | "limit" | "busy" | "failed";
 
 /** Why the code must not run: the error of the response. */
 export interface CheckRefusal {
@@ -131,7 +131,10 @@ export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | u
     }
     throw error;
   }
-  observe(result.timedOut ? "timeout" : result.ok ? "ok" : "type", result.ms);
+  observe(
+    result.timedOut ? "timeout" : "limit" in result ? "limit" : result.ok ? "ok" : "type",
+    result.ms,
+  );
   if (result.timedOut) {
     return {
       kind: "check_timeout",

@@ -1,7 +1,8 @@
 /**
  * Metrics of the type checker (`check: true`): checks by outcome, how long the checker took,
- * checks waiting, worker restarts (a check overran its budget inside one statement, or the
- * worker crashed) and declaration loads (the checker did not hold a version and parsed it).
+ * checks waiting, checker restarts (a check overran its budget inside one statement and its
+ * process was killed, or the process died: out of its heap cap) and declaration loads (the
+ * checker did not hold a version and parsed it).
  *
  * @module
  */
@@ -10,9 +11,9 @@ import { Counter, Gauge, Histogram, LATENCY_BUCKETS, type Registry } from "./met
 
 /** What the gauges read (the checker's live figures). */
 export interface TypeCheckStats {
-  /** Checks waiting for the worker. */
+  /** Checks waiting for the checker process. */
   waiting: number;
-  /** Worker restarts so far. */
+  /** Checker process restarts so far (the metric keeps its name, `worker_restarts`). */
   restarts: number;
   /** Declaration versions loaded so far. */
   loads: number;
