@@ -32,9 +32,12 @@ export const approvalEntrySchema = z.object({
   tool: z.string(),
   server: z.string(),
   arguments: z.string().describe(
-    "The JSON text of the arguments as the agent sees them (placeholders, not real values), " +
-      "cut at 4,000 characters and redacted.",
+    "The JSON text of the arguments as the agent sees them (each value redacted before it is " +
+      "rendered: placeholders, not real values), at most 4,000 characters: long strings show " +
+      "head and tail, long arrays their first items, every cut marked in place …[…]… (an " +
+      "ellipsis inside a value is escaped as \\u2026); invisible characters escaped.",
   ),
+  argumentsShortened: z.boolean().describe("Whether `arguments` leaves something out."),
   executionId: z.string(),
   requestedAt: z.string().describe("ISO 8601"),
   expiresAt: z.string().describe("ISO 8601; then the call is denied (approval_timeout)"),
@@ -59,6 +62,7 @@ export function approvalEntry(request: ApprovalRequest): z.infer<typeof approval
     tool: request.tool,
     server: request.server,
     arguments: request.arguments,
+    argumentsShortened: request.argumentsShortened ?? false,
     executionId: request.executionId,
     requestedAt: new Date(request.requestedAt).toISOString(),
     expiresAt: new Date(request.expiresAt).toISOString(),

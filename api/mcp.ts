@@ -34,7 +34,7 @@ import {
   type Tenant,
 } from "../gateway/mod.ts";
 import { addMcpSessionMetrics } from "../observability/mod.ts";
-import { elicitationChannel, type SendRequest } from "./mcp_approval.ts";
+import { mcpApprovalChannel, type SendRequest } from "./mcp_approval.ts";
 import { requestIdFrom } from "./request_id.ts";
 import { registerTypeResources } from "./types_resources.ts";
 import { initializeParams, replayInitialize } from "./mcp_shared.ts";
@@ -333,10 +333,15 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
           notify("the code wrote a log line");
           forwardLog(entry);
         },
-        // Calls that need approval are put to the client as elicitations, when it can answer.
-        approvals: elicitationChannel(
+        // Calls that need approval are put to the client as elicitations when it can answer
+        // and its key may approve; otherwise they wait for the tenant's approvers.
+        approvals: mcpApprovalChannel(
           server.server.getClientCapabilities(),
           extra.sendRequest,
+          {
+            keyId: context.keyId ?? "",
+            mayApprove: gateway.tenants.mayApprove(context.tenant, context.keyId ?? ""),
+          },
           (request) => notify(`waiting for approval of ${request.tool}`),
         ),
       };

@@ -13,6 +13,7 @@ import {
   type ApprovalAnswer,
   type ApprovalChannel,
   type ApprovalRequest,
+  approverFingerprint,
   MAX_APPROVAL_REASON_CHARS,
 } from "../gateway/mod.ts";
 
@@ -65,25 +66,62 @@ export function approvalMessage(request: ApprovalRequest): string {
     "",
     request.arguments,
     "",
+    request.argumentsShortened
+      ? "These arguments are shortened to fit: every cut is marked …[…]… in place " +
+        "(an ellipsis inside a value is shown as \\u2026)."
+      : "These arguments are shown in full.",
+    "",
     `Approve this call? Without an answer it is denied at ${
       new Date(request.expiresAt).toISOString()
     }.`,
   ].join("\n");
 }
 
+/** Who the session is, for {@linkcode mcpApprovalChannel}. */
+export interface McpApprover {
+  /** The `sha256:<hex>` of the session's API key; `""` without auth. */
+  keyId: string;
+  /** Whether that key may answer its tenant's approvals (`TenantDirectory.mayApprove`). */
+  mayApprove: boolean;
+}
+
 /**
- * The approval channel of one `execute_code` call, or `undefined` when the client cannot
+ * The approval channel of one `execute_code` call. The client is asked (elicitation) only
+ * when it can answer and its key may approve; otherwise the call waits for the tenant's
+ * approvers over `/v1/approvals` (`answersItself: false`), and is "unavailable" only when
+ * the tenant has none. Its answers are recorded as `mcp-client:` and the key's fingerprint.
+ * @param onAsk called when a request is announced (progress text)
+ */
+export function mcpApprovalChannel(
+  capabilities: ClientCapabilities | undefined,
+  sendRequest: SendRequest,
+  who: McpApprover,
+  onAsk: (request: ApprovalRequest) => void = () => {},
+): ApprovalChannel {
+  const approver = `mcp-client:${approverFingerprint(who.keyId)}`;
+  if (who.mayApprove) {
+    const channel = elicitationChannel(capabilities, sendRequest, onAsk, approver);
+    if (channel) return channel;
+  }
+  return { answersItself: false, ask: (request) => onAsk(request) };
+}
+
+/**
+ * The elicitation channel of one `execute_code` call, or `undefined` when the client cannot
  * answer elicitations.
  * @param onAsk called when a request is put to the client (progress text)
+ * @param approver the `decidedBy` of its answers
  */
 export function elicitationChannel(
   capabilities: ClientCapabilities | undefined,
   sendRequest: SendRequest,
   onAsk: (request: ApprovalRequest) => void = () => {},
+  approver = "mcp-client",
 ): ApprovalChannel | undefined {
   if (!supportsFormElicitation(capabilities)) return undefined;
   return {
     answersItself: true,
+    approver,
     async ask(request, signal): Promise<ApprovalAnswer> {
       onAsk(request);
       // Aborted only while the client has not answered: a request that ended another way
@@ -110,7 +148,7 @@ export function elicitationChannel(
             timeout: Math.max(1000, request.expiresAt - Date.now() + 5000),
           },
         );
-        return answerOf(result);
+        return answerOf(result, approver);
       } finally {
         signal.removeEventListener("abort", withdraw);
       }
@@ -118,20 +156,23 @@ export function elicitationChannel(
   };
 }
 
-/** A client's elicitation result as an answer: only `accept` with `approve: true` approves. */
-export function answerOf(result: ElicitResult): ApprovalAnswer {
+/**
+ * A client's elicitation result as an answer: only `accept` with `approve: true` approves.
+ * @param decidedBy who answered (default `mcp-client`)
+ */
+export function answerOf(result: ElicitResult, decidedBy = "mcp-client"): ApprovalAnswer {
   if (result.action !== "accept") {
     return {
       approve: false,
       reason: result.action === "decline" ? "declined by the user" : "dismissed by the user",
-      decidedBy: "mcp-client",
+      decidedBy,
     };
   }
   const content = result.content ?? {};
   const answer: ApprovalAnswer = {
     approve: content.approve === true,
     scope: content.scope === "execution" ? "execution" : "call",
-    decidedBy: "mcp-client",
+    decidedBy,
   };
   if (typeof content.reason === "string" && content.reason !== "") {
     answer.reason = content.reason.slice(0, MAX_APPROVAL_REASON_CHARS);

@@ -136,6 +136,12 @@ export const approvalSchema = z.strictObject({
   destructive: z.boolean().default(false),
   /** How long a call waits for a decision, in seconds; then it is denied (`approval_timeout`). */
   timeoutSeconds: positiveInt(24 * 3600).default(300),
+  /**
+   * How long one execution's calls may wait for decisions in all, in seconds (time during
+   * which at least one of its calls waits). Past it, a call that needs approval is denied
+   * at once (`approval_timeout`); a wait is never longer than what is left of it.
+   */
+  executionWaitSeconds: positiveInt(24 * 3600).default(900),
   /** When no approver can be asked (an MCP client without elicitation, …): deny or allow. */
   onUnavailable: z.enum(["deny", "allow"]).default("deny"),
   /** Pending approvals of one tenant at most; a call past it is denied at once. */

@@ -189,6 +189,18 @@ export class TenantDirectory {
     throw new GatewayError("unauthorized", "the API key is not valid");
   }
 
+  /**
+   * Whether the API key `keyId` (its `sha256:<hex>`, `""` without one) may answer
+   * `tenant`'s approvals where it runs code (MCP elicitation): always without auth; for a
+   * tenant without `approverKeys` (the person at its agents' clients decides); otherwise
+   * only a key that is one of them, so an agent cannot approve its own calls.
+   */
+  mayApprove(tenant: Tenant, keyId: string): boolean {
+    if (this.#local) return true;
+    if (!tenant.hasApprovers) return true;
+    return keyId !== "" && findByHash(this.#approverByHash, keyId) === tenant;
+  }
+
   /** Whether `tenant` may use the tool `toolId` at all. */
   allows(tenant: Tenant, toolId: string): boolean {
     return this.#matchers.get(tenant.id)!.some((re) => re.test(toolId));

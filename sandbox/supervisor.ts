@@ -24,6 +24,7 @@ import {
   verdictKind,
   verdictOf,
 } from "./verdict.ts";
+import { cpuTimeMs } from "./cpu_time.ts";
 
 /** The parts of a `Deno.ChildProcess` a watch needs. */
 export interface SupervisedChild {
@@ -41,6 +42,8 @@ const WORKER_URL = new URL("./supervisor_worker.ts", import.meta.url);
  * worker could not start or died, and then a late kill beats no kill.
  */
 const BACKUP_DELAY_MS = 250;
+/** How often a paused deadline reads the process's CPU time, in ms. */
+const CPU_POLL_MS = 100;
 
 let worker: Worker | undefined;
 let workerFailed = false;
@@ -66,6 +69,9 @@ export class Watch {
   /** Time left of a paused deadline, in ms. */
   #remainingMs: number | undefined;
   #pauses = 0;
+  /** CPU time of the process when the clock was paused, in ms; see {@link pause}. */
+  #pausedCpuMs: number | undefined;
+  #cpuPoll: ReturnType<typeof setInterval> | undefined;
   #onLost: (() => void)[] = [];
 
   constructor(child: SupervisedChild) {
@@ -103,33 +109,59 @@ export class Watch {
    */
   deadline(timeoutMs: number): void {
     this.#pauses = 0;
+    this.#stopCpuPoll();
     this.#remainingMs = undefined;
     this.#arm(timeoutMs);
   }
 
   /**
-   * Stops the deadline's clock (the process keeps running) until the returned function is
-   * called: time spent paused does not count against the limit. Pauses nest: the clock runs
-   * again once every pause has been resumed, with the time that was left when the first one
-   * began. Resuming twice is harmless. Without a deadline this does nothing.
+   * Stops the deadline's clock for waiting (the process keeps running) until the returned
+   * function is called: time the process spends waiting does not count against the limit,
+   * but CPU time it uses meanwhile does (code may compute while a call of its own waits):
+   * polled every {@linkcode CPU_POLL_MS} ms, it kills with `timeout` once it passes the time
+   * that was left, and is taken off that time on resume. Where CPU time cannot be read (no
+   * `/proc`) the whole pause is free. Pauses nest: the clock runs again once every pause has
+   * been resumed. Resuming twice is harmless. Without a deadline this does nothing.
    */
   pause(): () => void {
     if (this.#pauses++ === 0 && this.#deadlineAt !== undefined) {
-      this.#remainingMs = Math.max(0, this.#deadlineAt - Date.now());
+      const remaining = Math.max(0, this.#deadlineAt - Date.now());
+      this.#remainingMs = remaining;
       this.#deadlineAt = undefined;
       post({ op: "deadline", id: this.#id, at: null });
       clearTimeout(this.#backup);
+      const start = cpuTimeMs(this.pid);
+      this.#pausedCpuMs = start;
+      if (start !== undefined) {
+        this.#cpuPoll = setInterval(() => {
+          const now = cpuTimeMs(this.pid);
+          if (now !== undefined && now - start >= remaining) {
+            this.#stopCpuPoll();
+            this.kill("timeout");
+          }
+        }, CPU_POLL_MS);
+      }
     }
     let resumed = false;
     return () => {
       if (resumed || this.#pauses === 0) return;
       resumed = true;
       if (--this.#pauses === 0 && this.#remainingMs !== undefined) {
-        const left = this.#remainingMs;
+        const start = this.#pausedCpuMs;
+        const now = start === undefined ? undefined : cpuTimeMs(this.pid);
+        const used = start === undefined || now === undefined ? 0 : now - start;
+        this.#stopCpuPoll();
+        const left = Math.max(0, this.#remainingMs - used);
         this.#remainingMs = undefined;
         if (!this.#released) this.#arm(left);
       }
     };
+  }
+
+  #stopCpuPoll(): void {
+    clearInterval(this.#cpuPoll);
+    this.#cpuPoll = undefined;
+    this.#pausedCpuMs = undefined;
   }
 
   #arm(timeoutMs: number): void {
@@ -175,6 +207,7 @@ export class Watch {
    */
   finish(): void {
     clearTimeout(this.#backup);
+    this.#stopCpuPoll();
     this.#deadlineAt = undefined;
     this.#remainingMs = undefined;
     Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, VERDICT_FINISHED);
@@ -201,6 +234,7 @@ export class Watch {
   /** The process has exited: the worker forgets it, so a reused pid is never signalled. */
   release(): void {
     clearTimeout(this.#backup);
+    this.#stopCpuPoll();
     if (this.#released) return;
     this.#released = true;
     unreleased--;

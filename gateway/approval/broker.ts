@@ -86,7 +86,13 @@ export class ApprovalBroker {
     try {
       added = await this.store.add(request, options.maxPending);
     } catch {
-      return this.#unasked(request, "unavailable");
+      // The registry failed: nobody can be asked, but that is a fault, not a policy case:
+      // denied whatever `onUnavailable` says.
+      return this.#unasked(request, "denied", {
+        approve: false,
+        reason: "the approval could not be registered",
+        decidedBy: "airlock",
+      });
     }
     if (!added) return this.#unasked(request, "over_capacity");
     return await new Promise<ApprovalOutcome>((resolve) => {
@@ -109,9 +115,16 @@ export class ApprovalBroker {
       options.signal?.addEventListener("abort", onAbort, { once: true });
       if (options.signal?.aborted) onAbort();
       const failed = () => {
-        // The channel broke (the client went away, refused the request): nobody can be
-        // asked this way, whatever the reason, unless the request already ended.
-        if (!asking.signal.aborted) void this.#settle(request.tenant, request.id, "unavailable");
+        // A person was asked and the asking failed (the client refused the request, went
+        // away, reported an error): that is a denial, never "nobody could be asked" (which
+        // `onUnavailable: "allow"` would let through), unless the request already ended.
+        if (asking.signal.aborted) return;
+        void this.#settle(request.tenant, request.id, "denied", {
+          approve: false,
+          reason: "the approver's client did not answer the request",
+          scope: "call",
+          decidedBy: options.channel?.approver ?? "channel",
+        });
       };
       try {
         const asked = options.channel?.ask?.(request, asking.signal);
@@ -181,8 +194,13 @@ export class ApprovalBroker {
     );
   }
 
-  #unasked(request: ApprovalRequest, status: ApprovalStatus): ApprovalOutcome {
+  #unasked(
+    request: ApprovalRequest,
+    status: ApprovalStatus,
+    answer?: ApprovalAnswer,
+  ): ApprovalOutcome {
     const outcome: ApprovalOutcome = { status, decidedAt: Date.now() };
+    if (answer) outcome.answer = answer;
     this.#emit(request, outcome);
     return outcome;
   }

@@ -7,13 +7,12 @@
  * @module
  */
 
-import { dropPartialToken } from "../../sandbox/mod.ts";
 import type { RpcContext } from "../../sandbox/mod.ts";
 import type { ApprovalBroker } from "./broker.ts";
 import type { ApprovalConfig } from "../config.ts";
 import { ApprovalPolicy, type ToolFacts } from "./policy.ts";
 import type { ApprovalChannel, ApprovalOutcome } from "./types.ts";
-import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
+import { renderArguments } from "./argument_text.ts";
 
 /** A call the gate refused; the code sees it as a `ToolError` with this `kind`. */
 export class ApprovalError extends Error {
@@ -40,7 +39,10 @@ export interface ApprovalGateOptions {
   requestId: string;
   /** How this execution's caller reaches a person; absent: nobody can be asked. */
   channel?: ApprovalChannel;
-  /** Redacts a text the way the execution's output is redacted (its vault, its types). */
+  /**
+   * Redacts one value's text (a string argument, a key) the way the execution's output is
+   * redacted (its vault, its types); never a rendered JSON text.
+   */
   redact(text: string): string;
 }
 
@@ -57,6 +59,11 @@ export class ApprovalGate {
   /** A request in progress per tool: concurrent calls to it wait for that one first. */
   #asking = new Map<string, Promise<ApprovalOutcome>>();
   #ended = new AbortController();
+  /** Waiting time of this execution already used up, in ms (see `executionWaitSeconds`). */
+  #waitedMs = 0;
+  /** Calls waiting now, and since when at least one has (ms since the epoch). */
+  #waiting = 0;
+  #waitingSince = 0;
 
   constructor(options: ApprovalGateOptions) {
     this.#options = options;
@@ -85,13 +92,17 @@ export class ApprovalGate {
       await asking.catch(() => {});
     }
     const available = o.channel !== undefined && (o.channel.answersItself || o.hasApprovers);
+    // Each value is redacted before it is rendered (JSON escapes would hide it from the
+    // detectors), and the text is bounded whatever the arguments' size.
+    const shown = renderArguments(args, o.redact);
     const request = {
       tenant: o.tenant,
       executionId: o.executionId,
       requestId: o.requestId,
       server: tool.server,
       tool: tool.id,
-      arguments: o.redact(argumentText(args)),
+      arguments: shown.text,
+      argumentsShortened: shown.shortened,
     };
     if (!available) {
       // Nobody can be asked in this execution: recorded once per tool, then the same verdict.
@@ -99,9 +110,18 @@ export class ApprovalGate {
       this.#decided.set(tool.id, outcome);
       return this.#verdict(tool.id, outcome);
     }
+    // One execution's waits are bounded in all: while a call waits the sandbox's clock
+    // stops, and code that keeps a call waiting must not run on without end.
+    const leftMs = this.#waitLeftMs();
+    if (leftMs <= 0) {
+      const outcome = o.broker.recordUnasked(request, "timeout");
+      return this.#verdict(tool.id, outcome, true);
+    }
+    const timeoutMs = Math.min(o.policy.config.timeoutSeconds * 1000, leftMs);
     const resume = context?.pauseDeadline() ?? (() => {});
+    const endWait = this.#startWait();
     const pending = o.broker.request(request, {
-      timeoutMs: o.policy.config.timeoutSeconds * 1000,
+      timeoutMs,
       maxPending: o.policy.config.maxPending,
       channel: o.channel,
       signal: this.#ended.signal,
@@ -111,11 +131,29 @@ export class ApprovalGate {
     try {
       outcome = await pending;
     } finally {
+      endWait();
       resume();
       if (this.#asking.get(tool.id) === pending) this.#asking.delete(tool.id);
     }
     if (outcome.answer?.scope === "execution") this.#decided.set(tool.id, outcome);
-    return this.#verdict(tool.id, outcome);
+    return this.#verdict(tool.id, outcome, timeoutMs < o.policy.config.timeoutSeconds * 1000);
+  }
+
+  /** What is left of the execution's waiting time, in ms. */
+  #waitLeftMs(): number {
+    const running = this.#waiting > 0 ? Date.now() - this.#waitingSince : 0;
+    return this.#options.policy.config.executionWaitSeconds * 1000 - this.#waitedMs - running;
+  }
+
+  /** Counts a wait (overlapping waits count once); returns its end. */
+  #startWait(): () => void {
+    if (this.#waiting++ === 0) this.#waitingSince = Date.now();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.#waiting === 0) this.#waitedMs += Date.now() - this.#waitingSince;
+    };
   }
 
   /** The execution has ended: its pending requests are withdrawn. */
@@ -123,7 +161,8 @@ export class ApprovalGate {
     this.#ended.abort();
   }
 
-  #verdict(toolId: string, outcome: ApprovalOutcome): void {
+  /** @param budget whether a timeout came from the execution's waiting budget */
+  #verdict(toolId: string, outcome: ApprovalOutcome, budget = false): void {
     const reason = outcome.answer?.reason ? `: ${outcome.answer.reason}` : "";
     switch (outcome.status) {
       case "approved":
@@ -133,7 +172,10 @@ export class ApprovalGate {
       case "timeout":
         throw new ApprovalError(
           "approval_timeout",
-          `the call to ${toolId} was not approved within ${this.#options.policy.config.timeoutSeconds} s`,
+          budget
+            ? `the call to ${toolId} was not approved within this execution's waiting time ` +
+              `for approvals (${this.#options.policy.config.executionWaitSeconds} s in all)`
+            : `the call to ${toolId} was not approved within ${this.#options.policy.config.timeoutSeconds} s`,
         );
       case "unavailable":
         if (this.#options.policy.config.onUnavailable === "allow") return;
@@ -150,62 +192,6 @@ export class ApprovalGate {
         throw new ApprovalError("approval_denied", "the execution has ended");
     }
   }
-}
-
-/** Longest string value shown whole in the argument text, in UTF-16 units. */
-const MAX_SHOWN_STRING_CHARS = 1000;
-
-/**
- * The JSON text of a call's arguments as an approver reads it: each string value longer than
- * 1,000 characters cut (on a word boundary, with its full length noted), and the whole cut
- * to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS}, marked "… [truncated]". A cut value is no
- * longer recognised by redaction, which runs after, so cuts drop the last partial word.
- * Visits at most as many values as fit in the limit, so it is linear in that, not in `args`.
- */
-export function argumentText(args: Record<string, unknown>): string {
-  let budget = MAX_APPROVAL_ARGUMENT_CHARS;
-  const shorten = (value: unknown, depth: number): unknown => {
-    if (budget <= 0) return "…";
-    if (typeof value === "string") {
-      budget -= Math.min(value.length, MAX_SHOWN_STRING_CHARS) + 3;
-      return value.length <= MAX_SHOWN_STRING_CHARS
-        ? value
-        : `${
-          dropPartialToken(value.slice(0, MAX_SHOWN_STRING_CHARS), Infinity)
-        }… [${value.length} characters]`;
-    }
-    if (value === null || typeof value !== "object") {
-      budget -= 8;
-      return value;
-    }
-    if (depth >= 20) return "…";
-    if (Array.isArray(value)) {
-      const out: unknown[] = [];
-      for (const item of value) {
-        if (budget <= 0) break;
-        out.push(shorten(item, depth + 1));
-      }
-      return out;
-    }
-    const out: Record<string, unknown> = {};
-    for (const key in value) {
-      if (budget <= 0) break;
-      budget -= Math.min(key.length, MAX_SHOWN_STRING_CHARS) + 4;
-      out[key.slice(0, MAX_SHOWN_STRING_CHARS)] = shorten(
-        (value as Record<string, unknown>)[key],
-        depth + 1,
-      );
-    }
-    return out;
-  };
-  let text: string;
-  try {
-    text = JSON.stringify(shorten(args, 0)) ?? "{}";
-  } catch {
-    text = "(arguments that cannot be shown)";
-  }
-  if (text.length <= MAX_APPROVAL_ARGUMENT_CHARS) return text;
-  return `${dropPartialToken(text.slice(0, MAX_APPROVAL_ARGUMENT_CHARS), Infinity)}… [truncated]`;
 }
 
 /** The parts of a caller {@linkcode approvalGate} reads. */

@@ -37,7 +37,14 @@ export {
   ApprovalGate,
   approvalGate,
   type ApprovalGateOptions,
-  argumentText,
   type GateCaller,
 } from "./gate.ts";
+export {
+  type ArgumentText,
+  argumentText,
+  escapeInvisible,
+  MAX_SHOWN_DEPTH,
+  MAX_VISITED_NODES,
+  renderArguments,
+} from "./argument_text.ts";
 export { approverFingerprint } from "./fingerprint.ts";

@@ -23,11 +23,14 @@ export interface ApprovalRequest {
   /** The tool id, `server.tool_name`. */
   tool: string;
   /**
-   * The call's arguments as the agent sees them: their JSON text before PII placeholders are
-   * swapped for real values, cut to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS} UTF-16 units
-   * (on a word boundary, marked "… [truncated]") and redacted.
+   * The call's arguments as the agent sees them: each value redacted, then rendered as JSON
+   * text of at most {@linkcode MAX_APPROVAL_ARGUMENT_CHARS} UTF-16 units; long strings show
+   * head and tail, long arrays their first items, every cut marked in place with a raw
+   * `…[…]…`; invisible characters escaped (see `argument_text.ts`).
    */
   arguments: string;
+  /** Whether `arguments` leaves something out (then every cut is marked in it); absent: no. */
+  argumentsShortened?: boolean;
   /** When it was asked, in ms since the epoch. */
   requestedAt: number;
   /** When it is denied for want of a decision (`approval_timeout`), in ms since the epoch. */
@@ -49,7 +52,8 @@ export interface ApprovalAnswer {
   scope?: ApprovalScope;
   /**
    * Who decided: `key:sha256:<16 hex>` (a fingerprint of the approver's API key),
-   * `local` (no auth) or `mcp-client` (MCP elicitation).
+   * `local` (no auth), `mcp-client:` and one of those two (MCP elicitation, the MCP session's
+   * key), or `airlock` (the gateway denied: the request could not be registered).
    */
   decidedBy: string;
 }
@@ -88,6 +92,11 @@ export interface ApprovalChannel {
    * the tenant's approver keys answering over HTTP.
    */
   answersItself: boolean;
+  /**
+   * Who answers on this channel, as the audit records it (`decidedBy` of its answers and of
+   * the denial when asking fails), e.g. `mcp-client:key:sha256:<16 hex>`.
+   */
+  approver?: string;
   /** Announces a request (an SSE event, an elicitation). Errors are the channel's failure. */
   ask?(request: ApprovalRequest, signal: AbortSignal): Promise<ApprovalAnswer | void> | void;
 }
