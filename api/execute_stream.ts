@@ -12,7 +12,7 @@
 
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { redactText, Vault } from "../pii/mod.ts";
+import { redactRenderedText, Vault } from "../pii/mod.ts";
 import {
   type Caller,
   type ExecuteRequest,
@@ -78,7 +78,10 @@ export function streamExecution(
         signal: cancel.signal,
         onLog: (entry) => {
           if (++logEvents > MAX_LOG_EVENTS) return;
-          void send("log", { level: entry.level, text: redactText(entry.text, redaction).text });
+          void send("log", {
+            level: entry.level,
+            text: redactRenderedText(entry.text, redaction).text,
+          });
         },
         approvals: {
           answersItself: false,

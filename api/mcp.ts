@@ -19,7 +19,7 @@ import {
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { redactText } from "../pii/mod.ts";
+import { redactRenderedText } from "../pii/mod.ts";
 import type { LogEntry } from "../sandbox/mod.ts";
 import {
   apiKeyId,
@@ -311,7 +311,7 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
             session: sessionId,
           }),
         );
-        return redactText(text, redaction).text;
+        return redactRenderedText(text, redaction).text;
       },
       (params) =>
         extra.sendNotification({ method: "notifications/message", params }).catch(() => {}),

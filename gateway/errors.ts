@@ -6,7 +6,7 @@
  * @module
  */
 
-import { redactText } from "../pii/mod.ts";
+import { redactRenderedText } from "../pii/mod.ts";
 import { dropPartialToken } from "../sandbox/mod.ts";
 
 /** The kinds of request-level errors and their HTTP statuses. */
@@ -65,5 +65,5 @@ export function safeErrorMessage(message: string): string {
   if (text.length > MAX_ERROR_MESSAGE_CHARS) {
     text = dropPartialToken(text.slice(0, MAX_ERROR_MESSAGE_CHARS), Infinity) + "… [truncated]";
   }
-  return redactText(text, { mode: "mask" }).text;
+  return redactRenderedText(text, { mode: "mask" }).text;
 }

@@ -8,6 +8,7 @@
 import {
   detokenizeValue,
   mergeCounts,
+  redactRenderedText,
   redactText,
   redactValueAsync,
   retokenizeValueAsync,
@@ -338,8 +339,10 @@ async function executeWith(
 
   const redaction = redactionOptions(tenant, vault);
   let counts: RedactionCounts = {};
+  // Log lines and error texts may render values (an inspected object, JSON in a message):
+  // escapes there would hide a value from the detectors.
   const redact = (text: string) => {
-    const out = redactText(text, redaction);
+    const out = redactRenderedText(text, redaction);
     counts = mergeCounts(counts, out.counts);
     return out.text;
   };
@@ -399,7 +402,7 @@ function recordedCalls(
   onCounts: (counts: RedactionCounts) => void = () => {},
 ): ToolCallRecord[] {
   const redact = (text: string) => {
-    const out = redactText(text, redaction);
+    const out = redactRenderedText(text, redaction);
     onCounts(out.counts);
     return out.text;
   };

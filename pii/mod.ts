@@ -31,6 +31,7 @@ export {
   type RedactedText,
   type RedactedValue,
   type RedactionOptions,
+  redactRenderedText,
   redactText,
   redactValue,
 } from "./redact.ts";

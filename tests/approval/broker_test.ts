@@ -197,9 +197,15 @@ Deno.test("broker: a channel that answers itself, and one that fails", async () 
   const broken = await b.request(newRequest(), {
     timeoutMs: 60_000,
     maxPending: 10,
-    channel: { answersItself: true, ask: () => Promise.reject(new Error("client gone")) },
+    channel: {
+      answersItself: true,
+      approver: "mcp-client:local",
+      ask: () => Promise.reject(new Error("client gone")),
+    },
   });
-  assertEquals(broken.status, "unavailable");
+  // A person was asked and the asking failed: a denial, never "unavailable".
+  assertEquals(broken.status, "denied");
+  assertEquals(broken.answer?.decidedBy, "mcp-client:local");
 });
 
 function gate(over: Record<string, unknown>, channel?: ReturnType<typeof recordingChannel>) {
@@ -263,11 +269,11 @@ Deno.test("gate: unavailable approvers, onUnavailable, close withdraws, argument
   assertMatch(text, /\[EMAIL_1\]/);
   assert(!text.includes("ada@example.com"), "the approver sees what the agent sees");
   assert(text.length <= MAX_APPROVAL_ARGUMENT_CHARS + 20, `${text.length} characters`);
-  assertMatch(text, /\[100000 characters\]/);
-  // Many values: the whole text is cut.
+  assertMatch(text, /…\[\d+ of 100000 characters not shown\]…/);
+  // Many values: the list is cut, and says so.
   const many = argumentText({ list: Array.from({ length: 10_000 }, (_, i) => `item ${i}`) });
-  assert(many.length <= MAX_APPROVAL_ARGUMENT_CHARS + 20, `${many.length} characters`);
-  assertMatch(many, /… \[truncated\]$/);
+  assert(many.length <= MAX_APPROVAL_ARGUMENT_CHARS, `${many.length} characters`);
+  assertMatch(many, /"…\[\d+ more of 10000 items\]…"\]\}$/);
   g.close();
   const withdrawn = await assertRejects(() => waiting);
   assertEquals((withdrawn as { kind?: string }).kind, "approval_denied");

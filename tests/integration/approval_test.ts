@@ -23,6 +23,8 @@ import { hashApiKey } from "../../gateway/mod.ts";
 
 const AGENT = "acme-agent-key";
 const APPROVER = "acme-approver-key";
+/** A key of acme that runs code and approves (its MCP client may answer elicitations). */
+const DESK = "acme-desk-key";
 const OTHER_AGENT = "other-agent-key";
 const OTHER_APPROVER = "other-approver-key";
 const QUICK = "quick-agent-key";
@@ -156,8 +158,8 @@ Deno.test({
       auth: {
         tenants: {
           acme: {
-            keys: [hashApiKey(AGENT)],
-            approverKeys: [hashApiKey(APPROVER)],
+            keys: [hashApiKey(AGENT), hashApiKey(DESK)],
+            approverKeys: [hashApiKey(APPROVER), hashApiKey(DESK)],
             requestsPerMinute: 10_000,
             approval: policy,
           },
@@ -188,7 +190,7 @@ Deno.test({
         async () => {
           const seen: ElicitRequest[] = [];
           const progress: string[] = [];
-          const client = await mcpClient(gw, AGENT, async (request) => {
+          const client = await mcpClient(gw, DESK, async (request) => {
             seen.push(request);
             // A person takes a while: progress keeps flowing meanwhile.
             while (!progress.some((m) => /waiting for approval/.test(m))) {
@@ -230,7 +232,7 @@ Deno.test({
       await t.step(
         "MCP: denied, the file is untouched and the code gets approval_denied",
         async () => {
-          const client = await mcpClient(gw, AGENT, () =>
+          const client = await mcpClient(gw, DESK, () =>
             Promise.resolve({
               action: "accept",
               content: { approve: false, reason: "not today" },
@@ -250,7 +252,7 @@ Deno.test({
       );
 
       await t.step("MCP: declined elicitation denies too", async () => {
-        const client = await mcpClient(gw, AGENT, () => Promise.resolve({ action: "decline" }));
+        const client = await mcpClient(gw, DESK, () => Promise.resolve({ action: "decline" }));
         try {
           const out = await runMcp(client, writeCode(`${root}/declined.txt`, "x"));
           assertEquals(out.result.kind, "approval_denied");
@@ -321,7 +323,7 @@ Deno.test({
 
       await t.step("MCP: one execution-scoped approval covers 50 writes", async () => {
         let asked = 0;
-        const client = await mcpClient(gw, AGENT, () => {
+        const client = await mcpClient(gw, DESK, () => {
           asked++;
           return Promise.resolve({
             action: "accept",
@@ -542,7 +544,8 @@ Deno.test({
         const byKey = rows.find((r) => r.decidedBy?.startsWith("key:sha256:"));
         assert(byKey, "an HTTP decision records the key fingerprint");
         assert(!byKey.decidedBy!.includes(hashApiKey(APPROVER).slice(7)), "not the full hash");
-        assert(rows.some((r) => r.decidedBy === "mcp-client" && r.scope === "execution"));
+        const desk = `mcp-client:key:sha256:${hashApiKey(DESK).slice(7, 23)}`;
+        assert(rows.some((r) => r.decidedBy === desk && r.scope === "execution"));
         assert(rows.every((r) => !r.arguments.includes(EMAIL)));
         const metrics = (await gw.get("/metrics")).body as string;
         assertMatch(
