@@ -43,7 +43,8 @@ type Tree =
   | { t: "p"; v: string }
   | { t: "a"; items: Tree[]; total: number }
   | { t: "o"; entries: Array<[string, Tree]>; total: number }
-  | { t: "deep"; kind: string };
+  | { t: "deep"; kind: string }
+  | { t: "skip" };
 
 /** Successively tighter views: string characters, array items and object keys shown. */
 const LEVELS = [
@@ -84,9 +85,12 @@ export function renderArguments(
       unvisited = true;
       return { t: "deep", kind: Array.isArray(value) ? "array" : "object" };
     }
+    // No view shows more than LEVELS[0] items or keys of one array or object: later ones
+    // are counted, not visited.
     if (Array.isArray(value)) {
       const items: Tree[] = [];
-      for (let i = 0; i < value.length && budget > 0; i++) items.push(build(value[i], depth + 1));
+      const most = Math.min(value.length, LEVELS[0].items);
+      for (let i = 0; i < most && budget > 0; i++) items.push(build(value[i], depth + 1));
       if (items.length < value.length) unvisited = true;
       return { t: "a", items, total: value.length };
     }
@@ -95,9 +99,14 @@ export function renderArguments(
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
       total++;
-      if (budget <= 0) continue;
-      budget--;
-      entries.push([redact(key), build((value as Record<string, unknown>)[key], depth + 1)]);
+      if (entries.length >= LEVELS[0].keys) continue;
+      // Past the budget a key is still shown (only objects being visited get here, at most
+      // MAX_SHOWN_DEPTH of them), its value not.
+      if (budget <= 0) unvisited = true;
+      const child = budget > 0
+        ? build((value as Record<string, unknown>)[key], depth + 1)
+        : { t: "skip" as const };
+      entries.push([redact(key), child]);
     }
     if (entries.length < total) unvisited = true;
     return { t: "o", entries, total };
@@ -152,6 +161,9 @@ function render(
         if (node.v.length <= level.chars) return push(quote(node.v));
         cut = true;
         return push(shortString(node.v, level.chars));
+      case "skip":
+        cut = true;
+        return push(`"…[not shown: too many values]…"`);
       case "deep":
         cut = true;
         return push(`"…[an ${node.kind} nested deeper than ${MAX_SHOWN_DEPTH} levels]…"`);
