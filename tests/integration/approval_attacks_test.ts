@@ -319,7 +319,7 @@ Deno.test({
         "4: code that computes while its own call waits is stopped at its limit",
         async () => {
           // timeoutMs 2000: the code keeps a write waiting (approvers exist, nobody answers) and
-        // burns CPU meanwhile; before, the paused clock let it run for 12 s.
+          // burns CPU meanwhile; before, the paused clock let it run for 12 s.
           const reply = await gw.post("/v1/execute", {
             code: `const t0 = Date.now(); let spins = 0;
             filesystem.writeFile({ path: ${
