@@ -405,7 +405,10 @@ Deno.test({
         const running = gw.post("/v1/execute", { code: writeCode(path, huge) }, auth(AGENT));
         const pending = await nextPending(gw, APPROVER);
         assert(pending.arguments.length <= 4100, `${pending.arguments.length} characters shown`);
-        assertMatch(pending.arguments, /\[300025 characters\]/);
+        // Redacted first (the address becomes [EMAIL_1]), then cut, head and tail shown.
+        assertMatch(pending.arguments, /…\[\d+ of 3000\d\d characters not shown\]…/);
+        assertMatch(pending.arguments, /\[EMAIL_1\]"/);
+        assertEquals(pending.argumentsShortened, true);
         const post = (id: string, body: unknown) =>
           gw.post(`/v1/approvals/${id}`, body, auth(APPROVER));
         assertEquals((await post("not-an-id", { decision: "approve" })).status, 404);
