@@ -11,7 +11,8 @@
 
 import ts from "typescript";
 import { AMBIENT_DECLARATIONS } from "./ambient.ts";
-import { BODY_PREFIX, BODY_SUFFIX, toDiagnostics } from "./diagnostics.ts";
+import { toDiagnostics } from "./diagnostics.ts";
+import { BODY_PREFIX, BODY_SUFFIX } from "./wrapper.ts";
 import type { CheckMessage, InitMessage, ResultMessage } from "./protocol.ts";
 import { VersionCache } from "./versions.ts";
 

@@ -9,14 +9,7 @@
 import ts from "typescript";
 import type { Diagnostic } from "./protocol.ts";
 
-/**
- * The text the sandbox puts before the caller's code, on the code's first line (the
- * harness's wrapper, `sandbox/harness.js`): the code is the body of an async function, which
- * is what gives it top-level `await` and `return`. A test keeps the two equal.
- */
-export const BODY_PREFIX = "export default async function __airlock_main() {";
-/** The text after the caller's code. */
-export const BODY_SUFFIX = "\n}\n";
+import { BODY_PREFIX } from "./wrapper.ts";
 
 /** Property names listed in one message at most. */
 const MAX_LISTED = 40;

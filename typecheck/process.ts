@@ -74,7 +74,6 @@ export class CheckerProcess {
       "run",
       "--quiet",
       "--no-prompt",
-      "--cached-only",
       `--config=${CONFIG.pathname}`,
       `--allow-read=${NODE_MODULES.pathname}`,
       // TypeScript reads a few variables (TSC_WATCHFILE, …) when it loads; the environment
