@@ -27,10 +27,11 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
   /** Time without the pool running dry before it shrinks by one process (ms, default 30,000). */
   poolIdleMs?: number;
   /**
-   * Longest expected wait for a pool process (ms): once the pool is saturated (grown to
-   * `poolMax` and empty), a request it could not serve sooner is refused at once with
-   * `QueueFullError` instead of being queued. Unset: no such refusal (only the `queue`
-   * bound). The gateway's configuration sets 1000.
+   * Longest expected wait before an execution starts (ms): a request that would wait longer
+   * for a slot (executions ahead × the recent mean slot time ÷ `concurrency`) or, once the
+   * pool is saturated (grown to `poolMax` and empty), for a process start-up, is refused at
+   * once with `QueueFullError` instead of being queued. Unset: no such refusal (only the
+   * `queue` bound). The gateway's configuration sets 1000.
    */
   maxWaitMs?: number;
   /** Memory enforcement; `auto` uses a cgroup where the host offers one. */
@@ -62,7 +63,7 @@ export interface SandboxStats {
    * hold their profile (memory limit, grants).
    */
   coldStarts: number;
-  /** Executions refused at once because no process could be ready within `maxWaitMs`. */
+  /** Executions refused at once because they could not start within `maxWaitMs`. */
   refused: number;
   /** How resident memory is enforced. */
   memoryGuard: MemoryGuardMode | "unknown";
@@ -91,6 +92,8 @@ export class Sandbox {
   #retained = false;
   #coldStarts = 0;
   #refused = 0;
+  /** Mean time an execution holds a slot lately (ms, moving average); unknown at first. */
+  #serviceMs: number | undefined;
 
   /** @param options limits, grants, concurrency and pool size */
   constructor(options: SandboxOptions) {
@@ -163,19 +166,27 @@ export class Sandbox {
     const poolable = this.#pool.enabled && limits.memoryMb === pooled.memoryMb &&
       sameGrants(grants, pooled.grants);
     const maxWaitMs = this.#options.maxWaitMs;
-    if (poolable && maxWaitMs !== undefined && this.#pool.saturated) {
-      // Admission: refuse now what the pool could not serve in time, rather than queueing
-      // it for seconds behind process start-ups (the slow part under load).
-      const waitMs = this.#pool.estimateWaitMs(this.#queue.depth);
-      if (waitMs > maxWaitMs) {
+    if (maxWaitMs !== undefined) {
+      // Admission: refuse now what could not start within maxWaitMs, rather than queueing it
+      // for seconds. Two estimates: the slot queue (executions waiting ahead × the recent
+      // mean time a slot is held ÷ slots), and, once the pool is saturated, process start-ups.
+      const concurrency = this.#options.concurrency;
+      const queueWaitMs = this.#queue.active >= concurrency && this.#serviceMs !== undefined
+        ? (this.#queue.depth + 1) * this.#serviceMs / Math.max(1, concurrency)
+        : 0;
+      const poolWaitMs = poolable && this.#pool.saturated
+        ? this.#pool.estimateWaitMs(this.#queue.depth)
+        : 0;
+      if (Math.max(queueWaitMs, poolWaitMs) > maxWaitMs) {
         this.#refused++;
         throw new QueueFullError(
-          `the sandbox is at capacity: no process can be ready within ${maxWaitMs} ms ` +
-            `(${this.#queue.active} executions running, ${this.#queue.depth} waiting)`,
+          `the sandbox is at capacity: an execution could not start within ${maxWaitMs} ms ` +
+            `(${this.#queue.active} running, ${this.#queue.depth} waiting)`,
         );
       }
     }
     const release = await this.#queue.acquire(request.signal, request.queueKey);
+    const slotTaken = performance.now();
     let tookFromPool = false;
     try {
       try {
@@ -227,6 +238,8 @@ export class Sandbox {
         closing.finally(() => this.#closing.delete(closing));
       }
     } finally {
+      const held = performance.now() - slotTaken;
+      this.#serviceMs = this.#serviceMs === undefined ? held : 0.8 * this.#serviceMs + 0.2 * held;
       release();
       if (tookFromPool) this.#pool.refill();
     }

@@ -118,3 +118,30 @@ Deno.test("an execution whose profile the pool does not hold starts its own proc
   }
   assertEquals(await waitForNoStrays(), []);
 });
+
+Deno.test("with maxWaitMs, a request that would queue longer than that is refused at once", async () => {
+  const sandbox = makeSandbox({ poolSize: 0, concurrency: 1, queue: 10, maxWaitMs: 100 });
+  await sandbox.start();
+  try {
+    // Nothing is known about slot times yet: the first executions are never refused.
+    const slow = "await new Promise((r) => setTimeout(r, 300)); return 'slow';";
+    assertEquals((await sandbox.run({ code: slow })).result, "slow");
+    // Now a slot is held for 300 ms or more: one waiting execution would wait past 100 ms.
+    const running = sandbox.run({ code: slow });
+    await until(() => sandbox.stats().active === 1, "the slot to be taken");
+    let refused: unknown;
+    try {
+      await sandbox.run({ code: "return 1" });
+    } catch (error) {
+      refused = error;
+    }
+    assert(refused instanceof QueueFullError, `expected QueueFullError, got ${refused}`);
+    assertEquals((await running).result, "slow");
+    assertEquals(sandbox.stats().refused, 1);
+    // A free slot is never refused.
+    assertEquals((await sandbox.run({ code: "return 2" })).result, 2);
+  } finally {
+    await sandbox.close();
+  }
+  assertEquals(await waitForNoStrays(), []);
+});
