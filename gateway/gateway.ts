@@ -66,9 +66,20 @@ import { typeFile, type TypeNamespace, typeNamespaces } from "./type_files.ts";
 import { toolForCaller } from "./tool_listing.ts";
 import { TypeChecker } from "../typecheck/mod.ts";
 
+/**
+ * The most processes the warm pool may grow to: `sandbox.poolMax` (default 8), never below the
+ * pool size; 0 when there is no pool. An overridden pool size (tests, `exec`) is a fixed pool
+ * unless the configuration names `poolMax`.
+ */
+function poolMax(override: number | undefined, size: number, configured?: number): number {
+  const min = override ?? size;
+  if (min === 0) return 0;
+  return Math.max(min, configured ?? (override !== undefined ? override : 8));
+}
+
 /** Options that are not part of the configuration file. */
 export interface GatewayOptions {
-  /** Override the warm pool size (tests, `exec`). */
+  /** Override the warm pool size (tests, `exec`): a fixed pool unless `sandbox.poolMax` is set. */
   poolSize?: number;
   /** The PII vault key with shared state (default: `AIRLOCK_VAULT_KEY`). */
   vaultKey?: string;
@@ -149,10 +160,7 @@ export class Gateway {
       concurrency: s.concurrency,
       queue: s.queue,
       poolSize: options.poolSize ?? s.poolSize,
-      // Grows under load up to poolMax (default 8, never below poolSize); 0 keeps no pool.
-      poolMax: (options.poolSize ?? s.poolSize) === 0
-        ? 0
-        : Math.max(options.poolSize ?? s.poolSize, s.poolMax ?? 8),
+      poolMax: poolMax(options.poolSize, s.poolSize, s.poolMax),
       poolIdleMs: s.poolIdleMs,
       maxWaitMs: s.maxWaitMs,
       allowNet: s.allowNet,
