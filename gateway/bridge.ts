@@ -162,6 +162,8 @@ export class ToolBridge {
   /** Values restored from placeholders in this execution's calls: value → placeholder. */
   #released = new Map<string, string>();
   #attempts = 0;
+  /** Prefetches started for this execution that no call of the code has taken yet. */
+  #unclaimed = 0;
   #overLimitRecord: { record: ToolCallRecord; count: number } | undefined;
   #closed = false;
   #pending = new Set<PendingCall>();
@@ -216,6 +218,34 @@ export class ToolBridge {
     this.#abort.abort(new Error("the execution ended"));
     for (const line of this.#waiting.values()) for (const wake of line) wake();
     this.#waiting.clear();
+  }
+
+  /**
+   * Takes one call of `maxCalls` for a prefetch (speculation): true while the code's calls
+   * plus the prefetches it has not taken stay below the limit. The code's own calls are
+   * counted as before (one served from a prefetch counts once), so speculation never makes a
+   * call of the code be refused.
+   */
+  takePrefetch(): boolean {
+    if (this.#closed || this.#attempts + this.#unclaimed >= this.#options.maxCalls) return false;
+    this.#unclaimed++;
+    return true;
+  }
+
+  /**
+   * Runs `call` (a prefetch) in a slot of `server`, shared with the code's calls
+   * (`maxConcurrentPerServer`).
+   * @throws BridgeError when the execution ended (or `signal` aborted) before a slot was free
+   */
+  async withSlot<T>(server: string, signal: AbortSignal, call: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new BridgeError("the execution has ended");
+    const release = await this.#slot(server);
+    try {
+      if (this.#closed || signal.aborted) throw new BridgeError("the execution has ended");
+      return await call();
+    } finally {
+      release();
+    }
   }
 
   async #search(query: unknown, k: unknown): Promise<ToolSearchHit[]> {
@@ -373,6 +403,7 @@ export class ToolBridge {
     // Speculation sees the call as it goes upstream; a served one needs no slot.
     const spec = this.#options.speculation?.start(tool, args as Record<string, unknown>, realArgs);
     const served = await spec?.served();
+    if (served?.from === "prefetched") this.#unclaimed = Math.max(0, this.#unclaimed - 1);
     const release = served ? () => {} : await this.#slot(tool.server);
     let delivered = false;
     let delivery: unknown;

@@ -121,6 +121,13 @@ const speculationSchema = z.strictObject({
   minConfidence: speculationFields.minConfidence.default(0.8),
   maxPrefetchPerExecution: speculationFields.maxPrefetchPerExecution.default(8),
   readOnly: speculationFields.readOnly.default([]),
+  /**
+   * Top level only: how long after a write its server never answered (timed out, cancelled)
+   * nothing is served from or kept in the cache, in seconds (at least the tool timeout).
+   */
+  unsettledSeconds: z.number().int().min(0).max(24 * 3600).default(600),
+  /** Top level only: servers that share no state with any other (their own write epoch). */
+  isolatedServers: z.array(z.string().min(1).max(128)).max(256).default([]),
 });
 
 /**

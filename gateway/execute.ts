@@ -269,8 +269,11 @@ async function executeWith(
     caller,
     (text) => redactText(text, redactionOptions(tenant, vault)).text,
   );
+  // A prefetch takes a call of the budget and a slot of its server, like the code's calls.
+  let bridge: ToolBridge | undefined;
   const speculation = deps.speculation?.begin(tenant.speculation, {
     tenant: tenant.id,
+    key: caller.keyId ?? "",
     session: caller.sessionId === undefined ? undefined : deps.sessionKey,
     code: request.code,
     names,
@@ -281,10 +284,12 @@ async function executeWith(
       const tool = gate && deps.upstream.tool(id);
       return tool ? gate!.needsApproval(tool) : false;
     },
-    callTool,
+    callTool: (server, name, args, signal) =>
+      bridge!.withSlot(server, signal, () => callTool(server, name, args, signal)),
+    budget: () => bridge!.takePrefetch(),
     restorePii,
   });
-  const bridge = new ToolBridge({
+  bridge = new ToolBridge({
     tool: (id) => deps.upstream.tool(id),
     names,
     allowed,

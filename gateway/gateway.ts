@@ -218,8 +218,13 @@ export class Gateway {
         this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
       vaults: () => this.vaults.stats(),
     });
-    // A write its server did not answer may land as late as the tool timeout.
-    this.speculation = new Speculation({ unsettledMs: s.toolTimeoutMs });
+    // A write its server did not answer may still land: see speculation.unsettledSeconds.
+    this.speculation = new Speculation({
+      unsettledMs: Math.max(s.toolTimeoutMs, config.speculation.unsettledSeconds * 1000),
+      readOnly: config.speculation.readOnly,
+      isolatedServers: config.speculation.isolatedServers,
+      sharedState: config.state?.url !== undefined,
+    });
     addSpeculationMetrics(this.metrics.registry, () => this.speculation.stats());
     this.approvals = new ApprovalBroker({
       onSettled: (event) => this.#recordApproval(event),
@@ -237,6 +242,8 @@ export class Gateway {
     });
     this.#approvalMetrics = addApprovalMetrics(this.metrics, () => this.approvals.pending());
     this.upstream.onCatalogueChange((server) => {
+      // Restarted, failed or changed: what it returned before is served no more.
+      this.speculation.epochs.reset(server);
       this.#names = undefined;
       this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
     });
@@ -449,10 +456,11 @@ export class Gateway {
       await this.#record(startedAt, caller, request, response, undefined, unused);
       return response;
     }, async (error) => {
-      if (error instanceof ExecutionFailure) {
-        // The execution failed inside the gateway after its tool calls reached upstream
-        // servers: they are audited and counted even though the caller gets an error.
-        this.#log({ level: "error", msg: "execution failed", error: String(error.cause) });
+      if (error instanceof ExecutionFailure || unused.length > 0) {
+        // The execution failed inside the gateway after its tool calls (or prefetches) reached
+        // upstream servers: they are audited and counted even though the caller gets an error.
+        const cause = error instanceof ExecutionFailure ? error.cause : error;
+        this.#log({ level: "error", msg: "execution failed", error: String(cause) });
         await this.#record(
           startedAt,
           caller,
@@ -461,14 +469,14 @@ export class Gateway {
             ok: false,
             logs: [],
             error: { kind: "runtime", message: "internal" },
-            tools: { injected: [], calls: error.calls },
+            tools: { injected: [], calls: error instanceof ExecutionFailure ? error.calls : [] },
             redactions: {},
             stats: { durationMs: Date.now() - startedAt.getTime(), sandboxMs: 0, warm: false },
           },
-          "internal",
+          (cause as { kind?: string } | undefined)?.kind ?? "internal",
           unused,
         );
-        throw error.cause;
+        throw error instanceof ExecutionFailure ? error.cause : error;
       }
       throw error;
     });

@@ -55,6 +55,8 @@ interface TenantState {
   sessions: Map<string, Session>; // insertion order = least recently written first
   entries: number;
   chars: number;
+  /** Prefetched results held by running executions (not yet served or dropped). */
+  held: number;
   hits: number;
   misses: number;
   evictions: number;
@@ -66,9 +68,36 @@ export interface CacheTenantStats {
   sessions: number;
   entries: number;
   chars: number;
+  /** UTF-16 units of prefetched results held by running executions. */
+  held: number;
   hits: number;
   misses: number;
   evictions: number;
+}
+
+/**
+ * The size of a tool result as the cache counts it: UTF-16 units of its strings (keys
+ * included) plus one per other value, about the length of its JSON text. Stops early and
+ * returns `limit + 1` once past `limit`; visits at most `limit + 1` values, so it is linear
+ * and bounded whatever the result's shape.
+ */
+export function resultChars(result: unknown, limit: number): number {
+  let chars = 0;
+  const stack: unknown[] = [result];
+  while (stack.length > 0) {
+    if (chars > limit) return limit + 1;
+    const value = stack.pop();
+    chars++;
+    if (typeof value === "string") chars += value.length;
+    else if (Array.isArray(value)) for (const v of value) stack.push(v);
+    else if (typeof value === "object" && value !== null) {
+      for (const [k, v] of Object.entries(value)) {
+        chars += k.length;
+        stack.push(v);
+      }
+    }
+  }
+  return chars;
 }
 
 /** The session read cache of the whole gateway. */
@@ -126,19 +155,11 @@ export class SessionCache {
     ttlMs: number,
   ): void {
     if (ttlMs <= 0 || result.isError || !this.#epochs.current(server, epoch)) return;
-    let chars: number;
-    try {
-      chars = JSON.stringify(result).length + key.length;
-    } catch {
-      return;
-    }
     const limits = this.#limits;
+    const chars = resultChars(result, limits.maxCharsPerEntry) + key.length;
     if (chars > limits.maxCharsPerEntry) return;
-    let state = this.#tenants.get(tenant);
-    if (!state) {
-      state = { sessions: new Map(), entries: 0, chars: 0, hits: 0, misses: 0, evictions: 0 };
-      this.#tenants.set(tenant, state);
-    }
+    const state = this.#state(tenant);
+    if (chars + state.held > limits.maxCharsPerTenant) return;
     let s = state.sessions.get(session);
     const old = s?.entries.get(key);
     if (s && old) this.#drop(state, session, s, key, old);
@@ -158,7 +179,17 @@ export class SessionCache {
       this.#drop(state, session, s, oldestKey, oldest);
       state.evictions++;
     }
-    while (state.entries > limits.maxEntriesPerTenant || state.chars > limits.maxCharsPerTenant) {
+    this.#evictTenant(state);
+  }
+
+  /** The tenant's least recently written sessions lose their oldest entries until it fits. */
+  #evictTenant(state: TenantState): void {
+    const limits = this.#limits;
+    while (
+      state.sessions.size > 0 &&
+      (state.entries > limits.maxEntriesPerTenant ||
+        state.chars + state.held > limits.maxCharsPerTenant)
+    ) {
       const [victimId, victim] = state.sessions.entries().next().value!;
       const [oldestKey, oldest] = victim.entries.entries().next().value!;
       this.#drop(state, victimId, victim, oldestKey, oldest);
@@ -166,14 +197,56 @@ export class SessionCache {
     }
   }
 
-  /** Drops a session's entries of `server` (a call that is not read-only was made to it). */
+  #state(tenant: string): TenantState {
+    let state = this.#tenants.get(tenant);
+    if (!state) {
+      state = {
+        sessions: new Map(),
+        entries: 0,
+        chars: 0,
+        held: 0,
+        hits: 0,
+        misses: 0,
+        evictions: 0,
+      };
+      this.#tenants.set(tenant, state);
+    }
+    return state;
+  }
+
+  /**
+   * Drops a session's entries of every server that shares state with `server` (its write
+   * epoch group: all servers unless `server` is isolated): a call that is not read-only was
+   * made to it. The epoch bump voids them anyway; this frees their room at once.
+   */
   clearServer(tenant: string, session: string, server: string): void {
     const state = this.#tenants.get(tenant);
     const s = state?.sessions.get(session);
     if (!state || !s) return;
+    const group = this.#epochs.group(server);
     for (const [key, entry] of [...s.entries]) {
-      if (entry.server === server) this.#drop(state, session, s, key, entry);
+      if (this.#epochs.group(entry.server) === group) this.#drop(state, session, s, key, entry);
     }
+  }
+
+  /**
+   * Reserves room for `chars` UTF-16 units of a prefetched result held for one execution of
+   * `tenant`, in the same per-tenant accounting as the cache's entries (cache entries of the
+   * tenant are evicted to make room). False when the tenant's held prefetches alone would pass
+   * `maxCharsPerTenant`: then the result is not held. Release with {@linkcode release}.
+   */
+  hold(tenant: string, chars: number): boolean {
+    const state = this.#state(tenant);
+    if (state.held + chars > this.#limits.maxCharsPerTenant) return false;
+    state.held += chars;
+    this.#evictTenant(state);
+    return true;
+  }
+
+  /** Gives back what {@linkcode hold} reserved. */
+  release(tenant: string, chars: number): void {
+    const state = this.#tenants.get(tenant);
+    if (state) state.held = Math.max(0, state.held - chars);
   }
 
   /** Drops expired entries everywhere (called now and then; linear in the entries). */
@@ -195,6 +268,7 @@ export class SessionCache {
       sessions: s.sessions.size,
       entries: s.entries,
       chars: s.chars,
+      held: s.held,
       hits: s.hits,
       misses: s.misses,
       evictions: s.evictions,

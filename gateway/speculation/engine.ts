@@ -24,6 +24,18 @@ export interface SpeculationOptions {
   unsettledMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
+  /**
+   * The top-level `speculation.readOnly` globs: with the tools' annotations, what makes a call
+   * read-only for invalidation (a tenant's own globs may only narrow what it speculates).
+   */
+  readOnly?: readonly string[];
+  /** Servers that share no state with any other: their own write epoch (default none). */
+  isolatedServers?: readonly string[];
+  /**
+   * State is shared between replicas (`state.url`): another replica's writes are not seen
+   * here, so the session cache is off (prefetch and prediction inside one execution stay).
+   */
+  sharedState?: boolean;
 }
 
 /** Prefetch counters of one tenant. */
@@ -49,7 +61,7 @@ export interface HistoryCall {
 }
 
 /** What {@linkcode Speculation.begin} needs besides the tenant's policy. */
-export type BeginContext = Omit<RunContext, "readOnlyGlobs" | "policy">;
+export type BeginContext = Omit<RunContext, "readOnlyGlobs" | "sharedReadOnly" | "policy">;
 
 /** The gateway's speculation state. */
 export class Speculation {
@@ -62,10 +74,16 @@ export class Speculation {
   #counts = new Map<string, PrefetchStats>();
   #globs = new WeakMap<readonly string[], RegExp[]>();
   #sweep: ReturnType<typeof setInterval> | undefined;
+  readonly #limits: CacheLimits;
+  readonly #sharedReadOnly: readonly string[];
+  readonly #sharedState: boolean;
 
   constructor(options: SpeculationOptions = {}) {
-    this.epochs = new WriteEpochs(options.unsettledMs, options.now);
-    this.cache = new SessionCache(this.epochs, options.cacheLimits ?? CACHE_LIMITS, options.now);
+    this.epochs = new WriteEpochs(options.unsettledMs, options.now, options.isolatedServers);
+    this.#limits = options.cacheLimits ?? CACHE_LIMITS;
+    this.#sharedReadOnly = options.readOnly ?? [];
+    this.#sharedState = options.sharedState ?? false;
+    this.cache = new SessionCache(this.epochs, this.#limits, options.now);
     this.predictor = new Predictor(options.now);
     // Expired entries would otherwise stay until their session writes again.
     this.#sweep = setInterval(() => this.cache.sweep(), 30_000);
@@ -74,14 +92,17 @@ export class Speculation {
 
   /** The speculation of one execution under `policy`. */
   begin(policy: SpeculationPolicy, ctx: BeginContext): SpeculationRun {
-    let globs = this.#globs.get(policy.readOnly);
-    if (!globs) {
-      globs = policy.readOnly.map(globToRegExp);
-      this.#globs.set(policy.readOnly, globs);
-    }
-    return new SpeculationRun({ ...ctx, policy, readOnlyGlobs: globs }, {
+    // With replicas, another replica's write would not void what this one keeps.
+    if (this.#sharedState && policy.ttlSeconds > 0) policy = { ...policy, ttlSeconds: 0 };
+    return new SpeculationRun({
+      ...ctx,
+      policy,
+      readOnlyGlobs: this.#compiled(policy.readOnly),
+      sharedReadOnly: this.#compiled(this.#sharedReadOnly),
+    }, {
       epochs: this.epochs,
       cache: this.cache,
+      limits: this.#limits,
       predictor: this.predictor,
       count: (tenant, source, used) => {
         let c = this.#counts.get(tenant);
@@ -93,6 +114,16 @@ export class Speculation {
         if (source === "predicted") this.predictor.judge(tenant, used);
       },
     });
+  }
+
+  /** Compiled globs, the same array for the same list (identity tells "not overridden"). */
+  #compiled(list: readonly string[]): RegExp[] {
+    let globs = this.#globs.get(list);
+    if (!globs) {
+      globs = list.map(globToRegExp);
+      this.#globs.set(list, globs);
+    }
+    return globs;
   }
 
   /**

@@ -22,7 +22,16 @@
  * {@linkcode MIN_PRECISION} were used, prediction turns itself off for that tenant for
  * {@linkcode OFF_MS} (then starts again with a clean window).
  *
- * Bounds per tenant: {@linkcode MAX_SOURCES} source tools and as many source calls (the least
+ * Whose arguments: the tool-id graph (counts only, no arguments) is per tenant. Everything that
+ * holds argument values (argument templates with their constants, the exact-call graph) is kept
+ * per tenant *and API key* (`key`; `""` without auth) and is never used for another key, so one
+ * key's calls are never predicted, and never revealed through `prefetched`, in another key's
+ * executions. Arguments that hold a PII placeholder or anything the PII detectors flag are
+ * never learned (see `personal.ts`), and what is learned is forgotten after
+ * {@linkcode ARGS_TTL_MS} without being seen again.
+ *
+ * Bounds per tenant: {@linkcode MAX_SOURCES} source tools, {@linkcode MAX_KEYS} keys; per key
+ * {@linkcode MAX_SOURCES} source calls and {@linkcode MAX_TEMPLATES} templates (the least
  * recently seen are evicted), {@linkcode MAX_TARGETS} next tools or calls each (the least seen
  * are evicted); a call is tracked only when its canonical JSON is at most
  * {@linkcode MAX_CONST_CHARS} characters; searching a result for an argument visits at most
@@ -32,6 +41,7 @@
  */
 
 import { canonicalJson } from "./canonical.ts";
+import { carriesPersonalData } from "./personal.ts";
 
 /** Times a transition must have been seen before it predicts. */
 export const MIN_SUPPORT = 3;
@@ -53,6 +63,12 @@ export const MIN_JUDGED = 20;
 export const MIN_PRECISION = 0.3;
 /** How long prediction stays off, in ms. */
 export const OFF_MS = 10 * 60 * 1000;
+/** API keys of one tenant with argument memory (least recently seen evicted). */
+export const MAX_KEYS = 64;
+/** Argument templates remembered per key. */
+export const MAX_TEMPLATES = 1024;
+/** How long argument memory (templates, exact calls) lasts without being seen, in ms. */
+export const ARGS_TTL_MS = 60 * 60 * 1000;
 /** Most arguments of a call a template describes. */
 const MAX_TEMPLATE_KEYS = 16;
 
@@ -62,8 +78,13 @@ type Template = Record<string, ArgRule>;
 
 interface Transition {
   count: number;
+}
+
+/** How the arguments of `to` were made from the result of `from`, for one key. */
+interface TemplateState {
   template?: Template;
   runs: number;
+  seen: number;
 }
 
 interface Source {
@@ -75,11 +96,19 @@ interface Source {
 interface CallSource {
   total: number;
   next: Map<string, number>; // signature → count
+  seen: number;
+}
+
+/** What one API key's executions taught: everything that holds argument values. */
+interface KeyModel {
+  templates: Map<string, TemplateState>; // `from\0to`; least recently seen first
+  calls: Map<string, CallSource>; // signature → next calls; least recently seen first
+  seen: number;
 }
 
 interface TenantModel {
   sources: Map<string, Source>; // insertion order = least recently used first
-  calls: Map<string, CallSource>; // signature → next calls; least recently used first
+  keys: Map<string, KeyModel>; // least recently seen first
   window: boolean[];
   offUntil: number;
   made: number;
@@ -134,8 +163,19 @@ export class Predictor {
    * Learns from one step of a live execution: `previous` was followed by `next` (whose
    * arguments are checked against the template learned so far, or make a new one).
    */
-  observe(tenant: string, previous: ObservedCall, next: ObservedCall): void {
-    const t = this.#transition(this.#model(tenant), previous.tool, next.tool);
+  observe(tenant: string, previous: ObservedCall, next: ObservedCall, key = ""): void {
+    const model = this.#model(tenant);
+    this.#transition(model, previous.tool, next.tool);
+    const keyModel = this.#keyModel(model, key);
+    const id = `${previous.tool}\0${next.tool}`;
+    let t = keyModel.templates.get(id);
+    if (t) keyModel.templates.delete(id);
+    t ??= { runs: 0, seen: 0 };
+    t.seen = this.#now();
+    keyModel.templates.set(id, t); // most recently seen last
+    if (keyModel.templates.size > MAX_TEMPLATES) {
+      keyModel.templates.delete(keyModel.templates.keys().next().value!);
+    }
     if (t.template && sameArgs(apply(t.template, previous.value), next.args)) {
       t.runs++;
       return;
@@ -144,15 +184,16 @@ export class Predictor {
     t.runs = t.template ? 1 : 0;
   }
 
-  /** Learns that the exact call `previous` was followed by the exact call `next`. */
-  observeCall(tenant: string, previous: ObservedCall, next: ObservedCall): void {
+  /** Learns, for `key`, that the exact call `previous` was followed by the exact call `next`. */
+  observeCall(tenant: string, previous: ObservedCall, next: ObservedCall, key = ""): void {
     const from = signature(previous);
     const to = signature(next);
     if (from === undefined || to === undefined) return;
-    const model = this.#model(tenant);
+    const model = this.#keyModel(this.#model(tenant), key);
     let source = model.calls.get(from);
     if (source) model.calls.delete(from);
-    else source = { total: 0, next: new Map() };
+    else source = { total: 0, next: new Map(), seen: 0 };
+    source.seen = this.#now();
     model.calls.set(from, source);
     if (model.calls.size > MAX_SOURCES) model.calls.delete(model.calls.keys().next().value!);
     source.total++;
@@ -171,9 +212,17 @@ export class Predictor {
    * next call, while the product of the confidences stays at or above `minConfidence`, for at
    * most `max` steps, never visiting a call twice (none while off).
    */
-  chain(tenant: string, call: ObservedCall, minConfidence: number, max: number): Prediction[] {
-    const model = this.#tenants.get(tenant);
-    if (!model || !this.enabled(tenant)) return [];
+  chain(
+    tenant: string,
+    call: ObservedCall,
+    minConfidence: number,
+    max: number,
+    key = "",
+  ): Prediction[] {
+    const tenantModel = this.#tenants.get(tenant);
+    if (!tenantModel || !this.enabled(tenant)) return [];
+    const model = this.#freshKey(tenantModel, key);
+    if (!model) return [];
     const out: Prediction[] = [];
     let at = signature(call);
     const seen = new Set<string>();
@@ -181,7 +230,7 @@ export class Predictor {
     while (at !== undefined && out.length < max && !seen.has(at)) {
       seen.add(at);
       const source = model.calls.get(at);
-      if (!source) break;
+      if (!source || source.seen + ARGS_TTL_MS <= this.#now()) break;
       let best: string | undefined;
       let bestCount = 0;
       for (const [sig, count] of source.next) {
@@ -198,18 +247,25 @@ export class Predictor {
   }
 
   /** The calls predicted to follow `call`, most confident first (none while off). */
-  predict(tenant: string, call: ObservedCall, minConfidence: number): Prediction[] {
+  predict(tenant: string, call: ObservedCall, minConfidence: number, key = ""): Prediction[] {
     const model = this.#tenants.get(tenant);
     if (!model || !this.enabled(tenant)) return [];
     const source = model.sources.get(call.tool);
-    if (!source) return [];
+    const keyModel = this.#freshKey(model, key);
+    if (!source || !keyModel) return [];
     const out: Prediction[] = [];
+    const now = this.#now();
     for (const [tool, t] of source.next) {
       const confidence = t.count / source.total;
       if (t.count < MIN_SUPPORT || confidence < minConfidence) continue;
-      if (!t.template || t.runs < MIN_TEMPLATE_RUNS) continue;
-      const args = apply(t.template, call.value);
-      if (args) out.push({ tool, args, confidence });
+      const state = keyModel.templates.get(`${call.tool}\0${tool}`);
+      if (!state?.template || state.runs < MIN_TEMPLATE_RUNS) continue;
+      if (state.seen + ARGS_TTL_MS <= now) continue;
+      const args = apply(state.template, call.value);
+      // Values taken from this execution's own result may still be placeholders.
+      if (args && !carriesPersonalData(canonicalJson(args) ?? "[")) {
+        out.push({ tool, args, confidence });
+      }
     }
     return out.sort((a, b) => b.confidence - a.confidence);
   }
@@ -252,7 +308,7 @@ export class Predictor {
     if (!model) {
       model = {
         sources: new Map(),
-        calls: new Map(),
+        keys: new Map(),
         window: [],
         offUntil: 0,
         made: 0,
@@ -262,6 +318,33 @@ export class Predictor {
       this.#tenants.set(tenant, model);
     }
     return model;
+  }
+
+  /** The argument memory of `key` (created, most recently seen), dropping aged keys. */
+  #keyModel(model: TenantModel, key: string): KeyModel {
+    const now = this.#now();
+    this.#dropAged(model, now);
+    let keyModel = model.keys.get(key);
+    if (keyModel) model.keys.delete(key);
+    keyModel ??= { templates: new Map(), calls: new Map(), seen: 0 };
+    keyModel.seen = now;
+    model.keys.set(key, keyModel);
+    if (model.keys.size > MAX_KEYS) model.keys.delete(model.keys.keys().next().value!);
+    return keyModel;
+  }
+
+  /** The argument memory of `key` when it was seen within {@linkcode ARGS_TTL_MS}. */
+  #freshKey(model: TenantModel, key: string): KeyModel | undefined {
+    this.#dropAged(model, this.#now());
+    return model.keys.get(key);
+  }
+
+  /** Forgets keys not seen for {@linkcode ARGS_TTL_MS} (oldest first: stops at a fresh one). */
+  #dropAged(model: TenantModel, now: number): void {
+    for (const [key, keyModel] of model.keys) {
+      if (keyModel.seen + ARGS_TTL_MS > now) break;
+      model.keys.delete(key);
+    }
   }
 
   #transition(model: TenantModel, from: string, to: string): Transition {
@@ -284,7 +367,7 @@ export class Predictor {
         }
         source.next.delete(least!);
       }
-      t = { count: 0, runs: 0 };
+      t = { count: 0 };
       source.next.set(to, t);
     }
     t.count++;
@@ -296,6 +379,8 @@ export class Predictor {
 function signature(call: ObservedCall): string | undefined {
   const args = canonicalJson(call.args);
   if (args === undefined || args.length > MAX_CONST_CHARS) return undefined;
+  // Never remembered: another session would fill the placeholder from its own vault.
+  if (carriesPersonalData(args)) return undefined;
   return `[${JSON.stringify(call.tool)},${args}]`;
 }
 
@@ -315,6 +400,8 @@ function learn(value: unknown, args: Record<string, unknown>): Template | undefi
     }
     const json = canonicalJson(arg);
     if (json === undefined || json.length > MAX_CONST_CHARS) return undefined;
+    // A constant is replayed in later executions: never personal data or a placeholder.
+    if (carriesPersonalData(json)) return undefined;
     template[key] = { json };
   }
   return template;

@@ -14,14 +14,19 @@ import type { CallToolResult, ToolInfo } from "../../upstream/mod.ts";
 import type { NameMap } from "../../wrappers/mod.ts";
 import { compileOutputSchema } from "../../upstream/mod.ts";
 import { canonicalJson } from "./canonical.ts";
-import type { SessionCache } from "./cache.ts";
+import { type CacheLimits, resultChars, type SessionCache } from "./cache.ts";
 import type { WriteEpochs } from "./epochs.ts";
+import { carriesPersonalData } from "./personal.ts";
 import { isReadOnly, type SpeculationPolicy } from "./policy.ts";
 import type { ObservedCall, Predictor } from "./predictor.ts";
 import { scanLiteralCalls } from "./scan.ts";
 
-/** Longest code the static scan parses, in UTF-16 units; longer code gets no literal prefetch. */
-export const MAX_SCANNED_CODE_CHARS = 64 * 1024;
+/**
+ * Longest code the static scan parses, in UTF-16 units; longer code gets no literal prefetch.
+ * The TypeScript parser runs on the event loop every tenant shares; its worst inputs take
+ * about 1 ms per Ki units on the development machine, so 8 Ki keeps one scan near 10 ms.
+ */
+export const MAX_SCANNED_CODE_CHARS = 8 * 1024;
 
 /** Where a served result came from. */
 export type ServedFrom = "prefetched" | "cached";
@@ -70,9 +75,19 @@ export interface UnusedPrefetch {
 /** What a run needs. */
 export interface RunContext {
   tenant: string;
+  /**
+   * The caller's API key as the config stores it (`""` without auth): what the predictor
+   * learned of argument values is kept and used per key, never across keys.
+   */
+  key: string;
   policy: SpeculationPolicy;
-  /** Compiled `policy.readOnly`. */
+  /** Compiled `policy.readOnly` (the tenant's globs: they may only narrow `sharedReadOnly`). */
   readOnlyGlobs: readonly RegExp[];
+  /**
+   * Compiled top-level `speculation.readOnly`: with the annotations, what decides whether a
+   * call is a write (voids everyone's reads). A tenant's own globs never decide that.
+   */
+  sharedReadOnly: readonly RegExp[];
   /** The session cache key (tenant, API key, session), when the execution has a session. */
   session?: string;
   code: string;
@@ -89,12 +104,19 @@ export interface RunContext {
     signal: AbortSignal,
   ): Promise<CallToolResult>;
   restorePii?(args: Record<string, unknown>, used: Map<string, string>): Record<string, unknown>;
+  /**
+   * Takes one call of the execution's budget (`sandbox.maxToolCalls`) for a prefetch; false
+   * when none is left (then nothing is prefetched). Absent: no budget.
+   */
+  budget?(): boolean;
 }
 
 /** Shared state a run uses. */
 export interface RunShared {
   epochs: WriteEpochs;
   cache: SessionCache;
+  /** The cache's bounds: a held prefetch is bounded like an entry and a session. */
+  limits: CacheLimits;
   predictor: Predictor;
   /** Counts a finished prefetch (metrics). */
   count(tenant: string, source: "literal" | "predicted", used: boolean): void;
@@ -107,6 +129,8 @@ interface Prefetch {
   epoch: number;
   promise: Promise<CallToolResult | undefined>;
   settled?: { ms: number; outcome: "ok" | "error" };
+  /** UTF-16 units held for its result (released when served or dropped). */
+  held: number;
 }
 
 /** The speculation of one execution. */
@@ -119,6 +143,8 @@ export class SpeculationRun implements CallSpeculation {
   #abort = new AbortController();
   #closed = false;
   #previous: ObservedCall | undefined;
+  /** UTF-16 units of prefetched results this execution holds. */
+  #held = 0;
 
   constructor(ctx: RunContext, shared: RunShared) {
     this.#ctx = ctx;
@@ -130,7 +156,11 @@ export class SpeculationRun implements CallSpeculation {
     return this.#ctx.policy.enabled;
   }
 
-  /** Starts the prefetches of the literal read-only calls in the code. */
+  /**
+   * Starts the prefetches of the literal read-only calls in the code. Call it once the
+   * execution is admitted (has its sandbox slot): an execution refused or abandoned before
+   * that has made no upstream call.
+   */
   launch(): void {
     const { policy, code, names } = this.#ctx;
     if (!policy.enabled || policy.maxPrefetchPerExecution <= 0) return;
@@ -153,9 +183,9 @@ export class SpeculationRun implements CallSpeculation {
   ): SpeculativeCall {
     const ctx = this.#ctx;
     const { epochs, cache } = this.#shared;
-    if (!isReadOnly(tool, ctx.readOnlyGlobs)) {
+    if (!isReadOnly(tool, ctx.sharedReadOnly)) {
       // Whether or not this tenant speculates: every cached or prefetched read of this server,
-      // anyone's, is void from now on.
+      // and of every server that may share its state, anyone's, is void from now on.
       const endWrite = epochs.beginWrite(tool.server);
       if (ctx.session) cache.clearServer(ctx.tenant, ctx.session, tool.server);
       let answered = false;
@@ -166,6 +196,14 @@ export class SpeculationRun implements CallSpeculation {
           endWrite(answered);
           if (ok) this.#learn({ tool: tool.id, args });
         },
+      };
+    }
+    if (!this.#speculable(tool)) {
+      // Read-only, but this tenant's own `readOnly` leaves it out: a plain call.
+      return {
+        served: () => Promise.resolve(undefined),
+        fetched: () => {},
+        end: () => {},
       };
     }
     const epoch = epochs.of(tool.server);
@@ -185,6 +223,8 @@ export class SpeculationRun implements CallSpeculation {
           // A prefetch serves one call; a stale or failed one is left unused.
           this.#prefetches.delete(key);
           const result = await prefetch.promise;
+          // The result goes to the call (or is dropped): this execution holds it no more.
+          this.#release(prefetch);
           if (result && !result.isError && epochs.current(tool.server, prefetch.epoch)) {
             this.#shared.count(ctx.tenant, prefetch.source, true);
             if (ctx.session) this.#keep(key, tool.server, result, prefetch.epoch);
@@ -222,6 +262,7 @@ export class SpeculationRun implements CallSpeculation {
     const now = performance.now();
     const unused = [...this.#unused, ...this.#prefetches.values()];
     this.#prefetches.clear();
+    for (const p of unused) this.#release(p);
     return unused.map((p) => {
       this.#shared.count(this.#ctx.tenant, p.source, false);
       return {
@@ -232,6 +273,35 @@ export class SpeculationRun implements CallSpeculation {
         source: p.source,
       };
     });
+  }
+
+  /** Whether this tenant speculates on a tool that is read-only for everyone. */
+  #speculable(tool: ToolInfo): boolean {
+    const ctx = this.#ctx;
+    if (ctx.readOnlyGlobs === ctx.sharedReadOnly) return true;
+    return tool.annotations?.readOnlyHint === true || isReadOnly(tool, ctx.readOnlyGlobs);
+  }
+
+  #release(prefetch: Prefetch): void {
+    if (prefetch.held === 0) return;
+    this.#shared.cache.release(this.#ctx.tenant, prefetch.held);
+    this.#held -= prefetch.held;
+    prefetch.held = 0;
+  }
+
+  /**
+   * Whether a prefetched result of `chars` UTF-16 units may be held until the code asks for
+   * it: at most one cache entry's size, at most a session's worth per execution, and within
+   * the tenant's room in the cache's accounting.
+   */
+  #hold(prefetch: Prefetch, chars: number): boolean {
+    const { limits, cache } = this.#shared;
+    if (this.#closed || chars > limits.maxCharsPerEntry) return false;
+    if (this.#held + chars > limits.maxCharsPerSession) return false;
+    if (!cache.hold(this.#ctx.tenant, chars)) return false;
+    this.#held += chars;
+    prefetch.held = chars;
+    return true;
   }
 
   #keep(key: string, server: string, result: CallToolResult, epoch: number): void {
@@ -253,12 +323,12 @@ export class SpeculationRun implements CallSpeculation {
     if (!ctx.policy.enabled) return;
     const { predictor } = this.#shared;
     if (this.#previous) {
-      predictor.observe(ctx.tenant, this.#previous, call);
-      predictor.observeCall(ctx.tenant, this.#previous, call);
+      predictor.observe(ctx.tenant, this.#previous, call, ctx.key);
+      predictor.observeCall(ctx.tenant, this.#previous, call, ctx.key);
     }
     this.#previous = call;
     if (this.#closed) return;
-    for (const p of predictor.predict(ctx.tenant, call, ctx.policy.minConfidence)) {
+    for (const p of predictor.predict(ctx.tenant, call, ctx.policy.minConfidence, ctx.key)) {
       this.#prefetch(p.tool, p.args, "predicted");
     }
   }
@@ -269,11 +339,17 @@ export class SpeculationRun implements CallSpeculation {
     if (!ctx.policy.enabled || this.#closed) return;
     const left = ctx.policy.maxPrefetchPerExecution - this.#made;
     if (left <= 0) return;
-    const chain = this.#shared.predictor.chain(ctx.tenant, call, ctx.policy.minConfidence, left);
+    const chain = this.#shared.predictor.chain(
+      ctx.tenant,
+      call,
+      ctx.policy.minConfidence,
+      left,
+      ctx.key,
+    );
     for (const p of chain) {
       // A write ahead would void whatever follows it: the chain stops there.
       const next = ctx.tool(p.tool);
-      if (!next || !isReadOnly(next, ctx.readOnlyGlobs)) break;
+      if (!next || !isReadOnly(next, ctx.sharedReadOnly)) break;
       this.#prefetch(p.tool, p.args, "predicted");
     }
   }
@@ -285,9 +361,13 @@ export class SpeculationRun implements CallSpeculation {
     const tool = ctx.tool(id);
     // Exactly the checks of a real call, and only tools that cannot change anything.
     if (!tool || !ctx.allowed(id) || ctx.needsApproval(id)) return;
-    if (!isReadOnly(tool, ctx.readOnlyGlobs)) return;
+    if (!isReadOnly(tool, ctx.sharedReadOnly) || !this.#speculable(tool)) return;
     const compiled = compileOutputSchema(tool.inputSchema);
     if (typeof compiled === "function" && !compiled(args)) return;
+    // Arguments with a placeholder or personal data are left to the code's own call: a
+    // prefetch never sends a value the code did not send.
+    const codeJson = canonicalJson(args);
+    if (codeJson === undefined || carriesPersonalData(codeJson)) return;
     let upstreamArgs = args;
     try {
       upstreamArgs = ctx.restorePii?.(args, new Map()) ?? args;
@@ -304,6 +384,8 @@ export class SpeculationRun implements CallSpeculation {
     }
     const epoch = epochs.of(tool.server);
     if (!epochs.current(tool.server, epoch)) return; // a write is in flight
+    // A prefetch is a call of the execution: it takes one from `maxToolCalls`.
+    if (ctx.budget && !ctx.budget()) return;
     this.#made++;
     const started = performance.now();
     const prefetch: Prefetch = {
@@ -312,6 +394,7 @@ export class SpeculationRun implements CallSpeculation {
       started,
       epoch,
       promise: Promise.resolve(undefined),
+      held: 0,
     };
     prefetch.promise = ctx.callTool(tool.server, tool.name, upstreamArgs, this.#abort.signal)
       .then((result) => {
@@ -319,6 +402,10 @@ export class SpeculationRun implements CallSpeculation {
           ms: performance.now() - started,
           outcome: result.isError ? "error" : "ok",
         };
+        // Too big to hold (or no room): on the record as unused, the code's call goes upstream.
+        if (!this.#hold(prefetch, resultChars(result, this.#shared.limits.maxCharsPerEntry))) {
+          return undefined;
+        }
         return result;
       }, () => {
         prefetch.settled = { ms: performance.now() - started, outcome: "error" };

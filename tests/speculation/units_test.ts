@@ -114,7 +114,20 @@ Deno.test("write epochs: a write voids what was fetched before it, also while in
   end(true); // idempotent
   assert(!epochs.current("fs", during));
   assert(epochs.current("fs", epochs.of("fs")));
-  assert(epochs.current("memory", epochs.of("memory")), "other servers are not affected");
+  // Servers may share state: a write to one voids every server's reads, unless isolated.
+  const shared = epochs.of("memory");
+  epochs.beginWrite("fs")(true);
+  assert(!epochs.current("memory", shared), "a write to fs voids memory's reads");
+  const isolated = new WriteEpochs(30_000, () => 0, ["memory"]);
+  const m = isolated.of("memory");
+  isolated.beginWrite("fs")(true);
+  assert(isolated.current("memory", m), "an isolated server is not affected by others");
+  isolated.beginWrite("memory")(true);
+  assert(!isolated.current("memory", m));
+  // A restarted server's earlier results are void.
+  const old = epochs.of("fs");
+  epochs.reset("fs");
+  assert(!epochs.current("fs", old));
 });
 
 Deno.test("write epochs: after a write its server never answered, nothing is served for a while", () => {
@@ -133,7 +146,7 @@ Deno.test("write epochs: after a write its server never answered, nothing is ser
 
 const result = (text: string) => ({ content: [{ type: "text" as const, text }] });
 
-Deno.test("session cache: TTL, epochs, per-session and per-tenant bounds, clearing a server", () => {
+Deno.test("session cache: TTL, epochs, per-session and per-tenant bounds, clearing servers", () => {
   let now = 0;
   const epochs = new WriteEpochs();
   const cache = new SessionCache(epochs, {
@@ -178,7 +191,7 @@ Deno.test("session cache: TTL, epochs, per-session and per-tenant bounds, cleari
   cache.put("t", "s4", "m", "memory", result("m"), epochs.of("memory"), 1000);
   cache.clearServer("t", "s4", "fs");
   assertEquals(cache.get("t", "s4", "f"), undefined);
-  assert(cache.get("t", "s4", "m"));
+  assertEquals(cache.get("t", "s4", "m"), undefined, "servers may share state: all cleared");
 });
 
 Deno.test("predictor: transitions with argument reuse predict the next call", () => {
@@ -259,7 +272,19 @@ Deno.test("config: speculation defaults, tenant overrides, unknown keys refused"
     minConfidence: 0.8,
     maxPrefetchPerExecution: 8,
     readOnly: ["memory.*"],
+    unsettledSeconds: 600,
+    isolatedServers: [],
   });
+  // Top level only: not overridable per tenant.
+  assertThrows(() =>
+    parseConfig({
+      auth: {
+        tenants: {
+          a: { keys: [`sha256:${"a".repeat(64)}`], speculation: { isolatedServers: ["x"] } },
+        },
+      },
+    })
+  );
   const tenants = new TenantDirectory(config);
   assertEquals(tenants.get("a")!.speculation.enabled, true);
   assertEquals(tenants.get("b")!.speculation, { ...config.speculation, enabled: false });
