@@ -14,6 +14,8 @@ export interface Ledger {
   writes: string[];
   started: string[];
   reads: string[];
+  /** The most `get` calls in flight at once. */
+  maxGets: number;
 }
 
 /** A gateway with one `ledger` server. */
