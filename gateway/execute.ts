@@ -270,7 +270,7 @@ async function executeWith(
     (text) => redactText(text, redactionOptions(tenant, vault)).text,
   );
   // A prefetch takes a call of the budget and a slot of its server, like the code's calls.
-  let bridge: ToolBridge | undefined;
+  const late: { bridge?: ToolBridge } = {};
   const speculation = deps.speculation?.begin(tenant.speculation, {
     tenant: tenant.id,
     key: caller.keyId ?? "",
@@ -285,11 +285,11 @@ async function executeWith(
       return tool ? gate!.needsApproval(tool) : false;
     },
     callTool: (server, name, args, signal) =>
-      bridge!.withSlot(server, signal, () => callTool(server, name, args, signal)),
-    budget: () => bridge!.takePrefetch(),
+      late.bridge!.withSlot(server, signal, () => callTool(server, name, args, signal)),
+    budget: () => late.bridge!.takePrefetch(),
     restorePii,
   });
-  bridge = new ToolBridge({
+  const bridge = new ToolBridge({
     tool: (id) => deps.upstream.tool(id),
     names,
     allowed,
@@ -307,6 +307,7 @@ async function executeWith(
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
   });
+  late.bridge = bridge;
 
   let run: RunResult;
   try {

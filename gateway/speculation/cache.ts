@@ -89,7 +89,7 @@ export function resultChars(result: unknown, limit: number): number {
     const value = stack.pop();
     chars++;
     if (typeof value === "string") chars += value.length;
-    else if (Array.isArray(value)) for (const v of value) stack.push(v);
+    else if (Array.isArray(value)) { for (const v of value) stack.push(v); }
     else if (typeof value === "object" && value !== null) {
       for (const [k, v] of Object.entries(value)) {
         chars += k.length;

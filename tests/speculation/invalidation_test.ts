@@ -13,7 +13,8 @@ import { findProgram, skipWithout, startRedis } from "../services.ts";
 import { Gateway, parseConfig } from "../../gateway/mod.ts";
 import { startSpecGateway } from "./harness.ts";
 
-const LEDGER_READ = `const id = ["ledger", "ledger"].join("."); return (await tools.call(id, {})).writes;`;
+const LEDGER_READ =
+  `const id = ["ledger", "ledger"].join("."); return (await tools.call(id, {})).writes;`;
 
 Deno.test({
   name: "invalidation: a write the gateway gave up on keeps the cache off until it can land",

@@ -19,7 +19,8 @@ async function tally(h: SpecHarness, prefix: string) {
 }
 
 Deno.test({
-  name: "record: a refused or abandoned execution sends nothing upstream; a cancelled one is audited",
+  name:
+    "record: a refused or abandoned execution sends nothing upstream; a cancelled one is audited",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {

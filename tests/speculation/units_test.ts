@@ -291,3 +291,56 @@ Deno.test("config: speculation defaults, tenant overrides, unknown keys refused"
   assertThrows(() => parseConfig({ speculation: { enable: false } }), /unknown key "enable"/);
   assertThrows(() => parseConfig({ speculation: { maxPrefetchPerExecution: 65 } }));
 });
+
+Deno.test("predictor: argument memory is per API key, never holds personal data, and ages", () => {
+  let now = 0;
+  const p = new Predictor(() => now);
+  const get = (key: string) => ({ tool: "kv.get", args: { key } });
+  for (let i = 0; i < 3; i++) {
+    p.observeCall("t", get("index"), get("salary:alice"), "key-a");
+    p.observeCall("t", get("index"), get("[EMAIL_1]"), "key-a");
+    p.observeCall("t", get("a"), get("bob@example.org"), "key-a");
+    p.observe("t", { tool: "kv.get", args: {}, value: {} }, {
+      tool: "kv.find",
+      args: { owner: "[PHONE_2]" },
+    }, "key-a");
+  }
+  assertEquals(p.chain("t", get("index"), 0.1, 5, "key-a").map((x) => x.args.key), [
+    "salary:alice",
+  ]);
+  assertEquals(p.chain("t", get("index"), 0.1, 5, "key-b"), [], "another key learns nothing");
+  assertEquals(p.chain("t", get("a"), 0.1, 5, "key-a"), [], "an address is never remembered");
+  assertEquals(
+    p.predict("t", { tool: "kv.get", args: {}, value: {} }, 0.1, "key-a"),
+    [],
+    "a placeholder constant is never a template",
+  );
+  // Argument reuse from this execution's own result: a placeholder there is not predicted.
+  for (let i = 0; i < 3; i++) {
+    p.observe("t", { tool: "kv.list", args: {}, value: { first: `k${i}` } }, {
+      tool: "kv.get",
+      args: { key: `k${i}` },
+    }, "key-a");
+  }
+  assertEquals(
+    p.predict("t", { tool: "kv.list", args: {}, value: { first: "k9" } }, 0.5, "key-a")
+      .map((x) => x.args),
+    [{ key: "k9" }],
+  );
+  assertEquals(
+    p.predict("t", { tool: "kv.list", args: {}, value: { first: "[EMAIL_3]" } }, 0.5, "key-a"),
+    [],
+  );
+  assertEquals(
+    p.predict("t", { tool: "kv.list", args: {}, value: { first: "k9" } }, 0.5, "key-b"),
+    [],
+    "templates are per key",
+  );
+  // Forgotten after an hour unseen.
+  now += 61 * 60 * 1000;
+  assertEquals(p.chain("t", get("index"), 0.1, 5, "key-a"), []);
+  assertEquals(
+    p.predict("t", { tool: "kv.list", args: {}, value: { first: "k9" } }, 0.5, "key-a"),
+    [],
+  );
+});
