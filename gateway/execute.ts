@@ -201,6 +201,8 @@ async function executeWith(
   const limits = resolveLimits(request.limits, deps.sandbox.limits, tenant.maxima);
   checkRequestedTools(deps, request, tenant);
 
+  // The literal-call scan runs in a Worker meanwhile (it sends nothing upstream).
+  const scan = deps.speculation?.scan(request.code, tenant.id, tenant.speculation);
   const narrowed = request.tools ? new Set(request.tools) : undefined;
   const allowed = (id: string) => deps.allows(tenant, id) && (!narrowed || narrowed.has(id));
   const catalogue = deps.upstream.catalogue();
@@ -274,6 +276,7 @@ async function executeWith(
   const speculation = deps.speculation?.begin(tenant.speculation, {
     tenant: tenant.id,
     key: caller.keyId ?? "",
+    scan,
     session: caller.sessionId === undefined ? undefined : deps.sessionKey,
     code: request.code,
     names,

@@ -273,6 +273,10 @@ export class Gateway {
       }
       this.auditSink.startRetention();
       await this.#learnHistory();
+      // The literal-call scan's Worker loads the parser while the rest starts.
+      const scanner = this.tenants.list().some((t) => t.speculation.enabled)
+        ? this.speculation.scanner.warm()
+        : undefined;
       if (this.#sharedVault) {
         this.sessionVaults = new SessionVaults(
           this.vaults,
@@ -282,6 +286,7 @@ export class Gateway {
       }
       await this.sandbox.start();
       await this.upstream.start();
+      await scanner;
       this.#names = undefined;
       this.index.setCatalogue(this.upstream.catalogue());
       // Tenants that check by default get a warm checker before their first request.

@@ -11,7 +11,9 @@ import { CACHE_LIMITS, type CacheLimits, type CacheTenantStats, SessionCache } f
 import { WriteEpochs } from "./epochs.ts";
 import type { SpeculationPolicy } from "./policy.ts";
 import { Predictor, type PredictorStats } from "./predictor.ts";
-import { type RunContext, SpeculationRun } from "./run.ts";
+import { MAX_SCANNED_CODE_CHARS, type RunContext, SpeculationRun } from "./run.ts";
+import type { CandidateCall } from "./scan.ts";
+import { Scanner } from "./scanner.ts";
 
 /** Options of {@linkcode Speculation}. */
 export interface SpeculationOptions {
@@ -77,6 +79,8 @@ export class Speculation {
   readonly #limits: CacheLimits;
   readonly #sharedReadOnly: readonly string[];
   readonly #sharedState: boolean;
+  /** The literal-call scan, in a Worker. */
+  readonly scanner = new Scanner();
 
   constructor(options: SpeculationOptions = {}) {
     this.epochs = new WriteEpochs(options.unsettledMs, options.now, options.isolatedServers);
@@ -103,6 +107,7 @@ export class Speculation {
       epochs: this.epochs,
       cache: this.cache,
       limits: this.#limits,
+      scan: (code, tenant) => this.scanner.scan(code, tenant),
       predictor: this.predictor,
       count: (tenant, source, used) => {
         let c = this.#counts.get(tenant);
@@ -114,6 +119,20 @@ export class Speculation {
         if (source === "predicted") this.predictor.judge(tenant, used);
       },
     });
+  }
+
+  /**
+   * Starts the literal-call scan of `code` early (it sends nothing upstream): pass the result
+   * to {@linkcode begin} as `scan`. Undefined when the tenant gets no literal prefetch.
+   */
+  scan(
+    code: string,
+    tenant: string,
+    policy: SpeculationPolicy,
+  ): Promise<CandidateCall[]> | undefined {
+    if (!policy.enabled || policy.maxPrefetchPerExecution <= 0) return undefined;
+    if (code.length > MAX_SCANNED_CODE_CHARS) return undefined;
+    return this.scanner.scan(code, tenant);
   }
 
   /** Compiled globs, the same array for the same list (identity tells "not overridden"). */
@@ -150,8 +169,9 @@ export class Speculation {
     };
   }
 
-  /** Stops the sweep timer. */
+  /** Stops the sweep timer and the scan's Worker. */
   close(): void {
     clearInterval(this.#sweep);
+    this.scanner.close();
   }
 }

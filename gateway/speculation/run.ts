@@ -19,14 +19,20 @@ import type { WriteEpochs } from "./epochs.ts";
 import { carriesPersonalData } from "./personal.ts";
 import { isReadOnly, type SpeculationPolicy } from "./policy.ts";
 import type { ObservedCall, Predictor } from "./predictor.ts";
-import { scanLiteralCalls } from "./scan.ts";
+import { type CandidateCall, resolveCandidates } from "./scan.ts";
 
 /**
  * Longest code the static scan parses, in UTF-16 units; longer code gets no literal prefetch.
- * The TypeScript parser runs on the event loop every tenant shares; its worst inputs take
- * about 1 ms per Ki units on the development machine, so 8 Ki keeps one scan near 10 ms.
+ * The parse runs in the scan's Worker (`scanner.ts`), never on the shared event loop.
  */
-export const MAX_SCANNED_CODE_CHARS = 8 * 1024;
+export const MAX_SCANNED_CODE_CHARS = 64 * 1024;
+
+/**
+ * How long a read-only call of the code waits for a scan still running in the Worker (it then
+ * finds its prefetch, started at once), in ms. The worker usually answers in a few ms; the
+ * bound keeps a slow scan (another tenant's, a loaded machine) from delaying a call by more.
+ */
+export const SCAN_WAIT_MS = 100;
 
 /** Where a served result came from. */
 export type ServedFrom = "prefetched" | "cached";
@@ -104,6 +110,8 @@ export interface RunContext {
     signal: AbortSignal,
   ): Promise<CallToolResult>;
   restorePii?(args: Record<string, unknown>, used: Map<string, string>): Record<string, unknown>;
+  /** The scan of `code` when already started ({@linkcode SpeculationRun} starts it otherwise). */
+  scan?: Promise<CandidateCall[]>;
   /**
    * Takes one call of the execution's budget (`sandbox.maxToolCalls`) for a prefetch; false
    * when none is left (then nothing is prefetched). Absent: no budget.
@@ -118,6 +126,8 @@ export interface RunShared {
   /** The cache's bounds: a held prefetch is bounded like an entry and a session. */
   limits: CacheLimits;
   predictor: Predictor;
+  /** The syntax scan of `code`, off the event loop; never rejects (none: no candidates). */
+  scan(code: string, tenant: string): Promise<CandidateCall[]>;
   /** Counts a finished prefetch (metrics). */
   count(tenant: string, source: "literal" | "predicted", used: boolean): void;
 }
@@ -145,10 +155,23 @@ export class SpeculationRun implements CallSpeculation {
   #previous: ObservedCall | undefined;
   /** UTF-16 units of prefetched results this execution holds. */
   #held = 0;
+  /** The scan of the code, started with the run (it sends nothing upstream). */
+  #scan: Promise<CandidateCall[]> | undefined;
+  /** The literal prefetches, once started (pending while the scan runs). */
+  #launched: Promise<void> | undefined;
+  #launchPending = false;
+  /** Keys of the calls the code has made: a prefetch that would come late is not started. */
+  #called = new Set<string>();
 
   constructor(ctx: RunContext, shared: RunShared) {
     this.#ctx = ctx;
     this.#shared = shared;
+    const { policy, code } = ctx;
+    if (
+      policy.enabled && policy.maxPrefetchPerExecution > 0 && code.length <= MAX_SCANNED_CODE_CHARS
+    ) {
+      this.#scan = ctx.scan ?? shared.scan(code, ctx.tenant);
+    }
   }
 
   /** Whether anything is speculated for this execution (writes are tracked either way). */
@@ -161,18 +184,31 @@ export class SpeculationRun implements CallSpeculation {
    * execution is admitted (has its sandbox slot): an execution refused or abandoned before
    * that has made no upstream call.
    */
-  launch(): void {
-    const { policy, code, names } = this.#ctx;
-    if (!policy.enabled || policy.maxPrefetchPerExecution <= 0) return;
-    if (code.length > MAX_SCANNED_CODE_CHARS) return;
-    let calls;
-    try {
-      // A generous scan: calls that are not read-only or not allowed are dropped below.
-      calls = scanLiteralCalls(code, names, { maxCalls: policy.maxPrefetchPerExecution * 4 });
-    } catch {
-      return; // the scan is an optimisation; the code runs either way
-    }
-    for (const call of calls) this.#prefetch(call.tool, call.args, "literal");
+  launch(): Promise<void> {
+    const { policy, names } = this.#ctx;
+    if (!this.#scan || this.#launched) return this.#launched ?? Promise.resolve();
+    this.#launchPending = true;
+    this.#launched = this.#scan.then((candidates) => {
+      this.#launchPending = false;
+      if (this.#closed) return;
+      // Generous: calls that are not read-only or not allowed are dropped by #prefetch.
+      const calls = resolveCandidates(candidates, names, policy.maxPrefetchPerExecution * 4);
+      for (const call of calls) this.#prefetch(call.tool, call.args, "literal");
+    }, () => {
+      this.#launchPending = false;
+    });
+    return this.#launched;
+  }
+
+  /** Waits (at most {@linkcode SCAN_WAIT_MS}) for literal prefetches still being found. */
+  async #scanned(): Promise<void> {
+    if (!this.#launchPending || !this.#launched) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#launched,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, SCAN_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
   }
 
   /** See {@linkcode CallSpeculation.start}. */
@@ -218,6 +254,9 @@ export class SpeculationRun implements CallSpeculation {
     return {
       served: async () => {
         if (!ctx.policy.enabled || key === undefined || this.#closed) return undefined;
+        await this.#scanned();
+        // From here on a prefetch of this call would come too late: none is started.
+        this.#called.add(key);
         const prefetch = this.#prefetches.get(key);
         if (prefetch) {
           // A prefetch serves one call; a stale or failed one is left unused.
@@ -377,7 +416,7 @@ export class SpeculationRun implements CallSpeculation {
     const json = canonicalJson(upstreamArgs);
     if (json === undefined) return;
     const key = `${id}\0${json}`;
-    if (this.#prefetches.has(key)) return;
+    if (this.#prefetches.has(key) || this.#called.has(key)) return;
     // Already kept for the session: the call will be served from there.
     if (ctx.session && ctx.policy.ttlSeconds > 0 && cache.has(ctx.tenant, ctx.session, key)) {
       return;

@@ -30,6 +30,17 @@ export interface LiteralCall {
   args: Record<string, unknown>;
 }
 
+/**
+ * A call found by the syntax scan, before tool names are resolved: `namespace.method(args)` or
+ * `tools.call(id, args)`. Plain data (it crosses from the scan's Worker).
+ */
+export type CandidateCall =
+  | { namespace: string; method: string; args: Record<string, unknown> }
+  | { id: string; args: Record<string, unknown> };
+
+/** Most candidates one syntax scan returns (calls of things that are not tools included). */
+export const MAX_CANDIDATES = 512;
+
 /** Bounds of one scan. */
 export interface ScanLimits {
   /** Most calls returned. */
@@ -43,9 +54,42 @@ const MAX_LITERAL_DEPTH = 16;
 
 /** Lists the literal tool calls in `code` (see the module documentation). */
 export function scanLiteralCalls(code: string, names: NameMap, limits: ScanLimits): LiteralCall[] {
+  if (limits.maxCalls <= 0) return [];
+  return resolveCandidates(scanCandidates(code, limits.maxNodes), names, limits.maxCalls);
+}
+
+/**
+ * The tool calls among `candidates` (names resolved with the sandbox's {@linkcode NameMap}),
+ * in order, without duplicates, at most `maxCalls`.
+ */
+export function resolveCandidates(
+  candidates: readonly CandidateCall[],
+  names: NameMap,
+  maxCalls: number,
+): LiteralCall[] {
   const found: LiteralCall[] = [];
-  if (limits.maxCalls <= 0) return found;
   const seen = new Set<string>();
+  for (const candidate of candidates) {
+    if (found.length >= maxCalls) break;
+    const tool = "id" in candidate
+      ? (names.functions.has(candidate.id) ? candidate.id : undefined)
+      : names.toolIdOf(candidate.namespace, candidate.method);
+    if (!tool) continue;
+    const key = `${tool}\0${canonicalJson(candidate.args)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    found.push({ tool, args: candidate.args });
+  }
+  return found;
+}
+
+/**
+ * The syntax scan alone (no names): every call in `code` shaped like a tool call with literal
+ * arguments, in source order, at most {@linkcode MAX_CANDIDATES}, after at most `maxNodes`
+ * syntax nodes (default 200,000). Pure and self-contained: it runs in the scan's Worker.
+ */
+export function scanCandidates(code: string, maxNodes = 200_000): CandidateCall[] {
+  const found: CandidateCall[] = [];
   let source: ts.SourceFile;
   try {
     source = ts.createSourceFile("code.ts", code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
@@ -54,22 +98,15 @@ export function scanLiteralCalls(code: string, names: NameMap, limits: ScanLimit
     // gets no prefetch (the parser keeps no state between files).
     return found;
   }
-  const maxNodes = limits.maxNodes ?? 200_000;
   let visited = 0;
   // Iterative, depth-first in source order: deep nesting cannot overflow the stack.
   const stack: ts.Node[] = [source];
-  while (stack.length > 0 && found.length < limits.maxCalls) {
+  while (stack.length > 0 && found.length < MAX_CANDIDATES) {
     const node = stack.pop()!;
     if (++visited > maxNodes) break;
     if (ts.isCallExpression(node)) {
-      const call = literalCall(node, names);
-      if (call) {
-        const key = `${call.tool}\0${canonicalJson(call.args)}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          found.push(call);
-        }
-      }
+      const call = literalCall(node);
+      if (call) found.push(call);
     }
     const children: ts.Node[] = [];
     ts.forEachChild(node, (child) => {
@@ -80,33 +117,36 @@ export function scanLiteralCalls(code: string, names: NameMap, limits: ScanLimit
   return found;
 }
 
-function literalCall(node: ts.CallExpression, names: NameMap): LiteralCall | undefined {
+function literalCall(node: ts.CallExpression): CandidateCall | undefined {
   const callee = node.expression;
   if (!ts.isPropertyAccessExpression(callee) || !ts.isIdentifier(callee.expression)) return;
   if (!ts.isIdentifier(callee.name) || node.questionDotToken || callee.questionDotToken) return;
   const target = callee.expression.text;
   const method = callee.name.text;
-  let tool: string | undefined;
+  let id: string | undefined;
   let argNode: ts.Expression | undefined;
   if (target === "tools" && method === "call") {
     const first = node.arguments[0];
     if (!first || node.arguments.length > 2) return;
-    const id = literalValue(first, 0);
-    if (typeof id !== "string" || !names.functions.has(id)) return;
-    tool = id;
+    const value = literalValue(first, 0);
+    if (typeof value !== "string") return;
+    id = value;
     argNode = node.arguments[1];
   } else {
     if (node.arguments.length > 1) return;
-    tool = names.toolIdOf(target, method);
     argNode = node.arguments[0];
   }
-  if (!tool) return;
-  if (argNode === undefined) return { tool, args: {} };
-  const args = literalValue(argNode, 0);
-  if (args === NOT_LITERAL || typeof args !== "object" || args === null || Array.isArray(args)) {
-    return;
+  let args: Record<string, unknown> = {};
+  if (argNode !== undefined) {
+    const value = literalValue(argNode, 0);
+    if (
+      value === NOT_LITERAL || typeof value !== "object" || value === null || Array.isArray(value)
+    ) {
+      return;
+    }
+    args = value as Record<string, unknown>;
   }
-  return { tool, args: args as Record<string, unknown> };
+  return id === undefined ? { namespace: target, method, args } : { id, args };
 }
 
 const NOT_LITERAL: unique symbol = Symbol("not literal");

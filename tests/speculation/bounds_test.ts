@@ -59,7 +59,8 @@ Deno.test({
     try {
       const big = CACHE_LIMITS.maxCharsPerEntry + 10;
       const reply = await h.run(
-        `const a = await ledger.big({ bytes: ${big} });
+        `await new Promise((r) => setTimeout(r, 300));
+         const a = await ledger.big({ bytes: ${big} });
          const b = await ledger.big({ bytes: 1000 });
          return [a.length, b.length];`,
         { session: "s" },
@@ -93,7 +94,9 @@ Deno.test({
   async fn() {
     const h = await startSpecGateway();
     try {
-      const read = `return (await ledger.get({ key: "k" })).key;`;
+      // The scan runs in a Worker: the code gives it time before its first call.
+      const read = `await new Promise((r) => setTimeout(r, 300));
+        return (await ledger.get({ key: "k" })).key;`;
       const short = await h.run(read);
       assertEquals(short.tools.calls[0].prefetched, true);
       const padded = `${"// padding\n".repeat(Math.ceil(MAX_SCANNED_CODE_CHARS / 11))}${read}`;
