@@ -3,7 +3,10 @@
  * gateway's event loop (the TypeScript parser's worst inputs take tens of ms per 64 Ki).
  *
  * Bounds: a scan has {@linkcode SCAN_DEADLINE_MS} from the moment the worker takes it (an
- * overrun terminates the worker, which restarts on the next scan) and the worker
+ * overrun terminates the worker, which restarts on the next scan after
+ * {@linkcode OVERRUN_COOLDOWN_MS}: Deno 2.9 does not stop a Worker busy in synchronous code, so
+ * the terminated thread finishes its parse, at most 64 Ki of code, before it goes; the cooldown
+ * keeps such threads to about one at a time) and the worker
  * {@linkcode START_TIMEOUT_MS} to start; at most {@linkcode MAX_PENDING_PER_TENANT} scans of
  * one tenant and {@linkcode MAX_PENDING} in all wait; past them a scan is skipped. A skipped,
  * failed or late scan yields no candidates: the execution simply gets no literal prefetch.
@@ -17,6 +20,8 @@ import type { CandidateCall } from "./scan.ts";
 export const SCAN_DEADLINE_MS = 500;
 /** How long the worker may take to load (the TypeScript compiler), in ms. */
 export const START_TIMEOUT_MS = 20_000;
+/** After an overrun, scans are skipped for this long, in ms. */
+export const OVERRUN_COOLDOWN_MS = 1000;
 /** Scans of one tenant waiting or running at once. */
 export const MAX_PENDING_PER_TENANT = 4;
 /** Scans waiting or running at once, in all. */
@@ -41,6 +46,7 @@ export class Scanner {
   #nextId = 1;
   #closed = false;
   #waiters: Array<() => void> = [];
+  #coolUntil = 0;
   /** Workers terminated for overrunning a deadline (metrics, tests). */
   restarts = 0;
 
@@ -59,7 +65,10 @@ export class Scanner {
   scan(code: string, tenant: string): Promise<CandidateCall[]> {
     const mine = this.#perTenant.get(tenant) ?? 0;
     const pending = this.#queue.length + (this.#running ? 1 : 0);
-    if (this.#closed || mine >= MAX_PENDING_PER_TENANT || pending >= MAX_PENDING) {
+    if (
+      this.#closed || mine >= MAX_PENDING_PER_TENANT || pending >= MAX_PENDING ||
+      performance.now() < this.#coolUntil
+    ) {
       return Promise.resolve([]);
     }
     this.#perTenant.set(tenant, mine + 1);
@@ -112,7 +121,8 @@ export class Scanner {
     this.#deadline = setTimeout(() => {
       // Stuck in the parser: only terminating the worker stops it.
       this.restarts++;
-      this.#stop(true);
+      this.#coolUntil = performance.now() + OVERRUN_COOLDOWN_MS;
+      this.#stop(false);
     }, SCAN_DEADLINE_MS);
     this.#worker.postMessage({ id: next.id, code: next.code });
   }
@@ -125,8 +135,8 @@ export class Scanner {
   }
 
   /**
-   * Terminates the worker; the running scan gets nothing. After an overrun (`restart`) the
-   * waiting scans go to a new worker; otherwise (closed, failed to start) they get nothing.
+   * Terminates the worker; the running scan gets nothing. With `restart` the waiting scans go
+   * to a new worker; otherwise (closed, failed to start, overrun) they get nothing.
    */
   #stop(restart: boolean): void {
     clearTimeout(this.#startTimer);
