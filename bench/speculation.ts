@@ -31,6 +31,9 @@ const gateway = new Gateway(
     selection: { embedder: "lexical", cacheDir: `${emb}/.emb` },
     audit: { path: ":memory:" },
     pii: { mode: "off" },
+    // Three separate ledger processes share no state: each its own write epoch, so a write to
+    // issues does not void the files read (by default every server shares one epoch).
+    speculation: { isolatedServers: ["files", "issues", "graph"] },
     auth: {
       tenants: {
         on: { keys: [key("a")], requestsPerMinute: 1_000_000 },
@@ -153,6 +156,7 @@ async function hookMicros(session: string | undefined, resultChars: number): Pro
     { enabled: true, ttlSeconds: 60, minConfidence: 0.8, maxPrefetchPerExecution: 8, readOnly: [] },
     {
       tenant: "t",
+      key: "",
       session,
       code: "",
       names: buildNameMap([tool]),
