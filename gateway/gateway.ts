@@ -441,7 +441,11 @@ export class Gateway {
         search: (tenant, query, k) => this.searchTools(tenant, query, k),
         speculation: this.speculation,
         // The same key as the session's PII vault: another API key gets another cache.
-        sessionKey: JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
+        // With shared state the session read cache is off: it lives in one replica, and a
+        // write through another replica could not invalidate it (a stale read).
+        sessionKey: this.state instanceof RedisState
+          ? undefined
+          : JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
         onUnusedPrefetches: (list) => unused = list,
         approvals: this.approvals,
         typeCheck: {

@@ -60,6 +60,17 @@ Deno.test({
         assertEquals((await post(a, "return 'carol@example.com'")).result, "[EMAIL_2]");
       });
 
+      await t.step("a read cached on A is not served after a write through B", async () => {
+        const file = JSON.stringify(`${root}/shared.txt`);
+        await Deno.writeTextFile(`${root}/shared.txt`, "v1");
+        const read = `return await fs.readTextFile({ path: ${file} })`;
+        const first = await post(a, read);
+        assert(JSON.stringify(first.result).includes("v1"), JSON.stringify(first));
+        await post(b, `await fs.writeFile({ path: ${file}, content: "v2" }); return 1`);
+        const again = await post(a, read);
+        assert(JSON.stringify(again.result).includes("v2"), `stale read: ${JSON.stringify(again)}`);
+      });
+
       await t.step("without the session header, placeholders do not resolve", async () => {
         const reply = await b.post("/v1/execute", {
           code: `await fs.writeFile({ path: ${
