@@ -1,7 +1,7 @@
 /**
  * The code scanner runs on the gateway's shared event loop over untrusted code, so it must be
  * linear on every input. Each case is an adversarial shape; the check is a ratio within one
- * run (4× the input may cost at most ~10× the time, best of three), not a wall-clock figure.
+ * run (8× the input may cost at most 24× the time, best of three, in one of three tries), not a wall-clock figure.
  */
 import { assert, tool } from "./helpers.ts";
 import { codeQueryText, selectTools, ToolIndex } from "../../../wrappers/selection/mod.ts";
@@ -41,17 +41,24 @@ function timeOf(fn: () => void): number {
 
 for (const [name, make] of Object.entries(CASES)) {
   Deno.test(`code scan is linear: ${name}`, () => {
-    const small = make(25_000);
+    const small = make(12_500);
     const large = make(100_000);
     const run = (code: string) => () => {
       toolsNamedInCode(code, catalogue);
       codeQueryText(code);
     };
     run(small)(); // warm the JIT
-    const a = timeOf(run(small));
-    const b = timeOf(run(large));
-    // 1 ms of slack absorbs timer resolution on inputs that are fast either way.
-    assert(b <= 10 * a + 1, `${name}: 4× the input took ${(b / a).toFixed(1)}× the time`);
+    // 8× the input: linear work takes ~8× the time, quadratic ~64×. The bound (24×, plus 1 ms
+    // of slack for timer resolution) sits between the two; a loaded machine can stretch one
+    // measurement, so the ratio is taken up to three times and must hold once. A quadratic
+    // scan fails all three by a wide margin.
+    let ratio = Infinity;
+    for (let attempt = 0; attempt < 3 && ratio > 24; attempt++) {
+      const a = timeOf(run(small));
+      const b = timeOf(run(large));
+      ratio = Math.min(ratio, (b - 1) / a);
+    }
+    assert(ratio <= 24, `${name}: 8× the input took ${ratio.toFixed(1)}× the time`);
   });
 }
 
