@@ -601,7 +601,12 @@ export class McpHttpEndpoint {
     let sharing: Promise<unknown> | undefined;
     const transport = await this.#connect(tenant, key, () => crypto.randomUUID(), (id) => {
       if (this.#shared && params) {
-        sharing = this.#shared.create(id, { tenant: tenant.id, keyId: key, initialize: params })
+        const known = this.#tenants.get(tenant.id)?.sessions.keys() ?? [];
+        sharing = this.#shared.create(
+          id,
+          { tenant: tenant.id, keyId: key, initialize: params },
+          [...known],
+        )
           .then((evicted: string[]) => {
             // The tenant's oldest sessions, gone everywhere: gone here too.
             for (const old of evicted) {

@@ -125,6 +125,8 @@ export class Gateway {
   #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
   #sharedVault: Promise<RedisVaultStore> | undefined;
+  /** The vault master key with shared state (seals MCP session records too). */
+  #masterKey: string | undefined;
   #typeChecker: TypeChecker | undefined;
   #checkDeclarations = new CheckDeclarations();
   #typeCheckMetrics: TypeCheckMetrics | undefined;
@@ -201,6 +203,7 @@ export class Gateway {
     this.vaults = new VaultStore({ ttlMs: config.pii.ttlSeconds * 1000 });
     this.sessionVaults = new SessionVaults(this.vaults, undefined, config.pii.ttlSeconds * 1000);
     if (this.state instanceof RedisState && masterKey !== undefined) {
+      this.#masterKey = masterKey;
       this.#sharedVault = RedisVaultStore.create(this.state.connection, {
         keyPrefix: this.state.keyPrefix,
         masterKey,
@@ -605,9 +608,10 @@ export class Gateway {
   sharedMcpSessions(
     options: { ttlMs: number; maxPerTenant: number },
   ): SharedMcpSessions | undefined {
-    if (!(this.state instanceof RedisState)) return undefined;
+    if (!(this.state instanceof RedisState) || this.#masterKey === undefined) return undefined;
     return new SharedMcpSessions(this.state.connection, {
       keyPrefix: this.state.keyPrefix,
+      masterKey: this.#masterKey,
       ...options,
     });
   }

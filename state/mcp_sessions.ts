@@ -2,14 +2,28 @@
  * MCP sessions (Streamable HTTP) known to every replica, so that any replica can serve any
  * session behind a round-robin load balancer: the record holds what is needed to rebuild
  * the server side (tenant, API-key identity, the client's `initialize` parameters). Records
- * live `ttlMs` after their last use; each tenant keeps at most `maxPerTenant` (its least
- * recently used go first).
+ * live `ttlMs` after their last use; each tenant keeps at most `maxPerTenant`, its least
+ * recently *used* going first (every use moves a session to the back), so Redis holds at most
+ * `maxPerTenant` records of at most {@linkcode MAX_INITIALIZE_CHARS} per tenant.
+ *
+ * Nothing personal is in Redis in clear: the record (whose `initialize` params may carry a
+ * client name or free text) is sealed with AES-256-GCM bound to the session id, and the
+ * session id (the client's bearer of the session, also its PII vault's id) appears in keys and
+ * sets only as an HMAC, both keyed by the vault key (`AIRLOCK_VAULT_KEY`).
  *
  * @module
  */
 
 import type { RedisConnection } from "./connection.ts";
 import { MCP_CREATE, MCP_TOUCH } from "./scripts.ts";
+import {
+  decryptValue,
+  deriveVaultKeys,
+  encryptValue,
+  lookupKey,
+  parseVaultKey,
+  type VaultKeys,
+} from "./vault_crypto.ts";
 
 /** What a replica needs to rebuild a session. */
 export interface McpSessionRecord {
@@ -21,7 +35,7 @@ export interface McpSessionRecord {
   initialize: Record<string, unknown>;
 }
 
-/** Longest stored `initialize` params, in UTF-16 units of JSON; longer ones are refused. */
+/** Longest stored record, in UTF-16 units of JSON; longer ones are refused. */
 export const MAX_INITIALIZE_CHARS = 64 * 1024;
 
 /** Shared MCP session records in Redis. */
@@ -30,46 +44,77 @@ export class SharedMcpSessions {
   readonly #prefix: string;
   readonly #ttlMs: number;
   readonly #maxPerTenant: number;
+  readonly #keys: Promise<VaultKeys>;
 
   /**
    * @param connection the Redis connection
-   * @param options key prefix, life after last use (ms), sessions per tenant
+   * @param options key prefix, life after last use (ms), sessions per tenant, and the vault
+   *   master key (64 hex digits or base64 of 32 bytes) that seals records and hashes ids
+   * @throws TypeError with `kind: "invalid_vault_key"` for a malformed master key
    */
   constructor(
     connection: RedisConnection,
-    options: { keyPrefix: string; ttlMs: number; maxPerTenant: number },
+    options: { keyPrefix: string; ttlMs: number; maxPerTenant: number; masterKey: string },
   ) {
     this.#conn = connection;
     this.#prefix = options.keyPrefix;
     this.#ttlMs = Math.max(1, Math.round(options.ttlMs));
     this.#maxPerTenant = Math.max(1, Math.floor(options.maxPerTenant));
+    this.#keys = deriveVaultKeys(parseVaultKey(options.masterKey));
   }
 
   /**
-   * Stores a new session; returns the ids of the tenant's sessions evicted for room.
+   * Stores a new session; returns the ids among `known` of the tenant's sessions evicted
+   * for room (the evicted are known to Redis only by HMAC, so the caller names candidates,
+   * e.g. the sessions this replica holds).
    * @throws RangeError when the record is too large; StateUnavailableError
    */
-  async create(id: string, record: McpSessionRecord): Promise<string[]> {
+  async create(
+    id: string,
+    record: McpSessionRecord,
+    known: Iterable<string> = [],
+  ): Promise<string[]> {
     const json = JSON.stringify(record);
     if (json.length > MAX_INITIALIZE_CHARS) {
       throw new RangeError(`the session's initialize parameters are over ${MAX_INITIALIZE_CHARS}`);
     }
-    return await this.#conn.script(
-      MCP_CREATE,
-      [this.#key(id), this.#tenantKey(record.tenant)],
-      [json, this.#ttlMs, id, this.#maxPerTenant, `${this.#prefix}mcp:`],
-    ) as string[];
+    const keys = await this.#keys;
+    const member = await this.#member(keys, id);
+    const sealed = await encryptValue(keys, json, context(id));
+    const evicted = new Set(
+      await this.#conn.script(
+        MCP_CREATE,
+        [this.#key(member), this.#tenantKey(record.tenant)],
+        [record.tenant, sealed, this.#ttlMs, member, this.#maxPerTenant, `${this.#prefix}mcp:`],
+      ) as string[],
+    );
+    const out: string[] = [];
+    if (evicted.size === 0) return out;
+    for (const candidate of known) {
+      if (candidate !== id && evicted.has(await this.#member(keys, candidate))) out.push(candidate);
+    }
+    return out;
   }
 
   /**
-   * The session's record, marking it used; undefined when it is gone.
+   * The session's record, marking it used (its life restarts and it becomes its tenant's
+   * most recently used); undefined when it is gone or does not authenticate.
    * @throws StateUnavailableError
    */
   async touch(id: string): Promise<McpSessionRecord | undefined> {
-    const json = await this.#conn.script(MCP_TOUCH, [this.#key(id)], [this.#ttlMs]);
-    if (typeof json !== "string") return undefined;
+    const keys = await this.#keys;
+    const member = await this.#member(keys, id);
+    const reply = await this.#conn.script(
+      MCP_TOUCH,
+      [this.#key(member)],
+      [this.#ttlMs, member, `${this.#prefix}mcpsessions:`],
+    );
+    if (!Array.isArray(reply) || typeof reply[1] !== "string") return undefined;
+    const json = await decryptValue(keys, reply[1], context(id));
+    if (json === undefined) return undefined;
     try {
-      return JSON.parse(json) as McpSessionRecord;
+      const record = JSON.parse(json) as McpSessionRecord;
+      return record.tenant === reply[0] ? record : undefined;
     } catch {
       return undefined;
     }
@@ -80,17 +125,28 @@ export class SharedMcpSessions {
    * @throws StateUnavailableError
    */
   async delete(id: string, tenant: string): Promise<void> {
+    const member = await this.#member(await this.#keys, id);
     await this.#conn.run(async (c) => {
-      await c.del(this.#key(id));
-      await c.zRem(this.#tenantKey(tenant), id);
+      await c.del(this.#key(member));
+      await c.zRem(this.#tenantKey(tenant), member);
     });
   }
 
-  #key(id: string): string {
-    return `${this.#prefix}mcp:${id}`;
+  /** The Redis name of a session id: hex HMAC, never the id itself. */
+  async #member(keys: VaultKeys, id: string): Promise<string> {
+    return await lookupKey(keys, context(id));
+  }
+
+  #key(member: string): string {
+    return `${this.#prefix}mcp:${member}`;
   }
 
   #tenantKey(tenant: string): string {
     return `${this.#prefix}mcpsessions:${tenant}`;
   }
+}
+
+/** Binds a sealed record and a hashed id to one MCP session. */
+function context(id: string): string {
+  return `mcp-session\u0000${id}`;
 }

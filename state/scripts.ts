@@ -145,23 +145,27 @@ return out
 `;
 
 /**
- * Registers an MCP session. KEYS[1] its record, KEYS[2] the tenant's sessions by last use;
- * ARGV record JSON, ttl (ms), session id, max sessions of the tenant, record key prefix.
- * Deletes the tenant's least recently used sessions beyond the cap; returns their ids.
+ * Registers an MCP session. KEYS[1] its record (a hash: `t` tenant, `s` sealed params),
+ * KEYS[2] the tenant's sessions scored by last use (ms); ARGV tenant, sealed record, ttl (ms),
+ * session member (an HMAC of the id), max sessions of the tenant, record key prefix.
+ * Members not used within ttl are dropped, then the least recently used beyond the cap are
+ * deleted (never the new one). Returns the evicted members.
  */
 export const MCP_CREATE = NOW + `
-local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+local ttl = tonumber(ARGV[3])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 't', ARGV[1], 's', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
-redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('ZADD', KEYS[2], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ttl)
 local evicted = {}
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
 if over > 0 then
   local old = redis.call('ZRANGE', KEYS[2], 0, over)
   for _, s in ipairs(old) do
-    if s ~= ARGV[3] and over > 0 then
-      redis.call('DEL', ARGV[5] .. s)
+    if s ~= ARGV[4] and over > 0 then
+      redis.call('DEL', ARGV[6] .. s)
       redis.call('ZREM', KEYS[2], s)
       table.insert(evicted, s)
       over = over - 1
@@ -172,13 +176,20 @@ return evicted
 `;
 
 /**
- * Reads an MCP session and marks it used. KEYS[1] its record; ARGV ttl (ms). Returns the
- * record JSON, or false when there is none (expired, closed or evicted).
+ * Reads an MCP session and marks it used: its record lives ttl more and it moves to the
+ * back of its tenant's eviction order (the sorted set's score is the last use), so the cap
+ * evicts by last use. KEYS[1] its record; ARGV ttl (ms), session member, tenant-set key
+ * prefix. Returns `{tenant, sealed}`, or false when there is none (expired, closed, evicted).
  */
-export const MCP_TOUCH = `
-local record = redis.call('GET', KEYS[1])
-if record then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
-return record
+export const MCP_TOUCH = NOW + `
+local v = redis.call('HMGET', KEYS[1], 't', 's')
+if not v[1] or not v[2] then return false end
+local ttl = tonumber(ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+local tk = ARGV[3] .. v[1]
+redis.call('ZADD', tk, now, ARGV[2])
+redis.call('PEXPIRE', tk, ttl)
+return {v[1], v[2]}
 `;
 
 /**
