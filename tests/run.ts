@@ -149,12 +149,28 @@ async function main(args: string[]): Promise<number> {
   if (!watching) {
     console.error("tests/run.ts: no leftover-process check here (needs Linux: prctl, /proc)");
   }
+  await installServices();
   const tmp = await Deno.makeTempDir({ prefix: "airlock-test-run-" });
   try {
     return await runTests(args, watching ? libc : null, tmp);
   } finally {
     libc?.close();
     await reportTemporaries(tmp);
+  }
+}
+
+/**
+ * Installs redis-server, postgresql and nginx for their tests when they are missing and this
+ * machine can (root with apt-get; `tests/install_services.sh`, shared with `.ci/run`). Never
+ * fails the run: without them those tests are skipped loudly, or fail with `CI=true`.
+ */
+async function installServices(): Promise<void> {
+  const script = new URL("./install_services.sh", import.meta.url).pathname;
+  try {
+    await new Deno.Command("bash", { args: [script], stdout: "inherit", stderr: "inherit" })
+      .output();
+  } catch (error) {
+    console.error(`tests/run.ts: could not run ${script}: ${error}`);
   }
 }
 
