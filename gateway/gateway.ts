@@ -6,7 +6,7 @@
  * @module
  */
 
-import { findPii, redactText, Vault, VaultStore } from "../pii/mod.ts";
+import { findPii, redactRenderedText, Vault, VaultStore } from "../pii/mod.ts";
 import { Sandbox } from "../sandbox/mod.ts";
 import { UpstreamManager } from "../upstream/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
@@ -387,7 +387,8 @@ export class Gateway {
     const hits = await this.index.search(query, k, (t) => this.tenants.allows(tenant, t.id));
     const redaction = redactionOptions(tenant);
     // Tool descriptions come from upstream servers: they are redacted like any output.
-    const clean = (text: string) => redactText(text, redaction).text;
+    // Signatures render schema literals with escapes: redacted as rendered text.
+    const clean = (text: string) => redactRenderedText(text, redaction).text;
     return hits.map(({ tool, score }) => ({
       id: tool.id,
       score: Math.round(score * 1000) / 1000,

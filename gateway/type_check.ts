@@ -15,7 +15,7 @@ import {
   mergeCounts,
   type RedactionCounts,
   type RedactionOptions,
-  redactText,
+  redactRenderedText,
 } from "../pii/mod.ts";
 import { CheckerBusy, CheckerError, type Diagnostic, type TypeChecker } from "../typecheck/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
@@ -223,8 +223,9 @@ export function refusalResponse(
   durationMs: number,
 ): ExecuteResponse {
   let counts: RedactionCounts = {};
+  // Diagnostics quote literals with escapes (`'"x\t4111…"'`): redacted as rendered text.
   const redact = (text: string) => {
-    const out = redactText(text, redaction);
+    const out = redactRenderedText(text, redaction);
     counts = mergeCounts(counts, out.counts);
     return out.text;
   };

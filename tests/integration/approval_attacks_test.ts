@@ -225,6 +225,18 @@ Deno.test({
         },
       );
 
+      await t.step("1: no real value in type-check diagnostics that quote literals", async () => {
+        const reply = await gw.post("/v1/execute", {
+          check: true,
+          // TypeScript quotes a literal type with its escapes: '"x\t4111…"'.
+          code: `const n: "a" = "x\\t${CARD}";\nconst m: { k: "b" } = { k: "\\n${IBAN}" };`,
+        }, auth(AGENT));
+        assertEquals(reply.body.error?.kind, "type", JSON.stringify(reply.body));
+        const text = JSON.stringify(reply.body);
+        assertEquals(leaked(text), [], text);
+        assertMatch(text, /\[CARD_\d+\]/);
+      });
+
       await t.step("2: an agent key's own MCP client cannot approve its call", async () => {
         await Deno.writeTextFile(`${root}/important.txt`, "KEEP ME");
         let elicited = 0;
@@ -318,16 +330,21 @@ Deno.test({
       await t.step(
         "4: code that computes while its own call waits is stopped at its limit",
         async () => {
-          // timeoutMs 2000: the code keeps a write waiting (approvers exist, nobody answers) and
-          // burns CPU meanwhile; before, the paused clock let it run for 12 s.
+          // timeoutMs 2000: the code keeps a write waiting at all times (approvers exist, nobody
+          // answers; a new one every second) and burns CPU meanwhile for up to 60 s of wall time.
+          // Before, the paused clock let it run all that time. The limit is CPU time, so a loaded
+          // machine only makes the kill come later, not fail to come.
           const reply = await gw.post("/v1/execute", {
-            code: `const t0 = Date.now(); let spins = 0;
-            filesystem.writeFile({ path: ${
+            code: `const t0 = Date.now(); let last = 0; let spins = 0;
+            const fire = () => { last = Date.now();
+              filesystem.writeFile({ path: ${
               JSON.stringify(`${root}/never.txt`)
-            }, content: "x" }).catch(() => {});
-            while (Date.now() - t0 < 12000) {
-              const s = Date.now(); while (Date.now() - s < 100) spins++;
+            }, content: "x" }).catch(() => {}); };
+            fire();
+            while (Date.now() - t0 < 60000) {
+              const s = Date.now(); while (Date.now() - s < 50) spins++;
               await new Promise((r) => setTimeout(r, 0));
+              if (Date.now() - last > 1000) fire();
             }
             return { ranMs: Date.now() - t0, spins };`,
           }, auth(SLOW));
