@@ -15,7 +15,9 @@ export interface RedisStateOptions extends RedisConnectionOptions {
   keyPrefix?: string;
   /**
    * Life of an in-flight lease in ms (default 15,000). Held leases are renewed every third
-   * of it; a replica that dies stops renewing, and its slots come back within this time.
+   * of it (and at once when Redis comes back); a replica that dies stops renewing, and its
+   * slots come back within this time. A lease that lapsed while Redis was unreachable is
+   * re-established by the next renewal: its execution still runs, so it counts again.
    */
   leaseMs?: number;
 }
@@ -35,10 +37,22 @@ export class RedisState implements SharedState {
   readonly keyPrefix: string;
   readonly #leaseMs: number;
   readonly #held = new Set<HeldLease>();
+  /**
+   * Acquisitions that failed here (timed out) but may still land in Redis: removed with the
+   * next acquisition or renewal that reaches Redis, so no lease is held by nobody.
+   */
+  readonly #orphans = new Set<HeldLease>();
   readonly #renewTimer: ReturnType<typeof setInterval>;
 
   constructor(options: RedisStateOptions) {
-    this.connection = new RedisConnection(options);
+    this.connection = new RedisConnection({
+      ...options,
+      onChange: (health) => {
+        options.onChange?.(health);
+        // Back after an outage: re-establish held leases at once, not a renewal period later.
+        if (health.up) this.#renew();
+      },
+    });
     this.keyPrefix = options.keyPrefix ?? "airlock:";
     this.#leaseMs = options.leaseMs ?? 15_000;
     this.#renewTimer = setInterval(() => this.#renew(), Math.max(50, this.#leaseMs / 3));
@@ -56,11 +70,24 @@ export class RedisState implements SharedState {
 
   async acquireSlot(key: string, max: number): Promise<LeaseDecision> {
     const held: HeldLease = { key: `${this.keyPrefix}inflight:${key}`, id: crypto.randomUUID() };
-    const [acquired, current] = await this.connection.script(
-      ACQUIRE_SLOT,
-      [held.key],
-      [max, this.#leaseMs, held.id],
-    ) as [number, number];
+    const mine = [...this.#held].filter((h) => h.key === held.key).map((h) => h.id);
+    const orphans = [...this.#orphans].filter((h) => h.key === held.key);
+    let acquired: number, current: number;
+    try {
+      [acquired, current] = await this.connection.script(
+        ACQUIRE_SLOT,
+        [held.key],
+        [max, this.#leaseMs, held.id, mine.length, ...mine, ...orphans.map((h) => h.id)],
+      ) as [number, number];
+    } catch (error) {
+      // It may still run in Redis (a stall, not an outage): remove it once Redis answers.
+      this.#orphans.add(held);
+      // Sent now on the same connection, Redis runs the removal right after the script.
+      this.connection.run((c) => c.zRem(held.key, held.id))
+        .then(() => this.#orphans.delete(held), () => {});
+      throw error;
+    }
+    for (const o of orphans) this.#orphans.delete(o);
     if (acquired !== 1) return { acquired: false, current };
     this.#held.add(held);
     let released = false;
@@ -88,6 +115,12 @@ export class RedisState implements SharedState {
   }
 
   #renew(): void {
+    if (this.#orphans.size > 0) {
+      const orphans = [...this.#orphans];
+      this.connection.run(async (c) => {
+        for (const o of orphans) await c.zRem(o.key, o.id);
+      }).then(() => orphans.forEach((o) => this.#orphans.delete(o)), () => {});
+    }
     if (this.#held.size === 0) return;
     const held = [...this.#held];
     this.connection.script(
@@ -95,7 +128,8 @@ export class RedisState implements SharedState {
       held.map((h) => h.key),
       [this.#leaseMs, ...held.map((h) => h.id)],
     ).catch(() => {
-      // Redis is down: the leases may lapse, which only frees slots; nothing to do here.
+      // Redis is down: the leases may lapse; the next renewal that reaches it re-establishes
+      // them (their executions still run), as does this replica's next acquisition.
     });
   }
 }

@@ -36,34 +36,44 @@ return {allowed, retry}
 
 /**
  * In-flight slot as a lease. KEYS[1] a sorted set of lease ids scored by expiry (ms);
- * ARGV max, lease ms, lease id. Expired leases are dropped first.
- * Returns `{acquired (0|1), held}`.
+ * ARGV max, lease ms, lease id, count of held ids, then the ids this replica holds on the key
+ * (re-established first, so a lease that lapsed while Redis was unreachable counts again
+ * before anything new is let in), then the ids of this replica's acquisitions that failed
+ * locally (timed out) but may have landed (removed: phantom leases). Expired leases are
+ * dropped first. Returns `{acquired (0|1), held}`.
  */
 export const ACQUIRE_SLOT = NOW + `
+local ttl = tonumber(ARGV[2])
+local nHeld = tonumber(ARGV[4])
+for i = 5, 4 + nHeld do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
+for i = 5 + nHeld, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local held = redis.call('ZCARD', KEYS[1])
-if held >= tonumber(ARGV[1]) then return {0, held} end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+if held >= tonumber(ARGV[1]) then
+  if held > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+  return {0, held}
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
 return {1, held + 1}
 `;
 
 /**
- * Renews leases still held. KEYS the sets; ARGV lease ms, then one lease id per key.
- * A lease that already expired (and may have been counted out) is not revived.
+ * Renews the leases this replica holds. KEYS the sets; ARGV lease ms, then one lease id per
+ * key. A lease that lapsed (Redis was unreachable for longer than the lease) is re-established:
+ * its execution is still running, so it counts again, and new executions wait until the
+ * tenant is under its cap. Returns how many were lapsed and re-established.
  */
 export const RENEW_SLOTS = NOW + `
 local ttl = tonumber(ARGV[1])
-local renewed = 0
+local revived = 0
 for i, key in ipairs(KEYS) do
   local score = redis.call('ZSCORE', key, ARGV[i + 1])
-  if score and tonumber(score) > now then
-    redis.call('ZADD', key, 'XX', now + ttl, ARGV[i + 1])
-    redis.call('PEXPIRE', key, ttl)
-    renewed = renewed + 1
-  end
+  if not score or tonumber(score) <= now then revived = revived + 1 end
+  redis.call('ZADD', key, now + ttl, ARGV[i + 1])
+  redis.call('PEXPIRE', key, ttl)
 end
-return renewed
+return revived
 `;
 
 /**
