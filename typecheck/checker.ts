@@ -407,10 +407,15 @@ export class TypeChecker {
   }
 
   #onExit(runner: Runner): void {
-    if (runner === this.#standby) this.#standby = undefined;
-    if (runner !== this.#active) return;
+    if (runner === this.#standby) {
+      // The standby died (it could not start): nobody waits for it, penalties included.
+      this.#standby = undefined;
+      this.#penalized.clear();
+      this.#pump();
+      return;
+    }
+    if (runner !== this.#active || this.#closed) return;
     // The active process died on its own (out of its heap cap, or a crash).
-    this.#active = undefined;
     const job = this.#running;
     if (job && !runner.killed) {
       clearTimeout(this.#timer);
@@ -418,7 +423,15 @@ export class TypeChecker {
       this.#penalized.add(job.request.tenant);
       this.#promote();
       this.#finish(job, { ok: false, limit: "memory", diagnostics: [], total: 0, ms: 0 });
-    } else this.#pump();
+    } else if (!runner.ready) {
+      // It never started: the next check starts a new one (its waiters were told why).
+      this.#active = undefined;
+    } else if (!runner.killed) {
+      // Idle: the standby takes over.
+      this.restarts++;
+      this.#promote();
+      this.#pump();
+    }
   }
 
   /** Kills the active process (if any) and puts the standby in its place. */
@@ -462,15 +475,18 @@ export class TypeChecker {
 
   #pump(): void {
     if (this.#running || this.#queues.size === 0 || this.#closed) return;
-    this.warm().then(() => {
+    const starting = this.warm();
+    const runner = this.#active;
+    starting.then(() => {
       if (this.#running || this.#closed || !this.#active?.ready) return;
       const job = this.#next();
       if (!job) return;
       this.#send(job, false);
     }, (error) => {
       if (this.#closed) return;
+      if (this.#active !== runner && this.#active) return this.#pump();
       // The process cannot start: every waiting check fails with the reason.
-      this.#active = undefined;
+      if (this.#active === runner) this.#active = undefined;
       this.#penalized.clear();
       let job: Job | undefined;
       while ((job = this.#next())) {
