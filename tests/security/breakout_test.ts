@@ -409,7 +409,9 @@ async function exists(path: string): Promise<boolean> {
 /** The private per-process cache directories that exist, once at most `allowed` are left. */
 async function waitForPrivateCaches(allowed: number): Promise<string[]> {
   let left: string[] = [];
-  for (let i = 0; i < 60; i++) {
+  // Up to 15 s: a retired process's directory is removed after it exits, which a loaded
+  // machine can delay by seconds; a directory that is never removed still fails.
+  for (let i = 0; i < 300; i++) {
     left = [];
     for (const runtime of liveRuntimeDirs()) {
       try {
