@@ -542,6 +542,7 @@ export class Gateway {
     try {
       // SQLite is written behind the response, in batches; PostgreSQL queues by itself.
       if (this.audit) queued = this.audit.enqueue(record);
+      else if (this.auditSink instanceof PostgresAuditLog) queued = this.auditSink.enqueue(record);
       else this.auditSink?.record(record);
     } catch (error) {
       this.#log({ level: "error", msg: "audit write failed", error: String(error) });

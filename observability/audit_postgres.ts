@@ -4,9 +4,11 @@
  * approval requests), plus the replica that wrote each. Schema migrations run at open under an advisory lock, so replicas
  * starting together do not race; retention prunes old executions (calls go by cascade).
  *
- * Writes never block an execution: records are queued (at most `maxQueue`) and written in
- * batches in the background, retried with backoff while the database is unreachable. When
- * the queue is full, new records are dropped and counted (`dropped`), and an error is logged.
+ * Records are queued (at most `maxQueue`) and written in batches in the background, retried
+ * with backoff while the database is unreachable. Nothing is dropped for lack of room: when the
+ * queue is full, a record waits for room ({@linkcode PostgresAuditLog.enqueue} returns a
+ * promise the gateway awaits before answering: backpressure, as with SQLite), and the waits
+ * are counted (`backpressured`) and logged.
  *
  * @module
  */
@@ -29,13 +31,13 @@ export interface PostgresAuditOptions {
   retentionDays?: number;
   /** Who writes: stored with every execution (default `<hostname>:<pid>`). */
   replica?: string;
-  /** Most records waiting to be written (default 10,000); beyond it new ones are dropped. */
+  /** Most records queued to be written (default 10,000); beyond it new ones wait for room. */
   maxQueue?: number;
   /** Records written per transaction (default 100). */
   batchSize?: number;
   /** Seconds to wait for a connection at open and on each write (default 5). */
   connectTimeoutSeconds?: number;
-  /** Receives write failures and drops (for the gateway's log); no record content in them. */
+  /** Receives write failures and full-queue waits (for the gateway's log); no record content. */
   onError?: (message: string) => void;
 }
 
@@ -131,7 +133,9 @@ export class PostgresAuditLog implements AuditSink {
   #writing: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
-  #dropped = 0;
+  #backpressured = 0;
+  /** Records waiting for room in the queue, oldest first (admitted as batches are written). */
+  #waiting: Array<() => void> = [];
   #timers = new Set<ReturnType<typeof setInterval>>();
   #closed = false;
   #idle: Array<() => void> = [];
@@ -179,23 +183,38 @@ export class PostgresAuditLog implements AuditSink {
     }
   }
 
-  /** Records waiting to be written. */
+  /** Records waiting to be written (queued, or waiting for room in the queue). */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#waiting.length;
   }
 
-  /** Records dropped because the queue was full, since open. */
+  /** Records that had to wait for room in the queue, since open. */
+  get backpressured(): number {
+    return this.#backpressured;
+  }
+
+  /** Records never dropped for room: always 0 (kept for readers of the older figure). */
   get dropped(): number {
-    return this.#dropped;
+    return 0;
   }
 
   record(entry: AuditRecord): void {
+    this.enqueue(entry);
+  }
+
+  /**
+   * Queues one execution; returns `undefined` when it was queued at once, or a promise that
+   * resolves once it is queued (the queue was full: the caller waits rather than the record
+   * being dropped).
+   * @throws AuditError `audit_write` when the log is closed or the time is not an ISO date
+   */
+  enqueue(entry: AuditRecord): Promise<void> | undefined {
     if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
     const time = new Date(entry.time);
     if (Number.isNaN(time.getTime())) {
       throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
     }
-    this.#enqueue(entry);
+    return this.#enqueue(entry);
   }
 
   /**
@@ -237,17 +256,33 @@ export class PostgresAuditLog implements AuditSink {
     }));
   }
 
-  #enqueue(entry: AuditRecord | QueuedApproval): void {
-    if (this.#queue.length >= this.#maxQueue) {
-      this.#dropped++;
-      // Once per power of two, so a long outage does not flood the log.
-      if ((this.#dropped & (this.#dropped - 1)) === 0) {
-        this.#onError(`audit queue full (${this.#maxQueue}): ${this.#dropped} records dropped`);
-      }
-      return;
+  #enqueue(entry: AuditRecord | QueuedApproval): Promise<void> | undefined {
+    if (this.#queue.length < this.#maxQueue && this.#waiting.length === 0) {
+      this.#queue.push(entry);
+      this.#kick();
+      return undefined;
     }
-    this.#queue.push(entry);
-    this.#kick();
+    this.#backpressured++;
+    // Once per power of two, so a long outage does not flood the log.
+    if ((this.#backpressured & (this.#backpressured - 1)) === 0) {
+      this.#onError(
+        `audit queue full (${this.#maxQueue}): ${this.#backpressured} records waited for room`,
+      );
+    }
+    return new Promise<void>((resolve) => {
+      this.#waiting.push(() => {
+        this.#queue.push(entry);
+        resolve();
+      });
+      this.#kick();
+    });
+  }
+
+  /** Moves waiting records into the queue while there is room. */
+  #admit(): void {
+    while (this.#waiting.length > 0 && this.#queue.length < this.#maxQueue) {
+      this.#waiting.shift()!();
+    }
   }
 
   flush(timeoutMs = 10_000): Promise<void> {
@@ -336,8 +371,13 @@ export class PostgresAuditLog implements AuditSink {
     for (const id of this.#timers) clearInterval(id);
     this.#timers.clear();
     clearTimeout(this.#retryTimer);
+    // Waiting callers are let go (their records are counted as not written, not lost silently).
+    const waiting = this.#waiting.length;
+    for (const admit of this.#waiting.splice(0)) admit();
     if (this.#queue.length > 0) {
-      this.#onError(`audit closed with ${this.#queue.length} records not written`);
+      this.#onError(
+        `audit closed with ${this.#queue.length} records not written (${waiting} waited for room)`,
+      );
     }
     await this.#sql.end({ timeout: 2 }).catch(() => {});
   }
@@ -359,6 +399,7 @@ export class PostgresAuditLog implements AuditSink {
         await this.#write(batch);
         this.#queue.splice(0, batch.length);
         this.#failures = 0;
+        this.#admit();
       } catch (error) {
         this.#failures++;
         const delay = Math.min(100 * 2 ** Math.min(this.#failures, 6), 5000);

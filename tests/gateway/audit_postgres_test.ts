@@ -237,3 +237,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "postgres audit: a full queue makes callers wait, it never drops a record",
+  ignore,
+  async fn() {
+    await withPostgres(async (pg) => {
+      const log = await PostgresAuditLog.open(pg.url, { maxQueue: 2, batchSize: 1 });
+      try {
+        const ids = Array.from({ length: 12 }, () => crypto.randomUUID());
+        // Half through record() (fire and forget), half through enqueue() (awaited).
+        const waits: Array<Promise<void> | undefined> = [];
+        ids.forEach((requestId, i) => {
+          if (i % 2) waits.push(log.enqueue(record({ requestId })));
+          else log.record(record({ requestId }));
+        });
+        assert(waits.some((w) => w !== undefined), "the queue was full: enqueue had to wait");
+        await Promise.all(waits);
+        assert(log.backpressured > 0);
+        await log.flush();
+        const stored = await log.recentAsync({ limit: 100 });
+        assertEquals(stored.map((r) => r.requestId).sort(), [...ids].sort(), "every record");
+        assertEquals(log.queued, 0);
+      } finally {
+        await log.close();
+      }
+    });
+  },
+});
