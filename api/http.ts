@@ -98,8 +98,8 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
   });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", (c) => {
-    const readiness = gateway.readiness();
+  app.get("/readyz", async (c) => {
+    const readiness = await gateway.readiness();
     return c.json(readiness, readiness.ready ? 200 : 503);
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument()));

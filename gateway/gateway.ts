@@ -618,17 +618,21 @@ export class Gateway {
     });
   }
 
-  /** Readiness of each part, for `/readyz`. */
-  readiness(): {
+  /**
+   * Readiness of each part, for `/readyz`. Shared state is pinged (within
+   * `state.commandTimeoutMs`): a Redis that holds the socket open but answers nothing is not
+   * ready.
+   */
+  async readiness(): Promise<{
     ready: boolean;
     upstreams: ReturnType<UpstreamManager["status"]>;
     index: ToolIndexStatus;
     sandbox: ReturnType<Sandbox["stats"]>;
     state: StateHealth;
-  } {
+  }> {
+    const state = await this.state.probe();
     const upstreams = this.upstream.status();
     const sandbox = this.sandbox.stats();
-    const state = this.state.health();
     return {
       ready: !this.#draining && upstreams.every((u) => u.state === "ready") &&
         (sandbox.poolSize === 0 || sandbox.poolReady > 0) && state.up,

@@ -75,6 +75,10 @@ export class MemoryState implements SharedState {
     return { backend: "memory", up: true };
   }
 
+  probe(): Promise<StateHealth> {
+    return Promise.resolve(this.health());
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -109,6 +109,17 @@ export class RedisState implements SharedState {
     return this.connection.health();
   }
 
+  async probe(): Promise<StateHealth> {
+    const health = this.connection.health();
+    if (!health.up) return health;
+    try {
+      await this.connection.run((c) => c.ping());
+      return health;
+    } catch (error) {
+      return { backend: "redis", up: false, error: (error as Error).message };
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#renewTimer);
     await this.connection.close();

@@ -57,6 +57,12 @@ export interface SharedState {
   acquireSlot(key: string, max: number): Promise<LeaseDecision>;
   /** Current health, without a round trip. */
   health(): StateHealth;
+  /**
+   * Health checked with a round trip (Redis: `PING` within the command deadline), so a
+   * backend whose socket is open but which answers nothing (stalled) is reported down.
+   * Never rejects.
+   */
+  probe(): Promise<StateHealth>;
   /** Closes connections and timers. Idempotent. */
   close(): Promise<void>;
 }

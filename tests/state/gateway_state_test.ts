@@ -91,3 +91,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "gateway state: /readyz pings Redis, so a stalled Redis (socket open) is not ready",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startRedis();
+    let gw: TestGateway | undefined;
+    try {
+      gw = await startTestGateway(
+        { state: { url: redis.url, commandTimeoutMs: 300 }, sandbox: { maxWaitMs: 20_000 } },
+        { vaultKey: "7".repeat(64) },
+      );
+      const g = gw;
+      assert(await waitFor(() => g.gateway.state.health().up), "connected");
+      assertEquals((await gw.get("/readyz")).body.state, { backend: "redis", up: true });
+      // Redis holds every client's commands for 3 s: the socket stays open.
+      const admin = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: Number(new URL(redis.url).port),
+      });
+      await admin.write(new TextEncoder().encode("CLIENT PAUSE 3000 ALL\r\n"));
+      await admin.read(new Uint8Array(64)); // +OK
+      admin.close();
+      const stalled = await gw.get("/readyz");
+      assertEquals(stalled.status, 503);
+      assertEquals(stalled.body.ready, false);
+      assertEquals(stalled.body.state.up, false, JSON.stringify(stalled.body.state));
+      assert(gw.gateway.state.health().up, "the socket alone says up: the ping is what tells");
+      assert(
+        await waitFor(async () => (await g.get("/readyz")).body.state.up === true, 10_000),
+        "ready again when Redis answers",
+      );
+    } finally {
+      await gw?.close();
+      await redis.stop();
+    }
+  },
+});
