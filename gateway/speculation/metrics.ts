@@ -18,7 +18,9 @@ import type { SpeculationStats } from "./engine.ts";
  * - `airlock_speculation_prediction_enabled{tenant}`: 0 while prediction has turned itself off;
  * - `airlock_speculation_cache_requests_total{tenant,result}`: `hit` or `miss`;
  * - `airlock_speculation_cache_entries{tenant}`, `airlock_speculation_cache_chars{tenant}`
- *   (UTF-16 units of kept results' JSON), `airlock_speculation_cache_evictions_total{tenant}`.
+ *   (UTF-16 units of kept results' JSON), `airlock_speculation_cache_evictions_total{tenant}`;
+ * - `airlock_speculation_prefetch_held_chars{tenant}`: prefetched results held by running
+ *   executions until the code asks for them (counted in the same per-tenant bound as the cache).
  */
 export function addSpeculationMetrics(registry: Registry, read: () => SpeculationStats): void {
   registry.register(
@@ -84,6 +86,14 @@ export function addSpeculationMetrics(registry: Registry, read: () => Speculatio
       "Size of the results kept in the session cache (UTF-16 units of their JSON).",
       ["tenant"],
       () => read().cache.map((c) => ({ labels: { tenant: c.tenant }, value: c.chars })),
+    ),
+  );
+  registry.register(
+    new Gauge(
+      "airlock_speculation_prefetch_held_chars",
+      "Prefetched results held until the code asks for them (UTF-16 units).",
+      ["tenant"],
+      () => read().cache.map((c) => ({ labels: { tenant: c.tenant }, value: c.held })),
     ),
   );
   registry.register(

@@ -81,6 +81,8 @@ Deno.test({
       const stats = h.gateway.speculation.stats().cache.find((c) => c.tenant === "local")!;
       assertEquals(stats.held, 0);
       assertEquals(stats.entries, 1);
+      const metrics = h.gateway.metrics.registry.render();
+      assert(metrics.includes('airlock_speculation_prefetch_held_chars{tenant="local"} 0'));
     } finally {
       await h.close();
     }
