@@ -202,7 +202,9 @@ Deno.test("made-up tool ids are redacted and cut in the response, the audit, the
 });
 
 Deno.test("2,000 refused calls with 10 KB ids cost a bounded response, audit and /metrics", async () => {
-  const h = await startGateway({ maxToolCalls: 100 });
+  // The claim is about sizes, not speed: 20 MB of ids crossing the bridge may take more than
+  // the usual 3 s on a loaded machine.
+  const h = await startGateway({ maxToolCalls: 100, timeoutMs: 20_000 });
   try {
     const before = metricsText(h.gateway).length;
     const reply = await h.run(`
