@@ -110,7 +110,14 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   ) {
     end--;
   }
-  if (!validDomain(text, at + 1, end) || !validLocal(text, start, at)) return at + 1;
+  if (!validDomain(text, at + 1, end)) {
+    // `frank@example.com-123-45-6789.txt`: an address glued by a hyphen to digits (a file
+    // name, an id); the domain ends at that hyphen.
+    const cut = hyphenDigitsCut(text, at + 1, end);
+    if (cut === -1 || !validDomain(text, at + 1, cut)) return at + 1;
+    end = cut;
+  }
+  if (!validLocal(text, start, at)) return at + 1;
   // `scheme://user:password@host`: credentials in a URL, not an address (the password
   // is reported as a secret).
   if (
@@ -125,6 +132,20 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   if (codeAt(text, end) === 64 || isWordChar(codeAt(text, end))) return end;
   out.push({ type: "email", start, end, value: text.slice(start, end) });
   return end;
+}
+
+/**
+ * The first `-` followed by a digit in the domain `[start, end)` after at least one dot, or -1.
+ * One pass over the (bounded) domain, so the scan stays linear.
+ */
+function hyphenDigitsCut(text: string, start: number, end: number): number {
+  let dot = false;
+  for (let i = start; i < end - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) dot = true;
+    else if (c === 45 && dot && isDigit(text.charCodeAt(i + 1))) return i;
+  }
+  return -1;
 }
 
 function validLocal(text: string, start: number, end: number): boolean {

@@ -178,3 +178,14 @@ Deno.test("an AWS secret key next to its access key id is redacted without a key
     assertEquals(redactText(text, { mode: "mask" }).counts.secret, 1, text);
   }
 });
+
+Deno.test("an address glued by a hyphen to digits (a file name) is still found", () => {
+  const { text, counts } = redactText("open frank.miller@example.com-123-45-6789.txt now", {
+    mode: "mask",
+  });
+  assert(!text.includes("frank.miller"), text);
+  assert(!text.includes("example.com"), text);
+  assertEquals(counts.email, 1, JSON.stringify(counts));
+  // Still not an address: a retina asset, a package spec with digits after the hyphen.
+  assertEquals(redactText("icon@2x.png-1", { mode: "mask" }).text, "icon@2x.png-1");
+});
