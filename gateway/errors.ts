@@ -19,6 +19,11 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   rate_limited: 429,
   internal: 500,
+  /**
+   * The code ran (its tool calls reached upstream servers) but its session's PII vault could
+   * not be saved: the result is withheld; retrying repeats the side effects.
+   */
+  vault_not_saved: 500,
   queue_full: 503,
   unavailable: 503,
   state_unavailable: 503,

@@ -180,7 +180,11 @@ export async function executeCode(
       try {
         renames = await session.commit();
       } catch (error) {
-        throw new ExecutionFailure(error, response.tools.calls);
+        throw new ExecutionFailure(
+          vaultNotSaved(error, response.tools.calls.length),
+          response.tools.calls,
+          response.redactions,
+        );
       }
       if (renames.size > 0) response = renamePlaceholders(response, renames) as ExecuteResponse;
     }
@@ -392,11 +396,30 @@ async function executeWith(
 export class ExecutionFailure extends Error {
   /** The calls the execution made, as recorded and redacted. */
   readonly calls: ToolCallRecord[];
-  constructor(cause: unknown, calls: ToolCallRecord[]) {
+  /** Values redacted by the run, per type (for the audit). */
+  readonly redactions: RedactionCounts;
+  constructor(cause: unknown, calls: ToolCallRecord[], redactions: RedactionCounts = {}) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = "ExecutionFailure";
     this.calls = calls;
+    this.redactions = redactions;
   }
+}
+
+/**
+ * The error for a session vault that could not be saved after the run: not `state_unavailable`
+ * (whose `Retry-After` invites a retry that would repeat the tool calls' side effects) but
+ * `vault_not_saved`, saying what happened.
+ */
+function vaultNotSaved(error: unknown, calls: number): GatewayError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new GatewayError(
+    "vault_not_saved",
+    `the code ran (${calls} tool call${calls === 1 ? "" : "s"} reached upstream servers) but ` +
+      `the session's PII vault could not be saved (${why}); the result is withheld because ` +
+      "its placeholders would not resolve later. Retrying runs the code, and its side " +
+      "effects, again: check their state first",
+  );
 }
 
 /**

@@ -483,7 +483,7 @@ export class Gateway {
             logs: [],
             error: { kind: "runtime", message: "internal" },
             tools: { injected: [], calls: error instanceof ExecutionFailure ? error.calls : [] },
-            redactions: {},
+            redactions: error instanceof ExecutionFailure ? error.redactions : {},
             stats: { durationMs: Date.now() - startedAt.getTime(), sandboxMs: 0, warm: false },
           },
           (cause as { kind?: string } | undefined)?.kind ?? "internal",

@@ -150,3 +150,50 @@ Deno.test("a gateway with shared state needs a valid AIRLOCK_VAULT_KEY", () => {
     if (saved !== undefined) Deno.env.set("AIRLOCK_VAULT_KEY", saved);
   }
 });
+
+Deno.test({
+  name: "vault gateway: a vault that cannot be saved after the run is vault_not_saved, no retry",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startRedis();
+    let gw: TestGateway | undefined;
+    try {
+      gw = await startTestGateway(
+        { state: { url: redis.url, commandTimeoutMs: 300 }, sandbox: { maxWaitMs: 20_000 } },
+        { vaultKey },
+      );
+      const g = gw;
+      assert(await waitFor(() => g.gateway.state.health().up));
+      const reply = gw.post(
+        "/v1/execute",
+        {
+          code: "await new Promise((r) => setTimeout(r, 1500)); return 'dana@example.com'",
+        },
+        { "x-airlock-session": "conv-lost" },
+      );
+      // Running (the vault was read): now Redis answers nothing until the run is over.
+      assert(await waitFor(() => g.gateway.sandbox.stats().active > 0, 20_000), "running");
+      const admin = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: Number(new URL(redis.url).port),
+      });
+      await admin.write(new TextEncoder().encode("CLIENT PAUSE 4000 ALL\r\n"));
+      await admin.read(new Uint8Array(64));
+      admin.close();
+      const res = await reply;
+      assertEquals(res.body.error?.kind, "vault_not_saved", JSON.stringify(res.body));
+      assertEquals(res.status, 500);
+      assertEquals(res.headers.get("retry-after"), null, "no invitation to retry");
+      assertMatch(res.body.error.message, /the code ran/);
+      assert(!JSON.stringify(res.body).includes("dana@"), "nothing personal in the error");
+      const [row] = await gw.gateway.auditSink!.recentAsync({ limit: 1 });
+      assertEquals(row.errorKind, "vault_not_saved", "the audit says what the client was told");
+      assertEquals(row.redactions, { email: 1 });
+    } finally {
+      await gw?.close();
+      await redis.stop();
+    }
+  },
+});
