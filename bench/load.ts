@@ -19,7 +19,7 @@
  * @module
  */
 
-import { ms, percentile, sample, table, verdict } from "./stats.ts";
+import { bareDenoRun, ms, percentile, table, verdict } from "./stats.ts";
 
 const RATES = (Deno.env.get("LOAD_RATES") ?? "20,40,60,80,100,120").split(",").map(Number);
 const SECONDS = Number(Deno.env.get("LOAD_SECONDS") ?? 8);
@@ -27,23 +27,6 @@ const BARE_RUNS = 20;
 const RTT_RUNS = 60;
 const CODE = "const n: number = 40;\nreturn n + 2;";
 const root = new URL("..", import.meta.url).pathname;
-
-async function bareDenoRun(): Promise<number[]> {
-  const dir = await Deno.makeTempDir();
-  const file = `${dir}/trivial.ts`;
-  await Deno.writeTextFile(file, "const n: number = 40;\nconsole.log(JSON.stringify(n + 2));\n");
-  const times = await sample(BARE_RUNS, async () => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", "--no-config", "--no-lock", file],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (new TextDecoder().decode(output.stdout).trim() !== "42") throw new Error("bad output");
-  });
-  await Deno.remove(dir, { recursive: true });
-  return times;
-}
 
 interface Server {
   url: string;
@@ -158,7 +141,7 @@ function metric(text: string, name: string): number {
   return Number(new RegExp(`^${name} ([0-9.e+-]+)`, "m").exec(text)?.[1] ?? NaN);
 }
 
-const bare = await bareDenoRun();
+const bare = await bareDenoRun(BARE_RUNS);
 const bareP50 = percentile(bare, 50);
 const dir = await Deno.makeTempDir({ prefix: "airlock-load-" });
 const server = await startServer(dir);

@@ -6,28 +6,10 @@
  */
 
 import { Gateway, parseConfig } from "../gateway/mod.ts";
-import { ms, percentile, sample, table, verdict } from "./stats.ts";
+import { bareDenoRun, ms, percentile, sample, table, verdict } from "./stats.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 40);
 const CODE = "const n: number = 40;\nreturn n + 2;";
-
-async function bareDenoRun(): Promise<number[]> {
-  const dir = await Deno.makeTempDir();
-  const file = `${dir}/trivial.ts`;
-  // The same work, as a program: compute and print the value.
-  await Deno.writeTextFile(file, "const n: number = 40;\nconsole.log(JSON.stringify(n + 2));\n");
-  const times = await sample(RUNS, async () => {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", "--no-config", "--no-lock", file],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (new TextDecoder().decode(output.stdout).trim() !== "42") throw new Error("bad output");
-  });
-  await Deno.remove(dir, { recursive: true });
-  return times;
-}
 
 async function pipeline(poolSize: number): Promise<{ times: number[]; warmShare: number }> {
   const gateway = new Gateway(
@@ -59,7 +41,7 @@ async function pipeline(poolSize: number): Promise<{ times: number[]; warmShare:
   return { times, warmShare: warm / (RUNS + 2) };
 }
 
-const bare = await bareDenoRun();
+const bare = await bareDenoRun(RUNS);
 const cold = await pipeline(0);
 const warm = await pipeline(2);
 

@@ -1,5 +1,5 @@
 /**
- * Small statistics and table helpers for benchmarks.
+ * Small statistics and table helpers for benchmarks, and the bare `deno run` baseline they share.
  *
  * @module
  */
@@ -47,4 +47,30 @@ export function table(header: string[], rows: (string | number)[][]): string {
 /** "pass" or "FAIL" for a target. */
 export function verdict(ok: boolean): string {
   return ok ? "pass" : "FAIL";
+}
+
+/**
+ * The baseline most benchmarks compare against: `runs` bare `deno run`s (no permissions, no
+ * config, no lockfile) of a program doing the trivial execution's work (compute 40 + 2 and
+ * print it). Returns each run's wall-clock time in ms.
+ *
+ * @throws Error when a run does not print `42`.
+ */
+export async function bareDenoRun(runs: number): Promise<number[]> {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/trivial.ts`;
+  await Deno.writeTextFile(file, "const n: number = 40;\nconsole.log(JSON.stringify(n + 2));\n");
+  try {
+    return await sample(runs, async () => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", "--no-config", "--no-lock", file],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      if (new TextDecoder().decode(output.stdout).trim() !== "42") throw new Error("bad output");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
