@@ -23,6 +23,7 @@ import {
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
+import { auth, exists, nextPending, sseEvents } from "./approval_helpers.ts";
 import { hashApiKey } from "../../gateway/mod.ts";
 
 const AGENT = "rt-agent-key";
@@ -40,7 +41,6 @@ const IBAN = "DE89370400440532013000";
 const SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 const RAW = [CARD, SSN, IBAN, SECRET];
 
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const leaked = (text: string) => RAW.filter((v) => text.includes(v));
 
 /** An MCP client over Streamable HTTP; `onElicit` answers approvals (absent: no capability). */
@@ -69,48 +69,6 @@ async function runMcp(client: Client, code: string) {
   );
   // deno-lint-ignore no-explicit-any
   return result.structuredContent as any;
-}
-
-async function* sseEvents(response: Response): AsyncGenerator<{ event: string; data: unknown }> {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = "message";
-      let data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trim();
-      }
-      if (data) yield { event, data: JSON.parse(data) };
-    }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Polls GET /v1/approvals with `key` until one is pending and returns it. */
-async function nextPending(gw: TestGateway, key: string) {
-  for (let i = 0; i < 600; i++) {
-    const reply = await gw.get("/v1/approvals", auth(key));
-    assertEquals(reply.status, 200, JSON.stringify(reply.body));
-    if (reply.body.approvals.length > 0) return reply.body.approvals[0];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("no approval became pending");
 }
 
 Deno.test({

@@ -19,6 +19,7 @@ import {
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
+import { auth, exists, nextPending, sseEvents } from "./approval_helpers.ts";
 import { hashApiKey } from "../../gateway/mod.ts";
 
 const AGENT = "acme-agent-key";
@@ -29,8 +30,6 @@ const OTHER_AGENT = "other-agent-key";
 const OTHER_APPROVER = "other-approver-key";
 const QUICK = "quick-agent-key";
 const EMAIL = "ada.lovelace@example.com";
-
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 /** An MCP client over Streamable HTTP and the raw messages it received. */
 interface TestClient {
@@ -93,49 +92,6 @@ try {
 } catch (e) {
   return { wrote: false, kind: e.kind, message: e.message };
 }`;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Reads one SSE stream into events as they arrive. */
-async function* sseEvents(response: Response): AsyncGenerator<{ event: string; data: unknown }> {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = "message";
-      let data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data += line.slice(5).trim();
-      }
-      if (data) yield { event, data: JSON.parse(data) };
-    }
-  }
-}
-
-/** Polls GET /v1/approvals until one is pending and returns it. */
-async function nextPending(gw: TestGateway, key: string) {
-  for (let i = 0; i < 600; i++) {
-    const reply = await gw.get("/v1/approvals", auth(key));
-    assertEquals(reply.status, 200, JSON.stringify(reply.body));
-    if (reply.body.approvals.length > 0) return reply.body.approvals[0];
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("no approval became pending");
-}
 
 Deno.test({
   name: "approval: real filesystem server over MCP elicitation and HTTP/SSE",
