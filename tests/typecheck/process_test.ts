@@ -10,6 +10,7 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import { TypeChecker } from "../../typecheck/mod.ts";
+import { alive, gone, memoryBomb } from "./hostile.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
@@ -20,38 +21,6 @@ type M = { [K in T1]: { [J in T1]: K } };
 let m!: M;
 let n: { [K in T1]: { [J in T1]: string } } = m;
 return n;`;
-
-/**
- * Type-level string doubling (the red team's `dbl2`): 12 types of 4 KiB × 2^16 characters,
- * gigabytes of heap; inside a Worker it took the whole gateway down ("out of memory").
- */
-function memoryBomb(): string {
-  const seed = "x".repeat(4096);
-  const lines = [
-    'type Dbl<S extends string, N extends 0[]> = N["length"] extends 16 ? S : Dbl<`${S}${S}`, [...N, 0]>;',
-  ];
-  for (let i = 0; i < 12; i++) {
-    lines.push(`type A${i} = Dbl<"${String.fromCharCode(97 + i)}${seed}", []>;`);
-    lines.push(`declare const a${i}: A${i}; a${i}.length;`);
-  }
-  return lines.join("\n");
-}
-
-/** Whether process `pid` still exists (a zombie not yet reaped counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** Waits (at most 10 s) for `pid` to be gone; returns whether it is. */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  return !alive(pid);
-}
 
 /** Resident memory of process `pid` in bytes (0 when it is gone). */
 function rssOf(pid: number): number {
