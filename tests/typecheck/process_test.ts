@@ -10,7 +10,7 @@
 
 import { assert, assertEquals } from "../assert.ts";
 import { TypeChecker } from "../../typecheck/mod.ts";
-import { alive, gone, memoryBomb } from "./hostile.ts";
+import { gone, memoryBomb } from "./hostile.ts";
 
 const sanitize = { sanitizeOps: false, sanitizeResources: false };
 
