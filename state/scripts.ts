@@ -8,6 +8,14 @@
 /** `now` in ms from Redis's clock; prepended to scripts that need it. */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- A last-use score for a least-recently-used set: now, but strictly above the set's newest
+-- score, so two uses within one millisecond keep their order (a tie would be broken by the
+-- member's bytes, an HMAC: evicting at random among them).
+local function lastUse(set)
+  local top = redis.call('ZREVRANGE', set, 0, 0, 'WITHSCORES')
+  if top[2] and tonumber(top[2]) >= now then return tonumber(top[2]) + 0.001 end
+  return now
+end
 `;
 
 /**
@@ -84,7 +92,7 @@ export const VAULT_LOAD = NOW + `
 local all = redis.call('HGETALL', KEYS[1])
 if #all > 0 then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
-  redis.call('ZADD', KEYS[2], now, ARGV[2])
+  redis.call('ZADD', KEYS[2], lastUse(KEYS[2]), ARGV[2])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]))
 end
 return all
@@ -138,7 +146,7 @@ end
 redis.call('HSET', KEYS[1], 'n', n, 'b', b)
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
-redis.call('ZADD', KEYS[2], now, sid)
+redis.call('ZADD', KEYS[2], lastUse(KEYS[2]), sid)
 redis.call('PEXPIRE', KEYS[2], ttl)
 local over = redis.call('ZCARD', KEYS[2]) - maxS
 if over > 0 then
@@ -167,7 +175,7 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 't', ARGV[1], 's', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
-redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('ZADD', KEYS[2], lastUse(KEYS[2]), ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ttl)
 local evicted = {}
 local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
@@ -197,7 +205,7 @@ if not v[1] or not v[2] then return false end
 local ttl = tonumber(ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ttl)
 local tk = ARGV[3] .. v[1]
-redis.call('ZADD', tk, now, ARGV[2])
+redis.call('ZADD', tk, lastUse(tk), ARGV[2])
 redis.call('PEXPIRE', tk, ttl)
 return {v[1], v[2]}
 `;

@@ -147,3 +147,25 @@ Deno.test({
     }, { keys: [KEY, "b".repeat(64)] });
   },
 });
+
+Deno.test({
+  name: "redis vault: uses within one millisecond keep their order (least recently used goes)",
+  ignore,
+  async fn() {
+    // Redis's clock has millisecond scores; a tie was broken by the member's bytes (an HMAC),
+    // so a just-used session could be evicted instead of the older one. Many rounds make
+    // same-millisecond uses certain.
+    await withStores(async ([a]) => {
+      for (let round = 0; round < 40; round++) {
+        const tenant = `t${round}`;
+        const at = (session: string) => ({ ...ref, tenant, session });
+        await a.commit(at("old"), [add("o@example.com", "[EMAIL_1]")]);
+        await a.commit(at("new"), [add("n@example.com", "[EMAIL_1]")]);
+        await a.load(at("old")); // now "new" is the least recently used
+        await a.commit(at("third"), [add("t@example.com", "[EMAIL_1]")]);
+        assertEquals((await a.load(at("new"))).mappings, [], `round ${round}: new evicted`);
+        assertEquals((await a.load(at("old"))).mappings.length, 1, `round ${round}: old kept`);
+      }
+    }, { maxEntries: 2, maxSessions: 2 });
+  },
+});
