@@ -49,6 +49,7 @@ import {
   createState,
   parseVaultKey,
   RedisApprovalStore,
+  RedisReadCache,
   RedisState,
   RedisVaultStore,
   SharedMcpSessions,
@@ -60,7 +61,12 @@ import { ConfigError } from "./config.ts";
 import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
 import { formatIssues } from "./config.ts";
 import { type Tenant, TenantDirectory } from "./tenants.ts";
-import { addSpeculationMetrics, Speculation, type UnusedPrefetch } from "./speculation/mod.ts";
+import {
+  addSpeculationMetrics,
+  CACHE_LIMITS,
+  Speculation,
+  type UnusedPrefetch,
+} from "./speculation/mod.ts";
 import { CheckDeclarations } from "./type_check.ts";
 import { typeFile, type TypeNamespace, typeNamespaces } from "./type_files.ts";
 import { toolForCaller } from "./tool_listing.ts";
@@ -227,6 +233,7 @@ export class Gateway {
       readOnly: config.speculation.readOnly,
       isolatedServers: config.speculation.isolatedServers,
       sharedState: config.state?.url !== undefined,
+      log: (event) => this.#log(event),
     });
     addSpeculationMetrics(this.metrics.registry, () => this.speculation.stats());
     this.approvals = new ApprovalBroker({
@@ -246,7 +253,7 @@ export class Gateway {
     this.#approvalMetrics = addApprovalMetrics(this.metrics, () => this.approvals.pending());
     this.upstream.onCatalogueChange((server) => {
       // Restarted, failed or changed: what it returned before is served no more.
-      this.speculation.epochs.reset(server);
+      this.speculation.resetServer(server);
       this.#names = undefined;
       this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
     });
@@ -280,6 +287,17 @@ export class Gateway {
       const scanner = this.tenants.list().some((t) => t.speculation.enabled)
         ? this.speculation.scanner.warm()
         : undefined;
+      if (this.state instanceof RedisState && this.#masterKey !== undefined) {
+        // The session read cache in Redis, sealed under the vault key (issue 15).
+        this.speculation.share(
+          await RedisReadCache.create(this.state.connection, {
+            keyPrefix: this.state.keyPrefix,
+            masterKey: this.#masterKey,
+            maxEntries: CACHE_LIMITS.maxEntriesPerTenant,
+            maxBytes: CACHE_LIMITS.maxCharsPerTenant,
+          }),
+        );
+      }
       if (this.#sharedVault) {
         this.sessionVaults = new SessionVaults(
           this.vaults,
@@ -444,12 +462,9 @@ export class Gateway {
             }),
         search: (tenant, query, k) => this.searchTools(tenant, query, k),
         speculation: this.speculation,
-        // The same key as the session's PII vault: another API key gets another cache.
-        // With shared state the session read cache is off: it lives in one replica, and a
-        // write through another replica could not invalidate it (a stale read).
-        sessionKey: this.state instanceof RedisState
-          ? undefined
-          : JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
+        // The same key as the session's PII vault: another API key gets another cache. With
+        // shared state the cache lives in Redis (`speculation.share`), voided by any replica.
+        sessionKey: JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
         onUnusedPrefetches: (list) => unused = list,
         approvals: this.approvals,
         typeCheck: {

@@ -32,3 +32,9 @@ export {
   type StoredApprovalRequest,
   type StoredSettlement,
 } from "./approval_store.ts";
+export {
+  type ReadCacheLookup,
+  type ReadCacheRef,
+  RedisReadCache,
+  type RedisReadCacheOptions,
+} from "./read_cache.ts";

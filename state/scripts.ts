@@ -5,8 +5,8 @@
  * @module
  */
 
-/** `now` in ms from Redis's clock; prepended to scripts that need it. */
-const NOW = `local t = redis.call('TIME')
+/** `now` in ms from Redis's clock (and `lastUse`); prepended to scripts that need it. */
+export const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- A last-use score for a least-recently-used set: now, but strictly above the set's newest
 -- score, so two uses within one millisecond keep their order (a tie would be broken by the

@@ -48,15 +48,21 @@ export function parseVaultKey(text: string): Uint8Array {
   return bytes;
 }
 
-/** Derives the AES and HMAC keys from a 32-byte master key. */
-export async function deriveVaultKeys(master: Uint8Array): Promise<VaultKeys> {
+/**
+ * Derives the AES and HMAC keys from a 32-byte master key. `salt` separates uses of one master
+ * key (the vault's keys, the read cache's keys): keys of one use open nothing of another.
+ */
+export async function deriveVaultKeys(
+  master: Uint8Array,
+  salt = "airlock vault v1",
+): Promise<VaultKeys> {
   const base = await crypto.subtle.importKey("raw", master as BufferSource, "HKDF", false, [
     "deriveKey",
   ]);
   const hkdf = (info: string) => ({
     name: "HKDF",
     hash: "SHA-256",
-    salt: encoder.encode("airlock vault v1"),
+    salt: encoder.encode(salt),
     info: encoder.encode(info),
   });
   const aes = await crypto.subtle.deriveKey(

@@ -14,6 +14,7 @@ import { Predictor, type PredictorStats } from "./predictor.ts";
 import { MAX_SCANNED_CODE_CHARS, type RunContext, SpeculationRun } from "./run.ts";
 import type { CandidateCall } from "./scan.ts";
 import { Scanner } from "./scanner.ts";
+import { type SharedCacheBackend, SharedReadCache } from "./shared_cache.ts";
 
 /** Options of {@linkcode Speculation}. */
 export interface SpeculationOptions {
@@ -34,10 +35,13 @@ export interface SpeculationOptions {
   /** Servers that share no state with any other: their own write epoch (default none). */
   isolatedServers?: readonly string[];
   /**
-   * State is shared between replicas (`state.url`): another replica's writes are not seen
-   * here, so the session cache is off (prefetch and prediction inside one execution stay).
+   * State is shared between replicas (`state.url`): the session cache is off until
+   * {@linkcode Speculation.share} gives it the shared store (another replica's writes would
+   * not be seen by a cache of this process alone).
    */
   sharedState?: boolean;
+  /** Log sink (the shared cache's failures). */
+  log?: (event: Record<string, unknown>) => void;
 }
 
 /** Prefetch counters of one tenant. */
@@ -52,6 +56,8 @@ export interface SpeculationStats {
   prefetches: PrefetchStats[];
   cache: CacheTenantStats[];
   prediction: PredictorStats[];
+  /** Failed operations of the shared cache (each went upstream instead); 0 without one. */
+  cacheFailures: number;
 }
 
 /** One call of an audited execution, for learning. */
@@ -79,6 +85,10 @@ export class Speculation {
   readonly #limits: CacheLimits;
   readonly #sharedReadOnly: readonly string[];
   readonly #sharedState: boolean;
+  readonly #unsettledMs: number;
+  readonly #log: (event: Record<string, unknown>) => void;
+  /** The session cache shared by replicas, once {@linkcode share}d. */
+  #shared: SharedReadCache | undefined;
   /** The literal-call scan, in a Worker. */
   readonly scanner = new Scanner();
 
@@ -87,6 +97,8 @@ export class Speculation {
     this.#limits = options.cacheLimits ?? CACHE_LIMITS;
     this.#sharedReadOnly = options.readOnly ?? [];
     this.#sharedState = options.sharedState ?? false;
+    this.#unsettledMs = options.unsettledMs ?? 30_000;
+    this.#log = options.log ?? (() => {});
     this.cache = new SessionCache(this.epochs, this.#limits, options.now);
     this.predictor = new Predictor(options.now);
     // Expired entries would otherwise stay until their session writes again.
@@ -94,10 +106,31 @@ export class Speculation {
     Deno.unrefTimer(this.#sweep as unknown as number);
   }
 
+  /**
+   * Keeps the session cache in `store` (Redis, shared by replicas) from now on, with its
+   * writes voiding every replica's reads. Called once shared state is set up.
+   */
+  share(store: SharedCacheBackend): void {
+    this.#shared = new SharedReadCache(store, this.epochs, {
+      limits: this.#limits,
+      unsettledMs: this.#unsettledMs,
+      log: this.#log,
+    });
+  }
+
+  /** `server` restarted, failed or changed: what it returned before is void, everywhere. */
+  resetServer(server: string): void {
+    this.epochs.reset(server);
+    this.#shared?.reset(server);
+  }
+
   /** The speculation of one execution under `policy`. */
   begin(policy: SpeculationPolicy, ctx: BeginContext): SpeculationRun {
-    // With replicas, another replica's write would not void what this one keeps.
-    if (this.#sharedState && policy.ttlSeconds > 0) policy = { ...policy, ttlSeconds: 0 };
+    // With replicas and no shared store yet, another replica's write would not void what
+    // this one keeps.
+    if (this.#sharedState && !this.#shared && policy.ttlSeconds > 0) {
+      policy = { ...policy, ttlSeconds: 0 };
+    }
     return new SpeculationRun({
       ...ctx,
       policy,
@@ -106,6 +139,7 @@ export class Speculation {
     }, {
       epochs: this.epochs,
       cache: this.cache,
+      shared: this.#shared,
       limits: this.#limits,
       scan: (code, tenant) => this.scanner.scan(code, tenant),
       predictor: this.predictor,
@@ -164,8 +198,9 @@ export class Speculation {
   stats(): SpeculationStats {
     return {
       prefetches: [...this.#counts.values()],
-      cache: this.cache.stats(),
+      cache: mergeShared(this.cache.stats(), this.#shared?.counts() ?? []),
       prediction: this.predictor.stats(),
+      cacheFailures: this.#shared?.failures ?? 0,
     };
   }
 
@@ -174,4 +209,29 @@ export class Speculation {
     clearInterval(this.#sweep);
     this.scanner.close();
   }
+}
+
+/** Adds the shared cache's hits, misses and evictions to this process's per-tenant figures. */
+function mergeShared(
+  local: CacheTenantStats[],
+  shared: ReturnType<SharedReadCache["counts"]>,
+): CacheTenantStats[] {
+  const byTenant = new Map(local.map((s) => [s.tenant, { ...s }]));
+  for (const c of shared) {
+    const s = byTenant.get(c.tenant) ?? {
+      tenant: c.tenant,
+      sessions: 0,
+      entries: 0,
+      chars: 0,
+      held: 0,
+      hits: 0,
+      misses: 0,
+      evictions: 0,
+    };
+    s.hits += c.hits;
+    s.misses += c.misses;
+    s.evictions += c.evictions;
+    byTenant.set(c.tenant, s);
+  }
+  return [...byTenant.values()];
 }

@@ -20,7 +20,12 @@ import type { SpeculationStats } from "./engine.ts";
  * - `airlock_speculation_cache_entries{tenant}`, `airlock_speculation_cache_chars{tenant}`
  *   (UTF-16 units of kept results' JSON), `airlock_speculation_cache_evictions_total{tenant}`;
  * - `airlock_speculation_prefetch_held_chars{tenant}`: prefetched results held by running
- *   executions until the code asks for them (counted in the same per-tenant bound as the cache).
+ *   executions until the code asks for them (counted in the same per-tenant bound as the cache);
+ * - `airlock_speculation_cache_failures_total`: operations of the session cache shared by
+ *   replicas (Redis) that failed, each one a call sent upstream instead (0 without shared state).
+ *
+ * With shared state the entries live in Redis: `cache_entries` and `cache_chars` count only
+ * this process's (none); hits, misses and evictions are this replica's.
  */
 export function addSpeculationMetrics(registry: Registry, read: () => SpeculationStats): void {
   registry.register(
@@ -94,6 +99,14 @@ export function addSpeculationMetrics(registry: Registry, read: () => Speculatio
       "Prefetched results held until the code asks for them (UTF-16 units).",
       ["tenant"],
       () => read().cache.map((c) => ({ labels: { tenant: c.tenant }, value: c.held })),
+    ),
+  );
+  registry.register(
+    new Counter(
+      "airlock_speculation_cache_failures_total",
+      "Shared session cache operations that failed (Redis unreachable or slow); the calls went upstream.",
+      [],
+      () => [{ labels: {}, value: read().cacheFailures }],
     ),
   );
   registry.register(

@@ -18,6 +18,12 @@ export {
   type SpeculationStats,
 } from "./engine.ts";
 export { WriteEpochs } from "./epochs.ts";
+export {
+  type SharedCacheBackend,
+  type SharedCacheCounts,
+  SharedReadCache,
+  type SharedReadCacheOptions,
+} from "./shared_cache.ts";
 export { addSpeculationMetrics } from "./metrics.ts";
 export { isReadOnly, type SpeculationPolicy } from "./policy.ts";
 export { type ObservedCall, type Prediction, Predictor, type PredictorStats } from "./predictor.ts";

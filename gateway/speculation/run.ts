@@ -16,6 +16,7 @@ import { compileOutputSchema } from "../../upstream/mod.ts";
 import { canonicalJson } from "./canonical.ts";
 import { type CacheLimits, resultChars, type SessionCache } from "./cache.ts";
 import type { WriteEpochs } from "./epochs.ts";
+import type { SharedReadCache } from "./shared_cache.ts";
 import { carriesPersonalData } from "./personal.ts";
 import { isReadOnly, type SpeculationPolicy } from "./policy.ts";
 import type { ObservedCall, Predictor } from "./predictor.ts";
@@ -123,6 +124,11 @@ export interface RunContext {
 export interface RunShared {
   epochs: WriteEpochs;
   cache: SessionCache;
+  /**
+   * With shared state: the session cache and write epochs in Redis, shared by replicas (then
+   * `cache` keeps no entries, only the held prefetches' accounting).
+   */
+  shared?: SharedReadCache;
   /** The cache's bounds: a held prefetch is bounded like an entry and a session. */
   limits: CacheLimits;
   predictor: Predictor;
@@ -137,6 +143,14 @@ interface Prefetch {
   source: "literal" | "predicted";
   started: number;
   epoch: number;
+  /** The shared epoch it was fetched under (shared state), undefined: not servable. */
+  sharedEpoch?: number;
+  /**
+   * Shared state only: `cached` when the shared cache had the result (no upstream call),
+   * `skipped` when nothing was sent (a write in flight, Redis failed, no budget left). Neither
+   * is a prefetch on the record.
+   */
+  local?: "cached" | "skipped";
   promise: Promise<CallToolResult | undefined>;
   settled?: { ms: number; outcome: "ok" | "error" };
   /** UTF-16 units held for its result (released when served or dropped). */
@@ -218,18 +232,24 @@ export class SpeculationRun implements CallSpeculation {
     upstreamArgs: Record<string, unknown>,
   ): SpeculativeCall {
     const ctx = this.#ctx;
-    const { epochs, cache } = this.#shared;
+    const { epochs, cache, shared } = this.#shared;
     if (!isReadOnly(tool, ctx.sharedReadOnly)) {
       // Whether or not this tenant speculates: every cached or prefetched read of this server,
       // and of every server that may share its state, anyone's, is void from now on.
       const endWrite = epochs.beginWrite(tool.server);
       if (ctx.session) cache.clearServer(ctx.tenant, ctx.session, tool.server);
+      // Every replica's too: the write goes upstream only once the shared epoch is bumped.
+      const endShared = shared?.beginWrite(tool.server);
       let answered = false;
       return {
-        served: () => Promise.resolve(undefined),
+        served: async () => {
+          await endShared;
+          return undefined;
+        },
         fetched: () => answered = true,
         end: (ok) => {
           endWrite(answered);
+          endShared?.then((end) => end(answered));
           if (ok) this.#learn({ tool: tool.id, args });
         },
       };
@@ -243,6 +263,8 @@ export class SpeculationRun implements CallSpeculation {
       };
     }
     const epoch = epochs.of(tool.server);
+    /** The shared epoch seen by the look-up (shared state): what a fresh result is kept under. */
+    let sharedEpoch: number | undefined;
     const json = canonicalJson(upstreamArgs);
     // A call that waits for a person is neither served from nor kept in the cache.
     const key = json === undefined || ctx.needsApproval(tool.id)
@@ -264,12 +286,27 @@ export class SpeculationRun implements CallSpeculation {
           const result = await prefetch.promise;
           // The result goes to the call (or is dropped): this execution holds it no more.
           this.#release(prefetch);
-          if (result && !result.isError && epochs.current(tool.server, prefetch.epoch)) {
+          if (
+            result && !result.isError && epochs.current(tool.server, prefetch.epoch) &&
+            (!shared || await shared.current(tool.server, prefetch.sharedEpoch))
+          ) {
+            if (prefetch.local === "cached") return { result, from: "cached" };
             this.#shared.count(ctx.tenant, prefetch.source, true);
-            if (ctx.session) this.#keep(key, tool.server, result, prefetch.epoch);
+            if (ctx.session) {
+              this.#keep(key, tool.server, result, prefetch.epoch, prefetch.sharedEpoch);
+            }
             return { result, from: "prefetched" };
           }
-          this.#unused.push(prefetch);
+          if (!prefetch.local) this.#unused.push(prefetch);
+        }
+        if (shared && ctx.session && ctx.policy.ttlSeconds > 0) {
+          // The entry and the shared epoch in one round trip; a miss (or a failure) goes upstream.
+          const found = await shared.lookup(ctx.tenant, ctx.session, key, tool.server);
+          sharedEpoch = found.epoch;
+          if (found.result && epochs.current(tool.server, epoch)) {
+            return { result: found.result, from: "cached" };
+          }
+          return undefined;
         }
         if (ctx.session && ctx.policy.ttlSeconds > 0) {
           const result = cache.get(ctx.tenant, ctx.session, key);
@@ -279,7 +316,7 @@ export class SpeculationRun implements CallSpeculation {
       },
       fetched: (result) => {
         if (ctx.policy.enabled && ctx.session && key !== undefined) {
-          this.#keep(key, tool.server, result, epoch);
+          this.#keep(key, tool.server, result, epoch, sharedEpoch);
         }
       },
       end: (ok, value) => {
@@ -299,9 +336,11 @@ export class SpeculationRun implements CallSpeculation {
     this.#closed = true;
     this.#abort.abort(new Error("the execution ended"));
     const now = performance.now();
-    const unused = [...this.#unused, ...this.#prefetches.values()];
+    const all = [...this.#unused, ...this.#prefetches.values()];
     this.#prefetches.clear();
-    for (const p of unused) this.#release(p);
+    for (const p of all) this.#release(p);
+    // A result the shared cache had, or a prefetch never sent, made no upstream call.
+    const unused = all.filter((p) => !p.local);
     return unused.map((p) => {
       this.#shared.count(this.#ctx.tenant, p.source, false);
       return {
@@ -343,8 +382,29 @@ export class SpeculationRun implements CallSpeculation {
     return true;
   }
 
-  #keep(key: string, server: string, result: CallToolResult, epoch: number): void {
+  #keep(
+    key: string,
+    server: string,
+    result: CallToolResult,
+    epoch: number,
+    sharedEpoch: number | undefined,
+  ): void {
     const ctx = this.#ctx;
+    const { shared, epochs } = this.#shared;
+    if (shared) {
+      // Kept in Redis only if no write (through any replica) came since `sharedEpoch`.
+      if (!epochs.current(server, epoch)) return;
+      shared.put(
+        ctx.tenant,
+        ctx.session!,
+        key,
+        server,
+        result,
+        sharedEpoch,
+        ctx.policy.ttlSeconds * 1000,
+      );
+      return;
+    }
     this.#shared.cache.put(
       ctx.tenant,
       ctx.session!,
@@ -395,7 +455,7 @@ export class SpeculationRun implements CallSpeculation {
 
   #prefetch(id: string, args: Record<string, unknown>, source: "literal" | "predicted"): void {
     const ctx = this.#ctx;
-    const { epochs, cache } = this.#shared;
+    const { epochs, cache, shared } = this.#shared;
     if (this.#closed || this.#made >= ctx.policy.maxPrefetchPerExecution) return;
     const tool = ctx.tool(id);
     // Exactly the checks of a real call, and only tools that cannot change anything.
@@ -418,13 +478,17 @@ export class SpeculationRun implements CallSpeculation {
     const key = `${id}\0${json}`;
     if (this.#prefetches.has(key) || this.#called.has(key)) return;
     // Already kept for the session: the call will be served from there.
-    if (ctx.session && ctx.policy.ttlSeconds > 0 && cache.has(ctx.tenant, ctx.session, key)) {
+    if (
+      !shared && ctx.session && ctx.policy.ttlSeconds > 0 &&
+      cache.has(ctx.tenant, ctx.session, key)
+    ) {
       return;
     }
     const epoch = epochs.of(tool.server);
     if (!epochs.current(tool.server, epoch)) return; // a write is in flight
-    // A prefetch is a call of the execution: it takes one from `maxToolCalls`.
-    if (ctx.budget && !ctx.budget()) return;
+    // A prefetch is a call of the execution: it takes one from `maxToolCalls` (with shared
+    // state once the shared cache missed: a hit sends nothing).
+    if (!shared && ctx.budget && !ctx.budget()) return;
     this.#made++;
     const started = performance.now();
     const prefetch: Prefetch = {
@@ -435,7 +499,27 @@ export class SpeculationRun implements CallSpeculation {
       promise: Promise.resolve(undefined),
       held: 0,
     };
-    prefetch.promise = ctx.callTool(tool.server, tool.name, upstreamArgs, this.#abort.signal)
+    // With shared state the shared cache (or epoch) is read first, in one round trip: a hit
+    // is the result; a write through another replica after it voids the prefetch; a write in
+    // flight or a failure sends nothing (the code's call goes upstream).
+    const found = !shared
+      ? Promise.resolve(undefined)
+      : ctx.session && ctx.policy.ttlSeconds > 0
+      ? shared.lookup(ctx.tenant, ctx.session, key, tool.server)
+      : shared.epoch(tool.server).then((e) => ({ epoch: e, result: undefined }));
+    prefetch.promise = found.then((found) => {
+      if (!found) return ctx.callTool(tool.server, tool.name, upstreamArgs, this.#abort.signal);
+      prefetch.sharedEpoch = found.epoch;
+      if (found.result) {
+        prefetch.local = "cached";
+        return found.result;
+      }
+      if (found.epoch === undefined || this.#closed || (ctx.budget && !ctx.budget())) {
+        prefetch.local = "skipped";
+        throw new Error("not sent");
+      }
+      return ctx.callTool(tool.server, tool.name, upstreamArgs, this.#abort.signal);
+    })
       .then((result) => {
         prefetch.settled = {
           ms: performance.now() - started,

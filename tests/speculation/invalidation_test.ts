@@ -2,7 +2,7 @@
  * What voids a kept or prefetched read (red team of issue 13, items 2, 4 and 8): a write its
  * server never answered, until it can no longer land; a write through another server that may
  * share the data; a restart of the upstream server; shared state between replicas (the session
- * cache is off); an operator's annotation override for a read that is not pure; a tenant's own
+ * cache lives in Redis: tests/state/read_cache_test.ts); an operator's annotation override for a read that is not pure; a tenant's own
  * `readOnly` globs never exempt its writes from voiding other tenants' reads.
  */
 
@@ -224,7 +224,7 @@ Deno.test({
 const noRedis = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 
 Deno.test({
-  name: "invalidation: with shared state (state.url) the session cache is off",
+  name: "invalidation: with shared state (state.url) the session cache is in Redis",
   ignore: noRedis,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -255,8 +255,16 @@ Deno.test({
         const first = await run();
         assertEquals(first.tools.calls[0].prefetched, true, "prefetch inside one execution");
         const second = await run();
-        assertEquals(second.tools.calls[0].cached, undefined, "another replica may have written");
-        assertEquals(second.tools.calls[0].prefetched, true);
+        assertEquals(second.tools.calls[0].cached, true, "kept in Redis (voided by any replica)");
+        assertEquals(second.tools.calls[0].prefetched, undefined);
+        // A write (through any replica: the epoch is Redis's) voids it.
+        await gateway.execute({ code: `await ledger.put({ key: "k", value: 1 });` }, {
+          tenant,
+          requestId: crypto.randomUUID(),
+          transport: "http",
+        });
+        const third = await run();
+        assertEquals(third.tools.calls[0].cached, undefined);
       } finally {
         await gateway.close();
       }
