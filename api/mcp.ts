@@ -597,6 +597,9 @@ export class McpHttpEndpoint {
     if (request.method !== "POST") {
       return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
     }
+    // A new session (`initialize`) takes one request of the tenant's rate limit, on every
+    // backend: a client cannot open sessions (each a record and a server) without bound.
+    await this.#gateway.limiter.take(tenant);
     const params = this.#shared ? await initializeParams(request) : undefined;
     let sharing: Promise<unknown> | undefined;
     const transport = await this.#connect(tenant, key, () => crypto.randomUUID(), (id) => {

@@ -180,7 +180,12 @@ export class RedisReadCache {
    * @throws StateUnavailableError when Redis cannot answer
    */
   async bump(group: string): Promise<void> {
-    await this.#conn.run((c) => c.incr(this.#epochKey(group)));
+    // An end without a begin: bumps the epoch (created first if need be), nothing else.
+    await this.#conn.script(WRITE_END, [this.#epochKey(group), this.#writesKey(group)], [
+      "bump",
+      1,
+      1,
+    ]);
   }
 
   #member(ref: ReadCacheRef): Promise<string> {

@@ -16,11 +16,26 @@
 
 import { NOW } from "./scripts.ts";
 
+/**
+ * `epochOf(key)`: a group's epoch, created at Redis's time in ms × 1024 when there is none, so
+ * that a Redis restarted empty never hands out an epoch a replica saw before the restart (a
+ * result fetched then is never kept under the same number after it).
+ */
+const EPOCH = `
+local function epochOf(key)
+  local v = redis.call('GET', key)
+  if v then return tonumber(v) end
+  local e = string.format('%.0f', now * 1024)
+  redis.call('SET', key, e)
+  return tonumber(e)
+end
+`;
+
 /** Drops the group's writes that keep the cache off no more; `writing` true when some do. */
-const WRITES = `
+const WRITES = EPOCH + `
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local writing = redis.call('ZCARD', KEYS[3]) > 0
-local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+local epoch = epochOf(KEYS[2])
 `;
 
 /** `drop(member)`: removes one entry of the tenant and its accounting (KEYS[4], KEYS[5]). */
@@ -103,7 +118,8 @@ return evicted
  * may keep the cache off at most (ms: its call's timeout plus the unsettled time, so a replica
  * that dies mid-write cannot keep it off for ever). Bumps the epoch. Returns the new epoch.
  */
-export const WRITE_BEGIN = NOW + `
+export const WRITE_BEGIN = NOW + EPOCH + `
+epochOf(KEYS[1])
 local hold = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[2], now + hold, ARGV[1])
 if redis.call('PTTL', KEYS[2]) < hold then redis.call('PEXPIRE', KEYS[2], hold) end
@@ -115,7 +131,8 @@ return redis.call('INCR', KEYS[1])
  * Bumps the epoch; an answered write stops keeping the cache off, an unanswered one keeps it
  * off `unsettled` ms more (it may still land). Returns the new epoch.
  */
-export const WRITE_END = NOW + `
+export const WRITE_END = NOW + EPOCH + `
+epochOf(KEYS[1])
 if ARGV[2] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[1])
 else

@@ -57,7 +57,7 @@ export interface RedisService extends Service {
   url: string;
   /** Stops the process, keeping the port and directory (for a restart). */
   kill(): Promise<void>;
-  /** Starts it again on the same port (empty: nothing is persisted). */
+  /** Starts it again on the same port (empty unless started with `persist`). */
   restart(): Promise<void>;
 }
 
@@ -83,8 +83,12 @@ export async function waitForPort(
   throw new Error(`${what} did not listen on ${port} within 20 s`);
 }
 
-/** Starts `redis-server` on a free loopback port, nothing persisted. */
-export async function startRedis(): Promise<RedisService> {
+/**
+ * Starts `redis-server` on a free loopback port. Nothing persisted by default (tests); with
+ * `persist`, an append-only file fsynced every second (`appendfsync everysec`), so a restart
+ * keeps rate-limit buckets, leases and cache epochs up to about the last second (the cluster).
+ */
+export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisService> {
   const program = findProgram("redis-server");
   if (!program) throw new Error("redis-server is not installed (apt-get install redis-server)");
   const dir = await Deno.makeTempDir({ prefix: "airlock-redis-" });
@@ -100,7 +104,9 @@ export async function startRedis(): Promise<RedisService> {
         "--save",
         "",
         "--appendonly",
-        "no",
+        options.persist ? "yes" : "no",
+        "--appendfsync",
+        "everysec",
         "--dir",
         dir,
         "--protected-mode",

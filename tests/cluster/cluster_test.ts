@@ -99,6 +99,39 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "a read cached through nginx is voided by a write through either replica",
+        async () => {
+          const session = { ...DEMO, "x-airlock-session": "cluster-cache" };
+          const path = JSON.stringify(`${data}/cached.txt`);
+          await Deno.writeTextFile(`${data}/cached.txt`, "version 1");
+          const read = { code: `return (await files.readTextFile({ path: ${path} })).content` };
+          const write = (v: number) => ({
+            code: `await files.writeFile({ path: ${path}, content: "version ${v}" }); return 0`,
+          });
+          // deno-lint-ignore no-explicit-any
+          const cached = (reply: { body: any }) => reply.body.tools?.calls?.[0]?.cached === true;
+          // Kept by whichever replica read first, served through nginx by the next one.
+          const first = await post(c.url, read, session);
+          assertEquals(first.body.result, "version 1", JSON.stringify(first.body));
+          const kept = await post(c.url, read, session);
+          assertEquals(kept.body.result, "version 1");
+          assert(cached(kept), `served from the shared cache: ${JSON.stringify(kept.body)}`);
+          for (const [writer, reader] of [[b, a], [a, b]]) {
+            const version = writer === b ? 2 : 3;
+            // Kept again (through nginx), then written through one replica directly.
+            await post(c.url, read, session);
+            assert(cached(await post(c.url, read, session)), "kept before the write");
+            const wrote = await post(writer.url, write(version), session);
+            assertEquals(wrote.status, 200, JSON.stringify(wrote.body));
+            // Read through the other replica: fresh, not the kept result.
+            const after = await post(reader.url, read, session);
+            assertEquals(after.body.result, `version ${version}`, JSON.stringify(after.body));
+            assert(!cached(after), "not served from the cache after the write");
+          }
+        },
+      );
+
       await t.step("several MCP sessions through nginx each do 20 calls", async () => {
         const clients: Client[] = [];
         try {
