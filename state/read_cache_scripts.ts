@@ -104,7 +104,12 @@ while redis.call('ZCARD', KEYS[4]) + 1 > maxE or
   evicted = evicted + 1
 end
 redis.call('SET', KEYS[1], ARGV[3] .. ':' .. ARGV[4], 'PX', ttl)
-redis.call('ZADD', KEYS[4], now + ttl, ARGV[1])
+-- Strictly above the newest score: entries kept within one millisecond keep their order (a tie
+-- would be broken by the member's bytes, an HMAC: evicting at random among them).
+local score = now + ttl
+local top = redis.call('ZREVRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 0.001 end
+redis.call('ZADD', KEYS[4], score, ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], size)
 redis.call('HINCRBY', KEYS[5], '_', size)
 for _, k in ipairs({KEYS[4], KEYS[5]}) do
