@@ -10,6 +10,8 @@ import type { SandboxGrants } from "./types.ts";
 export interface SandboxArgsOptions {
   /** Path of the trusted harness (the entry module). */
   harnessPath: string;
+  /** Path of the import map that routes Node built-ins through shims (`node_shims.ts`). */
+  importMapPath: string;
   /** V8 old-space limit in MiB. */
   memoryMb: number;
   /** A per-process origin so `localStorage` and `caches` are never shared. */
@@ -32,6 +34,7 @@ export function sandboxArgs(options: SandboxArgsOptions): string[] {
     "--no-npm",
     "--cached-only",
     "--no-check",
+    `--import-map=${options.importMapPath}`,
     `--location=${options.location}`,
     `--v8-flags=--max-old-space-size=${Math.max(8, Math.floor(options.memoryMb))}`,
   ];

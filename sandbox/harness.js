@@ -9,8 +9,9 @@
 // Frames out (stdout): ready | log | rpc | result | error | over_limit.
 // Frames in (stdin):   run | reply.
 
-import { Worker as NodeWorker } from "node:worker_threads";
-import { Writable } from "node:stream";
+// Nothing of Node's is imported here: Node compatibility costs a process about 20 ms of
+// CPU to initialise, so its objects are hardened only when the code first reaches them
+// (see `hardenNode` below and sandbox/node_shims.ts).
 
 /**
  * The runner itself. It is not run here but from a `data:` URL made of its own source
@@ -18,7 +19,7 @@ import { Writable } from "node:stream";
  * `Error.prepareStackTrace` call sites, errors thrown inside `__airlock.rpc`) then names
  * a `data:` module, never this file's path in the host's runtime directory.
  */
-function runner(NodeWorker, Writable) {
+function runner() {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   // Captured before any untrusted code runs. `Deno.stdout`, `Deno.stderr`, `process.stdout`
@@ -218,30 +219,15 @@ function runner(NodeWorker, Writable) {
 
   // A worker is a fresh runtime with its own, open `Deno[Deno.internal]` and its own
   // `caches`, out of reach of this harness: no workers at all. The web Worker is a global;
-  // node:worker_threads' class calls `super()`, which looks up its prototype at call time,
-  // so a refusing prototype it cannot be given back (non-extensible) stops it before it
-  // creates anything.
+  // node:worker_threads' Worker is refused in `hardenNode`.
   function refuseWorker() {
     throw new NotCapable("Workers are not available in the sandbox");
   }
   Object.defineProperty(globalThis, "Worker", { ...NONE, value: refuseWorker });
-  Object.setPrototypeOf(NodeWorker, refuseWorker);
-  Object.preventExtensions(NodeWorker);
 
   // Host paths: the working directory is the runtime directory, argv names the runner.
   const NEUTRAL_CWD = "/airlock";
   Object.defineProperty(Deno, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
-  const nodeProcess = globalThis.process;
-  Object.defineProperty(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
-  Object.defineProperty(nodeProcess, "argv", {
-    ...NONE,
-    value: Object.freeze(["deno", "/airlock/runner.js"]),
-    enumerable: true,
-  });
-  // An accessor Deno will not let go of; its setter stores the value shown, and
-  // `process.title` shows it too. (Setting `title` itself would rewrite the process's
-  // command line, which tools outside use to recognise sandbox processes.)
-  nodeProcess.execPath = "deno";
 
   Object.defineProperty(globalThis, "ToolError", { value: ToolError, writable: false });
   Object.defineProperty(globalThis, "__airlock", {
@@ -451,7 +437,7 @@ function runner(NodeWorker, Writable) {
   }
 
   /** A stand-in for `process.stdout` / `process.stderr`: a Node Writable into the log. */
-  function nodeWriter(lines, fd) {
+  function nodeWriter(Writable, lines, fd) {
     const stream = new Writable({
       decodeStrings: false,
       write(chunk, encoding, callback) {
@@ -470,7 +456,6 @@ function runner(NodeWorker, Writable) {
 
   // Exiting does not lose a partial line: it is flushed first, like at a normal end.
   const denoExit = Deno.exit;
-  const nodeExit = nodeProcess.exit;
   Object.defineProperty(Deno, "exit", {
     ...NONE,
     enumerable: true,
@@ -479,20 +464,91 @@ function runner(NodeWorker, Writable) {
       return denoExit(code);
     },
   });
-  Object.defineProperty(nodeProcess, "exit", {
-    ...NONE,
-    enumerable: true,
-    value: function exit(code) {
-      if (!finished) flushStreams();
-      return nodeExit.call(nodeProcess, code);
-    },
-  });
 
   const NOT_OURS = { writable: false, enumerable: true, configurable: false };
   Object.defineProperty(Deno, "stdout", { ...NOT_OURS, value: denoWriter(outLines) });
   Object.defineProperty(Deno, "stderr", { ...NOT_OURS, value: denoWriter(errLines) });
-  Object.defineProperty(nodeProcess, "stdout", { ...NOT_OURS, value: nodeWriter(outLines, 1) });
-  Object.defineProperty(nodeProcess, "stderr", { ...NOT_OURS, value: nodeWriter(errLines, 2) });
+
+  // ---------------------------------------------------------------- Node, hardened lazily
+  //
+  // `globalThis.process` is the runtime's own lazy accessor, which initialises Node
+  // compatibility on first use. It is replaced by a non-configurable accessor that runs
+  // the runtime's and then hardens Node's objects, once, before handing `process` out.
+  // Every other way to Node's objects, `import("node:…")` or a bare built-in name, is
+  // routed by the process's import map through a shim that reads this accessor before
+  // its importer gets the module (sandbox/node_shims.ts); `process.getBuiltinModule`
+  // and `require` need `process` or a built-in first.
+
+  const processAccessor = Object.getOwnPropertyDescriptor(globalThis, "process");
+  let hardenedProcess;
+  // "idle", "hardening" (the runtime's own modules may read the accessor while they
+  // load; no code of the caller's runs then) or "failed" (fail closed: never hand out an
+  // unhardened process).
+  let nodeState = "idle";
+  Object.defineProperty(globalThis, "process", {
+    get() {
+      if (hardenedProcess !== undefined) return hardenedProcess;
+      if (nodeState === "failed") throw new NotCapable("Node compatibility is unavailable");
+      const nodeProcess = processAccessor.get.call(globalThis);
+      if (nodeState === "hardening") return nodeProcess;
+      nodeState = "hardening";
+      try {
+        hardenNode(nodeProcess);
+      } catch (error) {
+        nodeState = "failed";
+        throw error;
+      }
+      hardenedProcess = nodeProcess;
+      return hardenedProcess;
+    },
+    enumerable: processAccessor.enumerable,
+    configurable: false,
+  });
+
+  /** Hardens `process` and node:worker_threads (what the eager harness did at start-up). */
+  function hardenNode(nodeProcess) {
+    // Captured first: the code cannot have touched either before this runs.
+    const getBuiltinModule = nodeProcess.getBuiltinModule;
+    Object.defineProperty(nodeProcess, "getBuiltinModule", { ...NONE, value: getBuiltinModule });
+    // node:worker_threads' class calls `super()`, which looks up its prototype at call
+    // time, so a refusing prototype it cannot be given back (non-extensible) stops it
+    // before it creates anything.
+    const NodeWorker = getBuiltinModule.call(nodeProcess, "node:worker_threads").Worker;
+    Object.setPrototypeOf(NodeWorker, refuseWorker);
+    Object.preventExtensions(NodeWorker);
+
+    Object.defineProperty(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
+    Object.defineProperty(nodeProcess, "argv", {
+      ...NONE,
+      value: Object.freeze(["deno", "/airlock/runner.js"]),
+      enumerable: true,
+    });
+    // An accessor Deno will not let go of; its setter stores the value shown, and
+    // `process.title` shows it too. (Setting `title` itself would rewrite the process's
+    // command line, which tools outside use to recognise sandbox processes.)
+    nodeProcess.execPath = "deno";
+    // `argv0` is an accessor too, but its setter does nothing: it still shows the Deno
+    // executable's path (not the gateway's or the runtime directory's; see the README).
+
+    const nodeExit = nodeProcess.exit;
+    Object.defineProperty(nodeProcess, "exit", {
+      ...NONE,
+      enumerable: true,
+      value: function exit(code) {
+        if (!finished) flushStreams();
+        return nodeExit.call(nodeProcess, code);
+      },
+    });
+    const { Writable } = getBuiltinModule.call(nodeProcess, "node:stream");
+    Object.defineProperty(nodeProcess, "stdout", {
+      ...NOT_OURS,
+      value: nodeWriter(Writable, outLines, 1),
+    });
+    Object.defineProperty(nodeProcess, "stderr", {
+      ...NOT_OURS,
+      value: nodeWriter(Writable, errLines, 2),
+    });
+  }
 
   // ---------------------------------------------------------------- result encoding
 
@@ -814,4 +870,4 @@ for (let i = 0; i < runnerBytes.length; i += 0x8000) {
   runnerBinary += String.fromCharCode(...runnerBytes.subarray(i, i + 0x8000));
 }
 const reentered = await import(`data:application/javascript;base64,${btoa(runnerBinary)}`);
-reentered.default(NodeWorker, Writable);
+reentered.default();

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { nodeShimImportMap } from "./node_shims.ts";
 import { killAllSupervised } from "./supervisor.ts";
 
 const HARNESS_SOURCE = new URL("./harness.js", import.meta.url);
@@ -37,6 +38,8 @@ export const DEFAULT_DISK_LIMIT_BYTES = 64 * 1024 * 1024;
 export interface RuntimePaths {
   /** The harness copy that is the entry module. */
   runnerPath: string;
+  /** The import map that routes Node built-ins through their shims (`node_shims.ts`). */
+  importMapPath: string;
   /**
    * The process's private Deno cache directory (transpiled code, V8 code cache, per-origin
    * storage), deleted once it has exited.
@@ -66,6 +69,7 @@ class Generation {
     this.dir = dir;
     this.paths = {
       runnerPath: `${dir}/runner.js`,
+      importMapPath: `${dir}/import_map.json`,
       denoDir: `${dir}/template`,
       workDir: `${dir}/work`,
     };
@@ -81,6 +85,11 @@ class Generation {
       await Deno.writeTextFile(`${dir}/${OWNER_FILE}`, await ownerTag(), { mode: 0o600 });
       const source = await Deno.readTextFile(HARNESS_SOURCE);
       await Deno.writeTextFile(generation.paths.runnerPath, source, { mode: 0o600 });
+      await Deno.writeTextFile(
+        generation.paths.importMapPath,
+        JSON.stringify(nodeShimImportMap()),
+        { mode: 0o600 },
+      );
       await Deno.mkdir(generation.paths.denoDir);
       await Deno.mkdir(generation.paths.workDir, { mode: 0o500 });
     } catch (error) {

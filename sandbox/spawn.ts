@@ -63,6 +63,7 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
       ...(wrappers.length > 0 ? [spec.deno] : []),
       ...sandboxArgs({
         harnessPath: spec.paths.runnerPath,
+        importMapPath: spec.paths.importMapPath,
         memoryMb: spec.memoryMb,
         location: spec.origin,
         grants: spec.grants,
@@ -105,10 +106,11 @@ export function harnessWarmer(deno: string): Warmer {
       deno,
       // Started from the runner's own directory by relative path: it resolves to the same
       // module (so the same cache entries), and its command line does not look like an
-      // execution's to tools that look for those.
+      // execution's to tools that look for those. The import map sits beside the runner.
       paths: {
         ...paths,
         runnerPath: paths.runnerPath.slice(slash + 1),
+        importMapPath: paths.importMapPath.slice(paths.importMapPath.lastIndexOf("/") + 1),
         workDir: paths.runnerPath.slice(0, slash),
       },
       origin: newOrigin(),
