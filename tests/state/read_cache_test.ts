@@ -242,6 +242,103 @@ Deno.test({
   },
 });
 
+/** A TCP relay to `port` that can cut its clients off (one replica loses Redis, not all). */
+function relay(port: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  let down = false;
+  const pipe = (from: Deno.Conn, to: Deno.Conn) =>
+    from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
+      for (const c of [from, to]) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+        open.delete(c);
+      }
+    });
+  const accepting = (async () => {
+    for await (const client of listener) {
+      if (down) {
+        client.close();
+        continue;
+      }
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
+      open.add(client).add(upstream);
+      pipe(client, upstream);
+      pipe(upstream, client);
+    }
+  })().catch(() => {});
+  return {
+    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
+    cut() {
+      down = true;
+      for (const c of open) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      open.clear();
+    },
+    mend() {
+      down = false;
+    },
+    async close() {
+      this.cut();
+      listener.close();
+      await accepting;
+    },
+  };
+}
+
+Deno.test({
+  name: "shared read cache: a write a replica could not announce is announced before its next use",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const redis = await startRedis();
+    const link = relay(redis.port);
+    const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
+    const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
+    try {
+      assert(await waitFor(() => stateA.health().up && stateB.health().up), "connected");
+      const cache = async (state: RedisState) =>
+        new SharedReadCache(
+          await RedisReadCache.create(state.connection, {
+            keyPrefix: "airlock:",
+            masterKey: KEY,
+            maxEntries: 100,
+            maxBytes: 1 << 20,
+          }),
+          new WriteEpochs(1000),
+          { limits: CACHE_LIMITS, unsettledMs: 1000 },
+        );
+      const [a, b] = [await cache(stateA), await cache(stateB)];
+      const result = { content: [{ type: "text" as const, text: "v1" }] };
+      a.put("acme", SESSION, CALL, "docs", result, (await a.epoch("docs"))!, 60_000);
+      assertEquals((await a.lookup("acme", SESSION, CALL, "docs")).result, result);
+      // B loses Redis (A does not) and writes: its bump cannot be sent.
+      link.cut();
+      assert(await waitFor(() => !stateB.health().up), "B sees the outage");
+      const end = await b.beginWrite("docs");
+      end(true);
+      assert(b.failures >= 1);
+      // The stated bound: meanwhile A, which reaches Redis, still serves what it kept.
+      assertEquals((await a.lookup("acme", SESSION, CALL, "docs")).result, result);
+      // B reaches Redis again: the owed bump goes first, and A's kept read is void.
+      link.mend();
+      assert(await waitFor(() => stateB.health().up, 10_000), "B reconnects");
+      assertEquals((await b.lookup("acme", SESSION, CALL, "docs")).result, undefined);
+      assertEquals((await a.lookup("acme", SESSION, CALL, "docs")).result, undefined);
+    } finally {
+      await stateA.close();
+      await stateB.close();
+      await link.close();
+      await redis.stop();
+    }
+  },
+});
+
 Deno.test({
   name: "shared read cache: two gateways on one Redis: a write through B voids A's kept read",
   ignore,
