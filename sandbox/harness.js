@@ -14,10 +14,12 @@
 // (see `hardenNode` below and sandbox/node_shims.ts).
 
 /**
- * The runner itself. It is not run here but from a `data:` URL made of its own source
- * (see the end of the file): every stack frame the code can see (`new Error().stack`,
- * `Error.prepareStackTrace` call sites, errors thrown inside `__airlock.rpc`) then names
- * a `data:` module, never this file's path in the host's runtime directory.
+ * The runner itself. This file is not the entry module: the gateway writes an entry
+ * module that imports it from a `data:` URL made of its source (sandbox/runtime_dir.ts),
+ * so every stack frame the code can see (`new Error().stack`, `Error.prepareStackTrace`
+ * call sites, errors thrown inside `__airlock.rpc`) names a `data:` module, never a path
+ * in the host's runtime directory. The URL is made once per generation, not by every
+ * process (that cost each one about 5 ms of CPU).
  */
 function runner() {
   const encoder = new TextEncoder();
@@ -863,11 +865,4 @@ function runner() {
   main();
 }
 
-const runnerSource = `export default ${runner};\n`;
-const runnerBytes = new TextEncoder().encode(runnerSource);
-let runnerBinary = "";
-for (let i = 0; i < runnerBytes.length; i += 0x8000) {
-  runnerBinary += String.fromCharCode(...runnerBytes.subarray(i, i + 0x8000));
-}
-const reentered = await import(`data:application/javascript;base64,${btoa(runnerBinary)}`);
-reentered.default();
+runner();

@@ -1,6 +1,7 @@
 /**
  * The runtime directory that sandbox processes share: a private (0700) temporary
- * directory with a copy of the harness (the entry module), a Deno cache directory and an
+ * directory with the entry module (the harness, imported from a `data:` URL), a Deno cache
+ * directory, the import map of Node built-ins' shims and an
  * empty working directory.
  *
  * The harness is copied because the code can see its entry module's path (stack frames),
@@ -20,6 +21,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { nodeShimImportMap } from "./node_shims.ts";
 import { killAllSupervised } from "./supervisor.ts";
 
@@ -84,7 +86,7 @@ class Generation {
     try {
       await Deno.writeTextFile(`${dir}/${OWNER_FILE}`, await ownerTag(), { mode: 0o600 });
       const source = await Deno.readTextFile(HARNESS_SOURCE);
-      await Deno.writeTextFile(generation.paths.runnerPath, source, { mode: 0o600 });
+      await Deno.writeTextFile(generation.paths.runnerPath, entryModule(source), { mode: 0o600 });
       await Deno.writeTextFile(
         generation.paths.importMapPath,
         JSON.stringify(nodeShimImportMap()),
@@ -130,6 +132,15 @@ class Generation {
     live.delete(this);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * The entry module of a sandbox process: one static import of the harness as a `data:`
+ * URL, so that no stack frame names the entry module's path (see harness.js).
+ */
+export function entryModule(harnessSource: string): string {
+  const base64 = Buffer.from(harnessSource, "utf8").toString("base64");
+  return `import "data:application/javascript;base64,${base64}";\n`;
 }
 
 const live = new Set<Generation>();
