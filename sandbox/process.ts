@@ -144,6 +144,8 @@ export class SandboxProcess {
 
   #child: Deno.ChildProcess;
   #storage: string[];
+  /** The private cache directory, whose size is capped while the code runs. */
+  #denoDir: string;
   #releaseRuntime: () => Promise<void>;
   #guard: MemoryGuard;
   #guardAttached: Promise<void>;
@@ -178,8 +180,10 @@ export class SandboxProcess {
     options: SpawnOptions,
     storage: string[],
     releaseRuntime: () => Promise<void>,
+    denoDir: string,
   ) {
     this.#storage = storage;
+    this.#denoDir = denoDir;
     this.#releaseRuntime = releaseRuntime;
     this.#child = child;
     this.#watch = watch;
@@ -231,14 +235,17 @@ export class SandboxProcess {
       throw error;
     }
     const watch = supervise(child);
-    watch.limitDisk(runtime.paths.denoDir, DEFAULT_DISK_LIMIT_BYTES);
     return new SandboxProcess(
       child,
       watch,
       guard,
       options,
-      storageDirs(runtime.paths.denoDir, origin),
+      // The origin's storage inside the private cache directory goes with it (the release
+      // removes the directory whole); only storage kept elsewhere is removed on its own.
+      storageDirs(runtime.paths.denoDir, origin)
+        .filter((path) => !path.startsWith(`${runtime.paths.denoDir}/`)),
       runtime.release,
+      runtime.paths.denoDir,
     );
   }
 
@@ -270,6 +277,10 @@ export class SandboxProcess {
   async #execute(options: ExecuteOptions): Promise<ProcessOutcome> {
     await this.ready;
     await this.#guardAttached;
+    // Only the code can fill the cache directory: until it arrives the process runs the
+    // harness alone, so the (polled, per-process) disk cap starts with the execution and a
+    // warm process waiting in the pool costs no polling.
+    this.#watch.limitDisk(this.#denoDir, DEFAULT_DISK_LIMIT_BYTES);
     const logs: LogEntry[] = [];
     const limits = options.limits;
     // Everything below is counted in UTF-8 bytes as it arrived, before it is parsed.
@@ -388,6 +399,9 @@ export class SandboxProcess {
     if (options.signal?.aborted) this.kill("cancelled");
 
     const exitedFirst = this.#exited.then(async (status) => {
+      // Once an outcome is accepted the exit changes nothing (the process is killed after
+      // every answer): judging it would read the memory guard and wait for nothing.
+      if (settled) return;
       // Give frames already in the pipe a moment to be read before judging the exit.
       await new Promise((r) => setTimeout(r, 5));
       accept({ error: await this.#exitError(status, options.limits) });

@@ -24,6 +24,7 @@
 import { Buffer } from "node:buffer";
 import { nodeShimImportMap } from "./node_shims.ts";
 import { killAllSupervised } from "./supervisor.ts";
+import { checkpointTemplate } from "./template_checkpoint.ts";
 
 const HARNESS_SOURCE = new URL("./harness.js", import.meta.url);
 
@@ -101,6 +102,9 @@ class Generation {
     }
     // A template that cannot be warmed (no resources right now) only costs start-up time.
     await warm?.(generation.paths).catch(() => {});
+    // Copied once per process: folding the warm-up's WALs in first makes each copy ~2.5×
+    // smaller, and the process opens plain databases instead of replaying a WAL.
+    checkpointTemplate(generation.paths.denoDir);
     try {
       for await (const entry of Deno.readDir(generation.paths.denoDir)) {
         // SQLite rebuilds a WAL index (-shm) from the WAL itself: no need to copy it.
