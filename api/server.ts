@@ -345,8 +345,15 @@ async function handle(
     if (!res.writableFinished) aborter.abort();
   });
   let request: Request;
+  let body: Uint8Array<ArrayBuffer> | undefined;
+  if (isSmallBody(req)) {
+    // Read whole before the app runs: one buffer instead of a web stream over node's
+    // stream (measured: the bridge's largest per-request cost after the socket itself).
+    body = await readSmallBody(req);
+    if (!body) return; // the client went away mid-body; its socket is closing
+  }
   try {
-    request = toRequest(req, aborter.signal);
+    request = toRequest(req, aborter.signal, body);
   } catch {
     // Header values Fetch refuses, or a request target that is not a URL path.
     res.writeHead(400, { "content-type": "text/plain", connection: "close" });
@@ -368,8 +375,15 @@ async function handle(
   }
 }
 
-/** The web `Request` for a `node:http` request; the body streams with back-pressure. */
-function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
+/**
+ * The web `Request` for a `node:http` request: with `body` (a small body already read
+ * whole), that; otherwise the body streams with back-pressure.
+ */
+function toRequest(
+  req: http.IncomingMessage,
+  signal: AbortSignal,
+  body?: Uint8Array<ArrayBuffer>,
+): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
@@ -384,7 +398,53 @@ function toRequest(req: http.IncomingMessage, signal: AbortSignal): Request {
     method,
     headers,
     signal,
-    body: hasBody(req) && method !== "GET" && method !== "HEAD" ? bodyStream(req) : null,
+    body: !hasBody(req) || method === "GET" || method === "HEAD" ? null : body ?? bodyStream(req),
+  });
+}
+
+/**
+ * Bodies up to this many bytes (by their `Content-Length`) are read whole before the app
+ * runs; longer ones, and bodies of unknown length, stream to it.
+ */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
+/** Whether the request announces a body of at most {@linkcode SMALL_BODY_BYTES} by its length. */
+function isSmallBody(req: http.IncomingMessage): boolean {
+  if (req.method === "GET" || req.method === "HEAD") return false;
+  if (req.headers["transfer-encoding"] !== undefined) return false;
+  const length = req.headers["content-length"];
+  if (length === undefined || !/^\d{1,6}$/.test(length)) return false;
+  const bytes = Number(length);
+  return bytes > 0 && bytes <= SMALL_BODY_BYTES;
+}
+
+/**
+ * The whole body of a request whose `Content-Length` is small (node's parser stops at that
+ * length, so at most {@linkcode SMALL_BODY_BYTES} are held); `undefined` when the client
+ * closes the connection first (the body deadline closes a stalled one).
+ */
+function readSmallBody(req: http.IncomingMessage): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    req.on("data", (chunk: Uint8Array) => {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    });
+    req.once("end", () => {
+      if (chunks.length === 1) return resolve(new Uint8Array(chunks[0]));
+      const whole = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        whole.set(chunk, at);
+        at += chunk.byteLength;
+      }
+      resolve(whole);
+    });
+    req.once("close", () => {
+      if (!req.complete) resolve(undefined);
+    });
+    req.on("error", () => resolve(undefined));
   });
 }
 
@@ -449,11 +509,19 @@ async function writeResponse(response: Response, res: http.ServerResponse): Prom
     res.end();
     return;
   }
+  const type = response.headers.get("content-type") ?? "";
+  if (/^application\/json\b/i.test(type)) {
+    // A JSON document is complete only at its end (every JSON reply is a string the app
+    // built): one read and one write, without a stream reader.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (!res.destroyed) res.end(bytes);
+    return;
+  }
   const reader = response.body.getReader();
   res.once("close", () => {
     if (!res.writableFinished) reader.cancel().catch(() => {});
   });
-  if (/^text\/event-stream\b/i.test(response.headers.get("content-type") ?? "")) {
+  if (/^text\/event-stream\b/i.test(type)) {
     // Each event goes out as soon as it is produced.
     res.flushHeaders();
     while (true) {

@@ -205,12 +205,17 @@ async function executeWith(
   const limits = resolveLimits(request.limits, deps.sandbox.limits, tenant.maxima);
   checkRequestedTools(deps, request, tenant);
 
-  // The literal-call scan runs in a Worker meanwhile (it sends nothing upstream).
-  const scan = deps.speculation?.scan(request.code, tenant.id, tenant.speculation);
   const narrowed = request.tools ? new Set(request.tools) : undefined;
   const allowed = (id: string) => deps.allows(tenant, id) && (!narrowed || narrowed.has(id));
   const catalogue = deps.upstream.catalogue();
-  const servers = [...new Set(catalogue.filter((t) => allowed(t.id)).map((t) => t.server))];
+  // Every tool the caller may use is listed on its namespace (`Object.keys(filesystem)`).
+  const available = catalogue.filter((t) => allowed(t.id));
+  const servers = [...new Set(available.map((t) => t.server))];
+  // The literal-call scan runs in a Worker meanwhile (it sends nothing upstream). With no
+  // tool the caller may use there is nothing to prefetch: no scan (an empty one).
+  const scan = available.length > 0
+    ? deps.speculation?.scan(request.code, tenant.id, tenant.speculation)
+    : Promise.resolve([]);
   const selected: ToolInfo[] = await selectTools(deps.index, {
     code: request.code,
     intent: request.intent,
@@ -221,8 +226,6 @@ async function executeWith(
     embeddingBudgetMs: deps.config.selection.embeddingBudgetMs ?? undefined,
   });
   const names = deps.names();
-  // Every tool the caller may use is listed on its namespace (`Object.keys(filesystem)`).
-  const available = catalogue.filter((t) => allowed(t.id));
   const prelude = generatePrelude({ selected, available, servers, catalogue, names });
 
   // `check: true`: type errors (or a check that overruns its budget) and nothing runs.
