@@ -480,18 +480,36 @@ function runner() {
   // routed by the process's import map through a shim that reads this accessor before
   // its importer gets the module (sandbox/node_shims.ts); `process.getBuiltinModule`
   // and `require` need `process` or a built-in first.
+  //
+  // The hardening runs when the code first reaches Node, so the code has had time to
+  // replace globals by then (`Object.defineProperty`, `Function.prototype.call`, an
+  // inherited `get` on `Object.prototype`): everything it uses is captured here, at
+  // start-up, and descriptors have no prototype.
+
+  const reflectApply = Reflect.apply;
+  const definePropertyOf = Object.defineProperty;
+  const setPrototypeOf = Object.setPrototypeOf;
+  const preventExtensions = Object.preventExtensions;
+  const freeze = Object.freeze;
+  const keysOf = Object.keys;
+
+  /** `Object.defineProperty` with a prototype-less copy of `descriptor`. */
+  function define(target, key, descriptor) {
+    definePropertyOf(target, key, assign(create(null), descriptor));
+  }
 
   const processAccessor = Object.getOwnPropertyDescriptor(globalThis, "process");
+  const processGetter = processAccessor.get;
   let hardenedProcess;
   // "idle", "hardening" (the runtime's own modules may read the accessor while they
   // load; no code of the caller's runs then) or "failed" (fail closed: never hand out an
   // unhardened process).
   let nodeState = "idle";
-  Object.defineProperty(globalThis, "process", {
+  define(globalThis, "process", {
     get() {
       if (hardenedProcess !== undefined) return hardenedProcess;
       if (nodeState === "failed") throw new NotCapable("Node compatibility is unavailable");
-      const nodeProcess = processAccessor.get.call(globalThis);
+      const nodeProcess = reflectApply(processGetter, globalThis, []);
       if (nodeState === "hardening") return nodeProcess;
       nodeState = "hardening";
       try {
@@ -507,22 +525,53 @@ function runner() {
     configurable: false,
   });
 
-  /** Hardens `process` and node:worker_threads (what the eager harness did at start-up). */
+  /**
+   * Built-ins refused outright, by their default export (what `getBuiltinModule` and
+   * `require` return; the import map gives their `import` a shim that re-exports it):
+   * - node:v8's heap snapshots hold the frame key and the runtime directory's path;
+   * - node:sqlite writes temporary files to any directory a pragma names, without a
+   *   write permission and past the disk cap.
+   */
+  const REFUSED_MEMBERS = {
+    "node:v8": ["getHeapSnapshot", "writeHeapSnapshot", "setHeapSnapshotNearHeapLimit"],
+    "node:sqlite": "all",
+  };
+
+  function refuseMembers(moduleObject, specifier, members) {
+    const names = members === "all" ? keysOf(moduleObject) : members;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const refused = function () {
+        throw new NotCapable(`${specifier} ${name} is not available in the sandbox`);
+      };
+      define(moduleObject, name, { ...NONE, enumerable: true, value: refused });
+    }
+    preventExtensions(moduleObject);
+  }
+
+  /** Hardens `process` and Node's built-ins (what the eager harness did at start-up). */
   function hardenNode(nodeProcess) {
     // Captured first: the code cannot have touched either before this runs.
     const getBuiltinModule = nodeProcess.getBuiltinModule;
-    Object.defineProperty(nodeProcess, "getBuiltinModule", { ...NONE, value: getBuiltinModule });
+    define(nodeProcess, "getBuiltinModule", { ...NONE, value: getBuiltinModule });
+    const builtin = (specifier) => reflectApply(getBuiltinModule, nodeProcess, [specifier]);
     // node:worker_threads' class calls `super()`, which looks up its prototype at call
     // time, so a refusing prototype it cannot be given back (non-extensible) stops it
     // before it creates anything.
-    const NodeWorker = getBuiltinModule.call(nodeProcess, "node:worker_threads").Worker;
-    Object.setPrototypeOf(NodeWorker, refuseWorker);
-    Object.preventExtensions(NodeWorker);
+    const NodeWorker = builtin("node:worker_threads").Worker;
+    setPrototypeOf(NodeWorker, refuseWorker);
+    preventExtensions(NodeWorker);
+    // Index loops: the code may have replaced the array iterator too.
+    const refusedModules = keysOf(REFUSED_MEMBERS);
+    for (let i = 0; i < refusedModules.length; i++) {
+      const specifier = refusedModules[i];
+      refuseMembers(builtin(specifier), specifier, REFUSED_MEMBERS[specifier]);
+    }
 
-    Object.defineProperty(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
-    Object.defineProperty(nodeProcess, "argv", {
+    define(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
+    define(nodeProcess, "argv", {
       ...NONE,
-      value: Object.freeze(["deno", "/airlock/runner.js"]),
+      value: freeze(["deno", "/airlock/runner.js"]),
       enumerable: true,
     });
     // An accessor Deno will not let go of; its setter stores the value shown, and
@@ -533,23 +582,17 @@ function runner() {
     // executable's path (not the gateway's or the runtime directory's; see the README).
 
     const nodeExit = nodeProcess.exit;
-    Object.defineProperty(nodeProcess, "exit", {
+    define(nodeProcess, "exit", {
       ...NONE,
       enumerable: true,
       value: function exit(code) {
         if (!finished) flushStreams();
-        return nodeExit.call(nodeProcess, code);
+        return reflectApply(nodeExit, nodeProcess, [code]);
       },
     });
-    const { Writable } = getBuiltinModule.call(nodeProcess, "node:stream");
-    Object.defineProperty(nodeProcess, "stdout", {
-      ...NOT_OURS,
-      value: nodeWriter(Writable, outLines, 1),
-    });
-    Object.defineProperty(nodeProcess, "stderr", {
-      ...NOT_OURS,
-      value: nodeWriter(Writable, errLines, 2),
-    });
+    const { Writable } = builtin("node:stream");
+    define(nodeProcess, "stdout", { ...NOT_OURS, value: nodeWriter(Writable, outLines, 1) });
+    define(nodeProcess, "stderr", { ...NOT_OURS, value: nodeWriter(Writable, errLines, 2) });
   }
 
   // ---------------------------------------------------------------- result encoding

@@ -12,15 +12,29 @@
  * namespace reaches the importing code only after the shim's body has run. Inside a
  * shim's own scope the real specifier is mapped to itself.
  *
- * `node:process` is the exception: its named exports (`cwd`, `argv`, …) are values taken
- * from `process` when the module first ran, before any hardening, so re-exporting them
- * would show host paths. Its shim exports the hardened object's values instead.
+ * Three built-ins get a shim that exports the hardened *default export's* values under the
+ * real module's export names instead of re-exporting the module:
+ * - `node:process`: its named exports (`cwd`, `argv`, …) are values taken from `process`
+ *   when the module first ran, before any hardening, so they would show host paths;
+ * - `node:v8` and `node:sqlite`: the harness refuses some of their members (heap snapshots
+ *   hold the frame key; SQLite writes temporary files anywhere) on the default export, which
+ *   is what `getBuiltinModule` and `require` return; the named exports would still be the
+ *   unrefused functions.
  *
  * @module
  */
 
 import { builtinModules } from "node:module";
 import * as nodeProcessModule from "node:process";
+import * as nodeSqliteModule from "node:sqlite";
+import * as nodeV8Module from "node:v8";
+
+/** Built-ins whose shim exports the hardened default export's values (see above). */
+const FROM_DEFAULT_EXPORT: Record<string, object> = {
+  "node:process": nodeProcessModule,
+  "node:v8": nodeV8Module,
+  "node:sqlite": nodeSqliteModule,
+};
 
 /** The import map (WICG import maps: `imports` and `scopes`), as a JSON-ready object. */
 export interface ImportMap {
@@ -40,7 +54,7 @@ export function nodeShimImportMap(): ImportMap {
   const scopes: Record<string, Record<string, string>> = {};
   for (const name of builtinModules) {
     const real = name.startsWith("node:") ? name : `node:${name}`;
-    const url = real === "node:process" ? processShimUrl() : shimUrl(real);
+    const url = real in FROM_DEFAULT_EXPORT ? defaultExportShimUrl(real) : shimUrl(real);
     imports[real] = url;
     // A bare built-in name (`worker_threads`) resolves to the built-in too.
     if (!name.startsWith("node:")) imports[name] = url;
@@ -62,16 +76,21 @@ export function shimUrl(real: string): string {
 }
 
 /**
- * The `data:` URL of the `node:process` shim: the hardened `process` as default export and
- * its properties under the real module's export names (read from the gateway's own
- * `node:process`, the same Deno build).
+ * The `data:` URL of a shim that exports the hardened default export of `real` (one of
+ * {@link FROM_DEFAULT_EXPORT}) and its properties under the real module's export names
+ * (read from the gateway's own module: the same Deno build).
  */
-export function processShimUrl(): string {
-  const names = Object.keys(nodeProcessModule).filter((name) =>
+export function defaultExportShimUrl(real: string): string {
+  const names = Object.keys(FROM_DEFAULT_EXPORT[real] ?? {}).filter((name) =>
     name !== "default" && /^[A-Za-z_$][\w$]*$/.test(name)
   );
-  let source = `const p = globalThis.process;\nexport default p;\n` +
-    `export const { ${names.join(", ")} } = p;\n`;
+  // Reading `globalThis.process` hardens first; `getBuiltinModule` is then the harness's
+  // captured, non-writable one, and `node:process`'s default export is `process` itself.
+  const moduleObject = real === "node:process"
+    ? "globalThis.process"
+    : `globalThis.process.getBuiltinModule(${JSON.stringify(real)})`;
+  let source = `const m = ${moduleObject};\nexport default m;\n` +
+    `export const { ${names.join(", ")} } = m;\n`;
   while (source.length % 3 === 0) source += " ";
   return `data:application/javascript;base64,${btoa(source)}`;
 }

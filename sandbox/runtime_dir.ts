@@ -1,8 +1,7 @@
 /**
  * The runtime directory that sandbox processes share: a private (0700) temporary
  * directory with the entry module (the harness, imported from a `data:` URL), a Deno cache
- * directory, the import map of Node built-ins' shims and an
- * empty working directory.
+ * directory and the import map of Node built-ins' shims.
  *
  * The harness is copied because the code can see its entry module's path (stack frames),
  * and that must not reveal where the gateway is installed.
@@ -49,8 +48,9 @@ export interface RuntimePaths {
    */
   denoDir: string;
   /**
-   * The working directory: empty, and unreadable and unwritable to the code, which has no
-   * file permissions; shared because nothing can be left in it.
+   * The working directory: `/`, which the code (with no file permissions) can neither read
+   * nor write. Not a directory of ours: Node's module paths and permission errors show the
+   * real working directory (`Module._nodeModulePaths`), and `/` reveals nothing.
    */
   workDir: string;
 }
@@ -74,7 +74,7 @@ class Generation {
       runnerPath: `${dir}/runner.js`,
       importMapPath: `${dir}/import_map.json`,
       denoDir: `${dir}/template`,
-      workDir: `${dir}/work`,
+      workDir: "/",
     };
   }
 
@@ -94,7 +94,6 @@ class Generation {
         { mode: 0o600 },
       );
       await Deno.mkdir(generation.paths.denoDir);
-      await Deno.mkdir(generation.paths.workDir, { mode: 0o500 });
     } catch (error) {
       live.delete(generation);
       await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -307,7 +307,9 @@ Deno.test("disk: the shared Deno cache is replaced after a bounded number of pro
 });
 
 Deno.test("output: a flood of huge tool calls is cut off as output_limit", async () => {
-  const sandbox = makeSandbox({ timeoutMs: 20_000 });
+  // Memory enough for the 20 MB string and its frame copies: under load the RSS watchdog
+  // could otherwise end the run as `memory` before the output budget does (seen once in CI).
+  const sandbox = makeSandbox({ timeoutMs: 20_000, memoryMb: 256 });
   let served = 0;
   try {
     const started = performance.now();

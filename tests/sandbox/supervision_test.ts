@@ -108,9 +108,8 @@ function sandboxChildrenOf(parent: number): number[] {
       const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(fields[1]) !== parent || fields[0] === "Z") continue;
-      // The harness rewrites its command line (process.title), so look at its working
-      // directory, which is in the runtime directory.
-      if (Deno.readLinkSync(`/proc/${entry.name}/cwd`).includes("airlock-runner-")) {
+      // Its command line names the runtime directory (`--import-map=<dir>/import_map.json`).
+      if (Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).includes("airlock-runner-")) {
         pids.push(Number(entry.name));
       }
     } catch { /* gone meanwhile */ }
@@ -151,8 +150,11 @@ async function orphansAfter(
       await new Promise((r) => setTimeout(r, 20));
     }
     assert(seen.includes(busy), "the busy sandbox is a child of the fixture");
-    // Its working directory is `<runtime dir>/work`.
-    runtimeDir = Deno.readLinkSync(`/proc/${busy}/cwd`).replace(/\/work$/, "");
+    // Its command line has `--import-map=<runtime dir>/import_map.json`.
+    runtimeDir = /--import-map=([^\0]+)\/import_map\.json/.exec(
+      Deno.readTextFileSync(`/proc/${busy}/cmdline`),
+    )?.[1] ?? "";
+    assert(runtimeDir.includes("airlock-runner-"), `runtime dir found: ${runtimeDir}`);
     if (mode === "kill") parent.kill("SIGKILL");
   } catch (error) {
     parent.kill("SIGKILL");
