@@ -101,8 +101,9 @@ class Generation {
     }
     // A template that cannot be warmed (no resources right now) only costs start-up time.
     await warm?.(generation.paths).catch(() => {});
-    // Copied once per process: folding the warm-up's WALs in first makes each copy ~2.5×
-    // smaller, and the process opens plain databases instead of replaying a WAL.
+    // Copied once per process: folding the warm-up's WALs in first makes each copy three
+    // files instead of six, and smaller, and the process opens plain databases instead of
+    // replaying a WAL.
     checkpointTemplate(generation.paths.denoDir);
     try {
       for await (const entry of Deno.readDir(generation.paths.denoDir)) {
