@@ -245,6 +245,12 @@ const stateSchema = z.strictObject({
   commandTimeoutMs: positiveInt(60_000).default(1000),
   /** Life of an in-flight lease; renewed while held, so a dead replica's slots come back. */
   leaseMs: z.number().int().min(1000).max(600_000).default(15_000),
+  /**
+   * Most bytes of one tenant's PII vault sessions in Redis, as charged (close to Redis's own
+   * use); past it the tenant's least recently used sessions go, then new values are masked.
+   * With the read cache's 32 MiB, MCP sessions' and approvals' caps: about 64 MiB per tenant.
+   */
+  vaultBytesPerTenant: z.number().int().min(64 * 1024).max(1024 ** 3).default(16 * 1024 * 1024),
 });
 
 const allowedHostSchema = z.string().superRefine((entry, ctx) => {

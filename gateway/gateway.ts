@@ -214,6 +214,7 @@ export class Gateway {
         keyPrefix: this.state.keyPrefix,
         masterKey,
         ttlMs: config.pii.ttlSeconds * 1000,
+        maxBytesPerTenant: config.state?.vaultBytesPerTenant,
       });
     }
     this.metrics = createGatewayMetrics({

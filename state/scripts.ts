@@ -85,8 +85,25 @@ return revived
 `;
 
 /**
+ * `forget(set, sizes, prefix, s)`: deletes vault session `s` of a tenant and takes its charged
+ * bytes off the tenant's sum (`sizes`: a hash of session → bytes charged, `_` → their sum).
+ */
+const VAULT_FORGET = `
+local function forget(set, sizes, prefix, s)
+  local sz = redis.call('HGET', sizes, s)
+  if sz then
+    redis.call('HDEL', sizes, s)
+    redis.call('HINCRBY', sizes, '_', -tonumber(sz))
+  end
+  redis.call('ZREM', set, s)
+  redis.call('DEL', prefix .. s)
+end
+`;
+
+/**
  * Reads a vault session and marks it used. KEYS[1] the session hash, KEYS[2] the tenant's
- * sessions (sorted by last use); ARGV ttl (ms), session id. Returns HGETALL's flat list.
+ * sessions (sorted by last use), KEYS[3] the tenant's charged bytes; ARGV ttl (ms), session
+ * id. Returns HGETALL's flat list.
  */
 export const VAULT_LOAD = NOW + `
 local all = redis.call('HGETALL', KEYS[1])
@@ -94,40 +111,80 @@ if #all > 0 then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
   redis.call('ZADD', KEYS[2], lastUse(KEYS[2]), ARGV[2])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[1]))
+  if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[1])) end
 end
 return all
 `;
 
 /**
- * Adds mappings to a vault session, settling placeholders among replicas. KEYS[1] the session
- * hash, KEYS[2] the tenant's sessions; ARGV ttl, session id, max entries, max bytes, max
- * sessions, session-hash key prefix, then per mapping: lookup key, proposed placeholder,
- * label, proposed number, sealed value. A value already there keeps its placeholder; a
- * proposed number at or below the label's counter (another replica got there) or a taken
- * placeholder gets the next number; a mapping over the caps gets ''. Numbers never go back.
- * The tenant's least recently used sessions beyond max sessions are deleted.
- * Returns the final placeholders in order.
+ * Deletes a vault session. KEYS as {@linkcode VAULT_LOAD}; ARGV session id, session-hash key
+ * prefix.
  */
-export const VAULT_COMMIT = NOW + `
+export const VAULT_DELETE = VAULT_FORGET + `
+forget(KEYS[2], KEYS[3], ARGV[2], ARGV[1])
+return 1
+`;
+
+/**
+ * Bytes charged to a tenant for one stored mapping beyond its sealed value, lookup key and
+ * placeholder (twice): Redis's own cost of two hash fields (measured: about 340 bytes of
+ * `used_memory` per e-mail mapping whose sealed value is about 140 bytes).
+ */
+export const VAULT_MAPPING_OVERHEAD = 128;
+
+/**
+ * Adds mappings to a vault session, settling placeholders among replicas. KEYS[1] the session
+ * hash, KEYS[2] the tenant's sessions, KEYS[3] the tenant's charged bytes (session → bytes,
+ * `_` → sum); ARGV ttl, session id, max entries, max bytes, max sessions, session-hash key
+ * prefix, max bytes of the tenant (all its sessions, as charged), then per mapping: lookup
+ * key, proposed placeholder, label, proposed number, sealed value. A value already there keeps
+ * its placeholder; a proposed number at or below the label's counter (another replica got
+ * there) or a taken placeholder gets the next number; a mapping over the session's caps gets
+ * ''. A mapping that would take the tenant over its byte budget first evicts the tenant's
+ * least recently used other sessions, and gets '' when that is not enough. Numbers never go
+ * back. Sessions not used within ttl leave the tenant's sum; its least recently used sessions
+ * beyond max sessions are deleted. Returns the final placeholders in order.
+ */
+export const VAULT_COMMIT = NOW + VAULT_FORGET + `
 local ttl = tonumber(ARGV[1])
 local sid = ARGV[2]
 local maxE = tonumber(ARGV[3])
 local maxB = tonumber(ARGV[4])
 local maxS = tonumber(ARGV[5])
 local hp = ARGV[6]
+local maxT = tonumber(ARGV[7])
+for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl)) do
+  forget(KEYS[2], KEYS[3], hp, s)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('HEXISTS', KEYS[3], sid) == 1 then
+  forget(KEYS[2], KEYS[3], hp, sid)
+end
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')
+local total = tonumber(redis.call('HGET', KEYS[3], '_') or '0')
+local added = 0
 local out = {}
-for i = 7, #ARGV, 5 do
+for i = 8, #ARGV, 5 do
   local lk = ARGV[i]
   local ph = ARGV[i + 1]
   local label = ARGV[i + 2]
   local num = tonumber(ARGV[i + 3])
   local sealed = ARGV[i + 4]
   local existing = redis.call('HGET', KEYS[1], 'v:' .. lk)
+  local charge = #sealed + #lk + 2 * #ph + ${VAULT_MAPPING_OVERHEAD}
+  if not existing and total + added + charge > maxT then
+    -- Over the tenant's budget: its least recently used other sessions go first.
+    for _, s in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+      if s ~= sid then
+        forget(KEYS[2], KEYS[3], hp, s)
+        total = tonumber(redis.call('HGET', KEYS[3], '_') or '0')
+        if total + added + charge <= maxT then break end
+      end
+    end
+  end
   if existing then
     table.insert(out, existing)
-  elseif n + 1 > maxE or b + #sealed > maxB then
+  elseif n + 1 > maxE or b + #sealed > maxB or total + added + charge > maxT then
     table.insert(out, '')
   else
     local cur = tonumber(redis.call('HGET', KEYS[1], 'c:' .. label) or '0')
@@ -140,21 +197,25 @@ for i = 7, #ARGV, 5 do
     redis.call('HSET', KEYS[1], 'c:' .. label, cur, 'v:' .. lk, ph, 'p:' .. ph, sealed)
     n = n + 1
     b = b + #sealed
+    added = added + charge
     table.insert(out, ph)
   end
 end
 redis.call('HSET', KEYS[1], 'n', n, 'b', b)
 redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
 redis.call('ZADD', KEYS[2], lastUse(KEYS[2]), sid)
 redis.call('PEXPIRE', KEYS[2], ttl)
+if added > 0 then
+  redis.call('HINCRBY', KEYS[3], sid, added)
+  redis.call('HINCRBY', KEYS[3], '_', added)
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ttl) end
 local over = redis.call('ZCARD', KEYS[2]) - maxS
 if over > 0 then
   local old = redis.call('ZRANGE', KEYS[2], 0, over)
   for _, s in ipairs(old) do
     if s ~= sid and over > 0 then
-      redis.call('DEL', hp .. s)
-      redis.call('ZREM', KEYS[2], s)
+      forget(KEYS[2], KEYS[3], hp, s)
       over = over - 1
     end
   end

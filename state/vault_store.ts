@@ -2,8 +2,9 @@
  * PII vault sessions in Redis, shared by replicas: a placeholder made through one replica
  * resolves through another. Redis never holds a personal value in clear: values are sealed
  * with AES-256-GCM (bound to tenant, session and type), looked up by HMAC, and session ids are
- * stored as HMACs too. Caps: entries and bytes per session, sessions per tenant (least recently
- * used go first); a session lives `ttlMs` after its last use.
+ * stored as HMACs too. Caps: entries and bytes per session, sessions per tenant and bytes per
+ * tenant (its least recently used sessions go first; never another tenant's); a session lives
+ * `ttlMs` after its last use.
  *
  * The store deals in plain records (`type`, `value`, `placeholder`); the gateway loads a
  * session into a local vault before an execution and commits the new mappings after it.
@@ -12,7 +13,7 @@
  */
 
 import type { RedisConnection } from "./connection.ts";
-import { VAULT_COMMIT, VAULT_LOAD } from "./scripts.ts";
+import { VAULT_COMMIT, VAULT_DELETE, VAULT_LOAD } from "./scripts.ts";
 import {
   decryptValue,
   deriveVaultKeys,
@@ -64,7 +65,17 @@ export interface RedisVaultStoreOptions {
   maxBytes?: number;
   /** Most live sessions of one tenant (default 1,000); its least recently used go first. */
   maxSessions?: number;
+  /**
+   * Most bytes of all of one tenant's sessions, as charged (sealed value, lookup key and
+   * placeholder of each mapping plus `VAULT_MAPPING_OVERHEAD`, close to Redis's own use;
+   * default 16 MiB): a mapping past it first evicts the tenant's least recently used other
+   * sessions, and is masked, not stored, when that is not enough. Never another tenant's.
+   */
+  maxBytesPerTenant?: number;
 }
+
+/** Default of {@linkcode RedisVaultStoreOptions.maxBytesPerTenant}: 16 MiB. */
+export const DEFAULT_VAULT_BYTES_PER_TENANT = 16 * 1024 * 1024;
 
 /** Vault sessions in Redis. */
 export class RedisVaultStore {
@@ -75,6 +86,7 @@ export class RedisVaultStore {
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   readonly #maxSessions: number;
+  readonly #maxBytesPerTenant: number;
 
   private constructor(conn: RedisConnection, keys: VaultKeys, options: RedisVaultStoreOptions) {
     this.#conn = conn;
@@ -84,6 +96,7 @@ export class RedisVaultStore {
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.#maxSessions = options.maxSessions ?? 1_000;
+    this.#maxBytesPerTenant = options.maxBytesPerTenant ?? DEFAULT_VAULT_BYTES_PER_TENANT;
   }
 
   /**
@@ -106,8 +119,8 @@ export class RedisVaultStore {
   async load(
     ref: SharedVaultRef,
   ): Promise<{ mappings: SharedVaultMapping[]; counters: Record<string, number> }> {
-    const { hash, sessions, sid } = await this.#where(ref);
-    const flat = await this.#conn.script(VAULT_LOAD, [hash, sessions], [
+    const { hash, sessions, sizes, sid } = await this.#where(ref);
+    const flat = await this.#conn.script(VAULT_LOAD, [hash, sessions, sizes], [
       this.#ttlMs,
       sid,
     ]) as string[];
@@ -146,7 +159,7 @@ export class RedisVaultStore {
   ): Promise<Map<string, string | undefined>> {
     const settled = new Map<string, string | undefined>();
     if (additions.length === 0) return settled;
-    const { hash, sessions, sid } = await this.#where(ref);
+    const { hash, sessions, sizes, sid } = await this.#where(ref);
     const args: (string | number)[] = [
       this.#ttlMs,
       sid,
@@ -154,6 +167,7 @@ export class RedisVaultStore {
       this.#maxBytes,
       this.#maxSessions,
       this.#hashPrefix(ref.tenant),
+      this.#maxBytesPerTenant,
     ];
     for (const a of additions) {
       const number = Number(/_(\d+)\]$/.exec(a.placeholder)?.[1] ?? 0);
@@ -161,7 +175,7 @@ export class RedisVaultStore {
       const sealed = await encryptValue(this.#keys, a.value, context(ref, sid, a.type));
       args.push(lk, a.placeholder, a.label, number, `${a.type}:${sealed}`);
     }
-    const final = await this.#conn.script(VAULT_COMMIT, [hash, sessions], args) as string[];
+    const final = await this.#conn.script(VAULT_COMMIT, [hash, sessions, sizes], args) as string[];
     additions.forEach((a, i) => settled.set(a.placeholder, final[i] || undefined));
     return settled;
   }
@@ -171,11 +185,11 @@ export class RedisVaultStore {
    * @throws StateUnavailableError when Redis cannot answer
    */
   async delete(ref: SharedVaultRef): Promise<void> {
-    const { hash, sessions, sid } = await this.#where(ref);
-    await this.#conn.run(async (c) => {
-      await c.del(hash);
-      await c.zRem(sessions, sid);
-    });
+    const { sessions, sizes, sid } = await this.#where(ref);
+    await this.#conn.script(VAULT_DELETE, [this.#hashPrefix(ref.tenant) + sid, sessions, sizes], [
+      sid,
+      this.#hashPrefix(ref.tenant),
+    ]);
   }
 
   #hashPrefix(tenant: string): string {
@@ -192,6 +206,7 @@ export class RedisVaultStore {
       sid,
       hash: this.#hashPrefix(ref.tenant) + sid,
       sessions: `${this.#prefix}vaultsessions:${ref.tenant}`,
+      sizes: `${this.#prefix}vaultbytes:${ref.tenant}`,
     };
   }
 }
