@@ -240,11 +240,12 @@ export class Gateway {
     this.approvals = new ApprovalBroker({
       onSettled: (event) => this.#recordApproval(event),
       // With shared state, a request pending here can be answered through any replica.
-      store: this.state instanceof RedisState
+      store: this.state instanceof RedisState && masterKey !== undefined
         ? new RedisApprovalStore<ApprovalRequest, ApprovalStatus, ApprovalAnswer>(
           this.state.connection,
           {
             keyPrefix: this.state.keyPrefix,
+            masterKey,
             onError: (error) =>
               this.#log({ level: "error", msg: "approval store", error: String(error) }),
           },

@@ -6,14 +6,24 @@
  * module knows only the fields it needs.
  *
  * What Redis holds: the request as the approver sees it (the tool id and its arguments, already
- * redacted by the gateway), and for an hour after settling the decision with the approver's
- * reason as given.
+ * redacted by the gateway, which may still name people, places or health data detection does
+ * not catch) and, for an hour after settling, the decision with the approver's reason: both
+ * sealed with AES-256-GCM under a key derived from the vault key (bound to tenant, id and kind
+ * of record), so Redis holds neither in clear. Tenant ids, approval ids (random UUIDs) and
+ * request times are in clear, as the rest of the shared state's.
  *
  * @module
  */
 
 import type { RedisConnection } from "./connection.ts";
 import { APPROVAL_ADD, APPROVAL_SETTLE } from "./scripts.ts";
+import {
+  decryptValue,
+  deriveVaultKeys,
+  encryptValue,
+  parseVaultKey,
+  type VaultKeys,
+} from "./vault_crypto.ts";
 
 /** The fields of an approval request this store relies on. */
 export interface StoredApprovalRequest {
@@ -36,14 +46,17 @@ export interface StoredSettlement<S extends string, A> {
 export interface RedisApprovalStoreOptions {
   /** Key prefix (as the state's). */
   keyPrefix: string;
+  /** The vault master key text (`AIRLOCK_VAULT_KEY`): 64 hex digits or base64 of 32 bytes. */
+  masterKey: string;
   /** How long a settled id is remembered, ms (default 1 hour). */
   settledTtlMs?: number;
   /** Receives subscription failures (for logs). */
   onError?: (error: unknown) => void;
 }
 
-/** Longest request record stored, in UTF-16 units of JSON (arguments are cut before). */
-const MAX_RECORD_CHARS = 64 * 1024;
+/** Longest request record stored, in UTF-8 bytes of JSON before sealing (arguments are cut before). */
+const MAX_RECORD_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
 
 /** Pending approvals shared by replicas. */
 export class RedisApprovalStore<
@@ -59,9 +72,12 @@ export class RedisApprovalStore<
     (notice: StoredSettlement<S, A> & { tenant: string; id: string }) => void
   >();
   #subscription: Promise<() => Promise<void>> | undefined;
+  readonly #keys: Promise<VaultKeys>;
 
+  /** @throws TypeError `invalid_vault_key` when the master key is not 32 bytes */
   constructor(connection: RedisConnection, options: RedisApprovalStoreOptions) {
     this.#conn = connection;
+    this.#keys = deriveVaultKeys(parseVaultKey(options.masterKey), "airlock approvals v1");
     this.#prefix = options.keyPrefix;
     this.#settledTtlMs = options.settledTtlMs ?? 3_600_000;
     this.#onError = options.onError ?? (() => {});
@@ -70,14 +86,19 @@ export class RedisApprovalStore<
   /** @throws StateUnavailableError */
   async add(request: R, maxPerTenant: number): Promise<boolean> {
     const json = JSON.stringify(request);
-    if (json.length > MAX_RECORD_CHARS) return false;
+    if (encoder.encode(json).length > MAX_RECORD_BYTES) return false;
+    const sealed = await encryptValue(
+      await this.#keys,
+      json,
+      requestContext(request.tenant, request.id),
+    );
     // Kept a minute past its deadline: the broker settles it as a timeout by then.
     const ttl = Math.max(1000, request.expiresAt - Date.now() + 60_000);
     const added = await this.#conn.script(
       APPROVAL_ADD,
       [this.#key(request.tenant, request.id), this.#pendingKey(request.tenant)],
       [
-        json,
+        sealed,
         ttl,
         request.id,
         maxPerTenant,
@@ -90,8 +111,8 @@ export class RedisApprovalStore<
 
   /** @throws StateUnavailableError */
   async get(tenant: string, id: string): Promise<R | undefined> {
-    const json = await this.#conn.run((c) => c.get(this.#key(tenant, id)));
-    return parse<R>(json, tenant);
+    const sealed = await this.#conn.run((c) => c.get(this.#key(tenant, id)));
+    return await this.#open(sealed, tenant, id);
   }
 
   /** @throws StateUnavailableError */
@@ -99,7 +120,10 @@ export class RedisApprovalStore<
     const ids = await this.#conn.run((c) => c.zRange(this.#pendingKey(tenant), 0, -1));
     if (ids.length === 0) return [];
     const records = await this.#conn.run((c) => c.mGet(ids.map((id) => this.#key(tenant, id))));
-    return records.map((json) => parse<R>(json, tenant)).filter((r): r is R => r !== undefined);
+    const opened: Array<R | undefined> = await Promise.all(
+      records.map((sealed, i) => this.#open(sealed, tenant, ids[i])),
+    );
+    return opened.filter((r): r is R => r !== undefined);
   }
 
   /** @throws StateUnavailableError */
@@ -108,29 +132,30 @@ export class RedisApprovalStore<
     const entry: StoredSettlement<S, A> = answer === undefined
       ? { status, at }
       : { status, at, answer };
-    const json = await this.#conn.script(
+    const settled = await encryptValue(
+      await this.#keys,
+      JSON.stringify(entry),
+      settledContext(tenant, id),
+    );
+    const sealed = await this.#conn.script(
       APPROVAL_SETTLE,
       [this.#key(tenant, id), this.#pendingKey(tenant), this.#settledKey(tenant, id)],
       [
         id,
-        JSON.stringify(entry),
+        settled,
         this.#settledTtlMs,
         this.#channel(),
-        JSON.stringify({ tenant, id, ...entry }),
+        // Published sealed too: the answer's reason is the approver's free text.
+        JSON.stringify({ tenant, id, sealed: settled }),
       ],
     );
-    return parse<R>(typeof json === "string" ? json : null, tenant);
+    return await this.#open(sealed, tenant, id);
   }
 
   /** @throws StateUnavailableError */
   async settled(tenant: string, id: string): Promise<StoredSettlement<S, A> | undefined> {
-    const json = await this.#conn.run((c) => c.get(this.#settledKey(tenant, id)));
-    if (typeof json !== "string") return undefined;
-    try {
-      return JSON.parse(json);
-    } catch {
-      return undefined;
-    }
+    const sealed = await this.#conn.run((c) => c.get(this.#settledKey(tenant, id)));
+    return await this.#openSettled(sealed, tenant, id);
   }
 
   /**
@@ -141,13 +166,17 @@ export class RedisApprovalStore<
     listener: (notice: StoredSettlement<S, A> & { tenant: string; id: string }) => void,
   ): () => void {
     this.#listeners.add(listener);
-    this.#subscription ??= this.#conn.subscribe(this.#channel(), (message) => {
-      let notice;
+    this.#subscription ??= this.#conn.subscribe(this.#channel(), async (message) => {
+      let tenant, id, sealed;
       try {
-        notice = JSON.parse(message);
+        ({ tenant, id, sealed } = JSON.parse(message));
       } catch {
         return;
       }
+      if (typeof tenant !== "string" || typeof id !== "string") return;
+      const entry = await this.#openSettled(sealed, tenant, id);
+      if (entry === undefined) return;
+      const notice = { ...entry, tenant, id };
       for (const l of this.#listeners) {
         try {
           l(notice);
@@ -165,6 +194,28 @@ export class RedisApprovalStore<
         sub.then((end) => end()).catch(() => {});
       }
     };
+  }
+
+  /** A request record opened, or undefined (gone, tampered, another key or tenant). */
+  async #open(sealed: unknown, tenant: string, id: string): Promise<R | undefined> {
+    if (typeof sealed !== "string") return undefined;
+    const json = await decryptValue(await this.#keys, sealed, requestContext(tenant, id));
+    return parse<R>(json, tenant);
+  }
+
+  async #openSettled(
+    sealed: unknown,
+    tenant: string,
+    id: string,
+  ): Promise<StoredSettlement<S, A> | undefined> {
+    if (typeof sealed !== "string") return undefined;
+    const json = await decryptValue(await this.#keys, sealed, settledContext(tenant, id));
+    if (json === undefined) return undefined;
+    try {
+      return JSON.parse(json);
+    } catch {
+      return undefined;
+    }
   }
 
   #key(tenant: string, id: string): string {
@@ -195,4 +246,12 @@ function parse<R extends StoredApprovalRequest>(
   } catch {
     return undefined;
   }
+}
+
+function requestContext(tenant: string, id: string): string {
+  return `airlock approval request\u0000${tenant}\u0000${id}`;
+}
+
+function settledContext(tenant: string, id: string): string {
+  return `airlock approval settled\u0000${tenant}\u0000${id}`;
 }
