@@ -30,6 +30,7 @@ export class RedisConnection {
   readonly #onChange: (health: StateHealth) => void;
   readonly #shas = new Map<string, string>();
   readonly #subscribers = new Set<Client>();
+  readonly #upListeners = new Set<() => void>();
   #up = false;
   #error: string | undefined = "connecting";
   #closed = false;
@@ -117,6 +118,15 @@ export class RedisConnection {
     };
   }
 
+  /**
+   * Calls `listener` each time the connection comes back up (ready again after an outage or
+   * at first connect), so that work owed to Redis is paid at once. Returns the unsubscriber.
+   */
+  onUp(listener: () => void): () => void {
+    this.#upListeners.add(listener);
+    return () => this.#upListeners.delete(listener);
+  }
+
   /** Closes the connection (pending commands fail). Idempotent. */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -131,6 +141,7 @@ export class RedisConnection {
       }
     }
     this.#subscribers.clear();
+    this.#upListeners.clear();
     return Promise.resolve();
   }
 
@@ -171,5 +182,14 @@ export class RedisConnection {
     this.#up = up;
     this.#error = error;
     if (changed) this.#onChange(this.health());
+    if (changed && up) {
+      for (const listener of [...this.#upListeners]) {
+        try {
+          listener();
+        } catch {
+          // A listener's own failure is its own (it retries).
+        }
+      }
+    }
   }
 }

@@ -4,7 +4,8 @@
  * the server side (tenant, API-key identity, the client's `initialize` parameters). Records
  * live `ttlMs` after their last use; each tenant keeps at most `maxPerTenant`, its least
  * recently *used* going first (every use moves a session to the back), so Redis holds at most
- * `maxPerTenant` records of at most {@linkcode MAX_INITIALIZE_CHARS} per tenant.
+ * `maxPerTenant` records of at most {@linkcode MAX_INITIALIZE_BYTES} (UTF-8, before sealing;
+ * about 86 KiB as stored) per tenant.
  *
  * Nothing personal is in Redis in clear: the record (whose `initialize` params may carry a
  * client name or free text) is sealed with AES-256-GCM bound to the session id, and the
@@ -35,8 +36,13 @@ export interface McpSessionRecord {
   initialize: Record<string, unknown>;
 }
 
-/** Longest stored record, in UTF-16 units of JSON; longer ones are refused. */
-export const MAX_INITIALIZE_CHARS = 64 * 1024;
+/**
+ * Longest stored record, in UTF-8 bytes of its JSON before sealing; longer ones are refused.
+ * As stored (base64 of `iv ‖ ciphertext ‖ tag`) a record is at most about 86 KiB.
+ */
+export const MAX_INITIALIZE_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
 
 /** Shared MCP session records in Redis. */
 export class SharedMcpSessions {
@@ -75,8 +81,11 @@ export class SharedMcpSessions {
     known: Iterable<string> = [],
   ): Promise<string[]> {
     const json = JSON.stringify(record);
-    if (json.length > MAX_INITIALIZE_CHARS) {
-      throw new RangeError(`the session's initialize parameters are over ${MAX_INITIALIZE_CHARS}`);
+    // Bounded in UTF-8 bytes, what is sealed (a UTF-16 count let 3 bytes per unit through).
+    if (json.length > MAX_INITIALIZE_BYTES || encoder.encode(json).length > MAX_INITIALIZE_BYTES) {
+      throw new RangeError(
+        `the session's initialize parameters are over ${MAX_INITIALIZE_BYTES} bytes (UTF-8)`,
+      );
     }
     const keys = await this.#keys;
     const member = await this.#member(keys, id);

@@ -25,7 +25,7 @@ export {
   type SharedVaultRef,
 } from "./vault_store.ts";
 export { parseVaultKey } from "./vault_crypto.ts";
-export { MAX_INITIALIZE_CHARS, type McpSessionRecord, SharedMcpSessions } from "./mcp_sessions.ts";
+export { MAX_INITIALIZE_BYTES, type McpSessionRecord, SharedMcpSessions } from "./mcp_sessions.ts";
 export {
   RedisApprovalStore,
   type RedisApprovalStoreOptions,

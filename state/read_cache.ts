@@ -188,6 +188,14 @@ export class RedisReadCache {
     ]);
   }
 
+  /**
+   * Calls `listener` each time Redis is reachable again after an outage (see
+   * `RedisConnection.onUp`). Returns the unsubscriber.
+   */
+  onReconnect(listener: () => void): () => void {
+    return this.#conn.onUp(listener);
+  }
+
   #member(ref: ReadCacheRef): Promise<string> {
     return lookupKey(
       this.#keys,

@@ -208,6 +208,7 @@ export class Speculation {
   close(): void {
     clearInterval(this.#sweep);
     this.scanner.close();
+    this.#shared?.close();
   }
 }
 

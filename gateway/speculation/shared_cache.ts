@@ -12,9 +12,15 @@
  * - Redis unreachable or slow (its command deadline): a look-up is a miss, nothing is kept,
  *   the call goes upstream; never a stale result, never a failed execution. Each failure is
  *   counted (`airlock_speculation_cache_failures_total`) and the first of an outage is logged.
- *   A write whose bump failed is owed: until a bump of its group reaches Redis, this replica
- *   serves and keeps nothing (another replica that still reaches Redis may serve what it kept
- *   before that write: README, "Running several replicas", bounds).
+ *   A write whose bump failed is owed: until its end (the bump, and for a write its server did
+ *   not answer the `unsettledMs` hold) reaches Redis, this replica serves and keeps nothing of
+ *   the group; owed ends are paid as soon as Redis is reachable again (on reconnect, and
+ *   retried every second), not only at this replica's next cache use (another replica that
+ *   still reaches Redis may serve what it kept before that write until then: README, "Running
+ *   several replicas", bounds). A begin that timed out may still have run in Redis: its end
+ *   names the same write, so a late begin never keeps the group's cache off by itself.
+ * - Holds this replica placed (writes in flight, unanswered writes within `unsettledMs`) are
+ *   placed again when Redis comes back, so a Redis restarted empty does not drop them.
  *
  * @module
  */
@@ -32,7 +38,14 @@ export interface SharedCacheBackend {
   beginWrite(group: string, id: string, holdMs: number): Promise<void>;
   endWrite(group: string, id: string, answered: boolean, unsettledMs: number): Promise<void>;
   bump(group: string): Promise<void>;
+  /** Calls `listener` each time Redis is reachable again; returns the unsubscriber. */
+  onReconnect?(listener: () => void): () => void;
 }
+
+/** Most owed ends kept per group; past it the oldest answered ones go (their bump is kept). */
+const MAX_OWED_PER_GROUP = 256;
+/** Pause between attempts to pay owed ends while Redis does not answer, ms. */
+const OWED_RETRY_MS = 1000;
 
 /** Per-tenant counters of the shared cache, as this replica saw them. */
 export interface SharedCacheCounts {
@@ -58,8 +71,20 @@ export class SharedReadCache {
   readonly #limits: CacheLimits;
   readonly #unsettledMs: number;
   readonly #log: (event: Record<string, unknown>) => void;
-  /** Groups whose write could not bump the shared epoch: bumped before anything else. */
-  readonly #owed = new Set<string>();
+  /**
+   * Ends of writes (or resets) that could not reach Redis, by group: write id → answered. Paid
+   * (`endWrite`) before anything else of the cache, on reconnect and on a retry timer.
+   */
+  readonly #owed = new Map<string, Map<string, boolean>>();
+  /** This replica's writes in flight, by group. */
+  readonly #inFlight = new Map<string, number>();
+  /** Until when (ms, this clock) this replica's unanswered writes hold each group's cache off. */
+  readonly #holdUntil = new Map<string, number>();
+  /** A name for this replica's re-placed holds (one per group in Redis). */
+  readonly #holdId = `hold:${crypto.randomUUID()}`;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
   /** Stores in flight, by entry: a look-up of the same entry waits for them. */
   readonly #pending = new Map<string, Promise<unknown>>();
   readonly #counts = new Map<string, SharedCacheCounts>();
@@ -73,6 +98,15 @@ export class SharedReadCache {
     this.#limits = options.limits;
     this.#unsettledMs = options.unsettledMs;
     this.#log = options.log ?? (() => {});
+    this.#unsubscribe = store.onReconnect?.(() => this.#reconnected());
+  }
+
+  /** Stops the retry timer and the reconnect listener. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#unsubscribe?.();
   }
 
   /** Failed operations of the shared cache since start (each one went upstream instead). */
@@ -170,27 +204,40 @@ export class SharedReadCache {
   async beginWrite(server: string): Promise<(answered: boolean) => void> {
     const group = this.#group(server);
     const id = crypto.randomUUID();
+    this.#inFlight.set(group, (this.#inFlight.get(group) ?? 0) + 1);
     let begun = false;
     try {
       await this.#store.beginWrite(group, id, 2 * this.#unsettledMs);
       begun = true;
       this.#ok();
     } catch (error) {
-      this.#owed.add(group);
+      // Owed as in flight (paid as a hold); the begin may yet run in Redis (a stall): the
+      // write's end names the same id, so it never outlives the write.
+      this.#owe(group, id, false);
       this.#failed("write", error);
     }
     let ended = false;
     return (answered) => {
       if (ended) return;
       ended = true;
+      const left = (this.#inFlight.get(group) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(group, left);
+      else this.#inFlight.delete(group);
+      if (!answered) {
+        const until = Date.now() + this.#unsettledMs;
+        this.#holdUntil.set(group, Math.max(until, this.#holdUntil.get(group) ?? 0));
+      }
       if (!begun) {
-        this.#owed.add(group);
+        this.#owe(group, id, answered);
         return;
       }
       this.#store.endWrite(group, id, answered, this.#unsettledMs).then(
         () => this.#ok(),
-        // The write keeps the group's cache off until its hold ends (`2 × unsettledMs`).
-        (error) => this.#failed("write", error),
+        (error) => {
+          // Paid later (a lapsed hold would end by itself within `2 × unsettledMs`).
+          this.#owe(group, id, answered);
+          this.#failed("write", error);
+        },
       );
     };
   }
@@ -199,7 +246,7 @@ export class SharedReadCache {
   reset(server: string): void {
     const group = this.#group(server);
     this.#store.bump(group).then(() => this.#ok(), (error) => {
-      this.#owed.add(group);
+      this.#owe(group, "reset", true);
       this.#failed("write", error);
     });
   }
@@ -209,10 +256,57 @@ export class SharedReadCache {
     return [...this.#counts].map(([tenant, c]) => ({ tenant, ...c }));
   }
 
+  /** Counts an end (or a reset) owed to Redis and tries to pay it soon. */
+  #owe(group: string, id: string, answered: boolean): void {
+    let ends = this.#owed.get(group);
+    if (!ends) {
+      ends = new Map();
+      this.#owed.set(group, ends);
+    }
+    ends.delete(id);
+    ends.set(id, answered);
+    if (ends.size > MAX_OWED_PER_GROUP) {
+      // Every end bumps; an answered one only also removes a begin that may have run late.
+      const oldest = [...ends].find(([, a]) => a)?.[0] ?? ends.keys().next().value!;
+      ends.delete(oldest);
+    }
+    this.#schedule(0);
+  }
+
+  /** Pays what is owed now or after `ms`, again every {@linkcode OWED_RETRY_MS} until paid. */
+  #schedule(ms: number): void {
+    if (this.#closed || this.#retry !== undefined || this.#owed.size === 0) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#payOwed().then(() => this.#ok(), () => this.#schedule(OWED_RETRY_MS));
+    }, ms);
+    Deno.unrefTimer(this.#retry as unknown as number);
+  }
+
+  /** Redis is back: holds this replica placed may be gone (restarted empty); place them again. */
+  #reconnected(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    for (const [group, until] of [...this.#holdUntil]) {
+      if (until <= now) this.#holdUntil.delete(group);
+    }
+    for (const group of new Set([...this.#inFlight.keys(), ...this.#holdUntil.keys()])) {
+      // Unanswered: holds the group's cache off `unsettledMs` from now (a little longer than
+      // the write's own hold: never shorter).
+      if (!this.#owed.get(group)?.has(this.#holdId)) this.#owe(group, this.#holdId, false);
+    }
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#schedule(0);
+  }
+
   async #payOwed(): Promise<void> {
-    for (const group of [...this.#owed]) {
-      await this.#store.bump(group);
-      this.#owed.delete(group);
+    for (const [group, ends] of [...this.#owed]) {
+      for (const [id, answered] of [...ends]) {
+        await this.#store.endWrite(group, id, answered, this.#unsettledMs);
+        if (ends.get(id) === answered) ends.delete(id);
+      }
+      if (ends.size === 0 && this.#owed.get(group) === ends) this.#owed.delete(group);
     }
   }
 

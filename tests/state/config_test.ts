@@ -10,7 +10,12 @@ Deno.test("state: defaults, bad URLs and unknown keys", () => {
     keyPrefix: "airlock:",
     commandTimeoutMs: 1000,
     leaseMs: 15_000,
+    vaultBytesPerTenant: 16 * 1024 * 1024,
   });
+  assertThrows(
+    () => parseConfig({ state: { url: "redis://h", vaultBytesPerTenant: 1000 } }),
+    /state\.vaultBytesPerTenant/,
+  );
   const bad = assertThrows(() => parseConfig({ state: { url: "http://x" } }), /state\.url: must/);
   assert(bad instanceof ConfigError);
   assertThrows(() => parseConfig({ state: { url: "redis://h", ttl: 1 } }), /unknown key "ttl"/);
