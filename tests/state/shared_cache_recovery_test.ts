@@ -6,7 +6,7 @@
  * `redis-server`, a TCP relay that cuts one replica's link, `CLIENT PAUSE` for a stall.
  */
 
-import { RedisReadCache, RedisState, SharedMcpSessions } from "../../state/mod.ts";
+import { RedisReadCache, RedisState } from "../../state/mod.ts";
 import { CACHE_LIMITS, SharedReadCache, WriteEpochs } from "../../gateway/speculation/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
