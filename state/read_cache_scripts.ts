@@ -11,10 +11,14 @@
  * PX expiry), its index (a sorted set of members scored by expiry time, ms) and its sizes (a
  * hash of member → bytes as stored, and `_` → their sum).
  *
+ * Look-ups, epochs and writes' registrations run when Redis is full (`allow-oom`: they delete,
+ * or write a few bytes per write group), so a write still voids every replica's reads then;
+ * only keeping a result (`CACHE_PUT`) is refused.
+ *
  * @module
  */
 
-import { NOW } from "./scripts.ts";
+import { ALLOW_OOM, DENY_OOM, NOW } from "./scripts.ts";
 
 /**
  * `epochOf(key)`: a group's epoch, created at Redis's time in ms × 1024 when there is none, so
@@ -58,7 +62,7 @@ end
  * under the current epoch and no write of the group keeps the cache off. An entry of an older
  * epoch is deleted.
  */
-export const CACHE_LOOKUP = NOW + WRITES + DROP + `
+export const CACHE_LOOKUP = ALLOW_OOM + NOW + WRITES + DROP + `
 local stored = redis.call('GET', KEYS[1])
 if not stored then return {writing and 1 or 0, epoch, ''} end
 local colon = string.find(stored, ':', 1, true)
@@ -74,7 +78,7 @@ return {0, epoch, string.sub(stored, colon + 1)}
  * The group's epoch. KEYS[2] the epoch, KEYS[3] the writes (KEYS[1] unused: pass the epoch twice).
  * Returns `{writing (0|1), epoch}`.
  */
-export const CACHE_EPOCH = NOW + WRITES + `
+export const CACHE_EPOCH = ALLOW_OOM + NOW + WRITES + `
 return {writing and 1 or 0, epoch}
 `;
 
@@ -86,7 +90,7 @@ return {writing and 1 or 0, epoch}
  * written: a tenant's entries share its TTL). Returns -1 when not kept (voided, or larger than
  * the tenant's whole byte cap), else how many entries were evicted.
  */
-export const CACHE_PUT = NOW + WRITES + DROP + `
+export const CACHE_PUT = DENY_OOM + NOW + WRITES + DROP + `
 if writing or epoch ~= tonumber(ARGV[3]) then return -1 end
 local size = #ARGV[4]
 local ttl = tonumber(ARGV[5])
@@ -123,7 +127,7 @@ return evicted
  * may keep the cache off at most (ms: its call's timeout plus the unsettled time, so a replica
  * that dies mid-write cannot keep it off for ever). Bumps the epoch. Returns the new epoch.
  */
-export const WRITE_BEGIN = NOW + EPOCH + `
+export const WRITE_BEGIN = ALLOW_OOM + NOW + EPOCH + `
 epochOf(KEYS[1])
 local hold = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[2], now + hold, ARGV[1])
@@ -136,7 +140,7 @@ return redis.call('INCR', KEYS[1])
  * Bumps the epoch; an answered write stops keeping the cache off, an unanswered one keeps it
  * off `unsettled` ms more (it may still land). Returns the new epoch.
  */
-export const WRITE_END = NOW + EPOCH + `
+export const WRITE_END = ALLOW_OOM + NOW + EPOCH + `
 epochOf(KEYS[1])
 if ARGV[2] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[1])

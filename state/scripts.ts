@@ -19,10 +19,27 @@ end
 `;
 
 /**
- * Token bucket. KEYS[1] the bucket hash; ARGV capacity, window (ms).
+ * First line of the scripts that must keep working when Redis is full (`maxmemory` reached,
+ * policy `noeviction`): rate limits, in-flight leases and the read cache's write epochs. They
+ * write a few bytes per tenant (per write group), so
+ * a Redis that refuses every other write (`OOM command not allowed`) still limits and counts
+ * instead of refusing every request. Needs Redis 7 (script flags).
+ */
+export const ALLOW_OOM = "#!lua flags=allow-oom\n";
+
+/**
+ * First line of the scripts that grow what a tenant stores (vault mappings, MCP sessions,
+ * pending approvals, kept reads): flagged scripts are refused as a whole when Redis is full. An
+ * unflagged script is checked only up to its first write, so one that deletes or expires
+ * something first (`DEL`, `ZREMRANGEBYSCORE`) went on to grow past `maxmemory`.
+ */
+export const DENY_OOM = "#!lua\n";
+
+/**
+ * Token bucket (runs when Redis is full). KEYS[1] the bucket hash; ARGV capacity, window (ms).
  * Returns `{allowed (0|1), retryAfterMs}`.
  */
-export const TAKE_TOKEN = NOW + `
+export const TAKE_TOKEN = ALLOW_OOM + NOW + `
 local cap = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -50,7 +67,7 @@ return {allowed, retry}
  * locally (timed out) but may have landed (removed: phantom leases). Expired leases are
  * dropped first. Returns `{acquired (0|1), held}`.
  */
-export const ACQUIRE_SLOT = NOW + `
+export const ACQUIRE_SLOT = ALLOW_OOM + NOW + `
 local ttl = tonumber(ARGV[2])
 local nHeld = tonumber(ARGV[4])
 for i = 5, 4 + nHeld do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
@@ -72,7 +89,7 @@ return {1, held + 1}
  * its execution is still running, so it counts again, and new executions wait until the
  * tenant is under its cap. Returns how many were lapsed and re-established.
  */
-export const RENEW_SLOTS = NOW + `
+export const RENEW_SLOTS = ALLOW_OOM + NOW + `
 local ttl = tonumber(ARGV[1])
 local revived = 0
 for i, key in ipairs(KEYS) do
@@ -105,7 +122,7 @@ end
  * sessions (sorted by last use), KEYS[3] the tenant's charged bytes; ARGV ttl (ms), session
  * id. Returns HGETALL's flat list.
  */
-export const VAULT_LOAD = NOW + `
+export const VAULT_LOAD = ALLOW_OOM + NOW + `
 local all = redis.call('HGETALL', KEYS[1])
 if #all > 0 then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
@@ -120,7 +137,7 @@ return all
  * Deletes a vault session. KEYS as {@linkcode VAULT_LOAD}; ARGV session id, session-hash key
  * prefix.
  */
-export const VAULT_DELETE = VAULT_FORGET + `
+export const VAULT_DELETE = ALLOW_OOM + VAULT_FORGET + `
 forget(KEYS[2], KEYS[3], ARGV[2], ARGV[1])
 return 1
 `;
@@ -145,7 +162,7 @@ export const VAULT_MAPPING_OVERHEAD = 128;
  * back. Sessions not used within ttl leave the tenant's sum; its least recently used sessions
  * beyond max sessions are deleted. Returns the final placeholders in order.
  */
-export const VAULT_COMMIT = NOW + VAULT_FORGET + `
+export const VAULT_COMMIT = DENY_OOM + NOW + VAULT_FORGET + `
 local ttl = tonumber(ARGV[1])
 local sid = ARGV[2]
 local maxE = tonumber(ARGV[3])
@@ -230,7 +247,7 @@ return out
  * Members not used within ttl are dropped, then the least recently used beyond the cap are
  * deleted (never the new one). Returns the evicted members.
  */
-export const MCP_CREATE = NOW + `
+export const MCP_CREATE = DENY_OOM + NOW + `
 local ttl = tonumber(ARGV[3])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 't', ARGV[1], 's', ARGV[2])
@@ -260,7 +277,7 @@ return evicted
  * evicts by last use. KEYS[1] its record; ARGV ttl (ms), session member, tenant-set key
  * prefix. Returns `{tenant, sealed}`, or false when there is none (expired, closed, evicted).
  */
-export const MCP_TOUCH = NOW + `
+export const MCP_TOUCH = ALLOW_OOM + NOW + `
 local v = redis.call('HMGET', KEYS[1], 't', 's')
 if not v[1] or not v[2] then return false end
 local ttl = tonumber(ARGV[1])
@@ -277,7 +294,7 @@ return {v[1], v[2]}
  * request key prefix, score. Ids whose record is gone (expired with a dead replica) are
  * dropped first. Returns 1 when added.
  */
-export const APPROVAL_ADD = `
+export const APPROVAL_ADD = DENY_OOM + `
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
 for _, id in ipairs(ids) do
   if redis.call('EXISTS', ARGV[5] .. id) == 0 then redis.call('ZREM', KEYS[2], id) end
@@ -294,7 +311,7 @@ return 1
  * ids, KEYS[3] the settled record's key; ARGV id, settled JSON, settled ttl (ms), channel,
  * notice JSON. Returns the request JSON when this call settled it, else false.
  */
-export const APPROVAL_SETTLE = `
+export const APPROVAL_SETTLE = ALLOW_OOM + `
 local request = redis.call('GET', KEYS[1])
 if not request then return false end
 redis.call('DEL', KEYS[1])
