@@ -471,20 +471,20 @@ function runner() {
   Object.defineProperty(Deno, "stdout", { ...NOT_OURS, value: denoWriter(outLines) });
   Object.defineProperty(Deno, "stderr", { ...NOT_OURS, value: denoWriter(errLines) });
 
-  // ---------------------------------------------------------------- Node, hardened lazily
+  // ---------------------------------------------------------------- Node, hardened before the code
   //
   // `globalThis.process` is the runtime's own lazy accessor, which initialises Node
   // compatibility on first use. It is replaced by a non-configurable accessor that runs
-  // the runtime's and then hardens Node's objects, once, before handing `process` out.
-  // Every other way to Node's objects, `import("node:…")` or a bare built-in name, is
-  // routed by the process's import map through a shim that reads this accessor before
-  // its importer gets the module (sandbox/node_shims.ts); `process.getBuiltinModule`
-  // and `require` need `process` or a built-in first.
+  // the runtime's and then hardens Node's objects, and `main` reads it before the code
+  // arrives, so the warm pool pays the initialisation (about 20 ms of CPU), not the caller.
   //
-  // The hardening runs when the code first reaches Node, so the code has had time to
-  // replace globals by then (`Object.defineProperty`, `Function.prototype.call`, an
-  // inherited `get` on `Object.prototype`): everything it uses is captured here, at
-  // start-up, and descriptors have no prototype.
+  // Hardening lazily, when the code first reached Node, was tried and broken: the
+  // runtime's own initialisation reads and assigns properties of plain objects (its
+  // internals object, module exports), so an accessor the code planted on
+  // `Object.prototype` ran inside it and was handed `Deno[Deno.internal]` or the real
+  // Worker class. Nothing of the caller's may run before Node is hardened. The captured
+  // functions and prototype-less descriptors below still keep the hardening independent
+  // of later changes to globals.
 
   const reflectApply = Reflect.apply;
   const definePropertyOf = Object.defineProperty;
@@ -502,8 +502,7 @@ function runner() {
   const processGetter = processAccessor.get;
   let hardenedProcess;
   // "idle", "hardening" (the runtime's own modules may read the accessor while they
-  // load; no code of the caller's runs then) or "failed" (fail closed: never hand out an
-  // unhardened process).
+  // load) or "failed" (fail closed: never hand out an unhardened process).
   let nodeState = "idle";
   define(globalThis, "process", {
     get() {
@@ -530,11 +529,14 @@ function runner() {
    * `require` return; the import map gives their `import` a shim that re-exports it):
    * - node:v8's heap snapshots hold the frame key and the runtime directory's path;
    * - node:sqlite writes temporary files to any directory a pragma names, without a
-   *   write permission and past the disk cap.
+   *   write permission and past the disk cap;
+   * - node:module's hooks route imports around the import map.
    */
   const REFUSED_MEMBERS = {
     "node:v8": ["getHeapSnapshot", "writeHeapSnapshot", "setHeapSnapshotNearHeapLimit"],
     "node:sqlite": "all",
+    // Module hooks resolve and load modules around the import map (and its shims).
+    "node:module": ["register", "registerHooks"],
   };
 
   function refuseMembers(moduleObject, specifier, members) {
@@ -567,6 +569,19 @@ function runner() {
       const specifier = refusedModules[i];
       refuseMembers(builtin(specifier), specifier, REFUSED_MEMBERS[specifier]);
     }
+
+    // `process.binding` hands out raw handle classes whose `open(fd)` adopts any inherited
+    // file descriptor with no permission check; `nodeBootstrap` is the runtime's one-time
+    // Node initialiser, left on globalThis.
+    for (const name of ["binding", "_linkedBinding"]) {
+      define(nodeProcess, name, {
+        ...NONE,
+        value: () => {
+          throw new NotCapable(`process.${name} is not available in the sandbox`);
+        },
+      });
+    }
+    if ("nodeBootstrap" in globalThis) define(globalThis, "nodeBootstrap", NONE);
 
     define(nodeProcess, "cwd", { ...NONE, value: () => NEUTRAL_CWD });
     define(nodeProcess, "argv", {
@@ -843,6 +858,12 @@ function runner() {
 
   async function main() {
     readFrames();
+    try {
+      // Node initialised and hardened before any code of the caller's (see above).
+      void globalThis.process;
+    } catch {
+      // Failed: Node stays unavailable to the code (the accessor fails closed).
+    }
     await warmUp();
     send({ t: "ready" });
     const frame = await runFrame;

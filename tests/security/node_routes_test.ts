@@ -1,14 +1,18 @@
 /**
- * Node's objects are hardened lazily (sandbox/harness.js, sandbox/node_shims.ts): host
- * paths hidden, `process.stdout` into the log, node:worker_threads' Worker refused. These
- * probes reach Node first by every route there is, each in a fresh sandbox process, and
- * check that what they get is already hardened.
+ * Node's objects are hardened (sandbox/harness.js, sandbox/node_shims.ts): host paths
+ * hidden, `process.stdout` into the log, node:worker_threads' Worker refused. These probes
+ * reach Node first by every route there is, each in a fresh sandbox process, and check
+ * that what they get is hardened.
  */
 
 import { builtinModules } from "node:module";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { Sandbox } from "../../sandbox/mod.ts";
-import { defaultExportShimUrl, nodeShimImportMap, shimUrl } from "../../sandbox/node_shims.ts";
+import {
+  defaultExportShimUrl,
+  FROM_DEFAULT_EXPORT,
+  nodeShimImportMap,
+} from "../../sandbox/node_shims.ts";
 
 function makeSandbox(): Sandbox {
   return new Sandbox({
@@ -168,18 +172,43 @@ Deno.test("node routes: the accessor cannot be replaced before Node is reached",
   }
 });
 
-Deno.test("node routes: every built-in is mapped to a shim whose scope matches only itself", () => {
+Deno.test("node routes: bare names resolve to built-ins, four built-ins to their hardened shims", () => {
   const map = nodeShimImportMap();
   for (const name of builtinModules) {
     const real = name.startsWith("node:") ? name : `node:${name}`;
-    const url = ["node:process", "node:v8", "node:sqlite"].includes(real)
-      ? defaultExportShimUrl(real)
-      : shimUrl(real);
-    assertEquals(map.imports[real], url);
-    if (!name.startsWith("node:")) assertEquals(map.imports[name], url);
-    // A scope key ending in "/" would be a prefix match (import maps): code could make a
-    // data: URL inside the shim's scope and import the real module unhardened.
-    assert(!url.endsWith("/"), real);
-    assertEquals(map.scopes[url], { [real]: real });
+    const shimmed = real in FROM_DEFAULT_EXPORT;
+    assertEquals(map.imports[real], shimmed ? defaultExportShimUrl(real) : undefined, real);
+    if (!name.startsWith("node:")) {
+      assertEquals(map.imports[name], shimmed ? defaultExportShimUrl(real) : real, name);
+    }
+  }
+  assertEquals(
+    Object.keys(FROM_DEFAULT_EXPORT).sort(),
+    ["node:module", "node:process", "node:sqlite", "node:v8"],
+  );
+});
+
+Deno.test("node routes: node:module's hooks, which route imports around the map, are refused", async () => {
+  const sandbox = makeSandbox();
+  try {
+    for (
+      const get of [
+        `const m: any = await import("node:module");`,
+        `const m: any = (await import("module")).default;`,
+        `const m: any = (globalThis as any).process.getBuiltinModule("module");`,
+      ]
+    ) {
+      for (
+        const call of [
+          "m.registerHooks({ resolve: (s: any, c: any, n: any) => n(s, c) })",
+          "m.register('data:text/javascript,')",
+        ]
+      ) {
+        const result = await sandbox.run({ code: `${get}\n${call};\nreturn "registered";` });
+        assertEquals(result.error?.kind, "permission", `${get} ${call}: ${JSON.stringify(result)}`);
+      }
+    }
+  } finally {
+    await sandbox.close();
   }
 });
