@@ -49,12 +49,13 @@ export function orphanGuard(): OrphanGuard {
  * where setpriv exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
  */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
-  // setsid(1) and setpriv(1) each exec the next program in place (setsid forks only when
+  // setsid(1), setpriv(1) and nice(1) each exec the next program in place (setsid forks only when
   // the caller leads a process group, which a freshly spawned child never does), so the
   // pid the gateway holds is the Deno process's own.
   const wrappers = [
     ...(setsidPath() ? [setsidPath()!] : []),
     ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL"] : []),
+    ...(nicePath() ? [nicePath()!, "-n", String(SANDBOX_NICENESS)] : []),
   ];
   const setsid = setsidPath();
   const child = new Deno.Command(wrappers[0] ?? spec.deno, {
@@ -90,6 +91,15 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
   if (!setprivPath()) reapOnGatewayExit(child.pid, child.status);
   return child;
 }
+
+/**
+ * The scheduling niceness sandbox processes run at (nice(1), where it exists). Under
+ * overload the gateway's own thread (answering, refusing with 503, supervising, killing
+ * at deadlines) then gets the CPU before untrusted code and pool refills: the kernel's
+ * fair scheduler weighs niceness 10 at about a tenth of niceness 0 (Linux `sched_prio_to_weight`:
+ * 110 against 1024).
+ */
+export const SANDBOX_NICENESS = 10;
 
 /** How long a template warm-up may take before it is given up, in ms. */
 const WARM_UP_TIMEOUT_MS = 10_000;
@@ -174,6 +184,10 @@ function utilPath(name: string): string | undefined {
     }
   }
   return found.get(name);
+}
+
+function nicePath(): string | undefined {
+  return utilPath("nice");
 }
 
 function setsidPath(): string | undefined {

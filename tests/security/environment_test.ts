@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { sandboxChildren } from "../helpers.ts";
 import { Sandbox } from "../../sandbox/mod.ts";
+import { SANDBOX_NICENESS } from "../../sandbox/spawn.ts";
 
 Deno.test("security: a sandbox process never inherits the gateway's environment", async () => {
   const secret = `gateway-secret-${crypto.randomUUID()}`;
@@ -39,6 +40,40 @@ Deno.test("security: a sandbox process never inherits the gateway's environment"
     assertEquals(result.result, pids[0], "it was the process that ran the code");
   } finally {
     Deno.env.delete("AIRLOCK_GATEWAY_SECRET");
+    await sandbox.close();
+  }
+});
+
+Deno.test("security: sandbox processes run at a lower priority than the gateway", async () => {
+  const sandbox = new Sandbox({
+    timeoutMs: 5000,
+    memoryMb: 64,
+    maxOutputBytes: 65536,
+    maxLogBytes: 65536,
+    concurrency: 1,
+    queue: 1,
+    poolSize: 0,
+    allowNet: [],
+    allowRead: [],
+  });
+  try {
+    const running = sandbox.run({
+      code: "await new Promise((r) => setTimeout(r, 1000)); return 1;",
+    });
+    let pids: number[] = [];
+    for (let i = 0; i < 100 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      pids = await sandboxChildren();
+    }
+    assertEquals(pids.length, 1, "one sandbox process is running");
+    // Field 19 of /proc/<pid>/stat (nice) is the 17th after the command name.
+    const niceOf = (pid: number | "self") => {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    };
+    assertEquals(niceOf(pids[0]) - niceOf("self"), SANDBOX_NICENESS);
+    assertEquals((await running).result, 1);
+  } finally {
     await sandbox.close();
   }
 });
