@@ -91,7 +91,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    const [redis, postgres] = await Promise.all([startRedis({ persist: true }), startPostgres()]);
+    const [redis, postgres] = await Promise.all([
+      startRedis({ persist: true, maxmemoryMb: 256 }),
+      startPostgres(),
+    ]);
     started.push(redis, postgres);
     const vaultKey = [...crypto.getRandomValues(new Uint8Array(32))]
       .map((b) => b.toString(16).padStart(2, "0")).join("");

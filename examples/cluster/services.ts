@@ -87,8 +87,12 @@ export async function waitForPort(
  * Starts `redis-server` on a free loopback port. Nothing persisted by default (tests); with
  * `persist`, an append-only file fsynced every second (`appendfsync everysec`), so a restart
  * keeps rate-limit buckets, leases and cache epochs up to about the last second (the cluster).
+ * Policy `noeviction` always (state is not a cache: README, "Sizing Redis"); with `maxmemoryMb`,
+ * that much memory at most (tenants × their ~64 MiB budgets + headroom).
  */
-export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisService> {
+export async function startRedis(
+  options: { persist?: boolean; maxmemoryMb?: number } = {},
+): Promise<RedisService> {
   const program = findProgram("redis-server");
   if (!program) throw new Error("redis-server is not installed (apt-get install redis-server)");
   const dir = await Deno.makeTempDir({ prefix: "airlock-redis-" });
@@ -111,6 +115,9 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
         dir,
         "--protected-mode",
         "yes",
+        "--maxmemory-policy",
+        "noeviction",
+        ...(options.maxmemoryMb ? ["--maxmemory", `${options.maxmemoryMb}mb`] : []),
       ],
       stdout: "null",
       stderr: "null",
