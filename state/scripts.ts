@@ -144,10 +144,10 @@ return 1
 
 /**
  * Bytes charged to a tenant for one stored mapping beyond its sealed value, lookup key and
- * placeholder (twice): Redis's own cost of two hash fields (measured: about 340 bytes of
- * `used_memory` per e-mail mapping whose sealed value is about 140 bytes).
+ * placeholder (twice): Redis's own cost of two hash fields. Measured on Redis 7.0 (30,000 e-mail
+ * mappings in 3 sessions): `used_memory` grew 10.26 MB, charged 10.37 MB (with 128: 9.89 MB).
  */
-export const VAULT_MAPPING_OVERHEAD = 128;
+export const VAULT_MAPPING_OVERHEAD = 144;
 
 /**
  * Adds mappings to a vault session, settling placeholders among replicas. KEYS[1] the session
