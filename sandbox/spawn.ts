@@ -49,13 +49,17 @@ export function orphanGuard(): OrphanGuard {
  * where setpriv exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
  */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
-  // setsid(1), setpriv(1) and nice(1) each exec the next program in place (setsid forks only when
+  // setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each replace themselves with
+  // the next program (setsid forks only when
   // the caller leads a process group, which a freshly spawned child never does), so the
   // pid the gateway holds is the Deno process's own.
   const wrappers = [
     ...(setsidPath() ? [setsidPath()!] : []),
     ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL"] : []),
     ...(nicePath() ? [nicePath()!, "-n", String(SANDBOX_NICENESS)] : []),
+    ...(bashPath() ? [bashPath()!, "-c", CLOSE_AND_EXEC, "airlock-sandbox"] : []),
+    // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
+    ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
   ];
   const setsid = setsidPath();
   const child = new Deno.Command(wrappers[0] ?? spec.deno, {
@@ -100,6 +104,21 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
  * 110 against 1024).
  */
 export const SANDBOX_NICENESS = 10;
+
+/**
+ * The last step before Deno, run by bash (dash cannot name descriptors above 9):
+ * - closes every inherited file descriptor above 2. Whatever the gateway inherited without
+ *   close-on-exec (a supervisor's pipes, a service manager's sockets) would otherwise be
+ *   open in the sandbox, and Node's `net.Socket({ fd })` adopts a raw descriptor with no
+ *   permission check: read and write the host's pipes;
+ * - sets the core-file size limit (soft and hard) to 0: the code can signal itself
+ *   (`process.abort()`), and a core file is the process's whole memory (~0.5 GB) written
+ *   outside the sandbox, past the disk cap, wherever the kernel's `core_pattern` says.
+ */
+export const CLOSE_AND_EXEC = `for f in /proc/self/fd/*; do n=\${f##*/}; ` +
+  `case \$n in *[!0-9]*) continue;; esac; ` +
+  `if [ "\$n" -gt 2 ]; then eval "exec \$n>&-"; fi; done; ulimit -c 0; unset PWD OLDPWD; ` +
+  `exec "\$@"`;
 
 /** How long a template warm-up may take before it is given up, in ms. */
 const WARM_UP_TIMEOUT_MS = 10_000;
@@ -176,6 +195,12 @@ function utilPath(name: string): string | undefined {
         }
       } catch { /* not here */ }
     }
+    if (name === "bash" && found.get(name) === undefined) {
+      console.error(
+        "airlock sandbox: bash is missing, so sandbox processes keep the file descriptors " +
+          "the gateway inherited and its core-file limit",
+      );
+    }
     if (name === "setpriv" && found.get(name) === undefined) {
       console.error(
         "airlock sandbox: setpriv (util-linux) is missing, so sandbox processes get no " +
@@ -184,6 +209,14 @@ function utilPath(name: string): string | undefined {
     }
   }
   return found.get(name);
+}
+
+function envPath(): string | undefined {
+  return utilPath("env");
+}
+
+function bashPath(): string | undefined {
+  return utilPath("bash");
 }
 
 function nicePath(): string | undefined {
