@@ -458,6 +458,18 @@ function runner() {
 
   // Exiting does not lose a partial line: it is flushed first, like at a normal end.
   const denoExit = Deno.exit;
+  // A process may signal itself with no permission: SIGTRAP is what V8's fatal heap abort
+  // raises, so the code could forge the gateway's `memory` verdict, and SIGSTOP would hold
+  // its slot until the timeout. No signals at all (other pids need a permission the code
+  // does not have anyway).
+  Object.defineProperty(Deno, "kill", {
+    ...NONE,
+    enumerable: true,
+    value: function kill() {
+      throw new NotCapable("signals are not available in the sandbox");
+    },
+  });
+
   Object.defineProperty(Deno, "exit", {
     ...NONE,
     enumerable: true,
@@ -572,8 +584,9 @@ function runner() {
 
     // `process.binding` hands out raw handle classes whose `open(fd)` adopts any inherited
     // file descriptor with no permission check; `nodeBootstrap` is the runtime's one-time
-    // Node initialiser, left on globalThis.
-    for (const name of ["binding", "_linkedBinding"]) {
+    // Node initialiser, left on globalThis. Signals (see `Deno.kill` above): a process may
+    // signal itself with no permission.
+    for (const name of ["binding", "_linkedBinding", "kill", "_kill", "_debugProcess"]) {
       define(nodeProcess, name, {
         ...NONE,
         value: () => {

@@ -61,8 +61,9 @@ export function limitError(
 /**
  * The error for a process that exited without a result. Only what the code cannot fake
  * counts as `memory`: the memory guard's own record, or the signal V8's fatal heap abort
- * raises (Deno 2.9.6 dies of SIGTRAP, status 133, on "Reached heap limit"; the code has
- * no permission to send itself signals). Text on stderr, which the code can write, and
+ * raises (Deno 2.9.6 dies of SIGTRAP, status 133, on "Reached heap limit"; a process
+ * needs no permission to signal itself, so the harness refuses every API that sends
+ * signals: `Deno.kill`, `process.kill`, `_kill`, `_debugProcess`). Text on stderr, which the code can write, and
  * an exit code of 133 from `Deno.exit(133)` (no signal) are not evidence. Any other end
  * is the code's doing (`Deno.exit`, a crash) and `runtime`.
  */

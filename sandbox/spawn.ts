@@ -113,11 +113,16 @@ export const SANDBOX_NICENESS = 10;
  *   permission check: read and write the host's pipes;
  * - sets the core-file size limit (soft and hard) to 0: the code can signal itself
  *   (`process.abort()`), and a core file is the process's whole memory (~0.5 GB) written
- *   outside the sandbox, past the disk cap, wherever the kernel's `core_pattern` says.
+ *   outside the sandbox, past the disk cap, wherever the kernel's `core_pattern` says;
+ * - gives the process's scheduler autogroup (its own session, from setsid) the same
+ *   niceness: with `kernel.sched_autogroup_enabled`, the default on most kernels, a
+ *   process's nice value only weighs it within its autogroup, so nice(1) alone left every
+ *   sandbox an equal of the whole gateway.
  */
 export const CLOSE_AND_EXEC = `for f in /proc/self/fd/*; do n=\${f##*/}; ` +
   `case \$n in *[!0-9]*) continue;; esac; ` +
   `if [ "\$n" -gt 2 ]; then eval "exec \$n>&-"; fi; done; ulimit -c 0; unset PWD OLDPWD; ` +
+  `{ echo ${SANDBOX_NICENESS} > /proc/self/autogroup; } 2>/dev/null; ` +
   `exec "\$@"`;
 
 /** How long a template warm-up may take before it is given up, in ms. */

@@ -77,3 +77,45 @@ Deno.test("security: sandbox processes run at a lower priority than the gateway"
     await sandbox.close();
   }
 });
+
+Deno.test("security: a sandbox's scheduler autogroup carries its niceness too", async () => {
+  // With kernel.sched_autogroup_enabled (the default on most kernels) niceness weighs a
+  // process only within its autogroup, and setsid gives each sandbox its own.
+  let enabled = "0";
+  try {
+    enabled = Deno.readTextFileSync("/proc/sys/kernel/sched_autogroup_enabled").trim();
+  } catch { /* no autogroup on this kernel */ }
+  if (enabled !== "1") return;
+  const sandbox = new Sandbox({
+    timeoutMs: 5000,
+    memoryMb: 64,
+    maxOutputBytes: 65536,
+    maxLogBytes: 65536,
+    concurrency: 1,
+    queue: 1,
+    poolSize: 0,
+    allowNet: [],
+    allowRead: [],
+  });
+  try {
+    const running = sandbox.run({
+      code: "await new Promise((r) => setTimeout(r, 1000)); return 1;",
+    });
+    let pids: number[] = [];
+    for (let i = 0; i < 100 && pids.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      pids = await sandboxChildren();
+    }
+    assertEquals(pids.length, 1, "one sandbox process is running");
+    const theirs = Deno.readTextFileSync(`/proc/${pids[0]}/autogroup`).trim();
+    const own = Deno.readTextFileSync("/proc/self/autogroup").trim();
+    const nice = (line: string) => Number(/nice (-?\d+)/.exec(line)?.[1] ?? "0");
+    assert(
+      theirs.split(" ")[0] === own.split(" ")[0] || nice(theirs) - nice(own) >= SANDBOX_NICENESS,
+      `the sandbox's autogroup (${theirs}) weighs as much as the gateway's (${own})`,
+    );
+    assertEquals((await running).result, 1);
+  } finally {
+    await sandbox.close();
+  }
+});
