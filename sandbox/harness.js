@@ -575,6 +575,20 @@ function runner() {
     const NodeWorker = builtin("node:worker_threads").Worker;
     setPrototypeOf(NodeWorker, refuseWorker);
     preventExtensions(NodeWorker);
+    // `createRequire(import.meta.url)`, the usual Node idiom, gets a `data:` URL here (the
+    // code is a `data:` module), which Node refuses: a neutral file URL stands in for it.
+    const nodeModule = builtin("node:module");
+    const createRequire = nodeModule.createRequire;
+    define(nodeModule, "createRequire", {
+      ...NONE,
+      enumerable: true,
+      value: function createRequireFrom(from) {
+        const base = typeof from === "string" && from.startsWith("data:")
+          ? "file:///airlock/code.js"
+          : from;
+        return reflectApply(createRequire, nodeModule, [base]);
+      },
+    });
     // Index loops: the code may have replaced the array iterator too.
     const refusedModules = keysOf(REFUSED_MEMBERS);
     for (let i = 0; i < refusedModules.length; i++) {

@@ -213,9 +213,19 @@ Deno.test("node traps (prototypes): ordinary Node-style code still works (contro
     process.stdout.write("to stdout\\n");
     let fsError = "";
     try { fs.readFileSync("/etc/hostname"); } catch (e: any) { fsError = e.name; }
-    return { hash: createHash("sha256").update("x").digest("hex").slice(0, 8), b64: Buffer.from("hi").toString("base64"), fsError };
+    // The usual idiom for require in an ES module; import.meta.url is a data: URL here.
+    const { createRequire } = await import("node:module");
+    const joined = createRequire(import.meta.url)("node:path").join("a", "b");
+    const viaDefault = (await import("module")).default.createRequire(import.meta.url)("util").format("%s", "u");
+    return { hash: createHash("sha256").update("x").digest("hex").slice(0, 8), b64: Buffer.from("hi").toString("base64"), fsError, joined, viaDefault };
   `);
   assertEquals(result.error, undefined, JSON.stringify(result.error));
-  assertEquals(result.result, { hash: "2d711642", b64: "aGk=", fsError: "NotCapable" });
+  assertEquals(result.result, {
+    hash: "2d711642",
+    b64: "aGk=",
+    fsError: "NotCapable",
+    joined: "a/b",
+    viaDefault: "u",
+  });
   assert(result.logs.some((l) => l.text === "to stdout"));
 });
