@@ -81,8 +81,11 @@ export async function releaseCgroupBase(): Promise<void> {
   await removeDeadGateways(base.slice(0, base.lastIndexOf("/")));
 }
 
-/** Removes `airlock-<pid>` directories of gateways that are no longer running. */
-async function removeDeadGateways(parent: string): Promise<void> {
+/**
+ * Removes `airlock-<pid>` directories of gateways that are no longer running from a cgroup
+ * directory `parent` (any controller's: cpu_limit.ts uses it too).
+ */
+export async function removeDeadGateways(parent: string): Promise<void> {
   try {
     for await (const entry of Deno.readDir(parent)) {
       const pid = /^airlock-(\d+)$/.exec(entry.name)?.[1];
@@ -101,7 +104,7 @@ async function removeDeadGateways(parent: string): Promise<void> {
  * (its control files go with it), and only when no process is left in it: a group that is
  * still in use stays.
  */
-async function removeGroupTree(dir: string): Promise<void> {
+export async function removeGroupTree(dir: string): Promise<void> {
   try {
     for await (const entry of Deno.readDir(dir)) {
       if (entry.isDirectory) await Deno.remove(`${dir}/${entry.name}`).catch(() => {});

@@ -19,6 +19,7 @@ export { SandboxUnavailableError } from "./unavailable.ts";
 export type { OrphanGuard } from "./spawn.ts";
 export { checkNetGrant } from "./flags.ts";
 export { cgroupBaseDir, type MemoryGuardMode } from "./memory.ts";
+export { cpuCgroupBaseDir, GATEWAY_GROUP_SHARES } from "./cpu_limit.ts";
 export { liveRuntimeDirs, sandboxCacheDir } from "./runtime_dir.ts";
 export {
   type LogEntry,

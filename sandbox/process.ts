@@ -16,6 +16,7 @@ import {
 import { dropPartialToken, utf8ByteLength, utf8Prefix } from "./json_text.ts";
 import { type Line, LineReader } from "./lines.ts";
 import { createMemoryGuard, type MemoryGuard, type MemoryGuardMode } from "./memory.ts";
+import { type CpuLimit, createCpuLimit } from "./cpu_limit.ts";
 import {
   depthLimitError,
   exitError,
@@ -148,6 +149,7 @@ export class SandboxProcess {
   #denoDir: string;
   #releaseRuntime: () => Promise<void>;
   #guard: MemoryGuard;
+  #cpuLimit: CpuLimit;
   #guardAttached: Promise<void>;
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #reader = new LineReader(MAX_FRAME_BYTES);
@@ -177,6 +179,7 @@ export class SandboxProcess {
     child: Deno.ChildProcess,
     watch: Watch,
     guard: MemoryGuard,
+    cpuLimit: CpuLimit,
     options: SpawnOptions,
     storage: string[],
     releaseRuntime: () => Promise<void>,
@@ -188,6 +191,7 @@ export class SandboxProcess {
     this.#child = child;
     this.#watch = watch;
     this.#guard = guard;
+    this.#cpuLimit = cpuLimit;
     this.memoryMb = options.memoryMb;
     this.grants = options.grants;
     this.#stdin = child.stdin.getWriter();
@@ -198,6 +202,9 @@ export class SandboxProcess {
         // A guard that cannot attach must not leave an unlimited process behind.
         this.kill("memory");
       });
+    // At most one core (never rejects; uncapped, logged once, where it cannot attach).
+    const cpuAttached = cpuLimit.attach(child.pid);
+    this.#guardAttached = Promise.all([this.#guardAttached, cpuAttached]).then(() => {});
     this.#drainStderr();
     let markReady: () => void;
     let markFailed: (e: Error) => void;
@@ -216,6 +223,7 @@ export class SandboxProcess {
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
+    const cpuLimit = await createCpuLimit();
     const deno = options.denoPath ?? Deno.execPath();
     const runtime = await acquireRuntime(options.generationSize, harnessWarmer(deno));
     const origin = newOrigin();
@@ -231,6 +239,7 @@ export class SandboxProcess {
     } catch (error) {
       // Out of file descriptors or processes: give back what was taken for it.
       await guard.dispose();
+      await cpuLimit.dispose();
       await runtime.release();
       throw error;
     }
@@ -239,6 +248,7 @@ export class SandboxProcess {
       child,
       watch,
       guard,
+      cpuLimit,
       options,
       // The origin's storage inside the private cache directory goes with it (the release
       // removes the directory whole); only storage kept elsewhere is removed on its own.
@@ -560,7 +570,7 @@ export class SandboxProcess {
       try {
         await this.#stdin.close();
       } catch { /* already closed */ }
-      await this.#guard.dispose();
+      await Promise.all([this.#guard.dispose(), this.#cpuLimit.dispose()]);
       for (const path of this.#storage) {
         await Deno.remove(path, { recursive: true }).catch(() => {});
       }

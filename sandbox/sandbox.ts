@@ -6,6 +6,7 @@
 
 import type { MemoryGuardMode } from "./memory.ts";
 import { createMemoryGuard, releaseCgroupBase } from "./memory.ts";
+import { releaseCpuCgroupBase } from "./cpu_limit.ts";
 import { WarmPool } from "./pool.ts";
 import { type ProcessOutcome, SandboxProcess } from "./process.ts";
 import { ExecutionQueue, QueueFullError } from "./queue.ts";
@@ -256,7 +257,7 @@ export class Sandbox {
     await Promise.all(running.map((p) => p.closed.catch(() => {})));
     await Promise.all(this.#closing);
     // The per-gateway cgroup directory goes once no sandbox of any Sandbox uses it.
-    await releaseCgroupBase();
+    await Promise.all([releaseCgroupBase(), releaseCpuCgroupBase()]);
     if (this.#retained) {
       this.#retained = false;
       releaseSupervisor();

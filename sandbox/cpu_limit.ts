@@ -1,0 +1,168 @@
+/**
+ * A CPU cap per sandbox process: at most one core, enforced by the kernel's CFS bandwidth
+ * control (cgroup v1 `cpu` controller). A single execution can otherwise use every core:
+ * Node's async crypto and zlib and WebCrypto run on the runtime's blocking thread pool,
+ * so `crypto.pbkdf2` ×16 used 1.98 cores of a 2-core host. Each process gets its own
+ * group `airlock-<gateway pid>/exec-…` with `cpu.cfs_quota_us` = `cpu.cfs_period_us`
+ * (100 000 µs: one core's worth per period, over all its threads). The per-gateway group
+ * has `cpu.shares` = {@link GATEWAY_GROUP_SHARES}, so that all sandboxes together weigh an
+ * eighth of a nice-0 task against the gateway under overload (inside a cpu cgroup the
+ * kernel's autogroup does not apply, so their niceness no longer would).
+ *
+ * Where the controller is missing or not writable, this logs once and does nothing: CPU
+ * is then bounded by the timeout and the concurrency limit only (README, Security model).
+ *
+ * @module
+ */
+
+import { removeDeadGateways, removeGroupTree } from "./memory.ts";
+
+const CGROUP_V1_ROOT = "/sys/fs/cgroup/cpu";
+/** CFS period and quota of one execution's group, in µs: one core. */
+const QUOTA_US = 100_000;
+/** `cpu.shares` of the per-gateway group (a nice-0 task weighs 1024). */
+export const GATEWAY_GROUP_SHARES = 128;
+
+let cpuBase: Promise<string | null> | undefined;
+/** Groups created and not yet removed; the base directory can go when this is 0. */
+let liveGroups = 0;
+/** The base directory as last created, for the exit handler (which cannot await). */
+let createdBase: string | undefined;
+let warned = false;
+
+function warnOnce(why: unknown): void {
+  if (warned) return;
+  warned = true;
+  console.error(
+    `airlock: no CPU cap per execution (cgroup v1 cpu controller unavailable: ${
+      why instanceof Error ? why.message : String(why)
+    }); CPU is bounded by the timeout and the concurrency limit only`,
+  );
+}
+
+/**
+ * Finds (once) the cgroup v1 cpu directory this process is in, removes the groups of
+ * gateways no longer running, and creates `airlock-<pid>` there with its shares set.
+ * `null` (logged once) when there is none or it is not writable.
+ */
+export function cpuCgroupBaseDir(): Promise<string | null> {
+  cpuBase ??= (async () => {
+    try {
+      const self = await Deno.readTextFile("/proc/self/cgroup");
+      const line = self.split("\n").find((l) => /^\d+:([^:]*,)?cpu(,[^:]*)?:/.test(l));
+      if (!line) throw new Error("this process is in no cpu cgroup");
+      const path = line.slice(line.lastIndexOf(":") + 1);
+      const parent = `${CGROUP_V1_ROOT}${path === "/" ? "" : path}`;
+      await removeDeadGateways(parent);
+      const base = `${parent}/airlock-${Deno.pid}`;
+      await Deno.mkdir(base, { recursive: true });
+      createdBase = base;
+      await Deno.writeTextFile(`${base}/cpu.shares`, String(GATEWAY_GROUP_SHARES));
+      // A new group's period is the kernel default; the quota below assumes it.
+      const period = Number((await Deno.readTextFile(`${base}/cpu.cfs_period_us`)).trim());
+      if (period !== QUOTA_US) await Deno.writeTextFile(`${base}/cpu.cfs_period_us`, "100000");
+      return base;
+    } catch (error) {
+      warnOnce(error);
+      if (createdBase) await removeGroupTree(createdBase);
+      createdBase = undefined;
+      return null;
+    }
+  })();
+  return cpuBase;
+}
+
+/**
+ * Removes this process's `airlock-<pid>` cpu group once no group is in use, and those of
+ * gateways no longer running; the next limit creates it again. Called by `Sandbox.close`.
+ */
+export async function releaseCpuCgroupBase(): Promise<void> {
+  if (!cpuBase || liveGroups > 0) return;
+  const pending = cpuBase;
+  const base = await pending;
+  if (!base || liveGroups > 0 || cpuBase !== pending) return;
+  cpuBase = undefined;
+  createdBase = undefined;
+  await removeGroupTree(base);
+  await removeDeadGateways(base.slice(0, base.lastIndexOf("/")));
+}
+
+globalThis.addEventListener("unload", () => {
+  // Best effort on a normal exit, as for the memory groups (memory.ts).
+  if (!createdBase) return;
+  try {
+    for (const entry of Deno.readDirSync(createdBase)) {
+      if (!entry.isDirectory) continue;
+      try {
+        Deno.removeSync(`${createdBase}/${entry.name}`);
+      } catch { /* in use */ }
+    }
+    Deno.removeSync(createdBase);
+  } catch { /* in use, or already gone */ }
+});
+
+let groupCounter = 0;
+
+/** Caps one process at one core; a no-op where the host has no usable cpu controller. */
+export interface CpuLimit {
+  /** The group directory, or `null` when no cap is applied. */
+  readonly dir: string | null;
+  /**
+   * Moves the process `pid` (all its threads, and the processes it starts later) into a
+   * group capped at one core: one mkdir and two small writes. Never rejects: a failure is
+   * logged once and leaves the process uncapped.
+   */
+  attach(pid: number): Promise<void>;
+  /** Removes the group once the process has left it (retries for up to about 1 s). */
+  dispose(): Promise<void>;
+}
+
+/** A CPU limit for one process, in this gateway's cpu group where there is one. */
+export async function createCpuLimit(): Promise<CpuLimit> {
+  const base = await cpuCgroupBaseDir();
+  return base
+    ? new CgroupCpuLimit(base)
+    : { dir: null, attach: async () => {}, dispose: async () => {} };
+}
+
+class CgroupCpuLimit implements CpuLimit {
+  readonly dir: string;
+  #created = false;
+
+  constructor(base: string) {
+    this.dir = `${base}/exec-${++groupCounter}-${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  async attach(pid: number): Promise<void> {
+    try {
+      // recursive: the base may have been released by another Sandbox's close meanwhile
+      // (its shares are then the default until the next gateway start: a weaker weight,
+      // never a lost quota).
+      await Deno.mkdir(this.dir, { recursive: true });
+      this.#created = true;
+      liveGroups++;
+      await Deno.writeTextFile(`${this.dir}/cpu.cfs_quota_us`, String(QUOTA_US));
+      await Deno.writeTextFile(`${this.dir}/cgroup.procs`, String(pid));
+    } catch (error) {
+      warnOnce(error);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.#created) return;
+    this.#created = false;
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        try {
+          await Deno.remove(this.dir);
+          return;
+        } catch (error) {
+          if (error instanceof Deno.errors.NotFound) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    } finally {
+      liveGroups--;
+    }
+  }
+}
