@@ -211,10 +211,14 @@ export async function acquireRuntime(
   warm?: Warmer,
 ): Promise<{ paths: RuntimePaths; release: () => Promise<void> }> {
   let generation = await currentGeneration(warm);
-  if (generation.spawned >= generationSize) {
-    generation.retired = true;
+  while (generation.spawned >= generationSize) {
     const old = generation;
-    current = Generation.create(warm);
+    // Only the first of concurrent callers replaces it: a second replacement would leave
+    // the first one's new generation unreferenced, never retired and never removed.
+    if (!old.retired) {
+      old.retired = true;
+      current = Generation.create(warm);
+    }
     generation = await currentGeneration(warm);
     await old.removeIfDone();
   }
