@@ -50,12 +50,21 @@ export interface RedisApprovalStoreOptions {
   masterKey: string;
   /** How long a settled id is remembered, ms (default 1 hour). */
   settledTtlMs?: number;
+  /**
+   * Settled decisions kept whole (with the approver's reason) per tenant, newest first (default
+   * 5); older ones keep only their brief form (status and answer without the reason).
+   */
+  maxSettledPerTenant?: number;
+  /** Settled decisions remembered at all per tenant, brief or whole (default 128). */
+  maxBriefPerTenant?: number;
   /** Receives subscription failures (for logs). */
   onError?: (error: unknown) => void;
 }
 
 /** Longest request record stored, in UTF-8 bytes of JSON before sealing (arguments are cut before). */
 const MAX_RECORD_BYTES = 64 * 1024;
+/** Longest settled record kept whole, in UTF-8 bytes of JSON before sealing; a longer one is kept brief. */
+const MAX_SETTLED_BYTES = 4 * 1024;
 const encoder = new TextEncoder();
 
 /** Pending approvals shared by replicas. */
@@ -67,6 +76,8 @@ export class RedisApprovalStore<
   readonly #conn: RedisConnection;
   readonly #prefix: string;
   readonly #settledTtlMs: number;
+  readonly #maxSettled: number;
+  readonly #maxBrief: number;
   readonly #onError: (error: unknown) => void;
   readonly #listeners = new Set<
     (notice: StoredSettlement<S, A> & { tenant: string; id: string }) => void
@@ -80,6 +91,8 @@ export class RedisApprovalStore<
     this.#keys = deriveVaultKeys(parseVaultKey(options.masterKey), "airlock approvals v1");
     this.#prefix = options.keyPrefix;
     this.#settledTtlMs = options.settledTtlMs ?? 3_600_000;
+    this.#maxSettled = options.maxSettledPerTenant ?? 5;
+    this.#maxBrief = Math.max(this.#maxSettled, options.maxBriefPerTenant ?? 128);
     this.#onError = options.onError ?? (() => {});
   }
 
@@ -126,36 +139,64 @@ export class RedisApprovalStore<
     return opened.filter((r): r is R => r !== undefined);
   }
 
-  /** @throws StateUnavailableError */
+  /**
+   * Settles a pending request once; the decision is kept whole (at most 4 KiB of JSON in UTF-8
+   * bytes, the tenant's newest few) or brief (without the answer's `reason`), both sealed.
+   * @throws StateUnavailableError
+   */
   async settle(tenant: string, id: string, status: S, answer?: A): Promise<R | undefined> {
     const at = Date.now();
     const entry: StoredSettlement<S, A> = answer === undefined
       ? { status, at }
       : { status, at, answer };
-    const settled = await encryptValue(
-      await this.#keys,
-      JSON.stringify(entry),
-      settledContext(tenant, id),
+    const keys = await this.#keys;
+    const json = JSON.stringify(entry);
+    const whole = encoder.encode(json).length <= MAX_SETTLED_BYTES
+      ? await encryptValue(keys, json, settledContext(tenant, id))
+      : "";
+    const brief = await encryptValue(
+      keys,
+      JSON.stringify(briefOf(entry)),
+      briefContext(tenant, id),
     );
     const sealed = await this.#conn.script(
       APPROVAL_SETTLE,
-      [this.#key(tenant, id), this.#pendingKey(tenant), this.#settledKey(tenant, id)],
+      [
+        this.#key(tenant, id),
+        this.#pendingKey(tenant),
+        this.#settledKey(tenant, id),
+        `${this.#prefix}approvalsdone:${tenant}`,
+        this.#briefKey(tenant),
+      ],
       [
         id,
-        settled,
+        whole,
         this.#settledTtlMs,
         this.#channel(),
         // Published sealed too: the answer's reason is the approver's free text.
-        JSON.stringify({ tenant, id, sealed: settled }),
+        JSON.stringify(
+          whole === "" ? { tenant, id, sealed: brief, brief: true } : { tenant, id, sealed: whole },
+        ),
+        brief,
+        this.#maxSettled,
+        this.#maxBrief,
+        `${this.#prefix}approvalsettled:${tenant}:`,
       ],
     );
     return await this.#open(sealed, tenant, id);
   }
 
-  /** @throws StateUnavailableError */
+  /**
+   * How a recently settled request ended: whole, or brief (no `reason`) once the tenant's newer
+   * settlements pushed it out of the whole ones.
+   * @throws StateUnavailableError
+   */
   async settled(tenant: string, id: string): Promise<StoredSettlement<S, A> | undefined> {
     const sealed = await this.#conn.run((c) => c.get(this.#settledKey(tenant, id)));
-    return await this.#openSettled(sealed, tenant, id);
+    const whole = await this.#openSettled(sealed, settledContext(tenant, id));
+    if (whole) return whole;
+    const brief = await this.#conn.run((c) => c.hGet(this.#briefKey(tenant), id));
+    return await this.#openSettled(brief, briefContext(tenant, id));
   }
 
   /**
@@ -167,14 +208,17 @@ export class RedisApprovalStore<
   ): () => void {
     this.#listeners.add(listener);
     this.#subscription ??= this.#conn.subscribe(this.#channel(), async (message) => {
-      let tenant, id, sealed;
+      let tenant, id, sealed, brief;
       try {
-        ({ tenant, id, sealed } = JSON.parse(message));
+        ({ tenant, id, sealed, brief } = JSON.parse(message));
       } catch {
         return;
       }
       if (typeof tenant !== "string" || typeof id !== "string") return;
-      const entry = await this.#openSettled(sealed, tenant, id);
+      const entry = await this.#openSettled(
+        sealed,
+        brief === true ? briefContext(tenant, id) : settledContext(tenant, id),
+      );
       if (entry === undefined) return;
       const notice = { ...entry, tenant, id };
       for (const l of this.#listeners) {
@@ -205,11 +249,10 @@ export class RedisApprovalStore<
 
   async #openSettled(
     sealed: unknown,
-    tenant: string,
-    id: string,
+    context: string,
   ): Promise<StoredSettlement<S, A> | undefined> {
     if (typeof sealed !== "string") return undefined;
-    const json = await decryptValue(await this.#keys, sealed, settledContext(tenant, id));
+    const json = await decryptValue(await this.#keys, sealed, context);
     if (json === undefined) return undefined;
     try {
       return JSON.parse(json);
@@ -228,6 +271,10 @@ export class RedisApprovalStore<
 
   #settledKey(tenant: string, id: string): string {
     return `${this.#prefix}approvalsettled:${tenant}:${id}`;
+  }
+
+  #briefKey(tenant: string): string {
+    return `${this.#prefix}approvalsbrief:${tenant}`;
   }
 
   #channel(): string {
@@ -254,4 +301,17 @@ function requestContext(tenant: string, id: string): string {
 
 function settledContext(tenant: string, id: string): string {
   return `airlock approval settled\u0000${tenant}\u0000${id}`;
+}
+
+function briefContext(tenant: string, id: string): string {
+  return `airlock approval brief\u0000${tenant}\u0000${id}`;
+}
+
+/** A settlement without the answer's free text (`reason`): a few dozen bytes. */
+function briefOf<S extends string, A>(entry: StoredSettlement<S, A>): StoredSettlement<S, A> {
+  if (entry.answer === undefined || typeof entry.answer !== "object" || entry.answer === null) {
+    return { status: entry.status, at: entry.at };
+  }
+  const { reason: _, ...rest } = entry.answer as Record<string, unknown>;
+  return { status: entry.status, at: entry.at, answer: rest as A };
 }

@@ -307,16 +307,53 @@ return 1
 `;
 
 /**
- * Settles a pending approval once. KEYS[1] the request's key, KEYS[2] the tenant's pending
- * ids, KEYS[3] the settled record's key; ARGV id, settled JSON, settled ttl (ms), channel,
- * notice JSON. Returns the request JSON when this call settled it, else false.
+ * Settles a pending approval once and keeps its decision within the tenant's bounds. KEYS[1]
+ * the request's key, KEYS[2] the tenant's pending ids, KEYS[3] the settled record's key,
+ * KEYS[4] the tenant's settled ids (a sorted set by settling time, ms), KEYS[5] the tenant's
+ * brief decisions (a hash: id → sealed status without the reason); ARGV id, settled record
+ * ('' when over its size bound: only the brief form is kept), settled ttl (ms), channel, notice
+ * JSON, brief record, max full records of the tenant, max brief records of the tenant, settled
+ * record key prefix. The full records of all but the tenant's newest `max full` settlements are
+ * deleted (each settlement pushes one past the line; their brief form stays, so a waiter that
+ * missed the notice still learns the decision), and past `max brief` the oldest are forgotten
+ * whole; only this tenant's. Runs when Redis is full (a decision must be recorded), so what it
+ * writes is bounded per tenant by those two caps. Returns the request JSON when this call
+ * settled it, else false.
  */
-export const APPROVAL_SETTLE = ALLOW_OOM + `
+export const APPROVAL_SETTLE = ALLOW_OOM + NOW + `
 local request = redis.call('GET', KEYS[1])
 if not request then return false end
+local id = ARGV[1]
+local ttl = tonumber(ARGV[3])
+local prefix = ARGV[9]
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('SET', KEYS[3], ARGV[2], 'PX', tonumber(ARGV[3]))
+redis.call('ZREM', KEYS[2], id)
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl)) do
+  redis.call('ZREM', KEYS[4], old)
+  redis.call('HDEL', KEYS[5], old)
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl) end
+redis.call('ZADD', KEYS[4], lastUse(KEYS[4]), id)
+redis.call('HSET', KEYS[5], id, ARGV[6])
+redis.call('PEXPIRE', KEYS[4], ttl)
+redis.call('PEXPIRE', KEYS[5], ttl)
+local n = redis.call('ZCARD', KEYS[4])
+local maxFull = tonumber(ARGV[7])
+if n > maxFull then
+  -- The ones just pushed past the newest maxFull (a few more in case the cap was lowered).
+  local from = math.max(0, n - maxFull - 4)
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[4], from, n - maxFull - 1)) do
+    redis.call('DEL', prefix .. old)
+  end
+end
+local over = n - tonumber(ARGV[8])
+if over > 0 then
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, over - 1)) do
+    redis.call('ZREM', KEYS[4], old)
+    redis.call('HDEL', KEYS[5], old)
+    redis.call('DEL', prefix .. old)
+  end
+end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return request
 `;

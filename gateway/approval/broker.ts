@@ -18,6 +18,9 @@ import type {
 } from "./types.ts";
 import { MAX_APPROVAL_REASON_CHARS } from "./types.ts";
 
+/** How often waiting calls re-read their record in a shared store, ms (missed notices). */
+const POLL_MS = 1000;
+
 /** One settled request, for the audit and metrics. */
 export interface ApprovalEvent {
   request: ApprovalRequest;
@@ -61,6 +64,8 @@ export class ApprovalBroker {
   #waiters = new Map<string, Waiter>();
   #pendingByTenant = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
+  #poller: ReturnType<typeof setInterval> | undefined;
+  #polling = false;
 
   constructor(options: ApprovalBrokerOptions = {}) {
     this.store = options.store ?? new MemoryApprovalStore();
@@ -97,9 +102,9 @@ export class ApprovalBroker {
     if (!added) return this.#unasked(request, "over_capacity");
     return await new Promise<ApprovalOutcome>((resolve) => {
       const asking = new AbortController();
-      const onAbort = () => void this.#settle(request.tenant, request.id, "withdrawn");
+      const onAbort = () => void this.#end(request.tenant, request.id, "withdrawn");
       const timer = setTimeout(
-        () => void this.#settle(request.tenant, request.id, "timeout"),
+        () => void this.#end(request.tenant, request.id, "timeout"),
         options.timeoutMs,
       );
       this.#waiters.set(request.id, {
@@ -112,6 +117,7 @@ export class ApprovalBroker {
         },
       });
       this.#count(request.tenant, +1);
+      this.#startPolling();
       options.signal?.addEventListener("abort", onAbort, { once: true });
       if (options.signal?.aborted) onAbort();
       const failed = () => {
@@ -190,8 +196,54 @@ export class ApprovalBroker {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     await Promise.all(
-      [...this.#waiters].map(([id, w]) => this.#settle(w.tenant, id, "withdrawn")),
+      [...this.#waiters].map(([id, w]) => this.#end(w.tenant, id, "withdrawn")),
     );
+    clearInterval(this.#poller);
+    this.#poller = undefined;
+  }
+
+  /**
+   * Ends a waiting request by its timeout or withdrawal. When another replica settled it first
+   * (its notice missed: pub/sub is at most once), the decision is read back; when the store
+   * cannot be reached, the call still ends here with `status`, so no waiter outlives its timeout.
+   */
+  async #end(tenant: string, id: string, status: "timeout" | "withdrawn"): Promise<void> {
+    if (await this.#settle(tenant, id, status)) return;
+    if (!this.#waiters.has(id)) return;
+    const settled = await this.store.settled(tenant, id).catch(() => undefined);
+    this.#wake(settled ? { tenant, id, ...settled } : { tenant, id, status, at: Date.now() });
+  }
+
+  /**
+   * With a shared store, re-reads every waiting request's record each second: a settlement
+   * whose notice this replica missed (its subscriber was reconnecting) still wakes its call
+   * within about a second. Runs only while calls wait here.
+   */
+  #startPolling(): void {
+    if (!this.store.subscribe || this.#poller !== undefined) return;
+    const poller = setInterval(() => void this.#poll(), POLL_MS);
+    Deno.unrefTimer(poller);
+    this.#poller = poller;
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#waiters.size === 0) {
+      clearInterval(this.#poller);
+      this.#poller = undefined;
+      return;
+    }
+    if (this.#polling) return;
+    this.#polling = true;
+    try {
+      await Promise.all(
+        [...this.#waiters].map(async ([id, w]) => {
+          const settled = await this.store.settled(w.tenant, id).catch(() => undefined);
+          if (settled) this.#wake({ tenant: w.tenant, id, ...settled });
+        }),
+      );
+    } finally {
+      this.#polling = false;
+    }
   }
 
   #unasked(
