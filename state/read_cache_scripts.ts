@@ -123,31 +123,60 @@ return evicted
 `;
 
 /**
+ * Registrations kept per write group (in flight or unanswered within their hold); past it a
+ * write extends the group's one overflow member instead (`_many`), which keeps the cache off
+ * until the latest of those writes' holds: as conservative (no read of the group is kept or
+ * served meanwhile), and O(1) in memory. Writes carry no tenant, so the cap is per group: one
+ * tenant's burst sends the others' writes to the overflow too, which only keeps the cache off
+ * longer (any write of a group already holds every tenant's reads of it).
+ */
+export const MAX_WRITES_PER_GROUP = 128;
+
+/**
+ * `hold(key, id, ms)`: keeps the group's cache off `ms` from now for write `id`, as its own
+ * member while the group has room, else through the overflow member (never shortened).
+ */
+const HOLD = `
+local function hold(key, id, ms)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  local till = now + ms
+  if not redis.call('ZSCORE', key, id) and
+      redis.call('ZCARD', key) >= ${MAX_WRITES_PER_GROUP} then
+    id = '_many'
+    local cur = tonumber(redis.call('ZSCORE', key, id) or '0')
+    if cur > till then till = cur end
+  end
+  redis.call('ZADD', key, till, id)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
+`;
+
+/**
  * A write starts. KEYS[1] the group's epoch, KEYS[2] its writes; ARGV write id, how long it
  * may keep the cache off at most (ms: its call's timeout plus the unsettled time, so a replica
- * that dies mid-write cannot keep it off for ever). Bumps the epoch. Returns the new epoch.
+ * that dies mid-write cannot keep it off for ever). Bumps the epoch. Past
+ * {@linkcode MAX_WRITES_PER_GROUP} registrations, the write holds through the overflow member
+ * (then its end cannot lift its hold early: the group's cache stays off for the whole hold).
+ * Returns the new epoch.
  */
-export const WRITE_BEGIN = ALLOW_OOM + NOW + EPOCH + `
+export const WRITE_BEGIN = ALLOW_OOM + NOW + EPOCH + HOLD + `
 epochOf(KEYS[1])
-local hold = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[2], now + hold, ARGV[1])
-if redis.call('PTTL', KEYS[2]) < hold then redis.call('PEXPIRE', KEYS[2], hold) end
+hold(KEYS[2], ARGV[1], tonumber(ARGV[2]))
 return redis.call('INCR', KEYS[1])
 `;
 
 /**
  * A write ends. KEYS as {@linkcode WRITE_BEGIN}; ARGV write id, answered (0|1), unsettled ms.
  * Bumps the epoch; an answered write stops keeping the cache off, an unanswered one keeps it
- * off `unsettled` ms more (it may still land). Returns the new epoch.
+ * off `unsettled` ms more (it may still land; as {@linkcode WRITE_BEGIN}, through the overflow
+ * member past the cap). Returns the new epoch.
  */
-export const WRITE_END = ALLOW_OOM + NOW + EPOCH + `
+export const WRITE_END = ALLOW_OOM + NOW + EPOCH + HOLD + `
 epochOf(KEYS[1])
 if ARGV[2] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[1])
 else
-  local hold = tonumber(ARGV[3])
-  redis.call('ZADD', KEYS[2], now + hold, ARGV[1])
-  if redis.call('PTTL', KEYS[2]) < hold then redis.call('PEXPIRE', KEYS[2], hold) end
+  hold(KEYS[2], ARGV[1], tonumber(ARGV[3]))
 end
 return redis.call('INCR', KEYS[1])
 `;

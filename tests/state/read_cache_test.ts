@@ -6,6 +6,7 @@
  */
 
 import { RedisReadCache, RedisState } from "../../state/mod.ts";
+import { MAX_WRITES_PER_GROUP } from "../../state/read_cache_scripts.ts";
 import { SharedReadCache, WriteEpochs } from "../../gateway/speculation/mod.ts";
 import { CACHE_LIMITS } from "../../gateway/speculation/mod.ts";
 import { Gateway, parseConfig } from "../../gateway/mod.ts";
@@ -84,6 +85,35 @@ Deno.test({
       await a.put(ref, SECRET, (await a.lookup(ref)).epoch!, 60_000);
       assertEquals((await other.lookup(ref)).value, undefined);
     }, { keys: [KEY, "c".repeat(64)] });
+  },
+});
+
+Deno.test({
+  name: "redis read cache: past the cap of registrations, a write still keeps the group's " +
+    "cache off (one overflow member), and the registrations stay bounded",
+  ignore,
+  async fn() {
+    await withCaches(async ([a, b], state) => {
+      const n = MAX_WRITES_PER_GROUP + 50;
+      for (let i = 0; i < n; i++) await b.beginWrite("*", `w${i}`, 60_000);
+      const kept = await state.connection.run((c) => c.zCard("airlock:spec:writes:*"));
+      assert(kept <= MAX_WRITES_PER_GROUP + 1, `${kept} registrations`);
+      // Every registered write answered; the overflowed ones are still in flight: still off.
+      for (let i = 0; i < n; i++) await b.endWrite("*", `w${i}`, true, 60_000);
+      assertEquals(await a.epoch("*"), undefined);
+      assertEquals(await a.lookup(ref), {});
+      // An unanswered end past the cap holds through the overflow member too, never shorter.
+      await state.connection.run((c) => c.del("airlock:spec:writes:*"));
+      // (the group full of short holds: the late end goes to the overflow member)
+      for (let i = 0; i < MAX_WRITES_PER_GROUP; i++) await b.beginWrite("*", `x${i}`, 1500);
+      await b.endWrite("*", "late", false, 60_000);
+      assertEquals(
+        await state.connection.run((c) => c.zScore("airlock:spec:writes:*", "late")),
+        null,
+      );
+      await new Promise((r) => setTimeout(r, 1600));
+      assertEquals(await a.epoch("*"), undefined, "the unanswered write's hold was lost");
+    });
   },
 });
 
