@@ -5,9 +5,11 @@
  * so `crypto.pbkdf2` ×16 used 1.98 cores of a 2-core host. Each process gets its own
  * group `airlock-<gateway pid>/exec-…` with `cpu.cfs_quota_us` = `cpu.cfs_period_us`
  * (100 000 µs: one core's worth per period, over all its threads). The per-gateway group
- * has `cpu.shares` = {@link GATEWAY_GROUP_SHARES}, so that all sandboxes together weigh an
- * eighth of a nice-0 task against the gateway under overload (inside a cpu cgroup the
- * kernel's autogroup does not apply, so their niceness no longer would).
+ * has `cpu.shares` = {@link GATEWAY_GROUP_SHARES}: all sandboxes together weigh one nice-0
+ * task, as much as the gateway, which therefore gets at least half the CPU under overload
+ * (inside a cpu cgroup the kernel's autogroup does not apply, so their niceness no longer
+ * would), while the sandboxes never weigh more than one ordinary process against the host's
+ * other services. (128 starved them against any other busy process.)
  *
  * Where the controller is missing or not writable, this logs once and does nothing: CPU
  * is then bounded by the timeout and the concurrency limit only (README, Security model).
@@ -21,7 +23,7 @@ const CGROUP_V1_ROOT = "/sys/fs/cgroup/cpu";
 /** CFS period and quota of one execution's group, in µs: one core. */
 const QUOTA_US = 100_000;
 /** `cpu.shares` of the per-gateway group (a nice-0 task weighs 1024). */
-export const GATEWAY_GROUP_SHARES = 128;
+export const GATEWAY_GROUP_SHARES = 1024;
 
 let cpuBase: Promise<string | null> | undefined;
 /** Groups created and not yet removed; the base directory can go when this is 0. */
