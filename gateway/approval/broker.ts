@@ -215,9 +215,10 @@ export class ApprovalBroker {
   }
 
   /**
-   * With a shared store, re-reads every waiting request's record each second: a settlement
-   * whose notice this replica missed (its subscriber was reconnecting) still wakes its call
-   * within about a second. Runs only while calls wait here.
+   * With a store that announces settlements (`subscribe`: Redis, shared by replicas; the
+   * in-memory one too, where a re-read is a map look-up), re-reads every waiting request's
+   * record each second: a settlement whose notice this replica missed (its subscriber was
+   * reconnecting) still wakes its call within about a second. Runs only while calls wait here.
    */
   #startPolling(): void {
     if (!this.store.subscribe || this.#poller !== undefined) return;
