@@ -206,13 +206,18 @@ Deno.test({
   name: "typecheck: per-tenant cap, and tenants take turns",
   ...sanitize,
   async fn() {
-    const checker = new TypeChecker({ maxPendingPerTenant: 3 });
+    // Generous budgets: a check that timed out on a loaded machine (a full suite beside it)
+    // would end out of turn, and the order is what this test is about.
+    const checker = new TypeChecker({ maxPendingPerTenant: 3, timeoutMs: 30_000 });
     try {
       await checker.warm();
       const order: string[] = [];
       const run = (tenant: string, n: number) =>
         checker.check({ tenant, declarations: DECLARATIONS, code: `return ${n};` })
-          .then(() => order.push(`${tenant}${n}`));
+          .then((result) => {
+            assertEquals(result.ok, true, JSON.stringify(result));
+            order.push(`${tenant}${n}`);
+          });
       const greedy = [run("a", 1), run("a", 2), run("a", 3)];
       const busy = await assertRejects(() => run("a", 4));
       assert(busy instanceof CheckerBusy, String(busy));
