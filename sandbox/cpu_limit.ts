@@ -17,9 +17,13 @@
  * @module
  */
 
-import { removeDeadGateways, removeGroupTree } from "./memory.ts";
+import {
+  controllerDir,
+  removeDeadGateways,
+  removeGroupTree,
+  removeGroupTreeSync,
+} from "./cgroup_v1.ts";
 
-const CGROUP_V1_ROOT = "/sys/fs/cgroup/cpu";
 /** CFS period and quota of one execution's group, in µs: one core. */
 const QUOTA_US = 100_000;
 /** `cpu.shares` of the per-gateway group (a nice-0 task weighs 1024). */
@@ -50,11 +54,8 @@ function warnOnce(why: unknown): void {
 export function cpuCgroupBaseDir(): Promise<string | null> {
   cpuBase ??= (async () => {
     try {
-      const self = await Deno.readTextFile("/proc/self/cgroup");
-      const line = self.split("\n").find((l) => /^\d+:([^:]*,)?cpu(,[^:]*)?:/.test(l));
-      if (!line) throw new Error("this process is in no cpu cgroup");
-      const path = line.slice(line.lastIndexOf(":") + 1);
-      const parent = `${CGROUP_V1_ROOT}${path === "/" ? "" : path}`;
+      const parent = await controllerDir("cpu");
+      if (!parent) throw new Error("this process is in no cpu cgroup");
       await removeDeadGateways(parent);
       const base = `${parent}/airlock-${Deno.pid}`;
       await Deno.mkdir(base, { recursive: true });
@@ -91,16 +92,7 @@ export async function releaseCpuCgroupBase(): Promise<void> {
 
 globalThis.addEventListener("unload", () => {
   // Best effort on a normal exit, as for the memory groups (memory.ts).
-  if (!createdBase) return;
-  try {
-    for (const entry of Deno.readDirSync(createdBase)) {
-      if (!entry.isDirectory) continue;
-      try {
-        Deno.removeSync(`${createdBase}/${entry.name}`);
-      } catch { /* in use */ }
-    }
-    Deno.removeSync(createdBase);
-  } catch { /* in use, or already gone */ }
+  if (createdBase) removeGroupTreeSync(createdBase);
 });
 
 let groupCounter = 0;

@@ -7,6 +7,12 @@
  * @module
  */
 
+import {
+  controllerDir,
+  removeDeadGateways,
+  removeGroupTree,
+  removeGroupTreeSync,
+} from "./cgroup_v1.ts";
 import { type Watch, watchOf } from "./supervisor.ts";
 
 /** Which mechanism enforces the resident-memory limit. */
@@ -29,7 +35,6 @@ export interface MemoryGuard {
   dispose(): Promise<void>;
 }
 
-const CGROUP_V1_ROOT = "/sys/fs/cgroup/memory";
 /** RSS polling interval when the supervisor thread is unavailable, in ms. */
 const MAIN_THREAD_INTERVAL_MS = 10;
 
@@ -47,11 +52,8 @@ let createdBase: string | undefined;
 export function cgroupBaseDir(): Promise<string | null> {
   cgroupBase ??= (async () => {
     try {
-      const self = await Deno.readTextFile("/proc/self/cgroup");
-      const line = self.split("\n").find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
-      if (!line) return null;
-      const path = line.slice(line.lastIndexOf(":") + 1);
-      const parent = `${CGROUP_V1_ROOT}${path === "/" ? "" : path}`;
+      const parent = await controllerDir("memory");
+      if (!parent) return null;
       await removeDeadGateways(parent);
       const base = `${parent}/airlock-${Deno.pid}`;
       await Deno.mkdir(base, { recursive: true });
@@ -81,51 +83,10 @@ export async function releaseCgroupBase(): Promise<void> {
   await removeDeadGateways(base.slice(0, base.lastIndexOf("/")));
 }
 
-/**
- * Removes `airlock-<pid>` directories of gateways that are no longer running from a cgroup
- * directory `parent` (any controller's: cpu_limit.ts uses it too).
- */
-export async function removeDeadGateways(parent: string): Promise<void> {
-  try {
-    for await (const entry of Deno.readDir(parent)) {
-      const pid = /^airlock-(\d+)$/.exec(entry.name)?.[1];
-      if (!entry.isDirectory || !pid || Number(pid) === Deno.pid) continue;
-      try {
-        await Deno.stat(`/proc/${pid}`);
-        continue; // still running (or the pid was reused: then it stays, harmlessly)
-      } catch { /* gone */ }
-      await removeGroupTree(`${parent}/${entry.name}`);
-    }
-  } catch { /* no such directory, or not ours to read */ }
-}
-
-/**
- * Removes a cgroup directory and its child groups. cgroupfs removes a group with rmdir
- * (its control files go with it), and only when no process is left in it: a group that is
- * still in use stays.
- */
-export async function removeGroupTree(dir: string): Promise<void> {
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isDirectory) await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
-    }
-    await Deno.remove(dir);
-  } catch { /* in use, or already gone */ }
-}
-
 globalThis.addEventListener("unload", () => {
   // Best effort on a normal exit: groups of processes still dying stay, and the next
   // gateway on this host removes them (removeDeadGateways).
-  if (!createdBase) return;
-  try {
-    for (const entry of Deno.readDirSync(createdBase)) {
-      if (!entry.isDirectory) continue;
-      try {
-        Deno.removeSync(`${createdBase}/${entry.name}`);
-      } catch { /* in use */ }
-    }
-    Deno.removeSync(createdBase);
-  } catch { /* in use, or already gone */ }
+  if (createdBase) removeGroupTreeSync(createdBase);
 });
 
 /** Picks the best guard this host supports, or the one asked for. */

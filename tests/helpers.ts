@@ -6,6 +6,7 @@
 
 import { createHttpApp, type HttpServer, McpHttpEndpoint, serveHttp } from "../api/mod.ts";
 import { type Config, Gateway, parseConfig } from "../gateway/mod.ts";
+import { type RunResult, Sandbox, type SandboxOptions } from "../sandbox/mod.ts";
 
 /** A gateway served over real HTTP on 127.0.0.1 and an ephemeral port. */
 export interface TestGateway {
@@ -146,4 +147,33 @@ export function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/**
+ * A permission-less {@link Sandbox} with no warm pool (each run is a fresh process), for
+ * tests that run attack code; `overrides` replace the defaults.
+ */
+export function testSandbox(overrides: Partial<SandboxOptions> = {}): Sandbox {
+  return new Sandbox({
+    timeoutMs: 15_000,
+    memoryMb: 128,
+    maxOutputBytes: 1024 * 1024,
+    maxLogBytes: 64 * 1024,
+    concurrency: 2,
+    queue: 200,
+    poolSize: 0,
+    allowNet: [],
+    allowRead: [],
+    ...overrides,
+  });
+}
+
+/** Runs `code` once in a fresh {@link testSandbox}, which is closed afterwards. */
+export async function runInTestSandbox(code: string): Promise<RunResult> {
+  const sandbox = testSandbox();
+  try {
+    return await sandbox.run({ code });
+  } finally {
+    await sandbox.close();
+  }
 }

@@ -8,30 +8,7 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { Sandbox } from "../../sandbox/mod.ts";
-
-function makeSandbox(): Sandbox {
-  return new Sandbox({
-    timeoutMs: 15_000,
-    memoryMb: 128,
-    maxOutputBytes: 1024 * 1024,
-    maxLogBytes: 64 * 1024,
-    concurrency: 2,
-    queue: 200,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
-}
-
-async function run(code: string) {
-  const sandbox = makeSandbox();
-  try {
-    return await sandbox.run({ code });
-  } finally {
-    await sandbox.close();
-  }
-}
+import { runInTestSandbox } from "../helpers.ts";
 
 /**
  * The trap: an accessor on Object.prototype for a property the runtime reads on its own
@@ -53,7 +30,7 @@ const CAPTURE_INTERNALS = `
   delete (Object.prototype as any).__nodeProcessBootstrapped;`;
 
 Deno.test("node traps (prototypes): an Object.prototype accessor planted before Node is reached hands out Deno[Deno.internal]", async () => {
-  const result = await run(`${CAPTURE_INTERNALS}
+  const result = await runInTestSandbox(`${CAPTURE_INTERNALS}
     if (internals === null) return { internals: false };
     const core = internals.core;
     return {
@@ -81,7 +58,7 @@ Deno.test("node traps (prototypes): an Object.prototype setter for 'Worker' plan
   // NodeWorker`), so a setter on Object.prototype receives the real class and stores a
   // decoy instead: the harness refuses the decoy (`setPrototypeOf(decoy, refuseWorker)`)
   // and the real class keeps working.
-  const result = await run(`
+  const result = await runInTestSandbox(`
     let RealWorker: any = null;
     Object.defineProperty(Object.prototype, "Worker", {
       configurable: true,
@@ -132,7 +109,7 @@ Deno.test("node traps (prototypes): the runtime's initialisation runs no code of
   // The harness's accessor assumes "no code of the caller's runs" while the runtime's own
   // getter initialises Node. An accessor on Object.prototype for "return" (read by every
   // iterator close inside the runtime's modules) or "listener" runs in the middle of it.
-  const result = await run(`
+  const result = await runInTestSandbox(`
     const seen: string[] = [];
     for (const n of ["return", "listener"]) {
       Object.defineProperty(Object.prototype, n, {
@@ -190,7 +167,7 @@ Deno.test("node traps (prototypes): process.binding('pipe_wrap') writes to a des
 });
 
 Deno.test("node traps (prototypes): the runtime's nodeBootstrap (Node's initialize) is not left on globalThis", async () => {
-  const result = await run(`
+  const result = await runInTestSandbox(`
     (globalThis as any).process;
     const nb = (globalThis as any).nodeBootstrap;
     let ran = "absent";
@@ -207,7 +184,7 @@ Deno.test("node traps (prototypes): the runtime's nodeBootstrap (Node's initiali
 });
 
 Deno.test("node traps (prototypes): ordinary Node-style code still works (control)", async () => {
-  const result = await run(`
+  const result = await runInTestSandbox(`
     const { createHash } = await import("node:crypto");
     const fs = await import("fs");
     process.stdout.write("to stdout\\n");

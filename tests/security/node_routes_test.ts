@@ -7,26 +7,12 @@
 
 import { builtinModules } from "node:module";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { Sandbox } from "../../sandbox/mod.ts";
+import { testSandbox } from "../helpers.ts";
 import {
   defaultExportShimUrl,
   FROM_DEFAULT_EXPORT,
   nodeShimImportMap,
 } from "../../sandbox/node_shims.ts";
-
-function makeSandbox(): Sandbox {
-  return new Sandbox({
-    timeoutMs: 15_000,
-    memoryMb: 128,
-    maxOutputBytes: 1024 * 1024,
-    maxLogBytes: 64 * 1024,
-    concurrency: 2,
-    queue: 200,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
-}
 
 /**
  * Code that gets Node's `process` and Worker class by `route` (the first Node access in
@@ -72,7 +58,7 @@ const ROUTES: Record<string, string> = {
 };
 
 Deno.test("node routes: Node's objects are hardened whichever route reaches them first", async () => {
-  const sandbox = makeSandbox();
+  const sandbox = testSandbox();
   try {
     const runs = Object.entries(ROUTES).map(async ([name, route]) => {
       const result = await sandbox.run({ code: probe(route) });
@@ -100,7 +86,7 @@ Deno.test("node routes: Node's objects are hardened whichever route reaches them
 });
 
 Deno.test("node routes: no built-in module hands out an unhardened process or Worker", async () => {
-  const sandbox = makeSandbox();
+  const sandbox = testSandbox();
   try {
     // Each built-in is the first Node access of its own process; whatever process-like
     // object or Worker class it exports (one level deep) must already be hardened.
@@ -150,7 +136,7 @@ Deno.test("node routes: no built-in module hands out an unhardened process or Wo
 });
 
 Deno.test("node routes: the accessor cannot be replaced before Node is reached", async () => {
-  const sandbox = makeSandbox();
+  const sandbox = testSandbox();
   try {
     const result = await sandbox.run({
       code: `const out: string[] = [];
@@ -189,7 +175,7 @@ Deno.test("node routes: bare names resolve to built-ins, four built-ins to their
 });
 
 Deno.test("node routes: node:module's hooks, which route imports around the map, are refused", async () => {
-  const sandbox = makeSandbox();
+  const sandbox = testSandbox();
   try {
     for (
       const get of [

@@ -7,30 +7,7 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { Sandbox } from "../../sandbox/mod.ts";
-
-function makeSandbox(): Sandbox {
-  return new Sandbox({
-    timeoutMs: 15_000,
-    memoryMb: 128,
-    maxOutputBytes: 1024 * 1024,
-    maxLogBytes: 64 * 1024,
-    concurrency: 2,
-    queue: 200,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
-}
-
-async function run(code: string) {
-  const sandbox = makeSandbox();
-  try {
-    return await sandbox.run({ code });
-  } finally {
-    await sandbox.close();
-  }
-}
+import { runInTestSandbox } from "../helpers.ts";
 
 /** Code run inside a node:worker_threads Worker, if the code manages to start one. */
 const WORKER_BODY = `
@@ -56,7 +33,7 @@ Deno.test("node traps: Function.prototype.call planted before Node is first reac
   // hardenNode calls `getBuiltinModule.call(nodeProcess, "node:worker_threads")` through
   // whatever Function.prototype.call is at that moment: the code gets the real Worker
   // class (and hands the harness a decoy to refuse) plus the unhardened process.
-  const result = await run(`
+  const result = await runInTestSandbox(`
     const realCall = Function.prototype.call;
     let realWorker: any, leakedCwd = "";
     Function.prototype.call = function (this: any, thisArg: any, ...args: any[]) {
@@ -87,7 +64,7 @@ Deno.test("node traps: globalThis.Object replaced before Node is first reached",
   // hardenNode looks up the global `Object` at call time: a stand-in whose
   // defineProperty / setPrototypeOf / preventExtensions do nothing skips every hardening
   // step (cwd, stdout into the log, the Worker refusal).
-  const result = await run(`
+  const result = await runInTestSandbox(`
     const RealObject = Object;
     (globalThis as any).Object = new Proxy(RealObject, { get(t, k, r) {
       if (k === "defineProperty" || k === "setPrototypeOf" || k === "preventExtensions") return (o: any) => o;
@@ -134,7 +111,7 @@ Deno.test("node traps: node:v8 heap snapshots (the frame key, host paths) are re
         "m.setHeapSnapshotNearHeapLimit(1)",
       ]
     ) {
-      const result = await run(`${get}\nreturn String(${call});`);
+      const result = await runInTestSandbox(`${get}\nreturn String(${call});`);
       assertEquals(result.error?.kind, "permission", `${route} ${call}: ${JSON.stringify(result)}`);
       assert(
         result.error!.message.includes("is not available in the sandbox"),
@@ -143,13 +120,13 @@ Deno.test("node traps: node:v8 heap snapshots (the frame key, host paths) are re
     }
   }
   // The rest of node:v8 still works.
-  const ok = await run(`const v8: any = await import("node:v8");
+  const ok = await runInTestSandbox(`const v8: any = await import("node:v8");
     return typeof v8.getHeapStatistics().total_heap_size;`);
   assertEquals(ok.result, "number");
 });
 
 Deno.test("node traps: node:module's Module._nodeModulePaths shows no runtime directory", async () => {
-  const result = await run(`
+  const result = await runInTestSandbox(`
     const m: any = await import("node:module");
     return m.Module._nodeModulePaths(".");
   `);
@@ -161,7 +138,9 @@ Deno.test("node traps: node:module's Module._nodeModulePaths shows no runtime di
 
 Deno.test("node traps: node:v8 setHeapSnapshotNearHeapLimit's error names no runtime directory", async () => {
   // Not even caught: the harness's scrub() does not know this path.
-  const result = await run(`(await import("node:v8") as any).setHeapSnapshotNearHeapLimit(1);`);
+  const result = await runInTestSandbox(
+    `(await import("node:v8") as any).setHeapSnapshotNearHeapLimit(1);`,
+  );
   // Observed: error.message 'NotCapable: Requires write access to "/tmp/airlock-runner-…/work", …'
   assert(
     !JSON.stringify(result).includes("airlock-runner"),
@@ -171,7 +150,7 @@ Deno.test("node traps: node:v8 setHeapSnapshotNearHeapLimit's error names no run
 
 Deno.test("node traps: node:sqlite (temporary files anywhere, past the disk cap) is refused by every route", async () => {
   for (const [route, get] of Object.entries(routes("node:sqlite"))) {
-    const result = await run(`${get}
+    const result = await runInTestSandbox(`${get}
       const db = new m.DatabaseSync(":memory:");
       db.exec("PRAGMA temp_store_directory = '/tmp'");
       return "opened";`);

@@ -6,24 +6,10 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { Sandbox } from "../../sandbox/mod.ts";
-
-function makeSandbox(): Sandbox {
-  return new Sandbox({
-    timeoutMs: 10_000,
-    memoryMb: 128,
-    maxOutputBytes: 1024 * 1024,
-    maxLogBytes: 64 * 1024,
-    concurrency: 2,
-    queue: 10,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
-}
+import { testSandbox } from "../helpers.ts";
 
 Deno.test("signals: the code cannot signal its own process (forged memory verdict, SIGSTOP)", async () => {
-  const sandbox = makeSandbox();
+  const sandbox = testSandbox({ timeoutMs: 10_000, queue: 10 });
   try {
     const sends = [
       `process.kill(process.pid, "SIGTRAP")`,
@@ -47,7 +33,7 @@ Deno.test("signals: the code cannot signal its own process (forged memory verdic
 });
 
 Deno.test("signals: a real heap overrun is still the memory verdict", async () => {
-  const sandbox = makeSandbox();
+  const sandbox = testSandbox({ timeoutMs: 10_000, queue: 10 });
   try {
     const result = await sandbox.run({
       code:

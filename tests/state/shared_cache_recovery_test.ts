@@ -10,60 +10,13 @@ import { RedisReadCache, RedisState } from "../../state/mod.ts";
 import { CACHE_LIMITS, SharedReadCache, WriteEpochs } from "../../gateway/speculation/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
+import { relay } from "./tcp_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const KEY = "b".repeat(64);
 const SESSION = JSON.stringify(["acme", "sha256:key-identity", "s1"]);
 const CALL = `docs.read\u0000{"path":"/a.txt"}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A TCP relay to `port` that can cut its clients off (one replica loses Redis, not all). */
-function relay(port: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  let down = false;
-  const pipe = (from: Deno.Conn, to: Deno.Conn) =>
-    from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
-      for (const c of [from, to]) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-        open.delete(c);
-      }
-    });
-  const accepting = (async () => {
-    for await (const client of listener) {
-      if (down) {
-        client.close();
-        continue;
-      }
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
-      open.add(client).add(upstream);
-      pipe(client, upstream);
-      pipe(upstream, client);
-    }
-  })().catch(() => {});
-  return {
-    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
-    cut() {
-      down = true;
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      open.clear();
-    },
-    mend() {
-      down = false;
-    },
-    async close() {
-      this.cut();
-      listener.close();
-      await accepting;
-    },
-  };
-}
 
 async function sharedCache(state: RedisState, unsettledMs = 1000) {
   return new SharedReadCache(
