@@ -116,6 +116,8 @@ export interface ProcessOutcome {
 export interface ExecuteOptions {
   code: string;
   prelude?: string;
+  /** Whether the code runs lean: without Node and code generation (`lean_mode.ts`). */
+  lean: boolean;
   limits: SandboxLimits;
   onRpc?: RpcHandler;
   onLog?: (entry: LogEntry) => void;
@@ -426,6 +428,7 @@ export class SandboxProcess {
         key: this.#frameKey,
         code: options.code,
         prelude: options.prelude ?? "",
+        lean: options.lean,
         maxOutputBytes: options.limits.maxOutputBytes,
         maxLogBytes: options.limits.maxLogBytes,
       });

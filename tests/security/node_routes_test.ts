@@ -55,6 +55,11 @@ const ROUTES: Record<string, string> = {
     return { Worker: m.wt.Worker, process: m.p };`,
   "through eval": `const m = await (0, eval)('import("node:worker_threads")');
     return { Worker: m.Worker };`,
+  // Deno 2.9.6 resolves a static import of node:worker_threads (and node:url, node:util,
+  // node:zlib) without the import map: the real module, whose Worker must be hardened.
+  "a static import in a data: module": `const m = await import("data:application/javascript," +
+      encodeURIComponent("export { Worker } from 'node:worker_threads';"));
+    return { Worker: m.Worker };`,
 };
 
 Deno.test("node routes: Node's objects are hardened whichever route reaches them first", async () => {
@@ -194,6 +199,28 @@ Deno.test("node routes: node:module's hooks, which route imports around the map,
         assertEquals(result.error?.kind, "permission", `${get} ${call}: ${JSON.stringify(result)}`);
       }
     }
+  } finally {
+    await sandbox.close();
+  }
+});
+
+Deno.test("node routes: a static import past the end of the code's wrapper gets a hardened Worker", async () => {
+  // The code closes the function it is wrapped in and imports at the module's top level
+  // (the gateway's code_prep refuses this; the sandbox must hold without it).
+  const sandbox = testSandbox();
+  try {
+    const result = await sandbox.run({
+      code: `}
+        import { Worker } from "node:worker_threads";
+        let outcome = "no Worker";
+        try { new Worker("1", { eval: true }); outcome = "STARTED"; } catch (e) { outcome = String(e); }
+        console.log(outcome);
+        export function rest() {`,
+    });
+    assert(
+      result.logs.some((l) => /Workers are not available/.test(l.text)),
+      JSON.stringify(result),
+    );
   } finally {
     await sandbox.close();
   }
