@@ -1,7 +1,7 @@
 // The trusted runner: the entry module of every sandbox process.
 //
-// It runs with no permissions at all. It reads one `run` frame from stdin, imports the
-// prelude and the caller's code from `data:` URLs (so every import they make is
+// It runs with no permissions at all. It reads one `run` frame from stdin, evaluates the
+// prelude, imports the caller's code from a `data:` URL (so every import it makes is
 // permission-checked, unlike the entry module's own static imports), runs the code,
 // and writes NDJSON frames to stdout. It is plain JavaScript so that a fresh process
 // needs no TypeScript transpilation before it is ready.
@@ -10,8 +10,8 @@
 // Frames in (stdin):   run | reply.
 
 // Nothing of Node's is imported here: Node compatibility costs a process about 20 ms of
-// CPU to initialise, so its objects are hardened only when the code first reaches them
-// (see `hardenNode` below and sandbox/node_shims.ts).
+// CPU to initialise, so it is started (and hardened) only for executions that need it,
+// before their code runs (see "Lean or full" below and sandbox/lean_mode.ts).
 
 /**
  * The runner itself. This file is not the entry module: the gateway writes an entry
