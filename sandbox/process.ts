@@ -26,6 +26,7 @@ import {
 } from "./outcome.ts";
 import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
 import { harnessWarmer, newOrigin, spawnChild, storageDirs } from "./spawn.ts";
+import { prepareLauncher } from "./launcher.ts";
 import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
@@ -224,6 +225,8 @@ export class SandboxProcess {
 
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
+    // Built once per gateway process (or found built); the warm-up below spawns too.
+    await prepareLauncher();
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
     const cpuLimit = await createCpuLimit();
     const deno = options.denoPath ?? Deno.execPath();

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { sandboxArgs } from "./flags.ts";
 import type { RuntimePaths, Warmer } from "./runtime_dir.ts";
+import { launcherPath } from "./launcher.ts";
 import { reaperAvailable, reapOnGatewayExit } from "./reaper.ts";
 import type { SandboxGrants } from "./types.ts";
 
@@ -28,7 +29,8 @@ export interface ChildSpec {
 
 /**
  * How sandbox processes are kept from outliving the gateway:
- * - `pdeathsig`: started through `setpriv --pdeathsig KILL`, so the kernel kills each one
+ * - `pdeathsig`: started through the launcher (`launcher.c`) or `setpriv --pdeathsig KILL`,
+ *   so the kernel kills each one
  *   when the gateway's spawning thread ends, however it ends, `kill -9` included. That
  *   thread is Deno's main thread (spawning is a synchronous op), which lives as long as
  *   the gateway: checked by a child still alive after 17 s of an idle gateway;
@@ -40,7 +42,7 @@ export type OrphanGuard = "pdeathsig" | "reaper" | "none";
 
 /** The orphan guard in use (see {@link OrphanGuard}). */
 export function orphanGuard(): OrphanGuard {
-  if (setprivPath()) return "pdeathsig";
+  if (launcherPath() || setprivPath()) return "pdeathsig";
   return reaperAvailable() ? "reaper" : "none";
 }
 
@@ -49,11 +51,13 @@ export function orphanGuard(): OrphanGuard {
  * where setpriv exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
  */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
-  // setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each replace themselves with
-  // the next program (setsid forks only when
-  // the caller leads a process group, which a freshly spawned child never does), so the
-  // pid the gateway holds is the Deno process's own.
-  const wrappers = [
+  // The launcher (launcher.c, where it could be built) does in one exec what the chain does
+  // in five. In the chain setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each
+  // replace themselves with the next program (setsid forks only when the caller leads a
+  // process group, which a freshly spawned child never does). Either way the pid the
+  // gateway holds is the Deno process's own.
+  const launcher = launcherPath();
+  const wrappers = launcher ? [launcher, String(SANDBOX_NICENESS)] : [
     ...(setsidPath() ? [setsidPath()!] : []),
     ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL"] : []),
     ...(nicePath() ? [nicePath()!, "-n", String(SANDBOX_NICENESS)] : []),
@@ -61,7 +65,7 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
     ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
   ];
-  const setsid = setsidPath();
+  const newSession = launcher !== undefined || setsidPath() !== undefined;
   const child = new Deno.Command(wrappers[0] ?? spec.deno, {
     args: [
       ...wrappers.slice(1),
@@ -87,12 +91,12 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    // A new session, so the whole process group can be killed at once: through setsid(1)
-    // where it exists, because Deno's own `detached` forks the whole gateway
+    // A new session, so the whole process group can be killed at once: through the
+    // launcher or setsid(1) where they exist, because Deno's own `detached` forks the whole gateway
     // (milliseconds of blocked event loop per spawn) where posix_spawn does not.
-    detached: setsid === undefined,
+    detached: !newSession,
   }).spawn();
-  if (!setprivPath()) reapOnGatewayExit(child.pid, child.status);
+  if (!launcher && !setprivPath()) reapOnGatewayExit(child.pid, child.status);
   return child;
 }
 
