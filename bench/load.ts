@@ -4,8 +4,7 @@
  *
  * 1. Baseline: a bare `deno run` of the same trivial code, measured in this run.
  * 2. Round trip: one trivial execution at a time (a short pause between them, so the
- *    warm pool is ready), p50 against ≤ 1/5 of bare; then the same answer from code that
- *    names a Node global (a full execution: Node is started before it runs), for comparison.
+ *    warm pool is ready), p50 against ≤ 1/5 of bare.
  * 3. Open loop: executions arrive at a fixed rate (not back to back: an arrival does not wait
  *    for earlier answers), for each rate in `LOAD_RATES`. Per rate: throughput, warm share,
  *    p50/p99 of the answered executions, refusals (503 `queue_full`) and how fast they came
@@ -30,8 +29,6 @@ const SECONDS = Number(Deno.env.get("LOAD_SECONDS") ?? 8);
 const BARE_RUNS = 20;
 const RTT_RUNS = 60;
 const CODE = "const n: number = 40;\nreturn n + 2;";
-/** The same answer from code that names a Node global: a full execution (Node started first). */
-const FULL_CODE = "const n: number = Buffer.from('hi').length;\nreturn n + 40;";
 const root = new URL("..", import.meta.url).pathname;
 
 interface Server {
@@ -100,12 +97,12 @@ interface Outcome {
   retryAfter: boolean;
 }
 
-async function executeOnce(url: string, code = CODE): Promise<Outcome> {
+async function executeOnce(url: string): Promise<Outcome> {
   const started = performance.now();
   const response = await fetch(`${url}/v1/execute`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ code }),
+    body: JSON.stringify({ code: CODE }),
   });
   const body = await response.json();
   const elapsed = performance.now() - started;
@@ -157,21 +154,16 @@ const bareP50 = percentile(bare, 50);
 const dir = await Deno.makeTempDir({ prefix: "airlock-load-" });
 const server = await startServer(dir);
 try {
-  // Round trip, one at a time, pool ready before each: lean code, then code that uses Node.
-  const roundTrips = async (code: string) => {
-    const times: number[] = [];
-    let warm = 0;
-    for (let i = 0; i < RTT_RUNS + 5; i++) {
-      await waitForPool(server.url, 1);
-      const outcome = await executeOnce(server.url, code);
-      if (i < 5) continue;
-      times.push(outcome.ms);
-      if (outcome.warm) warm++;
-    }
-    return { times, warm };
-  };
-  const { times: rtt, warm: warmRtt } = await roundTrips(CODE);
-  const full = await roundTrips(FULL_CODE);
+  // Round trip, one at a time, pool ready before each.
+  const rtt: number[] = [];
+  let warmRtt = 0;
+  for (let i = 0; i < RTT_RUNS + 5; i++) {
+    await waitForPool(server.url, 1);
+    const outcome = await executeOnce(server.url);
+    if (i < 5) continue;
+    rtt.push(outcome.ms);
+    if (outcome.warm) warmRtt++;
+  }
   console.log("## Load (`bench/load.ts`)\n");
   console.log(
     table(["path", "p50", "p95", "target", "result"], [
@@ -184,13 +176,6 @@ try {
         `${verdict(percentile(rtt, 50) <= bareP50 / 5)} (${
           (percentile(rtt, 50) / bareP50).toFixed(2)
         }×)`,
-      ],
-      [
-        `warm execution that uses Node (full: Node started first), HTTP round trip (${full.warm}/${full.times.length} warm)`,
-        ms(percentile(full.times, 50)),
-        ms(percentile(full.times, 95)),
-        "—",
-        `${(percentile(full.times, 50) / bareP50).toFixed(2)}×`,
       ],
     ]),
   );

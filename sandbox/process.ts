@@ -117,8 +117,6 @@ export interface ProcessOutcome {
 export interface ExecuteOptions {
   code: string;
   prelude?: string;
-  /** Whether the code runs lean: without Node and code generation (`lean_mode.ts`). */
-  lean: boolean;
   limits: SandboxLimits;
   onRpc?: RpcHandler;
   onLog?: (entry: LogEntry) => void;
@@ -431,7 +429,6 @@ export class SandboxProcess {
         key: this.#frameKey,
         code: options.code,
         prelude: options.prelude ?? "",
-        lean: options.lean,
         maxOutputBytes: options.limits.maxOutputBytes,
         maxLogBytes: options.limits.maxLogBytes,
       });

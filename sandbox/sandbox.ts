@@ -5,7 +5,6 @@
  */
 
 import type { MemoryGuardMode } from "./memory.ts";
-import { runsLean } from "./lean_mode.ts";
 import { createMemoryGuard, releaseCgroupBase } from "./memory.ts";
 import { releaseCpuCgroupBase } from "./cpu_limit.ts";
 import { WarmPool } from "./pool.ts";
@@ -216,7 +215,6 @@ export class Sandbox {
         try {
           outcome = await process.execute({
             code: request.code,
-            lean: runsLean(request.code),
             prelude: request.prelude,
             limits,
             onRpc: request.onRpc,

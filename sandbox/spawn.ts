@@ -133,12 +133,9 @@ export const CLOSE_AND_EXEC = `for f in /proc/self/fd/*; do n=\${f##*/}; ` +
 const WARM_UP_TIMEOUT_MS = 10_000;
 
 /**
- * A {@link Warmer} that starts the harness on a generation's template cache, runs a
- * trivial full execution of its own (Node compatibility started, so Node's modules are
- * cached too) and kills it once it has answered: the V8 code cache it leaves is what makes
- * a private copy of the template start warm, lean or full (Deno 2.9.6: a full execution
- * costs ~79 ms of CPU from a template without Node's modules, ~50 ms with them; a lean one
- * ~33 and ~30 ms). No user code ever runs against the template.
+ * A {@link Warmer} that starts the harness alone on a generation's template cache and
+ * kills it once it is ready: the V8 code cache it leaves is what makes a private copy of
+ * the template start warm. No user code ever runs against the template.
  */
 export function harnessWarmer(deno: string): Warmer {
   return async (paths) => {
@@ -162,20 +159,10 @@ export function harnessWarmer(deno: string): Warmer {
     try {
       const decoder = new TextDecoder();
       let seen = "";
-      let lines = 0;
       for await (const chunk of child.stdout) {
-        // Two frames: `ready`, then the answer to the run frame sent after it.
+        // The first frame is `ready`; nothing else is read.
         seen = (seen + decoder.decode(chunk, { stream: true })).slice(-4096);
-        for (let i = seen.indexOf("\n"); i >= 0; i = seen.indexOf("\n")) {
-          seen = seen.slice(i + 1);
-          if (++lines === 1) {
-            const run = { t: "run", key: "warm-up", code: "return 1", prelude: "", lean: false };
-            const writer = child.stdin.getWriter();
-            await writer.write(new TextEncoder().encode(JSON.stringify(run) + "\n"));
-            writer.releaseLock();
-          }
-        }
-        if (lines >= 2) break;
+        if (seen.includes("\n")) break;
       }
     } finally {
       clearTimeout(timer);

@@ -94,10 +94,10 @@ Deno.test("template: the warm template that processes copy holds no write-ahead 
   assertEquals(await waitForNoStrays(), []);
 });
 
-Deno.test("template: the warm template caches Node's modules too, so a full execution starts warm", async () => {
-  // Lean executions never start Node, so a warm-up that only started the harness would
-  // leave Node's modules out of the template: every full execution would compile them
-  // (Deno 2.9.6: ~79 ms of CPU per process instead of ~50).
+Deno.test("template: the warm template caches Node's modules too, so a process starts warm", async () => {
+  // The warm-up starts Node (the harness hardens it before it reports ready), so Node's
+  // modules are in the template: without them every process would compile them (Deno
+  // 2.9.6: ~79 ms of CPU per process instead of ~50).
   const sandbox = makeSandbox(1);
   await sandbox.start();
   try {
