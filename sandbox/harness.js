@@ -1,7 +1,7 @@
 // The trusted runner: the entry module of every sandbox process.
 //
-// It runs with no permissions at all. It reads one `run` frame from stdin, evaluates the
-// prelude, imports the caller's code from a `data:` URL (so every import it makes is
+// It runs with no permissions at all. It reads one `run` frame from stdin, imports the
+// prelude and the caller's code from `data:` URLs (so every import they make is
 // permission-checked, unlike the entry module's own static imports), runs the code,
 // and writes NDJSON frames to stdout. It is plain JavaScript so that a fresh process
 // needs no TypeScript transpilation before it is ready.
@@ -10,8 +10,8 @@
 // Frames in (stdin):   run | reply.
 
 // Nothing of Node's is imported here: Node compatibility costs a process about 20 ms of
-// CPU to initialise, so it is started (and hardened) only for executions that need it,
-// before their code runs (see "Lean or full" below and sandbox/lean_mode.ts).
+// CPU to initialise, so its objects are hardened only when the code first reaches them
+// (see `hardenNode` below and sandbox/node_shims.ts).
 
 /**
  * The runner itself. This file is not the entry module: the gateway writes an entry
@@ -210,6 +210,20 @@ function runner() {
   // exception hooks) and webidl (`createBranded` builds any web class without its
   // constructor's checks). Nothing of ours uses it, and the runtime's own modules hold
   // their references already.
+  //
+  // Closing the name is not enough: modules the runtime loads lazily, on the code's first
+  // use of a global (`ReadableStream`, `fetch`, `Request`, …) or of a Node built-in
+  // (`node:cluster`), assign new properties on the internals object
+  // (`internals.resourceForReadableStream = …`), and an assignment of a property the object
+  // lacks consults its prototype chain: a setter the code planted on `Object.prototype`
+  // was handed the object itself (red team). Without a prototype, such an assignment only
+  // ever creates the property. The same for `core`, which the runtime extends the same way.
+  const internals = Deno[Deno.internal];
+  if (internals !== null && typeof internals === "object") {
+    const core = internals.core;
+    if (core !== null && typeof core === "object") Object.setPrototypeOf(core, null);
+    Object.setPrototypeOf(internals, null);
+  }
   Object.defineProperty(Deno, Deno.internal, NONE);
 
   // The Cache API writes to disk with no permission and no quota (localStorage at least has a
@@ -483,29 +497,23 @@ function runner() {
   Object.defineProperty(Deno, "stdout", { ...NOT_OURS, value: denoWriter(outLines) });
   Object.defineProperty(Deno, "stderr", { ...NOT_OURS, value: denoWriter(errLines) });
 
-  // ---------------------------------------------------------------- Lean or full
+  // ---------------------------------------------------------------- Node, hardened before the code
   //
-  // Initialising Node compatibility costs a process about 20 ms of CPU, a third of its
-  // whole start (Deno 2.9.6), and most executions never use it. The run frame's `lean`
-  // flag, set by the gateway from the code's text (sandbox/lean_mode.ts), decides:
-  // - full: `main` initialises and hardens Node before the prelude and the code run, so no
-  //   code of the caller's runs before Node is hardened (as when the pool did it for all);
-  // - lean: the code names no Node global and neither `import`, `eval`, `Function` nor
-  //   `constructor`. Node's globals refuse (`NotCapable`), and so do `eval` and the
-  //   `Function` constructors (reached by a computed name): the code can neither reach Node
-  //   nor load or generate code, so Deno's own Node start-up never runs in the process.
+  // `globalThis.process` is the runtime's own lazy accessor, which initialises Node
+  // compatibility on first use. It is replaced by a non-configurable accessor that runs
+  // the runtime's and then hardens Node's objects, and `main` reads it before the code
+  // arrives, so the warm pool pays the initialisation (about 20 ms of CPU), not the caller.
   //
-  // Starting Node lazily, whenever the code first reached it, was tried and broken: the
+  // Hardening lazily, when the code first reached Node, was tried and broken: the
   // runtime's own initialisation reads and assigns properties of plain objects (its
   // internals object, module exports), so an accessor the code planted on
   // `Object.prototype` ran inside it and was handed `Deno[Deno.internal]` or the real
-  // Worker class. So Node starts before the code or never. The captured functions and
-  // prototype-less descriptors below keep the hardening independent of later changes to
-  // globals.
+  // Worker class. Nothing of the caller's may run before Node is hardened. The captured
+  // functions and prototype-less descriptors below still keep the hardening independent
+  // of later changes to globals.
 
   const reflectApply = Reflect.apply;
   const definePropertyOf = Object.defineProperty;
-  const descriptorOf = Object.getOwnPropertyDescriptor;
   const setPrototypeOf = Object.setPrototypeOf;
   const preventExtensions = Object.preventExtensions;
   const freeze = Object.freeze;
@@ -516,21 +524,15 @@ function runner() {
     definePropertyOf(target, key, assign(create(null), descriptor));
   }
 
-  const LEAN_REFUSAL = "is off for this execution: it is switched on when the code names " +
-    "process, Buffer, setImmediate, clearImmediate, import, eval, Function or constructor";
-  const NODE_OFF = `Node compatibility ${LEAN_REFUSAL}`;
-
-  const processAccessor = descriptorOf(globalThis, "process");
+  const processAccessor = Object.getOwnPropertyDescriptor(globalThis, "process");
   const processGetter = processAccessor.get;
   let hardenedProcess;
-  // "idle" (no run frame yet), "hardening" (the runtime's own modules may read the
-  // accessor while they load), "on", "off" (this execution does without Node) or "failed"
-  // (fail closed: never hand out an unhardened process).
+  // "idle", "hardening" (the runtime's own modules may read the accessor while they
+  // load) or "failed" (fail closed: never hand out an unhardened process).
   let nodeState = "idle";
   define(globalThis, "process", {
     get() {
       if (hardenedProcess !== undefined) return hardenedProcess;
-      if (nodeState === "off") throw new NotCapable(NODE_OFF);
       if (nodeState === "failed") throw new NotCapable("Node compatibility is unavailable");
       const nodeProcess = reflectApply(processGetter, globalThis, []);
       if (nodeState === "hardening") return nodeProcess;
@@ -542,82 +544,11 @@ function runner() {
         throw error;
       }
       hardenedProcess = nodeProcess;
-      nodeState = "on";
       return hardenedProcess;
     },
     enumerable: processAccessor.enumerable,
     configurable: false,
   });
-
-  // The runtime's other Node globals load Node modules on first use (without the whole
-  // start-up, but over whatever the code changed): they pass through only once Node is on.
-  for (const name of ["Buffer", "setImmediate", "clearImmediate"]) {
-    const runtime = descriptorOf(globalThis, name);
-    if (runtime === undefined) continue;
-    define(globalThis, name, {
-      get() {
-        if (nodeState !== "on") void globalThis.process;
-        return runtime.get ? reflectApply(runtime.get, globalThis, []) : runtime.value;
-      },
-      set(value) {
-        if (nodeState !== "on") void globalThis.process;
-        if (runtime.set) reflectApply(runtime.set, globalThis, [value]);
-      },
-      enumerable: runtime.enumerable,
-      configurable: false,
-    });
-  }
-
-  // The constructors of generated code, captured before the code runs: `eval`, `Function`
-  // and the constructors of async, generator and async generator functions (reached as
-  // `(async () => {}).constructor`). The same set Hardened JavaScript (SES) tames.
-  const realEval = globalThis.eval;
-  const functionPrototypes = [
-    Function.prototype,
-    Object.getPrototypeOf(async function () {}),
-    Object.getPrototypeOf(function* () {}),
-    Object.getPrototypeOf(async function* () {}),
-  ];
-
-  /**
-   * Lean: no code generation. Each constructor is replaced, where the global names it and
-   * where each kind of function reaches it (`constructor`), by one that refuses but keeps
-   * `instanceof Function` and `f.constructor === Function` true.
-   */
-  function refuseCodeGeneration() {
-    const refusal = `code generation (eval, new Function) ${LEAN_REFUSAL}`;
-    for (let i = 0; i < functionPrototypes.length; i++) {
-      const prototype = functionPrototypes[i];
-      const refused = function () {
-        throw new NotCapable(refusal);
-      };
-      define(refused, "prototype", { ...NONE, value: prototype });
-      define(prototype, "constructor", { ...NONE, value: refused });
-      if (i === 0) define(globalThis, "Function", { ...NONE, value: refused });
-    }
-    define(globalThis, "eval", {
-      ...NONE,
-      value: () => {
-        throw new NotCapable(refusal);
-      },
-    });
-  }
-
-  /**
-   * Full: Node initialised and hardened now. Lean: Node's globals and code generation
-   * refuse from now on.
-   */
-  function setMode(lean) {
-    if (lean) {
-      nodeState = "off";
-      return;
-    }
-    try {
-      void globalThis.process;
-    } catch {
-      // Failed: Node stays unavailable to the code (the accessor fails closed).
-    }
-  }
 
   /**
    * Built-ins refused outright, by their default export (what `getBuiltinModule` and
@@ -968,13 +899,16 @@ function runner() {
 
   async function main() {
     readFrames();
+    try {
+      // Node initialised and hardened before any code of the caller's (see above).
+      void globalThis.process;
+    } catch {
+      // Failed: Node stays unavailable to the code (the accessor fails closed).
+    }
     await warmUp();
     send({ t: "ready" });
     const frame = await runFrame;
     frameKey = typeof frame.key === "string" ? frame.key : undefined;
-    // Before the prelude and the code: Node is hardened before either runs, or never starts.
-    const lean = frame.lean === true;
-    setMode(lean);
     logBudget = frame.maxLogBytes ?? logBudget;
     const maxOutputBytes = frame.maxOutputBytes ?? 1048576;
     // The gateway's output budget for everything on the frame channel (sandbox/process.ts).
@@ -984,15 +918,12 @@ function runner() {
       try {
         // The prelude is a trusted classic script (an IIFE); evaluating it in global scope
         // costs a fraction of a module import.
-        reflectApply(realEval, undefined, [frame.prelude]);
+        (0, eval)(frame.prelude);
       } catch (error) {
         finish({ t: "error", error: { kind: "runtime", message: `prelude failed: ${error}` } });
         return;
       }
     }
-
-    // After the prelude (a trusted script, evaluated by `eval`), before the code.
-    if (lean) refuseCodeGeneration();
 
     // One line: the wrapper shares line 1 with the code, so line N of the module is
     // line N of the caller's code. Static imports inside it are a syntax error.
