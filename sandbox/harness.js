@@ -218,10 +218,15 @@ function runner() {
   // lacks consults its prototype chain: a setter the code planted on `Object.prototype`
   // was handed the object itself (red team). Without a prototype, such an assignment only
   // ever creates the property. The same for `core`, which the runtime extends the same way.
+  // And `core.ops`: a runtime's first lazy load assigns its raw op functions there (already
+  // done here, during Node's start-up, but not something to rely on).
   const internals = Deno[Deno.internal];
   if (internals !== null && typeof internals === "object") {
     const core = internals.core;
-    if (core !== null && typeof core === "object") Object.setPrototypeOf(core, null);
+    if (core !== null && typeof core === "object") {
+      if (core.ops !== null && typeof core.ops === "object") Object.setPrototypeOf(core.ops, null);
+      Object.setPrototypeOf(core, null);
+    }
     Object.setPrototypeOf(internals, null);
   }
   Object.defineProperty(Deno, Deno.internal, NONE);

@@ -1,30 +1,36 @@
 /*
  * The sandbox launcher: one exec that prepares a sandbox process the way the fallback chain
- * `setsid setpriv --pdeathsig KILL nice -n N bash -c … env -u SHLVL` does (sandbox/spawn.ts),
+ * `setsid setpriv --pdeathsig KILL … nice -n N bash -c … env -u SHLVL` does (sandbox/spawn.ts),
  * for about 0.6 ms of CPU instead of about 4.5 ms (five programs started one after another).
  * Built by the gateway with the system's C compiler when there is one (sandbox/launcher.ts).
  *
- * Usage: airlock-launcher NICENESS PROGRAM [ARG…]
+ * Usage: airlock-launcher GATEWAY_PID NICENESS PROGRAM [ARG…]
  *
  * In order, then execv(PROGRAM, [PROGRAM, ARG…]) with the environment it was given:
  *   1. setsid(): a new session and process group, so the gateway can kill the group;
- *   2. the parent-death signal SIGKILL: the kernel kills the process when the gateway's
- *      spawning thread ends, however it ends;
- *   3. niceness NICENESS, for the process and for its scheduler autogroup (with
+ *   2. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
+ *      (the gateway may have died before the signal was armed: then nothing would kill this
+ *      process with it);
+ *   3. NICENESS added to the niceness it inherited (as nice(1) does, at most 19), and the same
+ *      added to the gateway's scheduler autogroup's for its own new autogroup (with
  *      kernel.sched_autogroup_enabled a nice value only weighs a process within its
- *      autogroup; writing /proc/self/autogroup may fail where autogroups are off);
+ *      autogroup); either may fail (no permission, autogroups off) without stopping it;
  *   4. core-file size limit 0 (soft and hard): a core file would be the process's whole
  *      memory written outside the sandbox;
  *   5. every file descriptor above 2 closed: whatever the gateway inherited without
  *      close-on-exec (Node's net.Socket({ fd }) adopts a raw descriptor with no permission
- *      check).
- * Any failure of steps 1, 2, 4 or 5 ends it with status 127 and a message on stderr,
+ *      check);
+ *   6. no new privileges, and no capabilities at all (bounding set, ambient, permitted,
+ *      effective, inheritable): a gateway running as root would otherwise pass on every
+ *      capability it has, and the runtime's permission checks would be the only layer.
+ * Any failure of steps 1, 2, 4, 5 or 6 ends it with status 127 and a message on stderr,
  * before PROGRAM runs.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,33 +68,79 @@ static int close_inherited(void) {
   return count == 1024 ? close_inherited() : 0;
 }
 
+/* The niceness of the caller's autogroup ("/autogroup-123 nice 5"), 0 when unknown. */
+static long autogroup_niceness(void) {
+  char text[128] = {0};
+  int fd = open("/proc/self/autogroup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  char *nice = strstr(text, " nice ");
+  return nice ? strtol(nice + 6, NULL, 10) : 0;
+}
+
+static long at_most_19(long value) {
+  return value > 19 ? 19 : value;
+}
+
+/* No new privileges, then no capabilities: the bounding set first (that needs CAP_SETPCAP,
+ * which a process without it has no capabilities to drop anyway), then ambient, then the
+ * process's own sets. */
+static int drop_privileges(void) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  for (int cap = 0; cap <= 63; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) {
+      return -1;
+    }
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    return -1;
+  }
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  return (int)syscall(SYS_capset, &header, data);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: airlock-launcher NICENESS PROGRAM [ARG...]\n");
+  if (argc < 4) {
+    fprintf(stderr, "usage: airlock-launcher GATEWAY_PID NICENESS PROGRAM [ARG...]\n");
     return 127;
   }
   char *end;
-  long niceness = strtol(argv[1], &end, 10);
-  if (*end != '\0' || niceness < 0 || niceness > 19) {
-    fprintf(stderr, "airlock-launcher: bad niceness %s\n", argv[1]);
+  long gateway = strtol(argv[1], &end, 10);
+  if (*end != '\0' || gateway < 2) {
+    fprintf(stderr, "airlock-launcher: bad gateway pid %s\n", argv[1]);
     return 127;
   }
-  pid_t parent = getppid();
+  long increment = strtol(argv[2], &end, 10);
+  if (*end != '\0' || increment < 0 || increment > 19) {
+    fprintf(stderr, "airlock-launcher: bad niceness %s\n", argv[2]);
+    return 127;
+  }
+  /* Read before setsid, which gives this process an autogroup of its own. */
+  long gateway_autogroup = autogroup_niceness();
   if (setsid() < 0) return fail("setsid");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("parent-death signal");
-  /* The parent may have ended before the signal was armed. */
-  if (getppid() != parent) return 127;
-  if (setpriority(PRIO_PROCESS, 0, (int)niceness) != 0) return fail("niceness");
+  if (getppid() != (pid_t)gateway) {
+    fprintf(stderr, "airlock-launcher: the gateway (pid %ld) is gone\n", gateway);
+    return 127;
+  }
+  errno = 0;
+  int inherited = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0) setpriority(PRIO_PROCESS, 0, (int)at_most_19(inherited + increment));
   int autogroup = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
   if (autogroup >= 0) {
     char text[8];
-    int length = snprintf(text, sizeof text, "%ld", niceness);
+    int length = snprintf(text, sizeof text, "%ld", at_most_19(gateway_autogroup + increment));
     if (write(autogroup, text, (size_t)length) < 0) { /* autogroups are off: fine */ }
     close(autogroup);
   }
   struct rlimit none = {0, 0};
   if (setrlimit(RLIMIT_CORE, &none) != 0) return fail("core-file limit");
   if (close_inherited() != 0) return fail("closing inherited descriptors");
-  execv(argv[2], argv + 2);
+  if (drop_privileges() != 0) return fail("dropping privileges");
+  execv(argv[3], argv + 3);
   return fail("exec");
 }

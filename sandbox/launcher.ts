@@ -1,9 +1,12 @@
 /**
- * The sandbox launcher (`launcher.c`): built once with the system's C compiler (`cc`, `gcc`
- * or `clang`) and kept, by its source's hash, in a directory only this user can write
- * (`$TMPDIR/airlock-launcher-<uid>`, mode 0700). Without a compiler, or when the build
- * fails, sandbox processes start through the chain of util-linux programs and bash instead
- * (`spawn.ts`), which does the same for about 4 ms more CPU per process.
+ * The sandbox launcher (`launcher.c`): built in the background at the gateway's first spawn
+ * with the system's C compiler (`cc`, `gcc` or `clang`), under a cleared environment and a
+ * deadline, and kept, by its source's hash, in a directory only this user can write
+ * (`$TMPDIR/airlock-launcher-<uid>`, mode 0700); `AIRLOCK_SANDBOX_CC` names another
+ * compiler. Until it is ready, and for good when there
+ * is no compiler, the build fails or the launcher stops working, sandbox processes start
+ * through the chain of util-linux programs and bash instead (`spawn.ts`), which does the same
+ * for about 4 ms more CPU per process.
  *
  * @module
  */
@@ -15,25 +18,51 @@ const SOURCE_URL = new URL("./launcher.c", import.meta.url);
 /** `AIRLOCK_SANDBOX_LAUNCHER=0` in the gateway's environment: always use the chain. */
 const DISABLED_BY_ENV = "AIRLOCK_SANDBOX_LAUNCHER";
 
+/** `AIRLOCK_SANDBOX_CC=/path/to/compiler`: the C compiler to build it with. */
+const COMPILER_ENV = "AIRLOCK_SANDBOX_CC";
+
+/** How long the compiler may take, in ms; past it the build is killed and given up. */
+export const BUILD_TIMEOUT_MS = 30_000;
+
+/** How long the built launcher's trial run may take, in ms. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+/** The status the launcher exits with when it could not prepare the process. */
+export const LAUNCHER_FAILED_STATUS = 127;
+
 let built: string | undefined;
 let building: Promise<string | undefined> | undefined;
+let disabled = false;
 
 /**
- * The launcher's path once {@link prepareLauncher} has built or found it; `undefined` before,
- * or when there is none (use the chain).
+ * The launcher's path once it is built and working; `undefined` before, and for good once
+ * there is none or it stopped working (use the chain).
  */
 export function launcherPath(): string | undefined {
-  return built;
+  return disabled ? undefined : built;
 }
 
 /**
- * Builds the launcher or finds the one built before; resolves to its path, or `undefined`
- * when there is no compiler or the build failed (logged once). Never rejects; runs once per
- * gateway process.
+ * Starts building the launcher, or finding the one built before, once per gateway process;
+ * resolves to its path or `undefined`. Never rejects, and spawns need not wait for it: they
+ * use the chain until {@link launcherPath} has a path.
  */
 export function prepareLauncher(): Promise<string | undefined> {
   building ??= build().then((path) => built = path, () => undefined);
   return building;
+}
+
+/**
+ * Stops using the launcher for the rest of this gateway process (it vanished or a process it
+ * started failed with {@link LAUNCHER_FAILED_STATUS}); logged once.
+ */
+export function launcherFailed(why: string): void {
+  if (disabled || built === undefined) return;
+  disabled = true;
+  console.error(
+    `airlock sandbox: the launcher ${built} ${why}; sandbox processes start through ` +
+      `util-linux and bash from now on`,
+  );
 }
 
 async function build(): Promise<string | undefined> {
@@ -44,28 +73,23 @@ async function build(): Promise<string | undefined> {
   } catch {
     return undefined; // the source is not on disk (e.g. the gateway runs from a URL)
   }
-  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
   const dir = await privateDir();
   if (!dir) return undefined;
+  const compiler = await findCompiler();
+  const hash = createHash("sha256").update(source).update("\0").update(compiler ?? "")
+    .digest("hex").slice(0, 16);
   const path = `${dir}/airlock-launcher-${hash}`;
   if (await works(path)) return path;
-  const compiler = await findCompiler();
   if (!compiler) return undefined;
   const partial = `${path}.${crypto.randomUUID()}.tmp`;
   const sourcePath = `${partial}.c`;
   try {
     await Deno.writeTextFile(sourcePath, source, { mode: 0o600 });
-    const result = await new Deno.Command(compiler, {
-      args: ["-O2", "-o", partial, sourcePath],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!result.success) {
+    const failure = await compile(compiler, sourcePath, partial);
+    if (failure) {
       console.error(
-        `airlock sandbox: building the launcher with ${compiler} failed; sandbox processes ` +
-          `start through util-linux and bash instead: ${
-            new TextDecoder().decode(result.stderr).slice(0, 500)
-          }`,
+        `airlock sandbox: building the launcher with ${compiler} failed (${failure}); ` +
+          `sandbox processes start through util-linux and bash instead`,
       );
       return undefined;
     }
@@ -81,14 +105,53 @@ async function build(): Promise<string | undefined> {
 }
 
 /**
- * `$TMPDIR/airlock-launcher-<uid>`, created with mode 0700, or `undefined` when it exists
- * but is not a directory of ours that only we can write (another user could swap the
+ * Runs the compiler in a session of its own, with a cleared environment (so what it builds
+ * depends on the source and the system's toolchain only: no `C_INCLUDE_PATH`, `CPATH` or
+ * `PATH` of the gateway's) and a deadline, after which its whole process group is killed.
+ * Returns why it failed, or `undefined`.
+ */
+async function compile(
+  compiler: string,
+  sourcePath: string,
+  output: string,
+): Promise<string | undefined> {
+  const setsid = ["/usr/bin/setsid", "/bin/setsid"].find(isFile);
+  const args = [compiler, "-O2", "-o", output, sourcePath];
+  const child = new Deno.Command(setsid ?? args[0], {
+    args: setsid ? args : args.slice(1),
+    clearEnv: true,
+    env: { PATH: "/usr/bin:/bin", LANG: "C" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      if (setsid) Deno.kill(-child.pid, "SIGKILL");
+      else child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, BUILD_TIMEOUT_MS);
+  try {
+    const result = await child.output();
+    if (timedOut) return `no answer within ${BUILD_TIMEOUT_MS} ms`;
+    if (!result.success) return new TextDecoder().decode(result.stderr).slice(0, 500);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `$TMPDIR/airlock-launcher-<uid>`, created with mode 0700, or `undefined` (logged) when it
+ * exists but is not a directory of ours that only we can write (another user could swap the
  * launcher in it).
  */
 async function privateDir(): Promise<string | undefined> {
   const uid = Deno.uid();
   if (uid === null) return undefined;
-  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/airlock-launcher-${uid}`;
+  const dir = `${Deno.env.get("TMPDIR") || "/tmp"}/airlock-launcher-${uid}`;
   try {
     await Deno.mkdir(dir, { mode: 0o700 });
   } catch (error) {
@@ -97,14 +160,19 @@ async function privateDir(): Promise<string | undefined> {
   try {
     const info = await Deno.lstat(dir);
     const mode = info.mode ?? 0;
-    if (!info.isDirectory || info.uid !== uid || (mode & 0o022) !== 0) return undefined;
-    return dir;
-  } catch {
-    return undefined;
-  }
+    if (info.isDirectory && info.uid === uid && (mode & 0o077) === 0) return dir;
+  } catch { /* fall through */ }
+  console.error(
+    `airlock sandbox: ${dir} is not a directory that only this user can use; sandbox ` +
+      `processes start through util-linux and bash instead of the launcher`,
+  );
+  return undefined;
 }
 
-/** Whether `path` is a launcher of ours that runs: owned by us, not writable by others. */
+/**
+ * Whether `path` is a launcher of ours that runs: owned by us, writable by nobody else, and a
+ * trial run within {@link PROBE_TIMEOUT_MS}.
+ */
 async function works(path: string): Promise<boolean> {
   try {
     const info = await Deno.lstat(path);
@@ -112,9 +180,11 @@ async function works(path: string): Promise<boolean> {
       return false;
     }
     const probe = await new Deno.Command(path, {
-      args: ["0", "/bin/sh", "-c", "exit 0"],
+      args: [String(Deno.pid), "0", "/bin/sh", "-c", "exit 0"],
+      clearEnv: true,
       stdout: "null",
       stderr: "null",
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     }).output();
     return probe.success;
   } catch {
@@ -122,7 +192,17 @@ async function works(path: string): Promise<boolean> {
   }
 }
 
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 async function findCompiler(): Promise<string | undefined> {
+  const chosen = Deno.env.get(COMPILER_ENV);
+  if (chosen) return isFile(chosen) ? chosen : undefined;
   for (const name of ["cc", "gcc", "clang"]) {
     for (const dir of ["/usr/bin", "/usr/local/bin", "/bin"]) {
       try {

@@ -26,7 +26,7 @@ import {
 } from "./outcome.ts";
 import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
 import { harnessWarmer, newOrigin, spawnChild, storageDirs } from "./spawn.ts";
-import { prepareLauncher } from "./launcher.ts";
+import { LAUNCHER_FAILED_STATUS, launcherFailed, prepareLauncher } from "./launcher.ts";
 import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
@@ -209,22 +209,33 @@ export class SandboxProcess {
     this.#drainStderr();
     let markReady: () => void;
     let markFailed: (e: Error) => void;
+    let isReady = false;
     this.ready = new Promise((resolve, reject) => {
       markReady = resolve;
       markFailed = reject;
     });
     this.ready.catch(() => {});
     this.#onFrame = (frame) => {
-      if (frame.t === "ready") markReady();
+      if (frame.t === "ready") {
+        isReady = true;
+        markReady();
+      }
     };
     this.#readStdout();
-    this.#exited.then(() => markFailed(new Error(`sandbox process exited before it was ready`)));
+    this.#exited.then((status) => {
+      // The launcher could not prepare the process (its own status, before Deno ran): every
+      // later spawn would fail the same way, so the chain takes over.
+      if (!isReady && status.code === LAUNCHER_FAILED_STATUS) {
+        launcherFailed(`ended a start-up with status ${LAUNCHER_FAILED_STATUS}`);
+      }
+      markFailed(new Error(`sandbox process exited before it was ready`));
+    });
   }
 
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
-    // Built once per gateway process (or found built); the warm-up below spawns too.
-    await prepareLauncher();
+    // Built in the background, once per gateway process; until then spawns use the chain.
+    void prepareLauncher();
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
     const cpuLimit = await createCpuLimit();
     const deno = options.denoPath ?? Deno.execPath();

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { sandboxArgs } from "./flags.ts";
 import type { RuntimePaths, Warmer } from "./runtime_dir.ts";
-import { launcherPath } from "./launcher.ts";
+import { launcherFailed, launcherPath } from "./launcher.ts";
 import { reaperAvailable, reapOnGatewayExit } from "./reaper.ts";
 import type { SandboxGrants } from "./types.ts";
 
@@ -51,21 +51,76 @@ export function orphanGuard(): OrphanGuard {
  * where setpriv exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
  */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
-  // The launcher (launcher.c, where it could be built) does in one exec what the chain does
-  // in five. In the chain setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each
-  // replace themselves with the next program (setsid forks only when the caller leads a
-  // process group, which a freshly spawned child never does). Either way the pid the
-  // gateway holds is the Deno process's own.
   const launcher = launcherPath();
-  const wrappers = launcher ? [launcher, String(SANDBOX_NICENESS)] : [
+  if (launcher) {
+    try {
+      return spawnWith(spec, [launcher, String(Deno.pid), String(SANDBOX_NICENESS)], true);
+    } catch (error) {
+      // Gone (a /tmp cleaner) or no longer runnable: the chain does the same.
+      if (
+        !(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied)
+      ) {
+        throw error;
+      }
+      launcherFailed(`cannot be started (${(error as Error).message})`);
+    }
+  }
+  // setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each replace themselves with
+  // the next program (setsid forks only when the caller leads a process group, which a
+  // freshly spawned child never does).
+  const chain = [
     ...(setsidPath() ? [setsidPath()!] : []),
-    ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL"] : []),
+    ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL", ...dropPrivilegesArgs()] : []),
     ...(nicePath() ? [nicePath()!, "-n", String(SANDBOX_NICENESS)] : []),
-    ...(bashPath() ? [bashPath()!, "-c", CLOSE_AND_EXEC, "airlock-sandbox"] : []),
+    ...(bashPath() ? [bashPath()!, "-c", closeAndExec(), "airlock-sandbox"] : []),
     // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
     ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
   ];
-  const newSession = launcher !== undefined || setsidPath() !== undefined;
+  return spawnWith(spec, chain, setsidPath() !== undefined);
+}
+
+let dropArgs: string[] | undefined;
+
+/**
+ * setpriv(1)'s options for no new privileges and no capabilities (a gateway running as root
+ * would otherwise pass on every capability it has; nothing after this step gets any back),
+ * where this setpriv and kernel take them (util-linux 2.32+ for ambient capabilities;
+ * checked once), else none (logged once).
+ */
+function dropPrivilegesArgs(): string[] {
+  if (dropArgs === undefined) {
+    const full = ["--no-new-privs", "--inh-caps=-all", "--ambient-caps=-all"];
+    // Emptying the bounding set needs CAP_SETPCAP: a gateway that lacks it has no
+    // capabilities to pass on, and no-new-privileges keeps any from being gained.
+    const candidates = [[...full, "--bounding-set=-all"], full, ["--no-new-privs"]];
+    dropArgs = candidates.find((args) => {
+      try {
+        return new Deno.Command(setprivPath()!, {
+          args: [...args, "/bin/sh", "-c", "exit 0"],
+          stdout: "null",
+          stderr: "null",
+        }).outputSync().success;
+      } catch {
+        return false;
+      }
+    }) ?? [];
+    if (dropArgs.length === 0) {
+      console.error(
+        "airlock sandbox: this setpriv cannot set no-new-privileges; sandbox processes keep " +
+          "the gateway's capabilities (start the gateway as an unprivileged user)",
+      );
+    }
+  }
+  return dropArgs;
+}
+
+/**
+ * Spawns Deno through `wrappers` (each one execs the next; the pid the gateway holds is the
+ * Deno process's own). `newSession`: the wrappers start a session of their own, else Deno's
+ * `detached` does it, which forks the whole gateway (milliseconds of blocked event loop per
+ * spawn) where posix_spawn does not.
+ */
+function spawnWith(spec: ChildSpec, wrappers: string[], newSession: boolean): Deno.ChildProcess {
   const child = new Deno.Command(wrappers[0] ?? spec.deno, {
     args: [
       ...wrappers.slice(1),
@@ -91,12 +146,10 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    // A new session, so the whole process group can be killed at once: through the
-    // launcher or setsid(1) where they exist, because Deno's own `detached` forks the whole gateway
-    // (milliseconds of blocked event loop per spawn) where posix_spawn does not.
     detached: !newSession,
   }).spawn();
-  if (!launcher && !setprivPath()) reapOnGatewayExit(child.pid, child.status);
+  const viaLauncher = wrappers[0] !== undefined && wrappers[0] === launcherPath();
+  if (!viaLauncher && !setprivPath()) reapOnGatewayExit(child.pid, child.status);
   return child;
 }
 
@@ -123,11 +176,31 @@ export const SANDBOX_NICENESS = 10;
  *   process's nice value only weighs it within its autogroup, so nice(1) alone left every
  *   sandbox an equal of the whole gateway.
  */
-export const CLOSE_AND_EXEC = `for f in /proc/self/fd/*; do n=\${f##*/}; ` +
-  `case \$n in *[!0-9]*) continue;; esac; ` +
-  `if [ "\$n" -gt 2 ]; then eval "exec \$n>&-"; fi; done; ulimit -c 0; unset PWD OLDPWD; ` +
-  `{ echo ${SANDBOX_NICENESS} > /proc/self/autogroup; } 2>/dev/null; ` +
-  `exec "\$@"`;
+export function closeAndExec(): string {
+  return `for f in /proc/self/fd/*; do n=\${f##*/}; ` +
+    `case \$n in *[!0-9]*) continue;; esac; ` +
+    `if [ "\$n" -gt 2 ]; then eval "exec \$n>&-"; fi; done; ulimit -c 0; unset PWD OLDPWD; ` +
+    `{ echo ${sandboxAutogroupNiceness()} > /proc/self/autogroup; } 2>/dev/null; ` +
+    `exec "\$@"`;
+}
+
+let autogroupNiceness: number | undefined;
+
+/**
+ * The niceness a sandbox's autogroup gets: {@link SANDBOX_NICENESS} more than the gateway's
+ * own autogroup (at most 19), as nice(1) adds to the process's: a gateway an operator runs
+ * below normal priority never gets sandboxes weighing more than itself.
+ */
+export function sandboxAutogroupNiceness(): number {
+  if (autogroupNiceness === undefined) {
+    let own = 0;
+    try {
+      own = Number(/ nice (-?\d+)/.exec(Deno.readTextFileSync("/proc/self/autogroup"))?.[1] ?? 0);
+    } catch { /* no autogroups */ }
+    autogroupNiceness = Math.min(19, own + SANDBOX_NICENESS);
+  }
+  return autogroupNiceness;
+}
 
 /** How long a template warm-up may take before it is given up, in ms. */
 const WARM_UP_TIMEOUT_MS = 10_000;
