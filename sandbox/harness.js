@@ -523,6 +523,7 @@ function runner() {
   const preventExtensions = Object.preventExtensions;
   const freeze = Object.freeze;
   const keysOf = Object.keys;
+  const startsWithOf = String.prototype.startsWith;
 
   /** `Object.defineProperty` with a prototype-less copy of `descriptor`. */
   function define(target, key, descriptor) {
@@ -608,6 +609,26 @@ function runner() {
         return reflectApply(createRequire, nodeModule, [base]);
       },
     });
+    // Node's own internal modules (`internal/test/binding` hands out `internalBinding`, the
+    // raw handle classes `process.binding` is refused for; `internal/child_process`, …) are
+    // not `require`-able in Node without --expose-internals, and here neither: every
+    // `require` (createRequire's, `Module.prototype.require`) goes through `Module._load`.
+    const load = nodeModule._load;
+    if (typeof load === "function") {
+      define(nodeModule, "_load", {
+        ...NONE,
+        value: function _load(request, parent, isMain) {
+          if (
+            typeof request === "string" &&
+            (reflectApply(startsWithOf, request, ["internal/"]) ||
+              reflectApply(startsWithOf, request, ["node:internal/"]))
+          ) {
+            throw new NotCapable(`${request} is not available in the sandbox`);
+          }
+          return reflectApply(load, nodeModule, [request, parent, isMain]);
+        },
+      });
+    }
     // Index loops: the code may have replaced the array iterator too.
     const refusedModules = keysOf(REFUSED_MEMBERS);
     for (let i = 0; i < refusedModules.length; i++) {

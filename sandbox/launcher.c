@@ -7,14 +7,16 @@
  * Usage: airlock-launcher GATEWAY_PID NICENESS PROGRAM [ARG…]
  *
  * In order, then execv(PROGRAM, [PROGRAM, ARG…]) with the environment it was given:
- *   1. setsid(): a new session and process group, so the gateway can kill the group;
+ *   1. setpgid(0, 0): a process group of its own, so the gateway can kill the group. Not a
+ *      session of its own: with kernel.sched_autogroup_enabled a new session is a new
+ *      scheduler autogroup, which weighs as much as the gateway's whole session and whose
+ *      niceness a process without CAP_SYS_ADMIN may set at most once per 100 ms machine-wide
+ *      (Linux's autogroup rate limit). In the gateway's autogroup the niceness below weighs
+ *      it against the gateway itself;
  *   2. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
  *      (the gateway may have died before the signal was armed: then nothing would kill this
  *      process with it);
- *   3. NICENESS added to the niceness it inherited (as nice(1) does, at most 19), and the same
- *      added to the gateway's scheduler autogroup's for its own new autogroup (with
- *      kernel.sched_autogroup_enabled a nice value only weighs a process within its
- *      autogroup); either may fail (no permission, autogroups off) without stopping it;
+ *   3. NICENESS added to the niceness it inherited (as nice(1) does, at most 19);
  *   4. core-file size limit 0 (soft and hard): a core file would be the process's whole
  *      memory written outside the sandbox;
  *   5. every file descriptor above 2 closed: whatever the gateway inherited without
@@ -68,18 +70,6 @@ static int close_inherited(void) {
   return count == 1024 ? close_inherited() : 0;
 }
 
-/* The niceness of the caller's autogroup ("/autogroup-123 nice 5"), 0 when unknown. */
-static long autogroup_niceness(void) {
-  char text[128] = {0};
-  int fd = open("/proc/self/autogroup", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  char *nice = strstr(text, " nice ");
-  return nice ? strtol(nice + 6, NULL, 10) : 0;
-}
-
 static long at_most_19(long value) {
   return value > 19 ? 19 : value;
 }
@@ -119,9 +109,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "airlock-launcher: bad niceness %s\n", argv[2]);
     return 127;
   }
-  /* Read before setsid, which gives this process an autogroup of its own. */
-  long gateway_autogroup = autogroup_niceness();
-  if (setsid() < 0) return fail("setsid");
+  if (setpgid(0, 0) != 0) return fail("process group");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("parent-death signal");
   if (getppid() != (pid_t)gateway) {
     fprintf(stderr, "airlock-launcher: the gateway (pid %ld) is gone\n", gateway);
@@ -130,13 +118,6 @@ int main(int argc, char **argv) {
   errno = 0;
   int inherited = getpriority(PRIO_PROCESS, 0);
   if (errno == 0) setpriority(PRIO_PROCESS, 0, (int)at_most_19(inherited + increment));
-  int autogroup = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
-  if (autogroup >= 0) {
-    char text[8];
-    int length = snprintf(text, sizeof text, "%ld", at_most_19(gateway_autogroup + increment));
-    if (write(autogroup, text, (size_t)length) < 0) { /* autogroups are off: fine */ }
-    close(autogroup);
-  }
   struct rlimit none = {0, 0};
   if (setrlimit(RLIMIT_CORE, &none) != 0) return fail("core-file limit");
   if (close_inherited() != 0) return fail("closing inherited descriptors");

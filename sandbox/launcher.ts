@@ -31,15 +31,38 @@ const PROBE_TIMEOUT_MS = 5_000;
 export const LAUNCHER_FAILED_STATUS = 127;
 
 let built: string | undefined;
+/** The launcher's directory and file as they were when it was built or found. */
+let identity: { dir: string; ino: number | null; dev: number } | undefined;
 let building: Promise<string | undefined> | undefined;
 let disabled = false;
 
 /**
  * The launcher's path once it is built and working; `undefined` before, and for good once
- * there is none or it stopped working (use the chain).
+ * there is none or it stopped working (use the chain). Checked at every call (two `lstat`s):
+ * the directory must still be ours and usable by nobody else, and the file the very one that
+ * was built (same inode). A directory in `/tmp` can be removed by a cleaner and recreated by
+ * another user with a file of theirs under the same, predictable name (red team).
  */
 export function launcherPath(): string | undefined {
-  return disabled ? undefined : built;
+  if (disabled || built === undefined || identity === undefined) return undefined;
+  if (!unchanged(built, identity)) {
+    launcherFailed("changed on disk");
+    return undefined;
+  }
+  return built;
+}
+
+function unchanged(path: string, known: { dir: string; ino: number | null; dev: number }): boolean {
+  try {
+    const uid = Deno.uid();
+    const dir = Deno.lstatSync(known.dir);
+    if (!dir.isDirectory || dir.uid !== uid || ((dir.mode ?? 0) & 0o077) !== 0) return false;
+    const file = Deno.lstatSync(path);
+    return file.isFile && file.uid === uid && file.ino === known.ino && file.dev === known.dev &&
+      ((file.mode ?? 0) & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -48,7 +71,17 @@ export function launcherPath(): string | undefined {
  * use the chain until {@link launcherPath} has a path.
  */
 export function prepareLauncher(): Promise<string | undefined> {
-  building ??= build().then((path) => built = path, () => undefined);
+  building ??= build().then((path) => {
+    if (path === undefined) return undefined;
+    try {
+      const file = Deno.lstatSync(path);
+      identity = { dir: path.slice(0, path.lastIndexOf("/")), ino: file.ino, dev: file.dev };
+      built = path;
+    } catch {
+      return undefined;
+    }
+    return launcherPath();
+  }, () => undefined);
   return building;
 }
 
@@ -80,6 +113,17 @@ async function build(): Promise<string | undefined> {
     .digest("hex").slice(0, 16);
   const path = `${dir}/airlock-launcher-${hash}`;
   if (await works(path)) return path;
+  // What a build cut short (the gateway killed meanwhile) left behind; not a concurrent
+  // gateway's build in progress (younger than any build may take).
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (!/\.tmp(\.c)?$/.test(entry.name)) continue;
+      const info = await Deno.lstat(`${dir}/${entry.name}`);
+      if (Date.now() - (info.mtime?.getTime() ?? 0) > 2 * BUILD_TIMEOUT_MS) {
+        await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+      }
+    }
+  } catch { /* nothing to clean */ }
   if (!compiler) return undefined;
   const partial = `${path}.${crypto.randomUUID()}.tmp`;
   const sourcePath = `${partial}.c`;
@@ -105,7 +149,7 @@ async function build(): Promise<string | undefined> {
 }
 
 /**
- * Runs the compiler in a session of its own, with a cleared environment (so what it builds
+ * Runs the compiler in a session of its own, with the parent-death signal, a cleared environment (so what it builds
  * depends on the source and the system's toolchain only: no `C_INCLUDE_PATH`, `CPATH` or
  * `PATH` of the gateway's) and a deadline, after which its whole process group is killed.
  * Returns why it failed, or `undefined`.
@@ -116,9 +160,20 @@ async function compile(
   output: string,
 ): Promise<string | undefined> {
   const setsid = ["/usr/bin/setsid", "/bin/setsid"].find(isFile);
-  const args = [compiler, "-O2", "-o", output, sourcePath];
-  const child = new Deno.Command(setsid ?? args[0], {
-    args: setsid ? args : args.slice(1),
+  const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find(isFile);
+  // The parent-death signal too: a gateway that ends during the build takes the compiler
+  // with it.
+  const command = [
+    ...(setsid ? [setsid] : []),
+    ...(setpriv ? [setpriv, "--pdeathsig", "KILL"] : []),
+    compiler,
+    "-O2",
+    "-o",
+    output,
+    sourcePath,
+  ];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     clearEnv: true,
     env: { PATH: "/usr/bin:/bin", LANG: "C" },
     stdin: "null",

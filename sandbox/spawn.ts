@@ -47,8 +47,9 @@ export function orphanGuard(): OrphanGuard {
 }
 
 /**
- * Spawns the subprocess with piped stdio, in a new session, with a parent-death signal
- * where setpriv exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
+ * Spawns the subprocess with piped stdio, in a process group of its own (the launcher) or a
+ * session of its own (the chain), with a parent-death signal where the launcher or setpriv
+ * exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
  */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
   const launcher = launcherPath();
@@ -68,11 +69,13 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
   // setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each replace themselves with
   // the next program (setsid forks only when the caller leads a process group, which a
   // freshly spawned child never does).
+  // bash writes the new session's autogroup niceness before setpriv drops the capabilities:
+  // without CAP_SYS_ADMIN Linux accepts such a write at most once per 100 ms machine-wide.
   const chain = [
     ...(setsidPath() ? [setsidPath()!] : []),
-    ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL", ...dropPrivilegesArgs()] : []),
     ...(nicePath() ? [nicePath()!, "-n", String(SANDBOX_NICENESS)] : []),
     ...(bashPath() ? [bashPath()!, "-c", closeAndExec(), "airlock-sandbox"] : []),
+    ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL", ...dropPrivilegesArgs()] : []),
     // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
     ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
   ];

@@ -130,6 +130,21 @@ export async function sandboxChildren(): Promise<number[]> {
   return pids;
 }
 
+/**
+ * Like {@link sandboxChildren}, but only processes that already run Deno: a sandbox is found
+ * by its command line from its first exec on, while the start-up steps before Deno (the
+ * launcher, or the chain's setsid, setpriv, nice and bash) may still be setting it up.
+ */
+export async function sandboxDenoChildren(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const pid of await sandboxChildren()) {
+    try {
+      if (Deno.readLinkSync(`/proc/${pid}/exe`) === Deno.execPath()) pids.push(pid);
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
 /** Waits until no sandbox child is left beyond `allowed` (idle pool processes). */
 export async function waitForNoStrays(allowed = 0, timeoutMs = 3000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@
  */
 
 import { assertEquals } from "../assert.ts";
-import { sandboxChildren, testSandbox } from "../helpers.ts";
+import { sandboxDenoChildren, testSandbox } from "../helpers.ts";
 import { prepareLauncher } from "../../sandbox/launcher.ts";
 
 Deno.test("capabilities: a sandbox process holds no capabilities, with no-new-privileges on", async () => {
@@ -17,10 +17,11 @@ Deno.test("capabilities: a sandbox process holds no capabilities, with no-new-pr
     const running = sandbox.run({
       code: "await new Promise((r) => setTimeout(r, 800)); return 1;",
     });
+    running.catch(() => {}); // awaited below; a failed assertion first must not leave it dangling
     let pids: number[] = [];
     for (let i = 0; i < 300 && pids.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 10));
-      pids = await sandboxChildren();
+      pids = await sandboxDenoChildren();
     }
     assertEquals(pids.length, 1);
     const status = Deno.readTextFileSync(`/proc/${pids[0]}/status`);

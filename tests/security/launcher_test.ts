@@ -9,7 +9,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { sandboxChildren, testSandbox } from "../helpers.ts";
+import { sandboxDenoChildren, testSandbox } from "../helpers.ts";
 import { launcherPath, prepareLauncher } from "../../sandbox/launcher.ts";
 import { SANDBOX_NICENESS } from "../../sandbox/spawn.ts";
 
@@ -65,14 +65,14 @@ async function freshTmp(): Promise<string> {
 }
 
 /** Reports the niceness, core limit and session of the first sandbox process, as JSON. */
-const REPORT_SANDBOX = `import { sandboxChildren, testSandbox } from "ROOT/tests/helpers.ts";
+const REPORT_SANDBOX = `import { sandboxDenoChildren, testSandbox } from "ROOT/tests/helpers.ts";
 import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
 await prepareLauncher();
 const stat = (pid: number | string) => { const s = Deno.readTextFileSync(\`/proc/\${pid}/stat\`); return s.slice(s.lastIndexOf(")") + 2).split(" "); };
 const sandbox = testSandbox({ concurrency: 1 });
 const running = sandbox.run({ code: "await new Promise((r) => setTimeout(r, 800)); return 1;" });
 let pids: number[] = [];
-for (let i = 0; i < 300 && pids.length === 0; i++) { await new Promise((r) => setTimeout(r, 10)); pids = await sandboxChildren(); }
+for (let i = 0; i < 300 && pids.length === 0; i++) { await new Promise((r) => setTimeout(r, 10)); pids = await sandboxDenoChildren(); }
 const limits = Deno.readTextFileSync(\`/proc/\${pids[0]}/limits\`);
 console.log("REPORT " + JSON.stringify({
   launcher: launcherPath() !== undefined,
@@ -92,7 +92,7 @@ function report(text: string): Record<string, unknown> {
 
 Deno.test({
   name:
-    "launcher: built where a compiler exists; a sandbox leads its own session, 10 nicer, no core files",
+    "launcher: built where a compiler exists; a sandbox leads its own process group, 10 nicer, no core files",
   ignore: !hasCompiler || launcherOff,
   fn: async () => {
     assert(await prepareLauncher(), "the launcher was built");
@@ -101,10 +101,11 @@ Deno.test({
       const running = sandbox.run({
         code: "await new Promise((r) => setTimeout(r, 800)); return 1;",
       });
+      running.catch(() => {}); // awaited below; a failed assertion first must not leave it dangling
       let pids: number[] = [];
       for (let i = 0; i < 200 && pids.length === 0; i++) {
         await new Promise((r) => setTimeout(r, 10));
-        pids = await sandboxChildren();
+        pids = await sandboxDenoChildren();
       }
       assert(launcherPath(), "the launcher is in use");
       assertEquals(pids.length, 1);
@@ -116,7 +117,9 @@ Deno.test({
       const fields = fieldsOf(pid);
       // Fields after the name: state ppid pgrp session … nice is the 17th (index 16).
       assertEquals(Number(fields[2]), pid, "its own process group");
-      assertEquals(Number(fields[3]), pid, "its own session");
+      // The gateway's session, so its scheduler autogroup: where its niceness weighs it
+      // against the gateway itself (see launcher.c).
+      assertEquals(Number(fields[3]), Number(fieldsOf("self")[3]), "the gateway's session");
       assertEquals(
         Number(fields[16]),
         Math.min(19, Number(fieldsOf("self")[16]) + SANDBOX_NICENESS),
@@ -211,7 +214,9 @@ Deno.test({
     const tmp = await freshTmp();
     try {
       const compiler = `${tmp}/hanging-cc`;
-      await Deno.writeTextFile(compiler, `#!/bin/sh\nexec sleep 600\n`, { mode: 0o755 });
+      await Deno.writeTextFile(compiler, `#!/bin/sh\necho $$ > ${tmp}/cc.pid\nexec sleep 600\n`, {
+        mode: 0o755,
+      });
       const { out, err } = await runScript(
         `import { testSandbox } from "ROOT/tests/helpers.ts";
 import { launcherPath } from "ROOT/sandbox/launcher.ts";
@@ -226,11 +231,10 @@ Deno.exit(0);`,
       // Observed before: no result within 30 s (every spawn waited for the build).
       assertEquals(report(out + err), { results: [1, 2], launcher: false });
     } finally {
-      // The hanging compiler ran in a session of its own; end it with its group.
-      await new Deno.Command("/bin/sh", {
-        args: ["-c", `pkill -KILL -f '${tmp}/hanging-cc' || true`],
-      })
-        .output();
+      // The build's parent-death signal ended the compiler with its gateway; in case not:
+      try {
+        Deno.kill(Number(Deno.readTextFileSync(`${tmp}/cc.pid`)), "SIGKILL");
+      } catch { /* gone, as it should be */ }
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   },
@@ -316,6 +320,134 @@ Deno.test({
       assertEquals(seen.gatewayNice, 15, JSON.stringify(seen));
       assertEquals(seen.sandboxNice, 19, JSON.stringify({ env, seen }));
     }
+  },
+});
+
+Deno.test({
+  name: "launcher: a launcher directory removed and recreated by another user is never run",
+  ignore: !hasCompiler || launcherOff || Deno.uid() !== 0,
+  fn: async () => {
+    const tmp = await freshTmp();
+    try {
+      await Deno.chmod(tmp, 0o1777); // a shared, sticky /tmp
+      const marker = `${tmp}/planted-ran`;
+      const { out, err } = await runScript(
+        `import { testSandbox } from "ROOT/tests/helpers.ts";
+import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
+await prepareLauncher();
+const sandbox = testSandbox({ concurrency: 1 });
+const first = (await sandbox.run({ code: "return 1" })).result;
+const path = launcherPath()!;
+const dir = path.slice(0, path.lastIndexOf("/"));
+// A /tmp cleaner removes the directory; another user (65534) recreates it, with a file of
+// theirs under the launcher's predictable name that would still start sandboxes.
+Deno.removeSync(dir, { recursive: true });
+Deno.mkdirSync(dir, { mode: 0o700 });
+Deno.writeTextFileSync(path, ${
+          JSON.stringify(`#!/bin/sh\necho ran > ${marker}\nshift 2\nexec "$@"\n`)
+        }, { mode: 0o700 });
+Deno.chownSync(path, 65534, 65534);
+Deno.chownSync(dir, 65534, 65534);
+const second = (await sandbox.run({ code: "return 2" })).result;
+console.log("REPORT " + JSON.stringify({ first, second, launcher: launcherPath() !== undefined }));
+await sandbox.close();
+Deno.exit(0);`,
+        { TMPDIR: tmp },
+      );
+      // Observed before: { first: 1, second: 2, launcher: true } and the planted file ran as root.
+      assertEquals(report(out + err), { first: 1, second: 2, launcher: false });
+      let ran = false;
+      try {
+        ran = Deno.statSync(marker).isFile;
+      } catch { /* never ran: expected */ }
+      assert(!ran, "the planted launcher ran");
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "launcher: the compiler of a build in progress does not outlive a killed gateway",
+  ignore: launcherOff,
+  fn: async () => {
+    const tmp = await freshTmp();
+    try {
+      const compiler = `${tmp}/hanging-cc`;
+      await Deno.writeTextFile(compiler, `#!/bin/sh\necho $$ > ${tmp}/cc.pid\nexec sleep 600\n`, {
+        mode: 0o755,
+      });
+      await Deno.writeTextFile(
+        `${tmp}/gateway.ts`,
+        `import { testSandbox } from "${root}tests/helpers.ts";
+const sandbox = testSandbox({ concurrency: 1 });
+console.log("RESULT", (await sandbox.run({ code: "return 1" })).result);
+await new Promise(() => {}); // stays up until it is killed`,
+      );
+      const gateway = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", "--config", `${root}deno.json`, `${tmp}/gateway.ts`],
+        env: { TMPDIR: tmp, AIRLOCK_SANDBOX_CC: compiler },
+        cwd: root,
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = gateway.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("RESULT 1")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      await reader.cancel();
+      let pid = 0;
+      for (let i = 0; i < 100 && !pid; i++) {
+        try {
+          pid = Number(Deno.readTextFileSync(`${tmp}/cc.pid`));
+        } catch { /* not yet */ }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      gateway.kill("SIGKILL");
+      await gateway.status;
+      await new Promise((r) => setTimeout(r, 500));
+      let alive = false;
+      try {
+        alive = Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("sleep");
+      } catch { /* gone: expected */ }
+      if (alive) Deno.kill(pid, "SIGKILL");
+      assert(seen.includes("RESULT 1"), seen);
+      assert(pid > 0, "the compiler started");
+      // Observed before: the compiler (sleep 600) alive, adopted by init.
+      assert(!alive, `the compiler ${pid} outlived its gateway`);
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "launcher: with the chain, sandboxes started together each get their autogroup's niceness",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    // Linux lets a process without CAP_SYS_ADMIN change an autogroup's niceness once per
+    // 100 ms machine-wide: the chain writes it before dropping the capabilities.
+    const { out, err } = await runScript(
+      `import { sandboxDenoChildren, testSandbox } from "ROOT/tests/helpers.ts";
+const sandbox = testSandbox({ concurrency: 2 });
+const code = "await new Promise((r) => setTimeout(r, 1500)); return 1;";
+const running = [sandbox.run({ code }), sandbox.run({ code })];
+let pids: number[] = [];
+for (let i = 0; i < 300 && pids.length < 2; i++) { await new Promise((r) => setTimeout(r, 10)); pids = await sandboxDenoChildren(); }
+const own = Number(/ nice (-?\\d+)/.exec(Deno.readTextFileSync("/proc/self/autogroup"))?.[1] ?? 0);
+const nices = pids.map((pid) => Number(/ nice (-?\\d+)/.exec(Deno.readTextFileSync(\`/proc/\${pid}/autogroup\`))?.[1]) - own);
+console.log("REPORT " + JSON.stringify({ nices, results: (await Promise.all(running)).map((r) => r.result) }));
+await sandbox.close();
+Deno.exit(0);`,
+      { AIRLOCK_SANDBOX_LAUNCHER: "0" },
+    );
+    const seen = report(out + err) as { nices: number[]; results: number[] };
+    // Observed before: one of them 0 (the write refused within 100 ms of the other).
+    assertEquals(seen.results, [1, 1]);
+    for (const nice of seen.nices) assert(nice >= 9, JSON.stringify(seen)); // 19 caps the sum
   },
 });
 

@@ -161,3 +161,38 @@ Deno.test("node traps: node:sqlite (temporary files anywhere, past the disk cap)
     );
   }
 });
+
+Deno.test("node traps: Node's internal modules (internalBinding, child_process internals) are not require-able by any route", async () => {
+  // A red-team round: `require("internal/test/binding").internalBinding("pipe_wrap")` handed
+  // out the raw handle classes `process.binding` is refused for (`Pipe#open(1)` adopted the
+  // frame channel); `internal/child_process` and ~40 more `internal/*` modules loaded too.
+  // Node itself refuses them without --expose-internals. Checked with the string and RegExp
+  // methods the refusal could lean on replaced first.
+  const result = await runInTestSandbox(`
+    const m: any = await import("node:module");
+    const require = m.createRequire("file:///x.js");
+    const fs = typeof require("node:fs").readFileSync;
+    // After Node is reached: what a refusal written with ordinary string or RegExp methods
+    // would lean on (Node's own checks lean on some of them too, so only from here on).
+    String.prototype.startsWith = () => false;
+    RegExp.prototype.test = () => false;
+    RegExp.prototype.exec = () => null;
+    const routes: Record<string, () => unknown> = {
+      "createRequire internal/test/binding": () => require("internal/test/binding").internalBinding("pipe_wrap"),
+      "createRequire node:internal/test/binding": () => require("node:internal/test/binding"),
+      "createRequire internal/child_process": () => require("internal/child_process"),
+      "Module.prototype.require": () => new m.Module("x").require("internal/test/binding"),
+      "Module._load": () => m._load("internal/test/binding", null, false),
+    };
+    const out: Record<string, string> = {};
+    for (const [name, route] of Object.entries(routes)) {
+      try { route(); out[name] = "LOADED"; } catch (e) { out[name] = String(e).slice(0, 60); }
+    }
+    return { out, fs };`);
+  assertEquals(result.error, undefined, JSON.stringify(result.error));
+  const { out, fs } = result.result as { out: Record<string, string>; fs: string };
+  for (const [name, outcome] of Object.entries(out)) {
+    assert(outcome.startsWith("NotCapable"), `${name}: ${outcome}`);
+  }
+  assertEquals(fs, "function", "ordinary require still works");
+});
