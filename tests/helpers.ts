@@ -145,6 +145,26 @@ export async function sandboxDenoChildren(): Promise<number[]> {
   return pids;
 }
 
+/**
+ * Starts `code` (by default: wait 0.8 s, return 1) in `sandbox` and waits, up to 3 s, for
+ * its process to run Deno. Returns the pid (0 when none appeared) and the run's outcome,
+ * which is never left unhandled (a failed assertion before it is awaited does not turn into
+ * an uncaught error).
+ */
+export async function startWatchedRun(
+  sandbox: Sandbox,
+  code = "await new Promise((r) => setTimeout(r, 800)); return 1;",
+): Promise<{ pid: number; outcome: Promise<RunResult> }> {
+  const outcome = sandbox.run({ code });
+  outcome.catch(() => {});
+  let pids: number[] = [];
+  for (let i = 0; i < 300 && pids.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    pids = await sandboxDenoChildren();
+  }
+  return { pid: pids[0] ?? 0, outcome };
+}
+
 /** Waits until no sandbox child is left beyond `allowed` (idle pool processes). */
 export async function waitForNoStrays(allowed = 0, timeoutMs = 3000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;

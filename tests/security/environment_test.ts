@@ -4,40 +4,25 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
-import { sandboxDenoChildren } from "../helpers.ts";
-import { Sandbox } from "../../sandbox/mod.ts";
+import { startWatchedRun, testSandbox } from "../helpers.ts";
 import { SANDBOX_NICENESS } from "../../sandbox/spawn.ts";
 
 Deno.test("security: a sandbox process never inherits the gateway's environment", async () => {
   const secret = `gateway-secret-${crypto.randomUUID()}`;
   Deno.env.set("AIRLOCK_GATEWAY_SECRET", secret);
-  const sandbox = new Sandbox({
-    timeoutMs: 5000,
-    memoryMb: 64,
-    maxOutputBytes: 65536,
-    maxLogBytes: 65536,
-    concurrency: 1,
-    queue: 1,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
+  const sandbox = testSandbox({ concurrency: 1 });
   try {
-    const running = sandbox.run({
-      code: "await new Promise((r) => setTimeout(r, 1000)); return Deno.pid;",
-    });
-    let pids: number[] = [];
-    for (let i = 0; i < 100 && pids.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      pids = await sandboxDenoChildren();
-    }
-    assertEquals(pids.length, 1, "one sandbox process is running");
-    const environ = await Deno.readTextFile(`/proc/${pids[0]}/environ`);
+    const { pid, outcome: running } = await startWatchedRun(
+      sandbox,
+      "await new Promise((r) => setTimeout(r, 1000)); return Deno.pid;",
+    );
+    assert(pid > 0, "a sandbox process is running");
+    const environ = await Deno.readTextFile(`/proc/${pid}/environ`);
     const names = environ.split("\0").filter(Boolean).map((v) => v.slice(0, v.indexOf("=")));
     assertEquals(names.sort(), ["DENO_DIR", "DENO_NO_UPDATE_CHECK", "HOME", "NO_COLOR"]);
     assert(!environ.includes(secret), "the gateway's secret is not there");
     const result = await running;
-    assertEquals(result.result, pids[0], "it was the process that ran the code");
+    assertEquals(result.result, pid, "it was the process that ran the code");
   } finally {
     Deno.env.delete("AIRLOCK_GATEWAY_SECRET");
     await sandbox.close();
@@ -45,33 +30,19 @@ Deno.test("security: a sandbox process never inherits the gateway's environment"
 });
 
 Deno.test("security: sandbox processes run at a lower priority than the gateway", async () => {
-  const sandbox = new Sandbox({
-    timeoutMs: 5000,
-    memoryMb: 64,
-    maxOutputBytes: 65536,
-    maxLogBytes: 65536,
-    concurrency: 1,
-    queue: 1,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
+  const sandbox = testSandbox({ concurrency: 1 });
   try {
-    const running = sandbox.run({
-      code: "await new Promise((r) => setTimeout(r, 1000)); return 1;",
-    });
-    let pids: number[] = [];
-    for (let i = 0; i < 100 && pids.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      pids = await sandboxDenoChildren();
-    }
-    assertEquals(pids.length, 1, "one sandbox process is running");
+    const { pid, outcome: running } = await startWatchedRun(
+      sandbox,
+      "await new Promise((r) => setTimeout(r, 1000)); return 1;",
+    );
+    assert(pid > 0, "a sandbox process is running");
     // Field 19 of /proc/<pid>/stat (nice) is the 17th after the command name.
     const niceOf = (pid: number | "self") => {
       const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
       return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
     };
-    assertEquals(niceOf(pids[0]) - niceOf("self"), SANDBOX_NICENESS);
+    assertEquals(niceOf(pid) - niceOf("self"), SANDBOX_NICENESS);
     assertEquals((await running).result, 1);
   } finally {
     await sandbox.close();
@@ -86,28 +57,14 @@ Deno.test("security: a sandbox's scheduler autogroup carries its niceness too", 
     enabled = Deno.readTextFileSync("/proc/sys/kernel/sched_autogroup_enabled").trim();
   } catch { /* no autogroup on this kernel */ }
   if (enabled !== "1") return;
-  const sandbox = new Sandbox({
-    timeoutMs: 5000,
-    memoryMb: 64,
-    maxOutputBytes: 65536,
-    maxLogBytes: 65536,
-    concurrency: 1,
-    queue: 1,
-    poolSize: 0,
-    allowNet: [],
-    allowRead: [],
-  });
+  const sandbox = testSandbox({ concurrency: 1 });
   try {
-    const running = sandbox.run({
-      code: "await new Promise((r) => setTimeout(r, 1000)); return 1;",
-    });
-    let pids: number[] = [];
-    for (let i = 0; i < 100 && pids.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      pids = await sandboxDenoChildren();
-    }
-    assertEquals(pids.length, 1, "one sandbox process is running");
-    const theirs = Deno.readTextFileSync(`/proc/${pids[0]}/autogroup`).trim();
+    const { pid, outcome: running } = await startWatchedRun(
+      sandbox,
+      "await new Promise((r) => setTimeout(r, 1000)); return 1;",
+    );
+    assert(pid > 0, "a sandbox process is running");
+    const theirs = Deno.readTextFileSync(`/proc/${pid}/autogroup`).trim();
     const own = Deno.readTextFileSync("/proc/self/autogroup").trim();
     const nice = (line: string) => Number(/nice (-?\d+)/.exec(line)?.[1] ?? "0");
     // Either the sandbox stays in the gateway's autogroup (the launcher: a process group,
@@ -117,7 +74,7 @@ Deno.test("security: a sandbox's scheduler autogroup carries its niceness too", 
       const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
       return text.slice(text.lastIndexOf(")") + 2).split(" ");
     };
-    const sandboxNice = Number(stat(pids[0])[16]);
+    const sandboxNice = Number(stat(pid)[16]);
     const outcome = await running;
     if (theirs.split(" ")[0] === own.split(" ")[0]) {
       assertEquals(

@@ -9,7 +9,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { sandboxDenoChildren, testSandbox } from "../helpers.ts";
+import { startWatchedRun, testSandbox } from "../helpers.ts";
 import { launcherPath, prepareLauncher } from "../../sandbox/launcher.ts";
 import { SANDBOX_NICENESS } from "../../sandbox/spawn.ts";
 
@@ -59,27 +59,45 @@ async function runScript(
   }
 }
 
-/** A fresh TMPDIR, so the script builds its own launcher and touches nobody else's. */
-async function freshTmp(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "airlock-launcher-tmp-" });
+/**
+ * Runs `fn` with a fresh TMPDIR (so a script builds its own launcher and touches nobody
+ * else's), removed afterwards.
+ */
+async function withTmp(fn: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = await Deno.makeTempDir({ prefix: "airlock-launcher-tmp-" });
+  try {
+    await fn(tmp);
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * A "C compiler" that never finishes (`exec sleep 600`, its pid in `<tmp>/cc.pid`), as a
+ * wedged toolchain, ccache lock or NFS mount would be.
+ */
+async function hangingCompiler(tmp: string): Promise<string> {
+  const path = `${tmp}/hanging-cc`;
+  await Deno.writeTextFile(path, `#!/bin/sh\necho $$ > ${tmp}/cc.pid\nexec sleep 600\n`, {
+    mode: 0o755,
+  });
+  return path;
 }
 
 /** Reports the niceness, core limit and session of the first sandbox process, as JSON. */
-const REPORT_SANDBOX = `import { sandboxDenoChildren, testSandbox } from "ROOT/tests/helpers.ts";
+const REPORT_SANDBOX = `import { startWatchedRun, testSandbox } from "ROOT/tests/helpers.ts";
 import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
 await prepareLauncher();
 const stat = (pid: number | string) => { const s = Deno.readTextFileSync(\`/proc/\${pid}/stat\`); return s.slice(s.lastIndexOf(")") + 2).split(" "); };
 const sandbox = testSandbox({ concurrency: 1 });
-const running = sandbox.run({ code: "await new Promise((r) => setTimeout(r, 800)); return 1;" });
-let pids: number[] = [];
-for (let i = 0; i < 300 && pids.length === 0; i++) { await new Promise((r) => setTimeout(r, 10)); pids = await sandboxDenoChildren(); }
-const limits = Deno.readTextFileSync(\`/proc/\${pids[0]}/limits\`);
+const { pid, outcome } = await startWatchedRun(sandbox);
+const limits = Deno.readTextFileSync(\`/proc/\${pid}/limits\`);
 console.log("REPORT " + JSON.stringify({
   launcher: launcherPath() !== undefined,
   gatewayNice: Number(stat("self")[16]),
-  sandboxNice: Number(stat(pids[0])[16]),
+  sandboxNice: Number(stat(pid)[16]),
   core: /Max core file size\\s+0\\s+0\\s/.test(limits),
-  result: (await running).result,
+  result: (await outcome).result,
 }));
 await sandbox.close();
 Deno.exit(0);`;
@@ -98,18 +116,9 @@ Deno.test({
     assert(await prepareLauncher(), "the launcher was built");
     const sandbox = testSandbox({ concurrency: 1 });
     try {
-      const running = sandbox.run({
-        code: "await new Promise((r) => setTimeout(r, 800)); return 1;",
-      });
-      running.catch(() => {}); // awaited below; a failed assertion first must not leave it dangling
-      let pids: number[] = [];
-      for (let i = 0; i < 200 && pids.length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        pids = await sandboxDenoChildren();
-      }
+      const { pid, outcome } = await startWatchedRun(sandbox);
       assert(launcherPath(), "the launcher is in use");
-      assertEquals(pids.length, 1);
-      const pid = pids[0];
+      assert(pid > 0, "a sandbox process is running");
       const fieldsOf = (p: number | string) => {
         const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
         return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -133,7 +142,7 @@ Deno.test({
         "HOME",
         "NO_COLOR",
       ]);
-      assertEquals((await running).result, 1);
+      assertEquals((await outcome).result, 1);
     } finally {
       await sandbox.close();
     }
@@ -211,32 +220,29 @@ Deno.test({
     "launcher: a hanging compiler does not stop sandboxes from starting (the chain serves meanwhile)",
   ignore: launcherOff,
   fn: async () => {
-    const tmp = await freshTmp();
-    try {
-      const compiler = `${tmp}/hanging-cc`;
-      await Deno.writeTextFile(compiler, `#!/bin/sh\necho $$ > ${tmp}/cc.pid\nexec sleep 600\n`, {
-        mode: 0o755,
-      });
-      const { out, err } = await runScript(
-        `import { testSandbox } from "ROOT/tests/helpers.ts";
-import { launcherPath } from "ROOT/sandbox/launcher.ts";
-const sandbox = testSandbox({ concurrency: 1 });
-const results = [];
-for (const n of [1, 2]) results.push((await sandbox.run({ code: "return " + n })).result);
-console.log("REPORT " + JSON.stringify({ results, launcher: launcherPath() !== undefined }));
-await sandbox.close();
-Deno.exit(0);`,
-        { TMPDIR: tmp, AIRLOCK_SANDBOX_CC: compiler },
-      );
-      // Observed before: no result within 30 s (every spawn waited for the build).
-      assertEquals(report(out + err), { results: [1, 2], launcher: false });
-    } finally {
-      // The build's parent-death signal ended the compiler with its gateway; in case not:
+    await withTmp(async (tmp) => {
       try {
-        Deno.kill(Number(Deno.readTextFileSync(`${tmp}/cc.pid`)), "SIGKILL");
-      } catch { /* gone, as it should be */ }
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
+        const compiler = await hangingCompiler(tmp);
+        const { out, err } = await runScript(
+          `import { testSandbox } from "ROOT/tests/helpers.ts";
+  import { launcherPath } from "ROOT/sandbox/launcher.ts";
+  const sandbox = testSandbox({ concurrency: 1 });
+  const results = [];
+  for (const n of [1, 2]) results.push((await sandbox.run({ code: "return " + n })).result);
+  console.log("REPORT " + JSON.stringify({ results, launcher: launcherPath() !== undefined }));
+  await sandbox.close();
+  Deno.exit(0);`,
+          { TMPDIR: tmp, AIRLOCK_SANDBOX_CC: compiler },
+        );
+        // Observed before: no result within 30 s (every spawn waited for the build).
+        assertEquals(report(out + err), { results: [1, 2], launcher: false });
+      } finally {
+        // The build's parent-death signal ended the compiler with its gateway; in case not:
+        try {
+          Deno.kill(Number(Deno.readTextFileSync(`${tmp}/cc.pid`)), "SIGKILL");
+        } catch { /* gone, as it should be */ }
+      }
+    });
   },
 });
 
@@ -244,8 +250,7 @@ Deno.test({
   name: "launcher: a launcher removed after it was built does not disable the gateway",
   ignore: !hasCompiler || launcherOff,
   fn: async () => {
-    const tmp = await freshTmp();
-    try {
+    await withTmp(async (tmp) => {
       const { out, err } = await runScript(
         `import { testSandbox } from "ROOT/tests/helpers.ts";
 import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
@@ -265,9 +270,7 @@ Deno.exit(0);`,
       );
       // Observed before: [1, "SandboxUnavailableError: … No such file or directory", …].
       assertEquals(report(out + err), { used: true, results: [1, 2, 3] });
-    } finally {
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -275,8 +278,7 @@ Deno.test({
   name: "launcher: a build under a poisoned compiler environment is not what later gateways run",
   ignore: !hasCompiler || launcherOff,
   fn: async () => {
-    const tmp = await freshTmp();
-    try {
+    await withTmp(async (tmp) => {
       // Wrapper headers that define the launcher's steps away, found first through
       // C_INCLUDE_PATH in the environment of the gateway that builds it.
       await Deno.mkdir(`${tmp}/evil/sys`, { recursive: true });
@@ -302,9 +304,7 @@ Deno.test({
         // Observed before: the second gateway's sandbox had "unlimited unlimited".
         assertEquals(seen.core, true, JSON.stringify(seen));
       }
-    } finally {
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -327,8 +327,7 @@ Deno.test({
   name: "launcher: a launcher directory removed and recreated by another user is never run",
   ignore: !hasCompiler || launcherOff || Deno.uid() !== 0,
   fn: async () => {
-    const tmp = await freshTmp();
-    try {
+    await withTmp(async (tmp) => {
       await Deno.chmod(tmp, 0o1777); // a shared, sticky /tmp
       const marker = `${tmp}/planted-ran`;
       const { out, err } = await runScript(
@@ -361,9 +360,7 @@ Deno.exit(0);`,
         ran = Deno.statSync(marker).isFile;
       } catch { /* never ran: expected */ }
       assert(!ran, "the planted launcher ran");
-    } finally {
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
@@ -371,12 +368,8 @@ Deno.test({
   name: "launcher: the compiler of a build in progress does not outlive a killed gateway",
   ignore: launcherOff,
   fn: async () => {
-    const tmp = await freshTmp();
-    try {
-      const compiler = `${tmp}/hanging-cc`;
-      await Deno.writeTextFile(compiler, `#!/bin/sh\necho $$ > ${tmp}/cc.pid\nexec sleep 600\n`, {
-        mode: 0o755,
-      });
+    await withTmp(async (tmp) => {
+      const compiler = await hangingCompiler(tmp);
       await Deno.writeTextFile(
         `${tmp}/gateway.ts`,
         `import { testSandbox } from "${root}tests/helpers.ts";
@@ -418,9 +411,7 @@ await new Promise(() => {}); // stays up until it is killed`,
       assert(pid > 0, "the compiler started");
       // Observed before: the compiler (sleep 600) alive, adopted by init.
       assert(!alive, `the compiler ${pid} outlived its gateway`);
-    } finally {
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 
