@@ -231,6 +231,14 @@ function runner() {
   }
   Object.defineProperty(Deno, Deno.internal, NONE);
 
+  // The runtime's async op stubs call the raw op through `originalOp.call(this, …)`, with
+  // whatever `Function.prototype.call` is at that moment: a replacement was handed every raw
+  // op and its arguments, the frame channel's read buffer among them (red team). `call`,
+  // `apply` and `bind` stay what they are.
+  for (const name of ["call", "apply", "bind"]) {
+    Object.defineProperty(Function.prototype, name, { writable: false, configurable: false });
+  }
+
   // The Cache API writes to disk with no permission and no quota (localStorage at least has a
   // 10 MB one); sandboxed code has no use for it. Without webidl its classes cannot be
   // instantiated, and they go too.

@@ -55,6 +55,7 @@ export function launcherPath(): string | undefined {
 function unchanged(path: string, known: { dir: string; ino: number | null; dev: number }): boolean {
   try {
     const uid = Deno.uid();
+    if (!safeAncestors(known.dir)) return false;
     const dir = Deno.lstatSync(known.dir);
     if (!dir.isDirectory || dir.uid !== uid || ((dir.mode ?? 0) & 0o077) !== 0) return false;
     const file = Deno.lstatSync(path);
@@ -89,6 +90,20 @@ export function prepareLauncher(): Promise<string | undefined> {
  * Stops using the launcher for the rest of this gateway process (it vanished or a process it
  * started failed with {@link LAUNCHER_FAILED_STATUS}); logged once.
  */
+let failedStarts = 0;
+
+/**
+ * Counts a start through the launcher that ended before its process was ready, whatever the
+ * status: three in a row and the chain takes over (a launcher that runs but starts nothing
+ * must not stop every execution). A ready start resets the count.
+ */
+export function launcherStartEnded(ready: boolean): void {
+  if (ready) failedStarts = 0;
+  else if (++failedStarts >= 3) {
+    launcherFailed("ended three start-ups in a row before they were ready");
+  }
+}
+
 export function launcherFailed(why: string): void {
   if (disabled || built === undefined) return;
   disabled = true;
@@ -96,6 +111,28 @@ export function launcherFailed(why: string): void {
     `airlock sandbox: the launcher ${built} ${why}; sandbox processes start through ` +
       `util-linux and bash from now on`,
   );
+}
+
+/**
+ * Whether nobody but this user and root can replace `dir` or anything above it: each
+ * directory from `/` down is a real directory (no symlink) owned by root or this user, and
+ * one that others may write into is sticky (they cannot rename or remove what they do not
+ * own: `/tmp`). Otherwise another user could swap our private directory for theirs between
+ * a check and an exec (red team: a TMPDIR inside another user's directory).
+ */
+function safeAncestors(dir: string): boolean {
+  const uid = Deno.uid();
+  const parts = dir.split("/").filter(Boolean);
+  let path = "";
+  for (let i = 0; i < parts.length; i++) {
+    path += `/${parts[i]}`;
+    const info = Deno.lstatSync(path);
+    if (!info.isDirectory || (info.uid !== 0 && info.uid !== uid)) return false;
+    const mode = info.mode ?? 0;
+    if ((mode & 0o022) !== 0 && (mode & 0o1000) === 0) return false;
+  }
+  const rootInfo = Deno.lstatSync("/");
+  return rootInfo.uid === 0 && ((rootInfo.mode ?? 0) & 0o022) === 0;
 }
 
 async function build(): Promise<string | undefined> {
@@ -137,7 +174,14 @@ async function build(): Promise<string | undefined> {
       );
       return undefined;
     }
-    // Atomic: a concurrent gateway either finds the whole file or builds its own.
+    // On disk before it gets its name (a crash must not leave an empty file under it), and
+    // atomic: a concurrent gateway either finds the whole file or builds its own.
+    const written = await Deno.open(partial, { read: true });
+    try {
+      await written.sync();
+    } finally {
+      written.close();
+    }
     await Deno.rename(partial, path);
     return await works(path) ? path : undefined;
   } catch {
@@ -206,7 +250,14 @@ async function compile(
 async function privateDir(): Promise<string | undefined> {
   const uid = Deno.uid();
   if (uid === null) return undefined;
-  const dir = `${Deno.env.get("TMPDIR") || "/tmp"}/airlock-launcher-${uid}`;
+  let base: string;
+  try {
+    // Absolute and without symlinks (a relative TMPDIR would resolve elsewhere in the child).
+    base = await Deno.realPath(Deno.env.get("TMPDIR") || "/tmp");
+  } catch {
+    return undefined;
+  }
+  const dir = `${base}/airlock-launcher-${uid}`;
   try {
     await Deno.mkdir(dir, { mode: 0o700 });
   } catch (error) {
@@ -215,10 +266,13 @@ async function privateDir(): Promise<string | undefined> {
   try {
     const info = await Deno.lstat(dir);
     const mode = info.mode ?? 0;
-    if (info.isDirectory && info.uid === uid && (mode & 0o077) === 0) return dir;
+    if (info.isDirectory && info.uid === uid && (mode & 0o077) === 0 && safeAncestors(dir)) {
+      return dir;
+    }
   } catch { /* fall through */ }
   console.error(
-    `airlock sandbox: ${dir} is not a directory that only this user can use; sandbox ` +
+    `airlock sandbox: ${dir} is not a directory that only this user (and root) can change, ` +
+      `up to /; sandbox ` +
       `processes start through util-linux and bash instead of the launcher`,
   );
   return undefined;
@@ -234,14 +288,26 @@ async function works(path: string): Promise<boolean> {
     if (!info.isFile || info.uid !== Deno.uid() || ((info.mode ?? 0) & 0o022) !== 0) {
       return false;
     }
+    // An executable, not a file the system would hand to /bin/sh (an empty or cut-short
+    // build runs as a shell script and "succeeds": red team).
+    const head = new Uint8Array(4);
+    const file = await Deno.open(path);
+    try {
+      if (info.size < 1024 || await file.read(head) !== 4) return false;
+    } finally {
+      file.close();
+    }
+    if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return false;
+    // A trial run that must print what only a working start-up prints.
     const probe = await new Deno.Command(path, {
-      args: [String(Deno.pid), "0", "/bin/sh", "-c", "exit 0"],
+      args: [String(Deno.pid), "0", "/bin/sh", "-c", "echo airlock-launcher-ok"],
       clearEnv: true,
-      stdout: "null",
+      stdout: "piped",
       stderr: "null",
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     }).output();
-    return probe.success;
+    return probe.success &&
+      new TextDecoder().decode(probe.stdout).trim() === "airlock-launcher-ok";
   } catch {
     return false;
   }

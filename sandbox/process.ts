@@ -25,8 +25,13 @@ import {
   sanitizeError,
 } from "./outcome.ts";
 import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
-import { harnessWarmer, newOrigin, spawnChild, storageDirs } from "./spawn.ts";
-import { LAUNCHER_FAILED_STATUS, launcherFailed, prepareLauncher } from "./launcher.ts";
+import { harnessWarmer, newOrigin, spawnChild, startedByLauncher, storageDirs } from "./spawn.ts";
+import {
+  LAUNCHER_FAILED_STATUS,
+  launcherFailed,
+  launcherStartEnded,
+  prepareLauncher,
+} from "./launcher.ts";
 import { supervise, type Watch } from "./supervisor.ts";
 import {
   type LogEntry,
@@ -216,8 +221,9 @@ export class SandboxProcess {
     });
     this.ready.catch(() => {});
     this.#onFrame = (frame) => {
-      if (frame.t === "ready") {
+      if (frame.t === "ready" && !isReady) {
         isReady = true;
+        if (startedByLauncher(child)) launcherStartEnded(true);
         markReady();
       }
     };
@@ -227,6 +233,8 @@ export class SandboxProcess {
       // later spawn would fail the same way, so the chain takes over.
       if (!isReady && status.code === LAUNCHER_FAILED_STATUS) {
         launcherFailed(`ended a start-up with status ${LAUNCHER_FAILED_STATUS}`);
+      } else if (!isReady && !this.#killRequested && startedByLauncher(child)) {
+        launcherStartEnded(false);
       }
       markFailed(new Error(`sandbox process exited before it was ready`));
     });
@@ -462,8 +470,12 @@ export class SandboxProcess {
 
   /** Kills the whole process group. `reason` is remembered for the outcome. */
   kill(reason?: SandboxError["kind"]): void {
+    this.#killRequested = true;
     this.#watch.kill(reason);
   }
+
+  /** Whether the gateway ended the process (then an early exit is not the launcher's fault). */
+  #killRequested = false;
 
   async #serveRpc(frame: { id: number; method: string; params: unknown }, onRpc?: RpcHandler) {
     let reply: Record<string, unknown>;

@@ -55,7 +55,7 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
   const launcher = launcherPath();
   if (launcher) {
     try {
-      return spawnWith(spec, [launcher, String(Deno.pid), String(SANDBOX_NICENESS)], true);
+      return spawnWith(spec, [launcher, String(Deno.pid), String(SANDBOX_NICENESS)], true, true);
     } catch (error) {
       // Gone (a /tmp cleaner) or no longer runnable: the chain does the same.
       if (
@@ -123,7 +123,12 @@ function dropPrivilegesArgs(): string[] {
  * `detached` does it, which forks the whole gateway (milliseconds of blocked event loop per
  * spawn) where posix_spawn does not.
  */
-function spawnWith(spec: ChildSpec, wrappers: string[], newSession: boolean): Deno.ChildProcess {
+function spawnWith(
+  spec: ChildSpec,
+  wrappers: string[],
+  newSession: boolean,
+  viaLauncher = false,
+): Deno.ChildProcess {
   const child = new Deno.Command(wrappers[0] ?? spec.deno, {
     args: [
       ...wrappers.slice(1),
@@ -151,9 +156,16 @@ function spawnWith(spec: ChildSpec, wrappers: string[], newSession: boolean): De
     stderr: "piped",
     detached: !newSession,
   }).spawn();
-  const viaLauncher = wrappers[0] !== undefined && wrappers[0] === launcherPath();
-  if (!viaLauncher && !setprivPath()) reapOnGatewayExit(child.pid, child.status);
+  if (viaLauncher) launched.add(child);
+  else if (!setprivPath()) reapOnGatewayExit(child.pid, child.status);
   return child;
+}
+
+const launched = new WeakSet<Deno.ChildProcess>();
+
+/** Whether `child` was started through the launcher (not the chain). */
+export function startedByLauncher(child: Deno.ChildProcess): boolean {
+  return launched.has(child);
 }
 
 /**

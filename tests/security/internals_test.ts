@@ -7,6 +7,7 @@
 
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../assert.ts";
 import { liveRuntimeDirs, Sandbox } from "../../sandbox/mod.ts";
+import { testSandbox } from "../helpers.ts";
 
 function makeSandbox(): Sandbox {
   return new Sandbox({
@@ -166,6 +167,43 @@ Deno.test("internals: the runtime shows no host paths", async () => {
     assertNotMatch(text, /airlock-runner-|runner\.js:\d|file:\/\/|\/tmp\//);
     for (const dir of liveRuntimeDirs()) assert(!text.includes(dir), `${dir} leaked`);
     assert(!text.includes(Deno.cwd()), "the gateway's working directory leaked");
+  } finally {
+    await sandbox.close();
+  }
+});
+
+Deno.test("internals: Function.prototype.call cannot be replaced to catch the runtime's raw ops", async () => {
+  // A red-team round: the runtime's async op stubs call `originalOp.call(this, …)`, so a
+  // replaced `call` was handed every raw op (op_fs_read_file_async, op_read, op_fetch_send,
+  // …) with its arguments, op_read's being the harness's own frame buffer.
+  const sandbox = testSandbox({ concurrency: 1 });
+  try {
+    const run = await sandbox.run({
+      code: `const ops: string[] = [];
+        let buffer = 0;
+        const FP = Function.prototype as any;
+        const original = FP.call;
+        let replaced = true;
+        for (const name of ["call", "apply", "bind"]) {
+          try {
+            FP[name] = function (this: any, ...args: any[]) {
+              if (typeof this === "function" && String(this.name).startsWith("op_")) {
+                ops.push(this.name);
+                if (args[3] instanceof Uint8Array) buffer = args[3].length;
+              }
+              return Reflect.apply(this, args[0], args.slice(1));
+            };
+          } catch { replaced = false; }
+        }
+        await Deno.readFile("/etc/hostname").catch(() => {});
+        await Deno.stat("/").catch(() => {});
+        try { await (globalThis as any).__airlock.rpc("none.tool", {}); } catch { /* refused */ }
+        return { ops, buffer, replaced, same: FP.call === original };`,
+    });
+    assertEquals(run.error, undefined, JSON.stringify(run.error));
+    // Observed before: ops ["op_fs_read_file_async", "op_fs_stat_async", "op_read"], a
+    // 1 MiB buffer starting with the reply frame.
+    assertEquals(run.result, { ops: [], buffer: 0, replaced: false, same: true });
   } finally {
     await sandbox.close();
   }

@@ -442,6 +442,65 @@ Deno.exit(0);`,
   },
 });
 
+Deno.test({
+  name:
+    "launcher: an empty launcher file (a build cut short) is never accepted; executions still run",
+  ignore: !hasCompiler || launcherOff,
+  fn: async () => {
+    await withTmp(async (tmp) => {
+      // A real build first, to learn the name; then the name with no contents, as a crash
+      // right after the rename could leave it.
+      const built = await runScript(
+        `import { prepareLauncher } from "ROOT/sandbox/launcher.ts";
+console.log("REPORT " + JSON.stringify({ path: await prepareLauncher() }));`,
+        { TMPDIR: tmp },
+      );
+      const { path } = report(built.out + built.err) as { path: string };
+      assert(path, "built");
+      await Deno.writeFile(path, new Uint8Array(), { mode: 0o755 });
+      const { out, err } = await runScript(
+        `import { testSandbox } from "ROOT/tests/helpers.ts";
+import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
+await prepareLauncher();
+const sandbox = testSandbox({ concurrency: 1 });
+const runs = [];
+for (let i = 0; i < 3; i++) {
+  try { runs.push((await sandbox.run({ code: "return 1" })).result ?? null); } catch (e) { runs.push(String(e).slice(0, 80)); }
+}
+console.log("REPORT " + JSON.stringify({ runs }));
+await sandbox.close();
+Deno.exit(0);`,
+        { TMPDIR: tmp },
+      );
+      // Observed before: the empty file passed the trial run (the system ran it with /bin/sh)
+      // and every execution failed ("exited before it was ready"), across restarts.
+      assertEquals(report(out + err), { runs: [1, 1, 1] });
+    });
+  },
+});
+
+Deno.test({
+  name: "launcher: never built or used below a directory another user can write",
+  ignore: !hasCompiler || launcherOff || Deno.uid() !== 0,
+  fn: async () => {
+    await withTmp(async (tmp) => {
+      // TMPDIR inside another user's directory: they could swap our private directory for
+      // one of theirs between a check and an exec.
+      const theirs = `${tmp}/theirs`;
+      await Deno.mkdir(theirs, { mode: 0o755 });
+      await Deno.chown(theirs, 65534, 65534);
+      const { out, err } = await runScript(
+        `import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
+await prepareLauncher();
+console.log("REPORT " + JSON.stringify({ launcher: launcherPath() ?? null }));`,
+        { TMPDIR: theirs },
+      );
+      // Observed before: a launcher built and used in ${theirs}/airlock-launcher-0.
+      assertEquals(report(out + err), { launcher: null });
+    });
+  },
+});
+
 Deno.test("launcher: with the util-linux and bash chain instead, the same security tests pass", async () => {
   // The launcher is switched off for a child test run of the tests that check what both
   // start-ups must do: the environment, niceness, autogroup, signals, core files,

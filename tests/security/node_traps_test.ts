@@ -36,16 +36,21 @@ Deno.test("node traps: Function.prototype.call planted before Node is first reac
   const result = await runInTestSandbox(`
     const realCall = Function.prototype.call;
     let realWorker: any, leakedCwd = "";
-    Function.prototype.call = function (this: any, thisArg: any, ...args: any[]) {
-      if (args[0] === "node:worker_threads" && thisArg && typeof thisArg.cwd === "function") {
-        realWorker = Reflect.apply(this, thisArg, args).Worker;
-        leakedCwd = thisArg.cwd();
-        return { Worker: class Decoy {} };
-      }
-      return Reflect.apply(this, thisArg, args);
-    };
+    // Refused now (Function.prototype.call cannot be replaced); if it were not, the trap:
+    try {
+      Function.prototype.call = function (this: any, thisArg: any, ...args: any[]) {
+        if (args[0] === "node:worker_threads" && thisArg && typeof thisArg.cwd === "function") {
+          realWorker = Reflect.apply(this, thisArg, args).Worker;
+          leakedCwd = thisArg.cwd();
+          return { Worker: class Decoy {} };
+        }
+        return Reflect.apply(this, thisArg, args);
+      };
+    } catch { /* TypeError: read-only */ }
     (globalThis as any).process;
-    Function.prototype.call = realCall;
+    try {
+      Function.prototype.call = realCall;
+    } catch { /* read-only */ }
     const Worker = (await import("node:worker_threads")).Worker;
     ${startWorker("Worker")}
     return { leakedCwd, worker };
