@@ -2,11 +2,11 @@
  * The sandbox launcher (`launcher.c`): built in the background at the gateway's first spawn
  * with the system's C compiler (`cc`, `gcc` or `clang`), under a cleared environment and a
  * deadline, and kept, by its source's hash, in a directory only this user can write
- * (`$TMPDIR/airlock-launcher-<uid>`, mode 0700); `AIRLOCK_SANDBOX_CC` names another
- * compiler. Until it is ready, and for good when there
- * is no compiler, the build fails or the launcher stops working, sandbox processes start
- * through the chain of util-linux programs and bash instead (`spawn.ts`), which does the same
- * for about 4 ms more CPU per process.
+ * (`$TMPDIR/airlock-launcher-<uid>`, mode 0700, every directory above it root's or ours);
+ * `AIRLOCK_SANDBOX_CC` names another compiler. Until it is ready, and for good when there is
+ * no compiler, the build fails or the launcher stops working, sandbox processes start through
+ * the chain of util-linux programs and bash instead (`spawn.ts`), which does the same for
+ * about 4 ms more CPU per process.
  *
  * @module
  */
@@ -38,9 +38,10 @@ let disabled = false;
 
 /**
  * The launcher's path once it is built and working; `undefined` before, and for good once
- * there is none or it stopped working (use the chain). Checked at every call (two `lstat`s):
- * the directory must still be ours and usable by nobody else, and the file the very one that
- * was built (same inode). A directory in `/tmp` can be removed by a cleaner and recreated by
+ * there is none or it stopped working (use the chain). Checked at every call (an `lstat` per
+ * directory from `/` down, and the file): the directories must still be safe
+ * ({@link safeAncestors}), its own ours and usable by nobody else, and the file the very one
+ * that was built (same inode). A directory in `/tmp` can be removed by a cleaner and recreated by
  * another user with a file of theirs under the same, predictable name (red team).
  */
 export function launcherPath(): string | undefined {
