@@ -923,7 +923,7 @@ function runner() {
     try {
       const probe =
         "export default async function __airlock_main() {const n: number = 1;\nreturn n;\n}\n";
-      // The code is always TypeScript: a JavaScript probe as well only cost CPU (~0.5 ms).
+      // The code is always TypeScript: a JavaScript probe as well only cost CPU.
       await (await import(toDataUrl(probe, "application/typescript"))).default();
       encodeResult({ warm: [1, "x", null] }, 1024, 8);
     } catch {
