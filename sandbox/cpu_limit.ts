@@ -17,23 +17,13 @@
  * @module
  */
 
-import {
-  controllerDir,
-  removeDeadGateways,
-  removeGroupTree,
-  removeGroupTreeSync,
-} from "./cgroup_v1.ts";
+import { GatewayGroup } from "./cgroup_v1.ts";
 
 /** CFS period and quota of one execution's group, in µs: one core. */
 const QUOTA_US = 100_000;
 /** `cpu.shares` of the per-gateway group (a nice-0 task weighs 1024). */
 export const GATEWAY_GROUP_SHARES = 1024;
 
-let cpuBase: Promise<string | null> | undefined;
-/** Groups created and not yet removed; the base directory can go when this is 0. */
-let liveGroups = 0;
-/** The base directory as last created, for the exit handler (which cannot await). */
-let createdBase: string | undefined;
 let warned = false;
 
 function warnOnce(why: unknown): void {
@@ -46,56 +36,29 @@ function warnOnce(why: unknown): void {
   );
 }
 
+const group = new GatewayGroup("cpu", async (base) => {
+  await Deno.writeTextFile(`${base}/cpu.shares`, String(GATEWAY_GROUP_SHARES));
+  // A new group's period is the kernel default; the quota below assumes it.
+  const period = Number((await Deno.readTextFile(`${base}/cpu.cfs_period_us`)).trim());
+  if (period !== QUOTA_US) await Deno.writeTextFile(`${base}/cpu.cfs_period_us`, "100000");
+}, warnOnce);
+
 /**
  * Finds (once) the cgroup v1 cpu directory this process is in, removes the groups of
  * gateways no longer running, and creates `airlock-<pid>` there with its shares set.
  * `null` (logged once) when there is none or it is not writable.
  */
 export function cpuCgroupBaseDir(): Promise<string | null> {
-  cpuBase ??= (async () => {
-    try {
-      const parent = await controllerDir("cpu");
-      if (!parent) throw new Error("this process is in no cpu cgroup");
-      await removeDeadGateways(parent);
-      const base = `${parent}/airlock-${Deno.pid}`;
-      await Deno.mkdir(base, { recursive: true });
-      createdBase = base;
-      await Deno.writeTextFile(`${base}/cpu.shares`, String(GATEWAY_GROUP_SHARES));
-      // A new group's period is the kernel default; the quota below assumes it.
-      const period = Number((await Deno.readTextFile(`${base}/cpu.cfs_period_us`)).trim());
-      if (period !== QUOTA_US) await Deno.writeTextFile(`${base}/cpu.cfs_period_us`, "100000");
-      return base;
-    } catch (error) {
-      warnOnce(error);
-      if (createdBase) await removeGroupTree(createdBase);
-      createdBase = undefined;
-      return null;
-    }
-  })();
-  return cpuBase;
+  return group.dir();
 }
 
 /**
  * Removes this process's `airlock-<pid>` cpu group once no group is in use, and those of
  * gateways no longer running; the next limit creates it again. Called by `Sandbox.close`.
  */
-export async function releaseCpuCgroupBase(): Promise<void> {
-  if (!cpuBase || liveGroups > 0) return;
-  const pending = cpuBase;
-  const base = await pending;
-  if (!base || liveGroups > 0 || cpuBase !== pending) return;
-  cpuBase = undefined;
-  createdBase = undefined;
-  await removeGroupTree(base);
-  await removeDeadGateways(base.slice(0, base.lastIndexOf("/")));
+export function releaseCpuCgroupBase(): Promise<void> {
+  return group.release();
 }
-
-globalThis.addEventListener("unload", () => {
-  // Best effort on a normal exit, as for the memory groups (memory.ts).
-  if (createdBase) removeGroupTreeSync(createdBase);
-});
-
-let groupCounter = 0;
 
 /** Caps one process at one core; a no-op where the host has no usable cpu controller. */
 export interface CpuLimit {
@@ -124,17 +87,16 @@ class CgroupCpuLimit implements CpuLimit {
   #created = false;
 
   constructor(base: string) {
-    this.dir = `${base}/exec-${++groupCounter}-${crypto.randomUUID().slice(0, 8)}`;
+    this.dir = group.childName(base);
   }
 
   async attach(pid: number): Promise<void> {
     try {
-      // recursive: the base may have been released by another Sandbox's close meanwhile
-      // (its shares are then the default until the next gateway start: a weaker weight,
-      // never a lost quota).
-      await Deno.mkdir(this.dir, { recursive: true });
+      // The base may have been released by another Sandbox's close meanwhile (its shares
+      // are then the default until the next gateway start: a weaker weight, never a lost
+      // quota).
+      await group.makeChild(this.dir);
       this.#created = true;
-      liveGroups++;
       await Deno.writeTextFile(`${this.dir}/cpu.cfs_quota_us`, String(QUOTA_US));
       await Deno.writeTextFile(`${this.dir}/cgroup.procs`, String(pid));
     } catch (error) {
@@ -145,18 +107,6 @@ class CgroupCpuLimit implements CpuLimit {
   async dispose(): Promise<void> {
     if (!this.#created) return;
     this.#created = false;
-    try {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        try {
-          await Deno.remove(this.dir);
-          return;
-        } catch (error) {
-          if (error instanceof Deno.errors.NotFound) return;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    } finally {
-      liveGroups--;
-    }
+    await group.removeChild(this.dir);
   }
 }

@@ -7,12 +7,7 @@
  * @module
  */
 
-import {
-  controllerDir,
-  removeDeadGateways,
-  removeGroupTree,
-  removeGroupTreeSync,
-} from "./cgroup_v1.ts";
+import { GatewayGroup } from "./cgroup_v1.ts";
 import { type Watch, watchOf } from "./supervisor.ts";
 
 /** Which mechanism enforces the resident-memory limit. */
@@ -38,11 +33,9 @@ export interface MemoryGuard {
 /** RSS polling interval when the supervisor thread is unavailable, in ms. */
 const MAIN_THREAD_INTERVAL_MS = 10;
 
-let cgroupBase: Promise<string | null> | undefined;
-/** Groups created and not yet removed; the base directory can go when this is 0. */
-let liveGroups = 0;
-/** The base directory as last created, for the exit handler (which cannot await). */
-let createdBase: string | undefined;
+const group = new GatewayGroup("memory", async (base) => {
+  await Deno.stat(`${base}/memory.limit_in_bytes`);
+});
 
 /**
  * Finds (once) a cgroup v1 memory directory this process may create groups in, and
@@ -50,21 +43,7 @@ let createdBase: string | undefined;
  * gateways that are no longer running (a crash, `kill -9`) are removed on the way.
  */
 export function cgroupBaseDir(): Promise<string | null> {
-  cgroupBase ??= (async () => {
-    try {
-      const parent = await controllerDir("memory");
-      if (!parent) return null;
-      await removeDeadGateways(parent);
-      const base = `${parent}/airlock-${Deno.pid}`;
-      await Deno.mkdir(base, { recursive: true });
-      await Deno.stat(`${base}/memory.limit_in_bytes`);
-      createdBase = base;
-      return base;
-    } catch {
-      return null;
-    }
-  })();
-  return cgroupBase;
+  return group.dir();
 }
 
 /**
@@ -72,22 +51,9 @@ export function cgroupBaseDir(): Promise<string | null> {
  * once no group is in use, and those of gateways no longer running; the next guard
  * creates it again. Called by `Sandbox.close`.
  */
-export async function releaseCgroupBase(): Promise<void> {
-  if (!cgroupBase || liveGroups > 0) return;
-  const pending = cgroupBase;
-  const base = await pending;
-  if (!base || liveGroups > 0 || cgroupBase !== pending) return;
-  cgroupBase = undefined;
-  createdBase = undefined;
-  await removeGroupTree(base);
-  await removeDeadGateways(base.slice(0, base.lastIndexOf("/")));
+export function releaseCgroupBase(): Promise<void> {
+  return group.release();
 }
-
-globalThis.addEventListener("unload", () => {
-  // Best effort on a normal exit: groups of processes still dying stay, and the next
-  // gateway on this host removes them (removeDeadGateways).
-  if (createdBase) removeGroupTreeSync(createdBase);
-});
 
 /** Picks the best guard this host supports, or the one asked for. */
 export async function createMemoryGuard(
@@ -101,23 +67,18 @@ export async function createMemoryGuard(
   return new RssWatchdog();
 }
 
-let groupCounter = 0;
-
 class CgroupGuard implements MemoryGuard {
   readonly mode = "cgroup" as const;
   #dir: string;
   #created = false;
 
   constructor(base: string) {
-    this.#dir = `${base}/exec-${++groupCounter}-${crypto.randomUUID().slice(0, 8)}`;
+    this.#dir = group.childName(base);
   }
 
   async attach(pid: number, limitBytes: number): Promise<void> {
-    // recursive: the base directory may have been released (Sandbox.close of another
-    // Sandbox in this process) since this guard was created.
-    await Deno.mkdir(this.#dir, { recursive: true });
+    await group.makeChild(this.#dir);
     this.#created = true;
-    liveGroups++;
     await Deno.writeTextFile(`${this.#dir}/memory.limit_in_bytes`, String(limitBytes));
     try {
       // Without this the process could page out to swap instead of being stopped.
@@ -141,21 +102,7 @@ class CgroupGuard implements MemoryGuard {
   async dispose(): Promise<void> {
     if (!this.#created) return;
     this.#created = false;
-    // The group can be removed only once its last process is gone; that is a matter of
-    // milliseconds after the kill.
-    try {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        try {
-          await Deno.remove(this.#dir);
-          return;
-        } catch (error) {
-          if (error instanceof Deno.errors.NotFound) return;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    } finally {
-      liveGroups--;
-    }
+    await group.removeChild(this.#dir);
   }
 }
 
