@@ -324,7 +324,16 @@ function isFile(path: string): boolean {
 
 async function findCompiler(): Promise<string | undefined> {
   const chosen = Deno.env.get(COMPILER_ENV);
-  if (chosen) return isFile(chosen) ? chosen : undefined;
+  if (chosen) {
+    if (isFile(chosen)) return chosen;
+    // Said once, where the operator looks: otherwise a misspelt path costs every execution
+    // the chain's extra start-up without a word.
+    console.error(
+      `airlock sandbox: ${COMPILER_ENV}=${chosen} is not a file; ` +
+        `sandbox processes start through util-linux and bash instead`,
+    );
+    return undefined;
+  }
   for (const name of ["cc", "gcc", "clang"]) {
     for (const dir of ["/usr/bin", "/usr/local/bin", "/bin"]) {
       try {

@@ -7,6 +7,7 @@
  */
 
 import type { CheckMessage, Diagnostic, FromChecker, ResultMessage } from "./protocol.ts";
+import { createHash } from "node:crypto";
 import { CheckerProcess } from "./process.ts";
 
 /** Options of a {@link TypeChecker}; every field has a default. */
@@ -245,15 +246,10 @@ export class TypeChecker {
       throw new CheckerBusy(`${this.#waiting} type checks are waiting`);
     }
     request.signal?.throwIfAborted();
-    // Counted from here, before any await, so concurrent calls see each other.
+    // Counted and queued in this call, with no await before: checks queue in their arrival
+    // order (an asynchronous hash let a tenant's later check overtake its earlier ones).
     this.#pending.set(request.tenant, pending + 1);
-    let key: string;
-    try {
-      key = request.declarationsKey ?? await this.#hash(request.declarations);
-    } catch (error) {
-      this.#release(request.tenant);
-      throw error;
-    }
+    const key = request.declarationsKey ?? this.#hash(request.declarations);
     return await new Promise<CheckResult>((resolve, reject) => {
       const job: Job = { request, key, resolve, reject, sentText: false };
       const queue = this.#queues.get(request.tenant) ?? [];
@@ -332,12 +328,11 @@ export class TypeChecker {
     return Promise.allSettled(exits).then(() => {});
   }
 
-  async #hash(text: string): Promise<string> {
+  /** The declarations' name: the first 32 hex digits of their SHA-256 (synchronous). */
+  #hash(text: string): string {
     const known = this.#keys.get(text);
     if (known) return known;
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-    const key = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-      .slice(0, 32);
+    const key = createHash("sha256").update(text).digest("hex").slice(0, 32);
     // A few recent texts only: the map holds whole declaration texts.
     if (this.#keys.size >= this.#o.maxVersions) this.#keys.delete(this.#keys.keys().next().value!);
     this.#keys.set(text, key);

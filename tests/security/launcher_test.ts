@@ -247,6 +247,31 @@ Deno.test({
 });
 
 Deno.test({
+  name: "launcher: AIRLOCK_SANDBOX_CC naming no file is said once; the chain serves",
+  ignore: launcherOff,
+  fn: async () => {
+    await withTmp(async (tmp) => {
+      const { out, err } = await runScript(
+        `import { testSandbox } from "ROOT/tests/helpers.ts";
+import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
+await prepareLauncher();
+const sandbox = testSandbox({ concurrency: 1 });
+const results = [];
+for (const n of [1, 2]) results.push((await sandbox.run({ code: "return " + n })).result);
+console.log("REPORT " + JSON.stringify({ results, launcher: launcherPath() !== undefined }));
+await sandbox.close();
+Deno.exit(0);`,
+        { TMPDIR: tmp, AIRLOCK_SANDBOX_CC: `${tmp}/no-such-cc` },
+      );
+      assertEquals(report(out + err), { results: [1, 2], launcher: false });
+      // Observed before: nothing said, and every process started through the chain.
+      const said = err.split("\n").filter((line) => line.includes("no-such-cc is not a file"));
+      assertEquals(said.length, 1, err);
+    });
+  },
+});
+
+Deno.test({
   name: "launcher: a launcher removed after it was built does not disable the gateway",
   ignore: !hasCompiler || launcherOff,
   fn: async () => {

@@ -238,6 +238,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "typecheck: a tenant's checks run in the order they arrived, new declarations or not",
+  ...sanitize,
+  async fn() {
+    const checker = new TypeChecker({ maxPendingPerTenant: 4, timeoutMs: 30_000 });
+    try {
+      await checker.warm();
+      const order: string[] = [];
+      // Each check brings declarations the checker has not seen: naming them must not let a
+      // later check queue before an earlier one (an asynchronous hash did, at random).
+      const runs = [1, 2, 3, 4].map((n) =>
+        checker.check({
+          tenant: "a",
+          declarations: `${DECLARATIONS}declare const v${n}: string;\n// ${
+            "x".repeat(n * 100_000)
+          }\n`,
+          code: `return v${n};`,
+        }).then((result) => {
+          assertEquals(result.ok, true, JSON.stringify(result));
+          order.push(`a${n}`);
+        })
+      );
+      // Queued by the call itself, before it yields.
+      assertEquals(checker.stats().waiting, 4);
+      await Promise.all(runs);
+      assertEquals(order, ["a1", "a2", "a3", "a4"]);
+    } finally {
+      await checker.close();
+    }
+  },
+});
+
+Deno.test({
   name: "typecheck: a tenant sending a new declaration version each time does not evict another's",
   ...sanitize,
   async fn() {
