@@ -7,7 +7,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals } from "../assert.ts";
-import { sandboxChildren, waitForNoStrays } from "../helpers.ts";
+import { sandboxChildren, startWatchedRun, waitForNoStrays } from "../helpers.ts";
 import { checkpointTemplate } from "../../sandbox/template_checkpoint.ts";
 import { Sandbox, sandboxCacheDir } from "../../sandbox/mod.ts";
 
@@ -150,4 +150,36 @@ Deno.test("disk: a process waiting in the pool is not polled; the cap holds once
     await sandbox.close();
   }
   assertEquals(await waitForNoStrays(), []);
+});
+
+Deno.test("cache: a process writes no transpiled code to its cache directory", async () => {
+  const sandbox = makeSandbox(0);
+  try {
+    const { pid, outcome } = await startWatchedRun(
+      sandbox,
+      // TypeScript, so Deno transpiles it; the wait keeps the process alive to be looked at.
+      "const wait: number = 1500;\nawait new Promise((r) => setTimeout(r, wait));\nreturn 1;",
+    );
+    assert(pid > 0, "a sandbox process is running");
+    const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0");
+    const denoDir = environ.find((v) => v.startsWith("DENO_DIR="))!.slice("DENO_DIR=".length);
+    // The code is running (its wait started), so it was transpiled by now.
+    await new Promise((r) => setTimeout(r, 700));
+    const emitted: string[] = [];
+    const walk = (dir: string) => {
+      try {
+        for (const entry of Deno.readDirSync(dir)) {
+          if (entry.isDirectory) walk(`${dir}/${entry.name}`);
+          else emitted.push(`${dir}/${entry.name}`);
+        }
+      } catch { /* no such directory: nothing emitted */ }
+    };
+    walk(`${denoDir}/gen`);
+    // Observed before: gen/data/<hash>.js for the warm-up probe and for the code, written
+    // (about 0.6 ms) before the code ran, for a process that is discarded after it.
+    assertEquals(emitted, []);
+    assertEquals((await outcome).result, 1);
+  } finally {
+    await sandbox.close();
+  }
 });

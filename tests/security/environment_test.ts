@@ -19,7 +19,13 @@ Deno.test("security: a sandbox process never inherits the gateway's environment"
     assert(pid > 0, "a sandbox process is running");
     const environ = await Deno.readTextFile(`/proc/${pid}/environ`);
     const names = environ.split("\0").filter(Boolean).map((v) => v.slice(0, v.indexOf("=")));
-    assertEquals(names.sort(), ["DENO_DIR", "DENO_NO_UPDATE_CHECK", "HOME", "NO_COLOR"]);
+    assertEquals(names.sort(), [
+      "DENO_DIR",
+      "DENO_EMIT_CACHE_MODE",
+      "DENO_NO_UPDATE_CHECK",
+      "HOME",
+      "NO_COLOR",
+    ]);
     assert(!environ.includes(secret), "the gateway's secret is not there");
     const result = await running;
     assertEquals(result.result, pid, "it was the process that ran the code");

@@ -138,6 +138,7 @@ Deno.test({
       const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
       assertEquals(environ.map((v) => v.split("=")[0]).sort(), [
         "DENO_DIR",
+        "DENO_EMIT_CACHE_MODE",
         "DENO_NO_UPDATE_CHECK",
         "HOME",
         "NO_COLOR",
