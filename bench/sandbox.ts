@@ -27,8 +27,12 @@ async function pipeline(poolSize: number): Promise<{ times: number[]; warmShare:
   await gateway.start();
   let warm = 0;
   const waitForPool = async () => {
-    // Model requests arriving no faster than the pool refills: wait for a ready process.
-    for (let i = 0; poolSize > 0 && i < 400 && gateway.sandbox.stats().poolReady < poolSize; i++) {
+    // Model requests arriving no faster than the pool refills: a full pool, nothing starting.
+    const busy = () => {
+      const stats = gateway.sandbox.stats();
+      return stats.poolReady < poolSize || stats.poolStarting > 0;
+    };
+    for (let i = 0; poolSize > 0 && i < 400 && busy(); i++) {
       await new Promise((r) => setTimeout(r, 5));
     }
   };

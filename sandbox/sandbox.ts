@@ -232,7 +232,7 @@ export class Sandbox {
         return result;
       } finally {
         this.#running.delete(process);
-        process.kill();
+        process.retire();
         // Cleanup (temp dir, cgroup) happens after the answer, off the latency path.
         const closing = process.closed.catch(() => {});
         this.#closing.add(closing);
@@ -242,7 +242,9 @@ export class Sandbox {
       const held = performance.now() - slotTaken;
       this.#serviceMs = this.#serviceMs === undefined ? held : 0.8 * this.#serviceMs + 0.2 * held;
       release();
-      if (tookFromPool) this.#pool.refill();
+      // After the answer too, like the process's kill: starting a replacement costs this
+      // thread a few ms (template copy, cgroups, spawn).
+      if (tookFromPool) setTimeout(() => this.#pool.refill(), 0);
     }
   }
 

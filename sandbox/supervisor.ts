@@ -188,6 +188,21 @@ export class Watch {
   }
 
   /**
+   * Has the worker thread kill the process group at `at` (ms since the epoch) unless it has
+   * exited by then, whatever the verdict: a backstop that a stalled main thread cannot
+   * delay. Records no verdict. Replaces the deadline.
+   */
+  killAt(at: number): void {
+    // Gone already: nothing to kill, and posting would start a stopped worker again.
+    if (this.#released) return;
+    clearTimeout(this.#backup);
+    this.#stopCpuPoll();
+    this.#deadlineAt = undefined;
+    this.#remainingMs = undefined;
+    post({ op: "deadline", id: this.#id, at, always: true });
+  }
+
+  /**
    * Kills the whole process group now. `reason` is recorded unless a verdict is already
    * there (the first one wins).
    */
@@ -196,7 +211,8 @@ export class Watch {
     if (code !== undefined) Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, code);
     // One SIGKILL to the group is enough: a sandbox cannot start processes (no permission),
     // and signalling a group costs the gateway's thread about 0.4 ms each time.
-    if (this.#killed) return;
+    // Once it has exited its pid (and group id) may be another process's.
+    if (this.#killed || this.#released) return;
     try {
       Deno.kill(-this.pid, "SIGKILL");
       this.#killed = true;

@@ -9,7 +9,9 @@
  *   `supervisor.ts` for its layout);
  * - `{ op: "deadline", id, at }`: kill at `at`, in ms since the epoch (`Date.now()` is the
  *   same clock on every thread, so the worker's start-up time is not added to the limit);
- *   `at: null` clears the deadline (a paused clock, see `Watch.pause`);
+ *   `at: null` clears the deadline (a paused clock, see `Watch.pause`); with `always`, the
+ *   group is killed at `at` even after the main thread accepted the outcome, and no verdict
+ *   is recorded (the backstop for a process whose answer is out, see `Watch.killAt`);
  * - `{ op: "rss", id, limitBytes }`: kill once VmRSS passes `limitBytes`;
  * - `{ op: "disk", id, dir, limitBytes }`: kill once the files under `dir` pass
  *   `limitBytes` (verdict `output_limit`);
@@ -49,7 +51,7 @@ interface Watched {
 
 type Message =
   | { op: "watch"; id: number; pid: number; state: SharedArrayBuffer }
-  | { op: "deadline"; id: number; at: number | null }
+  | { op: "deadline"; id: number; at: number | null; always?: boolean }
   | { op: "rss"; id: number; limitBytes: number }
   | { op: "disk"; id: number; dir: string; limitBytes: number }
   | { op: "unwatch"; id: number }
@@ -84,7 +86,7 @@ scope.onmessage = (event) => {
       entry.timer = undefined;
       if (message.at === null) return;
       entry.timer = setTimeout(
-        () => fire(entry, VERDICT_TIMEOUT),
+        () => message.always ? killGroup(entry.pid) : fire(entry, VERDICT_TIMEOUT),
         Math.max(0, message.at - Date.now()),
       );
       return;
@@ -123,17 +125,22 @@ function fire(entry: Watched, verdict: number): void {
   // Only the first verdict counts: a result the main thread already accepted
   // (VERDICT_FINISHED) or a kill it already ordered is not overwritten.
   if (Atomics.compareExchange(entry.verdict, 0, VERDICT_NONE, verdict) !== VERDICT_NONE) return;
-  try {
-    Deno.kill(-entry.pid, "SIGKILL");
-  } catch {
-    try {
-      Deno.kill(entry.pid, "SIGKILL");
-    } catch { /* already gone */ }
-  }
+  killGroup(entry.pid);
   entry.killedAt[killedAtIndex] = Date.now();
   rssWatched.delete(entry);
   diskWatched.delete(entry);
   stopIdleTimers();
+}
+
+/** SIGKILL to the process group of `pid` (to the process alone if that fails). */
+function killGroup(pid: number): void {
+  try {
+    Deno.kill(-pid, "SIGKILL");
+  } catch {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+  }
 }
 
 function stopIdleTimers(): void {

@@ -77,6 +77,39 @@ Deno.test("supervision: a timeout kills the process before a blocked main thread
   assertEquals(await waitForNoStrays(), []);
 });
 
+Deno.test("supervision: a process whose answer is out dies even while the main thread is blocked", async () => {
+  // The answer goes out before the process is killed (on the event loop's next turn); the
+  // supervisor thread's backstop must still end it when that turn does not come.
+  const sandbox = makeSandbox({ timeoutMs: 60_000 });
+  try {
+    const cases = [
+      // Keeps a core busy once its answer is sent.
+      "setTimeout(() => { while (true) {} }, 0); return Deno.pid;",
+      // Keeps writing after its answer.
+      "setTimeout(() => { for (;;) console.log('x'.repeat(1000)); }, 0); return Deno.pid;",
+      // An error for an answer, then a busy loop.
+      "const pid = Deno.pid; setTimeout(() => { while (true) {} }, 0); throw new Error(String(pid));",
+    ];
+    for (const [i, code] of cases.entries()) {
+      const run = await sandbox.run({ code });
+      const pid = Number(run.result ?? run.error?.message.replace(/\D/g, ""));
+      assert(pid > 0, JSON.stringify(run));
+      // The first block is long: under `deno test` the supervisor thread starts only after
+      // its module is type-checked (about 1-2 s on a cold cache), as in the tests above.
+      blockMainThread(i === 0 ? 3000 : 1000);
+      const state = processState(pid);
+      // Observed with the kill left to the main thread alone: "R" (running) after the block.
+      assert(
+        state === undefined || state === "Z",
+        `the sandbox was still running (state ${state})`,
+      );
+    }
+  } finally {
+    await sandbox.close();
+  }
+  assertEquals(await waitForNoStrays(), []);
+});
+
 Deno.test("supervision: the RSS watchdog kills the process before a blocked main thread wakes up", async () => {
   const sandbox = makeSandbox({ memoryGuard: "watchdog" });
   try {
