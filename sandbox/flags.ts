@@ -6,6 +6,12 @@
 
 import type { SandboxGrants } from "./types.ts";
 
+/**
+ * V8's initial semi-space size for sandbox processes, in MiB (`--min-semi-space-size`; V8's
+ * own default starts at 1 MiB and grows after scavenges).
+ */
+export const MIN_SEMI_SPACE_MB = 8;
+
 /** Options for {@link sandboxArgs}. */
 export interface SandboxArgsOptions {
   /** Path of the trusted harness (the entry module). */
@@ -36,7 +42,11 @@ export function sandboxArgs(options: SandboxArgsOptions): string[] {
     "--no-check",
     `--import-map=${options.importMapPath}`,
     `--location=${options.location}`,
-    `--v8-flags=--max-old-space-size=${Math.max(8, Math.floor(options.memoryMb))}`,
+    // A young generation that holds the runtime's start-up garbage: without it, two scavenges
+    // ran before every process was ready (about 2-3 ms of its 45 ms of CPU). Resident memory
+    // does not grow: the pages are touched either way.
+    `--v8-flags=--max-old-space-size=${Math.max(8, Math.floor(options.memoryMb))},` +
+    `--min-semi-space-size=${MIN_SEMI_SPACE_MB}`,
   ];
   if (options.grants.allowNet.length > 0) {
     args.push(`--allow-net=${options.grants.allowNet.join(",")}`);
