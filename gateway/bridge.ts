@@ -65,6 +65,11 @@ export const OVER_LIMIT_ID = "(over the call limit)";
 export const MAX_RECORDED_ID_CHARS = 128;
 /** Longest `tools.search` query, in UTF-16 units: the same as `GET /v1/tools/search`'s `q`. */
 export const MAX_SEARCH_QUERY_CHARS = 2000;
+/**
+ * Most `tools.search` calls one execution may make. Each is ranked (and its query embedded)
+ * by the gateway; they run one at a time, each on a turn of the event loop of its own.
+ */
+export const MAX_SEARCHES_PER_EXECUTION = 256;
 
 /** A result of `tools.search` inside the sandbox. */
 export interface ToolSearchHit {
@@ -91,8 +96,11 @@ export interface BridgeOptions {
     args: Record<string, unknown>,
     signal: AbortSignal,
   ): Promise<CallToolResult>;
-  /** Searches the catalogue for `tools.search`. */
-  search?(query: string, k: number): Promise<ToolSearchHit[]>;
+  /**
+   * Searches the catalogue for `tools.search`: the best `k` tools that `allowed` admits.
+   * Absent: there is nothing this execution may use, and every search finds nothing.
+   */
+  search?(query: string, k: number, allowed: (id: string) => boolean): Promise<ToolSearchHit[]>;
   /**
    * Replaces PII placeholders in arguments with the values they stand for, recording each
    * value put in (value → placeholder) in `used`.
@@ -170,6 +178,9 @@ export class ToolBridge {
   #inFlight = new Map<string, number>();
   #waiting = new Map<string, Array<() => void>>();
   #abort = new AbortController();
+  #searches = 0;
+  /** The search before the next one: searches run one at a time. */
+  #lastSearch: Promise<unknown> = Promise.resolve();
 
   constructor(options: BridgeOptions) {
     this.#options = options;
@@ -261,9 +272,24 @@ export class ToolBridge {
     if (!Number.isInteger(count) || count < 1 || count > 100) {
       throw new BridgeError("tools.search: k must be an integer from 1 to 100");
     }
-    if (!this.#options.search) return [];
-    const hits = await this.#options.search(query, count * 3);
-    return hits.filter((h) => this.#options.allowed(h.id)).slice(0, count);
+    if (this.#closed) throw new BridgeError("the execution has ended");
+    if (++this.#searches > MAX_SEARCHES_PER_EXECUTION) {
+      throw new BridgeError(
+        `tools.search: at most ${MAX_SEARCHES_PER_EXECUTION} searches per execution`,
+      );
+    }
+    const search = this.#options.search;
+    if (!search) return [];
+    // One at a time, each on a turn of the event loop of its own, and none once the execution
+    // has ended: a burst of searches fired without awaiting held the loop every tenant shares
+    // for seconds (256 per turn, each ranked and rendered), and kept the gateway busy long
+    // after the answer.
+    const run = this.#lastSearch.then(() => new Promise((r) => setTimeout(r, 0))).then(() => {
+      if (this.#closed) throw new BridgeError("the execution has ended");
+      return search(query, count, this.#options.allowed);
+    });
+    this.#lastSearch = run.catch(() => {});
+    return await run;
   }
 
   /** Records a finished call once (a call cancelled by `close` is not recorded again). */

@@ -111,8 +111,13 @@ export interface PipelineDeps {
   allows(tenant: Tenant, id: string): boolean;
   /** Opens the vault of a session (tokenize mode) for this execution. */
   vaultFor(sessionId: string): Promise<OpenVault>;
-  /** Searches tools on behalf of a tenant. */
-  search(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]>;
+  /** Searches the tools a tenant may use, narrowed further by `allowed` when given. */
+  search(
+    tenant: Tenant,
+    query: string,
+    k: number,
+    allowed?: (id: string) => boolean,
+  ): Promise<ToolSearchHit[]>;
   /** Speculation (prefetch, session cache, prediction); none: every call goes upstream. */
   speculation?: Speculation;
   /** The session cache key of the caller's session (tenant, API key, session id). */
@@ -309,7 +314,10 @@ async function executeWith(
       return `server ${server} is ${status.state}${status.error ? ` (${status.error})` : ""}`;
     },
     callTool,
-    search: (query, k) => deps.search(tenant, query, k),
+    // With no tool to use there is nothing to find: no query is ranked or embedded.
+    search: available.length > 0
+      ? (query, k, allowed) => deps.search(tenant, query, k, allowed)
+      : undefined,
     restorePii,
     retokenize: retokenizeValueAsync,
     speculation,

@@ -130,6 +130,16 @@ export class Gateway {
   #draining = false;
   #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
+  /**
+   * What each tenant is shown of each tool in search results (its redacted description and
+   * signature), made once per tenant, tool and naming of the catalogue: rendering them for
+   * every hit of every search cost the shared event loop milliseconds per search. Held
+   * weakly: a reloaded tenant or a refreshed catalogue leaves its entries to the collector.
+   */
+  #shownTools = new WeakMap<
+    Tenant,
+    WeakMap<ToolInfo, { names: NameMap; description: string; signature: string }>
+  >();
   #sharedVault: Promise<RedisVaultStore> | undefined;
   /** The vault master key with shared state (seals MCP session records too). */
   #masterKey: string | undefined;
@@ -402,19 +412,42 @@ export class Gateway {
   }
 
   /** Ranked tools for a natural-language query, with their TypeScript signatures. */
-  async searchTools(tenant: Tenant, query: string, k: number): Promise<ToolSearchHit[]> {
+  async searchTools(
+    tenant: Tenant,
+    query: string,
+    k: number,
+    allowed?: (id: string) => boolean,
+  ): Promise<ToolSearchHit[]> {
     const names = this.names();
-    const hits = await this.index.search(query, k, (t) => this.tenants.allows(tenant, t.id));
-    const redaction = redactionOptions(tenant);
-    // Tool descriptions come from upstream servers: they are redacted like any output.
-    // Signatures render schema literals with escapes: redacted as rendered text.
-    const clean = (text: string) => redactRenderedText(text, redaction).text;
-    return hits.map(({ tool, score }) => ({
-      id: tool.id,
-      score: Math.round(score * 1000) / 1000,
-      description: clean(tool.description),
-      signature: clean(toolSignature(toolForCaller(tool, redaction), names)),
-    }));
+    this.metrics.toolSearches.inc({ tenant: tenant.id });
+    const hits = await this.index.search(
+      query,
+      k,
+      (t) => this.tenants.allows(tenant, t.id) && (allowed?.(t.id) ?? true),
+    );
+    let shown = this.#shownTools.get(tenant);
+    if (!shown) this.#shownTools.set(tenant, shown = new WeakMap());
+    return hits.map(({ tool, score }) => {
+      let view = shown.get(tool);
+      if (!view || view.names !== names) {
+        // Tool descriptions come from upstream servers: they are redacted like any output.
+        // Signatures render schema literals with escapes: redacted as rendered text.
+        const redaction = redactionOptions(tenant);
+        const clean = (text: string) => redactRenderedText(text, redaction).text;
+        view = {
+          names,
+          description: clean(tool.description),
+          signature: clean(toolSignature(toolForCaller(tool, redaction), names)),
+        };
+        shown.set(tool, view);
+      }
+      return {
+        id: tool.id,
+        score: Math.round(score * 1000) / 1000,
+        description: view.description,
+        signature: view.signature,
+      };
+    });
   }
 
   /** Runs one execution through the whole pipeline. */
@@ -462,7 +495,7 @@ export class Gateway {
               keyId: caller.keyId ?? "",
               session: sessionId,
             }),
-        search: (tenant, query, k) => this.searchTools(tenant, query, k),
+        search: (tenant, query, k, allowed) => this.searchTools(tenant, query, k, allowed),
         speculation: this.speculation,
         // The same key as the session's PII vault: another API key gets another cache. With
         // shared state the cache lives in Redis (`speculation.share`), voided by any replica.

@@ -57,6 +57,7 @@ export {
 export {
   BridgeError,
   type BridgeErrorKind,
+  MAX_SEARCHES_PER_EXECUTION,
   ToolBridge,
   type ToolCallRecord,
   type ToolSearchHit,

@@ -318,6 +318,11 @@ export interface GatewayMetrics {
   httpRequests: Counter;
   /** `airlock_rejected_total{tenant,kind}`: requests refused before the sandbox (401/403/429/503). */
   rejected: Counter;
+  /**
+   * `airlock_tool_searches_total{tenant}`: tool searches the gateway ranked, from the code
+   * (`tools.search`), `GET /v1/tools/search` and MCP `search_tools`.
+   */
+  toolSearches: Counter;
 }
 
 /** Creates Airlock's metrics, once per gateway; gauges read `sources` at each render. */
@@ -370,6 +375,9 @@ export function createGatewayMetrics(sources: GatewayMetricSources): GatewayMetr
         "tenant",
         "kind",
       ]),
+    ),
+    toolSearches: registry.register(
+      new Counter("airlock_tool_searches_total", "Tool searches the gateway ranked.", ["tenant"]),
     ),
   };
   scalar("airlock_queue_depth", "Executions waiting for a sandbox slot.", sources.queueDepth);

@@ -132,15 +132,15 @@ function fire(entry: Watched, verdict: number): void {
   stopIdleTimers();
 }
 
-/** SIGKILL to the process group of `pid` (to the process alone if that fails). */
+/**
+ * SIGKILL to the process group of `pid`. Every sandbox process leads its own group, so a
+ * group that is gone is a process that is gone: no fallback to `pid` alone, which may by now
+ * be another process's (or a thread of one, which signals that whole process).
+ */
 function killGroup(pid: number): void {
   try {
     Deno.kill(-pid, "SIGKILL");
-  } catch {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch { /* already gone */ }
-  }
+  } catch { /* already gone */ }
 }
 
 function stopIdleTimers(): void {
