@@ -290,6 +290,7 @@ Deno.test("the gateway metrics have the names, types and labels of the contract"
   observeExecution(metrics, { ...record, ok: true, errorKind: undefined, calls: [] });
   metrics.httpRequests.inc({ route: "/v1/execute", status: "200" });
   metrics.rejected.inc({ tenant: "acme", kind: "rate_limited" });
+  metrics.toolSearches.inc({ tenant: "acme" });
 
   const families = parseExposition(metrics.registry.render());
   const types = Object.fromEntries([...families.values()].map((f) => [f.name, f.type]));
@@ -301,6 +302,7 @@ Deno.test("the gateway metrics have the names, types and labels of the contract"
     airlock_redactions_total: "counter",
     airlock_http_requests_total: "counter",
     airlock_rejected_total: "counter",
+    airlock_tool_searches_total: "counter",
     airlock_queue_depth: "gauge",
     airlock_active_executions: "gauge",
     airlock_pool_ready: "gauge",
@@ -322,6 +324,7 @@ Deno.test("the gateway metrics have the names, types and labels of the contract"
   assertEquals(v("airlock_redactions_total", { type: "phone" }), undefined);
   assertEquals(v("airlock_http_requests_total", { route: "/v1/execute", status: "200" }), 1);
   assertEquals(v("airlock_rejected_total", { tenant: "acme", kind: "rate_limited" }), 1);
+  assertEquals(v("airlock_tool_searches_total", { tenant: "acme" }), 1);
 });
 
 Deno.test("misuse is refused: bad names, labels, values, buckets, duplicates", () => {
