@@ -102,6 +102,22 @@ console.log("REPORT " + JSON.stringify({
 await sandbox.close();
 Deno.exit(0);`;
 
+/**
+ * A gateway side that runs `return 1` and `return 2` and reports their results and whether
+ * the launcher was used; with `prepare`, once the launcher's build (or its refusal) is done.
+ */
+function twoRunsScript(prepare: boolean): string {
+  return `import { testSandbox } from "ROOT/tests/helpers.ts";
+import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
+${prepare ? "await prepareLauncher();" : "void prepareLauncher;"}
+const sandbox = testSandbox({ concurrency: 1 });
+const results = [];
+for (const n of [1, 2]) results.push((await sandbox.run({ code: "return " + n })).result);
+console.log("REPORT " + JSON.stringify({ results, launcher: launcherPath() !== undefined }));
+await sandbox.close();
+Deno.exit(0);`;
+}
+
 function report(text: string): Record<string, unknown> {
   const line = text.split("\n").find((l) => l.startsWith("REPORT "));
   assert(line, text.slice(-2000));
@@ -224,17 +240,11 @@ Deno.test({
     await withTmp(async (tmp) => {
       try {
         const compiler = await hangingCompiler(tmp);
-        const { out, err } = await runScript(
-          `import { testSandbox } from "ROOT/tests/helpers.ts";
-  import { launcherPath } from "ROOT/sandbox/launcher.ts";
-  const sandbox = testSandbox({ concurrency: 1 });
-  const results = [];
-  for (const n of [1, 2]) results.push((await sandbox.run({ code: "return " + n })).result);
-  console.log("REPORT " + JSON.stringify({ results, launcher: launcherPath() !== undefined }));
-  await sandbox.close();
-  Deno.exit(0);`,
-          { TMPDIR: tmp, AIRLOCK_SANDBOX_CC: compiler },
-        );
+        // Not waiting for the build: it never ends.
+        const { out, err } = await runScript(twoRunsScript(false), {
+          TMPDIR: tmp,
+          AIRLOCK_SANDBOX_CC: compiler,
+        });
         // Observed before: no result within 30 s (every spawn waited for the build).
         assertEquals(report(out + err), { results: [1, 2], launcher: false });
       } finally {
@@ -252,18 +262,10 @@ Deno.test({
   ignore: launcherOff,
   fn: async () => {
     await withTmp(async (tmp) => {
-      const { out, err } = await runScript(
-        `import { testSandbox } from "ROOT/tests/helpers.ts";
-import { launcherPath, prepareLauncher } from "ROOT/sandbox/launcher.ts";
-await prepareLauncher();
-const sandbox = testSandbox({ concurrency: 1 });
-const results = [];
-for (const n of [1, 2]) results.push((await sandbox.run({ code: "return " + n })).result);
-console.log("REPORT " + JSON.stringify({ results, launcher: launcherPath() !== undefined }));
-await sandbox.close();
-Deno.exit(0);`,
-        { TMPDIR: tmp, AIRLOCK_SANDBOX_CC: `${tmp}/no-such-cc` },
-      );
+      const { out, err } = await runScript(twoRunsScript(true), {
+        TMPDIR: tmp,
+        AIRLOCK_SANDBOX_CC: `${tmp}/no-such-cc`,
+      });
       assertEquals(report(out + err), { results: [1, 2], launcher: false });
       // Observed before: nothing said, and every process started through the chain.
       const said = err.split("\n").filter((line) => line.includes("no-such-cc is not a file"));
