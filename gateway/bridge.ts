@@ -110,7 +110,12 @@ export interface BridgeOptions {
    * Puts the placeholders back where a result (or an error text) repeats a value restored
    * for its call, so the code never sees what a placeholder hides.
    */
-  retokenize?(value: unknown, used: ReadonlyMap<string, string>): unknown | Promise<unknown>;
+  retokenize?(
+    value: unknown,
+    used: ReadonlyMap<string, string>,
+    sliceMs?: number,
+    signal?: AbortSignal,
+  ): unknown | Promise<unknown>;
   /**
    * Speculation: may serve a read-only call from a prefetch or the session cache, and is told
    * of every call that passed the checks (writes included). Without it every call goes upstream.
@@ -437,10 +442,13 @@ export class ToolBridge {
       if (this.#closed) throw new BridgeError("the execution has ended");
       // Every value restored in this execution is hidden again in what comes back, whichever
       // call returns it (a tool that stores a value and another that reads it back).
-      const hide = async <T>(v: T): Promise<T> =>
-        this.#released.size > 0 && this.#options.retokenize
-          ? await this.#options.retokenize(v, this.#released) as T
+      // Nothing of it is done for an execution that has ended: nobody will see the result.
+      const hide = async <T>(v: T): Promise<T> => {
+        if (this.#closed) throw new BridgeError("the execution has ended");
+        return this.#released.size > 0 && this.#options.retokenize
+          ? await this.#options.retokenize(v, this.#released, 4, this.#abort.signal) as T
           : v;
+      };
       let result: CallToolResult;
       try {
         result = served?.result ??
@@ -449,6 +457,7 @@ export class ToolBridge {
         throw error instanceof Error ? rewrapError(error, await hide(error.message)) : error;
       }
       if (!served) spec?.fetched(result);
+      if (this.#closed) throw new BridgeError("the execution has ended");
       let outcome: ReturnType<typeof toolCallValue>;
       try {
         outcome = toolCallValue(result, tool);

@@ -1,6 +1,13 @@
 // detokenizeValue: placeholders in tool-call arguments back to the real values.
 
-import { detokenizeText, detokenizeValue, redactValue, Vault } from "../../pii/mod.ts";
+import { assertRejects } from "../assert.ts";
+import {
+  detokenizeText,
+  detokenizeValue,
+  redactValue,
+  retokenizeValueAsync,
+  Vault,
+} from "../../pii/mod.ts";
 
 function assertEquals(actual: unknown, expected: unknown, message = "") {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);
@@ -85,4 +92,44 @@ Deno.test("outbound: placeholders stay placeholders; a real value comes back as 
   const echoed = redactValue({ sent: "ann@example.com", ref: "[EMAIL_1]" }, opts);
   assertEquals(echoed.value, { sent: "[EMAIL_1]", ref: "[EMAIL_1]" });
   assertEquals(echoed.counts, { email: 1 });
+});
+
+Deno.test("retokenize: every restored value goes back to its placeholder, longest first, once", async () => {
+  const used = new Map([
+    ["ann@example.com", "[EMAIL_1]"],
+    ["ann@example.com.au", "[EMAIL_2]"],
+    ["+41 44 668 18 00", "[PHONE_1]"],
+    ["x", "[X_1]"],
+  ]);
+  const value = {
+    "ann@example.com": "to ann@example.com.au and ann@example.com, call +41 44 668 18 00",
+    list: ["ann@example.comann@example.com", 7, null, "nothing here", "a x b"],
+    nested: { deep: [{ text: "+41 44 668 18 00+41 44 668 18 00" }] },
+  };
+  assertEquals(await retokenizeValueAsync(value, used), {
+    // Keys are the code's own, never rewritten.
+    "ann@example.com": "to [EMAIL_2] and [EMAIL_1], call [PHONE_1]",
+    list: ["[EMAIL_1][EMAIL_1]", 7, null, "nothing here", "a [X_1] b"],
+    nested: { deep: [{ text: "[PHONE_1][PHONE_1]" }] },
+  });
+  // A placeholder that contains a value is not rewritten again (one pass, left to right).
+  assertEquals(
+    await retokenizeValueAsync("[EMAIL_1] ann", new Map([["EMAIL", "[E]"], ["ann", "[N]"]])),
+    "[[E]_1] [N]",
+  );
+});
+
+Deno.test("retokenize: stops once the execution has ended", async () => {
+  const used = new Map<string, string>();
+  for (let i = 0; i < 256; i++) used.set(`person${i}@example.com`, `[EMAIL_${i + 1}]`);
+  const texts = Array.from({ length: 200_000 }, (_, i) => `row ${i} person${i % 300}@example.com`);
+  const ended = new AbortController();
+  const running = retokenizeValueAsync(texts, used, 1, ended.signal);
+  ended.abort(new Error("the execution ended"));
+  // Observed before: the walk ran to its end (no signal), whoever was waiting for it.
+  await assertRejects(() => running, /the execution ended/);
+  // Without an abort it finishes, every value hidden.
+  const done = await retokenizeValueAsync(texts.slice(0, 1000), used) as string[];
+  assertEquals(done[5], "row 5 [EMAIL_6]");
+  assertEquals(done[299], "row 299 person299@example.com");
 });
