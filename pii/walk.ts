@@ -49,6 +49,34 @@ export function mapLeaves(value: unknown, leaf: (v: unknown) => unknown): unknow
   return root;
 }
 
+/**
+ * Whether `test` holds for some non-container value of `value`, found without copying
+ * anything: an explicit stack, each container visited once (shared and cyclic references
+ * too), stopping at the first hit. Dates are tested as their ISO string, as in
+ * {@link mapLeaves}.
+ */
+export function someLeaf(value: unknown, test: (v: unknown) => boolean): boolean {
+  if (!isContainer(value)) return test(toLeaf(value));
+  const seen = new Set<object>([value]);
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const container = stack.pop()!;
+    const items = Array.isArray(container)
+      ? container
+      : Object.values(container as Record<string, unknown>);
+    for (let i = 0; i < items.length; i++) {
+      const v = items[i];
+      if (!isContainer(v)) {
+        if (test(toLeaf(v))) return true;
+      } else if (!seen.has(v)) {
+        seen.add(v);
+        stack.push(v);
+      }
+    }
+  }
+  return false;
+}
+
 /** Sets an own property; `__proto__` (legal in JSON) must not become the prototype. */
 function assign(target: Record<string | number, unknown>, key: string | number, v: unknown) {
   if (key === "__proto__") {

@@ -377,8 +377,8 @@ export class Predictor {
 
 /** The exact call as one string (`[tool, args]`, canonical), or undefined when too long. */
 function signature(call: ObservedCall): string | undefined {
-  const args = canonicalJson(call.args);
-  if (args === undefined || args.length > MAX_CONST_CHARS) return undefined;
+  const args = canonicalJson(call.args, MAX_CONST_CHARS);
+  if (args === undefined) return undefined;
   // Never remembered: another session would fill the placeholder from its own vault.
   if (carriesPersonalData(args)) return undefined;
   return `[${JSON.stringify(call.tool)},${args}]`;
@@ -398,8 +398,8 @@ function learn(value: unknown, args: Record<string, unknown>): Template | undefi
       template[key] = { path };
       continue;
     }
-    const json = canonicalJson(arg);
-    if (json === undefined || json.length > MAX_CONST_CHARS) return undefined;
+    const json = canonicalJson(arg, MAX_CONST_CHARS);
+    if (json === undefined) return undefined;
     // A constant is replayed in later executions: never personal data or a placeholder.
     if (carriesPersonalData(json)) return undefined;
     template[key] = { json };

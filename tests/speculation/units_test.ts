@@ -102,6 +102,26 @@ Deno.test("canonical JSON sorts keys at every level and rejects what is not JSON
   assertEquals(canonicalJson(cycle), undefined);
 });
 
+Deno.test("canonical JSON gives up past its budget, before writing the whole value", () => {
+  const big = { extra: Array(2_000_000).fill(0), a: "x" };
+  // Observed before: the whole 4 MB text written (400 ms of the shared event loop) and then
+  // found too long by the caller.
+  const calls: number[] = [];
+  const counting = new Proxy(big.extra, {
+    get(target, key, receiver) {
+      if (typeof key === "string" && /^\d+$/.test(key)) calls.push(Number(key));
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  assertEquals(canonicalJson({ extra: counting }, 1024), undefined);
+  assert(calls.length < 2048, `read ${calls.length} elements for a 1,024-unit budget`);
+  assertEquals(canonicalJson(big, 1024), undefined);
+  assertEquals(canonicalJson({ a: [1, 2], b: "x" }, 19), `{"a":[1,2],"b":"x"}`);
+  assertEquals(canonicalJson({ a: [1, 2], b: "x" }, 18), undefined);
+  // Holes are null, as JSON.stringify writes them.
+  assertEquals(canonicalJson([, 1]), "[null,1]");
+});
+
 Deno.test("write epochs: a write voids what was fetched before it, also while in flight", () => {
   const epochs = new WriteEpochs();
   const before = epochs.of("fs");
