@@ -195,10 +195,7 @@ export class Watch {
   killAt(at: number): void {
     // Gone already: nothing to kill, and posting would start a stopped worker again.
     if (this.#released) return;
-    clearTimeout(this.#backup);
-    this.#stopCpuPoll();
-    this.#deadlineAt = undefined;
-    this.#remainingMs = undefined;
+    this.#disarm();
     post({ op: "deadline", id: this.#id, at, always: true });
   }
 
@@ -228,11 +225,16 @@ export class Watch {
    * process may still be killed). Call it before reading {@link verdict} for the outcome.
    */
   finish(): void {
+    this.#disarm();
+    Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, VERDICT_FINISHED);
+  }
+
+  /** Stops this thread's deadline: the backup timer, the CPU poll of a pause, what was left. */
+  #disarm(): void {
     clearTimeout(this.#backup);
     this.#stopCpuPoll();
     this.#deadlineAt = undefined;
     this.#remainingMs = undefined;
-    Atomics.compareExchange(this.#verdict, 0, VERDICT_NONE, VERDICT_FINISHED);
   }
 
   /** Why the process was killed, if a limit or a cancellation did it. */
