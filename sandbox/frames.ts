@@ -7,7 +7,7 @@
  * @module
  */
 
-import { jsonNestingDepth, utf8ByteLength } from "./json_text.ts";
+import { jsonNestingDepth, jsonShape, utf8ByteLength } from "./json_text.ts";
 import { depthLimitError, outputLimitError } from "./outcome.ts";
 import type { LogEntry, SandboxError } from "./types.ts";
 
@@ -17,6 +17,22 @@ export const MAX_JSON_DEPTH = 200;
 export const MAX_METHOD_BYTES = 256;
 /** Largest tool-call frame (arguments included), in UTF-8 bytes. */
 export const MAX_RPC_CALL_BYTES = 4 * 1024 * 1024;
+/**
+ * Most JSON values in one tool call's arguments (containers and members, keys not counted;
+ * see `jsonShape`). Parsing, checking and forwarding a call cost the shared event loop per
+ * value: two million small values (4 MiB) held it ~80 ms, 100,000 hold it a few ms. One
+ * string of any length up to {@link MAX_RPC_CALL_BYTES} is one value. The count is taken
+ * over the whole frame, with room for what surrounds the arguments there
+ * ({@link FRAME_ENVELOPE_VALUES}): arguments of up to this many values always pass, and a
+ * call whose wrapper is smaller than the largest one may pass with a few more.
+ */
+export const MAX_RPC_CALL_VALUES = 100_000;
+/**
+ * Values a harness frame holds besides a tool call's arguments: the frame object and its
+ * `t`, `id`, `method` and `k` (harness.js `rpc`, `send`), and the largest `params` wrapper
+ * the prelude sends (`tools/callByName`: the object, `server`, `namespace`, `name`).
+ */
+export const FRAME_ENVELOPE_VALUES = 9;
 
 /** A frame the harness (or code pretending to be it) wrote, with checked field types. */
 export type Frame =
@@ -34,17 +50,25 @@ export type LineReading =
   /** Not a frame: counted against the output budget and otherwise ignored. */
   | { kind: "garbage" }
   /** Nested deeper than any real frame can be; never parsed. */
-  | { kind: "too_deep" };
+  | { kind: "too_deep" }
+  /** More values than any real frame holds (see {@link MAX_RPC_CALL_VALUES}); never parsed. */
+  | { kind: "too_many_values" };
 
 const LOG_LEVELS: ReadonlySet<string> = new Set(["log", "info", "warn", "error", "debug"]);
 
 /**
- * Reads one stdout line. The depth is measured before `JSON.parse` sees the text: a
- * frame object adds one level to its tool-call arguments, so more than
- * {@link MAX_JSON_DEPTH} + 1 levels is refused unparsed.
+ * Reads one stdout line. Depth and number of values are measured before `JSON.parse` sees
+ * the text: a frame object adds one level to its tool-call arguments, so more than
+ * {@link MAX_JSON_DEPTH} + 1 levels is refused unparsed, and so is a line with more values
+ * than a tool call may hold ({@link MAX_RPC_CALL_VALUES}, plus the frame's own; results
+ * and logs travel as one string each, so only tool calls come near it).
  */
 export function readLine(line: string, key?: string): LineReading {
-  if (jsonNestingDepth(line, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH + 1) return { kind: "too_deep" };
+  const shape = jsonShape(line, MAX_JSON_DEPTH + 1, MAX_RPC_CALL_VALUES + FRAME_ENVELOPE_VALUES);
+  if (shape.depth > MAX_JSON_DEPTH + 1) return { kind: "too_deep" };
+  if (shape.values > MAX_RPC_CALL_VALUES + FRAME_ENVELOPE_VALUES) {
+    return { kind: "too_many_values" };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(line);

@@ -42,3 +42,4 @@ export {
   MAX_STDERR_BYTES,
 } from "./process.ts";
 export { dropPartialToken } from "./json_text.ts";
+export { MAX_JSON_DEPTH, MAX_RPC_CALL_BYTES, MAX_RPC_CALL_VALUES } from "./frames.ts";

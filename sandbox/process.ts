@@ -10,6 +10,7 @@ import {
   MAX_JSON_DEPTH,
   MAX_METHOD_BYTES,
   MAX_RPC_CALL_BYTES,
+  MAX_RPC_CALL_VALUES,
   readLine,
   readResult,
 } from "./frames.ts";
@@ -178,6 +179,7 @@ export class SandboxProcess {
   #onGarbage: (bytes: number) => void = () => {};
   #onOversize: () => void = () => {};
   #onTooDeep: () => void = () => {};
+  #onTooManyValues: () => void = () => {};
   #onStderrFlood: () => void = () => {};
   /** Deadlines, the RSS watchdog and the kill verdict live off the main thread. */
   #watch: Watch;
@@ -363,6 +365,11 @@ export class SandboxProcess {
         `the sandbox wrote a frame longer than ${maxLineBytes(limits)} bytes`,
       ));
     this.#onTooDeep = () => settled || overLimit(depthLimitError(MAX_JSON_DEPTH));
+    this.#onTooManyValues = () =>
+      settled || overLimit(outputLimitError(
+        limits.maxOutputBytes,
+        `a tool call's arguments hold more than ${MAX_RPC_CALL_VALUES} JSON values`,
+      ));
     this.#onStderrFlood = () =>
       settled || overLimit(outputLimitError(
         limits.maxOutputBytes,
@@ -590,11 +597,15 @@ export class SandboxProcess {
     } catch { /* the pipe broke: the process is gone */ }
   }
 
-  /** One stdout line: a checked frame, garbage, or too deep to parse (see `frames.ts`). */
+  /**
+   * One stdout line: a checked frame, garbage, or too deep or too many values to parse (see
+   * `frames.ts`).
+   */
   #handleLine(line: Line) {
     const read = readLine(line.text, this.#keyed ? this.#frameKey : undefined);
     if (read.kind === "frame") this.#onFrame(read.frame, line.bytes);
     else if (read.kind === "too_deep") this.#onTooDeep();
+    else if (read.kind === "too_many_values") this.#onTooManyValues();
     else this.#onGarbage(line.bytes);
   }
 

@@ -9,9 +9,20 @@
  */
 
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { MAX_RPC_FRAMES, Sandbox, type SandboxOptions } from "../../sandbox/mod.ts";
-import { capUtf8, jsonNestingDepth, utf8ByteLength, utf8Prefix } from "../../sandbox/json_text.ts";
-import { readLine, readResult } from "../../sandbox/frames.ts";
+import {
+  MAX_RPC_CALL_VALUES,
+  MAX_RPC_FRAMES,
+  Sandbox,
+  type SandboxOptions,
+} from "../../sandbox/mod.ts";
+import {
+  capUtf8,
+  jsonNestingDepth,
+  jsonShape,
+  utf8ByteLength,
+  utf8Prefix,
+} from "../../sandbox/json_text.ts";
+import { FRAME_ENVELOPE_VALUES, readLine, readResult } from "../../sandbox/frames.ts";
 import { sanitizeError } from "../../sandbox/outcome.ts";
 
 const KiB = 1024;
@@ -97,6 +108,36 @@ Deno.test("json_text: nesting depth ignores brackets inside strings", () => {
   assertEquals(jsonNestingDepth(`["\\"[[[", "\\\\", [[]]]`, 10), 3);
   assertEquals(jsonNestingDepth("[".repeat(100_000), 200), 201, "stops just past the limit");
   assertEquals(jsonNestingDepth("not json ]]]] {", 10), 1);
+});
+
+Deno.test("json_text: values are counted as JSON.parse would make them, strings skipped", () => {
+  /** Every value of a parsed JSON value: itself, and its elements or members, recursively. */
+  const count = (v: unknown): number =>
+    v !== null && typeof v === "object"
+      ? 1 + Object.values(v).reduce((n: number, x) => n + count(x), 0)
+      : 1;
+  for (
+    const value of [
+      0,
+      "a,b,[c]",
+      [],
+      {},
+      [[]],
+      [[], {}, [[]]],
+      [1, [2, 3]],
+      { a: 1, b: { c: [true, null, "x,y"] }, "d,e": [] },
+      Array.from({ length: 50 }, (_, i) => ({ i, s: `"${i},"`, e: [] })),
+    ]
+  ) {
+    for (const text of [JSON.stringify(value), JSON.stringify(value, null, 2)]) {
+      assertEquals(jsonShape(text, 1000, Infinity).values, count(value), text.slice(0, 60));
+    }
+  }
+  // Escaped quotes do not end a string; commas inside one are not separators.
+  assertEquals(jsonShape(`["\\",",\\\",",1]`, 10, Infinity).values, 4);
+  // Stops just past either limit.
+  assertEquals(jsonShape("[" + "0,".repeat(1_000_000) + "0]", 10, 1000).values, 1001);
+  assertEquals(jsonShape("[[[[", 2, 1000).depth, 3);
 });
 
 // ---------------------------------------------------------------- 1. sizes in UTF-8 bytes
@@ -440,6 +481,64 @@ Deno.test("rpc: more tool requests than MAX_RPC_FRAMES end the execution as outp
     });
     assertEquals(result.error?.kind, "output_limit", JSON.stringify(result.error));
     assert(served <= MAX_RPC_FRAMES, `${served} requests reached the handler`);
+  });
+});
+
+Deno.test("rpc: a call with more than MAX_RPC_CALL_VALUES values is refused unparsed", () => {
+  const frame = (params: unknown) =>
+    JSON.stringify({ t: "rpc", id: 1, method: "echo", params, k: "key" });
+  // The frame's own five values (the object, t, id, method, k) leave this many for `params`.
+  const n = MAX_RPC_CALL_VALUES + FRAME_ENVELOPE_VALUES - 5;
+  // Each shape is one of the ways to pack values cheaply: bare numbers, empty containers,
+  // object members, small objects; the argument object itself is one value too (n + 1 each,
+  // the last n + 2).
+  const over = [
+    { a: Array(n - 1).fill(0) },
+    { a: Array(n - 1).fill([]) },
+    { a: Array(n - 1).fill({}) },
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])),
+    { a: Array(n / 2).fill({ x: 1 }) },
+  ];
+  for (const params of over) {
+    assertEquals(readLine(frame(params), "key").kind, "too_many_values");
+  }
+  // Exactly n values, and one long string full of commas (one value).
+  const under = [{ a: Array(n - 2).fill(0) }, { big: "x,".repeat(2 * n) }];
+  for (const params of under) assertEquals(readLine(frame(params), "key").kind, "frame");
+  // Code writing such a line itself (without the key) is not parsed either.
+  assertEquals(readLine(frame(over[0]), "other").kind, "too_many_values");
+});
+
+Deno.test("rpc: too many values end the execution before the handler sees the call", async () => {
+  await withSandbox({}, async (sandbox) => {
+    const seen: number[] = [];
+    const onRpc = (_method: string, params: unknown) => {
+      seen.push(JSON.stringify(params).length);
+      return Promise.resolve("served");
+    };
+    // At the cap's edge (`params` as the harness sends it, here without a wrapper): served.
+    const n = MAX_RPC_CALL_VALUES + FRAME_ENVELOPE_VALUES - 5;
+    const ok = await sandbox.run({
+      code: `return await __airlock.rpc("echo", { a: Array(${n - 2}).fill(0) });`,
+      onRpc,
+    });
+    assertEquals(ok.result, "served", JSON.stringify(ok.error));
+    for (
+      const args of [
+        `{ a: Array(${n - 1}).fill(0) }`,
+        `{ a: Array(${n - 1}).fill([]) }`,
+        `Object.fromEntries(Array.from({ length: ${n} }, (_, i) => ["k" + i, i]))`,
+        `{ a: Array(2_000_000).fill(0) }`,
+      ]
+    ) {
+      const result = await sandbox.run({
+        code: `await __airlock.rpc("echo", ${args}); return "served";`,
+        onRpc,
+      });
+      assertEquals(result.error?.kind, "output_limit", args);
+      assertMatch(result.error!.message, /more than 100000 JSON values/);
+    }
+    assertEquals(seen.length, 1, "only the call at the edge reached the handler");
   });
 });
 
