@@ -277,6 +277,7 @@ async function executeWith(
     deps.upstream.callTool(server, name, args, {
       timeoutMs: deps.config.sandbox.toolTimeoutMs,
       signal,
+      owner: tenant.id,
     });
   const gate = approvalGate(
     deps.approvals,

@@ -194,6 +194,9 @@ export class Gateway {
           ? "holds personal data or a secret"
           : undefined,
       logger: (event) => this.#log({ level: "info", ...event }),
+      // Calls a tenant's ended executions (or timeouts) left at a server that ignores
+      // cancellation count against the same per-server bound as one execution's calls.
+      maxAbandonedCallsPerOwner: s.maxConcurrentCallsPerServer,
     });
     const sel = config.selection;
     const embedder = createEmbedder({

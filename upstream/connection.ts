@@ -16,6 +16,7 @@ import {
 
 import { backoffDelay } from "./backoff.ts";
 import { listAllTools } from "./catalogue.ts";
+import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./abandoned_calls.ts";
 import { UpstreamError } from "./errors.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
@@ -66,6 +67,13 @@ export interface ConnectionOptions {
   rejectToolName?: (name: string) => string | undefined;
   /** Source of jitter (tests may fix it). */
   random?: () => number;
+  /**
+   * Most calls of one owner (a tenant) this server may have been sent, had cancelled and
+   * not answered, counted for `callTimeoutMs` after each cancellation; past it the owner's
+   * new calls are refused (`busy`), once the server has answered a cancelled call (shown it
+   * ignores cancellation). Unset: no limit. See `abandoned_calls.ts`.
+   */
+  maxAbandonedCallsPerOwner?: number;
 }
 
 /** Version we report to upstream servers in `initialize`. */
@@ -136,6 +144,10 @@ export class ServerConnection {
   #refreshAgain = false;
   #liveness?: Promise<void>;
   #lastStderr: string[] = [];
+  /** The current connection's calls given up on, per owner (see `abandoned_calls.ts`). */
+  #abandoned = new AbandonedCalls(0);
+  /** The owner of the `tools/call` being sent right now (set around `client.request`). */
+  #sendingFor?: string;
 
   /**
    * Prepares the connection; nothing happens until {@linkcode start}.
@@ -191,7 +203,7 @@ export class ServerConnection {
   async callTool(
     tool: string,
     args: Record<string, unknown>,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal; owner?: string } = {},
   ): Promise<CallToolResult> {
     const client = this.#client;
     const generation = this.#generation;
@@ -212,17 +224,42 @@ export class ServerConnection {
         { tool },
       );
     }
+    const owner = options.owner;
+    const limit = this.#options.maxAbandonedCallsPerOwner;
+    // Held against the owner only once the server has shown it works on cancelled calls.
+    if (owner !== undefined && limit !== undefined && this.#abandoned.ignoresCancellation) {
+      const abandoned = this.#abandoned.count(owner);
+      if (abandoned >= limit) {
+        throw new UpstreamError(
+          "busy",
+          this.name,
+          `upstream server "${this.name}" ignores cancellation and has not answered ` +
+            `${abandoned} calls of this tenant that were cancelled (their execution ended or ` +
+            `they timed out); at most ${limit} may be left there. Retry when it has answered ` +
+            `them, or after ${this.#options.callTimeoutMs} ms`,
+          { tool },
+        );
+      }
+    }
     const timeout = options.timeoutMs ?? this.#options.callTimeoutMs;
     try {
       // Not client.callTool(): it turns a result whose structured content does not match
       // the tool's outputSchema (even an isError one) into a protocol error, losing the
       // tool's own words. The gateway checks structured content itself.
-      const result = await client.request(
-        { method: "tools/call", params: { name: tool, arguments: args } },
-        CallToolResultSchema,
-        { timeout, maxTotalTimeout: timeout, signal: options.signal },
-      );
-      return result as CallToolResult;
+      // The SDK writes the request to the transport before `request` returns: the transport's
+      // observer tags it with its owner (see `abandoned_calls.ts`).
+      this.#sendingFor = owner;
+      let sending: Promise<unknown>;
+      try {
+        sending = client.request(
+          { method: "tools/call", params: { name: tool, arguments: args } },
+          CallToolResultSchema,
+          { timeout, maxTotalTimeout: timeout, signal: options.signal },
+        );
+      } finally {
+        this.#sendingFor = undefined;
+      }
+      return await sending as CallToolResult;
     } catch (error) {
       throw this.#callError(error, tool, timeout, options.signal, generation);
     }
@@ -289,6 +326,10 @@ export class ServerConnection {
     logger({ event: "upstream.connecting", server: this.name, restarts: this.#restarts });
     const startedAt = performance.now();
     const transport = this.#createTransport();
+    // A new connection: whatever the previous one left is gone with it.
+    this.#abandoned.clear();
+    const abandoned = this.#abandoned = new AbandonedCalls(this.#options.callTimeoutMs);
+    observeTransport(transport, abandonedCallsObserver(abandoned, () => this.#sendingFor));
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     client.setNotificationHandler(
       ToolListChangedNotificationSchema,
@@ -395,6 +436,7 @@ export class ServerConnection {
   }
 
   async #teardown(): Promise<void> {
+    this.#abandoned.clear();
     const client = this.#client;
     const transport = this.#transport;
     this.#client = undefined;

@@ -12,6 +12,8 @@ export type UpstreamErrorReason =
   | "invalid_arguments"
   | "timeout"
   | "cancelled"
+  /** The caller has too many cancelled calls the server has not answered (`abandoned_calls.ts`). */
+  | "busy"
   | "connection"
   | "protocol";
 

@@ -36,6 +36,15 @@ export interface UpstreamManagerOptions {
   restart?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
   /** Receives structured events (`event: "upstream.ready" | "upstream.failed" | …`). */
   logger?: (event: Record<string, unknown>) => void;
+  /**
+   * Most calls of one owner (see {@linkcode CallToolOptions.owner}) a server may have been
+   * sent, had cancelled (the owner's execution ended, or the call timed out) and not
+   * answered, each counted until its late answer or for `callTimeoutMs` after its
+   * cancellation; past it the owner's new calls to that server fail with reason `busy`. Held
+   * against owners only at a server that has answered a cancelled call (it ignores
+   * cancellation; one that honours it never answers). Default: no limit.
+   */
+  maxAbandonedCallsPerOwner?: number;
 }
 
 /** Options of one {@linkcode UpstreamManager.callTool} call. */
@@ -44,6 +53,8 @@ export interface CallToolOptions {
   timeoutMs?: number;
   /** Cancels the call (the server is sent `notifications/cancelled`). */
   signal?: AbortSignal;
+  /** Whose call it is (a tenant id), for `maxAbandonedCallsPerOwner`. */
+  owner?: string;
 }
 
 /** Validates a config entry and says what is wrong with it, if anything. */
@@ -111,6 +122,7 @@ export class UpstreamManager {
       },
       logger: this.#logger,
       rejectToolName: options.rejectToolName,
+      maxAbandonedCallsPerOwner: options.maxAbandonedCallsPerOwner,
     };
     // Sorted so that the catalogue's order does not depend on the config's.
     for (const name of Object.keys(servers).sort()) {
