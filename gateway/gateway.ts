@@ -197,6 +197,9 @@ export class Gateway {
       // Calls a tenant's ended executions (or timeouts) left at a server that ignores
       // cancellation count against the same per-server bound as one execution's calls.
       maxAbandonedCallsPerOwner: s.maxConcurrentCallsPerServer,
+      // A crashed server's last stderr line (its callers' data, perhaps) reaches the log only
+      // masked, and nothing else at all.
+      redactLog: (text) => redactRenderedText(text, { mode: "mask" }).text,
     });
     const sel = config.selection;
     const embedder = createEmbedder({

@@ -18,6 +18,7 @@ import { backoffDelay } from "./backoff.ts";
 import { listAllTools } from "./catalogue.ts";
 import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./abandoned_calls.ts";
 import { UpstreamError } from "./errors.ts";
+import { describeFailure } from "./failure_text.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
 import { applyAnnotationOverrides, type ToolWarning, vetTools } from "./vet.ts";
@@ -74,6 +75,11 @@ export interface ConnectionOptions {
    * ignores cancellation). Unset: no limit. See `abandoned_calls.ts`.
    */
   maxAbandonedCallsPerOwner?: number;
+  /**
+   * Redacts text a server wrote (its last stderr line) before it goes into the log as a
+   * failure's `detail`. Without it no such text is logged. It is never shown elsewhere.
+   */
+  redactLog?: (text: string) => string;
 }
 
 /** Version we report to upstream servers in `initialize`. */
@@ -377,8 +383,10 @@ export class ServerConnection {
       const exit = transport instanceof StdioProcessTransport
         ? transport.exitDescription()
         : undefined;
-      const reason = deadline.signal.aborted ? messageOf(deadline.signal.reason) : messageOf(error);
-      await this.#fail(generation, exit ?? reason);
+      const reason = deadline.signal.aborted
+        ? messageOf(deadline.signal.reason)
+        : describeFailure(error);
+      await this.#fail(generation, exit ?? reason, this.#stderrDetail(transport));
     } finally {
       clearTimeout(timer);
       if (this.#attempt && generation === this.#generation) this.#attempt = undefined;
@@ -402,11 +410,23 @@ export class ServerConnection {
     const exit = transport instanceof StdioProcessTransport
       ? transport.exitDescription()
       : undefined;
-    void this.#fail(generation, exit ?? "connection closed");
+    void this.#fail(generation, exit ?? "connection closed", this.#stderrDetail(transport));
   }
 
-  /** Marks the server failed, tears the connection down and schedules a restart. */
-  async #fail(generation: number, error: string): Promise<void> {
+  /** A stdio server's last stderr line, redacted for the log (see `redactLog`). */
+  #stderrDetail(transport: unknown): string | undefined {
+    const redact = this.#options.redactLog;
+    if (!redact || !(transport instanceof StdioProcessTransport)) return undefined;
+    const line = transport.lastStderrLine();
+    return line === undefined ? undefined : redact(line);
+  }
+
+  /**
+   * Marks the server failed, tears the connection down and schedules a restart. `error` is
+   * shown to everyone (status, `/readyz`, other tenants' refusals): words of ours only (see
+   * `failure_text.ts`); `detail`, already redacted, goes into the log line alone.
+   */
+  async #fail(generation: number, error: string, detail?: string): Promise<void> {
     const wasReady = this.#state === "ready";
     this.#error = error;
     this.#setTools([]);
@@ -415,6 +435,7 @@ export class ServerConnection {
       event: "upstream.failed",
       server: this.name,
       error,
+      ...(detail === undefined ? {} : { detail }),
       restarts: this.#restarts,
     });
     if (wasReady) this.#options.onToolsChanged();
@@ -516,7 +537,7 @@ export class ServerConnection {
         this.#options.logger({
           event: "upstream.refresh_failed",
           server: this.name,
-          error: messageOf(error),
+          error: describeFailure(error),
         });
       }
     } while (this.#refreshAgain);
@@ -537,7 +558,7 @@ export class ServerConnection {
         const why = error instanceof McpError &&
             (error as McpError).code === ErrorCode.RequestTimeout
           ? `stopped responding (no answer to ping within ${timeoutMs} ms)`
-          : `stopped responding: ${messageOf(error)}`;
+          : `stopped responding (${describeFailure(error)})`;
         await this.#fail(generation, why);
       },
     ).finally(() => {
@@ -621,7 +642,7 @@ export class ServerConnection {
     }
     // Anything else is a transport failure (HTTP server gone, broken pipe): reconnect.
     if (generation === this.#generation && this.#state === "ready") {
-      void this.#fail(generation, `connection lost: ${messageOf(error)}`);
+      void this.#fail(generation, `connection lost (${describeFailure(error)})`);
     }
     return new UpstreamError(
       "connection",

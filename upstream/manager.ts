@@ -45,6 +45,12 @@ export interface UpstreamManagerOptions {
    * cancellation; one that honours it never answers). Default: no limit.
    */
   maxAbandonedCallsPerOwner?: number;
+  /**
+   * Redacts the last stderr line of a stdio server that failed before it is logged (as the
+   * event's `detail`); without it that line is not logged. Failure texts shown anywhere else
+   * (status, `/readyz`, refusals) never hold text a server wrote.
+   */
+  redactLog?: (text: string) => string;
 }
 
 /** Options of one {@linkcode UpstreamManager.callTool} call. */
@@ -123,6 +129,7 @@ export class UpstreamManager {
       logger: this.#logger,
       rejectToolName: options.rejectToolName,
       maxAbandonedCallsPerOwner: options.maxAbandonedCallsPerOwner,
+      redactLog: options.redactLog,
     };
     // Sorted so that the catalogue's order does not depend on the config's.
     for (const name of Object.keys(servers).sort()) {

@@ -17,6 +17,7 @@ import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol
 
 import type { StdioServerConfig } from "./types.ts";
 import { settlesWithin } from "./wait.ts";
+import { LocalTransportError } from "./failure_text.ts";
 
 /** How many stderr lines a transport keeps by default. */
 export const DEFAULT_STDERR_LINES = 50;
@@ -113,21 +114,25 @@ export class StdioProcessTransport implements Transport {
   }
 
   /**
-   * A one-line account of how the process ended, with its last stderr line, e.g.
-   * `exited with code 1: Error: cannot open db`; `undefined` while it runs.
+   * How the process ended, e.g. `exited with code 1` or `killed by SIGKILL`; `undefined` while
+   * it runs. Never its stderr: what a server writes there may be its callers' data (see
+   * `failure_text.ts`); {@linkcode lastStderrLine} is for the operator's log, redacted.
    */
   exitDescription(): string | undefined {
     const status = this.#status;
     if (!status) return undefined;
-    const how = status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
-    const last = this.#stderr.findLast((line) => line.trim() !== "");
-    return last ? `${how}: ${last.trim().slice(0, 300)}` : how;
+    return status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
+  }
+
+  /** The last non-empty line the server wrote to stderr, trimmed, at most 300 characters. */
+  lastStderrLine(): string | undefined {
+    return this.#stderr.findLast((line) => line.trim() !== "")?.trim().slice(0, 300);
   }
 
   /** Spawns the process. Rejects when it cannot be spawned (e.g. command not found). */
   start(): Promise<void> {
     if (this.#child) {
-      return Promise.reject(new Error("StdioProcessTransport already started"));
+      return Promise.reject(new LocalTransportError("StdioProcessTransport already started"));
     }
     const { command, args = [], env, cwd } = this.#config;
     let child: Deno.ChildProcess;
@@ -145,10 +150,14 @@ export class StdioProcessTransport implements Transport {
       }).spawn();
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
-        return Promise.reject(new Error(`command not found: ${command}`, { cause: error }));
+        return Promise.reject(
+          new LocalTransportError(`command not found: ${command}`, { cause: error }),
+        );
       }
       const message = error instanceof Error ? error.message : String(error);
-      return Promise.reject(new Error(`cannot start ${command}: ${message}`, { cause: error }));
+      return Promise.reject(
+        new LocalTransportError(`cannot start ${command}: ${message}`, { cause: error }),
+      );
     }
     this.#child = child;
     this.#writer = child.stdin.getWriter();
@@ -167,7 +176,7 @@ export class StdioProcessTransport implements Transport {
   /** Writes one JSON-RPC message as a line on the server's stdin. */
   async send(message: JSONRPCMessage): Promise<void> {
     const writer = this.#writer;
-    if (!writer || this.#closing || this.#status) throw new Error("Not connected");
+    if (!writer || this.#closing || this.#status) throw new LocalTransportError("Not connected");
     await writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
   }
 
