@@ -117,6 +117,14 @@ export function vetTools(
   };
   const seen = new Set<string>();
   const compileBudget = { spentMs: 0 };
+  /**
+   * How a warning names the tool: never by a name that is rejected (its shown part holds
+   * personal data), which would carry it into the log and `/readyz` (red team, 2026-11-30).
+   */
+  const shown = (name: unknown, index: number): string => {
+    const text = label(name, index);
+    return typeof name === "string" && name !== "" && rejectName?.(text) ? `(tool ${index})` : text;
+  };
   entries.forEach((entry, index) => {
     try {
       vetOne(entry, index);
@@ -124,7 +132,7 @@ export function vetTools(
       // A schema nested deeper than the stack (JSON.stringify, Ajv): that tool only.
       const why = error instanceof Error ? error.message : String(error);
       warn(
-        label(isPlainObject(entry) ? entry.name : undefined, index),
+        shown(isPlainObject(entry) ? entry.name : undefined, index),
         `cannot be read (${why.slice(0, 100)}); skipped`,
       );
     }
@@ -135,11 +143,18 @@ export function vetTools(
       return;
     }
     const name = entry.name;
-    const tool = label(name, index);
     if (typeof name !== "string" || name === "") {
-      warn(tool, "has no name (a non-empty string); skipped");
+      warn(label(name, index), "has no name (a non-empty string); skipped");
       return;
     }
+    // First: every later warning names the tool.
+    const rejected = rejectName?.(label(name, index));
+    if (rejected) {
+      // The name itself is not repeated: it is what was rejected.
+      warn(`(tool ${index})`, `is skipped: its name ${rejected}`);
+      return;
+    }
+    const tool = label(name, index);
     if (name.length > MAX_TOOL_NAME_CHARS) {
       warn(tool, `has a name longer than ${MAX_TOOL_NAME_CHARS} characters; skipped`);
       return;
@@ -195,12 +210,6 @@ export function vetTools(
       warn(tool, "has annotations that are not an object; ignored");
     }
     if (instructions) info.serverInstructions = instructions;
-    const rejected = rejectName?.(info.name);
-    if (rejected) {
-      // The name itself is not repeated: it is what was rejected.
-      warn(`(tool ${index})`, `is skipped: its name ${rejected}`);
-      return;
-    }
     tools.push(info);
   }
   if (dropped > 0) {

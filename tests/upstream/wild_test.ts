@@ -156,3 +156,24 @@ Deno.test("vetTools: caps, odd entries and the warning limit", () => {
   assert.equal(many.warnings.length, 100);
   assert.deepEqual(many.warnings[99], { tool: "(more)", problem: "4901 more problems not listed" });
 });
+
+Deno.test("vetTools: a warning never names a tool whose name is rejected, whatever the warning", () => {
+  const reject = (name: string) => /@|\d{4} ?\d{4}/.test(name) ? "holds personal data" : undefined;
+  const names = [
+    "mail_ann.lee@example.com",
+    "card_4111 1111 1111 1111",
+    `bob@b.io${"a".repeat(200)}`,
+  ];
+  const entries = names.flatMap((name) => [
+    // Each would be warned about by its name: no inputSchema, listed twice, odd annotations,
+    // a schema that is not an object, an over-long name.
+    { name, description: "x" },
+    { name, inputSchema: { type: "object" } },
+    { name, inputSchema: 5, annotations: 1 },
+  ]);
+  const { tools, warnings } = vetTools("crm", entries, undefined, reject);
+  assert.deepEqual(tools, []);
+  const text = JSON.stringify(warnings);
+  for (const piece of ["ann.lee", "4111", "bob@"]) assert.ok(!text.includes(piece), text);
+  assert.ok(warnings.every((w) => /^\(tool \d+\)$/.test(w.tool)), text);
+});
