@@ -229,6 +229,7 @@ async function executeWith(
     minScore: deps.config.selection.minScore,
     allowed,
     embeddingBudgetMs: deps.config.selection.embeddingBudgetMs ?? undefined,
+    scope: tenant.id,
   });
   const names = deps.names();
   const prelude = generatePrelude({ selected, available, servers, catalogue, names });

@@ -430,6 +430,7 @@ export class Gateway {
       query,
       k,
       (t) => this.tenants.allows(tenant, t.id) && (allowed?.(t.id) ?? true),
+      { scope: tenant.id },
     );
     let shown = this.#shownTools.get(tenant);
     if (!shown) this.#shownTools.set(tenant, shown = new WeakMap());

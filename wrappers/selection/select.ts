@@ -35,6 +35,8 @@ export interface SelectRequest {
    * selection (see {@link ToolIndex.search}). Unset: wait for it.
    */
   embeddingBudgetMs?: number;
+  /** Whose execution it is (a tenant id): query embeddings are cached per scope. */
+  scope?: string;
 }
 
 /** Picks the tools for one execution (see the module docs for the order and the rules). */
@@ -63,7 +65,7 @@ export async function selectTools(index: ToolIndex, req: SelectRequest): Promise
       query,
       room,
       (tool) => !chosen.has(tool.id) && allowed(tool.id),
-      { budgetMs: req.embeddingBudgetMs },
+      { budgetMs: req.embeddingBudgetMs, scope: req.scope },
     );
     for (const { tool, score } of ranked) {
       if (score >= req.minScore) chosen.set(tool.id, tool);

@@ -241,3 +241,33 @@ Deno.test("the cache file is compacted when stale vectors pile up", async () => 
     assertEquals(warm.calls, 0);
   });
 });
+
+Deno.test("query embeddings are cached per scope (tenant), never shared across scopes", async () => {
+  const embedder = new CountingEmbedder();
+  const index = new ToolIndex({ embedder });
+  index.setCatalogue(catalogue);
+  await index.ready();
+  const query = "wire money to gina@example.com";
+  const embeddedFor = async (scope?: string) => {
+    const before = embedder.texts.filter((t) => t === query).length;
+    await index.search(query, 3, undefined, { scope });
+    return embedder.texts.filter((t) => t === query).length - before;
+  };
+  assertEquals(await embeddedFor("alice"), 1);
+  assertEquals(await embeddedFor("alice"), 0, "alice's repeated query is served from her cache");
+  // Observed before: bob's guess at alice's query was served from her entry, measurably faster.
+  assertEquals(await embeddedFor("bob"), 1);
+  assertEquals(await embeddedFor(undefined), 1);
+  // Nor is a query being embedded shared across scopes while it runs.
+  let open!: () => void;
+  embedder.gate = new Promise((r) => open = r);
+  const other = "send the invoice to carol";
+  const before = embedder.texts.filter((t) => t === other).length;
+  const both = Promise.all([
+    index.search(other, 3, undefined, { scope: "alice" }),
+    index.search(other, 3, undefined, { scope: "bob" }),
+  ]);
+  open();
+  await both;
+  assertEquals(embedder.texts.filter((t) => t === other).length - before, 2);
+});
