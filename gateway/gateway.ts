@@ -38,6 +38,7 @@ import {
   type AuditRecord,
   type AuditSink,
   createGatewayMetrics,
+  dropToolSeries,
   type GatewayMetrics,
   hashCode,
   observeExecution,
@@ -273,7 +274,14 @@ export class Gateway {
       // Restarted, failed or changed: what it returned before is served no more.
       this.speculation.resetServer(server);
       this.#names = undefined;
-      this.index.updateServer(server, this.upstream.catalogue().filter((t) => t.server === server));
+      const tools = this.upstream.catalogue().filter((t) => t.server === server);
+      this.index.updateServer(server, tools);
+      // Series of tools that left a ready server's list are dropped, so /metrics stays bounded
+      // by the catalogue however often a server changes its tools. A failed server's series
+      // are kept (it has no list to compare with): a restart does not reset its counters.
+      if (this.upstream.status().some((s) => s.name === server && s.state === "ready")) {
+        dropToolSeries(this.metrics, server, new Set(tools.map((t) => t.id)));
+      }
     });
   }
 

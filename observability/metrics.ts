@@ -2,8 +2,11 @@
  * A small Prometheus registry (counters, gauges, histograms; text exposition format
  * 0.0.4) and Airlock's own metrics. No dependencies.
  *
- * Label values must come from bounded sets (tenants, configured tool ids, error kinds):
- * every distinct combination is a series kept for the life of the process.
+ * Label values must come from bounded sets (tenants, catalogued tool ids, error kinds):
+ * every distinct combination is a series kept until it is dropped. A value that can leave
+ * its set at run time (a tool id, when its server's list changes) has its series dropped
+ * when it leaves ({@linkcode Registry.retainSeries}, {@linkcode dropToolSeries}), or they
+ * would pile up for the life of the process.
  *
  * @module
  */
@@ -78,6 +81,26 @@ export abstract class MetricFamily<S> {
       this.series.set(id.key, entry);
     }
     return entry.state;
+  }
+
+  /**
+   * Drops the series whose `label` value fails `keep`; nothing happens if this family has no
+   * such label. A dropped counter starts again from 0 if its labels come back (Prometheus
+   * reads that as a reset). O(series).
+   *
+   * @returns how many series were dropped
+   */
+  retainSeries(label: string, keep: (value: string) => boolean): number {
+    if (!this.labelNames.includes(label)) return 0;
+    let dropped = 0;
+    // Deleting the entry being visited is safe for a Map: iteration goes on with the next.
+    for (const [key, { labels }] of this.series) {
+      if (!keep(labels[label])) {
+        this.series.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
   }
 }
 
@@ -256,6 +279,22 @@ export class Registry {
     return metric;
   }
 
+  /**
+   * Drops, in every registered metric that carries `label`, the series whose value fails
+   * `keep` (see {@linkcode MetricFamily.retainSeries}); collected series are not kept, so
+   * they need none. Every family is covered, so a metric added later with the same label
+   * cannot keep series of values that have left their set. O(series).
+   *
+   * @returns how many series were dropped
+   */
+  retainSeries(label: string, keep: (value: string) => boolean): number {
+    let dropped = 0;
+    for (const metric of this.#metrics.values()) {
+      if (metric instanceof MetricFamily) dropped += metric.retainSeries(label, keep);
+    }
+    return dropped;
+  }
+
   /** Every metric in the Prometheus text format 0.0.4 (`text/plain; version=0.0.4`). */
   render(): string {
     let out = "";
@@ -307,10 +346,11 @@ export interface GatewayMetrics {
   executionSeconds: Histogram;
   /**
    * `airlock_tool_calls_total{tenant,tool,outcome}`: outcome is `ok`, `error`, `refused` or
-   * `cancelled`; `tool` is a catalogue id or `(unknown)`.
+   * `cancelled`; `tool` is a catalogue id or `(unknown)`. A tool's series are dropped when it
+   * leaves its ready server's list ({@linkcode dropToolSeries}).
    */
   toolCalls: Counter;
-  /** `airlock_tool_call_duration_seconds{tenant,tool}`. */
+  /** `airlock_tool_call_duration_seconds{tenant,tool}`; dropped like `toolCalls`. */
   toolCallSeconds: Histogram;
   /** `airlock_redactions_total{type}`. */
   redactions: Counter;
@@ -524,6 +564,30 @@ export function observeExecution(
   for (const [type, count] of Object.entries(entry.redactions)) {
     if (count > 0) metrics.redactions.inc({ type }, count);
   }
+}
+
+/**
+ * Drops the `tool`-labelled series (in every metric: `airlock_tool_calls_total`,
+ * `airlock_tool_call_duration_seconds`, and any added later) of `server`'s tools that are not
+ * in `current`, its tool list now. Call it when a ready server's list changes, so the series
+ * stay bounded by the catalogue: a server that adds, calls and removes tools at run time
+ * would otherwise leave series behind for every id it ever had. Other servers' series and
+ * `(unknown)` are kept. O(series).
+ *
+ * @param server the server's config key (tool ids are `server.tool`)
+ * @param current the ids of the server's tools now
+ * @returns how many series were dropped
+ */
+export function dropToolSeries(
+  metrics: GatewayMetrics,
+  server: string,
+  current: ReadonlySet<string>,
+): number {
+  const prefix = `${server}.`;
+  return metrics.registry.retainSeries(
+    "tool",
+    (tool) => !tool.startsWith(prefix) || current.has(tool),
+  );
 }
 
 function sampleLine(name: string, labels: Labels, value: number): string {

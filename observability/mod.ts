@@ -26,6 +26,7 @@ export {
   CONTENT_TYPE,
   Counter,
   createGatewayMetrics,
+  dropToolSeries,
   escapeLabelValue,
   type GatewayMetrics,
   type GatewayMetricSources,

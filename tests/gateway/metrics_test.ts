@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import {
   Counter,
   createGatewayMetrics,
+  dropToolSeries,
   escapeLabelValue,
   type GatewayMetricSources,
   Gauge,
@@ -325,6 +326,69 @@ Deno.test("the gateway metrics have the names, types and labels of the contract"
   assertEquals(v("airlock_http_requests_total", { route: "/v1/execute", status: "200" }), 1);
   assertEquals(v("airlock_rejected_total", { tenant: "acme", kind: "rate_limited" }), 1);
   assertEquals(v("airlock_tool_searches_total", { tenant: "acme" }), 1);
+});
+
+Deno.test("series of tools that left a server's list are dropped from every tool metric", () => {
+  const metrics = createGatewayMetrics({
+    queueDepth: () => 0,
+    activeExecutions: () => 0,
+    poolReady: () => 0,
+    poolSize: () => 0,
+    upstreams: () => [],
+  });
+  // A metric registered later with a `tool` label is covered too, and one without is untouched.
+  const later = metrics.registry.register(
+    new Histogram("test_tool_bytes", "A later tool metric.", ["tool"], [1, 10]),
+  );
+  const record = (tenant: string, tools: string[]): AuditRecord => ({
+    time: "2026-11-30T10:00:00Z",
+    tenant,
+    requestId: "r",
+    transport: "http",
+    codeHash: "sha256:00",
+    ok: true,
+    durationMs: 10,
+    sandboxMs: 5,
+    toolsInjected: [],
+    calls: tools.map((tool) => ({ tool, ms: 1, ok: true })),
+    redactions: {},
+  });
+  const catalogue = new Set(["crm.get", "crm.gone", "crmx.get", "fs.read"]);
+  for (const tenant of ["acme", "globex"]) {
+    observeExecution(
+      metrics,
+      record(tenant, ["crm.get", "crm.gone", "crmx.get", "fs.read", "made.up"]),
+      (id) => catalogue.has(id),
+    );
+  }
+  later.observe({ tool: "crm.gone" }, 5);
+  later.observe({ tool: "crm.get" }, 5);
+  const toolsIn = (text: string) =>
+    [...new Set([...text.matchAll(/tool="([^"]*)"/g)].map((m) => m[1]))].sort();
+  assertEquals(toolsIn(metrics.registry.render()), [
+    "(unknown)",
+    "crm.get",
+    "crm.gone",
+    "crmx.get",
+    "fs.read",
+  ]);
+
+  // crm's list no longer has crm.gone: 2 tenants x (counter + histogram) + the later metric.
+  assertEquals(dropToolSeries(metrics, "crm", new Set(["crm.get"])), 5);
+  const text = metrics.registry.render();
+  parseExposition(text);
+  // Another server whose name starts the same, other servers and (unknown) keep theirs.
+  assertEquals(toolsIn(text), ["(unknown)", "crm.get", "crmx.get", "fs.read"]);
+  const kept = { tenant: "acme", tool: "crm.get" };
+  assertEquals(metrics.toolCalls.value({ ...kept, outcome: "ok" }), 1);
+  assertEquals(metrics.executions.value({ tenant: "acme", outcome: "ok" }), 1);
+  // Dropping again finds nothing; a tool that comes back starts from 0.
+  assertEquals(dropToolSeries(metrics, "crm", new Set(["crm.get"])), 0);
+  assertEquals(metrics.toolCalls.value({ tenant: "acme", tool: "crm.gone", outcome: "ok" }), 0);
+  // A server with no tools left keeps none; a label no metric carries drops nothing.
+  assertEquals(dropToolSeries(metrics, "fs", new Set()), 4);
+  assertEquals(metrics.registry.retainSeries("nope", () => false), 0);
+  assert(!metrics.registry.render().includes('tool="fs.read"'));
 });
 
 Deno.test("misuse is refused: bad names, labels, values, buckets, duplicates", () => {
