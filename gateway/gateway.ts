@@ -240,7 +240,8 @@ export class Gateway {
       poolReady: () => this.sandbox.stats().poolReady,
       poolSize: () => this.sandbox.stats().poolSize,
       pool: () => this.sandbox.stats(),
-      audit: () => this.audit?.queueStats(),
+      // Whichever log is configured: a PostgreSQL replica counts its refused records too.
+      audit: () => this.auditSink?.queueStats(),
       upstreams: () =>
         this.upstream.status().map((u) => ({ server: u.name, up: u.state === "ready" })),
       vaults: () => this.vaults.stats(),

@@ -1,7 +1,8 @@
 /**
  * The audit log: one row per execution and one per tool call, in an embedded SQLite file
  * (`node:sqlite`), pruned after a retention period. It records what ran and how it went,
- * never what came back: there is no column for the result, the logs or the code text.
+ * never what came back: there is no column for the result, the logs or the code text. Texts
+ * are stored as {@linkcode storableRecord} gives them, the same in the PostgreSQL log.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { AuditSink } from "./audit_sink.ts";
+import { storableText } from "./audit_text.ts";
 import { WriteBehind, type WriteBehindStats } from "./write_behind.ts";
 
 /** One execution, as audited. Never holds the result value, logs or code text. */
@@ -169,6 +171,10 @@ export interface ApprovalAuditRecord {
 export const MAX_APPROVAL_ARGUMENT_CHARS = 4096;
 /** Longest stored approval reason, in UTF-16 units. */
 export const MAX_APPROVAL_REASON_CHARS = 500;
+/** Longest stored approval id and approval execution id, in UTF-16 units. */
+const MAX_ID_CHARS = 64;
+/** Longest stored `speculation` marker (the markers are short words). */
+const MAX_SPECULATION_CHARS = 16;
 
 interface ExecutionRow {
   id: number;
@@ -350,7 +356,8 @@ export class AuditLog implements AuditSink {
     return this.#queue.stats();
   }
 
-  #insert(entry: AuditRecord, time: string): void {
+  #insert(record: AuditRecord, time: string): void {
+    const entry = storableRecord(record);
     const { lastInsertRowid } = this.#insertExecution.run(
       time,
       entry.tenant,
@@ -368,12 +375,12 @@ export class AuditLog implements AuditSink {
       this.#insertCall.run(
         lastInsertRowid,
         seq,
-        call.tool.slice(0, MAX_TOOL_CHARS),
+        call.tool,
         call.ms,
         call.ok ? 1 : 0,
         call.outcome ?? null,
-        call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
-        call.speculation === undefined ? null : call.speculation.slice(0, 16),
+        call.error ?? null,
+        call.speculation ?? null,
       );
     });
   }
@@ -385,19 +392,20 @@ export class AuditLog implements AuditSink {
   recordApproval(entry: ApprovalAuditRecord): void {
     if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
     try {
+      const row = storableApproval(entry);
       this.#insertApproval.run(
-        entry.id.slice(0, 64),
-        entry.tenant,
-        entry.executionId.slice(0, 64),
-        entry.requestId,
-        entry.tool.slice(0, MAX_TOOL_CHARS),
-        entry.arguments.slice(0, MAX_APPROVAL_ARGUMENT_CHARS),
-        new Date(entry.requestedAt).toISOString(),
-        new Date(entry.decidedAt).toISOString(),
-        entry.decision,
-        entry.decidedBy ?? null,
-        entry.scope ?? null,
-        entry.reason === undefined ? null : entry.reason.slice(0, MAX_APPROVAL_REASON_CHARS),
+        row.id,
+        row.tenant,
+        row.executionId,
+        row.requestId,
+        row.tool,
+        row.arguments,
+        new Date(row.requestedAt).toISOString(),
+        new Date(row.decidedAt).toISOString(),
+        row.decision,
+        row.decidedBy ?? null,
+        row.scope ?? null,
+        row.reason ?? null,
       );
     } catch (error) {
       throw new AuditError("audit_write", `audit write failed: ${(error as Error).message}`, {
@@ -511,6 +519,75 @@ export class AuditLog implements AuditSink {
       redactions: JSON.parse(row.redactions),
     };
   }
+}
+
+/**
+ * What both audit logs store of `entry`: tool ids cut to {@linkcode MAX_TOOL_CHARS}, call
+ * errors to {@linkcode MAX_ERROR_CHARS}, and every text (JSON ones included: tool ids
+ * injected, redaction types) made storable ({@linkcode storableText}: U+0000 and lone
+ * surrogates become U+FFFD), so that whatever the code or an upstream server put into the
+ * record, both logs can hold it and read it back alike. Redaction types that become the same
+ * text have their counts added. Linear in the record's size; `entry` is not changed.
+ */
+export function storableRecord(entry: AuditRecord): AuditRecord {
+  const redactions = new Map<string, number>();
+  for (const [type, count] of Object.entries(entry.redactions)) {
+    const key = storableText(type);
+    redactions.set(key, (redactions.get(key) ?? 0) + count);
+  }
+  return {
+    time: entry.time,
+    tenant: storableText(entry.tenant),
+    requestId: storableText(entry.requestId),
+    transport: storableText(entry.transport) as AuditRecord["transport"],
+    codeHash: storableText(entry.codeHash),
+    ok: entry.ok,
+    ...(entry.errorKind == null ? {} : { errorKind: storableText(entry.errorKind) }),
+    durationMs: entry.durationMs,
+    sandboxMs: entry.sandboxMs,
+    toolsInjected: entry.toolsInjected.map(storableText),
+    calls: entry.calls.map((call) => ({
+      tool: storableText(call.tool.slice(0, MAX_TOOL_CHARS)),
+      ms: call.ms,
+      ok: call.ok,
+      ...(call.outcome == null ? {} : { outcome: storableText(call.outcome) }),
+      ...(call.error == null ? {} : { error: storableText(call.error.slice(0, MAX_ERROR_CHARS)) }),
+      ...(call.speculation == null
+        ? {}
+        : { speculation: storableText(call.speculation.slice(0, MAX_SPECULATION_CHARS)) }),
+    })),
+    // fromEntries: a type named `__proto__` is a key like any other, not a prototype.
+    redactions: Object.fromEntries(redactions),
+  };
+}
+
+/**
+ * What both audit logs store of an approval: ids cut to 64, the tool to
+ * {@linkcode MAX_TOOL_CHARS}, the arguments to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS}, the
+ * reason to {@linkcode MAX_APPROVAL_REASON_CHARS}, every text made storable
+ * ({@linkcode storableText}). `entry` is not changed.
+ */
+export function storableApproval(entry: ApprovalAuditRecord): ApprovalAuditRecord {
+  const optional = (text: string | undefined, max = Infinity) =>
+    text == null ? undefined : storableText(text.slice(0, max));
+  const row: ApprovalAuditRecord = {
+    id: storableText(entry.id.slice(0, MAX_ID_CHARS)),
+    tenant: storableText(entry.tenant),
+    executionId: storableText(entry.executionId.slice(0, MAX_ID_CHARS)),
+    requestId: storableText(entry.requestId),
+    tool: storableText(entry.tool.slice(0, MAX_TOOL_CHARS)),
+    arguments: storableText(entry.arguments.slice(0, MAX_APPROVAL_ARGUMENT_CHARS)),
+    requestedAt: entry.requestedAt,
+    decidedAt: entry.decidedAt,
+    decision: storableText(entry.decision),
+  };
+  const decidedBy = optional(entry.decidedBy);
+  const scope = optional(entry.scope);
+  const reason = optional(entry.reason, MAX_APPROVAL_REASON_CHARS);
+  if (decidedBy !== undefined) row.decidedBy = decidedBy;
+  if (scope !== undefined) row.scope = scope;
+  if (reason !== undefined) row.reason = reason;
+  return row;
 }
 
 /** `"sha256:<hex>"` of `code`, so executions of the same code can be grouped without storing it. */

@@ -5,8 +5,13 @@
  * starting together do not race; retention prunes old executions (calls go by cascade).
  *
  * Records are queued (at most `maxQueue`) and written in batches in the background, retried
- * with backoff while the database is unreachable. Nothing is dropped for lack of room: when the
- * queue is full, a record waits for room ({@linkcode PostgresAuditLog.enqueue} returns a
+ * with backoff while the database is unreachable. What a tenant or an upstream server puts into
+ * a record cannot stop the others: texts are stored as both logs store them (`storableRecord`:
+ * U+0000 and lone surrogates become U+FFFD), call rows go in statements of at most 4,096
+ * (PostgreSQL binds at most 65,535 parameters), and a batch PostgreSQL refuses for its values
+ * is written again one record at a time, the record it still refuses set aside (counted in
+ * `queueStats().failed`, logged without its contents, not retried). Nothing is dropped for
+ * lack of room: when the queue is full, a record waits for room ({@linkcode PostgresAuditLog.enqueue} returns a
  * promise the gateway awaits before answering: backpressure, as with SQLite), and the waits
  * are counted (`backpressured`) and logged.
  *
@@ -18,12 +23,12 @@ import {
   type ApprovalAuditRecord,
   AuditError,
   type AuditRecord,
-  MAX_APPROVAL_ARGUMENT_CHARS,
-  MAX_APPROVAL_REASON_CHARS,
-  MAX_ERROR_CHARS,
-  MAX_TOOL_CHARS,
+  storableApproval,
+  storableRecord,
 } from "./audit.ts";
 import type { AuditSink } from "./audit_sink.ts";
+import { refusedRecord } from "./audit_postgres_refusal.ts";
+import type { WriteBehindStats } from "./write_behind.ts";
 
 /** Options of {@linkcode PostgresAuditLog.open}. */
 export interface PostgresAuditOptions {
@@ -42,6 +47,12 @@ export interface PostgresAuditOptions {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * Tool-call rows per INSERT: 8 columns each, so 32,768 bind parameters, half of the 65,535
+ * PostgreSQL takes per statement (an execution may have up to `sandbox.maxToolCalls` =
+ * 100,000 calls, plus its unused prefetches).
+ */
+const CALL_ROWS_PER_INSERT = 4096;
 const MIGRATION_LOCK = 0x4169726c; // "Airl": one advisory lock id for every replica
 
 /** Migrations; `airlock_audit_schema.version` counts how many have been applied. */
@@ -134,6 +145,9 @@ export class PostgresAuditLog implements AuditSink {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
   #backpressured = 0;
+  #written = 0;
+  /** Records PostgreSQL refused (set aside, not retried). */
+  #refused = 0;
   /** Records waiting for room in the queue, oldest first (admitted as batches are written). */
   #waiting: Array<() => void> = [];
   #timers = new Set<ReturnType<typeof setInterval>>();
@@ -191,6 +205,20 @@ export class PostgresAuditLog implements AuditSink {
   /** Records that had to wait for room in the queue, since open. */
   get backpressured(): number {
     return this.#backpressured;
+  }
+
+  /**
+   * Figures for the audit metrics (`airlock_audit_pending`, `_written_total`, `_failed_total`,
+   * `_backpressured_total`): `failed` counts records PostgreSQL refused; records waiting for
+   * an unreachable database are `pending`, not failed.
+   */
+  queueStats(): WriteBehindStats {
+    return {
+      pending: this.queued,
+      written: this.#written,
+      failed: this.#refused,
+      backpressured: this.#backpressured,
+    };
   }
 
   /** Records never dropped for room: always 0 (kept for readers of the older figure). */
@@ -397,44 +425,82 @@ export class PostgresAuditLog implements AuditSink {
       const batch = this.#queue.slice(0, this.#batchSize);
       try {
         await this.#write(batch);
-        this.#queue.splice(0, batch.length);
-        this.#failures = 0;
-        this.#admit();
+        this.#done(batch.length);
       } catch (error) {
-        this.#failures++;
-        const delay = Math.min(100 * 2 ** Math.min(this.#failures, 6), 5000);
-        if (this.#failures === 1 || this.#failures % 10 === 0) {
-          this.#onError(
-            `audit write failed (${this.#queue.length} queued, retrying): ${
-              (error as Error).message
-            }`,
-          );
+        if (!refusedRecord(error)) return this.#retryLater(error);
+        // PostgreSQL refused something in the batch: write it one record at a time, so the
+        // one it refuses is set aside and the others (any tenant's) are written.
+        for (const entry of batch) {
+          if (this.#closed) return;
+          try {
+            await this.#write([entry]);
+          } catch (error) {
+            if (!refusedRecord(error)) return this.#retryLater(error);
+            this.#setAside(entry, error);
+            continue;
+          }
+          this.#done(1);
         }
-        this.#retryTimer = setTimeout(() => {
-          this.#retryTimer = undefined;
-          this.#kick();
-        }, delay);
-        return;
       }
     }
   }
 
+  /** The first `count` queued records are done with: written, or refused and counted. */
+  #done(count: number, written = count): void {
+    this.#queue.splice(0, count);
+    this.#written += written;
+    this.#failures = 0;
+    this.#admit();
+  }
+
+  /**
+   * One record PostgreSQL refuses whatever the retry: counted, logged without its contents
+   * (PostgreSQL's message may quote them; the SQLSTATE does not), and not retried, so that
+   * it cannot hold up the records behind it.
+   */
+  #setAside(entry: AuditRecord | QueuedApproval, error: unknown): void {
+    this.#refused++;
+    this.#done(1, 0);
+    const what = "approval" in entry ? "approval" : "execution";
+    const code = (error as { code?: unknown }).code;
+    this.#onError(
+      `audit write failed: PostgreSQL refused one ${what} record (${
+        typeof code === "string" ? code.slice(0, 32) : (error as Error).name
+      }); not written, not retried (${this.#refused} so far)`,
+    );
+  }
+
+  /** The database is unreachable (or failing for every record): retry with backoff. */
+  #retryLater(error: unknown): void {
+    if (this.#closed) return;
+    this.#failures++;
+    const delay = Math.min(100 * 2 ** Math.min(this.#failures, 6), 5000);
+    if (this.#failures === 1 || this.#failures % 10 === 0) {
+      this.#onError(
+        `audit write failed (${this.#queue.length} queued, retrying): ${(error as Error).message}`,
+      );
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#kick();
+    }, delay);
+  }
+
   async #write(batch: Array<AuditRecord | QueuedApproval>): Promise<void> {
     await this.#sql.begin(async (tx) => {
-      for (const entry of batch) {
-        if ("approval" in entry) {
-          const a = entry.approval;
+      for (const queued of batch) {
+        if ("approval" in queued) {
+          const a = storableApproval(queued.approval);
           await tx`
             INSERT INTO airlock_approvals (id, replica, tenant, execution_id, request_id, tool,
               arguments, requested_at, decided_at, decision, decided_by, scope, reason)
-            VALUES (${a.id.slice(0, 64)}, ${this.replica}, ${a.tenant},
-              ${a.executionId.slice(0, 64)}, ${a.requestId}, ${a.tool.slice(0, MAX_TOOL_CHARS)},
-              ${a.arguments.slice(0, MAX_APPROVAL_ARGUMENT_CHARS)}, ${new Date(a.requestedAt)},
-              ${new Date(a.decidedAt)}, ${a.decision}, ${a.decidedBy ?? null}, ${a.scope ?? null},
-              ${a.reason === undefined ? null : a.reason.slice(0, MAX_APPROVAL_REASON_CHARS)})
+            VALUES (${a.id}, ${this.replica}, ${a.tenant}, ${a.executionId}, ${a.requestId},
+              ${a.tool}, ${a.arguments}, ${new Date(a.requestedAt)}, ${new Date(a.decidedAt)},
+              ${a.decision}, ${a.decidedBy ?? null}, ${a.scope ?? null}, ${a.reason ?? null})
             ON CONFLICT (id) DO NOTHING`;
           continue;
         }
+        const entry = storableRecord(queued);
         const [{ id }] = await tx<Array<{ id: string }>>`
           INSERT INTO airlock_executions (time, replica, tenant, request_id, transport,
             code_hash, ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions)
@@ -443,20 +509,21 @@ export class PostgresAuditLog implements AuditSink {
             ${entry.durationMs}, ${entry.sandboxMs}, ${tx.json(entry.toolsInjected)},
             ${tx.json(entry.redactions)})
           RETURNING id`;
-        if (entry.calls.length === 0) continue;
-        const rows = entry.calls.map((call, seq) => ({
-          execution_id: id,
-          seq,
-          tool: call.tool.slice(0, MAX_TOOL_CHARS),
-          ms: call.ms,
-          ok: call.ok,
-          outcome: call.outcome ?? null,
-          error: call.error === undefined ? null : call.error.slice(0, MAX_ERROR_CHARS),
-          speculation: call.speculation === undefined ? null : call.speculation.slice(0, 16),
-        }));
-        await tx`INSERT INTO airlock_tool_calls ${
-          tx(rows, "execution_id", "seq", "tool", "ms", "ok", "outcome", "error", "speculation")
-        }`;
+        for (let from = 0; from < entry.calls.length; from += CALL_ROWS_PER_INSERT) {
+          const rows = entry.calls.slice(from, from + CALL_ROWS_PER_INSERT).map((call, i) => ({
+            execution_id: id,
+            seq: from + i,
+            tool: call.tool,
+            ms: call.ms,
+            ok: call.ok,
+            outcome: call.outcome ?? null,
+            error: call.error ?? null,
+            speculation: call.speculation ?? null,
+          }));
+          await tx`INSERT INTO airlock_tool_calls ${
+            tx(rows, "execution_id", "seq", "tool", "ms", "ok", "outcome", "error", "speculation")
+          }`;
+        }
       }
     });
   }

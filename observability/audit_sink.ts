@@ -6,6 +6,7 @@
  */
 
 import type { ApprovalAuditRecord, AuditRecord } from "./audit.ts";
+import type { WriteBehindStats } from "./write_behind.ts";
 
 /** An audit log the gateway writes to. */
 export interface AuditSink {
@@ -25,6 +26,11 @@ export interface AuditSink {
   recordApproval?(entry: ApprovalAuditRecord): void;
   /** The newest executions first (default 100), optionally of one tenant. */
   recentAsync(options?: { tenant?: string; limit?: number }): Promise<AuditRecord[]>;
+  /**
+   * Records queued, written, failed (refused by the store: not written, not retried) and
+   * backpressured, for the `airlock_audit_*` metrics.
+   */
+  queueStats(): WriteBehindStats;
   /** Resolves once every record given so far is stored (or dropped after `timeoutMs`). */
   flush(timeoutMs?: number): Promise<void>;
   /** Prunes every `intervalMs` until the returned function is called or the log closes. */
