@@ -680,7 +680,8 @@ export class McpHttpEndpoint {
   async #sharedSession(id: string, tenant: Tenant, key: string): Promise<HttpSession | undefined> {
     let record;
     try {
-      record = await this.#shared!.touch(id);
+      // Touched only for its own tenant; another one gets `forbidden` below.
+      record = await this.#shared!.touch(id, tenant.id);
     } catch (error) {
       throw sharedError(error);
     }

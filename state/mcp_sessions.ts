@@ -107,16 +107,19 @@ export class SharedMcpSessions {
 
   /**
    * The session's record, marking it used (its life restarts and it becomes its tenant's
-   * most recently used); undefined when it is gone or does not authenticate.
+   * most recently used) unless it belongs to another tenant than `tenant` (when given): a
+   * caller who knew another tenant's session id could otherwise keep it alive and first in
+   * its tenant's order (red team, 2026-11-30). Undefined when it is gone or does not
+   * authenticate.
    * @throws StateUnavailableError
    */
-  async touch(id: string): Promise<McpSessionRecord | undefined> {
+  async touch(id: string, tenant = ""): Promise<McpSessionRecord | undefined> {
     const keys = await this.#keys;
     const member = await this.#member(keys, id);
     const reply = await this.#conn.script(
       MCP_TOUCH,
       [this.#key(member)],
-      [this.#ttlMs, member, `${this.#prefix}mcpsessions:`],
+      [this.#ttlMs, member, `${this.#prefix}mcpsessions:`, tenant],
     );
     if (!Array.isArray(reply) || typeof reply[1] !== "string") return undefined;
     const json = await decryptValue(keys, reply[1], context(id));

@@ -275,11 +275,13 @@ return evicted
  * Reads an MCP session and marks it used: its record lives ttl more and it moves to the
  * back of its tenant's eviction order (the sorted set's score is the last use), so the cap
  * evicts by last use. KEYS[1] its record; ARGV ttl (ms), session member, tenant-set key
- * prefix. Returns `{tenant, sealed}`, or false when there is none (expired, closed, evicted).
+ * prefix, the caller's tenant (`""`: any; a record of another tenant is returned untouched).
+ * Returns `{tenant, sealed}`, or false when there is none (expired, closed, evicted).
  */
 export const MCP_TOUCH = ALLOW_OOM + NOW + `
 local v = redis.call('HMGET', KEYS[1], 't', 's')
 if not v[1] or not v[2] then return false end
+if ARGV[4] ~= '' and v[1] ~= ARGV[4] then return {v[1], v[2]} end
 local ttl = tonumber(ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ttl)
 local tk = ARGV[3] .. v[1]

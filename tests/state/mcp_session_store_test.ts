@@ -139,3 +139,29 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "mcp session store: another tenant's touch neither keeps a session alive nor reorders it",
+  ignore,
+  async fn() {
+    await withSessions({ ttlMs: 600, maxPerTenant: 2 }, async (sessions) => {
+      await sessions.create("s1", record());
+      await sleep(5);
+      await sessions.create("s2", record());
+      await sleep(5);
+      // Another tenant that knows s1's id uses it: it learns whose it is, and nothing more.
+      assertEquals((await sessions.touch("s1", "other"))?.tenant, "acme");
+      await sleep(5);
+      // s1 is still acme's least recently used: the cap takes it, not s2.
+      assertEquals(await sessions.create("s3", record(), ["s1", "s2", "s3"]), ["s1"]);
+      // Nor does it keep a session alive past its idle time.
+      const deadline = Date.now() + 1500;
+      while (Date.now() < deadline && await sessions.touch("s2", "other")) {
+        assert(await sessions.touch("s3", "acme"), "its own tenant's touch keeps s3 alive");
+        await sleep(100);
+      }
+      assertEquals(await sessions.touch("s2", "acme"), undefined, "s2 expired");
+      assert(await sessions.touch("s3", "acme"), "its own tenant's touch still works");
+    });
+  },
+});
