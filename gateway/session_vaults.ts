@@ -3,12 +3,20 @@
  * execution opens its session's vault, redacts with it, and commits what it added: in Redis
  * mode the session is loaded into a local vault first and the new mappings are stored after,
  * with placeholders settled among replicas (a rare race renames a new placeholder; the
- * response is rewritten to match).
+ * response is rewritten to match). A session Redis no longer holds starts again under a new
+ * tag, so none of its old placeholders ever comes to mean another value.
  *
  * @module
  */
 
-import { type PiiType, Vault, type VaultRef, type VaultStore } from "../pii/mod.ts";
+import {
+  newVaultTag,
+  type PiiType,
+  PLACEHOLDER_TAG,
+  Vault,
+  type VaultRef,
+  type VaultStore,
+} from "../pii/mod.ts";
 import { type RedisVaultStore, StateUnavailableError } from "../state/mod.ts";
 import { GatewayError } from "./errors.ts";
 
@@ -29,6 +37,12 @@ export interface OpenVault {
 interface Shared {
   vault: Vault;
   users: number;
+  /**
+   * Whether the vault's tag may be the one a missing session starts under: only for a vault
+   * made for a session Redis did not hold, and only on its first commit. Any other commit
+   * offers a new tag, since Redis may have held and dropped this one.
+   */
+  tagIsFresh: boolean;
 }
 
 /** Session vaults of the gateway. */
@@ -67,12 +81,17 @@ export class SessionVaults {
       // Another execution of the session may have opened it meanwhile.
       entry = this.#open.get(key);
       if (entry === undefined) {
-        const vault = new Vault({ ttlMs: this.#ttlMs });
+        // The session's tag, so its placeholders keep resolving; a new one for a new session
+        // (or for a stored tag that is not one, which the vault would refuse).
+        const tag = snapshot.tag !== undefined && PLACEHOLDER_TAG.test(snapshot.tag)
+          ? snapshot.tag
+          : undefined;
+        const vault = new Vault({ ttlMs: this.#ttlMs, tag });
         vault.seed(
           snapshot.mappings.map((m) => ({ ...m, type: m.type as PiiType })),
           snapshot.counters,
         );
-        entry = { vault, users: 0 };
+        entry = { vault, users: 0, tagIsFresh: snapshot.tag === undefined };
         this.#open.set(key, entry);
       }
     }
@@ -82,7 +101,12 @@ export class SessionVaults {
     return {
       vault: opened.vault,
       commit: async () => {
-        const settled = await shared(store.commit(ref, opened.vault.takeAdded()));
+        const added = opened.vault.takeAdded();
+        if (added.length === 0) return new Map();
+        // Claimed before the round trip: a concurrent commit must not offer it too.
+        const fresh = opened.tagIsFresh ? opened.vault.tag : newVaultTag();
+        opened.tagIsFresh = false;
+        const settled = await shared(store.commit(ref, added, fresh));
         const renames = new Map<string, string | undefined>();
         for (const [from, to] of settled) if (from !== to) renames.set(from, to);
         opened.vault.rename(renames);
@@ -137,7 +161,7 @@ export function renamePlaceholders(
 ): unknown {
   if (renames.size === 0) return value;
   const text = (s: string) =>
-    s.replace(/\[([A-Z_]+)_\d+\]/g, (ph, label: string) => {
+    s.replace(/\[([A-Z]+)_\d+_[a-z]+\]/g, (ph, label: string) => {
       if (!renames.has(ph)) return ph;
       return renames.get(ph) ?? `[REDACTED_${label}]`;
     });

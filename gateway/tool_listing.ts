@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type RedactionOptions, redactText, redactValue, Vault } from "../pii/mod.ts";
+import { DISPLAY_TAG, type RedactionOptions, redactText, redactValue, Vault } from "../pii/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 
 /** Schema keywords whose object's keys are property names (data), not keywords. */
@@ -66,7 +66,8 @@ export function renamePropertyNames(schema: unknown, rename: (name: string) => s
  */
 export function toolForCaller(tool: ToolInfo, redaction: RedactionOptions): ToolInfo {
   const options: RedactionOptions = redaction.mode === "tokenize"
-    ? { ...redaction, vault: new Vault() }
+    // The display tag: the same listing every time, and never restorable in a session.
+    ? { ...redaction, vault: new Vault({ tag: DISPLAY_TAG }) }
     : redaction;
   const text = (value: string) => redactText(value, options).text;
   const schema = (value: unknown) =>

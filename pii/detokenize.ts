@@ -5,14 +5,22 @@ import { PLACEHOLDER_LABELS } from "./types.ts";
 import type { Vault } from "./vault.ts";
 import { mapLeaves, someLeaf } from "./walk.ts";
 
+/** A placeholder as vaults make them, `[LABEL_n_tag]`; linear, no backtracking. */
 const PLACEHOLDER = new RegExp(
-  `\\[(?:${Object.values(PLACEHOLDER_LABELS).join("|")})_[1-9][0-9]{0,9}\\]`,
+  `\\[(?:${Object.values(PLACEHOLDER_LABELS).join("|")})_[1-9][0-9]{0,9}_[a-z]{7}\\]`,
   "g",
 );
 
 /**
- * Replaces placeholders such as `[EMAIL_1]` in `text` with their values in `vault`. When
- * `used` is given, each value put in is recorded there with its placeholder.
+ * Replaces placeholders such as `[EMAIL_1_kqzmtwa]` in `text` with their values in `vault`.
+ * When `used` is given, each value put in is recorded there with its placeholder.
+ *
+ * A placeholder `vault` cannot resolve (expired, evicted, another session's or another
+ * vault's: the tag differs) is refused, never passed on as it is: the caller meant a value,
+ * and a tool handed the bare placeholder would write to it, store it or fail obscurely.
+ * Text that merely looks like an older, untagged placeholder (`[EMAIL_1]`) is left alone.
+ * @throws RangeError with `kind: "unknown_placeholder"` for a placeholder that does not resolve
+ * @throws RangeError with `kind: "too_large"` when `budget` runs out
  */
 export function detokenizeText(
   text: string,
@@ -23,7 +31,16 @@ export function detokenizeText(
   if (text.indexOf("[") === -1) return text;
   return text.replace(PLACEHOLDER, (placeholder) => {
     const value = vault.lookup(placeholder);
-    if (value === undefined) return placeholder;
+    if (value === undefined) {
+      throw Object.assign(
+        new RangeError(
+          `${placeholder} does not stand for any value of this session (it expired, was ` +
+            "evicted, or belongs to another session or an earlier vault of this one); it was " +
+            "not sent. Use the placeholders of this session's latest results",
+        ),
+        { kind: "unknown_placeholder" },
+      );
+    }
     if (budget) {
       budget.remaining -= value.length - placeholder.length;
       if (budget.remaining < 0) {
@@ -54,8 +71,8 @@ export interface ExpansionBudget {
 
 /**
  * Replaces placeholders inside every string of `value` (also when embedded in longer
- * strings), walking arrays and objects iteratively; keys are kept. Unknown or expired
- * placeholders are left as they are. Returns a copy, or `value` itself when no string in it
+ * strings), walking arrays and objects iteratively; keys are kept. A placeholder that does
+ * not resolve is refused (see {@linkcode detokenizeText}, which also lists the errors). Returns a copy, or `value` itself when no string in it
  * has a `[` (found by a scan that copies nothing: copying two million numbers of a tool
  * call's arguments held the shared event loop about 50 ms); the input is not modified.
  */

@@ -10,7 +10,7 @@
  * import { redactValue, Vault } from "./mod.ts";
  * const vault = new Vault();
  * const { value, counts } = redactValue({ to: "ann@example.com" }, { mode: "tokenize", vault });
- * // value: { to: "[EMAIL_1]" }, counts: { email: 1 }
+ * // value: { to: "[EMAIL_1_kqzmtwa]" } (the tag is the vault's), counts: { email: 1 }
  * ```
  *
  * @module
@@ -48,6 +48,10 @@ export {
   type DetectionPoolStats,
 } from "./worker_pool.ts";
 export {
+  DISPLAY_TAG,
+  newVaultTag,
+  parsePlaceholder,
+  PLACEHOLDER_TAG,
   Vault,
   type VaultMapping,
   type VaultOptions,

@@ -15,7 +15,7 @@ import { mapLeaves } from "./walk.ts";
 export interface RedactionOptions {
   /**
    * `mask`: replace with `[REDACTED_EMAIL]` etc.; `tokenize`: replace with stable
-   * placeholders `[EMAIL_1]` kept in `vault`; `off`: return the input unchanged.
+   * placeholders `[EMAIL_1_kqzmtwa]` kept in `vault`; `off`: return the input unchanged.
    */
   mode: "mask" | "tokenize" | "off";
   /** Types to redact (default: all). */

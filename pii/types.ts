@@ -27,7 +27,7 @@ export interface Finding {
 /** Number of findings per type, e.g. `{ email: 2 }`; absent types count zero. */
 export type RedactionCounts = Partial<Record<PiiType, number>>;
 
-/** The word used in placeholders for each type: `[EMAIL_1]`, `[REDACTED_CARD]`. */
+/** The word used in placeholders for each type: `[EMAIL_1_kqzmtwa]`, `[REDACTED_CARD]`. */
 export const PLACEHOLDER_LABELS: Readonly<Record<PiiType, string>> = Object.freeze({
   email: "EMAIL",
   phone: "PHONE",

@@ -24,8 +24,63 @@ export interface VaultOptions {
    * etc. and never stored, so it cannot pin memory and cannot be restored.
    */
   maxValueBytes?: number;
+  /**
+   * The vault's tag, which every placeholder it makes carries (`[EMAIL_1_<tag>]`): seven
+   * letters of {@linkcode PLACEHOLDER_TAG}'s alphabet. Default: drawn at random, so that two
+   * vaults (a session's vault and the one that replaces it after expiry, eviction or a
+   * restart) never issue the same placeholder. Set it only to continue a vault kept elsewhere.
+   */
+  tag?: string;
   /** Clock, injectable for tests (default `Date.now`). */
   now?: () => number;
+}
+
+/** Letters a vault tag is made of: lower case, without `i`, `l` and `o` (read as digits). */
+const TAG_ALPHABET = "abcdefghjkmnpqrstuvwxyz";
+/** Letters in a vault tag: 23^7 ≈ 3.4 × 10^9 tags. */
+const TAG_LENGTH = 7;
+
+/**
+ * A vault tag as {@linkcode VaultOptions.tag} describes it; anchored, for validation.
+ */
+export const PLACEHOLDER_TAG = new RegExp(`^[${TAG_ALPHABET}]{${TAG_LENGTH}}$`);
+
+/**
+ * The tag of vaults whose placeholders are only ever shown, never restored (tool listings):
+ * {@linkcode newVaultTag} never draws it, so such a placeholder copied into a tool call's
+ * arguments is refused rather than taken for a session's.
+ */
+export const DISPLAY_TAG = "schemas";
+
+/**
+ * A fresh random vault tag (`crypto.getRandomValues`; rejection sampling, so every tag is
+ * equally likely), never {@linkcode DISPLAY_TAG}. Two given vaults share one with probability
+ * 1 in 23^7 ≈ 3.4 × 10^9.
+ */
+export function newVaultTag(): string {
+  let tag = "";
+  const bytes = new Uint8Array(16);
+  while (tag.length < TAG_LENGTH || tag === DISPLAY_TAG) {
+    if (tag.length === TAG_LENGTH) tag = "";
+    crypto.getRandomValues(bytes);
+    for (const b of bytes) {
+      // 230 = 10 × 23: the bytes above it would favour the first letters.
+      if (b < 230 && tag.length < TAG_LENGTH) tag += TAG_ALPHABET[b % TAG_ALPHABET.length];
+    }
+  }
+  return tag;
+}
+
+/**
+ * The parts of a placeholder `[LABEL_n_tag]`, or undefined for anything else (a mask, an
+ * untagged `[LABEL_n]` of older versions). Linear; no backtracking.
+ */
+export function parsePlaceholder(
+  placeholder: string,
+): { label: string; number: number; tag: string } | undefined {
+  const m = /^\[([A-Z]+)_([1-9][0-9]{0,14})_([a-z]{7})\]$/.exec(placeholder);
+  if (m === null || !PLACEHOLDER_TAG.test(m[3])) return undefined;
+  return { label: m[1], number: Number(m[2]), tag: m[3] };
 }
 
 /** One mapping as a shared store keeps it: see {@linkcode Vault.seed}. */
@@ -34,7 +89,7 @@ export interface VaultMapping {
   type: PiiType;
   /** The value as first seen. */
   value: string;
-  /** Its placeholder, e.g. `[EMAIL_3]`. */
+  /** Its placeholder, e.g. `[EMAIL_3_kqzmtwa]`. */
   placeholder: string;
 }
 
@@ -78,9 +133,13 @@ const STORE_DEFAULTS = { maxSessions: 10_000, maxEntries: 250_000, maxBytes: 64 
 let listen: (vault: Vault, listener: VaultListener | undefined) => void;
 
 /**
- * Maps values to placeholders such as `[EMAIL_1]` and back. The same value always gets
- * the same placeholder while its mapping lives; numbers are never reused, so an expired or
- * evicted placeholder can never come to mean a different value: it simply stops resolving.
+ * Maps values to placeholders such as `[EMAIL_1_kqzmtwa]` and back. The same value always
+ * gets the same placeholder while its mapping lives; numbers are never reused within a vault,
+ * and every placeholder carries the vault's tag (random, see {@linkcode newVaultTag}), so a
+ * placeholder can never come to mean a different value: not after its mapping expired or was
+ * evicted, nor in the new vault a session gets after its old one expired, was evicted or was
+ * lost with a restart (that vault numbers from 1 again, under another tag). It simply stops
+ * resolving.
  *
  * Caps: at most `maxEntries` mappings and `maxBytes` bytes; the least recently used
  * mappings make room for a new one. Values above `maxValueBytes` are masked, not stored.
@@ -91,6 +150,7 @@ export class Vault {
   readonly #maxBytes: number;
   readonly #maxValueBytes: number;
   readonly #now: () => number;
+  readonly #tag: string;
   readonly #byValue = new Map<string, Entry>();
   readonly #byPlaceholder = new Map<string, Entry>();
   readonly #counters = new Map<PiiType, number>();
@@ -124,10 +184,21 @@ export class Vault {
       "maxValueBytes",
     );
     this.#now = options.now ?? Date.now;
+    if (options.tag !== undefined && !PLACEHOLDER_TAG.test(options.tag)) {
+      throw Object.assign(new RangeError("tag must be seven letters a-z but i, l and o"), {
+        kind: "invalid_option",
+      });
+    }
+    this.#tag = options.tag ?? newVaultTag();
+  }
+
+  /** The tag every placeholder of this vault carries (see {@linkcode VaultOptions.tag}). */
+  get tag(): string {
+    return this.#tag;
   }
 
   /**
-   * The placeholder for `value` of `type`, allocating `[LABEL_n]` on first sight. A value
+   * The placeholder for `value` of `type`, allocating `[LABEL_n_tag]` on first sight. A value
    * above `maxValueBytes`, or one whose mapping alone would exceed `maxBytes`, gets the
    * mask `[REDACTED_LABEL]` instead and is not stored: redaction never depends on room.
    */
@@ -159,7 +230,7 @@ export class Vault {
     }
     if (found !== undefined) this.#remove(found);
     const n = (this.#counters.get(type) ?? 0) + 1;
-    const placeholder = `[${PLACEHOLDER_LABELS[type]}_${n}]`;
+    const placeholder = `[${PLACEHOLDER_LABELS[type]}_${n}_${this.#tag}]`;
     // Key and placeholder are ASCII apart from the value.
     const bytes = 2 * valueBytes + type.length + 1 + placeholder.length;
     if (bytes > this.#maxBytes) {
@@ -209,8 +280,10 @@ export class Vault {
    * placeholders, and continues numbering after `counters` (per label, e.g. `{ EMAIL: 7 }`)
    * and after every loaded placeholder, so a new placeholder never repeats an old one.
    * Mappings are loaded in order (least recently used first) under the vault's caps; a value
-   * or placeholder of an unknown type is skipped. From now on, mappings this vault creates
-   * are listed by {@linkcode takeAdded}.
+   * or placeholder of an unknown type, or a placeholder without this vault's tag (another
+   * vault's, or an untagged one of older versions), is skipped: give the vault the store's tag
+   * when creating it. From now on, mappings this vault creates are listed by
+   * {@linkcode takeAdded}.
    */
   seed(mappings: VaultMapping[], counters: Record<string, number> = {}): void {
     this.#added ??= [];
@@ -223,9 +296,12 @@ export class Vault {
     }
     for (const m of mappings) {
       const label = PLACEHOLDER_LABELS[m.type];
-      const match = label === undefined ? null : /^\[([A-Z_]+)_(\d{1,15})\]$/.exec(m.placeholder);
-      if (match === null || match[1] !== label || typeof m.value !== "string") continue;
-      const n = Number(match[2]);
+      const parts = label === undefined ? undefined : parsePlaceholder(m.placeholder);
+      if (
+        parts === undefined || parts.label !== label || parts.tag !== this.#tag ||
+        typeof m.value !== "string"
+      ) continue;
+      const n = parts.number;
       if (n > (this.#counters.get(m.type) ?? 0)) this.#counters.set(m.type, n);
       const valueBytes = utf8Length(m.value, this.#maxValueBytes);
       if (valueBytes > this.#maxValueBytes) continue;
@@ -555,7 +631,8 @@ const MAX_ID_LENGTH = 256;
  * caps loses its own least recently used sessions; only when the whole store is over a cap
  * does the tenant using the most of it lose its least recently used session. A dropped
  * session's placeholders stop resolving (an execution still holding its vault keeps using
- * it until it ends, outside the counts).
+ * it until it ends, outside the counts), and never come to mean anything else: the session's
+ * next vault numbers from 1 again, but under another tag.
  *
  * Cost: `get` is O(1) amortised plus O(tenants) for a sweep at most once a second and for
  * eviction by the store's caps; tenants are few (they come from the configuration).

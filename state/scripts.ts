@@ -153,14 +153,20 @@ export const VAULT_MAPPING_OVERHEAD = 144;
  * Adds mappings to a vault session, settling placeholders among replicas. KEYS[1] the session
  * hash, KEYS[2] the tenant's sessions, KEYS[3] the tenant's charged bytes (session → bytes,
  * `_` → sum); ARGV ttl, session id, max entries, max bytes, max sessions, session-hash key
- * prefix, max bytes of the tenant (all its sessions, as charged), then per mapping: lookup
- * key, proposed placeholder, label, proposed number, sealed value. A value already there keeps
- * its placeholder; a proposed number at or below the label's counter (another replica got
- * there) or a taken placeholder gets the next number; a mapping over the session's caps gets
- * ''. A mapping that would take the tenant over its byte budget first evicts the tenant's
- * least recently used other sessions, and gets '' when that is not enough. Numbers never go
- * back. Sessions not used within ttl leave the tenant's sum; its least recently used sessions
- * beyond max sessions are deleted. Returns the final placeholders in order.
+ * prefix, max bytes of the tenant (all its sessions, as charged), fresh tag, then per mapping:
+ * lookup key, proposed placeholder (`[LABEL_n_tag]`), label, proposed number, sealed value.
+ *
+ * The session's tag (field `g`) is in every placeholder it holds. A session that is not there
+ * (new, expired, evicted, lost) or has no tag (stored by an older version: dropped) starts
+ * under the fresh tag, never under the tag the proposals carry: that may be a dropped
+ * session's, whose numbers a new counter would repeat. A value already there keeps its
+ * placeholder; a proposal under another tag, with a number at or below the label's counter
+ * (another replica got there) or a taken placeholder gets the next number under the session's
+ * tag; a mapping over the session's caps gets ''. A mapping that would take the tenant over
+ * its byte budget first evicts the tenant's least recently used other sessions, and gets ''
+ * when that is not enough. Numbers never go back within a tag. Sessions not used within ttl
+ * leave the tenant's sum; its least recently used sessions beyond max sessions are deleted.
+ * Returns the final placeholders in order.
  */
 export const VAULT_COMMIT = DENY_OOM + NOW + VAULT_FORGET + `
 local ttl = tonumber(ARGV[1])
@@ -173,15 +179,21 @@ local maxT = tonumber(ARGV[7])
 for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl)) do
   forget(KEYS[2], KEYS[3], hp, s)
 end
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('HEXISTS', KEYS[3], sid) == 1 then
+local g = redis.call('HGET', KEYS[1], 'g')
+if not g and (redis.call('EXISTS', KEYS[1]) == 1 or redis.call('HEXISTS', KEYS[3], sid) == 1) then
   forget(KEYS[2], KEYS[3], hp, sid)
 end
+if not g then
+  g = ARGV[8]
+  redis.call('HSET', KEYS[1], 'g', g)
+end
+local suffix = '_' .. g .. ']'
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')
 local total = tonumber(redis.call('HGET', KEYS[3], '_') or '0')
 local added = 0
 local out = {}
-for i = 8, #ARGV, 5 do
+for i = 9, #ARGV, 5 do
   local lk = ARGV[i]
   local ph = ARGV[i + 1]
   local label = ARGV[i + 2]
@@ -205,11 +217,12 @@ for i = 8, #ARGV, 5 do
     table.insert(out, '')
   else
     local cur = tonumber(redis.call('HGET', KEYS[1], 'c:' .. label) or '0')
-    if num > cur and redis.call('HEXISTS', KEYS[1], 'p:' .. ph) == 0 then
+    if num > cur and string.sub(ph, -#suffix) == suffix and
+        redis.call('HEXISTS', KEYS[1], 'p:' .. ph) == 0 then
       cur = num
     else
       cur = cur + 1
-      ph = '[' .. label .. '_' .. cur .. ']'
+      ph = '[' .. label .. '_' .. cur .. suffix
     end
     redis.call('HSET', KEYS[1], 'c:' .. label, cur, 'v:' .. lk, ph, 'p:' .. ph, sealed)
     n = n + 1

@@ -112,13 +112,16 @@ export class RedisVaultStore {
   }
 
   /**
-   * The session's mappings (least recently added first) and counters per label; empty for a
-   * new or expired session. Marks the session used.
+   * The session's tag (which its placeholders carry), mappings (least recently added first)
+   * and counters per label; no tag and nothing else for a new or expired session, or one
+   * stored by an older version (untagged placeholders). Marks the session used.
    * @throws StateUnavailableError when Redis cannot answer
    */
   async load(
     ref: SharedVaultRef,
-  ): Promise<{ mappings: SharedVaultMapping[]; counters: Record<string, number> }> {
+  ): Promise<
+    { tag?: string; mappings: SharedVaultMapping[]; counters: Record<string, number> }
+  > {
     const { hash, sessions, sizes, sid } = await this.#where(ref);
     const flat = await this.#conn.script(VAULT_LOAD, [hash, sessions, sizes], [
       this.#ttlMs,
@@ -126,11 +129,15 @@ export class RedisVaultStore {
     ]) as string[];
     const counters: Record<string, number> = {};
     const sealed: Array<[string, string]> = [];
+    let tag: string | undefined;
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const field = flat[i];
       if (field.startsWith("c:")) counters[field.slice(2)] = Number(flat[i + 1]);
       else if (field.startsWith("p:")) sealed.push([field.slice(2), flat[i + 1]]);
+      else if (field === "g") tag = flat[i + 1];
     }
+    // Without a tag its placeholders are an older version's, which the next commit drops.
+    if (tag === undefined) return { mappings: [], counters: {} };
     const mappings = await Promise.all(sealed.map(async ([placeholder, stored]) => {
       const colon = stored.indexOf(":");
       const type = stored.slice(0, colon);
@@ -142,6 +149,7 @@ export class RedisVaultStore {
       return value === undefined ? undefined : { type, value, placeholder };
     }));
     return {
+      tag,
       mappings: mappings.filter((m): m is SharedVaultMapping => m !== undefined),
       counters,
     };
@@ -150,12 +158,19 @@ export class RedisVaultStore {
   /**
    * Stores new mappings, settling their placeholders with other replicas'. Returns, for each
    * proposed placeholder, the final one (the same unless another replica took it or had the
-   * value already), or undefined when a cap refused it (mask it instead).
+   * value already, or the session is gone and starts again under `freshTag`), or undefined
+   * when a cap refused it (mask it instead).
+   *
+   * `freshTag` is the tag the session gets when Redis no longer holds it (expired, evicted,
+   * lost): a tag no vault used before (see `newVaultTag`), never one whose session may have
+   * been stored and dropped, so the new session's `[EMAIL_1_…]` is never an old one's. Its
+   * proposed placeholders are then renumbered under it.
    * @throws StateUnavailableError when Redis cannot answer
    */
   async commit(
     ref: SharedVaultRef,
     additions: SharedVaultAddition[],
+    freshTag: string,
   ): Promise<Map<string, string | undefined>> {
     const settled = new Map<string, string | undefined>();
     if (additions.length === 0) return settled;
@@ -168,9 +183,10 @@ export class RedisVaultStore {
       this.#maxSessions,
       this.#hashPrefix(ref.tenant),
       this.#maxBytesPerTenant,
+      freshTag,
     ];
     for (const a of additions) {
-      const number = Number(/_(\d+)\]$/.exec(a.placeholder)?.[1] ?? 0);
+      const number = Number(/_(\d+)_[a-z]+\]$/.exec(a.placeholder)?.[1] ?? 0);
       const lk = await lookupKey(this.#keys, `${sid}\u0000${a.type}\u0000${a.canonical}`);
       const sealed = await encryptValue(this.#keys, a.value, context(ref, sid, a.type));
       args.push(lk, a.placeholder, a.label, number, `${a.type}:${sealed}`);

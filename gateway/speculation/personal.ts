@@ -1,5 +1,5 @@
 /**
- * Whether arguments carry personal data: a PII placeholder (`[EMAIL_1]`, which a session's
+ * Whether arguments carry personal data: a PII placeholder (`[EMAIL_1_kqzmtwa]`, which a session's
  * vault would turn back into a real value) or a value the PII detectors flag. Such arguments
  * are never prefetched, predicted or remembered by the predictor: a prediction must never carry
  * one session's data into another, nor send a value upstream that the code did not send.
@@ -9,9 +9,12 @@
 
 import { findPii, PLACEHOLDER_LABELS } from "../../pii/mod.ts";
 
-/** Any placeholder of any type (`[LABEL_n]`); linear, no backtracking. */
+/**
+ * Any placeholder of any type (`[LABEL_n_tag]`, or `[LABEL_n]` of older versions); linear, no
+ * backtracking.
+ */
 const PLACEHOLDER = new RegExp(
-  `\\[(?:${Object.values(PLACEHOLDER_LABELS).join("|")})_[1-9][0-9]{0,9}\\]`,
+  `\\[(?:${Object.values(PLACEHOLDER_LABELS).join("|")})_[1-9][0-9]{0,9}(?:_[a-z]{7})?\\]`,
 );
 
 /**

@@ -86,7 +86,7 @@ Deno.test("shown arguments: every value is redacted before it is rendered (escap
   for (const args of cases) {
     const text = (await shown(args)).arguments;
     assertEquals(leaked(text), [], `shown: ${text}`);
-    assertMatch(text, /\[[A-Z]+_\d+\]/, "placeholders stand where the values were");
+    assertMatch(text, /\[[A-Z]+_\d+_[a-z]{7}\]/, "placeholders stand where the values were");
   }
 });
 

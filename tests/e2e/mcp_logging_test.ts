@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { assert, assertEquals } from "../assert.ts";
+import { untag } from "../placeholders.ts";
 import { startGatewayProcess, writeConfig } from "./process.ts";
 
 interface LogMessage {
@@ -63,7 +64,7 @@ Deno.test({
       await t.step("without setLevel: info and above, levels mapped, text redacted", async () => {
         const { result, messages } = await run(ALL_LEVELS);
         assertEquals(result.structuredContent?.result, "done");
-        assertEquals(messages, [
+        assertEquals(untag(messages), [
           { level: "info", logger: "airlock", data: "mail [EMAIL_1]" },
           { level: "info", logger: "airlock", data: "an info line" },
           { level: "warning", logger: "airlock", data: "a warning line" },
@@ -71,7 +72,8 @@ Deno.test({
         ]);
         // The same vault as the result: the notification and the result agree.
         const logs = result.structuredContent?.logs ?? [];
-        assertEquals(logs.find((l) => l.level === "log")?.text, "mail [EMAIL_1]");
+        assertEquals(logs.find((l) => l.level === "log")?.text, messages[0].data);
+        assertEquals(untag(messages[0].data), "mail [EMAIL_1]");
       });
 
       await t.step("setLevel warning: only warning and error", async () => {

@@ -8,6 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { untag } from "../placeholders.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { MAIN, REPO, startGatewayProcess, tenantWithKey, writeConfig } from "./process.ts";
 
@@ -147,6 +148,7 @@ Deno.test({
       await t.step("the MCP session keeps PII placeholders; the tool gets the value", async () => {
         await Deno.writeTextFile(`${root}/contact.txt`, "grace.hopper@example.net");
         const client = await connect("acme-key");
+        let grace = "";
         try {
           const read = await client.callTool({
             name: "execute_code",
@@ -156,13 +158,14 @@ Deno.test({
               } })).content;`,
             },
           }) as ToolResult;
-          assertEquals(read.structuredContent?.result, "[EMAIL_1]");
+          grace = read.structuredContent?.result as string;
+          assertEquals(untag(grace), "[EMAIL_1]");
           const write = await client.callTool({
             name: "execute_code",
             arguments: {
               code: `await filesystem.writeFile({ path: ${
                 JSON.stringify(`${root}/copy.txt`)
-              }, content: "to: [EMAIL_1]" }); return "written";`,
+              }, content: "to: ${grace}" }); return "written";`,
             },
           }) as ToolResult;
           assertEquals(write.structuredContent?.result, "written");
@@ -172,17 +175,20 @@ Deno.test({
         }
         const other = await connect("acme-key");
         try {
-          await other.callTool({
+          const refused = await other.callTool({
             name: "execute_code",
             arguments: {
               code: `await filesystem.writeFile({ path: ${
                 JSON.stringify(`${root}/other.txt`)
-              }, content: "to: [EMAIL_1]" }); return "written";`,
+              }, content: "to: ${grace}" }); return "written";`,
             },
-          });
+          }) as ToolResult;
+          // Another session does not know the placeholder: refused, nothing written.
+          assertEquals(refused.isError, true);
+          assertMatch(JSON.stringify(refused.structuredContent), /does not stand for any value/);
           assertEquals(
-            await Deno.readTextFile(`${root}/other.txt`),
-            "to: [EMAIL_1]",
+            await Deno.stat(`${root}/other.txt`).then(() => true, () => false),
+            false,
             "another session does not know the placeholder",
           );
         } finally {

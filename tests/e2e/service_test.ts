@@ -6,6 +6,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "../assert.ts";
+import { untag } from "../placeholders.ts";
 import { filesystemServer, memoryServer } from "../fixtures/servers/reference.ts";
 import { startGatewayProcess, tenantWithKey, writeConfig } from "./process.ts";
 
@@ -114,25 +115,27 @@ Deno.test({
         const session = { "x-airlock-session": "conversation-1" };
         const first = await call("beta-key", "/v1/execute", { code: readContact }, session);
         assertEquals(first.body.ok, true, JSON.stringify(first.body));
-        assertEquals(first.body.result, "Contact: [EMAIL_1], card [CARD_1]");
+        assertEquals(untag(first.body.result), "Contact: [EMAIL_1], card [CARD_1]");
+        const [ada] = /\[EMAIL_1_[a-z]{7}\]/.exec(first.body.result)!;
         // The agent acts on the placeholder without ever seeing the address.
         const second = await call("beta-key", "/v1/execute", {
           code: `await memory.createEntities({ entities: [{ name: "Ada", entityType: "person",
-                   observations: ["email [EMAIL_1]"] }] });
+                   observations: ["email ${ada}"] }] });
                  const graph = await memory.readGraph({});
                  return graph.entities[0].observations[0];`,
         }, session);
         assertEquals(second.body.ok, true, JSON.stringify(second.body));
-        assertEquals(second.body.result, "email [EMAIL_1]", "the same placeholder on the way out");
+        assertEquals(second.body.result, `email ${ada}`, "the same placeholder on the way out");
         const stored = await Deno.readTextFile(memoryFile);
         assertMatch(stored, new RegExp(EMAIL.replace(/\./g, "\\.")), "the server got the value");
-        // Another session does not know the placeholder.
+        // Another session does not know the placeholder: the call is refused, nothing stored.
         const other = await call("beta-key", "/v1/execute", {
           code: `await memory.createEntities({ entities: [{ name: "Eve", entityType: "person",
-                   observations: ["email [EMAIL_1]"] }] }); return "done";`,
+                   observations: ["email ${ada}"] }] }); return "done";`,
         }, { "x-airlock-session": "conversation-2" });
-        assertEquals(other.body.ok, true);
-        assertMatch(await Deno.readTextFile(memoryFile), /"Eve".*\[EMAIL_1\]/);
+        assertEquals(other.body.ok, false);
+        assertMatch(other.body.error.message, /does not stand for any value/);
+        assertNotMatch(await Deno.readTextFile(memoryFile), /"Eve"/);
       });
 
       await t.step("400 names the field; 413 for an oversized body", async () => {

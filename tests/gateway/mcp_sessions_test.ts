@@ -11,6 +11,7 @@ import { createHttpApp, McpHttpEndpoint, serveHttp } from "../../api/mod.ts";
 import { Gateway, hashApiKey, parseConfig } from "../../gateway/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
+import { untag } from "../placeholders.ts";
 
 Deno.test({
   name: "mcp http: sessions beyond the cap close the least recently used",
@@ -199,15 +200,16 @@ Deno.test({
     const gw = await startTenantGateway({ maxSessionsPerTenant: cap, maxSessions: 50 });
     try {
       const victim = await gw.connect(KEYS.b);
-      assertEquals(await run(victim.client, "bob@example.com"), "[EMAIL_1]");
+      const bob = await run(victim.client, "bob@example.com");
+      assertEquals(untag(bob), "[EMAIL_1]");
       const mine: Client[] = [];
       for (let i = 0; i < cap + 5; i++) {
         const { client } = await gw.connect(KEYS.a1);
-        assertEquals(await run(client, `user${i}@example.com`), "[EMAIL_1]");
+        assertEquals(untag(await run(client, `user${i}@example.com`)), "[EMAIL_1]");
         mine.push(client);
       }
-      // Still the same vault: b's address keeps its placeholder.
-      assertEquals(await run(victim.client, "bob@example.com"), "[EMAIL_1]", "same vault");
+      // Still the same vault: b's address keeps its placeholder, tag included.
+      assertEquals(await run(victim.client, "bob@example.com"), bob, "same vault");
       assertEquals(await run(mine[0], "x"), undefined, "a's least recently used went");
       assertEquals(await run(mine.at(-1)!, "y"), "y");
       assertEquals(gw.mcp.sessions, cap + 1);
@@ -227,7 +229,8 @@ Deno.test({
     const gw = await startTenantGateway();
     try {
       const { client, transport } = await gw.connect(KEYS.a1);
-      assertEquals(await run(client, "ann@example.com"), "[EMAIL_1]");
+      const ann = await run(client, "ann@example.com");
+      assertEquals(untag(ann), "[EMAIL_1]");
       const id = transport.sessionId!;
       assertEquals(await listStatus(gw.url, KEYS.a1, id), 200, "the opening key");
       const stolen = await rpc(gw.url, KEYS.a2, {
@@ -240,7 +243,7 @@ Deno.test({
       assertEquals(stolen.status, 403, "another key of the tenant is refused");
       assertEquals(JSON.parse(body)?.error?.kind, "forbidden");
       assertEquals(await listStatus(gw.url, KEYS.b, id), 403, "another tenant");
-      assertEquals(await run(client, "ann@example.com"), "[EMAIL_1]", "the owner is unaffected");
+      assertEquals(await run(client, "ann@example.com"), ann, "the owner is unaffected");
     } finally {
       await gw.close();
     }
@@ -255,7 +258,7 @@ Deno.test({
     const gw = await startTenantGateway({ idleTimeoutMs: 1000 });
     try {
       const idle = await gw.connect(KEYS.a1);
-      assertEquals(await run(idle.client, "ann@example.com"), "[EMAIL_1]");
+      assertEquals(untag(await run(idle.client, "ann@example.com")), "[EMAIL_1]");
       assertEquals(gw.gateway.vaults.stats().sessions, 1);
       // Generous bound: only proves the sweep happens without any further request.
       const deadline = Date.now() + 10_000;
@@ -268,7 +271,7 @@ Deno.test({
       assertEquals(gw.mcp.stats().tenants[0].expired, 1);
 
       const ended = await gw.connect(KEYS.a1);
-      assertEquals(await run(ended.client, "ann@example.com"), "[EMAIL_1]");
+      assertEquals(untag(await run(ended.client, "ann@example.com")), "[EMAIL_1]");
       assertEquals(gw.gateway.vaults.stats().sessions, 1);
       await ended.transport.terminateSession();
       assertEquals(gw.mcp.sessions, 0);

@@ -3,9 +3,10 @@
  * in headers cannot reach the audit raw; the vault shows per tenant on /metrics. Real
  * gateway over real HTTP, real MCP server.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
 import { startTestGateway } from "../helpers.ts";
+import { untag } from "../placeholders.ts";
 import { hashApiKey } from "../../gateway/mod.ts";
 
 const KEYS = { a1: "key-a-one", a2: "key-a-two", b: "key-b" };
@@ -22,12 +23,13 @@ async function gatewayWithTenants() {
   });
 }
 
-// Writes "[EMAIL_1]" through the bridge; LAST_WRITE, run afterwards in an execution that
+// Writes `placeholder` through the bridge; LAST_WRITE, run afterwards in an execution that
 // restores nothing, reports what the server stored: the real address (15 characters) when
-// the placeholder resolved, the literal text (9) when not.
-const RESTORES = `await ledger.write({ key: "[EMAIL_1]" }); return "written";`;
-const LAST_WRITE =
-  `return (await ledger.ledger({})).writes.at(-1).length === 15 ? "restored" : "literal";`;
+// the placeholder resolved, anything else when not, and how many writes there were.
+const RESTORES = (placeholder: string) =>
+  `await ledger.write({ key: ${JSON.stringify(placeholder)} }); return "written";`;
+const LAST_WRITE = `const w = (await ledger.ledger({})).writes;
+  return [w.at(-1).length === 15 ? "restored" : "literal", w.length];`;
 
 Deno.test("a vault session belongs to the API key that made it, not to whoever knows its id", async () => {
   const gw = await gatewayWithTenants();
@@ -37,17 +39,21 @@ Deno.test("a vault session belongs to the API key that made it, not to whoever k
       "x-airlock-session": "shared-id",
     });
     const made = await gw.post("/v1/execute", { code: `return "ann@example.com";` }, as(KEYS.a1));
-    assertEquals(made.body.result, "[EMAIL_1]");
+    const ann = made.body.result;
+    assertEquals(untag(ann), "[EMAIL_1]");
     // The key that made the placeholder gets the real value into the tool...
-    await gw.post("/v1/execute", { code: RESTORES }, as(KEYS.a1));
+    await gw.post("/v1/execute", { code: RESTORES(ann) }, as(KEYS.a1));
     const same = await gw.post("/v1/execute", { code: LAST_WRITE }, as(KEYS.a1));
-    assertEquals(same.body.result, "restored");
-    // ...another key of the same tenant, and another tenant, with the same session id, do not.
+    assertEquals(same.body.result, ["restored", 1]);
+    // ...another key of the same tenant, and another tenant, with the same session id, do not:
+    // the call is refused, nothing is written.
     for (const key of [KEYS.a2, KEYS.b]) {
-      await gw.post("/v1/execute", { code: RESTORES }, as(key));
+      const refused = await gw.post("/v1/execute", { code: RESTORES(ann) }, as(key));
+      assertEquals(refused.body.tools.calls[0].outcome, "refused", `key ${key}`);
+      assertMatch(refused.body.error.message, /does not stand for any value/);
       const other = await gw.post("/v1/execute", { code: LAST_WRITE }, as(key));
       assertEquals(other.status, 200);
-      assertEquals(other.body.result, "literal", `key ${key}`);
+      assertEquals(other.body.result, ["restored", 1], `key ${key}`);
     }
     const metrics = (await gw.get("/metrics")).body as string;
     assert(/airlock_vault_sessions\{tenant="a"\} 2/.test(metrics), "two sessions of tenant a");
@@ -98,18 +104,19 @@ Deno.test("a tool that echoes a restored value gives the code the placeholder ba
     const made = await gw.post("/v1/execute", {
       code: `return ["carol.hidden@example.com", "4111 1111 1111 1111"];`,
     }, as);
-    assertEquals(made.body.result, ["[EMAIL_1]", "[CARD_1]"]);
+    const [email, card] = made.body.result;
+    assertEquals(untag(made.body.result), ["[EMAIL_1]", "[CARD_1]"]);
     // The tool gets the real value (it answers "wrote <value>"), the code sees the placeholder,
     // so it cannot spell the value out in a shape redaction would miss.
     const echoed = await gw.post("/v1/execute", {
-      code: `const r = await ledger.write({ key: "[EMAIL_1] and [CARD_1]" });
-        const e = await ledger.write({ key: "[EMAIL_1]", delayMs: "x" }).catch((e) => e.message);
+      code: `const r = await ledger.write({ key: "${email} and ${card}" });
+        const e = await ledger.write({ key: "${email}", delayMs: "x" }).catch((e) => e.message);
         return { spaced: r.split("").join(" "), r, e };`,
     }, as);
     assertEquals(echoed.status, 200);
     const text = JSON.stringify(echoed.body.result);
     assert(!text.includes("c a r o l"), text);
-    assertEquals(echoed.body.result.r, "wrote [EMAIL_1] and [CARD_1]");
+    assertEquals(echoed.body.result.r, `wrote ${email} and ${card}`);
     // The ledger holds the real values: the write did happen with them.
     const ledger = await gw.post("/v1/execute", {
       code: `return (await ledger.ledger({})).writes.map((w) => w.length);`,
@@ -158,10 +165,11 @@ Deno.test("restoring placeholders cannot blow a tool call up, and values stored 
     const made = await gw.post("/v1/execute", {
       code: `return [${JSON.stringify(pem)}, "dana.hidden@example.org"];`,
     }, as);
-    assertEquals(made.body.result, ["[SECRET_1]", "[EMAIL_1]"]);
+    const [secret, email] = made.body.result;
+    assertEquals(untag(made.body.result), ["[SECRET_1]", "[EMAIL_1]"]);
     // 50,000 placeholders of a 6 KB value would be 300 MB of arguments: refused, never sent.
     const expand = await gw.post("/v1/execute", {
-      code: `try { await ledger.write({ key: "[SECRET_1]".repeat(50000) }); return "sent"; }
+      code: `try { await ledger.write({ key: "${secret}".repeat(50000) }); return "sent"; }
         catch (e) { return e.message; }`,
     }, as);
     assertEquals(expand.status, 200);
@@ -169,7 +177,7 @@ Deno.test("restoring placeholders cannot blow a tool call up, and values stored 
     assertEquals(expand.body.tools.calls[0].outcome, "refused");
     // A value stored by one call and read back by another is hidden again too.
     const stored = await gw.post("/v1/execute", {
-      code: `await ledger.write({ key: "[EMAIL_1]" });
+      code: `await ledger.write({ key: "${email}" });
         const all = (await ledger.ledger({})).writes.join(" ");
         return all.split("").join(" ");`,
     }, as);

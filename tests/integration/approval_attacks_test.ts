@@ -146,7 +146,10 @@ Deno.test({
         }
         const audited = JSON.stringify(gw.gateway.audit!.recentApprovals({ limit: 10 }));
         assertEquals(leaked(shown), [], `the approval event: ${shown}`);
-        assertMatch(shown, /\[CARD_\d+\][\s\S]*\[SSN_\d+\][\s\S]*\[IBAN_\d+\]/);
+        assertMatch(
+          shown,
+          /\[CARD_\d+_[a-z]{7}\][\s\S]*\[SSN_\d+_[a-z]{7}\][\s\S]*\[IBAN_\d+_[a-z]{7}\]/,
+        );
         assertEquals(leaked(listed), [], "GET /v1/approvals");
         assertEquals(leaked(audited), [], "the audit's approvals");
         assert(!(await exists(`${root}/copy.txt`)));
@@ -162,7 +165,7 @@ Deno.test({
           const out = await runMcp(client, copyCode(`${root}/copy-mcp.txt`));
           assertEquals(out.result, { kind: "approval_denied" });
           assertEquals(leaked(message), [], message);
-          assertMatch(message, /\[SECRET_\d+\]/);
+          assertMatch(message, /\[SECRET_\d+_[a-z]{7}\]/);
           assertMatch(message, /shown in full/);
         } finally {
           await client.close();
@@ -192,7 +195,7 @@ Deno.test({
         assertEquals(reply.body.error?.kind, "type", JSON.stringify(reply.body));
         const text = JSON.stringify(reply.body);
         assertEquals(leaked(text), [], text);
-        assertMatch(text, /\[CARD_\d+\]/);
+        assertMatch(text, /\[CARD_\d+_[a-z]{7}\]/);
       });
 
       await t.step("2: an agent key's own MCP client cannot approve its call", async () => {

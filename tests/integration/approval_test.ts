@@ -175,7 +175,7 @@ Deno.test({
             assertEquals(seen.length, 1);
             const message = String(seen[0].params.message);
             assertMatch(message, /filesystem\.write_file/);
-            assertMatch(message, /\[EMAIL_1\]/);
+            assertMatch(message, /\[EMAIL_1_[a-z]{7}\]/);
             assert(!message.includes(EMAIL), "the approver must not see the real address");
             // The tool got the real value.
             assertMatch(await Deno.readTextFile(path), new RegExp(EMAIL.replace(/\./g, "\\.")));
@@ -363,7 +363,7 @@ Deno.test({
         assert(pending.arguments.length <= 4100, `${pending.arguments.length} characters shown`);
         // Redacted first (the address becomes [EMAIL_1]), then cut, head and tail shown.
         assertMatch(pending.arguments, /…\[\d+ of 3000\d\d characters not shown\]…/);
-        assertMatch(pending.arguments, /\[EMAIL_1\]"/);
+        assertMatch(pending.arguments, /\[EMAIL_1_[a-z]{7}\]"/);
         assertEquals(pending.argumentsShortened, true);
         const post = (id: string, body: unknown) =>
           gw.post(`/v1/approvals/${id}`, body, auth(APPROVER));
@@ -435,7 +435,7 @@ Deno.test({
             assertEquals(d.tool, "filesystem.write_file");
             assert(typeof d.executionId === "string" && typeof d.expiresAt === "string");
             assert(!d.arguments.includes(EMAIL), "the approval shows placeholders");
-            assertMatch(d.arguments, /\[EMAIL_\d+\]/);
+            assertMatch(d.arguments, /\[EMAIL_\d+_[a-z]{7}\]/);
             const answer = await gw.post(
               `/v1/approvals/${d.id}`,
               { decision: "approve" },

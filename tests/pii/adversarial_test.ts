@@ -62,17 +62,17 @@ Deno.test("deeply nested JSON (100k levels) is redacted without stack overflow",
   for (let i = 0; i < 100_000; i++) deepArray = [deepArray];
   let deepObject: unknown = { mail: "bob@example.com" };
   for (let i = 0; i < 100_000; i++) deepObject = { child: deepObject, n: i };
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const a = redactValue(deepArray, { mode: "tokenize", vault });
   const o = redactValue(deepObject, { mode: "tokenize", vault });
   assertEquals(a.counts, { email: 1 });
   assertEquals(o.counts, { email: 1 });
   let cursor = a.value;
   for (let i = 0; i < 100_000; i++) cursor = (cursor as unknown[])[0];
-  assertEquals(cursor, "[EMAIL_1]");
+  assertEquals(cursor, "[EMAIL_1_kqzmtwa]");
   let obj = o.value as Record<string, unknown>;
   for (let i = 0; i < 100_000; i++) obj = obj.child as Record<string, unknown>;
-  assertEquals(obj, { mail: "[EMAIL_2]" });
+  assertEquals(obj, { mail: "[EMAIL_2_kqzmtwa]" });
 });
 
 Deno.test("wide JSON (200k strings) is redacted", () => {

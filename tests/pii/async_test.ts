@@ -46,10 +46,13 @@ function bigValue(): unknown {
 Deno.test("async: corpus lines redact exactly as the sync path (tokenize, worker path forced)", async () => {
   const pool = new DetectionPool();
   try {
-    const sync = redactValue(corpusTexts, { mode: "tokenize", vault: new Vault() });
+    const sync = redactValue(corpusTexts, {
+      mode: "tokenize",
+      vault: new Vault({ tag: "kqzmtwa" }),
+    });
     const async = await redactValueAsync(corpusTexts, {
       mode: "tokenize",
-      vault: new Vault(),
+      vault: new Vault({ tag: "kqzmtwa" }),
       pool,
       thresholdUnits: 0,
     });
@@ -57,7 +60,7 @@ Deno.test("async: corpus lines redact exactly as the sync path (tokenize, worker
     assert(pool.stats.workerBatches >= 1, `no worker ran: ${JSON.stringify(pool.stats)}`);
     assert(pool.stats.inlineBatches === 0, `went inline: ${JSON.stringify(pool.stats)}`);
     const joined = corpusTexts.join("\n");
-    const vaultA = new Vault(), vaultB = new Vault();
+    const vaultA = new Vault({ tag: "kqzmtwa" }), vaultB = new Vault({ tag: "kqzmtwa" });
     assertSame(
       await redactTextAsync(joined, { mode: "tokenize", vault: vaultA, pool, thresholdUnits: 0 }),
       redactText(joined, { mode: "tokenize", vault: vaultB }),
@@ -73,7 +76,7 @@ Deno.test("async: big values and texts match the sync path in every mode, one va
   try {
     const value = bigValue();
     for (const mode of ["mask", "tokenize", "off"] as const) {
-      const vaultA = new Vault(), vaultB = new Vault();
+      const vaultA = new Vault({ tag: "kqzmtwa" }), vaultB = new Vault({ tag: "kqzmtwa" });
       const options = { mode, allow: ["bob3@example.org"] };
       const sync = redactValue(value, { ...options, vault: vaultA });
       const async = await redactValueAsync(value, { ...options, vault: vaultB, pool });
@@ -128,8 +131,12 @@ Deno.test("async: a worker that dies loses no request (inline fallback, same res
   });
   try {
     const value = bigValue();
-    const sync = redactValue(value, { mode: "tokenize", vault: new Vault() });
-    const async = await redactValueAsync(value, { mode: "tokenize", vault: new Vault(), pool });
+    const sync = redactValue(value, { mode: "tokenize", vault: new Vault({ tag: "kqzmtwa" }) });
+    const async = await redactValueAsync(value, {
+      mode: "tokenize",
+      vault: new Vault({ tag: "kqzmtwa" }),
+      pool,
+    });
     assertSame(async, sync, "after a worker died");
     const stats = pool.stats;
     assert(stats.workerFailures >= 1 && stats.inlineBatches >= 1, JSON.stringify(stats));

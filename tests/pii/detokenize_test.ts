@@ -1,6 +1,6 @@
 // detokenizeValue: placeholders in tool-call arguments back to the real values.
 
-import { assertRejects } from "../assert.ts";
+import { assertNotEquals, assertRejects, assertThrows } from "../assert.ts";
 import {
   detokenizeText,
   detokenizeValue,
@@ -15,7 +15,7 @@ function assertEquals(actual: unknown, expected: unknown, message = "") {
 }
 
 Deno.test("round trip: redacted value detokenizes to the original", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const original = {
     to: ["ann@example.com", "bob@example.com"],
     body: "Card 4111 1111 1111 1111, call +44 20 7946 0018",
@@ -26,51 +26,64 @@ Deno.test("round trip: redacted value detokenizes to the original", () => {
 });
 
 Deno.test("placeholders embedded in longer strings are replaced; keys are kept", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   vault.placeholderFor("email", "ann@example.com");
   vault.placeholderFor("phone", "+1 415-555-2671");
   const args = {
-    "[EMAIL_1]": "subject: hi [EMAIL_1]!",
-    query: "from:[EMAIL_1] OR tel:[PHONE_1] OR [PHONE_1]",
-    list: [["[EMAIL_1]"]],
+    "[EMAIL_1_kqzmtwa]": "subject: hi [EMAIL_1_kqzmtwa]!",
+    query: "from:[EMAIL_1_kqzmtwa] OR tel:[PHONE_1_kqzmtwa] OR [PHONE_1_kqzmtwa]",
+    list: [["[EMAIL_1_kqzmtwa]"]],
   };
   assertEquals(detokenizeValue(args, vault), {
-    "[EMAIL_1]": "subject: hi ann@example.com!",
+    "[EMAIL_1_kqzmtwa]": "subject: hi ann@example.com!",
     query: "from:ann@example.com OR tel:+1 415-555-2671 OR +1 415-555-2671",
     list: [["ann@example.com"]],
   });
 });
 
-Deno.test("unknown placeholders and look-alikes are left as is", () => {
-  const vault = new Vault();
+Deno.test("look-alikes are left as is; a placeholder that does not resolve is refused", () => {
+  const vault = new Vault({ tag: "kqzmtwa" });
   vault.placeholderFor("email", "ann@example.com");
   for (
     const s of [
-      "[EMAIL_2]",
-      "[EMAIL_0]",
-      "[EMAIL_01]",
-      "[email_1]",
-      "[NAME_1]",
-      "EMAIL_1",
-      "[EMAIL_1",
+      "[EMAIL_0_kqzmtwa]",
+      "[EMAIL_01_kqzmtwa]",
+      "[EMAIL_1_KQZMTWA]",
+      "[EMAIL_1_kqzmtw]",
+      "[email_1_kqzmtwa]",
+      "[NAME_1_kqzmtwa]",
+      "[EMAIL_1]",
+      "EMAIL_1_kqzmtwa",
+      "[EMAIL_1_kqzmtwa",
     ]
   ) {
     assertEquals(detokenizeText(s, vault), s);
   }
-  assertEquals(detokenizeText("[EMAIL_1][EMAIL_1]", vault), "ann@example.comann@example.com");
+  assertEquals(
+    detokenizeText("[EMAIL_1_kqzmtwa][EMAIL_1_kqzmtwa]", vault),
+    "ann@example.comann@example.com",
+  );
+  // Never issued by this vault, or issued by a vault with another tag: refused, not passed on.
+  for (const s of ["[EMAIL_2_kqzmtwa]", "to [EMAIL_1_kqzmtwb]", "[PHONE_1_kqzmtwa]"]) {
+    const error = assertThrows(() => detokenizeText(s, vault), /does not stand for/);
+    assertEquals((error as { kind?: string }).kind, "unknown_placeholder");
+  }
 });
 
-Deno.test("placeholders from another vault do not resolve", () => {
+Deno.test("placeholders from another vault are refused, even with the same number", () => {
   const a = new Vault();
   const b = new Vault();
-  a.placeholderFor("secret", "sk_live_abc");
-  assertEquals(detokenizeValue({ key: "[SECRET_1]" }, b), { key: "[SECRET_1]" });
+  assertNotEquals(a.tag, b.tag);
+  const ph = a.placeholderFor("secret", "sk_live_abc");
+  b.placeholderFor("secret", "sk_live_other");
+  assertEquals(detokenizeValue({ key: ph }, a), { key: "sk_live_abc" });
+  assertThrows(() => detokenizeValue({ key: ph }, b), /does not stand for any value/);
 });
 
 Deno.test("detokenizeValue does not modify its input and walks deep nesting", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   vault.placeholderFor("ip", "10.0.0.1");
-  let deep: unknown = "[IP_1]";
+  let deep: unknown = "[IP_1_kqzmtwa]";
   for (let i = 0; i < 100_000; i++) deep = [deep];
   const out = detokenizeValue(deep, vault);
   let cursor = out;
@@ -78,27 +91,27 @@ Deno.test("detokenizeValue does not modify its input and walks deep nesting", ()
   assertEquals(cursor, "10.0.0.1");
   let src = deep;
   for (let i = 0; i < 100_000; i++) src = (src as unknown[])[0];
-  assertEquals(src, "[IP_1]");
+  assertEquals(src, "[IP_1_kqzmtwa]");
 });
 
 Deno.test("outbound: placeholders stay placeholders; a real value comes back as its placeholder", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const opts = { mode: "tokenize" as const, vault };
   const first = redactValue({ to: "ann@example.com" }, opts).value;
   // The sandbox passes the placeholder to a tool; the bridge substitutes the real value.
   const args = detokenizeValue({ to: (first as { to: string }).to }, vault);
   assertEquals(args, { to: "ann@example.com" });
   // The tool echoes the real value; the response is redacted again, never detokenized.
-  const echoed = redactValue({ sent: "ann@example.com", ref: "[EMAIL_1]" }, opts);
-  assertEquals(echoed.value, { sent: "[EMAIL_1]", ref: "[EMAIL_1]" });
+  const echoed = redactValue({ sent: "ann@example.com", ref: "[EMAIL_1_kqzmtwa]" }, opts);
+  assertEquals(echoed.value, { sent: "[EMAIL_1_kqzmtwa]", ref: "[EMAIL_1_kqzmtwa]" });
   assertEquals(echoed.counts, { email: 1 });
 });
 
 Deno.test("retokenize: every restored value goes back to its placeholder, longest first, once", async () => {
   const used = new Map([
-    ["ann@example.com", "[EMAIL_1]"],
-    ["ann@example.com.au", "[EMAIL_2]"],
-    ["+41 44 668 18 00", "[PHONE_1]"],
+    ["ann@example.com", "[EMAIL_1_kqzmtwa]"],
+    ["ann@example.com.au", "[EMAIL_2_kqzmtwa]"],
+    ["+41 44 668 18 00", "[PHONE_1_kqzmtwa]"],
     ["x", "[X_1]"],
   ]);
   const value = {
@@ -108,20 +121,23 @@ Deno.test("retokenize: every restored value goes back to its placeholder, longes
   };
   assertEquals(await retokenizeValueAsync(value, used), {
     // Keys are the code's own, never rewritten.
-    "ann@example.com": "to [EMAIL_2] and [EMAIL_1], call [PHONE_1]",
-    list: ["[EMAIL_1][EMAIL_1]", 7, null, "nothing here", "a [X_1] b"],
-    nested: { deep: [{ text: "[PHONE_1][PHONE_1]" }] },
+    "ann@example.com": "to [EMAIL_2_kqzmtwa] and [EMAIL_1_kqzmtwa], call [PHONE_1_kqzmtwa]",
+    list: ["[EMAIL_1_kqzmtwa][EMAIL_1_kqzmtwa]", 7, null, "nothing here", "a [X_1] b"],
+    nested: { deep: [{ text: "[PHONE_1_kqzmtwa][PHONE_1_kqzmtwa]" }] },
   });
   // A placeholder that contains a value is not rewritten again (one pass, left to right).
   assertEquals(
-    await retokenizeValueAsync("[EMAIL_1] ann", new Map([["EMAIL", "[E]"], ["ann", "[N]"]])),
-    "[[E]_1] [N]",
+    await retokenizeValueAsync(
+      "[EMAIL_1_kqzmtwa] ann",
+      new Map([["EMAIL", "[E]"], ["ann", "[N]"]]),
+    ),
+    "[[E]_1_kqzmtwa] [N]",
   );
 });
 
 Deno.test("retokenize: stops once the execution has ended", async () => {
   const used = new Map<string, string>();
-  for (let i = 0; i < 256; i++) used.set(`person${i}@example.com`, `[EMAIL_${i + 1}]`);
+  for (let i = 0; i < 256; i++) used.set(`person${i}@example.com`, `[EMAIL_${i + 1}_kqzmtwa]`);
   const texts = Array.from({ length: 200_000 }, (_, i) => `row ${i} person${i % 300}@example.com`);
   const ended = new AbortController();
   const running = retokenizeValueAsync(texts, used, 1, ended.signal);
@@ -130,12 +146,12 @@ Deno.test("retokenize: stops once the execution has ended", async () => {
   await assertRejects(() => running, /the execution ended/);
   // Without an abort it finishes, every value hidden.
   const done = await retokenizeValueAsync(texts.slice(0, 1000), used) as string[];
-  assertEquals(done[5], "row 5 [EMAIL_6]");
+  assertEquals(done[5], "row 5 [EMAIL_6_kqzmtwa]");
   assertEquals(done[299], "row 299 person299@example.com");
 });
 
 Deno.test("detokenizeValue: arguments without a placeholder come back as they are, uncopied", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const args = { list: Array(100_000).fill(0), nested: [{ text: "no placeholder here" }] };
   // Observed before: a copy of every container (two million numbers held the loop 50 ms).
   assertEquals(detokenizeValue(args, vault) === args, true);

@@ -1,5 +1,6 @@
 // redactText / redactValue: modes, types, allow-list, counts, structured values.
 
+import { assertNotEquals } from "../assert.ts";
 import { mergeCounts, redactText, redactValue, Vault } from "../../pii/mod.ts";
 
 function assert(condition: unknown, message = "assertion failed"): asserts condition {
@@ -26,21 +27,27 @@ Deno.test("mask mode replaces each type with its [REDACTED_…] label", () => {
 });
 
 Deno.test("tokenize mode: stable numbered placeholders per distinct value", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const input = "a@example.com, b@example.com, a@example.com and +44 20 7946 0018";
   const { text, counts } = redactText(input, { mode: "tokenize", vault });
-  assertEquals(text, "[EMAIL_1], [EMAIL_2], [EMAIL_1] and [PHONE_1]");
+  assertEquals(
+    text,
+    "[EMAIL_1_kqzmtwa], [EMAIL_2_kqzmtwa], [EMAIL_1_kqzmtwa] and [PHONE_1_kqzmtwa]",
+  );
   assertEquals(counts, { email: 3, phone: 1 });
   // Same vault, later call: same placeholders.
-  assertEquals(redactText("b@example.com", { mode: "tokenize", vault }).text, "[EMAIL_2]");
-  assertEquals(vault.lookup("[EMAIL_1]"), "a@example.com");
+  assertEquals(redactText("b@example.com", { mode: "tokenize", vault }).text, "[EMAIL_2_kqzmtwa]");
+  assertEquals(vault.lookup("[EMAIL_1_kqzmtwa]"), "a@example.com");
 });
 
 Deno.test("tokenize is the default-style mode without a vault: a fresh vault per call", () => {
   const first = redactText("x@example.com y@example.com", { mode: "tokenize" }).text;
   const second = redactText("y@example.com", { mode: "tokenize" }).text;
-  assertEquals(first, "[EMAIL_1] [EMAIL_2]");
-  assertEquals(second, "[EMAIL_1]");
+  const tag = /_([a-z]{7})\]/.exec(first)?.[1] ?? "";
+  assertEquals(first, `[EMAIL_1_${tag}] [EMAIL_2_${tag}]`);
+  // A fresh vault: numbered from 1 again, under another tag.
+  assertEquals(second.replace(/_[a-z]{7}\]/, "]"), "[EMAIL_1]");
+  assertNotEquals(second, `[EMAIL_1_${tag}]`);
 });
 
 Deno.test("off mode returns the input unchanged with no counts", () => {
@@ -84,7 +91,7 @@ Deno.test("invalid options are rejected with a kind", () => {
 });
 
 Deno.test("redactValue walks arrays and objects, keeps keys and non-strings", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const input = {
     "ann@example.com": "key is kept",
     users: [{ email: "ann@example.com", age: 41, admin: false, note: null }, {
@@ -99,13 +106,13 @@ Deno.test("redactValue walks arrays and objects, keeps keys and non-strings", ()
   const { value, counts } = redactValue(input, { mode: "tokenize", vault });
   assertEquals(value, {
     "ann@example.com": "key is kept",
-    users: [{ email: "[EMAIL_1]", age: 41, admin: false, note: null }, {
-      email: "[EMAIL_2]",
-      ips: ["[IP_1]", "[IP_2]"],
+    users: [{ email: "[EMAIL_1_kqzmtwa]", age: 41, admin: false, note: null }, {
+      email: "[EMAIL_2_kqzmtwa]",
+      ips: ["[IP_1_kqzmtwa]", "[IP_2_kqzmtwa]"],
     }],
-    card: "[CARD_1]",
+    card: "[CARD_1_kqzmtwa]",
     count: 123456789012,
-    nested: { deeper: { log: "call [PHONE_1] now" } },
+    nested: { deeper: { log: "call [PHONE_1_kqzmtwa] now" } },
   });
   assertEquals(counts, { email: 2, ip: 2, credit_card: 1, phone: 1 });
   assertEquals(JSON.stringify(input), before, "input must not be modified");
@@ -130,14 +137,14 @@ Deno.test("redactValue keeps shared and cyclic references without looping", () =
 });
 
 Deno.test("one vault keeps placeholders consistent across value, logs and error", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const opts = { mode: "tokenize" as const, vault };
   const result = redactValue({ to: "ann@example.com" }, opts);
   const logs = redactValue([{ level: "log", text: "sending to ann@example.com" }], opts);
   const error = redactText("failed: bob@example.com, ann@example.com", opts);
-  assertEquals(result.value, { to: "[EMAIL_1]" });
-  assertEquals(logs.value, [{ level: "log", text: "sending to [EMAIL_1]" }]);
-  assertEquals(error.text, "failed: [EMAIL_2], [EMAIL_1]");
+  assertEquals(result.value, { to: "[EMAIL_1_kqzmtwa]" });
+  assertEquals(logs.value, [{ level: "log", text: "sending to [EMAIL_1_kqzmtwa]" }]);
+  assertEquals(error.text, "failed: [EMAIL_2_kqzmtwa], [EMAIL_1_kqzmtwa]");
   assertEquals(mergeCounts(mergeCounts(result.counts, logs.counts), error.counts), { email: 4 });
 });
 

@@ -1,6 +1,7 @@
 // Vault and VaultStore: stable placeholders, TTL expiry (injected clock), capacity; caps on
 // entries and bytes per session and per tenant, so no tenant can evict another's vaults.
 
+import { assertThrows } from "../assert.ts";
 import { detokenizeValue, type PiiType, redactText, Vault, VaultStore } from "../../pii/mod.ts";
 
 function assert(condition: unknown, message = "assertion failed"): asserts condition {
@@ -13,58 +14,58 @@ function assertEquals(actual: unknown, expected: unknown, message = "") {
 }
 
 Deno.test("placeholders are numbered per type and stable per value", () => {
-  const v = new Vault();
-  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1]");
-  assertEquals(v.placeholderFor("email", "b@example.com"), "[EMAIL_2]");
-  assertEquals(v.placeholderFor("phone", "+1 415 555 2671"), "[PHONE_1]");
-  assertEquals(v.placeholderFor("credit_card", "4111111111111111"), "[CARD_1]");
-  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1]");
+  const v = new Vault({ tag: "kqzmtwa" });
+  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1_kqzmtwa]");
+  assertEquals(v.placeholderFor("email", "b@example.com"), `[EMAIL_2_${v.tag}]`);
+  assertEquals(v.placeholderFor("phone", "+1 415 555 2671"), "[PHONE_1_kqzmtwa]");
+  assertEquals(v.placeholderFor("credit_card", "4111111111111111"), "[CARD_1_kqzmtwa]");
+  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1_kqzmtwa]");
   // Same text, different type: a different mapping.
-  assertEquals(v.placeholderFor("secret", "a@example.com"), "[SECRET_1]");
-  assertEquals(v.lookup("[EMAIL_2]"), "b@example.com");
-  assertEquals(v.lookup("[EMAIL_9]"), undefined);
+  assertEquals(v.placeholderFor("secret", "a@example.com"), "[SECRET_1_kqzmtwa]");
+  assertEquals(v.lookup("[EMAIL_2_kqzmtwa]"), "b@example.com");
+  assertEquals(v.lookup("[EMAIL_9_kqzmtwa]"), undefined);
 });
 
 Deno.test("mappings expire after the TTL since last use; numbers are never reused", () => {
   let now = 1_000;
-  const v = new Vault({ ttlMs: 100, now: () => now });
-  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1]");
+  const v = new Vault({ tag: "kqzmtwa", ttlMs: 100, now: () => now });
+  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1_kqzmtwa]");
   now = 1_090;
-  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1]"); // refreshes
+  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_1_kqzmtwa]"); // refreshes
   now = 1_180;
-  assertEquals(v.lookup("[EMAIL_1]"), "a@example.com");
+  assertEquals(v.lookup("[EMAIL_1_kqzmtwa]"), "a@example.com");
   now = 1_191; // 101 ms after the last placeholderFor
-  assertEquals(v.lookup("[EMAIL_1]"), undefined);
-  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_2]");
-  assertEquals(v.lookup("[EMAIL_1]"), undefined);
+  assertEquals(v.lookup("[EMAIL_1_kqzmtwa]"), undefined);
+  assertEquals(v.placeholderFor("email", "a@example.com"), "[EMAIL_2_kqzmtwa]");
+  assertEquals(v.lookup("[EMAIL_1_kqzmtwa]"), undefined);
   assertEquals(v.size, 1);
 });
 
-Deno.test("an expired placeholder is left as is by detokenizeValue", () => {
+Deno.test("an expired placeholder is refused by detokenizeValue", () => {
   let now = 0;
-  const v = new Vault({ ttlMs: 10, now: () => now });
+  const v = new Vault({ tag: "kqzmtwa", ttlMs: 10, now: () => now });
   const { text } = redactText("write to a@example.com", { mode: "tokenize", vault: v });
   assertEquals(detokenizeValue({ to: text }, v), { to: "write to a@example.com" });
   now = 11;
-  assertEquals(detokenizeValue({ to: text }, v), { to: "write to [EMAIL_1]" });
+  assertThrows(() => detokenizeValue({ to: text }, v), /\[EMAIL_1_kqzmtwa\] does not stand for/);
 });
 
 Deno.test("maxEntries evicts the least recently used mapping", () => {
-  const v = new Vault({ maxEntries: 2 });
+  const v = new Vault({ tag: "kqzmtwa", maxEntries: 2 });
   v.placeholderFor("email", "a@example.com");
   v.placeholderFor("email", "b@example.com");
   v.placeholderFor("email", "a@example.com"); // a is now most recent
   v.placeholderFor("email", "c@example.com"); // evicts b
-  assertEquals(v.lookup("[EMAIL_2]"), undefined);
-  assertEquals(v.lookup("[EMAIL_1]"), "a@example.com");
-  assertEquals(v.lookup("[EMAIL_3]"), "c@example.com");
+  assertEquals(v.lookup("[EMAIL_2_kqzmtwa]"), undefined);
+  assertEquals(v.lookup("[EMAIL_1_kqzmtwa]"), "a@example.com");
+  assertEquals(v.lookup("[EMAIL_3_kqzmtwa]"), "c@example.com");
 });
 
 Deno.test("VaultStore: one vault per session, dropped after the TTL", () => {
   let now = 0;
   const store = new VaultStore({ ttlMs: 1_000, now: () => now });
   const a = store.get("session-a");
-  a.placeholderFor("email", "a@example.com");
+  const old = a.placeholderFor("email", "a@example.com");
   if (store.get("session-a") !== a) throw new Error("same session should get the same vault");
   if (store.get("session-b") === a) throw new Error("sessions must not share vaults");
   now = 900;
@@ -75,7 +76,7 @@ Deno.test("VaultStore: one vault per session, dropped after the TTL", () => {
   now = 3_000;
   const fresh = store.get("session-a");
   if (fresh === a) throw new Error("expired session kept its vault");
-  assertEquals(fresh.lookup("[EMAIL_1]"), undefined);
+  assertEquals(fresh.lookup(old), undefined);
 });
 
 Deno.test("VaultStore: maxSessions evicts the least recently used session", () => {
@@ -89,7 +90,12 @@ Deno.test("VaultStore: maxSessions evicts the least recently used session", () =
 });
 
 Deno.test("invalid options and session ids are rejected with a kind", () => {
-  for (const f of [() => new Vault({ ttlMs: 0 }), () => new VaultStore({ maxSessions: -1 })]) {
+  for (
+    const f of [
+      () => new Vault({ tag: "kqzmtwa", ttlMs: 0 }),
+      () => new VaultStore({ maxSessions: -1 }),
+    ]
+  ) {
     try {
       f();
       throw new Error("no error");
@@ -107,12 +113,12 @@ Deno.test("invalid options and session ids are rejected with a kind", () => {
 
 Deno.test("expired mappings are dropped as the vault is used, not kept forever", () => {
   let now = 0;
-  const v = new Vault({ ttlMs: 10, now: () => now });
+  const v = new Vault({ tag: "kqzmtwa", ttlMs: 10, now: () => now });
   for (let i = 0; i < 100; i++) v.placeholderFor("ip", `10.0.0.${i}`);
   now = 20;
   v.placeholderFor("ip", "10.0.1.1");
   assertEquals(v.size, 1);
-  assertEquals(v.lookup("[IP_101]"), "10.0.1.1");
+  assertEquals(v.lookup("[IP_101_kqzmtwa]"), "10.0.1.1");
 });
 
 // --- Caps on entries and bytes -------------------------------------------------------------
@@ -120,7 +126,7 @@ Deno.test("expired mappings are dropped as the vault is used, not kept forever",
 const email = (i: number) => `user${i}@example.com`;
 
 Deno.test("many small values: a vault keeps at most maxBytes (UTF-8), oldest go first", () => {
-  const v = new Vault({ maxBytes: 10_000 });
+  const v = new Vault({ tag: "kqzmtwa", maxBytes: 10_000 });
   const placeholders: string[] = [];
   for (let i = 0; i < 5_000; i++) placeholders.push(v.placeholderFor("email", email(i)));
   // Each mapping holds key "email\0user…" + value + "[EMAIL_n]": about 60 bytes.
@@ -129,12 +135,12 @@ Deno.test("many small values: a vault keeps at most maxBytes (UTF-8), oldest go 
   assertEquals(v.lookup(placeholders[0]), undefined, "the oldest stopped resolving");
   assertEquals(v.lookup(placeholders[4_999]), email(4_999), "the newest resolves");
   // Numbers are never reused: an evicted value comes back with a new number.
-  assertEquals(v.placeholderFor("email", email(0)), "[EMAIL_5001]");
-  assertEquals(v.lookup("[EMAIL_1]"), undefined);
+  assertEquals(v.placeholderFor("email", email(0)), "[EMAIL_5001_kqzmtwa]");
+  assertEquals(v.lookup("[EMAIL_1_kqzmtwa]"), undefined);
 });
 
 Deno.test("many small values: the default caps bound a session (10,000 mappings, 2 MiB)", () => {
-  const v = new Vault();
+  const v = new Vault({ tag: "kqzmtwa" });
   for (let i = 0; i < 30_000; i++) {
     v.placeholderFor("ip", `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
   }
@@ -147,14 +153,14 @@ Deno.test("many small values: the default caps bound a session (10,000 mappings,
 });
 
 Deno.test("bytes are UTF-8: two-byte, three-byte and astral characters", () => {
-  const v = new Vault();
+  const v = new Vault({ tag: "kqzmtwa" });
   v.placeholderFor("secret", "é€😀"); // 2 + 3 + 4 bytes
-  // key "secret\0é€😀" (7 + 9) + value (9) + "[SECRET_1]" (10)
-  assertEquals(v.bytes, 35);
+  // key "secret\0é€😀" (7 + 9) + value (9) + "[SECRET_1_kqzmtwa]" (18)
+  assertEquals(v.bytes, 43);
 });
 
 Deno.test("one huge value: masked, never stored, and redaction still happens", () => {
-  const v = new Vault();
+  const v = new Vault({ tag: "kqzmtwa" });
   const huge = "a".repeat(5 * 1024 * 1024) + "@example.com";
   assertEquals(v.placeholderFor("email", huge), "[REDACTED_EMAIL]");
   assertEquals(v.size, 0);
@@ -166,14 +172,14 @@ Deno.test("one huge value: masked, never stored, and redaction still happens", (
     mode: "tokenize",
     vault: v,
   });
-  assertEquals(text, "key: [REDACTED_SECRET] and [EMAIL_1]");
+  assertEquals(text, "key: [REDACTED_SECRET] and [EMAIL_1_kqzmtwa]");
   assertEquals(counts, { secret: 1, email: 1 });
   assertEquals(v.size, 1, "only the e-mail address is stored");
   // Just under the cap is stored; multi-byte characters count as UTF-8.
-  const small = new Vault({ maxValueBytes: 12 });
-  assertEquals(small.placeholderFor("secret", "x".repeat(12)), "[SECRET_1]");
+  const small = new Vault({ tag: "kqzmtwa", maxValueBytes: 12 });
+  assertEquals(small.placeholderFor("secret", "x".repeat(12)), "[SECRET_1_kqzmtwa]");
   assertEquals(small.placeholderFor("secret", "é".repeat(7)), "[REDACTED_SECRET]");
-  assertEquals(small.placeholderFor("secret", "y".repeat(12)), "[SECRET_2]");
+  assertEquals(small.placeholderFor("secret", "y".repeat(12)), "[SECRET_2_kqzmtwa]");
 });
 
 const ref = (tenant: string, session: string, keyId = "key") => ({ tenant, keyId, session });
@@ -231,7 +237,7 @@ Deno.test("a tenant over its entry or byte cap loses its own oldest sessions onl
   }
   const after = bytes.stats().tenants.find((t) => t.tenant === "a")!;
   if (after.bytes > 2_000) throw new Error(`tenant a holds ${after.bytes} bytes`);
-  assertEquals(other.lookup("[EMAIL_1]"), "bob@example.com");
+  assertEquals(other.lookup(`[EMAIL_1_${other.tag}]`), "bob@example.com");
   assertEquals(bytes.get(ref("b", "s")), other);
 });
 
@@ -258,7 +264,7 @@ Deno.test("two API keys of one tenant with the same session id get separate vaul
   const theirs = store.get({ tenant: "t", keyId: "sha256:bbbb", session: "shared" });
   if (theirs === mine) throw new Error("another key reached this key's vault");
   assertEquals(theirs.lookup(placeholder), undefined);
-  assertEquals(detokenizeValue(placeholder, theirs), placeholder);
+  assertThrows(() => detokenizeValue(placeholder, theirs), /does not stand for/);
   if (store.get({ tenant: "t", keyId: "sha256:aaaa", session: "shared" }) !== mine) {
     throw new Error("the same key lost its vault");
   }
@@ -276,7 +282,7 @@ Deno.test("delete frees a session at once; a dropped vault still redacts", () =>
   assertEquals(store.delete(ref("t", "mcp-1")), false);
   assertEquals(store.stats().entries, 0);
   // An execution still holding the vault keeps working, outside the counts.
-  assertEquals(v.placeholderFor("email", "b@example.com"), "[EMAIL_2]");
+  assertEquals(v.placeholderFor("email", "b@example.com"), `[EMAIL_2_${v.tag}]`);
   assertEquals(store.stats().entries, 0);
   if (store.get(ref("t", "mcp-1")) === v) throw new Error("deleted session came back");
 });
@@ -329,7 +335,7 @@ Deno.test("eviction order matches a reference LRU over random uses (10,000 steps
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return Math.floor(seed / 65536) % n; // the high bits: the low ones cycle quickly
   };
-  const v = new Vault({ maxEntries: 16 });
+  const v = new Vault({ tag: "kqzmtwa", maxEntries: 16 });
   const model: string[] = []; // least recently used first
   const placeholders = new Map<string, string>();
   for (let step = 0; step < 10_000; step++) {
@@ -366,7 +372,7 @@ Deno.test("a stored value does not keep the text it was found in alive", async (
       const text = "filler ".repeat(600_000) + "person" + i + "@example.com" + " end".repeat(10);
       const at = text.indexOf("person");
       const value = text.slice(at, text.indexOf(" ", at));
-      vaults.push(new Vault());
+      vaults.push(new Vault({ tag: "kqzmtwa" }));
       vaults[i].placeholderFor("email", value);
     }
     console.log(JSON.stringify({ pinned: heap() - before, entries: vaults.reduce((n, v) => n + v.size, 0) }));
@@ -400,7 +406,7 @@ Deno.test("the store's session cap takes from the tenant with the most sessions"
 });
 
 Deno.test("one value, one placeholder: separators and case do not make a new one", () => {
-  const vault = new Vault();
+  const vault = new Vault({ tag: "kqzmtwa" });
   const same: Array<[string, string[]]> = [
     ["credit_card", ["4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111"]],
     ["iban", [
@@ -426,4 +432,60 @@ Deno.test("one value, one placeholder: separators and case do not make a new one
   assert(
     vault.placeholderFor("phone", "+14155552671") !== vault.placeholderFor("phone", "+14155552672"),
   );
+});
+
+// Red-team finding: a session's new vault (after expiry or eviction) numbered from 1 again,
+// so a placeholder the agent still held came to mean whoever was named first afterwards.
+Deno.test("a session's next vault never gives an old placeholder to another value", () => {
+  let now = 0;
+  const store = new VaultStore({
+    ttlMs: 1_000,
+    now: () => now,
+    maxEntries: 20,
+    perTenant: { maxEntries: 15 },
+  });
+  const held: string[] = [];
+  const named = (vault: Vault, value: string) => {
+    const ph = vault.placeholderFor("email", value);
+    held.push(ph);
+    return ph;
+  };
+  const mine = ref("a", "conv-1");
+  const ann = named(store.get(mine), "ann@example.com");
+  // 1. Expiry: the TTL passes, the session starts again.
+  now = 5_000;
+  const afterExpiry = store.get(mine);
+  const mallory = named(afterExpiry, "mallory@evil.example");
+  assert(mallory !== ann, `${mallory} is the placeholder ann had`);
+  assertEquals(afterExpiry.lookup(ann), undefined);
+  assertThrows(() => detokenizeValue({ to: ann }, afterExpiry), /does not stand for any value/);
+  // 2. Eviction by the store's cap, caused by another tenant growing: tenant a uses the most,
+  // so it loses its least recently used session, conv-1.
+  const busy = store.get(ref("a", "busy"));
+  for (let i = 0; i < 10; i++) busy.placeholderFor("email", email(i));
+  const other = store.get(ref("b", "big"));
+  for (let i = 0; i < 10; i++) other.placeholderFor("email", email(i));
+  const afterEviction = store.get(mine);
+  assert(afterEviction !== afterExpiry, "the session was not evicted");
+  const eve = named(afterEviction, "eve@evil.example");
+  // 3. Deleted (its MCP session closed), then opened again with the same id.
+  store.delete(mine);
+  const afterDelete = store.get(mine);
+  const trent = named(afterDelete, "trent@evil.example");
+  // Every placeholder ever given out is distinct, and the live vault resolves only its own.
+  assertEquals(new Set(held).size, held.length, held.join(" "));
+  for (const ph of [ann, mallory, eve]) assertEquals(afterDelete.lookup(ph), undefined);
+  assertEquals(afterDelete.lookup(trent), "trent@evil.example");
+});
+
+Deno.test("vault tags: random, seven letters, validated", () => {
+  const tags = new Set(Array.from({ length: 1_000 }, () => new Vault().tag));
+  assertEquals(tags.size, 1_000);
+  for (const tag of tags) assert(/^[a-hjkmnp-z]{7}$/.test(tag), tag);
+  for (const tag of ["", "abcdef", "abcdefgh", "Abcdefg", "abcdefi", "abc1efg"]) {
+    const error = assertThrows(() => new Vault({ tag }), /tag must be seven letters/);
+    assertEquals((error as { kind?: string }).kind, "invalid_option");
+  }
+  const v = new Vault({ tag: "kqzmtwa" });
+  assertEquals(v.placeholderFor("iban", "DE89370400440532013000"), "[IBAN_1_kqzmtwa]");
 });

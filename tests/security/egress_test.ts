@@ -57,7 +57,10 @@ Deno.test({
       );
       assertEquals(gateway.error?.kind, "permission");
       // The address itself is redacted like any IP address on the way out.
-      assertMatch(gateway.error.message, new RegExp(`net access to "\\[IP_1\\]:${gw.port}"`));
+      assertMatch(
+        gateway.error.message,
+        new RegExp(`net access to "\\[IP_1_[a-z]{7}\\]:${gw.port}"`),
+      );
       assertEquals(hits, 1, "only the granted tenant reached the service");
     } finally {
       await gw.close();

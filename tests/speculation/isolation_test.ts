@@ -7,6 +7,7 @@
  */
 
 import { assert, assertEquals } from "../assert.ts";
+import { untag } from "../placeholders.ts";
 import { startSpecGateway } from "./harness.ts";
 import type { Caller, ExecuteResponse } from "../../gateway/mod.ts";
 import type { SpecHarness } from "./harness.ts";
@@ -51,17 +52,19 @@ Deno.test({
     try {
       // Both sessions hold an [EMAIL_1]: the victim's is a real address.
       const v0 = await as(h, "key-victim", "victim", `return "victim.person@corp.example";`);
-      assertEquals(v0.result, "[EMAIL_1]");
-      await as(h, "key-attacker", "attacker", `return "someone@attacker.example";`);
-      // The attacker teaches get(index) -> get([EMAIL_1]), through variables and literals.
+      assertEquals(untag(v0.result), "[EMAIL_1]");
+      const mine = await as(h, "key-attacker", "attacker", `return "someone@attacker.example";`);
+      const ph = mine.result as string;
+      const [head, tail] = [ph.slice(0, 7), ph.slice(7)];
+      // The attacker teaches get(index) -> get([EMAIL_1_…]), through variables and literals.
       for (let i = 0; i < 6; i++) {
         const r = await as(
           h,
           "key-attacker",
           "attacker",
-          `const a = ["index"][0]; const b = ["[EMAIL_", "1]"].join("");
+          `const a = ["index"][0]; const b = ["${head}", "${tail}"].join("");
            await ledger.get({ key: a }); await ledger.get({ key: b });
-           await ledger.get({ key: "[EMAIL_1]" }); return 1;`,
+           await ledger.get({ key: "${ph}" }); return 1;`,
         );
         assert(r.ok, JSON.stringify(r.error));
       }
@@ -71,7 +74,7 @@ Deno.test({
         "key-attacker",
         "attacker",
         `const a = ["index"][0]; await ledger.get({ key: a });
-         const b = ["[EMAIL_", "1]"].join(""); await ledger.get({ key: b }); return 1;`,
+         const b = ["${head}", "${tail}"].join(""); await ledger.get({ key: b }); return 1;`,
       );
       assertEquals(own.tools.calls.map((c) => c.prefetched ?? false), [false, false]);
       // The victim's code only reads the index; then a literal read of its own placeholder.
@@ -128,10 +131,10 @@ Deno.test({
     const h = await startSpecGateway();
     try {
       const session = "s";
-      await h.run(`return "carol@example.org";`, { session }); // [EMAIL_1] in this session
+      const carol = await h.run(`return "carol@example.org";`, { session }); // [EMAIL_1_…]
       const reply = await h.run(
         `const out = [];
-         out.push((await ledger.get({ key: "[EMAIL_1]" })).key);
+         out.push((await ledger.get({ key: "${carol.result}" })).key);
          out.push((await ledger.get({ key: "dave@example.org" })).key);
          out.push((await ledger.get({ key: "card 4111 1111 1111 1111" })).key);
          out.push((await ledger.get({ key: "plain" })).key);

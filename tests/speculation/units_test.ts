@@ -15,6 +15,7 @@ import {
   WriteEpochs,
 } from "../../gateway/speculation/mod.ts";
 import { parseConfig, TenantDirectory } from "../../gateway/mod.ts";
+import { carriesPersonalData } from "../../gateway/speculation/personal.ts";
 
 const tool = (server: string, name: string): ToolInfo => ({
   id: `${server}.${name}`,
@@ -363,4 +364,13 @@ Deno.test("predictor: argument memory is per API key, never holds personal data,
     p.predict("t", { tool: "kv.list", args: {}, value: { first: "k9" } }, 0.5, "key-a"),
     [],
   );
+});
+
+Deno.test("personal data: placeholders count, tagged (`[EMAIL_3_kqzmtwa]`) or untagged", () => {
+  for (const json of ['{"to":"[EMAIL_3_kqzmtwa]"}', '{"to":"[CARD_12_abcdefg] x"}', '["[IP_1]"]']) {
+    assertEquals(carriesPersonalData(json), true, json);
+  }
+  for (const json of ['{"to":"[EMAIL_0_kqzmtwa]"}', '{"to":"[NAME_1_kqzmtwa]"}', '"plain"']) {
+    assertEquals(carriesPersonalData(json), false, json);
+  }
 });

@@ -7,6 +7,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { assert, assertEquals } from "../assert.ts";
+import { tagsOf, untag } from "../placeholders.ts";
 import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
 
@@ -80,7 +81,8 @@ Deno.test({
           }) as Reply;
           results.push(reply.structuredContent?.result);
         }
-        assertEquals(results, ["[EMAIL_1]", "[EMAIL_2]", "[EMAIL_1]", "[EMAIL_2]"]);
+        assertEquals(untag(results), ["[EMAIL_1]", "[EMAIL_2]", "[EMAIL_1]", "[EMAIL_2]"]);
+        assertEquals(tagsOf(results).length, 1, "one session, one tag");
       });
 
       await t.step("a session closed through one replica is gone on the other", async () => {

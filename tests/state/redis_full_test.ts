@@ -60,8 +60,14 @@ Deno.test({
       const value = "ann@example.com";
       const error = await assertRejects(() =>
         vault.commit({ tenant: "acme", keyId: "", session: "s" }, [
-          { type: "email", value, placeholder: "[EMAIL_1]", canonical: value, label: "EMAIL" },
-        ])
+          {
+            type: "email",
+            value,
+            placeholder: "[EMAIL_1_kqzmtwa]",
+            canonical: value,
+            label: "EMAIL",
+          },
+        ], "kqzmtwa")
       );
       assert(error instanceof StateUnavailableError, String(error));
       // A new MCP session is refused (its script deletes first: an unflagged script went on).

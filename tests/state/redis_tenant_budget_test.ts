@@ -18,7 +18,7 @@ function emails(session: string, n: number): SharedVaultAddition[] {
     return {
       type: "email",
       value,
-      placeholder: `[EMAIL_${i + 1}]`,
+      placeholder: `[EMAIL_${i + 1}_kqzmtwa]`,
       canonical: value,
       label: "EMAIL",
     };
@@ -48,13 +48,13 @@ Deno.test({
         maxBytesPerTenant: budget,
       });
       const other = { tenant: "other", keyId: "", session: "o" };
-      await vault.commit(other, emails("o", 100));
+      await vault.commit(other, emails("o", 100), "kqzmtwa");
       const otherBytes = await charged(state, "other");
       assert(otherBytes > 100 * 200, `charged ${otherBytes} bytes for 100 e-mails`);
       // The noisy tenant: sessions of 300 e-mails each (about 100 KB as charged).
       for (let s = 0; s < 10; s++) {
         const ref = { tenant: "noisy", keyId: "", session: `n-${s}` };
-        const settled = await vault.commit(ref, emails(`n${s}`, 300));
+        const settled = await vault.commit(ref, emails(`n${s}`, 300), "kqzmtwa");
         assertEquals([...settled.values()].filter((p) => p === undefined).length, 0, `n-${s}`);
         assert((await charged(state, "noisy")) <= budget, "within the budget");
       }
@@ -67,7 +67,7 @@ Deno.test({
       assertEquals(await charged(state, "other"), otherBytes);
       // One session alone over the budget: the values past it are masked (not stored).
       const huge = { tenant: "noisy", keyId: "", session: "huge" };
-      const settled = await vault.commit(huge, emails("h", 2000));
+      const settled = await vault.commit(huge, emails("h", 2000), "kqzmtwa");
       const refused = [...settled.values()].filter((p) => p === undefined).length;
       assert(refused > 0 && refused < 2000, `${refused} of 2000 masked`);
       assert((await charged(state, "noisy")) <= budget);
@@ -95,12 +95,13 @@ Deno.test({
         ttlMs: 300,
         maxBytesPerTenant: 64 * 1024,
       });
-      await vault.commit({ tenant: "t", keyId: "", session: "a" }, emails("a", 150));
+      await vault.commit({ tenant: "t", keyId: "", session: "a" }, emails("a", 150), "kqzmtwa");
       await new Promise((r) => setTimeout(r, 600));
       // Had the expired session stayed charged, nothing more would fit.
       const settled = await vault.commit(
         { tenant: "t", keyId: "", session: "b" },
         emails("b", 150),
+        "kqzmtwa",
       );
       assertEquals([...settled.values()].filter((p) => p === undefined).length, 0);
       const sum = await charged(state, "t");

@@ -9,6 +9,7 @@ import { RedisState } from "../../state/mod.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway, type TestGateway } from "../helpers.ts";
+import { tagsOf, untag } from "../placeholders.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
@@ -43,21 +44,24 @@ Deno.test({
           return r.body;
         });
 
+      let ann = "";
       await t.step("A hides the address; B restores it for the filesystem server", async () => {
         const first = await post(a, "return 'write to ann@example.com'");
-        assertEquals(first.result, "write to [EMAIL_1]");
+        assertEquals(untag(first.result), "write to [EMAIL_1]");
+        ann = first.result.slice("write to ".length);
         const second = await post(
           b,
-          `await fs.writeFile({ path: ${
-            JSON.stringify(`${root}/out.txt`)
-          }, content: "to [EMAIL_1]" });
-           return "[EMAIL_1] and carol@example.com"`,
+          `await fs.writeFile({ path: ${JSON.stringify(`${root}/out.txt`)}, content: "to ${ann}" });
+           return "${ann} and carol@example.com"`,
         );
         assertEquals(second.ok, true, JSON.stringify(second.error));
         assertEquals(await Deno.readTextFile(`${root}/out.txt`), "to ann@example.com");
-        // The same value keeps its placeholder on B; a new one continues the numbering.
-        assertEquals(second.result, "[EMAIL_1] and [EMAIL_2]");
-        assertEquals((await post(a, "return 'carol@example.com'")).result, "[EMAIL_2]");
+        // The same value keeps its placeholder on B; a new one continues the numbering, under
+        // the session's one tag.
+        assertEquals(untag(second.result), "[EMAIL_1] and [EMAIL_2]");
+        assertEquals(tagsOf([first.result, second.result]).length, 1);
+        const carol = (await post(a, "return 'carol@example.com'")).result;
+        assertEquals(carol, second.result.slice(`${ann} and `.length));
       });
 
       await t.step("a read cached on A is not served after a write through B", async () => {
@@ -75,11 +79,12 @@ Deno.test({
         const reply = await b.post("/v1/execute", {
           code: `await fs.writeFile({ path: ${
             JSON.stringify(`${root}/none.txt`)
-          }, content: "[EMAIL_1]" });
+          }, content: "${ann}" });
                  return 1`,
         });
         assertEquals(reply.status, 200);
-        assertEquals(await Deno.readTextFile(`${root}/none.txt`), "[EMAIL_1]");
+        assertEquals(reply.body.tools.calls[0].outcome, "refused");
+        assertEquals(await Deno.stat(`${root}/none.txt`).then(() => true, () => false), false);
       });
 
       await t.step("Redis holds no personal value in clear", async () => {

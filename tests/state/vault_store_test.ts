@@ -53,11 +53,11 @@ Deno.test({
   async fn() {
     await withStores(async ([a, b]) => {
       assertEquals(await a.load(ref), { mappings: [], counters: {} });
-      const settled = await a.commit(ref, [add("ann@example.com", "[EMAIL_1]")]);
-      assertEquals([...settled], [["[EMAIL_1]", "[EMAIL_1]"]]);
+      const settled = await a.commit(ref, [add("ann@example.com", "[EMAIL_1_kqzmtwa]")], "kqzmtwa");
+      assertEquals([...settled], [["[EMAIL_1_kqzmtwa]", "[EMAIL_1_kqzmtwa]"]]);
       const loaded = await b.load(ref);
       assertEquals(loaded.mappings, [
-        { type: "email", value: "ann@example.com", placeholder: "[EMAIL_1]" },
+        { type: "email", value: "ann@example.com", placeholder: "[EMAIL_1_kqzmtwa]" },
       ]);
       assertEquals(loaded.counters, { EMAIL: 1 });
       // Another key identity with the same session id sees nothing.
@@ -73,18 +73,26 @@ Deno.test({
   ignore,
   async fn() {
     await withStores(async ([a, b]) => {
-      // Both loaded the same empty session and proposed [EMAIL_1] for different values.
-      const first = await a.commit(ref, [add("ann@example.com", "[EMAIL_1]")]);
+      // Both loaded the same empty session and proposed [EMAIL_1_kqzmtwa] for different values.
+      const first = await a.commit(ref, [add("ann@example.com", "[EMAIL_1_kqzmtwa]")], "kqzmtwa");
       const second = await b.commit(ref, [
-        add("bob@example.com", "[EMAIL_1]"),
-        add("ann@example.com", "[EMAIL_2]"),
-      ]);
-      assertEquals(first.get("[EMAIL_1]"), "[EMAIL_1]");
-      assertEquals(second.get("[EMAIL_1]"), "[EMAIL_2]", "bob renamed past the taken number");
-      assertEquals(second.get("[EMAIL_2]"), "[EMAIL_1]", "ann keeps her placeholder");
+        add("bob@example.com", "[EMAIL_1_kqzmtwa]"),
+        add("ann@example.com", "[EMAIL_2_kqzmtwa]"),
+      ], "kqzmtwa");
+      assertEquals(first.get("[EMAIL_1_kqzmtwa]"), "[EMAIL_1_kqzmtwa]");
+      assertEquals(
+        second.get("[EMAIL_1_kqzmtwa]"),
+        "[EMAIL_2_kqzmtwa]",
+        "bob renamed past the taken number",
+      );
+      assertEquals(
+        second.get("[EMAIL_2_kqzmtwa]"),
+        "[EMAIL_1_kqzmtwa]",
+        "ann keeps her placeholder",
+      );
       const values = new Map((await a.load(ref)).mappings.map((m) => [m.placeholder, m.value]));
-      assertEquals(values.get("[EMAIL_1]"), "ann@example.com");
-      assertEquals(values.get("[EMAIL_2]"), "bob@example.com");
+      assertEquals(values.get("[EMAIL_1_kqzmtwa]"), "ann@example.com");
+      assertEquals(values.get("[EMAIL_2_kqzmtwa]"), "bob@example.com");
       assertEquals(values.size, 2);
     });
   },
@@ -96,20 +104,24 @@ Deno.test({
   async fn() {
     await withStores(async ([a]) => {
       const settled = await a.commit(ref, [
-        add("a@example.com", "[EMAIL_1]"),
-        add("b@example.com", "[EMAIL_2]"),
-        add("c@example.com", "[EMAIL_3]"),
-      ]);
-      assertEquals(settled.get("[EMAIL_3]"), undefined, "over the session's cap: refused");
+        add("a@example.com", "[EMAIL_1_kqzmtwa]"),
+        add("b@example.com", "[EMAIL_2_kqzmtwa]"),
+        add("c@example.com", "[EMAIL_3_kqzmtwa]"),
+      ], "kqzmtwa");
+      assertEquals(settled.get("[EMAIL_3_kqzmtwa]"), undefined, "over the session's cap: refused");
       assertEquals((await a.load(ref)).mappings.length, 2);
       for (const session of ["s1", "s2", "s3"]) {
-        await a.commit({ ...ref, session }, [add("x@example.com", "[EMAIL_1]")]);
+        await a.commit({ ...ref, session }, [add("x@example.com", "[EMAIL_1_kqzmtwa]")], "kqzmtwa");
       }
       // Three sessions allowed: the least recently used (ref's) went first.
       assertEquals((await a.load(ref)).mappings, []);
       assertEquals((await a.load({ ...ref, session: "s3" })).mappings.length, 1);
       // Another tenant's sessions are its own.
-      await a.commit({ ...ref, tenant: "other" }, [add("y@example.com", "[EMAIL_1]")]);
+      await a.commit(
+        { ...ref, tenant: "other" },
+        [add("y@example.com", "[EMAIL_1_kqzmtwa]")],
+        "kqzmtwa",
+      );
       assertEquals((await a.load({ ...ref, session: "s2" })).mappings.length, 1);
     }, { maxEntries: 2, maxSessions: 3 });
   },
@@ -122,9 +134,9 @@ Deno.test({
     await withStores(async ([a, wrong], _redis, state) => {
       const secrets = ["ann@example.com", "+1 415 555 0100"];
       await a.commit(ref, [
-        add(secrets[0], "[EMAIL_1]"),
-        add(secrets[1], "[PHONE_1]", "phone"),
-      ]);
+        add(secrets[0], "[EMAIL_1_kqzmtwa]"),
+        add(secrets[1], "[PHONE_1_kqzmtwa]", "phone"),
+      ], "kqzmtwa");
       assertEquals((await wrong.load(ref)).mappings, [], "sealed under another key");
       // Every key and every byte in Redis.
       const dump: string[] = [];
@@ -140,7 +152,7 @@ Deno.test({
         }
       });
       const text = dump.join("\n");
-      assert(text.includes("[EMAIL_1]"), "the scan saw the session");
+      assert(text.includes("[EMAIL_1_kqzmtwa]"), "the scan saw the session");
       for (const s of [...secrets, "ann@", "example.com", "415 555", ref.session, "conversation"]) {
         assert(!text.includes(s), `Redis holds ${s} in clear`);
       }
@@ -159,10 +171,10 @@ Deno.test({
       for (let round = 0; round < 40; round++) {
         const tenant = `t${round}`;
         const at = (session: string) => ({ ...ref, tenant, session });
-        await a.commit(at("old"), [add("o@example.com", "[EMAIL_1]")]);
-        await a.commit(at("new"), [add("n@example.com", "[EMAIL_1]")]);
+        await a.commit(at("old"), [add("o@example.com", "[EMAIL_1_kqzmtwa]")], "kqzmtwa");
+        await a.commit(at("new"), [add("n@example.com", "[EMAIL_1_kqzmtwa]")], "kqzmtwa");
         await a.load(at("old")); // now "new" is the least recently used
-        await a.commit(at("third"), [add("t@example.com", "[EMAIL_1]")]);
+        await a.commit(at("third"), [add("t@example.com", "[EMAIL_1_kqzmtwa]")], "kqzmtwa");
         assertEquals((await a.load(at("new"))).mappings, [], `round ${round}: new evicted`);
         assertEquals((await a.load(at("old"))).mappings.length, 1, `round ${round}: old kept`);
       }
