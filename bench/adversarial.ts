@@ -93,6 +93,7 @@ export function adversarialCases(): AdversarialCase[] {
     c("numbers", "`1 `", fixed("1 ")),
     c("numbers", "`11 `", fixed("11 ")),
     c("numbers", "`4111-`", fixed("4111-")),
+    c("numbers", "`4111/`", fixed("4111/")),
     c("numbers", "`1.`", fixed("1.")),
     c("numbers", "`1 - `", fixed("1 - ")),
     c("numbers", "`(1) `", fixed("(1) ")),

@@ -27,8 +27,8 @@ const MAX_GROUPS = 32;
 /** Groups per candidate span. */
 const MAX_SPAN_GROUPS = 8;
 
-/** Separators allowed between digit groups. */
-const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-", "-(", " - "]);
+/** Separators allowed between digit groups (`/` only between a card number's groups). */
+const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-", "-(", " - ", "/"]);
 
 /**
  * libphonenumber's validity verdict for the digits of a number written after a `+`
@@ -219,7 +219,7 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
 }
 
 function isSeparatorChar(c: number): boolean {
-  return c === 32 || c === 45 || c === 46 || c === 160 || c === 40 || c === 41;
+  return c === 32 || c === 45 || c === 46 || c === 160 || c === 40 || c === 41 || c === 47;
 }
 
 function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: Finding[]) {
@@ -361,8 +361,11 @@ function classifySpan(
       }
     }
   }
+  // A card number is also written in fours split by `/` (`4111/1111/1111/1111`); nothing
+  // else is (dates and paths are not a Luhn-valid issuer number in fours).
+  const cardSep = plainSep || (oneSep && sep === "/" && count === 4);
   if (
-    want.card && !plus && plainSep && digitCount >= 13 && digitCount <= 19 &&
+    want.card && !plus && cardSep && digitCount >= 13 && digitCount <= 19 &&
     cardShape(groups, s, e) &&
     !(joinedBefore && size(groups, s - 1) === 4) && !(joinedAfter && size(groups, e + 1) === 4)
   ) {
@@ -425,8 +428,9 @@ function tryPhone(
   if (plus || zeroZero ? bodyLength < 8 || bodyLength > 15 : digitCount < 10 || digitCount > 11) {
     return false;
   }
-  // Parentheses only around the first group or two.
+  // Parentheses only around the first group or two; no `/` (`415/555/2671` is a path).
   for (let g = s + 3; g <= e; g++) if (groups[g].paren) return false;
+  for (let g = s + 1; g <= e; g++) if (groups[g].sep.includes("/")) return false;
   if (plus || zeroZero) {
     // No calling code starts with 0, so libphonenumber rejects `+0…` at once; so do we,
     // before building any string (`00 00 00 …` has four such spans per cluster).

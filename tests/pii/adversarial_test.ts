@@ -116,6 +116,8 @@ const MEMBERS: Record<string, [string, (i: number) => string][]> = {
   numbers: [
     ["1 ", () => "1 "],
     ["4111-", () => "4111-"],
+    ["4111/", () => "4111/"],
+    ["card-shaped fours split by /", (i) => `${vary(i, 4)}/${vary(i + 1, 4)}/`],
     ["1.", () => "1."],
     ["long digit runs with separators", (i) => vary(i, 9) + vary(i + 1, 9) + "-"],
     ["SSN-shaped", (i) => `${vary(i, 3)}-45-6789 `],
