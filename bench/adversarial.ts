@@ -93,6 +93,7 @@ export function adversarialCases(): AdversarialCase[] {
     c("numbers", "`1 `", fixed("1 ")),
     c("numbers", "`11 `", fixed("11 ")),
     c("numbers", "`4111-`", fixed("4111-")),
+    c("numbers", "`4111/`", fixed("4111/")),
     c("numbers", "`1.`", fixed("1.")),
     c("numbers", "`1 - `", fixed("1 - ")),
     c("numbers", "`(1) `", fixed("(1) ")),
@@ -238,6 +239,19 @@ export function adversarialCases(): AdversarialCase[] {
       "`token=` + random base64 with `=`",
       (r) => `token=${chars(r, BASE64 + "=", 500)} `,
     ),
+    // --- folded forms (pii/fold.ts) and labels written onto values ---------------------------
+    c("folding", "zero-width spaces", fixed("\u200b")),
+    c("folding", "card groups split by no-break spaces", (r) => `${chars(r, DIGITS, 4)}\u00a0`),
+    c("folding", "full-width digit groups", (r) => `${chars(r, "０１２３４５６７８９", 9)}\u3000`),
+    c(
+      "folding",
+      "`ann` U+200B `@example.com ` (all valid)",
+      (r) => `${chars(r, "abcdefgh", 6)}\u200b@example.com `,
+    ),
+    c("labels", "`card-` + 16 digits", (r) => `card-${chars(r, DIGITS, 16)} `),
+    c("labels", "40 letters then a digit", run("a", 40, "1 ")),
+    c("labels", "`key-AKIA ` (near miss)", fixed("key-AKIA ")),
+    c("labels", "`ip_fe80::1 `", fixed("ip_fe80::1 ")),
     // --- everything at once ------------------------------------------------------------------
     c(
       "mixed",

@@ -46,6 +46,41 @@ export function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 160 || c === 12 || c === 11;
 }
 
+/** Longest label {@linkcode labelBefore} looks back over (keeps the scan linear). */
+export const MAX_LABEL = 32;
+
+/**
+ * Whether the value at `i` (digits, a key) follows a label written onto it (`card-4111…`,
+ * `id_4111…`, `x.4111…`, `card4111…`, `key-AKIA…`): ASCII letters, words joined by `-`, `_`
+ * or `.` allowed (`card_no-`, `ledger.card-`), back to a character that is neither a word
+ * character nor `-`/`.`. Returns 1 when a `-`, `_` or `.` joins the label to the value, 2
+ * when its letters touch it, 0 when what comes before is no label (it holds a digit, or
+ * is longer than {@linkcode MAX_LABEL}). Reads at most {@linkcode MAX_LABEL} + 2
+ * characters back, so a scan that asks at every candidate stays linear.
+ */
+export function labelBefore(text: string, i: number): number {
+  let k = i - 1;
+  const joined = isJoiner(codeAt(text, k));
+  if (joined) k--;
+  if (!isLetter(codeAt(text, k))) return 0;
+  const stop = Math.max(-1, k - MAX_LABEL);
+  while (k > stop) {
+    const c = codeAt(text, k);
+    if (isLetter(c)) k--;
+    else if (isJoiner(c) && isLetter(codeAt(text, k - 1))) k -= 2;
+    else break;
+  }
+  if (k <= stop && k >= 0) return 0;
+  const before = codeAt(text, k);
+  if (isWordChar(before) || before === 45 || before === 46) return 0;
+  return joined ? 1 : 2;
+}
+
+/** `-`, `_` or `.`: what joins the words of a label, and a label to its value. */
+function isJoiner(c: number): boolean {
+  return c === 45 || c === 95 || c === 46;
+}
+
 /** Code unit at `i`, or -1 outside the string (so boundary tests need no range check). */
 export function codeAt(text: string, i: number): number {
   return i >= 0 && i < text.length ? text.charCodeAt(i) : -1;

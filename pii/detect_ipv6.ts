@@ -3,7 +3,7 @@
 // C++ scopes (`std::vector`) fail the parse or the word-boundary test.
 
 import type { Finding } from "./types.ts";
-import { codeAt, isDigit, isHex, isWordChar } from "./chars.ts";
+import { codeAt, isDigit, isHex, isWordChar, labelBefore } from "./chars.ts";
 
 const MAX_LENGTH = 45;
 
@@ -49,7 +49,9 @@ function scanAt(text: string, colon: number, scanned: number, out: Finding[]): n
   if (text.charCodeAt(end - 1) === 58 && text.charCodeAt(end - 2) !== 58) end--;
   const before = codeAt(text, start - 1);
   const after = codeAt(text, end);
-  if (isWordChar(before) || before === 46 || before === 58) return resume;
+  // A label joined by `_` (`ip_fe80::1`) is written onto the address, not part of it.
+  if (before === 95 && labelBefore(text, start) !== 1) return resume;
+  if ((isWordChar(before) && before !== 95) || before === 46 || before === 58) return resume;
   if (isWordChar(after) || (after === 46 && isDigit(codeAt(text, end + 1)))) return resume;
   if (after === 58 && codeAt(text, end + 1) === 58) return resume;
   const candidate = text.slice(start, end);

@@ -7,7 +7,7 @@
 // phone validator (libphonenumber's verdict, compiled: see phone_validator.ts).
 
 import type { Finding, PiiType } from "./types.ts";
-import { codeAt, isAlnum, isDigit, isUpper, isWordChar } from "./chars.ts";
+import { codeAt, isAlnum, isDigit, isLower, isUpper, isWordChar, labelBefore } from "./chars.ts";
 import { cardNumberValid, IBAN_LENGTHS, ibanValid, ssnValid } from "./checksums.ts";
 import { validNationalNumberOfDigits } from "./phone_validator.ts";
 
@@ -27,8 +27,8 @@ const MAX_GROUPS = 32;
 /** Groups per candidate span. */
 const MAX_SPAN_GROUPS = 8;
 
-/** Separators allowed between digit groups. */
-const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-", "-(", " - "]);
+/** Separators allowed between digit groups (`/` only between a card number's groups). */
+const SEPARATORS = new Set([" ", "-", ".", "\u00a0", "(", ")", ") ", " (", ")-", "-(", " - ", "/"]);
 
 /**
  * libphonenumber's validity verdict for the digits of a number written after a `+`
@@ -150,7 +150,11 @@ function skipWord(text: string, i: number): number {
 
 function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[]): number {
   const prev = codeAt(text, i - 1);
-  if (isUpper(prev) && isUpper(codeAt(text, i - 2)) && !isAlnum(codeAt(text, i - 3))) {
+  // Two capitals then digits: an IBAN, also right after a lower-case label (`ibanDE89…`).
+  const beforeIban = codeAt(text, i - 3);
+  if (
+    isUpper(prev) && isUpper(codeAt(text, i - 2)) && (!isAlnum(beforeIban) || isLower(beforeIban))
+  ) {
     const iban = matchIban(text, i - 2);
     if (iban.valid && want.iban) {
       out.push({ type: "iban", start: i - 2, end: iban.end, value: text.slice(i - 2, iban.end) });
@@ -158,10 +162,15 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
     // An IBAN-shaped run with a bad checksum is still one account-number-like token:
     // skip it whole rather than finding phone numbers in its groups.
     if (iban.end > 0) return iban.end;
-    return skipWord(text, i);
   }
+  // Digits glued to a word are part of it (`abc123`, UUID fragments, `v1.2`), unless the
+  // word is a label of letters written onto the value (`card-4111…`, `id_4111…`,
+  // `x.4111…`, `card4111…`, `ip-10.1.2.3`): it hides nothing from a reader, so not from
+  // us either. The label is letters only: a word holding digits is an identifier.
+  let glued = 0; // 0: standing alone, 1: after a label joined by `-`/`_`/`.`, 2: touching
   if (isWordChar(prev) || ((prev === 45 || prev === 46) && isWordChar(codeAt(text, i - 2)))) {
-    return skipWord(text, i);
+    glued = labelBefore(text, i);
+    if (glued === 0) return skipWord(text, i);
   }
   const n = text.length;
   // The commonest case, a short number standing alone (`12:30`, `v2 `, `x=5;`): one group
@@ -195,15 +204,22 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
     if (!SEPARATORS.has(sep)) break;
     j = k;
   }
-  // `4111-1111-1111-1111-abcd`, `2024-01-15_run`: the digits are part of an identifier.
+  // `4111-1111-1111-1111-abcd`, `2024-01-15_run`: the digits are part of an identifier
+  // (a word after the value is not a label: `phone_id=4155552671_x` names a record).
   const after = codeAt(text, j);
   if ((after === 45 || after === 95) && isWordChar(codeAt(text, j + 1))) return skipWord(text, j);
-  if (groups.length > 0) classifyCluster(text, groups, want, out);
+  if (groups.length > 0) {
+    // A dotted run after letters is a version (`python3.11.2.1`), after a dot part of a
+    // name (`host.10.1.2.3`): an address needs its label joined by `-` or `_`.
+    const dotted = groups.length > 1 && groups[1].sep === ".";
+    if (dotted && (glued === 2 || (glued === 1 && prev === 46))) return skipWord(text, j);
+    classifyCluster(text, groups, want, out);
+  }
   return Math.max(j, i + 1);
 }
 
 function isSeparatorChar(c: number): boolean {
-  return c === 32 || c === 45 || c === 46 || c === 160 || c === 40 || c === 41;
+  return c === 32 || c === 45 || c === 46 || c === 160 || c === 40 || c === 41 || c === 47;
 }
 
 function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: Finding[]) {
@@ -345,8 +361,11 @@ function classifySpan(
       }
     }
   }
+  // A card number is also written in fours split by `/` (`4111/1111/1111/1111`); nothing
+  // else is (dates and paths are not a Luhn-valid issuer number in fours).
+  const cardSep = plainSep || (oneSep && sep === "/" && count === 4);
   if (
-    want.card && !plus && plainSep && digitCount >= 13 && digitCount <= 19 &&
+    want.card && !plus && cardSep && digitCount >= 13 && digitCount <= 19 &&
     cardShape(groups, s, e) &&
     !(joinedBefore && size(groups, s - 1) === 4) && !(joinedAfter && size(groups, e + 1) === 4)
   ) {
@@ -409,8 +428,9 @@ function tryPhone(
   if (plus || zeroZero ? bodyLength < 8 || bodyLength > 15 : digitCount < 10 || digitCount > 11) {
     return false;
   }
-  // Parentheses only around the first group or two.
+  // Parentheses only around the first group or two; no `/` (`415/555/2671` is a path).
   for (let g = s + 3; g <= e; g++) if (groups[g].paren) return false;
+  for (let g = s + 1; g <= e; g++) if (groups[g].sep.includes("/")) return false;
   if (plus || zeroZero) {
     // No calling code starts with 0, so libphonenumber rejects `+0…` at once; so do we,
     // before building any string (`00 00 00 …` has four such spans per cluster).
@@ -458,8 +478,8 @@ function tryPhone(
 }
 
 /**
- * The IBAN-shaped run starting at `p` (printed compact or in groups of four): its end
- * (-1 when the shape is wrong) and whether its checksum holds.
+ * The IBAN-shaped run starting at `p` (printed compact or in groups of four, split by
+ * spaces or hyphens): its end (-1 when the shape is wrong) and whether its checksum holds.
  */
 function matchIban(text: string, p: number): { end: number; valid: boolean } {
   const length = IBAN_LENGTHS[text.slice(p, p + 2)];
@@ -472,7 +492,7 @@ function matchIban(text: string, p: number): { end: number; valid: boolean } {
       compact += text[j];
       j++;
     } else if (
-      (c === 32 || c === 160) && compact.length % 4 === 0 && compact.length > 0 &&
+      (c === 32 || c === 160 || c === 45) && compact.length % 4 === 0 && compact.length > 0 &&
       isAlnum(codeAt(text, j + 1))
     ) {
       j++;

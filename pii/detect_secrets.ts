@@ -4,7 +4,7 @@
 // tests/pii/tune_entropy.ts (see pii/README.md, "Tuning the secret thresholds").
 
 import type { Finding } from "./types.ts";
-import { codeAt, isAlnum, isDigit, isLetter, isTokenChar, isUpper } from "./chars.ts";
+import { codeAt, isAlnum, isDigit, isLetter, isTokenChar, isUpper, labelBefore } from "./chars.ts";
 import { shannonEntropy } from "./checksums.ts";
 
 /** Literal prefixes of known key formats; each hit is validated by {@linkcode matchKnown}. */
@@ -128,7 +128,7 @@ function matchKnown(text: string, start: number, prefix: string, pemEnd: PemEndC
   if (prefix.startsWith("-----")) {
     return before === 45 ? -1 : matchPem(text, start, pemEnd);
   }
-  if (isTokenChar(before)) return -1;
+  if (isTokenChar(before) && !labelledKey(text, start, prefix)) return -1;
   const body = start + prefix.length;
   let len: number;
   let ok: (c: number) => boolean;
@@ -167,6 +167,17 @@ function matchKnown(text: string, start: number, prefix: string, pemEnd: PemEndC
   }
   const end = body + len;
   return ok(codeAt(text, end)) ? -1 : end;
+}
+
+/**
+ * A key written onto a label (`key-AKIA…`, `aws_AKIA…`, `token-ghp_…`): letters joined by
+ * `-` or `_`, or, for the prefixes whose capitals cannot be the end of an English word
+ * (`AKIA`, `ASIA`, `AIza`, `eyJ`), touching it (`keyAKIA…`). A lower-case prefix touching
+ * letters is the inside of a word (`task-…` holds `sk-`).
+ */
+function labelledKey(text: string, start: number, prefix: string): boolean {
+  const label = labelBefore(text, start);
+  return label === 1 || (label === 2 && (isUpper(prefix.charCodeAt(0)) || prefix === "eyJ"));
 }
 
 function hasDigit(text: string, from: number, to: number): boolean {

@@ -5,6 +5,7 @@ import { findEmails } from "./detect_email.ts";
 import { findNumbers } from "./detect_numbers.ts";
 import { findIpv6 } from "./detect_ipv6.ts";
 import { findSecrets } from "./detect_secrets.ts";
+import { foldText } from "./fold.ts";
 
 /** When two findings start at the same offset, the more specific type wins. */
 const PRIORITY: Readonly<Record<PiiType, number>> = {
@@ -21,9 +22,28 @@ const PRIORITY: Readonly<Record<PiiType, number>> = {
  * Finds personal data and secrets in `text`. Returns findings sorted by offset and
  * non-overlapping (on overlap the earlier, then longer, then more specific wins).
  * `types` narrows the search (default: every type). Runs in time linear in `text`.
+ *
+ * The detectors read the text folded (fold.ts): invisible characters dropped, Unicode
+ * spaces, dashes, full-width and other compatibility forms and other scripts' digits
+ * written as the ASCII they show. A finding's offsets and value are the original's, from
+ * the first to the last character of the value as written (invisible ones inside included).
  */
 export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Finding[] {
   if (typeof text !== "string" || text.length === 0) return [];
+  const folded = foldText(text);
+  if (folded === undefined) return findIn(text, types);
+  const findings = findIn(folded.text, types);
+  for (const f of findings) {
+    f.start = folded.startOf(f.start);
+    f.end = folded.endOf(f.end - 1);
+    f.value = text.slice(f.start, f.end);
+  }
+  return findings;
+}
+
+/** The detectors over `text` as it is (ASCII is what they recognise). */
+function findIn(text: string, types: readonly PiiType[]): Finding[] {
+  if (text.length === 0) return [];
   const want = new Set(types);
   const raw: Finding[] = [];
   if (want.has("email") && text.includes("@")) findEmails(text, raw);

@@ -201,6 +201,57 @@ Deno.test("made-up tool ids are redacted and cut in the response, the audit, the
   }
 });
 
+Deno.test("made-up tool ids with personal data in Unicode, invisible or labelled forms are redacted everywhere", async () => {
+  // What a reader sees in each id; the code writes it with no-break or thin spaces, zero-width
+  // characters, full-width forms or a label glued on, which redaction used to read past.
+  const ids = [
+    "x.4111\u00a01111\u00a01111\u00a01111",
+    "x.4111\u20091111\u20091111\u20091111",
+    "ann\u200b@example.com",
+    "x.ann\uff20example.com",
+    "ledger.card-4111111111111111",
+    "id_4111111111111111",
+    "x.\uff14\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11\uff11",
+    "key-AKIAIOSFODNN7EXAMPLE",
+    "ip-10.1.2.3",
+    "x.123\u00ad-45-6789",
+  ];
+  const h = await startGateway();
+  try {
+    const reply = await h.run(`
+      const ids = ${JSON.stringify(ids)};
+      for (const id of ids) { try { await tools.call(id, {}); } catch {} }
+      return ids.length;`);
+    assert(reply.ok, JSON.stringify(reply.error));
+    assertEquals(reply.tools.calls.length, ids.length);
+    // Everything stored or shown, read as a reader reads it: compatibility forms folded,
+    // invisible characters and spaces gone.
+    const plain = (s: string) =>
+      s.normalize("NFKC").replace(/[\p{Default_Ignorable_Code_Point}\s]/gu, "");
+    const places = {
+      response: plain(JSON.stringify(reply.tools.calls)),
+      audit: plain(JSON.stringify(h.gateway.audit!.recent({ limit: 1 })[0])),
+      metrics: plain(metricsText(h.gateway)),
+      logs: plain(h.logs.join("\n")),
+    };
+    for (const [place, text] of Object.entries(places)) {
+      for (
+        const value of [
+          "4111111111111111",
+          "ann@example.com",
+          "AKIAIOSFODNN7EXAMPLE",
+          "10.1.2.3",
+          "123-45-6789",
+        ]
+      ) {
+        assert(!text.includes(value), `${place} holds ${value}: ${text.slice(0, 400)}`);
+      }
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("2,000 refused calls with 10 KB ids cost a bounded response, audit and /metrics", async () => {
   // The claim is about sizes, not speed: 20 MB of ids crossing the bridge may take more than
   // the usual 3 s on a loaded machine.

@@ -116,6 +116,8 @@ const MEMBERS: Record<string, [string, (i: number) => string][]> = {
   numbers: [
     ["1 ", () => "1 "],
     ["4111-", () => "4111-"],
+    ["4111/", () => "4111/"],
+    ["card-shaped fours split by /", (i) => `${vary(i, 4)}/${vary(i + 1, 4)}/`],
     ["1.", () => "1."],
     ["long digit runs with separators", (i) => vary(i, 9) + vary(i + 1, 9) + "-"],
     ["SSN-shaped", (i) => `${vary(i, 3)}-45-6789 `],
@@ -152,11 +154,27 @@ const MEMBERS: Record<string, [string, (i: number) => string][]> = {
     ["sk-", () => "sk-"],
     ["xoxb-", () => "xoxb-"],
   ],
+  // Folded forms (pii/fold.ts) and labels written onto values (chars.ts labelBefore).
+  "folding and labels": [
+    ["zero-width spaces", () => "\u200b"],
+    ["card groups split by no-break spaces", (i) => vary(i, 4) + "\u00a0"],
+    ["full-width digit groups", (i) => fullWidthDigits(vary(i, 9)) + "\u3000"],
+    ["a zero-width space after every character", (i) => [...LOG_LINE(i)].join("\u200b")],
+    ["labels before digits", (i) => `card-${vary(i, 9)} `],
+    ["letter runs longer than a label before a digit", () => "a".repeat(40) + "1 "],
+    ["labels joined by - and _ before a digit", () => "a_b-c_d-e_f-g_h-i_j-k_l-m_n-o_p-1 "],
+    ["key-AKIA near misses", () => "key-AKIA "],
+    ["ip_ labels before IPv6", () => "ip_fe80::1 "],
+  ],
   "secrets: high-entropy": [
     ["token= + 500 random", (i) => `token=${(vary(i, 9) + "aZ").repeat(50)},`],
     ["Bearer runs", (i) => (i % 20 === 19 ? "," : "Authorization: Bearer ")],
   ],
 };
+
+/** ASCII digits written full-width. */
+const fullWidthDigits = (digits: string) =>
+  digits.replace(/[0-9]/g, (d) => String.fromCharCode(d.charCodeAt(0) + 0xfee0));
 
 const LOG_LINE = (i: number) =>
   `2024-05-01T10:${String(i % 60).padStart(2, "0")}:00Z INFO user=ann path=/api/v1/orders ` +
