@@ -145,9 +145,12 @@ export const MAX_PIPELINED = 8;
 
 /**
  * Bytes of responses waiting in a connection's send buffer (the part the kernel did not take)
- * above which a new request on it closes it: its client is not reading.
+ * above which a new request on it closes it: its client is not reading. A client that waits
+ * for each answer before its next request never has any; one that stops sending keeps its
+ * unsent bytes until the idle deadline closes it. So all connections hold at most
+ * `maxConnections` times this plus {@linkcode MAX_PIPELINED} responses each.
  */
-export const MAX_UNSENT_BYTES = 1024 * 1024;
+export const MAX_UNSENT_BYTES = 256 * 1024;
 
 /** What the server remembers about one socket. */
 interface SocketState {
