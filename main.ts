@@ -12,7 +12,13 @@
 
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { createHttpApp, createMcpServer, McpHttpEndpoint, serveHttp } from "./api/mod.ts";
+import {
+  bodyAdmission,
+  createHttpApp,
+  createMcpServer,
+  McpHttpEndpoint,
+  serveHttp,
+} from "./api/mod.ts";
 import { ConfigError, Gateway, loadConfig, type Tenant } from "./gateway/mod.ts";
 import { LogWriter } from "./observability/mod.ts";
 
@@ -61,6 +67,9 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
     headersTimeoutMs: config.http.headersTimeoutMs,
     requestTimeoutMs: config.http.requestTimeoutMs,
     keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxHeldBodyBytes: config.http.maxHeldBodyBytes,
+    admit: bodyAdmission(gateway),
     logger: log,
   });
   log({

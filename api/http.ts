@@ -201,6 +201,37 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
   return app;
 }
 
+/**
+ * The check `serveHttp` runs before it reads any byte of a request body (its `admit`
+ * option): a foreign `Host` or `Origin` gets its 403 as from the app; a route that needs an API key (`/v1/*`, `/mcp`; approver keys for
+ * `/v1/approvals`) gets its 401/403 before the body is read, so a client without a key cannot
+ * make the gateway hold body bytes. Undefined lets the request through to the app, which
+ * checks the key again.
+ */
+export function bodyAdmission(gateway: Gateway): (request: Request) => Response | undefined {
+  const guard = new HostGuard(gateway.config.http);
+  return (request) => {
+    const path = new URL(request.url).pathname;
+    const authorization = request.headers.get("authorization");
+    try {
+      // As in the app: a foreign Host or Origin gets its 403 before any key is looked at.
+      const problem = guard.check(request.headers.get("host"), request.headers.get("origin"));
+      if (problem) throw new GatewayError("forbidden", problem);
+      if (path === "/v1/approvals" || path.startsWith("/v1/approvals/")) {
+        gateway.tenants.authenticateApprover(authorization);
+      } else if (path.startsWith("/v1/") || path === "/mcp") {
+        gateway.tenants.authenticate(authorization);
+      }
+    } catch (error) {
+      if (!(error instanceof GatewayError)) throw error;
+      const rejectedKind = REJECTED_KINDS[error.status];
+      if (rejectedKind) gateway.metrics.rejected.inc({ tenant: "", kind: rejectedKind });
+      return Response.json(error.toBody(), { status: error.status });
+    }
+    return undefined;
+  };
+}
+
 async function readJson(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) {

@@ -6,7 +6,7 @@
  * @module
  */
 
-export { createHttpApp, type HttpExtras } from "./http.ts";
+export { bodyAdmission, createHttpApp, type HttpExtras } from "./http.ts";
 export { HostGuard } from "./host_guard.ts";
 export {
   defaultMaxConnections,

@@ -18,6 +18,23 @@
  *
  * A closed connection aborts its request's `signal`, which cancels a running execution.
  *
+ * What a connection can make the server hold is bounded (node:http under Deno queues
+ * pipelined requests and unsent responses without limit: 40,000 pipelined `/healthz` on one
+ * socket whose client never read grew the process by GBs):
+ *
+ * - pipelining: a connection is closed when a request arrives while {@linkcode MAX_PIPELINED}
+ *   of its requests are unanswered or {@linkcode MAX_UNSENT_BYTES} of its responses are still
+ *   unsent (its client sends without reading). Pausing the socket would not do: node:http
+ *   parses every request of a chunk it has read (one read held 46,000 pipelined `GET`s,
+ *   1.6 MB) and neither `socket.pause()` nor `parser.pause()` stops it; the requests of the
+ *   chunk that follow a close are dropped unanswered, costing only their parse;
+ * - bodies: before a request's body is read, `admit` may refuse it (a route that needs an API
+ *   key checks the key first, so no anonymous client makes the server hold body bytes), and
+ *   its length (`maxBodyBytes` when unknown) is taken from one budget shared by all
+ *   connections, `maxHeldBodyBytes`; when the budget is spent the request gets 503 with
+ *   `Retry-After` and its body is not read. The bytes go back when the body has arrived or
+ *   its response is sent.
+ *
  * @module
  */
 
@@ -50,6 +67,21 @@ export interface ServeOptions {
    * replace it if not (default 5,000).
    */
   listenerCheckMs?: number;
+  /**
+   * Request bodies (in bytes, by their announced length) read or being read at once, across
+   * all connections; a body beyond it is refused with 503 and `Retry-After` (null or absent:
+   * {@linkcode DEFAULT_MAX_HELD_BODY_BYTES}, or `maxBodyBytes` if larger). Should be at least
+   * `maxBodyBytes`.
+   */
+  maxHeldBodyBytes?: number | null;
+  /** What a body of unknown length (chunked) counts against `maxHeldBodyBytes`, and the most any body counts, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+  /**
+   * Called with the request's method, URL and headers (no body) before any byte of its body
+   * is read; a `Response` returned is sent instead (and the connection closed), the body
+   * never read. E.g. a 401 for a route that needs an API key.
+   */
+  admit?: (request: Request) => Response | undefined;
   /** Structured log sink (server errors, unhandled errors of the app, listener restarts). */
   logger?: (event: Record<string, unknown>) => void;
 }
@@ -102,6 +134,24 @@ export function defaultMaxConnections(limit: number | null = openFileLimit()): n
   return Math.max(MIN_CONNECTIONS, Math.floor(limit / 2));
 }
 
+/** Default of {@linkcode ServeOptions.maxHeldBodyBytes} (when `maxBodyBytes` is not larger): 32 MiB. */
+export const DEFAULT_MAX_HELD_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Unanswered requests one connection may have; a request beyond them closes it. HTTP clients
+ * that pipeline at all (browsers and `fetch` do not) keep a few requests ahead.
+ */
+export const MAX_PIPELINED = 8;
+
+/**
+ * Bytes of responses waiting in a connection's send buffer (the part the kernel did not take)
+ * above which a new request on it closes it: its client is not reading. A client that waits
+ * for each answer before its next request never has any; one that stops sending keeps its
+ * unsent bytes until the idle deadline closes it. So all connections hold at most
+ * `maxConnections` times this plus {@linkcode MAX_PIPELINED} responses each.
+ */
+export const MAX_UNSENT_BYTES = 256 * 1024;
+
 /** What the server remembers about one socket. */
 interface SocketState {
   /** Requests on this socket whose response has not finished. */
@@ -123,6 +173,11 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
   const listenerCheckMs = options.listenerCheckMs ?? 5_000;
   const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const maxHeldBodyBytes = options.maxHeldBodyBytes ??
+    Math.max(DEFAULT_MAX_HELD_BODY_BYTES, maxBodyBytes);
+  /** Bytes of `maxHeldBodyBytes` taken by bodies being read now. */
+  let heldBodyBytes = 0;
   const log = options.logger ?? (() => {});
   const sockets = new Map<Socket, SocketState>();
   let closing = false;
@@ -145,6 +200,21 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
   const arm = (socket: Socket, state: SocketState, ms: number) => {
     clearTimeout(state.timer);
     state.timer = setTimeout(() => socket.destroy(), ms);
+  };
+
+  /**
+   * Takes `bytes` from the body budget; the function returned gives them back (once, however
+   * often called), or null when the budget has not enough left.
+   */
+  const takeBodyBytes = (bytes: number): (() => void) | null => {
+    if (heldBodyBytes + bytes > maxHeldBodyBytes) return null;
+    heldBodyBytes += bytes;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      heldBodyBytes -= bytes;
+    };
   };
 
   const onConnection = (socket: Socket) => {
@@ -180,6 +250,16 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
     // A peer that goes away mid-request makes node emit "error" on both; "close" handles it.
     req.on("error", () => {});
     res.on("error", () => {});
+    if (
+      socket.destroyed || state.inFlight >= MAX_PIPELINED ||
+      socket.writableLength > MAX_UNSENT_BYTES
+    ) {
+      // The client sends requests without reading the answers (or this one was parsed from
+      // the same chunk after its connection was closed): answering would queue without end.
+      socket.destroy();
+      res.destroy();
+      return;
+    }
     state.inFlight++;
     clearTimeout(state.timer);
     state.timer = undefined;
@@ -202,7 +282,17 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
       }
     });
     if (closing) res.setHeader("connection", "close");
-    handle(app, req, res, log);
+    handle(app, req, res, log, { admit: options.admit, takeBody });
+  };
+
+  /** Takes the bytes of `req`'s body from the budget until it has arrived or its response is sent. */
+  const takeBody = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const release = takeBodyBytes(bodyBudget(req, maxBodyBytes));
+    if (!release) return false;
+    req.once("end", release);
+    req.once("close", release);
+    res.once("close", release);
+    return true;
   };
 
   const listen = async (port: number): Promise<http.Server> => {
@@ -333,12 +423,20 @@ const HOP_BY_HOP = new Set([
   "trailer",
 ]);
 
+/** How a request's body is let in: {@linkcode ServeOptions.admit} and the body budget. */
+interface BodyGate {
+  admit?: (request: Request) => Response | undefined;
+  /** Takes the body's bytes from the shared budget; false when it is spent. */
+  takeBody: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+}
+
 /** Runs one request through the app and writes its response. */
 async function handle(
   app: FetchApp,
   req: http.IncomingMessage,
   res: http.ServerResponse,
   log: (event: Record<string, unknown>) => void,
+  gate: BodyGate,
 ): Promise<void> {
   const aborter = new AbortController();
   res.once("close", () => {
@@ -346,6 +444,19 @@ async function handle(
   });
   let request: Request;
   let body: Uint8Array<ArrayBuffer> | undefined;
+  if (hasBody(req)) {
+    const refusal = refuseBody(req, res, gate);
+    if (refusal) {
+      // The body is never read: the connection closes after this answer.
+      res.setHeader("connection", "close");
+      try {
+        await writeResponse(refusal, res);
+      } catch {
+        res.destroy();
+      }
+      return;
+    }
+  }
   if (isSmallBody(req)) {
     // Read whole before the app runs: one buffer instead of a web stream over node's
     // stream (measured: the bridge's largest per-request cost after the socket itself).
@@ -376,6 +487,49 @@ async function handle(
 }
 
 /**
+ * Why `req`'s body may not be read (a response to send instead), or undefined when it was
+ * let in and its bytes taken from the budget.
+ */
+function refuseBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  gate: BodyGate,
+): Response | undefined {
+  if (gate.admit) {
+    let head: Request;
+    try {
+      head = toRequest(req, new AbortController().signal, undefined, false);
+    } catch {
+      return new Response("bad request\n", {
+        status: 400,
+        headers: { "content-type": "text/plain" },
+      });
+    }
+    const refusal = gate.admit(head);
+    if (refusal) return refusal;
+  }
+  if (gate.takeBody(req, res)) return undefined;
+  return Response.json({
+    error: {
+      kind: "unavailable",
+      message: "the gateway is reading as many request bodies as it may hold; retry shortly",
+    },
+  }, { status: 503, headers: { "retry-after": "1" } });
+}
+
+/**
+ * What a request's body counts against the body budget: its `Content-Length`, at most
+ * `maxBodyBytes` (a longer body is refused by the app after that many bytes); `maxBodyBytes`
+ * when its length is unknown (chunked).
+ */
+function bodyBudget(req: http.IncomingMessage, maxBodyBytes: number): number {
+  const length = req.headers["content-length"];
+  if (req.headers["transfer-encoding"] !== undefined || length === undefined) return maxBodyBytes;
+  if (!/^\d{1,15}$/.test(length)) return maxBodyBytes;
+  return Math.min(Number(length), maxBodyBytes);
+}
+
+/**
  * The web `Request` for a `node:http` request: with `body` (a small body already read
  * whole), that; otherwise the body streams with back-pressure.
  */
@@ -383,6 +537,7 @@ function toRequest(
   req: http.IncomingMessage,
   signal: AbortSignal,
   body?: Uint8Array<ArrayBuffer>,
+  withBody = true,
 ): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
@@ -398,7 +553,9 @@ function toRequest(
     method,
     headers,
     signal,
-    body: !hasBody(req) || method === "GET" || method === "HEAD" ? null : body ?? bodyStream(req),
+    body: !withBody || !hasBody(req) || method === "GET" || method === "HEAD"
+      ? null
+      : body ?? bodyStream(req),
   });
 }
 

@@ -269,6 +269,12 @@ const allowedOriginSchema = z.string().transform((entry, ctx) => {
 
 const httpSchema = z.strictObject({
   maxBodyBytes: positiveInt(64 * 1024 * 1024).default(1048576),
+  /**
+   * Bytes of request bodies the gateway reads or holds at once, across all connections (by
+   * their announced length; maxBodyBytes for a body of unknown length). A body beyond it gets
+   * 503 with Retry-After. At least maxBodyBytes; null: 32 MiB, or maxBodyBytes if larger.
+   */
+  maxHeldBodyBytes: positiveInt(4 * 1024 * 1024 * 1024).nullable().default(null),
   /** Host names (`name` or `name:port`) accepted in `Host` besides the loopback names. */
   allowedHosts: z.array(allowedHostSchema).default([]),
   /** Origins accepted in `Origin` besides those on an allowed host. */
@@ -281,6 +287,15 @@ const httpSchema = z.strictObject({
   requestTimeoutMs: positiveInt(3_600_000).default(30_000),
   /** An idle keep-alive connection is closed after this (ms); the next request's headers must arrive within it. */
   keepAliveTimeoutMs: positiveInt(600_000).default(5_000),
+}).superRefine((http, ctx) => {
+  // Else a body of maxBodyBytes could never be let in.
+  if (http.maxHeldBodyBytes !== null && http.maxHeldBodyBytes < http.maxBodyBytes) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["maxHeldBodyBytes"],
+      message: "must be at least http.maxBodyBytes",
+    });
+  }
 });
 
 const namespaceKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, {

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { createHttpApp, type HttpServer, McpHttpEndpoint, serveHttp } from "../api/mod.ts";
+import {
+  bodyAdmission,
+  createHttpApp,
+  type HttpServer,
+  McpHttpEndpoint,
+  serveHttp,
+} from "../api/mod.ts";
 import { type Config, Gateway, parseConfig } from "../gateway/mod.ts";
 import { type RunResult, Sandbox, type SandboxOptions } from "../sandbox/mod.ts";
 
@@ -74,6 +80,9 @@ export async function startTestGateway(
     headersTimeoutMs: config.http.headersTimeoutMs,
     requestTimeoutMs: config.http.requestTimeoutMs,
     keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+    maxBodyBytes: config.http.maxBodyBytes,
+    maxHeldBodyBytes: config.http.maxHeldBodyBytes,
+    admit: bodyAdmission(gateway),
   });
   const port = server.port;
   const url = `http://127.0.0.1:${port}`;

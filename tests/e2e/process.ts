@@ -15,6 +15,8 @@ export const REPO = new URL("../../", import.meta.url).pathname;
 /** A running gateway process. */
 export interface GatewayProcess {
   url: string;
+  /** Its process id (to read its memory from /proc). */
+  pid: number;
   /** Everything it wrote to stderr so far (structured logs). */
   logs(): string;
   /** Sends SIGTERM and waits for the exit status. */
@@ -70,6 +72,7 @@ export async function startGatewayProcess(configPath: string): Promise<GatewayPr
   if (exited) throw new Error(`gateway exited early:\n${stderr}`);
   return {
     url,
+    pid: child.pid,
     logs: () => stderr,
     async stop() {
       try {

@@ -201,6 +201,7 @@ Deno.test("config: http keys have defaults, are validated, and name the field", 
   assertEquals(http.headersTimeoutMs, 10_000);
   assertEquals(http.requestTimeoutMs, 30_000);
   assertEquals(http.keepAliveTimeoutMs, 5_000);
+  assertEquals(http.maxHeldBodyBytes, null);
   const set = parseConfig({
     http: { allowedHosts: ["GW.example:8443"], allowedOrigins: ["https://App.example/"] },
   }).http;
@@ -211,6 +212,11 @@ Deno.test("config: http keys have defaults, are validated, and name the field", 
     [{ allowedOrigins: ["https://app.example/path"] }, /http\.allowedOrigins\.0: must be/],
     [{ maxConnections: 0 }, /http\.maxConnections/],
     [{ headersTimeoutMs: -1 }, /http\.headersTimeoutMs/],
+    [{ maxHeldBodyBytes: 0 }, /http\.maxHeldBodyBytes/],
+    [
+      { maxBodyBytes: 2_000_000, maxHeldBodyBytes: 1_000_000 },
+      /http\.maxHeldBodyBytes: must be at least http\.maxBodyBytes/,
+    ],
     [{ allowAnyHost: true }, /unknown key "allowAnyHost"/],
   ];
   for (const [value, pattern] of bad) {
