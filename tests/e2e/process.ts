@@ -19,6 +19,8 @@ export interface GatewayProcess {
   logs(): string;
   /** Sends SIGTERM and waits for the exit status. */
   stop(): Promise<Deno.CommandStatus>;
+  /** Sends `signal` (a second SIGTERM during a shutdown, say) and returns at once. */
+  kill(signal: Deno.Signal): void;
 }
 
 /** Writes a configuration to a temporary file. */
@@ -71,6 +73,11 @@ export async function startGatewayProcess(configPath: string): Promise<GatewayPr
   return {
     url,
     logs: () => stderr,
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    },
     async stop() {
       try {
         child.kill("SIGTERM");
