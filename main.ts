@@ -7,6 +7,11 @@
  *   (type-checked first with `--check`), JSON
  *   out (`-` reads stdin; `--tenant` picks the policy when the config has `auth`)
  *
+ * On SIGINT/SIGTERM each command drains (see gateway/shutdown.ts) and the process exits only
+ * once the gateway has closed: executions answered or ended, their audit records written. The
+ * exit code is 0 when nothing was lost and 1 when records were not written (logged with their
+ * count). A second signal ends the running executions at once; it never skips the audit.
+ *
  * @module
  */
 
@@ -19,7 +24,14 @@ import {
   McpHttpEndpoint,
   serveHttp,
 } from "./api/mod.ts";
-import { ConfigError, Gateway, loadConfig, type Tenant } from "./gateway/mod.ts";
+import {
+  closeOutcome,
+  ConfigError,
+  Gateway,
+  loadConfig,
+  Shutdown,
+  type Tenant,
+} from "./gateway/mod.ts";
 import { LogWriter } from "./observability/mod.ts";
 
 const DEFAULT_CONFIG = new URL("./examples/airlock.config.json", import.meta.url).pathname;
@@ -42,7 +54,30 @@ function exit(code: number): never {
   Deno.exit(code);
 }
 
-async function serve(configPath: string, port: number, host: string): Promise<void> {
+/** How long running executions may finish after SIGINT/SIGTERM (`serve`), in ms. */
+const DRAIN_MS = 10_000;
+/** The same for `mcp` and `exec`: a local client is waiting on its terminal. */
+const LOCAL_DRAIN_MS = 5000;
+
+/**
+ * Runs `command` on a started gateway; if it throws, the gateway is closed (upstream servers
+ * stopped, the audit written) before the error goes on to main.
+ */
+async function closingOnError<T>(gateway: Gateway, command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    closeOutcome(await gateway.close(0), unlessInfo);
+    throw error;
+  }
+}
+
+/** {@link log} without `info` lines: for commands whose stderr stays quiet when all is well. */
+function unlessInfo(fields: Record<string, unknown>): void {
+  if (fields.level !== "info") log(fields);
+}
+
+async function serve(configPath: string, port: number, host: string): Promise<number> {
   const config = await loadConfig(configPath);
   if (!config.auth && !isLoopback(host)) {
     throw new ConfigError(
@@ -57,21 +92,22 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
     );
   }
   const gateway = new Gateway(config, { logger: log });
-  await gateway.start();
+  await closingOnError(gateway, () => gateway.start());
   const mcp = new McpHttpEndpoint(gateway);
   const app = createHttpApp(gateway, { mcp, logger: log });
-  const server = await serveHttp(app, {
-    hostname: host,
-    port,
-    maxConnections: config.http.maxConnections,
-    headersTimeoutMs: config.http.headersTimeoutMs,
-    requestTimeoutMs: config.http.requestTimeoutMs,
-    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
-    maxBodyBytes: config.http.maxBodyBytes,
-    maxHeldBodyBytes: config.http.maxHeldBodyBytes,
-    admit: bodyAdmission(gateway),
-    logger: log,
-  });
+  const server = await closingOnError(gateway, () =>
+    serveHttp(app, {
+      hostname: host,
+      port,
+      maxConnections: config.http.maxConnections,
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+      maxBodyBytes: config.http.maxBodyBytes,
+      maxHeldBodyBytes: config.http.maxHeldBodyBytes,
+      admit: bodyAdmission(gateway),
+      logger: log,
+    }));
   log({
     level: "info",
     msg: "listening",
@@ -81,18 +117,21 @@ async function serve(configPath: string, port: number, host: string): Promise<vo
     maxConnections: server.maxConnections,
     memoryGuard: gateway.sandbox.stats().memoryGuard,
   });
-  const stop = async () => {
-    log({ level: "info", msg: "shutting down: draining running executions" });
+  const shutdown = new Shutdown(async (hurry) => {
     // Stop accepting first, then let running executions finish (bounded), then close.
-    const closing = gateway.close();
-    await mcp.close();
-    await server.shutdown();
-    await closing;
-    exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await server.finished;
+    const closing = gateway.close(DRAIN_MS, { signal: hurry });
+    try {
+      await mcp.close();
+      await server.shutdown();
+    } catch (error) {
+      // Whatever fails here, the exit still waits for the gateway's records below.
+      log({ level: "error", msg: "shutdown: closing the HTTP side failed", error: String(error) });
+    }
+    return closeOutcome(await closing, log);
+  }, log).listen();
+  // The HTTP server's end is not the process's: the gateway may still be draining executions
+  // and writing their audit records. Only the whole shutdown's end is.
+  return await shutdown.finished;
 }
 
 /** The tenant of a local command (`exec`, `mcp`): local, or the one named when auth is on. */
@@ -107,24 +146,22 @@ function localTenant(gateway: Gateway, tenantId: string | undefined, command: st
   return tenant;
 }
 
-async function serveStdio(configPath: string, tenantId?: string): Promise<void> {
+async function serveStdio(configPath: string, tenantId?: string): Promise<number> {
   const config = await loadConfig(configPath);
   const gateway = new Gateway(config, { logger: log });
   const tenant = localTenant(gateway, tenantId, "mcp");
-  await gateway.start();
+  await closingOnError(gateway, () => gateway.start());
   const server = createMcpServer(gateway, { tenant, fallbackSessionId: crypto.randomUUID() });
   const transport = new StdioServerTransport();
-  const closed = new Promise<void>((resolve) => transport.onclose = () => resolve());
-  await server.connect(transport);
+  // A signal and the client closing stdin end the same way: drain, record, then exit.
+  const shutdown = new Shutdown(
+    async (hurry) => closeOutcome(await gateway.close(LOCAL_DRAIN_MS, { signal: hurry }), log),
+    log,
+  ).listen();
+  transport.onclose = () => shutdown.begin("stdin closed");
+  await closingOnError(gateway, () => server.connect(transport));
   log({ level: "info", msg: "MCP over stdio ready", config: configPath, tenant: tenant.id });
-  const stop = async () => {
-    await gateway.close(5000);
-    exit(0);
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await closed;
-  await gateway.close(5000);
+  return await shutdown.finished;
 }
 
 async function execFile(
@@ -139,7 +176,15 @@ async function execFile(
     : await Deno.readTextFile(file);
   const gateway = new Gateway(config, { poolSize: 0, logger: () => {} });
   const tenant = localTenant(gateway, tenantId, "exec");
-  await gateway.start();
+  await closingOnError(gateway, () => gateway.start());
+  // Ctrl-C (or SIGTERM) while the snippet runs: its tool calls may have reached upstream
+  // servers, so the gateway ends it and writes its record before the process exits.
+  const shutdown = new Shutdown(
+    async (hurry) =>
+      closeOutcome(await gateway.close(LOCAL_DRAIN_MS, { signal: hurry }), unlessInfo),
+    unlessInfo,
+  ).listen();
+  let ok = false;
   try {
     const response = await gateway.execute({ code, check }, {
       tenant,
@@ -147,10 +192,16 @@ async function execFile(
       transport: "cli",
     });
     console.log(JSON.stringify(response, null, 2));
-    return response.ok ? 0 : 1;
+    ok = response.ok;
+  } catch (error) {
+    // Ended by a signal: the shutdown's outcome is the answer, not a stack trace.
+    if (!shutdown.begun) throw error;
+    log({ level: "error", msg: "execution ended by the shutdown", error: String(error) });
   } finally {
-    await gateway.close();
+    await shutdown.begin("done");
   }
+  const closed = await shutdown.finished;
+  return closed !== 0 ? closed : ok ? 0 : 1;
 }
 
 function isLoopback(host: string): boolean {
@@ -182,12 +233,14 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         throw new ConfigError(`--port: ${values.port} is not a port number`);
       }
-      await serve(configPath, port, values.host ?? Deno.env.get("AIRLOCK_HOST") ?? "127.0.0.1");
-      return 0;
+      return await serve(
+        configPath,
+        port,
+        values.host ?? Deno.env.get("AIRLOCK_HOST") ?? "127.0.0.1",
+      );
     }
     case "mcp":
-      await serveStdio(configPath, values.tenant ?? Deno.env.get("AIRLOCK_TENANT"));
-      return 0;
+      return await serveStdio(configPath, values.tenant ?? Deno.env.get("AIRLOCK_TENANT"));
     case "exec":
       if (rest.length !== 1) break;
       return await execFile(

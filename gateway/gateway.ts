@@ -58,6 +58,7 @@ import {
   type StateHealth,
 } from "../state/mod.ts";
 import { SessionVaults } from "./session_vaults.ts";
+import { type CloseReport, unsettledAfter } from "./shutdown.ts";
 import { ConfigError } from "./config.ts";
 import { type ExecuteRequest, executeRequestSchema, type ExecuteResponse } from "./schemas.ts";
 import { formatIssues } from "./config.ts";
@@ -129,6 +130,9 @@ export class Gateway {
   #names: NameMap | undefined;
   #started: Promise<void> | undefined;
   #draining = false;
+  #closing: Promise<CloseReport> | undefined;
+  /** Audit records given up since {@link close} began (write failed, log closed, store down). */
+  #auditLost = 0;
   #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
   /**
@@ -298,13 +302,18 @@ export class Gateway {
         this.auditSink = await PostgresAuditLog.open(audit.url, {
           retentionDays: audit.retentionDays,
           replica: audit.replica,
-          onError: (message) => this.#log({ level: "error", msg: message }),
+          onError: (message, lost) => {
+            this.#auditLost += lost ?? 0;
+            this.#log({ level: "error", msg: message, ...(lost ? { lost } : {}) });
+          },
         });
       } else {
         this.audit = AuditLog.open(audit.path, {
           retentionDays: audit.retentionDays,
-          onWriteError: (error, count) =>
-            this.#log({ level: "error", msg: "audit write failed", count, error: String(error) }),
+          onWriteError: (error, count) => {
+            this.#auditLost += count;
+            this.#log({ level: "error", msg: "audit write failed", count, error: String(error) });
+          },
         });
         this.auditSink = this.audit;
       }
@@ -611,7 +620,8 @@ export class Gateway {
       else if (this.auditSink instanceof PostgresAuditLog) queued = this.auditSink.enqueue(record);
       else this.auditSink?.record(record);
     } catch (error) {
-      this.#log({ level: "error", msg: "audit write failed", error: String(error) });
+      this.#auditLost++;
+      this.#log({ level: "error", msg: "audit write failed", count: 1, error: String(error) });
     }
     this.#log({
       level: "info",
@@ -655,7 +665,8 @@ export class Gateway {
         reason: answer?.reason === undefined ? undefined : safeErrorMessage(answer.reason),
       });
     } catch (error) {
-      this.#log({ level: "error", msg: "audit write failed", error: String(error) });
+      this.#auditLost++;
+      this.#log({ level: "error", msg: "audit write failed", count: 1, error: String(error) });
     }
     this.#log({
       level: "info",
@@ -709,22 +720,50 @@ export class Gateway {
     };
   }
 
-  /** Stops taking executions, waits for running ones (up to `drainMs`), then stops all. */
-  async close(drainMs = 10_000): Promise<void> {
+  /**
+   * Stops taking executions, waits for running ones (up to `drainMs`, or until
+   * `options.signal` aborts: a second shutdown signal), ends those still running, waits for
+   * their audit records, then writes the audit queue and stops all. Idempotent: a second call
+   * returns the first one's promise (its arguments are ignored). Never rejects.
+   * @param drainMs how long running executions may still finish, in ms (default 10,000)
+   * @returns what the shutdown could not do: see {@linkcode CloseReport}
+   */
+  close(drainMs = 10_000, options: { signal?: AbortSignal } = {}): Promise<CloseReport> {
+    this.#closing ??= this.#close(drainMs, options.signal);
+    return this.#closing;
+  }
+
+  async #close(drainMs: number, signal: AbortSignal | undefined): Promise<CloseReport> {
     this.#draining = true;
+    // Losses are counted from here on: the shutdown reports its own, not the process's past.
+    this.#auditLost = 0;
     // Nobody will answer now: waiting calls are withdrawn so their executions can finish.
-    await this.approvals.close();
-    const drained = Promise.allSettled([...this.#inFlight]);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([drained, new Promise((r) => timer = setTimeout(r, drainMs))]);
-    clearTimeout(timer);
-    await this.#typeChecker?.close();
-    await this.sandbox.close();
-    await this.upstream.close();
+    await this.#step("approvals", () => this.approvals.close());
+    const running = this.#inFlight.size;
+    const cut = await unsettledAfter([...this.#inFlight], drainMs, signal);
+    await this.#step("type checker", () => this.#typeChecker?.close());
+    await this.#step("sandbox", () => this.sandbox.close());
+    await this.#step("upstream", () => this.upstream.close());
+    // Executions ended just now settle and queue their records (tool calls that reached
+    // upstream are recorded even for a failed execution): the audit must not close first.
+    const unrecorded = await unsettledAfter([...this.#inFlight], RECORD_WAIT_MS);
     this.speculation.close();
-    await this.state.close();
-    await this.auditSink?.close();
+    await this.#step("state", () => this.state.close());
+    await this.#step("audit", () => this.auditSink?.close());
     // The offline encoder runs in a Worker, which would keep the process alive.
     (await this.#embedder.catch(() => undefined))?.close?.();
+    return { running, cut, unrecorded, auditLost: this.#auditLost };
+  }
+
+  /** One step of {@link close}: a failure is logged and the shutdown goes on. */
+  async #step(name: string, fn: () => unknown): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.#log({ level: "error", msg: `shutdown: closing ${name} failed`, error: String(error) });
+    }
   }
 }
+
+/** How long executions ended by the shutdown may take to settle and queue their records, in ms. */
+const RECORD_WAIT_MS = 5000;

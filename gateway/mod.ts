@@ -46,6 +46,7 @@ export {
   resolveLimits,
 } from "./execute.ts";
 export { Gateway, type GatewayOptions } from "./gateway.ts";
+export { closeOutcome, type CloseReport, Shutdown } from "./shutdown.ts";
 export { COMMON_TYPES_FILE, type TypeNamespace } from "./type_files.ts";
 export {
   checkAllowedHost,

@@ -42,8 +42,12 @@ export interface PostgresAuditOptions {
   batchSize?: number;
   /** Seconds to wait for a connection at open and on each write (default 5). */
   connectTimeoutSeconds?: number;
-  /** Receives write failures and full-queue waits (for the gateway's log); no record content. */
-  onError?: (message: string) => void;
+  /**
+   * Receives write failures and full-queue waits (for the gateway's log); no record content.
+   * `lost` is set when records are given up for good (at close: the store did not take them),
+   * so a shutdown can say how many; a failed write that will be retried has none.
+   */
+  onError?: (message: string, lost?: number) => void;
 }
 
 const DAY_MS = 86_400_000;
@@ -139,7 +143,7 @@ export class PostgresAuditLog implements AuditSink {
   readonly #retentionMs: number;
   readonly #maxQueue: number;
   readonly #batchSize: number;
-  readonly #onError: (message: string) => void;
+  readonly #onError: (message: string, lost?: number) => void;
   #queue: Array<AuditRecord | QueuedApproval> = [];
   #writing: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -405,6 +409,7 @@ export class PostgresAuditLog implements AuditSink {
     if (this.#queue.length > 0) {
       this.#onError(
         `audit closed with ${this.#queue.length} records not written (${waiting} waited for room)`,
+        this.#queue.length,
       );
     }
     await this.#sql.end({ timeout: 2 }).catch(() => {});

@@ -21,6 +21,8 @@ export interface GatewayProcess {
   logs(): string;
   /** Sends SIGTERM and waits for the exit status. */
   stop(): Promise<Deno.CommandStatus>;
+  /** Sends `signal` (a second SIGTERM during a shutdown, say) and returns at once. */
+  kill(signal: Deno.Signal): void;
 }
 
 /** Writes a configuration to a temporary file. */
@@ -74,6 +76,11 @@ export async function startGatewayProcess(configPath: string): Promise<GatewayPr
     url,
     pid: child.pid,
     logs: () => stderr,
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    },
     async stop() {
       try {
         child.kill("SIGTERM");
