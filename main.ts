@@ -18,9 +18,9 @@
 import { parseArgs } from "node:util";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import {
-  bodyAdmission,
   createHttpApp,
   createMcpServer,
+  gatewayServeOptions,
   McpHttpEndpoint,
   serveHttp,
 } from "./api/mod.ts";
@@ -95,19 +95,10 @@ async function serve(configPath: string, port: number, host: string): Promise<nu
   await closingOnError(gateway, () => gateway.start());
   const mcp = new McpHttpEndpoint(gateway);
   const app = createHttpApp(gateway, { mcp, logger: log });
-  const server = await closingOnError(gateway, () =>
-    serveHttp(app, {
-      hostname: host,
-      port,
-      maxConnections: config.http.maxConnections,
-      headersTimeoutMs: config.http.headersTimeoutMs,
-      requestTimeoutMs: config.http.requestTimeoutMs,
-      keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
-      maxBodyBytes: config.http.maxBodyBytes,
-      maxHeldBodyBytes: config.http.maxHeldBodyBytes,
-      admit: bodyAdmission(gateway),
-      logger: log,
-    }));
+  const server = await closingOnError(
+    gateway,
+    () => serveHttp(app, { ...gatewayServeOptions(gateway), hostname: host, port, logger: log }),
+  );
   log({
     level: "info",
     msg: "listening",

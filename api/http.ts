@@ -27,6 +27,7 @@ import { addApprovalRoutes } from "./approvals.ts";
 import { streamExecution, wantsEventStream } from "./execute_stream.ts";
 import { HostGuard } from "./host_guard.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
+import type { ServeOptions } from "./server.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requestIdFrom } from "./request_id.ts";
 import { addTypeRoutes } from "./types_routes.ts";
@@ -229,6 +230,24 @@ export function bodyAdmission(gateway: Gateway): (request: Request) => Response 
       return Response.json(error.toBody(), { status: error.status });
     }
     return undefined;
+  };
+}
+
+/**
+ * The `serveHttp` options that come from a gateway: its configuration's `http` limits
+ * (connections, deadlines, body sizes and the shared body budget) and {@linkcode bodyAdmission}.
+ * Callers add where to listen and a logger.
+ */
+export function gatewayServeOptions(gateway: Gateway): ServeOptions {
+  const http = gateway.config.http;
+  return {
+    maxConnections: http.maxConnections,
+    headersTimeoutMs: http.headersTimeoutMs,
+    requestTimeoutMs: http.requestTimeoutMs,
+    keepAliveTimeoutMs: http.keepAliveTimeoutMs,
+    maxBodyBytes: http.maxBodyBytes,
+    maxHeldBodyBytes: http.maxHeldBodyBytes,
+    admit: bodyAdmission(gateway),
   };
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-export { bodyAdmission, createHttpApp, type HttpExtras } from "./http.ts";
+export { bodyAdmission, createHttpApp, gatewayServeOptions, type HttpExtras } from "./http.ts";
 export { HostGuard } from "./host_guard.ts";
 export {
   defaultMaxConnections,

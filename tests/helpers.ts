@@ -5,8 +5,8 @@
  */
 
 import {
-  bodyAdmission,
   createHttpApp,
+  gatewayServeOptions,
   type HttpServer,
   McpHttpEndpoint,
   serveHttp,
@@ -74,15 +74,9 @@ export async function startTestGateway(
   const app = createHttpApp(gateway, { mcp });
   // The production server (deadlines, connection cap) with the configuration's `http` settings.
   const server = await serveHttp(app, {
+    ...gatewayServeOptions(gateway),
     hostname: "127.0.0.1",
     port: 0,
-    maxConnections: config.http.maxConnections,
-    headersTimeoutMs: config.http.headersTimeoutMs,
-    requestTimeoutMs: config.http.requestTimeoutMs,
-    keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
-    maxBodyBytes: config.http.maxBodyBytes,
-    maxHeldBodyBytes: config.http.maxHeldBodyBytes,
-    admit: bodyAdmission(gateway),
   });
   const port = server.port;
   const url = `http://127.0.0.1:${port}`;
