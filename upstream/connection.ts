@@ -5,7 +5,10 @@
  */
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
   type CallToolResult,
   CallToolResultSchema,
@@ -639,6 +642,21 @@ export class ServerConnection {
         `call to ${id} failed: ${messageOf(error)}`,
         opts,
       );
+    }
+    // An HTTP server that answered this request with an error status is alive: the call
+    // fails, the connection stays. One tenant's request that a server answers with 500 (an
+    // error page) failed the server for every tenant, ending their calls in flight (red team,
+    // 2026-11-30). A 404 is the server saying our session is gone: reconnect (MCP).
+    if (error instanceof StreamableHTTPError) {
+      const status = (error as StreamableHTTPError).code ?? 0;
+      if (status > 0 && status !== 404) {
+        return new UpstreamError(
+          "protocol",
+          this.name,
+          `call to ${id} failed: ${describeFailure(error)}`,
+          opts,
+        );
+      }
     }
     // Anything else is a transport failure (HTTP server gone, broken pipe): reconnect.
     if (generation === this.#generation && this.#state === "ready") {

@@ -19,6 +19,9 @@ import type { StdioServerConfig } from "./types.ts";
 import { settlesWithin } from "./wait.ts";
 import { LocalTransportError } from "./failure_text.ts";
 
+/** Longest stderr line kept for a failure's log detail, in UTF-16 units. */
+const MAX_STDERR_DETAIL_CHARS = 300;
+
 /** How many stderr lines a transport keeps by default. */
 export const DEFAULT_STDERR_LINES = 50;
 
@@ -124,9 +127,17 @@ export class StdioProcessTransport implements Transport {
     return status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
   }
 
-  /** The last non-empty line the server wrote to stderr, trimmed, at most 300 characters. */
+  /**
+   * The last non-empty line the server wrote to stderr, trimmed, at most 300 characters; a
+   * line cut there loses its last, possibly partial, word (15 digits of a card number cut in
+   * the middle are no longer found by redaction: red team, 2026-11-30).
+   */
   lastStderrLine(): string | undefined {
-    return this.#stderr.findLast((line) => line.trim() !== "")?.trim().slice(0, 300);
+    const line = this.#stderr.findLast((l) => l.trim() !== "")?.trim();
+    if (line === undefined || line.length <= MAX_STDERR_DETAIL_CHARS) return line;
+    const cut = line.slice(0, MAX_STDERR_DETAIL_CHARS);
+    const space = cut.search(/\s\S*$/);
+    return `${space > 0 ? cut.slice(0, space) : ""}…`;
   }
 
   /** Spawns the process. Rejects when it cannot be spawned (e.g. command not found). */
