@@ -73,6 +73,28 @@ function rootTypes(schema: JsonSchema): unknown[] | undefined {
   return Array.isArray(schema.type) ? schema.type : [schema.type];
 }
 
+/** The type names of JSON Schema (draft 2020-12 and earlier); anything else is not shown. */
+const JSON_SCHEMA_TYPES = new Set([
+  "object",
+  "array",
+  "string",
+  "number",
+  "integer",
+  "boolean",
+  "null",
+]);
+
+/**
+ * A schema's root `type` as a warning may show it: JSON Schema's own type names only. A
+ * warning is shown to every client (`/readyz`) and logged, unredacted, and a server may
+ * write anything there (red team, 2026-11-30: `has root type "ssn 078-05-1120 …"`).
+ */
+function shownType(types: unknown[]): string {
+  return types.every((t) => typeof t === "string" && JSON_SCHEMA_TYPES.has(t))
+    ? JSON.stringify(types.length === 1 ? types[0] : types)
+    : "not a JSON Schema type name";
+}
+
 function label(name: unknown, index: number): string {
   if (typeof name !== "string" || name === "") return `(entry ${index})`;
   return name.length > MAX_TOOL_NAME_CHARS ? `${name.slice(0, MAX_TOOL_NAME_CHARS)}…` : name;
@@ -130,10 +152,11 @@ export function vetTools(
       vetOne(entry, index);
     } catch (error) {
       // A schema nested deeper than the stack (JSON.stringify, Ajv): that tool only.
-      const why = error instanceof Error ? error.message : String(error);
+      // Its name only: the message of an error raised while reading the schema may quote it.
+      const why = error instanceof Error ? error.name : typeof error;
       warn(
         shown(isPlainObject(entry) ? entry.name : undefined, index),
-        `cannot be read (${why.slice(0, 100)}); skipped`,
+        `cannot be read (${why}); skipped`,
       );
     }
   });
@@ -188,9 +211,7 @@ export function vetTools(
       } else if (!types.includes("object")) {
         warn(
           tool,
-          `has an inputSchema whose root type is ${
-            JSON.stringify(inputSchema.type).slice(0, 60)
-          }, not "object"; skipped`,
+          `has an inputSchema whose root type is ${shownType(types)}, not "object"; skipped`,
         );
         return;
       }
@@ -251,7 +272,7 @@ function vetOutputSchema(
   const types = rootTypes(value);
   if (types !== undefined && !types.includes("object")) {
     return drop(
-      `has root type ${JSON.stringify(value.type).slice(0, 60)} (structured content is an object)`,
+      `has root type ${shownType(types)} (structured content is an object)`,
     );
   }
   // Compiled here only while the listing's compile budget lasts: Ajv takes up to a second for
@@ -267,7 +288,8 @@ function vetOutputSchema(
     const started = performance.now();
     const compiled = compileOutputSchema(value, json);
     budget.spentMs += performance.now() - started;
-    if (typeof compiled !== "function") return drop(`does not compile (${compiled.error})`);
+    // Not Ajv's message: it quotes the schema (a pattern, a `$ref`), the server's text.
+    if (typeof compiled !== "function") return drop("does not compile");
   }
   return value;
 }

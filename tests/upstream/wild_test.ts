@@ -48,7 +48,7 @@ Deno.test("a server with bad tool definitions stays ready and serves its usable 
     const expect = [
       /^either: .*without a root "type": "object"; kept as is/,
       /^\(entry 3\): is not a tool object; skipped$/,
-      /^bad_output: has an outputSchema that does not compile .*float.*; kept the tool without it$/,
+      /^bad_output: has an outputSchema that does not compile; kept the tool without it$/,
       /^echo: is listed more than once; the first definition is kept$/,
       /^huge_schema: has an inputSchema that is \d+ KiB of JSON, over the 64 KiB limit; skipped$/,
       /^\(entry 10\): has no name .*; skipped$/,
@@ -176,4 +176,32 @@ Deno.test("vetTools: a warning never names a tool whose name is rejected, whatev
   const text = JSON.stringify(warnings);
   for (const piece of ["ann.lee", "4111", "bob@"]) assert.ok(!text.includes(piece), text);
   assert.ok(warnings.every((w) => /^\(tool \d+\)$/.test(w.tool)), text);
+});
+
+Deno.test("vetTools: warnings never quote what a server wrote in a schema", () => {
+  const secret = "ssn 078-05-1120 ann@example.com";
+  const { warnings } = vetTools("crm", [
+    { name: "a", inputSchema: { type: secret } },
+    { name: "b", inputSchema: { type: "object" }, outputSchema: { type: [secret] } },
+    {
+      name: "c",
+      inputSchema: { type: "object" },
+      outputSchema: {
+        type: "object",
+        properties: { x: { type: "string", pattern: `(${secret}` } },
+      },
+    },
+    {
+      name: "d",
+      inputSchema: { type: "object" },
+      outputSchema: { type: "object", properties: { x: { $ref: `#/defs/${secret}` } } },
+    },
+    { name: "e", inputSchema: { type: "string" } },
+  ]);
+  const text = JSON.stringify(warnings);
+  for (const piece of ["078-05", "ann@example.com"]) assert.ok(!text.includes(piece), text);
+  // What a warning may say: JSON Schema's own type names, and that a schema does not compile.
+  assert.match(text, /root type is not a JSON Schema type name/);
+  assert.match(text, /"e","problem":"has an inputSchema whose root type is \\"string\\"/);
+  assert.match(text, /does not compile/);
 });
