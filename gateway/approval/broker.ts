@@ -7,6 +7,7 @@
  */
 
 import { redactText } from "../../pii/mod.ts";
+import { dropPartialToken } from "../../sandbox/mod.ts";
 import { GatewayError } from "../errors.ts";
 import { type ApprovalStore, MemoryApprovalStore, type SettlementNotice } from "./store.ts";
 import type {
@@ -157,8 +158,12 @@ export class ApprovalBroker {
     // The approver's own words may hold personal data: masked before they are stored (a
     // shared store) or shown to the code.
     if (answer.reason) {
-      clean.reason = redactText(answer.reason.slice(0, MAX_APPROVAL_REASON_CHARS), { mode: "mask" })
-        .text;
+      // Cut before it is redacted, so a cut loses its last, possibly partial, word: half a
+      // card number is no longer one to the detectors.
+      const reason = answer.reason.length > MAX_APPROVAL_REASON_CHARS
+        ? dropPartialToken(answer.reason.slice(0, MAX_APPROVAL_REASON_CHARS))
+        : answer.reason;
+      clean.reason = redactText(reason, { mode: "mask" }).text;
     }
     const outcome = await this.#settle(tenant, id, answer.approve ? "approved" : "denied", clean);
     if (outcome) return outcome;

@@ -353,3 +353,20 @@ Deno.test("broker: an approver's reason is masked before it is kept or shown", a
     "ask [REDACTED_EMAIL] first",
   );
 });
+
+Deno.test("broker: a reason cut to its cap loses its partial last word before it is masked", async () => {
+  const { broker: b } = broker();
+  const ch = recordingChannel();
+  const waiting = b.request(newRequest(), {
+    timeoutMs: 60_000,
+    maxPending: 10,
+    channel: ch.channel,
+  });
+  await ch.until(1);
+  // The cap (500) falls inside the card number: 15 of its 16 digits would be kept unmasked.
+  const reason = `${"x".repeat(484)} 4111111111111111 rest`;
+  await b.answer("acme", ch.asked[0].id, { approve: false, reason, decidedBy: "x" });
+  const kept = (await waiting).answer?.reason ?? "";
+  assert(!/\d{8}/.test(kept), kept);
+  assert(kept.length <= 500);
+});
