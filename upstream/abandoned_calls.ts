@@ -10,11 +10,15 @@
  * connection can refuse an owner's new calls while it has too many there. Other owners'
  * calls are not affected.
  *
- * A server that honours cancellation never answers a cancelled call (MCP: the receiver
- * should not respond), so its abandoned calls would count for the whole grace period while
- * it works on none of them. The ledger therefore says whether the server has been seen to
- * ignore cancellation (it answered a cancelled call); only then should the counts be held
- * against anyone ({@linkcode AbandonedCalls.ignoresCancellation}).
+ * A server never says whether it stopped: one that honours cancellation sends nothing (MCP: the
+ * receiver should not respond), and so does a server built on the MCP SDK whose handler
+ * ignores the cancellation, since the SDK drops the answer of a cancelled request but lets
+ * the handler run to its end (red team, 2026-11-30: 41 writes carried out at such a server after
+ * their executions ended, against a limit of 4). So every abandoned call counts: for
+ * `graceMs` once the server has been seen to ignore cancellation (it answered a cancelled
+ * call: {@linkcode AbandonedCalls.ignoresCancellation}), for the shorter `unprovenGraceMs`
+ * before, which is what a tenant whose executions end with calls in flight at an honest server
+ * pays: its next calls there may be refused for that long.
  *
  * Every entry ends: an open call when it is answered or cancelled (the SDK cancels every call
  * that times out), an abandoned one when answered or after `graceMs`, all of them when the
@@ -41,6 +45,7 @@ const EXPIRED_IDS_KEPT = 1024;
 /** See the module documentation. */
 export class AbandonedCalls {
   readonly #graceMs: number;
+  readonly #unprovenGraceMs: number;
   /** Calls sent and not yet answered or cancelled: id → owner. */
   readonly #open = new Map<RequestId, string>();
   /** Calls cancelled and not yet answered: id → owner and the timer that forgets them. */
@@ -55,10 +60,13 @@ export class AbandonedCalls {
   #ignoresCancellation = false;
 
   /**
-   * @param graceMs how long after its cancellation an unanswered call still counts (ms)
+   * @param graceMs how long after its cancellation an unanswered call still counts (ms) at a
+   *   server that has answered a cancelled call
+   * @param unprovenGraceMs the same before that (ms; at most `graceMs`)
    */
-  constructor(graceMs: number) {
+  constructor(graceMs: number, unprovenGraceMs = graceMs) {
     this.#graceMs = graceMs;
+    this.#unprovenGraceMs = Math.min(graceMs, unprovenGraceMs);
   }
 
   /** A `tools/call` request with this id went out for `owner`. */
@@ -71,7 +79,8 @@ export class AbandonedCalls {
     const owner = this.#open.get(id);
     if (owner === undefined) return;
     this.#open.delete(id);
-    const timer = setTimeout(() => this.#expire(id), this.#graceMs);
+    const grace = this.#ignoresCancellation ? this.#graceMs : this.#unprovenGraceMs;
+    const timer = setTimeout(() => this.#expire(id), grace);
     // A pending grace period must not keep a process (a test, a CLI run) alive.
     Deno.unrefTimer(timer);
     this.#abandoned.set(id, { owner, timer });
@@ -96,6 +105,11 @@ export class AbandonedCalls {
    */
   get ignoresCancellation(): boolean {
     return this.#ignoresCancellation;
+  }
+
+  /** How long a call cancelled now would count (ms): the grace for what the server has shown. */
+  get graceMsNow(): number {
+    return this.#ignoresCancellation ? this.#graceMs : this.#unprovenGraceMs;
   }
 
   /** How many of `owner`'s calls are abandoned and not yet answered. */

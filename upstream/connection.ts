@@ -74,8 +74,9 @@ export interface ConnectionOptions {
   /**
    * Most calls of one owner (a tenant) this server may have been sent, had cancelled and
    * not answered, counted for `callTimeoutMs` after each cancellation; past it the owner's
-   * new calls are refused (`busy`), once the server has answered a cancelled call (shown it
-   * ignores cancellation). Unset: no limit. See `abandoned_calls.ts`.
+   * new calls are refused (`busy`); a server that has not yet answered a cancelled call counts
+   * each for {@linkcode UNPROVEN_ABANDON_GRACE_MS} only. Unset: no limit. See
+   * `abandoned_calls.ts`.
    */
   maxAbandonedCallsPerOwner?: number;
   /**
@@ -96,6 +97,12 @@ function isHttp(config: ServerConfig): config is { url: string; headers?: Record
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * How long a cancelled, unanswered call counts against its tenant at a server not (yet) seen
+ * to answer cancelled calls, in ms (see `abandoned_calls.ts`); `callTimeoutMs` once it has.
+ */
+export const UNPROVEN_ABANDON_GRACE_MS = 5_000;
 
 /** Least time between two reads of a server's tool list after `list_changed`, in ms. */
 const REFRESH_SPACING_MS = 1000;
@@ -235,17 +242,16 @@ export class ServerConnection {
     }
     const owner = options.owner;
     const limit = this.#options.maxAbandonedCallsPerOwner;
-    // Held against the owner only once the server has shown it works on cancelled calls.
-    if (owner !== undefined && limit !== undefined && this.#abandoned.ignoresCancellation) {
+    if (owner !== undefined && limit !== undefined) {
       const abandoned = this.#abandoned.count(owner);
       if (abandoned >= limit) {
         throw new UpstreamError(
           "busy",
           this.name,
-          `upstream server "${this.name}" ignores cancellation and has not answered ` +
-            `${abandoned} calls of this tenant that were cancelled (their execution ended or ` +
-            `they timed out); at most ${limit} may be left there. Retry when it has answered ` +
-            `them, or after ${this.#options.callTimeoutMs} ms`,
+          `upstream server "${this.name}" may still be working on ${abandoned} calls of this ` +
+            "tenant that were cancelled (their execution ended or they timed out); at most " +
+            `${limit} may be left there. Retry in ${this.#abandoned.graceMsNow / 1000} s, or ` +
+            "sooner if it answers them",
           { tool },
         );
       }
@@ -337,7 +343,10 @@ export class ServerConnection {
     const transport = this.#createTransport();
     // A new connection: whatever the previous one left is gone with it.
     this.#abandoned.clear();
-    const abandoned = this.#abandoned = new AbandonedCalls(this.#options.callTimeoutMs);
+    const abandoned = this.#abandoned = new AbandonedCalls(
+      this.#options.callTimeoutMs,
+      UNPROVEN_ABANDON_GRACE_MS,
+    );
     observeTransport(transport, abandonedCallsObserver(abandoned, () => this.#sendingFor));
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     client.setNotificationHandler(

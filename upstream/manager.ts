@@ -40,9 +40,9 @@ export interface UpstreamManagerOptions {
    * Most calls of one owner (see {@linkcode CallToolOptions.owner}) a server may have been
    * sent, had cancelled (the owner's execution ended, or the call timed out) and not
    * answered, each counted until its late answer or for `callTimeoutMs` after its
-   * cancellation; past it the owner's new calls to that server fail with reason `busy`. Held
-   * against owners only at a server that has answered a cancelled call (it ignores
-   * cancellation; one that honours it never answers). Default: no limit.
+   * cancellation (5 s at a server that has not yet answered a cancelled call; see
+   * `abandoned_calls.ts`); past it the owner's new calls to that server fail with reason
+   * `busy`. Default: no limit.
    */
   maxAbandonedCallsPerOwner?: number;
   /**

@@ -79,7 +79,7 @@ Deno.test("abandoned calls: a tenant's ended executions leave at most the limit 
        catch (e) { return [e.kind, e.message]; }`,
     ) as [string, string];
     assertEquals(refused[0], "tool");
-    assertMatch(refused[1], new RegExp(`ignores cancellation and has not answered ${LIMIT} calls`));
+    assertMatch(refused[1], new RegExp(`may still be working on ${LIMIT} calls of this tenant`));
     assertEquals(await run(gw, "key-v", `return await stubborn.write({ key: "v" });`), "wrote v");
 
     // Once the server has answered them (late), the tenant may call it again.
@@ -125,32 +125,45 @@ Deno.test("abandoned calls: calls that timed out count too", async () => {
        return { timedOut, next };`,
     ) as { timedOut: string[]; next: string };
     for (const message of result.timedOut) assertMatch(message, /timed out/);
-    assertMatch(result.next, new RegExp(`has not answered ${LIMIT} calls`));
+    assertMatch(result.next, new RegExp(`may still be working on ${LIMIT} calls`));
   } finally {
     await gw.close();
   }
 });
 
-Deno.test("abandoned calls: a server that honours cancellation is never held against the tenant", async () => {
+Deno.test("abandoned calls: at a server that never answers cancelled calls they count for 5 s", async () => {
   const gw = await startTestGateway({
-    // The SDK's server drops the answer of a cancelled call: nothing ever comes back late.
+    // The SDK's server drops the answer of a cancelled call but runs its handler to the end:
+    // the work is done, and nothing ever says so.
     servers: { ledger: fixtureServer("ledger") },
     sandbox: { maxConcurrentCallsPerServer: LIMIT, toolTimeoutMs: 20_000 },
     auth: { tenants: { a: { keys: [hashApiKey("key-a")], requestsPerMinute: 6000 } } },
   });
   try {
-    for (let n = 0; n < 3; n++) {
+    for (let n = 0; n < 6; n++) {
       await run(
         gw,
         "key-a",
-        `for (let i = 0; i < ${LIMIT}; i++) ledger.write({ key: "h${n}-" + i, delayMs: 1000 }).catch(() => {});
+        `for (let i = 0; i < ${LIMIT}; i++) ledger.write({ key: "h${n}-" + i, delayMs: 300 }).catch(() => {});
          await new Promise((r) => setTimeout(r, 150));
          return 1;`,
       );
     }
+    const ledger = await run(
+      gw,
+      "key-a",
+      `return await ledger.ledger({}).catch((e) => e.message);`,
+    );
+    // Observed before: every execution's calls reached the server (41 of 40 in the red team's run).
+    assertMatch(String(ledger), new RegExp(`may still be working on ${LIMIT} calls`));
+    await new Promise((r) => setTimeout(r, 5200));
+    const after = await run(gw, "key-a", `return await ledger.ledger({});`) as {
+      started: string[];
+    };
     assertEquals(
-      await run(gw, "key-a", `return await ledger.write({ key: "next" });`),
-      "wrote next",
+      after.started.filter((k) => k.startsWith("h")).length,
+      LIMIT,
+      JSON.stringify(after),
     );
   } finally {
     await gw.close();

@@ -45,9 +45,20 @@ async function startGateway(sandbox: Record<string, unknown> = {}): Promise<Harn
     logs,
     run,
     async ledger(server = "ledger") {
-      const reply = await run(`return await tools.call("${server}.ledger", {});`);
-      assert(reply.ok, JSON.stringify(reply.error));
-      return reply.result as { writes: string[]; cancelled: string[]; started: string[] };
+      // The tests' executions end with calls in flight: the tenant's calls to that server may
+      // be refused for a few seconds (see abandoned_calls_test.ts), so the ledger is read once
+      // they are served again.
+      for (let attempt = 0;; attempt++) {
+        const reply = await run(`return await tools.call("${server}.ledger", {});`);
+        if (
+          !reply.ok && /may still be working on/.test(reply.error?.message ?? "") && attempt < 80
+        ) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        assert(reply.ok, JSON.stringify(reply.error));
+        return reply.result as { writes: string[]; cancelled: string[]; started: string[] };
+      }
     },
     close: async () => {
       await gateway.close();
@@ -127,8 +138,13 @@ Deno.test("every call that reached the server is on the record, however the exec
     assert(ledger.started.length <= total);
     const ok = audited.filter((c) => c.outcome === "ok").length;
     assertEquals(ledger.writes.length, ok, `writes ${ledger.writes} vs ${ok} recorded ok`);
+    // The rest were cancelled, or (the executions before left calls at the server) refused
+    // before they reached it (see abandoned_calls_test.ts).
+    const busy = audited.filter((c) =>
+      c.outcome === "error" && /may still be working on/.test(c.error ?? "")
+    ).length;
     assertEquals(
-      audited.filter((c) => c.outcome === "cancelled").length,
+      audited.filter((c) => c.outcome === "cancelled").length + busy,
       total - ok,
       JSON.stringify(audited),
     );
