@@ -351,7 +351,14 @@ export class ServerConnection {
         requestInit: { headers: { ...config.headers } },
       });
     }
-    return new StdioProcessTransport(config);
+    // A server that takes none of its input for as long as a call may take is checked (ping,
+    // then restart) like one whose call timed out: cancelled calls never time out.
+    const generation = this.#generation;
+    return new StdioProcessTransport(config, {
+      server: this.name,
+      stallMs: this.#options.callTimeoutMs,
+      onstall: () => this.#checkAlive(generation),
+    });
   }
 
   /** The process exited or the connection closed while we thought it was up. */
