@@ -17,6 +17,7 @@ import {
 import { backoffDelay } from "./backoff.ts";
 import { listAllTools } from "./catalogue.ts";
 import { UpstreamError } from "./errors.ts";
+import { budgetedFetch } from "./http_budget.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
 import { applyAnnotationOverrides, type ToolWarning, vetTools } from "./vet.ts";
@@ -349,6 +350,8 @@ export class ServerConnection {
     if (isHttp(config)) {
       return new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: { ...config.headers } },
+        // Bounds the request bodies in flight; a cancelled call's POST is aborted.
+        fetch: budgetedFetch(this.name),
       });
     }
     // A server that takes none of its input for as long as a call may take is checked (ping,

@@ -13,7 +13,7 @@ import { type ServerStatus, UpstreamError, UpstreamManager } from "../../upstrea
 import { StdioProcessTransport } from "../../upstream/stdio_transport.ts";
 import { settlesWithin } from "../../upstream/wait.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
-import { waitFor } from "./helpers.ts";
+import { freePort, startBackground, waitFor } from "./helpers.ts";
 
 const MIB = 1024 * 1024;
 
@@ -207,5 +207,47 @@ Deno.test("a server that stopped reading its input is pinged and restarted thoug
     assert.deepEqual(echoed.content, [{ type: "text", text: "thawed" }]);
   } finally {
     await upstream.close();
+  }
+});
+
+Deno.test("HTTP: request bodies in flight to a server that does not answer are bounded, and a cancelled call's POST is aborted", async () => {
+  const port = await freePort();
+  const fixture = fixtureServer("http", ["--port", String(port)]);
+  const server = startBackground(fixture.command, fixture.args ?? [], { cwd: fixture.cwd });
+  const upstream = new UpstreamManager({ remote: { url: `http://127.0.0.1:${port}/mcp` } });
+  try {
+    await server.waitForLine(/listening on/);
+    await upstream.start();
+    const big = "a".repeat(4_000_000);
+    const hang = (signal: AbortSignal) =>
+      upstream.callTool("remote", "hang", { text: big }, { timeoutMs: 120_000, signal })
+        .catch((e) => e);
+    // An execution's calls to a tool that never answers: each POST holds its 4 MB body.
+    const execution = new AbortController();
+    const calls = Array.from({ length: 12 }, () => hang(execution.signal));
+    assert.ok(await settled(Promise.all(calls.slice(9))), "calls past the cap settle at once");
+    for (const error of await Promise.all(calls.slice(9))) {
+      assert.ok(error instanceof UpstreamError, `expected UpstreamError, got ${error}`);
+      assert.equal(error.reason, "overloaded");
+      assert.equal(error.server, "remote");
+      assert.match(error.message, /upstream server "remote".*remote\.hang/);
+    }
+    execution.abort(); // it answered: its calls are cancelled, and their POSTs aborted
+    await Promise.all(calls);
+    // The budget is free again: a later execution's big call is not refused. (A refusal
+    // settles at once; an accepted call to `hang` never does.)
+    let accepted = false;
+    for (let tries = 0; tries < 50 && !accepted; tries++) {
+      const later = new AbortController();
+      const call = hang(later.signal);
+      accepted = !(await settlesWithin(call, 200));
+      later.abort();
+      await call;
+      if (!accepted) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(accepted, "the cancelled calls' bodies are no longer counted");
+  } finally {
+    await upstream.close();
+    await server.stop();
   }
 });
