@@ -22,6 +22,7 @@ import { listAllTools } from "./catalogue.ts";
 import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./abandoned_calls.ts";
 import { UpstreamError } from "./errors.ts";
 import { describeFailure } from "./failure_text.ts";
+import { budgetedFetch } from "./http_budget.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
 import { applyAnnotationOverrides, type ToolWarning, vetTools } from "./vet.ts";
@@ -410,9 +411,18 @@ export class ServerConnection {
     if (isHttp(config)) {
       return new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: { ...config.headers } },
+        // Bounds the request bodies in flight; a cancelled call's POST is aborted.
+        fetch: budgetedFetch(this.name),
       });
     }
-    return new StdioProcessTransport(config);
+    // A server that takes none of its input for as long as a call may take is checked (ping,
+    // then restart) like one whose call timed out: cancelled calls never time out.
+    const generation = this.#generation;
+    return new StdioProcessTransport(config, {
+      server: this.name,
+      stallMs: this.#options.callTimeoutMs,
+      onstall: () => this.#checkAlive(generation),
+    });
   }
 
   /** The process exited or the connection closed while we thought it was up. */

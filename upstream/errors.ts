@@ -15,12 +15,14 @@ export type UpstreamErrorReason =
   /** The caller has too many cancelled calls the server has not answered (`abandoned_calls.ts`). */
   | "busy"
   | "connection"
-  | "protocol";
+  | "protocol"
+  | "overloaded";
 
 /**
  * A tool call that could not be completed: the server is unknown, down or still
- * connecting, the call timed out or was cancelled, the connection broke, or the server
- * answered with a protocol error. `kind` is always `"tool"`, the error kind the HTTP API
+ * connecting, the call timed out or was cancelled, the connection broke, the server
+ * answered with a protocol error, or (`overloaded`) too much was already waiting to be
+ * written to it. `kind` is always `"tool"`, the error kind the HTTP API
  * reports for tool failures; `reason` says which of the cases it was.
  */
 export class UpstreamError extends Error {

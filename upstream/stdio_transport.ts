@@ -15,6 +15,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 
+import { UpstreamError } from "./errors.ts";
 import type { StdioServerConfig } from "./types.ts";
 import { settlesWithin } from "./wait.ts";
 import { LocalTransportError } from "./failure_text.ts";
@@ -24,6 +25,27 @@ const MAX_STDERR_DETAIL_CHARS = 300;
 
 /** How many stderr lines a transport keeps by default. */
 export const DEFAULT_STDERR_LINES = 50;
+
+/**
+ * Most bytes of messages waiting to be written to one server's stdin, by default (32 MiB:
+ * several of the largest tool calls a sandbox may make, 4 MiB each). A server that reads
+ * its input keeps this near zero (a pipe takes hundreds of MiB a second); one that stopped
+ * reading, or reads slower than executions call it, would otherwise make the gateway hold
+ * every call sent its way. A message past it is refused at once, never queued.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+/**
+ * How long a write may make no progress before `onstall` is called, by default (ms). The
+ * connection passes its call timeout: a server that takes none of its input for as long as
+ * a call may take is checked like one whose call timed out.
+ */
+export const DEFAULT_STALL_MS = 60_000;
+/**
+ * Bytes handed to the pipe per write. A pipe holds 64 KiB; writing in slices this size
+ * shows progress (a slow reader is not a stalled one) and keeps a message that has not
+ * been started whole, so it can still be dropped when its call is cancelled.
+ */
+const WRITE_SLICE_BYTES = 64 * 1024;
 
 /** Longest line of stdout we accept before declaring the server broken (bytes of text). */
 /**
@@ -47,6 +69,35 @@ export interface StdioProcessOptions {
   stderrLines?: number;
   /** How long `close()` waits for the server to exit after stdin is closed (default 500 ms). */
   graceMs?: number;
+  /** The server's config key, for error messages (default: its command). */
+  server?: string;
+  /**
+   * Most bytes waiting to be written to stdin (default {@linkcode DEFAULT_MAX_QUEUED_BYTES});
+   * a message that would pass it is refused (`ping` excepted: it is tiny, one at a time,
+   * and is how a stalled server gets found out).
+   */
+  maxQueuedBytes?: number;
+  /** See {@linkcode onstall} (ms; default {@linkcode DEFAULT_STALL_MS}). */
+  stallMs?: number;
+  /**
+   * Called when a write to stdin has made no progress for `stallMs`, and again every
+   * `stallMs` while it stays stuck: the server may have stopped reading its input (a wedged
+   * event loop), which no call timeout reveals when the calls are cancelled first.
+   */
+  onstall?: () => void;
+}
+
+/** One message waiting to be written (or being written) to the server's stdin. */
+interface PendingWrite {
+  /** The message as a line of UTF-8. */
+  bytes: Uint8Array;
+  /** How many of its bytes the pipe has taken. */
+  written: number;
+  /** Its JSON-RPC id, when it is a request (so its cancellation can find it). */
+  id?: string | number;
+  /** Settles the `send()` that queued it. */
+  resolve: () => void;
+  reject: (error: Error) => void;
 }
 
 /**
@@ -65,10 +116,39 @@ export function childEnvironment(configured: Record<string, string> = {}): Recor
   return { ...env, ...configured };
 }
 
+/** The oldest entry of a set (its first in insertion order). */
+function first<T>(set: Set<T>): T | undefined {
+  for (const value of set) return value;
+  return undefined;
+}
+
+/** `n` bytes as MiB with one decimal, e.g. `4.0 MiB`. */
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** The id of the request a `notifications/cancelled` message cancels, else `undefined`. */
+function cancelledRequestId(message: JSONRPCMessage): string | number | undefined {
+  if (!("method" in message) || message.method !== "notifications/cancelled") return undefined;
+  const id = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof id === "string" || typeof id === "number" ? id : undefined;
+}
+
+/** The tool a `tools/call` request calls, else `undefined`. */
+function toolOf(message: JSONRPCMessage): string | undefined {
+  if (!("method" in message) || message.method !== "tools/call") return undefined;
+  const name = (message.params as { name?: unknown } | undefined)?.name;
+  return typeof name === "string" ? name.slice(0, 200) : undefined;
+}
+
 /**
  * A {@linkcode Transport} over a subprocess's stdio, for the SDK's `Client`.
  *
  * `onclose` fires once, when the process exits (crash or `close()`).
+ *
+ * Messages for stdin wait in a queue of at most `maxQueuedBytes` (see
+ * {@linkcode StdioProcessTransport.send}); a write that makes no progress for `stallMs`
+ * calls `onstall`, so a server that stopped reading can be checked and restarted.
  */
 export class StdioProcessTransport implements Transport {
   /** Set by the SDK's `Protocol`: called once when the process has exited. */
@@ -88,6 +168,23 @@ export class StdioProcessTransport implements Transport {
   #pumps?: Promise<unknown>;
   #closing?: Promise<void>;
   #closeNotified = false;
+  readonly #server: string;
+  readonly #maxQueuedBytes: number;
+  readonly #stallMs: number;
+  readonly #onstall?: () => void;
+  /** Messages not yet wholly written, oldest first (a Set: O(1) removal from anywhere). */
+  readonly #queue = new Set<PendingWrite>();
+  /** The queued requests none of whose bytes were written yet, by id. */
+  readonly #unsent = new Map<string | number, PendingWrite>();
+  /**
+   * Ids of requests the server may have seen (writing them began) and has not answered.
+   * Only their cancellations are worth writing: the SDK cancels a refused request, and
+   * every request of an execution once it ends, answered or not.
+   */
+  readonly #started = new Set<string | number>();
+  /** Bytes in {@linkcode #queue} the pipe has not taken. */
+  #queuedBytes = 0;
+  #pumping = false;
 
   /**
    * Prepares the transport; the process is spawned by {@linkcode start}.
@@ -99,6 +196,15 @@ export class StdioProcessTransport implements Transport {
     this.#config = config;
     this.#stderrLimit = options.stderrLines ?? DEFAULT_STDERR_LINES;
     this.#graceMs = options.graceMs ?? 500;
+    this.#server = options.server ?? config.command;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    this.#onstall = options.onstall;
+  }
+
+  /** Bytes of messages waiting to be written to the server's stdin. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
   }
 
   /** The process id of the server (the leader of its process group), once started. */
@@ -184,11 +290,124 @@ export class StdioProcessTransport implements Transport {
     return Promise.resolve();
   }
 
-  /** Writes one JSON-RPC message as a line on the server's stdin. */
-  async send(message: JSONRPCMessage): Promise<void> {
+  /**
+   * Queues one JSON-RPC message as a line for the server's stdin; resolves once the pipe
+   * has taken all of it.
+   *
+   * The cancellation of a request none of whose bytes were written yet removes that request
+   * instead (the server never saw it, so there is nothing to tell it), and the `send()`
+   * that queued it resolves: a cancelled call leaves nothing queued behind it. The
+   * cancellation of a request that was refused or already answered is not written either.
+   *
+   * @throws {UpstreamError} reason `overloaded`, at once, when the message would take the
+   * bytes waiting for this server past `maxQueuedBytes`; nothing of it is queued.
+   * @throws {Error} "Not connected" before `start()` or once the process exits or is closing.
+   */
+  send(message: JSONRPCMessage): Promise<void> {
     const writer = this.#writer;
-    if (!writer || this.#closing || this.#status) throw new LocalTransportError("Not connected");
-    await writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+    if (!writer || this.#closing || this.#status) return Promise.reject(new LocalTransportError("Not connected"));
+    const cancelled = cancelledRequestId(message);
+    if (cancelled !== undefined) {
+      const unsent = this.#unsent.get(cancelled);
+      if (unsent) this.#drop(unsent);
+      // Nothing to tell a server that never saw the request or has answered it. Queued
+      // behind a stalled write, such a notice would also keep the SDK's closure over the
+      // request (its arguments, megabytes) alive: bytes the cap does not see.
+      if (!this.#started.delete(cancelled)) return Promise.resolve();
+    }
+    const isPing = "method" in message && message.method === "ping";
+    // A full queue refuses before the message is even serialised.
+    if (!isPing && this.#queuedBytes >= this.#maxQueuedBytes) {
+      return Promise.reject(this.#overloaded(message, undefined));
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify(message) + "\n");
+    if (!isPing && this.#queuedBytes + bytes.length > this.#maxQueuedBytes) {
+      return Promise.reject(this.#overloaded(message, bytes.length));
+    }
+    const id = "method" in message && "id" in message ? message.id : undefined;
+    return new Promise<void>((resolve, reject) => {
+      const entry: PendingWrite = { bytes, written: 0, id, resolve, reject };
+      this.#queue.add(entry);
+      this.#queuedBytes += bytes.length;
+      if (id !== undefined) this.#unsent.set(id, entry);
+      void this.#pump(writer);
+    });
+  }
+
+  /** Writes the queue, oldest first, one slice at a time; one pump runs at a time. */
+  async #pump(writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let entry = first(this.#queue); entry; entry = first(this.#queue)) {
+        if (entry.id !== undefined && this.#unsent.get(entry.id) === entry) {
+          this.#unsent.delete(entry.id);
+          this.#started.add(entry.id);
+        }
+        while (entry.written < entry.bytes.length) {
+          const end = Math.min(entry.written + WRITE_SLICE_BYTES, entry.bytes.length);
+          try {
+            await this.#watched(writer.write(entry.bytes.subarray(entry.written, end)));
+          } catch (error) {
+            // The pipe broke (the server exited or closed its stdin): nothing queued can go.
+            this.#failQueue(error instanceof Error ? error : new Error(String(error)));
+            return;
+          }
+          // close() emptied the queue meanwhile and settled every send.
+          if (!this.#queue.has(entry)) return;
+          this.#queuedBytes -= end - entry.written;
+          entry.written = end;
+        }
+        this.#queue.delete(entry);
+        entry.resolve();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Awaits one write, calling `onstall` every `stallMs` it makes no progress. */
+  async #watched(write: Promise<void>): Promise<void> {
+    const timer = setInterval(() => {
+      if (!this.#closing && !this.#status) this.#onstall?.();
+    }, this.#stallMs);
+    try {
+      await write;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Removes a message none of whose bytes were written; its `send()` resolves. */
+  #drop(entry: PendingWrite): void {
+    this.#queue.delete(entry);
+    if (entry.id !== undefined) this.#unsent.delete(entry.id);
+    this.#queuedBytes -= entry.bytes.length - entry.written;
+    entry.resolve();
+  }
+
+  /** Empties the queue, failing every `send()` still waiting with `error`. */
+  #failQueue(error: Error): void {
+    const entries = [...this.#queue];
+    this.#queue.clear();
+    this.#unsent.clear();
+    this.#started.clear();
+    this.#queuedBytes = 0;
+    for (const entry of entries) entry.reject(error);
+  }
+
+  #overloaded(message: JSONRPCMessage, size: number | undefined): UpstreamError {
+    const tool = toolOf(message);
+    const what = tool === undefined ? "a message" : `the call to ${this.#server}.${tool}`;
+    const sizeText = size === undefined ? "" : ` (${mib(size)})`;
+    return new UpstreamError(
+      "overloaded",
+      this.#server,
+      `upstream server "${this.#server}" is not taking its input fast enough: ` +
+        `${mib(this.#queuedBytes)} of earlier messages are still waiting to be written to it ` +
+        `(at most ${mib(this.#maxQueuedBytes)}), so ${what}${sizeText} was refused unsent`,
+      tool === undefined ? {} : { tool },
+    );
   }
 
   /**
@@ -223,6 +442,10 @@ export class StdioProcessTransport implements Transport {
       await child.stderr.cancel().catch(() => {});
       await this.#pumps;
     }
+    // Whatever was still waiting for stdin will never be written: let it go, and drop a
+    // write stuck on a pipe that something outside the group still holds open.
+    this.#failQueue(new LocalTransportError("Not connected"));
+    this.#writer?.abort().catch(() => {});
     this.#notifyClose();
   }
 
@@ -301,6 +524,7 @@ export class StdioProcessTransport implements Transport {
     } catch {
       return;
     }
+    this.#started.delete(id);
     this.onmessage?.({
       jsonrpc: "2.0",
       id,
@@ -322,7 +546,13 @@ export class StdioProcessTransport implements Transport {
       this.onerror?.(new Error(`ignored non-JSON-RPC output on stdout: ${text.slice(0, 200)}`));
       return;
     }
+    this.#answered(message);
     this.onmessage?.(message);
+  }
+
+  /** A response ends its request's stay in {@linkcode #started}. */
+  #answered(message: JSONRPCMessage): void {
+    if (!("method" in message) && "id" in message) this.#started.delete(message.id);
   }
 
   async #readStderr(stream: ReadableStream<Uint8Array>): Promise<void> {
