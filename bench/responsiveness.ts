@@ -7,10 +7,11 @@
  * Each hostile case is one member of a class the gateway must absorb without holding its
  * event loop: the largest value the caps allow (redacted: e-mail-dense text and the worst
  * input of the secret detector), floods of logs, of refused tool calls and of stdout
- * garbage, a huge error message, a busy loop until the timeout, and code whose comment
- * holds a 400,000-character identifier (scanned for tool names).
+ * garbage, a huge error message, a return value and a tool's text result of 349,000 empty
+ * objects, a busy loop until the timeout, and code whose comment holds a
+ * 400,000-character identifier (scanned for tool names).
  *
- * `deno run -A bench/responsiveness.ts`
+ * `deno run -A bench/responsiveness.ts [word…]` (only the cases whose names hold a word)
  *
  * @module
  */
@@ -57,6 +58,14 @@ const CASES: Record<string, string> = {
   "tool call past the value cap":
     `await tools.call("light.op_0", { id: "x", a: Array(2_000_000).fill(0) });
     return 1;`,
+  // Walking, redacting and copying cost per value: about 1 MiB of empty objects (349,001
+  // values) as a return value, and the same JSON text five times as a tool's text result
+  // through a real echoing tool (parsed on the gateway's main thread below the value bound).
+  "return value: 349,000 empty objects": `return new Array(349_000).fill(0).map(() => ({}));`,
+  "tool result: 349,000 empty objects as text, 5 calls":
+    `const text = "[" + "{},".repeat(348_999) + "{}]";
+    for (let i = 0; i < 5; i++) await faulty.echo({ text });
+    return 1;`,
   "busy loop until timeout": `while (true) {}`,
   "identifier run in a comment": `// ${"a".repeat(400_000)}\nreturn 1;`,
 };
@@ -77,7 +86,11 @@ async function probe(url: string, until: Promise<unknown>, minMs = 1500): Promis
 
 const config = parseConfig({
   // A minimal upstream (one tool that accepts any extra arguments), for the tool-call cases.
-  servers: { light: fixtureServer("light", ["--tools", "1"]) },
+  servers: {
+    light: fixtureServer("light", ["--tools", "1"]),
+    // An echoing tool: its text result is whatever the code sent.
+    faulty: fixtureServer("faulty"),
+  },
   audit: { path: ":memory:" },
   selection: { embedder: "lexical", cacheDir: await Deno.makeTempDir() },
   sandbox: { timeoutMs: 5000, memoryMb: 128, maxOutputBytes: MAX_OUTPUT, maxToolCalls: 1000 },
@@ -112,7 +125,12 @@ const rows: string[][] = [[
   "—",
 ]];
 let failed = 0;
-for (const [name, code] of Object.entries(CASES)) {
+// `deno run -A bench/responsiveness.ts return tool` runs only the cases whose names hold one
+// of the words (all of them without any).
+const picked = Object.entries(CASES).filter(([name]) =>
+  Deno.args.length === 0 || Deno.args.some((word) => name.includes(word))
+);
+for (const [name, code] of picked) {
   const t0 = performance.now();
   const running = execute(code);
   const finished = running.then(() => performance.now() - t0);

@@ -1,6 +1,7 @@
 /**
  * How an MCP tool result becomes the value the code sees (DESIGN.md, "Inside the
- * sandbox"): `structuredContent` as is; a single JSON text parsed; other text as a
+ * sandbox"): `structuredContent` as is; a single JSON text parsed, when it holds at most
+ * {@linkcode MAX_TOOL_RESULT_VALUES} values and `MAX_JSON_DEPTH` levels; other text as a
  * string; `isError` as a `ToolError` with the tool's own text, whatever its structured
  * content. For a tool with an `outputSchema`, structured content that is missing or does
  * not match it is not an error: the code gets the text content instead and the call is
@@ -14,6 +15,19 @@
  */
 
 import { type CallToolResult, structuredContentProblem, type ToolInfo } from "../upstream/mod.ts";
+import { jsonShape, MAX_JSON_DEPTH, MAX_RPC_CALL_VALUES } from "../sandbox/mod.ts";
+
+/**
+ * Most JSON values a tool's text result may hold to be parsed for the code (containers and
+ * members, keys not counted: see `jsonShape`); the same bound as a tool call's arguments,
+ * for the same reason. Parsing, hiding restored values in it and sending it to the sandbox
+ * cost the gateway's event loop per value: a text of 1.3 million empty objects (4 MiB, what
+ * an echoing tool returns for one string argument) held it 300-500 ms per call, 100,000
+ * values a few ms. Past this bound, or past {@link MAX_JSON_DEPTH} levels, the code gets
+ * the text as a string, as it gets any text that is not JSON, and may `JSON.parse` it
+ * itself, in the sandbox, on its own CPU budget.
+ */
+export const MAX_TOOL_RESULT_VALUES = MAX_RPC_CALL_VALUES;
 
 /** The server said the call failed (`isError`); the message is the server's text. */
 export class ToolCallError extends Error {
@@ -108,10 +122,16 @@ function structuredErrorText(structured: unknown): string {
     : json;
 }
 
-/** Parses text that is a JSON object or array; anything else stays a string. */
+/**
+ * Parses text that is a JSON object or array of at most {@link MAX_TOOL_RESULT_VALUES}
+ * values and {@link MAX_JSON_DEPTH} levels (measured in one scan before parsing); anything
+ * else stays a string.
+ */
 function parseJsonText(text: string): unknown {
   const trimmed = text.trim();
   if (!/^[[{]/.test(trimmed)) return text;
+  const shape = jsonShape(trimmed, MAX_JSON_DEPTH, MAX_TOOL_RESULT_VALUES);
+  if (shape.depth > MAX_JSON_DEPTH || shape.values > MAX_TOOL_RESULT_VALUES) return text;
   try {
     return JSON.parse(trimmed);
   } catch {

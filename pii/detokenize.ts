@@ -3,7 +3,7 @@
 
 import { PLACEHOLDER_LABELS } from "./types.ts";
 import type { Vault } from "./vault.ts";
-import { mapLeaves, someLeaf } from "./walk.ts";
+import { forEachLeafAsync, mapLeaves, mapLeavesAsync, someLeaf } from "./walk.ts";
 
 /** A placeholder as vaults make them, `[LABEL_n_tag]`; linear, no backtracking. */
 const PLACEHOLDER = new RegExp(
@@ -129,11 +129,12 @@ export async function retokenizeValueAsync(
   }
   // Longest first, so a value that begins another is not taken for it.
   for (const list of index.values()) list.sort((a, b) => b[0].length - a[0].length);
+  // Both walks yield too, and a result with no restored value in it comes back uncopied: a
+  // tool result of 100,000 small values was copied twice in one stretch.
   const texts: string[] = [];
-  mapLeaves(value, (leaf) => {
+  await forEachLeafAsync(value, (leaf) => {
     if (typeof leaf === "string") texts.push(leaf);
-    return leaf;
-  });
+  }, { sliceMs, signal });
   let started = performance.now();
   for (let i = 0; i < texts.length; i++) {
     texts[i] = retokenizeText(texts[i], index, single);
@@ -144,7 +145,11 @@ export async function retokenizeValueAsync(
     }
   }
   let next = 0;
-  return mapLeaves(value, (leaf) => typeof leaf === "string" ? texts[next++] : leaf);
+  return await mapLeavesAsync(
+    value,
+    (leaf) => typeof leaf === "string" ? texts[next++] : leaf,
+    { sliceMs, signal },
+  );
 }
 
 /** One text with every value of `index` or `single` replaced by its placeholder. */

@@ -5,15 +5,13 @@ import type { Finding, RedactionCounts } from "./types.ts";
 import {
   applyFindings,
   leafText,
-  mapTextLeaves,
   plan,
   type RedactedText,
   type RedactedValue,
   type RedactionOptions,
   redactText,
-  redactValue,
 } from "./redact.ts";
-import { mapLeaves } from "./walk.ts";
+import { forEachLeafAsync, mapLeavesAsync } from "./walk.ts";
 import { findPii } from "./find.ts";
 import { DetectionPool } from "./worker_pool.ts";
 
@@ -73,10 +71,15 @@ export async function redactTextAsync(
 
 /**
  * {@linkcode redactValue} with detection in workers when the strings inside `value`
- * (and the nine-digit-plus integers it checks as text) exceed the threshold in total.
- * Same result as `redactValue(value, options)`: the value is walked twice (collect, then
- * rebuild) in the same document order, and replacements are applied here, in that order,
- * so tokenize placeholders are numbered exactly as the synchronous call would number them.
+ * (and the nine-digit-plus integers it checks as text) exceed the threshold in total, and
+ * with every walk over `value` cooperative: the texts are collected, detected, replaced and
+ * put back in slices of a few ms, yielding the event loop between them (a result of 350,000
+ * empty objects was two copying walks in one stretch, ~360 ms of the gateway's main thread).
+ * Same placeholders and counts as `redactValue(value, options)`: replacements are applied
+ * here, in document order, so tokenize placeholders are numbered exactly as the synchronous
+ * call would number them. Unlike `redactValue`, a value with nothing to redact comes back
+ * as it is, not copied (see {@linkcode mapLeavesAsync}); `value` is never modified, and must
+ * not change while the call runs. Rejects with `kind: "invalid_option"` on bad options.
  */
 export async function redactValueAsync(
   value: unknown,
@@ -84,23 +87,18 @@ export async function redactValueAsync(
 ): Promise<RedactedValue> {
   const p = plan(options);
   const threshold = options.thresholdUnits ?? ASYNC_THRESHOLD_UNITS;
-  if (p.off) return redactValue(value, options);
+  if (p.off) return { value, counts: {} };
   const texts: string[] = [];
   let units = 0;
-  mapLeaves(value, (leaf) => {
+  await forEachLeafAsync(value, (leaf) => {
     const text = leafText(leaf);
     if (text !== undefined && text.length > 0) {
       texts.push(text);
       units += text.length;
     }
-    return leaf;
   });
-  if (units <= threshold) return redactValue(value, options);
-  const found = await poolFor(options).detect(texts, p.types);
-  const counts: RedactionCounts = {};
   // Replacing (vault placeholders) stays on this thread, in document order; tens of
   // thousands of findings take a while, so the work yields every few milliseconds.
-  const replaced: string[] = new Array(texts.length);
   let sliceStart = performance.now();
   const pause = async () => {
     if (performance.now() - sliceStart > APPLY_SLICE_MS) {
@@ -108,6 +106,18 @@ export async function redactValueAsync(
       sliceStart = performance.now();
     }
   };
+  let found: Finding[][];
+  if (units > threshold) found = await poolFor(options).detect(texts, p.types);
+  else {
+    // Few units in all, but maybe in tens of thousands of texts: detected here, in slices.
+    found = new Array(texts.length);
+    for (let i = 0; i < texts.length; i++) {
+      found[i] = findPii(texts[i], p.types);
+      await pause();
+    }
+  }
+  const counts: RedactionCounts = {};
+  const replaced: string[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i];
     const findings = found[i];
@@ -132,13 +142,14 @@ export async function redactValueAsync(
     replaced[i] = pieces.join("");
   }
   let next = 0;
-  const result = mapTextLeaves(value, (text) => {
-    if (text.length === 0) return text;
+  const result = await mapLeavesAsync(value, (leaf) => {
+    const text = leafText(leaf);
+    if (text === undefined || text.length === 0) return leaf;
     const i = next++;
-    if (texts[i] === text) return replaced[i];
+    let out = replaced[i];
     // A value changed by someone else while detection ran: detect this leaf here.
-    const findings: Finding[] = findPii(text, p.types);
-    return applyFindings(p, text, findings, counts);
+    if (texts[i] !== text) out = applyFindings(p, text, findPii(text, p.types), counts);
+    return typeof leaf === "number" && out === text ? leaf : out;
   });
   return { value: result, counts };
 }

@@ -111,3 +111,138 @@ function toLeaf(v: unknown): unknown {
 function emptyLike(v: object): object {
   return Array.isArray(v) ? new Array(v.length) : {};
 }
+
+/** Longest stretch of a cooperative walk before it yields the event loop, in ms. */
+export const WALK_SLICE_MS = 4;
+/** Values visited between two looks at the clock (reading it costs more than a value). */
+const VALUES_PER_CHECK = 1024;
+
+/**
+ * A clock for cooperative loops: `tick()` resolves at once (synchronously, with no promise)
+ * until `sliceMs` ms have passed since the last yield, then yields one macrotask turn
+ * (`setTimeout(0)`, so timers and I/O of other requests run) and throws `signal`'s reason
+ * if it was aborted meanwhile.
+ */
+function slicer(sliceMs: number, signal?: AbortSignal): () => Promise<void> | undefined {
+  let started = performance.now();
+  let count = 0;
+  return () => {
+    if (++count < VALUES_PER_CHECK) return undefined;
+    count = 0;
+    if (performance.now() - started <= sliceMs) return undefined;
+    return new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+      signal?.throwIfAborted();
+      started = performance.now();
+    });
+  };
+}
+
+/** Options of the cooperative walks. */
+export interface WalkOptions {
+  /** Longest stretch without yielding the event loop, in ms (default {@link WALK_SLICE_MS}). */
+  sliceMs?: number;
+  /** Stops the walk: it rejects with the signal's reason at its next yield. */
+  signal?: AbortSignal;
+}
+
+/**
+ * {@link someLeaf}'s order and rules ({@link mapLeaves}'s document order, each container once,
+ * Dates as ISO strings) without copying anything, calling `visit` on every non-container
+ * value, and yielding the event loop every `sliceMs` ms: a result of 350,000 empty objects
+ * is walked in slices of a few ms instead of one stretch of hundreds. `value` must not change
+ * while the walk runs (callers own a freshly parsed value). Rejects with `signal`'s reason
+ * when it is aborted.
+ */
+export async function forEachLeafAsync(
+  value: unknown,
+  visit: (v: unknown) => void,
+  options: WalkOptions = {},
+): Promise<void> {
+  if (!isContainer(value)) return visit(toLeaf(value));
+  const tick = slicer(options.sliceMs ?? WALK_SLICE_MS, options.signal);
+  const seen = new Set<object>([value]);
+  const stack: Frame[] = [frame(value, value)];
+  while (stack.length > 0) {
+    const pause = tick();
+    if (pause) await pause;
+    const top = stack[stack.length - 1];
+    const length = top.keys === null ? (top.source as unknown[]).length : top.keys.length;
+    if (top.index >= length) {
+      stack.pop();
+      continue;
+    }
+    const key = top.keys === null ? top.index : top.keys[top.index];
+    top.index++;
+    const v = (top.source as Record<string | number, unknown>)[key];
+    if (!isContainer(v)) visit(toLeaf(v));
+    else if (!seen.has(v)) {
+      seen.add(v);
+      stack.push(frame(v, v));
+    }
+  }
+}
+
+/**
+ * {@link mapLeaves} that yields the event loop every `sliceMs` ms and copies nothing when
+ * nothing changes: `leaf` is called once per non-container value, in document order; when
+ * it returns every value as it got it (`Object.is`), the result is `value` itself, not a
+ * copy (so the caller must not modify the result unless it owns `value`). Otherwise the
+ * result is a copy as {@link mapLeaves} makes it (shared and cyclic references preserved),
+ * built in a second cooperative pass. A Date, which `leaf` gets as its ISO string, counts as
+ * unchanged when `leaf` returns that string. `value` must not change while the walk runs.
+ * Rejects with `signal`'s reason when it is aborted.
+ */
+export async function mapLeavesAsync(
+  value: unknown,
+  leaf: (v: unknown) => unknown,
+  options: WalkOptions = {},
+): Promise<unknown> {
+  if (!isContainer(value)) return leaf(toLeaf(value));
+  // First pass: every leaf through `leaf`, keeping only what changed, by leaf ordinal.
+  const changed = new Map<number, unknown>();
+  let ordinal = 0;
+  await forEachLeafAsync(value, (v) => {
+    const out = leaf(v);
+    if (!Object.is(out, v)) changed.set(ordinal, out);
+    ordinal++;
+  }, options);
+  if (changed.size === 0) return value;
+  // Second pass: the copy, in the same order (so the same ordinals).
+  const tick = slicer(options.sliceMs ?? WALK_SLICE_MS, options.signal);
+  ordinal = 0;
+  const next = (v: unknown) => {
+    const i = ordinal++;
+    return changed.has(i) ? changed.get(i) : toLeaf(v);
+  };
+  const copies = new Map<object, object>();
+  const root = emptyLike(value);
+  copies.set(value, root);
+  const stack: Frame[] = [frame(value, root)];
+  while (stack.length > 0) {
+    const pause = tick();
+    if (pause) await pause;
+    const top = stack[stack.length - 1];
+    const length = top.keys === null ? (top.source as unknown[]).length : top.keys.length;
+    if (top.index >= length) {
+      stack.pop();
+      continue;
+    }
+    const key = top.keys === null ? top.index : top.keys[top.index];
+    top.index++;
+    const v = (top.source as Record<string | number, unknown>)[key];
+    if (!isContainer(v)) {
+      assign(top.target, key, next(v));
+      continue;
+    }
+    const seen = copies.get(v);
+    if (seen !== undefined) {
+      assign(top.target, key, seen);
+      continue;
+    }
+    const copy = emptyLike(v);
+    copies.set(v, copy);
+    assign(top.target, key, copy);
+    stack.push(frame(v, copy));
+  }
+  return root;
+}

@@ -41,5 +41,5 @@ export {
   MAX_RPC_FRAMES,
   MAX_STDERR_BYTES,
 } from "./process.ts";
-export { dropPartialToken } from "./json_text.ts";
+export { dropPartialToken, jsonShape } from "./json_text.ts";
 export { MAX_JSON_DEPTH, MAX_RPC_CALL_BYTES, MAX_RPC_CALL_VALUES } from "./frames.ts";
