@@ -66,6 +66,12 @@ const CASES: Record<string, string> = {
     `const text = "[" + "{},".repeat(348_999) + "{}]";
     for (let i = 0; i < 5; i++) await faulty.echo({ text });
     return 1;`,
+  // A tool that turns its caller's text into structured content: 1.3 million values in one
+  // upstream message (dropped unparsed past MAX_MESSAGE_VALUES), three times.
+  "tool result: 1.3 million values as structured content, 3 calls":
+    `const text = "[" + "{},".repeat(1_333_332) + "{}]";
+    for (let i = 0; i < 3; i++) { try { await faulty.structure({ text }); } catch {} }
+    return 1;`,
   "busy loop until timeout": `while (true) {}`,
   "identifier run in a comment": `// ${"a".repeat(400_000)}\nreturn 1;`,
 };

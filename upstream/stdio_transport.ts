@@ -19,6 +19,7 @@ import { UpstreamError } from "./errors.ts";
 import type { StdioServerConfig } from "./types.ts";
 import { settlesWithin } from "./wait.ts";
 import { LocalTransportError } from "./failure_text.ts";
+import { jsonShape } from "../sandbox/mod.ts";
 
 /** Longest stderr line kept for a failure's log detail, in UTF-16 units. */
 const MAX_STDERR_DETAIL_CHARS = 300;
@@ -56,6 +57,17 @@ const WRITE_SLICE_BYTES = 64 * 1024;
  * other tenant.
  */
 export const MAX_MESSAGE_CHARS = 8 * 1024 * 1024;
+/**
+ * Most JSON values a server's message may hold (containers and members, keys not counted:
+ * `jsonShape`), counted in one scan before it is parsed; a message with more is dropped like
+ * an over-long one. Parsing, and sending a result on to the sandbox, cost the shared event
+ * loop per value, not per character: a tool that turns its caller's text into structured
+ * content (8 Mi characters of `{},`, 2.8 million values) held it 600-900 ms to parse alone;
+ * 200,000 values cost a few tens of ms. Twice a tool call's own bound (100,000), so a reply
+ * may restate its call's arguments beside its answer; a catalogue of 1,000 tools holds a
+ * small fraction of it.
+ */
+export const MAX_MESSAGE_VALUES = 200_000;
 /** Characters kept from each end of a dropped message to find its JSON-RPC id. */
 const ID_WINDOW_CHARS = 256;
 /** `…,"id":5}` or `…,"id":"a-1"}` at the end of a message: where the SDK writes it. */
@@ -480,7 +492,11 @@ export class StdioProcessTransport implements Transport {
           const piece = text.slice(start, newline);
           start = newline + 1;
           if (dropping) {
-            this.#answerDropped(dropping.head, (dropping.tail + piece).slice(-ID_WINDOW_CHARS));
+            this.#answerDropped(
+              dropping.head,
+              (dropping.tail + piece).slice(-ID_WINDOW_CHARS),
+              `was longer than ${MAX_MESSAGE_CHARS} characters`,
+            );
             dropping = undefined;
             continue;
           }
@@ -510,12 +526,14 @@ export class StdioProcessTransport implements Transport {
   }
 
   /**
-   * A message too long to parse was dropped: the request it answered (its id read from the
+   * A message too long (`why`: in characters or in values) to parse was dropped: the request it answered (its id read from the
    * message's ends, where JSON-RPC writers put it) gets an error response instead, so the
    * caller learns why at once rather than at its timeout.
    */
-  #answerDropped(head: string, tail: string): void {
-    this.onerror?.(new Error("server wrote an over-long line on stdout; it was dropped"));
+  #answerDropped(head: string, tail: string, why: string): void {
+    this.onerror?.(
+      new Error(`server wrote an over-long line on stdout (it ${why}); it was dropped`),
+    );
     const found = TRAILING_ID.exec(tail) ?? LEADING_ID.exec(head);
     if (!found) return;
     let id: string | number;
@@ -530,7 +548,7 @@ export class StdioProcessTransport implements Transport {
       id,
       error: {
         code: -32603,
-        message: `the server's reply was longer than ${MAX_MESSAGE_CHARS} characters; ` +
+        message: `the server's reply ${why}; ` +
           "Airlock dropped it (ask the tool for less)",
       },
     } as JSONRPCMessage);
@@ -539,6 +557,14 @@ export class StdioProcessTransport implements Transport {
   #handleLine(line: string): void {
     const text = line.trim();
     if (text === "") return;
+    if (jsonShape(text, Infinity, MAX_MESSAGE_VALUES).values > MAX_MESSAGE_VALUES) {
+      this.#answerDropped(
+        text.slice(0, ID_WINDOW_CHARS),
+        text.slice(-ID_WINDOW_CHARS),
+        `held more than ${MAX_MESSAGE_VALUES} JSON values`,
+      );
+      return;
+    }
     let message: JSONRPCMessage;
     try {
       message = JSONRPCMessageSchema.parse(JSON.parse(text));

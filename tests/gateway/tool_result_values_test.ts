@@ -6,11 +6,12 @@
  * results at the bound are still parsed. Unit cases on `toolResultValue`, then a real gateway
  * with a real echoing MCP server.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
 import { startTestGateway } from "../helpers.ts";
 import { MAX_TOOL_RESULT_VALUES, toolResultValue } from "../../gateway/tool_result.ts";
 import { MAX_JSON_DEPTH } from "../../sandbox/mod.ts";
+import { MAX_MESSAGE_VALUES } from "../../upstream/stdio_transport.ts";
 
 const text = (t: string) => ({ content: [{ type: "text" as const, text: t }] });
 
@@ -81,6 +82,40 @@ Deno.test("real gateway: an echoed 4 MiB of empty objects reaches the code as te
     assertEquals(rows.length, 349_000);
     assert(/^\[EMAIL_1_\w+\]$/.test(rows[200_000].to), rows[200_000].to);
     assertEquals(one.redactions, { email: 1 });
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("real gateway: a server's reply of more values than MAX_MESSAGE_VALUES fails its call, unparsed; the server keeps serving", async () => {
+  const gw = await startTestGateway({
+    servers: { faulty: fixtureServer("faulty") },
+    sandbox: { timeoutMs: 20000, memoryMb: 512 },
+  });
+  try {
+    // A tool that turns its caller's text (one value, under every bound of a call) into
+    // structured content of as many values as the text says: 1.3 million empty objects, then
+    // numbers just past the bound; and one just under it still arrives whole.
+    const reply = await gw.execute(`
+      const outcome = async (text) => {
+        try { return "ok " + (await faulty.structure({ text })).value.length; }
+        catch (e) { return e.message; }
+      };
+      return [
+        await outcome("[" + "{},".repeat(1_333_332) + "{}]"),
+        await outcome("[" + "0,".repeat(${MAX_MESSAGE_VALUES}) + "0]"),
+        await outcome("[" + "0,".repeat(${MAX_MESSAGE_VALUES - 100}) + "0]"),
+        (await faulty.echo({ text: "still serving" })),
+      ];`);
+    assert(reply.ok, JSON.stringify(reply.error));
+    const [objects, numbers, fits, echo] = reply.result as string[];
+    assertMatch(objects, /held more than 200000 JSON values/);
+    assertMatch(numbers, /held more than 200000 JSON values/);
+    assertEquals(fits, `ok ${MAX_MESSAGE_VALUES - 99}`);
+    assertEquals(echo, "still serving");
+    const status = gw.gateway.upstream.status().find((s) => s.name === "faulty")!;
+    assertEquals(status.state, "ready");
+    assertEquals(status.restarts, 0);
   } finally {
     await gw.close();
   }
