@@ -317,7 +317,9 @@ export class StdioProcessTransport implements Transport {
    */
   send(message: JSONRPCMessage): Promise<void> {
     const writer = this.#writer;
-    if (!writer || this.#closing || this.#status) return Promise.reject(new LocalTransportError("Not connected"));
+    if (!writer || this.#closing || this.#status) {
+      return Promise.reject(new LocalTransportError("Not connected"));
+    }
     const cancelled = cancelledRequestId(message);
     if (cancelled !== undefined) {
       const unsent = this.#unsent.get(cancelled);
