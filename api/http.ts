@@ -9,6 +9,7 @@
  */
 
 import { Hono } from "hono";
+import { getPath } from "hono/utils/url";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { QueueFullError, SandboxUnavailableError } from "../sandbox/mod.ts";
@@ -209,20 +210,28 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
  * make the gateway hold body bytes. Undefined lets the request through to the app, which
  * checks the key again.
  */
-export function bodyAdmission(gateway: Gateway): (request: Request) => Response | undefined {
+export function bodyAdmission(
+  gateway: Gateway,
+): (request: Request) => Response | string | undefined {
   const guard = new HostGuard(gateway.config.http);
   return (request) => {
-    const path = new URL(request.url).pathname;
     const authorization = request.headers.get("authorization");
     try {
+      // The path as the router sees it (Hono's own decoding): `/%761/execute` is
+      // `/v1/execute` there, and got past this check undecoded (red team, 2026-11-30).
+      const path = getPath(request);
       // As in the app: a foreign Host or Origin gets its 403 before any key is looked at.
       const problem = guard.check(request.headers.get("host"), request.headers.get("origin"));
       if (problem) throw new GatewayError("forbidden", problem);
+      // The body's bytes are held for the tenant whose key it is (its share of the budget).
       if (path === "/v1/approvals" || path.startsWith("/v1/approvals/")) {
-        gateway.tenants.authenticateApprover(authorization);
+        return `tenant:${gateway.tenants.authenticateApprover(authorization).tenant.id}`;
       } else if (path.startsWith("/v1/") || path === "/mcp") {
-        gateway.tenants.authenticate(authorization);
+        return `tenant:${gateway.tenants.authenticate(authorization).id}`;
       }
+      // No other route reads a body: one sent there is not read either (an anonymous client
+      // could otherwise hold body bytes with requests to `/healthz`).
+      throw new GatewayError("not_found", `no route ${request.method} ${path} takes a body`);
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
       const rejectedKind = REJECTED_KINDS[error.status];
@@ -247,6 +256,7 @@ export function gatewayServeOptions(gateway: Gateway): ServeOptions {
     keepAliveTimeoutMs: http.keepAliveTimeoutMs,
     maxBodyBytes: http.maxBodyBytes,
     maxHeldBodyBytes: http.maxHeldBodyBytes,
+    maxHeldBodyBytesPerPayer: http.maxHeldBodyBytesPerTenant ?? undefined,
     admit: bodyAdmission(gateway),
   };
 }

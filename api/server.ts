@@ -79,9 +79,17 @@ export interface ServeOptions {
   /**
    * Called with the request's method, URL and headers (no body) before any byte of its body
    * is read; a `Response` returned is sent instead (and the connection closed), the body
-   * never read. E.g. a 401 for a route that needs an API key.
+   * never read (e.g. a 401 for a route that needs an API key). A string returned names who
+   * pays for the body (a tenant): each payer may hold at most
+   * {@linkcode ServeOptions.maxHeldBodyBytesPerPayer} of the budget; undefined pays as `""`.
    */
-  admit?: (request: Request) => Response | undefined;
+  admit?: (request: Request) => Response | string | undefined;
+  /**
+   * The most of `maxHeldBodyBytes` one payer (see `admit`) may hold at once, in bytes (default:
+   * a quarter of it, at least `maxBodyBytes`): one tenant's slow bodies cannot spend the
+   * budget every tenant shares.
+   */
+  maxHeldBodyBytesPerPayer?: number;
   /** Structured log sink (server errors, unhandled errors of the app, listener restarts). */
   logger?: (event: Record<string, unknown>) => void;
 }
@@ -176,8 +184,11 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const maxHeldBodyBytes = options.maxHeldBodyBytes ??
     Math.max(DEFAULT_MAX_HELD_BODY_BYTES, maxBodyBytes);
-  /** Bytes of `maxHeldBodyBytes` taken by bodies being read now. */
+  const maxHeldPerPayer = options.maxHeldBodyBytesPerPayer ??
+    Math.max(maxBodyBytes, Math.floor(maxHeldBodyBytes / 4));
+  /** Bytes of `maxHeldBodyBytes` taken by bodies being read now, in all and per payer. */
   let heldBodyBytes = 0;
+  const heldByPayer = new Map<string, number>();
   const log = options.logger ?? (() => {});
   const sockets = new Map<Socket, SocketState>();
   let closing = false;
@@ -206,14 +217,19 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
    * Takes `bytes` from the body budget; the function returned gives them back (once, however
    * often called), or null when the budget has not enough left.
    */
-  const takeBodyBytes = (bytes: number): (() => void) | null => {
-    if (heldBodyBytes + bytes > maxHeldBodyBytes) return null;
+  const takeBodyBytes = (bytes: number, payer: string): (() => void) | null => {
+    const payers = heldByPayer.get(payer) ?? 0;
+    if (heldBodyBytes + bytes > maxHeldBodyBytes || payers + bytes > maxHeldPerPayer) return null;
     heldBodyBytes += bytes;
+    heldByPayer.set(payer, payers + bytes);
     let held = true;
     return () => {
       if (!held) return;
       held = false;
       heldBodyBytes -= bytes;
+      const left = (heldByPayer.get(payer) ?? bytes) - bytes;
+      if (left > 0) heldByPayer.set(payer, left);
+      else heldByPayer.delete(payer);
     };
   };
 
@@ -286,8 +302,12 @@ export async function serveHttp(app: FetchApp, options: ServeOptions = {}): Prom
   };
 
   /** Takes the bytes of `req`'s body from the budget until it has arrived or its response is sent. */
-  const takeBody = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
-    const release = takeBodyBytes(bodyBudget(req, maxBodyBytes));
+  const takeBody = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    payer: string,
+  ): boolean => {
+    const release = takeBodyBytes(bodyBudget(req, maxBodyBytes), payer);
     if (!release) return false;
     req.once("end", release);
     req.once("close", release);
@@ -425,9 +445,9 @@ const HOP_BY_HOP = new Set([
 
 /** How a request's body is let in: {@linkcode ServeOptions.admit} and the body budget. */
 interface BodyGate {
-  admit?: (request: Request) => Response | undefined;
-  /** Takes the body's bytes from the shared budget; false when it is spent. */
-  takeBody: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  admit?: (request: Request) => Response | string | undefined;
+  /** Takes the body's bytes from the shared budget for `payer`; false when it (or theirs) is spent. */
+  takeBody: (req: http.IncomingMessage, res: http.ServerResponse, payer: string) => boolean;
 }
 
 /** Runs one request through the app and writes its response. */
@@ -495,6 +515,7 @@ function refuseBody(
   res: http.ServerResponse,
   gate: BodyGate,
 ): Response | undefined {
+  let payer = "";
   if (gate.admit) {
     let head: Request;
     try {
@@ -505,10 +526,11 @@ function refuseBody(
         headers: { "content-type": "text/plain" },
       });
     }
-    const refusal = gate.admit(head);
-    if (refusal) return refusal;
+    const admitted = gate.admit(head);
+    if (admitted instanceof Response) return admitted;
+    payer = admitted ?? "";
   }
-  if (gate.takeBody(req, res)) return undefined;
+  if (gate.takeBody(req, res, payer)) return undefined;
   return Response.json({
     error: {
       kind: "unavailable",

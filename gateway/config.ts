@@ -275,6 +275,12 @@ const httpSchema = z.strictObject({
    * 503 with Retry-After. At least maxBodyBytes; null: 32 MiB, or maxBodyBytes if larger.
    */
   maxHeldBodyBytes: positiveInt(4 * 1024 * 1024 * 1024).nullable().default(null),
+  /**
+   * The most of maxHeldBodyBytes one tenant's requests may hold at once (so one tenant's slow
+   * bodies cannot spend what every tenant shares). At least maxBodyBytes; null: a quarter of
+   * maxHeldBodyBytes, at least maxBodyBytes.
+   */
+  maxHeldBodyBytesPerTenant: positiveInt(4 * 1024 * 1024 * 1024).nullable().default(null),
   /** Host names (`name` or `name:port`) accepted in `Host` besides the loopback names. */
   allowedHosts: z.array(allowedHostSchema).default([]),
   /** Origins accepted in `Origin` besides those on an allowed host. */
@@ -293,6 +299,15 @@ const httpSchema = z.strictObject({
     ctx.addIssue({
       code: "custom",
       path: ["maxHeldBodyBytes"],
+      message: "must be at least http.maxBodyBytes",
+    });
+  }
+  if (
+    http.maxHeldBodyBytesPerTenant !== null && http.maxHeldBodyBytesPerTenant < http.maxBodyBytes
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["maxHeldBodyBytesPerTenant"],
       message: "must be at least http.maxBodyBytes",
     });
   }

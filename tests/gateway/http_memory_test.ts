@@ -40,7 +40,7 @@ async function startGateway(): Promise<GatewayProcess> {
     sandbox: { poolSize: 1 },
     selection: { embedder: "lexical" },
     auth: { tenants: { acme: tenantWithKey(KEY) } },
-    http: { maxBodyBytes: MB, maxHeldBodyBytes: 4 * MB },
+    http: { maxBodyBytes: MB, maxHeldBodyBytes: 4 * MB, maxHeldBodyBytesPerTenant: 4 * MB },
   });
   return await startGatewayProcess(config);
 }
