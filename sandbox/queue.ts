@@ -62,9 +62,8 @@ export class ExecutionQueue {
       return this.#releaser();
     }
     if (this.#depth >= this.#maxQueue) {
-      throw new QueueFullError(
-        `the sandbox is busy: ${this.#active} executions running and ${this.#depth} waiting`,
-      );
+      // No counts: they are every tenant's, and would tell one tenant of the others' activity.
+      throw new QueueFullError("the sandbox is busy: its queue is full");
     }
     await new Promise<void>((resolve, reject) => {
       const waiter = { resolve, reject };

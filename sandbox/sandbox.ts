@@ -181,8 +181,8 @@ export class Sandbox {
       if (Math.max(queueWaitMs, poolWaitMs) > maxWaitMs) {
         this.#refused++;
         throw new QueueFullError(
-          `the sandbox is at capacity: an execution could not start within ${maxWaitMs} ms ` +
-            `(${this.#queue.active} running, ${this.#queue.depth} waiting)`,
+          // No counts: they are every tenant's (see queue.ts).
+          `the sandbox is at capacity: an execution could not start within ${maxWaitMs} ms`,
         );
       }
     }

@@ -74,6 +74,16 @@ export class AbandonedCalls {
     this.#open.set(id, owner);
   }
 
+  /** The owner of the open call `id`, if it is one. */
+  ownerOf(id: RequestId): string | undefined {
+    return this.#open.get(id);
+  }
+
+  /** The request `id` never reached the server (its send failed): nothing to count. */
+  unsent(id: RequestId): void {
+    this.#open.delete(id);
+  }
+
   /** `notifications/cancelled` went out for `id`: counted for its owner until answered. */
   cancelled(id: RequestId): void {
     const owner = this.#open.get(id);
@@ -148,6 +158,8 @@ export class AbandonedCalls {
 export interface TransportObserver {
   /** A message is about to be sent. */
   sent(message: unknown): void;
+  /** Sending a message failed: it never reached the server. */
+  failed?(message: unknown): void;
   /** A message arrived (before the client handles it). */
   received(message: unknown): void;
 }
@@ -160,7 +172,9 @@ export function observeTransport(transport: Transport, observer: TransportObserv
   const send = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage, options?: TransportSendOptions) => {
     observer.sent(message);
-    return send(message, options);
+    const sending = send(message, options);
+    sending.catch(() => observer.failed?.(message));
+    return sending;
   };
   transport.onmessage = (message: JSONRPCMessage) => observer.received(message);
 }
@@ -173,15 +187,26 @@ export function observeTransport(transport: Transport, observer: TransportObserv
 export function abandonedCallsObserver(
   ledger: AbandonedCalls,
   ownerOf: () => string | undefined,
+  /**
+   * Whether writing the request `id` to the server has begun (asked before its cancellation is
+   * sent); a request cancelled while still queued never reached the server and is not counted.
+   */
+  written: (id: RequestId) => boolean = () => true,
 ): TransportObserver {
   return {
+    failed(message) {
+      const m = message as { id?: unknown; method?: unknown };
+      if (m.method === "tools/call" && isRequestId(m.id)) ledger.unsent(m.id);
+    },
     sent(message) {
       const m = message as { id?: unknown; method?: unknown; params?: { requestId?: unknown } };
       if (m.method === "tools/call" && isRequestId(m.id)) {
         const owner = ownerOf();
         if (owner !== undefined) ledger.sent(m.id, owner);
       } else if (m.method === "notifications/cancelled" && isRequestId(m.params?.requestId)) {
-        ledger.cancelled(m.params.requestId);
+        const id = m.params.requestId;
+        if (written(id)) ledger.cancelled(id);
+        else ledger.unsent(id);
       }
     },
     received(message) {

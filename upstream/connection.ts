@@ -348,7 +348,14 @@ export class ServerConnection {
       this.#options.callTimeoutMs,
       UNPROVEN_ABANDON_GRACE_MS,
     );
-    observeTransport(transport, abandonedCallsObserver(abandoned, () => this.#sendingFor));
+    observeTransport(
+      transport,
+      abandonedCallsObserver(
+        abandoned,
+        () => this.#sendingFor,
+        (id) => !(transport instanceof StdioProcessTransport) || transport.wasWritten(id),
+      ),
+    );
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     client.setNotificationHandler(
       ToolListChangedNotificationSchema,
@@ -411,8 +418,17 @@ export class ServerConnection {
     if (isHttp(config)) {
       return new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: { ...config.headers } },
-        // Bounds the request bodies in flight; a cancelled call's POST is aborted.
-        fetch: budgetedFetch(this.name),
+        // Bounds the request bodies in flight, in all and per tenant; a cancelled call's POST
+        // is aborted.
+        fetch: budgetedFetch(this.name, {
+          ownerOfId: (id) => {
+            try {
+              return this.#abandoned.ownerOf(JSON.parse(id));
+            } catch {
+              return undefined;
+            }
+          },
+        }),
       });
     }
     // A server that takes none of its input for as long as a call may take is checked (ping,
@@ -422,6 +438,8 @@ export class ServerConnection {
       server: this.name,
       stallMs: this.#options.callTimeoutMs,
       onstall: () => this.#checkAlive(generation),
+      // Each tenant's share of the queue, and its turn (see StdioProcessOptions.ownerOf).
+      ownerOf: () => this.#sendingFor,
     });
   }
 

@@ -42,12 +42,24 @@ const ID_WINDOW_CHARS = 256;
  */
 export function budgetedFetch(
   server: string,
-  options: { maxChars?: number; fetch?: FetchLike } = {},
+  options: {
+    maxChars?: number;
+    /** Most characters one owner's requests may have in flight (default: a quarter). */
+    maxCharsPerOwner?: number;
+    /**
+     * Whose request a JSON-RPC id (as JSON text) is, a tenant, or undefined (the gateway's own):
+     * one tenant's large calls cannot spend what every tenant shares.
+     */
+    ownerOfId?: (id: string) => string | undefined;
+    fetch?: FetchLike;
+  } = {},
 ): FetchLike {
   const maxChars = options.maxChars ?? DEFAULT_MAX_INFLIGHT_CHARS;
+  const maxPerOwner = options.maxCharsPerOwner ?? Math.floor(maxChars / 4);
   const fetchFn = options.fetch ?? fetch;
   /** POSTs of requests awaiting their response headers, by the id's JSON text. */
   const inflight = new Map<string, AbortController>();
+  const charsByOwner = new Map<string, number>();
   let chars = 0;
   return async (url: string | URL, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
@@ -61,30 +73,42 @@ export function budgetedFetch(
       return await fetchFn(url, init);
     }
     const isPing = head.includes('"method":"ping"');
-    if (!isPing && chars + body.length > maxChars) {
-      const tool = /^\{"method":"tools\/call","params":\{"name":"([^"\\]{1,200})"/.exec(body)?.[1];
-      throw new UpstreamError(
-        "overloaded",
-        server,
-        `upstream server "${server}" has ${mib(chars)} of calls in flight (at most ` +
-          `${mib(maxChars)}), so ${tool ? `the call to ${server}.${tool}` : "a message"} ` +
-          `(${mib(body.length)}) was refused unsent`,
-        tool ? { tool } : {},
-      );
-    }
     const id = head.includes('"method":')
       ? TRAILING_ID.exec(body.slice(-ID_WINDOW_CHARS))?.[1]
       : undefined;
+    const owner = (id !== undefined ? options.ownerOfId?.(id) : undefined) ?? "";
+    const owners = charsByOwner.get(owner) ?? 0;
+    const overOwner = owner !== "" && owners + body.length > maxPerOwner;
+    if (!isPing && (chars + body.length > maxChars || overOwner)) {
+      const tool = /^\{"method":"tools\/call","params":\{"name":"([^"\\]{1,200})"/.exec(body)?.[1];
+      // How much of the caller's own is in flight, never how much of other tenants'.
+      const whose = overOwner
+        ? `has ${mib(owners)} of this tenant's calls in flight (at most ${mib(maxPerOwner)} ` +
+          "per tenant)"
+        : "has as many calls in flight as it may";
+      throw new UpstreamError(
+        "overloaded",
+        server,
+        `upstream server "${server}" ${whose}, so ` +
+          `${tool ? `the call to ${server}.${tool}` : "a message"} (${mib(body.length)}) was ` +
+          "refused unsent",
+        tool ? { tool } : {},
+      );
+    }
     const controller = new AbortController();
     const signal = init.signal
       ? AbortSignal.any([init.signal, controller.signal])
       : controller.signal;
     if (id !== undefined) inflight.set(id, controller);
     chars += body.length;
+    charsByOwner.set(owner, owners + body.length);
     try {
       return await fetchFn(url, { ...init, signal });
     } finally {
       chars -= body.length;
+      const left = (charsByOwner.get(owner) ?? body.length) - body.length;
+      if (left > 0) charsByOwner.set(owner, left);
+      else charsByOwner.delete(owner);
       if (id !== undefined && inflight.get(id) === controller) inflight.delete(id);
     }
   };

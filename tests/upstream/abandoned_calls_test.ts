@@ -69,3 +69,23 @@ Deno.test("abandoned calls: a call never answered stops counting after the grace
   assertEquals(ledger.count("a"), 0);
   assertEquals(ledger.ignoresCancellation, true);
 });
+
+Deno.test("abandoned calls: a call that never reached the server is not held against anyone", () => {
+  const ledger = new AbandonedCalls(60_000);
+  const unwritten = new Set<number | string>([7]);
+  const observe = abandonedCallsObserver(ledger, () => "victim", (id) => !unwritten.has(id));
+  // Refused by the transport (its queue was full): the send failed, then the SDK cancels it.
+  observe.sent(call(5));
+  observe.failed?.(call(5));
+  observe.sent(cancel(5));
+  // Still queued when cancelled: the transport drops it unwritten.
+  observe.sent(call(7));
+  observe.sent(cancel(7));
+  // Observed before (red team round 3): both counted, and the victim was refused for 5 s
+  // ("may still be working on 24 calls") for calls the server never saw.
+  assertEquals(ledger.count("victim"), 0);
+  // A call that was written and cancelled still counts.
+  observe.sent(call(8));
+  observe.sent(cancel(8));
+  assertEquals(ledger.count("victim"), 1);
+});

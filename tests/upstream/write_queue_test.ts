@@ -102,7 +102,8 @@ Deno.test("messages past the queue's cap are refused at once, naming server and 
         assert.equal(error.tool, "echo");
         assert.match(error.message, /upstream server "stuck"/);
         assert.match(error.message, /stuck\.echo/);
-        assert.match(error.message, /at most 10\.0 MiB/);
+        // Not how much is queued in all: that would tell of other tenants' calls.
+        assert.match(error.message, /its input queue is full/);
         return true;
       });
     }
@@ -251,3 +252,45 @@ Deno.test("HTTP: request bodies in flight to a server that does not answer are b
     await server.stop();
   }
 });
+
+Deno.test("stdio queue: each tenant gets its share and its turn; refusals tell only of its own", async () => {
+  let owner: string | undefined;
+  const transport = new StdioProcessTransport(
+    { command: Deno.execPath(), args: ["eval", LATE_READER] },
+    { server: "stuck", maxQueuedBytes: 16 * MIB, ownerOf: () => owner },
+  );
+  try {
+    await started(transport);
+    const send = (who: string | undefined, message: JSONRPCMessage) => {
+      owner = who;
+      try {
+        return transport.send(message).then(() => "sent", (e: Error) => e.message);
+      } finally {
+        owner = undefined;
+      }
+    };
+    // Tenant a: 1 MiB calls past its share (a quarter of 16 MiB; the pipe takes some at once).
+    const a = Array.from({ length: 8 }, (_, i) => send("a", call(i + 1, MIB)));
+    // Tenant b, after all of them, still gets in, and is written before a's later calls.
+    const b = [send("b", call(100, 1000)), send("b", call(101, 1000))];
+    const gateway = send(undefined, call(200, 1000));
+    const refusals = (await Promise.all(a.map((p) => Promise.race([p, delay(300, "waiting")]))))
+      .filter((r) => r !== "sent" && r !== "waiting");
+    // Observed before: one queue for everyone, first come first served, refusals naming the
+    // total of everyone's bytes.
+    assert.ok(refusals.length >= 1, "a's calls past its share are refused");
+    for (const message of refusals) {
+      assert.match(message, /of this tenant's messages are still waiting .* per tenant/);
+    }
+    const order = await release(transport, (8 - refusals.length) + 3);
+    const ids = order.map((line) => Number(line.split(" ")[1]));
+    assert.ok(ids.indexOf(100) < ids.lastIndexOf(8 - refusals.length), ids.join(","));
+    assert.deepEqual(await Promise.all([...b, gateway]), ["sent", "sent", "sent"]);
+  } finally {
+    await transport.close();
+  }
+});
+
+function delay<T>(ms: number, value: T): Promise<T> {
+  return new Promise((r) => setTimeout(() => r(value), ms));
+}
