@@ -28,7 +28,7 @@ import { addApprovalRoutes } from "./approvals.ts";
 import { streamExecution, wantsEventStream } from "./execute_stream.ts";
 import { HostGuard } from "./host_guard.ts";
 import type { McpHttpEndpoint } from "./mcp.ts";
-import type { ServeOptions } from "./server.ts";
+import type { RequestHead, ServeOptions } from "./server.ts";
 import { openApiDocument } from "./openapi.ts";
 import { requestIdFrom } from "./request_id.ts";
 import { addTypeRoutes } from "./types_routes.ts";
@@ -212,14 +212,15 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
  */
 export function bodyAdmission(
   gateway: Gateway,
-): (request: Request) => Response | string | undefined {
+): (request: RequestHead) => Response | string | undefined {
   const guard = new HostGuard(gateway.config.http);
   return (request) => {
     const authorization = request.headers.get("authorization");
     try {
       // The path as the router sees it (Hono's own decoding): `/%761/execute` is
       // `/v1/execute` there, and got past this check undecoded (red team, 2026-11-30).
-      const path = getPath(request);
+      // Hono's `getPath` reads nothing of a request but its `url`.
+      const path = getPath({ url: request.url } as Request);
       // As in the app: a foreign Host or Origin gets its 403 before any key is looked at.
       const problem = guard.check(request.headers.get("host"), request.headers.get("origin"));
       if (problem) throw new GatewayError("forbidden", problem);
