@@ -239,7 +239,6 @@ export function bodyAdmission(
       if (rejectedKind) gateway.metrics.rejected.inc({ tenant: "", kind: rejectedKind });
       return Response.json(error.toBody(), { status: error.status });
     }
-    return undefined;
   };
 }
 
