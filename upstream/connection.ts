@@ -23,6 +23,7 @@ import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./aban
 import { UpstreamError } from "./errors.ts";
 import { describeFailure } from "./failure_text.ts";
 import { budgetedFetch } from "./http_budget.ts";
+import { boundedReplies } from "./http_replies.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
 import { applyAnnotationOverrides, type ToolWarning, vetTools } from "./vet.ts";
@@ -125,6 +126,8 @@ export function transportErrorSummary(error: unknown): { category: string; chars
     ? "stray_output"
     : /over-long line/i.test(message)
     ? "line_too_long"
+    : /over-bound reply/i.test(message)
+    ? "reply_too_large"
     : /JSON|parse/i.test(message)
     ? "malformed_message"
     : "transport";
@@ -419,8 +422,15 @@ export class ServerConnection {
       return new StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: { ...config.headers } },
         // Bounds the request bodies in flight, in all and per tenant; a cancelled call's POST
-        // is aborted.
+        // is aborted. Replies are bounded like a stdio server's messages before the SDK
+        // parses them (an over-bound one fails its call).
         fetch: budgetedFetch(this.name, {
+          fetch: boundedReplies(fetch, {
+            ondrop: (why) =>
+              this.#logTransportError(
+                new Error(`server sent an over-bound reply (it ${why}); it was dropped`),
+              ),
+          }),
           ownerOfId: (id) => {
             try {
               return this.#abandoned.ownerOf(JSON.parse(id));

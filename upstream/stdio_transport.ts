@@ -19,7 +19,16 @@ import { UpstreamError } from "./errors.ts";
 import type { StdioServerConfig } from "./types.ts";
 import { settlesWithin } from "./wait.ts";
 import { LocalTransportError } from "./failure_text.ts";
-import { jsonShape } from "../sandbox/mod.ts";
+import {
+  droppedMessageId,
+  droppedReplyError,
+  ID_WINDOW_CHARS,
+  MAX_MESSAGE_CHARS,
+  replyOverBounds,
+  TOO_LONG,
+} from "./reply_bounds.ts";
+
+export { MAX_MESSAGE_CHARS, MAX_MESSAGE_VALUES } from "./reply_bounds.ts";
 
 /** Longest stderr line kept for a failure's log detail, in UTF-16 units. */
 const MAX_STDERR_DETAIL_CHARS = 300;
@@ -47,33 +56,6 @@ export const DEFAULT_STALL_MS = 60_000;
  * been started whole, so it can still be dropped when its call is cancelled.
  */
 const WRITE_SLICE_BYTES = 64 * 1024;
-
-/** Longest line of stdout we accept before declaring the server broken (bytes of text). */
-/**
- * Longest message a server may write, in UTF-16 units (about 8 MiB of ASCII JSON). A longer
- * one is read past and dropped, never parsed: parsing runs on the gateway's shared event loop
- * (about 5 ms per MiB), and its size is the caller's choice (a tool's arguments ask for it).
- * The request it answered fails with a clear error; the server keeps running, for every
- * other tenant.
- */
-export const MAX_MESSAGE_CHARS = 8 * 1024 * 1024;
-/**
- * Most JSON values a server's message may hold (containers and members, keys not counted:
- * `jsonShape`), counted in one scan before it is parsed; a message with more is dropped like
- * an over-long one. Parsing, and sending a result on to the sandbox, cost the shared event
- * loop per value, not per character: a tool that turns its caller's text into structured
- * content (8 Mi characters of `{},`, 2.8 million values) held it 600-900 ms to parse alone;
- * 200,000 values cost a few tens of ms. Twice a tool call's own bound (100,000), so a reply
- * may restate its call's arguments beside its answer; a catalogue of 1,000 tools holds a
- * small fraction of it.
- */
-export const MAX_MESSAGE_VALUES = 200_000;
-/** Characters kept from each end of a dropped message to find its JSON-RPC id. */
-const ID_WINDOW_CHARS = 256;
-/** `…,"id":5}` or `…,"id":"a-1"}` at the end of a message: where the SDK writes it. */
-const TRAILING_ID = /"id"\s*:\s*(-?\d{1,16}|"[^"\\]{0,64}")\s*\}\s*$/;
-/** `{"jsonrpc":"2.0","id":5,…` at the start of a message. */
-const LEADING_ID = /^\s*\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*(-?\d{1,16}|"[^"\\]{0,64}")/;
 
 /** Options of {@linkcode StdioProcessTransport} beyond the server's config. */
 export interface StdioProcessOptions {
@@ -581,7 +563,7 @@ export class StdioProcessTransport implements Transport {
             this.#answerDropped(
               dropping.head,
               (dropping.tail + piece).slice(-ID_WINDOW_CHARS),
-              `was longer than ${MAX_MESSAGE_CHARS} characters`,
+              TOO_LONG,
             );
             dropping = undefined;
             continue;
@@ -620,35 +602,18 @@ export class StdioProcessTransport implements Transport {
     this.onerror?.(
       new Error(`server wrote an over-long line on stdout (it ${why}); it was dropped`),
     );
-    const found = TRAILING_ID.exec(tail) ?? LEADING_ID.exec(head);
-    if (!found) return;
-    let id: string | number;
-    try {
-      id = JSON.parse(found[1]);
-    } catch {
-      return;
-    }
+    const id = droppedMessageId(head, tail);
+    if (id === undefined) return;
     this.#started.delete(id);
-    this.onmessage?.({
-      jsonrpc: "2.0",
-      id,
-      error: {
-        code: -32603,
-        message: `the server's reply ${why}; ` +
-          "Airlock dropped it (ask the tool for less)",
-      },
-    } as JSONRPCMessage);
+    this.onmessage?.(droppedReplyError(id, why));
   }
 
   #handleLine(line: string): void {
     const text = line.trim();
     if (text === "") return;
-    if (jsonShape(text, Infinity, MAX_MESSAGE_VALUES).values > MAX_MESSAGE_VALUES) {
-      this.#answerDropped(
-        text.slice(0, ID_WINDOW_CHARS),
-        text.slice(-ID_WINDOW_CHARS),
-        `held more than ${MAX_MESSAGE_VALUES} JSON values`,
-      );
+    const over = replyOverBounds(text);
+    if (over) {
+      this.#answerDropped(text.slice(0, ID_WINDOW_CHARS), text.slice(-ID_WINDOW_CHARS), over);
       return;
     }
     let message: JSONRPCMessage;
