@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { checkNetGrant } from "../sandbox/mod.ts";
+import { MIN_CODE_HASH_KEY_CHARS } from "../observability/mod.ts";
 import { checkAllowedHost, normalizeOrigin } from "./hosts.ts";
 
 const PII_TYPES = ["email", "phone", "ssn", "credit_card", "iban", "ip", "secret"] as const;
@@ -232,6 +233,14 @@ const auditSchema = z.strictObject({
   /** This replica's name in PostgreSQL rows (default `<hostname>:<pid>`). */
   replica: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/).optional(),
   retentionDays: positiveInt(3650).default(30),
+  /**
+   * Key of the code hash (HMAC-SHA-256, see observability/code_hash.ts), at least 32
+   * characters; also `AIRLOCK_AUDIT_HASH_KEY`. Default: a key file beside a SQLite audit, a
+   * key per process for PostgreSQL.
+   */
+  codeHashKey: z.string().min(MIN_CODE_HASH_KEY_CHARS, {
+    message: `must be at least ${MIN_CODE_HASH_KEY_CHARS} characters`,
+  }).optional(),
 });
 
 const stateSchema = z.strictObject({
@@ -394,8 +403,9 @@ export async function loadConfig(path: string): Promise<Config> {
 
 /**
  * Applies `AIRLOCK_STATE_URL` (a Redis URL) when the file has no `state` section, and
- * `AIRLOCK_AUDIT_URL` (a PostgreSQL URL) when its `audit` section has no `url`, so replicas
- * can share one file and keep credentials out of it.
+ * `AIRLOCK_AUDIT_URL` (a PostgreSQL URL) when its `audit` section has no `url`, and
+ * `AIRLOCK_AUDIT_HASH_KEY` when it has no `codeHashKey`, so replicas can share one file and
+ * keep credentials out of it.
  * @throws ConfigError when a variable is not a URL of the right kind
  */
 export function withEnvironment(config: Config, source = "configuration"): Config {
@@ -407,6 +417,17 @@ export function withEnvironment(config: Config, source = "configuration"): Confi
       throw new ConfigError(`AIRLOCK_STATE_URL (for ${source}) is invalid: must be a redis:// URL`);
     }
     out = { ...out, state: parsed.data };
+  }
+  const hashKey = Deno.env.get("AIRLOCK_AUDIT_HASH_KEY");
+  if (hashKey && !out.audit.codeHashKey) {
+    const parsed = auditSchema.safeParse({ ...out.audit, codeHashKey: hashKey });
+    if (!parsed.success) {
+      throw new ConfigError(
+        `AIRLOCK_AUDIT_HASH_KEY (for ${source}) is invalid: must be at least ` +
+          `${MIN_CODE_HASH_KEY_CHARS} characters`,
+      );
+    }
+    out = { ...out, audit: parsed.data };
   }
   const auditUrl = Deno.env.get("AIRLOCK_AUDIT_URL");
   if (auditUrl && !out.audit.url) {

@@ -37,10 +37,11 @@ import {
   AuditLog,
   type AuditRecord,
   type AuditSink,
+  CodeHasher,
+  codeHasherFor,
   createGatewayMetrics,
   dropToolSeries,
   type GatewayMetrics,
-  hashCode,
   observeExecution,
   PostgresAuditLog,
   type TypeCheckMetrics,
@@ -133,6 +134,8 @@ export class Gateway {
   #closing: Promise<CloseReport> | undefined;
   /** Audit records given up since {@link close} began (write failed, log closed, store down). */
   #auditLost = 0;
+  /** Replaced at start by the audit's own (see observability/code_hash.ts). */
+  #codeHasher = CodeHasher.ephemeral();
   #embedder: Promise<Embedder>;
   #inFlight = new Set<Promise<unknown>>();
   /**
@@ -318,6 +321,17 @@ export class Gateway {
         this.auditSink = this.audit;
       }
       this.auditSink.startRetention();
+      this.#codeHasher = codeHasherFor({
+        key: audit.codeHashKey,
+        sqlitePath: audit.url ? undefined : audit.path,
+      });
+      if (this.#codeHasher.source === "process") {
+        this.#log({
+          level: "warn",
+          msg: "audit code hashes use a key of this process only: set audit.codeHashKey (or " +
+            "AIRLOCK_AUDIT_HASH_KEY) to compare them across restarts and replicas",
+        });
+      }
       await this.#learnHistory();
       // The literal-call scan's Worker loads the parser while the rest starts.
       const scanner = this.tenants.list().some((t) => t.speculation.enabled)
@@ -588,7 +602,7 @@ export class Gateway {
       tenant: caller.tenant.id,
       requestId: caller.requestId,
       transport: caller.transport ?? "http",
-      codeHash: hashCode(request.code),
+      codeHash: this.#codeHasher.hash(request.code),
       ok: response.ok,
       durationMs: response.stats.durationMs,
       sandboxMs: response.stats.sandboxMs,

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -25,7 +24,10 @@ export interface AuditRecord {
   requestId: string;
   /** How the execution arrived. */
   transport: "http" | "mcp" | "cli";
-  /** `"sha256:<hex>"` of the code (see {@linkcode hashCode}). */
+  /**
+   * `"hmac-sha256:<hex>"` of the code, under a key the audit does not hold
+   * (`code_hash.ts`), so executions of one program can be grouped without storing it.
+   */
   codeHash: string;
   /** Whether the code completed without error. */
   ok: boolean;
@@ -588,11 +590,6 @@ export function storableApproval(entry: ApprovalAuditRecord): ApprovalAuditRecor
   if (scope !== undefined) row.scope = scope;
   if (reason !== undefined) row.reason = reason;
   return row;
-}
-
-/** `"sha256:<hex>"` of `code`, so executions of the same code can be grouped without storing it. */
-export function hashCode(code: string): string {
-  return `sha256:${createHash("sha256").update(code, "utf8").digest("hex")}`;
 }
 
 function migrate(db: DatabaseSync): void {

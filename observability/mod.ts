@@ -12,11 +12,17 @@ export {
   AuditLog,
   type AuditOptions,
   type AuditRecord,
-  hashCode,
   MAX_ERROR_CHARS,
   MAX_TOOL_CHARS,
 } from "./audit.ts";
 export type { AuditSink } from "./audit_sink.ts";
+export {
+  CODE_HASH_PREFIX,
+  CodeHasher,
+  codeHasherFor,
+  type CodeHashKeySource,
+  MIN_CODE_HASH_KEY_CHARS,
+} from "./code_hash.ts";
 export { PostgresAuditLog, type PostgresAuditOptions } from "./audit_postgres.ts";
 export {
   addApprovalMetrics,

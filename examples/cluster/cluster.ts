@@ -98,6 +98,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     started.push(redis, postgres);
     const vaultKey = [...crypto.getRandomValues(new Uint8Array(32))]
       .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const codeHashKey = [...crypto.getRandomValues(new Uint8Array(32))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
     const replicas: Replica[] = [];
     const starting = ["a", "b"].slice(0, count).map(async (name) => {
       const config = JSON.parse(
@@ -129,6 +131,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           AIRLOCK_STATE_URL: redis.url,
           AIRLOCK_AUDIT_URL: postgres.url,
           AIRLOCK_VAULT_KEY: vaultKey,
+          // One code hash key for both replicas, so their audit rows group one program alike.
+          AIRLOCK_AUDIT_HASH_KEY: codeHashKey,
           DENO_NO_UPDATE_CHECK: "1",
         },
         stdin: "null",

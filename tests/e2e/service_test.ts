@@ -228,7 +228,7 @@ Deno.test({
         const byTenant = (id: string) => rows.filter((r) => r.tenant === id).length;
         assertEquals(byTenant("limited"), 3, "refused requests never ran, so are not executions");
         assert(byTenant("alpha") >= 3 && byTenant("beta") >= 3 && byTenant("busy") === 3);
-        assert(rows.every((r) => /^sha256:[0-9a-f]{64}$/.test(String(r.code_hash))));
+        assert(rows.every((r) => /^hmac-sha256:[0-9a-f]{64}$/.test(String(r.code_hash))));
         const masked = rows.find((r) => r.tenant === "alpha" && r.ok === 1)!;
         assertEquals(JSON.parse(String(masked.redactions)), { email: 1, credit_card: 1 });
         const calls = db.prepare(

@@ -1,8 +1,11 @@
 /** The audit log: round trips, linked tool calls, retention, reopening, schema, errors. */
 
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
-import { AuditError, AuditLog, type AuditRecord, hashCode } from "../../observability/audit.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { AuditError, AuditLog, type AuditRecord } from "../../observability/audit.ts";
+import { CodeHasher } from "../../observability/code_hash.ts";
+
+const hasher = new CodeHasher("k".repeat(32), "configured");
 
 function sample(overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
@@ -10,7 +13,7 @@ function sample(overrides: Partial<AuditRecord> = {}): AuditRecord {
     tenant: "acme",
     requestId: "req-1",
     transport: "http",
-    codeHash: hashCode("return 1;"),
+    codeHash: hasher.hash("return 1;"),
     ok: true,
     durationMs: 41.5,
     sandboxMs: 30.25,
@@ -32,14 +35,6 @@ async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void>
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-Deno.test("hashCode is sha256 hex of the UTF-8 code", () => {
-  assertEquals(
-    hashCode("abc"),
-    "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-  );
-  assertMatch(hashCode("é ✓"), /^sha256:[0-9a-f]{64}$/);
-});
 
 Deno.test("a record reads back exactly, with its tool calls in order", () => {
   const log = AuditLog.open(":memory:", { now: () => new Date("2026-11-21T00:00:00Z") });
