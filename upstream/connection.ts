@@ -23,6 +23,7 @@ import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./aban
 import { UpstreamError } from "./errors.ts";
 import { describeFailure } from "./failure_text.ts";
 import { budgetedFetch } from "./http_budget.ts";
+import { type BackgroundCompile, compileInBackground } from "./output_schema.ts";
 import { boundedReplies } from "./http_replies.ts";
 import { StdioProcessTransport } from "./stdio_transport.ts";
 import type { ServerConfig, ToolInfo } from "./types.ts";
@@ -153,6 +154,7 @@ export class ServerConnection {
   #readyAt = 0;
   #tools: ToolInfo[] = [];
   #warnings: ToolWarning[] = [];
+  #schemaCompile: BackgroundCompile | undefined;
   #toolNames = new Set<string>();
   #client?: Client;
   #transport?: StdioProcessTransport | StreamableHTTPClientTransport;
@@ -619,6 +621,14 @@ export class ServerConnection {
   #setTools(tools: ToolInfo[]): void {
     this.#tools = tools;
     this.#toolNames = new Set(tools.map((tool) => tool.name));
+    // Every schema of the list is compiled now, in the background, never on a first call
+    // (which would tell other tenants that nobody had called the tool yet).
+    this.#schemaCompile?.cancel();
+    this.#schemaCompile = compileInBackground(
+      tools.flatMap((tool) =>
+        tool.outputSchema ? [tool.inputSchema, tool.outputSchema] : [tool.inputSchema]
+      ),
+    );
   }
 
   /**
