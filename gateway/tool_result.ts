@@ -15,7 +15,12 @@
  */
 
 import { type CallToolResult, structuredContentProblem, type ToolInfo } from "../upstream/mod.ts";
-import { jsonShape, MAX_JSON_DEPTH, MAX_RPC_CALL_VALUES } from "../sandbox/mod.ts";
+import {
+  dropPartialToken,
+  jsonShape,
+  MAX_JSON_DEPTH,
+  MAX_RPC_CALL_VALUES,
+} from "../sandbox/mod.ts";
 
 /**
  * Most JSON values a tool's text result may hold to be parsed for the code (containers and
@@ -112,13 +117,14 @@ const MAX_STRUCTURED_ERROR_CHARS = 2000;
 
 /**
  * The message of an error result without text: its structured content as JSON (some
- * servers put `{ error: "…" }` there only), cut to 2,000 characters.
+ * servers put `{ error: "…" }` there only), cut to 2,000 characters without what the cut may
+ * have left of a value (it is redacted after).
  */
 function structuredErrorText(structured: unknown): string {
   if (structured === undefined) return "the tool reported an error";
   const json = JSON.stringify(structured);
   return json.length > MAX_STRUCTURED_ERROR_CHARS
-    ? `${json.slice(0, MAX_STRUCTURED_ERROR_CHARS)}…`
+    ? `${dropPartialToken(json.slice(0, MAX_STRUCTURED_ERROR_CHARS), Infinity)}…`
     : json;
 }
 

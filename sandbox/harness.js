@@ -78,14 +78,38 @@ function runner() {
   }
 
   /**
-   * A cut prefix without its last, possibly cut, token (see `dropPartialToken` in
-   * json_text.ts): a value cut in half is no longer recognised by redaction.
+   * A cut prefix without what the cut may have left of a value: a copy of `dropPartialToken`
+   * in json_text.ts (the runner imports nothing; tests/security/cut_values_test.ts runs the
+   * same cases through both): its last token, the groups of a value written with spaces
+   * before it, an unterminated PEM block. A value cut in half is no longer recognised by
+   * redaction, yet leaks.
    */
+  const TOKEN_END = /[\s"'`<>{}[\],;|]/;
+  const VALUE_GROUP = /^(?:[0-9A-Za-z+()\-./]*[0-9][0-9A-Za-z+()\-./]*|[A-Z]{1,4})$/;
   function dropPartialToken(text) {
+    const begin = text.lastIndexOf("-----BEGIN ", text.length - 1);
+    if (begin >= 0 && text.length - begin <= 8192 && text.indexOf("-----END ", begin) < 0) {
+      text = text.slice(0, begin);
+    }
     let i = text.length;
     const stop = Math.max(0, text.length - 512);
-    while (i > stop && !/\s/.test(text[i - 1])) i--;
-    return i === stop && stop > 0 ? text : text.slice(0, i);
+    while (i > stop && !TOKEN_END.test(text[i - 1])) i--;
+    if (i === stop && stop > 0) return text;
+    const floor = Math.max(0, i - 64);
+    let kept = i;
+    let at = i;
+    while (at > floor) {
+      let end = at;
+      while (end > floor && /\s/.test(text[end - 1])) end--;
+      let start = end;
+      while (start > floor && end - start <= 8 && !TOKEN_END.test(text[start - 1])) start--;
+      const whole = start === 0 || TOKEN_END.test(text[start - 1]);
+      if (end === start || !whole || end - start > 8) break;
+      if (!VALUE_GROUP.test(text.slice(start, end))) break;
+      kept = start;
+      at = start;
+    }
+    return text.slice(0, kept);
   }
 
   function isLowSurrogate(unit) {

@@ -73,20 +73,74 @@ export function capUtf8(text: string, maxBytes: number, marker = TRUNCATION_MARK
 
 /** Longest trailing token {@linkcode dropPartialToken} removes, in UTF-16 units. */
 export const PARTIAL_TOKEN_CHARS = 512;
+/**
+ * Most characters of value groups {@linkcode dropPartialToken} removes before the cut token,
+ * spaces included: more than the longest value written in groups (an IBAN of 34 characters
+ * in groups of four, 42 with its spaces; a card in groups, 23; a phone number, about 20).
+ */
+export const PARTIAL_GROUPS_CHARS = 64;
+/**
+ * How far back {@linkcode dropPartialToken} looks for a PEM block the cut left open, in
+ * UTF-16 units: more than the longest PEM private key (RSA 4096: about 3,300 characters).
+ */
+export const PARTIAL_PEM_CHARS = 8192;
+/** Longest token that counts as a group of a value written with spaces (`DE89`, `(415)`). */
+const GROUP_CHARS = 8;
+/**
+ * A group of a value written with spaces: digits, letters and `+()-./` with at least one
+ * digit, or up to four capital letters (a UK IBAN's bank code: `GB82 WEST 1234`).
+ */
+const VALUE_GROUP = /^(?:[0-9A-Za-z+()\-./]*[0-9][0-9A-Za-z+()\-./]*|[A-Z]{1,4})$/;
+/**
+ * Characters no detected value contains, so they end a token: whitespace, quotes, brackets and
+ * the separators of JSON and lists. (`@ . + - _ : / % =` and letters and digits do occur in
+ * values: addresses, numbers, keys, URLs with credentials.)
+ */
+const TOKEN_END = /[\s"'`<>{}[\],;|]/;
 
 /**
- * `text` (a prefix cut from something longer) without its last, possibly cut, token: the
- * trailing run of non-space characters, when it is at most {@linkcode PARTIAL_TOKEN_CHARS}
- * long (`maxTokenChars`, for callers whose text is short enough to drop any run whole). Text
- * is cut before it is redacted, and a cut value is no longer recognised (15 of a
- * card's 16 digits fail the Luhn check, yet the last digit can be recomputed); dropping the
- * partial token keeps the cut from leaking what redaction would have caught whole.
+ * `text` (a prefix cut from something longer) without whatever the cut may have left of a
+ * value: its last token (the trailing run of characters that occur in values, when it is at
+ * most {@linkcode PARTIAL_TOKEN_CHARS} long; `maxTokenChars`, for callers whose text is short
+ * enough to drop any run whole), the groups of a value written with spaces just before it
+ * (`DE89 3704 0044`, `4111 1111 1111`, `+1 415 555`: short tokens with a digit, up to
+ * {@linkcode PARTIAL_GROUPS_CHARS} characters), and a PEM block the cut left without its END
+ * line (from its BEGIN line on).
+ *
+ * Why: text is cut before it is redacted, and a cut value is no longer recognised, yet leaks:
+ * 15 of a card's 16 digits fail the Luhn check, but the last digit can be recomputed; 20 of an
+ * IBAN's 22 characters leave two candidates (red team, 2026-11-30, when only the last run of
+ * non-space characters was dropped); most of a private key is most of a private key. Linear in
+ * what it looks at (at most the PEM window plus the token and the groups).
  */
 export function dropPartialToken(text: string, maxTokenChars = PARTIAL_TOKEN_CHARS): string {
+  const begin = text.lastIndexOf("-----BEGIN ", text.length - 1);
+  if (begin >= 0 && text.length - begin <= PARTIAL_PEM_CHARS) {
+    if (text.indexOf("-----END ", begin) < 0) text = text.slice(0, begin);
+  }
   let i = text.length;
   const stop = Math.max(0, text.length - maxTokenChars);
-  while (i > stop && !/\s/.test(text[i - 1])) i--;
-  return i === stop && stop > 0 ? text : text.slice(0, i);
+  while (i > stop && !TOKEN_END.test(text[i - 1])) i--;
+  if (i === stop && stop > 0) return text;
+  // The groups before it: each a short token with a digit, separated by whitespace (the first
+  // may follow a quote or bracket).
+  const floor = Math.max(0, i - PARTIAL_GROUPS_CHARS);
+  let kept = i;
+  let at = i;
+  while (at > floor) {
+    let end = at;
+    while (end > floor && /\s/.test(text[end - 1])) end--;
+    let start = end;
+    while (start > floor && end - start <= GROUP_CHARS && !TOKEN_END.test(text[start - 1])) {
+      start--;
+    }
+    const whole = start === 0 || TOKEN_END.test(text[start - 1]);
+    if (end === start || !whole || end - start > GROUP_CHARS) break;
+    if (!VALUE_GROUP.test(text.slice(start, end))) break;
+    kept = start;
+    at = start;
+  }
+  return text.slice(0, kept);
 }
 
 /** What {@link jsonShape} measured: nesting depth and number of values (see there). */

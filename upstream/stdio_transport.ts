@@ -19,6 +19,7 @@ import { UpstreamError } from "./errors.ts";
 import type { StdioServerConfig } from "./types.ts";
 import { settlesWithin } from "./wait.ts";
 import { LocalTransportError } from "./failure_text.ts";
+import { dropPartialToken } from "../sandbox/mod.ts";
 import {
   droppedMessageId,
   droppedReplyError,
@@ -261,15 +262,13 @@ export class StdioProcessTransport implements Transport {
 
   /**
    * The last non-empty line the server wrote to stderr, trimmed, at most 300 characters; a
-   * line cut there loses its last, possibly partial, word (15 digits of a card number cut in
-   * the middle are no longer found by redaction: red team, 2026-11-30).
+   * line cut there loses what may be part of a value (`dropPartialToken`: 15 digits of a card
+   * number cut in the middle are no longer found by redaction: red team, 2026-11-30).
    */
   lastStderrLine(): string | undefined {
     const line = this.#stderr.findLast((l) => l.trim() !== "")?.trim();
     if (line === undefined || line.length <= MAX_STDERR_DETAIL_CHARS) return line;
-    const cut = line.slice(0, MAX_STDERR_DETAIL_CHARS);
-    const space = cut.search(/\s\S*$/);
-    return `${space > 0 ? cut.slice(0, space) : ""}…`;
+    return `${dropPartialToken(line.slice(0, MAX_STDERR_DETAIL_CHARS), Infinity)}…`;
   }
 
   /** Spawns the process. Rejects when it cannot be spawned (e.g. command not found). */

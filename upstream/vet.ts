@@ -95,9 +95,16 @@ function shownType(types: unknown[]): string {
     : "not a JSON Schema type name";
 }
 
+/**
+ * How a warning names a tool. A name over {@linkcode MAX_TOOL_NAME_CHARS} is not shown at all:
+ * names have no spaces, so any cut of one may leave part of a value that the personal-data
+ * check no longer recognises (red team, 2026-11-30: 15 of a card's 16 digits in `/readyz`).
+ */
 function label(name: unknown, index: number): string {
   if (typeof name !== "string" || name === "") return `(entry ${index})`;
-  return name.length > MAX_TOOL_NAME_CHARS ? `${name.slice(0, MAX_TOOL_NAME_CHARS)}…` : name;
+  return name.length > MAX_TOOL_NAME_CHARS
+    ? `(entry ${index}, a name of ${name.length} characters)`
+    : name;
 }
 
 /**

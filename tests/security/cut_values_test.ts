@@ -1,0 +1,112 @@
+/**
+ * Text is cut before it is redacted (error messages, log lines, call errors, approval reasons,
+ * a server's stderr line), and a cut value is no longer recognised by redaction, yet leaks. So
+ * a cut drops whatever it may have left of a value (`dropPartialToken`): the cut token, the
+ * groups of a value written with spaces before it, an unterminated PEM block. Members of the
+ * class: IBANs, cards, phone numbers and SSNs in groups, inside JSON, keys cut mid-block, over
+ * every cut position; then the sinks end to end: a real gateway's error message and log line,
+ * and the tool-name warning of a real tool list.
+ */
+
+import { assert, assertEquals } from "../assert.ts";
+import { dropPartialToken } from "../../sandbox/mod.ts";
+import { vetTools } from "../../upstream/mod.ts";
+import { startTestGateway } from "../helpers.ts";
+
+const SPACED = [
+  "DE89 3704 0044 0532 0130 00",
+  "GB82 WEST 1234 5698 7654 32",
+  "4111 1111 1111 1111",
+  "3782 822463 10005",
+  "+1 415 555 0134",
+  "(415) 555-0134",
+  "+44 20 7946 0958",
+  "078 05 1120",
+  "4111-1111-1111-1111",
+];
+
+Deno.test("dropPartialToken: no cut inside a value written with spaces leaves any of it", () => {
+  for (const lead of ["note: ", 'note: {"v":"', "a, b; "]) {
+    for (const value of SPACED) {
+      const text = `${lead}${value} end of text`;
+      for (let k = lead.length + 1; k < lead.length + value.length; k++) {
+        for (const max of [Infinity, undefined]) {
+          const kept = dropPartialToken(text.slice(0, k), max);
+          assertEquals(kept, lead, `${value} cut after ${k - lead.length} characters: ${kept}`);
+        }
+      }
+    }
+  }
+  // Ordinary text loses only its cut word; a whole value before the cut is kept for redaction.
+  assertEquals(dropPartialToken("plain words here", Infinity), "plain words ");
+  assertEquals(dropPartialToken("call 4111111111111111 now", Infinity), "call 4111111111111111 ");
+  assertEquals(dropPartialToken("word "), "word ");
+});
+
+Deno.test("dropPartialToken: a PEM block cut before its END line is dropped from its BEGIN line", () => {
+  const body = Array.from(
+    { length: 20 },
+    (_, i) => `MIIEow${String(i).padStart(2, "0")}`.padEnd(64, "Q"),
+  )
+    .join("\n");
+  const pem = `-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`;
+  const text = `config: ${pem} done`;
+  const at = text.indexOf("-----BEGIN");
+  for (let k = at + 5; k < text.indexOf("-----END") + 5; k += 17) {
+    assertEquals(dropPartialToken(text.slice(0, k), Infinity), "config: ", `cut at ${k}`);
+    assertEquals(dropPartialToken(text.slice(0, k)), "config: ", `cut at ${k}`);
+  }
+  // A whole block stays for the secret detector to find.
+  assert(dropPartialToken(text.slice(0, -3), Infinity).includes("-----END RSA PRIVATE KEY-----"));
+});
+
+Deno.test("real gateway: an error message and a log line cut inside spaced values keep none of them", async () => {
+  const gw = await startTestGateway();
+  try {
+    // The red team's case: the message is capped, the cut falls inside the IBAN.
+    const values = "IBAN DE89 3704 0044 0532 0130 00 and card 4111 1111 1111 1111 end";
+    const failed = await gw.execute(
+      `throw new Error("x ".repeat(4069) + ${JSON.stringify(values)})`,
+    );
+    const message = failed.error!.message;
+    assert(!/3704|0130|1111/.test(message), message.slice(-80));
+    // Every spaced value, with the message's cap (8 KiB less the marker: 8,177 bytes) falling
+    // 3, 8 and 13 characters into it: cut by the runner in the sandbox process.
+    for (const value of SPACED) {
+      for (const into of [3, 8, 13]) {
+        const lead = "x".repeat(8177 - into);
+        const reply = await gw.execute(`throw new Error(${JSON.stringify(lead + " " + value)})`);
+        const text = reply.error!.message.slice(8000);
+        const digits = value.replace(/\D/g, "").slice(0, 4);
+        assert(!text.includes(digits), `${value}, cut ${into} in: ${text.slice(-40)}`);
+      }
+    }
+    // A log line cut by the log budget, at several positions inside the values.
+    for (const pad of [0, 9, 17, 30]) {
+      const logged = await gw.execute(
+        `console.log("y ".repeat(${Math.floor((64 * 1024 - 40) / 2) + pad}) + ${
+          JSON.stringify(values)
+        }); return 1;`,
+      );
+      const text = logged.logs?.map((l) => typeof l === "string" ? l : JSON.stringify(l)).join(
+        "\n",
+      ) ?? "";
+      assert(!/3704 0044|0532 0130|1111 1111/.test(text), `pad ${pad}: ${text.slice(-80)}`);
+    }
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("tool list: a name over 128 characters is never shown cut (no digits of a card in the warning)", () => {
+  const name = "tool_" + "a".repeat(107) + "_4111111111111111_x";
+  const { tools, warnings } = vetTools(
+    "s",
+    [{ name, inputSchema: { type: "object" } }],
+    undefined,
+    () => undefined,
+  );
+  assertEquals(tools, []);
+  assertEquals(warnings.length, 1);
+  assert(!/\d{4}/.test(warnings[0].tool + warnings[0].problem), JSON.stringify(warnings));
+});
