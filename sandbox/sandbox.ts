@@ -10,6 +10,7 @@ import { releaseCpuCgroupBase } from "./cpu_limit.ts";
 import { WarmPool } from "./pool.ts";
 import { type ProcessOutcome, SandboxProcess } from "./process.ts";
 import { ExecutionQueue, QueueFullError } from "./queue.ts";
+import { estimateStartMs, HoldHistory } from "./wait_estimate.ts";
 import { type OrphanGuard, orphanGuard } from "./spawn.ts";
 import { releaseSupervisor, retainSupervisor, supervisorHealthy } from "./supervisor.ts";
 import { unavailable } from "./unavailable.ts";
@@ -29,10 +30,11 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
   poolIdleMs?: number;
   /**
    * Longest expected wait before an execution starts (ms): a request that would wait longer
-   * for a slot (executions ahead × the recent mean slot time ÷ `concurrency`) or, once the
-   * pool is saturated (grown to `poolMax` and empty), for a process start-up, is refused at
-   * once with `QueueFullError` instead of being queued. Unset: no such refusal (only the
-   * `queue` bound). The gateway's configuration sets 1000.
+   * for a slot (behind the waiters ahead of it in the tenant-fair order, as the running
+   * executions are expected to end from their own tenant's recent hold times; see
+   * wait_estimate.ts) or, once the pool is saturated (grown to `poolMax` and empty), for a
+   * process start-up, is refused at once with `QueueFullError` instead of being queued.
+   * Unset: no such refusal (only the `queue` bound). The gateway's configuration sets 1000.
    */
   maxWaitMs?: number;
   /** Memory enforcement; `auto` uses a cgroup where the host offers one. */
@@ -93,8 +95,8 @@ export class Sandbox {
   #retained = false;
   #coldStarts = 0;
   #refused = 0;
-  /** Mean time an execution holds a slot lately (ms, moving average); unknown at first. */
-  #serviceMs: number | undefined;
+  /** How long each tenant's executions held their slots lately (for admission). */
+  #holdTimes = new HoldHistory();
 
   /** @param options limits, grants, concurrency and pool size */
   constructor(options: SandboxOptions) {
@@ -167,16 +169,27 @@ export class Sandbox {
     const poolable = this.#pool.enabled && limits.memoryMb === pooled.memoryMb &&
       sameGrants(grants, pooled.grants);
     const maxWaitMs = this.#options.maxWaitMs;
+    const queueKey = request.queueKey ?? "";
     if (maxWaitMs !== undefined) {
       // Admission: refuse now what could not start within maxWaitMs, rather than queueing it
-      // for seconds. Two estimates: the slot queue (executions waiting ahead × the recent
-      // mean time a slot is held ÷ slots), and, once the pool is saturated, process start-ups.
-      const concurrency = this.#options.concurrency;
-      const queueWaitMs = this.#queue.active >= concurrency && this.#serviceMs !== undefined
-        ? (this.#queue.depth + 1) * this.#serviceMs / Math.max(1, concurrency)
-        : 0;
+      // for seconds. Two estimates, both from the request's place in the tenant-fair order
+      // (never every tenant's queue): the slot (the waiters ahead of it, and when the running
+      // executions free their slots, each judged by its own tenant's history), and, once the
+      // pool is saturated, process start-ups (the requests ahead need one first).
+      const ahead = this.#queue.waitingAhead(queueKey);
+      const now = performance.now();
+      const queueWaitMs = this.#queue.active < this.#options.concurrency && ahead.length === 0
+        ? 0
+        : estimateStartMs({
+          slots: this.#options.concurrency,
+          running: [...this.#queue.holds].map((h) => ({ key: h.key, heldMs: now - h.since })),
+          ahead,
+          requester: queueKey,
+          history: this.#holdTimes,
+          limitMs: maxWaitMs,
+        });
       const poolWaitMs = poolable && this.#pool.saturated
-        ? this.#pool.estimateWaitMs(this.#queue.depth)
+        ? this.#pool.estimateWaitMs(ahead.reduce((sum, [, n]) => sum + n, 0))
         : 0;
       if (Math.max(queueWaitMs, poolWaitMs) > maxWaitMs) {
         this.#refused++;
@@ -186,7 +199,7 @@ export class Sandbox {
         );
       }
     }
-    const release = await this.#queue.acquire(request.signal, request.queueKey);
+    const release = await this.#queue.acquire(request.signal, queueKey);
     const slotTaken = performance.now();
     let tookFromPool = false;
     try {
@@ -239,8 +252,7 @@ export class Sandbox {
         closing.finally(() => this.#closing.delete(closing));
       }
     } finally {
-      const held = performance.now() - slotTaken;
-      this.#serviceMs = this.#serviceMs === undefined ? held : 0.8 * this.#serviceMs + 0.2 * held;
+      this.#holdTimes.record(queueKey, performance.now() - slotTaken);
       release();
       // After the answer too, like the process's kill: starting a replacement costs this
       // thread a few ms (template copy, cgroups, spawn).

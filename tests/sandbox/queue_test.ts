@@ -53,3 +53,40 @@ Deno.test("queue: an aborted waiter leaves the line", async () => {
   release();
   assertEquals(queue.active, 0);
 });
+
+Deno.test("queue: waitingAhead names exactly the waiters served before a new request", async () => {
+  // Lines: busy ×4, quiet ×1, other ×1 (in that round order); then a new request of `key`.
+  for (
+    const [key, expected] of [
+      ["busy", [["busy", 4], ["quiet", 1], ["other", 1]]],
+      ["quiet", [["busy", 2], ["quiet", 1], ["other", 1]]],
+      ["other", [["busy", 2], ["quiet", 1], ["other", 1]]],
+      ["new", [["busy", 1], ["quiet", 1], ["other", 1]]],
+    ] as const
+  ) {
+    const queue = new ExecutionQueue(1, 100);
+    const first = await queue.acquire(undefined, "holder");
+    assertEquals([...queue.holds].map((h) => h.key), ["holder"]);
+    const order: string[] = [];
+    const waiters: Promise<void>[] = [];
+    const enqueue = (k: string, label: string) =>
+      waiters.push(
+        queue.acquire(undefined, k).then((release) => {
+          assertEquals([...queue.holds].map((h) => h.key), [k], "the slot is held by its taker");
+          order.push(label);
+          release();
+        }),
+      );
+    for (let i = 1; i <= 4; i++) enqueue("busy", `busy${i}`);
+    enqueue("quiet", "quiet1");
+    enqueue("other", "other1");
+    const ahead = queue.waitingAhead(key);
+    assertEquals(ahead, expected.map(([k, n]) => [k, n]), key);
+    enqueue(key, "probe");
+    first();
+    await Promise.all(waiters);
+    const served = ahead.reduce((sum, [, n]) => sum + n, 0);
+    assertEquals(order.indexOf("probe"), served, `${key}: ${order.join(",")}`);
+    assertEquals(queue.holds.size, 0);
+  }
+});
