@@ -16,7 +16,9 @@ const positiveInt = (max: number) => z.number().int().positive().max(max);
 
 /**
  * An operator's correction of a tool's MCP annotations (hints a server may get wrong): the
- * keys given replace the server's, the others stay.
+ * keys given replace the server's, the others stay, except that a correction of whether the
+ * tool is read-only or destructive also settles the other hint (upstream/vet.ts,
+ * `applyAnnotationOverrides`). Read-only and destructive at once is refused: it says nothing.
  */
 const toolAnnotationsSchema = z.strictObject({
   title: z.string().max(200).optional(),
@@ -24,6 +26,8 @@ const toolAnnotationsSchema = z.strictObject({
   destructiveHint: z.boolean().optional(),
   idempotentHint: z.boolean().optional(),
   openWorldHint: z.boolean().optional(),
+}).refine((a) => !(a.readOnlyHint === true && a.destructiveHint === true), {
+  message: "readOnlyHint: true and destructiveHint: true contradict each other; give one",
 });
 
 /** `tool name → annotations`, per server (the tool's MCP name, not its id). */
@@ -138,8 +142,9 @@ export const approvalSchema = z.strictObject({
   /** Globs over tool ids (`filesystem.write_file`, `github.*`) that always need approval. */
   tools: z.array(z.string().min(1).max(256)).max(1000).default([]),
   /**
-   * Also every tool whose annotations do not declare it harmless: `readOnlyHint` is not
-   * true and `destructiveHint` is not false (the MCP defaults).
+   * Also every tool whose annotations do not declare it harmless: `destructiveHint` is not
+   * false and `readOnlyHint` is not true (the MCP defaults), or is true beside
+   * `destructiveHint: true` (a contradiction counts as destructive).
    */
   destructive: z.boolean().default(false),
   /** How long a call waits for a decision, in seconds; then it is denied (`approval_timeout`). */

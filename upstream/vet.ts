@@ -305,6 +305,16 @@ function vetOutputSchema(
  * `tools` with the operator's annotation corrections applied (a new object for each tool
  * that has one; the keys given replace the server's). A correction for a tool the server
  * does not list does nothing. Linear in the number of tools.
+ *
+ * The correction wins over what the server says about the same question, not only over the
+ * same key. MCP's `destructiveHint` means something only when `readOnlyHint` is false, so
+ * (red team c3, a `{ destructiveHint: true }` correction of a `readOnlyHint: true` tool did
+ * nothing, the tool went unapproved and prefetched):
+ * - `destructiveHint: true` without `readOnlyHint` makes the tool not read-only;
+ * - a `readOnlyHint` that differs from the server's, without `destructiveHint`, drops the
+ *   server's `destructiveHint` (it answered a question the server saw differently: a
+ *   read-only tool's `destructiveHint: false` must not make the now writing tool harmless,
+ *   and a tool the operator calls read-only is not destructive by the server's word).
  */
 export function applyAnnotationOverrides(
   tools: ToolInfo[],
@@ -313,6 +323,21 @@ export function applyAnnotationOverrides(
   if (!overrides) return tools;
   return tools.map((tool) => {
     const override = Object.hasOwn(overrides, tool.name) ? overrides[tool.name] : undefined;
-    return override ? { ...tool, annotations: { ...tool.annotations, ...override } } : tool;
+    return override ? { ...tool, annotations: mergeAnnotations(tool.annotations, override) } : tool;
   });
+}
+
+/** The server's `annotations` with the operator's `override` (see {@linkcode applyAnnotationOverrides}). */
+function mergeAnnotations(
+  server: Record<string, unknown> | undefined,
+  override: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...server, ...override };
+  const setsReadOnly = override.readOnlyHint !== undefined;
+  const setsDestructive = override.destructiveHint !== undefined;
+  if (override.destructiveHint === true && !setsReadOnly) merged.readOnlyHint = false;
+  if (
+    setsReadOnly && !setsDestructive && override.readOnlyHint !== server?.readOnlyHint
+  ) delete merged.destructiveHint;
+  return merged;
 }

@@ -29,8 +29,8 @@ export class ApprovalPolicy {
   /**
    * Whether a call to `tool` waits for approval: its id matches one of `tools` (any number
    * of matching globs count once), or `destructive` is on and its annotations do not
-   * declare it harmless (`readOnlyHint` is not `true` and `destructiveHint` is not `false`,
-   * the MCP defaults).
+   * declare it harmless ({@linkcode isHarmless}: by the MCP defaults a tool may write and
+   * destroy).
    */
   needsApproval(tool: ToolFacts): boolean {
     if (this.#globs.some((re) => re.test(tool.id))) return true;
@@ -39,7 +39,13 @@ export class ApprovalPolicy {
   }
 }
 
-/** Whether MCP annotations declare a tool harmless (read-only, or explicitly not destructive). */
+/**
+ * Whether MCP annotations declare a tool harmless: explicitly not destructive
+ * (`destructiveHint: false`), or read-only (`readOnlyHint: true`) without also saying it is
+ * destructive. Annotations that say both read-only and destructive contradict each other
+ * and count as destructive: the safe reading of a hint someone got wrong.
+ */
 export function isHarmless(annotations: Record<string, unknown> | undefined): boolean {
-  return annotations?.readOnlyHint === true || annotations?.destructiveHint === false;
+  if (annotations?.destructiveHint === false) return true;
+  return annotations?.readOnlyHint === true && annotations?.destructiveHint !== true;
 }

@@ -22,10 +22,16 @@ export interface SpeculationPolicy {
 }
 
 /**
- * Whether `tool` is read-only: its MCP annotations say `readOnlyHint: true` (as the server
- * lists them, or as the operator overrides them), or its id matches one of `globs`.
+ * Whether `tool` is read-only: its MCP annotations say `readOnlyHint: true` and do not also
+ * say `destructiveHint: true` (as the server lists them, or as the operator overrides them;
+ * a contradiction is read as a write), or its id matches one of `globs`.
  */
 export function isReadOnly(tool: ToolInfo, globs: readonly RegExp[]): boolean {
-  if (tool.annotations?.readOnlyHint === true) return true;
+  if (hintsReadOnly(tool.annotations)) return true;
   return globs.some((re) => re.test(tool.id));
+}
+
+/** Whether MCP annotations say read-only without contradicting it (see {@linkcode isReadOnly}). */
+function hintsReadOnly(annotations: Record<string, unknown> | undefined): boolean {
+  return annotations?.readOnlyHint === true && annotations?.destructiveHint !== true;
 }

@@ -357,7 +357,7 @@ export class SpeculationRun implements CallSpeculation {
   #speculable(tool: ToolInfo): boolean {
     const ctx = this.#ctx;
     if (ctx.readOnlyGlobs === ctx.sharedReadOnly) return true;
-    return tool.annotations?.readOnlyHint === true || isReadOnly(tool, ctx.readOnlyGlobs);
+    return isReadOnly(tool, ctx.readOnlyGlobs);
   }
 
   #release(prefetch: Prefetch): void {
