@@ -11,8 +11,12 @@
  *   its first items; every cut is marked in place with a raw `…[…]…` marker, and an ellipsis
  *   inside a value is shown escaped (`\u2026`), so a value cannot forge a marker. The result
  *   says whether anything was cut.
- * - **Nothing invisible.** Control, format (bidi overrides, zero-width), line and paragraph
- *   separator characters are shown as `\uXXXX` escapes.
+ * - **Nothing invisible.** Every character that renders as nothing or as blank (controls,
+ *   format characters, default-ignorables such as variation selectors, unassigned and
+ *   private-use code points, blank letters, spaces other than U+0020) is shown as a
+ *   `\uXXXX` escape, except the joiners and selectors of ordinary emoji and script text;
+ *   a string with right-to-left letters is held between raw LEFT-TO-RIGHT MARKs so it cannot
+ *   reorder the JSON around it.
  *
  * The cost is bounded by {@linkcode MAX_VISITED_NODES} values (and linear in the strings
  * visited), whatever the size or shape of the arguments.
@@ -217,32 +221,112 @@ function shortString(text: string, chars: number): string {
   return `"${inner(head)}…[${hidden} of ${text.length} characters not shown]…${inner(tail)}"`;
 }
 
-/** A JSON string literal with invisible characters and ellipses escaped. */
+/**
+ * A JSON string literal with invisible characters and ellipses escaped, and anchored left to
+ * right when it holds right-to-left letters (see {@linkcode anchorRtl}).
+ */
 function quote(text: string): string {
-  return escapeInvisible(JSON.stringify(text));
+  return `"${inner(text)}"`;
 }
 
 /** {@linkcode quote} without its quotes. */
 function inner(text: string): string {
-  return quote(text).slice(1, -1);
+  return anchorRtl(escapeInvisible(JSON.stringify(text).slice(1, -1)));
 }
 
 /**
- * Characters that render as nothing or move text around: C0/C1 controls, format characters
- * (bidi embeddings, overrides and isolates, zero-width joiners, BOM, tags), line and
- * paragraph separators; and the ellipsis, which marks cuts.
+ * Characters that render as nothing or as blank, or move text around, shown escaped
+ * wherever they are:
+ * - C0/C1 controls, format characters (bidi embeddings, overrides and isolates, zero-width
+ *   joiners, BOM, tags), line and paragraph separators;
+ * - every Default_Ignorable_Code_Point (variation selectors U+FE00–FE0F and
+ *   U+E0100–E01EF, which carry a whole payload at one byte a character, red team c3; the
+ *   combining grapheme joiner U+034F; Hangul fillers U+115F, U+1160, U+3164, U+FFA0; …);
+ * - unassigned and private-use code points and lone surrogates (no font draws them, and
+ *   a later Unicode may assign them anything);
+ * - blank letters that are not default-ignorable: the braille blank U+2800 and the Khitan
+ *   filler U+16FE4; and every space other than U+0020 (NBSP, en/em and ideographic
+ *   spaces…), which looks like a plain space;
+ * - the ellipsis, which marks cuts.
+ *
+ * Three of them are part of ordinary text and stay raw where it uses them (see
+ * {@linkcode keptRaw}): U+FE0E/FE0F after a pictograph (❤️), U+200D inside an emoji ZWJ
+ * sequence, and U+200C/U+200D between letters of a script that writes them (Persian, Indic
+ * conjuncts).
  */
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u2026]/gu;
+const INVISIBLE =
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Cn}\p{Co}\p{Cs}\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000\u2800\u{16FE4}\u2026]/gu;
+
+/** A pictograph, or one of its skin-tone modifiers (what an emoji ZWJ sequence joins). */
+const PICTOGRAPH = /^[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}]$/u;
+/**
+ * A letter or mark of a script whose spelling uses ZWJ and ZWNJ (Arabic-script languages,
+ * Syriac, N'Ko, Mongolian, the Brahmic scripts of South Asia).
+ */
+const JOINING_SCRIPT =
+  /^(?=[\p{L}\p{M}])[\p{sc=Arabic}\p{sc=Syriac}\p{sc=Nko}\p{sc=Mongolian}\p{sc=Devanagari}\p{sc=Bengali}\p{sc=Gurmukhi}\p{sc=Gujarati}\p{sc=Oriya}\p{sc=Tamil}\p{sc=Telugu}\p{sc=Kannada}\p{sc=Malayalam}\p{sc=Sinhala}]$/u;
+
+/** The code point that ends just before `index` in `text` ("" at the start). */
+function before(text: string, index: number): string {
+  if (index <= 0) return "";
+  const low = text.charCodeAt(index - 1);
+  const pair = index >= 2 && low >= 0xdc00 && low <= 0xdfff &&
+    text.charCodeAt(index - 2) >= 0xd800 && text.charCodeAt(index - 2) <= 0xdbff;
+  return text.slice(pair ? index - 2 : index - 1, index);
+}
+
+/** The code point that starts at `index` in `text` ("" at the end). */
+function at(text: string, index: number): string {
+  const code = text.codePointAt(index);
+  return code === undefined ? "" : String.fromCodePoint(code);
+}
+
+/**
+ * Whether the invisible `ch` at `index` is one ordinary text puts there, once: a variation
+ * selector 15/16 right after a pictograph; a ZWJ between pictographs (a pictograph's own
+ * selector or skin tone may come between); a ZWJ or ZWNJ between two letters of one joining
+ * script. Anything else, and any second one in a row, is escaped: a selector after a letter,
+ * a digit or another selector carries hidden bits and changes nothing a person sees.
+ */
+function keptRaw(ch: string, index: number, text: string): boolean {
+  const prev = before(text, index);
+  if (ch === "\uFE0E" || ch === "\uFE0F") return PICTOGRAPH.test(prev);
+  if (ch !== "\u200D" && ch !== "\u200C") return false;
+  const next = at(text, index + 1);
+  if (JOINING_SCRIPT.test(prev) && JOINING_SCRIPT.test(next)) return true;
+  if (ch !== "\u200D" || !PICTOGRAPH.test(next)) return false;
+  if (PICTOGRAPH.test(prev)) return true;
+  // `👁️‍🗨️`: the selector stays only after a pictograph (checked when it was met).
+  return prev === "\uFE0F" && PICTOGRAPH.test(before(text, index - 1));
+}
 
 /** `text` with every {@linkcode INVISIBLE} character as a JSON `\uXXXX` escape. */
 export function escapeInvisible(text: string): string {
-  return text.replace(INVISIBLE, (ch) => {
+  return text.replace(INVISIBLE, (ch, index: number, whole: string) => {
+    if (keptRaw(ch, index, whole)) return ch;
     let out = "";
     for (let i = 0; i < ch.length; i++) {
       out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
     }
     return out;
   });
+}
+
+/** A right-to-left letter: Hebrew, Arabic, Syriac, Thaana, N'Ko and the other RTL blocks. */
+const RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFC\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+/** LEFT-TO-RIGHT MARK: a strong left-to-right character that draws nothing. */
+const LRM = "\u200E";
+
+/**
+ * `text` (a string literal's escaped content) between two raw LEFT-TO-RIGHT MARKs when it
+ * holds a right-to-left letter. A right-to-left run draws the neutral characters and digits
+ * next to it into itself: `{"אבג":"12"}` is displayed as if `12` were the key, and a value's
+ * digits can appear to belong to the next key. The marks keep the quotes, colons and commas
+ * of the JSON around the value in place; inside the value the text is drawn as it would be
+ * anywhere. A raw LRM is always one of these (one in a value is escaped, `\u200e`).
+ */
+function anchorRtl(text: string): string {
+  return RTL.test(text) ? LRM + text + LRM : text;
 }
 
 /** The first `n` UTF-16 units of `text`, without splitting a surrogate pair. */
