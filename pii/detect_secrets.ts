@@ -6,6 +6,7 @@
 import type { Finding } from "./types.ts";
 import { codeAt, isAlnum, isDigit, isLetter, isTokenChar, isUpper, labelBefore } from "./chars.ts";
 import { shannonEntropy } from "./checksums.ts";
+import { matchPem } from "./detect_pem.ts";
 
 /** Literal prefixes of known key formats; each hit is validated by {@linkcode matchKnown}. */
 const KNOWN_PREFIX =
@@ -22,7 +23,6 @@ export const SECRET_THRESHOLDS: Readonly<{ token: SecretThresholds; password: Se
   });
 
 const MAX_VALUE = 512;
-const PEM_MAX = 65536;
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
@@ -34,6 +34,18 @@ export function findSecrets(text: string, out: Finding[]): void {
 const URL_PASSWORD_PLACEHOLDER =
   /^(?:pass(?:word)?|secret|changeme|x+|\*+|<.*>|\$\{.*\}|\$[A-Z_]+)$/i;
 
+/**
+ * Characters that end the user information of a URL for {@linkcode findUrlPasswords}: `@ / ?
+ * #`, and those that separate commands or words in a shell or code (`; & | ( ) < >`, quotes,
+ * backslash, braces, brackets), which a password in a URL would percent-encode. Without the
+ * second kind, `http://u:x;wget$IFS…;@h` hid a command as the password (red team c3).
+ */
+const URL_USERINFO_END = (() => {
+  const table = new Uint8Array(128);
+  for (const ch of "@/?#;&|()<>\"'`\\{}[]^") table[ch.charCodeAt(0)] = 1;
+  return table;
+})();
+
 /** The password in `scheme://user:password@host` (database URLs, git remotes). */
 function findUrlPasswords(text: string, out: Finding[]): void {
   let at = text.indexOf("://");
@@ -42,7 +54,7 @@ function findUrlPasswords(text: string, out: Finding[]): void {
     let colon = -1;
     while (j < text.length && j - at < 256) {
       const c = text.charCodeAt(j);
-      if (c === 64 /* @ */ || c === 47 || c === 63 || c === 35 || c <= 32) break;
+      if (c <= 32 || c === 127 || (c < 128 && URL_USERINFO_END[c] === 1)) break;
       if (c === 58 && colon === -1) colon = j;
       j++;
     }
@@ -58,11 +70,24 @@ function findUrlPasswords(text: string, out: Finding[]): void {
 
 function findKnown(text: string, out: Finding[]): void {
   const re = new RegExp(KNOWN_PREFIX.source, "g");
-  const pemEnd: PemEndCursor = { from: 0, at: -2 };
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     const start = m.index;
-    const end = matchKnown(text, start, m[0], pemEnd);
+    if (m[0] === "-----BEGIN ") {
+      // Only the key body is secret (pii/detect_pem.ts), not whatever the armour wraps.
+      const pem = codeAt(text, start - 1) === 45 ? undefined : matchPem(text, start);
+      if (pem) {
+        out.push({
+          type: "secret",
+          start: pem.start,
+          end: pem.end,
+          value: text.slice(pem.start, pem.end),
+        });
+        re.lastIndex = pem.end;
+      } else re.lastIndex = runEnd(text, start + m[0].length);
+      continue;
+    }
+    const end = matchKnown(text, start, m[0]);
     if (end > 0) {
       out.push({ type: "secret", start, end, value: text.slice(start, end) });
       re.lastIndex = end;
@@ -122,12 +147,9 @@ const base62 = (c: number) => isAlnum(c);
 const base64url = (c: number) => isAlnum(c) || c === 45 || c === 95;
 const base32 = (c: number) => isUpper(c) || (c >= 50 && c <= 55);
 
-/** End of the known-format secret whose prefix is at `start`, or -1. */
-function matchKnown(text: string, start: number, prefix: string, pemEnd: PemEndCursor): number {
+/** End of the known-format secret (not PEM) whose prefix is at `start`, or -1. */
+function matchKnown(text: string, start: number, prefix: string): number {
   const before = codeAt(text, start - 1);
-  if (prefix.startsWith("-----")) {
-    return before === 45 ? -1 : matchPem(text, start, pemEnd);
-  }
   if (isTokenChar(before) && !labelledKey(text, start, prefix)) return -1;
   const body = start + prefix.length;
   let len: number;
@@ -213,49 +235,6 @@ function decodeBase64Url(s: string): string | null {
   }
 }
 
-const PEM_HEADER = /^-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
-
-/**
- * The first `-----END ` at or after `from` (`at`: its offset, -1 when there is none, -2
- * before the first search). BEGIN lines are met in increasing order, so one cursor per
- * scan answers every one of them and each stretch of text is searched once: a fresh
- * `indexOf` per BEGIN line made `-----BEGIN PRIVATE KEY-----!` repeated quadratic.
- */
-interface PemEndCursor {
-  from: number;
-  at: number;
-}
-
-function nextPemEnd(text: string, from: number, cursor: PemEndCursor): number {
-  if (cursor.at === -1 || (cursor.at >= from && cursor.from <= from)) return cursor.at;
-  cursor.from = from;
-  cursor.at = text.indexOf("-----END ", from);
-  return cursor.at;
-}
-
-/** A PEM private-key block, through its END line (or its body when END is missing). */
-function matchPem(text: string, start: number, pemEnd: PemEndCursor): number {
-  const head = PEM_HEADER.exec(text.slice(start, start + 80));
-  if (head === null) return -1;
-  const bodyStart = start + head[0].length;
-  const endMark = nextPemEnd(text, bodyStart, pemEnd);
-  if (endMark !== -1 && endMark - bodyStart <= PEM_MAX) {
-    // The closing dashes of the END line, within 80 characters of it (a bounded look).
-    const close = text.slice(endMark + 9, endMark + 84).indexOf("-----");
-    if (close !== -1) return endMark + 9 + close + 5;
-  }
-  // Truncated block: take the base64 body lines.
-  let j = bodyStart;
-  while (j < text.length && j - bodyStart < PEM_MAX) {
-    const c = text.charCodeAt(j);
-    if (isAlnum(c) || c === 43 || c === 47 || c === 61 || c === 10 || c === 13 || c === 32) j++;
-    else if (c === 58 || c === 45 || c === 44) j++; // Proc-Type / DEK-Info header lines
-    else break;
-  }
-  while (j > bodyStart && /\s/.test(text[j - 1])) j--;
-  return j;
-}
-
 // --- keyword-adjacent values -------------------------------------------------------
 
 const PASSWORD_KEYWORD = /^(?:pass|pwd)/i;
@@ -265,12 +244,14 @@ const PLACEHOLDER =
 const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
 // Letters, digits and the punctuation seen in keys and passwords; not quotes, brackets,
-// commas, semicolons or `&`, which end a value in code, JSON and query strings. A table,
-// because every character of every keyword value goes through it.
+// commas, semicolons or `&`, which end a value in code, JSON and query strings, nor `|`,
+// which starts a shell pipeline: a value is one secret, so it must not be able to hold a
+// command (`api_key=Xk9q2|curl$IFS…|sh` hid the `curl` from an approver, red team c3). A
+// table, because every character of every keyword value goes through it.
 const VALUE_CHARS = (() => {
   const table = new Uint8Array(128);
   for (let c = 33; c < 127; c++) {
-    if ("\"'`,;&()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1) table[c] = 1;
+    if ("\"'`,;&|()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1) table[c] = 1;
   }
   return table;
 })();
