@@ -14,6 +14,7 @@ import {
   type ApprovalChannel,
   type ApprovalRequest,
   approverFingerprint,
+  escapeInvisible,
   MAX_APPROVAL_REASON_CHARS,
 } from "../gateway/mod.ts";
 
@@ -58,11 +59,15 @@ export function supportsFormElicitation(capabilities: ClientCapabilities | undef
   return Object.keys(elicitation).length === 0 || "form" in elicitation;
 }
 
-/** The text a person reads: server, tool and the arguments as the agent sees them. */
+/**
+ * The text a person reads: server, tool and the arguments as the agent sees them. The tool's
+ * name is the server's, so it is shown with its invisible characters escaped like the
+ * arguments (a name must not look like another).
+ */
 export function approvalMessage(request: ApprovalRequest): string {
   return [
-    `Airlock: code running for you wants to call the tool "${request.tool}" ` +
-    `(server "${request.server}") with these arguments:`,
+    `Airlock: code running for you wants to call the tool "${escapeInvisible(request.tool)}" ` +
+    `(server "${escapeInvisible(request.server)}") with these arguments:`,
     "",
     request.arguments,
     "",

@@ -17,6 +17,7 @@ export {
   type ApprovalStatus,
   type ApprovalStore,
   approverFingerprint,
+  escapeInvisible,
   MAX_APPROVAL_ARGUMENT_CHARS,
   MAX_APPROVAL_REASON_CHARS,
   MemoryApprovalStore,

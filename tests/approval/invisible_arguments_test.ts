@@ -15,6 +15,7 @@ import { startTestGateway } from "../helpers.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
 import { auth, nextPending } from "../integration/approval_helpers.ts";
 import { hashApiKey } from "../../gateway/mod.ts";
+import { approvalMessage } from "../../api/mcp_approval.ts";
 
 /** `text` as bytes, each a variation selector (U+FE00–FE0F, U+E0100–E01EF): "ASCII smuggling". */
 const smuggle = (text: string) =>
@@ -125,6 +126,25 @@ Deno.test("approval view: right-to-left text cannot reorder the JSON around it",
   assert(/x\u200e…\[\d+ of \d+ characters not shown\]…/.test(shown.text), shown.text);
   // A value's own LRM is escaped: a raw one is always the view's.
   assert(renderArguments({ a: `x${LRM}y` }).text.includes("\\u200e"));
+});
+
+Deno.test("approval view: the MCP message shows a server's tool name with its invisible characters escaped", () => {
+  // A tool name is the server's to choose: one that reads as another must not.
+  const tool = "fs.read\u200b_file" + smuggle("rm -rf /");
+  const message = approvalMessage({
+    tenant: "acme",
+    executionId: "e",
+    requestId: "r",
+    server: "fs",
+    tool,
+    arguments: renderArguments({ path: "/etc/passwd" }).text,
+    argumentsShortened: false,
+    id: "a",
+    requestedAt: Date.now(),
+    expiresAt: Date.now() + 60_000,
+  });
+  assertEquals(unseen(message.replaceAll("\n", "")), [], JSON.stringify(message));
+  assert(message.includes('"fs.read\\u200b_file\\udb40\\udd62'), message);
 });
 
 const AGENT = "invisible-agent-key";
