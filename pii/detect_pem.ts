@@ -33,18 +33,27 @@ function isBase64(c: number): boolean {
 }
 
 /**
- * The length of the line break at `i`: a real one (`\n`, `\r\n`, `\r`) or one written as a
- * JSON or shell escape (`\n`, `\r\n` as backslash sequences: a key in a `.env` or JSON file).
+ * The length of the line break at `i`: a real one (`\n`, `\r\n`, `\r`) or one written as an
+ * escape (`\n`, `\r\n` after one or more backslashes: a key in a `.env` or JSON file, or in
+ * JSON inside JSON). At most 8 backslashes are read, so the look is bounded.
  */
 function lineBreak(text: string, i: number): number {
   const c = codeAt(text, i);
   if (c === 10) return 1;
   if (c === 13) return codeAt(text, i + 1) === 10 ? 2 : 1;
-  if (c !== 92 /* \ */) return 0;
-  const d = codeAt(text, i + 1);
-  if (d === 110 /* n */) return 2;
-  if (d === 114 /* r */) return text.startsWith("\\n", i + 2) ? 4 : 2;
-  return 0;
+  const n = escapedLetter(text, i, 110 /* n */);
+  if (n > 0) return n;
+  const r = escapedLetter(text, i, 114 /* r */);
+  if (r === 0) return 0;
+  const rn = escapedLetter(text, i + r, 110);
+  return r + rn;
+}
+
+/** The length of backslashes (1 to 8) and then `letter` at `i`, or 0. */
+function escapedLetter(text: string, i: number, letter: number): number {
+  let j = i;
+  while (j - i < 8 && codeAt(text, j) === 92 /* \ */) j++;
+  return j > i && codeAt(text, j) === letter ? j + 1 - i : 0;
 }
 
 /** Past spaces, tabs and at most `breaks` line breaks from `i` (bounded by the text). */

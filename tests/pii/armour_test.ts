@@ -123,6 +123,7 @@ Deno.test("armour: real private keys, however wrapped, are one secret each", asy
     pem("PRIVATE KEY", wrap(rsa, 64), "\r\n"),
     // As written inside a JSON file or a .env value: escaped line breaks.
     pem("PRIVATE KEY", wrap(rsa, 64), "\\n"),
+    pem("PRIVATE KEY", wrap(ec, 64), "\\\\r\\\\n"), // JSON inside JSON
     // On one line, spaces for line breaks.
     pem("PRIVATE KEY", wrap(ec, 64), " "),
     pem("PRIVATE KEY", [btoa(String.fromCharCode(...ec))]),
