@@ -34,18 +34,6 @@ export function findSecrets(text: string, out: Finding[]): void {
 const URL_PASSWORD_PLACEHOLDER =
   /^(?:pass(?:word)?|secret|changeme|x+|\*+|<.*>|\$\{.*\}|\$[A-Z_]+)$/i;
 
-/**
- * Characters that end the user information of a URL for {@linkcode findUrlPasswords}: `@ / ?
- * #`, and those that separate commands or words in a shell or code (`; & | ( ) < >`, quotes,
- * backslash, braces, brackets), which a password in a URL would percent-encode. Without the
- * second kind, `http://u:x;wget$IFS…;@h` hid a command as the password (red team c3).
- */
-const URL_USERINFO_END = (() => {
-  const table = new Uint8Array(128);
-  for (const ch of "@/?#;&|()<>\"'`\\{}[]^") table[ch.charCodeAt(0)] = 1;
-  return table;
-})();
-
 /** The password in `scheme://user:password@host` (database URLs, git remotes). */
 function findUrlPasswords(text: string, out: Finding[]): void {
   let at = text.indexOf("://");
@@ -54,7 +42,7 @@ function findUrlPasswords(text: string, out: Finding[]): void {
     let colon = -1;
     while (j < text.length && j - at < 256) {
       const c = text.charCodeAt(j);
-      if (c <= 32 || c === 127 || (c < 128 && URL_USERINFO_END[c] === 1)) break;
+      if (c === 64 /* @ */ || c === 47 || c === 63 || c === 35 || c <= 32) break;
       if (c === 58 && colon === -1) colon = j;
       j++;
     }
@@ -244,14 +232,14 @@ const PLACEHOLDER =
 const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
 // Letters, digits and the punctuation seen in keys and passwords; not quotes, brackets,
-// commas, semicolons or `&`, which end a value in code, JSON and query strings, nor `|`,
-// which starts a shell pipeline: a value is one secret, so it must not be able to hold a
-// command (`api_key=Xk9q2|curl$IFS…|sh` hid the `curl` from an approver, red team c3). A
-// table, because every character of every keyword value goes through it.
+// commas, semicolons or `&`, which end a value in code, JSON and query strings. (`|` and a
+// URL password's `;`, `(`, `&` stay: real passwords hold them, and redacting one whole matters
+// more than what a single token without spaces could hide from an approver; see the README's
+// "Human approval".) A table, because every character of every keyword value goes through it.
 const VALUE_CHARS = (() => {
   const table = new Uint8Array(128);
   for (let c = 33; c < 127; c++) {
-    if ("\"'`,;&|()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1) table[c] = 1;
+    if ("\"'`,;&()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1) table[c] = 1;
   }
   return table;
 })();

