@@ -252,6 +252,17 @@ export function adversarialCases(): AdversarialCase[] {
     c("labels", "40 letters then a digit", run("a", 40, "1 ")),
     c("labels", "`key-AKIA ` (near miss)", fixed("key-AKIA ")),
     c("labels", "`ip_fe80::1 `", fixed("ip_fe80::1 ")),
+    // --- words glued after values (chars.ts glueAfter, detect_email.ts) ----------------------
+    c("glued", "16 digits + `_visa `", (r) => `${chars(r, DIGITS, 16)}_visa `),
+    c("glued", "digits + 32 letters + a digit", (r) => `${chars(r, DIGITS, 9)}${"x".repeat(32)}1 `),
+    c("glued", "`1_` runs", fixed("1_")),
+    c("glued", "`123-45-6789_W2_`", fixed("123-45-6789_W2_")),
+    c("glued", "`fe80::1_x `", fixed("fe80::1_x ")),
+    c("glued", "`a@example.com-old.txt `", fixed("a@example.com-old.txt ")),
+    c("glued", "`a@b.c0m ` (no domain before the glue)", fixed("a@b.c0m ")),
+    c("glued", "70 letters + `_b@`", run("a", 70, "_b@")),
+    c("glued", "`a%40`", fixed("a%40")),
+    c("glued", "`%3D` runs ending in `%40b.com `", run("a%3D", 20, "%40b.com ")),
     // --- everything at once ------------------------------------------------------------------
     c(
       "mixed",

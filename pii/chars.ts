@@ -76,6 +76,46 @@ export function labelBefore(text: string, i: number): number {
   return joined ? 1 : 2;
 }
 
+/** {@linkcode glueAfter}: nothing is glued on (a space, punctuation, the end). */
+export const GLUE_NONE = 0;
+/** {@linkcode glueAfter}: a word is written onto the value; the value still stands. */
+export const GLUE_SUFFIX = 1;
+/** {@linkcode glueAfter}: the characters run on into one longer token (no value ends here). */
+export const GLUE_TOKEN = 2;
+
+/**
+ * What follows the digits of a value ending before `j`. A word after a value does not make
+ * it an identifier: `4111…1111_visa`, `…1111-old`, `078-05-1120_x`, `+14155550134_cell`,
+ * `10.1.2.3x` show the value as plainly as a space would (red team, 2026-11-30: file names
+ * such as `123-45-6789_W2_2025.pdf` leaked). `_` then anything, `-` then a letter, and
+ * letters touching the digits are such a suffix ({@linkcode GLUE_SUFFIX}). Letters that
+ * run on into digits (`4111…1111a3f9`, `15T10`) are the inside of one token, a hex digest
+ * or a timestamp ({@linkcode GLUE_TOKEN}), and so are `-` and as many hex letters as the
+ * `group` before had digits (`01-23-45-67-89-AB`). Reads at most
+ * {@linkcode MAX_SUFFIX_LETTERS} + 1 characters (or `group` + 2, at most 21), so a scan
+ * that asks after every group stays linear.
+ */
+export function glueAfter(text: string, j: number, group = 0): number {
+  const c = codeAt(text, j);
+  if (c === 95) return isWordChar(codeAt(text, j + 1)) ? GLUE_SUFFIX : GLUE_NONE;
+  if (c === 45) {
+    if (!isLetter(codeAt(text, j + 1))) return GLUE_NONE;
+    // Hex letters as many as the group's digits go on in the group's pattern: a MAC
+    // address (`01-23-45-67-89-AB`) or an id in groups (`4111-1111-1111-1111-abcd`).
+    let k = j + 1;
+    while (k - j <= group && isHex(codeAt(text, k))) k++;
+    const next = codeAt(text, k);
+    return k - j - 1 === group && !isWordChar(next) ? GLUE_TOKEN : GLUE_SUFFIX;
+  }
+  if (!isLetter(c)) return isDigit(c) ? GLUE_TOKEN : GLUE_NONE;
+  let k = j + 1;
+  while (k - j < MAX_SUFFIX_LETTERS && isLetter(codeAt(text, k))) k++;
+  return isDigit(codeAt(text, k)) || isLetter(codeAt(text, k)) ? GLUE_TOKEN : GLUE_SUFFIX;
+}
+
+/** Longest run of letters touching a value that {@linkcode glueAfter} reads as a suffix. */
+export const MAX_SUFFIX_LETTERS = 32;
+
 /** `-`, `_` or `.`: what joins the words of a label, and a label to its value. */
 function isJoiner(c: number): boolean {
   return c === 45 || c === 95 || c === 46;

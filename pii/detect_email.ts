@@ -2,7 +2,7 @@
 // characters (bounded, so the scan stays linear), then validated structurally.
 
 import type { Finding } from "./types.ts";
-import { codeAt, isAlnum, isDigit, isLetter, isWordChar } from "./chars.ts";
+import { codeAt, isAlnum, isDigit, isHex, isLetter } from "./chars.ts";
 
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 253;
@@ -77,23 +77,72 @@ function isDomainChar(c: number): boolean {
   return isAlnum(c) || c === 46 || c === 45 || isWideAlnum(c);
 }
 
+/**
+ * How an `@` is written: itself, percent-encoded in a URL or form body
+ * (`?email=ann.lee%40example.com`), or percent-encoded twice (`%2540`, a query string
+ * inside a redirect parameter).
+ */
+const AT_FORMS = ["@", "%40", "%2540"] as const;
+
+/** Whether `text` holds an `@` in any of its {@linkcode AT_FORMS} (native scans). */
+export function mayHoldEmail(text: string): boolean {
+  return text.includes("@") || (text.includes("%") && AT_FORMS.some((f) => text.includes(f)));
+}
+
 /** Appends every e-mail address in `text` to `out`. */
 export function findEmails(text: string, out: Finding[]): void {
-  let at = text.indexOf("@");
-  while (at !== -1) {
-    const next = scanAt(text, at, out);
-    at = text.indexOf("@", Math.max(next, at + 1));
+  // One `indexOf` cursor per form of the `@`, each moving only forward: the text is
+  // scanned once per form (once in all without a `%`, the common case).
+  const forms = text.includes("%") ? AT_FORMS.length : 1;
+  const next = AT_FORMS.map((form, k) => k < forms ? text.indexOf(form) : -1);
+  let resume = 0;
+  // A local part never holds an `@`, written or encoded: no walk back reads past the last
+  // trigger (`a%40a%40…` would otherwise read 65 characters back per trigger).
+  let floor = 0;
+  while (true) {
+    let f = -1;
+    for (let k = 0; k < forms; k++) {
+      if (next[k] !== -1 && next[k] < resume) next[k] = text.indexOf(AT_FORMS[k], resume);
+      if (next[k] !== -1 && (f === -1 || next[k] < next[f])) f = k;
+    }
+    if (f === -1) break;
+    const at = next[f];
+    resume = Math.max(scanAt(text, at, AT_FORMS[f].length, floor, out), at + 1);
+    floor = at + AT_FORMS[f].length;
   }
 }
 
-/** Tries the address around the '@' at `at`; returns where the search may resume. */
-function scanAt(text: string, at: number, out: Finding[]): number {
+/**
+ * Tries the address around the `@` written at `at` in `atLength` characters, its local
+ * part starting at `floor` or later; returns where the search may resume.
+ */
+function scanAt(
+  text: string,
+  at: number,
+  atLength: number,
+  floor: number,
+  out: Finding[],
+): number {
   // Local part: walk left, bounded.
+  const stop = Math.max(floor, at - MAX_LOCAL - 1);
   let start = at;
-  while (start > 0 && at - start < MAX_LOCAL + 1 && isLocalChar(text.charCodeAt(start - 1))) {
-    start--;
+  while (start > stop && isLocalChar(text.charCodeAt(start - 1))) start--;
+  if (at - start > MAX_LOCAL) {
+    // More than a local part can hold: something is glued in front of the address
+    // (`<sha-256>_bob.ray@…`, a file name). The address is within the last MAX_LOCAL
+    // characters; it starts after the first joiner in them, which is where the glue is
+    // when the address is shorter, or with them.
+    start = at - MAX_LOCAL;
+    for (let k = start; k < at; k++) {
+      if (!isAlnum(text.charCodeAt(k)) && !isWideAlnum(text.charCodeAt(k))) {
+        start = k + 1;
+        break;
+      }
+    }
   }
-  if (isLocalChar(codeAt(text, start - 1))) return at + 1; // local part too long
+  // Percent-encoded text (`?next=%3Fto%3Dann%2540…`): an encoded delimiter ends the
+  // local part as the delimiter itself would.
+  if (atLength > 1) start = afterEncodedDelimiter(text, start, at);
   // Leading characters that are punctuation in prose, not part of the address.
   while (
     start < at && !isAlnum(text.charCodeAt(start)) && !isWideAlnum(text.charCodeAt(start)) &&
@@ -101,22 +150,37 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   ) start++;
   if (start === at) return at + 1;
   // Domain: walk right, bounded.
-  let end = at + 1;
-  while (end < text.length && end - at <= MAX_DOMAIN && isDomainChar(text.charCodeAt(end))) end++;
-  if (isDomainChar(codeAt(text, end)) && end - at > MAX_DOMAIN) return end;
+  const domain = at + atLength;
+  let end = domain;
+  while (end < text.length && end - domain < MAX_DOMAIN && isDomainChar(text.charCodeAt(end))) {
+    end++;
+  }
+  if (isDomainChar(codeAt(text, end)) && end - domain >= MAX_DOMAIN) return end;
   // A trailing dot or hyphen ends a sentence, not a domain.
   while (
-    end > at + 1 && !isAlnum(text.charCodeAt(end - 1)) && !isWideAlnum(text.charCodeAt(end - 1))
+    end > domain && !isAlnum(text.charCodeAt(end - 1)) && !isWideAlnum(text.charCodeAt(end - 1))
   ) {
     end--;
   }
-  if (!validDomain(text, at + 1, end)) {
+  let glued = false;
+  if (!validDomain(text, domain, end)) {
     // `frank@example.com-123-45-6789.txt`: an address glued by a hyphen to digits (a file
     // name, an id); the domain ends at that hyphen.
-    const cut = hyphenDigitsCut(text, at + 1, end);
-    if (cut === -1 || !validDomain(text, at + 1, cut)) return at + 1;
-    end = cut;
+    const cut = hyphenDigitsCut(text, domain, end);
+    if (cut !== -1 && validDomain(text, domain, cut)) end = cut;
+    else {
+      // Something else glued on after the top-level domain (a file name, a word).
+      end = domainEndBeforeGlue(text, domain, end);
+      if (end === -1) return at + 1;
+      glued = true;
+    }
   }
+  // Whatever is glued on after the domain (`_resume.pdf`, `@`, `.txt`, `2`) does not hide
+  // the address (red team, 2026-11-30), when the domain ends in a top-level domain that
+  // addresses use: `--pass-arg=imports@env.await_promise_sync` and `ks_in@devanagari.utf8`
+  // are names in code and locales.
+  const next = codeAt(text, end);
+  if ((glued || next === 95 || next === 64) && !commonTld(text, domain, end)) return end;
   if (!validLocal(text, start, at)) return at + 1;
   // `scheme://user:password@host`: credentials in a URL, not an address (the password
   // is reported as a secret).
@@ -128,10 +192,130 @@ function scanAt(text: string, at: number, out: Finding[]): number {
   ) return end;
   // `git@github.com:owner/repo` is an SSH remote, not someone's address.
   if (codeAt(text, end) === 58 && text.slice(start, at) === "git") return end;
-  // Glued to more address-like text (`a@b.com@c`) or to a word: not a clean address.
-  if (codeAt(text, end) === 64 || isWordChar(codeAt(text, end))) return end;
   out.push({ type: "email", start, end, value: text.slice(start, end) });
   return end;
+}
+
+/**
+ * The local part `[start, at)` of a percent-encoded address, starting after the last
+ * `%XX` in it that encodes a character no local part holds (`=`, `?`, `&`, `/`, `:`…).
+ * One pass over at most {@linkcode MAX_LOCAL} characters.
+ */
+function afterEncodedDelimiter(text: string, start: number, at: number): number {
+  let from = start;
+  for (let k = start; k + 2 < at; k++) {
+    if (text.charCodeAt(k) !== 37) continue;
+    if (!isHex(text.charCodeAt(k + 1)) || !isHex(text.charCodeAt(k + 2))) continue;
+    const code = parseInt(text.slice(k + 1, k + 3), 16);
+    if (code === 37 || isLocalChar(code)) continue;
+    from = k + 3;
+  }
+  return from;
+}
+
+/**
+ * Where the domain `[start, end)`, which is not valid as read, ends when something was
+ * glued onto it, or -1: `ann@example.org.txt` (a file extension after it), `ann@example.com2`,
+ * `ann@example.com-old` (a word or number touching the top-level domain). The domain
+ * left must be valid on its own, with a letter in its first label (so `pkg@1.2.3.min.js`
+ * and `icon@2x.png` stay alone). A few passes over the bounded domain: linear overall.
+ */
+function domainEndBeforeGlue(text: string, start: number, end: number): number {
+  const lastDot = lastDotIn(text, start, end);
+  if (lastDot === -1 || !hasLetterBeforeDot(text, start, end)) return -1;
+  let e = end;
+  if (FILE_EXTENSIONS.has(text.slice(lastDot + 1, end).toLowerCase())) {
+    e = lastDot;
+    if (validDomain(text, start, e)) return e;
+  }
+  // The last label of what is left: letters, then what touches them.
+  const labelStart = lastDotIn(text, start, e) + 1;
+  if (labelStart === 0) return -1;
+  let k = labelStart;
+  while (k < e && isLetter(text.charCodeAt(k))) k++;
+  if (k === e || k - labelStart < 2) return -1;
+  return validDomain(text, start, k) ? k : -1;
+}
+
+/**
+ * The last `.` in `[start, end)`, or -1. A loop bounded by the domain, not `lastIndexOf`,
+ * which would read back over the whole text for every `@` (quadratic on `a@a@a@…`).
+ */
+function lastDotIn(text: string, start: number, end: number): number {
+  for (let i = end - 1; i >= start; i--) if (text.charCodeAt(i) === 46) return i;
+  return -1;
+}
+
+/**
+ * Generic top-level domains that addresses are commonly at. With a country code (any
+ * two letters) or an IDN (`xn--`), the only ones an address with something glued after
+ * it may end in.
+ */
+const COMMON_TLDS = new Set([
+  "com",
+  "org",
+  "net",
+  "edu",
+  "gov",
+  "mil",
+  "int",
+  "info",
+  "biz",
+  "name",
+  "pro",
+  "mobi",
+  "aero",
+  "coop",
+  "museum",
+  "jobs",
+  "travel",
+  "app",
+  "dev",
+  "page",
+  "cloud",
+  "online",
+  "site",
+  "tech",
+  "xyz",
+  "shop",
+  "store",
+  "email",
+  "mail",
+  "live",
+  "company",
+  "agency",
+  "digital",
+  "studio",
+  "media",
+  "news",
+  "global",
+  "world",
+  "blog",
+  "club",
+  "team",
+  "group",
+  "health",
+  "law",
+  "bank",
+  "ltd",
+  "inc",
+  "llc",
+]);
+
+/** Whether the domain `[start, end)` ends in a country code, an IDN or a common TLD. */
+function commonTld(text: string, start: number, end: number): boolean {
+  const tld = text.slice(lastDotIn(text, start, end) + 1, end).toLowerCase();
+  return tld.length === 2 || tld.startsWith("xn--") || COMMON_TLDS.has(tld);
+}
+
+/** Whether the first label of the domain `[start, end)` holds a letter. */
+function hasLetterBeforeDot(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) return false;
+    if (isLetter(c) || isWideAlnum(c)) return true;
+  }
+  return false;
 }
 
 /**

@@ -3,7 +3,7 @@
 // C++ scopes (`std::vector`) fail the parse or the word-boundary test.
 
 import type { Finding } from "./types.ts";
-import { codeAt, isDigit, isHex, isWordChar, labelBefore } from "./chars.ts";
+import { codeAt, isDigit, isHex, isLetter, isWordChar, labelBefore } from "./chars.ts";
 
 const MAX_LENGTH = 45;
 
@@ -52,7 +52,9 @@ function scanAt(text: string, colon: number, scanned: number, out: Finding[]): n
   // A label joined by `_` (`ip_fe80::1`) is written onto the address, not part of it.
   if (before === 95 && labelBefore(text, start) !== 1) return resume;
   if ((isWordChar(before) && before !== 95) || before === 46 || before === 58) return resume;
-  if (isWordChar(after) || (after === 46 && isDigit(codeAt(text, end + 1)))) return resume;
+  // A word written onto the address after `_` (`…:7334_x`, `fe80::1_eth0`) or `-` does not
+  // hide it; letters touching it (`fe80::not-hex`, `[2001:db8::zzzz]`) make a malformed one.
+  if (isLetter(after) || (after === 46 && isDigit(codeAt(text, end + 1)))) return resume;
   if (after === 58 && codeAt(text, end + 1) === 58) return resume;
   const candidate = text.slice(start, end);
   if (ipv6Valid(candidate)) out.push({ type: "ip", start, end, value: candidate });

@@ -7,7 +7,19 @@
 // phone validator (libphonenumber's verdict, compiled: see phone_validator.ts).
 
 import type { Finding, PiiType } from "./types.ts";
-import { codeAt, isAlnum, isDigit, isLower, isUpper, isWordChar, labelBefore } from "./chars.ts";
+import {
+  codeAt,
+  GLUE_SUFFIX,
+  GLUE_TOKEN,
+  glueAfter,
+  isAlnum,
+  isDigit,
+  isLetter,
+  isLower,
+  isUpper,
+  isWordChar,
+  labelBefore,
+} from "./chars.ts";
 import { cardNumberValid, IBAN_LENGTHS, ibanValid, ssnValid } from "./checksums.ts";
 import { validNationalNumberOfDigits } from "./phone_validator.ts";
 
@@ -167,8 +179,11 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
   // word is a label of letters written onto the value (`card-4111…`, `id_4111…`,
   // `x.4111…`, `card4111…`, `ip-10.1.2.3`): it hides nothing from a reader, so not from
   // us either. The label is letters only: a word holding digits is an identifier.
+  // `_` is never part of how a number is written, so whatever it joins on the left is
+  // another word (`W2_2025_123-45-6789.pdf`, `order_ab12_4111…`), digits or not.
   let glued = 0; // 0: standing alone, 1: after a label joined by `-`/`_`/`.`, 2: touching
-  if (isWordChar(prev) || ((prev === 45 || prev === 46) && isWordChar(codeAt(text, i - 2)))) {
+  if (prev === 95) glued = 1;
+  else if (isWordChar(prev) || ((prev === 45 || prev === 46) && isWordChar(codeAt(text, i - 2)))) {
     glued = labelBefore(text, i);
     if (glued === 0) return skipWord(text, i);
   }
@@ -178,7 +193,12 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
   let d = i;
   while (d < n && isDigit(text.charCodeAt(d))) d++;
   const next = codeAt(text, d);
-  if (d - i < 8 && !isWordChar(next) && !isSeparatorChar(next)) return d;
+  if (d - i < 8 && !isSeparatorChar(next)) {
+    // Nor does one with a word glued on (`1_`, `12px`); one that runs on into a token
+    // (`12ab3`) is skipped whole.
+    if (!isWordChar(next)) return d;
+    return glueAfter(text, d, d - i) === GLUE_TOKEN ? skipWord(text, i) : d;
+  }
   const groups: Group[] = [];
   let j = i;
   let sep = "";
@@ -186,8 +206,10 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
   while (true) {
     const gs = j;
     while (j < n && isDigit(text.charCodeAt(j))) j++;
-    if (j - gs > MAX_GROUP_DIGITS || isWordChar(codeAt(text, j))) {
-      // Too long to be a value, or glued to a word: this group belongs to something else.
+    const glue = j - gs > MAX_GROUP_DIGITS ? GLUE_TOKEN : glueAfter(text, j, j - gs);
+    if (glue === GLUE_TOKEN) {
+      // Too long to be a value, or the digits run on into an identifier (`123abc4`, a hex
+      // digest, `15T10:30`): this group belongs to something else.
       if (groups.length === 0) return skipWord(text, gs);
       j = gs - sep.length;
       break;
@@ -195,7 +217,8 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
     const paren = sep.length > 0 && (sep.includes("(") || sep.includes(")"));
     groups.push({ start: gs, end: j, sep, paren, offset });
     offset += j - gs;
-    if (groups.length >= MAX_GROUPS) break;
+    // A word written onto the value (`…1111x`, `…1120_W2_2025.pdf`) ends it.
+    if (glue === GLUE_SUFFIX || groups.length >= MAX_GROUPS) break;
     // Separator: up to three characters, then a digit.
     let k = j;
     while (k < n && k - j < 3 && isSeparatorChar(text.charCodeAt(k))) k++;
@@ -204,10 +227,15 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
     if (!SEPARATORS.has(sep)) break;
     j = k;
   }
-  // `4111-1111-1111-1111-abcd`, `2024-01-15_run`: the digits are part of an identifier
-  // (a word after the value is not a label: `phone_id=4155552671_x` names a record).
-  const after = codeAt(text, j);
-  if ((after === 45 || after === 95) && isWordChar(codeAt(text, j + 1))) return skipWord(text, j);
+  // A group that a `-` and more digits would have continued, but the cluster stopped
+  // (a run too long to be a group, or past MAX_GROUPS): the value is part of a longer number.
+  // A dotted run with a word after a `-` is a version (`1.3.0.1-motley`, `1.2.3.4-rc`).
+  const dash = codeAt(text, j) === 45;
+  const afterDash = codeAt(text, j + 1);
+  if (
+    dash && (isDigit(afterDash) ||
+      (isLetter(afterDash) && groups.length > 1 && groups[groups.length - 1].sep === "."))
+  ) return skipWord(text, j);
   if (groups.length > 0) {
     // A dotted run after letters is a version (`python3.11.2.1`), after a dot part of a
     // name (`host.10.1.2.3`): an address needs its label joined by `-` or `_`.
@@ -498,7 +526,12 @@ function matchIban(text: string, p: number): { end: number; valid: boolean } {
       j++;
     } else break;
   }
-  if (compact.length !== length || isAlnum(codeAt(text, j))) return { end: -1, valid: false };
+  // A capital or digit after the country's length makes a longer token; a lower-case word
+  // after it (`DE89…3000old`) is written onto the account number, as after a value above.
+  const after = codeAt(text, j);
+  if (compact.length !== length || isDigit(after) || isUpper(after)) {
+    return { end: -1, valid: false };
+  }
   return { end: j, valid: ibanValid(compact) };
 }
 

@@ -145,7 +145,9 @@ function matchKnown(text: string, start: number, prefix: string): number {
   if (prefix === "AKIA" || prefix === "ASIA") {
     len = countWhile(text, body, base32, 16);
     if (len !== 16) return -1;
-    ok = base62;
+    // An access key id is 16 base32 characters: a lower-case letter, `0`, `1`, `8`, `9`
+    // after them is written onto it (`…EXAMPLEold`), not more of it.
+    ok = base32;
   } else if (prefix === "github_pat_") {
     len = countWhile(text, body, (c) => base62(c) || c === 95, 255);
     if (len < 22 || len > 255) return -1;
@@ -170,6 +172,11 @@ function matchKnown(text: string, start: number, prefix: string): number {
     ok = base64url;
   } else if (prefix === "AIza") {
     len = countWhile(text, body, base64url, 35);
+    // Exactly 35 characters; a `-` or `_` after them starts a word written onto the key
+    // (`AIza…_old`), while a letter or digit would make a longer token.
+    if (len === 36 && (text.charCodeAt(body + 35) === 45 || text.charCodeAt(body + 35) === 95)) {
+      return body + 35;
+    }
     if (len !== 35) return -1;
     ok = base64url;
   } else {

@@ -1,7 +1,7 @@
 // findPii: runs the detectors for the wanted types and resolves overlaps.
 
 import { type Finding, PII_TYPES, type PiiType } from "./types.ts";
-import { findEmails } from "./detect_email.ts";
+import { findEmails, mayHoldEmail } from "./detect_email.ts";
 import { findNumbers } from "./detect_numbers.ts";
 import { findIpv6 } from "./detect_ipv6.ts";
 import { findSecrets } from "./detect_secrets.ts";
@@ -46,7 +46,7 @@ function findIn(text: string, types: readonly PiiType[]): Finding[] {
   if (text.length === 0) return [];
   const want = new Set(types);
   const raw: Finding[] = [];
-  if (want.has("email") && text.includes("@")) findEmails(text, raw);
+  if (want.has("email") && mayHoldEmail(text)) findEmails(text, raw);
   const numbers = {
     phone: want.has("phone"),
     ssn: want.has("ssn"),

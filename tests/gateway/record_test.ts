@@ -271,6 +271,56 @@ Deno.test("made-up tool ids with personal data in Unicode, invisible or labelled
   }
 });
 
+Deno.test("made-up tool ids with a word glued onto personal data are redacted everywhere", async () => {
+  // A word, a file extension or a digest glued onto a value used to make it an identifier
+  // (red team, 2026-11-30: these reached the response, the audit, the logs and /metrics).
+  const digest = "3f9a".repeat(16);
+  const ids = [
+    "4111111111111111x",
+    "x.4111111111111111_visa",
+    "ledger.078-05-1120_W2_2025",
+    "x.+14155550134_cell",
+    "ip_10.1.2.3_host",
+    "ip_fe80::1234_eth0",
+    "ledger.ann.lee@example.com_resume",
+    `x.${digest}_bob.ray@example.org.txt`,
+    "x.AKIAIOSFODNN7EXAMPLEold",
+  ];
+  const h = await startGateway();
+  try {
+    const reply = await h.run(`
+      const ids = ${JSON.stringify(ids)};
+      for (const id of ids) { try { await tools.call(id, {}); } catch {} }
+      return ids.length;`);
+    assert(reply.ok, JSON.stringify(reply.error));
+    assertEquals(reply.tools.calls.length, ids.length);
+    const places = {
+      response: JSON.stringify(reply.tools.calls),
+      audit: JSON.stringify(h.gateway.audit!.recent({ limit: 1 })[0]),
+      metrics: metricsText(h.gateway),
+      logs: h.logs.join("\n"),
+    };
+    for (const [place, text] of Object.entries(places)) {
+      for (
+        const value of [
+          "4111111111111111",
+          "078-05-1120",
+          "4155550134",
+          "10.1.2.3",
+          "fe80::1234",
+          "ann.lee@example.com",
+          "bob.ray@example.org",
+          "AKIAIOSFODNN7EXAMPLE",
+        ]
+      ) {
+        assert(!text.includes(value), `${place} holds ${value}: ${text.slice(0, 400)}`);
+      }
+    }
+  } finally {
+    await h.close();
+  }
+});
+
 Deno.test("2,000 refused calls with 10 KB ids cost a bounded response, audit and /metrics", async () => {
   // The claim is about sizes, not speed: 20 MB of ids crossing the bridge may take more than
   // the usual 3 s on a loaded machine.

@@ -39,3 +39,32 @@ Deno.test("X-Request-Id holding a labelled value is replaced, a plain one is kep
     await gw.close();
   }
 });
+
+Deno.test("X-Request-Id holding a value with a word glued on is replaced", async () => {
+  // A word after the value used to make it an identifier (red team, 2026-11-30).
+  const gw = await startTestGateway();
+  try {
+    const refused = [
+      "4111111111111111_visa",
+      "req-4111111111111111x",
+      "078-05-1120_x",
+      "10.1.2.3_host",
+      "fe80::1_eth0",
+      "DE89370400440532013000old",
+      "AKIAIOSFODNN7EXAMPLEold",
+    ];
+    const kept = ["run_20240115T103000Z", "sha1-4111111111111111a3f9c2e1", "v1.2.3.4-beta"];
+    for (const sent of [...refused, ...kept]) {
+      const reply = await gw.post("/v1/execute", { code: "return 1" }, { "x-request-id": sent });
+      assertEquals(reply.status, 200);
+      const echoed = reply.headers.get("x-request-id") ?? "";
+      if (kept.includes(sent)) assertEquals(echoed, sent);
+      else {
+        assert(echoed !== sent, `${sent} was kept`);
+        assertMatch(echoed, UUID);
+      }
+    }
+  } finally {
+    await gw.close();
+  }
+});

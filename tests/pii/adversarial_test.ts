@@ -166,6 +166,19 @@ const MEMBERS: Record<string, [string, (i: number) => string][]> = {
     ["key-AKIA near misses", () => "key-AKIA "],
     ["ip_ labels before IPv6", () => "ip_fe80::1 "],
   ],
+  // Words glued after values (chars.ts glueAfter) and the e-mail forms of pii/detect_email.ts.
+  "glued words": [
+    ["16 digits + _visa", (i) => `${vary(i, 8)}${vary(i + 1, 8)}_visa `],
+    ["digits + 32 letters + a digit", (i) => `${vary(i, 9)}${"x".repeat(32)}1 `],
+    ["1_ runs", () => "1_"],
+    ["SSN + _W2_", () => "123-45-6789_W2_"],
+    ["fe80::1_x", () => "fe80::1_x "],
+    ["a@example.com-old.txt", () => "a@example.com-old.txt "],
+    ["a@b.c0m (no domain before the glue)", () => "a@b.c0m "],
+    ["70 letters + _b@", () => "a".repeat(70) + "_b@"],
+    ["a%40", () => "a%40"],
+    ["%3D runs then %40", (i) => (i % 20 === 19 ? "%40b.com " : "a%3D")],
+  ],
   "secrets: high-entropy": [
     ["token= + 500 random", (i) => `token=${(vary(i, 9) + "aZ").repeat(50)},`],
     ["Bearer runs", (i) => (i % 20 === 19 ? "," : "Authorization: Bearer ")],

@@ -143,10 +143,12 @@ Deno.test("phone: international and national formats; not dates, versions, IDs",
 Deno.test("secrets: known formats need their exact shape", () => {
   assert(values("AKIAIOSFODNN7EXAMPLE", "secret").length === 1, "aws");
   assert(values("AKIAIOSFODNN7EXAMPL", "secret").length === 0, "aws too short");
-  // Inside a token that holds digits, or continued, it is not a key; after a label of
-  // letters (`x`, `key-`) it is one written onto the label (see tests/pii/fold_test.ts).
+  // Inside a token that holds digits, or continued in its own alphabet, it is not a key;
+  // after a label of letters (`x`, `key-`) it is one written onto the label (see
+  // tests/pii/fold_test.ts), and so with a word written after it (tests/pii/glued_test.ts).
   assert(values("x9AKIAIOSFODNN7EXAMPLE", "secret").length === 0, "aws inside a token");
-  assert(values("AKIAIOSFODNN7EXAMPLEx", "secret").length === 0, "aws continued");
+  assert(values("AKIAIOSFODNN7EXAMPLEX", "secret").length === 0, "aws continued");
+  assert(values("AKIAIOSFODNN7EXAMPLEx", "secret").length === 1, "aws with a suffix");
   assert(values("xAKIAIOSFODNN7EXAMPLE", "secret").length === 1, "aws after a letter label");
   assert(values("ghp_short", "secret").length === 0, "github too short");
   assert(values("eyJub3QiOiJqd3QifQ.eyJhIjoxfQ.sig", "secret").length === 0, "no alg/typ header");
