@@ -105,9 +105,13 @@ export function createHttpApp(gateway: Gateway, extras: HttpExtras = {}): Hono<E
     return c.json(readiness, readiness.ready ? 200 : 503);
   });
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
+  // Needs no key, so anyone can ask for it in a loop: the page (tenants x catalogued tools)
+  // is rendered in slices that yield the loop, once for all scrapes that ask meanwhile, and
+  // reused for a short while after (observability/metrics_page.ts).
   app.get(
     "/metrics",
-    (c) => c.body(gateway.metrics.registry.render(), 200, { "content-type": METRICS_CONTENT_TYPE }),
+    async (c) =>
+      c.body(await gateway.metrics.page.read(), 200, { "content-type": METRICS_CONTENT_TYPE }),
   );
 
   const authenticate = async (c: Context<Env>, next: () => Promise<void>) => {

@@ -13,6 +13,7 @@
 
 import type { VaultStoreStats } from "../pii/mod.ts";
 import type { AuditRecord } from "./audit.ts";
+import { MetricsPage } from "./metrics_page.ts";
 import { addAuditQueueMetrics, addPoolMetrics, type PoolMetricStats } from "./pool_metrics.ts";
 import type { WriteBehindStats } from "./write_behind.ts";
 
@@ -29,6 +30,12 @@ export interface Metric {
   readonly type: "counter" | "gauge" | "histogram";
   /** The sample lines, without HELP/TYPE, each ending in a newline. */
   samples(): string;
+  /**
+   * The same lines in pieces of at most one series each, in the same order (their
+   * concatenation is {@linkcode samples}), so that a renderer can give the event loop a turn
+   * between pieces ({@linkcode Registry.renderSliced}).
+   */
+  chunks(): Iterable<string>;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -42,8 +49,11 @@ export abstract class MetricFamily<S> {
   readonly help: string;
   /** The label names every series carries, in output order. */
   readonly labelNames: readonly string[];
-  /** Series by the JSON of their label values. */
-  protected readonly series = new Map<string, { labels: Labels; state: S }>();
+  /**
+   * Series by the JSON of their label values, each with its label pairs as they are written
+   * (`k="v",…`, escaped once when the series is made, not at every render).
+   */
+  protected readonly series = new Map<string, { labels: Labels; text: string; state: S }>();
 
   /** Validates the names; `reserved` are label names the subclass uses itself. */
   constructor(name: string, help: string, labelNames: string[], reserved: string[] = []) {
@@ -77,10 +87,19 @@ export abstract class MetricFamily<S> {
     const id = this.identify(labels);
     let entry = this.series.get(id.key);
     if (!entry) {
-      entry = { labels: id.labels, state: init() };
+      entry = { labels: id.labels, text: labelPairs(id.labels), state: init() };
       this.series.set(id.key, entry);
     }
     return entry.state;
+  }
+
+  /**
+   * The series now, copied: a render that yields between series walks this copy, so a series
+   * dropped and made again meanwhile is not written twice (a Map's iteration would visit it
+   * again at its new place).
+   */
+  protected snapshot(): Array<{ text: string; state: S }> {
+    return [...this.series.values()];
   }
 
   /**
@@ -155,14 +174,15 @@ export class Counter extends MetricFamily<{ value: number }> implements Metric {
 
   /** The sample lines: series counted here, then collected ones. */
   samples(): string {
-    let out = "";
-    for (const { labels, state } of this.series.values()) {
-      out += sampleLine(this.name, labels, state.value);
-    }
+    return joined(this.chunks());
+  }
+
+  /** {@linkcode samples}, one line at a time. */
+  *chunks(): Generator<string> {
+    for (const { text, state } of this.snapshot()) yield sampleLine(this.name, text, state.value);
     for (const { labels, value } of collectSafely(this.#collect)) {
-      out += sampleLine(this.name, this.identify(labels).labels, value);
+      yield sampleLine(this.name, labelPairs(this.identify(labels).labels), value);
     }
-    return out;
   }
 }
 
@@ -193,15 +213,18 @@ export class Gauge extends MetricFamily<{ value: number }> implements Metric {
    * labels). Collected series are not kept, so one that stops being reported disappears.
    */
   samples(): string {
-    const current = new Map<string, { labels: Labels; value: number }>();
-    for (const [key, { labels, state }] of this.series) current.set(key, { labels, ...state });
+    return joined(this.chunks());
+  }
+
+  /** {@linkcode samples}, one line at a time (the values are read before the first). */
+  *chunks(): Generator<string> {
+    const current = new Map<string, { text: string; value: number }>();
+    for (const [key, { text, state }] of this.series) current.set(key, { text, ...state });
     for (const { labels, value } of collectSafely(this.#collect)) {
       const id = this.identify(labels);
-      current.set(id.key, { labels: id.labels, value });
+      current.set(id.key, { text: labelPairs(id.labels), value });
     }
-    let out = "";
-    for (const { labels, value } of current.values()) out += sampleLine(this.name, labels, value);
-    return out;
+    for (const { text, value } of current.values()) yield sampleLine(this.name, text, value);
   }
 }
 
@@ -221,6 +244,8 @@ export class Histogram extends MetricFamily<HistogramState> implements Metric {
   readonly type = "histogram" as const;
   /** Upper bounds, ascending, without +Inf (always added). */
   readonly buckets: readonly number[];
+  /** The `le` value of each bucket as written, ending with `+Inf`. */
+  readonly #le: readonly string[];
 
   /** A histogram over `buckets` (finite, strictly ascending upper bounds). */
   constructor(name: string, help: string, labelNames: string[], buckets: number[]) {
@@ -231,6 +256,7 @@ export class Histogram extends MetricFamily<HistogramState> implements Metric {
       throw new RangeError(`${name}: buckets must be finite and strictly ascending`);
     }
     this.buckets = [...buckets];
+    this.#le = [...buckets.map(formatValue), "+Inf"];
     if (labelNames.length === 0) this.get({}, () => this.#empty());
   }
 
@@ -247,18 +273,26 @@ export class Histogram extends MetricFamily<HistogramState> implements Metric {
 
   /** The sample lines: `_bucket` per bound (cumulative, ending with +Inf), `_sum`, `_count`. */
   samples(): string {
-    let out = "";
-    for (const { labels, state } of this.series.values()) {
+    return joined(this.chunks());
+  }
+
+  /** {@linkcode samples}, one series (all its lines) at a time. */
+  *chunks(): Generator<string> {
+    const last = this.buckets.length;
+    for (const { text, state } of this.snapshot()) {
+      // The label pairs and the bounds are written once each: this is most of the page.
+      const bucket = `${this.name}_bucket{${text ? `${text},` : ""}le="`;
+      let out = "";
       let cumulative = 0;
-      this.buckets.forEach((bound, i) => {
+      for (let i = 0; i < last; i++) {
         cumulative += state.counts[i];
-        out += sampleLine(`${this.name}_bucket`, { ...labels, le: formatValue(bound) }, cumulative);
-      });
-      out += sampleLine(`${this.name}_bucket`, { ...labels, le: "+Inf" }, state.count);
-      out += sampleLine(`${this.name}_sum`, labels, state.sum);
-      out += sampleLine(`${this.name}_count`, labels, state.count);
+        out += `${bucket}${this.#le[i]}"} ${formatValue(cumulative)}\n`;
+      }
+      out += `${bucket}${this.#le[last]}"} ${formatValue(state.count)}\n`;
+      out += sampleLine(`${this.name}_sum`, text, state.sum);
+      out += sampleLine(`${this.name}_count`, text, state.count);
+      yield out;
     }
-    return out;
   }
 
   #empty(): HistogramState {
@@ -295,17 +329,53 @@ export class Registry {
     return dropped;
   }
 
-  /** Every metric in the Prometheus text format 0.0.4 (`text/plain; version=0.0.4`). */
+  /**
+   * Every metric in the Prometheus text format 0.0.4 (`text/plain; version=0.0.4`), in one
+   * go: for tests and small registries. A page served to clients is made with
+   * {@linkcode renderSliced}, which does not hold the event loop.
+   */
   render(): string {
     let out = "";
-    for (const metric of this.#metrics.values()) {
-      out += `# HELP ${metric.name} ${escapeHelp(metric.help)}\n`;
-      out += `# TYPE ${metric.name} ${metric.type}\n`;
-      out += metric.samples();
-    }
+    for (const metric of this.#metrics.values()) out += header(metric) + joined(metric.chunks());
     return out;
   }
+
+  /**
+   * The text of {@linkcode render}, made in slices of about `sliceMs` of work with a
+   * macrotask turn (`setTimeout(0)`) given to the event loop after each: the page grows with
+   * tenants × catalogued tools (2 tenants × 300 tools: about 1 MB, which with its UTF-8
+   * encoding took 30–37 ms of work before label pairs were escaped once per series, and about
+   * 3 ms since), and the loop is every tenant's. Each
+   * series is written whole in one slice; values read in different slices may be from
+   * different moments, as with any scrape. A metric registered meanwhile is left for the next
+   * render.
+   *
+   * @param sliceMs longest stretch of work between turns, in ms (default
+   *   {@linkcode RENDER_SLICE_MS})
+   * @returns the text, and the ms spent working on it (the turns given away not counted)
+   */
+  async renderSliced(sliceMs = RENDER_SLICE_MS): Promise<{ text: string; busyMs: number }> {
+    let out = "";
+    let busyMs = 0;
+    let sliceStart = performance.now();
+    for (const metric of [...this.#metrics.values()]) {
+      out += header(metric);
+      for (const chunk of metric.chunks()) {
+        out += chunk;
+        const now = performance.now();
+        if (now - sliceStart > sliceMs) {
+          busyMs += now - sliceStart;
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          sliceStart = performance.now();
+        }
+      }
+    }
+    return { text: out, busyMs: busyMs + performance.now() - sliceStart };
+  }
 }
+
+/** The longest stretch of {@linkcode Registry.renderSliced}'s work between turns, in ms. */
+export const RENDER_SLICE_MS = 4;
 
 /** The content type of {@linkcode Registry.render}'s output. */
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -338,8 +408,10 @@ export interface GatewayMetricSources {
 
 /** Airlock's metrics; see {@linkcode createGatewayMetrics}. */
 export interface GatewayMetrics {
-  /** Everything below, for `GET /metrics`. */
+  /** Everything below. */
   registry: Registry;
+  /** The registry's page for `GET /metrics`: rendered in slices, shared and briefly reused. */
+  page: MetricsPage;
   /** `airlock_executions_total{tenant,outcome}`: outcome is `ok` or the error kind. */
   executions: Counter;
   /** `airlock_execution_duration_seconds{tenant}`: the whole pipeline. */
@@ -372,6 +444,7 @@ export function createGatewayMetrics(sources: GatewayMetricSources): GatewayMetr
     registry.register(new Gauge(name, help, [], () => [{ labels: {}, value: read() }]));
   const metrics: GatewayMetrics = {
     registry,
+    page: new MetricsPage(registry),
     executions: registry.register(
       new Counter("airlock_executions_total", "Executions that ran, by outcome.", [
         "tenant",
@@ -590,9 +663,25 @@ export function dropToolSeries(
   );
 }
 
-function sampleLine(name: string, labels: Labels, value: number): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`);
-  return `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${formatValue(value)}\n`;
+/** `# HELP` and `# TYPE` of `metric`. */
+function header(metric: Metric): string {
+  return `# HELP ${metric.name} ${escapeHelp(metric.help)}\n# TYPE ${metric.name} ${metric.type}\n`;
+}
+
+function joined(chunks: Iterable<string>): string {
+  let out = "";
+  for (const chunk of chunks) out += chunk;
+  return out;
+}
+
+/** The label pairs of a series as written between braces: `k="v",…` (empty without labels). */
+function labelPairs(labels: Labels): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",");
+}
+
+/** One sample line; `pairs` from {@linkcode labelPairs}. */
+function sampleLine(name: string, pairs: string, value: number): string {
+  return `${name}${pairs ? `{${pairs}}` : ""} ${formatValue(value)}\n`;
 }
 
 /** Escapes a label value: backslash, double quote and newline. */

@@ -43,9 +43,17 @@ export {
   type Metric,
   observeExecution,
   Registry,
+  RENDER_SLICE_MS,
   TOOL_CALL_BUCKETS,
   UNKNOWN_TOOL_LABEL,
 } from "./metrics.ts";
+export {
+  MetricsPage,
+  type MetricsPageOptions,
+  type MetricsPageStats,
+  PAGE_MAX_REUSE_MS,
+  PAGE_REUSE_MS_PER_MB,
+} from "./metrics_page.ts";
 export { type LogSink, LogWriter, type LogWriterOptions } from "./log_writer.ts";
 export { addPoolMetrics, type PoolMetricStats } from "./pool_metrics.ts";
 export {
