@@ -533,7 +533,7 @@ function cutId(id: string): string {
  * no longer recognised by redaction, which runs after), or `text` when it is short enough.
  */
 function cutText(text: string, max: number): string {
-  return text.length <= max ? text : dropPartialToken(text.slice(0, max), Infinity);
+  return text.length <= max ? text : dropPartialToken(text.slice(0, max));
 }
 
 /** Longest error text a call record keeps, in UTF-16 units; cut before it is redacted. */

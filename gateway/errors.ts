@@ -68,7 +68,7 @@ export const MAX_ERROR_MESSAGE_CHARS = 1000;
 export function safeErrorMessage(message: string): string {
   let text = message;
   if (text.length > MAX_ERROR_MESSAGE_CHARS) {
-    text = dropPartialToken(text.slice(0, MAX_ERROR_MESSAGE_CHARS), Infinity) + "… [truncated]";
+    text = dropPartialToken(text.slice(0, MAX_ERROR_MESSAGE_CHARS)) + "… [truncated]";
   }
   return redactRenderedText(text, { mode: "mask" }).text;
 }

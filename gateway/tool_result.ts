@@ -124,7 +124,7 @@ function structuredErrorText(structured: unknown): string {
   if (structured === undefined) return "the tool reported an error";
   const json = JSON.stringify(structured);
   return json.length > MAX_STRUCTURED_ERROR_CHARS
-    ? `${dropPartialToken(json.slice(0, MAX_STRUCTURED_ERROR_CHARS), Infinity)}…`
+    ? `${dropPartialToken(json.slice(0, MAX_STRUCTURED_ERROR_CHARS))}…`
     : json;
 }
 

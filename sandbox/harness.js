@@ -84,7 +84,8 @@ function runner() {
    * before it, an unterminated PEM block. A value cut in half is no longer recognised by
    * redaction, yet leaks.
    */
-  const TOKEN_END = /[\s"'`<>{}[\],;|]/;
+  const TOKEN_END =
+    /[\s"'`<>{}[\],;|\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Extended_Pictographic}]/u;
   const VALUE_GROUP = /^(?:[0-9A-Za-z+()\-./]*[0-9][0-9A-Za-z+()\-./]*|[A-Z]{1,4})$/;
   function dropPartialToken(text) {
     const begin = text.lastIndexOf("-----BEGIN ", text.length - 1);
@@ -92,9 +93,13 @@ function runner() {
       text = text.slice(0, begin);
     }
     let i = text.length;
-    const stop = Math.max(0, text.length - 512);
-    while (i > stop && !TOKEN_END.test(text[i - 1])) i--;
-    if (i === stop && stop > 0) return text;
+    while (i > 0) {
+      // A character outside the BMP (a pictograph) is tested whole, not as half a pair.
+      const pair = i >= 2 && (text.charCodeAt(i - 1) & 0xfc00) === 0xdc00 &&
+        (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
+      if (TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) break;
+      i -= pair ? 2 : 1;
+    }
     const floor = Math.max(0, i - 64);
     let kept = i;
     let at = i;
@@ -102,12 +107,21 @@ function runner() {
       let end = at;
       while (end > floor && /\s/.test(text[end - 1])) end--;
       let start = end;
-      while (start > floor && end - start <= 8 && !TOKEN_END.test(text[start - 1])) start--;
+      while (start > floor && end - start <= 40 && !TOKEN_END.test(text[start - 1])) start--;
       const whole = start === 0 || TOKEN_END.test(text[start - 1]);
-      if (end === start || !whole || end - start > 8) break;
-      if (!VALUE_GROUP.test(text.slice(start, end))) break;
-      kept = start;
-      at = start;
+      if (end === start || !whole || end - start > 40) break;
+      const token = text.slice(start, end);
+      if (token.length <= 8 && VALUE_GROUP.test(token)) {
+        kept = start;
+        at = start;
+        continue;
+      }
+      const label = Math.max(token.lastIndexOf("="), token.lastIndexOf(":"));
+      const group = token.slice(label + 1);
+      if (label >= 0 && group.length > 0 && group.length <= 8 && VALUE_GROUP.test(group)) {
+        kept = start + label + 1;
+      }
+      break;
     }
     return text.slice(0, kept);
   }

@@ -71,8 +71,6 @@ export function capUtf8(text: string, maxBytes: number, marker = TRUNCATION_MARK
   return dropPartialToken(utf8Prefix(text, room)) + marker;
 }
 
-/** Longest trailing token {@linkcode dropPartialToken} removes, in UTF-16 units. */
-export const PARTIAL_TOKEN_CHARS = 512;
 /**
  * Most characters of value groups {@linkcode dropPartialToken} removes before the cut token,
  * spaces included: more than the longest value written in groups (an IBAN of 34 characters
@@ -86,6 +84,8 @@ export const PARTIAL_GROUPS_CHARS = 64;
 export const PARTIAL_PEM_CHARS = 8192;
 /** Longest token that counts as a group of a value written with spaces (`DE89`, `(415)`). */
 const GROUP_CHARS = 8;
+/** Longest token holding a label and the first group glued to it (`card_number=4111`). */
+const LABELLED_GROUP_CHARS = 40;
 /**
  * A group of a value written with spaces: digits, letters and `+()-./` with at least one
  * digit, or up to four capital letters (a UK IBAN's bank code: `GB82 WEST 1234`).
@@ -93,37 +93,45 @@ const GROUP_CHARS = 8;
 const VALUE_GROUP = /^(?:[0-9A-Za-z+()\-./]*[0-9][0-9A-Za-z+()\-./]*|[A-Z]{1,4})$/;
 /**
  * Characters no detected value contains, so they end a token: whitespace, quotes, brackets and
- * the separators of JSON and lists. (`@ . + - _ : / % =` and letters and digits do occur in
- * values: addresses, numbers, keys, URLs with credentials.)
+ * the separators of JSON and lists, and the letters of scripts written without spaces (Han,
+ * Kana, Hangul, Thai) and pictographs, so that a line of Chinese or emoji is not one token.
+ * (`@ . + - _ : / % =`, letters and digits, full-width forms and invisible characters do occur
+ * in values as redaction reads them: addresses, numbers, keys, URLs with credentials.)
  */
-const TOKEN_END = /[\s"'`<>{}[\],;|]/;
+const TOKEN_END =
+  /[\s"'`<>{}[\],;|\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Extended_Pictographic}]/u;
 
 /**
  * `text` (a prefix cut from something longer) without whatever the cut may have left of a
- * value: its last token (the trailing run of characters that occur in values, when it is at
- * most {@linkcode PARTIAL_TOKEN_CHARS} long; `maxTokenChars`, for callers whose text is short
- * enough to drop any run whole), the groups of a value written with spaces just before it
- * (`DE89 3704 0044`, `4111 1111 1111`, `+1 415 555`: short tokens with a digit, up to
- * {@linkcode PARTIAL_GROUPS_CHARS} characters), and a PEM block the cut left without its END
- * line (from its BEGIN line on).
+ * value: its last token (the trailing run of characters that occur in values, however long), the
+ * groups of a value written with spaces just before it (`DE89 3704 0044`, `4111 1111 1111`,
+ * `+1 415 555`: short tokens with a digit, up to {@linkcode PARTIAL_GROUPS_CHARS} characters,
+ * the first of them also after a label glued to it: `iban=DE89`, `card:4111`), and a PEM block
+ * the cut left without its END line (from its BEGIN line on).
  *
  * Why: text is cut before it is redacted, and a cut value is no longer recognised, yet leaks:
  * 15 of a card's 16 digits fail the Luhn check, but the last digit can be recomputed; 20 of an
  * IBAN's 22 characters leave two candidates (red team, 2026-11-30, when only the last run of
- * non-space characters was dropped); most of a private key is most of a private key. Linear in
- * what it looks at (at most the PEM window plus the token and the groups).
+ * non-space characters was dropped); most of a private key is most of a private key. A token is
+ * dropped whole however long it is (a second round found `…?sig=<600 characters>&card=411…`
+ * kept when runs over 512 characters were left alone). Linear in what it looks at (at most the
+ * PEM window plus the token and the groups).
  */
-export function dropPartialToken(text: string, maxTokenChars = PARTIAL_TOKEN_CHARS): string {
+export function dropPartialToken(text: string): string {
   const begin = text.lastIndexOf("-----BEGIN ", text.length - 1);
   if (begin >= 0 && text.length - begin <= PARTIAL_PEM_CHARS) {
     if (text.indexOf("-----END ", begin) < 0) text = text.slice(0, begin);
   }
   let i = text.length;
-  const stop = Math.max(0, text.length - maxTokenChars);
-  while (i > stop && !TOKEN_END.test(text[i - 1])) i--;
-  if (i === stop && stop > 0) return text;
+  while (i > 0) {
+    // A character outside the BMP (a pictograph) is tested whole, not as half a pair.
+    const pair = i >= 2 && (text.charCodeAt(i - 1) & 0xfc00) === 0xdc00 &&
+      (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
+    if (TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) break;
+    i -= pair ? 2 : 1;
+  }
   // The groups before it: each a short token with a digit, separated by whitespace (the first
-  // may follow a quote or bracket).
+  // may follow a quote or bracket, or a label glued to it).
   const floor = Math.max(0, i - PARTIAL_GROUPS_CHARS);
   let kept = i;
   let at = i;
@@ -131,14 +139,26 @@ export function dropPartialToken(text: string, maxTokenChars = PARTIAL_TOKEN_CHA
     let end = at;
     while (end > floor && /\s/.test(text[end - 1])) end--;
     let start = end;
-    while (start > floor && end - start <= GROUP_CHARS && !TOKEN_END.test(text[start - 1])) {
+    while (
+      start > floor && end - start <= LABELLED_GROUP_CHARS && !TOKEN_END.test(text[start - 1])
+    ) {
       start--;
     }
     const whole = start === 0 || TOKEN_END.test(text[start - 1]);
-    if (end === start || !whole || end - start > GROUP_CHARS) break;
-    if (!VALUE_GROUP.test(text.slice(start, end))) break;
-    kept = start;
-    at = start;
+    if (end === start || !whole || end - start > LABELLED_GROUP_CHARS) break;
+    const token = text.slice(start, end);
+    if (token.length <= GROUP_CHARS && VALUE_GROUP.test(token)) {
+      kept = start;
+      at = start;
+      continue;
+    }
+    // `iban=DE89`, `card:4111`: the group after its label goes, the label stays.
+    const label = Math.max(token.lastIndexOf("="), token.lastIndexOf(":"));
+    const group = token.slice(label + 1);
+    if (label >= 0 && group.length > 0 && group.length <= GROUP_CHARS && VALUE_GROUP.test(group)) {
+      kept = start + label + 1;
+    }
+    break;
   }
   return text.slice(0, kept);
 }

@@ -268,7 +268,7 @@ export class StdioProcessTransport implements Transport {
   lastStderrLine(): string | undefined {
     const line = this.#stderr.findLast((l) => l.trim() !== "")?.trim();
     if (line === undefined || line.length <= MAX_STDERR_DETAIL_CHARS) return line;
-    return `${dropPartialToken(line.slice(0, MAX_STDERR_DETAIL_CHARS), Infinity)}…`;
+    return `${dropPartialToken(line.slice(0, MAX_STDERR_DETAIL_CHARS))}…`;
   }
 
   /** Spawns the process. Rejects when it cannot be spawned (e.g. command not found). */

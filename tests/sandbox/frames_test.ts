@@ -187,7 +187,8 @@ Deno.test("errors: message and stack are capped in UTF-8 bytes on a character bo
     });
     assert(utf8ByteLength(capped.message) <= 8 * KiB);
     assert(utf8ByteLength(capped.stack!) <= 16 * KiB);
-    assertMatch(capped.message, /^é+… \[truncated\]$/);
+    // One run of letters with no space: it could be a value cut in half, so it goes whole.
+    assertEquals(capped.message, "… [truncated]");
     assertMatch(capped.stack!, /^(😀)+… \[truncated\]$/u);
     assert(!capped.message.includes("\ufffd"));
     assertEquals(capped.line, 3);

@@ -30,17 +30,40 @@ Deno.test("dropPartialToken: no cut inside a value written with spaces leaves an
     for (const value of SPACED) {
       const text = `${lead}${value} end of text`;
       for (let k = lead.length + 1; k < lead.length + value.length; k++) {
-        for (const max of [Infinity, undefined]) {
-          const kept = dropPartialToken(text.slice(0, k), max);
-          assertEquals(kept, lead, `${value} cut after ${k - lead.length} characters: ${kept}`);
-        }
+        const kept = dropPartialToken(text.slice(0, k));
+        assertEquals(kept, lead, `${value} cut after ${k - lead.length} characters: ${kept}`);
       }
     }
   }
   // Ordinary text loses only its cut word; a whole value before the cut is kept for redaction.
-  assertEquals(dropPartialToken("plain words here", Infinity), "plain words ");
-  assertEquals(dropPartialToken("call 4111111111111111 now", Infinity), "call 4111111111111111 ");
+  assertEquals(dropPartialToken("plain words here"), "plain words ");
+  assertEquals(dropPartialToken("call 4111111111111111 now"), "call 4111111111111111 ");
   assertEquals(dropPartialToken("word "), "word ");
+});
+
+Deno.test("dropPartialToken: a token of any length goes whole; a group glued to its label goes, the label stays", () => {
+  // A signed URL: the cut falls after 15 of the card's digits, 600 characters into the token.
+  const url = "GET https://pay.example.com/v1/charge?sig=" + "Q".repeat(600) +
+    "&card=4111111111111111&x=1";
+  const cut = url.indexOf("&card=") + 6 + 15;
+  // (`GET`, four capitals, could be a group of an IBAN: it goes too.)
+  assertEquals(dropPartialToken("y " + url.slice(0, cut)), "y ");
+  assertEquals(dropPartialToken("a".repeat(5000)), "");
+  for (
+    const [text, kept] of [
+      ["iban=DE89 3704 0044 05", "iban="],
+      ["card:4111\t1111 1111 11", "card:"],
+      ['{"card_number":"4111 1111 1111 11', '{"card_number":"'],
+      ["phone=+1 415 555 01", "phone="],
+      ["total: 42 items", "total: "],
+      ["see the notes", "see the "],
+      // Scripts written without spaces, and pictographs, end a token: a cut line of Chinese keeps
+      // its text, and loses only the partial value at its end.
+      ["中文日志消息很长", "中文日志消息很长"],
+      ["邮箱ann@exam", "邮箱"],
+      ["😀😀😀😀", "😀😀😀😀"],
+    ]
+  ) assertEquals(dropPartialToken(text), kept, text);
 });
 
 Deno.test("dropPartialToken: a PEM block cut before its END line is dropped from its BEGIN line", () => {
@@ -53,11 +76,10 @@ Deno.test("dropPartialToken: a PEM block cut before its END line is dropped from
   const text = `config: ${pem} done`;
   const at = text.indexOf("-----BEGIN");
   for (let k = at + 5; k < text.indexOf("-----END") + 5; k += 17) {
-    assertEquals(dropPartialToken(text.slice(0, k), Infinity), "config: ", `cut at ${k}`);
     assertEquals(dropPartialToken(text.slice(0, k)), "config: ", `cut at ${k}`);
   }
   // A whole block stays for the secret detector to find.
-  assert(dropPartialToken(text.slice(0, -3), Infinity).includes("-----END RSA PRIVATE KEY-----"));
+  assert(dropPartialToken(text.slice(0, -3)).includes("-----END RSA PRIVATE KEY-----"));
 });
 
 Deno.test("real gateway: an error message and a log line cut inside spaced values keep none of them", async () => {
@@ -109,4 +131,25 @@ Deno.test("tool list: a name over 128 characters is never shown cut (no digits o
   assertEquals(tools, []);
   assertEquals(warnings.length, 1);
   assert(!/\d{4}/.test(warnings[0].tool + warnings[0].problem), JSON.stringify(warnings));
+});
+
+Deno.test("real gateway: a log line cut inside a token over 512 characters keeps none of the card in it", async () => {
+  const gw = await startTestGateway({ pii: { mode: "mask" }, sandbox: { maxLogBytes: 2000 } });
+  try {
+    // A signed URL (one long token) whose query holds a card; the log budget cuts the line
+    // after 15 of its digits (red team, 2026-11-30, round 2).
+    const prefix = "GET https://pay.example.com/v1/charge?sig=" + "Q".repeat(600) + "&card=";
+    for (const digits of [4, 11, 15]) {
+      const pad = 2000 - prefix.length - digits - 1;
+      const reply = await gw.execute(
+        `console.log("y".repeat(${pad}) + " " + ${
+          JSON.stringify(prefix)
+        } + "4111111111111111&exp=1228"); return 1;`,
+      );
+      const logs = JSON.stringify(reply.logs);
+      assert(!logs.includes("4111"), `${digits} digits: ${logs.slice(-60)}`);
+    }
+  } finally {
+    await gw.close();
+  }
 });
