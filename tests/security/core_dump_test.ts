@@ -48,7 +48,11 @@ for (let i = 0; i < 40 && limit === "not found"; i++) {
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       if (ppid !== Deno.pid) continue;
       const cmd = Deno.readTextFileSync("/proc/" + entry.name + "/cmdline");
+      // The runtime itself: its first argument is the Deno executable. Before the last exec
+      // the same pid may still be the start-up shell of the fallback path (no launcher built),
+      // whose script names the flag too and which sets the limit to 0 just before it execs.
       if (!cmd.includes("sandbox.airlock.invalid")) continue;
+      if (!cmd.split("\\0")[0].endsWith("deno")) continue;
       const line = Deno.readTextFileSync("/proc/" + entry.name + "/limits").split("\\n")
         .find((l) => l.startsWith("Max core file size"));
       limit = line?.split(/\\s{2,}/)[1] ?? "unreadable";
