@@ -6,11 +6,16 @@
 import type { Finding } from "./types.ts";
 import { codeAt, isAlnum, isDigit, isLetter, isTokenChar, isUpper, labelBefore } from "./chars.ts";
 import { shannonEntropy } from "./checksums.ts";
-import { matchPem } from "./detect_pem.ts";
+import { ENCODED_PEM_PREFIX, matchEncodedKey, matchPem } from "./detect_pem.ts";
 
-/** Literal prefixes of known key formats; each hit is validated by {@linkcode matchKnown}. */
+/**
+ * Literal prefixes of known key formats; each hit is validated by {@linkcode matchKnown}, or
+ * pii/detect_pem.ts for keys: PEM armour, a PEM file in base64 (`LS0tLS1CRUdJTi`), and a DER
+ * key's base64 (`M`, then a letter from `A` to `I`: an ASN.1 SEQUENCE; 16 characters are read
+ * to check its header).
+ */
 const KNOWN_PREFIX =
-  /AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposre]-|[sr]k_(?:live|test)_|sk-|AIza|eyJ|-----BEGIN /g;
+  /AKIA|ASIA|gh[pousr]_|github_pat_|xox[abposre]-|[sr]k_(?:live|test)_|sk-|AIza|eyJ|-----BEGIN |LS0tLS1CRUdJTi|M[A-I][A-Za-z0-9+/]{14}/g;
 
 /**
  * Thresholds for keyword-adjacent values, chosen by the grid search in
@@ -21,8 +26,6 @@ export const SECRET_THRESHOLDS: Readonly<{ token: SecretThresholds; password: Se
     token: { minLength: 16, minEntropy: 3.3, maxVowelRatio: 0.25, minDigitRatio: 0.05 },
     password: { minLength: 6, minEntropy: 2.0, maxVowelRatio: 0.2, minDigitRatio: 0.05 },
   });
-
-const MAX_VALUE = 512;
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
@@ -73,6 +76,15 @@ function findKnown(text: string, out: Finding[]): void {
         });
         re.lastIndex = pem.end;
       } else re.lastIndex = runEnd(text, start + m[0].length);
+      continue;
+    }
+    if (m[0].charCodeAt(0) === 77 /* M */ || m[0] === ENCODED_PEM_PREFIX) {
+      const key = matchEncodedKey(text, start);
+      if (key.span) {
+        const { start: from, end } = key.span;
+        out.push({ type: "secret", start: from, end, value: text.slice(from, end) });
+      }
+      re.lastIndex = Math.max(key.resume, runEnd(text, start + 1));
       continue;
     }
     const end = matchKnown(text, start, m[0]);
@@ -232,28 +244,21 @@ function decodeBase64Url(s: string): string | null {
 
 // --- keyword-adjacent values -------------------------------------------------------
 
-const PASSWORD_KEYWORD = /^(?:pass|pwd)/i;
 const SCHEME = /^(?:bearer|basic|token|digest)\s+/i;
 const PLACEHOLDER =
-  /^(?:\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Z_]+%|\{\{|<|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
+  /^(?:\[(?:REDACTED_[A-Z]+|[A-Z]+_\d+_[a-z0-9]+)\]|\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Z_]+%|\{\{|<|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
 const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
-// Letters, digits and the punctuation seen in keys and passwords; not quotes, brackets,
-// commas, semicolons or `&`, which end a value in code, JSON and query strings. (`|` and a
-// URL password's `;`, `(`, `&` stay: real passwords hold them, and redacting one whole matters
-// more than what a single token without spaces could hide from an approver; see the README's
-// "Human approval".) A table, because every character of every keyword value goes through it.
-const VALUE_CHARS = (() => {
-  const table = new Uint8Array(128);
-  for (let c = 33; c < 127; c++) {
-    if ("\"'`,;&()[]{}<>\\".indexOf(String.fromCharCode(c)) === -1) table[c] = 1;
-  }
-  return table;
-})();
+/**
+ * Characters of a value judged, in UTF-16 units. A longer value (an STS session token, an
+ * opaque bearer token, a key's DER body) is judged on its first `JUDGE_MAX` characters and,
+ * when they look secret, redacted whole: until 2026-11-30 a value over 512 characters was
+ * skipped whole and came back raw.
+ */
+const JUDGE_MAX = 512;
 
-function isValueChar(c: number): boolean {
-  return c < 128 && VALUE_CHARS[c] === 1;
-}
+/** Most characters between a key and its value (aligned config: `password          = …`). */
+const MAX_LEAD = 40;
 
 /** What `/\s/` matches (JavaScript white space and line terminators), without a regex call. */
 function isJsSpace(c: number): boolean {
@@ -262,21 +267,37 @@ function isJsSpace(c: number): boolean {
     c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
-/** Characters between a key and its value: white space, quotes, `:`, `=`, `>`. */
+/** White space or a control character: what ends every value. */
+function endsToken(c: number): boolean {
+  return c <= 32 || c === 127 || (c >= 128 && isJsSpace(c));
+}
+
+/** Characters between a key and its value: white space, `:`, `=`, `>`, `\` (escaped JSON). */
 function isValueLead(c: number): boolean {
-  return isJsSpace(c) || c === 34 || c === 39 || c === 96 || c === 58 || c === 61 || c === 62;
+  return isJsSpace(c) || c === 58 || c === 61 || c === 62 || c === 92;
+}
+
+/** `"`, `'` or a backtick. */
+function isQuote(c: number): boolean {
+  return c === 34 || c === 39 || c === 96;
 }
 
 /** Cheap pre-test: a key name without any of these cannot be a credential name. */
-const KEY_HINT = /pass|pwd|secret|token|key|auth|bearer|credential|pat/i;
+const KEY_HINT = /pass|pwd|pw|secret|token|key|auth|bearer|credential|pat|sess|sid/i;
 
-/** Parts of a key name that mark its value as a credential. */
-const KEY_WORDS = new Set([
+/** Parts of a key name that mark its value as a password. */
+const PASSWORD_WORDS = new Set([
   "password",
   "passwd",
   "passphrase",
+  "passcode",
   "pass",
   "pwd",
+  "pw",
+]);
+
+/** Parts of a key name that mark its value as a credential other than a password. */
+const KEY_WORDS = new Set([
   "secret",
   "secrets",
   "token",
@@ -289,15 +310,129 @@ const KEY_WORDS = new Set([
   "credential",
   "credentials",
   "pat",
+  // Session identifiers (`cookie: session=…`, `connect.sid=…`, `PHPSESSID=…`) log a user in.
+  // `session` and `sess` alone count only before `=` (see SESSION_WORDS).
+  "sid",
+  "sessionid",
+  "sessid",
+  "phpsessid",
+  "jsessionid",
 ]);
+
+/**
+ * Parts that name a session: a credential in a cookie or query (`session=…`, `_gh_sess=…`),
+ * but before `:` mostly a type or an object (`session: ClientHttp2Session`).
+ */
+const SESSION_WORDS = new Set(["session", "sess"]);
+
+/** A credential word glued onto a prefix (`PGPASSWORD`, `clientsecret`, `accesstoken`). */
+const GLUED_PASSWORD = /(?:password|passwd|passphrase|passcode)$/;
+const GLUED_TOKEN = /(?:secret|token|apikey|privatekey|secretkey|accesskey|sessionid)$/;
+
+/**
+ * Parts after the credential word that make the key name something about a credential, not
+ * the credential: `secret_name`, `secret_version`, `passwordField`, `passwordHash`,
+ * `token_type`, `password_min_length`, `key_file`.
+ */
+const ABOUT_WORDS = new Set([
+  "name",
+  "names",
+  "version",
+  "versions",
+  "field",
+  "fields",
+  "hash",
+  "hashes",
+  "algorithm",
+  "algorithms",
+  "algo",
+  "alg",
+  "type",
+  "kind",
+  "format",
+  "length",
+  "len",
+  "size",
+  "count",
+  "label",
+  "prompt",
+  "placeholder",
+  "hint",
+  "policy",
+  "rotation",
+  "ttl",
+  "expiry",
+  "expires",
+  "expiration",
+  "lifetime",
+  "path",
+  "file",
+  "filename",
+  "dir",
+  "ref",
+  "arn",
+  "uri",
+  "url",
+  "endpoint",
+  "header",
+  "param",
+  "mode",
+  "strength",
+  "min",
+  "max",
+  "regex",
+  "pattern",
+  "enabled",
+  "required",
+]);
+
+/**
+ * Words before `key` that name another kind of key than a credential: database, cache and
+ * API keys that identify a record or a request (`sort_key`, `cacheKey`, `primary_key`,
+ * `idempotency_key`), and public keys.
+ */
+const OTHER_KEYS = new Set([
+  "sort",
+  "cache",
+  "primary",
+  "foreign",
+  "partition",
+  "idempotency",
+  "range",
+  "hash",
+  "row",
+  "shard",
+  "routing",
+  "lookup",
+  "dedup",
+  "dedupe",
+  "deduplication",
+  "object",
+  "unique",
+  "index",
+  "composite",
+  "group",
+  "message",
+  "translation",
+  "i18n",
+  "storage",
+  "redis",
+  "map",
+  "dict",
+  "public",
+  "publishable",
+  "site",
+]);
+
+type KeyKind = "password" | "token" | "aws" | "session" | null;
 
 /**
  * True when a key name (`api_key`, `clientSecret`, `X-Auth-Token`, `DB_PASSWORD`) has a
  * credential word as one of its parts; returns "password" for password-like names.
  */
-const keyKinds = new Map<string, "password" | "token" | "aws" | null>();
+const keyKinds = new Map<string, KeyKind>();
 
-function keyKind(name: string): "password" | "token" | "aws" | null {
+function keyKind(name: string): KeyKind {
   if (!KEY_HINT.test(name)) return null;
   let kind = keyKinds.get(name);
   if (kind === undefined) {
@@ -308,20 +443,33 @@ function keyKind(name: string): "password" | "token" | "aws" | null {
   return kind;
 }
 
-function classifyKeyName(name: string): "password" | "token" | "aws" | null {
-  if (/secret_?access_?key/i.test(name)) return "aws";
+function classifyKeyName(name: string): KeyKind {
   const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/);
-  let kind: "password" | "token" | null = null;
-  for (const part of parts) {
-    if (!KEY_WORDS.has(part)) continue;
-    if (PASSWORD_KEYWORD.test(part)) return "password";
-    kind = "token";
+  let kind: KeyKind = null;
+  let last = -1;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (PASSWORD_WORDS.has(part) || GLUED_PASSWORD.test(part)) kind = "password";
+    else if (KEY_WORDS.has(part) || GLUED_TOKEN.test(part)) {
+      if (kind !== "password") kind = "token";
+    } else if (SESSION_WORDS.has(part)) kind ??= "session";
+    else continue;
+    last = i;
   }
+  if (kind === null) return null;
+  // Something about the credential (its name, version, hash), or a key of another kind.
+  for (let i = last + 1; i < parts.length; i++) if (ABOUT_WORDS.has(parts[i])) return null;
+  const word = parts[last];
+  if (word === "key" && last > 0 && OTHER_KEYS.has(parts[last - 1])) {
+    return null;
+  }
+  if (/secret_?access_?key/i.test(name)) return "aws";
   return kind;
 }
 
+/** Between a key name and its `:` or `=`: quotes, `\` (JSON in JSON), spaces, tabs. */
 function isNameQuote(c: number): boolean {
-  return c === 34 || c === 39 || c === 96 || c === 32 || c === 9;
+  return c === 34 || c === 39 || c === 96 || c === 32 || c === 9 || c === 92;
 }
 
 function isKeyNameChar(c: number): boolean {
@@ -358,7 +506,7 @@ function findKeywordValues(text: string, out: Finding[]): void {
     // one judgement of its own: the last such name, so each character is read at most
     // twice (judging every `=` of `key=key=key=…` again was quadratic up to the cap).
     let last = -1;
-    let lastKind: KeyKind = null;
+    let lastKind: Exclude<KeyKind, "session"> = null;
     for (let j = at + 1; j < end; j++) {
       const d = text.charCodeAt(j);
       if (d !== 58 && d !== 61) continue;
@@ -381,27 +529,37 @@ function findKeywordValues(text: string, out: Finding[]): void {
   }
 }
 
-type KeyKind = "password" | "token" | "aws" | null;
-
 /** The credential kind of the key name just before the `:` or `=` at `at`, or null. */
-function triggerKind(text: string, at: number): KeyKind {
-  // Key name: skip closing quotes/spaces, then read the name backwards (bounded).
+function triggerKind(text: string, at: number): Exclude<KeyKind, "session"> {
+  // Key name: skip closing quotes, escapes and padding (bounded), then read the name
+  // backwards (bounded).
   let k = at;
-  while (k > 0 && at - k < 3 && isNameQuote(text.charCodeAt(k - 1))) k--;
+  while (k > 0 && at - k < MAX_LEAD && isNameQuote(text.charCodeAt(k - 1))) k--;
   const nameEnd = k;
   // At most 48 characters back: a longer dotted/underscored name is judged by its tail.
   while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
-  // Every credential word has at least three letters.
-  if (nameEnd - k < 3) return null;
-  return keyKind(text.slice(k, nameEnd));
+  // Every credential word has at least two letters (`pw`).
+  if (nameEnd - k < 2) return null;
+  const kind = keyKind(text.slice(k, nameEnd));
+  if (kind !== "session") return kind;
+  return text.charCodeAt(at) === 61 ? "token" : null;
 }
 
 /**
  * Reads the value starting around `from`; pushes it when it looks secret, and sets
- * `info.judged` when the value was judged (not empty, not over {@linkcode MAX_VALUE}).
- * Returns where the keyword scan resumes, -1 when there is no value: past the value
- * whether or not it was a secret, so a `:` or `=` inside it is not a trigger of the main
- * scan (see {@linkcode findKeywordValues} for the one nested judgement).
+ * `info.judged` when the value was judged (not empty). Returns where the keyword scan
+ * resumes, -1 when there is no value: past the value whether or not it was a secret, so a
+ * `:` or `=` inside it is not a trigger of the main scan (see {@linkcode findKeywordValues}
+ * for the one nested judgement).
+ *
+ * Where a value ends depends on how it is written (red team, 2026-11-30: a fixed set of
+ * stop characters cut `Tr0ub4dor&3` to `Tr0ub4dor` and left `Xy;9kQ2mLp7` whole):
+ * - quoted (`"…"`, `'…'`, a backtick, or an escaped `\"` in JSON inside JSON): to the matching
+ *   quote, whatever it holds but white space;
+ * - unquoted ({@linkcode unquotedEnd}): to white space or the end, or where the syntax around
+ *   it resumes (`&name=`, `;`+space, a closing quote or bracket, an escape).
+ * A value never spans white space, so it cannot hide a command from an approver (red team
+ * c3). Judged on at most {@linkcode JUDGE_MAX} characters, redacted whole.
  */
 function matchValue(
   text: string,
@@ -412,27 +570,188 @@ function matchValue(
 ): number {
   info.judged = false;
   let j = from;
-  while (j < text.length && j - from < 8 && isValueLead(text.charCodeAt(j))) j++;
+  let quote = -1;
+  let depth = 0; // backslashes before the opening quote
+  while (j < text.length && j - from < MAX_LEAD) {
+    const c = text.charCodeAt(j);
+    if (isQuote(c)) {
+      quote = c;
+      while (j - depth > from && codeAt(text, j - depth - 1) === 92) depth++;
+      j++;
+      break;
+    }
+    if (!isValueLead(c)) break;
+    j++;
+  }
   const first = codeAt(text, j) | 32;
   if (first === 98 || first === 116 || first === 100) {
     const scheme = SCHEME.exec(text.slice(j, j + 10)); // Bearer, Basic, Token, Digest
     if (scheme) j += scheme[0].length;
   }
   const vs = j;
-  while (j < text.length && j - vs <= MAX_VALUE && isValueChar(text.charCodeAt(j))) j++;
-  if (j - vs > MAX_VALUE) return j;
-  let ve = j;
-  // Sentence punctuation.
-  while (ve > vs && (text.charCodeAt(ve - 1) === 46 || text.charCodeAt(ve - 1) === 58)) ve--;
+  let ve = quote === -1 ? unquotedEnd(text, vs) : quotedEnd(text, vs, quote, depth);
+  if (quote === -1) {
+    // Sentence punctuation.
+    while (ve > vs && (text.charCodeAt(ve - 1) === 46 || text.charCodeAt(ve - 1) === 58)) ve--;
+    // A call or an index is code: its name is no credential (`crypto.randomBytes(16)`).
+    const code = codeEnd(text, vs, ve);
+    if (code < ve) {
+      info.judged = true;
+      return code;
+    }
+  }
   if (ve === vs) return -1;
-  const value = text.slice(vs, ve);
-  // AWS secret access keys have a fixed shape: 40 base64 characters.
   info.judged = true;
-  const aws = kind === "aws" && /^[A-Za-z0-9/+]{40}$/.test(value);
-  if (aws || looksSecret(value, kind === "password")) {
-    out.push({ type: "secret", start: vs, end: ve, value });
+  const judged = text.slice(vs, Math.min(ve, vs + JUDGE_MAX));
+  // AWS secret access keys have a fixed shape: 40 base64 characters.
+  const aws = kind === "aws" && ve - vs === 40 && /^[A-Za-z0-9/+]{40}$/.test(judged);
+  if (aws || looksSecret(judged, kind === "password")) {
+    out.push({ type: "secret", start: vs, end: ve, value: text.slice(vs, ve) });
   }
   return ve;
+}
+
+/**
+ * The end of a quoted value from `vs`: the closing `quote` (for a quote opened after `depth`
+ * backslashes, the same quote after at most as many; otherwise one not escaped), or a plain
+ * token up to the end of the text (a cut log line); `vs` (no value) when white space or `${`
+ * comes first.
+ */
+function quotedEnd(text: string, vs: number, quote: number, depth: number): number {
+  let backslashes = 0;
+  for (let j = vs; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === quote) {
+      if (depth === 0 && backslashes % 2 === 0) return j;
+      if (depth > 0 && backslashes <= depth) return j - backslashes;
+    }
+    // White space before the closing quote: not one quoted token (`"token: ".repeat(…)`
+    // closes a string; `"correct horse"` is words). A template's `${` is code.
+    if (endsToken(c) || (c === 36 && codeAt(text, j + 1) === 123)) return vs;
+    backslashes = c === 92 ? backslashes + 1 : 0;
+  }
+  // No closing quote before the end (a cut log line, or a quote that closed a string):
+  // only a plain token, up to the first character that ends values in code.
+  let j = vs;
+  while (j < text.length && "\"'`,;&()[]{}<>\\".indexOf(text[j]) === -1) j++;
+  return j;
+}
+
+/**
+ * The end of an unquoted value from `vs`. It runs to white space or the end of the text,
+ * and holds `;`, `&`, `,`, `(`, `[`, `{`, `<`, `'`, `\` as passwords do (`Xy;9kQ2mLp7`,
+ * `Tr0ub4dor&3`, `ab\9x`), except where they are the syntax around the value:
+ * - `&`, `;` or `,` before white space, the end, a character no value starts with (`"`,
+ *   `&&`), or a next `name=` / `name:` (`?token=…&user=ann`, `token:…,user:ann`);
+ * - a quote before white space, the end or punctuation (`'PASSWORD=…'`, `"k=…","x"`);
+ * - a closing bracket that closes nothing opened in the value (`{token: …}`);
+ * - `\n`, `\r`, `\t`, `\"`, `\'`, `\u`: an escape of the string the value is written in;
+ * - an HTML tag (`</td>`, `<br>`).
+ * A value starting with a bracket or `<` is a structure or a placeholder: no value. Reads
+ * each character once, plus at most 49 ahead at a `&`, `;`, `,` and 11 at a `<`.
+ */
+function unquotedEnd(text: string, vs: number): number {
+  const first = codeAt(text, vs);
+  if (first === 40 || first === 91 || first === 123 || first === 60) return vs;
+  // A regular expression literal (`/^[A-Za-z0-9]{40}$/`), not a path.
+  if (first === 47 && "^([|\\".indexOf(String.fromCharCode(codeAt(text, vs + 1))) !== -1) return vs;
+  let open = 0;
+  let j = vs;
+  for (; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (endsToken(c)) break;
+    // A template's `${…}` or `{{…}}`: code, not part of a literal.
+    if ((c === 36 || c === 123) && codeAt(text, j + 1) === 123) break;
+    if (isQuote(c)) {
+      if (closesHere(codeAt(text, j + 1))) break;
+    } else if (c === 92) {
+      const n = codeAt(text, j + 1);
+      if (n === 110 || n === 114 || n === 116 || n === 117 || isQuote(n)) break;
+    } else if (c === 38 || c === 59 || c === 44) {
+      if (!continuesValue(text, j + 1)) break;
+    } else if (c === 40 || c === 91 || c === 123) open++;
+    else if (c === 41 || c === 93 || c === 125) {
+      if (open === 0) break;
+      open--;
+    } else if (c === 60 && isTag(text, j)) break;
+  }
+  return j;
+}
+
+/** Whether `c`, after a quote inside an unquoted value, shows the quote closing a string. */
+function closesHere(c: number): boolean {
+  return c === -1 || endsToken(c) || c === 44 || c === 59 || c === 58 || c === 41 ||
+    c === 93 || c === 125 || c === 62 || c === 38 || c === 92;
+}
+
+/** Characters a password goes on with after `&`, `;` or `,` (not a quote, bracket or `&`). */
+function continuesValue(text: string, k: number): boolean {
+  const c = codeAt(text, k);
+  if (!isAlnum(c) && "!#$%*+-./=?@^_|~".indexOf(String.fromCharCode(c)) === -1) return false;
+  // A next `name=` or `name:` (a query string, a cookie, an object written without spaces).
+  if (!isLetter(c) && c !== 95) return true;
+  let j = k + 1;
+  while (
+    j - k < 48 &&
+    (isKeyNameChar(codeAt(text, j)) || codeAt(text, j) === 91 || codeAt(text, j) === 93)
+  ) j++;
+  const after = codeAt(text, j);
+  return after !== 61 && after !== 58;
+}
+
+/** An HTML tag at `j` (`<br>`, `</td>`, `<p class`): `<`, `/` or up to 10 letters, then `>`, `/` or a space. */
+function isTag(text: string, j: number): boolean {
+  if (codeAt(text, j + 1) === 47) return true;
+  let k = j + 1;
+  while (k - j <= 10 && isLetter(codeAt(text, k))) k++;
+  const c = codeAt(text, k);
+  return k > j + 1 && (c === 62 || c === 47 || c === 32);
+}
+
+/**
+ * Where an unquoted value `[vs, ve)` that is code ends (`ve` when it is none): an identifier
+ * or dotted path called, indexed or given type arguments (`getpass()`, `os.getenv("PW")`,
+ * `scryptSync(password, …`, `req.headers['x-token']`, `this.#cache.get(key)`, `Array<Buffer>`)
+ * is no credential, and no literal holding brackets. It is code when the path is dotted, the bracket
+ * opens a quote or closes at once or at the value's end, or a name of three or more
+ * characters, a word or without digits, is followed by an argument that starts with a letter
+ * (or a digit, after a name without digits: `range(0`). A literal such as `Xy(9kQ2mLp7`,
+ * `Tr0ub(4dor`, `Xk9(mQ2pL7v`, `Zq8(k2)x` is none of these.
+ */
+function codeEnd(text: string, vs: number, ve: number): number {
+  let k = vs;
+  let dotted = false;
+  let digits = false;
+  let lower = 0; // current run of small letters
+  let word = false; // a run of three: a word, as names of code hold
+  while (k < ve) {
+    const c = text.charCodeAt(k);
+    if (isAlnum(c) || c === 95 || c === 36 || (c === 35 && k > vs)) {
+      if (isDigit(c)) digits = true;
+      lower = c >= 97 && c <= 122 ? lower + 1 : 0;
+      if (lower >= 3) word = true;
+      k++;
+    } else if (
+      c === 46 && k > vs && (isLetter(codeAt(text, k + 1)) || "#_$".includes(text[k + 1]))
+    ) {
+      dotted = true;
+      k++;
+    } else break;
+  }
+  const bracket = codeAt(text, k);
+  if (k === vs || k >= ve || (bracket !== 40 && bracket !== 91 && bracket !== 60)) return ve;
+  const closer = bracket === 40 ? 41 : bracket === 91 ? 93 : 62;
+  // A letter or digit right after the bracket closes is no code (`Zq8(k2)x`).
+  let close = k + 1;
+  while (close < ve && text.charCodeAt(close) !== closer) close++;
+  if (close < ve - 1 && isAlnum(text.charCodeAt(close + 1))) return ve;
+  const next = codeAt(text, k + 1);
+  const code = dotted || isQuote(next) || next === closer ||
+    text.charCodeAt(ve - 1) === closer ||
+    (k - vs >= 3 && (word || !digits) &&
+      (isLetter(next) || next === 95 || next === 36 || next === 40 || next === 91 ||
+        (isDigit(next) && !digits)));
+  return code ? k : ve;
 }
 
 /** The measurements the keyword-adjacent secret decision is made on. */
