@@ -84,7 +84,9 @@ function findKnown(text: string, out: Finding[]): void {
         const { start: from, end } = key.span;
         out.push({ type: "secret", start: from, end, value: text.slice(from, end) });
       }
-      re.lastIndex = Math.max(key.resume, runEnd(text, start + 1));
+      // Past the body read; after a mere header check, one character on, so a key prefix
+      // later in the same run (`MAINTENANCEKEYAKIA…`) is still seen.
+      re.lastIndex = key.resume;
       continue;
     }
     const end = matchKnown(text, start, m[0]);

@@ -146,6 +146,8 @@ Deno.test("public keys, certificates-like structures and encoded armour around t
     "MIDDLEWARE_CONFIGURATION_VERSION MIGRATIONSTABLE2024 MAINTAINERSHIP",
   ];
   for (const text of alone) assertEquals(secrets(text), [], text.slice(0, 50));
+  // A word that starts like a DER header does not hide a key written onto it.
+  assertEquals(secrets("MAINTENANCEKEYAKIAIOSFODNN7EXAMPLE"), ["AKIAIOSFODNN7EXAMPLE"]);
 });
 
 Deno.test("PEM keys concatenated in source, commented out or joined with <br> are one secret", async () => {
@@ -292,6 +294,7 @@ const MEMBERS: Array<[string, (i: number) => string]> = [
   ["DER header lines of 64", (i) => `MIIEvQIBADANBgkqhkiG9w0BAQEFAASC${token(32, i)}\n`],
   ["DER headers, one run", () => "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"],
   ["M + 15 base64", (i) => `MI${token(14, i)} `],
+  ["MA runs", () => "MA"],
   ["password=a& runs", () => "password=a&"],
   ["token= & runs with names", (i) => (i % 40 === 39 ? " " : "token=Xk9&aaaaaaaaaa")],
   ['token:" runs', () => 'token:"'],
