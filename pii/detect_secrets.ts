@@ -333,8 +333,8 @@ const GLUED_TOKEN = /(?:secret|token|apikey|privatekey|secretkey|accesskey|sessi
 
 /**
  * Parts after the credential word that make the key name something about a credential, not
- * the credential: `secret_name`, `secret_version`, `passwordField`, `passwordHash`,
- * `token_type`, `password_min_length`, `key_file`.
+ * the credential: `secret_name`, `secret_version`, `passwordField`, `token_type`,
+ * `password_min_length`, `key_file`.
  */
 const ABOUT_WORDS = new Set([
   "name",
@@ -343,8 +343,6 @@ const ABOUT_WORDS = new Set([
   "versions",
   "field",
   "fields",
-  "hash",
-  "hashes",
   "algorithm",
   "algorithms",
   "algo",
@@ -387,6 +385,9 @@ const ABOUT_WORDS = new Set([
   "enabled",
   "required",
 ]);
+
+/** Parts after a credential word that name its stored hash (`password_hash`, `tokenDigest`). */
+const HASH_WORDS = new Set(["hash", "hashes", "hashed", "digest"]);
 
 /**
  * Words before `key` that name another kind of key than a credential: database, cache and
@@ -459,8 +460,13 @@ function classifyKeyName(name: string): KeyKind {
     last = i;
   }
   if (kind === null) return null;
-  // Something about the credential (its name, version, hash), or a key of another kind.
-  for (let i = last + 1; i < parts.length; i++) if (ABOUT_WORDS.has(parts[i])) return null;
+  // Something about the credential (its name, version), or a key of another kind. A stored
+  // password hash (`$2b$12$…`, `$argon2id$…`) can be cracked offline: it is judged as a token
+  // (high entropy), so `"passwordHash": "argon2id"` (the algorithm's name) stays.
+  for (let i = last + 1; i < parts.length; i++) {
+    if (HASH_WORDS.has(parts[i])) return "token";
+    if (ABOUT_WORDS.has(parts[i])) return null;
+  }
   const word = parts[last];
   if (word === "key" && last > 0 && OTHER_KEYS.has(parts[last - 1])) {
     return null;
@@ -657,11 +663,18 @@ function unquotedEnd(text: string, vs: number): number {
   if (first === 40 || first === 91 || first === 123 || first === 60) return vs;
   // A regular expression literal (`/^[A-Za-z0-9]{40}$/`), not a path.
   if (first === 47 && "^([|\\".indexOf(String.fromCharCode(codeAt(text, vs + 1))) !== -1) return vs;
+  // A crypt or PHC hash string (`$2b$12$…`, `$argon2id$v=19$m=65536,t=3,p=4$…`): its `,` and
+  // `=` are its own syntax, so it runs to white space (or a quote or bracket closing it).
+  const phc = first === 36 && /^\$[a-z0-9-]{1,32}\$/.test(text.slice(vs, vs + 35));
   let open = 0;
   let j = vs;
   for (; j < text.length; j++) {
     const c = text.charCodeAt(j);
     if (endsToken(c)) break;
+    if (phc) {
+      if (isQuote(c) || c === 41 || c === 93 || c === 125) break;
+      continue;
+    }
     // A template's `${…}` or `{{…}}`: code, not part of a literal.
     if ((c === 36 || c === 123) && codeAt(text, j + 1) === 123) break;
     if (isQuote(c)) {

@@ -265,6 +265,16 @@ Deno.test("keyword values end where their syntax says, and hold what passwords h
   );
 });
 
+Deno.test("a stored password hash is judged as a token: crypt and PHC strings whole, an algorithm's name stays", () => {
+  const bcrypt = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+  const argon = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+  assertEquals(secrets(`{"passwordHash": "${bcrypt}"}`), [bcrypt]);
+  assertEquals(secrets(`password_hash=${argon} next`), [argon]);
+  assertEquals(secrets(`token_digest: ${bcrypt}`), [bcrypt]);
+  assertEquals(secrets(`"passwordHash": "argon2id"`), []);
+  assertEquals(secrets(`password_hash_algorithm: bcrypt`), []);
+});
+
 Deno.test("the gateway redacts these forms in the result and the logs", async () => {
   const long = token(700, 11);
   const leaks: Array<[string, string]> = [
