@@ -4,6 +4,7 @@
 
 import type { Finding } from "./types.ts";
 import { codeAt, isDigit, isHex, isLetter, isWordChar, labelBefore } from "./chars.ts";
+import { ipv6Special, isNetwork, prefixAfter } from "./special_addresses.ts";
 
 const MAX_LENGTH = 45;
 
@@ -57,8 +58,41 @@ function scanAt(text: string, colon: number, scanned: number, out: Finding[]): n
   if (isLetter(after) || (after === 46 && isDigit(codeAt(text, end + 1)))) return resume;
   if (after === 58 && codeAt(text, end + 1) === 58) return resume;
   const candidate = text.slice(start, end);
-  if (ipv6Valid(candidate)) out.push({ type: "ip", start, end, value: candidate });
+  if (!ipv6Valid(candidate)) return resume;
+  // Loopback, unspecified, multicast, and networks (`2001:db8::/32`) identify no one
+  // (special_addresses.ts).
+  const words = ipv6Words(candidate);
+  if (ipv6Special(words) || isNetwork(words, prefixAfter(text, end))) return resume;
+  out.push({ type: "ip", start, end, value: candidate });
   return resume;
+}
+
+/**
+ * The eight 16-bit words of an address {@linkcode ipv6Valid} accepts (an IPv4 tail is two
+ * words). Allocates; called once per valid address only.
+ */
+function ipv6Words(s: string): number[] {
+  const lastColon = s.lastIndexOf(":");
+  const tail: number[] = [];
+  let body = s;
+  if (s.indexOf(".", lastColon) !== -1) {
+    const [a, b, c, d] = s.slice(lastColon + 1).split(".").map(Number);
+    tail.push(a << 8 | b, c << 8 | d);
+    body = s.slice(0, lastColon + 1); // `::ffff:`, `::`, `1:2:3:4:5:6:`
+  }
+  const parse = (part: string) => part === "" ? [] : part.split(":").map((h) => parseInt(h, 16));
+  const double = body.indexOf("::");
+  let words: number[];
+  if (double === -1) {
+    words = parse(body.endsWith(":") ? body.slice(0, -1) : body);
+  } else {
+    const left = parse(body.slice(0, double));
+    const rightText = body.slice(double + 2);
+    const right = parse(rightText.endsWith(":") ? rightText.slice(0, -1) : rightText);
+    const zeros = 8 - tail.length - left.length - right.length;
+    words = [...left, ...new Array(Math.max(0, zeros)).fill(0), ...right];
+  }
+  return [...words, ...tail];
 }
 
 /**

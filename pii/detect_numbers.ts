@@ -22,6 +22,8 @@ import {
 } from "./chars.ts";
 import { cardNumberValid, IBAN_LENGTHS, ibanValid, ssnValid } from "./checksums.ts";
 import { validNationalNumberOfDigits } from "./phone_validator.ts";
+import { decodeForm } from "./fold.ts";
+import { ipv4Special, isNetwork, prefixAfter } from "./special_addresses.ts";
 
 /** Which numeric types to look for. */
 export interface NumberTypes {
@@ -36,6 +38,11 @@ export interface NumberTypes {
 const MAX_GROUP_DIGITS = 19;
 /** Groups per cluster; a longer cluster is cut (keeps the per-cluster work constant). */
 const MAX_GROUPS = 32;
+/**
+ * Most digits of a trunk-0 national number (with its 0): a German mobile number is 0 and
+ * 10 or 11 digits (`0176 12345678`); GB and FR numbers are 0 and 9 or 10.
+ */
+const MAX_TRUNK_ZERO_DIGITS = 12;
 /** Groups per candidate span. */
 const MAX_SPAN_GROUPS = 8;
 
@@ -102,24 +109,39 @@ function forgetText(): void {
   clusterDigits = "";
 }
 
-// Context words, each preceded by a non-word character (so that our own placeholders such as
-// `[REDACTED_SSN]` or `[PHONE_1]` never count as context). Tested by {@linkcode hasContext}.
-const PHONE_WORDS =
-  /[^A-Za-z0-9_](?:phone|tel\b|tel[.:]|mobile|cell|call|fax|contact|sms|whatsapp|dial|text me|reach me)/i;
-const SSN_WORDS = /[^A-Za-z0-9_](?:ssn\b|social security|soc\. sec|ss#|ss no|tin\b)/i;
-/** Words before a dotted quad that make it a version or a section number, not an address. */
+// Context words, each after a non-word character or a `_` (`customer_ssn`, `home_phone`), or
+// (`*_CAMEL`, case-sensitive) inside a camelCase name (`homePhone`, `AssemblyVersion`). Our
+// own placeholders never count: `[REDACTED_SSN]` is excluded by name, and in `[SSN_1_tag]`
+// the word runs on into `_1`. Tested by {@linkcode hasContext}.
+const BOUNDARY = "(?:[^A-Za-z0-9_]|(?<!REDACTED)_)";
+const PHONE_WORDS = new RegExp(
+  BOUNDARY + "(?:phone|t[eé]l[eé]phon|telefon|tel\\b|tel[.:]|mobil|m[oó]vil|cell|celular|" +
+    "handy|call|fax|contact|sms|whatsapp|dial|text me|reach me)",
+  "i",
+);
+const PHONE_CAMEL = /[a-z](?:Phone|Tel\b|Telephone|Mobile|Cell|Fax)/;
+const SSN_WORDS = new RegExp(
+  BOUNDARY + "(?:ssn(?:\\b|_(?![0-9]))|social[ _-]?security|soc\\. ?sec|ss#|ss no|tin\\b)",
+  "i",
+);
+const SSN_CAMEL = /[a-z](?:Ssn|SSN|SocialSecurity)/;
+/**
+ * Words before a dotted quad that make it a version or a section number, not an address;
+ * `version` also after `_` and inside a name (`app_version`, `AssemblyFileVersion("4.2.1.0")`).
+ */
 const VERSION_WORDS =
-  /[^A-Za-z0-9_](?:version|ver\.|release|build|firmware|oid\b|section|sec\.|§|fig\.|figure|chapter|table|clause|step|item|v\s*$)/i;
+  /[^A-Za-z0-9_](?:version|ver\.|release|build|firmware|oid\b|section|sec\.|§|fig\.|figure|chapter|table|clause|step|item|v\s*$)|_version/i;
+const VERSION_CAMEL = /[a-z0-9]Version/;
 
 /**
- * True when one of `words` occurs in the `n` characters before `start`. The window keeps
- * one extra leading character (a space at the start of the text) so that the boundary
- * before a word is judged on real text, not on where the slice happens to begin.
+ * True when one of `words` (or `camel`) occurs in the `n` characters before `start`. The
+ * window keeps one extra leading character (a space at the start of the text) so that the
+ * boundary before a word is judged on real text, not on where the slice happens to begin.
  */
-function hasContext(text: string, start: number, n: number, words: RegExp): boolean {
+function hasContext(text: string, start: number, n: number, words: RegExp, camel: RegExp): boolean {
   const from = start - n - 1;
   const window = from < 0 ? " " + text.slice(0, start) : text.slice(from, start);
-  return words.test(window);
+  return words.test(window) || camel.test(window);
 }
 
 interface Group {
@@ -133,8 +155,27 @@ interface Group {
   offset: number;
 }
 
-/** Appends numeric findings of the wanted types in `text` to `out`. */
+/**
+ * Appends numeric findings of the wanted types in `text` to `out`. The scan reads URL and
+ * form encodings decoded (`?card=4111+1111+…`, `%20`, `%2B1415…`: fold.ts
+ * {@linkcode decodeForm}); offsets and values are the text's, the value as written.
+ */
 export function findNumbers(text: string, want: NumberTypes, out: Finding[]): void {
+  const form = decodeForm(text);
+  if (form === undefined) {
+    scanNumbers(text, want, out);
+    return;
+  }
+  const found: Finding[] = [];
+  scanNumbers(form.text, want, found);
+  for (const f of found) {
+    const start = form.startOf(f.start);
+    const end = form.endOf(f.end - 1);
+    out.push({ type: f.type, start, end, value: text.slice(start, end) });
+  }
+}
+
+function scanNumbers(text: string, want: NumberTypes, out: Finding[]): void {
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -241,7 +282,7 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
     // name (`host.10.1.2.3`): an address needs its label joined by `-` or `_`.
     const dotted = groups.length > 1 && groups[1].sep === ".";
     if (dotted && (glued === 2 || (glued === 1 && prev === 46))) return skipWord(text, j);
-    classifyCluster(text, groups, want, out);
+    classifyCluster(text, groups, want, out, glued === 2);
   }
   return Math.max(j, i + 1);
 }
@@ -250,9 +291,30 @@ function isSeparatorChar(c: number): boolean {
   return c === 32 || c === 45 || c === 46 || c === 160 || c === 40 || c === 41 || c === 47;
 }
 
-function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: Finding[]) {
+/**
+ * Finds the values among a cluster's groups. `touching`: the first group's digits touch
+ * letters before them (`card4111 …`, `AA1 01 2345 6784`).
+ */
+function classifyCluster(
+  text: string,
+  groups: Group[],
+  want: NumberTypes,
+  out: Finding[],
+  touchingFirst: boolean,
+) {
+  let touching = touchingFirst;
   let s = 0;
   while (s < groups.length) {
+    // Digits touching letters begin a value (`card4111 1111 1111 1111`) or are one group
+    // of an identifier written in groups, which the groups joined to it in the same way
+    // continue: in the UPS tracking number `1Z 999 AA1 01 2345 6784`, `01 2345 6784` is
+    // no phone number. A group after another separator may start one (`B2 415-555-2671`).
+    if (
+      touching && s > 0 && (s + 1 === groups.length || groups[s + 1].sep === groups[s].sep)
+    ) {
+      s++;
+      continue;
+    }
     if (s + 1 < groups.length && groups[s + 1].sep === ".") {
       // A dotted run: an IPv4 address, a dotted phone number, or a version/decimal.
       let e = s;
@@ -283,10 +345,13 @@ function classifyCluster(text: string, groups: Group[], want: NumberTypes, out: 
       // classifySpan's first test, here: most spans of a long cluster fail it, and a
       // call per span was most of the time on runs such as `00 00 00 …`.
       const possible = s === 0 || digits === 9 || digits === 10 || digits === 11 ||
-        (digits >= 13 && digits <= 19);
+        (digits >= 13 && digits <= 19) ||
+        (digits === 12 && text.charCodeAt(groups[s].start) === 48);
       if (possible && classifySpan(text, groups, s, e, digits, want, out)) matched = e;
       digits -= groups[e].end - groups[e].start;
     }
+    // A value found: what follows it is no longer the inside of an identifier.
+    if (matched >= 0) touching = false;
     s = matched >= 0 ? matched + 1 : s + 1;
   }
 }
@@ -303,7 +368,18 @@ function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): bool
   if (codeAt(text, start - 1) === 43) return false; // +1.415.555.2671
   // `1.2.3.4.5` is longer than an address; `127.0.0.1.nip.io` is a host name.
   if (codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1))) return false;
-  if (hasContext(text, start, 12, VERSION_WORDS)) return true; // a version, not PII
+  if (hasContext(text, start, 16, VERSION_WORDS, VERSION_CAMEL)) return true; // a version, not PII
+  // `^1.4.1.2`, `~1.4.1.2`, `~=1.4.1.2`: a version range (npm, pip), never an address.
+  const before = codeAt(text, start - 1);
+  if (before === 94 || before === 126 || (before === 61 && codeAt(text, start - 2) === 126)) {
+    return true;
+  }
+  const o = [0, 1, 2, 3].map((k) => Number(text.slice(groups[s + k].start, groups[s + k].end)));
+  // Loopback, unspecified, broadcast, multicast, netmasks, and networks (`192.168.0.0/16`)
+  // identify no one (special_addresses.ts).
+  if (ipv4Special(o[0], o[1], o[2], o[3])) return true;
+  const prefix = prefixAfter(text, end);
+  if (prefix >= 0 && isNetwork([o[0] << 8 | o[1], o[2] << 8 | o[3]], prefix)) return true;
   out.push({ type: "ip", start, end, value: text.slice(start, end) });
   return true;
 }
@@ -356,15 +432,18 @@ function classifySpan(
   out: Finding[],
 ): boolean {
   const count = e - s + 1;
-  // Past the first group only an SSN (9), a national phone number (10–11) or a card
-  // (13–19) can match; `+`/`00` numbers start at the first group.
-  if (s > 0 && (digitCount < 9 || digitCount === 12 || digitCount > 19)) return false;
+  // Past the first group only an SSN (9), a national phone number (10–11, or 12 after a
+  // trunk 0) or a card (13–19) can match; `+`/`00` numbers start at the first group.
+  const trunk12 = digitCount === 12 && text.charCodeAt(groups[s].start) === 48;
+  if (s > 0 && (digitCount < 9 || (digitCount === 12 && !trunk12) || digitCount > 19)) {
+    return false;
+  }
   // The same digit-count and shape conditions as below, tested before any loop over the
   // separators: most spans of a long cluster fail all three.
   if (
     !(want.ssn && digitCount === 9) &&
     !(want.card && digitCount >= 13 && digitCount <= 19 && cardShape(groups, s, e)) &&
-    !(want.phone && (s === 0 || digitCount === 10 || digitCount === 11))
+    !(want.phone && (s === 0 || digitCount === 10 || digitCount === 11 || trunk12))
   ) return false;
   const start = groups[s].start;
   const end = groups[e].end;
@@ -381,7 +460,7 @@ function classifySpan(
 
   if (want.ssn && !plus && plainSep && digitCount === 9 && !joinedBefore && !joinedAfter) {
     const shaped = count === 3 && size(groups, s) === 3 && size(groups, s + 1) === 2;
-    if (shaped || (count === 1 && hasContext(text, start, 24, SSN_WORDS))) {
+    if (shaped || (count === 1 && hasContext(text, start, 32, SSN_WORDS, SSN_CAMEL))) {
       const digits = spanDigits(text, groups, s, e);
       if (ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))) {
         out.push({ type: "ssn", start, end, value: text.slice(start, end) });
@@ -453,7 +532,12 @@ function tryPhone(
   const zeroZero = !plus && s === 0 && text.startsWith("00", start) && size(groups, s) <= 4;
   // Digit counts first: they reject most spans of a long cluster at once.
   const bodyLength = zeroZero ? digitCount - 2 : digitCount;
-  if (plus || zeroZero ? bodyLength < 8 || bodyLength > 15 : digitCount < 10 || digitCount > 11) {
+  const first = text.charCodeAt(start);
+  if (
+    plus || zeroZero
+      ? bodyLength < 8 || bodyLength > 15
+      : digitCount < 10 || digitCount > (first === 48 ? MAX_TRUNK_ZERO_DIGITS : 11)
+  ) {
     return false;
   }
   // Parentheses only around the first group or two; no `/` (`415/555/2671` is a path).
@@ -474,10 +558,13 @@ function tryPhone(
     out.push({ type: "phone", start, end, value: text.slice(start, end) });
     return true;
   }
-  const first = text.charCodeAt(start);
+  let spaced = false;
   if (first === 48 /* 0 */) {
-    // Trunk-prefixed national numbers (GB, DE, FR): groups of at least two digits.
-    for (let g = s; g <= e; g++) if (size(groups, g) < 2) return false;
+    // Trunk-prefixed national numbers (GB, DE, FR): groups of at least two digits; of
+    // three when there are 12 digits (a German mobile number, `0176 1234 5678`: no plan
+    // writes 12 digits in pairs, hex dumps do: `<Buffer 01 02 03 04 05 06 07 08>`).
+    const minGroup = digitCount === 12 ? 3 : 2;
+    for (let g = s; g <= e; g++) if (size(groups, g) < minGroup) return false;
   } else {
     // North American numbering plan: 3-3-4 or 1-3-3-4 (or one run next to a phone word).
     const sz = (k: number) => size(groups, s + k);
@@ -486,12 +573,21 @@ function tryPhone(
       (digitCount === 10 && count === 2 && sz(0) === 3) ||
       (digitCount === 11 && count === 4 && sz(0) === 1 && sz(1) === 3 && sz(2) === 3);
     if (!nanp || (digitCount === 11 && first !== 49 /* 1 */)) return false;
+    // Groups split by spaces alone (`212 555 1234`) are as often three numbers (ids, a
+    // duration, columns of a table) as one phone number: like one run of digits, they need
+    // a phone word before them. Brackets, `-` and `.` are a phone's own format.
+    spaced = true;
+    for (let g = s + 1; g <= e && spaced; g++) {
+      spaced = groups[g].sep === " " || groups[g].sep === "\u00a0";
+    }
   }
   if (prefix === 40 /* ( */ && count > 1 && groups[s + 1].sep.startsWith(")")) {
     start--; // `(415) 555-2671`; an unclosed `(` is the prose around the number
     if (codeAt(text, start - 1) === 43) return false; // `+(…`: handled from the `+`
   }
-  if (count === 1 && !hasContext(text, start, 32, PHONE_WORDS)) return false;
+  if ((count === 1 || spaced) && !hasContext(text, start, 32, PHONE_WORDS, PHONE_CAMEL)) {
+    return false;
+  }
   // `(471) 555 0135`: a bracketed area code then 3-4 digits is written only for a phone
   // number, even when the plan marks the range unassigned or reserved.
   const bracketed = prefix === 40 && count === 3 && digitCount === 10 &&

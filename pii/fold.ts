@@ -182,3 +182,102 @@ export function foldText(text: string): FoldedText | undefined {
 
 /** One-character strings of the ASCII codes, so a fold allocates nothing per character. */
 const ASCII: readonly string[] = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
+
+// URL and form encodings, for the number detectors only. A query string or a form body
+// writes a card, an SSN or an IBAN with `+` for the spaces between its groups
+// (`?card=4111+1111+1111+1111`, `iban=DE89+3704+…`), `%20` for them, and `%2B` for a
+// phone's `+` (`%2B14155550134`); a reader of the URL sees the number, so we must too.
+// The other detectors do not read this text: `+` is a base64 character, and a secret cut at
+// a decoded space would leave its tail raw.
+
+/**
+ * A percent-encoded printable ASCII character (`%20`, `%2B`, `%3D`, `%28`…), also encoded
+ * twice (`%2520`, as a URL inside a URL's query is), and each `+`.
+ */
+const FORM_TRIGGERS = /%(?:25)?[2-7][0-9A-Fa-f]|\+/g;
+
+/** Characters of a query value written unencoded (RFC 3986 `pchar`, `/`, `?`), `+` aside. */
+function isValueChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122) ||
+    c === 45 || c === 46 || c === 95 || c === 126 || c === 37 || c === 33 || c === 36 ||
+    c === 40 || c === 41 || c === 42 || c === 44 || c === 59 || c === 58 || c === 64 ||
+    c === 47 || c === 63;
+}
+
+/** ASCII letter or digit. */
+function isAlnumCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122);
+}
+
+/** What a `+` read as a space stands between: letters, digits, `(415)+555-0134`. */
+function joinsGroups(c: number): boolean {
+  return isAlnumCode(c) || c === 40 || c === 41;
+}
+
+/**
+ * The text the number detectors read: percent-encoded printable ASCII decoded, and
+ * a `+` between two letters, digits or parentheses inside the value of a `key=value` pair (a query
+ * string, a form body: `?ssn=123+45+6789`, `iban=DE89+3704+…&amount=10`) read as the space
+ * it encodes. `undefined` when nothing changes (no `+` or `%` in the text: two native
+ * scans). A `+` elsewhere (`+1 415…`, `a + b`, `C++`) stays. Offsets map back as in
+ * {@linkcode foldText}; a decoded unit ends where the next one starts (nothing is dropped).
+ * Linear: each `+` looks back only as far as the previous `+` (whose answer it inherits)
+ * or the `=` of its pair.
+ */
+export function decodeForm(text: string): FoldedText | undefined {
+  if (text.indexOf("+") === -1 && text.indexOf("%") === -1) return undefined;
+  const at: number[] = [0];
+  const removed: number[] = [0];
+  let gone = 0;
+  let changed = false;
+  // The previous `+` and whether it stood in a form value.
+  let lastPlus = -1;
+  let lastInForm = false;
+  FORM_TRIGGERS.lastIndex = 0;
+  const out = text.replace(FORM_TRIGGERS, (m: string, offset: number) => {
+    if (m === "+") {
+      let inForm = false;
+      for (let k = offset - 1; k >= 0; k--) {
+        const c = text.charCodeAt(k);
+        if (k === lastPlus) {
+          inForm = lastInForm;
+          break;
+        }
+        if (c === 61 /* = */) {
+          const key = k > 0 ? text.charCodeAt(k - 1) : -1;
+          inForm = isAlnumCode(key) || key === 95 || key === 45 || key === 46 || key === 93;
+          break;
+        }
+        if (!isValueChar(c)) break;
+      }
+      lastPlus = offset;
+      lastInForm = inForm;
+      if (
+        !inForm || !joinsGroups(offset > 0 ? text.charCodeAt(offset - 1) : -1) ||
+        !joinsGroups(offset + 1 < text.length ? text.charCodeAt(offset + 1) : -1)
+      ) return m;
+      changed = true;
+      return " ";
+    }
+    const code = parseInt(m.slice(-2), 16);
+    if (code === 0x7f) return m;
+    changed = true;
+    const shrink = m.length - 1;
+    const next = offset - gone + 1;
+    gone += shrink;
+    at.push(next);
+    removed.push(gone);
+    return String.fromCharCode(code);
+  });
+  if (!changed) return undefined;
+  const startOf = (k: number): number => {
+    let lo = 0, hi = at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (at[mid] <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    return k + removed[lo];
+  };
+  return { text: out, startOf, endOf: (k: number) => startOf(k + 1) };
+}

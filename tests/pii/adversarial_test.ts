@@ -179,6 +179,21 @@ const MEMBERS: Record<string, [string, (i: number) => string][]> = {
     ["a%40", () => "a%40"],
     ["%3D runs then %40", (i) => (i % 20 === 19 ? "%40b.com " : "a%3D")],
   ],
+  // URL and form encodings (fold.ts decodeForm), addresses that identify no one and phone
+  // context (red team, round 2).
+  "form encodings and addresses": [
+    ["k=1+2+ pairs", (i) => `k=${vary(i, 3)}+${vary(i + 1, 2)}+`],
+    ["+ runs in one form value", (i) => (i === 0 ? "q=" : `${vary(i, 4)}+`)],
+    ["+ after 50 value characters", () => "x".repeat(50) + "+"],
+    ["%20 between digits", (i) => `${vary(i, 4)}%20`],
+    ["%2520 between digits", (i) => `${vary(i, 4)}%2520`],
+    ["%2B phones", (i) => `%2B1415555${vary(i, 4)} `],
+    ["special addresses", (i) => `${i % 2 ? "127.0.0" : "0.0.0"}.${i % 256} `],
+    ["networks with a prefix", (i) => `10.${i % 256}.0.0/16 `],
+    ["IPv6 loopback and multicast", (i) => (i % 2 ? "::1 " : `ff02::${(i % 65536).toString(16)} `)],
+    ["spaced NANP without context", (i) => `212 555 ${vary(i, 4)} `],
+    ["German mobiles", (i) => `0176 1234${vary(i, 4)} `],
+  ],
   "secrets: high-entropy": [
     ["token= + 500 random", (i) => `token=${(vary(i, 9) + "aZ").repeat(50)},`],
     ["Bearer runs", (i) => (i % 20 === 19 ? "," : "Authorization: Bearer ")],

@@ -308,6 +308,12 @@ function ibanLine(r: Prng): CorpusLine {
 
 // --- IP ----------------------------------------------------------------------------
 
+/** A first octet of a host's address: 1–223, not loopback 127 (it identifies no one). */
+function firstOctet(r: Prng): number {
+  const a = r.int(1, 223);
+  return a === 127 ? 128 : a;
+}
+
 function ip(r: Prng): string {
   const kind = r.int(0, 9);
   const h = () => r.chars(ALPHABETS.hex, r.int(1, 4)).replace(/^0+(?=.)/, "");
@@ -315,7 +321,7 @@ function ip(r: Prng): string {
     case 0:
     case 1:
     case 2:
-      return `${r.int(1, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`;
+      return `${firstOctet(r)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`;
     case 3:
       return `10.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`;
     case 4:
@@ -327,7 +333,7 @@ function ip(r: Prng): string {
     case 7:
       return `fe80::${h()}:${h()}:${h()}:${h()}`;
     case 8:
-      return `::ffff:${r.int(1, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`;
+      return `::ffff:${firstOctet(r)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`;
     default:
       return `2a00:${h()}:${h()}::${h()}`;
   } // deno-fmt-ignore
