@@ -5,11 +5,36 @@
 import type { Finding } from "./types.ts";
 import { codeAt, isDigit, isHex, isLetter, isWordChar, labelBefore } from "./chars.ts";
 import { ipv6Special, isNetwork, prefixAfter } from "./special_addresses.ts";
+import { decodeForm } from "./fold.ts";
 
 const MAX_LENGTH = 45;
 
-/** Appends every IPv6 address in `text` to `out`. */
+/** Whether `text` can hold an IPv6 address: a `:`, or a `%3A` (three native scans). */
+export function mayHoldIpv6(text: string): boolean {
+  return text.includes(":") || text.includes("%3A") || text.includes("%3a");
+}
+
+/**
+ * Appends every IPv6 address in `text` to `out`, also one whose colons are percent-encoded
+ * (`?ip=2001%3Adb8%3A%3A1`: read decoded, fold.ts {@linkcode decodeForm}, and found as
+ * written).
+ */
 export function findIpv6(text: string, out: Finding[]): void {
+  const form = text.includes("%3A") || text.includes("%3a") ? decodeForm(text) : undefined;
+  if (form === undefined) {
+    scanText(text, out);
+    return;
+  }
+  const found: Finding[] = [];
+  scanText(form.text, found);
+  for (const f of found) {
+    const start = form.startOf(f.start);
+    const end = form.endOf(f.end - 1);
+    out.push({ type: f.type, start, end, value: text.slice(start, end) });
+  }
+}
+
+function scanText(text: string, out: Finding[]): void {
   let colon = text.indexOf(":");
   let scanned = 0;
   while (colon !== -1) {

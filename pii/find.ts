@@ -3,7 +3,7 @@
 import { type Finding, PII_TYPES, type PiiType } from "./types.ts";
 import { findEmails, mayHoldEmail } from "./detect_email.ts";
 import { findNumbers } from "./detect_numbers.ts";
-import { findIpv6 } from "./detect_ipv6.ts";
+import { findIpv6, mayHoldIpv6 } from "./detect_ipv6.ts";
 import { findSecrets } from "./detect_secrets.ts";
 import { foldText } from "./fold.ts";
 
@@ -57,7 +57,7 @@ function findIn(text: string, types: readonly PiiType[]): Finding[] {
   if (numbers.phone || numbers.ssn || numbers.card || numbers.ip || numbers.iban) {
     findNumbers(text, numbers, raw);
   }
-  if (want.has("ip") && text.includes(":")) findIpv6(text, raw);
+  if (want.has("ip") && mayHoldIpv6(text)) findIpv6(text, raw);
   if (want.has("secret")) findSecrets(text, raw);
   return resolveOverlaps(raw);
 }

@@ -183,10 +183,11 @@ export function foldText(text: string): FoldedText | undefined {
 /** One-character strings of the ASCII codes, so a fold allocates nothing per character. */
 const ASCII: readonly string[] = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
 
-// URL and form encodings, for the number detectors only. A query string or a form body
+// URL and form encodings, for the number and IPv6 detectors only. A query string or a form body
 // writes a card, an SSN or an IBAN with `+` for the spaces between its groups
 // (`?card=4111+1111+1111+1111`, `iban=DE89+3704+…`), `%20` for them, and `%2B` for a
-// phone's `+` (`%2B14155550134`); a reader of the URL sees the number, so we must too.
+// phone's `+` (`%2B14155550134`), `%3A` for an IPv6 address's colons; a reader of the URL
+// sees the value, so we must too.
 // The other detectors do not read this text: `+` is a base64 character, and a secret cut at
 // a decoded space would leave its tail raw.
 
@@ -215,14 +216,14 @@ function joinsGroups(c: number): boolean {
 }
 
 /**
- * The text the number detectors read: percent-encoded printable ASCII decoded, and
- * a `+` between two letters, digits or parentheses inside the value of a `key=value` pair (a query
- * string, a form body: `?ssn=123+45+6789`, `iban=DE89+3704+…&amount=10`) read as the space
- * it encodes. `undefined` when nothing changes (no `+` or `%` in the text: two native
- * scans). A `+` elsewhere (`+1 415…`, `a + b`, `C++`) stays. Offsets map back as in
- * {@linkcode foldText}; a decoded unit ends where the next one starts (nothing is dropped).
- * Linear: each `+` looks back only as far as the previous `+` (whose answer it inherits)
- * or the `=` of its pair.
+ * The text the number and IPv6 detectors read: percent-encoded printable ASCII decoded,
+ * and a `+` between two letters, digits or parentheses inside the value of a `key=value`
+ * pair (a query string, a form body: `?ssn=123+45+6789`, `iban=DE89+3704+…&amount=10`)
+ * read as the space it encodes. `undefined` when nothing changes (no `+` or `%` in the
+ * text: two native scans). A `+` elsewhere (`+1 415…`, `a + b`, `C++`) stays. Offsets map
+ * back as in {@linkcode foldText}; a decoded unit ends where the next one starts (nothing
+ * is dropped). Linear: each `+` looks back only as far as the previous `+` (whose answer
+ * it inherits) or the `=` of its pair.
  */
 export function decodeForm(text: string): FoldedText | undefined {
   if (text.indexOf("+") === -1 && text.indexOf("%") === -1) return undefined;

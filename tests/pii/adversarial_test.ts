@@ -188,6 +188,7 @@ const MEMBERS: Record<string, [string, (i: number) => string][]> = {
     ["%20 between digits", (i) => `${vary(i, 4)}%20`],
     ["%2520 between digits", (i) => `${vary(i, 4)}%2520`],
     ["%2B phones", (i) => `%2B1415555${vary(i, 4)} `],
+    ["%3A runs", (i) => (i % 9 === 8 ? " " : `${(i % 65536).toString(16)}%3A`)],
     ["special addresses", (i) => `${i % 2 ? "127.0.0" : "0.0.0"}.${i % 256} `],
     ["networks with a prefix", (i) => `10.${i % 256}.0.0/16 `],
     ["IPv6 loopback and multicast", (i) => (i % 2 ? "::1 " : `ff02::${(i % 65536).toString(16)} `)],

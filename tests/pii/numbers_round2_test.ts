@@ -45,6 +45,10 @@ const CASES: [string, string, [string, string][]][] = [
   ["card, %2520 after %3D", "next=%2Fpay%3Fcard%3D4111%25201111%25201111%25201111", [
     ["credit_card", "4111%25201111%25201111%25201111"],
   ]],
+  ["IPv6, %3A", "?ip=2001%3Adb8%3A%3A1&x=1", [["ip", "2001%3Adb8%3A%3A1"]]],
+  ["IPv6, %3a, and an encoded loopback", "peer=fe80%3a%3a1ff%3afe23%3a4567%3a890a&lo=%3A%3A1", [
+    ["ip", "fe80%3a%3a1ff%3afe23%3a4567%3a890a"],
+  ]],
   // SSN labels written as keys.
   ["social_security_number", '{"social_security_number":"123456789"}', [["ssn", "123456789"]]],
   ["customer_ssn", "customer_ssn=078051120", [["ssn", "078051120"]]],
@@ -114,7 +118,7 @@ Deno.test("numbers round 2: masking replaces the encoded value whole and keeps t
   );
 });
 
-Deno.test("numbers round 2: a `+` in a secret is not read as a space (the whole value is one secret)", () => {
+Deno.test("numbers round 2: a `+` in a secret is not a space (the value is one secret)", () => {
   // A base64 value cut at a decoded `+` would leave its tail raw: only the number
   // detectors read the decoded text, and a secret covering a number replaces it.
   const token = "Xk9mQ2pL7vR4nW8s+4111+1111+1111+1111+T3yUaB9c";
