@@ -8,8 +8,8 @@
 import {
   detokenizeValue,
   mergeCounts,
+  redactKeyedText,
   redactRenderedText,
-  redactText,
   redactValueAsync,
   retokenizeValueAsync,
   Vault,
@@ -283,7 +283,7 @@ async function executeWith(
   const gate = approvalGate(
     deps.approvals,
     caller,
-    (text) => redactText(text, redactionOptions(tenant, vault)).text,
+    (text, key) => redactKeyedText(text, key, redactionOptions(tenant, vault)).text,
   );
   // A prefetch takes a call of the budget and a slot of its server, like the code's calls.
   const late: { bridge?: ToolBridge } = {};

@@ -25,12 +25,15 @@ export {
   type RedactionCounts,
 } from "./types.ts";
 export { findPii } from "./find.ts";
+export { findPiiUnder, KEY_CONTEXT_HEAD_UNITS, MAX_KEY_CONTEXT_UNITS } from "./keyed.ts";
 export {
   DEFAULT_MODE,
+  leafText,
   mergeCounts,
   type RedactedText,
   type RedactedValue,
   type RedactionOptions,
+  redactKeyedText,
   redactRenderedText,
   redactText,
   redactValue,

@@ -8,8 +8,9 @@ import {
   type RedactionCounts,
 } from "./types.ts";
 import { findPii } from "./find.ts";
+import { findPiiUnder } from "./keyed.ts";
 import { Vault } from "./vault.ts";
-import { mapLeaves } from "./walk.ts";
+import { type LeafKey, mapLeaves } from "./walk.ts";
 
 /** How to redact. */
 export interface RedactionOptions {
@@ -93,9 +94,10 @@ function isAllowed(p: Plan, type: PiiType, value: string): boolean {
   return p.allow.has(value) || (type === "email" && p.allow.has(value.toLowerCase()));
 }
 
-function redactWith(p: Plan, text: string, counts: RedactionCounts): string {
+function redactWith(p: Plan, text: string, counts: RedactionCounts, key?: LeafKey): string {
   if (p.off || text.length === 0) return text;
-  return applyFindings(p, text, findPii(text, p.types), counts);
+  const findings = key === undefined ? findPii(text, p.types) : findPiiUnder(text, key, p.types);
+  return applyFindings(p, text, findings, counts);
 }
 
 /**
@@ -129,6 +131,24 @@ export function redactText(text: string, options: RedactionOptions): RedactedTex
 }
 
 /**
+ * {@linkcode redactText} for a value found under object key `key` (a string argument, a
+ * property of a parsed result): judged as the detectors judge `key: text` in text (see
+ * keyed.ts), so `password`, `ssn` or `phone` as the key is the context they would read in
+ * `password: …`. Only `text` is returned; what the key alone holds is not redacted here.
+ * Without a key (`undefined`) it is `redactText(text, options)`. Linear in the length of
+ * `text`.
+ */
+export function redactKeyedText(
+  text: string,
+  key: string | undefined,
+  options: RedactionOptions,
+): RedactedText {
+  const p = plan(options);
+  const counts: RedactionCounts = {};
+  return { text: redactWith(p, text, counts, key), counts };
+}
+
+/**
  * Escapes a rendering writes inside quoted strings (`Deno.inspect`, `JSON.stringify`,
  * `String(error)` of such): `\\`, `\"`, `\'`, letter escapes, `\xHH`, `\uHHHH`, `\u{H…}`.
  */
@@ -157,38 +177,49 @@ export function redactRenderedText(text: string, options: RedactionOptions): Red
 
 /**
  * Redacts every string inside `value` (arrays and objects walked iteratively; keys are
- * kept). Integers of nine or more digits are checked as text too (a card or phone number
- * stored as a JSON number); when redacted they become the placeholder string.
+ * kept). Each value under an object key is judged with that key as its context (an array's
+ * items with the array's key), as `key: value` would be in text: `{"password": "S3cr3t!Pass"}`
+ * as `password: S3cr3t!Pass`. Integers of nine or more digits are checked as text too (a
+ * card or phone number stored as a JSON number), and so are those of seven or eight digits
+ * under a key (see {@linkcode leafText}); when redacted they become the placeholder string.
  */
 export function redactValue(value: unknown, options: RedactionOptions): RedactedValue {
   const p = plan(options);
   const counts: RedactionCounts = {};
   if (p.off) return { value, counts };
-  const result = mapTextLeaves(value, (text) => redactWith(p, text, counts));
+  const result = mapTextLeaves(value, (text, key) => redactWith(p, text, counts, key));
   return { value: result, counts };
 }
 
 /**
  * The text a leaf is redacted as: strings, and safe integers of nine or more digits (a
- * card or phone number stored as a JSON number); `undefined` for every other leaf.
+ * card or phone number stored as a JSON number); under an object key (`key` not
+ * `undefined`), also a non-negative integer of seven or eight digits, written with the
+ * leading zeros that make it nine (`{"ssn": 78051120}` is SSN 078-05-1120: a nine-digit
+ * identifier stored as a number loses its zeros, and only its key says what it is).
+ * `undefined` for every other leaf.
  */
-export function leafText(leaf: unknown): string | undefined {
+export function leafText(leaf: unknown, key?: LeafKey): string | undefined {
   if (typeof leaf === "string") return leaf;
-  if (typeof leaf === "number" && Number.isSafeInteger(leaf) && Math.abs(leaf) >= 1e8) {
-    return String(leaf);
-  }
+  if (typeof leaf !== "number" || !Number.isSafeInteger(leaf)) return undefined;
+  if (Math.abs(leaf) >= 1e8) return String(leaf);
+  if (key !== undefined && leaf >= 1e6) return String(leaf).padStart(9, "0");
   return undefined;
 }
 
 /**
  * {@linkcode mapLeaves} over the leaves that have a {@linkcode leafText}, in document
- * order: `redact` gets each text; a number whose text comes back unchanged stays a number.
+ * order: `redact` gets each text and its key; a number whose text comes back unchanged
+ * stays a number.
  */
-export function mapTextLeaves(value: unknown, redact: (text: string) => string): unknown {
-  return mapLeaves(value, (leaf) => {
-    const text = leafText(leaf);
+export function mapTextLeaves(
+  value: unknown,
+  redact: (text: string, key: LeafKey) => string,
+): unknown {
+  return mapLeaves(value, (leaf, key) => {
+    const text = leafText(leaf, key);
     if (text === undefined) return leaf;
-    const redacted = redact(text);
+    const redacted = redact(text, key);
     return typeof leaf === "number" && redacted === text ? leaf : redacted;
   });
 }

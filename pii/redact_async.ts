@@ -13,6 +13,7 @@ import {
 } from "./redact.ts";
 import { forEachLeafAsync, mapLeavesAsync } from "./walk.ts";
 import { findPii } from "./find.ts";
+import { findPiiUnder, keyedText, mergeKeyed } from "./keyed.ts";
 import { DetectionPool } from "./worker_pool.ts";
 
 /** Longest run of replacement work before the async path yields the event loop, in ms. */
@@ -70,10 +71,11 @@ export async function redactTextAsync(
 }
 
 /**
- * {@linkcode redactValue} with detection in workers when the strings inside `value`
- * (and the nine-digit-plus integers it checks as text) exceed the threshold in total, and
- * with every walk over `value` cooperative: the texts are collected, detected, replaced and
- * put back in slices of a few ms, yielding the event loop between them (a result of 350,000
+ * {@linkcode redactValue} with detection in workers when the strings inside `value` (and
+ * the integers it checks as text), each with the `key: ` it is judged after, exceed the
+ * threshold in total, and with every walk over `value` cooperative: the texts are
+ * collected, detected, replaced and put back in slices of a few ms, yielding the event
+ * loop between them (a result of 350,000
  * empty objects was two copying walks in one stretch, ~360 ms of the gateway's main thread).
  * Same placeholders and counts as `redactValue(value, options)`: replacements are applied
  * here, in document order, so tokenize placeholders are numbered exactly as the synchronous
@@ -88,13 +90,25 @@ export async function redactValueAsync(
   const p = plan(options);
   const threshold = options.thresholdUnits ?? ASYNC_THRESHOLD_UNITS;
   if (p.off) return { value, counts: {} };
+  // Each text and its key; a text under a key is also read as `key: <its head>` (keyed.ts):
+  // `keyed` holds those, `keyedOf[i]` the index of text i's one (-1: none).
   const texts: string[] = [];
+  const keys: (string | undefined)[] = [];
+  const keyed: string[] = [];
+  const keyedOf: number[] = [];
   let units = 0;
-  await forEachLeafAsync(value, (leaf) => {
-    const text = leafText(leaf);
-    if (text !== undefined && text.length > 0) {
-      texts.push(text);
-      units += text.length;
+  await forEachLeafAsync(value, (leaf, key) => {
+    const text = leafText(leaf, key);
+    if (text === undefined || text.length === 0) return;
+    texts.push(text);
+    keys.push(key);
+    units += text.length;
+    const withKey = keyedText(text, key);
+    if (withKey === undefined) keyedOf.push(-1);
+    else {
+      keyedOf.push(keyed.length);
+      keyed.push(withKey);
+      units += withKey.length;
     }
   });
   // Replacing (vault placeholders) stays on this thread, in document order; tens of
@@ -107,12 +121,21 @@ export async function redactValueAsync(
     }
   };
   let found: Finding[][];
-  if (units > threshold) found = await poolFor(options).detect(texts, p.types);
-  else {
+  if (units > threshold) {
+    const all = await poolFor(options).detect(texts.concat(keyed), p.types);
+    found = new Array(texts.length);
+    for (let i = 0; i < texts.length; i++) {
+      const k = keyedOf[i];
+      found[i] = k < 0 ? all[i] : mergeKeyed(all[i], all[texts.length + k], keys[i], texts[i]);
+      await pause();
+    }
+  } else {
     // Few units in all, but maybe in tens of thousands of texts: detected here, in slices.
     found = new Array(texts.length);
     for (let i = 0; i < texts.length; i++) {
-      found[i] = findPii(texts[i], p.types);
+      const alone = findPii(texts[i], p.types);
+      const k = keyedOf[i];
+      found[i] = k < 0 ? alone : mergeKeyed(alone, findPii(keyed[k], p.types), keys[i], texts[i]);
       await pause();
     }
   }
@@ -142,13 +165,13 @@ export async function redactValueAsync(
     replaced[i] = pieces.join("");
   }
   let next = 0;
-  const result = await mapLeavesAsync(value, (leaf) => {
-    const text = leafText(leaf);
+  const result = await mapLeavesAsync(value, (leaf, key) => {
+    const text = leafText(leaf, key);
     if (text === undefined || text.length === 0) return leaf;
     const i = next++;
     let out = replaced[i];
     // A value changed by someone else while detection ran: detect this leaf here.
-    if (texts[i] !== text) out = applyFindings(p, text, findPii(text, p.types), counts);
+    if (texts[i] !== text) out = applyFindings(p, text, findPiiUnder(text, key, p.types), counts);
     return typeof leaf === "number" && out === text ? leaf : out;
   });
   return { value: result, counts };

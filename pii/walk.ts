@@ -2,26 +2,42 @@
 // explicit stack (no recursion, so 100k levels of nesting cannot overflow the call
 // stack), object keys are kept, and every other value goes through `leaf`. Leaves are
 // visited in document order, so placeholders are numbered as a reader would expect.
+//
+// Each leaf comes with its key: the name of the object property that holds it, or, for an
+// item of an array, the array's own key (nested arrays too: `{"phones": [["415…"]]}`), since
+// redaction judges a value as the detectors judge `key: value` in text (keyed.ts). A leaf at
+// the root or in an array under no key has none. A container reached again (a shared or
+// cyclic reference) is not walked again, so its items keep the key of its first visit; a
+// parsed JSON value, what the gateway redacts, has no shared references.
+
+/** The key of a leaf: its property's name, an array's inherited key, or none. */
+export type LeafKey = string | undefined;
 
 interface Frame {
   source: object;
   target: Record<string, unknown>;
   keys: string[] | null; // null for arrays
   index: number;
+  /** For an array, the key its items are under (its own key, inherited); unused for objects. */
+  key: LeafKey;
 }
 
 /**
  * Returns a copy of `value` in which every non-container value `v` is replaced by
- * `leaf(v)`. Arrays stay arrays, objects become plain objects with the same keys in the
- * same order; shared and cyclic references are preserved. Dates are passed to `leaf` as
- * their ISO string (what JSON would carry).
+ * `leaf(v, key)` (`key`: see {@linkcode LeafKey} and the module comment). Arrays stay
+ * arrays, objects become plain objects with the same keys in the same order; shared and
+ * cyclic references are preserved. Dates are passed to `leaf` as their ISO string (what
+ * JSON would carry).
  */
-export function mapLeaves(value: unknown, leaf: (v: unknown) => unknown): unknown {
-  if (!isContainer(value)) return leaf(toLeaf(value));
+export function mapLeaves(
+  value: unknown,
+  leaf: (v: unknown, key: LeafKey) => unknown,
+): unknown {
+  if (!isContainer(value)) return leaf(toLeaf(value), undefined);
   const copies = new Map<object, object>();
   const root = emptyLike(value);
   copies.set(value, root);
-  const stack: Frame[] = [frame(value, root)];
+  const stack: Frame[] = [frame(value, root, undefined)];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     const length = top.keys === null ? (top.source as unknown[]).length : top.keys.length;
@@ -32,8 +48,9 @@ export function mapLeaves(value: unknown, leaf: (v: unknown) => unknown): unknow
     const key = top.keys === null ? top.index : top.keys[top.index];
     top.index++;
     const v = (top.source as Record<string | number, unknown>)[key];
+    const under = top.keys === null ? top.key : key as string;
     if (!isContainer(v)) {
-      assign(top.target, key, leaf(toLeaf(v)));
+      assign(top.target, key, leaf(toLeaf(v), under));
       continue;
     }
     const seen = copies.get(v);
@@ -44,7 +61,7 @@ export function mapLeaves(value: unknown, leaf: (v: unknown) => unknown): unknow
     const copy = emptyLike(v);
     copies.set(v, copy);
     assign(top.target, key, copy);
-    stack.push(frame(v, copy));
+    stack.push(frame(v, copy, under));
   }
   return root;
 }
@@ -91,12 +108,13 @@ function assign(target: Record<string | number, unknown>, key: string | number, 
   }
 }
 
-function frame(source: object, target: object): Frame {
+function frame(source: object, target: object, key: LeafKey): Frame {
   return {
     source,
     target: target as Record<string, unknown>,
     keys: Array.isArray(source) ? null : Object.keys(source),
     index: 0,
+    key,
   };
 }
 
@@ -148,20 +166,20 @@ export interface WalkOptions {
 /**
  * {@link someLeaf}'s order and rules ({@link mapLeaves}'s document order, each container once,
  * Dates as ISO strings) without copying anything, calling `visit` on every non-container
- * value, and yielding the event loop every `sliceMs` ms: a result of 350,000 empty objects
- * is walked in slices of a few ms instead of one stretch of hundreds. `value` must not change
- * while the walk runs (callers own a freshly parsed value). Rejects with `signal`'s reason
- * when it is aborted.
+ * value with its key (as {@link mapLeaves} gives it), and yielding the event loop every
+ * `sliceMs` ms: a result of 350,000 empty objects is walked in slices of a few ms instead of
+ * one stretch of hundreds. `value` must not change while the walk runs (callers own a freshly
+ * parsed value). Rejects with `signal`'s reason when it is aborted.
  */
 export async function forEachLeafAsync(
   value: unknown,
-  visit: (v: unknown) => void,
+  visit: (v: unknown, key: LeafKey) => void,
   options: WalkOptions = {},
 ): Promise<void> {
-  if (!isContainer(value)) return visit(toLeaf(value));
+  if (!isContainer(value)) return visit(toLeaf(value), undefined);
   const tick = slicer(options.sliceMs ?? WALK_SLICE_MS, options.signal);
   const seen = new Set<object>([value]);
-  const stack: Frame[] = [frame(value, value)];
+  const stack: Frame[] = [frame(value, value, undefined)];
   while (stack.length > 0) {
     const pause = tick();
     if (pause) await pause;
@@ -174,17 +192,19 @@ export async function forEachLeafAsync(
     const key = top.keys === null ? top.index : top.keys[top.index];
     top.index++;
     const v = (top.source as Record<string | number, unknown>)[key];
-    if (!isContainer(v)) visit(toLeaf(v));
+    const under = top.keys === null ? top.key : key as string;
+    if (!isContainer(v)) visit(toLeaf(v), under);
     else if (!seen.has(v)) {
       seen.add(v);
-      stack.push(frame(v, v));
+      stack.push(frame(v, v, under));
     }
   }
 }
 
 /**
  * {@link mapLeaves} that yields the event loop every `sliceMs` ms and copies nothing when
- * nothing changes: `leaf` is called once per non-container value, in document order; when
+ * nothing changes: `leaf` is called once per non-container value with its key (as
+ * {@link mapLeaves} gives it), in document order; when
  * it returns every value as it got it (`Object.is`), the result is `value` itself, not a
  * copy (so the caller must not modify the result unless it owns `value`). Otherwise the
  * result is a copy as {@link mapLeaves} makes it (shared and cyclic references preserved),
@@ -194,15 +214,15 @@ export async function forEachLeafAsync(
  */
 export async function mapLeavesAsync(
   value: unknown,
-  leaf: (v: unknown) => unknown,
+  leaf: (v: unknown, key: LeafKey) => unknown,
   options: WalkOptions = {},
 ): Promise<unknown> {
-  if (!isContainer(value)) return leaf(toLeaf(value));
+  if (!isContainer(value)) return leaf(toLeaf(value), undefined);
   // First pass: every leaf through `leaf`, keeping only what changed, by leaf ordinal.
   const changed = new Map<number, unknown>();
   let ordinal = 0;
-  await forEachLeafAsync(value, (v) => {
-    const out = leaf(v);
+  await forEachLeafAsync(value, (v, key) => {
+    const out = leaf(v, key);
     if (!Object.is(out, v)) changed.set(ordinal, out);
     ordinal++;
   }, options);
@@ -217,7 +237,7 @@ export async function mapLeavesAsync(
   const copies = new Map<object, object>();
   const root = emptyLike(value);
   copies.set(value, root);
-  const stack: Frame[] = [frame(value, root)];
+  const stack: Frame[] = [frame(value, root, undefined)];
   while (stack.length > 0) {
     const pause = tick();
     if (pause) await pause;
@@ -242,7 +262,7 @@ export async function mapLeavesAsync(
     const copy = emptyLike(v);
     copies.set(v, copy);
     assign(top.target, key, copy);
-    stack.push(frame(v, copy));
+    stack.push(frame(v, copy, undefined));
   }
   return root;
 }

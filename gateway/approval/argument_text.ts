@@ -5,7 +5,9 @@
  * - **Redacted as values.** Every string (and every key, and every integer of nine or more
  *   digits) is redacted on its own, before it is rendered: JSON escapes such as `\n` glue a
  *   letter to the value after them, so a detector run over rendered JSON misses what it finds
- *   in the value itself.
+ *   in the value itself. A value under a key is redacted with its key as context (an array's
+ *   items with the array's key), as the detectors judge `key: value` in text: on its own,
+ *   `{"password": "S3cr3t!Pass"}` or `{"ssn": "078051120"}` was shown raw (red team d1).
  * - **Nothing looks complete that is not.** Every key path is shown (as long as the whole fits
  *   at all); a long string shows its head and its tail (the end of a path matters), an array
  *   its first items; every cut is marked in place with a raw `…[…]…` marker, and an ellipsis
@@ -24,6 +26,7 @@
  * @module
  */
 
+import { leafText } from "../../pii/mod.ts";
 import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
 
 /** Values of the arguments looked at, at most; the rest is counted as not shown. */
@@ -62,23 +65,26 @@ const LEVELS = [
 /**
  * Renders `args` for an approver (see the module comment).
  * @param redact redacts one value's text (a string leaf, a key, a long integer's digits)
- *   the way the execution's output is redacted
+ *   the way the execution's output is redacted; `key` is the object key the value is under
+ *   (for an array's items, the array's key), to judge it as `key: text`; none for a key
+ *   itself and for items of an array under no key
  */
 export function renderArguments(
   args: Record<string, unknown>,
-  redact: (text: string) => string = (text) => text,
+  redact: (text: string, key?: string) => string = (text) => text,
 ): ArgumentText {
   let budget = MAX_VISITED_NODES;
   let unvisited = false;
-  const build = (value: unknown, depth: number): Tree => {
+  const build = (value: unknown, depth: number, key: string | undefined): Tree => {
     budget--;
-    if (typeof value === "string") return { t: "s", v: redact(value) };
+    if (typeof value === "string") return { t: "s", v: redact(value, key) };
     if (typeof value === "number") {
-      // A card or phone number may come as a JSON number.
-      if (Number.isSafeInteger(value) && Math.abs(value) >= 1e8) {
-        const text = String(value);
-        const shown = redact(text);
-        return shown === text ? { t: "p", v: text } : { t: "s", v: shown };
+      // A card or phone number may come as a JSON number, an SSN under its key as one
+      // without its leading zeros (`leafText`).
+      const text = leafText(value, key);
+      if (text !== undefined) {
+        const shown = redact(text, key);
+        if (shown !== text) return { t: "s", v: shown };
       }
       return { t: "p", v: JSON.stringify(value) ?? "null" };
     }
@@ -94,28 +100,28 @@ export function renderArguments(
     if (Array.isArray(value)) {
       const items: Tree[] = [];
       const most = Math.min(value.length, LEVELS[0].items);
-      for (let i = 0; i < most && budget > 0; i++) items.push(build(value[i], depth + 1));
+      for (let i = 0; i < most && budget > 0; i++) items.push(build(value[i], depth + 1, key));
       if (items.length < value.length) unvisited = true;
       return { t: "a", items, total: value.length };
     }
     const entries: Array<[string, Tree]> = [];
     let total = 0;
-    for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue;
+    for (const name in value) {
+      if (!Object.hasOwn(value, name)) continue;
       total++;
       if (entries.length >= LEVELS[0].keys) continue;
       // Past the budget a key is still shown (only objects being visited get here, at most
       // MAX_SHOWN_DEPTH of them), its value not.
       if (budget <= 0) unvisited = true;
       const child = budget > 0
-        ? build((value as Record<string, unknown>)[key], depth + 1)
+        ? build((value as Record<string, unknown>)[name], depth + 1, name)
         : { t: "skip" as const };
-      entries.push([redact(key), child]);
+      entries.push([redact(name), child]);
     }
     if (entries.length < total) unvisited = true;
     return { t: "o", entries, total };
   };
-  const tree = build(args, 0);
+  const tree = build(args, 0, undefined);
   let last = "";
   for (const level of LEVELS) {
     const out = render(tree, level);
@@ -135,7 +141,7 @@ export function renderArguments(
 /** {@linkcode renderArguments}'s text alone. */
 export function argumentText(
   args: Record<string, unknown>,
-  redact?: (text: string) => string,
+  redact?: (text: string, key?: string) => string,
 ): string {
   return renderArguments(args, redact).text;
 }

@@ -41,9 +41,10 @@ export interface ApprovalGateOptions {
   channel?: ApprovalChannel;
   /**
    * Redacts one value's text (a string argument, a key) the way the execution's output is
-   * redacted (its vault, its types); never a rendered JSON text.
+   * redacted (its vault, its types), judged as `key: text` when the value is under object
+   * key `key` (see `renderArguments`); never a rendered JSON text.
    */
-  redact(text: string): string;
+  redact(text: string, key?: string): string;
 }
 
 /** The tool facts the gate reads, plus its server. */
@@ -205,12 +206,13 @@ export interface GateCaller {
  * The gate of one execution, or `undefined` when its tenant's policy asks for nothing (or
  * there is no broker): then calls are not slowed at all.
  *
- * @param redact redacts a text like the execution's output (its vault and PII types)
+ * @param redact redacts a text like the execution's output (its vault and PII types), with
+ *   the object key it is under as its context
  */
 export function approvalGate(
   broker: ApprovalBroker | undefined,
   caller: GateCaller,
-  redact: (text: string) => string,
+  redact: (text: string, key?: string) => string,
 ): ApprovalGate | undefined {
   const config = caller.tenant.approval;
   if (!broker || !config) return undefined;
