@@ -57,9 +57,13 @@ export const CONTEXT_PROBES: readonly (readonly [string, PiiType])[] = Object.fr
   ] as const,
 );
 
-/** Keys remembered with their verdict (by their tail); forgotten all at once when full. */
+/**
+ * Keys remembered with their verdict (by their tail, digit runs as one `0`); forgotten all at
+ * once when full.
+ */
 const MAX_REMEMBERED_KEYS = 4096;
 const verdicts = new Map<string, boolean>();
+const DIGIT_RUNS = /[0-9]+/g;
 
 /**
  * Whether the detectors find one of the {@linkcode CONTEXT_PROBES} after `key: ` (its tail,
@@ -69,7 +73,10 @@ const verdicts = new Map<string, boolean>();
  */
 export function givesContext(key: string | undefined): boolean {
   if (key === undefined || key.length === 0) return false;
-  const tail = tailOf(key);
+  // Keys that differ only in their digits (`password_1`, `password_2`, …) share one verdict,
+  // so a value of many numbered keys pays for its probes once, not per key (2,000 numbered
+  // credential keys in 60 K characters took the inline redaction from 10 to 33 ms).
+  const tail = tailOf(key).replace(DIGIT_RUNS, "0");
   let verdict = verdicts.get(tail);
   if (verdict === undefined) {
     const prefix = tail + ": ";
