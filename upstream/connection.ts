@@ -109,6 +109,12 @@ export const UNPROVEN_ABANDON_GRACE_MS = 5_000;
 
 /** Least time between two reads of a server's tool list after `list_changed`, in ms. */
 const REFRESH_SPACING_MS = 1000;
+/**
+ * Least time between two reads of a tool list, as a multiple of what applying the last one
+ * cost the event loop: re-indexing a 3,000-tool catalogue took about 220 ms (red team,
+ * 2026-11-30), so such a list changing nonstop is read every 2.2 s, not every second.
+ */
+const REFRESH_COST_FACTOR = 10;
 
 /** Transport errors logged per connection and second; the rest are only counted. */
 const TRANSPORT_ERRORS_PER_SECOND = 5;
@@ -537,9 +543,12 @@ export class ServerConnection {
       this.#refreshAgain = true;
       return;
     }
-    // At most one refresh per REFRESH_SPACING_MS: a server that sends list_changed every few
-    // milliseconds gets its list read (and vetted) once a second, not continuously.
-    const wait = Math.max(0, this.#lastRefresh + REFRESH_SPACING_MS - performance.now());
+    // At most one refresh per REFRESH_SPACING_MS, and at least REFRESH_COST_FACTOR times what
+    // the last one cost this thread apart: a server that sends list_changed every few
+    // milliseconds gets its list read once a second, and a large list that changes all the
+    // time holds the shared event loop at most 1/REFRESH_COST_FACTOR of the time.
+    const spacing = Math.max(REFRESH_SPACING_MS, REFRESH_COST_FACTOR * this.#refreshCostMs);
+    const wait = Math.max(0, this.#lastRefresh + spacing - performance.now());
     this.#refresh = new Promise<void>((resolve) => {
       // close() ends the wait at once (it awaits the refresh).
       this.#endRefreshWait = () => {
@@ -553,46 +562,57 @@ export class ServerConnection {
       return this.#refreshTools(generation);
     }).finally(() => {
       this.#refresh = undefined;
+      // A change announced during the refresh: read again, spaced like any other.
+      if (this.#refreshAgain) this.#onToolListChanged(generation);
     });
   }
 
   #lastRefresh = -Infinity;
+  /** What the last list applied cost this thread (ms): vetting and the catalogue change. */
+  #refreshCostMs = 0;
   #endRefreshWait: (() => void) | undefined;
 
+  /**
+   * Reads the list once and applies it. A `list_changed` that arrives meanwhile is handled by
+   * {@linkcode #onToolListChanged} after it, with the spacing (never right behind it: a
+   * server changing its list nonstop had its list read back to back, red team 2026-11-30).
+   */
   async #refreshTools(generation: number): Promise<void> {
-    do {
-      this.#refreshAgain = false;
-      const client = this.#client;
-      if (!client || generation !== this.#generation || this.#state !== "ready") return;
-      try {
-        const entries = await listAllTools(client, { timeout: this.#options.callTimeoutMs });
-        if (generation !== this.#generation || this.#state !== "ready") return;
-        const vetted = vetTools(
-          this.name,
-          entries,
-          client.getInstructions(),
-          this.#options.rejectToolName,
-        );
-        this.#setWarnings(vetted.warnings);
-        const next = applyAnnotationOverrides(vetted.tools, this.#config.toolAnnotations);
-        if (JSON.stringify(next) !== JSON.stringify(this.#tools)) {
-          this.#setTools(next);
-          this.#options.logger({
-            event: "upstream.tools_changed",
-            server: this.name,
-            tools: next.length,
-          });
-          this.#options.onToolsChanged();
-        }
-      } catch (error) {
-        // Keep the previous list; a broken connection is handled by onclose.
+    this.#refreshAgain = false;
+    const client = this.#client;
+    if (!client || generation !== this.#generation || this.#state !== "ready") return;
+    try {
+      const entries = await listAllTools(client, { timeout: this.#options.callTimeoutMs });
+      if (generation !== this.#generation || this.#state !== "ready") return;
+      // What the list costs this thread (vetting it, and everything the catalogue change
+      // sets off: re-indexing, declarations) sets how long until the next read.
+      const started = performance.now();
+      const vetted = vetTools(
+        this.name,
+        entries,
+        client.getInstructions(),
+        this.#options.rejectToolName,
+      );
+      this.#setWarnings(vetted.warnings);
+      const next = applyAnnotationOverrides(vetted.tools, this.#config.toolAnnotations);
+      if (JSON.stringify(next) !== JSON.stringify(this.#tools)) {
+        this.#setTools(next);
         this.#options.logger({
-          event: "upstream.refresh_failed",
+          event: "upstream.tools_changed",
           server: this.name,
-          error: describeFailure(error),
+          tools: next.length,
         });
+        this.#options.onToolsChanged();
       }
-    } while (this.#refreshAgain);
+      this.#refreshCostMs = performance.now() - started;
+    } catch (error) {
+      // Keep the previous list; a broken connection is handled by onclose.
+      this.#options.logger({
+        event: "upstream.refresh_failed",
+        server: this.name,
+        error: describeFailure(error),
+      });
+    }
   }
 
   /**

@@ -32,8 +32,13 @@ type Compiled = ValidateFunction | { error: string };
  * unchanged schemas again each time.
  */
 const byJson = new Map<string, Compiled>();
-/** Most entries of {@linkcode byJson}. */
-const MAX_CACHED_SCHEMAS = 256;
+/**
+ * Most entries of {@linkcode byJson}: more than a large catalogue's schemas, so a list read
+ * again (every object new) finds each of them compiled. With 256, a 3,000-tool list that
+ * changed nonstop was compiled anew in the background at every read, a whole core (red team,
+ * 2026-11-30). The character bound below holds too.
+ */
+export const MAX_CACHED_SCHEMAS = 8192;
 /** Most UTF-16 units of JSON text kept as keys of {@linkcode byJson} (about 8 MiB). */
 const MAX_CACHED_JSON_UNITS = 4 * 1024 * 1024;
 
@@ -124,6 +129,9 @@ export interface BackgroundCompile {
  * over the turns after a listing.
  */
 export function compileInBackground(schemas: JsonSchema[]): BackgroundCompile {
+  // Past what the cache keeps, compiling ahead would evict what it compiled a moment ago;
+  // the rest compile on first use.
+  schemas = schemas.slice(0, MAX_CACHED_SCHEMAS);
   let index = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let finish!: () => void;

@@ -168,7 +168,9 @@ export class ToolIndex {
   #weight: number;
   #init: Promise<void>;
   #build: Promise<void> | null = null;
-  #queryVectors = new Map<string, Float32Array>();
+  #queryVectors = new Map<string, { vector: Float32Array; scope: string }>();
+  /** Entries of {@linkcode #queryVectors} per scope (tenant). */
+  #queryVectorsByScope = new Map<string, number>();
   /** Queries being embedded now (bounded by the searches in flight). */
   #pendingVectors = new Map<string, Promise<Float32Array | null>>();
   #embedCalls = 0;
@@ -359,13 +361,13 @@ export class ToolIndex {
    * The query's vector, cached (and shared while being computed) under `key`: the query within
    * its scope (see {@linkcode SearchOptions.scope}).
    */
-  #queryVector(query: string, key: string): Promise<Float32Array | null> {
+  #queryVector(query: string, key: string, scope: string): Promise<Float32Array | null> {
     const cached = this.#queryVectors.get(key);
     if (cached) {
       // Refresh its place in the LRU order.
       this.#queryVectors.delete(key);
       this.#queryVectors.set(key, cached);
-      return Promise.resolve(cached);
+      return Promise.resolve(cached.vector);
     }
     // The same query asked again in its scope while it is being embedded waits for that call.
     let pending = this.#pendingVectors.get(key);
@@ -373,10 +375,7 @@ export class ToolIndex {
       pending = (async () => {
         try {
           const [vector] = await this.#embedder!.embed([query]);
-          this.#queryVectors.set(key, vector);
-          if (this.#queryVectors.size > QUERY_CACHE_SIZE) {
-            this.#queryVectors.delete(this.#queryVectors.keys().next().value!);
-          }
+          this.#rememberQuery(key, scope, vector);
           return vector;
         } catch {
           return null;
@@ -387,6 +386,37 @@ export class ToolIndex {
       this.#pendingVectors.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Keeps a query's vector, least recently used out first. One scope (tenant) holds at most a
+   * quarter of the cache: past that its own oldest goes, so one tenant's stream of new queries
+   * cannot evict every other tenant's and send their selections back to lexical ranking (red
+   * team, 2026-11-30). Linear in the cache's size, only when a query is embedded.
+   */
+  #rememberQuery(key: string, scope: string, vector: Float32Array): void {
+    if (this.#queryVectors.has(key)) return;
+    const mine = this.#queryVectorsByScope.get(scope) ?? 0;
+    let evict: string | undefined;
+    if (mine >= QUERY_CACHE_SIZE / 4) {
+      for (const [old, entry] of this.#queryVectors) {
+        if (entry.scope === scope) {
+          evict = old;
+          break;
+        }
+      }
+    } else if (this.#queryVectors.size >= QUERY_CACHE_SIZE) {
+      evict = this.#queryVectors.keys().next().value;
+    }
+    if (evict !== undefined) {
+      const gone = this.#queryVectors.get(evict)!;
+      this.#queryVectors.delete(evict);
+      const left = (this.#queryVectorsByScope.get(gone.scope) ?? 1) - 1;
+      if (left > 0) this.#queryVectorsByScope.set(gone.scope, left);
+      else this.#queryVectorsByScope.delete(gone.scope);
+    }
+    this.#queryVectors.set(key, { vector, scope });
+    this.#queryVectorsByScope.set(scope, (this.#queryVectorsByScope.get(scope) ?? 0) + 1);
   }
 
   /**
@@ -413,7 +443,9 @@ export class ToolIndex {
     const busy = options.budgetMs !== undefined && !known && this.#pendingVectors.size > 0;
     const skip = busy && this.#pendingVectors.size >= MAX_BACKGROUND_EMBEDDINGS;
     // The query is embedded (or found in the cache) while the lexical scores are computed.
-    const vectorPromise = hybrid && !skip ? this.#queryVector(query, key) : null;
+    const vectorPromise = hybrid && !skip
+      ? this.#queryVector(query, key, options.scope ?? "")
+      : null;
     const budgetMs = busy ? 0 : options.budgetMs;
     const names = this.#names;
     const bm25 = this.#bm25;

@@ -271,3 +271,25 @@ Deno.test("query embeddings are cached per scope (tenant), never shared across s
   await both;
   assertEquals(embedder.texts.filter((t) => t === other).length - before, 2);
 });
+
+Deno.test("one scope's stream of new queries cannot evict another scope's cached queries", async () => {
+  const embedder = new CountingEmbedder();
+  const index = new ToolIndex({ embedder });
+  index.setCatalogue(catalogue);
+  await index.ready();
+  const embedded = async (query: string, scope: string) => {
+    const before = embedder.texts.filter((t) => t === query).length;
+    await index.search(query, 3, undefined, { scope });
+    return embedder.texts.filter((t) => t === query).length - before;
+  };
+  const mine = ["read the quarterly report", "list open invoices", "find customer records"];
+  for (const q of mine) assertEquals(await embedded(q, "victim"), 1);
+  // The attacker asks 1,000 different queries (four times the whole cache).
+  for (let i = 0; i < 1000; i++) {
+    await index.search(`attacker query ${i}`, 3, undefined, { scope: "mallory" });
+  }
+  for (const q of mine) assertEquals(await embedded(q, "victim"), 0, `${q} is still cached`);
+  // The attacker's own recent queries are still cached (its oldest went first).
+  assertEquals(await embedded("attacker query 999", "mallory"), 0);
+  assertEquals(await embedded("attacker query 0", "mallory"), 1);
+});
