@@ -70,7 +70,7 @@ function cut(text: string): string {
 
 /**
  * The validator of an output schema, compiled once per schema object and shared by
- * schemas with the same JSON text (the last 2,048 distinct schemas are kept).
+ * schemas with the same JSON text (up to {@linkcode MAX_CACHED_SCHEMAS} of them and 4 Mi characters).
  *
  * @param schema the tool's `outputSchema`
  * @param json `JSON.stringify(schema)`, when the caller has it already
