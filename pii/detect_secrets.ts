@@ -964,7 +964,10 @@ const PROSE_WORDS = new Set(
     "successfully success invalid incorrect wrong expired updated characters character " +
     "minimum maximum least most new old user username field value here see use used using " +
     "than contain contains containing letters digits symbols number numbers password " +
-    "passwords secret token hidden none null empty changeme example placeholder")
+    "passwords secret token hidden none null empty changeme example placeholder sent link " +
+    "stored saved missing provided unchanged generated rotated expires strong weak accepted " +
+    "rejected ok failed match matches mismatch login account email via when then after " +
+    "before about below above only also all any each every same different")
     .split(" "),
 );
 

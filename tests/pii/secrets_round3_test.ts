@@ -109,6 +109,7 @@ const STILL_ALONE = [
   "npm_config_cache=/tmp/npm hf_hub_download glpat-",
   "docker login --password-stdin < pw.txt",
   "elif sig == signal.CTRL_C_EVENT:",
+  "Password: reset link sent to the account email",
   'key = (r"%s\\VC\\VC_OBJECTS_PLATFORM_INFO\\Win32\\Directories" % version)',
   "const keyValues = [errorInstancePath(it, errorPath)];",
   "this.activeSessionId=e}onRunEnd(e){log(e)}",
