@@ -5,7 +5,8 @@ import { findEmails, mayHoldEmail } from "./detect_email.ts";
 import { findNumbers } from "./detect_numbers.ts";
 import { findIpv6, mayHoldIpv6 } from "./detect_ipv6.ts";
 import { findSecrets } from "./detect_secrets.ts";
-import { foldText } from "./fold.ts";
+import { type FoldedText, foldText } from "./fold.ts";
+import { composeMaps, decodeEscapes, decodePercent } from "./escapes.ts";
 
 /** When two findings start at the same offset, the more specific type wins. */
 const PRIORITY: Readonly<Record<PiiType, number>> = {
@@ -23,22 +24,49 @@ const PRIORITY: Readonly<Record<PiiType, number>> = {
  * non-overlapping (on overlap the earlier, then longer, then more specific wins).
  * `types` narrows the search (default: every type). Runs in time linear in `text`.
  *
- * The detectors read the text folded (fold.ts): invisible characters dropped, Unicode
- * spaces, dashes, full-width and other compatibility forms and other scripts' digits
+ * The detectors read the text with its escapes decoded (escapes.ts: `\u003c`, `\u00a0`,
+ * `\/`, `\n`, `&#64;`, `&commat;`…), then folded (fold.ts): invisible characters dropped,
+ * Unicode spaces, dashes, full-width and other compatibility forms and other scripts' digits
  * written as the ASCII they show. A finding's offsets and value are the original's, from
- * the first to the last character of the value as written (invisible ones inside included).
+ * the first to the last character of the value as written (escapes and invisible characters
+ * inside included, an escape at either end whole).
  */
 export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Finding[] {
   if (typeof text !== "string" || text.length === 0) return [];
-  const folded = foldText(text);
-  if (folded === undefined) return findIn(text, types);
-  const findings = findIn(folded.text, types);
+  const decoded = decodeEscapes(text);
+  const folded = foldText(decoded === undefined ? text : decoded.text);
+  const map = decoded === undefined
+    ? folded
+    : folded === undefined
+    ? decoded
+    : composeMaps(decoded, folded);
+  if (map === undefined) return findIn(text, types);
+  return mapBack(findIn(map.text, types), map, text);
+}
+
+/** `findings` in `map.text` moved to the offsets and values of `text`, the original. */
+function mapBack(findings: Finding[], map: FoldedText, text: string): Finding[] {
   for (const f of findings) {
-    f.start = folded.startOf(f.start);
-    f.end = folded.endOf(f.end - 1);
+    f.start = map.startOf(f.start);
+    f.end = map.endOf(f.end - 1);
     f.value = text.slice(f.start, f.end);
   }
   return findings;
+}
+
+/**
+ * E-mail addresses in `text`, also one written percent-encoded throughout
+ * (`ann%2Elee%40example%2Ecom`: read decoded, escapes.ts {@linkcode decodePercent}).
+ */
+function findEmailsIn(text: string, out: Finding[]): void {
+  const percent = text.indexOf("%") === -1 ? undefined : decodePercent(text);
+  if (percent === undefined) {
+    findEmails(text, out);
+    return;
+  }
+  const found: Finding[] = [];
+  findEmails(percent.text, found);
+  for (const f of mapBack(found, percent, text)) out.push(f);
 }
 
 /** The detectors over `text` as it is (ASCII is what they recognise). */
@@ -46,7 +74,7 @@ function findIn(text: string, types: readonly PiiType[]): Finding[] {
   if (text.length === 0) return [];
   const want = new Set(types);
   const raw: Finding[] = [];
-  if (want.has("email") && mayHoldEmail(text)) findEmails(text, raw);
+  if (want.has("email") && mayHoldEmail(text)) findEmailsIn(text, raw);
   const numbers = {
     phone: want.has("phone"),
     ssn: want.has("ssn"),
