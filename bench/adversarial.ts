@@ -263,6 +263,14 @@ export function adversarialCases(): AdversarialCase[] {
     c("glued", "70 letters + `_b@`", run("a", 70, "_b@")),
     c("glued", "`a%40`", fixed("a%40")),
     c("glued", "`%3D` runs ending in `%40b.com `", run("a%3D", 20, "%40b.com ")),
+    // --- escapes decoded before detection (pii/escapes.ts) -----------------------------------
+    c("escapes", "backslashes", fixed("\\")),
+    c("escapes", "`\\u003c` runs", fixed("\\u003c")),
+    c("escapes", "card groups split by `\\u00a0`", (r) => `${chars(r, DIGITS, 4)}\\u00a0`),
+    c("escapes", "escaped backslashes before `u0030` (three passes)", fixed("\\\\\\\\u0030")),
+    c("escapes", "`&amp;#64;` runs", fixed("a&amp;#64;")),
+    c("escapes", "unknown named references", fixed("&abcdefgh;")),
+    c("escapes", "`%2E%40` runs", fixed("a%2E%40")),
     // --- everything at once ------------------------------------------------------------------
     c(
       "mixed",

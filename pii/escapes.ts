@@ -28,14 +28,6 @@ import type { FoldedText } from "./fold.ts";
 /** Most times escaped text is decoded (an escape of an escape of an escape). */
 export const MAX_PASSES = 3;
 
-/**
- * One escape: a backslash escape, or an HTML character reference (numeric, or named with
- * 2 to 8 letters; only those in {@linkcode NAMED} decode). Bounded alternatives, no nested
- * quantifiers: each match attempt reads at most 11 characters.
- */
-const ESCAPE =
-  /\\(?:u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[\\/"'nrtbfv0])|&(?:#[xX][0-9a-fA-F]{1,6};?|#[0-9]{1,7};?|[A-Za-z]{2,8};)/g;
-
 /** Single-character backslash escapes. */
 const BACKSLASH: Readonly<Record<string, string>> = {
   "\\": "\\",
@@ -125,27 +117,11 @@ const NAMED: Readonly<Record<string, string>> = {
   NewLine: "\n",
 };
 
-/** What one escape stands for, or `undefined` when it stays as written. */
-function decodeOne(m: string): string | undefined {
-  if (m.charCodeAt(0) === 92 /* \ */) {
-    const kind = m[1];
-    if (kind === "u") {
-      const hex = m[2] === "{" ? m.slice(3, -1) : m.slice(2);
-      return fromCode(parseInt(hex, 16));
-    }
-    if (kind === "x") return String.fromCharCode(parseInt(m.slice(2), 16));
-    return BACKSLASH[kind];
-  }
-  if (m[1] === "#") {
-    const body = m.endsWith(";") ? m.slice(2, -1) : m.slice(2);
-    const code = body[0] === "x" || body[0] === "X"
-      ? parseInt(body.slice(1), 16)
-      : parseInt(body, 10);
-    // A reference to NUL or a surrogate is not a character (browsers show U+FFFD).
-    if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) return undefined;
-    return fromCode(code);
-  }
-  return Object.hasOwn(NAMED, m.slice(1, -1)) ? NAMED[m.slice(1, -1)] : undefined;
+/** Hex digit value of code unit `c`, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 32;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
 /** The character of code point `code`, or `undefined` past U+10FFFF. */
@@ -154,36 +130,133 @@ function fromCode(code: number): string | undefined {
 }
 
 /**
+ * The escape starting at `i` (a `\` or `&`): sets {@linkcode found} to what it stands for
+ * and returns its length, or returns 0 when none starts there. Reads at most 11 units (the
+ * escapes' bounded forms); untrusted digits are capped before they are read as a number.
+ */
+function escapeAt(text: string, i: number): number {
+  const n = text.length;
+  if (text.charCodeAt(i) === 92 /* \ */) {
+    if (i + 1 >= n) return 0;
+    const kind = text.charCodeAt(i + 1);
+    if (kind === 117 /* u */) {
+      if (text.charCodeAt(i + 2) === 123 /* { */) {
+        let code = 0, k = i + 3;
+        for (; k < n && k < i + 9; k++) {
+          const h = hexValue(text.charCodeAt(k));
+          if (h < 0) break;
+          code = code * 16 + h;
+        }
+        if (k === i + 3 || text.charCodeAt(k) !== 125 /* } */) return 0;
+        const ch = fromCode(code);
+        if (ch === undefined) return 0;
+        found = ch;
+        return k + 1 - i;
+      }
+      let code = 0;
+      for (let k = i + 2; k < i + 6; k++) {
+        const h = k < n ? hexValue(text.charCodeAt(k)) : -1;
+        if (h < 0) return 0;
+        code = code * 16 + h;
+      }
+      found = String.fromCharCode(code);
+      return 6;
+    }
+    if (kind === 120 /* x */) {
+      const h1 = i + 2 < n ? hexValue(text.charCodeAt(i + 2)) : -1;
+      const h2 = i + 3 < n ? hexValue(text.charCodeAt(i + 3)) : -1;
+      if (h1 < 0 || h2 < 0) return 0;
+      found = String.fromCharCode(h1 * 16 + h2);
+      return 4;
+    }
+    const one = BACKSLASH[text[i + 1]];
+    if (one === undefined) return 0;
+    found = one;
+    return 2;
+  }
+  // `&`: a numeric reference (`&#64;`, `&#x40;`, the `;` optional) or a named one.
+  if (text.charCodeAt(i + 1) === 35 /* # */) {
+    const hex = (text.charCodeAt(i + 2) | 32) === 120 /* x */;
+    const first = hex ? i + 3 : i + 2;
+    const max = hex ? 6 : 7;
+    let code = 0, k = first;
+    for (; k < n && k < first + max; k++) {
+      const c = text.charCodeAt(k);
+      const d = hex ? hexValue(c) : c >= 48 && c <= 57 ? c - 48 : -1;
+      if (d < 0) break;
+      code = code * (hex ? 16 : 10) + d;
+    }
+    if (k === first) return 0;
+    // A reference to NUL or a surrogate is not a character (browsers show U+FFFD).
+    if (code === 0 || (code >= 0xd800 && code <= 0xdfff)) return 0;
+    const ch = fromCode(code);
+    if (ch === undefined) return 0;
+    found = ch;
+    return (text.charCodeAt(k) === 59 /* ; */ ? k + 1 : k) - i;
+  }
+  let k = i + 1;
+  while (
+    k < n && k < i + 9 && ((text.charCodeAt(k) | 32) >= 97 && (text.charCodeAt(k) | 32) <= 122)
+  ) k++;
+  if (k - i - 1 < 2 || text.charCodeAt(k) !== 59 /* ; */) return 0;
+  const name = text.slice(i + 1, k);
+  if (!Object.hasOwn(NAMED, name)) return 0;
+  found = NAMED[name];
+  return k + 1 - i;
+}
+
+/** What the last {@linkcode escapeAt} that found an escape decoded it to. */
+let found = "";
+
+/**
  * Offsets of a decoded text mapped back to its source: each replaced span records where it
- * starts and ends in both; between spans, offsets move together.
+ * starts and ends in both (typed arrays grown by doubling); between spans, offsets move
+ * together.
  */
 class SpanMap implements FoldedText {
-  /** Output offset where each replaced span starts, ascending. */
-  readonly outStart: number[] = [];
-  readonly outEnd: number[] = [];
-  readonly srcStart: number[] = [];
-  readonly srcEnd: number[] = [];
   text = "";
+  private size = 0;
+  private outStart = new Int32Array(16);
+  private outEnd = new Int32Array(16);
+  private srcStart = new Int32Array(16);
+  private srcEnd = new Int32Array(16);
+
+  /** Whether any span was recorded. */
+  get empty(): boolean {
+    return this.size === 0;
+  }
 
   /** Records that `[srcStart, srcEnd)` of the source became `[outStart, outEnd)`. */
   add(outStart: number, outEnd: number, srcStart: number, srcEnd: number): void {
-    this.outStart.push(outStart);
-    this.outEnd.push(outEnd);
-    this.srcStart.push(srcStart);
-    this.srcEnd.push(srcEnd);
+    if (this.size === this.outStart.length) {
+      const grow = (a: Int32Array) => {
+        const b = new Int32Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.outStart = grow(this.outStart);
+      this.outEnd = grow(this.outEnd);
+      this.srcStart = grow(this.srcStart);
+      this.srcEnd = grow(this.srcEnd);
+    }
+    this.outStart[this.size] = outStart;
+    this.outEnd[this.size] = outEnd;
+    this.srcStart[this.size] = srcStart;
+    this.srcEnd[this.size] = srcEnd;
+    this.size++;
   }
 
   /** The last span starting at or before output offset `k`, or -1 (binary search). */
   private spanAt(k: number): number {
-    let lo = 0, hi = this.outStart.length - 1, found = -1;
+    let lo = 0, hi = this.size - 1, at = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       if (this.outStart[mid] <= k) {
-        found = mid;
+        at = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found;
+    return at;
   }
 
   startOf(k: number): number {
@@ -199,22 +272,35 @@ class SpanMap implements FoldedText {
   }
 }
 
-/** One decoding pass over `text`, or `undefined` when no escape in it decodes. */
+/**
+ * One decoding pass over `text`, or `undefined` when no escape in it decodes. Two `indexOf`
+ * cursors (`\` and `&`), each moving only forward; the text between escapes is copied in
+ * slices.
+ */
 function decodePass(text: string): SpanMap | undefined {
   const map = new SpanMap();
-  // Units the output is shorter (positive) than the source so far.
-  let shift = 0;
-  ESCAPE.lastIndex = 0;
-  const out = text.replace(ESCAPE, (m: string, offset: number) => {
-    const decoded = decodeOne(m);
-    if (decoded === undefined) return m;
-    const outStart = offset - shift;
-    map.add(outStart, outStart + decoded.length, offset, offset + m.length);
-    shift += m.length - decoded.length;
-    return decoded;
-  });
-  if (map.outStart.length === 0) return undefined;
-  map.text = out;
+  let out = "";
+  let last = 0;
+  let outLength = 0;
+  let slash = text.indexOf("\\");
+  let amp = text.indexOf("&");
+  while (slash !== -1 || amp !== -1) {
+    const i = slash === -1 ? amp : amp === -1 ? slash : Math.min(slash, amp);
+    const length = escapeAt(text, i);
+    let resume = i + 1;
+    if (length > 0) {
+      if (i > last) out += text.slice(last, i);
+      outLength += i - last;
+      out += found;
+      map.add(outLength, outLength + found.length, i, i + length);
+      outLength += found.length;
+      last = resume = i + length;
+    }
+    if (slash !== -1 && slash < resume) slash = text.indexOf("\\", resume);
+    if (amp !== -1 && amp < resume) amp = text.indexOf("&", resume);
+  }
+  if (map.empty) return undefined;
+  map.text = out + text.slice(last);
   return map;
 }
 
@@ -235,8 +321,8 @@ export function composeMaps(inner: FoldedText, outer: FoldedText): FoldedText {
  * comment), decoded again while a pass changes something, at most {@linkcode MAX_PASSES}
  * times; or `undefined` when nothing decodes (no `\` or `&` in the text: two native scans).
  * Offsets map back as in fold.ts `foldText`: a decoded character starts and ends where its
- * escape does. Linear: each pass is one native scan with a bounded match per escape; a
- * finding's offsets cost a binary search per pass.
+ * escape does. Linear: each pass moves two `indexOf` cursors forward and reads at most 11
+ * units per `\` or `&`; a finding's offsets cost a binary search per pass.
  */
 export function decodeEscapes(text: string): FoldedText | undefined {
   let map: FoldedText | undefined;
@@ -252,32 +338,49 @@ export function decodeEscapes(text: string): FoldedText | undefined {
 }
 
 /**
- * A percent-encoded printable ASCII character, also encoded twice (`%2540`, a URL in a
- * URL's query), as fold.ts `decodeForm` reads them; `+` stays a `+`.
- */
-const PERCENT = /%(?:25)?[2-7][0-9A-Fa-f]/g;
-
-/**
  * `text` with percent-encoded printable ASCII decoded (`ann%2Elee%40example%2Ecom` reads
- * `ann.lee@example.com`), for the e-mail detector: an address written in a URL's query with
- * every dot and its `@` encoded; an encoded delimiter (`%3D`, `%26`) then ends a local part as
- * the delimiter itself does. `undefined` when nothing decodes (no `%`: one native scan).
- * Offsets map back as in {@linkcode decodeEscapes}. Linear: one native scan.
+ * `ann.lee@example.com`), also encoded twice (`%2540`, a URL in a URL's query), as fold.ts
+ * `decodeForm` reads them (`+` stays a `+`), for the e-mail detector: an address written in a
+ * URL's query with every dot and its `@` encoded; an encoded delimiter (`%3D`, `%26`) then
+ * ends a local part as the delimiter itself does. `undefined` when nothing decodes (no `%`:
+ * one native scan). Offsets map back as in {@linkcode decodeEscapes}. Linear: one `indexOf`
+ * cursor and at most five units read per `%`.
  */
 export function decodePercent(text: string): FoldedText | undefined {
-  if (text.indexOf("%") === -1) return undefined;
+  let i = text.indexOf("%");
+  if (i === -1) return undefined;
   const map = new SpanMap();
-  let shift = 0;
-  PERCENT.lastIndex = 0;
-  const out = text.replace(PERCENT, (m: string, offset: number) => {
-    const code = parseInt(m.slice(-2), 16);
-    if (code === 0x7f) return m;
-    const outStart = offset - shift;
-    map.add(outStart, outStart + 1, offset, offset + m.length);
-    shift += m.length - 1;
-    return String.fromCharCode(code);
-  });
-  if (map.outStart.length === 0) return undefined;
-  map.text = out;
+  let out = "";
+  let last = 0;
+  let outLength = 0;
+  while (i !== -1) {
+    // `%25` then two more hex digits is the same character encoded twice.
+    const twice = text.charCodeAt(i + 1) === 50 && text.charCodeAt(i + 2) === 53 &&
+      hexValue(text.charCodeAt(i + 4)) >= 0 && isPrintableHigh(text.charCodeAt(i + 3));
+    const at = twice ? i + 3 : i + 1;
+    const high = text.charCodeAt(at);
+    const low = hexValue(text.charCodeAt(at + 1));
+    let resume = i + 1;
+    if (isPrintableHigh(high) && low >= 0 && !(high === 55 && low === 15)) {
+      const length = at + 2 - i;
+      if (i > last) out += text.slice(last, i);
+      outLength += i - last;
+      out += ASCII[(high - 48) * 16 + low];
+      map.add(outLength, outLength + 1, i, i + length);
+      outLength += 1;
+      last = resume = i + length;
+    }
+    i = text.indexOf("%", resume);
+  }
+  if (map.empty) return undefined;
+  map.text = out + text.slice(last);
   return map;
 }
+
+/** `2`–`7`: the high hex digit of a printable ASCII character (U+0020–U+007E). */
+function isPrintableHigh(c: number): boolean {
+  return c >= 50 && c <= 55;
+}
+
+/** One-character strings of the ASCII codes, so decoding allocates none per character. */
+const ASCII: readonly string[] = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));

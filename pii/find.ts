@@ -24,22 +24,25 @@ const PRIORITY: Readonly<Record<PiiType, number>> = {
  * non-overlapping (on overlap the earlier, then longer, then more specific wins).
  * `types` narrows the search (default: every type). Runs in time linear in `text`.
  *
- * The detectors read the text with its escapes decoded (escapes.ts: `\u003c`, `\u00a0`,
- * `\/`, `\n`, `&#64;`, `&commat;`…), then folded (fold.ts): invisible characters dropped,
- * Unicode spaces, dashes, full-width and other compatibility forms and other scripts' digits
- * written as the ASCII they show. A finding's offsets and value are the original's, from
+ * The detectors read the text folded (fold.ts: invisible characters dropped, Unicode spaces,
+ * dashes, full-width and other compatibility forms and other scripts' digits written as the
+ * ASCII they show) and with its escapes decoded (escapes.ts: `\u003c`, `\u00a0`, `\/`, `\n`,
+ * `&#64;`, `&commat;`…), folded again after decoding. A finding's offsets and value are the original's, from
  * the first to the last character of the value as written (escapes and invisible characters
  * inside included, an escape at either end whole).
  */
 export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Finding[] {
   if (typeof text !== "string" || text.length === 0) return [];
-  const decoded = decodeEscapes(text);
-  const folded = foldText(decoded === undefined ? text : decoded.text);
-  const map = decoded === undefined
-    ? folded
-    : folded === undefined
-    ? decoded
-    : composeMaps(decoded, folded);
+  // Folded first as well, so an escape written full-width or with invisible characters in it
+  // (`＼ｕ００４０`) decodes as its plain form does; folded again after, for what the escapes
+  // stand for (`\u00a0`, `&nbsp;`).
+  let map = foldText(text);
+  const decoded = decodeEscapes(map === undefined ? text : map.text);
+  if (decoded !== undefined) {
+    map = map === undefined ? decoded : composeMaps(map, decoded);
+    const folded = foldText(map.text);
+    if (folded !== undefined) map = composeMaps(map, folded);
+  }
   if (map === undefined) return findIn(text, types);
   return mapBack(findIn(map.text, types), map, text);
 }

@@ -56,7 +56,9 @@ Deno.test({
       }
       return out;`;
     const failing = `
-      const r = await filesystem.readTextFile({ path: ${JSON.stringify(root + "/export_go.json")} });
+      const r = await filesystem.readTextFile({ path: ${
+      JSON.stringify(root + "/export_go.json")
+    } });
       throw new Error("cannot import " + (typeof r === "string" ? r : (r.content ?? r.text)));`;
     try {
       for (const mode of ["mask", "tokenize"] as const) {

@@ -34,7 +34,12 @@ const FOUND: [string, string, PiiType, string][] = [
     "ssn",
     "078-05-1120",
   ],
-  ["Go: IP in an escaped cell", '"\\u003ctd\\u003e93.184.216.34\\u003c/td\\u003e"', "ip", "93.184.216.34"],
+  [
+    "Go: IP in an escaped cell",
+    '"\\u003ctd\\u003e93.184.216.34\\u003c/td\\u003e"',
+    "ip",
+    "93.184.216.34",
+  ],
   [
     "Go: IBAN in an escaped cell",
     '"\\u003ctd\\u003eDE89370400440532013000\\u003c/td\\u003e"',
@@ -50,7 +55,12 @@ const FOUND: [string, string, PiiType, string][] = [
     "ann.lee@example.com",
   ],
   // Python json.dumps (ensure_ascii): every non-ASCII character escaped.
-  ["Python: accented local part", '"email": "jos\\u00e9@example.com"', "email", "jos\\u00e9@example.com"],
+  [
+    "Python: accented local part",
+    '"email": "jos\\u00e9@example.com"',
+    "email",
+    "jos\\u00e9@example.com",
+  ],
   [
     "Python: card grouped with \\u00a0",
     '"card": "4111\\u00a01111\\u00a01111\\u00a01111"',
@@ -69,7 +79,12 @@ const FOUND: [string, string, PiiType, string][] = [
     "phone",
     "+1 415\\u2013555\\u20130134",
   ],
-  ["escaped zero-width space inside an address", "ann\\u200b@example.com", "email", "ann\\u200b@example.com"],
+  [
+    "escaped zero-width space inside an address",
+    "ann\\u200b@example.com",
+    "email",
+    "ann\\u200b@example.com",
+  ],
   // Every digit escaped; an AWS key id with one letter escaped.
   [
     "card with its first digits escaped",
@@ -77,12 +92,22 @@ const FOUND: [string, string, PiiType, string][] = [
     "credit_card",
     "\\u0034\\u0031\\u0031\\u0031111111111111",
   ],
-  ["AWS key id with an escaped letter", "AKIA\\u0049OSFODNN7EXAMPLE", "secret", "AKIA\\u0049OSFODNN7EXAMPLE"],
+  [
+    "AWS key id with an escaped letter",
+    "AKIA\\u0049OSFODNN7EXAMPLE",
+    "secret",
+    "AKIA\\u0049OSFODNN7EXAMPLE",
+  ],
   // JavaScript: \x, \u{…}, letter escapes glued to the value.
   ["\\x escape before an IP", "ip\\x3d10.1.2.3", "ip", "10.1.2.3"],
   ["\\u{…} escape for the @", "ann\\u{40}example.com", "email", "ann\\u{40}example.com"],
   ["\\n before an IP", "hosts:\\n93.184.216.34", "ip", "93.184.216.34"],
-  ["\\n before an e-mail address (not part of its local part)", "to:\\nann@example.com", "email", "ann@example.com"],
+  [
+    "\\n before an e-mail address (not part of its local part)",
+    "to:\\nann@example.com",
+    "email",
+    "ann@example.com",
+  ],
   ["escaped quotes around an address", "\\u0022ann@example.com\\u0022", "email", "ann@example.com"],
   // PHP json_encode: `/` as `\/`.
   [
@@ -101,21 +126,44 @@ const FOUND: [string, string, PiiType, string][] = [
   // HTML character references.
   ["HTML &#64;", "contact: ann.lee&#64;example.com", "email", "ann.lee&#64;example.com"],
   ["HTML &#x40;", "ann&#x40;example.com", "email", "ann&#x40;example.com"],
-  ["HTML &commat; and &period;", "ann&commat;example&period;com", "email", "ann&commat;example&period;com"],
+  [
+    "HTML &commat; and &period;",
+    "ann&commat;example&period;com",
+    "email",
+    "ann&commat;example&period;com",
+  ],
   ["HTML &#64 without ;", "ann&#64example.com", "email", "ann&#64example.com"],
-  ["HTML &nbsp; between card groups", "4111&nbsp;1111&nbsp;1111&nbsp;1111", "credit_card", "4111&nbsp;1111&nbsp;1111&nbsp;1111"],
+  [
+    "HTML &nbsp; between card groups",
+    "4111&nbsp;1111&nbsp;1111&nbsp;1111",
+    "credit_card",
+    "4111&nbsp;1111&nbsp;1111&nbsp;1111",
+  ],
   ["HTML &#45; in an SSN", "SSN 078&#45;05&#45;1120", "ssn", "078&#45;05&#45;1120"],
-  ["HTML &#32; between card groups", "4111&#32;1111&#32;1111&#32;1111", "credit_card", "4111&#32;1111&#32;1111&#32;1111"],
+  [
+    "HTML &#32; between card groups",
+    "4111&#32;1111&#32;1111&#32;1111",
+    "credit_card",
+    "4111&#32;1111&#32;1111&#32;1111",
+  ],
   ["HTML escaped twice", "ann&amp;#64;example.com", "email", "ann&amp;#64;example.com"],
   // Percent-encoding throughout an address.
   ["percent-encoded address", "e=ann%2Elee%40example%2Ecom", "email", "ann%2Elee%40example%2Ecom"],
-  ["percent-encoded twice", "next=ann%252Elee%2540example%252Ecom", "email", "ann%252Elee%2540example%252Ecom"],
+  [
+    "percent-encoded twice",
+    "next=ann%252Elee%2540example%252Ecom",
+    "email",
+    "ann%252Elee%2540example%252Ecom",
+  ],
 ];
 
 for (const [what, text, type, value] of FOUND) {
   Deno.test(`escapes: ${what}`, () => {
     const found = findPii(text).find((f) => f.type === type);
-    assert(found !== undefined, `no ${type} in ${JSON.stringify(text)}: ${JSON.stringify(findPii(text))}`);
+    assert(
+      found !== undefined,
+      `no ${type} in ${JSON.stringify(text)}: ${JSON.stringify(findPii(text))}`,
+    );
     assertEquals(found.value, value);
     assertEquals(text.slice(found.start, found.end), value);
     // Every path replaces the value as written, and agrees.
@@ -123,7 +171,10 @@ for (const [what, text, type, value] of FOUND) {
     assert(!out.includes(value), `${value} raw in ${out}`);
     assertEquals(redactRenderedText(text, mask).text, out);
     const { value: redacted } = redactValue({ data: [text] }, mask);
-    assert(!JSON.stringify(redacted).includes(JSON.stringify(value).slice(1, -1)), JSON.stringify(redacted));
+    assert(
+      !JSON.stringify(redacted).includes(JSON.stringify(value).slice(1, -1)),
+      JSON.stringify(redacted),
+    );
   });
 }
 
@@ -159,7 +210,8 @@ Deno.test("escapes: the red team's Go and Python exports come back with nothing 
 
 Deno.test("escapes: a tokenized escaped value detokenizes to the text as written", () => {
   const vault = new Vault();
-  const text = '{"email":"jos\\u00e9@example.com","row":"\\u003ctd\\u003e4111111111111111\\u003c/td\\u003e"}';
+  const text =
+    '{"email":"jos\\u00e9@example.com","row":"\\u003ctd\\u003e4111111111111111\\u003c/td\\u003e"}';
   const out = redactText(text, { mode: "tokenize", vault }).text;
   assert(!out.includes("example.com") && !out.includes("4111111111111111"), out);
   assertEquals(detokenizeText(out, vault), text);
@@ -209,7 +261,13 @@ Deno.test("escapes: decoding maps each character back to its whole escape", () =
   assertEquals(decodeEscapes("a \\q and &bogus; and \\u12"), undefined);
   const p = decodePercent("ann%2Elee%2540x")!;
   assertEquals(p.text, "ann.lee@x");
-  assertEquals([p.startOf(3), p.endOf(3), p.startOf(7), p.endOf(7), p.startOf(8)], [3, 6, 9, 14, 14]);
+  assertEquals([p.startOf(3), p.endOf(3), p.startOf(7), p.endOf(7), p.startOf(8)], [
+    3,
+    6,
+    9,
+    14,
+    14,
+  ]);
 });
 
 // Linear: every escape costs one bounded match, and text is decoded at most three times.
