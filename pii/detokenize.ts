@@ -70,9 +70,11 @@ export interface ExpansionBudget {
 }
 
 /**
- * Replaces placeholders inside every string of `value` (also when embedded in longer
- * strings), walking arrays and objects iteratively; keys are kept. A placeholder that does
- * not resolve is refused (see {@linkcode detokenizeText}, which also lists the errors). Returns a copy, or `value` itself when no string in it
+ * Replaces placeholders inside every string and every object key of `value` (also when
+ * embedded in longer strings), walking arrays and objects iteratively. A placeholder that does
+ * not resolve is refused (see {@linkcode detokenizeText}, which also lists the errors); two
+ * keys of one object that restore to the same text are refused with `kind: "duplicate_key"`
+ * (a `RangeError`). Returns a copy, or `value` itself when no string or key in it
  * has a `[` (found by a scan that copies nothing: copying two million numbers of a tool
  * call's arguments held the shared event loop about 50 ms); the input is not modified.
  */
@@ -82,18 +84,32 @@ export function detokenizeValue(
   used?: Map<string, string>,
   budget?: ExpansionBudget,
 ): unknown {
-  if (!someLeaf(value, (leaf) => typeof leaf === "string" && leaf.indexOf("[") !== -1)) {
+  const bracket = (text: string) => text.indexOf("[") !== -1;
+  if (!someLeaf(value, (leaf) => typeof leaf === "string" && bracket(leaf), bracket)) {
     return value;
   }
+  // Keys too: a result's keys are redacted (`{"[EMAIL_1_kqzmtwa]": 3}`), and the object sent
+  // back must reach the tool with its real keys. Two keys that restore to one are refused,
+  // not merged (one value would silently replace the other).
   return mapLeaves(
     value,
     (leaf) => typeof leaf === "string" ? detokenizeText(leaf, vault, used, budget) : leaf,
+    (name) => detokenizeText(name, vault, used, budget),
+    (name) =>
+      Object.assign(
+        new RangeError(
+          `two keys of one object stand for the same value once placeholders are restored ` +
+            `(${JSON.stringify(name.slice(0, 80))}); it was not sent`,
+        ),
+        { kind: "duplicate_key" },
+      ),
   );
 }
 
 /**
- * Puts placeholders back where a tool's result repeats a value that was restored from one
- * (`used`: value → placeholder, from {@linkcode detokenizeValue}). An echoing tool would
+ * Puts placeholders back where a tool's result repeats a value that was restored from one, in
+ * its strings and its object keys (`used`: value → placeholder, from
+ * {@linkcode detokenizeValue}). An echoing tool would
  * otherwise hand the code the very value the placeholder hides, and the code could return it
  * in a shape redaction cannot recognise (one character at a time). Exact occurrences only:
  * a value the tool transformed (upper-cased, encoded) is not recognised; where values
@@ -131,10 +147,17 @@ export async function retokenizeValueAsync(
   for (const list of index.values()) list.sort((a, b) => b[0].length - a[0].length);
   // Both walks yield too, and a result with no restored value in it comes back uncopied: a
   // tool result of 100,000 small values was copied twice in one stretch.
+  // Keys too (in document order, as the walks give them): a key restored for a tool comes
+  // back from it as a key (`{"ann@example.com": …}`).
   const texts: string[] = [];
-  await forEachLeafAsync(value, (leaf) => {
-    if (typeof leaf === "string") texts.push(leaf);
-  }, { sliceMs, signal });
+  await forEachLeafAsync(
+    value,
+    (leaf) => {
+      if (typeof leaf === "string") texts.push(leaf);
+    },
+    { sliceMs, signal },
+    (name) => texts.push(name),
+  );
   let started = performance.now();
   for (let i = 0; i < texts.length; i++) {
     texts[i] = retokenizeText(texts[i], index, single);
@@ -149,6 +172,7 @@ export async function retokenizeValueAsync(
     value,
     (leaf) => typeof leaf === "string" ? texts[next++] : leaf,
     { sliceMs, signal },
+    () => texts[next++],
   );
 }
 

@@ -8,9 +8,9 @@ import {
   type RedactionCounts,
 } from "./types.ts";
 import { findPii } from "./find.ts";
-import { findPiiUnder } from "./keyed.ts";
+import { findPiiInName, findPiiUnder } from "./keyed.ts";
 import { Vault } from "./vault.ts";
-import { type LeafKey, mapLeaves } from "./walk.ts";
+import { type LeafKey, mapLeaves, type MapName } from "./walk.ts";
 
 /** How to redact. */
 export interface RedactionOptions {
@@ -161,10 +161,13 @@ export function redactRenderedText(text: string, options: RedactionOptions): Red
 }
 
 /**
- * Redacts every string inside `value` (arrays and objects walked iteratively; keys are
- * kept). Each value under an object key is judged with that key as its context (an array's
- * items with the array's key), as `key: value` would be in text: `{"password": "S3cr3t!Pass"}`
- * as `password: S3cr3t!Pass`. Integers of nine or more digits are checked as text too (a
+ * Redacts every string inside `value` (arrays and objects walked iteratively), and every
+ * object key: `{"ann@example.com": 3}` becomes `{"[EMAIL_1_kqzmtwa]": 3}` (a key is judged
+ * under the key of the object holding it; two keys redacted alike stay two,
+ * `[REDACTED_EMAIL]` and `[REDACTED_EMAIL] (2)`, see walk.ts). Each value under an object key
+ * is judged with that key as its context (an array's items with the array's key; the value
+ * of a name/value pair with the name, pairs.ts), as `key: value` would be in text:
+ * `{"password": "S3cr3t!Pass"}` as `password: S3cr3t!Pass`. Integers of nine or more digits are checked as text too (a
  * card or phone number stored as a JSON number), and so are those of seven or eight digits
  * under a key (see {@linkcode leafText}); when redacted they become the placeholder string.
  */
@@ -172,7 +175,11 @@ export function redactValue(value: unknown, options: RedactionOptions): Redacted
   const p = plan(options);
   const counts: RedactionCounts = {};
   if (p.off) return { value, counts };
-  const result = mapTextLeaves(value, (text, key) => redactWith(p, text, counts, key));
+  const result = mapTextLeaves(
+    value,
+    (text, key) => redactWith(p, text, counts, key),
+    (name, under) => applyFindings(p, name, findPiiInName(name, under, p.types), counts),
+  );
   return { value: result, counts };
 }
 
@@ -195,18 +202,19 @@ export function leafText(leaf: unknown, key?: LeafKey): string | undefined {
 /**
  * {@linkcode mapLeaves} over the leaves that have a {@linkcode leafText}, in document
  * order: `redact` gets each text and its key; a number whose text comes back unchanged
- * stays a number.
+ * stays a number. Object keys go through `name` when given (see {@linkcode mapLeaves}).
  */
 export function mapTextLeaves(
   value: unknown,
   redact: (text: string, key: LeafKey) => string,
+  name?: MapName,
 ): unknown {
   return mapLeaves(value, (leaf, key) => {
     const text = leafText(leaf, key);
     if (text === undefined) return leaf;
     const redacted = redact(text, key);
     return typeof leaf === "number" && redacted === text ? leaf : redacted;
-  });
+  }, name);
 }
 
 /** Sums two count records (neither is modified). */

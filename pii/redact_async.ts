@@ -13,7 +13,14 @@ import {
 } from "./redact.ts";
 import { forEachLeafAsync, mapLeavesAsync } from "./walk.ts";
 import { findPii } from "./find.ts";
-import { findPiiUnder, keyedText, mergeKeyed } from "./keyed.ts";
+import {
+  findPiiUnder,
+  keyedText,
+  mergeKeyed,
+  nameId,
+  rememberedName,
+  rememberName,
+} from "./keyed.ts";
 import { DetectionPool } from "./worker_pool.ts";
 
 /** Longest run of replacement work before the async path yields the event loop, in ms. */
@@ -72,7 +79,7 @@ export async function redactTextAsync(
 
 /**
  * {@linkcode redactValue} with detection in workers when the strings inside `value` (and
- * the integers it checks as text), each with the `key: ` it is judged after, exceed the
+ * its object keys, and the integers it checks as text), each with the `key: ` it is judged after, exceed the
  * threshold in total, and with every walk over `value` cooperative: the texts are
  * collected, detected, replaced and put back in slices of a few ms, yielding the event
  * loop between them (a result of 350,000
@@ -97,9 +104,32 @@ export async function redactValueAsync(
   const keyed: string[] = [];
   const keyedOf: number[] = [];
   let units = 0;
-  await forEachLeafAsync(value, (leaf, key) => {
-    const text = leafText(leaf, key);
+  // Object keys are texts too, judged under their object's key, in document order (a key
+  // before its value), as `redactValue` numbers them.
+  // A key is detected once per distinct key (the same few repeat in every row of a result):
+  // one remembered (keyed.ts) is taken as it is, a repeat within this value is the first
+  // one's (`repeats`), and the first is remembered once detected (`ids`).
+  const known = new Map<number, readonly Finding[]>();
+  const repeats = new Map<number, number>();
+  const ids = new Map<number, string>();
+  const firstOf = new Map<string, number>();
+  const collect = (text: string | undefined, key: string | undefined, name = false) => {
     if (text === undefined || text.length === 0) return;
+    const id = name ? nameId(text, key, p.types) : undefined;
+    if (id !== undefined) {
+      const remembered = rememberedName(id);
+      const first = firstOf.get(id);
+      if (remembered !== undefined || first !== undefined) {
+        if (remembered !== undefined) known.set(texts.length, remembered);
+        else repeats.set(texts.length, first!);
+        texts.push(text);
+        keys.push(key);
+        keyedOf.push(-1);
+        return;
+      }
+      firstOf.set(id, texts.length);
+      ids.set(texts.length, id);
+    }
     texts.push(text);
     keys.push(key);
     units += text.length;
@@ -110,7 +140,13 @@ export async function redactValueAsync(
       keyed.push(withKey);
       units += withKey.length;
     }
-  });
+  };
+  await forEachLeafAsync(
+    value,
+    (leaf, key) => collect(leafText(leaf, key), key),
+    {},
+    (name, under) => collect(name, under, true),
+  );
   // Replacing (vault placeholders) stays on this thread, in document order; tens of
   // thousands of findings take a while, so the work yields every few milliseconds.
   let sliceStart = performance.now();
@@ -120,25 +156,36 @@ export async function redactValueAsync(
       sliceStart = performance.now();
     }
   };
-  let found: Finding[][];
+  let found: (readonly Finding[])[];
   if (units > threshold) {
-    const all = await poolFor(options).detect(texts.concat(keyed), p.types);
+    const sent: number[] = [];
+    for (let i = 0; i < texts.length; i++) if (!known.has(i) && !repeats.has(i)) sent.push(i);
+    const all = await poolFor(options).detect(sent.map((i) => texts[i]).concat(keyed), p.types);
     found = new Array(texts.length);
-    for (let i = 0; i < texts.length; i++) {
+    for (const [i, findings] of known) found[i] = findings;
+    for (let j = 0; j < sent.length; j++) {
+      const i = sent[j];
       const k = keyedOf[i];
-      found[i] = k < 0 ? all[i] : mergeKeyed(all[i], all[texts.length + k], keys[i], texts[i]);
+      found[i] = k < 0 ? all[j] : mergeKeyed(all[j], all[sent.length + k], keys[i], texts[i]);
       await pause();
     }
   } else {
     // Few units in all, but maybe in tens of thousands of texts: detected here, in slices.
     found = new Array(texts.length);
     for (let i = 0; i < texts.length; i++) {
+      const name = known.get(i);
+      if (name !== undefined || repeats.has(i)) {
+        if (name !== undefined) found[i] = name;
+        continue;
+      }
       const alone = findPii(texts[i], p.types);
       const k = keyedOf[i];
       found[i] = k < 0 ? alone : mergeKeyed(alone, findPii(keyed[k], p.types), keys[i], texts[i]);
       await pause();
     }
   }
+  for (const [i, id] of ids) rememberName(id, found[i]);
+  for (const [i, first] of repeats) found[i] = found[first];
   const counts: RedactionCounts = {};
   const replaced: string[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
@@ -165,14 +212,22 @@ export async function redactValueAsync(
     replaced[i] = pieces.join("");
   }
   let next = 0;
-  const result = await mapLeavesAsync(value, (leaf, key) => {
-    const text = leafText(leaf, key);
-    if (text === undefined || text.length === 0) return leaf;
+  const put = (text: string, key: string | undefined): string => {
     const i = next++;
-    let out = replaced[i];
-    // A value changed by someone else while detection ran: detect this leaf here.
-    if (texts[i] !== text) out = applyFindings(p, text, findPiiUnder(text, key, p.types), counts);
-    return typeof leaf === "number" && out === text ? leaf : out;
-  });
+    // A value changed by someone else while detection ran: detect this text here.
+    if (texts[i] !== text) return applyFindings(p, text, findPiiUnder(text, key, p.types), counts);
+    return replaced[i];
+  };
+  const result = await mapLeavesAsync(
+    value,
+    (leaf, key) => {
+      const text = leafText(leaf, key);
+      if (text === undefined || text.length === 0) return leaf;
+      const out = put(text, key);
+      return typeof leaf === "number" && out === text ? leaf : out;
+    },
+    {},
+    (name, under) => name.length === 0 ? name : put(name, under),
+  );
   return { value: result, counts };
 }

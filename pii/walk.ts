@@ -8,30 +8,53 @@
 // redaction judges a value as the detectors judge `key: value` in text (keyed.ts). A leaf at
 // the root or in an array under no key has none. A container reached again (a shared or
 // cyclic reference) is not walked again, so its items keep the key of its first visit; a
-// parsed JSON value, what the gateway redacts, has no shared references.
+// parsed JSON value, what the gateway redacts, has no shared references. The value field of
+// a name/value pair (`{"name": "DB_PASSWORD", "value": …}`, pairs.ts) has the name's text as
+// its key instead of `value`.
+//
+// Object keys are data too (`Object.fromEntries(rows.map((r) => [r.email, r.n]))`): a walk
+// may map them (`name`), each with the key of the object it is in, in document order (a key
+// before its value). Two keys of one object never become one: a key mapped onto a name the
+// object already has, or gets, becomes `<name> (2)`, `<name> (3)`… (see `distinctName`).
+
+import { pairedNames } from "./pairs.ts";
 
 /** The key of a leaf: its property's name, an array's inherited key, or none. */
 export type LeafKey = string | undefined;
+
+/**
+ * Maps an object key: `name` is the key, `under` the key of the object holding it (as a leaf
+ * in that object's place would have it). Returns the key to write (itself when unchanged).
+ */
+export type MapName = (name: string, under: LeafKey) => string;
 
 interface Frame {
   source: object;
   target: Record<string, unknown>;
   keys: string[] | null; // null for arrays
   index: number;
-  /** For an array, the key its items are under (its own key, inherited); unused for objects. */
+  /** The key the container is under (for an array, inherited): its items' key, its keys' `under`. */
   key: LeafKey;
+  /** For an object: its name/value pairs, value field -> the name it is judged under. */
+  pairs: Map<string, string> | undefined;
+  /** For an object whose keys are mapped: the next suffix tried per colliding name. */
+  suffixes?: Map<string, number>;
 }
 
 /**
  * Returns a copy of `value` in which every non-container value `v` is replaced by
  * `leaf(v, key)` (`key`: see {@linkcode LeafKey} and the module comment). Arrays stay
- * arrays, objects become plain objects with the same keys in the same order; shared and
- * cyclic references are preserved. Dates are passed to `leaf` as their ISO string (what
- * JSON would carry).
+ * arrays, objects become plain objects with the same keys in the same order (each key
+ * through `name` when given, just before its value; colliding results made distinct, see the
+ * module comment, or with `collision`, that error thrown); shared and cyclic references are
+ * preserved. Dates are passed to `leaf` as
+ * their ISO string (what JSON would carry).
  */
 export function mapLeaves(
   value: unknown,
   leaf: (v: unknown, key: LeafKey) => unknown,
+  name?: MapName,
+  collision?: (name: string) => Error,
 ): unknown {
   if (!isContainer(value)) return leaf(toLeaf(value), undefined);
   const copies = new Map<object, object>();
@@ -48,36 +71,77 @@ export function mapLeaves(
     const key = top.keys === null ? top.index : top.keys[top.index];
     top.index++;
     const v = (top.source as Record<string | number, unknown>)[key];
-    const under = top.keys === null ? top.key : key as string;
+    const under = underOf(top, key);
+    const out = name === undefined || top.keys === null
+      ? key
+      : distinctName(top, key as string, name(key as string, top.key), collision);
     if (!isContainer(v)) {
-      assign(top.target, key, leaf(toLeaf(v), under));
+      assign(top.target, out, leaf(toLeaf(v), under));
       continue;
     }
     const seen = copies.get(v);
     if (seen !== undefined) {
-      assign(top.target, key, seen);
+      assign(top.target, out, seen);
       continue;
     }
     const copy = emptyLike(v);
     copies.set(v, copy);
-    assign(top.target, key, copy);
+    assign(top.target, out, copy);
     stack.push(frame(v, copy, under));
   }
   return root;
 }
 
+/** The key a value at `key` of `top` is under: see {@linkcode LeafKey} and pairs.ts. */
+function underOf(top: Frame, key: string | number): LeafKey {
+  if (top.keys === null) return top.key;
+  return top.pairs?.get(key as string) ?? key as string;
+}
+
 /**
- * Whether `test` holds for some non-container value of `value`, found without copying
+ * The key written for `key` of `top` mapped to `mapped`: itself when unchanged (the source's
+ * keys are distinct); else `mapped`, or when the object has that key or it was written
+ * already, the first free `mapped (n)`, n from 2 (or, with `collision`, its error thrown).
+ * Amortized constant: the next n is kept per name.
+ */
+function distinctName(
+  top: Frame,
+  key: string,
+  mapped: string,
+  collision?: (name: string) => Error,
+): string {
+  if (mapped === key) return key;
+  const source = top.source as Record<string, unknown>;
+  const taken = (n: string) => Object.hasOwn(source, n) || Object.hasOwn(top.target, n);
+  if (!taken(mapped)) return mapped;
+  if (collision !== undefined) throw collision(mapped);
+  top.suffixes ??= new Map();
+  let n = top.suffixes.get(mapped) ?? 2;
+  while (taken(`${mapped} (${n})`)) n++;
+  top.suffixes.set(mapped, n + 1);
+  return `${mapped} (${n})`;
+}
+
+/**
+ * Whether `test` holds for some non-container value of `value` (or `testName`, when given,
+ * for some object key), found without copying
  * anything: an explicit stack, each container visited once (shared and cyclic references
  * too), stopping at the first hit. Dates are tested as their ISO string, as in
  * {@link mapLeaves}.
  */
-export function someLeaf(value: unknown, test: (v: unknown) => boolean): boolean {
+export function someLeaf(
+  value: unknown,
+  test: (v: unknown) => boolean,
+  testName?: (name: string) => boolean,
+): boolean {
   if (!isContainer(value)) return test(toLeaf(value));
   const seen = new Set<object>([value]);
   const stack: object[] = [value];
   while (stack.length > 0) {
     const container = stack.pop()!;
+    if (testName !== undefined && !Array.isArray(container)) {
+      for (const name of Object.keys(container)) if (testName(name)) return true;
+    }
     const items = Array.isArray(container)
       ? container
       : Object.values(container as Record<string, unknown>);
@@ -109,12 +173,14 @@ function assign(target: Record<string | number, unknown>, key: string | number, 
 }
 
 function frame(source: object, target: object, key: LeafKey): Frame {
+  const keys = Array.isArray(source) ? null : Object.keys(source);
   return {
     source,
     target: target as Record<string, unknown>,
-    keys: Array.isArray(source) ? null : Object.keys(source),
+    keys,
     index: 0,
     key,
+    pairs: keys === null ? undefined : pairedNames(source as Record<string, unknown>, keys),
   };
 }
 
@@ -166,7 +232,8 @@ export interface WalkOptions {
 /**
  * {@link someLeaf}'s order and rules ({@link mapLeaves}'s document order, each container once,
  * Dates as ISO strings) without copying anything, calling `visit` on every non-container
- * value with its key (as {@link mapLeaves} gives it), and yielding the event loop every
+ * value with its key (as {@link mapLeaves} gives it), `visitName` (when given) on every key of
+ * a visited object just before its value, with the object's key, and yielding the event loop every
  * `sliceMs` ms: a result of 350,000 empty objects is walked in slices of a few ms instead of
  * one stretch of hundreds. `value` must not change while the walk runs (callers own a freshly
  * parsed value). Rejects with `signal`'s reason when it is aborted.
@@ -175,6 +242,7 @@ export async function forEachLeafAsync(
   value: unknown,
   visit: (v: unknown, key: LeafKey) => void,
   options: WalkOptions = {},
+  visitName?: (name: string, under: LeafKey) => void,
 ): Promise<void> {
   if (!isContainer(value)) return visit(toLeaf(value), undefined);
   const tick = slicer(options.sliceMs ?? WALK_SLICE_MS, options.signal);
@@ -192,7 +260,8 @@ export async function forEachLeafAsync(
     const key = top.keys === null ? top.index : top.keys[top.index];
     top.index++;
     const v = (top.source as Record<string | number, unknown>)[key];
-    const under = top.keys === null ? top.key : key as string;
+    const under = underOf(top, key);
+    if (visitName !== undefined && top.keys !== null) visitName(key as string, top.key);
     if (!isContainer(v)) visit(toLeaf(v), under);
     else if (!seen.has(v)) {
       seen.add(v);
@@ -204,7 +273,8 @@ export async function forEachLeafAsync(
 /**
  * {@link mapLeaves} that yields the event loop every `sliceMs` ms and copies nothing when
  * nothing changes: `leaf` is called once per non-container value with its key (as
- * {@link mapLeaves} gives it), in document order; when
+ * {@link mapLeaves} gives it), and `name` once per object key (just before its value), in
+ * document order; when
  * it returns every value as it got it (`Object.is`), the result is `value` itself, not a
  * copy (so the caller must not modify the result unless it owns `value`). Otherwise the
  * result is a copy as {@link mapLeaves} makes it (shared and cyclic references preserved),
@@ -216,16 +286,27 @@ export async function mapLeavesAsync(
   value: unknown,
   leaf: (v: unknown, key: LeafKey) => unknown,
   options: WalkOptions = {},
+  name?: MapName,
 ): Promise<unknown> {
   if (!isContainer(value)) return leaf(toLeaf(value), undefined);
-  // First pass: every leaf through `leaf`, keeping only what changed, by leaf ordinal.
+  // First pass: every leaf (and key, with `name`) mapped, keeping only what changed, by
+  // ordinal in document order.
   const changed = new Map<number, unknown>();
   let ordinal = 0;
-  await forEachLeafAsync(value, (v, key) => {
-    const out = leaf(v, key);
-    if (!Object.is(out, v)) changed.set(ordinal, out);
-    ordinal++;
-  }, options);
+  await forEachLeafAsync(
+    value,
+    (v, key) => {
+      const out = leaf(v, key);
+      if (!Object.is(out, v)) changed.set(ordinal, out);
+      ordinal++;
+    },
+    options,
+    name === undefined ? undefined : (k, under) => {
+      const out = name(k, under);
+      if (out !== k) changed.set(ordinal, out);
+      ordinal++;
+    },
+  );
   if (changed.size === 0) return value;
   // Second pass: the copy, in the same order (so the same ordinals).
   const tick = slicer(options.sliceMs ?? WALK_SLICE_MS, options.signal);
@@ -250,18 +331,23 @@ export async function mapLeavesAsync(
     const key = top.keys === null ? top.index : top.keys[top.index];
     top.index++;
     const v = (top.source as Record<string | number, unknown>)[key];
+    let out: string | number = key;
+    if (name !== undefined && top.keys !== null) {
+      const i = ordinal++;
+      if (changed.has(i)) out = distinctName(top, key as string, changed.get(i) as string);
+    }
     if (!isContainer(v)) {
-      assign(top.target, key, next(v));
+      assign(top.target, out, next(v));
       continue;
     }
     const seen = copies.get(v);
     if (seen !== undefined) {
-      assign(top.target, key, seen);
+      assign(top.target, out, seen);
       continue;
     }
     const copy = emptyLike(v);
     copies.set(v, copy);
-    assign(top.target, key, copy);
+    assign(top.target, out, copy);
     stack.push(frame(v, copy, undefined));
   }
   return root;

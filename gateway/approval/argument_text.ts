@@ -26,7 +26,7 @@
  * @module
  */
 
-import { leafText } from "../../pii/mod.ts";
+import { leafText, pairedNames } from "../../pii/mod.ts";
 import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
 
 /** Values of the arguments looked at, at most; the rest is counted as not shown. */
@@ -66,8 +66,9 @@ const LEVELS = [
  * Renders `args` for an approver (see the module comment).
  * @param redact redacts one value's text (a string leaf, a key, a long integer's digits)
  *   the way the execution's output is redacted; `key` is the object key the value is under
- *   (for an array's items, the array's key), to judge it as `key: text`; none for a key
- *   itself and for items of an array under no key
+ *   (for an array's items, the array's key; for the value of a name/value pair, the name's
+ *   text), to judge it as `key: text`; for a key itself, the key of the object holding it;
+ *   none at the root and for items of an array under no key
  */
 export function renderArguments(
   args: Record<string, unknown>,
@@ -106,6 +107,15 @@ export function renderArguments(
     }
     const entries: Array<[string, Tree]> = [];
     let total = 0;
+    // The value of a name/value pair (`{"name": "DB_PASSWORD", "value": …}`) is judged under
+    // the name, as a result is (pii/pairs.ts). Only the keys a view can show are looked at.
+    const shownKeys: string[] = [];
+    for (const name in value) {
+      if (!Object.hasOwn(value, name)) continue;
+      if (shownKeys.length >= LEVELS[0].keys) break;
+      shownKeys.push(name);
+    }
+    const pairs = pairedNames(value as Record<string, unknown>, shownKeys);
     for (const name in value) {
       if (!Object.hasOwn(value, name)) continue;
       total++;
@@ -114,9 +124,10 @@ export function renderArguments(
       // MAX_SHOWN_DEPTH of them), its value not.
       if (budget <= 0) unvisited = true;
       const child = budget > 0
-        ? build((value as Record<string, unknown>)[name], depth + 1, name)
+        ? build((value as Record<string, unknown>)[name], depth + 1, pairs?.get(name) ?? name)
         : { t: "skip" as const };
-      entries.push([redact(name), child]);
+      // A key is data too, judged under the key of the object holding it (as in a result).
+      entries.push([redact(name, key), child]);
     }
     if (entries.length < total) unvisited = true;
     return { t: "o", entries, total };

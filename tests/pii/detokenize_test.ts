@@ -25,7 +25,7 @@ Deno.test("round trip: redacted value detokenizes to the original", () => {
   assertEquals(detokenizeValue(value, vault), original);
 });
 
-Deno.test("placeholders embedded in longer strings are replaced; keys are kept", () => {
+Deno.test("placeholders embedded in longer strings are replaced, in keys too", () => {
   const vault = new Vault({ tag: "kqzmtwa" });
   vault.placeholderFor("email", "ann@example.com");
   vault.placeholderFor("phone", "+1 415-555-2671");
@@ -35,7 +35,7 @@ Deno.test("placeholders embedded in longer strings are replaced; keys are kept",
     list: [["[EMAIL_1_kqzmtwa]"]],
   };
   assertEquals(detokenizeValue(args, vault), {
-    "[EMAIL_1_kqzmtwa]": "subject: hi ann@example.com!",
+    "ann@example.com": "subject: hi ann@example.com!",
     query: "from:ann@example.com OR tel:+1 415-555-2671 OR +1 415-555-2671",
     list: [["ann@example.com"]],
   });
@@ -117,13 +117,13 @@ Deno.test("retokenize: every restored value goes back to its placeholder, longes
   const value = {
     "ann@example.com": "to ann@example.com.au and ann@example.com, call +41 44 668 18 00",
     list: ["ann@example.comann@example.com", 7, null, "nothing here", "a x b"],
-    nested: { deep: [{ text: "+41 44 668 18 00+41 44 668 18 00" }] },
+    nested: { deep: [{ line: "+41 44 668 18 00+41 44 668 18 00" }] },
   };
   assertEquals(await retokenizeValueAsync(value, used), {
-    // Keys are the code's own, never rewritten.
-    "ann@example.com": "to [EMAIL_2_kqzmtwa] and [EMAIL_1_kqzmtwa], call [PHONE_1_kqzmtwa]",
+    // Keys too: a tool echoes a restored value as a key as well (red team d2).
+    "[EMAIL_1_kqzmtwa]": "to [EMAIL_2_kqzmtwa] and [EMAIL_1_kqzmtwa], call [PHONE_1_kqzmtwa]",
     list: ["[EMAIL_1_kqzmtwa][EMAIL_1_kqzmtwa]", 7, null, "nothing here", "a [X_1] b"],
-    nested: { deep: [{ text: "[PHONE_1_kqzmtwa][PHONE_1_kqzmtwa]" }] },
+    nested: { deep: [{ line: "[PHONE_1_kqzmtwa][PHONE_1_kqzmtwa]" }] },
   });
   // A placeholder that contains a value is not rewritten again (one pass, left to right).
   assertEquals(

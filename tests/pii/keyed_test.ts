@@ -179,10 +179,13 @@ Deno.test("keyed: credential names in every spelling a config uses", () => {
 });
 
 Deno.test("keyed: what the key holds is not the value's; the key's tail is its context", () => {
-  // A key that is itself personal data is left as it is (keys are kept), and its value is
+  // A key that is itself personal data is redacted as a key (red team d2), and its value is
   // not redacted for it.
   const own = { "ann@example.com": "reviewer", "4111 1111 1111 1111": "visa" };
-  assertEquals(redactValue(own, { mode: "mask" }).value, own);
+  assertEquals(redactValue(own, { mode: "mask" }).value, {
+    "[REDACTED_EMAIL]": "reviewer",
+    "[REDACTED_CARD]": "visa",
+  });
   // A long key is judged by its tail, as text would be; a 1 MB key costs one cut.
   const long = "x".repeat(1_000_000) + "_password";
   const out = redactValue({ [long]: "S3cr3t!Pass" }, { mode: "mask" }).value as Record<

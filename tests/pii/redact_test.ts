@@ -90,10 +90,10 @@ Deno.test("invalid options are rejected with a kind", () => {
   }
 });
 
-Deno.test("redactValue walks arrays and objects, keeps keys and non-strings", () => {
+Deno.test("redactValue walks arrays and objects, redacts keys, keeps non-strings", () => {
   const vault = new Vault({ tag: "kqzmtwa" });
   const input = {
-    "ann@example.com": "key is kept",
+    "ann@example.com": "a key is redacted too (red team d2)",
     users: [{ email: "ann@example.com", age: 41, admin: false, note: null }, {
       email: "bob@example.com",
       ips: ["10.0.0.1", "fe80::1"],
@@ -105,7 +105,7 @@ Deno.test("redactValue walks arrays and objects, keeps keys and non-strings", ()
   const before = JSON.stringify(input);
   const { value, counts } = redactValue(input, { mode: "tokenize", vault });
   assertEquals(value, {
-    "ann@example.com": "key is kept",
+    "[EMAIL_1_kqzmtwa]": "a key is redacted too (red team d2)",
     users: [{ email: "[EMAIL_1_kqzmtwa]", age: 41, admin: false, note: null }, {
       email: "[EMAIL_2_kqzmtwa]",
       ips: ["[IP_1_kqzmtwa]", "[IP_2_kqzmtwa]"],
@@ -114,7 +114,7 @@ Deno.test("redactValue walks arrays and objects, keeps keys and non-strings", ()
     count: 123456789012,
     nested: { deeper: { log: "call [PHONE_1_kqzmtwa] now" } },
   });
-  assertEquals(counts, { email: 2, ip: 2, credit_card: 1, phone: 1 });
+  assertEquals(counts, { email: 3, ip: 2, credit_card: 1, phone: 1 });
   assertEquals(JSON.stringify(input), before, "input must not be modified");
 });
 
