@@ -160,16 +160,7 @@ export function foldText(text: string): FoldedText | undefined {
     return f === DROP ? "" : ASCII[f];
   });
   if (!changed) return undefined;
-  const startOf = (k: number): number => {
-    // The last record at or before k (binary search: a finding asks twice).
-    let lo = 0, hi = at.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (at[mid] <= k) lo = mid;
-      else hi = mid - 1;
-    }
-    return k + removed[lo];
-  };
+  const startOf = shiftedOffsets(at, removed);
   const endOf = (k: number): number => {
     const start = startOf(k);
     const c = text.charCodeAt(start);
@@ -271,7 +262,17 @@ export function decodeForm(text: string): FoldedText | undefined {
     return String.fromCharCode(code);
   });
   if (!changed) return undefined;
-  const startOf = (k: number): number => {
+  const startOf = shiftedOffsets(at, removed);
+  return { text: out, startOf, endOf: (k: number) => startOf(k + 1) };
+}
+
+/**
+ * Maps an offset of a shortened text back to the text it came from: `at[i]` is the first
+ * shortened offset after the i-th shortening (ascending, `at[0]` = 0) and `removed[i]` the
+ * units removed before it in all. A binary search: a finding asks twice.
+ */
+function shiftedOffsets(at: readonly number[], removed: readonly number[]): (k: number) => number {
+  return (k: number): number => {
     let lo = 0, hi = at.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
@@ -280,5 +281,4 @@ export function decodeForm(text: string): FoldedText | undefined {
     }
     return k + removed[lo];
   };
-  return { text: out, startOf, endOf: (k: number) => startOf(k + 1) };
 }
