@@ -53,8 +53,12 @@ Deno.test({
       });
 
       await t.step("a prefetch the code never uses is audited as unused, not shown", async () => {
+        // The code lives long enough for the prefetch to start: the literal-call scan runs in a
+        // worker, and on a loaded machine (CI) a code that returned at once had ended first, so
+        // there was no prefetch to audit.
         const reply = await h.run(`
           if (Date.now() < 0) await ledger.get({ key: "unused-one" });
+          await new Promise((resolve) => setTimeout(resolve, 500));
           return "ok";`);
         assert(reply.ok, JSON.stringify(reply.error));
         assertEquals(reply.tools.calls, []);
