@@ -91,15 +91,20 @@ Deno.test("search: none is ranked once the execution has answered; another tenan
       return "fired";`,
     }, as("key-a"));
     assertEquals((attack.body as { result: unknown }).result, "fired");
+    // How many were ranked before the answer depends on how the sandbox's frames reached the
+    // gateway (a few, more on a loaded machine); after it, none may be.
+    const rendered = () => gw.gateway.metrics.registry.render();
+    const atAnswer = searches(rendered(), "attacker");
     const victim = await gw.post("/v1/execute", {
       code: `return (await tools.search("value", 3)).length;`,
     }, as("key-v"));
     assertEquals((victim.body as { result: unknown }).result, 3, JSON.stringify(victim.body));
     await new Promise((r) => setTimeout(r, 500));
-    const metrics = (await gw.get("/metrics")).body as string;
+    const metrics = rendered();
     // Observed before: all 200 ranked after the answer (seconds of the gateway's CPU with an
     // embedding model), the other tenant's search waiting behind them.
-    assert(searches(metrics, "attacker") <= 2, `ranked after the answer: ${metrics}`);
+    assertEquals(searches(metrics, "attacker"), atAnswer, `ranked after the answer: ${metrics}`);
+    assert(atAnswer < 50, `${atAnswer} ranked before the answer`);
     assertEquals(searches(metrics, "victim"), 1);
   } finally {
     await gw.close();
