@@ -15,6 +15,7 @@ import {
   labelBefore,
 } from "./chars.ts";
 import { shannonEntropy } from "./checksums.ts";
+import { ABOUT_WORDS } from "./about_words.ts";
 import { ENCODED_PEM_PREFIX, matchEncodedKey, matchPem } from "./detect_pem.ts";
 
 /**
@@ -400,22 +401,33 @@ const PLACEHOLDER =
   /^(?:\[(?:REDACTED_[A-Z]+|[A-Z]+_\d+_[a-z0-9]+)\]|\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Z_]+%|\{\{|<[\w .-]*>|<[A-Za-z_ .-]*$|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
 const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
 
-/** A relative path (`logs/2024/01/15/app.log`, `src/components/Button.tsx`). */
-const RELATIVE_PATH = /^[\w.-]+(?:\/[\w.-]+)+\/?$/;
+/**
+ * A relative path (`logs/2024/01/15/app.log`, `src/components/Button.tsx`,
+ * `backups/db-2024-11-30T12:00:00Z.tar.gz`): parts of word characters and the punctuation
+ * object stores' keys hold (`.`, `-`, `:`, `@`, `=`, `+`, `,`).
+ */
+const RELATIVE_PATH = /^[\w.:@=+,-]+(?:\/[\w.:@=+,-]+)+\/?$/;
 /** A file name's extension: a dot, a small letter, up to four more small letters or digits. */
 const EXTENSION = /\.[a-z][a-z0-9]{0,4}$/;
+/**
+ * Extensions of files so common that a name ending in one is a file's name however random its
+ * stem (`x7Kq9PzLm2.tar.gz`, `Xk9mQ2pL7vR4nW8sT3yU.pem`): no credential format ends so.
+ */
+const FILE_EXTENSION =
+  /\.(?:json|ya?ml|toml|xml|csv|tsv|txt|md|log|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|mp[34]|zip|gz|tgz|bz2|xz|zst|tar|7z|sql|db|sqlite|bak|dump|parquet|avro|bin|pem|crt|cer|der|p12|pfx|pub|key|js|ts|tsx|jsx|py|go|rs|java|html?|css|sh|conf|ini|env|lock)$/i;
 
 /**
  * Whether a value after a token name (`key`, above all: an S3 object's `Key`, a key-value
  * store's key) is an object name, not a credential (red team d2: `key:
  * backups/2026-11-30/prod.sql.gz` was redacted): a relative path whose last part has a
- * file extension or whose parts hold no capital letter, or a file name with an extension.
- * Base64 (an AWS secret key holds `/`) has capitals in most parts and no dot.
+ * file extension or whose parts hold no capital letter, or a file name with an extension
+ * (a common one, or one after a stem without a digit before a capital letter). Base64 (an
+ * AWS secret key holds `/` and `+`) has capitals in most parts and no dot.
  */
 function objectName(value: string): boolean {
   if (RELATIVE_PATH.test(value)) return EXTENSION.test(value) || !/[A-Z]/.test(value);
-  return /^[\w-]+(?:\.[a-z][a-z0-9]{0,4}){1,3}$/.test(value) &&
-    !/^[\w-]*[0-9][\w-]*[A-Z]/.test(value);
+  if (!/^[\w-]+(?:\.[a-z][a-z0-9]{0,4}){1,3}$/.test(value)) return false;
+  return FILE_EXTENSION.test(value) || !/^[\w-]*[0-9][\w-]*[A-Z]/.test(value);
 }
 
 /**
@@ -527,9 +539,13 @@ const GLUED_TOKEN = /(?:secret|token|apikey|privatekey|secretkey|accesskey|sessi
 /**
  * Parts after the credential word that make the key name something about a credential, not
  * the credential: `secret_name`, `secret_version`, `passwordField`, `token_type`,
- * `password_min_length`, `key_file`.
+ * `password_min_length`, `key_file`: the words any key name can end in to be about something
+ * ({@linkcode ABOUT_WORDS}), and those a credential has besides its value.
  */
-const ABOUT_WORDS = new Set([
+const CREDENTIAL_ABOUT_WORDS: ReadonlySet<string> = new Set([
+  ...ABOUT_WORDS,
+  // What a credential has besides its value: a name, a version, an algorithm, a policy, a
+  // place it is kept, a rule it must meet.
   "name",
   "names",
   "version",
@@ -540,23 +556,12 @@ const ABOUT_WORDS = new Set([
   "algorithms",
   "algo",
   "alg",
-  "type",
-  "kind",
-  "format",
-  "length",
-  "len",
-  "size",
-  "count",
   "label",
   "prompt",
   "placeholder",
   "hint",
   "policy",
   "rotation",
-  "ttl",
-  "expiry",
-  "expires",
-  "expiration",
   "lifetime",
   "path",
   "file",
@@ -577,20 +582,10 @@ const ABOUT_WORDS = new Set([
   "pattern",
   "enabled",
   "required",
-  // When it was set or changed (`password_changed_at`, `token_created`, `secret_updated_on`).
-  "at",
-  "on",
-  "changed",
-  "updated",
-  "created",
-  "modified",
+  // When it was rotated or reset (`token_rotated`, `password_reset`, `secret_last`).
   "rotated",
   "reset",
-  "expired",
   "set",
-  "date",
-  "time",
-  "timestamp",
   "since",
   "last",
 ]);
@@ -675,7 +670,7 @@ function classifyKeyName(name: string): KeyKind {
   // (high entropy), so `"passwordHash": "argon2id"` (the algorithm's name) stays.
   for (let i = last + 1; i < parts.length; i++) {
     if (HASH_WORDS.has(parts[i])) return "token";
-    if (ABOUT_WORDS.has(parts[i])) return null;
+    if (CREDENTIAL_ABOUT_WORDS.has(parts[i])) return null;
   }
   const word = parts[last];
   if (word === "key" && last > 0 && OTHER_KEYS.has(parts[last - 1])) {

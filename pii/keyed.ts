@@ -26,13 +26,15 @@
 //   `password_changed_at` hold a count, a flag, a time, though the detectors, which read free
 //   text, find `phone` or `password` within reach before the value (`ABOUT_WORDS`);
 // - `key` alone is the weakest credential word: object stores, caches and KV servers call an
-//   object's name its key (`{"Key": "logs/2024/01/15/app.log"}`), so under a bare `key` a
-//   value with a `/` or a file extension is a name, not a secret (`nameUnderBareKey`). The
-//   detectors judge `key: logs/…` in text the same way once their own rule says so; this
-//   keeps keys right whatever they say.
+//   object's name its key (`{"Key": "logs/2024/01/15/app.log"}`): a path or a file name
+//   after a token word is a name, not a secret. The detectors judge that themselves
+//   (`objectName` in detect_secrets.ts), in text as under a key: a rule of its own here
+//   had let base64 key material with a `/` (`{"key": "wJalrXUtnFEMI/K7MDENG/…"}`) through
+//   raw.
 
 import type { Finding, PiiType } from "./types.ts";
 import { findPii } from "./find.ts";
+import { ABOUT_WORDS } from "./about_words.ts";
 
 /**
  * Longest tail of a key put before its value, in UTF-16 code units. The detectors read at
@@ -69,121 +71,6 @@ export const CONTEXT_PROBES: readonly (readonly [string, PiiType])[] = Object.fr
     ["4155550134", "phone"], // a bare digit run as a phone number, after a phone word
   ] as const,
 );
-
-/**
- * Last words of a key that make it name something about what its first words name, not that
- * thing: a count, a length, a time, a flag, a setting, a name (`phone_count`,
- * `password_changed_at`, `ssn_verified`, `secret_name`). Such a key gives no context. Not
- * here: words that still name the thing (`number`, `hash`, `value`, `id`: `session_id` is a
- * cookie, `password_hash` a crackable secret).
- */
-export const ABOUT_WORDS: ReadonlySet<string> = new Set([
-  "count",
-  "counts",
-  "total",
-  "totals",
-  "length",
-  "len",
-  "size",
-  "type",
-  "types",
-  "kind",
-  "format",
-  "at",
-  "on",
-  "date",
-  "time",
-  "timestamp",
-  "ts",
-  "ttl",
-  "expiry",
-  "expires",
-  "expiration",
-  "expired",
-  "age",
-  "updated",
-  "created",
-  "changed",
-  "modified",
-  "verified",
-  "validated",
-  "confirmed",
-  "enabled",
-  "disabled",
-  "required",
-  "optional",
-  "status",
-  "state",
-  "valid",
-  "invalid",
-  "hint",
-  "label",
-  "field",
-  "fields",
-  "prompt",
-  "policy",
-  "rule",
-  "rules",
-  "regex",
-  "pattern",
-  "min",
-  "max",
-  "strength",
-  "score",
-  "name",
-  "names",
-  "version",
-  "versions",
-  "country",
-  "region",
-  "ext",
-  "extension",
-  "prefix",
-  "last4",
-  "index",
-  "idx",
-  "position",
-  "rank",
-  "percent",
-  "ratio",
-  "rate",
-  "attempts",
-  "retries",
-  "failures",
-  "errors",
-  "provider",
-  "carrier",
-  "source",
-  "url",
-  "uri",
-  "path",
-  "file",
-  "filename",
-  "dir",
-  "ref",
-  "arn",
-  "endpoint",
-  "header",
-  "param",
-  "mode",
-  "algorithm",
-  "algo",
-  "alg",
-  "rotation",
-  "lifetime",
-  "days",
-  "hours",
-  "minutes",
-  "seconds",
-  "ms",
-  "flag",
-  "exists",
-  "present",
-  "visible",
-  "visibility",
-  "hidden",
-  "masked",
-]);
 
 /**
  * Whether the last word of `tail` (words split at case changes and at anything not a letter
@@ -245,19 +132,6 @@ export function givesContext(key: string | undefined): boolean {
 /** The types {@linkcode CONTEXT_PROBES} ask about: a keyed read keeps them only as the key gives them. */
 const PROBED: ReadonlySet<PiiType> = new Set(CONTEXT_PROBES.map(([, type]) => type));
 
-/** `key` itself (quotes and spaces around it aside), in any case: the weakest credential word. */
-const BARE_KEY = /^[\s"'`]*key[\s"'`]*$/i;
-/** A value naming an object: a `/` in it, or a file extension at its end (`prod.sql.gz`). */
-const OBJECT_NAME = /\/|[^.\s]\.[A-Za-z][A-Za-z0-9]{0,4}$/;
-
-/**
- * Whether `value`, found as a secret after `key`, is an object's name under a bare `key` (see
- * the module comment): dropped from the keyed read (alone it is judged as ever).
- */
-function nameUnderBareKey(key: string, value: string): boolean {
-  return key.length <= 8 && BARE_KEY.test(key) && OBJECT_NAME.test(value);
-}
-
 /**
  * The text detection reads before a value found under `key`: the key's last
  * {@linkcode MAX_KEY_CONTEXT_UNITS} units (not starting inside a surrogate pair) and `": "`,
@@ -294,8 +168,7 @@ export function keyedText(text: string, key: string | undefined): string | undef
  * {@linkcode keyedText} under `key` (both sorted and non-overlapping, as
  * {@linkcode findPii} returns them). What is found in the key is dropped; one that begins
  * in the key and runs into the value is cut at the value's start; a keyed finding of a probed
- * type the key does not give ({@linkcode contextTypes}), or an object name found as a secret
- * under a bare `key`, is dropped; where findings of the two
+ * type the key does not give ({@linkcode contextTypes}) is dropped; where findings of the two
  * overlap, they become one spanning both (of the type of the one that starts first, the
  * longer on a tie, the keyed one on a tie of both: that is the text's verdict). Sorted and
  * non-overlapping; linear in the number of findings.
@@ -318,10 +191,8 @@ export function mergeKeyed(
     const start = Math.max(f.start, offset) - offset;
     const end = f.end - offset;
     if (end > cut) break;
-    // A key adds only what it means (module comment): the probed types it gives, and no
-    // object name as a secret under a bare `key`.
+    // A key adds only what it means (module comment): the probed types it gives.
     if (PROBED.has(f.type) && !given.includes(f.type)) continue;
-    if (f.type === "secret" && nameUnderBareKey(key!, text.slice(start, end))) continue;
     moved.push({ type: f.type, start, end, value: "" });
   }
   if (moved.length === 0) return alone as Finding[];

@@ -10,6 +10,7 @@ import {
   detokenizeValue,
   pairedNames,
   redactKeyedText,
+  redactText,
   redactValue,
   redactValueAsync,
   retokenizeValueAsync,
@@ -227,6 +228,40 @@ Deno.test("structure: a key adds only what it means", async () => {
   assertEquals(contextTypes("ssn"), ["ssn"]);
   assertEquals(contextTypes("mobile"), ["phone"]);
   assertEquals(contextTypes("phone_count"), []);
+  closeSharedPool();
+});
+
+Deno.test("structure: under a bare `key`, base64 key material is a secret and object names stay", async () => {
+  // Key material with a `/` or `+` (base64) under a bare `key`, as KMS, JWK-ish and
+  // encryption configs write it: a rule of keyed.ts's own took every value with a `/` under
+  // `key` for an object name and let it through raw.
+  const material = {
+    key: "AbC9dEf8GhI7/JkL6MnO5PqR4StU3VwX2YzA1bCd",
+    Key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ9mX2pL",
+    encryption: { key: "Qm9vW3p+Lk8xR2tZ/c5VnB7hJ4sD1fA0eT6yU9iO" },
+    items: [{ KEY: "9fK2/mQ7xL4pR8vN3wS6tY1zB5cH0jD/eG2aU7i=" }],
+  };
+  const redacted = (await everyPath(material)).value as typeof material;
+  assertEquals(redacted, {
+    key: "[REDACTED_SECRET]",
+    Key: "[REDACTED_SECRET]",
+    encryption: { key: "[REDACTED_SECRET]" },
+    items: [{ KEY: "[REDACTED_SECRET]" }],
+  });
+  // Object names, with the punctuation object stores' keys hold, stay under `key` and after
+  // it in text alike.
+  const names = {
+    Contents: [
+      { Key: "backups/db-2024-11-30T12:00:00Z.tar.gz" },
+      { Key: "users/ann@corp/avatar.png" },
+      { Key: "exports/a=1,b=2/part-0001.parquet" },
+    ],
+    key: "Xk9mQ2pL7vR4nW8sT3yUa8.pem",
+  };
+  assertEquals((await everyPath(names)).value, names);
+  for (const name of ["backups/db-2024-11-30T12:00:00Z.tar.gz", "x7Kq9PzLm2.tar.gz"]) {
+    assertEquals(redactText(`key: ${name}`, mask).text, `key: ${name}`);
+  }
   closeSharedPool();
 });
 
