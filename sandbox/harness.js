@@ -706,8 +706,9 @@ function runner() {
     // `process.title` shows it too. (Setting `title` itself would rewrite the process's
     // command line, which tools outside use to recognise sandbox processes.)
     nodeProcess.execPath = "deno";
-    // `argv0` is an accessor too, but its setter does nothing: it still shows the Deno
-    // executable's path (not the gateway's or the runtime directory's; see the README).
+    // `argv0` is an accessor too, but its setter does nothing: it shows the process's own
+    // argv[0], which the launcher sets to `deno` (the fallback chain leaves the Deno
+    // executable's path there; see the README).
 
     const nodeExit = nodeProcess.exit;
     define(nodeProcess, "exit", {

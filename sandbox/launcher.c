@@ -6,7 +6,8 @@
  *
  * Usage: airlock-launcher GATEWAY_PID NICENESS PROGRAM [ARG…]
  *
- * In order, then execv(PROGRAM, [PROGRAM, ARG…]) with the environment it was given:
+ * In order, then execv(PROGRAM, ["deno", ARG…]) with the environment it was given (argv[0] is
+ * the runtime's name, not where it is installed: the code reads it as `process.argv0`):
  *   1. setpgid(0, 0): a process group of its own, so the gateway can kill the group. Not a
  *      session of its own: with kernel.sched_autogroup_enabled a new session is a new
  *      scheduler autogroup, which weighs as much as the gateway's whole session and whose
@@ -122,6 +123,8 @@ int main(int argc, char **argv) {
   if (setrlimit(RLIMIT_CORE, &none) != 0) return fail("core-file limit");
   if (close_inherited() != 0) return fail("closing inherited descriptors");
   if (drop_privileges() != 0) return fail("dropping privileges");
-  execv(argv[3], argv + 3);
+  char *program = argv[3];
+  argv[3] = "deno";
+  execv(program, argv + 3);
   return fail("exec");
 }

@@ -167,6 +167,27 @@ Deno.test({
 });
 
 Deno.test({
+  name: "launcher: the runtime's argv[0] is its name, never where it is installed",
+  ignore: !hasCompiler || launcherOff,
+  fn: async () => {
+    assert(await prepareLauncher(), "the launcher was built");
+    const sandbox = testSandbox({ concurrency: 1 });
+    try {
+      const run = await sandbox.run({
+        code: `const nodeProcess = (await import("node:process")).default;
+          return [process.argv0, nodeProcess.argv0, globalThis.process?.argv0];`,
+      });
+      assert(launcherPath(), "the launcher is in use");
+      assertEquals(run.error, undefined, JSON.stringify(run.error));
+      // Before: the Deno executable's path (an npm or a user's home directory, say).
+      assertEquals(run.result, ["deno", "deno", "deno"]);
+    } finally {
+      await sandbox.close();
+    }
+  },
+});
+
+Deno.test({
   name:
     "launcher: refuses bad arguments, a gateway that is gone, and a program that cannot run, before running anything",
   ignore: !hasCompiler || launcherOff,
