@@ -5,14 +5,19 @@
  * running and allocating), a process is stopped for real by SIGKILL, and its memory goes
  * with it.
  *
- * The process gets no environment of the gateway's (only where Deno keeps its cache), no
- * permission but reading TypeScript's own files, its own session (setsid) and, where
- * setpriv(1) exists, a parent-death signal, so it never outlives the gateway.
+ * The process gets no environment of the gateway's (only where Deno keeps its cache) and no
+ * permission but reading TypeScript's own files. It starts as a sandbox process does: through
+ * the sandbox launcher where it is built (a process group of its own, a parent-death signal
+ * checked against the gateway, 10 nicer, no core files, no inherited descriptors, no new
+ * privileges and no capabilities: TypeScript reads code an agent wrote), else (the launcher not
+ * built yet, or unavailable) in a session of its own (setsid) with, where setpriv(1) exists, a
+ * parent-death signal. Either way it never outlives the gateway.
  *
  * @module
  */
 
 import type { FromChecker, ToChecker } from "./protocol.ts";
+import { launcherPath, prepareLauncher, SANDBOX_NICENESS } from "../sandbox/mod.ts";
 
 /** Longest line read from the process, in bytes: a longer one means it is broken (killed). */
 const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -31,6 +36,23 @@ function which(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The programs the checker starts through, each exec-ing the next: the sandbox launcher
+ * (`<launcher> <gateway pid> <niceness>`) once it is built (its build is started here if no
+ * sandbox has started it yet), else setsid(1) and `setpriv --pdeathsig KILL` where they exist.
+ */
+function checkerWrappers(): string[] {
+  const launcher = launcherPath();
+  if (launcher) return [launcher, String(Deno.pid), String(SANDBOX_NICENESS)];
+  void prepareLauncher();
+  const setsid = which("setsid");
+  const setpriv = which("setpriv");
+  return [
+    ...(setsid ? [setsid] : []),
+    ...(setpriv ? [setpriv, "--pdeathsig", "KILL"] : []),
+  ];
 }
 
 function env(name: string): string | undefined {
@@ -62,13 +84,8 @@ export class CheckerProcess {
 
   /** Starts the process. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN). */
   constructor(options: CheckerProcessOptions) {
-    const setsid = which("setsid");
-    const setpriv = which("setpriv");
     // Each wrapper execs the next program in place: the pid is the Deno process's own.
-    const wrappers = [
-      ...(setsid ? [setsid] : []),
-      ...(setpriv ? [setpriv, "--pdeathsig", "KILL"] : []),
-    ];
+    const wrappers = checkerWrappers();
     const deno = Deno.execPath();
     const args = [
       "run",

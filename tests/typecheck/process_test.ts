@@ -8,7 +8,8 @@
  * while it is busy in synchronous JavaScript, failed every one of these.
  */
 
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { prepareLauncher, SANDBOX_NICENESS } from "../../sandbox/mod.ts";
 import { TypeChecker } from "../../typecheck/mod.ts";
 import { gone, memoryBomb } from "./hostile.ts";
 
@@ -178,6 +179,57 @@ Deno.test({
       assertEquals(checker.stats().pid, standby);
       assertEquals((await again).timedOut, true);
       assertEquals(order, ["victim", "attacker"]);
+    } finally {
+      await checker.close();
+    }
+  },
+});
+
+const hasCompiler = ["cc", "gcc", "clang"].some((name) =>
+  ["/usr/bin", "/bin", "/usr/local/bin"].some((dir) => {
+    try {
+      return Deno.statSync(`${dir}/${name}`).isFile;
+    } catch {
+      return false;
+    }
+  })
+);
+
+Deno.test({
+  name:
+    "typecheck process: started like a sandbox (launcher): own group, 10 nicer, no core files, no capabilities",
+  ignore: !hasCompiler || Deno.env.get("AIRLOCK_SANDBOX_LAUNCHER") === "0",
+  ...sanitize,
+  async fn() {
+    assert(await prepareLauncher(), "the launcher was built");
+    const checker = new TypeChecker({ timeoutMs: 5000 });
+    try {
+      await checker.warm();
+      const pid = checker.stats().pid;
+      assert(pid !== undefined);
+      const fieldsOf = (p: number | string) => {
+        const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
+        return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      };
+      const fields = fieldsOf(pid);
+      assertEquals(Number(fields[1]), Deno.pid, "the gateway is its parent");
+      assertEquals(Number(fields[2]), pid, "a process group of its own");
+      assertEquals(
+        Number(fields[16]),
+        Math.min(19, Number(fieldsOf("self")[16]) + SANDBOX_NICENESS),
+      );
+      assertMatch(Deno.readTextFileSync(`/proc/${pid}/limits`), /Max core file size\s+0\s+0\s/);
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      // Before: a gateway run as root handed the checker its whole capability set.
+      for (const field of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+        assertMatch(status, new RegExp(`${field}:\\s+0+\\n`), field);
+      }
+      assertMatch(status, /NoNewPrivs:\s+1\n/);
+      // It still checks.
+      assertEquals(
+        (await checker.check({ tenant: "a", declarations: "", code: "return 1;" })).ok,
+        true,
+      );
     } finally {
       await checker.close();
     }
