@@ -263,6 +263,10 @@ export function adversarialCases(): AdversarialCase[] {
     c("glued", "70 letters + `_b@`", run("a", 70, "_b@")),
     c("glued", "`a%40`", fixed("a%40")),
     c("glued", "`%3D` runs ending in `%40b.com `", run("a%3D", 20, "%40b.com ")),
+    // --- addresses in host names (pii/host_names.ts) -------------------------------------------
+    c("hosts", "dashed addresses chained in labels", fixed("1-1-1-1.a-")),
+    c("hosts", "dotted addresses before host labels", fixed("1.1.1.1.a-b.")),
+    c("hosts", "`ec2-` labels before dashed addresses", (r) => `ec2-${chars(r, DIGITS, 2)}-1-1-1.x.`),
     // --- escapes decoded before detection (pii/escapes.ts) -----------------------------------
     c("escapes", "backslashes", fixed("\\")),
     c("escapes", "`\\u003c` runs", fixed("\\u003c")),

@@ -251,7 +251,7 @@ function lastDotIn(text: string, start: number, end: number): number {
  * two letters) or an IDN (`xn--`), the only ones an address with something glued after
  * it may end in.
  */
-const COMMON_TLDS = new Set([
+export const COMMON_TLDS: ReadonlySet<string> = new Set([
   "com",
   "org",
   "net",

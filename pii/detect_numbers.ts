@@ -24,6 +24,7 @@ import { cardNumberValid, IBAN_LENGTHS, ibanValid, ssnValid } from "./checksums.
 import { validNationalNumberOfDigits } from "./phone_validator.ts";
 import { decodeForm } from "./fold.ts";
 import { ipv4Special, isNetwork, prefixAfter } from "./special_addresses.ts";
+import { hostNameAfter } from "./host_names.ts";
 
 /** Which numeric types to look for. */
 export interface NumberTypes {
@@ -222,6 +223,18 @@ function scanCluster(text: string, i: number, want: NumberTypes, out: Finding[])
   // us either. The label is letters only: a word holding digits is an identifier.
   // `_` is never part of how a number is written, so whatever it joins on the left is
   // another word (`W2_2025_123-45-6789.pdf`, `order_ab12_4111…`), digits or not.
+  // An address written with dashes as a host name's first label (`ip-10-0-1-23.ec2.internal`,
+  // `ec2-54-123-45-67.compute-1.amazonaws.com`): after any label joined by `-`.
+  // A label holding digits before it (`ec2-`, `node42-`) is read to its end first.
+  if (want.ip) {
+    let at = i;
+    if (isLetter(prev)) {
+      while (isAlnum(codeAt(text, at))) at++;
+      at = codeAt(text, at) === 45 && isDigit(codeAt(text, at + 1)) ? at + 1 : -1;
+    } else if (prev !== 45 && isWordChar(prev)) at = -1;
+    const end = at < 0 ? -1 : matchDashedHostIpv4(text, at, out);
+    if (end >= 0) return end;
+  }
   let glued = 0; // 0: standing alone, 1: after a label joined by `-`/`_`/`.`, 2: touching
   if (prev === 95) glued = 1;
   else if (isWordChar(prev) || ((prev === 45 || prev === 46) && isWordChar(codeAt(text, i - 2)))) {
@@ -366,8 +379,11 @@ function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): bool
   const start = groups[s].start;
   const end = groups[s + 3].end;
   if (codeAt(text, start - 1) === 43) return false; // +1.415.555.2671
-  // `1.2.3.4.5` is longer than an address; `127.0.0.1.nip.io` is a host name.
-  if (codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1))) return false;
+  // `1.2.3.4.5` is longer than an address, `1.2.3.4.dev0` a version; an address in a host
+  // name's first labels (`54.123.45.67.nip.io`, `9.113.0.203.in-addr.arpa`) is one.
+  if (
+    codeAt(text, end) === 46 && isWordChar(codeAt(text, end + 1)) && !hostNameAfter(text, end)
+  ) return false;
   if (hasContext(text, start, 16, VERSION_WORDS, VERSION_CAMEL)) return true; // a version, not PII
   // `^1.4.1.2`, `~1.4.1.2`, `~=1.4.1.2`: a version range (npm, pip), never an address.
   const before = codeAt(text, start - 1);
@@ -382,6 +398,35 @@ function tryIpv4(text: string, groups: Group[], s: number, out: Finding[]): bool
   if (prefix >= 0 && isNetwork([o[0] << 8 | o[1], o[2] << 8 | o[3]], prefix)) return true;
   out.push({ type: "ip", start, end, value: text.slice(start, end) });
   return true;
+}
+
+/**
+ * An IPv4 address written with dashes as a host name's first label, from `i`: four octets
+ * (no leading zeros, at most 255) joined by single `-`, then a host name's remaining labels
+ * ({@linkcode hostNameAfter}). Pushes the address (the dashed text) unless it is a special
+ * one, and returns the index after it; -1 when it is not one.
+ */
+function matchDashedHostIpv4(text: string, i: number, out: Finding[]): number {
+  let j = i;
+  const octets: number[] = [];
+  for (let g = 0; g < 4; g++) {
+    if (g > 0) {
+      if (codeAt(text, j) !== 45) return -1;
+      j++;
+    }
+    const s = j;
+    while (j - s < 4 && isDigit(codeAt(text, j))) j++;
+    const len = j - s;
+    if (len === 0 || len > 3 || (len > 1 && text.charCodeAt(s) === 48)) return -1;
+    const octet = Number(text.slice(s, j));
+    if (octet > 255) return -1;
+    octets.push(octet);
+  }
+  if (!hostNameAfter(text, j)) return -1;
+  if (!ipv4Special(octets[0], octets[1], octets[2], octets[3])) {
+    out.push({ type: "ip", start: i, end: j, value: text.slice(i, j) });
+  }
+  return j;
 }
 
 /** The cluster whose digits {@linkcode clusterDigits} holds (compared by identity). */
