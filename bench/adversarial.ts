@@ -241,6 +241,12 @@ export function adversarialCases(): AdversarialCase[] {
     ),
     // --- folded forms (pii/fold.ts) and labels written onto values ---------------------------
     c("folding", "zero-width spaces", fixed("\u200b")),
+    c("folding", "NUL runs", fixed("\0")),
+    c(
+      "folding",
+      "UTF-16 read as bytes (a NUL after each character)",
+      (r) => [...`${chars(r, DIGITS, 4)} a@b.com `].map((ch) => ch + "\0").join(""),
+    ),
     c("folding", "card groups split by no-break spaces", (r) => `${chars(r, DIGITS, 4)}\u00a0`),
     c("folding", "full-width digit groups", (r) => `${chars(r, "０１２３４５６７８９", 9)}\u3000`),
     c(
@@ -266,7 +272,11 @@ export function adversarialCases(): AdversarialCase[] {
     // --- addresses in host names (pii/host_names.ts) -------------------------------------------
     c("hosts", "dashed addresses chained in labels", fixed("1-1-1-1.a-")),
     c("hosts", "dotted addresses before host labels", fixed("1.1.1.1.a-b.")),
-    c("hosts", "`ec2-` labels before dashed addresses", (r) => `ec2-${chars(r, DIGITS, 2)}-1-1-1.x.`),
+    c(
+      "hosts",
+      "`ec2-` labels before dashed addresses",
+      (r) => `ec2-${chars(r, DIGITS, 2)}-1-1-1.x.`,
+    ),
     // --- escapes decoded before detection (pii/escapes.ts) -----------------------------------
     c("escapes", "backslashes", fixed("\\")),
     c("escapes", "`\\u003c` runs", fixed("\\u003c")),

@@ -19,6 +19,12 @@
 //   separators a line break, and the ideographic full stops that IDNA reads as dots
 //   (U+3002, U+FF61) a `.`.
 //
+// - NUL (U+0000) is dropped where it interleaves a text: UTF-16 read as UTF-8 or Latin-1
+//   (what Windows PowerShell 5's `>` and Excel's "Unicode Text" write, read back as text)
+//   shows `a\0n\0n\0@\0…`, a NUL beside every character, which a reader of the file sees
+//   as `ann@…` (red team f1: a whole CSV of addresses, cards and passwords came back raw).
+//   A NUL alone stays: it separates values there (`/proc/*/environ`, `find -print0`).
+//
 // Nothing else changes: letters of other scripts, CJK, emoji stay as they are.
 
 /** Folded text, and where each of its code units came from in the original. */
@@ -114,7 +120,7 @@ function tables(): { bmp: Uint16Array; astral: Map<number, number>; any: RegExp 
   const pairs = "[" + highs.map(unit).join("") + "][\\udc00-\\udfff]";
   bmp = table;
   astral = far;
-  anyFoldable = new RegExp("[" + cls + "]|" + pairs, "g");
+  anyFoldable = new RegExp("\\u0000|[" + cls + "]|" + pairs, "g");
   return { bmp, astral, any: anyFoldable };
 }
 
@@ -122,8 +128,22 @@ function unit(c: number): string {
   return "\\u" + c.toString(16).padStart(4, "0");
 }
 
-/** Plain ASCII (and most other text): nothing to fold, decided by one native scan. */
-const NON_ASCII = /[\u0080-\uffff]/;
+/**
+ * Plain ASCII without NUL (most text): nothing to fold, decided by one native scan.
+ */
+const NON_ASCII = /[\u0000\u0080-\uffff]/;
+
+/**
+ * Whether the NUL at `offset` interleaves text (UTF-16 read as bytes): another NUL two
+ * units before or after it, with no NUL between.
+ */
+function interleavedNul(text: string, offset: number): boolean {
+  const before = offset >= 2 && text.charCodeAt(offset - 2) === 0 &&
+    text.charCodeAt(offset - 1) !== 0;
+  const after = offset + 2 < text.length && text.charCodeAt(offset + 2) === 0 &&
+    text.charCodeAt(offset + 1) !== 0;
+  return before || after;
+}
 
 /**
  * The folded form of `text`, or `undefined` when nothing in it folds (the common case,
@@ -143,7 +163,11 @@ export function foldText(text: string): FoldedText | undefined {
   let changed = false;
   t.any.lastIndex = 0;
   const out = text.replace(t.any, (m: string, offset: number) => {
-    const f = m.length === 1 ? t.bmp[m.charCodeAt(0)] : t.astral.get(m.codePointAt(0)!) ?? KEEP;
+    const f = m === "\u0000"
+      ? (interleavedNul(text, offset) ? DROP : KEEP)
+      : m.length === 1
+      ? t.bmp[m.charCodeAt(0)]
+      : t.astral.get(m.codePointAt(0)!) ?? KEEP;
     if (f === KEEP) return m;
     changed = true;
     const shrink = f === DROP ? m.length : m.length - 1;

@@ -87,43 +87,60 @@ function runner() {
   const TOKEN_END =
     /[\s"'`<>{}[\],;|\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Extended_Pictographic}]/u;
   const VALUE_GROUP = /^(?:[0-9A-Za-z+()\-./]*[0-9][0-9A-Za-z+()\-./]*|[A-Z]{1,4})$/;
+  const REFERENCE_BODY = /^(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6})$/;
   function dropPartialToken(text) {
     const begin = text.lastIndexOf("-----BEGIN ", text.length - 1);
     if (begin >= 0 && text.length - begin <= 8192 && text.indexOf("-----END ", begin) < 0) {
       text = text.slice(0, begin);
     }
     let i = text.length;
-    while (i > 0) {
-      // A character outside the BMP (a pictograph) is tested whole, not as half a pair.
+    while (i > 0 && !endsToken(text, i)) {
+      // A character outside the BMP (a pictograph) is stepped over whole, not as half a pair.
       const pair = i >= 2 && (text.charCodeAt(i - 1) & 0xfc00) === 0xdc00 &&
         (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
-      if (TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) break;
       i -= pair ? 2 : 1;
     }
-    const floor = Math.max(0, i - 64);
+    // NULs between the characters (UTF-16 read as bytes): groups twice as long.
+    const wide = text.slice(Math.max(0, i - 128), i).includes("\0") ? 2 : 1;
+    const floor = Math.max(0, i - wide * 64);
     let kept = i;
     let at = i;
     while (at > floor) {
       let end = at;
       while (end > floor && /\s/.test(text[end - 1])) end--;
       let start = end;
-      while (start > floor && end - start <= 40 && !TOKEN_END.test(text[start - 1])) start--;
-      const whole = start === 0 || TOKEN_END.test(text[start - 1]);
-      if (end === start || !whole || end - start > 40) break;
-      const token = text.slice(start, end);
+      while (start > floor && end - start <= wide * 40 && !endsToken(text, start)) start--;
+      const whole = start === 0 || endsToken(text, start);
+      if (end === start || !whole || end - start > wide * 40) break;
+      const raw = text.slice(start, end);
+      const token = wide === 2 ? raw.replaceAll("\0", "") : raw;
+      if (token.length > 40) break;
       if (token.length <= 8 && VALUE_GROUP.test(token)) {
         kept = start;
         at = start;
         continue;
       }
-      const label = Math.max(token.lastIndexOf("="), token.lastIndexOf(":"));
-      const group = token.slice(label + 1);
-      if (label >= 0 && group.length > 0 && group.length <= 8 && VALUE_GROUP.test(group)) {
+      const label = Math.max(raw.lastIndexOf("="), raw.lastIndexOf(":"));
+      const group = raw.slice(label + 1);
+      const bare = wide === 2 ? group.replaceAll("\0", "") : group;
+      if (label >= 0 && bare.length > 0 && bare.length <= 8 && VALUE_GROUP.test(bare)) {
         kept = start + label + 1;
       }
       break;
     }
     return text.slice(0, kept);
+  }
+
+  /** Whether the character before `i` ends a token; an HTML reference's `;` does not. */
+  function endsToken(text, i) {
+    const pair = i >= 2 && (text.charCodeAt(i - 1) & 0xfc00) === 0xdc00 &&
+      (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
+    if (!TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) return false;
+    if (text.charCodeAt(i - 1) !== 0x3b) return true;
+    for (let amp = i - 2; amp >= 0 && i - 1 - amp <= 33; amp--) {
+      if (text.charCodeAt(amp) === 0x26) return !REFERENCE_BODY.test(text.slice(amp + 1, i - 1));
+    }
+    return true;
   }
 
   function isLowSurrogate(unit) {

@@ -123,44 +123,71 @@ export function dropPartialToken(text: string): string {
     if (text.indexOf("-----END ", begin) < 0) text = text.slice(0, begin);
   }
   let i = text.length;
-  while (i > 0) {
-    // A character outside the BMP (a pictograph) is tested whole, not as half a pair.
+  while (i > 0 && !endsToken(text, i)) {
+    // A character outside the BMP (a pictograph) is stepped over whole, not as half a pair.
     const pair = i >= 2 && (text.charCodeAt(i - 1) & 0xfc00) === 0xdc00 &&
       (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
-    if (TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) break;
     i -= pair ? 2 : 1;
   }
   // The groups before it: each a short token with a digit, separated by whitespace (the first
-  // may follow a quote or bracket, or a label glued to it).
-  const floor = Math.max(0, i - PARTIAL_GROUPS_CHARS);
+  // may follow a quote or bracket, or a label glued to it). Text with NULs between its
+  // characters (UTF-16 read as bytes) is twice as long as it reads: so are its groups.
+  const wide = text.slice(Math.max(0, i - 2 * PARTIAL_GROUPS_CHARS), i).includes("\0") ? 2 : 1;
+  const floor = Math.max(0, i - wide * PARTIAL_GROUPS_CHARS);
   let kept = i;
   let at = i;
   while (at > floor) {
     let end = at;
     while (end > floor && /\s/.test(text[end - 1])) end--;
     let start = end;
-    while (
-      start > floor && end - start <= LABELLED_GROUP_CHARS && !TOKEN_END.test(text[start - 1])
-    ) {
+    while (start > floor && end - start <= wide * LABELLED_GROUP_CHARS && !endsToken(text, start)) {
       start--;
     }
-    const whole = start === 0 || TOKEN_END.test(text[start - 1]);
-    if (end === start || !whole || end - start > LABELLED_GROUP_CHARS) break;
-    const token = text.slice(start, end);
+    const whole = start === 0 || endsToken(text, start);
+    if (end === start || !whole || end - start > wide * LABELLED_GROUP_CHARS) break;
+    const raw = text.slice(start, end);
+    const token = wide === 2 ? raw.replaceAll("\0", "") : raw;
+    if (token.length > LABELLED_GROUP_CHARS) break;
     if (token.length <= GROUP_CHARS && VALUE_GROUP.test(token)) {
       kept = start;
       at = start;
       continue;
     }
     // `iban=DE89`, `card:4111`: the group after its label goes, the label stays.
-    const label = Math.max(token.lastIndexOf("="), token.lastIndexOf(":"));
-    const group = token.slice(label + 1);
-    if (label >= 0 && group.length > 0 && group.length <= GROUP_CHARS && VALUE_GROUP.test(group)) {
+    const label = Math.max(raw.lastIndexOf("="), raw.lastIndexOf(":"));
+    const group = raw.slice(label + 1);
+    const bare = wide === 2 ? group.replaceAll("\0", "") : group;
+    if (label >= 0 && bare.length > 0 && bare.length <= GROUP_CHARS && VALUE_GROUP.test(bare)) {
       kept = start + label + 1;
     }
     break;
   }
   return text.slice(0, kept);
+}
+
+/**
+ * Whether the character before offset `i` ends a token ({@linkcode TOKEN_END}; a surrogate
+ * pair tested whole). The `;` of an HTML character reference does not: the detectors read
+ * `DE89&nbsp;3704` and `4111&#32;1111` as the spaced values they show (red team f1: a cut
+ * inside `&nbsp;`-spaced groups kept 20 of an IBAN's 22 characters), so such a value is one
+ * token here and goes whole.
+ */
+function endsToken(text: string, i: number): boolean {
+  const pair = i >= 2 && (text.charCodeAt(i - 1) & 0xfc00) === 0xdc00 &&
+    (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
+  if (!TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) return false;
+  return text.charCodeAt(i - 1) !== 0x3b || !closesReference(text, i - 1);
+}
+
+/** An HTML character reference's name or number, as between `&` and `;`. */
+const REFERENCE_BODY = /^(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6})$/;
+
+/** Whether the `;` at `semi` closes an HTML character reference (looks back at most 33 units). */
+function closesReference(text: string, semi: number): boolean {
+  for (let amp = semi - 1; amp >= 0 && semi - amp <= 33; amp--) {
+    if (text.charCodeAt(amp) === 0x26) return REFERENCE_BODY.test(text.slice(amp + 1, semi));
+  }
+  return false;
 }
 
 /** What {@link jsonShape} measured: nesting depth and number of values (see there). */

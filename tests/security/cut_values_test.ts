@@ -41,6 +41,47 @@ Deno.test("dropPartialToken: no cut inside a value written with spaces leaves an
   assertEquals(dropPartialToken("word "), "word ");
 });
 
+/** `value`'s spaces written as an HTML character reference (`&nbsp;`, `&#32;`, `&#x20;`). */
+const REFERENCES = ["&nbsp;", "&#32;", "&#x20;", "&#160;", "&ensp;"];
+
+/** `text` as UTF-16LE bytes read as text: a NUL after every character. */
+function utf16le(text: string): string {
+  return [...text].map((c) => c + "\0").join("");
+}
+
+Deno.test("dropPartialToken: values spaced with HTML references, or in UTF-16 read as bytes, go whole", () => {
+  // Red team f1: `;` ended a token, so a cut inside `DE89&nbsp;3704&nbsp;…` kept 20 of the
+  // IBAN's 22 characters, which the detectors (reading `&nbsp;` as a space) no longer found;
+  // and in UTF-16 text the groups, twice as long with their NULs, were no groups.
+  for (const lead of ["note: ", "<td>IBAN:", 'x {"v":"']) {
+    for (const value of SPACED) {
+      for (const ref of REFERENCES) {
+        const spaced = value.replaceAll(" ", ref);
+        const text = `${lead}${spaced} end`;
+        for (let k = lead.length + 1; k < lead.length + spaced.length; k++) {
+          const kept = dropPartialToken(text.slice(0, k));
+          const digits = kept.slice(lead.length).replace(/\D/g, "");
+          assertEquals(digits, "", `${spaced} cut after ${k - lead.length}: ${kept}`);
+        }
+      }
+      const wide = utf16le(`${lead}${value} end`);
+      const from = utf16le(lead).length;
+      for (let k = from + 1; k < from + 2 * value.length; k++) {
+        const kept = dropPartialToken(wide.slice(0, k)).replaceAll("\0", "");
+        assertEquals(kept.slice(0, lead.length), lead.slice(0, kept.length));
+        assertEquals(
+          kept.slice(lead.length).replace(/\D/g, ""),
+          "",
+          `${value} (UTF-16) cut at ${k}`,
+        );
+      }
+    }
+  }
+  // An ampersand that starts no reference still ends nothing; a `;` after one still ends a token.
+  assertEquals(dropPartialToken("a=1&b=2; tail 12"), "a=1&b=2; tail ");
+  assertEquals(dropPartialToken("AT&T; DE89 3704"), "AT&T; ");
+});
+
 Deno.test("dropPartialToken: a token of any length goes whole; a group glued to its label goes, the label stays", () => {
   // A signed URL: the cut falls after 15 of the card's digits, 600 characters into the token.
   const url = "GET https://pay.example.com/v1/charge?sig=" + "Q".repeat(600) +
@@ -115,6 +156,45 @@ Deno.test("real gateway: an error message and a log line cut inside spaced value
       ) ?? "";
       assert(!/3704 0044|0532 0130|1111 1111/.test(text), `pad ${pad}: ${text.slice(-80)}`);
     }
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("real gateway: error messages and log lines cut inside `&nbsp;`-spaced or UTF-16 values keep none of them", async () => {
+  const gw = await startTestGateway({ pii: { mode: "mask" } });
+  try {
+    const iban = "DE89 3704 0044 0532 0130 00";
+    const forms = [
+      `<td>IBAN:&nbsp;${iban.replaceAll(" ", "&nbsp;")}</td>`,
+      `card&#32;4111&#32;1111&#32;1111&#32;1111 ok`,
+      utf16le(`card 4111 1111 1111 1111 ok`),
+    ];
+    const leaks: string[] = [];
+    for (const form of forms) {
+      const digits = form.replace(/\D/g, "");
+      // Cut by the runner (the message cap) at several places inside the value.
+      for (const into of [6, 11, 17, 24, 33]) {
+        const lead = "x".repeat(8177 - into);
+        const reply = await gw.execute(`throw new Error(${JSON.stringify(lead + " " + form)})`);
+        const tail = reply.error!.message.slice(8000).replace(/\D/g, "");
+        if (tail.length >= 4 && digits.includes(tail.slice(0, 4))) {
+          leaks.push(`error ${into}: ${tail}`);
+        }
+      }
+      // Cut by the gateway (the log budget).
+      for (const pad of [8, 12, 19, 27]) {
+        const logged = await gw.execute(
+          `console.log("y".repeat(${64 * 1024 - 55 - pad}) + " " + ${
+            JSON.stringify(form)
+          }); return 1;`,
+        );
+        const tail = JSON.stringify(logged.logs).slice(-120).replace(/\\u0000/g, "")
+          .replace(/\D/g, "");
+        if (tail.length >= 4 && digits.includes(tail.slice(-4))) leaks.push(`log ${pad}: ${tail}`);
+      }
+    }
+    assertEquals(leaks, []);
   } finally {
     await gw.close();
   }
