@@ -233,8 +233,9 @@ export function vetTools(
     };
     const outputSchema = vetOutputSchema(entry.outputSchema, tool, warn, compileBudget);
     if (outputSchema) info.outputSchema = outputSchema;
-    if (isPlainObject(entry.annotations)) info.annotations = { ...entry.annotations };
-    else if (entry.annotations !== undefined) {
+    if (isPlainObject(entry.annotations)) {
+      info.annotations = vetHints(entry.annotations, tool, warn);
+    } else if (entry.annotations !== undefined) {
       warn(tool, "has annotations that are not an object; ignored");
     }
     if (instructions) info.serverInstructions = instructions;
@@ -244,6 +245,38 @@ export function vetTools(
     warnings.push({ tool: "(more)", problem: `${dropped} more problems not listed` });
   }
   return { tools, warnings };
+}
+
+/**
+ * MCP's behaviour hints, each a boolean, with the value taken for one that is not: the
+ * cautious reading (red team f3: `{ readOnlyHint: true, destructiveHint: "true" }` passed as
+ * read-only, so its calls ran without approval and were prefetched from dead code). A hint
+ * that is present but not a boolean is replaced by that value and warned about.
+ */
+const CAUTIOUS_HINTS: Readonly<Record<string, boolean>> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/** A copy of `annotations` with every hint a boolean ({@linkcode CAUTIOUS_HINTS}). */
+function vetHints(
+  annotations: Record<string, unknown>,
+  tool: string,
+  warn: (tool: string, problem: string) => void,
+): Record<string, unknown> {
+  const vetted = { ...annotations };
+  for (const [hint, cautious] of Object.entries(CAUTIOUS_HINTS)) {
+    if (!Object.hasOwn(vetted, hint) || typeof vetted[hint] === "boolean") continue;
+    if (vetted[hint] === undefined) {
+      delete vetted[hint];
+      continue;
+    }
+    warn(tool, `has a ${hint} that is not a boolean; taken as ${cautious}`);
+    vetted[hint] = cautious;
+  }
+  return vetted;
 }
 
 function description(

@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { startSpecGateway } from "../speculation/harness.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
-import { applyAnnotationOverrides, type ToolInfo } from "../../upstream/mod.ts";
+import { applyAnnotationOverrides, type ToolInfo, vetTools } from "../../upstream/mod.ts";
 import { ApprovalPolicy, isHarmless } from "../../gateway/approval/mod.ts";
 import { isReadOnly } from "../../gateway/speculation/policy.ts";
 import { approvalSchema, parseConfig } from "../../gateway/config.ts";
@@ -105,6 +105,97 @@ Deno.test({
       assertEquals(listed?.annotations, { readOnlyHint: false, destructiveHint: true });
     } finally {
       await h.close();
+    }
+  },
+});
+
+Deno.test("annotations: a hint that is not a boolean is read the cautious way", () => {
+  const { tools, warnings } = vetTools("s", [
+    {
+      name: "a",
+      inputSchema: { type: "object" },
+      annotations: { readOnlyHint: true, destructiveHint: "true" },
+    },
+    {
+      name: "b",
+      inputSchema: { type: "object" },
+      annotations: { readOnlyHint: true, destructiveHint: 1 },
+    },
+    {
+      name: "c",
+      inputSchema: { type: "object" },
+      annotations: { readOnlyHint: true, destructiveHint: "false" },
+    },
+    { name: "d", inputSchema: { type: "object" }, annotations: { readOnlyHint: "true" } },
+    {
+      name: "e",
+      inputSchema: { type: "object" },
+      annotations: { readOnlyHint: true, destructiveHint: null },
+    },
+    {
+      name: "f",
+      inputSchema: { type: "object" },
+      annotations: { idempotentHint: "yes", openWorldHint: 0 },
+    },
+    { name: "g", inputSchema: { type: "object" }, annotations: { readOnlyHint: true, title: "G" } },
+  ]);
+  const by = Object.fromEntries(tools.map((t) => [t.name, t]));
+  for (const name of ["a", "b", "c", "e"]) {
+    assertEquals(by[name].annotations, { readOnlyHint: true, destructiveHint: true }, name);
+  }
+  assertEquals(by.d.annotations, { readOnlyHint: false });
+  assertEquals(by.f.annotations, { idempotentHint: false, openWorldHint: true });
+  assertEquals(by.g.annotations, { readOnlyHint: true, title: "G" });
+  for (const name of ["a", "b", "c", "d", "e"]) {
+    assert(policy.needsApproval(by[name]), `${name} is not asked about`);
+    assert(!isReadOnly(by[name], []), `${name} is speculated on`);
+  }
+  assert(!policy.needsApproval(by.g));
+  assertEquals(warnings.length, 7);
+});
+
+Deno.test({
+  name:
+    "annotations: mistyped destructive hints are asked about and never prefetched (real server)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "airlock-hints-" });
+    const log = `${dir}/calls.log`;
+    const server = fixtureServer("hints", ["--log", log]);
+    server.args = server.args!.map((a) => a === "--allow-read" ? `--allow-write=${dir}` : a);
+    const h = await startSpecGateway({
+      servers: { hints: server },
+      approval: { destructive: true, onUnavailable: "deny" },
+    });
+    try {
+      const reply = await h.run(
+        `const r: string[] = [];
+        for (const name of ["boolboth", "wipe_string", "wipe_number", "wipe_word", "wipe_null", "read_string"]) {
+          try { await tools.call("hints." + name, { target: name }); r.push(name + " ran"); }
+          catch (e) { r.push(name + ": " + (e as { kind: string }).kind); }
+        }
+        // Never called: a literal call in dead code, which the prefetch reads.
+        if (Math.random() > 2) await hints.wipe_number({ target: "dead-code" });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return r;`,
+        { session: "s" },
+      );
+      assertEquals(reply.error, undefined, JSON.stringify(reply.error));
+      assertEquals(reply.result, [
+        "boolboth: approval_denied",
+        "wipe_string: approval_denied",
+        "wipe_number: approval_denied",
+        "wipe_word: approval_denied",
+        "wipe_null: approval_denied",
+        "read_string: approval_denied",
+      ]);
+      const calls = await Deno.readTextFile(log).catch(() => "");
+      // Before: wipe_string ran unasked, and the dead-code wipe_number ran upstream.
+      assertEquals(calls, "");
+    } finally {
+      await h.close();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
