@@ -181,3 +181,109 @@ for (const mode of ["json", "sse"]) {
     });
   });
 }
+
+/**
+ * A fetch answering with `status` and `type` and a body that never ends (1 MiB chunks), with
+ * how many chunks were pulled from it.
+ */
+function endless(status: number, type: string) {
+  const pulled = { chunks: 0 };
+  const chunk = new TextEncoder().encode("x".repeat(1 << 20));
+  const fetchFn = () =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            pulled.chunks++;
+            controller.enqueue(chunk);
+          },
+        }),
+        { status, headers: { "content-type": type } },
+      ),
+    );
+  return { fetchFn, pulled };
+}
+
+Deno.test("http replies: an error status or another media type is read at most 64 KiB, whatever its size", async () => {
+  // Red team f2: a 500 with a 300 MB body was read whole by the SDK (212 → 1,125 MiB).
+  for (
+    const [status, type] of [
+      [500, "text/html"],
+      [404, "application/json"],
+      [502, "text/event-stream"],
+      [200, "text/html"],
+      [202, "text/plain"],
+      [200, "application/octet-stream"],
+    ] as const
+  ) {
+    const { fetchFn, pulled } = endless(status, type);
+    const response = await boundedReplies(fetchFn)("http://x/mcp", { body: REQUEST });
+    assert.equal(response.status, status);
+    const text = await response.text();
+    assert.equal(text.length, 64 * 1024, `${status} ${type}`);
+    assert.ok(pulled.chunks <= 2, `${status} ${type}: ${pulled.chunks} MiB pulled`);
+  }
+  // A small error page passes whole.
+  const page = "<html><body>Bad gateway</body></html>";
+  const small = await boundedReplies(() =>
+    Promise.resolve(new Response(page, { status: 502, headers: { "content-type": "text/html" } }))
+  )("http://x/mcp", { body: REQUEST });
+  assert.equal(await small.text(), page);
+});
+
+Deno.test("real HTTP server: a 500 with an endless body fails its call, read no further than the cap", async () => {
+  const port = freePort();
+  const fixture = fixtureServer("http", ["--port", String(port)]);
+  const server = startBackground(fixture.command, fixture.args ?? [], { cwd: fixture.cwd });
+  const proxyPort = freePort();
+  let sent = 0;
+  const chunk = new TextEncoder().encode("x".repeat(1 << 20));
+  // In front of the fixture: a call whose body says "bomb" gets a 500 that never ends.
+  const proxy = Deno.serve(
+    { port: proxyPort, hostname: "127.0.0.1", onListen() {} },
+    async (req) => {
+      const body = req.method === "POST" ? await req.text() : undefined;
+      if (body?.includes("bomb")) {
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              if (++sent > 300) controller.close();
+              else controller.enqueue(chunk);
+            },
+          }),
+          { status: 500, headers: { "content-type": "text/html" } },
+        );
+      }
+      const headers = new Headers(req.headers);
+      headers.delete("host");
+      const r = await fetch(`http://127.0.0.1:${port}${new URL(req.url).pathname}`, {
+        method: req.method,
+        headers,
+        body,
+      });
+      return new Response(r.body, { status: r.status, headers: r.headers });
+    },
+  );
+  try {
+    await server.waitForLine(/listening on/);
+    const upstream = new UpstreamManager({ web: { url: `http://127.0.0.1:${proxyPort}/mcp` } });
+    try {
+      await upstream.start();
+      const failed = await upstream.callTool("web", "echo", { text: "bomb" }).then(
+        () => "ok",
+        (e: unknown) => String(e),
+      );
+      assert.match(failed, /500/);
+      // The proxy stopped being read within a few MiB (the rest of 300 was never asked for).
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(sent < 16, `${sent} MiB of the error body were read`);
+      const echo = await upstream.callTool("web", "echo", { text: "still serving" });
+      assert.deepEqual(echo.content, [{ type: "text", text: "still serving" }]);
+    } finally {
+      await upstream.close();
+    }
+  } finally {
+    await proxy.shutdown();
+    await server.stop();
+  }
+});
