@@ -552,6 +552,27 @@ function runner() {
     },
   });
 
+  // Without `nameServer`, the runtime reads the host's /etc/resolv.conf on the code's behalf,
+  // and the permission error then names the host's resolver (red team f3). The code names the
+  // server it asks; the host's configuration is never read for it.
+  const denoResolveDns = Deno.resolveDns;
+  const applyResolveDns = Reflect.apply;
+  Object.defineProperty(Deno, "resolveDns", {
+    ...NONE,
+    enumerable: true,
+    value: function resolveDns(query, recordType, options) {
+      if (options?.nameServer == null) {
+        return Promise.reject(
+          new NotCapable(
+            "Deno.resolveDns needs options.nameServer in the sandbox (the host's resolver " +
+              "configuration is not read)",
+          ),
+        );
+      }
+      return applyResolveDns(denoResolveDns, Deno, [query, recordType, options]);
+    },
+  });
+
   Object.defineProperty(Deno, "exit", {
     ...NONE,
     enumerable: true,

@@ -25,6 +25,7 @@ Deno.test("security: a sandbox process never inherits the gateway's environment"
       "DENO_NO_UPDATE_CHECK",
       "HOME",
       "NO_COLOR",
+      "TZ",
     ]);
     assert(!environ.includes(secret), "the gateway's secret is not there");
     const result = await running;

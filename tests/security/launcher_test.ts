@@ -158,6 +158,7 @@ Deno.test({
         "DENO_NO_UPDATE_CHECK",
         "HOME",
         "NO_COLOR",
+        "TZ",
       ]);
       assertEquals((await outcome).result, 1);
     } finally {
