@@ -192,6 +192,18 @@ export function adversarialCases(): AdversarialCase[] {
     c("secrets: key=value", "`secret_access_key=`", fixed("secret_access_key=")),
     c("secrets: key=value", "`x://a:b@` URL passwords", fixed("x://a:b@")),
     c("secrets: key=value", "`://`", fixed("://")),
+    // Red team f1: name/value pairs as text, SQL and curl passwords, values in URLs and paths.
+    c("secrets: pairs", "`name: password ` (no value)", fixed("name: password ")),
+    c("secrets: pairs", "`name=key,` runs", run("name=key,", 500, " ")),
+    c("secrets: pairs", '`{"name":"api_key","value":"`', fixed('{"name":"api_key","value":"')),
+    c("secrets: pairs", '`<string name="token">`', fixed('<string name="token">')),
+    c("secrets: pairs", "`<key>password</key>`", fixed("<key>password</key>")),
+    c("secrets: pairs", "`password '`", fixed("password '")),
+    c("secrets: pairs", "`curl -u a:`", fixed("curl -u a:")),
+    c("secrets: pairs", "`curl ` runs", run("curl ", 500, "\n")),
+    c("secrets: pairs", "`/apikey=a/` runs", run("/apikey=a", 500, " ")),
+    c("secrets: pairs", "`https://token:` runs", run("https://token:", 500, " ")),
+    c("secrets: pairs", "`\npassword: a b c` lines", fixed("\npassword: a1 b2 c3 ")),
     // --- secrets: JWTs -------------------------------------------------------------------
     c("secrets: JWT", "`eyJ`", fixed("eyJ")),
     c("secrets: JWT", "`eyJ.`", fixed("eyJ.")),

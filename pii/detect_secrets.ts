@@ -417,6 +417,22 @@ const FILE_EXTENSION =
   /\.(?:json|ya?ml|toml|xml|csv|tsv|txt|md|log|pdf|docx?|xlsx?|pptx?|png|jpe?g|gif|svg|webp|mp[34]|zip|gz|tgz|bz2|xz|zst|tar|7z|sql|db|sqlite|bak|dump|parquet|avro|bin|pem|crt|cer|der|p12|pfx|pub|key|js|ts|tsx|jsx|py|go|rs|java|html?|css|sh|conf|ini|env|lock)$/i;
 
 /**
+ * A cache or key-value store key (`user:1234:profile`, `cache:v2:products:list`,
+ * `orders:2024-01-15`; red team f1): colon-separated parts, each a lower-case word, a
+ * number or date, or a short word with a version number (`v2`). A credential in two parts
+ * (`id:secret`) has a random part, which mixes letters and digits otherwise.
+ */
+const CACHE_KEY = /^(?:[a-z_]+[0-9]{0,3}|[0-9][0-9-]*)(?::(?:[a-z_]+[0-9]{0,3}|[0-9][0-9-]*))+$/;
+
+/**
+ * A snake_case name of lower-case words and numbers (`order_id_2024_v3x`, `team_winter_id`):
+ * a record's or a column's name, such as a database's primary key holds (since red team f1
+ * `primaryKey` is a credential name, as Azure's `listKeys` writes it, and the value alone
+ * tells a name from a key).
+ */
+const SNAKE_NAME = /^[a-z]{2,}(?:_(?:[a-z]{2,}|[0-9]+|[a-z][0-9][a-z0-9]?))+$/;
+
+/**
  * Whether a value after a token name (`key`, above all: an S3 object's `Key`, a key-value
  * store's key) is an object name, not a credential (red team d2: `key:
  * backups/2026-11-30/prod.sql.gz` was redacted): a relative path whose last part has a
@@ -425,6 +441,7 @@ const FILE_EXTENSION =
  * AWS secret key holds `/` and `+`) has capitals in most parts and no dot.
  */
 function objectName(value: string): boolean {
+  if ((CACHE_KEY.test(value) || SNAKE_NAME.test(value)) && /[a-z]{3}/.test(value)) return true;
   if (RELATIVE_PATH.test(value)) return EXTENSION.test(value) || !/[A-Z]/.test(value);
   if (!/^[\w-]+(?:\.[a-z][a-z0-9]{0,4}){1,3}$/.test(value)) return false;
   return FILE_EXTENSION.test(value) || !/^[\w-]*[0-9][\w-]*[A-Z]/.test(value);
@@ -469,6 +486,9 @@ const KEY_HINT = /pass|pwd|pw|secret|token|key|auth|bearer|credential|pat|sess|s
 /** Parts of a key name that mark its value as a password. */
 const PASSWORD_WORDS = new Set([
   "password",
+  "passwords",
+  "passwds",
+  "passphrases",
   "passwd",
   "passphrase",
   "passcode",
@@ -485,6 +505,7 @@ const KEY_WORDS = new Set([
   "tokens",
   "key",
   "apikey",
+  "apikeys",
   "auth",
   "authorization",
   "bearer",
@@ -498,6 +519,27 @@ const KEY_WORDS = new Set([
   "sessid",
   "phpsessid",
   "jsessionid",
+]);
+
+/**
+ * Parts before `keys` that make it credentials (`api_keys`, `accessKeys`, `primary_keys`):
+ * `keys` alone is mostly code's list of an object's names (`const keys = Object.keys(o)`,
+ * `knownKeys = warnOnInvalidKey(…`, `--recv-keys <fingerprint>`).
+ */
+const KEYS_QUALIFIERS = new Set([
+  "api",
+  "access",
+  "secret",
+  "private",
+  "signing",
+  "auth",
+  "master",
+  "client",
+  "service",
+  "encryption",
+  "primary",
+  "secondary",
+  "account",
 ]);
 
 /**
@@ -533,8 +575,8 @@ const PAGING_WORDS = new Set([
 ]);
 
 /** A credential word glued onto a prefix (`PGPASSWORD`, `clientsecret`, `accesstoken`). */
-const GLUED_PASSWORD = /(?:password|passwd|passphrase|passcode)$/;
-const GLUED_TOKEN = /(?:secret|token|apikey|privatekey|secretkey|accesskey|sessionid)$/;
+const GLUED_PASSWORD = /(?:password|passwd|passphrase|passcode)s?$/;
+const GLUED_TOKEN = /(?:secret|token|apikey|privatekey|secretkey|accesskey|sessionid)s?$/;
 
 /**
  * Parts after the credential word that make the key name something about a credential, not
@@ -601,7 +643,6 @@ const HASH_WORDS = new Set(["hash", "hashes", "hashed", "digest"]);
 const OTHER_KEYS = new Set([
   "sort",
   "cache",
-  "primary",
   "foreign",
   "partition",
   "idempotency",
@@ -657,7 +698,10 @@ function classifyKeyName(name: string): KeyKind {
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
     if (PASSWORD_WORDS.has(part) || GLUED_PASSWORD.test(part)) kind = "password";
-    else if (KEY_WORDS.has(part) || GLUED_TOKEN.test(part)) {
+    else if (
+      KEY_WORDS.has(part) || GLUED_TOKEN.test(part) ||
+      (part === "keys" && i > 0 && KEYS_QUALIFIERS.has(parts[i - 1]))
+    ) {
       if (kind !== "password") kind = "token";
     } else if (SESSION_WORDS.has(part)) kind ??= "session";
     else if (SIGNATURE_WORDS.has(part)) kind ??= "signature";
@@ -665,6 +709,11 @@ function classifyKeyName(name: string): KeyKind {
     last = i;
   }
   if (kind === null) return null;
+  // AWS Secrets Manager's `SecretString` holds the secret itself (a password, or JSON whose
+  // own names are judged in turn), though `string` is elsewhere a word about a value.
+  if (parts[last] === "secret" && parts[last + 1] === "string" && last + 2 === parts.length) {
+    return "password";
+  }
   // Something about the credential (its name, version), or a key of another kind. A stored
   // password hash (`$2b$12$…`, `$argon2id$…`) can be cracked offline: it is judged as a token
   // (high entropy), so `"passwordHash": "argon2id"` (the algorithm's name) stays.
@@ -673,7 +722,7 @@ function classifyKeyName(name: string): KeyKind {
     if (CREDENTIAL_ABOUT_WORDS.has(parts[i])) return null;
   }
   const word = parts[last];
-  if (word === "key" && last > 0 && OTHER_KEYS.has(parts[last - 1])) {
+  if ((word === "key" || word === "keys") && last > 0 && OTHER_KEYS.has(parts[last - 1])) {
     return null;
   }
   if ((word === "token" || word === "tokens") && last > 0 && PAGING_WORDS.has(parts[last - 1])) {
@@ -714,7 +763,8 @@ function findKeywordValues(text: string, out: Finding[]): void {
     const kind = triggerKind(text, at);
     if (kind === null) continue;
     const before = out.length;
-    const end = matchValue(text, at + 1, kind, out, info);
+    const ctx = valueContext(text, nameStartAt(text, at));
+    const end = matchValue(text, at + 1, kind, out, info, ctx);
     if (end <= 0) continue;
     i = end;
     if (out.length > before || !info.judged) continue;
@@ -732,11 +782,17 @@ function findKeywordValues(text: string, out: Finding[]): void {
         lastKind = inner;
       }
     }
-    if (lastKind !== null) i = Math.max(i, matchValue(text, last + 1, lastKind, out, info));
+    if (lastKind !== null) {
+      const innerCtx = valueContext(text, nameStartAt(text, last));
+      i = Math.max(i, matchValue(text, last + 1, lastKind, out, info, innerCtx));
+    }
   }
   if (text.includes("--")) findFlagValues(text, out);
   if (text.includes(" -p") || text.includes("\t-p")) findMysqlPasswords(text, out);
   if (text.includes(">")) findXmlValues(text, out);
+  findNamedPairs(text, out);
+  findSqlPasswords(text, out);
+  if (text.includes("curl")) findCurlUsers(text, out);
   // `Bearer <token>` also appears without a key name (curl -H, logs).
   let b = text.indexOf("earer ");
   while (b !== -1) {
@@ -826,9 +882,12 @@ function findXmlValues(text: string, out: Finding[]): void {
     if (at >= resume) {
       let k = at;
       while (k > 0 && at - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
-      // A property list's `<key>` holds a name (`<key>CFBundleName</key>`), not a key.
+      // A property list's `<key>` holds a name (`<key>CFBundleName</key>`), not a key; when
+      // the name is a credential's, the `<string>` after it is its value.
       const name = text.slice(k, at);
-      if (k < at && codeAt(text, k - 1) === 60 && name.toLowerCase() !== "key") {
+      if (k < at && codeAt(text, k - 1) === 60 && name.toLowerCase() === "key") {
+        resume = Math.max(resume, plistValue(text, at + 1, out));
+      } else if (k < at && codeAt(text, k - 1) === 60) {
         const kind = keyKind(name);
         if (kind !== null && kind !== "session" && kind !== "signature") {
           resume = Math.max(resume, matchValue(text, at + 1, kind, out));
@@ -836,6 +895,127 @@ function findXmlValues(text: string, out: Finding[]): void {
       }
     }
     at = text.indexOf(">", at + 1);
+  }
+}
+
+/** Where the key name before the `:` or `=` at `at` starts (read as {@linkcode triggerKind} does). */
+function nameStartAt(text: string, at: number): number {
+  let k = at;
+  while (k > 0 && at - k < MAX_LEAD && isNameQuote(text.charCodeAt(k - 1))) k--;
+  const nameEnd = k;
+  while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
+  return k;
+}
+
+/**
+ * The value of a property list entry whose `<key>` (its content from `from`) names a
+ * credential: `<key>password</key><string>…</string>`. Returns where the scan resumes.
+ * Reads at most 64 + 6 + 40 + 8 characters ahead.
+ */
+function plistValue(text: string, from: number, out: Finding[]): number {
+  const m = /^([\w.-]{2,64})<\/key>\s{0,40}<string>/i.exec(text.slice(from, from + 160));
+  if (!m) return from;
+  const kind = keyKind(m[1]);
+  if (kind === null || kind === "session" || kind === "signature") return from;
+  return matchValue(text, from + m[0].length, kind, out);
+}
+
+/** Names of the entry that says which setting a pair is (`name`, `key`, `label`), then `:` or `=`. */
+const PAIR_NAME =
+  /(?<![\w.-])(?:name|key|label)["'\\ \t]{0,8}[:=][ \t]{0,8}(?:\\?["'])?([\w./:-]{2,64})/gi;
+/** A `value` entry, its `:` or `=` included. */
+const PAIR_VALUE = /(?<![\w.-])value["'\\ \t]{0,8}[:=]/gi;
+/** Where an entry's object ends: a brace or bracket, a tag's end, a YAML list's next item. */
+const PAIR_STOP = /[{}\]>]|\n[ \t]*-[ \t]/g;
+/** Most characters between the name of a pair and its `value`. */
+const PAIR_REACH = 256;
+
+/**
+ * Name/value pairs written as text (red team f1): Kubernetes env (`- name: DB_PASSWORD\n
+ * value: …`, `{"name":"DB_PASSWORD","value":"…"}`), SSM parameters (`"Name":
+ * "/prod/db/password", "Value": "…"`), .NET `<add key="DbPassword" value="…"/>`, Spring
+ * `<property name="db.password" value="…"/>`, Android `<string name="api_key">…</string>`.
+ * A `name`, `key` or `label` whose value is a credential name, then within the same object
+ * (before a brace, a bracket, a tag's end or a YAML list's next item, and within
+ * {@linkcode PAIR_REACH} characters) a `value`: that value is judged under the name; with
+ * none, the content of the element the name stands in. The `value` and stop positions come
+ * from cursors that only move forward: linear.
+ */
+function findNamedPairs(text: string, out: Finding[]): void {
+  const names = new RegExp(PAIR_NAME.source, "gi");
+  const values = new RegExp(PAIR_VALUE.source, "gi");
+  const stops = new RegExp(PAIR_STOP.source, "g");
+  let value: RegExpExecArray | null = null;
+  let valueDone = false;
+  let stop: RegExpExecArray | null = null;
+  let stopDone = false;
+  let m: RegExpExecArray | null;
+  while ((m = names.exec(text)) !== null) {
+    const pos = m.index + m[0].length;
+    const after = codeAt(text, pos);
+    if (after !== -1 && !isQuote(after) && !endsToken(after) && after !== 44 && after !== 92) {
+      continue;
+    }
+    const kind = keyKind(m[1]);
+    if (kind === null || kind === "session" || kind === "signature") continue;
+    while (!valueDone && (value === null || value.index < pos)) {
+      values.lastIndex = Math.max(values.lastIndex, pos);
+      value = values.exec(text);
+      if (value === null) valueDone = true;
+    }
+    while (!stopDone && (stop === null || stop.index < pos)) {
+      stops.lastIndex = Math.max(stops.lastIndex, pos);
+      stop = stops.exec(text);
+      if (stop === null) stopDone = true;
+    }
+    const stopAt = stop === null ? text.length : stop.index;
+    if (value !== null && value.index < stopAt && value.index - pos <= PAIR_REACH) {
+      const end = matchValue(text, value.index + value[0].length, kind, out);
+      if (end > names.lastIndex) names.lastIndex = end;
+    } else if (
+      stop !== null && text.charCodeAt(stopAt) === 62 && stopAt - pos <= PAIR_REACH &&
+      codeAt(text, stopAt - 1) !== 47
+    ) {
+      const end = matchValue(text, stopAt + 1, kind, out);
+      if (end > names.lastIndex) names.lastIndex = end;
+    }
+  }
+}
+
+/** SQL setting a password: `ALTER USER x WITH PASSWORD '…'`, `IDENTIFIED BY '…'`. */
+const SQL_PASSWORD = /\b(?:password|identified[ \t]{1,8}by)[ \t]{1,8}(?=')/gi;
+
+/** Quoted passwords of SQL statements ({@linkcode SQL_PASSWORD}). */
+function findSqlPasswords(text: string, out: Finding[]): void {
+  const re = new RegExp(SQL_PASSWORD.source, "gi");
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    const end = matchValue(text, m.index + m[0].length, "password", out);
+    if (end > re.lastIndex) re.lastIndex = end;
+  }
+}
+
+/**
+ * `curl -u user:password` (and `--user`): the part after the first `:` of the flag's value,
+ * only on a line that names `curl` at most 256 characters before (elsewhere `-u` is a user
+ * id, `sort -u`, `git push -u`). Each `curl` reads at most 256 characters: linear.
+ */
+function findCurlUsers(text: string, out: Finding[]): void {
+  const re = /\bcurl\b/g;
+  let m: RegExpExecArray | null;
+  // The next line break, from a cursor that only moves forward (a search from each `curl`
+  // to a far line break would be quadratic).
+  let nextBreak = text.indexOf("\n");
+  while ((m = re.exec(text)) !== null) {
+    if (nextBreak !== -1 && nextBreak < m.index) nextBreak = text.indexOf("\n", m.index);
+    let lineEnd = nextBreak;
+    if (lineEnd === -1 || lineEnd - m.index > 256) lineEnd = Math.min(text.length, m.index + 256);
+    const line = text.slice(m.index, lineEnd);
+    const u = /[ \t](?:-u|--user)[ \t=]{1,4}["']?[^\s:"']{1,64}:/.exec(line);
+    if (u) {
+      const end = matchValue(text, m.index + u.index + u[0].length, "password", out);
+      re.lastIndex = Math.max(lineEnd, end);
+    } else re.lastIndex = lineEnd;
   }
 }
 
@@ -879,6 +1059,7 @@ function matchValue(
   kind: "password" | "token" | "aws",
   out: Finding[],
   info: { judged: boolean } = { judged: false },
+  ctx: ValueContext = ValueContext.None,
 ): number {
   info.judged = false;
   let j = from;
@@ -901,7 +1082,7 @@ function matchValue(
     if (scheme) j += scheme[0].length;
   }
   const vs = j;
-  let ve = quote === -1 ? unquotedEnd(text, vs) : quotedEnd(text, vs, quote, depth);
+  let ve = quote === -1 ? unquotedEnd(text, vs, ctx) : quotedEnd(text, vs, quote, depth);
   if (ve === vs && quote !== -1 && kind === "password") {
     // White space inside the quotes: words, which under a password name may be a
     // passphrase (`PASSWORD="correct horse battery staple"`).
@@ -932,7 +1113,10 @@ function matchValue(
   const aws = kind === "aws" && ve - vs === 40 && /^[A-Za-z0-9/+]{40}$/.test(judged);
   if (aws || looksSecret(judged, kind === "password")) {
     out.push({ type: "secret", start: vs, end: ve, value: text.slice(vs, ve) });
-  } else if (kind === "password" && quote === -1 && codeAt(text, ve) === 32) {
+  } else if (
+    kind === "password" && quote === -1 && codeAt(text, ve) === 32 &&
+    ctx === ValueContext.None && startsConfigLine(text, from - 1)
+  ) {
     // The rest of the line, unquoted (`password: correct horse battery staple`, and a value
     // under a password key, judged as `key: value`).
     const pe = passphraseEnd(text, vs, -1);
@@ -990,6 +1174,8 @@ function passphraseEnd(text: string, vs: number, quote: number): number {
     if (!/^[A-Za-z0-9!@#$%^&*_+=~-]{2,24}$/.test(w) || PROSE_WORDS.has(w.toLowerCase())) {
       return vs;
     }
+    // Unquoted, a flag, a variable or a shell operator is a command, not a word of the value.
+    if (quote === -1 && /^[-$]|&&|\|\|/.test(w)) return vs;
     if (w.length >= 4) long = true;
   }
   if (!long || new Set(words.map((w) => w.toLowerCase())).size < 3) return vs;
@@ -1039,7 +1225,7 @@ function quotedEnd(text: string, vs: number, quote: number, depth: number): numb
  * each character once (twice after an opening bracket), plus at most 49 ahead at a `&`,
  * `;`, `,` and 11 at a `<`.
  */
-function unquotedEnd(text: string, vs: number): number {
+function unquotedEnd(text: string, vs: number, ctx: ValueContext = ValueContext.None): number {
   const first = codeAt(text, vs);
   const opener = isOpener(first);
   if (opener && structureAt(text, vs)) return vs;
@@ -1059,6 +1245,8 @@ function unquotedEnd(text: string, vs: number): number {
     }
     // A template's `${…}` or `{{…}}`: code, not part of a literal.
     if ((c === 36 || c === 123) && codeAt(text, j + 1) === 123) break;
+    if (c === 47 /* / */ && (ctx !== ValueContext.None || dotSegmentAt(text, j + 1))) break;
+    if (ctx === ValueContext.UserInfo && (c === 64 || c === 63 || c === 35)) break;
     if (isQuote(c)) {
       if (closesHere(codeAt(text, j + 1))) break;
     } else if (c === 92) {
@@ -1077,6 +1265,65 @@ function unquotedEnd(text: string, vs: number): number {
     } else if (c === 60 && j > vs && isTag(text, j)) break;
   }
   return j;
+}
+
+/**
+ * Where a keyword value stands, by what is written before its name (red team f1: a value
+ * run to white space hid the rest of a URL or a path from an approver, `[SECRET]` standing
+ * for `ghs_…@evil.example/loot.git` or `Q7Xk…/../../../.ssh/authorized_keys`):
+ * - `UserInfo`: the name follows `://` (`https://x-access-token:ghs_…@host/path`), so the
+ *   value is a URL's password: it ends at `@`, `/`, `?` or `#`, where the host or the path
+ *   begins (the URL-credential finding covers the same characters);
+ * - `Path`: the name follows `/` (`/reports/apikey=Q7Xk9mP2vR/../x`), so the value is a path
+ *   segment: it ends at the next `/`.
+ */
+const enum ValueContext {
+  None,
+  UserInfo,
+  Path,
+}
+
+/** The {@linkcode ValueContext} of a value whose key name starts at `k`. */
+function valueContext(text: string, k: number): ValueContext {
+  if (codeAt(text, k - 1) !== 47) return ValueContext.None;
+  return codeAt(text, k - 2) === 47 && codeAt(text, k - 3) === 58
+    ? ValueContext.UserInfo
+    : ValueContext.Path;
+}
+
+/**
+ * Whether a `.` or `..` path segment starts at `k` (after a `/`): path traversal, which no
+ * credential holds (base64 has no `.`), so a value ends at the `/` before it whatever its
+ * context.
+ */
+function dotSegmentAt(text: string, k: number): boolean {
+  if (codeAt(text, k) !== 46) return false;
+  const n = codeAt(text, k + 1) === 46 ? k + 2 : k + 1;
+  const c = codeAt(text, n);
+  return c === 47 || c === 92 || c === -1 || endsToken(c) || isQuote(c);
+}
+
+/**
+ * Whether the key name before the `:` at `at` starts a configuration line (`password: …`,
+ * `  - password: …`, YAML or an INI-like file): only there may an unquoted value run on
+ * over spaces as a passphrase. After `=` (a shell assignment, `PGPASSWORD=postgres dropdb
+ * …`), a flag (`--password root -e …`) or inside a line, the words after the first are a
+ * command or more text, never the value (red team f1). Reads at most 48 + 40 + 16 back.
+ */
+function startsConfigLine(text: string, at: number): boolean {
+  if (codeAt(text, at) !== 58) return false;
+  let k = at;
+  while (
+    k > 0 && at - k < MAX_LEAD && (codeAt(text, k - 1) === 32 || isQuote(codeAt(text, k - 1)))
+  ) k--;
+  const nameEnd = k;
+  while (k > 0 && nameEnd - k < 48 && isKeyNameChar(text.charCodeAt(k - 1))) k--;
+  const nameStart = k;
+  while (
+    k > 0 && nameStart - k < 16 && (codeAt(text, k - 1) === 32 || codeAt(text, k - 1) === 9 ||
+      codeAt(text, k - 1) === 45 || isQuote(codeAt(text, k - 1)))
+  ) k--;
+  return k === 0 || codeAt(text, k - 1) === 10 || codeAt(text, k - 1) === 13;
 }
 
 /**
