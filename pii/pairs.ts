@@ -1,22 +1,108 @@
-// Name/value pairs: many formats store a setting as an object holding its name in one field
-// and its value in another (Kubernetes `env: [{"name": "DB_PASSWORD", "value": …}]`, AWS SSM
-// `{"Name": "/prod/db/password", "Value": …}`, AWS tags `{"Key": …, "Value": …}`, HAR headers
-// `{"name": "X-Api-Key", "value": …}`, CloudFormation `ParameterKey`/`ParameterValue`). The
-// value's own key (`value`) says nothing about it; the name beside it is what a config file
-// would write before it (`DB_PASSWORD=…`), so that name is the key it is judged under (red
-// team d2: every such secret came back raw).
+// The key a value is judged under, when its own key says nothing about it. A value is judged
+// with its object key as context (keyed.ts); these everyday shapes put the context beside the
+// value, above it, or in the item before it:
+//
+// - Name/value pairs: many formats store a setting as an object holding its name in one field
+//   and its value in another (Kubernetes `env: [{"name": "DB_PASSWORD", "value": …}]`, AWS SSM
+//   `{"Name": "/prod/db/password", "Value": …}`, AWS tags `{"Key": …, "Value": …}`, HAR headers
+//   `{"name": "X-Api-Key", "value": …}`, CloudFormation `ParameterKey`/`ParameterValue`, 1Password
+//   fields `{"id": "password", "label": "password", "value": …}`, Azure storage keys
+//   `{"keyName": "key1", "value": …}`). The value's own key (`value`) says nothing about it; the
+//   name beside it is what a config file would write before it (`DB_PASSWORD=…`), so that name
+//   is the key it is judged under (red team d2, and round 4 f1 for `label`, `id`, `keyName`).
+// - A generic value word under a named object: `terraform output -json`
+//   (`{"db_password": {"sensitive": true, "value": …}}`), Pulumi (`{"app:dbPassword":
+//   {"secret": true, "value": …}}`), `{"phone": {"number": …}}`, `{"ssn": {"value": …}}`. A field
+//   called `value`, `number`, `data`… (`GENERIC_FIELDS`) is judged under its object's key (red
+//   team f1: all of these came back raw).
+// - Cookies (`{"name": "session", "value": …, "domain": …}`: cookie jars, HAR, Playwright
+//   `context.cookies()`): a cookie's value is what the server reads as its bearer's session, so
+//   a cookie whose name says nothing (`session`, `laravel_session`) has its value judged as a
+//   token's (`COOKIE_CONTEXT`): a random-looking value is a secret, `dark` or `en-US` is not.
+// - Pair tuples (`Object.entries(env)`, `[...headers]`: `[["x-api-key", "q8Zr…"]]`): an array
+//   of exactly two items, a short name and a primitive, has its second item judged under the
+//   first when the first gives context.
+//
+// Each rule only adds a candidate key, and the first candidate that gives context (keyed.ts's
+// own probes) is taken: a value is never judged under a key that says less than its own.
+// The work per object is constant beyond one look at each of its keys.
+
+import { givesContext } from "./keyed.ts";
 
 /** Longest field name looked at for a pair, in UTF-16 code units (`parametervalue` is 14). */
 const MAX_FIELD_UNITS = 32;
 
 /**
+ * Field names that say only that a value is there, not what it is: a field so named is judged
+ * under its object's key (when it has one). None of them gives context of its own (checked in
+ * tests/pii/structure_test.ts), so nothing is lost.
+ */
+export const GENERIC_FIELDS: ReadonlySet<string> = new Set([
+  "value",
+  "values",
+  "val",
+  "number",
+  "num",
+  "data",
+  "text",
+  "string",
+  "str",
+  "content",
+  "contents",
+  "raw",
+  "plain",
+  "plaintext",
+  "current",
+  "default",
+  "body",
+  "payload",
+  "v",
+]);
+/** Longest of {@linkcode GENERIC_FIELDS}, in UTF-16 code units. */
+const MAX_GENERIC_UNITS = 9;
+
+/**
+ * Bare fields that name the `value` beside them, most telling first (`name` wins over `key`,
+ * as before `label`, `field` and `id` were read).
+ */
+const NAME_FIELDS = ["name", "key", "label", "field", "id"] as const;
+
+/**
+ * Fields whose presence beside `name` and `value` makes an object a cookie (Playwright, CDP,
+ * HAR, Netscape jars as JSON, browser extensions), lower case.
+ */
+const COOKIE_FIELDS: ReadonlySet<string> = new Set([
+  "domain",
+  "path",
+  "httponly",
+  "secure",
+  "samesite",
+  "expires",
+  "expiry",
+  "expirationdate",
+  "hostonly",
+]);
+/** Last words of a key whose items are cookies (`cookies`, `Set-Cookie`, `cookie_jar`…). */
+const COOKIE_KEY = /cookies?(?:[^a-z0-9]*jar)?$/i;
+
+/**
+ * The key a cookie's value is judged under when the cookie's name gives no context: a token
+ * word, so a random-looking value is found as a secret and a plain one (`dark`, `en-US`,
+ * `GA1.2.…`) is not.
+ */
+export const COOKIE_CONTEXT = "cookie token";
+
+/**
  * The value fields of `object` that stand beside a name field, each with that name's text:
- * a field called `value` (any case) beside a string field called `name` or `key` (any case),
+ * a field called `value` (any case) beside a string field called `name`, `key`, `label`,
+ * `field` or `id` (any case; the first of these that gives context, else the first there),
  * or `<prefix>value` / `<prefix>_value` beside `<prefix>name` / `<prefix>key` (same prefix,
- * `_` or `-` optional: `ParameterKey`/`ParameterValue`). `name` wins over `key`. An empty
- * name gives nothing. `undefined` when there is no such pair (nearly always: each key is
- * looked at by its last letter first). Linear in the number of keys (each read up to
- * {@linkcode MAX_FIELD_UNITS} units).
+ * `_` or `-` optional: `ParameterKey`/`ParameterValue`; `name` wins over `key`). A bare `value`
+ * with no bare name beside it takes a `<thing>name` / `<thing>key` instead (Azure's
+ * `keyName`), and when that name's text gives no context, `<thing>` itself when it does (the
+ * value of a key named `key1` is a key). An empty name gives nothing. `undefined` when there
+ * is no such pair (nearly always: each key is looked at by its last letter first). Linear in
+ * the number of keys (each read up to {@linkcode MAX_FIELD_UNITS} units).
  */
 export function pairedNames(
   object: Readonly<Record<string, unknown>>,
@@ -24,10 +110,13 @@ export function pairedNames(
 ): Map<string, string> | undefined {
   let values: [string, string][] | undefined; // [field, prefix]
   let names: Map<string, string> | undefined; // prefix + "\u0000name" or "\u0000key" -> text
+  let bare: (string | undefined)[] | undefined; // NAME_FIELDS' texts, by index
+  let other: [string, string] | undefined; // the first `<thing>name`/`<thing>key`: [thing, text]
   for (const field of keys) {
-    if (field.length < 3 || field.length > MAX_FIELD_UNITS) continue;
+    if (field.length < 2 || field.length > MAX_FIELD_UNITS) continue;
     const last = field.charCodeAt(field.length - 1) | 32;
-    if (last !== 101 && last !== 121) continue; // "e" (name, value) or "y" (key)
+    // "e" (name, value), "y" (key), "l" (label), "d" (field, id)
+    if (last !== 101 && last !== 121 && last !== 108 && last !== 100) continue;
     const lower = field.toLowerCase();
     const word = lower.endsWith("value")
       ? "value"
@@ -35,6 +124,8 @@ export function pairedNames(
       ? "name"
       : lower.endsWith("key")
       ? "key"
+      : lower === "label" || lower === "field" || lower === "id"
+      ? lower
       : undefined;
     if (word === undefined) continue;
     const prefix = lower.slice(0, -word.length).replace(/[_-]$/, "");
@@ -44,15 +135,125 @@ export function pairedNames(
     }
     const text = object[field];
     if (typeof text !== "string" || text.length === 0) continue;
+    if (prefix === "") {
+      const at = NAME_FIELDS.indexOf(word as typeof NAME_FIELDS[number]);
+      bare ??= [];
+      if (bare[at] === undefined) bare[at] = text;
+    } else if (other === undefined && (word === "name" || word === "key")) {
+      other = [prefix, text];
+    }
+    if (word !== "name" && word !== "key") continue;
     const slot = prefix + "\u0000" + word;
     names ??= new Map();
     if (!names.has(slot)) names.set(slot, text);
   }
-  if (values === undefined || names === undefined) return undefined;
+  if (values === undefined || (names === undefined && bare === undefined)) return undefined;
   let out: Map<string, string> | undefined;
   for (const [field, prefix] of values) {
-    const name = names.get(prefix + "\u0000name") ?? names.get(prefix + "\u0000key");
+    const name = prefix === ""
+      ? bareName(bare, other)
+      : names?.get(prefix + "\u0000name") ?? names?.get(prefix + "\u0000key");
     if (name !== undefined) (out ??= new Map()).set(field, name);
   }
   return out;
+}
+
+/**
+ * The name a bare `value` is judged under: of the bare name fields (in
+ * {@linkcode NAME_FIELDS} order) the first that gives context, else the first there; with
+ * none, a `<thing>name` field's text, or `<thing>` when only that gives context.
+ */
+function bareName(
+  bare: readonly (string | undefined)[] | undefined,
+  other: readonly [string, string] | undefined,
+): string | undefined {
+  let first: string | undefined;
+  if (bare !== undefined) {
+    for (const text of bare) {
+      if (text === undefined) continue;
+      if (givesContext(text)) return text;
+      first ??= text;
+    }
+    if (first !== undefined) return first;
+  }
+  if (other === undefined) return undefined;
+  const [thing, text] = other;
+  return !givesContext(text) && givesContext(thing) ? thing : text;
+}
+
+/**
+ * The keys the fields of `object` (its own `keys`, in order) are judged under when that is
+ * not the field's own name (see the module comment); `under` is the key `object` itself is
+ * under. The value of a pair ({@linkcode pairedNames}) takes its name, or, when the name gives
+ * no context, {@linkcode COOKIE_CONTEXT} for a cookie (a `name`/`value` object with a cookie
+ * field, or one under a key ending in `cookie`/`cookies`), or `under` when that gives context;
+ * a field named one of {@linkcode GENERIC_FIELDS} (any case) takes `under`. `undefined` when
+ * every field keeps its own name. Linear in the number of keys; at most a few
+ * {@linkcode givesContext} asks per object (each remembered per key).
+ */
+export function judgedKeys(
+  object: Readonly<Record<string, unknown>>,
+  keys: readonly string[],
+  under: string | undefined,
+): Map<string, string> | undefined {
+  let out = pairedNames(object, keys);
+  if (out !== undefined) {
+    for (const [field, name] of out) {
+      if (givesContext(name)) continue;
+      if (isCookie(object, keys, under)) out.set(field, COOKIE_CONTEXT);
+      else if (under !== undefined && givesContext(under)) out.set(field, under);
+    }
+  }
+  if (under === undefined || under.length === 0) return out;
+  for (const field of keys) {
+    if (field.length > MAX_GENERIC_UNITS || out?.has(field)) continue;
+    if (GENERIC_FIELDS.has(field.toLowerCase())) (out ??= new Map()).set(field, under);
+  }
+  return out;
+}
+
+/** Whether `object` (a name/value pair) is a cookie: see {@linkcode judgedKeys}. */
+function isCookie(
+  object: Readonly<Record<string, unknown>>,
+  keys: readonly string[],
+  under: string | undefined,
+): boolean {
+  if (typeof object.name !== "string") return false;
+  if (under !== undefined && COOKIE_KEY.test(under.slice(-MAX_FIELD_UNITS))) return true;
+  for (const field of keys) {
+    if (field.length <= 14 && COOKIE_FIELDS.has(field.toLowerCase())) return true;
+  }
+  return false;
+}
+
+/** Longest first item of a pair tuple read as its second's key, in UTF-16 code units. */
+export const MAX_TUPLE_NAME_UNITS = 64;
+
+/**
+ * What a tuple's first item must look like to be asked about: a field, header or variable
+ * name (`x-api-key`, `DB_PASSWORD`, `app:dbPassword`). Asking the detectors costs three short
+ * scans per distinct name, and `Object.entries` of a map by e-mail, id or date would pay
+ * them for every row: such items (an `@`, a space, a leading digit) are not names.
+ */
+const TUPLE_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
+
+/**
+ * The key the second item of `array` is judged under when `array` is a pair tuple
+ * (`Object.entries(…)`, `[...headers]`): exactly two items, the first a name
+ * ({@linkcode TUPLE_NAME}) of at most {@linkcode MAX_TUPLE_NAME_UNITS} units that gives
+ * context ({@linkcode givesContext}), the second not an object or array (a Date counts as a
+ * primitive). `undefined` otherwise (then the item keeps the array's key:
+ * `{"phones": ["Ann", "4155550134"]}` stays a phone). Constant work: at most three probe
+ * scans of about 90 units for a name not asked about before (remembered per name).
+ */
+export function tupleKey(array: readonly unknown[]): string | undefined {
+  if (array.length !== 2) return undefined;
+  const [name, v] = array;
+  if (
+    typeof name !== "string" || name.length > MAX_TUPLE_NAME_UNITS || !TUPLE_NAME.test(name)
+  ) {
+    return undefined;
+  }
+  if (typeof v === "object" && v !== null && !(v instanceof Date)) return undefined;
+  return givesContext(name) ? name : undefined;
 }

@@ -8,16 +8,18 @@
 // redaction judges a value as the detectors judge `key: value` in text (keyed.ts). A leaf at
 // the root or in an array under no key has none. A container reached again (a shared or
 // cyclic reference) is not walked again, so its items keep the key of its first visit; a
-// parsed JSON value, what the gateway redacts, has no shared references. The value field of
-// a name/value pair (`{"name": "DB_PASSWORD", "value": …}`, pairs.ts) has the name's text as
-// its key instead of `value`.
+// parsed JSON value, what the gateway redacts, has no shared references. Where a value's own
+// key says nothing about it, pairs.ts gives the key it is judged under instead: the value
+// field of a name/value pair (`{"name": "DB_PASSWORD", "value": …}`) has the name's text, a
+// generic field (`{"db_password": {"value": …}}`) its object's key, a cookie's value a token
+// word, and the second item of a pair tuple (`[["x-api-key", "…"]]`) the first item.
 //
 // Object keys are data too (`Object.fromEntries(rows.map((r) => [r.email, r.n]))`): a walk
 // may map them (`name`), each with the key of the object it is in, in document order (a key
 // before its value). Two keys of one object never become one: a key mapped onto a name the
 // object already has, or gets, becomes `<name> (2)`, `<name> (3)`… (see `distinctName`).
 
-import { pairedNames } from "./pairs.ts";
+import { judgedKeys, tupleKey } from "./pairs.ts";
 
 /** The key of a leaf: its property's name, an array's inherited key, or none. */
 export type LeafKey = string | undefined;
@@ -35,8 +37,10 @@ interface Frame {
   index: number;
   /** The key the container is under (for an array, inherited): its items' key, its keys' `under`. */
   key: LeafKey;
-  /** For an object: its name/value pairs, value field -> the name it is judged under. */
+  /** For an object: fields judged under another key than their own, field -> that key (pairs.ts). */
   pairs: Map<string, string> | undefined;
+  /** For an array that is a pair tuple: the key its second item is judged under (pairs.ts). */
+  tuple: string | undefined;
   /** For an object whose keys are mapped: the next suffix tried per colliding name. */
   suffixes?: Map<string, number>;
 }
@@ -94,7 +98,7 @@ export function mapLeaves(
 
 /** The key a value at `key` of `top` is under: see {@linkcode LeafKey} and pairs.ts. */
 function underOf(top: Frame, key: string | number): LeafKey {
-  if (top.keys === null) return top.key;
+  if (top.keys === null) return key === 1 && top.tuple !== undefined ? top.tuple : top.key;
   return top.pairs?.get(key as string) ?? key as string;
 }
 
@@ -172,7 +176,8 @@ function assign(target: Record<string | number, unknown>, key: string | number, 
   }
 }
 
-function frame(source: object, target: object, key: LeafKey): Frame {
+/** A frame for `source`; `judged` false for a pass that needs no keys (a copy by ordinals). */
+function frame(source: object, target: object, key: LeafKey, judged = true): Frame {
   const keys = Array.isArray(source) ? null : Object.keys(source);
   return {
     source,
@@ -180,7 +185,10 @@ function frame(source: object, target: object, key: LeafKey): Frame {
     keys,
     index: 0,
     key,
-    pairs: keys === null ? undefined : pairedNames(source as Record<string, unknown>, keys),
+    pairs: keys === null || !judged
+      ? undefined
+      : judgedKeys(source as Record<string, unknown>, keys, key),
+    tuple: keys === null && judged ? tupleKey(source as unknown[]) : undefined,
   };
 }
 
@@ -318,7 +326,7 @@ export async function mapLeavesAsync(
   const copies = new Map<object, object>();
   const root = emptyLike(value);
   copies.set(value, root);
-  const stack: Frame[] = [frame(value, root, undefined)];
+  const stack: Frame[] = [frame(value, root, undefined, false)];
   while (stack.length > 0) {
     const pause = tick();
     if (pause) await pause;
@@ -348,7 +356,7 @@ export async function mapLeavesAsync(
     const copy = emptyLike(v);
     copies.set(v, copy);
     assign(top.target, out, copy);
-    stack.push(frame(v, copy, undefined));
+    stack.push(frame(v, copy, undefined, false));
   }
   return root;
 }

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { leafText, pairedNames } from "../../pii/mod.ts";
+import { judgedKeys, leafText, tupleKey } from "../../pii/mod.ts";
 import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
 
 /** Values of the arguments looked at, at most; the rest is counted as not shown. */
@@ -66,8 +66,8 @@ const LEVELS = [
  * Renders `args` for an approver (see the module comment).
  * @param redact redacts one value's text (a string leaf, a key, a long integer's digits)
  *   the way the execution's output is redacted; `key` is the object key the value is under
- *   (for an array's items, the array's key; for the value of a name/value pair, the name's
- *   text), to judge it as `key: text`; for a key itself, the key of the object holding it;
+ *   (for an array's items, the array's key; where that key says nothing, the key
+ *   pii/pairs.ts gives: a pair's name, an object's key for its `value`, a tuple's first item), to judge it as `key: text`; for a key itself, the key of the object holding it;
  *   none at the root and for items of an array under no key
  */
 export function renderArguments(
@@ -101,21 +101,26 @@ export function renderArguments(
     if (Array.isArray(value)) {
       const items: Tree[] = [];
       const most = Math.min(value.length, LEVELS[0].items);
-      for (let i = 0; i < most && budget > 0; i++) items.push(build(value[i], depth + 1, key));
+      // A pair tuple's second item is judged under its first, as in a result (pii/pairs.ts).
+      const tuple = tupleKey(value);
+      for (let i = 0; i < most && budget > 0; i++) {
+        items.push(build(value[i], depth + 1, i === 1 && tuple !== undefined ? tuple : key));
+      }
       if (items.length < value.length) unvisited = true;
       return { t: "a", items, total: value.length };
     }
     const entries: Array<[string, Tree]> = [];
     let total = 0;
     // The value of a name/value pair (`{"name": "DB_PASSWORD", "value": …}`) is judged under
-    // the name, as a result is (pii/pairs.ts). Only the keys a view can show are looked at.
+    // the name, a generic field (`{"db_password": {"value": …}}`) under this object's key, as
+    // a result is (pii/pairs.ts). Only the keys a view can show are looked at.
     const shownKeys: string[] = [];
     for (const name in value) {
       if (!Object.hasOwn(value, name)) continue;
       if (shownKeys.length >= LEVELS[0].keys) break;
       shownKeys.push(name);
     }
-    const pairs = pairedNames(value as Record<string, unknown>, shownKeys);
+    const pairs = judgedKeys(value as Record<string, unknown>, shownKeys, key);
     for (const name in value) {
       if (!Object.hasOwn(value, name)) continue;
       total++;
