@@ -88,37 +88,83 @@ function namesSomethingAbout(tail: string): boolean {
  * once when full.
  */
 const MAX_REMEMBERED_KEYS = 4096;
-const verdicts = new Map<string, readonly PiiType[]>();
+/** A key's verdict: the types it gives, and whether it gives them as its singular. */
+interface Verdict {
+  types: readonly PiiType[];
+  /** Read as its singular (`passwords` as `password`: see {@linkcode singularOf}). */
+  singular: boolean;
+}
+const verdicts = new Map<string, Verdict>();
 const DIGIT_RUNS = /[0-9]+/g;
 const NONE: readonly PiiType[] = Object.freeze([]);
+const NO_CONTEXT: Verdict = Object.freeze({ types: NONE, singular: false });
 
 /**
- * The types of the {@linkcode CONTEXT_PROBES} the detectors find after `key: ` (its tail, as
- * {@linkcode contextPrefix} writes it): a value under `key` is read after it too, and what
- * that read adds of these types is kept (see {@linkcode mergeKeyed}). None for a key whose
- * last word names something about the thing (`phone_count`, {@linkcode ABOUT_WORDS}).
- * Remembered per key, so a key costs its probes once (at most three scans of about 90
- * units). Empty without a key.
+ * `tail` without the plural `s` of its last word (`passwords`, `api_keys`, `SSNs`), or
+ * `undefined` when it has none (a last letter other than `s`, `ss`: `access`, `pass`), or when
+ * the singular is the bare word `key` (`{"keys": [...]}` is a list of names far more often
+ * than of credentials: see the module comment on `key`). An array of passwords or SSNs is
+ * named in the plural, and the detectors, which read free text, know the singular.
  */
-export function contextTypes(key: string | undefined): readonly PiiType[] {
-  if (key === undefined || key.length === 0) return NONE;
+function singularOf(tail: string): string | undefined {
+  const n = tail.length;
+  if (n < 3 || (tail.charCodeAt(n - 1) | 32) !== 115) return undefined; // "s"
+  const before = tail.charCodeAt(n - 2) | 32;
+  if (before < 97 || before > 122 || before === 115) return undefined;
+  const singular = tail.slice(0, -1);
+  return singular.toLowerCase() === "key" ? undefined : singular;
+}
+
+/** The types of the {@linkcode CONTEXT_PROBES} the detectors find after `tail: `. */
+function probedTypes(tail: string): readonly PiiType[] {
+  const prefix = tail + ": ";
+  // A probe found alone (a detector changed) counts as context: slower, never weaker.
+  return Object.freeze(
+    CONTEXT_PROBES.filter(([probe, type]) =>
+      findPii(prefix + probe, [type]).some((f) => f.end > prefix.length)
+    ).map(([, type]) => type),
+  );
+}
+
+/**
+ * The verdict on `key` (see {@linkcode contextTypes}): remembered per tail, so a key costs
+ * its probes once (at most six scans of about 90 units: its own, then its singular's).
+ */
+function verdictOf(key: string | undefined): Verdict {
+  if (key === undefined || key.length === 0) return NO_CONTEXT;
   // Keys that differ only in their digits (`password_1`, `password_2`, …) share one verdict,
   // so a value of many numbered keys pays for its probes once, not per key (2,000 numbered
   // credential keys in 60 K characters took the inline redaction from 10 to 33 ms).
   const tail = tailOf(key).replace(DIGIT_RUNS, "0");
   let verdict = verdicts.get(tail);
   if (verdict === undefined) {
-    const prefix = tail + ": ";
-    // A probe found alone (a detector changed) counts as context: slower, never weaker.
-    verdict = namesSomethingAbout(tail) ? NONE : Object.freeze(
-      CONTEXT_PROBES.filter(([probe, type]) =>
-        findPii(prefix + probe, [type]).some((f) => f.end > prefix.length)
-      ).map(([, type]) => type),
-    );
+    verdict = NO_CONTEXT;
+    if (!namesSomethingAbout(tail)) {
+      const types = probedTypes(tail);
+      const singular = types.length === 0 ? singularOf(tail) : undefined;
+      if (types.length > 0) verdict = Object.freeze({ types, singular: false });
+      else if (singular !== undefined && !namesSomethingAbout(singular)) {
+        const own = probedTypes(singular);
+        if (own.length > 0) verdict = Object.freeze({ types: own, singular: true });
+      }
+    }
     if (verdicts.size >= MAX_REMEMBERED_KEYS) verdicts.clear();
     verdicts.set(tail, verdict);
   }
   return verdict;
+}
+
+/**
+ * The types of the {@linkcode CONTEXT_PROBES} the detectors find after `key: ` (its tail, as
+ * {@linkcode contextPrefix} writes it; a plural key that gives none is read as its singular,
+ * `passwords` as `password`): a value under `key` is read after it too, and what that read
+ * adds of these types is kept (see {@linkcode mergeKeyed}). None for a key whose last word
+ * names something about the thing (`phone_count`, {@linkcode ABOUT_WORDS}). Remembered per
+ * key, so a key costs its probes once (at most six scans of about 90 units). Empty without a
+ * key.
+ */
+export function contextTypes(key: string | undefined): readonly PiiType[] {
+  return verdictOf(key).types;
 }
 
 /**
@@ -134,13 +180,15 @@ const PROBED: ReadonlySet<PiiType> = new Set(CONTEXT_PROBES.map(([, type]) => ty
 
 /**
  * The text detection reads before a value found under `key`: the key's last
- * {@linkcode MAX_KEY_CONTEXT_UNITS} units (not starting inside a surrogate pair) and `": "`,
+ * {@linkcode MAX_KEY_CONTEXT_UNITS} units (not starting inside a surrogate pair; without the
+ * plural `s` when the key is read as its singular, see {@linkcode contextTypes}) and `": "`,
  * as a config file or a log line writes the pair. `""` without a key (the root, an array not
  * under any key) or with an empty one.
  */
 export function contextPrefix(key: string | undefined): string {
   if (key === undefined || key.length === 0) return "";
-  return tailOf(key) + ": ";
+  const tail = tailOf(key);
+  return (verdictOf(key).singular ? tail.slice(0, -1) : tail) + ": ";
 }
 
 /** The last {@linkcode MAX_KEY_CONTEXT_UNITS} units of `key`, no surrogate pair split. */

@@ -1,7 +1,8 @@
 // Where a value's own key says nothing about it (red team round 4, f1): the context is the
 // object's key one level up (`terraform output -json`, Pulumi, `{"phone": {"number": …}}`),
 // a name field beside it in another spelling (1Password `label`/`id`, Azure `keyName`), the
-// first item of a pair tuple (`Object.entries`, `[...headers]`), or the value is a cookie's.
+// first item of a pair tuple (`Object.entries`, `[...headers]`), the singular of a plural key
+// (`passwords`, `api_keys`, `ssns`), or the value is a cookie's.
 // Each shape is checked on every path (sync, async inline, async in workers) and in the
 // approval view, with plain values of the same shapes left alone.
 
@@ -219,6 +220,33 @@ Deno.test("structure context: a cookie's value is judged as a token", async () =
   // A pair that is no cookie keeps its name (which says nothing here).
   const plain = { settings: [{ name: "theme", value: "dark" }, { name: "greeting", value: "hi" }] };
   assertEquals(await everyPath(plain), plain);
+});
+
+Deno.test("structure context: a plural key is read as its singular when only that gives context", async () => {
+  const value = {
+    api_keys: [TOK],
+    passwords: [PW, "S3cr3t!Pass2"],
+    ssns: ["078051120"],
+    customer_SSNs: ["078051120"],
+    DB_PASSWORDS: { value: PW },
+  };
+  assertEquals(await everyPath(value), {
+    api_keys: [SECRET],
+    passwords: [SECRET, SECRET],
+    ssns: ["[REDACTED_SSN]"],
+    customer_SSNs: ["[REDACTED_SSN]"],
+    DB_PASSWORDS: { value: SECRET },
+  });
+  assertEquals(contextTypes("passwords"), ["secret"]);
+  // A bare `keys` (a list of names), `ss` (`access`), and a plural about the thing stay.
+  const plain = {
+    keys: ["user:1234:profile", "cache:v2:products:list"],
+    access: ["078051120x"],
+    phone_counts: [4155550134],
+    statuses: ["active"],
+  };
+  assertEquals(await everyPath(plain), plain);
+  assertEquals(contextTypes("keys"), []);
 });
 
 Deno.test("structure context: object keys are redacted as before under an inherited key", async () => {
