@@ -35,6 +35,7 @@
 import type { Finding, PiiType } from "./types.ts";
 import { findPii } from "./find.ts";
 import { ABOUT_WORDS } from "./about_words.ts";
+import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
 
 /**
  * Longest tail of a key put before its value, in UTF-16 code units. The detectors read at
@@ -88,31 +89,55 @@ function namesSomethingAbout(tail: string): boolean {
  * once when full.
  */
 const MAX_REMEMBERED_KEYS = 4096;
-/** A key's verdict: the types it gives, and whether it gives them as its singular. */
+/** A key's verdict: the types it gives, and how much of its tail is cut off to give them. */
 interface Verdict {
   types: readonly PiiType[];
-  /** Read as its singular (`passwords` as `password`: see {@linkcode singularOf}). */
-  singular: boolean;
+  /**
+   * UTF-16 units cut from the end of the key's tail to read it (see {@linkcode shorterOf}):
+   * 0 for the key as it is, 1 for `passwords` read as `password`, 7 for `ssnNumber`.
+   */
+  cut: number;
 }
 const verdicts = new Map<string, Verdict>();
 const DIGIT_RUNS = /[0-9]+/g;
 const NONE: readonly PiiType[] = Object.freeze([]);
-const NO_CONTEXT: Verdict = Object.freeze({ types: NONE, singular: false });
+const NO_CONTEXT: Verdict = Object.freeze({ types: NONE, cut: 0 });
 
 /**
- * `tail` without the plural `s` of its last word (`passwords`, `api_keys`, `SSNs`), or
- * `undefined` when it has none (a last letter other than `s`, `ss`: `access`, `pass`), or when
- * the singular is the bare word `key` (`{"keys": [...]}` is a list of names far more often
- * than of credentials: see the module comment on `key`). An array of passwords or SSNs is
- * named in the plural, and the detectors, which read free text, know the singular.
+ * `tail` without what keeps the detectors, which read free text, from knowing it: the plural
+ * `s` of its last word (`passwords`, `api_keys`, `SSNs`; not after an `s`: `access`, `pass`),
+ * or a last word that is a generic value word after another word (`ssnNumber`,
+ * `customer_ssn_value`: {@linkcode GENERIC_FIELDS}, with the `_`, `-`, `.`, `:` or space before
+ * it). `undefined` when it has neither, and for a bare `keys`: a list of names far more often
+ * than of credentials (see the module comment on `key`). Reads at most the tail's last word.
  */
-function singularOf(tail: string): string | undefined {
+function shorterOf(tail: string): string | undefined {
   const n = tail.length;
-  if (n < 3 || (tail.charCodeAt(n - 1) | 32) !== 115) return undefined; // "s"
-  const before = tail.charCodeAt(n - 2) | 32;
-  if (before < 97 || before > 122 || before === 115) return undefined;
-  const singular = tail.slice(0, -1);
-  return singular.toLowerCase() === "key" ? undefined : singular;
+  const last = n > 0 ? tail.charCodeAt(n - 1) | 32 : 0;
+  const before = n > 1 ? tail.charCodeAt(n - 2) | 32 : 0;
+  if (n >= 3 && last === 115 && before >= 97 && before <= 122 && before !== 115) {
+    const singular = tail.slice(0, -1);
+    return singular.toLowerCase() === "key" ? undefined : singular;
+  }
+  // The last word: letters back to a non-letter or to a capital after a small letter.
+  let i = n;
+  while (i > 0 && isLetter(tail.charCodeAt(i - 1)) && n - i <= MAX_GENERIC_UNITS) {
+    i--;
+    const code = tail.charCodeAt(i);
+    if (code >= 65 && code <= 90 && i > 0 && isSmall(tail.charCodeAt(i - 1))) break;
+  }
+  if (i === 0 || i === n || !GENERIC_FIELDS.has(tail.slice(i).toLowerCase())) return undefined;
+  let j = i;
+  while (j > 0 && SEPARATORS.has(tail.charCodeAt(j - 1))) j--;
+  return j >= 2 ? tail.slice(0, j) : undefined;
+}
+/** `_`, `-`, `.`, `:` and space: what separates the words of a key. */
+const SEPARATORS: ReadonlySet<number> = new Set([95, 45, 46, 58, 32]);
+function isLetter(code: number): boolean {
+  return (code | 32) >= 97 && (code | 32) <= 122;
+}
+function isSmall(code: number): boolean {
+  return code >= 97 && code <= 122;
 }
 
 /** The types of the {@linkcode CONTEXT_PROBES} the detectors find after `tail: `. */
@@ -128,7 +153,7 @@ function probedTypes(tail: string): readonly PiiType[] {
 
 /**
  * The verdict on `key` (see {@linkcode contextTypes}): remembered per tail, so a key costs
- * its probes once (at most six scans of about 90 units: its own, then its singular's).
+ * its probes once (at most six scans of about 90 units: its own, then its shorter form's).
  */
 function verdictOf(key: string | undefined): Verdict {
   if (key === undefined || key.length === 0) return NO_CONTEXT;
@@ -141,11 +166,13 @@ function verdictOf(key: string | undefined): Verdict {
     verdict = NO_CONTEXT;
     if (!namesSomethingAbout(tail)) {
       const types = probedTypes(tail);
-      const singular = types.length === 0 ? singularOf(tail) : undefined;
-      if (types.length > 0) verdict = Object.freeze({ types, singular: false });
-      else if (singular !== undefined && !namesSomethingAbout(singular)) {
-        const own = probedTypes(singular);
-        if (own.length > 0) verdict = Object.freeze({ types: own, singular: true });
+      const shorter = types.length === 0 ? shorterOf(tail) : undefined;
+      if (types.length > 0) verdict = Object.freeze({ types, cut: 0 });
+      else if (shorter !== undefined && !namesSomethingAbout(shorter)) {
+        const own = probedTypes(shorter);
+        if (own.length > 0) {
+          verdict = Object.freeze({ types: own, cut: tail.length - shorter.length });
+        }
       }
     }
     if (verdicts.size >= MAX_REMEMBERED_KEYS) verdicts.clear();
@@ -156,8 +183,8 @@ function verdictOf(key: string | undefined): Verdict {
 
 /**
  * The types of the {@linkcode CONTEXT_PROBES} the detectors find after `key: ` (its tail, as
- * {@linkcode contextPrefix} writes it; a plural key that gives none is read as its singular,
- * `passwords` as `password`): a value under `key` is read after it too, and what that read
+ * {@linkcode contextPrefix} writes it; a key that gives none is read as its shorter form when
+ * that does, `passwords` as `password`, `ssnNumber` as `ssn`: {@linkcode shorterOf}): a value under `key` is read after it too, and what that read
  * adds of these types is kept (see {@linkcode mergeKeyed}). None for a key whose last word
  * names something about the thing (`phone_count`, {@linkcode ABOUT_WORDS}). Remembered per
  * key, so a key costs its probes once (at most six scans of about 90 units). Empty without a
@@ -180,15 +207,15 @@ const PROBED: ReadonlySet<PiiType> = new Set(CONTEXT_PROBES.map(([, type]) => ty
 
 /**
  * The text detection reads before a value found under `key`: the key's last
- * {@linkcode MAX_KEY_CONTEXT_UNITS} units (not starting inside a surrogate pair; without the
- * plural `s` when the key is read as its singular, see {@linkcode contextTypes}) and `": "`,
+ * {@linkcode MAX_KEY_CONTEXT_UNITS} units (not starting inside a surrogate pair; its shorter
+ * form when the key is read as that, see {@linkcode contextTypes}) and `": "`,
  * as a config file or a log line writes the pair. `""` without a key (the root, an array not
  * under any key) or with an empty one.
  */
 export function contextPrefix(key: string | undefined): string {
   if (key === undefined || key.length === 0) return "";
   const tail = tailOf(key);
-  return (verdictOf(key).singular ? tail.slice(0, -1) : tail) + ": ";
+  return tail.slice(0, tail.length - verdictOf(key).cut) + ": ";
 }
 
 /** The last {@linkcode MAX_KEY_CONTEXT_UNITS} units of `key`, no surrogate pair split. */

@@ -28,38 +28,12 @@
 // The work per object is constant beyond one look at each of its keys.
 
 import { givesContext } from "./keyed.ts";
+import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
+
+export { GENERIC_FIELDS };
 
 /** Longest field name looked at for a pair, in UTF-16 code units (`parametervalue` is 14). */
 const MAX_FIELD_UNITS = 32;
-
-/**
- * Field names that say only that a value is there, not what it is: a field so named is judged
- * under its object's key (when it has one). None of them gives context of its own (checked in
- * tests/pii/structure_test.ts), so nothing is lost.
- */
-export const GENERIC_FIELDS: ReadonlySet<string> = new Set([
-  "value",
-  "values",
-  "val",
-  "number",
-  "num",
-  "data",
-  "text",
-  "string",
-  "str",
-  "content",
-  "contents",
-  "raw",
-  "plain",
-  "plaintext",
-  "current",
-  "default",
-  "body",
-  "payload",
-  "v",
-]);
-/** Longest of {@linkcode GENERIC_FIELDS}, in UTF-16 code units. */
-const MAX_GENERIC_UNITS = 9;
 
 /**
  * Bare fields that name the `value` beside them, most telling first (`name` wins over `key`,

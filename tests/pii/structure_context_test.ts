@@ -2,7 +2,8 @@
 // object's key one level up (`terraform output -json`, Pulumi, `{"phone": {"number": …}}`),
 // a name field beside it in another spelling (1Password `label`/`id`, Azure `keyName`), the
 // first item of a pair tuple (`Object.entries`, `[...headers]`), the singular of a plural key
-// (`passwords`, `api_keys`, `ssns`), or the value is a cookie's.
+// (`passwords`, `api_keys`, `ssns`) or a key without its generic last word (`ssnNumber`), or
+// the value is a cookie's.
 // Each shape is checked on every path (sync, async inline, async in workers) and in the
 // approval view, with plain values of the same shapes left alone.
 
@@ -224,6 +225,9 @@ Deno.test("structure context: a cookie's value is judged as a token", async () =
 
 Deno.test("structure context: a plural key is read as its singular when only that gives context", async () => {
   const value = {
+    ssnNumber: "078051120", // and a key ending in a generic word, without it
+    ssnValue: 78051120,
+    customerSsnData: ["078051120"],
     api_keys: [TOK],
     passwords: [PW, "S3cr3t!Pass2"],
     ssns: ["078051120"],
@@ -231,6 +235,9 @@ Deno.test("structure context: a plural key is read as its singular when only tha
     DB_PASSWORDS: { value: PW },
   };
   assertEquals(await everyPath(value), {
+    ssnNumber: "[REDACTED_SSN]",
+    ssnValue: "[REDACTED_SSN]",
+    customerSsnData: ["[REDACTED_SSN]"],
     api_keys: [SECRET],
     passwords: [SECRET, SECRET],
     ssns: ["[REDACTED_SSN]"],
@@ -244,9 +251,13 @@ Deno.test("structure context: a plural key is read as its singular when only tha
     access: ["078051120x"],
     phone_counts: [4155550134],
     statuses: ["active"],
+    orderNumber: "078051120x",
+    accessData: ["078051120x"],
   };
   assertEquals(await everyPath(plain), plain);
   assertEquals(contextTypes("keys"), []);
+  assertEquals(contextTypes("ssnNumber"), ["ssn"]);
+  assertEquals(contextTypes("orderNumber"), []);
 });
 
 Deno.test("structure context: object keys are redacted as before under an inherited key", async () => {
