@@ -117,7 +117,7 @@ function forgetText(): void {
 const BOUNDARY = "(?:[^A-Za-z0-9_]|(?<!REDACTED)_)";
 const PHONE_WORDS = new RegExp(
   BOUNDARY + "(?:phone|t[eé]l[eé]phon|telefon|tel\\b|tel[.:]|mobil|m[oó]vil|cell|celular|" +
-    "handy|call|fax|contact|sms|whatsapp|dial|text me|reach me)",
+    "handy|call|fax|contact|sms|whatsapp|wa\\.me/|dial|text me|reach me)",
   "i",
 );
 const PHONE_CAMEL = /[a-z](?:Phone|Tel\b|Telephone|Mobile|Cell|Fax)/;
@@ -353,6 +353,13 @@ function classifyCluster(
       digits += next.end - next.start;
       limit++;
     }
+    // A nine-digit group after an SSN word is the SSN, not the start of a longer number
+    // (`GET /api/ssn/078051120 200`: a status code after it made it a phone number).
+    if (
+      want.ssn && size(groups, s) === 9 &&
+      hasContext(text, groups[s].start, 32, SSN_WORDS, SSN_CAMEL) &&
+      classifySpan(text, groups, s, s, 9, want, out)
+    ) matched = s;
     // Longest span first; spans under 8 digits cannot be anything (IPv4 is handled above).
     for (let e = limit; e >= s && matched < 0 && digits >= 8; e--) {
       // classifySpan's first test, here: most spans of a long cluster fail it, and a
