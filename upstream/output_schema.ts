@@ -5,20 +5,16 @@
  * @module
  */
 
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 
+import { linearAjv, withinBudget, withStepCounter } from "./schema_engine.ts";
 import type { JsonSchema } from "./types.ts";
 
 /**
- * One Ajv for every output schema. `validateSchema: false` because servers declare
- * `$schema` dialects Ajv does not know (2020-12); what it cannot compile is reported.
+ * One Ajv for every schema, input and output: its patterns and `uniqueItems` run in time
+ * linear in the value checked (see schema_engine.ts).
  */
-const ajv = new Ajv({
-  strict: false,
-  validateSchema: false,
-  validateFormats: false,
-  allErrors: false,
-});
+const ajv = linearAjv();
 
 /** Compiled validators by schema object, for the calls: lists bring new objects, old ones go. */
 const validators = new WeakMap<object, ValidateFunction>();
@@ -164,10 +160,14 @@ export function isCompiled(schema: JsonSchema): boolean {
   return validators.has(schema);
 }
 
-/** Compiles with the shared Ajv, leaving nothing behind in Ajv's own cache. */
-function ajvCompile(schema: JsonSchema): ValidateFunction {
+/**
+ * Compiles with the shared Ajv (a copy of `schema` whose subschemas count their steps, run
+ * within a budget: see schema_engine.ts), leaving nothing behind in Ajv's own cache.
+ */
+function ajvCompile(original: JsonSchema): ValidateFunction {
+  const schema = withStepCounter(original) as JsonSchema;
   try {
-    return ajv.compile(schema);
+    return withinBudget(ajv.compile(schema));
   } finally {
     // The compiled function stands alone. Removing the schema from Ajv's own cache keeps
     // old tool lists from piling up in it, and lets two tools declare the same `$id`.

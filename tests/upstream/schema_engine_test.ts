@@ -1,0 +1,243 @@
+/**
+ * The schema compiler (upstream/schema_engine.ts, used for every input and output schema):
+ * checking a value costs time linear in it whatever the schema says (red team f3), and
+ * ordinary schemas mean what they meant. Costly checks run in a worker that is given up on
+ * after a generous bound (the old code takes hours or minutes on these values): "it
+ * finishes", not a timing assertion.
+ */
+
+import { assertEquals } from "../assert.ts";
+import { compileOutputSchema } from "../../upstream/output_schema.ts";
+
+/** How long a check may take before it is taken as not finishing. */
+const GIVE_UP_MS = 30_000;
+
+/** Whether `value` matches `schema`, checked in a worker; `"unfinished"` past the bound. */
+async function checkInWorker(
+  schema: Record<string, unknown>,
+  value: unknown,
+): Promise<boolean | "unfinished"> {
+  const worker = new Worker(new URL("./schema_check_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await new Promise<boolean | "unfinished">((resolve, reject) => {
+      timer = setTimeout(() => resolve("unfinished"), GIVE_UP_MS);
+      worker.onmessage = (event) => {
+        if (event.data.error) reject(new Error(event.data.error));
+        else resolve(event.data.valid);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(event.message));
+      };
+      worker.postMessage({ schema, value });
+    });
+  } finally {
+    clearTimeout(timer);
+    worker.terminate();
+  }
+}
+
+/** Whether `value` matches `schema`, checked here. */
+function check(schema: Record<string, unknown>, value: unknown): boolean {
+  const validate = compileOutputSchema(schema);
+  if (typeof validate !== "function") throw new Error(validate.error);
+  return validate(value);
+}
+
+const stringWith = (pattern: string) => ({
+  type: "object",
+  properties: { q: { type: "string", pattern } },
+});
+
+Deno.test("schema patterns: backtracking patterns are checked in linear time", async () => {
+  const cases: Array<[string, Record<string, unknown>, unknown, boolean]> = [
+    ["nested quantifiers", stringWith("^(a+)+$"), { q: "a".repeat(5000) + "!" }, false],
+    ["nested quantifiers, matching", stringWith("^(a+)+$"), { q: "a".repeat(5000) }, true],
+    ["a star of a word", stringWith("^(\\w+\\s?)*$"), { q: "word".repeat(20) + "!" }, false],
+    ["overlapping alternatives", stringWith("^(a|aa)+$"), { q: "a".repeat(80) + "b" }, false],
+    ["unanchored, a letter class", stringWith("(\\p{L}+\\s?)*\\d$"), {
+      q: "é".repeat(60) + "!",
+    }, false],
+    ["an e-mail style pattern", stringWith("^([a-zA-Z0-9]+[._-]?)+@example\\.com$"), {
+      q: "a".repeat(60) + "@example.org",
+    }, false],
+    [
+      "patternProperties",
+      {
+        type: "object",
+        patternProperties: { "^(x+x+)+y$": { type: "number" } },
+      },
+      { ["x".repeat(60)]: "not a number" },
+      true,
+    ],
+    ["propertyNames", { type: "object", propertyNames: { pattern: "^(a|a)*$" } }, {
+      ["a".repeat(60) + "!"]: 1,
+    }, false],
+    [
+      "items of an array",
+      {
+        type: "array",
+        items: { type: "string", pattern: "^(\\d+)*$" },
+      },
+      ["1".repeat(60) + "x"],
+      false,
+    ],
+  ];
+  for (const [what, schema, value, expected] of cases) {
+    assertEquals(await checkInWorker(schema, value), expected, what);
+  }
+});
+
+Deno.test("schema patterns: ordinary patterns keep their meaning; what RE2 cannot run is not checked", () => {
+  const cases: Array<[string, string, boolean]> = [
+    ["^[a-z]+$", "abc", true],
+    ["^[a-z]+$", "abC", false],
+    ["\\d{3}-\\d{4}", "call 555-1234 now", true],
+    ["\\d{3}-\\d{4}", "55-1234", false],
+    ["^\\p{L}+$", "héllo", true],
+    ["^\\p{L}+$", "h3llo", false],
+    ["^.$", "😀", true], // one code point, as with the `u` flag
+    ["^\\u{1F600}$", "😀", true],
+    ["^[^a]$", "😀", true],
+    ["^\\w+$", "é", false], // \w is ASCII in both
+    ["^a\\/b$", "a/b", true],
+    ["^(?<year>\\d{4})-\\d{2}$", "2026-11", true],
+    ["^(?<year>\\d{4})-\\d{2}$", "2026-1", false],
+    ["", "anything", true],
+  ];
+  for (const [pattern, text, expected] of cases) {
+    assertEquals(check(stringWith(pattern), { q: text }), expected, `${pattern} on ${text}`);
+  }
+  // Lookaround and backreferences: RE2 has none. The keyword is not checked (the server
+  // checks its own input); the rest of the schema still is.
+  const lookahead = {
+    type: "object",
+    properties: { q: { type: "string", pattern: "^(?=.*\\d)", maxLength: 5 } },
+  };
+  assertEquals(check(lookahead, { q: "abc" }), true);
+  assertEquals(check(lookahead, { q: "abcdefgh" }), false);
+  assertEquals(check(stringWith("^(a)\\1$"), { q: "ab" }), true);
+  assertEquals(check(stringWith("^(a)\\1$"), { q: 7 }), false);
+});
+
+Deno.test("uniqueItems: linear in the array, with Ajv's equality", async () => {
+  // Untyped items: Ajv compared every pair (50,000 items: about 17 s; these: minutes).
+  const many = Array.from({ length: 300_000 }, (_, i) => i);
+  assertEquals(await checkInWorker({ type: "array", uniqueItems: true }, many), true);
+  assertEquals(
+    await checkInWorker({ type: "array", uniqueItems: true }, [...many, 299_999]),
+    false,
+  );
+  const objects = Array.from({ length: 100_000 }, (_, i) => ({ id: i, tags: [i % 7] }));
+  assertEquals(
+    await checkInWorker({ type: "array", uniqueItems: true }, [...objects, { tags: [3], id: 3 }]),
+    false,
+  );
+  // Nested unique arrays: each level's items are numbered once, not walked again.
+  const nested = {
+    type: "array",
+    uniqueItems: true,
+    items: { type: "array", uniqueItems: true },
+  };
+  assertEquals(
+    await checkInWorker(
+      nested,
+      Array.from({ length: 300 }, (_, i) => [-1 - i, ...many.slice(0, 500)]),
+    ),
+    true,
+  );
+
+  const unique = { type: "array", uniqueItems: true };
+  const cases: Array<[unknown[], boolean]> = [
+    [[], true],
+    [[1], true],
+    [[1, 1], false],
+    [[1, "1"], true],
+    [[null, "null"], true],
+    [[true, "true"], true],
+    [[{}, []], true],
+    [[[1, 2], [2, 1]], true],
+    [[[1, 2], [1, 2]], false],
+    [[{ a: 1, b: 2 }, { b: 2, a: 1 }], false],
+    [[{ a: 1 }, { a: 1, b: undefined }], true],
+    [[{ a: [1, { b: "x" }] }, { a: [1, { b: "y" }] }], true],
+    [[{ a: [1, { b: "x" }] }, { a: [1, { b: "x" }] }], false],
+    [[0, -0], false],
+    [["a,b", "a", "b"], true],
+    [[["a,b"], ["a", "b"]], true],
+    [[{ "a:1": 2 }, { a: "1:2" }], true],
+  ];
+  for (const [value, expected] of cases) {
+    assertEquals(check(unique, value), expected, JSON.stringify(value));
+  }
+  assertEquals(check({ type: "array", uniqueItems: false }, [1, 1]), true);
+});
+
+Deno.test("subschemas applied exponentially often: bounded, then not checked by the gateway", async () => {
+  /** `levels` of `{ kind: [{ $ref: next }, { $ref: next }] }` over `leaf`. */
+  const chain = (kind: string, levels: number, leaf: Record<string, unknown>) => {
+    const defs: Record<string, unknown> = {};
+    for (let i = 0; i < levels; i++) {
+      defs[`l${i}`] = { [kind]: [{ $ref: `#/$defs/l${i + 1}` }, { $ref: `#/$defs/l${i + 1}` }] };
+    }
+    defs[`l${levels}`] = leaf;
+    return { $defs: defs, $ref: "#/$defs/l0" };
+  };
+  // 2^36 applications on the old code (hours); over the budget now: taken as not checked.
+  assertEquals(await checkInWorker(chain("allOf", 36, { type: "object" }), {}), true);
+  assertEquals(await checkInWorker(chain("oneOf", 36, { type: "object" }), { a: 1 }), true);
+  // Through the data: each level of nesting checked against both branches of the one above.
+  const recursive = {
+    $defs: {
+      n: {
+        anyOf: [
+          { type: "object", properties: { x: { $ref: "#/$defs/n" } }, required: ["y"] },
+          { type: "object", properties: { x: { $ref: "#/$defs/n" } }, required: ["y"] },
+        ],
+      },
+    },
+    $ref: "#/$defs/n",
+  };
+  let deep: unknown = { y: 1, x: 7 };
+  for (let i = 0; i < 40; i++) deep = { y: 1, x: deep };
+  assertEquals(await checkInWorker(recursive, deep), true);
+
+  // Small chains and ordinary recursion are still checked.
+  assertEquals(check(chain("allOf", 4, { type: "object", required: ["x"] }), {}), false);
+  assertEquals(check(chain("allOf", 4, { type: "object", required: ["x"] }), { x: 1 }), true);
+  const tree = {
+    $defs: {
+      node: {
+        type: "object",
+        properties: {
+          v: { type: "number" },
+          kids: { type: "array", items: { $ref: "#/$defs/node" } },
+        },
+        required: ["v"],
+      },
+    },
+    $ref: "#/$defs/node",
+  };
+  const wide = {
+    v: 0,
+    kids: Array.from({ length: 20_000 }, (_, i) => ({ v: i, kids: [{ v: i }] })),
+  };
+  assertEquals(check(tree, wide), true);
+  wide.kids[19_999].kids.push({ v: "not a number" } as never);
+  assertEquals(check(tree, wide), false);
+  // `enum` and `const` with compound values keep their meaning.
+  assertEquals(check({ enum: [{ a: [1, 2] }, "x"] }, { a: [1, 2] }), true);
+  assertEquals(check({ enum: [{ a: [1, 2] }, "x"] }, { a: [2, 1] }), false);
+  assertEquals(check({ const: { a: 1, b: 2 } }, { b: 2, a: 1 }), true);
+  // A property named like a keyword is a property, not a keyword.
+  const named = {
+    type: "object",
+    properties: { enum: { type: "string" }, properties: { type: "number" } },
+  };
+  assertEquals(check(named, { enum: "e", properties: 1 }), true);
+  assertEquals(check(named, { enum: 1 }), false);
+  assertEquals(check(named, { "airlock:step": 1 }), true);
+});
