@@ -37,7 +37,11 @@ import { addMcpSessionMetrics } from "../observability/mod.ts";
 import { mcpApprovalChannel, type SendRequest } from "./mcp_approval.ts";
 import { requestIdFrom } from "./request_id.ts";
 import { registerTypeResources } from "./types_resources.ts";
-import { initializeParams, replayInitialize } from "./mcp_shared.ts";
+import { replayInitialize } from "./mcp_shared.ts";
+import { admitInitialize, jsonRpcError } from "./mcp_admission.ts";
+import { gateMessages } from "./mcp_gate.ts";
+// The bound of `tools.search` and `GET /v1/tools/search` (not re-exported by gateway/mod.ts).
+import { MAX_SEARCH_QUERY_CHARS } from "../gateway/bridge.ts";
 
 const SERVER_INFO = { name: "airlock", version: "1.0.0" };
 const PROGRESS_INTERVAL_MS = 1000;
@@ -367,7 +371,12 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     description: "Find tools by what they do. Returns ids, scores, descriptions and the " +
       "TypeScript signature to call from execute_code.",
     inputSchema: {
-      query: z.string().min(1).describe("What the tool should do, in natural language."),
+      // Capped like `GET /v1/tools/search`'s `q`: a long query holds the shared encoder.
+      query: z.string().min(1).max(MAX_SEARCH_QUERY_CHARS, {
+        message: `the query is longer than ${MAX_SEARCH_QUERY_CHARS} characters`,
+      }).describe(
+        `What the tool should do, in natural language (at most ${MAX_SEARCH_QUERY_CHARS} characters).`,
+      ),
       k: z.number().int().min(1).max(100).optional().describe("How many results (default 10)."),
     },
     annotations: { readOnlyHint: true, openWorldHint: false },
@@ -451,6 +460,11 @@ export interface McpTenantSessionStats {
 export interface McpSessionStats {
   /** Open sessions in all. */
   sessions: number;
+  /**
+   * MCP servers (each with its transport and catalogue subscription) not yet closed: the open
+   * sessions plus any being built or rebuilt for a request right now.
+   */
+  servers: number;
   /** Per tenant, in the order tenants were first seen. */
   tenants: McpTenantSessionStats[];
 }
@@ -502,6 +516,8 @@ export class McpHttpEndpoint {
   #shared: SharedMcpSessions | undefined;
   /** Sessions being rebuilt on this replica, so concurrent requests rebuild once. */
   #rebuilding = new Map<string, Promise<HttpSession | undefined>>();
+  /** Servers built and not yet closed (see {@linkcode McpSessionStats.servers}). */
+  #servers = 0;
 
   /**
    * @param gateway the gateway to serve
@@ -544,6 +560,7 @@ export class McpHttpEndpoint {
     this.#expireIdle(Date.now());
     return {
       sessions: this.#sessions.size,
+      servers: this.#servers,
       tenants: [...this.#tenants].map(([tenant, t]) => ({
         tenant,
         sessions: t.sessions.size,
@@ -571,7 +588,7 @@ export class McpHttpEndpoint {
         ? await this.#sharedSession(sessionId, tenant, key)
         : this.#sessions.get(sessionId);
       if (!session) {
-        return jsonRpcError(404, "Session not found");
+        return jsonRpcError(404, -32000, "Session not found");
       }
       if (session.tenantId !== tenant.id) {
         throw new GatewayError("forbidden", "this MCP session belongs to another tenant");
@@ -595,12 +612,16 @@ export class McpHttpEndpoint {
       return this.#untilSent(response, () => this.#done(session));
     }
     if (request.method !== "POST") {
-      return jsonRpcError(400, "Bad Request: Mcp-Session-Id header is required");
+      return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     }
     // A new session (`initialize`) takes one request of the tenant's rate limit, on every
     // backend: a client cannot open sessions (each a record and a server) without bound.
     await this.#gateway.limiter.take(tenant);
-    const params = this.#shared ? await initializeParams(request) : undefined;
+    // Only an `initialize` can open a session: anything else is refused from its body, before
+    // a transport and a server (subscribed to catalogue changes) are built for nothing.
+    const admitted = await admitInitialize(request);
+    if (admitted instanceof Response) return admitted;
+    const params = this.#shared ? admitted.params : undefined;
     let sharing: Promise<unknown> | undefined;
     const transport = await this.#connect(tenant, key, () => crypto.randomUUID(), (id) => {
       if (this.#shared && params) {
@@ -619,7 +640,25 @@ export class McpHttpEndpoint {
           });
       }
     });
-    const response = await transport.handleRequest(request);
+    // Whatever happens below, a server that opened no session is closed (and unsubscribed):
+    // nothing built for this request outlives it unless it is a session's.
+    const opened = () =>
+      transport.sessionId !== undefined &&
+      this.#sessions.get(transport.sessionId)?.transport === transport;
+    let response: Response;
+    try {
+      response = await transport.handleRequest(request, { parsedBody: admitted.body });
+    } catch (error) {
+      if (!opened()) await transport.close().catch(() => {});
+      throw error;
+    }
+    if (!opened()) {
+      // Refused by the SDK (Accept, Content-Type, a bad initialize): the answer is complete
+      // JSON, so the transport can go now.
+      const body = await response.arrayBuffer().catch(() => new ArrayBuffer(0));
+      await transport.close().catch(() => {});
+      return new Response(body, { status: response.status, headers: response.headers });
+    }
     if (sharing) {
       try {
         await sharing;
@@ -660,7 +699,12 @@ export class McpHttpEndpoint {
           this.#forget(id, transport, true);
         },
       });
+    let closed = false;
     transport.onclose = () => {
+      if (!closed) {
+        closed = true;
+        this.#servers--;
+      }
       if (transport.sessionId) this.#forget(transport.sessionId, transport);
     };
     const server = createMcpServer(this.#gateway, {
@@ -668,7 +712,15 @@ export class McpHttpEndpoint {
       fallbackSessionId: crypto.randomUUID(),
       keyId: key,
     });
-    await server.connect(transport);
+    this.#servers++;
+    try {
+      await server.connect(transport);
+    } catch (error) {
+      await transport.close().catch(() => {});
+      throw error;
+    }
+    // Every request of the session takes its share of the tenant's rate limit, batches too.
+    gateMessages(transport, () => this.#gateway.limiter.take(tenant));
     return transport;
   }
 
@@ -882,11 +934,4 @@ function sharedError(error: unknown): GatewayError {
   return kind === "state_unavailable"
     ? new GatewayError("state_unavailable", (error as Error).message, { retryAfter: 1 })
     : new GatewayError("internal", "the MCP session could not be shared");
-}
-
-function jsonRpcError(status: number, message: string): Response {
-  return new Response(
-    JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }),
-    { status, headers: { "content-type": "application/json" } },
-  );
 }

@@ -1,37 +1,14 @@
 /**
  * Helpers for MCP sessions shared by replicas: the client's `initialize` parameters are kept
- * (in Redis) when a session starts, and replayed on a fresh transport when a request of the
- * session reaches a replica that has not served it yet, so the server side is rebuilt through
- * the SDK's own initialization (same session id, same negotiated protocol version, same client
- * capabilities).
+ * (in Redis) when a session starts (`mcp_admission.ts` reads them), and replayed on a fresh
+ * transport when a request of the session reaches a replica that has not served it yet, so the
+ * server side is rebuilt through the SDK's own initialization (same session id, same
+ * negotiated protocol version, same client capabilities).
  *
  * @module
  */
 
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-
-/** Longest `initialize` body read for keeping, in UTF-16 units. */
-const MAX_BODY_CHARS = 64 * 1024;
-
-/**
- * The `initialize` params of a JSON-RPC request body (protocolVersion, capabilities,
- * clientInfo), or undefined when the body is not one, or is too long to keep.
- */
-export async function initializeParams(
-  request: Request,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    const text = await request.clone().text();
-    if (text.length > MAX_BODY_CHARS) return undefined;
-    const body = JSON.parse(text);
-    const message = Array.isArray(body) ? body.find((m) => m?.method === "initialize") : body;
-    if (message?.method !== "initialize" || typeof message.params !== "object") return undefined;
-    const { protocolVersion, capabilities, clientInfo } = message.params;
-    return { protocolVersion, capabilities: capabilities ?? {}, clientInfo };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Initializes a fresh transport (whose `sessionIdGenerator` returns the session's id) as the

@@ -40,13 +40,18 @@ export function registerTypeResources(
     description: "The namespaces the code can use, each with the URI of its TypeScript " +
       "declarations (.d.ts), and the URI of tools.d.ts (ToolError and tools.call/search).",
     mimeType: "application/json",
-  }, (uri: URL) => ({
-    contents: [{
-      uri: uri.href,
-      mimeType: "application/json",
-      text: JSON.stringify(index(), null, 2),
-    }],
-  }));
+  }, async (uri: URL) => {
+    // One request of the rate limit, like the declaration files below: a batch of 100 index
+    // reads is 100 answers the gateway renders.
+    await takeRequest(gateway, tenant);
+    return {
+      contents: [{
+        uri: uri.href,
+        mimeType: "application/json",
+        text: JSON.stringify(index(), null, 2),
+      }],
+    };
+  });
   server.registerResource(
     "types",
     new ResourceTemplate(`${TYPES_URI_PREFIX}{file}`, {

@@ -574,6 +574,7 @@ function addVaultMetrics(registry: Registry, read: () => VaultStoreStats): void 
 export function addMcpSessionMetrics(
   metrics: GatewayMetrics,
   read: () => {
+    servers?: number;
     tenants: Array<
       {
         tenant: string;
@@ -591,6 +592,16 @@ export function addMcpSessionMetrics(
         "Open MCP Streamable HTTP sessions.",
         ["tenant"],
         () => read().tenants.map((t) => ({ labels: { tenant: t.tenant }, value: t.sessions })),
+      ),
+    );
+    // Servers built for requests are counted apart from sessions: one that outlived its
+    // request without opening a session shows here and nowhere else.
+    metrics.registry.register(
+      new Gauge(
+        "airlock_mcp_servers",
+        "MCP servers of the Streamable HTTP endpoint not yet closed (open sessions and ones being built).",
+        [],
+        () => [{ labels: {}, value: read().servers ?? 0 }],
       ),
     );
     metrics.registry.register(
