@@ -4,6 +4,19 @@
  * to the event loop between batches), cached in memory and on disk by text hash, so a warm
  * start and an unchanged server re-embed nothing.
  *
+ * Bounds, whatever the servers do (red team f2: a tool list that never stops changing grew
+ * the cache by ~600 MB an hour and kept every tenant lexical):
+ * - vectors kept, in memory and on disk: the live tools' plus at most half as many others
+ *   (the most recent) + 32; the file is compacted once it holds more than 2× the live tools
+ *   + 64 records, while indexing as well as when idle, and at most `maxCacheBytes` of it is
+ *   read at start;
+ * - texts that have been in the catalogue since before its last change are embedded before
+ *   new ones, so a churning server does not starve the others' tools; once the catalogue has
+ *   changed while the indexer was running, each batch is followed by a pause as long as it
+ *   took until nothing is pending, so a server that churns faster than it can be embedded
+ *   takes at most about half of the encoder;
+ * - query embeddings go through a tenant-fair queue (`query_queue.ts`).
+ *
  * Lexical scoring is field-weighted BM25 (BM25F, `bm25f.ts`) over a tool's name,
  * description, parameter names, parameter descriptions and server, precomputed per catalogue.
  * Let `lex = bm25f / max bm25f` and `emb = (cos − mean cos) / (max cos − mean cos)` clipped to
@@ -11,8 +24,10 @@
  * - `rrf` (reciprocal rank fusion): `(1 − w) / (k + rank_lex) + w / (k + rank_emb)`, a rank
  *   counted only where that score is above 0, then divided by the best tool's; or
  * - `linear`: `w · emb + (1 − w) · lex`.
- * Scores are in (0, 1], relative to the query's best match. Until every tool has a vector
- * (and when the encoder is lexical only) the score is `lex` alone. Tools scoring 0 are never
+ * Scores are in (0, 1], relative to the query's best match. A tool without a vector yet
+ * takes `lex` in place of `emb` (the mean and max are over the tools with vectors), so tools
+ * that did not change keep hybrid ranking while a churning server's new texts wait for the
+ * encoder; with no vector at all (and when the encoder is lexical only) the score is `lex`. Tools scoring 0 are never
  * returned. Tools whose name the query writes (`read_text_file`, `readTextFile`,
  * `filesystem.read_text_file`; see `name_match.ts`) come first, with score 1 (several sharing
  * that name in the order of their fused scores).
@@ -26,7 +41,8 @@ import { NameMatcher } from "./name_match.ts";
 import { terms } from "./text.ts";
 import { embeddingText, lexicalFields } from "./tool_text.ts";
 import { type Embedder, type EmbedderStatus, SelectionError } from "./types.ts";
-import { textHash, VectorCache } from "./vector_cache.ts";
+import { QueryQueue } from "./query_queue.ts";
+import { DEFAULT_MAX_CACHE_BYTES, textHash, VectorCache } from "./vector_cache.ts";
 
 /** Default weight of the embedding score in the fused score (tuned on bench/data). */
 export const DEFAULT_EMBEDDING_WEIGHT = 0.4;
@@ -68,6 +84,13 @@ export interface ToolIndexOptions {
   rrfK?: number;
   /** BM25F field weights and normalisation; default {@link DEFAULT_FIELDS}. */
   fields?: readonly FieldSpec[];
+  /** Bytes of the cache file read at start at most (the newest records); default 64 MiB. */
+  maxCacheBytes?: number;
+  /**
+   * Queries one scope (tenant) may have queued or running at the query encoder; past that a
+   * search ranks lexically. Default 4 (see `query_queue.ts`).
+   */
+  queriesPerScope?: number;
 }
 
 /** Options of one {@link ToolIndex.search}. */
@@ -114,8 +137,11 @@ export interface ScoredTool {
 export interface ToolIndexStatus {
   /** The encoder in use and why. */
   embedder: EmbedderStatus;
-  /** `hybrid` once every tool has a vector; `lexical` before that or without an encoder. */
-  mode: "hybrid" | "lexical";
+  /**
+   * `hybrid` once every tool has a vector; `partial` while only some have (those rank by
+   * meaning too); `lexical` before any has, or without an encoder.
+   */
+  mode: "hybrid" | "partial" | "lexical";
   /** Tools in the catalogue. */
   tools: number;
   /** Tools whose vector is not computed yet (0 once lexical only: nothing left to do). */
@@ -126,6 +152,12 @@ export interface ToolIndexStatus {
   embeddedTexts: number;
   /** Vectors loaded from the disk cache at start-up. */
   cacheLoaded: number;
+  /** Vectors held in memory (bounded by the live catalogue; see the module docs). */
+  vectors: number;
+  /** Records in the cache file (bounded by the live catalogue; see the module docs). */
+  cacheRecords: number;
+  /** Tool texts embedded that had left the catalogue by the time their vector came back. */
+  staleTexts: number;
 }
 
 interface Entry {
@@ -138,10 +170,14 @@ interface Entry {
 const QUERY_CACHE_SIZE = 256;
 
 /**
- * Query embeddings a budgeted search starts in the background at most while others are in
- * flight (the encoder's CPU is shared with sandbox start-ups; its queue stays short).
+ * Query embeddings of one scope a budgeted search starts in the background at most while
+ * others are in flight (the encoder's CPU is shared with sandbox start-ups; its queue stays
+ * short). Counted per scope: another tenant's load does not send a search to lexical ranking.
  */
 const MAX_BACKGROUND_EMBEDDINGS = 2;
+
+/** Vectors kept besides the live tools': `live / 2 + SPARE_VECTORS` (the most recent). */
+const SPARE_VECTORS = 32;
 
 /** The searchable tool catalogue (see the module docs for the scoring). */
 export class ToolIndex {
@@ -160,7 +196,9 @@ export class ToolIndex {
   #rrfK: number;
   #fields: readonly FieldSpec[];
   /** Every tool's vector, row by row, for the entries it was built for. */
-  #matrix: { entries: Entry[]; dim: number; rows: Float32Array } | null = null;
+  #matrix:
+    | { entries: Entry[]; version: number; dim: number; rows: Float32Array; has: Uint8Array }
+    | null = null;
   #vectors = new Map<string, Float32Array>();
   #cache: VectorCache | null = null;
   #cacheDir: string | undefined;
@@ -173,6 +211,15 @@ export class ToolIndex {
   #queryVectorsByScope = new Map<string, number>();
   /** Queries being embedded now (bounded by the searches in flight). */
   #pendingVectors = new Map<string, Promise<Float32Array | null>>();
+  /** The tenant-fair line in front of the encoder for query embeddings. */
+  #queue: QueryQueue;
+  #maxCacheBytes: number;
+  /** Catalogue changes so far, and the change each live text first appeared in. */
+  #generation = 0;
+  #firstSeen = new Map<string, number>();
+  /** Bumped whenever vectors are added or dropped (the similarity matrix is rebuilt). */
+  #vectorsVersion = 0;
+  #staleTexts = 0;
   #embedCalls = 0;
   #embeddedTexts = 0;
   #cacheLoaded = 0;
@@ -187,6 +234,8 @@ export class ToolIndex {
     this.#fusion = opts.fusion ?? DEFAULT_FUSION;
     this.#rrfK = opts.rrfK ?? DEFAULT_RRF_K;
     this.#fields = opts.fields ?? DEFAULT_FIELDS;
+    this.#maxCacheBytes = opts.maxCacheBytes ?? DEFAULT_MAX_CACHE_BYTES;
+    this.#queue = new QueryQueue((texts) => this.#embedder!.embed(texts), opts.queriesPerScope);
     if (!(this.#weight >= 0 && this.#weight <= 1)) {
       throw new SelectionError("invalid_argument", "embeddingWeight must be in [0, 1]");
     }
@@ -204,10 +253,15 @@ export class ToolIndex {
     this.#status = resolved.status;
     if (resolved.cacheKey !== null && this.#cacheDir) {
       this.#cache = new VectorCache(this.#cacheDir, resolved.cacheKey);
-      const stored = await this.#cache.load();
+      const stored = await this.#cache.load(this.#maxCacheBytes);
       this.#cacheLoaded = stored.size;
       this.#stored = stored.size;
       for (const [hash, vector] of stored) this.#vectors.set(hash, vector);
+      if (stored.truncated) {
+        // Past the cap: the file keeps only what was read, so it does not stay oversized.
+        await this.#cache.rewrite([...stored]).catch(() => this.#cache = null);
+      }
+      this.#vectorsVersion++;
     }
     this.#kick();
   }
@@ -253,19 +307,33 @@ export class ToolIndex {
       return entry;
     });
     this.#byId = new Map(tools.map((t) => [t.id, t]));
+    // Texts live before this change keep their age; new ones are this generation's.
+    const generation = ++this.#generation;
+    const firstSeen = new Map<string, number>();
+    for (const e of this.#entries) {
+      firstSeen.set(e.hash, this.#firstSeen.get(e.hash) ?? generation);
+    }
+    this.#firstSeen = firstSeen;
     this.#bm25 = new Bm25fIndex(this.#entries.map((e) => e.fields), [...this.#fields]);
     this.#names = new NameMatcher(tools);
     this.#matrix = null;
     this.#kick();
   }
 
+  /**
+   * Entries without a vector, one per text: those live since before the last catalogue change
+   * first (a churning server's fresh texts must not starve tools that did not change).
+   */
   #pending(): Entry[] {
     const seen = new Set<string>();
-    return this.#entries.filter((e) => {
-      if (this.#vectors.has(e.hash) || seen.has(e.hash)) return false;
+    const older: Entry[] = [];
+    const newer: Entry[] = [];
+    for (const e of this.#entries) {
+      if (this.#vectors.has(e.hash) || seen.has(e.hash)) continue;
       seen.add(e.hash);
-      return true;
-    });
+      (this.#firstSeen.get(e.hash)! < this.#generation ? older : newer).push(e);
+    }
+    return older.concat(newer);
   }
 
   /** Starts the background build if there is work and none is running. */
@@ -280,10 +348,14 @@ export class ToolIndex {
 
   async #runBuild(): Promise<void> {
     const embedder = this.#embedder!;
+    // Set once the catalogue changes under this run: from then on the run is churn-driven.
+    let churning = false;
     for (;;) {
       const batch = this.#pending().slice(0, this.#batchSize);
       if (batch.length === 0) return await this.#compact();
       let vectors: Float32Array[];
+      const started = performance.now();
+      const generation = this.#generation;
       try {
         this.#embedCalls++;
         vectors = await embedder.embed(batch.map((e) => e.text));
@@ -293,9 +365,20 @@ export class ToolIndex {
         this.#status = this.#embedder.status;
         return;
       }
+      const took = performance.now() - started;
       this.#embeddedTexts += batch.length;
-      const fresh: Array<[string, Float32Array]> = batch.map((e, i) => [e.hash, vectors[i]]);
-      for (const [hash, vector] of fresh) this.#vectors.set(hash, vector);
+      // The catalogue may have changed while the batch was embedded: only texts still listed
+      // go to disk (a churned-away text would be dead weight there), all to memory (bounded).
+      const live = this.#firstSeen;
+      const fresh: Array<[string, Float32Array]> = [];
+      batch.forEach((e, i) => {
+        this.#vectors.delete(e.hash);
+        this.#vectors.set(e.hash, vectors[i]);
+        if (live.has(e.hash)) fresh.push([e.hash, vectors[i]]);
+      });
+      this.#staleTexts += batch.length - fresh.length;
+      this.#vectorsVersion++;
+      this.#prune();
       if (this.#cache) {
         try {
           await this.#cache.append(fresh);
@@ -304,21 +387,48 @@ export class ToolIndex {
           this.#cache = null; // an unwritable cache dir costs warm starts, nothing else
         }
       }
-      // Yield a macrotask so requests keep being served while a large catalogue indexes.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      // Compacted while indexing too: a list that never stops changing is never idle.
+      await this.#compact();
+      // Yield a macrotask so requests keep being served while a large catalogue indexes. Once
+      // the catalogue has changed during this run (until nothing is pending), pause as long as
+      // each batch took: a server changing faster than it can be embedded gets at most about
+      // half of the encoder (a stable catalogue indexes at full speed).
+      churning ||= generation !== this.#generation;
+      const pause = churning ? Math.min(took, 1_000) : 0;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
   /**
-   * Rewrites the cache file when most of its records belong to tools no longer in the
-   * catalogue (servers changed many times), so it does not grow without bound.
+   * Drops the oldest vectors of texts no longer listed once more than
+   * `live + live / 2 + SPARE_VECTORS` are held (a server switching back and forth still finds
+   * its recent texts). Linear in the vectors held.
+   */
+  #prune(): void {
+    const live = this.#firstSeen;
+    const limit = live.size + (live.size >> 1) + SPARE_VECTORS;
+    let excess = this.#vectors.size - limit;
+    if (excess <= 0) return;
+    for (const hash of this.#vectors.keys()) {
+      if (excess <= 0) break;
+      if (live.has(hash)) continue;
+      this.#vectors.delete(hash);
+      excess--;
+    }
+    this.#vectorsVersion++;
+  }
+
+  /**
+   * Rewrites the cache file to the vectors held (see {@link #prune}) once it holds more than
+   * 2× the live tools + 64 records, so it stays bounded by the live catalogue.
    */
   async #compact(): Promise<void> {
-    const live = new Map(this.#entries.map((e) => [e.hash, this.#vectors.get(e.hash)!]));
-    if (!this.#cache || this.#stored <= 2 * live.size + 64) return;
+    if (!this.#cache || this.#stored <= 2 * this.#firstSeen.size + 64) return;
+    this.#prune();
+    const kept = [...this.#vectors];
     try {
-      await this.#cache.rewrite([...live]);
-      this.#stored = live.size;
+      await this.#cache.rewrite(kept);
+      this.#stored = kept.length;
     } catch {
       // Compaction is an optimisation; the append-only file stays valid without it.
     }
@@ -341,27 +451,34 @@ export class ToolIndex {
       : this.#embedder.cacheKey === null
       ? 0
       : this.#pending().length;
+    const covered = this.#covered();
     return {
       embedder: this.#status,
-      mode: this.#hybrid() ? "hybrid" : "lexical",
+      mode: covered === 0 ? "lexical" : covered === this.#entries.length ? "hybrid" : "partial",
       tools: this.#entries.length,
       pending,
       embedCalls: this.#embedCalls,
       embeddedTexts: this.#embeddedTexts,
       cacheLoaded: this.#cacheLoaded,
+      vectors: this.#vectors.size,
+      cacheRecords: this.#cache ? this.#stored : 0,
+      staleTexts: this.#staleTexts,
     };
   }
 
-  #hybrid(): boolean {
-    return this.#embedder !== null && this.#embedder.cacheKey !== null &&
-      this.#entries.length > 0 && this.#entries.every((e) => this.#vectors.has(e.hash));
+  /** Tools of the catalogue that have a vector (0 without an encoder). Linear. */
+  #covered(): number {
+    if (this.#embedder === null || this.#embedder.cacheKey === null) return 0;
+    let n = 0;
+    for (const e of this.#entries) if (this.#vectors.has(e.hash)) n++;
+    return n;
   }
 
   /**
    * The query's vector, cached (and shared while being computed) under `key`: the query within
    * its scope (see {@linkcode SearchOptions.scope}).
    */
-  #queryVector(query: string, key: string, scope: string): Promise<Float32Array | null> {
+  #queryVector(query: string, key: string, scope: string): Promise<Float32Array | null> | null {
     const cached = this.#queryVectors.get(key);
     if (cached) {
       // Refresh its place in the LRU order.
@@ -372,9 +489,12 @@ export class ToolIndex {
     // The same query asked again in its scope while it is being embedded waits for that call.
     let pending = this.#pendingVectors.get(key);
     if (!pending) {
+      // Through the tenant-fair queue; a scope past its share ranks lexically (`null`).
+      const queued = this.#queue.submit(scope, query);
+      if (!queued) return null;
       pending = (async () => {
         try {
-          const [vector] = await this.#embedder!.embed([query]);
+          const vector = await queued;
           this.#rememberQuery(key, scope, vector);
           return vector;
         } catch {
@@ -435,17 +555,17 @@ export class ToolIndex {
     const entries = this.#entries;
     const n = entries.length;
     if (n === 0 || k === 0 || query.trim() === "") return [];
-    const hybrid = this.#hybrid() && this.#weight > 0;
+    const hybrid = this.#weight > 0 && this.#covered() > 0;
     // With a budget, a new query does not queue behind the encoder's work in flight: it is
-    // ranked lexically at once, and embedded in the background only while few are queued.
-    const key = JSON.stringify([options.scope ?? "", query]);
+    // ranked lexically at once, and embedded in the background only while few of its scope's
+    // are queued.
+    const scope = options.scope ?? "";
+    const key = JSON.stringify([scope, query]);
     const known = this.#queryVectors.has(key) || this.#pendingVectors.has(key);
-    const busy = options.budgetMs !== undefined && !known && this.#pendingVectors.size > 0;
-    const skip = busy && this.#pendingVectors.size >= MAX_BACKGROUND_EMBEDDINGS;
+    const busy = options.budgetMs !== undefined && !known && this.#queue.size > 0;
+    const skip = busy && this.#queue.load(scope) >= MAX_BACKGROUND_EMBEDDINGS;
     // The query is embedded (or found in the cache) while the lexical scores are computed.
-    const vectorPromise = hybrid && !skip
-      ? this.#queryVector(query, key, options.scope ?? "")
-      : null;
+    const vectorPromise = hybrid && !skip ? this.#queryVector(query, key, scope) : null;
     const budgetMs = busy ? 0 : options.budgetMs;
     const names = this.#names;
     const bm25 = this.#bm25;
@@ -455,7 +575,9 @@ export class ToolIndex {
     const queryVector = vectorPromise ? await withinBudget(vectorPromise, budgetMs) : null;
     let emb: Float64Array | null = null;
     // The catalogue may have changed while the query was embedded.
-    if (queryVector && this.#entries === entries) emb = this.#similarities(entries, queryVector);
+    if (queryVector && this.#entries === entries) {
+      emb = this.#similarities(entries, queryVector, lex, maxLex);
+    }
     const scores = this.#fuse(lex, maxLex, emb);
 
     // Tools the query names come first, in the order it names them.
@@ -480,31 +602,50 @@ export class ToolIndex {
   }
 
   /**
-   * `(cos − mean) / (max − mean)` clipped to [0, 1] for every tool, over a contiguous matrix
-   * of the catalogue's vectors (built once per catalogue).
+   * `(cos − mean) / (max − mean)` clipped to [0, 1] for every tool with a vector (mean and
+   * max over those), over a contiguous matrix of the catalogue's vectors (built once per
+   * catalogue and set of vectors); a tool without a vector yet gets `lex / maxLex` instead.
    */
-  #similarities(entries: Entry[], query: Float32Array): Float64Array {
-    if (this.#matrix?.entries !== entries) {
+  #similarities(
+    entries: Entry[],
+    query: Float32Array,
+    lex: Float64Array,
+    maxLex: number,
+  ): Float64Array {
+    const version = this.#vectorsVersion;
+    if (this.#matrix?.entries !== entries || this.#matrix.version !== version) {
       const dim = query.length;
       const rows = new Float32Array(entries.length * dim);
-      entries.forEach((e, i) => rows.set(this.#vectors.get(e.hash)!.subarray(0, dim), i * dim));
-      this.#matrix = { entries, dim, rows };
+      const has = new Uint8Array(entries.length);
+      entries.forEach((e, i) => {
+        const vector = this.#vectors.get(e.hash);
+        if (!vector) return;
+        rows.set(vector.subarray(0, dim), i * dim);
+        has[i] = 1;
+      });
+      this.#matrix = { entries, version, dim, rows, has };
     }
-    const { rows, dim } = this.#matrix;
+    const { rows, dim, has } = this.#matrix;
     const n = entries.length;
     const cos = new Float64Array(n);
     let sum = 0;
+    let count = 0;
     let max = -Infinity;
     for (let i = 0, at = 0; i < n; i++, at += dim) {
+      if (!has[i]) continue;
       let dot = 0;
       for (let j = 0; j < dim; j++) dot += rows[at + j] * query[j];
       cos[i] = dot;
       sum += dot;
+      count++;
       if (dot > max) max = dot;
     }
-    const mean = sum / n;
+    const mean = count > 0 ? sum / count : 0;
     const span = max - mean;
-    for (let i = 0; i < n; i++) cos[i] = span > 0 ? Math.max(0, (cos[i] - mean) / span) : 0;
+    for (let i = 0; i < n; i++) {
+      if (!has[i]) cos[i] = maxLex > 0 ? lex[i] / maxLex : 0;
+      else cos[i] = span > 0 ? Math.max(0, (cos[i] - mean) / span) : 0;
+    }
     return cos;
   }
 

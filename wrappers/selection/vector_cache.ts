@@ -13,6 +13,25 @@ import { createHash } from "node:crypto";
 
 const MAGIC = [0x41, 0x49, 0x52, 0x56]; // "AIRV"
 
+/**
+ * Bytes of records {@link VectorCache.load} reads by default: 64 MiB, ~32,000 vectors of 512
+ * dimensions, far more than a catalogue's (the index keeps at most ~1.5× its live tools).
+ */
+export const DEFAULT_MAX_CACHE_BYTES = 64 * 2 ** 20;
+
+/** Exactly `length` bytes of `file` from `offset` (fewer only at its end). */
+async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  await file.seek(offset, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < length) {
+    const n = await file.read(out.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+  return out.subarray(0, got);
+}
+
 /** Hex SHA-256 of a text: the key of its vector. */
 export function textHash(text: string): string {
   return createHash("sha256").update(text).digest("hex");
@@ -31,32 +50,56 @@ export class VectorCache {
     this.path = `${dir}/vectors-${name}.bin`;
   }
 
-  /** Every stored vector by text hash; empty when the file is missing or unreadable. */
-  async load(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    let bytes: Uint8Array;
+  /**
+   * Every stored vector by text hash; empty when the file is missing or unreadable. At most
+   * `maxBytes` of records are read (the newest, at the file's end): a file grown past that
+   * (by an older version, or copied in) costs no more memory or start-up time than the cap;
+   * `truncated` then says the caller should rewrite it.
+   */
+  async load(
+    maxBytes = DEFAULT_MAX_CACHE_BYTES,
+  ): Promise<Map<string, Float32Array> & { truncated?: boolean }> {
+    const out: Map<string, Float32Array> & { truncated?: boolean } = new Map();
+    let file: Deno.FsFile;
     try {
-      bytes = await Deno.readFile(this.path);
+      file = await Deno.open(this.path, { read: true });
     } catch {
       return out;
     }
-    if (bytes.length < 8 || MAGIC.some((b, i) => bytes[i] !== b)) {
-      this.#rewrite = true;
+    let bytes: Uint8Array;
+    let dims: number;
+    try {
+      const size = (await file.stat()).size;
+      const header = await readAt(file, 0, Math.min(8, size));
+      if (header.length < 8 || MAGIC.some((b, i) => header[i] !== b)) {
+        this.#rewrite = true;
+        return out;
+      }
+      dims = new DataView(header.buffer, header.byteOffset, 8).getUint32(4, true);
+      const recordBytes = 32 + dims * 4;
+      const records = Math.floor((size - 8) / recordBytes);
+      const whole = 8 + records * recordBytes;
+      const kept = Math.min(records, Math.floor(Math.max(0, maxBytes - 8) / recordBytes));
+      out.truncated = kept < records;
+      bytes = await readAt(file, whole - kept * recordBytes, kept * recordBytes);
+      if (whole < size) {
+        // A torn last record (crash mid-append): cut it off so later appends stay aligned.
+        await Deno.truncate(this.path, whole).catch(() => this.#rewrite = true);
+      }
+    } catch {
       return out;
+    } finally {
+      file.close();
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const dims = view.getUint32(4, true);
     const recordBytes = 32 + dims * 4;
-    const whole = 8 + Math.floor((bytes.length - 8) / recordBytes) * recordBytes;
-    if (whole < bytes.length) {
-      // A torn last record (crash mid-append): cut it off so later appends stay aligned.
-      await Deno.truncate(this.path, whole).catch(() => this.#rewrite = true);
-    }
-    for (let off = 8; off + recordBytes <= whole; off += recordBytes) {
+    for (let off = 0; off + recordBytes <= bytes.length; off += recordBytes) {
       const hash = Array.from(bytes.subarray(off, off + 32), (b) => b.toString(16).padStart(2, "0"))
         .join("");
       const vector = new Float32Array(dims);
       for (let i = 0; i < dims; i++) vector[i] = view.getFloat32(off + 32 + i * 4, true);
+      // A hash stored twice: the later record wins, at the later place in the order.
+      out.delete(hash);
       out.set(hash, vector);
     }
     return out;
