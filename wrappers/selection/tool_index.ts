@@ -15,7 +15,9 @@
  *   changed while the indexer was running, each batch is followed by a pause as long as it
  *   took until nothing is pending, so a server that churns faster than it can be embedded
  *   takes at most about half of the encoder;
- * - query embeddings go through a tenant-fair queue (`query_queue.ts`).
+ * - query embeddings go through a tenant-fair queue (`query_queue.ts`): round-robin by
+ *   scope, a few per scope (past that: lexical ranking), a busy scope's share halved while
+ *   others ask, queries cut to 2,000 characters.
  *
  * Lexical scoring is field-weighted BM25 (BM25F, `bm25f.ts`) over a tool's name,
  * description, parameter names, parameter descriptions and server, precomputed per catalogue.

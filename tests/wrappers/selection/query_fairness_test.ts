@@ -5,7 +5,7 @@
  * and no query, however long, hands the encoder more than 2,000 characters. Real offline USE
  * encoder (in its worker); fairness is checked as the order texts reach it, never timings.
  */
-import { assert, assertEquals, tool } from "./helpers.ts";
+import { assert, assertEquals, CountingEmbedder, tool } from "./helpers.ts";
 import {
   type Embedder,
   loadUseEmbedder,
@@ -137,4 +137,33 @@ Deno.test("a query far past 2,000 characters hands the encoder 2,000 at most", a
     assert(sent.length <= 2_000 && astral.startsWith(sent), "cut inside a surrogate pair");
     assert(!/[\uD800-\uDBFF]$/.test(sent), "a lone high surrogate was sent");
   });
+});
+
+Deno.test("a tenant asking one query after another leaves the encoder free half the time for others", async () => {
+  // A fake encoder taking 200 ms for tenant a's queries (a long query), none for b's. An
+  // execution's searches are ranked one at a time, so a's next query always arrives just as
+  // its last ends: without a pause, b's next search always finds a's in flight.
+  const seen: string[] = [];
+  const inner = new CountingEmbedder("fake:fair");
+  const embedder: Embedder = {
+    status: inner.status,
+    cacheKey: inner.cacheKey,
+    async embed(texts) {
+      seen.push(...texts);
+      if (texts[0].startsWith("a ")) await new Promise((r) => setTimeout(r, 200));
+      return inner.embed(texts);
+    },
+  };
+  const index = new ToolIndex({ embedder });
+  index.setCatalogue(catalogue);
+  await index.ready();
+  seen.length = 0;
+  await index.search("b 0 read a file", 3, undefined, { scope: "b" });
+  await index.search("a 1 read a file", 3, undefined, { scope: "a" });
+  // a asks again at once; b 20 ms later (well inside a's 200 ms pause).
+  const a2 = index.search("a 2 read a file", 3, undefined, { scope: "a" });
+  await new Promise((r) => setTimeout(r, 20));
+  await index.search("b 1 read a file", 3, undefined, { scope: "b" });
+  await a2;
+  assertEquals(seen.map(owner), ["b", "a", "b", "a"], seen.join(" | "));
 });
