@@ -24,7 +24,7 @@ import { cardNumberValid, IBAN_LENGTHS, ibanValid, ssnValid } from "./checksums.
 import { validNationalNumberOfDigits } from "./phone_validator.ts";
 import { decodeForm } from "./fold.ts";
 import { ipv4Special, isNetwork, prefixAfter } from "./special_addresses.ts";
-import { hostNameAfter } from "./host_names.ts";
+import { hostNameAfter, shortHostName } from "./host_names.ts";
 
 /** Which numeric types to look for. */
 export interface NumberTypes {
@@ -429,7 +429,7 @@ function matchDashedHostIpv4(text: string, i: number, out: Finding[]): number {
     if (octet > 255) return -1;
     octets.push(octet);
   }
-  if (!hostNameAfter(text, j)) return -1;
+  if (!hostNameAfter(text, j) && !shortHostName(text, i, j)) return -1;
   if (!ipv4Special(octets[0], octets[1], octets[2], octets[3])) {
     out.push({ type: "ip", start: i, end: j, value: text.slice(i, j) });
   }

@@ -25,6 +25,9 @@ const NETWORK_TLDS: ReadonlySet<string> = new Set([
   "intranet",
   "corp",
   "home",
+  // Kubernetes service names (`10-244-1-5.default.svc`, `….svc.cluster.local`).
+  "svc",
+  "pod",
 ]);
 
 /**
@@ -103,4 +106,18 @@ export function hostNameAfter(text: string, dot: number): boolean {
   if (COMMON_TLDS.has(tld) || NETWORK_TLDS.has(tld)) return true;
   return tld.length === 2 && isLetter(tld.charCodeAt(0)) && isLetter(tld.charCodeAt(1)) &&
     !FILE_EXTENSIONS.has(tld);
+}
+
+/**
+ * Whether the dashed address ending at `end` and starting at `start` is an EC2-style short host
+ * name standing alone (`ip-10-0-1-23`, as `hostname` prints it): `ip-` right before it, at a
+ * word's start, and no word character, `-` or further label after it.
+ */
+export function shortHostName(text: string, start: number, end: number): boolean {
+  if (start < 3 || text.slice(start - 3, start).toLowerCase() !== "ip-") return false;
+  const before = codeAt(text, start - 4);
+  if (isAlnum(before) || before === 45 || before === 95 || before === 46) return false;
+  const after = codeAt(text, end);
+  if (after === 46 && isAlnum(codeAt(text, end + 1))) return false; // a longer name's label
+  return !isAlnum(after) && after !== 45 && after !== 95;
 }

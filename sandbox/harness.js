@@ -87,7 +87,10 @@ function runner() {
   const TOKEN_END =
     /[\s"'`<>{}[\],;|\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Extended_Pictographic}]/u;
   const VALUE_GROUP = /^(?:[0-9A-Za-z+()\-./]*[0-9][0-9A-Za-z+()\-./]*|[A-Z]{1,4})$/;
-  const REFERENCE_BODY = /^(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6})$/;
+  const REFERENCE_BODY =
+    /^(?:amp;){0,3}(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6})$/;
+  const UNSEEN = /[\0\p{Default_Ignorable_Code_Point}]/u;
+  const UNSEEN_ALL = /[\0\p{Default_Ignorable_Code_Point}]/gu;
   function dropPartialToken(text) {
     const begin = text.lastIndexOf("-----BEGIN ", text.length - 1);
     if (begin >= 0 && text.length - begin <= 8192 && text.indexOf("-----END ", begin) < 0) {
@@ -100,8 +103,9 @@ function runner() {
         (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
       i -= pair ? 2 : 1;
     }
-    // NULs between the characters (UTF-16 read as bytes): groups twice as long.
-    const wide = text.slice(Math.max(0, i - 128), i).includes("\0") ? 2 : 1;
+    // NULs between the characters (UTF-16 read as bytes), or characters nobody sees: groups
+    // up to twice as long.
+    const wide = UNSEEN.test(text.slice(Math.max(0, i - 128), i)) ? 2 : 1;
     const floor = Math.max(0, i - wide * 64);
     let kept = i;
     let at = i;
@@ -113,7 +117,7 @@ function runner() {
       const whole = start === 0 || endsToken(text, start);
       if (end === start || !whole || end - start > wide * 40) break;
       const raw = text.slice(start, end);
-      const token = wide === 2 ? raw.replaceAll("\0", "") : raw;
+      const token = wide === 2 ? raw.replace(UNSEEN_ALL, "") : raw;
       if (token.length > 40) break;
       if (token.length <= 8 && VALUE_GROUP.test(token)) {
         kept = start;
@@ -122,7 +126,7 @@ function runner() {
       }
       const label = Math.max(raw.lastIndexOf("="), raw.lastIndexOf(":"));
       const group = raw.slice(label + 1);
-      const bare = wide === 2 ? group.replaceAll("\0", "") : group;
+      const bare = wide === 2 ? group.replace(UNSEEN_ALL, "") : group;
       if (label >= 0 && bare.length > 0 && bare.length <= 8 && VALUE_GROUP.test(bare)) {
         kept = start + label + 1;
       }
@@ -137,7 +141,7 @@ function runner() {
       (text.charCodeAt(i - 2) & 0xfc00) === 0xd800;
     if (!TOKEN_END.test(pair ? text.slice(i - 2, i) : text[i - 1])) return false;
     if (text.charCodeAt(i - 1) !== 0x3b) return true;
-    for (let amp = i - 2; amp >= 0 && i - 1 - amp <= 33; amp--) {
+    for (let amp = i - 2; amp >= 0 && i - 1 - amp <= 45; amp--) {
       if (text.charCodeAt(amp) === 0x26) return !REFERENCE_BODY.test(text.slice(amp + 1, i - 1));
     }
     return true;

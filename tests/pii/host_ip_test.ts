@@ -21,6 +21,12 @@ Deno.test("host names: an address in a host name's first labels is found", () =>
     ["curl http://54.123.45.67.nip.io:8080/", ["54.123.45.67"]],
     ["9.113.0.203.in-addr.arpa. 3600 IN PTR host.example.com.", ["9.113.0.203"]],
     ['{"host":"ip-10-20-30-40.corp.local"}', ["10-20-30-40"]],
+    // Short names (red team g1): EC2's `hostname`, Kubernetes pod and service names.
+    ["hostname: ip-10-0-1-23", ["10-0-1-23"]],
+    ["ip-172-31-5-9", ["172-31-5-9"]],
+    ["10-244-1-5.default.svc", ["10-244-1-5"]],
+    ["10-244-1-5.default.svc.cluster.local", ["10-244-1-5"]],
+    ["10-244-1-5.default.pod", ["10-244-1-5"]],
   ];
   const wrong = cases.filter(([text, want]) => JSON.stringify(ips(text)) !== JSON.stringify(want))
     .map(([text]) => `${text} → ${JSON.stringify(ips(text))}`);
@@ -45,6 +51,10 @@ Deno.test("host names: look-alikes and special addresses stay", () => {
     "ip-10-0-1-23.ec2.internal_backup",
     "ip-10-0-1-23.ec2.internalx9_y",
     "1-2-3-4.txt",
+    "zip-10-0-1-23",
+    "strip-1-2-3-4",
+    "ip-10-0-1-23-x",
+    "ip-127-0-0-1",
     "release-1-2-3-4",
   ];
   assertEquals(stay.filter((text) => ips(text).length > 0), []);

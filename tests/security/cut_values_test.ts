@@ -42,7 +42,22 @@ Deno.test("dropPartialToken: no cut inside a value written with spaces leaves an
 });
 
 /** `value`'s spaces written as an HTML character reference (`&nbsp;`, `&#32;`, `&#x20;`). */
-const REFERENCES = ["&nbsp;", "&#32;", "&#x20;", "&#160;", "&ensp;"];
+const REFERENCES = [
+  "&nbsp;",
+  "&#32;",
+  "&#x20;",
+  "&#160;",
+  "&ensp;",
+  // Escaped again (HTML inside XML or RSS), and invisible characters beside each space
+  // (red team g1: both kept 18 of an IBAN's 22 characters).
+  "&amp;nbsp;",
+  "&amp;#160;",
+  "&amp;amp;nbsp;",
+  "\u200b ",
+  " \u200b",
+  "\u00ad ",
+  "\u2060 \u2060",
+];
 
 /** `text` as UTF-16LE bytes read as text: a NUL after every character. */
 function utf16le(text: string): string {
@@ -168,6 +183,8 @@ Deno.test("real gateway: error messages and log lines cut inside `&nbsp;`-spaced
     const forms = [
       `<td>IBAN:&nbsp;${iban.replaceAll(" ", "&nbsp;")}</td>`,
       `card&#32;4111&#32;1111&#32;1111&#32;1111 ok`,
+      `<description>IBAN:&amp;nbsp;${iban.replaceAll(" ", "&amp;nbsp;")}</description>`,
+      `card 4111\u200b 1111\u200b 1111\u200b 1111 ok`,
       utf16le(`card 4111 1111 1111 1111 ok`),
     ];
     const leaks: string[] = [];
