@@ -131,6 +131,7 @@ function unit(c: number): string {
 /**
  * Plain ASCII without NUL (most text): nothing to fold, decided by one native scan.
  */
+// deno-lint-ignore no-control-regex -- NUL is what this looks for (see interleavedNul)
 const NON_ASCII = /[\u0000\u0080-\uffff]/;
 
 /**
