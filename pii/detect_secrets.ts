@@ -17,6 +17,13 @@ import {
 import { shannonEntropy } from "./checksums.ts";
 import { ABOUT_WORDS } from "./about_words.ts";
 import { ENCODED_PEM_PREFIX, matchEncodedKey, matchPem } from "./detect_pem.ts";
+import {
+  assignmentReading,
+  endsShellValue,
+  type LineWords,
+  newLineWords,
+  ShellReading,
+} from "./shell_syntax.ts";
 
 /**
  * Literal prefixes of known key formats; each hit is validated by {@linkcode matchKnown}, or
@@ -117,19 +124,37 @@ function findEncodedKeywordValues(text: string, out: Finding[]): void {
 const URL_PASSWORD_PLACEHOLDER =
   /^(?:pass(?:word)?|secret|changeme|x+|\*+|<.*>|\$\{.*\}|\$[A-Z_]+)$/i;
 
+/**
+ * The last `@` of the URL authority from `from` (before `/`, `?`, `#` or white space, at
+ * most 256 characters on), or -1.
+ */
+function lastAuthorityAt(text: string, from: number): number {
+  let last = -1;
+  for (let j = from; j < text.length && j - from < 256; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 47 || c === 63 || c === 35 || c <= 32) break;
+    if (c === 64) last = j;
+  }
+  return last;
+}
+
 /** The password in `scheme://user:password@host` (database URLs, git remotes). */
 function findUrlPasswords(text: string, out: Finding[]): void {
   let at = text.indexOf("://");
   while (at !== -1) {
-    let j = at + 3;
+    // The authority runs to `/`, `?`, `#` or white space; its user information ends at
+    // its LAST `@`, as browsers and curl read it (red team g1: `token:Xk9m@Q2pL7vRt@evil…`
+    // hid the host behind the password).
+    const last = lastAuthorityAt(text, at + 3);
+    const j = last === -1 ? at + 3 : last;
     let colon = -1;
-    while (j < text.length && j - at < 256) {
-      const c = text.charCodeAt(j);
-      if (c === 64 /* @ */ || c === 47 || c === 63 || c === 35 || c <= 32) break;
-      if (c === 58 && colon === -1) colon = j;
-      j++;
+    for (let k = at + 3; k < j; k++) {
+      if (text.charCodeAt(k) === 58) {
+        colon = k;
+        break;
+      }
     }
-    if (codeAt(text, j) === 64 && colon !== -1 && j > colon + 1) {
+    if (last !== -1 && colon !== -1 && j > colon + 1) {
       const value = text.slice(colon + 1, j);
       if (!URL_PASSWORD_PLACEHOLDER.test(value)) {
         out.push({ type: "secret", start: colon + 1, end: j, value });
@@ -407,8 +432,11 @@ const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
  * object stores' keys hold (`.`, `-`, `:`, `@`, `=`, `+`, `,`).
  */
 const RELATIVE_PATH = /^[\w.:@=+,-]+(?:\/[\w.:@=+,-]+)+\/?$/;
-/** A file name's extension: a dot, a small letter, up to four more small letters or digits. */
-const EXTENSION = /\.[a-z][a-z0-9]{0,4}$/;
+/**
+ * A file name's extension: a dot, a letter, up to four more letters or digits, in either
+ * case (`.JPG`, `.MP4` as cameras write them; red team g1). Base64 has no dot.
+ */
+const EXTENSION = /\.[a-z][a-z0-9]{0,4}$/i;
 /**
  * Extensions of files so common that a name ending in one is a file's name however random its
  * stem (`x7Kq9PzLm2.tar.gz`, `Xk9mQ2pL7vR4nW8sT3yU.pem`): no credential format ends so.
@@ -425,6 +453,40 @@ const FILE_EXTENSION =
 const CACHE_KEY = /^(?:[a-z_]+[0-9]{0,3}|[0-9][0-9-]*)(?::(?:[a-z_]+[0-9]{0,3}|[0-9][0-9-]*))+$/;
 
 /**
+ * A piece of a name read as words (red team g1: `Reports/Q1-Summary`, `user:1234:Profile`,
+ * `orders:2024-01-15:US`, `GoPro/GX010045` were taken for base64): runs of a capitalised or
+ * small word, capitals, or digits, at most three of them and at most one a lone letter
+ * (`Q1`, `GoPro`, `IMG`, `Summary`). Base64 changes case many times inside one piece
+ * (`Xk9mQ2pL7vRt`: ten runs, six lone letters).
+ */
+const WORD_RUN = /[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[A-Z]/g;
+
+function readsAsWords(piece: string): boolean {
+  let runs = 0;
+  let lone = 0;
+  for (const m of piece.matchAll(WORD_RUN)) {
+    runs++;
+    if (m[0].length === 1 && !isDigit(m[0].charCodeAt(0))) lone++;
+    if (runs > 3 || lone > 1) return false;
+  }
+  return runs > 0;
+}
+
+/**
+ * Whether every part of `value`, split at the punctuation names hold (`/`, `:`, `_`, `-`,
+ * `.`, `@`, `=`, `+`, `,`), is letters and digits that read as words
+ * ({@linkcode readsAsWords}), with at least one word of three letters.
+ */
+function partsReadAsWords(value: string): boolean {
+  if (!/[A-Za-z]{3}/.test(value)) return false;
+  for (const piece of value.split(/[/:_.@=+,-]+/)) {
+    if (piece === "") continue;
+    if (!/^[A-Za-z0-9]+$/.test(piece) || !readsAsWords(piece)) return false;
+  }
+  return true;
+}
+
+/**
  * A snake_case name of lower-case words and numbers (`order_id_2024_v3x`, `team_winter_id`):
  * a record's or a column's name, such as a database's primary key holds (since red team f1
  * `primaryKey` is a credential name, as Azure's `listKeys` writes it, and the value alone
@@ -436,15 +498,22 @@ const SNAKE_NAME = /^[a-z]{2,}(?:_(?:[a-z]{2,}|[0-9]+|[a-z][0-9][a-z0-9]?))+$/;
  * Whether a value after a token name (`key`, above all: an S3 object's `Key`, a key-value
  * store's key) is an object name, not a credential (red team d2: `key:
  * backups/2026-11-30/prod.sql.gz` was redacted): a relative path whose last part has a
- * file extension or whose parts hold no capital letter, or a file name with an extension
- * (a common one, or one after a stem without a digit before a capital letter). Base64 (an
- * AWS secret key holds `/` and `+`) has capitals in most parts and no dot.
+ * file extension or whose parts hold no capital letter or read as words, colon-separated
+ * parts that read as words, or a file name with an extension (a common one, or one after a
+ * stem without a digit before a capital letter, or whose parts read as words). Base64 (an
+ * AWS secret key holds `/` and `+`) changes case many times in most parts and has no dot.
  */
 function objectName(value: string): boolean {
   if ((CACHE_KEY.test(value) || SNAKE_NAME.test(value)) && /[a-z]{3}/.test(value)) return true;
-  if (RELATIVE_PATH.test(value)) return EXTENSION.test(value) || !/[A-Z]/.test(value);
-  if (!/^[\w-]+(?:\.[a-z][a-z0-9]{0,4}){1,3}$/.test(value)) return false;
-  return FILE_EXTENSION.test(value) || !/^[\w-]*[0-9][\w-]*[A-Z]/.test(value);
+  if (RELATIVE_PATH.test(value)) {
+    return EXTENSION.test(value) || FILE_EXTENSION.test(value) || !/[A-Z]/.test(value) ||
+      partsReadAsWords(value);
+  }
+  // Colon-separated parts (`user:1234:Profile`) read as words.
+  if (/^[\w.-]+(?::[\w.-]+)+$/.test(value) && partsReadAsWords(value)) return true;
+  if (!/^[\w:-]+(?:\.[A-Za-z][A-Za-z0-9]{0,4}){1,3}$/.test(value)) return false;
+  return FILE_EXTENSION.test(value) || !/^[\w:-]*[0-9][\w:-]*[A-Z]/.test(value) ||
+    partsReadAsWords(value);
 }
 
 /**
@@ -751,6 +820,8 @@ function findKeywordValues(text: string, out: Finding[]): void {
   // no regular-expression call per trigger when every character is one (`::::`, `a:a:`).
   // Each cursor only moves forward, so the text is scanned once per character searched.
   const info = { judged: false };
+  // The words of the line before each name, read once (pii/shell_syntax.ts).
+  const lineWords = newLineWords();
   let colon = text.indexOf(":");
   let equals = text.indexOf("=");
   let i = 0;
@@ -763,7 +834,7 @@ function findKeywordValues(text: string, out: Finding[]): void {
     const kind = triggerKind(text, at);
     if (kind === null) continue;
     const before = out.length;
-    const ctx = valueContext(text, nameStartAt(text, at));
+    const ctx = valueContext(text, nameStartAt(text, at), at, lineWords);
     const end = matchValue(text, at + 1, kind, out, info, ctx);
     if (end <= 0) continue;
     i = end;
@@ -783,7 +854,7 @@ function findKeywordValues(text: string, out: Finding[]): void {
       }
     }
     if (lastKind !== null) {
-      const innerCtx = valueContext(text, nameStartAt(text, last));
+      const innerCtx = valueContext(text, nameStartAt(text, last), last, lineWords);
       i = Math.max(i, matchValue(text, last + 1, lastKind, out, info, innerCtx));
     }
   }
@@ -812,23 +883,68 @@ function findKeywordValues(text: string, out: Finding[]): void {
  */
 function findFlagValues(text: string, out: Finding[]): void {
   let at = text.indexOf("--");
+  // The credential kind a `--name` flag gave (`aws ssm put-parameter --name /prod/db/password
+  // --value …`; red team g1) and where it was, so a `--value` after it on the same command
+  // (within {@linkcode FLAG_PAIR_REACH} characters, no line break between) is judged under it.
+  let namedKind: "password" | "token" | "aws" | null = null;
+  let namedAt = -1;
+  // A `--value` not yet judged, for a `--name` written after it.
+  let valueAt = -1;
   while (at !== -1) {
     let k = at + 2;
     while (k < text.length && k - at < 50 && isKeyNameChar(text.charCodeAt(k))) k++;
     const gap = codeAt(text, k);
     let next = k + 1;
-    if ((gap === 32 || gap === 9) && k - at >= 4 && isLetter(codeAt(text, at + 2))) {
-      const kind = keyKind(text.slice(at + 2, k));
+    const flag = text.slice(at + 2, k);
+    if ((gap === 32 || gap === 9 || gap === 61) && (flag === "name" || flag === "value")) {
+      if (flag === "name") {
+        namedKind = flagNameKind(text, k + 1);
+        namedAt = at;
+        if (
+          namedKind !== null && valueAt !== -1 && at - valueAt <= FLAG_PAIR_REACH &&
+          !/[\n\r]/.test(text.slice(valueAt, at))
+        ) {
+          matchValue(text, valueAt, namedKind, out, undefined, ValueContext.Command);
+          namedKind = null;
+        }
+        valueAt = -1;
+      } else if (
+        namedKind !== null && at - namedAt <= FLAG_PAIR_REACH &&
+        !/[\n\r]/.test(text.slice(namedAt, at))
+      ) {
+        next = Math.max(
+          next,
+          matchValue(text, k + 1, namedKind, out, undefined, ValueContext.Command),
+        );
+        namedKind = null;
+      } else valueAt = k + 1;
+    } else if ((gap === 32 || gap === 9) && k - at >= 4 && isLetter(codeAt(text, at + 2))) {
+      const kind = keyKind(flag);
       const first = codeAt(text, k + 1);
       if (
         kind !== null && kind !== "session" && kind !== "signature" && first !== 45 &&
         !endsToken(first)
       ) {
-        next = Math.max(next, matchValue(text, k + 1, kind, out));
+        next = Math.max(next, matchValue(text, k + 1, kind, out, undefined, ValueContext.Command));
       }
     }
     at = text.indexOf("--", Math.max(next, at + 2));
   }
+}
+
+/** Most characters from a `--name` flag to the `--value` judged under it. */
+const FLAG_PAIR_REACH = 512;
+
+/**
+ * The credential kind named by the value of a `--name` flag from `from`
+ * (`/prod/db/password`, `prod.api_key`, `'DB_PASSWORD'`): its last part after `/`, judged
+ * as a key name. Reads at most 130 characters.
+ */
+function flagNameKind(text: string, from: number): "password" | "token" | "aws" | null {
+  const m = /^["']?([\w./:-]{1,128})/.exec(text.slice(from, from + 130));
+  if (!m) return null;
+  const kind = keyKind(m[1].slice(m[1].lastIndexOf("/") + 1));
+  return kind === "session" || kind === "signature" ? null : kind;
 }
 
 /** Programs whose `-p` is a password written onto the flag (`mysql -uroot -pS3cr3t`). */
@@ -864,7 +980,7 @@ function findMysqlPasswords(text: string, out: Finding[]): void {
       at >= resume && (before === 32 || before === 9) && first !== -1 && first !== 45 &&
       first !== 61 && !endsToken(first) && lastClient > lastBreak && at - lastClient <= 256
     ) {
-      resume = matchValue(text, at + 2, "password", out);
+      resume = matchValue(text, at + 2, "password", out, undefined, ValueContext.Command);
     }
     at = text.indexOf("-p", at + 2);
   }
@@ -920,11 +1036,16 @@ function plistValue(text: string, from: number, out: Finding[]): number {
   return matchValue(text, from + m[0].length, kind, out);
 }
 
-/** Names of the entry that says which setting a pair is (`name`, `key`, `label`), then `:` or `=`. */
+/**
+ * Names of the entry that says which setting a pair is (`name`, `key`, `label`, or one of
+ * them after the kind of setting: CloudFormation's `ParameterKey`, `OptionName`,
+ * `setting_name`), then `:` or `=`.
+ */
 const PAIR_NAME =
-  /(?<![\w.-])(?:name|key|label)["'\\ \t]{0,8}[:=][ \t]{0,8}(?:\\?["'])?([\w./:-]{2,64})/gi;
-/** A `value` entry, its `:` or `=` included. */
-const PAIR_VALUE = /(?<![\w.-])value["'\\ \t]{0,8}[:=]/gi;
+  /(?<![\w.-])(?:(?:parameter|option|setting|property|attribute|variable|var|env|config)[_-]?)?(?:name|key|label)["'\\ \t]{0,8}[:=][ \t]{0,8}(?:\\?["'])?([\w./:-]{2,64})/gi;
+/** A `value` entry (`ParameterValue`, `setting_value` too), its `:` or `=` included. */
+const PAIR_VALUE =
+  /(?<![\w.-])(?:(?:parameter|option|setting|property|attribute|variable|var|env|config)[_-]?)?value["'\\ \t]{0,8}[:=]/gi;
 /** Where an entry's object ends: a brace or bracket, a tag's end, a YAML list's next item. */
 const PAIR_STOP = /[{}\]>]|\n[ \t]*-[ \t]/g;
 /** Most characters between the name of a pair and its `value`. */
@@ -938,7 +1059,8 @@ const PAIR_REACH = 256;
  * A `name`, `key` or `label` whose value is a credential name, then within the same object
  * (before a brace, a bracket, a tag's end or a YAML list's next item, and within
  * {@linkcode PAIR_REACH} characters) a `value`: that value is judged under the name; with
- * none, the content of the element the name stands in. The `value` and stop positions come
+ * none, a `value` written before the name in the same object; with none, the content of the
+ * element the name stands in. The `value` and stop positions come
  * from cursors that only move forward: linear.
  */
 function findNamedPairs(text: string, out: Finding[]): void {
@@ -949,6 +1071,17 @@ function findNamedPairs(text: string, out: Finding[]): void {
   let valueDone = false;
   let stop: RegExpExecArray | null = null;
   let stopDone = false;
+  // The last `value` and the last stop before the name, for a value written before its
+  // name (`{"value": "…", "name": "DB_PASSWORD"}`, `<add value="…" key="DbPassword"/>`,
+  // `- value: …\n  name: DB_PASSWORD`; red team g1): two more cursors that only move
+  // forward.
+  const backValues = new RegExp(PAIR_VALUE.source, "gi");
+  const backStops = new RegExp(PAIR_STOP.source, "g");
+  let nextBackValue = backValues.exec(text);
+  let backValue: RegExpExecArray | null = null;
+  let nextBackStop = backStops.exec(text);
+  let backStop = -1;
+  let judgedTo = 0;
   let m: RegExpExecArray | null;
   while ((m = names.exec(text)) !== null) {
     const pos = m.index + m[0].length;
@@ -968,10 +1101,29 @@ function findNamedPairs(text: string, out: Finding[]): void {
       stop = stops.exec(text);
       if (stop === null) stopDone = true;
     }
+    while (nextBackValue !== null && nextBackValue.index < m.index) {
+      backValue = nextBackValue;
+      nextBackValue = backValues.exec(text);
+    }
+    while (nextBackStop !== null && nextBackStop.index < m.index) {
+      backStop = nextBackStop.index;
+      nextBackStop = backStops.exec(text);
+    }
     const stopAt = stop === null ? text.length : stop.index;
     if (value !== null && value.index < stopAt && value.index - pos <= PAIR_REACH) {
       const end = matchValue(text, value.index + value[0].length, kind, out);
+      judgedTo = Math.max(judgedTo, end);
       if (end > names.lastIndex) names.lastIndex = end;
+    } else if (
+      backValue !== null && backValue.index > backStop && m.index - backValue.index <= PAIR_REACH &&
+      backValue.index >= judgedTo
+    ) {
+      // Each value is judged this way at most once (`judgedTo`): linear.
+      judgedTo = Math.max(
+        judgedTo,
+        matchValue(text, backValue.index + backValue[0].length, kind, out),
+        backValue.index + 1,
+      );
     } else if (
       stop !== null && text.charCodeAt(stopAt) === 62 && stopAt - pos <= PAIR_REACH &&
       codeAt(text, stopAt - 1) !== 47
@@ -982,10 +1134,17 @@ function findNamedPairs(text: string, out: Finding[]): void {
   }
 }
 
-/** SQL setting a password: `ALTER USER x WITH PASSWORD '…'`, `IDENTIFIED BY '…'`. */
-const SQL_PASSWORD = /\b(?:password|identified[ \t]{1,8}by)[ \t]{1,8}(?=')/gi;
+/**
+ * SQL setting a password: `ALTER USER x WITH PASSWORD '…'`; `IDENTIFIED BY '…'`, and
+ * Oracle's `IDENTIFIED BY "…"` or unquoted `IDENTIFIED BY Tr0ub4dor3x` (not `BY PASSWORD
+ * '*hash'` or `BY VALUES '…'`, whose own quotes follow); MySQL's `SET PASSWORD FOR
+ * 'app'@'%' = '…'` (or `= PASSWORD('…')`, read within 128 characters of `FOR`). An `N'…'`
+ * string of SQL Server is read from its quote.
+ */
+const SQL_PASSWORD =
+  /\b(?:password[ \t]{1,8}(?=N?')|identified[ \t]{1,8}(?:with[ \t]{1,8}\w{1,64}[ \t]{1,8})?by[ \t]{1,8}(?!(?:password|values)\b)(?=N?['"]|[^\s'"(]{1,512}(?:[;,)]|\s|$))|set[ \t]{1,8}password[ \t]{1,8}for[ \t]{1,8}[^=;\n]{1,128}=[ \t]{0,8}(?:password[ \t]{0,8}\([ \t]{0,8})?(?=N?'))N?/gi;
 
-/** Quoted passwords of SQL statements ({@linkcode SQL_PASSWORD}). */
+/** Passwords of SQL statements ({@linkcode SQL_PASSWORD}). */
 function findSqlPasswords(text: string, out: Finding[]): void {
   const re = new RegExp(SQL_PASSWORD.source, "gi");
   let m: RegExpExecArray | null;
@@ -995,10 +1154,14 @@ function findSqlPasswords(text: string, out: Finding[]): void {
   }
 }
 
+/** Most characters of a `curl` command read for its `-u`. */
+const CURL_REACH = 1024;
+
 /**
- * `curl -u user:password` (and `--user`): the part after the first `:` of the flag's value,
- * only on a line that names `curl` at most 256 characters before (elsewhere `-u` is a user
- * id, `sort -u`, `git push -u`). Each `curl` reads at most 256 characters: linear.
+ * `curl -u user:password` (and `-uuser:password`, `--user`): the part after the first `:`
+ * of the flag's value, only on a line (or lines continued with `\`) that names `curl` at
+ * most {@linkcode CURL_REACH} characters before (elsewhere `-u` is a user id, `sort -u`,
+ * `git push -u`). Each `curl` reads at most {@linkcode CURL_REACH} characters: linear.
  */
 function findCurlUsers(text: string, out: Finding[]): void {
   const re = /\bcurl\b/g;
@@ -1009,11 +1172,32 @@ function findCurlUsers(text: string, out: Finding[]): void {
   while ((m = re.exec(text)) !== null) {
     if (nextBreak !== -1 && nextBreak < m.index) nextBreak = text.indexOf("\n", m.index);
     let lineEnd = nextBreak;
-    if (lineEnd === -1 || lineEnd - m.index > 256) lineEnd = Math.min(text.length, m.index + 256);
+    // A command continued over lines (`curl -sS \` newline `  -u admin:…`) is one line;
+    // a bounded walk, not a search for a far line break.
+    while (
+      lineEnd !== -1 && lineEnd - m.index < CURL_REACH &&
+      (codeAt(text, lineEnd - 1) === 92 ||
+        (codeAt(text, lineEnd - 1) === 13 && codeAt(text, lineEnd - 2) === 92))
+    ) {
+      let n = lineEnd + 1;
+      while (n < text.length && n - m.index < CURL_REACH && text.charCodeAt(n) !== 10) n++;
+      lineEnd = n < text.length && text.charCodeAt(n) === 10 ? n : -1;
+    }
+    if (lineEnd === -1 || lineEnd - m.index > CURL_REACH) {
+      lineEnd = Math.min(text.length, m.index + CURL_REACH);
+    }
     const line = text.slice(m.index, lineEnd);
-    const u = /[ \t](?:-u|--user)[ \t=]{1,4}["']?[^\s:"']{1,64}:/.exec(line);
+    // `-u user:pw`, `-uuser:pw`, `--user user:pw`, `--user=user:pw`.
+    const u = /[ \t](?:-u[ \t=]{0,4}|--user[ \t=]{1,4})["']?[^\s:"']{1,64}:/.exec(line);
     if (u) {
-      const end = matchValue(text, m.index + u.index + u[0].length, "password", out);
+      const end = matchValue(
+        text,
+        m.index + u.index + u[0].length,
+        "password",
+        out,
+        undefined,
+        ValueContext.Command,
+      );
       re.lastIndex = Math.max(lineEnd, end);
     } else re.lastIndex = lineEnd;
   }
@@ -1072,6 +1256,11 @@ function matchValue(
       while (j - depth > from && codeAt(text, j - depth - 1) === 92) depth++;
       j++;
       break;
+    }
+    // SQL Server's national string (`PASSWORD = N'…'`): the value is inside the quotes.
+    if (c === 78 && codeAt(text, j + 1) === 39 && j > from && isValueLead(text.charCodeAt(j - 1))) {
+      j++;
+      continue;
     }
     if (!isValueLead(c)) break;
     j++;
@@ -1151,6 +1340,29 @@ const PROSE_WORDS = new Set(
 );
 
 /**
+ * Programs that make unquoted words after a password name a command wherever they stand:
+ * the ones that gain privilege, destroy, fetch or run more (no diceware list needs them).
+ */
+const COMMAND_PROGRAMS = new Set(
+  ("sudo su doas rm rmdir curl wget bash sh zsh dash ksh fish chmod chown chgrp mkfs dd " +
+    "reboot shutdown halt poweroff systemctl kill killall pkill nc ncat netcat eval exec " +
+    "xargs nohup crontab iptables mysql psql dropdb createdb mongosh redis-cli kubectl " +
+    "docker git ssh scp rsync python python3 perl ruby node npm npx pip")
+    .split(" "),
+);
+
+/**
+ * Verbs of the shell and of SQL that start a command (`drop table users cascade`,
+ * `delete from users`, `mv a b`): first, they make the words a command, not a passphrase.
+ */
+const COMMAND_VERBS = new Set(
+  ("drop delete truncate select insert update alter grant revoke create replace merge " +
+    "call execute exec mv cp ln cat echo tee touch mkdir chroot mount umount export unset " +
+    "source apt apt-get yum dnf brew make")
+    .split(" "),
+);
+
+/**
  * The end of a passphrase from `vs` (red team d2: `PASSWORD="correct horse battery staple"`
  * came back raw): to the closing `quote` (or, with -1, to the end of the line), at most
  * {@linkcode PASSPHRASE_MAX} units, holding 3 to 10 words separated by single spaces, each
@@ -1174,8 +1386,14 @@ function passphraseEnd(text: string, vs: number, quote: number): number {
     if (!/^[A-Za-z0-9!@#$%^&*_+=~-]{2,24}$/.test(w) || PROSE_WORDS.has(w.toLowerCase())) {
       return vs;
     }
-    // Unquoted, a flag, a variable or a shell operator is a command, not a word of the value.
+    // Unquoted, a flag, a variable or a shell operator is a command, not a word of the value;
+    // so is a program an agent runs (`sudo`, `rm`, `curl`) anywhere, or a verb of the shell
+    // or SQL first (`drop table users cascade`, `reboot now`; red team g1).
     if (quote === -1 && /^[-$]|&&|\|\|/.test(w)) return vs;
+    if (
+      quote === -1 && (COMMAND_PROGRAMS.has(w.toLowerCase()) ||
+        (w === words[0] && COMMAND_VERBS.has(w.toLowerCase())))
+    ) return vs;
     if (w.length >= 4) long = true;
   }
   if (!long || new Set(words.map((w) => w.toLowerCase())).size < 3) return vs;
@@ -1234,19 +1452,33 @@ function unquotedEnd(text: string, vs: number, ctx: ValueContext = ValueContext.
   // A crypt or PHC hash string (`$2b$12$…`, `$argon2id$v=19$m=65536,t=3,p=4$…`): its `,` and
   // `=` are its own syntax, so it runs to white space (or a quote or bracket closing it).
   const phc = first === 36 && /^\$[a-z0-9-]{1,32}\$/.test(text.slice(vs, vs + 35));
+  const shell = ctx === ValueContext.Command
+    ? ShellReading.Command
+    : ctx === ValueContext.Assignment
+    ? ShellReading.Assignment
+    : ShellReading.None;
+  // A URL's password ends at the last `@` of the authority (as browsers and curl read it:
+  // `token:Xk9m@Q2pL7vRt@evil.example`), so the host after it stays visible.
+  const lastAt = ctx === ValueContext.UserInfo ? lastAuthorityAt(text, vs) : -1;
   let open = 0;
   let j = vs;
   for (; j < text.length; j++) {
     const c = text.charCodeAt(j);
     if (endsToken(c)) break;
+    if (shell !== ShellReading.None && endsShellValue(text, j, shell)) break;
     if (phc) {
       if (isQuote(c) || c === 41 || c === 93 || c === 125) break;
       continue;
     }
     // A template's `${…}` or `{{…}}`: code, not part of a literal.
     if ((c === 36 || c === 123) && codeAt(text, j + 1) === 123) break;
-    if (c === 47 /* / */ && (ctx !== ValueContext.None || dotSegmentAt(text, j + 1))) break;
-    if (ctx === ValueContext.UserInfo && (c === 64 || c === 63 || c === 35)) break;
+    if (
+      c === 47 /* / */ &&
+      (ctx === ValueContext.UserInfo || ctx === ValueContext.Path || dotSegmentAt(text, j + 1))
+    ) break;
+    if (ctx === ValueContext.UserInfo && (c === 63 || c === 35 || (c === 64 && j >= lastAt))) {
+      break;
+    }
     if (isQuote(c)) {
       if (closesHere(codeAt(text, j + 1))) break;
     } else if (c === 92) {
@@ -1281,11 +1513,25 @@ const enum ValueContext {
   None,
   UserInfo,
   Path,
+  /** A lone shell or .env assignment (pii/shell_syntax.ts, `ShellReading.Assignment`). */
+  Assignment,
+  /** A command line's value (pii/shell_syntax.ts, `ShellReading.Command`). */
+  Command,
 }
 
-/** The {@linkcode ValueContext} of a value whose key name starts at `k`. */
-function valueContext(text: string, k: number): ValueContext {
-  if (codeAt(text, k - 1) !== 47) return ValueContext.None;
+/**
+ * The {@linkcode ValueContext} of a value whose key name starts at `k`, before the `:` or
+ * `=` at `at`; `words` is the scan's line reader (names asked about in text order).
+ */
+function valueContext(text: string, k: number, at: number, words: LineWords): ValueContext {
+  if (codeAt(text, k - 1) !== 47) {
+    const reading = assignmentReading(text, k, at, words);
+    return reading === ShellReading.Command
+      ? ValueContext.Command
+      : reading === ShellReading.Assignment
+      ? ValueContext.Assignment
+      : ValueContext.None;
+  }
   return codeAt(text, k - 2) === 47 && codeAt(text, k - 3) === 58
     ? ValueContext.UserInfo
     : ValueContext.Path;
