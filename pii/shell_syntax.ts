@@ -58,11 +58,21 @@ export interface LineWords {
   wordShape: 0 | 1 | 2;
   /** The word being read is a lone `-` so far (a YAML list's item). */
   dash: boolean;
+  /** Where the word being read starts. */
+  start: number;
 }
 
 /** A fresh {@linkcode LineWords} for a scan of a text from its start. */
 export function newLineWords(): LineWords {
-  return { pos: 0, command: false, comment: false, inWord: false, wordShape: 0, dash: false };
+  return {
+    pos: 0,
+    command: false,
+    comment: false,
+    inWord: false,
+    wordShape: 0,
+    dash: false,
+    start: 0,
+  };
 }
 
 /** Reads `text` from `words.pos` to `k` into `words`. */
@@ -72,10 +82,13 @@ function readWords(text: string, words: LineWords, k: number): void {
     if (c === 10 || c === 13) {
       words.command = words.comment = words.inWord = false;
     } else if (c === 32 || c === 9) {
-      if (words.inWord && words.wordShape !== 1 && !words.dash) words.command = true;
+      if (
+        words.inWord && words.wordShape !== 1 && !words.dash && !logPrefix(text, words.start, j)
+      ) words.command = true;
       words.inWord = false;
     } else if (!words.inWord) {
       words.inWord = true;
+      words.start = j;
       words.dash = c === 45;
       if (c === 35) words.comment = true;
       words.wordShape = isNameChar(c) ? 0 : 2;
@@ -86,6 +99,38 @@ function readWords(text: string, words: LineWords, k: number): void {
     }
   }
   words.pos = Math.max(words.pos, k);
+}
+
+/** A log line's level words, which no command is named. */
+const LOG_LEVELS = new Set([
+  "trace",
+  "debug",
+  "info",
+  "notice",
+  "warn",
+  "warning",
+  "error",
+  "err",
+  "fatal",
+  "critical",
+  "crit",
+  "alert",
+  "emerg",
+]);
+
+/**
+ * Whether the word `[start, end)` is part of a log line's prefix, not a command: it starts
+ * with a digit (a date, a time, a pid), a `[` or a `<` (`[INFO]`, `<13>`), or is a level word
+ * (`INFO`, `warn:`). A log line such as `2026-11-30 INFO password=Xk9;abc user=bob` is no
+ * command line, so a `;` in its password does not end the value there.
+ */
+function logPrefix(text: string, start: number, end: number): boolean {
+  const c = text.charCodeAt(start);
+  if ((c >= 48 && c <= 57) || c === 91 || c === 60) return true;
+  if (end - start > 9) return false;
+  let word = text.slice(start, end).toLowerCase();
+  if (word.endsWith(":")) word = word.slice(0, -1);
+  return LOG_LEVELS.has(word);
 }
 
 function isNameChar(c: number): boolean {
@@ -125,7 +170,7 @@ export function assignmentReading(
   while (j < text.length && j - at < TOKEN_REACH && !blank(codeAt(text, j))) {
     const c = text.charCodeAt(j);
     if (
-      c === 124 || c === 62 || c === 96 ||
+      ((c === 124 || c === 62 || c === 96) && leadsCommand(text, j)) ||
       (c === 36 && (codeAt(text, j + 1) === 40 || codeAt(text, j + 1) === 123)) ||
       (c === 38 && codeAt(text, j + 1) === 38)
     ) strong = true;
@@ -178,12 +223,37 @@ function blank(c: number): boolean {
 export function endsShellValue(text: string, j: number, reading: ShellReading): boolean {
   if (reading === ShellReading.None) return false;
   const c = text.charCodeAt(j);
-  if (c === 124 || c === 62 || c === 96) return true; // | > `
+  if (c === 124 || c === 62 || c === 96) return leadsCommand(text, j); // | > `
   if (c === 36) return codeAt(text, j + 1) === 40; // $(
   if (c === 38) return reading === ShellReading.Command || codeAt(text, j + 1) === 38;
   if (reading !== ShellReading.Command) return false;
   if (c === 125) return commandWordAt(text, j + 1); // }
   return c === 59 || c === 60 || c === 41; // ; < )
+}
+
+/**
+ * Whether the `|`, `>` or backtick at `j` is the shell's: what follows it (after a second
+ * `|`, `>` or `&`, and spaces) is a command's name, a path (`/`, `.`, `~`: a redirection's
+ * target), or nothing. A random password holds such characters between others
+ * (`Xk9q2Lm7Tz4Rb8Wc|Vn3p`): there the value goes on, and is redacted whole.
+ */
+function leadsCommand(text: string, j: number): boolean {
+  let k = j + 1;
+  const c = codeAt(text, k);
+  if (c === 124 || c === 62 || c === 38) k++;
+  const from = k;
+  while (k - from < 64 && (codeAt(text, k) === 32 || codeAt(text, k) === 9)) k++;
+  const d = codeAt(text, k);
+  if (blank(d)) return true;
+  if (text.charCodeAt(j) === 62 && (d === 47 || d === 46 || d === 126)) return true;
+  return commandWordAt(text, k) || commandNameAt(text, k);
+}
+
+/** Whether a word of small letters (a program's name: `sh`, `curl`, `bash`) starts at `k`. */
+function commandNameAt(text: string, k: number): boolean {
+  let j = k;
+  while (j - k < 32 && codeAt(text, j) >= 97 && codeAt(text, j) <= 122) j++;
+  return j - k >= 2 && !isAlnum(codeAt(text, j));
 }
 
 /**

@@ -74,6 +74,30 @@ Deno.test("in configuration syntax the same characters stay in the password", ()
   ) assertEquals(secrets(text).at(-1), value, text);
 });
 
+Deno.test("a log line's prefix (time, level) makes no command line: its password stays whole", () => {
+  // A first version took any word before the name for a command, so a `;` in a logged
+  // password ended the value and its tail (`abc`) was shown.
+  for (
+    const [text, want] of [
+      [
+        "2026-11-30 INFO password=Xk9;abc user=bob",
+        "2026-11-30 INFO password=[REDACTED_SECRET] user=bob",
+      ],
+      [
+        "[2026-11-30T10:00:00Z] WARN DB_PASSWORD=Kd8;f2Lq!x host=db",
+        "[2026-11-30T10:00:00Z] WARN DB_PASSWORD=[REDACTED_SECRET] host=db",
+      ],
+      ["<13>1 error: token=Xk9mQ2pL7vRt;abc", "<13>1 error: token=[REDACTED_SECRET]"],
+      // A command after the prefix is still one.
+      [
+        "2026-11-30 10:00 $ PGPASSWORD=hunter2;dropdb x",
+        "2026-11-30 10:00 $ PGPASSWORD=[REDACTED_SECRET];dropdb x",
+      ],
+      ["sudo PGPASSWORD=hunter2;dropdb x", "sudo PGPASSWORD=[REDACTED_SECRET];dropdb x"],
+    ]
+  ) assertEquals(redactText(text, mask).text, want, text);
+});
+
 Deno.test("a URL password holding `@` ends at the authority's last `@`", () => {
   for (
     const [text, value, host] of [
