@@ -74,15 +74,58 @@ export const CONTEXT_PROBES: readonly (readonly [string, PiiType])[] = Object.fr
 );
 
 /**
- * Whether the last word of `tail` (words split at case changes and at anything not a letter
- * or digit; a last word of digits alone skipped: `phone_2` is `phone`) is one of
- * {@linkcode ABOUT_WORDS}, after at least one other word.
+ * The words of `tail` (split at case changes and at anything not a letter or digit; words of
+ * digits alone skipped: `phone_2` is `phone`), lower case.
+ */
+function wordsOf(tail: string): string[] {
+  return tail.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0 && !/^[0-9]+$/.test(w));
+}
+
+/**
+ * Whether the last word of `tail` ({@linkcode wordsOf}) is one of {@linkcode ABOUT_WORDS},
+ * after at least one other word.
  */
 function namesSomethingAbout(tail: string): boolean {
-  const words = tail.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0 && !/^[0-9]+$/.test(w));
+  const words = wordsOf(tail);
   return words.length >= 2 && ABOUT_WORDS.has(words[words.length - 1]);
 }
+
+/**
+ * Last words of a key that say what a value beside a secret, an SSN or a phone number is,
+ * when the key is alone (`{"passwords": {"prod": {"name": "db", "version": "3"}}}`): besides
+ * {@linkcode ABOUT_WORDS} (`type`, `created`), a credential's other attributes and the words
+ * of a record's metadata. A key ending in one keeps its own meaning in a container whose key
+ * gives context ({@linkcode takesContext}).
+ */
+const OWN_MEANING_WORDS: ReadonlySet<string> = new Set([
+  ...ABOUT_WORDS,
+  "name",
+  "names",
+  "label",
+  "title",
+  "description",
+  "desc",
+  "version",
+  "algorithm",
+  "alg",
+  "policy",
+  "rule",
+  "rules",
+  "hint",
+  "comment",
+  "note",
+  "notes",
+  "status",
+  "state",
+  "scope",
+  "provider",
+  "url",
+  "uri",
+  "path",
+  "file",
+  "in",
+]);
 
 /**
  * Keys remembered with their verdict (by their tail, digit runs as one `0`); forgotten all at
@@ -97,19 +140,27 @@ interface Verdict {
    * 0 for the key as it is, 1 for `passwords` read as `password`, 7 for `ssnNumber`.
    */
   cut: number;
+  /**
+   * Whether a value under the key may be judged under a key above it instead: the key gives
+   * no context and its last word says nothing of what the value is ({@linkcode takesContext}).
+   */
+  open: boolean;
 }
 const verdicts = new Map<string, Verdict>();
 const DIGIT_RUNS = /[0-9]+/g;
 const NONE: readonly PiiType[] = Object.freeze([]);
-const NO_CONTEXT: Verdict = Object.freeze({ types: NONE, cut: 0 });
+const NO_CONTEXT: Verdict = Object.freeze({ types: NONE, cut: 0, open: true });
+const OWN_MEANING: Verdict = Object.freeze({ types: NONE, cut: 0, open: false });
 
 /**
  * `tail` without what keeps the detectors, which read free text, from knowing it: the plural
  * `s` of its last word (`passwords`, `api_keys`, `SSNs`; not after an `s`: `access`, `pass`),
  * or a last word that is a generic value word after another word (`ssnNumber`,
  * `customer_ssn_value`: {@linkcode GENERIC_FIELDS}, with the `_`, `-`, `.`, `:` or space before
- * it). `undefined` when it has neither, and for a bare `keys`: a list of names far more often
- * than of credentials (see the module comment on `key`). Reads at most the tail's last word.
+ * it), or a collection's word (`ssnList`, `phoneMap`, `tokenArray`, `secretSet`,
+ * `phonesById`: {@linkcode COLLECTION_WORDS}). `undefined` when it has none, and for a bare
+ * `keys`: a list of names far more often than of credentials (see the module comment on
+ * `key`). Reads at most the tail's last two words.
  */
 function shorterOf(tail: string): string | undefined {
   const n = tail.length;
@@ -119,18 +170,48 @@ function shorterOf(tail: string): string | undefined {
     const singular = tail.slice(0, -1);
     return singular.toLowerCase() === "key" ? undefined : singular;
   }
-  // The last word: letters back to a non-letter or to a capital after a small letter.
-  let i = n;
-  while (i > 0 && isLetter(tail.charCodeAt(i - 1)) && n - i <= MAX_GENERIC_UNITS) {
-    i--;
-    const code = tail.charCodeAt(i);
-    if (code >= 65 && code <= 90 && i > 0 && isSmall(tail.charCodeAt(i - 1))) break;
-  }
-  if (i === 0 || i === n || !GENERIC_FIELDS.has(tail.slice(i).toLowerCase())) return undefined;
+  let i = lastWordAt(tail, n);
+  if (i === 0 || i === n) return undefined;
+  const word = tail.slice(i).toLowerCase();
+  if (word === "id") {
+    // `ById`, `_by_id`: the word before must be `by`.
+    let j = i;
+    while (j > 0 && SEPARATORS.has(tail.charCodeAt(j - 1))) j--;
+    const by = lastWordAt(tail, j);
+    if (by === 0 || tail.slice(by, j).toLowerCase() !== "by") return undefined;
+    i = by;
+  } else if (!GENERIC_FIELDS.has(word) && !COLLECTION_WORDS.has(word)) return undefined;
   let j = i;
   while (j > 0 && SEPARATORS.has(tail.charCodeAt(j - 1))) j--;
   return j >= 2 ? tail.slice(0, j) : undefined;
 }
+
+/**
+ * Where the last word of `tail.slice(0, end)` starts: letters back to a non-letter or to a
+ * capital after a small letter, at most {@linkcode MAX_GENERIC_UNITS} + 1 of them.
+ */
+function lastWordAt(tail: string, end: number): number {
+  let i = end;
+  while (i > 0 && isLetter(tail.charCodeAt(i - 1)) && end - i <= MAX_GENERIC_UNITS) {
+    i--;
+    const code = tail.charCodeAt(i);
+    if (code >= 65 && code <= 90 && i > 0 && isSmall(tail.charCodeAt(i - 1))) break;
+  }
+  return i;
+}
+
+/**
+ * Last words of a key that say only that it holds many values (`ssnList`, `phone_map`), read
+ * without them as the plural `s` is ({@linkcode shorterOf}); `ById` too.
+ */
+const COLLECTION_WORDS: ReadonlySet<string> = new Set([
+  "list",
+  "map",
+  "array",
+  "arr",
+  "set",
+  "dict",
+]);
 /** `_`, `-`, `.`, `:` and space: what separates the words of a key. */
 const SEPARATORS: ReadonlySet<number> = new Set([95, 45, 46, 58, 32]);
 function isLetter(code: number): boolean {
@@ -153,7 +234,8 @@ function probedTypes(tail: string): readonly PiiType[] {
 
 /**
  * The verdict on `key` (see {@linkcode contextTypes}): remembered per tail, so a key costs
- * its probes once (at most six scans of about 90 units: its own, then its shorter form's).
+ * its probes once (at most nine scans of about 90 units: its own, then its shorter forms',
+ * two at most: `phonesList` as `phones`, then `phone`).
  */
 function verdictOf(key: string | undefined): Verdict {
   if (key === undefined || key.length === 0) return NO_CONTEXT;
@@ -163,22 +245,32 @@ function verdictOf(key: string | undefined): Verdict {
   const tail = tailOf(key).replace(DIGIT_RUNS, "0");
   let verdict = verdicts.get(tail);
   if (verdict === undefined) {
-    verdict = NO_CONTEXT;
-    if (!namesSomethingAbout(tail)) {
-      const types = probedTypes(tail);
-      const shorter = types.length === 0 ? shorterOf(tail) : undefined;
-      if (types.length > 0) verdict = Object.freeze({ types, cut: 0 });
-      else if (shorter !== undefined && !namesSomethingAbout(shorter)) {
-        const own = probedTypes(shorter);
-        if (own.length > 0) {
-          verdict = Object.freeze({ types: own, cut: tail.length - shorter.length });
-        }
-      }
-    }
+    verdict = judge(tail);
     if (verdicts.size >= MAX_REMEMBERED_KEYS) verdicts.clear();
     verdicts.set(tail, verdict);
   }
   return verdict;
+}
+
+/** The verdict on a key's tail, not remembered: see {@linkcode verdictOf}. */
+function judge(tail: string): Verdict {
+  const words = wordsOf(tail);
+  const last = words.length > 0 ? words[words.length - 1] : "";
+  // A key whose last word names something about the thing (`phone_count`) gives no context.
+  if (words.length >= 2 && ABOUT_WORDS.has(last)) return OWN_MEANING;
+  let form = tail;
+  for (let step = 0; step <= 2; step++) {
+    const types = probedTypes(form);
+    if (types.length > 0) {
+      return Object.freeze({ types, cut: tail.length - form.length, open: false });
+    }
+    const shorter = shorterOf(form);
+    if (shorter === undefined || namesSomethingAbout(shorter)) break;
+    form = shorter;
+  }
+  // Nor does it take one from above when its last word says what the value is (`type`,
+  // `name`, `created`); `prod`, `primary`, `stripe` say nothing.
+  return OWN_MEANING_WORDS.has(last) ? OWN_MEANING : NO_CONTEXT;
 }
 
 /**
@@ -200,6 +292,17 @@ export function contextTypes(key: string | undefined): readonly PiiType[] {
  */
 export function givesContext(key: string | undefined): boolean {
   return contextTypes(key).length > 0;
+}
+
+/**
+ * Whether a value under `key` is judged under the key of a container above it instead (see
+ * pii/pairs.ts): `key` gives no context ({@linkcode givesContext}) and its last word says
+ * nothing of what the value is (`prod`, `primary`, `stripe`, `home`, `0`; not `type`,
+ * `name`, `phone_count`: {@linkcode OWN_MEANING_WORDS}). True without a key (an array's item
+ * under none). Remembered per key with its context.
+ */
+export function takesContext(key: string | undefined): boolean {
+  return verdictOf(key).open;
 }
 
 /** The types {@linkcode CONTEXT_PROBES} ask about: a keyed read keeps them only as the key gives them. */

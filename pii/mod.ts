@@ -26,7 +26,16 @@ export {
 } from "./types.ts";
 export { findPii } from "./find.ts";
 export { findPiiUnder, KEY_CONTEXT_HEAD_UNITS, MAX_KEY_CONTEXT_UNITS } from "./keyed.ts";
-export { COOKIE_CONTEXT, GENERIC_FIELDS, judgedKeys, pairedNames, tupleKey } from "./pairs.ts";
+export {
+  type Context,
+  contextBelow,
+  COOKIE_CONTEXT,
+  fieldKey,
+  GENERIC_FIELDS,
+  judgedKeys,
+  pairedNames,
+  tupleKey,
+} from "./pairs.ts";
 export {
   DEFAULT_MODE,
   leafText,

@@ -16,21 +16,45 @@
 //   called `value`, `number`, `data`… (`GENERIC_FIELDS`) is judged under its object's key (red
 //   team f1: all of these came back raw).
 // - Cookies (`{"name": "session", "value": …, "domain": …}`: cookie jars, HAR, Playwright
-//   `context.cookies()`): a cookie's value is what the server reads as its bearer's session, so
-//   a cookie whose name says nothing (`session`, `laravel_session`) has its value judged as a
-//   token's (`COOKIE_CONTEXT`): a random-looking value is a secret, `dark` or `en-US` is not.
+//   `context.cookies()`): a session cookie's value is what the server reads as its bearer's
+//   session, so a cookie whose name says nothing to the detectors but names a session, a login
+//   or an id (`session`, `laravel_session`, `visitor_id`), or whose value looks random, has its
+//   value judged as a token's (`COOKIE_CONTEXT`). Any other cookie's value is judged alone:
+//   `theme=solarized-dark-2024`, `cart=sku-12345,sku-67890` are preferences, as they are in a
+//   `Set-Cookie:` line (red team round 5, g1: they became secrets).
 // - Pair tuples (`Object.entries(env)`, `[...headers]`: `[["x-api-key", "q8Zr…"]]`): an array
 //   of exactly two items, a short name and a primitive, has its second item judged under the
 //   first when the first gives context.
+// - Keys that say nothing below a key that does (`{"passwords": {"prod": …}}`,
+//   `{"api_keys": {"stripe": …}}`, `{"ssn": {"primary": …}}`, `{"phones": [{"home": …}]}`,
+//   Terraform's `{"db_password": {"value": {"primary": …}}}`):
+//   a value whose own key gives no context and says nothing of what it is (`prod`, `home`;
+//   keyed.ts `takesContext`: not `type`, `name`, `phone_count`) is judged under the nearest
+//   key above it that gives context, up to `MAX_CONTEXT_LEVELS` objects down (red team round
+//   5, g1: arrays under such keys were redacted, objects not). A bare `key` passes nothing
+//   down: a composite key's parts (`{"Key": {"pk": {"S": …}}}`) are names, not credentials;
+//   a Kubernetes Secret's `data` and `stringData` pass a password's context down
+//   (`SECRET_DATA_CONTEXT`). Each container carries its `Context`, so a value costs one
+//   remembered verdict on its key; object keys stay judged under their object's own key.
 //
 // Each rule only adds a candidate key, and the first candidate that gives context (keyed.ts's
 // own probes) is taken: a value is never judged under a key that says less than its own.
 // The work per object is constant beyond one look at each of its keys.
 
-import { givesContext } from "./keyed.ts";
+import { givesContext, takesContext } from "./keyed.ts";
 import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
+import { shannonEntropy } from "./checksums.ts";
 
 export { GENERIC_FIELDS };
+
+/**
+ * The context a Kubernetes Secret's `data` (base64) and `stringData` (only a Secret has it)
+ * give the values in them whose keys say nothing (`{"stringData": {"prod": …}}`): every one
+ * is a credential by its author's word, judged as a password is (the most lenient thresholds:
+ * a human-chosen `Tr0ub4dor&3` is found, a dictionary word is not). Their keys are names
+ * (`DB_PASS`), judged under `data` or `stringData` as any object's keys are under its own.
+ */
+export const SECRET_DATA_CONTEXT = "password";
 
 /** Longest field name looked at for a pair, in UTF-16 code units (`parametervalue` is 14). */
 const MAX_FIELD_UNITS = 32;
@@ -159,9 +183,11 @@ function bareName(
  * The keys the fields of `object` (its own `keys`, in order) are judged under when that is
  * not the field's own name (see the module comment); `under` is the key `object` itself is
  * under. The value of a pair ({@linkcode pairedNames}) takes its name, or, when the name gives
- * no context, {@linkcode COOKIE_CONTEXT} for a cookie (a `name`/`value` object with a cookie
- * field, or one under a key ending in `cookie`/`cookies`), or `under` when that gives context;
- * a field named one of {@linkcode GENERIC_FIELDS} (any case) takes `under`. `undefined` when
+ * no context, for a cookie (a `name`/`value` object with a cookie field, or one under a key
+ * ending in `cookie`/`cookies`) {@linkcode COOKIE_CONTEXT} when its name names a session or an
+ * id or its value looks random, else its own name; for anything else `under` when that gives
+ * context. A field named one of {@linkcode GENERIC_FIELDS} (any case) takes `under`. (Fields
+ * that take their container's context, {@linkcode fieldKey}, are not in it.) `undefined` when
  * every field keeps its own name. Linear in the number of keys; at most a few
  * {@linkcode givesContext} asks per object (each remembered per key).
  */
@@ -174,8 +200,11 @@ export function judgedKeys(
   if (out !== undefined) {
     for (const [field, name] of out) {
       if (givesContext(name)) continue;
-      if (isCookie(object, keys, under)) out.set(field, COOKIE_CONTEXT);
-      else if (under !== undefined && givesContext(under)) out.set(field, under);
+      if (isCookie(object, keys, under)) {
+        // A cookie that names no session and holds nothing random is judged alone.
+        const session = namesSession(name) || looksRandom(object[field]);
+        out.set(field, session ? COOKIE_CONTEXT : field);
+      } else if (under !== undefined && givesContext(under)) out.set(field, under);
     }
   }
   if (under === undefined || under.length === 0) return out;
@@ -198,6 +227,110 @@ function isCookie(
     if (field.length <= 14 && COOKIE_FIELDS.has(field.toLowerCase())) return true;
   }
   return false;
+}
+
+/**
+ * Whether a cookie's name names a session, a login or an id (`session`, `laravel_session`,
+ * `_gh_sess`, `connect.sid`, `XSRF-TOKEN`, `remember_web`, `visitor_id`, `userId`): its value
+ * is judged as a token's. Reads at most {@linkcode MAX_FIELD_UNITS} units of it.
+ */
+function namesSession(name: string): boolean {
+  const tail = name.slice(-MAX_FIELD_UNITS);
+  return SESSION_PARTS.test(tail) || SESSION_ID.test(tail);
+}
+const SESSION_PARTS = /sess|auth|token|sid|jwt|csrf|xsrf|secret|login|remember|key|sig|pass|cred/i;
+/** A last word `id` or `uid` (`visitor_id`, `userId`, `ajs_uid`), not `paid` or `fluid`. */
+const SESSION_ID = /(?:^|[^A-Za-z])[uU]?[iI][dD]$|[a-z]U?I[dD]$/;
+
+/** Longest head of a cookie's value {@linkcode looksRandom} reads, in UTF-16 code units. */
+const MAX_RANDOM_UNITS = 256;
+/** A token's alphabet: base64, base64url, hex, JWT, percent-encoding; no list or phrase. */
+const TOKEN_ALPHABET = /^[A-Za-z0-9+/=_.~%-]+$/;
+
+/**
+ * Whether a cookie's value looks random (a session id under a name that says nothing of it):
+ * a string of at least 16 units of a token's alphabet (its first
+ * {@linkcode MAX_RANDOM_UNITS} read), of at least 3 bits of entropy per character, with few
+ * vowels among its letters (at most 1 in 4: English runs near 0.38, random letters 0.19) or
+ * many digits (at least 3 in 10: hex). `solarized-dark-2024`, `sku-12345,sku-67890` and
+ * `necessary,analytics` are not.
+ */
+function looksRandom(value: unknown): boolean {
+  if (typeof value !== "string" || value.length < 16) return false;
+  const head = value.slice(0, MAX_RANDOM_UNITS);
+  if (!TOKEN_ALPHABET.test(head) || shannonEntropy(head) < 3) return false;
+  let letters = 0, vowels = 0, digits = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i) | 32;
+    if (c >= 97 && c <= 122) {
+      letters++;
+      if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117) vowels++;
+    } else if (c >= 48 && c <= 57) digits++;
+  }
+  return (letters > 0 && vowels / letters <= 0.25) || digits / head.length >= 0.3;
+}
+
+/** Object levels below a key that gives context through which it reaches (see the module comment). */
+export const MAX_CONTEXT_LEVELS = 4;
+
+/**
+ * The context a container gives the fields below it whose own keys say nothing: the key they
+ * are judged under, and how many object levels below that key the container is.
+ */
+export interface Context {
+  /** The key those fields are judged under. */
+  readonly key: string;
+  /** Object levels between the key and the container: 0 for the key's own value. */
+  readonly levels: number;
+}
+
+/**
+ * The context a container under `key` (as {@linkcode fieldKey} gives it) gives its fields,
+ * when `key` gives context and is no bare `key` (see the module comment); `undefined`
+ * otherwise. One remembered verdict (keyed.ts).
+ */
+export function contextOf(key: string | undefined): Context | undefined {
+  if (key === undefined || !givesContext(key)) return undefined;
+  if (key.length === 3 && key.toLowerCase() === "key") return undefined;
+  return { key, levels: 0 };
+}
+
+/**
+ * The key field `field` of an object is judged under: the key {@linkcode judgedKeys} gives it
+ * (`pairs`), else, when its object has a `context` and `field` takes one (keyed.ts
+ * `takesContext`: it gives none and says nothing of its value), the context's key, else
+ * itself. One remembered verdict per field, asked only under a context.
+ */
+export function fieldKey(
+  field: string,
+  pairs: ReadonlyMap<string, string> | undefined,
+  context: Context | undefined,
+): string {
+  const paired = pairs?.get(field);
+  if (paired !== undefined) return paired;
+  return context !== undefined && takesContext(field) ? context.key : field;
+}
+
+/**
+ * The context a container at field `field` of `object` gives its own fields, `under` being
+ * {@linkcode fieldKey}'s answer for it (`pairs` and `context` as given there): a Kubernetes
+ * Secret's {@linkcode SECRET_DATA_CONTEXT} for its `data` and `stringData`; its object's
+ * context one level further down (none past {@linkcode MAX_CONTEXT_LEVELS}) when it took that
+ * context; else {@linkcode contextOf} `under`. An array's items share the array's context.
+ */
+export function contextBelow(
+  object: Readonly<Record<string, unknown>>,
+  field: string,
+  under: string,
+  pairs: ReadonlyMap<string, string> | undefined,
+  context: Context | undefined,
+): Context | undefined {
+  if (field === "stringData" || (field === "data" && object.kind === "Secret")) {
+    return { key: SECRET_DATA_CONTEXT, levels: 0 };
+  }
+  if (context === undefined || under === field || pairs?.has(field)) return contextOf(under);
+  const levels = context.levels + 1;
+  return levels < MAX_CONTEXT_LEVELS ? { key: context.key, levels } : undefined;
 }
 
 /** Longest first item of a pair tuple read as its second's key, in UTF-16 code units. */

@@ -12,14 +12,17 @@
 // key says nothing about it, pairs.ts gives the key it is judged under instead: the value
 // field of a name/value pair (`{"name": "DB_PASSWORD", "value": …}`) has the name's text, a
 // generic field (`{"db_password": {"value": …}}`) its object's key, a cookie's value a token
-// word, and the second item of a pair tuple (`[["x-api-key", "…"]]`) the first item.
+// word, the second item of a pair tuple (`[["x-api-key", "…"]]`) the first item, and a key
+// that says nothing (`{"passwords": {"prod": …}}`) the nearest key above that gives context
+// (each container carries that `Context`, so a leaf costs one remembered verdict on its key).
 //
 // Object keys are data too (`Object.fromEntries(rows.map((r) => [r.email, r.n]))`): a walk
-// may map them (`name`), each with the key of the object it is in, in document order (a key
+// may map them (`name`), each with the key of the object it is in (by its own name or a pair's,
+// not a context taken from above: there a key is a name), in document order (a key
 // before its value). Two keys of one object never become one: a key mapped onto a name the
 // object already has, or gets, becomes `<name> (2)`, `<name> (3)`… (see `distinctName`).
 
-import { judgedKeys, tupleKey } from "./pairs.ts";
+import { type Context, contextBelow, fieldKey, judgedKeys, tupleKey } from "./pairs.ts";
 
 /** The key of a leaf: its property's name, an array's inherited key, or none. */
 export type LeafKey = string | undefined;
@@ -41,6 +44,14 @@ interface Frame {
   pairs: Map<string, string> | undefined;
   /** For an array that is a pair tuple: the key its second item is judged under (pairs.ts). */
   tuple: string | undefined;
+  /** The context its fields that say nothing take (pairs.ts; for an array, its items'). */
+  context: Context | undefined;
+  /**
+   * For an object, the key its own keys are judged under: the key it is under by its own name
+   * and pairs.ts's pairs, not a context taken from above (there a key is a name, `DB_PASS`,
+   * far more often than a value). For an array, its items'.
+   */
+  names: LeafKey;
   /** For an object whose keys are mapped: the next suffix tried per colliding name. */
   suffixes?: Map<string, number>;
 }
@@ -64,7 +75,7 @@ export function mapLeaves(
   const copies = new Map<object, object>();
   const root = emptyLike(value);
   copies.set(value, root);
-  const stack: Frame[] = [frame(value, root, undefined)];
+  const stack: Frame[] = [frame(value, root, undefined, undefined, undefined)];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     const length = top.keys === null ? (top.source as unknown[]).length : top.keys.length;
@@ -78,7 +89,7 @@ export function mapLeaves(
     const under = underOf(top, key);
     const out = name === undefined || top.keys === null
       ? key
-      : distinctName(top, key as string, name(key as string, top.key), collision);
+      : distinctName(top, key as string, name(key as string, top.names), collision);
     if (!isContainer(v)) {
       assign(top.target, out, leaf(toLeaf(v), under));
       continue;
@@ -91,7 +102,7 @@ export function mapLeaves(
     const copy = emptyLike(v);
     copies.set(v, copy);
     assign(top.target, out, copy);
-    stack.push(frame(v, copy, under));
+    stack.push(frame(v, copy, under, below(top, key, under), namesBelow(top, key)));
   }
   return root;
 }
@@ -99,7 +110,20 @@ export function mapLeaves(
 /** The key a value at `key` of `top` is under: see {@linkcode LeafKey} and pairs.ts. */
 function underOf(top: Frame, key: string | number): LeafKey {
   if (top.keys === null) return key === 1 && top.tuple !== undefined ? top.tuple : top.key;
+  return fieldKey(key as string, top.pairs, top.context);
+}
+
+/** The key a container at `key` of `top` judges its own keys under (see {@linkcode Frame}). */
+function namesBelow(top: Frame, key: string | number): LeafKey {
+  if (top.keys === null) return top.names;
   return top.pairs?.get(key as string) ?? key as string;
+}
+
+/** The context a container at `key` of `top`, under `under` ({@linkcode underOf}), gives. */
+function below(top: Frame, key: string | number, under: LeafKey): Context | undefined {
+  if (top.keys === null) return top.context;
+  const object = top.source as Record<string, unknown>;
+  return contextBelow(object, key as string, under as string, top.pairs, top.context);
 }
 
 /**
@@ -176,8 +200,18 @@ function assign(target: Record<string | number, unknown>, key: string | number, 
   }
 }
 
-/** A frame for `source`; `judged` false for a pass that needs no keys (a copy by ordinals). */
-function frame(source: object, target: object, key: LeafKey, judged = true): Frame {
+/**
+ * A frame for `source` under `key` with `context` and `names` (see {@linkcode Frame}); `judged` false for
+ * a pass that needs no keys (a copy by ordinals).
+ */
+function frame(
+  source: object,
+  target: object,
+  key: LeafKey,
+  context: Context | undefined,
+  names: LeafKey,
+  judged = true,
+): Frame {
   const keys = Array.isArray(source) ? null : Object.keys(source);
   return {
     source,
@@ -189,6 +223,8 @@ function frame(source: object, target: object, key: LeafKey, judged = true): Fra
       ? undefined
       : judgedKeys(source as Record<string, unknown>, keys, key),
     tuple: keys === null && judged ? tupleKey(source as unknown[]) : undefined,
+    context: judged ? context : undefined,
+    names,
   };
 }
 
@@ -255,7 +291,7 @@ export async function forEachLeafAsync(
   if (!isContainer(value)) return visit(toLeaf(value), undefined);
   const tick = slicer(options.sliceMs ?? WALK_SLICE_MS, options.signal);
   const seen = new Set<object>([value]);
-  const stack: Frame[] = [frame(value, value, undefined)];
+  const stack: Frame[] = [frame(value, value, undefined, undefined, undefined)];
   while (stack.length > 0) {
     const pause = tick();
     if (pause) await pause;
@@ -269,11 +305,11 @@ export async function forEachLeafAsync(
     top.index++;
     const v = (top.source as Record<string | number, unknown>)[key];
     const under = underOf(top, key);
-    if (visitName !== undefined && top.keys !== null) visitName(key as string, top.key);
+    if (visitName !== undefined && top.keys !== null) visitName(key as string, top.names);
     if (!isContainer(v)) visit(toLeaf(v), under);
     else if (!seen.has(v)) {
       seen.add(v);
-      stack.push(frame(v, v, under));
+      stack.push(frame(v, v, under, below(top, key, under), namesBelow(top, key)));
     }
   }
 }
@@ -326,7 +362,7 @@ export async function mapLeavesAsync(
   const copies = new Map<object, object>();
   const root = emptyLike(value);
   copies.set(value, root);
-  const stack: Frame[] = [frame(value, root, undefined, false)];
+  const stack: Frame[] = [frame(value, root, undefined, undefined, undefined, false)];
   while (stack.length > 0) {
     const pause = tick();
     if (pause) await pause;
@@ -356,7 +392,7 @@ export async function mapLeavesAsync(
     const copy = emptyLike(v);
     copies.set(v, copy);
     assign(top.target, out, copy);
-    stack.push(frame(v, copy, undefined, false));
+    stack.push(frame(v, copy, undefined, undefined, undefined, false));
   }
   return root;
 }

@@ -26,7 +26,14 @@
  * @module
  */
 
-import { judgedKeys, leafText, tupleKey } from "../../pii/mod.ts";
+import {
+  type Context,
+  contextBelow,
+  fieldKey,
+  judgedKeys,
+  leafText,
+  tupleKey,
+} from "../../pii/mod.ts";
 import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
 
 /** Values of the arguments looked at, at most; the rest is counted as not shown. */
@@ -67,7 +74,9 @@ const LEVELS = [
  * @param redact redacts one value's text (a string leaf, a key, a long integer's digits)
  *   the way the execution's output is redacted; `key` is the object key the value is under
  *   (for an array's items, the array's key; where that key says nothing, the key
- *   pii/pairs.ts gives: a pair's name, an object's key for its `value`, a tuple's first item), to judge it as `key: text`; for a key itself, the key of the object holding it;
+ *   pii/pairs.ts gives: a pair's name, an object's key for its `value`, a tuple's first item,
+ *   the nearest key above that gives context), to judge it as `key: text`; for a key itself, the key of the object holding it
+ *   (not one taken from above);
  *   none at the root and for items of an array under no key
  */
 export function renderArguments(
@@ -76,7 +85,16 @@ export function renderArguments(
 ): ArgumentText {
   let budget = MAX_VISITED_NODES;
   let unvisited = false;
-  const build = (value: unknown, depth: number, key: string | undefined): Tree => {
+  // `context`: what fields that say nothing take from a key above (pii/pairs.ts); `names`: the
+  // key this object's own keys are judged under (its own, not one taken from above). As in a
+  // result (pii/walk.ts).
+  const build = (
+    value: unknown,
+    depth: number,
+    key: string | undefined,
+    context: Context | undefined,
+    names: string | undefined,
+  ): Tree => {
     budget--;
     if (typeof value === "string") return { t: "s", v: redact(value, key) };
     if (typeof value === "number") {
@@ -104,7 +122,15 @@ export function renderArguments(
       // A pair tuple's second item is judged under its first, as in a result (pii/pairs.ts).
       const tuple = tupleKey(value);
       for (let i = 0; i < most && budget > 0; i++) {
-        items.push(build(value[i], depth + 1, i === 1 && tuple !== undefined ? tuple : key));
+        items.push(
+          build(
+            value[i],
+            depth + 1,
+            i === 1 && tuple !== undefined ? tuple : key,
+            context,
+            names,
+          ),
+        );
       }
       if (items.length < value.length) unvisited = true;
       return { t: "a", items, total: value.length };
@@ -128,16 +154,23 @@ export function renderArguments(
       // Past the budget a key is still shown (only objects being visited get here, at most
       // MAX_SHOWN_DEPTH of them), its value not.
       if (budget <= 0) unvisited = true;
+      const under = fieldKey(name, pairs, context);
       const child = budget > 0
-        ? build((value as Record<string, unknown>)[name], depth + 1, pairs?.get(name) ?? name)
+        ? build(
+          (value as Record<string, unknown>)[name],
+          depth + 1,
+          under,
+          contextBelow(value as Record<string, unknown>, name, under, pairs, context),
+          pairs?.get(name) ?? name,
+        )
         : { t: "skip" as const };
       // A key is data too, judged under the key of the object holding it (as in a result).
-      entries.push([redact(name, key), child]);
+      entries.push([redact(name, names), child]);
     }
     if (entries.length < total) unvisited = true;
     return { t: "o", entries, total };
   };
-  const tree = build(args, 0, undefined);
+  const tree = build(args, 0, undefined, undefined, undefined);
   let last = "";
   for (const level of LEVELS) {
     const out = render(tree, level);
