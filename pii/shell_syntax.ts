@@ -158,7 +158,18 @@ export function assignmentReading(
 ): ShellReading {
   if (codeAt(text, at) !== 61 || codeAt(text, at + 1) === 61) return ShellReading.None;
   const before = codeAt(text, k - 1);
-  if (before !== -1 && before !== 10 && before !== 13 && before !== 32 && before !== 9) {
+  // After a shell's separator, a subshell's bracket or a quote opening `sh -c "…"` (red team
+  // h1: `cd /srv;PGPASSWORD=…;dropdb`, `ssh db1 "PGPASSWORD=…;dropdb"`, `(PGPASSWORD=…;curl…)`)
+  // the assignment starts a command of its own.
+  // A quote counts after a word and a space only (`sh -c "…"`, `ssh db1 "…"`), not as a JSON
+  // string's or a list's (`"DB_PASSWORD=…;…"`).
+  const quoted = (before === 34 || before === 39) &&
+    (codeAt(text, k - 2) === 32 || codeAt(text, k - 2) === 9) && isAlnumOrDash(codeAt(text, k - 3));
+  const afterShell = before === 40 || before === 96 || quoted ||
+    ((before === 59 || before === 38 || before === 124) && !pairBefore(text, k - 1));
+  if (
+    !afterShell && before !== -1 && before !== 10 && before !== 13 && before !== 32 && before !== 9
+  ) {
     return ShellReading.None;
   }
   // The value's token: without a shell operator there is nothing to end it early (and the
@@ -189,7 +200,7 @@ export function assignmentReading(
   }
   readWords(text, words, k);
   if (words.comment) return ShellReading.None;
-  if (words.command || strong) return ShellReading.Command;
+  if (words.command || strong || afterShell) return ShellReading.Command;
   // The first word after it (none past a token cut at the reach, or a long gap).
   if (!blank(codeAt(text, j))) return ShellReading.Assignment;
   const gap = j;
@@ -226,9 +237,49 @@ export function endsShellValue(text: string, j: number, reading: ShellReading): 
   if (c === 124 || c === 62 || c === 96) return leadsCommand(text, j); // | > `
   if (c === 36) return codeAt(text, j + 1) === 40; // $(
   if (c === 38) return reading === ShellReading.Command || codeAt(text, j + 1) === 38;
-  if (reading !== ShellReading.Command) return false;
+  // On a lone assignment a `;` before a known program's name and nothing else is a command
+  // (`DB_PASSWORD=Xk9mQ2pL7vRt;reboot`); before anything else it may be the password's.
+  if (reading !== ShellReading.Command) return c === 59 && knownProgramAt(text, j + 1);
   if (c === 125) return commandWordAt(text, j + 1); // }
   return c === 59 || c === 60 || c === 41; // ; < )
+}
+
+function isAlnumOrDash(c: number): boolean {
+  return isAlnum(c) || c === 45;
+}
+
+/**
+ * Whether the word that ends at the separator at `sep` (`;`, `&`, `|`) is a `name=value` pair:
+ * a connection string's or a query's (`Host=h;Password=…`, `?a=1&token=…`), not a command
+ * (`cd /srv;PGPASSWORD=…`). Reads back at most 256 units, to white space or a line's start.
+ */
+function pairBefore(text: string, sep: number): boolean {
+  for (let j = sep - 1; j >= 0 && sep - j <= 256; j--) {
+    const c = text.charCodeAt(j);
+    if (c === 61) return true;
+    if (c === 32 || c === 9 || c === 10 || c === 13) return false;
+  }
+  return false;
+}
+
+/** Programs an approver must see run (destructive, or a shell or a network client). */
+const KNOWN_PROGRAMS = new Set(
+  ("sh bash zsh dash ksh fish rm rmdir dd mkfs shred reboot shutdown halt poweroff kill " +
+    "killall pkill dropdb dropuser psql mysql mongo redis-cli curl wget nc ncat netcat ssh " +
+    "scp rsync sudo su chmod chown crontab python python3 perl ruby node deno eval exec " +
+    "truncate mv cp tee").split(" "),
+);
+
+/** Whether a known program's name starts at `k`, followed by white space, the end or `;`. */
+function knownProgramAt(text: string, k: number): boolean {
+  let j = k;
+  while (
+    j - k < 16 && ((codeAt(text, j) >= 97 && codeAt(text, j) <= 122) ||
+      (codeAt(text, j) >= 48 && codeAt(text, j) <= 57) || codeAt(text, j) === 45)
+  ) j++;
+  const after = codeAt(text, j);
+  return (blank(after) || after === 59 || after === 38 || after === 124) &&
+    KNOWN_PROGRAMS.has(text.slice(k, j));
 }
 
 /**
