@@ -789,6 +789,10 @@ function classifyKeyName(name: string): KeyKind {
   for (let i = last + 1; i < parts.length; i++) {
     if (HASH_WORDS.has(parts[i])) return "token";
     if (CREDENTIAL_ABOUT_WORDS.has(parts[i])) return null;
+    // A key's or a token's id (`KeyId`, `key_id`, `token_id`, `secret_id`) names it (KMS,
+    // Secrets Manager): an approver must see which one a call deletes (red team i2). A
+    // session's id is the session's credential.
+    if ((parts[i] === "id" || parts[i] === "ids") && kind !== "session") return null;
   }
   const word = parts[last];
   if ((word === "key" || word === "keys") && last > 0 && OTHER_KEYS.has(parts[last - 1])) {
@@ -1806,6 +1810,21 @@ export function passesThresholds(f: SecretFeatures, t: SecretThresholds): boolea
     (f.vowelRatio <= t.maxVowelRatio || f.digitRatio >= t.minDigitRatio);
 }
 
+/** A URL of any scheme whose authority holds no `@` (no user information). */
+const SCHEME_URL = /^[a-z][a-z0-9+.-]{1,15}:\/\/[^\s@/?#]*(?:[/?#][^\s@]*)?$/i;
+
+/**
+ * Whether `value` is a name of lower-case words joined by `-` or `_` (two to eight parts of
+ * small letters and digits, two of them words of three or more letters: `db-master-prod-v3`,
+ * `ledger-eu-west-1`): a resource's name. Random tokens seldom hold two such words.
+ */
+function dashedName(value: string): boolean {
+  if (value.length > 96 || !/^[a-z0-9]+(?:[-_][a-z0-9]+){1,7}$/.test(value)) return false;
+  let words = 0;
+  for (const part of value.split(/[-_]/)) if (/^[a-z]{3,}$/.test(part)) words++;
+  return words >= 2;
+}
+
 /**
  * Decides whether a keyword-adjacent value is a secret. `password` selects the password
  * thresholds (human-chosen values are shorter and less random than generated tokens).
@@ -1815,6 +1834,10 @@ export function looksSecret(value: string, password: boolean): boolean {
   if (value.length < t.minLength || PLACEHOLDER.test(value)) return false;
   if (/^[0-9]+$/.test(value) && !password) return false;
   if (/^(?:https?|ftp|file):\/\//i.test(value) || PATH.test(value)) return false;
-  if (!password && objectName(value)) return false;
+  // A URL of any scheme without user information (`ssh://host/x`, `s3://bucket/key`,
+  // `postgres://db.prod/ledger`) names a place; its password, when it has one, is the URL
+  // credential detector's (red team i2: under `key` a deletion's target was hidden).
+  if (SCHEME_URL.test(value)) return false;
+  if (!password && (objectName(value) || dashedName(value))) return false;
   return passesThresholds(secretFeatures(value), t);
 }

@@ -76,8 +76,10 @@ export class ApprovalGate {
   }
 
   /**
-   * Lets a call through, or throws. `args` are the arguments as the code sent them (PII
-   * placeholders not yet swapped).
+   * Lets a call through, or throws. `args` are the arguments as they will be sent (PII
+   * placeholders restored to their values): the view redacts them again with the
+   * execution's vault, so a value that is personal data or a secret where it is sent shows as
+   * its placeholder, and anything else as what the server will get.
    * @throws ApprovalError `approval_denied` or `approval_timeout`
    */
   async check(tool: GatedTool, args: Record<string, unknown>, context?: RpcContext): Promise<void> {

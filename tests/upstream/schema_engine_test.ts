@@ -205,6 +205,36 @@ Deno.test("subschemas applied exponentially often: bounded, then not checked by 
   for (let i = 0; i < 40; i++) deep = { y: 1, x: deep };
   assertEquals(await checkInWorker(recursive, deep), true);
 
+  // Under the count of applications but each scanning a large value (red team i1: 16 levels
+  // apply the leaf 65,536 times; a 100 KB string under `pattern` held the loop 42 s, 3,000
+  // numbers under `uniqueItems` 32 s): charged by the size of what each application reads.
+  const big = "a".repeat(100_000);
+  for (
+    const [what, leaf, value] of [
+      ["pattern", { type: "object", properties: { q: { type: "string", pattern: "^[a-z]*$" } } }, {
+        q: big,
+      }],
+      ["minLength", { type: "object", properties: { q: { type: "string", minLength: 1 } } }, {
+        q: big,
+      }],
+      [
+        "uniqueItems",
+        { type: "object", properties: { xs: { type: "array", uniqueItems: true } } },
+        {
+          xs: Array.from({ length: 5_000 }, (_, i) => i),
+        },
+      ],
+      [
+        "patternProperties",
+        { type: "object", patternProperties: { "^k": { type: "number" } } },
+        Object
+          .fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i])),
+      ],
+    ] as const
+  ) {
+    assertEquals(await checkInWorker(chain("allOf", 16, leaf), value), true, what);
+  }
+
   // Small chains and ordinary recursion are still checked.
   assertEquals(check(chain("allOf", 4, { type: "object", required: ["x"] }), {}), false);
   assertEquals(check(chain("allOf", 4, { type: "object", required: ["x"] }), { x: 1 }), true);
