@@ -218,6 +218,7 @@ Deno.test({
       assert(!shown.includes(GHS) && !shown.includes("Q7Xk9mP2vR8nW4sT"), shown);
     } finally {
       await gw.close();
+      await Deno.remove(root, { recursive: true });
     }
   },
 });
