@@ -77,6 +77,14 @@ function unlessInfo(fields: Record<string, unknown>): void {
   if (fields.level !== "info") log(fields);
 }
 
+/** Who sandbox processes run as, for the start-up line (a root gateway without a range is told). */
+function sandboxUsersText(range: [number, number] | undefined): string {
+  if (range) return `one id each of ${range[0]}-${range[1]}`;
+  return Deno.uid() === 0
+    ? 'root without capabilities: set sandbox.uidRange (README, "Sandbox users")'
+    : "the gateway's user";
+}
+
 async function serve(configPath: string, port: number, host: string): Promise<number> {
   const config = await loadConfig(configPath);
   if (!config.auth && !isLoopback(host)) {
@@ -107,6 +115,7 @@ async function serve(configPath: string, port: number, host: string): Promise<nu
     auth: config.auth ? "api keys" : "none (loopback only)",
     maxConnections: server.maxConnections,
     memoryGuard: gateway.sandbox.stats().memoryGuard,
+    sandboxUsers: sandboxUsersText(config.sandbox.uidRange),
   });
   const shutdown = new Shutdown(async (hurry) => {
     // Stop accepting first, then let running executions finish (bounded), then close.

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { checkNetGrant } from "../sandbox/mod.ts";
+import { checkNetGrant, checkUidRange } from "../sandbox/mod.ts";
 import { MIN_CODE_HASH_KEY_CHARS } from "../observability/mod.ts";
 import { checkAllowedHost, normalizeOrigin } from "./hosts.ts";
 
@@ -92,6 +92,11 @@ const sandboxSchema = z.strictObject({
   memoryGuard: z.enum(["auto", "cgroup", "watchdog"]).default("auto"),
   allowNet: z.array(netGrantSchema).default([]),
   allowRead: z.array(readGrantSchema).default([]),
+  /** `[first, last]`: each sandbox process under a user id of its own (README, "Sandbox users"). */
+  uidRange: z.tuple([z.number().int(), z.number().int()]).optional().superRefine((range, ctx) => {
+    const problem = range && checkUidRange({ first: range[0], last: range[1] });
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
 });
 
 const selectionSchema = z.strictObject({

@@ -7,7 +7,7 @@
  */
 
 import { findPii, redactRenderedText, Vault, VaultStore } from "../pii/mod.ts";
-import { Sandbox } from "../sandbox/mod.ts";
+import { hasSetpriv, Sandbox, usersProblem } from "../sandbox/mod.ts";
 import { UpstreamManager } from "../upstream/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import {
@@ -188,6 +188,18 @@ export class Gateway {
     this.#log = options.logger ??
       ((event) => console.error(JSON.stringify({ time: new Date().toISOString(), ...event })));
     const s = config.sandbox;
+    const maxPool = poolMax(options.poolSize, s.poolSize, s.poolMax);
+    const uidRange = s.uidRange && { first: s.uidRange[0], last: s.uidRange[1] };
+    if (uidRange) {
+      const problem = usersProblem({
+        range: uidRange,
+        processes: s.concurrency + maxPool,
+        deno: Deno.execPath(),
+        allowRead: s.allowRead,
+        setpriv: hasSetpriv(),
+      });
+      if (problem) throw new ConfigError(problem);
+    }
     this.sandbox = new Sandbox({
       timeoutMs: s.timeoutMs,
       memoryMb: s.memoryMb,
@@ -196,12 +208,13 @@ export class Gateway {
       concurrency: s.concurrency,
       queue: s.queue,
       poolSize: options.poolSize ?? s.poolSize,
-      poolMax: poolMax(options.poolSize, s.poolSize, s.poolMax),
+      poolMax: maxPool,
       poolIdleMs: s.poolIdleMs,
       maxWaitMs: s.maxWaitMs,
       allowNet: s.allowNet,
       allowRead: s.allowRead,
       memoryGuard: s.memoryGuard,
+      uidRange,
     });
     this.upstream = new UpstreamManager(config.servers, {
       callTimeoutMs: s.toolTimeoutMs,

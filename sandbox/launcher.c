@@ -4,7 +4,7 @@
  * for about 0.6 ms of CPU instead of about 4.5 ms (five programs started one after another).
  * Built by the gateway with the system's C compiler when there is one (sandbox/launcher.ts).
  *
- * Usage: airlock-launcher GATEWAY_PID NICENESS PROGRAM [ARG…]
+ * Usage: airlock-launcher GATEWAY_PID NICENESS [--uid=UID] PROGRAM [ARG…]
  *
  * In order, then execv(PROGRAM, ["deno", ARG…]) with the environment it was given (argv[0] is
  * the runtime's name, not where it is installed: the code reads it as `process.argv0`):
@@ -14,24 +14,30 @@
  *      niceness a process without CAP_SYS_ADMIN may set at most once per 100 ms machine-wide
  *      (Linux's autogroup rate limit). In the gateway's autogroup the niceness below weighs
  *      it against the gateway itself;
- *   2. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
+ *   2. with --uid: no new privileges and an empty capability bounding set, then no
+ *      supplementary groups, UID as the real, effective and saved group id and user id (a
+ *      gateway running as root: a runtime escape then reaches a user that owns nothing, not
+ *      root's files). Before step 3: Linux clears the parent-death signal when the
+ *      credentials change (prctl(2));
+ *   3. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
  *      (the gateway may have died before the signal was armed: then nothing would kill this
  *      process with it);
- *   3. NICENESS added to the niceness it inherited (as nice(1) does, at most 19);
- *   4. core-file size limit 0 (soft and hard): a core file would be the process's whole
+ *   4. NICENESS added to the niceness it inherited (as nice(1) does, at most 19);
+ *   5. core-file size limit 0 (soft and hard): a core file would be the process's whole
  *      memory written outside the sandbox;
- *   5. every file descriptor above 2 closed: whatever the gateway inherited without
+ *   6. every file descriptor above 2 closed: whatever the gateway inherited without
  *      close-on-exec (Node's net.Socket({ fd }) adopts a raw descriptor with no permission
  *      check);
- *   6. no new privileges, and no capabilities at all (bounding set, ambient, permitted,
+ *   7. no new privileges, and no capabilities at all (bounding set, ambient, permitted,
  *      effective, inheritable): a gateway running as root would otherwise pass on every
  *      capability it has, and the runtime's permission checks would be the only layer.
- * Any failure of steps 1, 2, 4, 5 or 6 ends it with status 127 and a message on stderr,
+ * Any failure of steps 1, 2, 3, 5, 6 or 7 ends it with status 127 and a message on stderr,
  * before PROGRAM runs.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -94,9 +100,25 @@ static int drop_privileges(void) {
   return (int)syscall(SYS_capset, &header, data);
 }
 
+/* Step 2: the bounding set emptied while CAP_SETPCAP is still held, then the ids. */
+static int become(uid_t uid) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  for (int cap = 0; cap <= 63; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) return -1;
+  }
+  gid_t gid = (gid_t)uid;
+  if (setgroups(0, NULL) != 0) return -1;
+  if (setresgid(gid, gid, gid) != 0) return -1;
+  if (setresuid(uid, uid, uid) != 0) return -1;
+  /* Checked, not assumed: a kernel or seccomp policy that ignored a call must not leave it. */
+  uid_t r, e, s;
+  if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) return -1;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: airlock-launcher GATEWAY_PID NICENESS PROGRAM [ARG...]\n");
+    fprintf(stderr, "usage: airlock-launcher GATEWAY_PID NICENESS [--uid=UID] PROGRAM [ARG...]\n");
     return 127;
   }
   char *end;
@@ -110,7 +132,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "airlock-launcher: bad niceness %s\n", argv[2]);
     return 127;
   }
+  int first = 3;
+  long uid = -1;
+  if (strncmp(argv[3], "--uid=", 6) == 0) {
+    uid = strtol(argv[3] + 6, &end, 10);
+    if (*end != '\0' || argv[3][6] == '\0' || uid < 1 || uid > 0x7ffffffe || argc < 5) {
+      fprintf(stderr, "airlock-launcher: bad uid %s\n", argv[3] + 6);
+      return 127;
+    }
+    first = 4;
+  }
   if (setpgid(0, 0) != 0) return fail("process group");
+  if (uid > 0 && become((uid_t)uid) != 0) return fail("changing user");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("parent-death signal");
   if (getppid() != (pid_t)gateway) {
     fprintf(stderr, "airlock-launcher: the gateway (pid %ld) is gone\n", gateway);
@@ -123,8 +156,8 @@ int main(int argc, char **argv) {
   if (setrlimit(RLIMIT_CORE, &none) != 0) return fail("core-file limit");
   if (close_inherited() != 0) return fail("closing inherited descriptors");
   if (drop_privileges() != 0) return fail("dropping privileges");
-  char *program = argv[3];
-  argv[3] = "deno";
-  execv(program, argv + 3);
+  char *program = argv[first];
+  argv[first] = "deno";
+  execv(program, argv + first);
   return fail("exec");
 }

@@ -16,8 +16,18 @@
 export { Sandbox, type SandboxOptions, type SandboxStats } from "./sandbox.ts";
 export { ExecutionQueue, QueueFullError } from "./queue.ts";
 export { SandboxUnavailableError } from "./unavailable.ts";
-export { type OrphanGuard, SANDBOX_NICENESS } from "./spawn.ts";
+export { hasSetpriv, type OrphanGuard, SANDBOX_NICENESS } from "./spawn.ts";
 export { launcherPath, prepareLauncher } from "./launcher.ts";
+export {
+  checkUidRange,
+  MAX_SANDBOX_UID,
+  NoFreeUidError,
+  othersCannotUse,
+  SandboxUsers,
+  type UidRange,
+  usersProblem,
+  type UsersSetting,
+} from "./users.ts";
 export { checkNetGrant } from "./flags.ts";
 export { cgroupBaseDir, type MemoryGuardMode } from "./memory.ts";
 export { cpuCgroupBaseDir, GATEWAY_GROUP_SHARES } from "./cpu_limit.ts";

@@ -27,6 +27,7 @@ import {
 } from "./outcome.ts";
 import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
 import { harnessWarmer, newOrigin, spawnChild, startedByLauncher, storageDirs } from "./spawn.ts";
+import type { SandboxUsers } from "./users.ts";
 import {
   LAUNCHER_FAILED_STATUS,
   launcherFailed,
@@ -101,6 +102,8 @@ export interface SpawnOptions {
   memoryGuard?: "auto" | MemoryGuardMode;
   /** Processes per runtime-directory generation (see `runtime_dir.ts`); tests lower it. */
   generationSize?: number;
+  /** Each process under a user id of its own from these (`users.ts`); the gateway's when absent. */
+  users?: SandboxUsers;
 }
 
 /** The outcome of one execution inside one process. */
@@ -256,7 +259,23 @@ export class SandboxProcess {
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
     const cpuLimit = await createCpuLimit();
     const deno = options.denoPath ?? Deno.execPath();
-    const runtime = await acquireRuntime(options.generationSize, harnessWarmer(deno));
+    const users = options.users;
+    let uid: number | undefined;
+    let runtime: Awaited<ReturnType<typeof acquireRuntime>>;
+    try {
+      uid = users?.take();
+      runtime = await acquireRuntime(options.generationSize, harnessWarmer(deno), uid);
+    } catch (error) {
+      if (uid !== undefined) users!.give(uid);
+      await guard.dispose();
+      await cpuLimit.dispose();
+      throw error;
+    }
+    // The id is free again only once the process's files are gone.
+    const release = async () => {
+      await runtime.release();
+      if (uid !== undefined) users!.give(uid);
+    };
     const origin = newOrigin();
     let child: Deno.ChildProcess;
     try {
@@ -266,12 +285,13 @@ export class SandboxProcess {
         origin,
         memoryMb: options.memoryMb,
         grants: options.grants,
+        uid,
       });
     } catch (error) {
       // Out of file descriptors or processes: give back what was taken for it.
       await guard.dispose();
       await cpuLimit.dispose();
-      await runtime.release();
+      await release();
       throw error;
     }
     const watch = supervise(child);
@@ -285,7 +305,7 @@ export class SandboxProcess {
       // removes the directory whole); only storage kept elsewhere is removed on its own.
       storageDirs(runtime.paths.denoDir, origin)
         .filter((path) => !path.startsWith(`${runtime.paths.denoDir}/`)),
-      runtime.release,
+      release,
       runtime.paths.denoDir,
     );
   }

@@ -87,13 +87,19 @@ class Generation {
     try {
       await Deno.writeTextFile(`${dir}/${OWNER_FILE}`, await ownerTag(), { mode: 0o600 });
       const source = await Deno.readTextFile(HARNESS_SOURCE);
-      await Deno.writeTextFile(generation.paths.runnerPath, entryModule(source), { mode: 0o600 });
+      // Readable by processes under another user (`users.ts`): the runner and the import map
+      // are our public code; the directory lets them through without listing it, and
+      // everything else in it (template, private caches) stays its owner's alone.
+      await Deno.writeTextFile(generation.paths.runnerPath, entryModule(source), { mode: 0o644 });
       await Deno.writeTextFile(
         generation.paths.importMapPath,
         JSON.stringify(nodeShimImportMap()),
-        { mode: 0o600 },
+        { mode: 0o644 },
       );
-      await Deno.mkdir(generation.paths.denoDir);
+      await Deno.chmod(generation.paths.runnerPath, 0o644);
+      await Deno.chmod(generation.paths.importMapPath, 0o644);
+      await Deno.chmod(dir, 0o711);
+      await Deno.mkdir(generation.paths.denoDir, { mode: 0o700 });
     } catch (error) {
       live.delete(generation);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -116,14 +122,20 @@ class Generation {
     return generation;
   }
 
-  /** A private cache directory for one process: a copy of the template's files. */
-  async privateCache(): Promise<string> {
+  /**
+   * A private cache directory for one process: a copy of the template's files, owned by `uid`
+   * (and its group of the same number) when given.
+   */
+  async privateCache(uid?: number): Promise<string> {
     const dir = `${this.dir}/cache-${++this.spawned}`;
     await Deno.mkdir(dir, { mode: 0o700 });
     try {
       for (const name of this.templateFiles) {
         await Deno.copyFile(`${this.paths.denoDir}/${name}`, `${dir}/${name}`);
+        if (uid !== undefined) await Deno.chown(`${dir}/${name}`, uid, uid);
       }
+      // The directory last: until then the process's user cannot reach it.
+      if (uid !== undefined) await Deno.chown(dir, uid, uid);
     } catch (error) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;
@@ -204,11 +216,15 @@ globalThis.addEventListener("unload", () => {
  *
  * @param generationSize processes per generation before the directory is replaced
  * @param warm starts the harness once on a new generation's template cache
- * @throws what creating directories or copying the template throws (EMFILE, ENOSPC)
+ * @param uid the user the process runs under (`users.ts`): its private cache directory is
+ *   that user's; the gateway's when absent
+ * @throws what creating directories or copying the template throws (EMFILE, ENOSPC), and
+ *   what `chown` throws (EPERM: a gateway not running as root)
  */
 export async function acquireRuntime(
   generationSize = DEFAULT_GENERATION_SIZE,
   warm?: Warmer,
+  uid?: number,
 ): Promise<{ paths: RuntimePaths; release: () => Promise<void> }> {
   let generation = await currentGeneration(warm);
   while (generation.spawned >= generationSize) {
@@ -225,7 +241,7 @@ export async function acquireRuntime(
   generation.users++;
   let denoDir: string;
   try {
-    denoDir = await generation.privateCache();
+    denoDir = await generation.privateCache(uid);
   } catch (error) {
     generation.users--;
     await generation.removeIfDone();

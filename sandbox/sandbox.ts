@@ -4,6 +4,7 @@
  * @module
  */
 
+import { SandboxUsers, type UidRange } from "./users.ts";
 import type { MemoryGuardMode } from "./memory.ts";
 import { createMemoryGuard, releaseCgroupBase } from "./memory.ts";
 import { releaseCpuCgroupBase } from "./cpu_limit.ts";
@@ -43,6 +44,11 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
   denoPath?: string;
   /** Processes per runtime-directory generation (bounds the shared Deno cache). */
   generationSize?: number;
+  /**
+   * Runs each process under a user id of its own from this range (`users.ts`); needs a gateway
+   * running as root, and at least `concurrency + poolMax + 2` ids. Absent: the gateway's user.
+   */
+  uidRange?: UidRange;
 }
 
 /** Live figures for health checks and metrics. */
@@ -113,6 +119,7 @@ export class Sandbox {
       memoryGuard: options.memoryGuard,
       denoPath: options.denoPath,
       generationSize: options.generationSize,
+      users: options.uidRange ? new SandboxUsers(options.uidRange) : undefined,
     });
   }
 

@@ -25,6 +25,11 @@ export interface ChildSpec {
   memoryMb: number;
   /** Permissions to grant. */
   grants: SandboxGrants;
+  /**
+   * The user id (and group id) to run under (`users.ts`); the gateway's own when absent.
+   * Needs a gateway running as root.
+   */
+  uid?: number;
 }
 
 /**
@@ -49,13 +54,20 @@ export function orphanGuard(): OrphanGuard {
 /**
  * Spawns the subprocess with piped stdio, in a process group of its own (the launcher) or a
  * session of its own (the chain), with a parent-death signal where the launcher or setpriv
- * exists. Throws what `Deno.Command.spawn` throws (e.g. EMFILE, EAGAIN).
+ * exists, under `spec.uid` when given. Throws what `Deno.Command.spawn` throws (e.g. EMFILE,
+ * EAGAIN), and an Error when `spec.uid` is given but neither the launcher nor setpriv can set it.
  */
 export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
   const launcher = launcherPath();
+  const asUser = spec.uid === undefined ? [] : [`--uid=${spec.uid}`];
   if (launcher) {
     try {
-      return spawnWith(spec, [launcher, String(Deno.pid), String(SANDBOX_NICENESS)], true, true);
+      return spawnWith(
+        spec,
+        [launcher, String(Deno.pid), String(SANDBOX_NICENESS), ...asUser],
+        true,
+        true,
+      );
     } catch (error) {
       // Gone (a /tmp cleaner) or no longer runnable: the chain does the same.
       if (
@@ -66,6 +78,10 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
       launcherFailed(`cannot be started (${(error as Error).message})`);
     }
   }
+  if (spec.uid !== undefined && !setprivPath()) {
+    // Running it as the gateway's user instead would quietly drop the second layer.
+    throw new Error("airlock sandbox: setpriv (util-linux) is missing: cannot run as another user");
+  }
   // setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each replace themselves with
   // the next program (setsid forks only when the caller leads a process group, which a
   // freshly spawned child never does).
@@ -75,7 +91,18 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
     ...(setsidPath() ? [setsidPath()!] : []),
     ...(nicePath() ? [nicePath()!, "-n", String(SANDBOX_NICENESS)] : []),
     ...(bashPath() ? [bashPath()!, "-c", closeAndExec(), "airlock-sandbox"] : []),
-    ...(setprivPath() ? [setprivPath()!, "--pdeathsig", "KILL", ...dropPrivilegesArgs()] : []),
+    ...(setprivPath()
+      ? [
+        setprivPath()!,
+        "--pdeathsig",
+        "KILL",
+        ...dropPrivilegesArgs(),
+        // setpriv sets the parent-death signal after the ids (Linux clears it when they change).
+        ...(spec.uid === undefined
+          ? []
+          : [`--reuid=${spec.uid}`, `--regid=${spec.uid}`, "--clear-groups"]),
+      ]
+      : []),
     // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
     ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
   ];
@@ -334,6 +361,11 @@ function setprivPath(): string | undefined {
   // For tests of the fallback: pretend setpriv is missing.
   if (envFlag("AIRLOCK_SANDBOX_NO_SETPRIV")) return undefined;
   return utilPath("setpriv");
+}
+
+/** Whether setpriv (util-linux) exists: running sandboxes as other users needs it. */
+export function hasSetpriv(): boolean {
+  return setprivPath() !== undefined;
 }
 
 function envFlag(name: string): boolean {
