@@ -18,8 +18,7 @@ import { assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
-import { auth, nextPending } from "./approval_helpers.ts";
-import { hashApiKey } from "../../gateway/mod.ts";
+import { auth, withApprovalGateway } from "./approval_helpers.ts";
 import { untag } from "../placeholders.ts";
 
 /** The red team's config file, with look-alikes (`id`, `count`, `port`) that must stay. */
@@ -155,24 +154,14 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const gw = await startTestGateway({
-      servers: { ledger: fixtureServer("ledger") },
-      auth: {
-        tenants: {
-          acme: {
-            keys: [hashApiKey(AGENT), hashApiKey(DESK)],
-            approverKeys: [hashApiKey(APPROVER), hashApiKey(DESK)],
-            requestsPerMinute: 10_000,
-            approval: { tools: ["ledger.put"], timeoutSeconds: 60 },
-          },
-        },
-      },
-    });
-    try {
+    await withApprovalGateway({
+      servers: () => ({ ledger: fixtureServer("ledger") }),
+      approval: { tools: ["ledger.put"], timeoutSeconds: 60 },
+      tenant: { keys: [AGENT, DESK], approverKeys: [APPROVER, DESK] },
+    }, async ({ gw, decide }) => {
       await t.step("HTTP approval and the audit row", async () => {
         const running = gw.post("/v1/execute", { code: putCode(ARGS) }, auth(AGENT));
-        const pending = await nextPending(gw, APPROVER);
-        await gw.post(`/v1/approvals/${pending.id}`, { decision: "deny" }, auth(APPROVER));
+        const pending = await decide("deny");
         const reply = await running;
         assertEquals(reply.body.result, "approval_denied");
         assertEquals(leakedArgs(pending.arguments), [], pending.arguments);
@@ -215,8 +204,6 @@ Deno.test({
           await client.close();
         }
       });
-    } finally {
-      await gw.close();
-    }
+    });
   },
 });

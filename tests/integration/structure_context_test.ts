@@ -9,7 +9,8 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
-import { REPO_ROOT } from "../fixtures/servers/local.ts";
+import { sinkServer } from "../fixtures/servers/local.ts";
+import { withApprovalGateway } from "./approval_helpers.ts";
 
 const PW = "S3cr3t!Pass";
 const TOK = "q8Zr3LmN0pX7vTqW2kYb9HcJ";
@@ -93,31 +94,17 @@ Deno.test({
   },
 });
 
-/** The sink fixture (tests/fixtures/servers/sink.ts), allowed to write under `dir`. */
-const sinkServer = (dir: string) => ({
-  command: Deno.execPath(),
-  args: [
-    "run",
-    "--quiet",
-    `--allow-write=${dir}`,
-    new URL("../fixtures/servers/sink.ts", import.meta.url).pathname,
-  ],
-  cwd: REPO_ROOT,
-});
-
 Deno.test({
   name: "structure context: an approver sees the same shapes redacted as a result",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "airlock-structure-context-" });
-    const gw = await startTestGateway({
-      pii: { mode: "mask" },
-      servers: { sink: sinkServer(root) },
-      sandbox: { timeoutMs: 20_000 },
+    await withApprovalGateway({
+      prefix: "airlock-structure-context-",
+      servers: (root) => ({ sink: sinkServer(root) }),
       approval: { tools: ["sink.store"], timeoutSeconds: 20 },
-    });
-    try {
+      config: { pii: { mode: "mask" }, sandbox: { timeoutMs: 20_000 } },
+    }, async ({ gw, root, decide }) => {
       const storing = gw.post("/v1/execute", {
         code: `
           try {
@@ -131,15 +118,7 @@ Deno.test({
             return "stored";
           } catch (e) { return e.kind; }`,
       });
-      let shown: string | undefined;
-      for (let i = 0; i < 400 && shown === undefined; i++) {
-        const [pending] = (await gw.get("/v1/approvals")).body.approvals ?? [];
-        if (pending) {
-          await gw.post(`/v1/approvals/${pending.id}`, { decision: "deny" });
-          shown = pending.arguments as string;
-        } else await new Promise((r) => setTimeout(r, 50));
-      }
-      assert(shown !== undefined, "no approval became pending");
+      const shown = (await decide("deny")).arguments;
       assertEquals(JSON.parse(shown).value, {
         tf: { api_token: { sensitive: true, value: SECRET } },
         keys: [{ keyName: "key1", value: SECRET }],
@@ -148,9 +127,6 @@ Deno.test({
         plain: { type: "string", value: "hello" },
       });
       assertMatch(JSON.stringify((await storing).body.result), /approval_denied/);
-    } finally {
-      await gw.close();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });

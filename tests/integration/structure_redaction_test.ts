@@ -11,20 +11,9 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startTestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
-import { REPO_ROOT } from "../fixtures/servers/local.ts";
+import { sinkServer } from "../fixtures/servers/local.ts";
 import { untag } from "../placeholders.ts";
-
-/** The sink fixture (tests/fixtures/servers/sink.ts), allowed to write under `dir`. */
-const sinkServer = (dir: string) => ({
-  command: Deno.execPath(),
-  args: [
-    "run",
-    "--quiet",
-    `--allow-write=${dir}`,
-    new URL("../fixtures/servers/sink.ts", import.meta.url).pathname,
-  ],
-  cwd: REPO_ROOT,
-});
+import { withApprovalGateway } from "./approval_helpers.ts";
 
 const EMAILS = ["ann.lee@example.com", "bob.ray@example.com"];
 
@@ -151,34 +140,19 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "airlock-structure-" });
-    const gw = await startTestGateway({
-      pii: { mode: "tokenize" },
-      servers: { sink: sinkServer(root) },
-      sandbox: { timeoutMs: 20_000 },
+    await withApprovalGateway({
+      prefix: "airlock-structure-",
+      servers: (root) => ({ sink: sinkServer(root) }),
       approval: { tools: ["sink.delete_object", "sink.store"], timeoutSeconds: 20 },
-    });
-    /** The arguments of the next pending approval, approved (or denied). */
-    const decide = async (decision: "approve" | "deny"): Promise<string> => {
-      for (let i = 0; i < 400; i++) {
-        const list = await gw.get("/v1/approvals");
-        const [pending] = list.body.approvals ?? [];
-        if (pending) {
-          await gw.post(`/v1/approvals/${pending.id}`, { decision });
-          return pending.arguments;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error("no approval became pending");
-    };
-    try {
+      config: { pii: { mode: "tokenize" }, sandbox: { timeoutMs: 20_000 } },
+    }, async ({ gw, root, decide }) => {
       const target = "backups/2026-11-30/prod.sql.gz";
       const running = gw.post("/v1/execute", {
         code: `return await sink.delete_object({ bucket: "prod", key: ${
           JSON.stringify(target)
         } });`,
       });
-      const shown = await decide("approve");
+      const shown = (await decide("approve")).arguments;
       assertEquals(JSON.parse(shown), { bucket: "prod", key: target });
       const done = await running;
       assertEquals(done.body.result, { deleted: `prod/${target}` });
@@ -194,7 +168,7 @@ Deno.test({
             return "stored";
           } catch (e) { return e.kind; }`,
       });
-      const args = await decide("deny");
+      const args = (await decide("deny")).arguments;
       for (const raw of ["S3cr3t!Pass", "ann.lee@example.com"]) {
         assert(!args.includes(raw), args);
       }
@@ -203,9 +177,6 @@ Deno.test({
       assertEquals(Object.keys(value.byEmail), ["[EMAIL_1]"]);
       assertEquals(value.Contents, [{ Key: "logs/2024/01/15/app.log" }]);
       assertMatch(JSON.stringify((await storing).body.result), /approval_denied/);
-    } finally {
-      await gw.close();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });

@@ -7,10 +7,8 @@
  */
 import { assert } from "../assert.ts";
 import { redactText, redactValue } from "../../pii/mod.ts";
-import { startTestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
-import { auth, nextPending } from "../integration/approval_helpers.ts";
-import { hashApiKey } from "../../gateway/mod.ts";
+import { auth, withApprovalGateway } from "../integration/approval_helpers.ts";
 
 const mask = (t: string) => redactText(t, { mode: "mask" }).text;
 
@@ -62,49 +60,26 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "h1-" });
-    const gw = await startTestGateway({
-      servers: { filesystem: filesystemServer(root) },
-      auth: {
-        tenants: {
-          acme: {
-            keys: [hashApiKey(AGENT)],
-            approverKeys: [hashApiKey(APPROVER)],
-            requestsPerMinute: 10_000,
-            approval: { tools: ["filesystem.write_file"], timeoutSeconds: 30 },
-          },
-        },
-      },
-    });
-    try {
+    await withApprovalGateway({
+      prefix: "h1-",
+      servers: (root) => ({ filesystem: filesystemServer(root) }),
+      approval: { tools: ["filesystem.write_file"], timeoutSeconds: 30 },
+      tenant: { keys: [AGENT], approverKeys: [APPROVER] },
+    }, async ({ gw, root, decide }) => {
       const script =
         `#!/bin/sh\ncd /srv;PGPASSWORD=hunter2;dropdb production\nssh db1 "PGPASSWORD=hunter2;dropdb billing"\nDB_PASSWORD=Xk9mQ2pL7vRt;reboot\n`;
-      const exec = fetch(`${gw.url}/v1/execute`, {
-        method: "POST",
-        headers: { ...auth(AGENT), "content-type": "application/json" },
-        body: JSON.stringify({
-          code: `await filesystem.writeFile({ path: ${JSON.stringify(`${root}/run.sh`)}, content: ${
-            JSON.stringify(script)
-          } }); return "ok";`,
-        }),
-      });
-      const pending = await nextPending(gw, APPROVER);
-      const shown = JSON.parse(pending.arguments).content as string;
+      const exec = gw.post("/v1/execute", {
+        code: `await filesystem.writeFile({ path: ${JSON.stringify(`${root}/run.sh`)}, content: ${
+          JSON.stringify(script)
+        } }); return "ok";`,
+      }, auth(AGENT));
+      const shown = JSON.parse((await decide("deny")).arguments).content as string;
       console.log("APPROVER SEES:\n" + shown);
-      const d = await fetch(`${gw.url}/v1/approvals/${pending.id}`, {
-        method: "POST",
-        headers: { ...auth(APPROVER), "content-type": "application/json" },
-        body: JSON.stringify({ decision: "deny" }),
-      });
-      await d.body?.cancel();
-      await (await exec).body?.cancel();
+      await exec;
       for (const part of ["dropdb production", "dropdb billing", "reboot"]) {
         assert(shown.includes(part), `${part} hidden from the approver: ${shown}`);
       }
-    } finally {
-      await gw.close();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });
 

@@ -7,55 +7,23 @@
 // Each shape is checked on every path (sync, async inline, async in workers) and in the
 // approval view, with plain values of the same shapes left alone.
 
-import { assert, assertEquals } from "../assert.ts";
+import { assertEquals } from "../assert.ts";
 import {
   closeSharedPool,
   COOKIE_CONTEXT,
-  DetectionPool,
   GENERIC_FIELDS,
   judgedKeys,
-  redactKeyedText,
   redactValue,
-  redactValueAsync,
   tupleKey,
-  Vault,
 } from "../../pii/mod.ts";
 import { contextTypes } from "../../pii/keyed.ts";
-import { renderArguments } from "../../gateway/approval/argument_text.ts";
+import { everyPath } from "./every_path.ts";
 
 const PW = "S3cr3t!Pass";
 const TOK = "q8Zr3LmN0pX7vTqW2kYb9HcJ";
 const B64 = "q8Zr3LmN0pX/7vTqW2kYb9HcJd4FsAeRg6UiOy1zAb=";
 const SECRET = "[REDACTED_SECRET]";
 const mask = { mode: "mask" as const };
-
-/**
- * `value` masked by `redactValue`, both async paths (inline, workers) and the approval view,
- * all checked to agree; returns the masked value.
- */
-async function everyPath(value: Record<string, unknown>): Promise<unknown> {
-  const sync = redactValue(value, { mode: "mask", vault: new Vault({ tag: "kqzmtwa" }) });
-  const inline = await redactValueAsync(value, { mode: "mask", vault: new Vault() });
-  const pool = new DetectionPool({ size: 1 });
-  try {
-    const workers = await redactValueAsync(value, {
-      mode: "mask",
-      vault: new Vault(),
-      pool,
-      thresholdUnits: 0,
-    });
-    assertEquals(inline.value, sync.value);
-    assertEquals(workers.value, sync.value);
-    assertEquals(inline.counts, sync.counts);
-    assertEquals(workers.counts, sync.counts);
-  } finally {
-    pool.close();
-  }
-  const shown = renderArguments(value, (text, key) => redactKeyedText(text, key, mask).text);
-  assert(!shown.shortened, shown.text);
-  assertEquals(JSON.parse(shown.text), sync.value, "the approval view agrees");
-  return sync.value;
-}
 
 Deno.test("structure context: a generic field is judged under its object's key", async () => {
   const value = {

@@ -10,18 +10,10 @@
 // view, and through a real gateway.
 
 import { assert, assertEquals } from "../assert.ts";
-import {
-  closeSharedPool,
-  DetectionPool,
-  redactKeyedText,
-  redactText,
-  redactValue,
-  redactValueAsync,
-  Vault,
-} from "../../pii/mod.ts";
+import { closeSharedPool, redactText } from "../../pii/mod.ts";
 import { MAX_CONTEXT_LEVELS } from "../../pii/pairs.ts";
-import { renderArguments } from "../../gateway/approval/argument_text.ts";
 import { startTestGateway } from "../helpers.ts";
+import { everyPath } from "./every_path.ts";
 
 const PW = "Tr0ub4dor&3";
 const TOK = "Hq3xT9vLmP2rWz8KdN4bYc7FgJ1sA6eU";
@@ -29,34 +21,6 @@ const SECRET = "[REDACTED_SECRET]";
 const SSN = "[REDACTED_SSN]";
 const PHONE = "[REDACTED_PHONE]";
 const mask = { mode: "mask" as const };
-
-/**
- * `value` masked by `redactValue`, both async paths (inline, workers) and the approval view,
- * all checked to agree; returns the masked value.
- */
-async function everyPath(value: Record<string, unknown>): Promise<unknown> {
-  const sync = redactValue(value, { mode: "mask", vault: new Vault() });
-  const inline = await redactValueAsync(value, { mode: "mask", vault: new Vault() });
-  const pool = new DetectionPool({ size: 1 });
-  try {
-    const workers = await redactValueAsync(value, {
-      mode: "mask",
-      vault: new Vault(),
-      pool,
-      thresholdUnits: 0,
-    });
-    assertEquals(inline.value, sync.value);
-    assertEquals(workers.value, sync.value);
-    assertEquals(inline.counts, sync.counts);
-    assertEquals(workers.counts, sync.counts);
-  } finally {
-    pool.close();
-  }
-  const shown = renderArguments(value, (text, key) => redactKeyedText(text, key, mask).text);
-  assert(!shown.shortened, shown.text);
-  assertEquals(JSON.parse(shown.text), sync.value, "the approval view agrees");
-  return sync.value;
-}
 
 Deno.test("structure inherit: a value whose key says nothing takes the key above", async () => {
   const value = {
