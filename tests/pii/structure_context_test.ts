@@ -236,3 +236,45 @@ Deno.test("structure context: object keys are redacted as before under an inheri
   );
   await closeSharedPool();
 });
+
+Deno.test("structure context: judging an object's pairs reads each key a bounded number of times", async () => {
+  // Red team j2: beside a string `name`, each of 16,000 `p<i>name`/`p<i>value` pairs asked
+  // again whether the object is a cookie, reading every key each time: quadratic (44 s in one
+  // synchronous step of the walk). Every shape that makes pairs is tried, and the reads of
+  // the key list are counted (no timing).
+  const shapes: [string, (i: number) => [string, string]][] = [
+    ["prefixed name/value", (i) => [`p${i}name`, `p${i}value`]],
+    ["prefixed key/value", (i) => [`p${i}_key`, `p${i}_value`]],
+    ["Pascal name/value", (i) => [`Param${i}Name`, `Param${i}Value`]],
+  ];
+  for (const [shape, pair] of shapes) {
+    for (const extra of [{ name: "x" }, { name: "x", domain: "a.example" }, {}]) {
+      const n = 4000;
+      const object: Record<string, unknown> = { ...extra };
+      for (let i = 0; i < n; i++) {
+        const [name, value] = pair(i);
+        object[name] = "a";
+        object[value] = "v";
+      }
+      const list = Object.keys(object);
+      let reads = 0;
+      const counted = new Proxy(list, {
+        get(target, property, receiver) {
+          if (typeof property === "string" && /^\d+$/.test(property)) reads++;
+          return Reflect.get(target, property, receiver);
+        },
+      });
+      judgedKeys(object, counted, "rows");
+      judgedKeys(object, counted, "cookies");
+      const limit = 8 * list.length;
+      assertEquals(reads <= limit, true, `${shape} ${JSON.stringify(extra)}: ${reads} > ${limit}`);
+    }
+  }
+  // On every path (and the approval view), such values stay as they are: no cookie.
+  const rows: Record<string, unknown> = { name: "x" };
+  for (let i = 0; i < 100; i++) {
+    rows[`p${i}name`] = "a";
+    rows[`p${i}value`] = "v";
+  }
+  assertEquals(await everyPath({ rows }), { rows });
+});
