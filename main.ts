@@ -20,6 +20,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import {
   createHttpApp,
   createMcpServer,
+  gateMessages,
   gatewayServeOptions,
   McpHttpEndpoint,
   serveHttp,
@@ -160,6 +161,8 @@ async function serveStdio(configPath: string, tenantId?: string): Promise<number
   ).listen();
   transport.onclose = () => shutdown.begin("stdin closed");
   await closingOnError(gateway, () => server.connect(transport));
+  // Every request takes one of the tenant's rate limit, as over HTTP (api/mcp_gate.ts).
+  gateMessages(transport, () => gateway.limiter.take(tenant));
   log({ level: "info", msg: "MCP over stdio ready", config: configPath, tenant: tenant.id });
   return await shutdown.finished;
 }

@@ -321,7 +321,6 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
         extra.sendNotification({ method: "notifications/message", params }).catch(() => {}),
     );
     try {
-      await gateway.limiter.take(context.tenant);
       // `keyId` binds the session's PII vault to its API key.
       const caller: Caller = {
         tenant: context.tenant,
@@ -382,7 +381,6 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args: { query: string; k?: number }) => {
     try {
-      await gateway.limiter.take(context.tenant);
       const results = await gateway.searchTools(context.tenant, args.query, args.k ?? 10);
       const text = results.length === 0
         ? "No matching tools."

@@ -31,3 +31,4 @@ export {
   renderExecution,
 } from "./mcp.ts";
 export { requestIdFrom } from "./request_id.ts";
+export { gateMessages, MAX_RESOURCE_URI_CHARS } from "./mcp_gate.ts";

@@ -10,7 +10,7 @@
 
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { COMMON_TYPES_FILE, type Gateway, GatewayError, type Tenant } from "../gateway/mod.ts";
+import { COMMON_TYPES_FILE, type Gateway, type Tenant } from "../gateway/mod.ts";
 
 /** The URI of the index resource. */
 export const TYPES_INDEX_URI = "airlock://types/index.json";
@@ -40,10 +40,8 @@ export function registerTypeResources(
     description: "The namespaces the code can use, each with the URI of its TypeScript " +
       "declarations (.d.ts), and the URI of tools.d.ts (ToolError and tools.call/search).",
     mimeType: "application/json",
-  }, async (uri: URL) => {
-    // One request of the rate limit, like the declaration files below: a batch of 100 index
-    // reads is 100 answers the gateway renders.
-    await takeRequest(gateway, tenant);
+  }, (uri: URL) => {
+    // Each read took one request of the rate limit at the transport (api/mcp_gate.ts).
     return {
       contents: [{
         uri: uri.href,
@@ -76,10 +74,7 @@ export function registerTypeResources(
       description: "TypeScript declarations of one namespace's tools, as the code calls them.",
       mimeType: TYPESCRIPT,
     },
-    async (uri: URL, variables: Record<string, string | string[]>) => {
-      // Each read takes one request of the tenant's rate limit, like `GET /v1/types/…`: a batch
-      // of reads is many requests, and a declaration file can be tens of KiB to send.
-      await takeRequest(gateway, tenant);
+    (uri: URL, variables: Record<string, string | string[]>) => {
       const raw = variables.file;
       const file = decodeURIComponent(Array.isArray(raw) ? raw[0] ?? "" : raw ?? "");
       const text = file.length <= 256 ? gateway.typeFile(tenant, file) : undefined;
@@ -91,20 +86,4 @@ export function registerTypeResources(
     },
   );
   return gateway.onTypesChange(() => server.sendResourceListChanged());
-}
-
-/**
- * One request of the tenant's rate limit, or an MCP error a client can act on: the gateway's
- * error kind and `retryAfter` (seconds) in its `data`.
- */
-async function takeRequest(gateway: Gateway, tenant: Tenant): Promise<void> {
-  try {
-    await gateway.limiter.take(tenant);
-  } catch (error) {
-    if (!(error instanceof GatewayError)) throw error;
-    throw new McpError(ErrorCode.InvalidRequest, error.message, {
-      kind: error.kind,
-      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
-    });
-  }
 }

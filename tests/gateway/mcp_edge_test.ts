@@ -345,3 +345,43 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "mcp edge: requests the SDK refuses before any handler (unknown tools, invalid arguments, unknown URIs) take their share too",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // Red team j2: at 5 a minute, 2,000 unknown-tool calls, 3,000 invalid `execute_code`
+    // calls (8.4 MB of error text) and unknown resource reads were all answered, uncounted.
+    const gw = await startTestGateway(auth(12));
+    try {
+      const session = await openSession(gw.url);
+      const long = "t".repeat(257);
+      const shapes: Array<[string, Record<string, unknown>]> = [
+        ["tools/call", { name: "no_such_tool", arguments: {} }],
+        ["tools/call", { name: "execute_code", arguments: { code: "", tools: [long, long] } }],
+        ["tools/call", { name: "search_tools", arguments: { query: "" } }],
+        ["resources/read", { uri: "airlock://types/nothing-here.d.ts" }],
+        ["resources/read", { uri: "https://elsewhere.example/x" }],
+      ];
+      let limited = 0;
+      let total = 0;
+      for (const [method, params] of shapes) {
+        const batch = Array.from(
+          { length: 20 },
+          (_, i) => ({ jsonrpc: "2.0", id: i + 1, method, params }),
+        );
+        const reply = await session.send(batch);
+        assertEquals(reply.status, 200, reply.text.slice(0, 300));
+        total += (reply.text.match(/"jsonrpc"/g) ?? []).length;
+        limited += (reply.text.match(/"rate_limited"/g) ?? []).length;
+      }
+      // The initialize took one of the 12: of 100 requests, 11 are answered, 89 refused.
+      assertEquals(total, 100);
+      assertEquals(limited, 100 - 11);
+    } finally {
+      await gw.close();
+    }
+  },
+});
