@@ -95,71 +95,231 @@ function namesSomethingAbout(tail: string): boolean {
  * Last words of a key that say what a value beside a secret, an SSN or a phone number is,
  * when the key is alone (`{"passwords": {"prod": {"name": "db", "version": "3"}}}`): besides
  * {@linkcode ABOUT_WORDS} (`type`, `created`), a credential's other attributes and the words
- * of a record's metadata. A key ending in one keeps its own meaning in a container whose key
- * gives context ({@linkcode takesContext}).
+ * of a record's metadata. A key ending in one (or in its plural: `hosts`, `policies`,
+ * `aliases`), or naming a command or a hook ({@linkcode ownMeaning}), keeps its own meaning
+ * in a container whose key gives context ({@linkcode takesContext}). Words of what a
+ * credential is for (`app`, `cluster`, `service`) are not here: `{"passwords": {"app": …}}`
+ * is the app's password (`database` and `server` are, as a connection's attributes, since red
+ * team h1).
  */
 const OWN_MEANING_WORDS: ReadonlySet<string> = new Set([
   ...ABOUT_WORDS,
   "name",
-  "names",
   "label",
   "title",
+  "alias",
+  "nickname",
   "description",
   "desc",
+  "summary",
+  "purpose",
+  "reason",
   "version",
   "algorithm",
   "alg",
   "policy",
   "rule",
-  "rules",
   "hint",
   "comment",
   "note",
-  "notes",
+  "remark",
   "status",
   "state",
   "scope",
   "provider",
-  "url",
-  "uri",
-  "path",
-  "file",
   "in",
   // Fields that say what they hold beside a credential (red team h1: under `passwords.prod`,
   // `host`, `user`, `cmd`, `target` and `when` were read as passwords and hidden from an
-  // approver).
+  // approver; red team j1: `exec`, `hosts`, `instance`, `arn`, `commandLine`, `ExecStart`,
+  // `on_rotate` too).
+  // Hosts and addresses.
   "host",
   "hostname",
+  "fqdn",
+  "domain",
   "server",
-  "endpoint",
+  "ip",
+  "addr",
+  "address",
   "port",
+  // URLs and endpoints.
+  "url",
+  "uri",
+  "link",
+  "href",
+  "endpoint",
+  // Resources and where they are.
+  "arn",
+  "instance",
+  "resource",
+  "identifier",
+  "uuid",
+  "guid",
+  "ref",
+  "reference",
+  "role",
+  "project",
+  "tenant",
+  "namespace",
   "region",
   "zone",
+  "location",
   "database",
   "schema",
+  "bucket",
+  // Paths.
+  "path",
+  "file",
+  "filename",
+  "dir",
+  "directory",
+  "folder",
+  // Who.
   "user",
   "username",
   "login",
   "account",
   "owner",
   "email",
+  // Commands and what they act on (see also COMMAND_WORDS).
   "cmd",
   "command",
   "args",
+  "arg",
+  "argument",
+  "argv",
+  "exec",
+  "execute",
+  "executable",
+  "cmdline",
+  "commandline",
+  "script",
+  "shell",
+  "run",
+  "entrypoint",
+  "hook",
+  "callback",
+  "handler",
+  "action",
+  "program",
   "target",
   "source",
   "dest",
   "destination",
-  "bucket",
+  // When, and flags.
   "when",
   "rotated",
   "since",
   "until",
+  "schedule",
+  "cron",
+  "interval",
   "enabled",
   "required",
   "mode",
   "id",
 ]);
+
+/**
+ * Words of a key that make it name a command wherever they are in it: `commandLine`,
+ * `ExecStart`, `exec_start_pre`, `scriptPath`, `pre_exec`.
+ */
+const COMMAND_WORDS: ReadonlySet<string> = new Set([
+  "cmd",
+  "command",
+  "cmdline",
+  "commandline",
+  "exec",
+  "script",
+  "entrypoint",
+  "argv",
+]);
+
+/** First words of an event hook's key (`on_rotate`, `onRotate`, `pre_start`, `after_deploy`). */
+const HOOK_PREFIXES: ReadonlySet<string> = new Set(["on", "pre", "post", "before", "after"]);
+/**
+ * Last words of an event hook's key after one of {@linkcode HOOK_PREFIXES}: events, as verbs
+ * (`pre_prod`, `on_prem`, `before_rotation` are no hooks: `{"passwords": {"before_rotation":
+ * …}}` holds the old password).
+ */
+const HOOK_EVENTS: ReadonlySet<string> = new Set([
+  "rotate",
+  "start",
+  "stop",
+  "restart",
+  "reload",
+  "change",
+  "create",
+  "update",
+  "delete",
+  "destroy",
+  "deploy",
+  "install",
+  "uninstall",
+  "build",
+  "commit",
+  "push",
+  "merge",
+  "expire",
+  "renew",
+  "refresh",
+  "error",
+  "fail",
+  "failure",
+  "success",
+  "exit",
+  "boot",
+  "init",
+  "load",
+  "connect",
+  "disconnect",
+  "login",
+  "logout",
+  "sync",
+  "upgrade",
+  "migrate",
+  "backup",
+  "restore",
+  "apply",
+  "up",
+  "down",
+  "save",
+  "ready",
+  "shutdown",
+  "receive",
+  "send",
+  "request",
+  "response",
+  "message",
+  "event",
+  "run",
+]);
+
+/** Whether `word` or its singular (`hosts`, `policies`, `aliases`, `addresses`) is one of `set`. */
+function hasForm(set: ReadonlySet<string>, word: string): boolean {
+  if (set.has(word)) return true;
+  const n = word.length;
+  if (n < 3 || word.charCodeAt(n - 1) !== 115 || word.charCodeAt(n - 2) === 115) return false;
+  if (set.has(word.slice(0, -1))) return true;
+  if (n > 3 && word.endsWith("es") && set.has(word.slice(0, -2))) return true;
+  return n > 4 && word.endsWith("ies") && set.has(word.slice(0, -3) + "y");
+}
+
+/**
+ * Whether a key of `words` ({@linkcode wordsOf}) that gives no context says what its value is:
+ * its last word is one of {@linkcode OWN_MEANING_WORDS} (or that word's plural), one of its
+ * words names a command ({@linkcode COMMAND_WORDS}), or it names an event hook (a first word
+ * of {@linkcode HOOK_PREFIXES}, a last of {@linkcode HOOK_EVENTS}). At most a key's tail's
+ * words are read: constant work.
+ */
+function ownMeaning(words: readonly string[]): boolean {
+  const n = words.length;
+  if (n === 0) return false;
+  const last = words[n - 1];
+  if (hasForm(OWN_MEANING_WORDS, last)) return true;
+  for (const word of words) if (COMMAND_WORDS.has(word)) return true;
+  return n >= 2 && HOOK_PREFIXES.has(words[0]) && hasForm(HOOK_EVENTS, last);
+}
 
 /**
  * Keys remembered with their verdict (by their tail, digit runs as one `0`); forgotten all at
@@ -302,9 +462,9 @@ function judge(tail: string): Verdict {
     if (shorter === undefined || namesSomethingAbout(shorter)) break;
     form = shorter;
   }
-  // Nor does it take one from above when its last word says what the value is (`type`,
-  // `name`, `created`); `prod`, `primary`, `stripe` say nothing.
-  return OWN_MEANING_WORDS.has(last) ? OWN_MEANING : NO_CONTEXT;
+  // Nor does it take one from above when it says what the value is (`type`, `names`,
+  // `created`, `commandLine`, `on_rotate`); `prod`, `primary`, `stripe` say nothing.
+  return ownMeaning(words) ? OWN_MEANING : NO_CONTEXT;
 }
 
 /**
@@ -330,10 +490,10 @@ export function givesContext(key: string | undefined): boolean {
 
 /**
  * Whether a value under `key` is judged under the key of a container above it instead (see
- * pii/pairs.ts): `key` gives no context ({@linkcode givesContext}) and its last word says
- * nothing of what the value is (`prod`, `primary`, `stripe`, `home`, `0`; not `type`,
- * `name`, `phone_count`: {@linkcode OWN_MEANING_WORDS}). True without a key (an array's item
- * under none). Remembered per key with its context.
+ * pii/pairs.ts): `key` gives no context ({@linkcode givesContext}) and says nothing of what
+ * the value is (`prod`, `primary`, `stripe`, `home`, `0`; not `type`, `names`, `hosts`,
+ * `phone_count`, `commandLine`, `ExecStart`, `on_rotate`: {@linkcode ownMeaning}). True
+ * without a key (an array's item under none). Remembered per key with its context.
  */
 export function takesContext(key: string | undefined): boolean {
   return verdictOf(key).open;

@@ -29,11 +29,15 @@
 //   `{"api_keys": {"stripe": …}}`, `{"ssn": {"primary": …}}`, `{"phones": [{"home": …}]}`,
 //   Terraform's `{"db_password": {"value": {"primary": …}}}`):
 //   a value whose own key gives no context and says nothing of what it is (`prod`, `home`;
-//   keyed.ts `takesContext`: not `type`, `name`, `phone_count`) is judged under the nearest
-//   key above it that gives context, up to `MAX_CONTEXT_LEVELS` objects down (red team round
-//   5, g1: arrays under such keys were redacted, objects not). A bare `key` passes nothing
-//   down: a composite key's parts (`{"Key": {"pk": {"S": …}}}`) are names, not credentials;
-//   a Kubernetes Secret's `data` and `stringData` pass a password's context down
+//   keyed.ts `takesContext`: not `type`, `name`, `phone_count`, `hosts`, `commandLine`) is
+//   judged under the nearest key above it that gives context, up to `MAX_CONTEXT_LEVELS`
+//   objects down (red team round 5, g1: arrays under such keys were redacted, objects not),
+//   unless it says what it is itself (an ARN, a URL, a command line, a host name:
+//   plain_values.ts; red team j1: an approver saw `[SECRET_1_…]` for them). An object under a
+//   key that keeps its own meaning still takes the context (`{"passwords": {"hosts": {"db1":
+//   …}}}` holds passwords by host). A bare `key` passes nothing down: a composite key's parts
+//   (`{"Key": {"pk": {"S": …}}}`) are names, not credentials; a Kubernetes Secret's `data`
+//   and `stringData` pass a password's context down
 //   (`SECRET_DATA_CONTEXT`). Each container carries its `Context`, so a value costs one
 //   remembered verdict on its key; object keys stay judged under their object's own key.
 //
@@ -44,6 +48,7 @@
 import { givesContext, takesContext } from "./keyed.ts";
 import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
 import { shannonEntropy } from "./checksums.ts";
+import { isPlainValue } from "./plain_values.ts";
 
 export { GENERIC_FIELDS };
 
@@ -186,9 +191,13 @@ function bareName(
  * no context, for a cookie (a `name`/`value` object with a cookie field, or one under a key
  * ending in `cookie`/`cookies`) {@linkcode COOKIE_CONTEXT} when its name names a session or an
  * id or its value looks random, else its own name; for anything else `under` when that gives
- * context. A field named one of {@linkcode GENERIC_FIELDS} (any case) takes `under`. (Fields
- * that take their container's context, {@linkcode fieldKey}, are not in it.) `undefined` when
- * every field keeps its own name. Linear in the number of keys; at most a few
+ * context. A field named one of {@linkcode GENERIC_FIELDS} (any case) takes `under`. A string
+ * field that would take a key from above (a generic one, or one that takes its container's
+ * context: keyed.ts `takesContext`) whose value says what it is (an ARN, a URL, a command
+ * line, a host name: plain_values.ts `isPlainValue`; for an array, each of its items) keeps
+ * its own name, which says nothing.
+ * (Fields that take their container's context, {@linkcode fieldKey}, are not in it
+ * otherwise.) `undefined` when every field keeps its own name. Linear in the number of keys; at most a few
  * {@linkcode givesContext} asks per object (each remembered per key).
  */
 export function judgedKeys(
@@ -212,10 +221,33 @@ export function judgedKeys(
   }
   if (under === undefined || under.length === 0) return out;
   for (const field of keys) {
-    if (field.length > MAX_GENERIC_UNITS || out?.has(field)) continue;
-    if (GENERIC_FIELDS.has(field.toLowerCase())) (out ??= new Map()).set(field, under);
+    if (out?.has(field)) continue;
+    const generic = field.length <= MAX_GENERIC_UNITS && GENERIC_FIELDS.has(field.toLowerCase());
+    const v = object[field];
+    // A value that says what it is (an ARN, a host name, a command line: plain_values.ts) takes
+    // no key from above: it is judged under its own, which says nothing (red team j1).
+    if (
+      (typeof v === "string" || Array.isArray(v)) && (generic || takesContext(field)) &&
+      saysWhatItIs(v)
+    ) {
+      (out ??= new Map()).set(field, field);
+    } else if (generic) (out ??= new Map()).set(field, under);
   }
   return out;
+}
+
+/** Longest array whose items {@linkcode saysWhatItIs} reads; a longer one does not say. */
+const MAX_PLAIN_ITEMS = 64;
+
+/**
+ * Whether `v` says what it is: a string {@linkcode isPlainValue} finds, or a non-empty array
+ * of at most {@linkcode MAX_PLAIN_ITEMS} items, all such strings (read up to the first other).
+ */
+function saysWhatItIs(v: unknown): boolean {
+  if (typeof v === "string") return isPlainValue(v);
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_PLAIN_ITEMS) return false;
+  for (const item of v) if (typeof item !== "string" || !isPlainValue(item)) return false;
+  return true;
 }
 
 /** Whether `object` (a name/value pair) is a cookie: see {@linkcode judgedKeys}. */
@@ -234,14 +266,25 @@ function isCookie(
 
 /**
  * Whether a cookie's name names a session, a login or an id (`session`, `laravel_session`,
- * `_gh_sess`, `connect.sid`, `XSRF-TOKEN`, `remember_web`, `visitor_id`, `userId`): its value
- * is judged as a token's. Reads at most {@linkcode MAX_FIELD_UNITS} units of it.
+ * `_gh_sess`, `PHPSESSID`, `JSESSIONID`, `connect.sid`, `ASP.NET_SessionId`, `.ASPXAUTH`,
+ * `.AspNetCore.Cookies`, `wordpress_logged_in_<hash>`, `XSRF-TOKEN`, `remember_web_<hash>`,
+ * `visitor_id`, `userId`), or carries a `__Host-`/`__Secure-` prefix (a server asks for one
+ * only for a cookie that must not leak): its value is judged as a token's. Reads at most
+ * {@linkcode MAX_COOKIE_NAME_UNITS} units of it from its start (a framework's word comes
+ * first, a hash of the site after it: red team j1, `wordpress_logged_in_5c0f…` was read by its
+ * hash alone) and {@linkcode MAX_FIELD_UNITS} from its end.
  */
 function namesSession(name: string): boolean {
-  const tail = name.slice(-MAX_FIELD_UNITS);
-  return SESSION_PARTS.test(tail) || SESSION_ID.test(tail);
+  const head = name.slice(0, MAX_COOKIE_NAME_UNITS);
+  return SESSION_PARTS.test(head) || SESSION_PREFIX.test(head) ||
+    SESSION_ID.test(name.slice(-MAX_FIELD_UNITS));
 }
-const SESSION_PARTS = /sess|auth|token|sid|jwt|csrf|xsrf|secret|login|remember|key|sig|pass|cred/i;
+/** Longest head of a cookie's name {@linkcode namesSession} reads, in UTF-16 code units. */
+const MAX_COOKIE_NAME_UNITS = 128;
+const SESSION_PARTS =
+  /sess|auth|token|sid|jwt|csrf|xsrf|secret|log(?:ged)?_?in|remember|key|sig|pass|cred|aspnet|aspx|wordpress|cfid|antiforgery/i;
+/** The cookie prefixes of RFC 6265bis, which bind a cookie to a secure origin. */
+const SESSION_PREFIX = /^__(?:Host|Secure)-/i;
 /** A last word `id` or `uid` (`visitor_id`, `userId`, `ajs_uid`), not `paid` or `fluid`. */
 const SESSION_ID = /(?:^|[^A-Za-z])[uU]?[iI][dD]$|[a-z]U?I[dD]$/;
 
@@ -249,19 +292,36 @@ const SESSION_ID = /(?:^|[^A-Za-z])[uU]?[iI][dD]$|[a-z]U?I[dD]$/;
 const MAX_RANDOM_UNITS = 256;
 /** A token's alphabet: base64, base64url, hex, JWT, percent-encoding; no list or phrase. */
 const TOKEN_ALPHABET = /^[A-Za-z0-9+/=_.~%-]+$/;
+/**
+ * What joins the parts of a structured cookie value: `|`, `:`, `.` and their percent-encoded
+ * forms (WordPress `admin|1733011200|<random>|<hmac>`, Express `s:<id>.<signature>`; Rails'
+ * `<data>--<digest>` is in a token's alphabet, read whole).
+ */
+const PART_SEPARATORS = /[|:.]|%7[Cc]|%3[Aa]|%2[Ee]/;
 
 /**
  * Whether a cookie's value looks random (a session id under a name that says nothing of it):
- * a string of at least 16 units of a token's alphabet (its first
- * {@linkcode MAX_RANDOM_UNITS} read), of at least 3 bits of entropy per character, with few
- * vowels among its letters (at most 1 in 4: English runs near 0.38, random letters 0.19),
- * many digits (at least 3 in 10: hex), or, from 20 units, both cases and a digit (base64). `solarized-dark-2024`, `sku-12345,sku-67890` and
- * `necessary,analytics` are not.
+ * its first {@linkcode MAX_RANDOM_UNITS} units are a random token ({@linkcode randomToken}),
+ * or, split at {@linkcode PART_SEPARATORS}, one of their parts is (red team j1: a WordPress
+ * login cookie's `|`, outside a token's alphabet, kept it raw). `solarized-dark-2024`,
+ * `sku-12345,sku-67890`, `necessary,analytics` and `GA1.2.1234567890.1700000000` are not.
  */
 function looksRandom(value: unknown): boolean {
   if (typeof value !== "string" || value.length < 16) return false;
   const head = value.slice(0, MAX_RANDOM_UNITS);
-  if (!TOKEN_ALPHABET.test(head) || shannonEntropy(head) < 3) return false;
+  if (randomToken(head)) return true;
+  const parts = head.split(PART_SEPARATORS);
+  return parts.length > 1 && parts.some(randomToken);
+}
+
+/**
+ * Whether `head` is a random token: at least 16 units of a token's alphabet, of at least 3
+ * bits of entropy per character, with few vowels among its letters (at most 1 in 4: English
+ * runs near 0.38, random letters 0.19), many digits (at least 3 in 10: hex), or, from 20
+ * units, both cases and a digit (base64).
+ */
+function randomToken(head: string): boolean {
+  if (head.length < 16 || !TOKEN_ALPHABET.test(head) || shannonEntropy(head) < 3) return false;
   let letters = 0, vowels = 0, digits = 0, upper = 0;
   for (let i = 0; i < head.length; i++) {
     const raw = head.charCodeAt(i);
@@ -322,9 +382,11 @@ export function fieldKey(
 /**
  * The context a container at field `field` of `object` gives its own fields, `under` being
  * {@linkcode fieldKey}'s answer for it (`pairs` and `context` as given there): a Kubernetes
- * Secret's {@linkcode SECRET_DATA_CONTEXT} for its `data` and `stringData`; its object's
- * context one level further down (none past {@linkcode MAX_CONTEXT_LEVELS}) when it took that
- * context; else {@linkcode contextOf} `under`. An array's items share the array's context.
+ * Secret's {@linkcode SECRET_DATA_CONTEXT} for its `data` and `stringData`; {@linkcode contextOf}
+ * `under` when it is a pair's or a generic field's, or when its own key gives context; else,
+ * under a context (whether it took that context or keeps its own meaning), its object's
+ * context one level further down (none past {@linkcode MAX_CONTEXT_LEVELS}). An array's items
+ * share the array's context.
  */
 export function contextBelow(
   object: Readonly<Record<string, unknown>>,
@@ -336,7 +398,12 @@ export function contextBelow(
   if (field === "stringData" || (field === "data" && object.kind === "Secret")) {
     return { key: SECRET_DATA_CONTEXT, levels: 0 };
   }
-  if (context === undefined || under === field || pairs?.has(field)) return contextOf(under);
+  if (context === undefined || pairs?.has(field)) return contextOf(under);
+  // A field that gives context passes its own down. One that keeps its own meaning (`hosts`,
+  // `user`: keyed.ts `takesContext`) says what a value under it is, not what an object under
+  // it holds: `{"passwords": {"hosts": {"db1": …}}}` holds passwords by host, and passes the
+  // context on as a field that says nothing does.
+  if (under === field && givesContext(under)) return contextOf(under);
   const levels = context.levels + 1;
   return levels < MAX_CONTEXT_LEVELS ? { key: context.key, levels } : undefined;
 }
