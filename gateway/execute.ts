@@ -47,6 +47,11 @@ export interface Caller {
   tenant: Tenant;
   /** A request id for logs and audit. */
   requestId: string;
+  /**
+   * The execution's id, a random UUID the gateway draws in `Gateway.execute`: its audit row
+   * and its approval requests (and their SSE events) carry it.
+   */
+  executionId?: string;
   /** Stable PII placeholders across executions of this session, when given. */
   sessionId?: string;
   /**

@@ -539,8 +539,11 @@ export class Gateway {
         new GatewayError("invalid_request", formatIssues(checked.error.issues)),
       );
     }
+    // One id for the execution's audit row and its approval requests: the row is stored
+    // once per id, and approvals are matched to it by id (a client may reuse request ids).
+    const execution = { ...caller, executionId: crypto.randomUUID() };
     const running = this.limiter.enter(caller.tenant).then((leave) =>
-      this.#run(request, caller, startedAt).finally(leave)
+      this.#run(request, execution, startedAt).finally(leave)
     );
     this.#inFlight.add(running);
     running.catch(() => {}).finally(() => this.#inFlight.delete(running));
@@ -634,6 +637,7 @@ export class Gateway {
     unused: UnusedPrefetch[] = [],
   ): Promise<void> | undefined {
     const record: AuditRecord = {
+      executionId: caller.executionId,
       time: time.toISOString(),
       tenant: caller.tenant.id,
       requestId: caller.requestId,

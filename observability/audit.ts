@@ -11,11 +11,19 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { AuditSink } from "./audit_sink.ts";
-import { storableText } from "./audit_text.ts";
+import { cutText, storableText } from "./audit_text.ts";
 import { WriteBehind, type WriteBehindStats } from "./write_behind.ts";
 
 /** One execution, as audited. Never holds the result value, logs or code text. */
 export interface AuditRecord {
+  /**
+   * The execution's id: a random UUID the gateway draws when the execution starts, the one
+   * its approval requests carry (`ApprovalAuditRecord.executionId`, the SSE `approval`
+   * events). A log stores one execution once per id: the same record given again (a batch
+   * written again after the answer to its COMMIT was lost) adds nothing. Absent: the log draws
+   * one when it takes the record. At most 64 UTF-16 units are stored.
+   */
+  executionId?: string;
   /** ISO 8601 start time. */
   time: string;
   /** The tenant id. */
@@ -82,7 +90,10 @@ export class AuditError extends Error {
   }
 }
 
-/** Longest stored tool-call error; the rest is cut, the caller already redacted it. */
+/**
+ * Longest stored tool-call error, in UTF-16 units, the cut marked (`cutText`); the caller
+ * already redacted it.
+ */
 export const MAX_ERROR_CHARS = 200;
 /** Longest stored tool id (catalogue ids are short; a made-up one is already cut and redacted). */
 export const MAX_TOOL_CHARS = 256;
@@ -138,6 +149,13 @@ const MIGRATIONS = [
    );
    CREATE INDEX approvals_tenant ON approvals(tenant, requested_at);
    CREATE INDEX approvals_time ON approvals(requested_at);`,
+  // The gateway's execution id (the one approvals carry), unique: a record written twice is
+  // stored once. Rows written before keep NULL (a unique index lets NULLs be). Call rows are
+  // keyed by their execution's row and their position.
+  `ALTER TABLE executions ADD COLUMN execution_id TEXT;
+   CREATE UNIQUE INDEX executions_execution_id ON executions(execution_id);
+   CREATE UNIQUE INDEX tool_calls_seq ON tool_calls(execution_id, seq);
+   DROP INDEX IF EXISTS tool_calls_execution;`,
 ];
 
 /**
@@ -173,13 +191,14 @@ export interface ApprovalAuditRecord {
 export const MAX_APPROVAL_ARGUMENT_CHARS = 4096;
 /** Longest stored approval reason, in UTF-16 units. */
 export const MAX_APPROVAL_REASON_CHARS = 500;
-/** Longest stored approval id and approval execution id, in UTF-16 units. */
+/** Longest stored approval id and execution id, in UTF-16 units. */
 const MAX_ID_CHARS = 64;
 /** Longest stored `speculation` marker (the markers are short words). */
 const MAX_SPECULATION_CHARS = 16;
 
 interface ExecutionRow {
   id: number;
+  execution_id: string | null;
   time: string;
   tenant: string;
   request_id: string;
@@ -242,10 +261,12 @@ export class AuditLog implements AuditSink {
         }
       }
     }, { maxPending: options.maxPending });
+    // An execution already stored (its id) is left as it is, with its calls.
     this.#insertExecution = db.prepare(
-      `INSERT INTO executions (time, tenant, request_id, transport, code_hash, ok, error_kind,
-         duration_ms, sandbox_ms, tools_injected, redactions)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO executions (execution_id, time, tenant, request_id, transport, code_hash,
+         ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (execution_id) DO NOTHING`,
     );
     this.#insertCall = db.prepare(
       "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, outcome, error, speculation)" +
@@ -308,7 +329,8 @@ export class AuditLog implements AuditSink {
   }
 
   /**
-   * Writes executions and their tool calls in one transaction (all or none).
+   * Writes executions and their tool calls in one transaction (all or none). An execution
+   * whose id is stored already is skipped (see {@linkcode AuditRecord.executionId}).
    * @throws AuditError `audit_write` when the log is closed, a time is not an ISO date, or
    *   the write fails
    */
@@ -360,7 +382,8 @@ export class AuditLog implements AuditSink {
 
   #insert(record: AuditRecord, time: string): void {
     const entry = storableRecord(record);
-    const { lastInsertRowid } = this.#insertExecution.run(
+    const { changes, lastInsertRowid } = this.#insertExecution.run(
+      entry.executionId ?? crypto.randomUUID(),
       time,
       entry.tenant,
       entry.requestId,
@@ -373,6 +396,8 @@ export class AuditLog implements AuditSink {
       JSON.stringify(entry.toolsInjected),
       JSON.stringify(entry.redactions),
     );
+    // Stored already, calls and all (one transaction wrote them).
+    if (Number(changes) === 0) return;
     entry.calls.forEach((call, seq) => {
       this.#insertCall.run(
         lastInsertRowid,
@@ -507,6 +532,7 @@ export class AuditLog implements AuditSink {
       ...(call.speculation === null ? {} : { speculation: call.speculation }),
     }));
     return {
+      ...(row.execution_id === null ? {} : { executionId: row.execution_id }),
       time: row.time,
       tenant: row.tenant,
       requestId: row.request_id,
@@ -524,8 +550,9 @@ export class AuditLog implements AuditSink {
 }
 
 /**
- * What both audit logs store of `entry`: tool ids cut to {@linkcode MAX_TOOL_CHARS}, call
- * errors to {@linkcode MAX_ERROR_CHARS}, and every text (JSON ones included: tool ids
+ * What both audit logs store of `entry`: the execution id cut to 64 UTF-16 units, tool ids
+ * to {@linkcode MAX_TOOL_CHARS}, call errors to {@linkcode MAX_ERROR_CHARS} (marked, never
+ * through a placeholder: `cutText`), and every text (JSON ones included: tool ids
  * injected, redaction types) made storable ({@linkcode storableText}: U+0000 and lone
  * surrogates become U+FFFD), so that whatever the code or an upstream server put into the
  * record, both logs can hold it and read it back alike. Redaction types that become the same
@@ -538,6 +565,9 @@ export function storableRecord(entry: AuditRecord): AuditRecord {
     redactions.set(key, (redactions.get(key) ?? 0) + count);
   }
   return {
+    ...(entry.executionId == null
+      ? {}
+      : { executionId: storableText(entry.executionId.slice(0, MAX_ID_CHARS)) }),
     time: entry.time,
     tenant: storableText(entry.tenant),
     requestId: storableText(entry.requestId),
@@ -553,7 +583,7 @@ export function storableRecord(entry: AuditRecord): AuditRecord {
       ms: call.ms,
       ok: call.ok,
       ...(call.outcome == null ? {} : { outcome: storableText(call.outcome) }),
-      ...(call.error == null ? {} : { error: storableText(call.error.slice(0, MAX_ERROR_CHARS)) }),
+      ...(call.error == null ? {} : { error: storableText(cutText(call.error, MAX_ERROR_CHARS)) }),
       ...(call.speculation == null
         ? {}
         : { speculation: storableText(call.speculation.slice(0, MAX_SPECULATION_CHARS)) }),

@@ -5,8 +5,11 @@
  * starting together do not race; retention prunes old executions (calls go by cascade).
  *
  * Records are queued (at most `maxQueue`) and written in batches in the background, retried
- * with backoff while the database is unreachable. What a tenant or an upstream server puts into
- * a record cannot stop the others: texts are stored as both logs store them (`storableRecord`:
+ * with backoff while the database is unreachable. A retried batch stores nothing twice, even
+ * when its COMMIT went through and only the answer was lost: an execution row is keyed by the
+ * gateway's execution id (`ON CONFLICT DO NOTHING`; its calls were committed with it), an
+ * approval by its id. What a tenant or an upstream server puts into a record cannot stop the
+ * others: texts are stored as both logs store them (`storableRecord`:
  * U+0000 and lone surrogates become U+FFFD), call rows go in statements of at most 4,096
  * (PostgreSQL binds at most 65,535 parameters), and a batch PostgreSQL refuses for its values
  * is written again one record at a time, the record it still refuses set aside (counted in
@@ -109,6 +112,14 @@ const MIGRATIONS = [
    );
    CREATE INDEX airlock_approvals_tenant ON airlock_approvals(tenant, requested_at);
    CREATE INDEX airlock_approvals_time ON airlock_approvals(requested_at);`,
+  // The gateway's execution id (the one approvals carry), unique: a batch retried after its
+  // COMMIT's answer was lost stores nothing twice. Rows written before keep NULL (a unique
+  // index lets NULLs be; no table rewrite). Call rows are keyed by their execution's row and
+  // their position.
+  `ALTER TABLE airlock_executions ADD COLUMN execution_id TEXT;
+   CREATE UNIQUE INDEX airlock_executions_execution_id ON airlock_executions(execution_id);
+   CREATE UNIQUE INDEX airlock_tool_calls_seq ON airlock_tool_calls(execution_id, seq);
+   DROP INDEX IF EXISTS airlock_tool_calls_execution;`,
 ];
 
 /** An approval waiting in the write queue beside executions. */
@@ -120,6 +131,7 @@ type Sql = ReturnType<typeof postgres>;
 
 interface ExecutionRow {
   id: string;
+  execution_id: string | null;
   time: Date;
   tenant: string;
   request_id: string;
@@ -237,7 +249,8 @@ export class PostgresAuditLog implements AuditSink {
   /**
    * Queues one execution; returns `undefined` when it was queued at once, or a promise that
    * resolves once it is queued (the queue was full: the caller waits rather than the record
-   * being dropped).
+   * being dropped). A record without an execution id is given one here, before any attempt
+   * to write it, so that its retries are recognised.
    * @throws AuditError `audit_write` when the log is closed or the time is not an ISO date
    */
   enqueue(entry: AuditRecord): Promise<void> | undefined {
@@ -246,7 +259,9 @@ export class PostgresAuditLog implements AuditSink {
     if (Number.isNaN(time.getTime())) {
       throw new AuditError("audit_write", `time is not an ISO date: ${String(entry.time)}`);
     }
-    return this.#enqueue(entry);
+    return this.#enqueue(
+      entry.executionId == null ? { ...entry, executionId: crypto.randomUUID() } : entry,
+    );
   }
 
   /**
@@ -374,6 +389,7 @@ export class PostgresAuditLog implements AuditSink {
     >`SELECT execution_id, tool, ms, ok, outcome, error, speculation FROM airlock_tool_calls
       WHERE execution_id IN ${sql(ids)} ORDER BY execution_id, seq`;
     return rows.map((row) => ({
+      ...(row.execution_id === null ? {} : { executionId: row.execution_id }),
       time: new Date(row.time).toISOString(),
       tenant: row.tenant,
       requestId: row.request_id,
@@ -506,14 +522,20 @@ export class PostgresAuditLog implements AuditSink {
           continue;
         }
         const entry = storableRecord(queued);
-        const [{ id }] = await tx<Array<{ id: string }>>`
-          INSERT INTO airlock_executions (time, replica, tenant, request_id, transport,
-            code_hash, ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions)
-          VALUES (${new Date(entry.time)}, ${this.replica}, ${entry.tenant}, ${entry.requestId},
-            ${entry.transport}, ${entry.codeHash}, ${entry.ok}, ${entry.errorKind ?? null},
-            ${entry.durationMs}, ${entry.sandboxMs}, ${tx.json(entry.toolsInjected)},
-            ${tx.json(entry.redactions)})
+        const inserted = await tx<Array<{ id: string }>>`
+          INSERT INTO airlock_executions (execution_id, time, replica, tenant, request_id,
+            transport, code_hash, ok, error_kind, duration_ms, sandbox_ms, tools_injected,
+            redactions)
+          VALUES (${entry.executionId ?? null}, ${new Date(entry.time)}, ${this.replica},
+            ${entry.tenant}, ${entry.requestId}, ${entry.transport}, ${entry.codeHash},
+            ${entry.ok}, ${entry.errorKind ?? null}, ${entry.durationMs}, ${entry.sandboxMs},
+            ${tx.json(entry.toolsInjected)}, ${tx.json(entry.redactions)})
+          ON CONFLICT (execution_id) DO NOTHING
           RETURNING id`;
+        // Stored already, calls and all (one transaction wrote them): an earlier attempt
+        // committed, and only its answer was lost.
+        if (inserted.length === 0) continue;
+        const id = inserted[0].id;
         for (let from = 0; from < entry.calls.length; from += CALL_ROWS_PER_INSERT) {
           const rows = entry.calls.slice(from, from + CALL_ROWS_PER_INSERT).map((call, i) => ({
             execution_id: id,

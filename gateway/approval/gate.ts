@@ -201,6 +201,8 @@ export class ApprovalGate {
 export interface GateCaller {
   tenant: { id: string; approval?: ApprovalConfig; hasApprovers: boolean };
   requestId: string;
+  /** The execution's id, when the gateway drew one (its audit row carries it too). */
+  executionId?: string;
   approvals?: ApprovalChannel;
 }
 
@@ -223,7 +225,7 @@ export function approvalGate(
     broker,
     tenant: caller.tenant.id,
     hasApprovers: caller.tenant.hasApprovers,
-    executionId: crypto.randomUUID(),
+    executionId: caller.executionId ?? crypto.randomUUID(),
     requestId: caller.requestId,
     channel: caller.approvals,
     redact,

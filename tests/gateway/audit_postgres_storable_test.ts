@@ -26,6 +26,7 @@ const R = "\uFFFD";
 
 function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
+    executionId: crypto.randomUUID(),
     time: new Date().toISOString(),
     tenant: "victim",
     requestId: crypto.randomUUID(),

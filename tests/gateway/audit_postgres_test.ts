@@ -14,6 +14,7 @@ const ignore = skipWithout("PostgreSQL audit", { postgresql: postgresBin() });
 
 function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
+    executionId: crypto.randomUUID(),
     time: new Date().toISOString(),
     tenant: "acme",
     requestId: crypto.randomUUID(),
@@ -63,7 +64,11 @@ Deno.test({
         const all = await a.recentAsync();
         assertEquals(all.length, 2);
         const stored = (await a.recentAsync({ tenant: "acme" }))[0];
-        assertEquals(stored.calls[1].error, "x".repeat(200), "call errors cut to 200");
+        assertEquals(
+          stored.calls[1].error,
+          "x".repeat(186) + " … [truncated]",
+          "call errors cut to 200, marked",
+        );
         stored.calls[1].error = first.calls[1].error;
         assertEquals(stored, first);
         assertEquals(await b.recentAsync({ tenant: "other" }), [second]);

@@ -1,14 +1,22 @@
 /** The audit log: round trips, linked tool calls, retention, reopening, schema, errors. */
 
 import { DatabaseSync } from "node:sqlite";
-import { assert, assertEquals, assertThrows } from "../assert.ts";
-import { AuditError, AuditLog, type AuditRecord } from "../../observability/audit.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
+import {
+  AuditError,
+  AuditLog,
+  type AuditRecord,
+  MAX_ERROR_CHARS,
+  storableRecord,
+} from "../../observability/audit.ts";
 import { CodeHasher } from "../../observability/code_hash.ts";
 
 const hasher = new CodeHasher("k".repeat(32), "configured");
 
+/** A record; its execution id follows its request id (one log stores one per id). */
 function sample(overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
+    executionId: `exec-${overrides.requestId ?? "req-1"}`,
     time: "2026-11-20T10:00:00.000Z",
     tenant: "acme",
     requestId: "req-1",
@@ -157,7 +165,7 @@ Deno.test("reopening an existing file keeps its data and schema version", async 
     second.close();
 
     const db = new DatabaseSync(path);
-    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 4 });
+    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 5 });
     assertEquals({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
     db.close();
   });
@@ -229,6 +237,8 @@ Deno.test("no column can hold a result, logs or code, and extra fields are not s
       "sandbox_ms:REAL",
       "tools_injected:TEXT",
       "redactions:TEXT",
+      // The gateway's execution id (a random UUID), unique.
+      "execution_id:TEXT",
     ]);
     assertEquals(columns("tool_calls"), [
       "id:INTEGER",
@@ -368,4 +378,145 @@ Deno.test("approvals: one row per settled request, read back, pruned with the re
     log.close();
   }
   assertThrows(() => log.recordApproval({} as never), /closed/);
+});
+
+Deno.test("an execution given twice is stored once, calls and all; its id reads back", async () => {
+  await withDir((dir) => {
+    const path = `${dir}/audit.db`;
+    const log = AuditLog.open(path, { retentionDays: Infinity });
+    const first = sample();
+    const second = sample({ requestId: "req-2", time: "2026-11-20T10:00:01.000Z" });
+    log.record(first);
+    log.record(first);
+    // A batch written again (its COMMIT's answer lost), with a duplicate inside it too.
+    log.recordMany([second, first, second]);
+    log.enqueue(first);
+    // The same request id in two executions: two rows, told apart by their execution ids.
+    const reused = sample({ executionId: "exec-reused", time: "2026-11-20T10:00:02.000Z" });
+    log.record(reused);
+    // Without an id the log draws one: each such record is an execution of its own.
+    const bare = sample({ requestId: "bare", time: "2026-11-20T09:00:00.000Z" });
+    delete bare.executionId;
+    log.record(bare);
+    log.record(bare);
+    const read = log.recent();
+    assertEquals(read.slice(0, 3), [reused, second, first]);
+    assertEquals(read.length, 5);
+    const drawn = read.slice(3).map((r) => r.executionId ?? "");
+    for (const id of drawn) assertMatch(id, /^[0-9a-f]{8}-[0-9a-f]{4}-/);
+    assert(drawn[0] !== drawn[1]);
+    log.close();
+
+    const db = new DatabaseSync(path);
+    try {
+      const calls = db.prepare(
+        `SELECT e.execution_id AS id, count(*) AS n FROM tool_calls c
+         JOIN executions e ON e.id = c.execution_id GROUP BY e.id ORDER BY e.id`,
+      ).all().map((row) => ({ ...row }));
+      assertEquals(calls.slice(0, 3), [
+        { id: "exec-req-1", n: 2 },
+        { id: "exec-req-2", n: 2 },
+        { id: "exec-reused", n: 2 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("an older file (schema 4) gains unique execution ids and keeps its rows", async () => {
+  await withDir((dir) => {
+    const path = `${dir}/old.db`;
+    const old = new DatabaseSync(path);
+    // Schema version 4 as Airlock wrote it, with one execution and its two calls.
+    old.exec(`CREATE TABLE executions (id INTEGER PRIMARY KEY, time TEXT NOT NULL,
+      tenant TEXT NOT NULL, request_id TEXT NOT NULL, transport TEXT NOT NULL,
+      code_hash TEXT NOT NULL, ok INTEGER NOT NULL, error_kind TEXT, duration_ms REAL NOT NULL,
+      sandbox_ms REAL NOT NULL, tools_injected TEXT NOT NULL, redactions TEXT NOT NULL);
+      CREATE TABLE tool_calls (id INTEGER PRIMARY KEY, execution_id INTEGER NOT NULL
+      REFERENCES executions(id) ON DELETE CASCADE, seq INTEGER NOT NULL, tool TEXT NOT NULL,
+      ms REAL NOT NULL, ok INTEGER NOT NULL, error TEXT, outcome TEXT, speculation TEXT);
+      CREATE INDEX executions_time ON executions(time);
+      CREATE INDEX executions_tenant ON executions(tenant, time);
+      CREATE INDEX tool_calls_execution ON tool_calls(execution_id);
+      CREATE TABLE approvals (id TEXT PRIMARY KEY, tenant TEXT NOT NULL,
+      execution_id TEXT NOT NULL, request_id TEXT NOT NULL, tool TEXT NOT NULL,
+      arguments TEXT NOT NULL, requested_at TEXT NOT NULL, decided_at TEXT NOT NULL,
+      decision TEXT NOT NULL, decided_by TEXT, scope TEXT, reason TEXT);
+      INSERT INTO executions VALUES (1, '2026-11-19T10:00:00.000Z', 'acme', 'old', 'http',
+        'sha256:00', 1, NULL, 1, 1, '[]', '{}');
+      INSERT INTO tool_calls (execution_id, seq, tool, ms, ok) VALUES (1, 0, 'a.b', 1, 1),
+        (1, 1, 'a.c', 1, 1);
+      PRAGMA user_version = 4;`);
+    old.close();
+    const log = AuditLog.open(path, { retentionDays: Infinity });
+    const fresh = sample();
+    log.record(fresh);
+    log.record(fresh);
+    const read = log.recent();
+    assertEquals(read.map((r) => r.requestId), ["req-1", "old"]);
+    assertEquals(read[0], fresh);
+    assertEquals("executionId" in read[1], false, "a row from before has no execution id");
+    assertEquals(read[1].calls.map((c) => c.tool), ["a.b", "a.c"]);
+    log.close();
+
+    const db = new DatabaseSync(path);
+    try {
+      assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 5 });
+      const unique = (table: string) =>
+        db.prepare(`PRAGMA index_list(${table})`).all()
+          .filter((index) => index.unique === 1 && index.origin === "c").map((index) => index.name);
+      assertEquals(unique("executions"), ["executions_execution_id"]);
+      assertEquals(unique("tool_calls"), ["tool_calls_seq"]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("a long call error is cut on a placeholder's edge, and the cut is marked", () => {
+  const marker = " … [truncated]";
+  const placeholders = ["[CARD_1_hqkzmta]", "[SECRET_1234567890_abcdefg]", "[REDACTED_SSN]"];
+  for (const placeholder of placeholders) {
+    // Every position of the cut, from before the placeholder to after it.
+    for (let pad = 150; pad <= MAX_ERROR_CHARS; pad++) {
+      const error = "e".repeat(pad) + placeholder + " and more".repeat(10);
+      const [stored] = storableRecord(sample({ calls: [{ tool: "a.b", ms: 1, ok: false, error }] }))
+        .calls;
+      const text = stored.error!;
+      assert(text.length <= MAX_ERROR_CHARS, `${text.length} units`);
+      assert(text.endsWith(marker), text);
+      const kept = text.slice(0, -marker.length);
+      assert(error.startsWith(kept));
+      const open = kept.lastIndexOf("[");
+      assert(open === -1 || kept.includes("]", open), `a partial placeholder: ${kept}`);
+    }
+  }
+  // Short enough: as it is, no marker.
+  const exact = "x".repeat(MAX_ERROR_CHARS);
+  const [short] =
+    storableRecord(sample({ calls: [{ tool: "a.b", ms: 1, ok: false, error: exact }] }))
+      .calls;
+  assertEquals(short.error, exact);
+  // A surrogate pair is not split at the cut (no U+FFFD), and `[see` is not a placeholder.
+  for (const error of ["\u{1F600}".repeat(150), "a" + "\u{1F600}".repeat(150)]) {
+    const [cut] = storableRecord(sample({ calls: [{ tool: "a.b", ms: 1, ok: false, error }] }))
+      .calls;
+    assert(!cut.error!.includes("\uFFFD") && cut.error!.endsWith(marker));
+  }
+  const note = "n".repeat(180) + "[see the log for more";
+  const [kept] = storableRecord(sample({ calls: [{ tool: "a.b", ms: 1, ok: false, error: note }] }))
+    .calls;
+  assertEquals(kept.error, note.slice(0, MAX_ERROR_CHARS - marker.length) + marker);
+  // SQLite reads back what it stored.
+  const log = AuditLog.open(":memory:");
+  try {
+    const error = "e".repeat(180) + "[CARD_1_hqkzmta] declined";
+    log.record(
+      sample({ time: new Date().toISOString(), calls: [{ tool: "a.b", ms: 1, ok: false, error }] }),
+    );
+    assertEquals(log.recent()[0].calls[0].error, "e".repeat(180) + marker);
+  } finally {
+    log.close();
+  }
 });
