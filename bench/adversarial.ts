@@ -210,6 +210,15 @@ export function adversarialCases(): AdversarialCase[] {
     c("secrets: shell", "words, then `TOKEN=` (long prefixes)", run("w ", 200, "TOKEN=x}y ")),
     c("secrets: shell", "`--name /a/password --value `", fixed("--name /a/password --value ")),
     c("secrets: shell", "`--value a --name /password `", fixed("--value a --name /password ")),
+    // Red team j1: segments read for a program, short pieces, programs after a separator.
+    c("secrets: shell", "`PASSWORD=a;` runs (a short piece at each `;`)", fixed("PASSWORD=a;")),
+    c("secrets: shell", "`x;PASSWORD=a;rm$IFS` runs", fixed("x;PASSWORD=a;rm$IFS")),
+    c(
+      "secrets: shell",
+      "`* * * * * root PASSWORD=a;b ` lines",
+      fixed("\n* * * * * root PASSWORD=a;b c "),
+    ),
+    c("secrets: shell", "`env PASSWORD=a&b<c)d` runs", fixed(" env PASSWORD=a&b<c)d")),
     c("secrets: pairs", "`value: a name: password ` runs", fixed("value: a name: password ")),
     c("secrets: pairs", "`value=` runs", fixed("value=")),
     c("secrets: pairs", "`SET PASSWORD FOR ` runs", fixed("SET PASSWORD FOR ")),
