@@ -2,7 +2,10 @@
  * The approval routes: `GET /v1/approvals` lists the caller's tenant's pending approvals,
  * `POST /v1/approvals/{id}` answers one. Both need a key listed in the tenant's
  * `approverKeys` (any caller without auth). Another tenant's approval is indistinguishable
- * from an unknown one (404); one that was answered, expired or withdrawn gives 409.
+ * from an unknown one (404); one that was answered, expired or withdrawn gives 409. When shared
+ * state (Redis) cannot be reached, or the replica holding the call does not answer, both give
+ * 503 `state_unavailable` with `Retry-After` (an answer may still have been taken: the replica
+ * holding the call records what it acted on).
  *
  * @module
  */

@@ -12,11 +12,17 @@
  * of record), so Redis holds neither in clear. Tenant ids, approval ids (random UUIDs) and
  * request times are in clear, as the rest of the shared state's.
  *
+ * Who holds each call: the replica that added a request holds the waiting call and is the one
+ * that acts on its decision. It keeps a lease per request (a key naming it, renewed while it
+ * waits) and listens on a channel of its own, so a person's answer through another replica is
+ * taken only while the holder lives: a dead holder's request (lease lapsed) is withdrawn
+ * instead, and one whose holder has no connection to Redis is refused for now.
+ *
  * @module
  */
 
 import type { RedisConnection } from "./connection.ts";
-import { APPROVAL_ADD, APPROVAL_SETTLE } from "./scripts.ts";
+import { APPROVAL_ADD, APPROVAL_ORPHANS, APPROVAL_RENEW, APPROVAL_SETTLE } from "./scripts.ts";
 import {
   decryptValue,
   deriveVaultKeys,
@@ -59,7 +65,32 @@ export interface RedisApprovalStoreOptions {
   maxBriefPerTenant?: number;
   /** Receives subscription failures (for logs). */
   onError?: (error: unknown) => void;
+  /**
+   * How long a request's holder lease lasts without renewal, ms (default 5,000): a replica
+   * that died or cannot reach Redis this long has its requests withdrawn by the next reader.
+   * The broker renews every second.
+   */
+  leaseMs?: number;
 }
+
+/** What {@linkcode RedisApprovalStore.settle} did when it settled nothing. */
+export type UnsettledReason =
+  /** The holder's lease lapsed (it died): the request should be withdrawn. */
+  | "orphaned"
+  /** The holder does not listen now (its connection is down, or it was just killed). */
+  | "unreachable";
+
+/** Options of one {@linkcode RedisApprovalStore.settle}. */
+export interface StoreSettleOptions {
+  /**
+   * Settle only while the replica holding the call lives (a person's answer taken by a
+   * replica that does not hold the call). Default false (the holder itself settles).
+   */
+  holderMustLive?: boolean;
+}
+
+/** Most orphaned ids one {@linkcode RedisApprovalStore.orphans} returns. */
+const MAX_ORPHANS = 32;
 
 /** Longest request record stored, in UTF-8 bytes of JSON before sealing (arguments are cut before). */
 const MAX_RECORD_BYTES = 64 * 1024;
@@ -79,6 +110,9 @@ export class RedisApprovalStore<
   readonly #maxSettled: number;
   readonly #maxBrief: number;
   readonly #onError: (error: unknown) => void;
+  readonly #leaseMs: number;
+  /** This store's holder id: its leases name it, its channel is named after it. */
+  readonly #holder = crypto.randomUUID();
   readonly #listeners = new Set<
     (notice: StoredSettlement<S, A> & { tenant: string; id: string }) => void
   >();
@@ -94,6 +128,7 @@ export class RedisApprovalStore<
     this.#maxSettled = options.maxSettledPerTenant ?? 5;
     this.#maxBrief = Math.max(this.#maxSettled, options.maxBriefPerTenant ?? 128);
     this.#onError = options.onError ?? (() => {});
+    this.#leaseMs = options.leaseMs ?? 5000;
   }
 
   /** @throws StateUnavailableError */
@@ -109,7 +144,11 @@ export class RedisApprovalStore<
     const ttl = Math.max(1000, request.expiresAt - Date.now() + 60_000);
     const added = await this.#conn.script(
       APPROVAL_ADD,
-      [this.#key(request.tenant, request.id), this.#pendingKey(request.tenant)],
+      [
+        this.#key(request.tenant, request.id),
+        this.#pendingKey(request.tenant),
+        this.#leaseKey(request.tenant, request.id),
+      ],
       [
         sealed,
         ttl,
@@ -117,9 +156,39 @@ export class RedisApprovalStore<
         maxPerTenant,
         `${this.#prefix}approval:${request.tenant}:`,
         request.requestedAt,
+        this.#holder,
+        this.#leaseMs,
+        `${this.#prefix}approvalholder:${request.tenant}:`,
       ],
     );
     return added === 1;
+  }
+
+  /**
+   * Renews the holder leases of requests this replica waits on (the broker calls it every
+   * second while calls wait).
+   * @throws StateUnavailableError
+   */
+  async renew(held: Array<{ tenant: string; id: string }>): Promise<void> {
+    if (held.length === 0) return;
+    const keys = held.flatMap((
+      { tenant, id },
+    ) => [this.#key(tenant, id), this.#leaseKey(tenant, id)]);
+    await this.#conn.script(APPROVAL_RENEW, keys, [this.#holder, this.#leaseMs]);
+  }
+
+  /**
+   * Pending requests of `tenant` whose holder's lease lapsed (a dead replica's), at most 32:
+   * the caller withdraws them (`settle(…, "withdrawn")`) and records that.
+   * @throws StateUnavailableError
+   */
+  async orphans(tenant: string): Promise<string[]> {
+    const ids = await this.#conn.script(APPROVAL_ORPHANS, [this.#pendingKey(tenant)], [
+      `${this.#prefix}approval:${tenant}:`,
+      `${this.#prefix}approvalholder:${tenant}:`,
+      MAX_ORPHANS,
+    ]);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
   }
 
   /** @throws StateUnavailableError */
@@ -128,13 +197,22 @@ export class RedisApprovalStore<
     return await this.#open(sealed, tenant, id);
   }
 
-  /** @throws StateUnavailableError */
+  /**
+   * The pending requests of `tenant` whose holder lives (lease held), oldest first.
+   * @throws StateUnavailableError
+   */
   async list(tenant: string): Promise<R[]> {
     const ids = await this.#conn.run((c) => c.zRange(this.#pendingKey(tenant), 0, -1));
     if (ids.length === 0) return [];
-    const records = await this.#conn.run((c) => c.mGet(ids.map((id) => this.#key(tenant, id))));
+    const [records, leases] = await Promise.all([
+      this.#conn.run((c) => c.mGet(ids.map((id) => this.#key(tenant, id)))),
+      this.#conn.run((c) => c.mGet(ids.map((id) => this.#leaseKey(tenant, id)))),
+    ]);
+    // A request whose holder's lease lapsed cannot be acted on: not shown (it is withdrawn).
     const opened: Array<R | undefined> = await Promise.all(
-      records.map((sealed, i) => this.#open(sealed, tenant, ids[i])),
+      records.map((sealed, i) =>
+        leases[i] === null ? undefined : this.#open(sealed, tenant, ids[i])
+      ),
     );
     return opened.filter((r): r is R => r !== undefined);
   }
@@ -142,9 +220,17 @@ export class RedisApprovalStore<
   /**
    * Settles a pending request once; the decision is kept whole (at most 4 KiB of JSON in UTF-8
    * bytes, the tenant's newest few) or brief (without the answer's `reason`), both sealed.
-   * @throws StateUnavailableError
+   * @returns the request when this call settled it; `undefined` when it is not pending; with
+   *   `holderMustLive`, an {@linkcode UnsettledReason} when its holder is gone or unreachable
+   * @throws StateUnavailableError (the script may still have run: its reply was lost)
    */
-  async settle(tenant: string, id: string, status: S, answer?: A): Promise<R | undefined> {
+  async settle(
+    tenant: string,
+    id: string,
+    status: S,
+    answer?: A,
+    options: StoreSettleOptions = {},
+  ): Promise<R | UnsettledReason | undefined> {
     const at = Date.now();
     const entry: StoredSettlement<S, A> = answer === undefined
       ? { status, at }
@@ -167,6 +253,7 @@ export class RedisApprovalStore<
         this.#settledKey(tenant, id),
         `${this.#prefix}approvalsdone:${tenant}`,
         this.#briefKey(tenant),
+        this.#leaseKey(tenant, id),
       ],
       [
         id,
@@ -181,8 +268,12 @@ export class RedisApprovalStore<
         this.#maxSettled,
         this.#maxBrief,
         `${this.#prefix}approvalsettled:${tenant}:`,
+        options.holderMustLive ? "1" : "",
+        `${this.#prefix}approvalholders:`,
       ],
     );
+    if (sealed === 0) return "orphaned";
+    if (sealed === 1) return "unreachable";
     return await this.#open(sealed, tenant, id);
   }
 
@@ -207,28 +298,33 @@ export class RedisApprovalStore<
     listener: (notice: StoredSettlement<S, A> & { tenant: string; id: string }) => void,
   ): () => void {
     this.#listeners.add(listener);
-    this.#subscription ??= this.#conn.subscribe(this.#channel(), async (message) => {
-      let tenant, id, sealed, brief;
-      try {
-        ({ tenant, id, sealed, brief } = JSON.parse(message));
-      } catch {
-        return;
-      }
-      if (typeof tenant !== "string" || typeof id !== "string") return;
-      const entry = await this.#openSettled(
-        sealed,
-        brief === true ? briefContext(tenant, id) : settledContext(tenant, id),
-      );
-      if (entry === undefined) return;
-      const notice = { ...entry, tenant, id };
-      for (const l of this.#listeners) {
+    // The holder channel on the same connection: while it has a subscriber, this replica lives.
+    this.#subscription ??= this.#conn.subscribe(
+      [this.#channel(), this.#holderChannel()],
+      async (message, channel) => {
+        if (channel !== this.#channel()) return;
+        let tenant, id, sealed, brief;
         try {
-          l(notice);
-        } catch (error) {
-          this.#onError(error);
+          ({ tenant, id, sealed, brief } = JSON.parse(message));
+        } catch {
+          return;
         }
-      }
-    });
+        if (typeof tenant !== "string" || typeof id !== "string") return;
+        const entry = await this.#openSettled(
+          sealed,
+          brief === true ? briefContext(tenant, id) : settledContext(tenant, id),
+        );
+        if (entry === undefined) return;
+        const notice = { ...entry, tenant, id };
+        for (const l of this.#listeners) {
+          try {
+            l(notice);
+          } catch (error) {
+            this.#onError(error);
+          }
+        }
+      },
+    );
     this.#subscription.catch(this.#onError);
     return () => {
       this.#listeners.delete(listener);
@@ -275,6 +371,14 @@ export class RedisApprovalStore<
 
   #briefKey(tenant: string): string {
     return `${this.#prefix}approvalsbrief:${tenant}`;
+  }
+
+  #leaseKey(tenant: string, id: string): string {
+    return `${this.#prefix}approvalholder:${tenant}:${id}`;
+  }
+
+  #holderChannel(): string {
+    return `${this.#prefix}approvalholders:${this.#holder}`;
   }
 
   #channel(): string {

@@ -94,13 +94,14 @@ export class RedisConnection {
   }
 
   /**
-   * Subscribes to `channel` on a connection of its own (a subscribed connection can send no
-   * other commands); the client resubscribes after reconnecting. Resolves to a function that
-   * unsubscribes and closes that connection.
+   * Subscribes to `channel` (one or several) on a connection of its own (a subscribed
+   * connection can send no other commands); the client resubscribes after reconnecting. The
+   * listener gets each message and its channel. Resolves to a function that unsubscribes and
+   * closes that connection.
    */
   async subscribe(
-    channel: string,
-    listener: (message: string) => void,
+    channel: string | string[],
+    listener: (message: string, channel: string) => void,
   ): Promise<() => Promise<void>> {
     const subscriber = this.#client.duplicate();
     subscriber.on("error", () => {}); // the main connection reports the outage

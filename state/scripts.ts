@@ -305,39 +305,85 @@ return {v[1], v[2]}
 
 /**
  * Adds a pending approval unless its tenant has `max` pending. KEYS[1] the request's key,
- * KEYS[2] the tenant's pending ids (by time asked); ARGV request JSON, ttl (ms), id, max,
- * request key prefix, score. Ids whose record is gone (expired with a dead replica) are
- * dropped first. Returns 1 when added.
+ * KEYS[2] the tenant's pending ids (by time asked), KEYS[3] the request's holder lease; ARGV
+ * request JSON, ttl (ms), id, max, request key prefix, score, holder id, lease (ms), lease key
+ * prefix. Ids whose record is gone (expired) are dropped first; ids whose holder's lease lapsed
+ * (a dead replica's: withdrawn by the next reader) are not counted. Returns 1 when added.
  */
 export const APPROVAL_ADD = DENY_OOM + `
 local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+local held = 0
 for _, id in ipairs(ids) do
-  if redis.call('EXISTS', ARGV[5] .. id) == 0 then redis.call('ZREM', KEYS[2], id) end
+  if redis.call('EXISTS', ARGV[5] .. id) == 0 then redis.call('ZREM', KEYS[2], id)
+  elseif redis.call('EXISTS', ARGV[9] .. id) == 1 then held = held + 1 end
 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return 0 end
+if held >= tonumber(ARGV[4]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+redis.call('SET', KEYS[3], ARGV[7], 'PX', tonumber(ARGV[8]))
 redis.call('ZADD', KEYS[2], tonumber(ARGV[6]), ARGV[3])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[2]))
 return 1
 `;
 
 /**
+ * Renews the holder leases of the requests a replica waits on. KEYS pairs: a request's key, then
+ * its lease key; ARGV holder id, lease (ms). A lease is (re)set only while its request is
+ * pending, so a renewal never revives a settled one. Returns nothing.
+ */
+export const APPROVAL_RENEW = ALLOW_OOM + `
+for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('SET', KEYS[i + 1], ARGV[1], 'PX', tonumber(ARGV[2]))
+  end
+end
+return false
+`;
+
+/**
+ * The tenant's pending requests whose holder is gone (lease lapsed: the replica died or hung).
+ * KEYS[1] the tenant's pending ids; ARGV request key prefix, lease key prefix, most ids
+ * returned. Returns the ids.
+ */
+export const APPROVAL_ORPHANS = "#!lua flags=no-writes\n" + `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if #out >= tonumber(ARGV[3]) then break end
+  if redis.call('EXISTS', ARGV[1] .. id) == 1 and redis.call('EXISTS', ARGV[2] .. id) == 0 then
+    out[#out + 1] = id
+  end
+end
+return out
+`;
+
+/**
  * Settles a pending approval once and keeps its decision within the tenant's bounds. KEYS[1]
  * the request's key, KEYS[2] the tenant's pending ids, KEYS[3] the settled record's key,
  * KEYS[4] the tenant's settled ids (a sorted set by settling time, ms), KEYS[5] the tenant's
- * brief decisions (a hash: id → sealed status without the reason); ARGV id, settled record
+ * brief decisions (a hash: id → sealed status without the reason), KEYS[6] the request's holder
+ * lease (the holder's id, while it lives); ARGV id, settled record
  * ('' when over its size bound: only the brief form is kept), settled ttl (ms), channel, notice
  * JSON, brief record, max full records of the tenant, max brief records of the tenant, settled
- * record key prefix. The full records of all but the tenant's newest `max full` settlements are
+ * record key prefix, whether the holder must live ('1': a person's answer through any replica;
+ * '' otherwise), holder channel prefix. The full records of all but the tenant's newest `max full` settlements are
  * deleted (each settlement pushes one past the line; their brief form stays, so a waiter that
  * missed the notice still learns the decision), and past `max brief` the oldest are forgotten
  * whole; only this tenant's. Runs when Redis is full (a decision must be recorded), so what it
  * writes is bounded per tenant by those two caps. Returns the request JSON when this call
- * settled it, else false.
+ * settled it, false when it is not pending; when the holder must live: 0 (nothing done) when its
+ * lease lapsed (it died: the caller withdraws the request), 1 (nothing done) when the holder has
+ * no subscriber on its channel (its connection is down or it was just killed: a retry tells).
  */
 export const APPROVAL_SETTLE = ALLOW_OOM + NOW + `
 local request = redis.call('GET', KEYS[1])
 if not request then return false end
+if ARGV[10] == '1' then
+  -- Only the replica holding the call acts on a decision: one that cannot must not take it.
+  local holder = redis.call('GET', KEYS[6])
+  if not holder then return 0 end
+  local subscribers = redis.call('PUBSUB', 'NUMSUB', ARGV[11] .. holder)
+  if tonumber(subscribers[2]) == 0 then return 1 end
+end
+redis.call('DEL', KEYS[6])
 local id = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local prefix = ARGV[9]

@@ -3,6 +3,13 @@
  * announces it on the execution's channel, and settles it exactly once: by an answer (over
  * HTTP or from the channel), by its timeout, or by the execution ending (withdrawn).
  *
+ * Who records a decision: the broker that holds the waiting call, when it wakes the call with
+ * the decision it acts on (`onSettled`), whichever replica took the answer and whether or not
+ * that replica heard back from the store; the decision's `decidedBy` comes from the settled
+ * record. A replica that cannot reach the store answers `state_unavailable` (the answer may
+ * still land: the holder then records it). A dead replica's pending requests are withdrawn
+ * (and recorded) by the broker that finds them: answering, listing or asking.
+ *
  * @module
  */
 
@@ -32,7 +39,10 @@ export interface ApprovalEvent {
 export interface ApprovalBrokerOptions {
   /** Where pending requests live (default: this process's memory). */
   store?: ApprovalStore;
-  /** Called once per request when it ends, whatever ended it. Must not throw. */
+  /**
+   * Called once per request when it ends, whatever ended it, by the broker that acted on it
+   * (held the call, or withdrew a dead replica's request). Must not throw.
+   */
   onSettled?: (event: ApprovalEvent) => void;
 }
 
@@ -52,7 +62,7 @@ export interface RequestOptions {
 }
 
 interface Waiter {
-  tenant: string;
+  request: ApprovalRequest;
   resolve(outcome: ApprovalOutcome): void;
   cleanup(): void;
 }
@@ -88,6 +98,8 @@ export class ApprovalBroker {
       expiresAt: now + options.timeoutMs,
     };
     if (options.signal?.aborted) return this.#unasked(request, "withdrawn");
+    // A dead replica's requests of this tenant are withdrawn and recorded by whoever finds them.
+    this.#reap(request.tenant).catch(() => {});
     let added: boolean;
     try {
       added = await this.store.add(request, options.maxPending);
@@ -109,7 +121,7 @@ export class ApprovalBroker {
         options.timeoutMs,
       );
       this.#waiters.set(request.id, {
-        tenant: request.tenant,
+        request,
         resolve,
         cleanup: () => {
           clearTimeout(timer);
@@ -126,7 +138,7 @@ export class ApprovalBroker {
         // away, reported an error): that is a denial, never "nobody could be asked" (which
         // `onUnavailable: "allow"` would let through), unless the request already ended.
         if (asking.signal.aborted) return;
-        void this.#settle(request.tenant, request.id, "denied", {
+        void this.#settleHeld(request.tenant, request.id, "denied", {
           approve: false,
           reason: "the approver's client did not answer the request",
           scope: "call",
@@ -136,7 +148,7 @@ export class ApprovalBroker {
       try {
         const asked = options.channel?.ask?.(request, asking.signal);
         asked?.then((answer) => {
-          if (answer) void this.answer(request.tenant, request.id, answer).catch(() => {});
+          if (answer) void this.#answerAsked(request, answer);
         }, failed);
       } catch {
         failed();
@@ -147,7 +159,11 @@ export class ApprovalBroker {
   /**
    * Answers a pending request of `tenant`.
    * @throws GatewayError `not_found` for an id that is unknown or another tenant's (the two
-   *   look alike); `conflict` for one that was already answered, expired or withdrawn
+   *   look alike); `conflict` for one that was already answered, expired or withdrawn (a dead
+   *   replica's request is withdrawn here, and recorded); `state_unavailable` (retry after 1 s)
+   *   when the store cannot be reached (the answer may still have been taken: the replica
+   *   holding the call then acts on it and records it) or the replica holding the call does
+   *   not listen now
    */
   async answer(tenant: string, id: string, answer: ApprovalAnswer): Promise<ApprovalOutcome> {
     const clean: ApprovalAnswer = {
@@ -165,18 +181,47 @@ export class ApprovalBroker {
         : answer.reason;
       clean.reason = redactText(reason, { mode: "mask" }).text;
     }
-    const outcome = await this.#settle(tenant, id, answer.approve ? "approved" : "denied", clean);
-    if (outcome) return outcome;
-    const settled = await this.store.settled(tenant, id);
+    const status = answer.approve ? "approved" : "denied";
+    // Held here: this broker acts on it. Held elsewhere: taken only while that replica lives.
+    const held = this.#waiters.get(id)?.request.tenant === tenant;
+    const result = await reach(() =>
+      this.store.settle(tenant, id, status, clean, { holderMustLive: !held })
+    );
+    if (result === "unreachable") {
+      throw new GatewayError(
+        "state_unavailable",
+        "the replica holding this call does not answer now; try again",
+        { retryAfter: 1 },
+      );
+    }
+    if (result === "orphaned") {
+      await reach(() => this.#withdrawOrphan(tenant, id));
+      throw new GatewayError(
+        "conflict",
+        "this approval is no longer pending (withdrawn: the replica holding the call is gone)",
+      );
+    }
+    if (result) {
+      const outcome: ApprovalOutcome = { status, decidedAt: Date.now(), answer: clean };
+      // The store may have woken the waiter already (its notice); this is then a no-op.
+      this.#wake({ tenant, id, status, at: outcome.decidedAt, answer: clean });
+      return outcome;
+    }
+    const settled = await reach(() => this.store.settled(tenant, id));
     if (settled) {
       throw new GatewayError("conflict", `this approval is no longer pending (${settled.status})`);
     }
     throw new GatewayError("not_found", "there is no such approval");
   }
 
-  /** The pending requests of `tenant`, oldest first. */
-  list(tenant: string): Promise<ApprovalRequest[]> {
-    return this.store.list(tenant);
+  /**
+   * The pending requests of `tenant`, oldest first; a dead replica's are withdrawn (and
+   * recorded) first.
+   * @throws GatewayError `state_unavailable` (retry after 1 s) when the store cannot be reached
+   */
+  async list(tenant: string): Promise<ApprovalRequest[]> {
+    await reach(() => this.#reap(tenant));
+    return await reach(() => this.store.list(tenant));
   }
 
   /** Pending requests waiting in this process, per tenant (for the gauge). */
@@ -201,7 +246,7 @@ export class ApprovalBroker {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     await Promise.all(
-      [...this.#waiters].map(([id, w]) => this.#end(w.tenant, id, "withdrawn")),
+      [...this.#waiters].map(([id, w]) => this.#end(w.request.tenant, id, "withdrawn")),
     );
     clearInterval(this.#poller);
     this.#poller = undefined;
@@ -210,10 +255,11 @@ export class ApprovalBroker {
   /**
    * Ends a waiting request by its timeout or withdrawal. When another replica settled it first
    * (its notice missed: pub/sub is at most once), the decision is read back; when the store
-   * cannot be reached, the call still ends here with `status`, so no waiter outlives its timeout.
+   * cannot be reached, the call still ends here with `status` (and is recorded so), so no
+   * waiter outlives its timeout.
    */
   async #end(tenant: string, id: string, status: "timeout" | "withdrawn"): Promise<void> {
-    if (await this.#settle(tenant, id, status)) return;
+    if (await this.#settleHeld(tenant, id, status)) return;
     if (!this.#waiters.has(id)) return;
     const settled = await this.store.settled(tenant, id).catch(() => undefined);
     this.#wake(settled ? { tenant, id, ...settled } : { tenant, id, status, at: Date.now() });
@@ -223,7 +269,8 @@ export class ApprovalBroker {
    * With a store that announces settlements (`subscribe`: Redis, shared by replicas; the
    * in-memory one too, where a re-read is a map look-up), re-reads every waiting request's
    * record each second: a settlement whose notice this replica missed (its subscriber was
-   * reconnecting) still wakes its call within about a second. Runs only while calls wait here.
+   * reconnecting) still wakes its call within about a second, and renews the holder leases
+   * that tell other replicas this one lives. Runs only while calls wait here.
    */
   #startPolling(): void {
     if (!this.store.subscribe || this.#poller !== undefined) return;
@@ -241,12 +288,14 @@ export class ApprovalBroker {
     if (this.#polling) return;
     this.#polling = true;
     try {
-      await Promise.all(
-        [...this.#waiters].map(async ([id, w]) => {
-          const settled = await this.store.settled(w.tenant, id).catch(() => undefined);
-          if (settled) this.#wake({ tenant: w.tenant, id, ...settled });
+      const held = [...this.#waiters].map(([id, w]) => ({ tenant: w.request.tenant, id }));
+      await Promise.all([
+        this.store.renew?.(held).catch(() => {}),
+        ...held.map(async ({ tenant, id }) => {
+          const settled = await this.store.settled(tenant, id).catch(() => undefined);
+          if (settled) this.#wake({ tenant, id, ...settled });
         }),
-      );
+      ]);
     } finally {
       this.#polling = false;
     }
@@ -263,36 +312,79 @@ export class ApprovalBroker {
     return outcome;
   }
 
-  async #settle(
+  /**
+   * Settles a request this broker holds (its timeout, withdrawal, or a failed asking) and
+   * wakes the call. False when it was not pending or the store failed (the caller reads back).
+   */
+  async #settleHeld(
     tenant: string,
     id: string,
     status: ApprovalStatus,
     answer?: ApprovalAnswer,
-  ): Promise<ApprovalOutcome | undefined> {
-    let request: ApprovalRequest | undefined;
+  ): Promise<boolean> {
+    let result;
     try {
-      request = await this.store.settle(tenant, id, status, answer);
+      result = await this.store.settle(tenant, id, status, answer);
     } catch {
-      request = undefined;
+      return false;
     }
-    if (!request) return undefined;
-    const outcome: ApprovalOutcome = { status, decidedAt: Date.now() };
-    if (answer) outcome.answer = answer;
-    // The store may have woken the waiter already (its notice); this is then a no-op.
-    this.#wake({ tenant, id, status, at: outcome.decidedAt, answer });
-    this.#emit(request, outcome);
-    return outcome;
+    if (typeof result !== "object") return false;
+    this.#wake({ tenant, id, status, at: Date.now(), answer });
+    return true;
   }
 
-  /** Resolves the call waiting here for `notice.id`, if this broker holds it. */
+  /**
+   * A person's answer from the call's own channel (MCP elicitation): retried each second
+   * while the store cannot be reached and the call still waits, so a decision made during a
+   * stall is taken (and recorded by this holder) rather than dropped. A request that ends
+   * meanwhile (timeout, withdrawal) is recorded as that.
+   */
+  async #answerAsked(request: ApprovalRequest, answer: ApprovalAnswer): Promise<void> {
+    while (this.#waiters.has(request.id)) {
+      try {
+        await this.answer(request.tenant, request.id, answer);
+        return;
+      } catch (error) {
+        if (!(error instanceof GatewayError) || error.kind !== "state_unavailable") return;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** Withdraws and records the pending requests of `tenant` whose holder is gone. */
+  async #reap(tenant: string): Promise<void> {
+    if (!this.store.orphans) return;
+    for (const id of await this.store.orphans(tenant)) await this.#withdrawOrphan(tenant, id);
+  }
+
+  /**
+   * Withdraws a dead replica's pending request (nobody holds its call: nothing ran) and
+   * records that, once: only the broker whose settle took it records it.
+   */
+  async #withdrawOrphan(tenant: string, id: string): Promise<void> {
+    const answer: ApprovalAnswer = {
+      approve: false,
+      reason: "the replica holding the call is gone",
+      decidedBy: "airlock",
+    };
+    const request = await this.store.settle(tenant, id, "withdrawn", answer);
+    if (typeof request !== "object") return;
+    this.#emit(request, { status: "withdrawn", decidedAt: Date.now(), answer });
+  }
+
+  /**
+   * Resolves the call waiting here for `notice.id`, if this broker holds it, and records the
+   * decision it acts on (once: the waiter is gone after).
+   */
   #wake(notice: SettlementNotice): void {
     const waiter = this.#waiters.get(notice.id);
-    if (!waiter || waiter.tenant !== notice.tenant) return;
+    if (!waiter || waiter.request.tenant !== notice.tenant) return;
     this.#waiters.delete(notice.id);
     this.#count(notice.tenant, -1);
     waiter.cleanup();
     const outcome: ApprovalOutcome = { status: notice.status, decidedAt: notice.at };
     if (notice.answer) outcome.answer = notice.answer;
+    this.#emit(waiter.request, outcome);
     waiter.resolve(outcome);
   }
 
@@ -306,5 +398,23 @@ export class ApprovalBroker {
     const next = (this.#pendingByTenant.get(tenant) ?? 0) + delta;
     if (next > 0) this.#pendingByTenant.set(tenant, next);
     else this.#pendingByTenant.delete(tenant);
+  }
+}
+
+/**
+ * Runs a store call; a failure of the store (Redis down, slow, restarting) becomes
+ * `state_unavailable` with a retry hint, never an internal error.
+ * @throws GatewayError `state_unavailable`, or the call's own GatewayError
+ */
+async function reach<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw new GatewayError(
+      "state_unavailable",
+      `approvals cannot be reached now: ${(error as Error)?.message ?? String(error)}`,
+      { retryAfter: 1 },
+    );
   }
 }

@@ -25,6 +25,8 @@ export {
   type MemoryApprovalStoreOptions,
   type SettledApproval,
   type SettlementNotice,
+  type SettleOptions,
+  type UnsettledReason,
 } from "./store.ts";
 export {
   ApprovalBroker,

@@ -26,6 +26,22 @@ export interface SettlementNotice extends SettledApproval {
 }
 
 /**
+ * Why {@linkcode ApprovalStore.settle} settled nothing although the request is pending: its
+ * holder (the replica whose call waits) is gone, its lease lapsed (`orphaned`: withdraw it), or
+ * does not listen now (`unreachable`: try again).
+ */
+export type UnsettledReason = "orphaned" | "unreachable";
+
+/** Options of one {@linkcode ApprovalStore.settle}. */
+export interface SettleOptions {
+  /**
+   * Settle only while the holder of the waiting call lives (a person's answer taken by a
+   * broker that does not hold the call: a decision nobody can act on is not taken).
+   */
+  holderMustLive?: boolean;
+}
+
+/**
  * The registry of pending approvals, per tenant. Every method is asynchronous so that a
  * networked store fits; each must be atomic for one id (two settles of the same id: exactly
  * one gets the request back).
@@ -41,15 +57,19 @@ export interface ApprovalStore {
   /** The pending requests of `tenant`, oldest first. */
   list(tenant: string): Promise<ApprovalRequest[]>;
   /**
-   * Ends a pending request of `tenant` with `status`.
-   * @returns the request when it was pending (this caller settled it), else `undefined`
+   * Ends a pending request of `tenant` with `status`. A store shared by replicas may reject
+   * after it settled (a reply lost): the holder learns the decision from the store anyway.
+   * @returns the request when it was pending (this caller settled it); an
+   *   {@linkcode UnsettledReason} when `holderMustLive` and the holder is gone or unreachable;
+   *   else `undefined`
    */
   settle(
     tenant: string,
     id: string,
     status: ApprovalStatus,
     answer?: ApprovalAnswer,
-  ): Promise<ApprovalRequest | undefined>;
+    options?: SettleOptions,
+  ): Promise<ApprovalRequest | UnsettledReason | undefined>;
   /** How a recently settled request of `tenant` ended, or `undefined` when not remembered. */
   settled(tenant: string, id: string): Promise<SettledApproval | undefined>;
   /**
@@ -59,6 +79,16 @@ export interface ApprovalStore {
    * @returns a function that ends the subscription
    */
   subscribe?(listener: (notice: SettlementNotice) => void): () => void;
+  /**
+   * Renews the holder leases of the requests this broker waits on (a shared store: they
+   * show that the holder lives). Called every second while calls wait. Optional.
+   */
+  renew?(held: Array<{ tenant: string; id: string }>): Promise<void>;
+  /**
+   * Pending requests of `tenant` whose holder is gone (a dead replica's): whoever finds them
+   * withdraws and records them. Optional (one process: a holder never outlives its store).
+   */
+  orphans?(tenant: string): Promise<string[]>;
 }
 
 /** Options of {@linkcode MemoryApprovalStore}. */

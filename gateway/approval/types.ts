@@ -75,7 +75,10 @@ export type ApprovalStatus =
 /** The end of one request. */
 export interface ApprovalOutcome {
   status: ApprovalStatus;
-  /** The answer, for `approved` and `denied` by a person. */
+  /**
+   * The answer, for `approved` and `denied` by a person; the gateway's (`decidedBy:
+   * "airlock"`, with its reason) for a denial it made or a dead replica's request withdrawn.
+   */
   answer?: ApprovalAnswer;
   /** When it ended, in ms since the epoch. */
   decidedAt: number;

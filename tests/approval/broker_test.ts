@@ -320,9 +320,11 @@ Deno.test("broker: two brokers on one store (replicas): an answer taken by one w
   assertEquals(outcome.answer?.decidedBy, "key:b");
   assertEquals(outcome.answer?.scope, "execution");
   assertEquals(a.broker.pending(), []);
-  // Recorded once, by the replica that settled it.
-  assertEquals(a.events.length, 0);
-  assertEquals(b.events.map((e) => e.outcome.status), ["approved"]);
+  // Recorded once, by the replica that acted on it (held the call), with who decided.
+  assertEquals(a.events.map((e) => [e.outcome.status, e.outcome.answer?.decidedBy]), [
+    ["approved", "key:b"],
+  ]);
+  assertEquals(b.events.length, 0);
   const again = await assertRejects(() =>
     a.broker.answer("acme", id, { approve: false, decidedBy: "x" })
   );
