@@ -14,11 +14,14 @@
  *      niceness a process without CAP_SYS_ADMIN may set at most once per 100 ms machine-wide
  *      (Linux's autogroup rate limit). In the gateway's autogroup the niceness below weighs
  *      it against the gateway itself;
+ *      It also gives up the controlling terminal (TIOCNOTTY), which it would share with a
+ *      gateway started in a terminal;
  *   2. with --uid: no new privileges and an empty capability bounding set, then no
  *      supplementary groups, UID as the real, effective and saved group id and user id (a
  *      gateway running as root: a runtime escape then reaches a user that owns nothing, not
- *      root's files). Before step 3: Linux clears the parent-death signal when the
- *      credentials change (prctl(2));
+ *      root's files); then every other process of UID killed and UID's keyrings emptied (what
+ *      an earlier holder of the id left). Before step 3: Linux clears the parent-death signal
+ *      when the credentials change (prctl(2));
  *   3. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
  *      (the gateway may have died before the signal was armed: then nothing would kill this
  *      process with it);
@@ -38,6 +41,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <linux/keyctl.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <signal.h>
@@ -45,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -100,7 +105,33 @@ static int drop_privileges(void) {
   return (int)syscall(SYS_capset, &header, data);
 }
 
-/* Step 2: the bounding set emptied while CAP_SETPCAP is still held, then the ids. */
+/* Step 1: no controlling terminal. The process stays in the gateway's session (see step 1 in
+ * the header), and a gateway started in a terminal (`exec`, an interactive `serve`, `docker run
+ * -t`) would hand it that terminal: TIOCSTI pushes input the operator's shell runs, and reading
+ * it takes the operator's keystrokes (red team k1). TIOCNOTTY detaches only this process when
+ * it does not lead the session. No terminal (ENXIO, ENOTTY) is the usual case. */
+static int detach_terminal(void) {
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return errno == ENXIO || errno == ENOENT || errno == ENODEV ? 0 : -1;
+  int result = ioctl(fd, TIOCNOTTY);
+  int saved = errno;
+  close(fd);
+  if (result != 0 && saved != ENOTTY) return -1;
+  /* Checked: /dev/tty must no longer open. */
+  fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    errno = EPERM;
+    return -1;
+  }
+  return 0;
+}
+
+/* Step 2: the bounding set emptied while CAP_SETPCAP is still held, then the ids, then what an
+ * earlier holder of the id may have left: every process still running under it (a runtime
+ * escape's leftover would read and rewrite this one's memory through /proc, red team k1)
+ * killed, and the kernel keyrings that outlive processes (the user's keyring, cleared; a new
+ * session keyring instead of the gateway's). */
 static int become(uid_t uid) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
   for (int cap = 0; cap <= 63; cap++) {
@@ -113,6 +144,14 @@ static int become(uid_t uid) {
   /* Checked, not assumed: a kernel or seccomp policy that ignored a call must not leave it. */
   uid_t r, e, s;
   if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid) return -1;
+  /* As this id, -1 reaches exactly the processes of this id but this one (Linux takes the
+   * task list lock for it: a forking leftover cannot slip past). ESRCH: none. */
+  if (kill(-1, SIGKILL) != 0 && errno != ESRCH) return -1;
+  if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS) return -1;
+  if (syscall(SYS_keyctl, KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING) < 0 && errno != ENOSYS &&
+      errno != ENOKEY) {
+    return -1;
+  }
   return 0;
 }
 
@@ -143,6 +182,7 @@ int main(int argc, char **argv) {
     first = 4;
   }
   if (setpgid(0, 0) != 0) return fail("process group");
+  if (detach_terminal() != 0) return fail("detaching the terminal");
   if (uid > 0 && become((uid_t)uid) != 0) return fail("changing user");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("parent-death signal");
   if (getppid() != (pid_t)gateway) {

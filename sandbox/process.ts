@@ -254,8 +254,11 @@ export class SandboxProcess {
 
   /** Starts a process; it becomes usable when {@link ready} resolves. */
   static async spawn(options: SpawnOptions): Promise<SandboxProcess> {
-    // Built in the background, once per gateway process; until then spawns use the chain.
-    void prepareLauncher();
+    // Built in the background, once per gateway process; until then spawns use the chain,
+    // except under other users' ids: the launcher also gives up the terminal and empties the
+    // id's keyrings, which the chain cannot (a build is cached by its source's hash).
+    if (options.users) await prepareLauncher();
+    else void prepareLauncher();
     const guard = await createMemoryGuard(options.memoryGuard ?? "auto");
     const cpuLimit = await createCpuLimit();
     const deno = options.denoPath ?? Deno.execPath();

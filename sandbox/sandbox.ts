@@ -46,7 +46,7 @@ export interface SandboxOptions extends SandboxLimits, SandboxGrants {
   generationSize?: number;
   /**
    * Runs each process under a user id of its own from this range (`users.ts`); needs a gateway
-   * running as root, and at least `concurrency + poolMax + 2` ids. Absent: the gateway's user.
+   * running as root, and at least `2 × (concurrency + poolMax) + 2` ids. Absent: the gateway's user.
    */
   uidRange?: UidRange;
 }

@@ -103,6 +103,11 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
           : [`--reuid=${spec.uid}`, `--regid=${spec.uid}`, "--clear-groups"]),
       ]
       : []),
+    // As the new id, every other process of it is killed first, as the launcher does (what an
+    // earlier holder of the id left running could read this one's memory).
+    ...(spec.uid !== undefined && bashPath()
+      ? [bashPath()!, "-c", 'kill -9 -1 2>/dev/null; exec "$@"', "airlock-sandbox"]
+      : []),
     // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
     ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
   ];

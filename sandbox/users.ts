@@ -31,7 +31,7 @@ export class NoFreeUidError extends Error {
   constructor(range: UidRange) {
     super(
       `airlock sandbox: every id of sandbox.uidRange ${range.first}-${range.last} belongs to a ` +
-        `live sandbox process; widen the range (at least concurrency + poolMax + 2 ids)`,
+        `live sandbox process; widen the range (at least 2 × (concurrency + poolMax) + 2 ids)`,
     );
   }
 }
@@ -50,7 +50,11 @@ export class SandboxUsers {
     const problem = checkUidRange(range);
     if (problem) throw new RangeError(problem);
     this.range = range;
-    this.#next = range.first;
+    // A random first id: two gateways given the same range (each `mcp` client starts its own)
+    // rarely start on the same ids; where they meet, the launcher kills the other's process
+    // rather than share the id (red team k1).
+    const size = range.last - range.first + 1;
+    this.#next = range.first + crypto.getRandomValues(new Uint32Array(1))[0] % size;
   }
 
   /**
@@ -128,6 +132,39 @@ export function othersCannotUse(path: string, execute = false): string | undefin
   return undefined;
 }
 
+/**
+ * The fewest ids a range needs for `processes` (executions running plus the warm pool's most):
+ * twice that, plus 2. An id is held from before its process starts until its files are removed
+ * after it exited, so ids of exited processes overlap with their replacements' (red team k1
+ * measured 8 held at once for 2 + 2 and 11 for 4 + 4).
+ */
+export function minimumUids(processes: number): number {
+  return 2 * processes + 2;
+}
+
+/**
+ * The first account or group (`/etc/passwd`, `/etc/group`) whose id is in `range`, as
+ * `"user postgres (101)"`, or `undefined`. A sandbox's group id is its user id: a range over
+ * system ids handed sandboxes groups such as `shadow` and `disk` (red team k1). Files that
+ * cannot be read count as empty.
+ */
+export function idsInUse(range: UidRange): string | undefined {
+  for (const [file, what] of [["/etc/passwd", "user"], ["/etc/group", "group"]] as const) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch { /* none */ }
+    for (const line of text.split("\n")) {
+      const fields = line.split(":");
+      const id = Number(fields[2]);
+      if (fields.length > 2 && Number.isInteger(id) && id >= range.first && id <= range.last) {
+        return `${what} ${fields[0]} (${id})`;
+      }
+    }
+  }
+  return undefined;
+}
+
 /** What {@link usersProblem} checks a range against. */
 export interface UsersSetting {
   /** The range configured. */
@@ -144,8 +181,8 @@ export interface UsersSetting {
 
 /**
  * Why the gateway cannot run its sandboxes under `setting.range`, or `undefined` when it can:
- * the gateway must run as root, the range must be valid and hold at least `processes + 2` ids,
- * setpriv must exist, and the Deno executable and every `allowRead` path must be usable by
+ * the gateway must run as root, the range must be valid, hold at least
+ * {@link minimumUids} ids and no account's or group's id, setpriv must exist, and the Deno executable and every `allowRead` path must be usable by
  * other users (else every execution would fail, or a grant would silently grant nothing).
  */
 export function usersProblem(setting: UsersSetting): string | undefined {
@@ -157,9 +194,15 @@ export function usersProblem(setting: UsersSetting): string | undefined {
   }
   if (!setting.setpriv) return "sandbox.uidRange needs setpriv (util-linux)";
   const size = range.last - range.first + 1;
-  if (size < setting.processes + 2) {
-    return `sandbox.uidRange holds ${size} ids; at least ${setting.processes + 2} are needed ` +
-      "(concurrency + poolMax + 2)";
+  const needed = minimumUids(setting.processes);
+  if (size < needed) {
+    return `sandbox.uidRange holds ${size} ids; at least ${needed} are needed ` +
+      "(2 × (concurrency + poolMax) + 2)";
+  }
+  const taken = idsInUse(range);
+  if (taken) {
+    return `sandbox.uidRange includes ${taken}: a sandbox would act as that user or group ` +
+      "(choose ids no account or group has, e.g. above 2000000)";
   }
   const deno = othersCannotUse(setting.deno, true);
   if (deno) return `sandbox.uidRange: the Deno executable cannot run as another user: ${deno}`;

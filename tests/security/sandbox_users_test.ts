@@ -36,13 +36,21 @@ const BUSY_CODE = `
 
 Deno.test("sandbox users: ids are handed out in turn, never two at once, and given back", () => {
   const users = new SandboxUsers({ first: 10, last: 12 });
-  assertEquals([users.take(), users.take()], [10, 11]);
-  users.give(10);
-  assertEquals(users.take(), 12, "the next id in turn, not the one just given back");
-  assertEquals(users.take(), 10);
+  const after = (id: number) => id === 12 ? 10 : id + 1;
+  // The first id is drawn at random (two gateways on one range rarely meet), then in turn.
+  const a = users.take();
+  const b = users.take();
+  assertEquals(b, after(a));
+  users.give(a);
+  assertEquals(users.take(), after(b), "the next id in turn, not the one just given back");
+  assertEquals(users.take(), a);
   assert(assertThrows(() => users.take()) instanceof NoFreeUidError);
-  users.give(11);
-  assertEquals(users.take(), 11);
+  users.give(b);
+  assertEquals(users.take(), b);
+  const starts = new Set(
+    Array.from({ length: 40 }, () => new SandboxUsers({ first: 1000, last: 1999 }).take()),
+  );
+  assert(starts.size > 30, "gateways start at different ids");
   for (const bad of [{ first: 0, last: 5 }, { first: 5, last: 4 }, { first: 1, last: 2 ** 31 }]) {
     assert(assertThrows(() => new SandboxUsers(bad)) instanceof RangeError);
   }
@@ -132,15 +140,19 @@ Deno.test({
 });
 
 Deno.test({
-  name: "sandbox users: the util-linux chain (no launcher) runs processes under the range too",
-  ignore: !asRoot,
+  name:
+    "sandbox users: the util-linux chain (no launcher) runs processes under the range too, killing what the id left",
+  ignore: !asRoot || !hasProgram("setpriv"),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "airlock-users-chain-" });
+    // One id: the process runs under it, and a leftover of that id dies first.
+    const only = { first: RANGE.last - 2, last: RANGE.last - 2 };
+    const sleeper = leftover(only.first, ["sleep", "60"]);
     try {
       await Deno.writeTextFile(
         `${dir}/run.ts`,
         `import { startWatchedRun, testSandbox } from "${root}tests/helpers.ts";
-const sandbox = testSandbox({ concurrency: 1, uidRange: ${JSON.stringify(RANGE)} });
+const sandbox = testSandbox({ concurrency: 1, uidRange: ${JSON.stringify(only)} });
 const { pid, outcome } = await startWatchedRun(sandbox, ${JSON.stringify(BUSY_CODE)});
 const status = Deno.readTextFileSync(\`/proc/\${pid}/status\`);
 console.log("REPORT " + JSON.stringify({ uid: /^Uid:\\s+(\\d+)/m.exec(status)?.[1],
@@ -160,10 +172,19 @@ Deno.exit(0);`,
       assert(line, text + new TextDecoder().decode(output.stderr).slice(-2000));
       const report = JSON.parse(line.slice(7));
       const uid = Number(report.uid);
-      assert(uid >= RANGE.first && uid <= RANGE.last, `uid ${uid} is in the range`);
+      assertEquals(uid, only.first);
       assertEquals(report.groups, "");
       assertEquals(report.result, 42);
+      const status = await Promise.race([
+        sleeper.status,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000)),
+      ]);
+      assertEquals(status?.signal, "SIGKILL", "the leftover is killed");
     } finally {
+      try {
+        sleeper.kill("SIGKILL");
+      } catch { /* gone */ }
+      await sleeper.status;
       await Deno.remove(dir, { recursive: true });
     }
   },
@@ -185,6 +206,171 @@ Deno.test({
   },
 });
 
+/** Whether `name` is a program in /usr/bin or /bin. */
+function hasProgram(name: string): boolean {
+  return ["/usr/bin/", "/bin/"].some((dir) => {
+    try {
+      return Deno.statSync(dir + name).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Starts `args` under `uid` (setpriv), detached, as a runtime escape's leftover would run. */
+function leftover(uid: number, args: string[]): Deno.ChildProcess {
+  return new Deno.Command("setpriv", {
+    args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+Deno.test({
+  name:
+    "sandbox users: what an earlier holder of the id left running is killed before the id is used again",
+  ignore: !asRoot || !hasProgram("setpriv"),
+  fn: async () => {
+    const uid = RANGE.last;
+    const sleeper = leftover(uid, ["sleep", "60"]);
+    try {
+      // A range of this one id: the next process must run under it.
+      const sandbox = testSandbox({ concurrency: 1, uidRange: { first: uid, last: uid } });
+      try {
+        assertEquals((await sandbox.run({ code: "return 7" })).result, 7);
+      } finally {
+        await sandbox.close();
+      }
+      const status = await Promise.race([
+        sleeper.status,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000)),
+      ]);
+      assert(status !== undefined, "the leftover still runs under the id");
+      assertEquals(status.signal, "SIGKILL");
+    } finally {
+      try {
+        sleeper.kill("SIGKILL");
+      } catch { /* gone */ }
+      await sleeper.status;
+    }
+  },
+});
+
+/** Builds `source` with the system's C compiler into a temporary directory. */
+async function buildC(source: string): Promise<{ path: string; dir: string } | undefined> {
+  const cc = ["cc", "gcc", "clang"].find(hasProgram);
+  if (cc === undefined) return undefined;
+  const dir = await Deno.makeTempDir({ prefix: "airlock-users-cc-" });
+  await Deno.chmod(dir, 0o755);
+  await Deno.writeTextFile(`${dir}/probe.c`, source);
+  const built = await new Deno.Command(cc, {
+    args: ["-O1", "-o", `${dir}/probe`, `${dir}/probe.c`],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert(built.success, new TextDecoder().decode(built.stderr));
+  return { path: `${dir}/probe`, dir };
+}
+
+/** Puts (`put`) or looks up (`get`) a key in the user keyring; prints `found` or `none`. */
+const KEYRING_PROBE = `#include <linux/keyctl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "put") == 0) {
+    long k = syscall(SYS_add_key, "user", "airlock-users-test", "left", 4, KEY_SPEC_USER_KEYRING);
+    printf(k > 0 ? "put\\n" : "failed\\n");
+    return 0;
+  }
+  long k = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_USER_KEYRING, "user", "airlock-users-test", 0);
+  printf(k > 0 ? "found\\n" : "none\\n");
+  return 0;
+}
+`;
+
+Deno.test({
+  name: "sandbox users: a key an earlier holder of the id left in its keyring is gone",
+  ignore: !asRoot || !hasProgram("setpriv"),
+  fn: async () => {
+    const probe = await buildC(KEYRING_PROBE);
+    if (probe === undefined) return; // no compiler: no launcher either (the chain is documented)
+    const uid = RANGE.last - 1;
+    const run = async (what: string) => {
+      const child = leftover(uid, []);
+      await child.status; // (setpriv without a program: nothing ran)
+      const out = await new Deno.Command("setpriv", {
+        args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", probe.path, what],
+        stdout: "piped",
+      }).output();
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    try {
+      assertEquals(await run("put"), "put");
+      assertEquals(await run("get"), "found", "a user keyring outlives the process");
+      const sandbox = testSandbox({ concurrency: 1, uidRange: { first: uid, last: uid } });
+      try {
+        assertEquals((await sandbox.run({ code: "return 8" })).result, 8);
+      } finally {
+        await sandbox.close();
+      }
+      assertEquals(await run("get"), "none");
+    } finally {
+      await Deno.remove(probe.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sandbox users: a sandbox never keeps the terminal of a gateway started in one (with or without a range)",
+  ignore: !asRoot || !hasProgram("script"),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "airlock-users-tty-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/run.ts`,
+        `import { startWatchedRun, testSandbox } from "${root}tests/helpers.ts";
+import { prepareLauncher } from "${root}sandbox/launcher.ts";
+await prepareLauncher();
+const tty = (pid: number | string) => { const s = Deno.readTextFileSync(\`/proc/\${pid}/stat\`);
+  return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[4]); };
+const out: Record<string, number> = { gateway: tty("self") };
+for (const [name, uidRange] of [["plain", undefined], ["range", ${
+          JSON.stringify(RANGE)
+        }]] as const) {
+  const sandbox = testSandbox({ concurrency: 1, uidRange });
+  const { pid, outcome } = await startWatchedRun(sandbox);
+  out[name] = tty(pid);
+  await outcome;
+  await sandbox.close();
+}
+console.log("REPORT " + JSON.stringify(out));
+Deno.exit(0);`,
+      );
+      const command =
+        `${Deno.execPath()} run -A --no-check --config ${root}deno.json ${dir}/run.ts`;
+      const output = await new Deno.Command("script", {
+        args: ["-qec", command, "/dev/null"],
+        cwd: root,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(output.stdout);
+      const line = text.split("\n").find((l) => l.startsWith("REPORT "));
+      assert(line, text + new TextDecoder().decode(output.stderr).slice(-2000));
+      const report = JSON.parse(line.slice(7));
+      assert(report.gateway !== 0, "the gateway runs in a terminal");
+      assertEquals([report.plain, report.range], [0, 0], "no sandbox has it");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("sandbox users: settings that cannot work are refused with a clear error", async () => {
   for (const range of [[0, 100], [200, 100], [1, 2 ** 31]]) {
     const error = assertThrows(() => parseConfig({ sandbox: { uidRange: range } }), /uidRange/);
@@ -193,13 +379,23 @@ Deno.test("sandbox users: settings that cannot work are refused with a clear err
   const closed = await Deno.makeTempDir({ prefix: "airlock-users-closed-" });
   try {
     const cases: [Record<string, unknown>, RegExp][] = [
-      // concurrency 4 + poolMax 8 + 2 ids at least.
-      [{ uidRange: [RANGE.first, RANGE.first + 9] }, asRoot ? /at least 14/ : /root/],
+      // 2 × (concurrency 4 + poolMax 8) + 2 ids at least.
+      [{ uidRange: [RANGE.first, RANGE.first + 24] }, asRoot ? /at least 26/ : /root/],
       [
         { uidRange: [RANGE.first, RANGE.last], allowRead: [closed] },
         asRoot ? /allowRead.*does not let other users/ : /root/,
       ],
     ];
+    // A range over an account's or a group's id (a sandbox would be that user or group).
+    const passwd = Deno.readTextFileSync("/etc/passwd").split("\n")
+      .map((l) => l.split(":")).find((f) => Number(f[2]) > 0 && Number(f[2]) < 60_000);
+    if (passwd && asRoot) {
+      const id = Number(passwd[2]);
+      cases.push([
+        { uidRange: [id, id + 40] },
+        new RegExp(`includes (user|group) \\S+ \\(\\d+\\)`),
+      ]);
+    }
     for (const [sandbox, message] of cases) {
       const config = parseConfig({ servers: {}, audit: { path: ":memory:" }, sandbox });
       const error = assertThrows(() => new Gateway(config, { logger: () => {} }), message);
