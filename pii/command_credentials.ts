@@ -10,10 +10,20 @@ import { matchValue } from "./secret_value.ts";
 import { endsToken, ValueContext } from "./value_end.ts";
 
 /**
+ * A flag that names a password itself (`--password`, `--db-pass`, `--http-passwd`, not
+ * `--password-stdin` or `--password-file`): whatever follows it is the password, of any
+ * program (`app --password Secret`).
+ */
+const PASSWORD_FLAG = /(?:pass(?:word|wd|phrase|code)?|pwd?)$/i;
+
+/**
  * Values of command-line flags written with a space (`--password hunter2`,
- * `--api-key Xk9…`); `--password=…` is a `=` trigger. A next flag (`--password --user`) or
- * a redirection (`--password-stdin < file`) is no value. Reads at most 48 name characters
- * per `--`, and each value once.
+ * `--api-key Xk9…`); `--password=…` is a `=` trigger, and for a {@linkcode PASSWORD_FLAG}
+ * read here too. The value of a password flag is one whatever it looks like (only a variable
+ * or a placeholder is not: pii/looks_secret.ts `givenSecret`); others are judged by their
+ * kind's thresholds. A next flag (`--password --user`) or a redirection
+ * (`--password-stdin < file`) is no value. Reads at most 48 name characters per `--`, and
+ * each value once.
  *
  * @param text The text to scan.
  * @param out Findings are appended here.
@@ -55,18 +65,36 @@ export function findFlagValues(text: string, out: Finding[]): void {
         );
         namedKind = null;
       } else valueAt = k + 1;
-    } else if ((gap === 32 || gap === 9) && k - at >= 4 && isLetter(codeAt(text, at + 2))) {
+    } else if (
+      (gap === 32 || gap === 9 || gap === 61) && k - at >= 4 && isLetter(codeAt(text, at + 2))
+    ) {
       const kind = keyKind(flag);
       const first = codeAt(text, k + 1);
+      const given = kind === "password" && PASSWORD_FLAG.test(flag) &&
+        (gap === 61 || !mysqlClientBefore(text, at));
       if (
         kind !== null && kind !== "session" && kind !== "signature" && first !== 45 &&
-        !endsToken(first)
+        !endsToken(first) && (gap !== 61 || given)
       ) {
-        next = Math.max(next, matchValue(text, k + 1, kind, out, undefined, ValueContext.Command));
+        next = Math.max(
+          next,
+          matchValue(text, k + 1, given ? "given" : kind, out, undefined, ValueContext.Command),
+        );
       }
     }
     at = text.indexOf("--", Math.max(next, at + 2));
   }
+}
+
+/**
+ * Whether a MySQL or MariaDB client is named on the line before `at` (at most 256 characters
+ * back): their `--password` takes its value only after `=` (`mysql --password root` prompts,
+ * and `root` is the database), so a word after it is judged, not taken as the password.
+ */
+function mysqlClientBefore(text: string, at: number): boolean {
+  let s = at;
+  while (s > 0 && at - s < 256 && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13) s--;
+  return new RegExp(MYSQL_CLIENT.source, "i").test(text.slice(s, at));
 }
 
 /** Most characters from a `--name` flag to the `--value` judged under it. */
@@ -130,10 +158,12 @@ export function findMysqlPasswords(text: string, out: Finding[]): void {
 const CURL_REACH = 1024;
 
 /**
- * `curl -u user:password` (and `-uuser:password`, `--user`): the part after the first `:`
- * of the flag's value, only on a line (or lines continued with `\`) that names `curl` at
- * most {@linkcode CURL_REACH} characters before (elsewhere `-u` is a user id, `sort -u`,
- * `git push -u`). Each `curl` reads at most {@linkcode CURL_REACH} characters: linear.
+ * `curl -u user:password` (and `-uuser:password`, `--user`) and the proxy's `-U
+ * user:password` (`--proxy-user`): the part after the first `:` of each such flag's value,
+ * whatever it looks like (`givenSecret`), only on a line (or lines continued with `\`) that
+ * names `curl` at most {@linkcode CURL_REACH} characters before (elsewhere `-u` is a user id,
+ * `sort -u`, `git push -u`). Each `curl` reads at most {@linkcode CURL_REACH} characters:
+ * linear.
  *
  * @param text The text to scan.
  * @param out Findings are appended here.
@@ -162,18 +192,21 @@ export function findCurlUsers(text: string, out: Finding[]): void {
       lineEnd = Math.min(text.length, m.index + CURL_REACH);
     }
     const line = text.slice(m.index, lineEnd);
-    // `-u user:pw`, `-uuser:pw`, `--user user:pw`, `--user=user:pw`.
-    const u = /[ \t](?:-u[ \t=]{0,4}|--user[ \t=]{1,4})["']?[^\s:"']{1,64}:/.exec(line);
-    if (u) {
-      const end = matchValue(
-        text,
-        m.index + u.index + u[0].length,
-        "password",
-        out,
-        undefined,
-        ValueContext.Command,
+    // `-u user:pw`, `-uuser:pw`, `--user user:pw`, `--user=user:pw`, and the proxy's `-U`,
+    // `--proxy-user`.
+    const users = /[ \t](?:-[uU][ \t=]{0,4}|--(?:proxy-)?user[ \t=]{1,4})["']?[^\s:"']{1,64}:/g;
+    // Where the values read so far end: a match inside one is none.
+    let readTo = m.index;
+    let u: RegExpExecArray | null;
+    while ((u = users.exec(line)) !== null) {
+      const from = m.index + u.index + u[0].length;
+      if (m.index + u.index < readTo) continue;
+      readTo = Math.max(
+        readTo,
+        from,
+        matchValue(text, from, "given", out, undefined, ValueContext.Command),
       );
-      re.lastIndex = Math.max(lineEnd, end);
-    } else re.lastIndex = lineEnd;
+    }
+    re.lastIndex = Math.max(lineEnd, readTo);
   }
 }

@@ -8,6 +8,7 @@
 //   url_passwords.ts        `scheme://user:password@host`
 //   keyword_scan.ts         `name: value`, `name=value`, `Bearer …`
 //   command_credentials.ts  command-line flags (`--password …`, `mysql -p…`, `curl -u …`)
+//   tool_passwords.ts       tools' own password flags and positions (`sshpass -p`, `htpasswd -b`)
 //   sql_passwords.ts        SQL statements (`IDENTIFIED BY '…'`, `WITH PASSWORD '…'`)
 //   credential_pairs.ts     pairs written as text (`name: DB_PASSWORD` / `value: …`, XML, plists)
 //   credential_names.ts     which key names are credentials' (`api_key`, `DB_PASSWORD`)
@@ -24,6 +25,7 @@ import { findBearerValues, findNamedValues } from "./keyword_scan.ts";
 import { findCurlUsers, findFlagValues, findMysqlPasswords } from "./command_credentials.ts";
 import { findNamedPairs, findXmlValues } from "./credential_pairs.ts";
 import { findSqlPasswords } from "./sql_passwords.ts";
+import { findToolPasswords } from "./tool_passwords.ts";
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
@@ -67,8 +69,9 @@ function findEncodedKeywordValues(text: string, out: Finding[]): void {
 
 /**
  * Credential values named in `text`: after a credential key name (`name: value`,
- * `name=value`), a command-line flag, a SQL statement, a pair written as text, `Bearer`. The
- * scans are independent: each reads the text once (see its file for its bound).
+ * `name=value`), a command-line flag or a tool's password argument, a SQL statement, a pair
+ * written as text, `Bearer`. The scans are independent: each reads the text once (see its
+ * file for its bound).
  */
 function findKeywordValues(text: string, out: Finding[]): void {
   findNamedValues(text, out);
@@ -78,5 +81,6 @@ function findKeywordValues(text: string, out: Finding[]): void {
   findNamedPairs(text, out);
   findSqlPasswords(text, out);
   if (text.includes("curl")) findCurlUsers(text, out);
+  findToolPasswords(text, out);
   findBearerValues(text, out);
 }

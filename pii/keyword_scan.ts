@@ -6,11 +6,14 @@ import { codeAt, isLetter } from "./chars.ts";
 import { newLineWords } from "./shell_syntax.ts";
 import { type KeyKind, nameStartAt, triggerKind } from "./credential_names.ts";
 import { matchValue, valueContext } from "./secret_value.ts";
+import { ValueContext } from "./value_end.ts";
 
 /**
  * Values after `name: value`, `name=value`, `"name": "value"`, `name => value` where the
  * name is a credential word. Triggered by each ':' and '=' (cheap to find), with the key
- * name read backwards from there. Linear: each character is read at most twice (see below).
+ * name read backwards from there. A password variable set for a command is the password
+ * whatever it looks like (`PGPASSWORD=postgres psql`); other values are judged. Linear: each
+ * character is read at most twice (see below).
  *
  * @param text The text to scan.
  * @param out Findings are appended here.
@@ -35,7 +38,11 @@ export function findNamedValues(text: string, out: Finding[]): void {
     if (kind === null) continue;
     const before = out.length;
     const ctx = valueContext(text, nameStartAt(text, at), at, lineWords);
-    const end = matchValue(text, at + 1, kind, out, info, ctx);
+    // A password variable set for a command (`PGPASSWORD=… psql`, `export DB_PASSWORD=…`) is
+    // the password whatever it looks like (`PGPASSWORD=postgres`).
+    const given = kind === "password" && text.charCodeAt(at) === 61 &&
+      setForCommand(text, nameStartAt(text, at), at, ctx);
+    const end = matchValue(text, at + 1, given ? "given" : kind, out, info, ctx);
     if (end <= 0) continue;
     i = end;
     if (out.length > before || !info.judged) continue;
@@ -76,4 +83,63 @@ export function findBearerValues(text: string, out: Finding[]): void {
     }
     b = text.indexOf("earer ", b + 6);
   }
+}
+
+/** A shell variable's name as programs read them: capitals, digits and `_` (`PGPASSWORD`). */
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** Most characters read around a variable to tell whether it is set for a command. */
+const COMMAND_REACH = 256;
+
+/** A space or a tab. */
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/**
+ * Whether the variable whose name runs `[k, at)` and whose `=` is at `at` is set for a
+ * command (`PGPASSWORD=… psql -h db`, `export DB_PASSWORD=…`, `$ MYSQL_PWD=… mysql`): its name
+ * is an environment variable's ({@linkcode ENV_NAME}: code's `password=pw` is not), and the
+ * line reads as a command (`ctx`, pii/shell_syntax.ts), or starts with `export`, `env` or
+ * `sudo`, or the name follows `-e` or `--env` (`docker run -e …`), or a program's name follows
+ * the value (not another `NAME=`: a logfmt line, nor a comment). Reads at most {@linkcode COMMAND_REACH} characters back and twice that ahead.
+ */
+function setForCommand(text: string, k: number, at: number, ctx: ValueContext): boolean {
+  if (!ENV_NAME.test(text.slice(k, at))) return false;
+  if (ctx === ValueContext.Command) return true;
+  if (ctx !== ValueContext.None) return false;
+  const b = codeAt(text, k - 1);
+  if (b !== -1 && b !== 10 && b !== 13 && !isBlank(b)) return false;
+  let s = k;
+  while (
+    s > 0 && k - s < COMMAND_REACH && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13
+  ) {
+    s--;
+  }
+  // `export NAME=…`, `env NAME=… cmd`, `docker run -e NAME=…`.
+  if (
+    /^[ \t]*(?:\$[ \t]+)?(?:export|env|sudo)[ \t]|(?:^|[ \t])(?:-e|--env)[ \t]+$/.test(
+      text.slice(s, k),
+    )
+  ) {
+    return true;
+  }
+  // The word after the value.
+  let j = at + 1;
+  while (j < text.length && j - at < COMMAND_REACH && codeAt(text, j) > 32) j++;
+  if (!isBlank(codeAt(text, j))) return false;
+  const gap = j;
+  while (j - gap < COMMAND_REACH && isBlank(codeAt(text, j))) j++;
+  let w = j;
+  while (
+    w - j < 64 && (isLetter(codeAt(text, w)) || codeAt(text, w) === 95 ||
+      codeAt(text, w) === 45 || codeAt(text, w) === 46 || codeAt(text, w) === 47 ||
+      (codeAt(text, w) >= 48 && codeAt(text, w) <= 57))
+  ) w++;
+  return w > j && codeAt(text, w) !== 61 && isLetterOrPath(codeAt(text, j));
+}
+
+/** A letter or `/`: how a program's name starts (`psql`, `/usr/bin/psql`). */
+function isLetterOrPath(c: number): boolean {
+  return isLetter(c) || c === 47;
 }

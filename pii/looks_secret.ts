@@ -93,3 +93,14 @@ export function looksSecret(value: string, password: boolean): boolean {
   if (!password && (objectName(value) || dashedName(value))) return false;
   return passesThresholds(secretFeatures(value), t);
 }
+
+/**
+ * Whether a value given where only a password goes (a tool's password flag, `sshpass -p`,
+ * a password variable before a command, the user information before `@host`) is one: any
+ * value but a variable, a command substitution or a placeholder (`$PW`, `${PW}`, `$(cat f)`,
+ * `<password>`, `changeme`, `***`). Its randomness is not judged: the place says what it is
+ * (`mysqladmin -pSecret`).
+ */
+export function givenSecret(value: string): boolean {
+  return value.length > 0 && !PLACEHOLDER.test(value) && !/^(?:\$[\w{(]|`)/.test(value);
+}

@@ -6,7 +6,7 @@ import type { Finding } from "./types.ts";
 import { codeAt } from "./chars.ts";
 import { assignmentReading, type LineWords, ShellReading } from "./shell_syntax.ts";
 import { isKeyNameChar, MAX_LEAD } from "./credential_names.ts";
-import { looksSecret } from "./looks_secret.ts";
+import { givenSecret, looksSecret } from "./looks_secret.ts";
 import { passphraseEnd } from "./passphrase.ts";
 import {
   codeEnd,
@@ -16,8 +16,17 @@ import {
   JUDGE_MAX,
   quotedEnd,
   unquotedEnd,
+  userInfoEnd,
   ValueContext,
 } from "./value_end.ts";
+
+/**
+ * The kind of value read: `password`, `token` and `aws` are judged by their thresholds
+ * (pii/looks_secret.ts); `given` stands where only a password goes (a tool's password flag, a
+ * password variable before a command) and is one unless it is a variable or a placeholder
+ * ({@linkcode givenSecret}).
+ */
+export type ValueKind = "password" | "token" | "aws" | "given";
 
 /** An authorization scheme before a token (`Bearer …`, `Basic …`): not part of it. */
 const SCHEME = /^(?:bearer|basic|token|digest)\s+/i;
@@ -36,16 +45,19 @@ const SCHEME = /^(?:bearer|basic|token|digest)\s+/i;
  * - unquoted ({@linkcode unquotedEnd}): to white space or the end, or where the syntax around
  *   it resumes (`&name=`, `;`+space, a closing quote or bracket, an escape).
  * A value never spans white space, so it cannot hide a command from an approver (red team
- * c3). Judged on at most {@linkcode JUDGE_MAX} characters, redacted whole.
+ * c3). Judged on at most {@linkcode JUDGE_MAX} characters, redacted whole. An unquoted value
+ * written `password@host` without a scheme (`Xk9m@db.example:5432`) is the user information of
+ * a connection: it ends at the last `@` before the host ({@linkcode userInfoEnd}), so the host
+ * stays readable.
  *
- * @param kind The credential kind the name gave: the thresholds it is judged by.
+ * @param kind The credential kind the name gave: how it is judged ({@linkcode ValueKind}).
  * @param info Set to whether a value was judged.
  * @param ctx Where the value stands ({@linkcode ValueContext}).
  */
 export function matchValue(
   text: string,
   from: number,
-  kind: "password" | "token" | "aws",
+  kind: ValueKind,
   out: Finding[],
   info: { judged: boolean } = { judged: false },
   ctx: ValueContext = ValueContext.None,
@@ -77,10 +89,11 @@ export function matchValue(
   }
   const vs = j;
   let ve = quote === -1 ? unquotedEnd(text, vs, ctx) : quotedEnd(text, vs, quote, depth);
-  if (ve === vs && quote !== -1 && kind === "password") {
+  if (ve === vs && quote !== -1 && (kind === "password" || kind === "given")) {
     // White space inside the quotes: words, which under a password name may be a
-    // passphrase (`PASSWORD="correct horse battery staple"`).
-    const pe = passphraseEnd(text, vs, quote);
+    // passphrase (`PASSWORD="correct horse battery staple"`); where only a password goes
+    // (`sshpass -p 'my old pass'`), whatever the quotes hold on the line.
+    const pe = kind === "given" ? closingQuoteAt(text, vs, quote) : passphraseEnd(text, vs, quote);
     if (pe > vs) {
       info.judged = true;
       out.push({ type: "secret", start: vs, end: pe, value: text.slice(vs, pe) });
@@ -96,6 +109,19 @@ export function matchValue(
       info.judged = true;
       return code;
     }
+    // `password:Xk9m@evil.example`: the password, then the host it opens (until this change
+    // read whole, the host hidden with it; pii/README.md "Limits").
+    const host = kind === "aws" || ctx === ValueContext.UserInfo || ctx === ValueContext.Path
+      ? -1
+      : userInfoEnd(text, vs, ve);
+    if (host > vs) {
+      const user = text.slice(vs, Math.min(host, vs + JUDGE_MAX));
+      if (kind === "token" ? looksSecret(user, false) : givenSecret(user)) {
+        info.judged = true;
+        out.push({ type: "secret", start: vs, end: host, value: text.slice(vs, host) });
+        return ve;
+      }
+    }
   }
   if (ve === vs) return -1;
   info.judged = true;
@@ -105,7 +131,7 @@ export function matchValue(
   const judged = text.slice(vs + skip, Math.min(ve, vs + JUDGE_MAX));
   // AWS secret access keys have a fixed shape: 40 base64 characters.
   const aws = kind === "aws" && ve - vs === 40 && /^[A-Za-z0-9/+]{40}$/.test(judged);
-  if (aws || looksSecret(judged, kind === "password")) {
+  if (kind === "given" ? givenSecret(judged) : aws || looksSecret(judged, kind === "password")) {
     out.push({ type: "secret", start: vs, end: ve, value: text.slice(vs, ve) });
   } else if (
     kind === "password" && quote === -1 && codeAt(text, ve) === 32 &&
@@ -161,4 +187,20 @@ function startsConfigLine(text: string, at: number): boolean {
       codeAt(text, k - 1) === 45 || isQuote(codeAt(text, k - 1)))
   ) k--;
   return k === 0 || codeAt(text, k - 1) === 10 || codeAt(text, k - 1) === 13;
+}
+
+/** Longest quoted value read where only a password goes, in UTF-16 units. */
+const GIVEN_QUOTED_MAX = 256;
+
+/**
+ * The closing `quote` of a value from `vs` on the same line, at most
+ * {@linkcode GIVEN_QUOTED_MAX} units on; `vs` when there is none.
+ */
+function closingQuoteAt(text: string, vs: number, quote: number): number {
+  for (let j = vs; j < text.length && j - vs <= GIVEN_QUOTED_MAX; j++) {
+    const c = text.charCodeAt(j);
+    if (c === quote) return j;
+    if (c === 10 || c === 13) break;
+  }
+  return vs;
 }

@@ -7,6 +7,7 @@ import { codeAt, isAlnum, isDigit, isLetter } from "./chars.ts";
 import { endsShellValue, ShellReading } from "./shell_syntax.ts";
 import { isKeyNameChar } from "./credential_names.ts";
 import { lastAuthorityAt } from "./url_passwords.ts";
+import { COMMON_TLDS } from "./detect_email.ts";
 
 /**
  * Characters of a value judged, in UTF-16 units. A longer value (an STS session token, an
@@ -301,4 +302,48 @@ export function codeEnd(text: string, vs: number, ve: number): number {
       (isLetter(next) || next === 95 || next === 36 || next === 40 || next === 91 ||
         (isDigit(next) && !digits)));
   return code ? k : ve;
+}
+
+/**
+ * A host after `@`, to the value's end: lower-case DNS labels and a top-level name, an IPv4
+ * address or `localhost`; then an optional port and path.
+ */
+const HOST_AFTER_AT =
+  /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|localhost)(?::[0-9]{1,5})?(?:[/?#].*)?$/;
+
+/**
+ * Top-level names of private networks (`db.internal`, `nas.local`) and those reserved for
+ * examples and tests (RFC 2606: `evil.example`), which a host may end in.
+ */
+const NETWORK_TLDS: ReadonlySet<string> = new Set([
+  "example",
+  "test",
+  "invalid",
+  "internal",
+  "local",
+  "localdomain",
+  "lan",
+  "corp",
+  "intranet",
+  "home",
+  "svc",
+]);
+
+/**
+ * Where the user information of the unquoted value `[vs, ve)` ends when it is written
+ * `password@host` without a scheme (`Xk9m@evil.example`, `Xk9m@Q2pL@db.example:5432/app`):
+ * the last `@` whose rest is a host ({@linkcode HOST_AFTER_AT}, with a top-level name a
+ * country's, a common one or a private network's), so `P@ssw0rd` or `ab@cd` is no host. -1
+ * when there is none. Reads the value once more.
+ */
+export function userInfoEnd(text: string, vs: number, ve: number): number {
+  let at = ve - 1;
+  while (at > vs && text.charCodeAt(at) !== 64) at--;
+  if (at <= vs) return -1;
+  const m = HOST_AFTER_AT.exec(text.slice(at + 1, ve));
+  if (m === null) return -1;
+  const tld = m[1];
+  return tld === undefined || tld.length === 2 || COMMON_TLDS.has(tld) || NETWORK_TLDS.has(tld)
+    ? at
+    : -1;
 }
