@@ -109,7 +109,12 @@ function resolveOverlaps(raw: Finding[]): Finding[] {
       // A secret overlapping something else (a JWT that happens to contain a digit
       // run, a key value after `token=`) replaces it: the secret is the larger leak.
       const prev = kept[kept.length - 1];
-      if (f.end >= prev.end) {
+      // A password written before `@host` without a scheme (`password:Xk9m@evil.example`)
+      // is also an address's shape: the password is hidden and the host it opens stays
+      // readable (detect_secrets.ts ends the value at that `@`).
+      const userInfo = prev.type === "email" && f.start === prev.start &&
+        prev.value.charCodeAt(f.end - f.start) === 64;
+      if (f.end >= prev.end || userInfo) {
         kept[kept.length - 1] = f;
         lastEnd = f.end;
       }

@@ -28,7 +28,7 @@
 // - `key` alone is the weakest credential word: object stores, caches and KV servers call an
 //   object's name its key (`{"Key": "logs/2024/01/15/app.log"}`): a path or a file name
 //   after a token word is a name, not a secret. The detectors judge that themselves
-//   (`objectName` in detect_secrets.ts), in text as under a key: a rule of its own here
+//   (`objectName` in object_names.ts), in text as under a key: a rule of its own here
 //   had let base64 key material with a `/` (`{"key": "wJalrXUtnFEMI/K7MDENG/…"}`) through
 //   raw.
 

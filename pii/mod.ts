@@ -91,4 +91,4 @@ export {
   type SecretFeatures,
   secretFeatures,
   type SecretThresholds,
-} from "./detect_secrets.ts";
+} from "./looks_secret.ts";

@@ -25,13 +25,15 @@ function secrets(text: string): string[] {
 
 /** Text whose syntax ends the value early, with the secrets it holds (maybe none). */
 const SPANS: Array<[string, string[]]> = [
-  // A shell assignment or a flag: the value is the first word; the command stays.
-  ["PGPASSWORD=postgres dropdb --if-exists production", []],
-  ["make deploy && PGPASSWORD=postgres dropdb production && shutdown -h now", []],
-  ["DB_PASSWORD=admin rm -rf $HOME", []],
+  // A shell assignment or a flag: the value is the first word; the command stays. A password
+  // variable set for a command is the password whatever it looks like (tests/pii/
+  // tool_passwords_test.ts); `mysql --password root` prompts, and `root` is the database.
+  ["PGPASSWORD=postgres dropdb --if-exists production", ["postgres"]],
+  ["make deploy && PGPASSWORD=postgres dropdb production && shutdown -h now", ["postgres"]],
+  ["DB_PASSWORD=admin rm -rf $HOME", ["admin"]],
   ["mysql --password root -e DROP_DATABASE", []],
-  ["docker run -e POSTGRES_PASSWORD=mysecretpassword -d postgres", []],
-  ["DB_PASSWORD=postgres npm run migrate", []],
+  ["docker run -e POSTGRES_PASSWORD=mysecretpassword -d postgres", ["mysecretpassword"]],
+  ["DB_PASSWORD=postgres npm run migrate", ["postgres"]],
   ["PGPASSWORD=Hx9#kLm2Qz dropdb --if-exists production", ["Hx9#kLm2Qz"]],
   ["env API_TOKEN=abc def ghi jkl ./deploy.sh", []],
   // A config line that is a command after all.
@@ -75,11 +77,13 @@ Deno.test("an unquoted passphrase only on a configuration line", () => {
   ) assertEquals(secrets(text), [PHRASE], text);
   for (
     const text of [
-      `PASSWORD=${PHRASE}`,
       `echo ok; password: ${PHRASE}`,
       `mysql --password ${PHRASE}`,
     ]
   ) assertEquals(secrets(text), [], text);
+  // The shell sets PASSWORD=correct for a program `horse`: a password variable set for a
+  // command is the password whatever it looks like (tests/pii/tool_passwords_test.ts).
+  assertEquals(secrets(`PASSWORD=${PHRASE}`), ["correct"]);
 });
 
 Deno.test("primaryKey, plural and SecretString names are credential names", () => {

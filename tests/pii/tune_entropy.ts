@@ -7,7 +7,7 @@
 // are what else follows those keywords: identifiers, environment references,
 // placeholders, schema words, paths, URLs, numbers. A grid search picks, per keyword
 // class, the (min length, min entropy, min class-transition rate) that maximises F1
-// (ties: higher precision, then the loosest thresholds). pii/detect_secrets.ts holds the
+// (ties: higher precision, then the loosest thresholds). pii/looks_secret.ts holds the
 // chosen values; tune_entropy_test.ts checks they still score on this data.
 
 import { ALPHABETS, Prng, WORDS } from "./prng.ts";

@@ -1,0 +1,145 @@
+// Keyword values: `name: value`, `name=value`, `"name": "value"`, `name => value` where the
+// name is a credential's (pii/credential_names.ts), and `Bearer <token>` without a name.
+
+import type { Finding } from "./types.ts";
+import { codeAt, isLetter } from "./chars.ts";
+import { newLineWords } from "./shell_syntax.ts";
+import { type KeyKind, nameStartAt, triggerKind } from "./credential_names.ts";
+import { matchValue, valueContext } from "./secret_value.ts";
+import { ValueContext } from "./value_end.ts";
+
+/**
+ * Values after `name: value`, `name=value`, `"name": "value"`, `name => value` where the
+ * name is a credential word. Triggered by each ':' and '=' (cheap to find), with the key
+ * name read backwards from there. A password variable set for a command is the password
+ * whatever it looks like (`PGPASSWORD=postgres psql`); other values are judged. Linear: each
+ * character is read at most twice (see below).
+ *
+ * @param text The text to scan.
+ * @param out Findings are appended here.
+ */
+export function findNamedValues(text: string, out: Finding[]): void {
+  // Two `indexOf` cursors rather than `/[:=]/g.exec`: native scans between triggers, and
+  // no regular-expression call per trigger when every character is one (`::::`, `a:a:`).
+  // Each cursor only moves forward, so the text is scanned once per character searched.
+  const info = { judged: false };
+  // The words of the line before each name, read once (pii/shell_syntax.ts).
+  const lineWords = newLineWords();
+  let colon = text.indexOf(":");
+  let equals = text.indexOf("=");
+  let i = 0;
+  while (true) {
+    if (colon !== -1 && colon < i) colon = text.indexOf(":", i);
+    if (equals !== -1 && equals < i) equals = text.indexOf("=", i);
+    const at = colon === -1 ? equals : equals === -1 ? colon : Math.min(colon, equals);
+    if (at === -1) break;
+    i = at + 1;
+    const kind = triggerKind(text, at);
+    if (kind === null) continue;
+    const before = out.length;
+    const ctx = valueContext(text, nameStartAt(text, at), at, lineWords);
+    // A password variable set for a command (`PGPASSWORD=… psql`, `export DB_PASSWORD=…`) is
+    // the password whatever it looks like (`PGPASSWORD=postgres`).
+    const given = kind === "password" && text.charCodeAt(at) === 61 &&
+      setForCommand(text, nameStartAt(text, at), at, ctx);
+    const end = matchValue(text, at + 1, given ? "given" : kind, out, info, ctx);
+    if (end <= 0) continue;
+    i = end;
+    if (out.length > before || !info.judged) continue;
+    // Not a secret. A credential named inside it (`token: a_long_note_secret=Xk9…`) gets
+    // one judgement of its own: the last such name, so each character is read at most
+    // twice (judging every `=` of `key=key=key=…` again was quadratic up to the cap).
+    let last = -1;
+    let lastKind: Exclude<KeyKind, "session" | "signature"> = null;
+    for (let j = at + 1; j < end; j++) {
+      const d = text.charCodeAt(j);
+      if (d !== 58 && d !== 61) continue;
+      const inner = triggerKind(text, j);
+      if (inner !== null) {
+        last = j;
+        lastKind = inner;
+      }
+    }
+    if (lastKind !== null) {
+      const innerCtx = valueContext(text, nameStartAt(text, last), last, lineWords);
+      i = Math.max(i, matchValue(text, last + 1, lastKind, out, info, innerCtx));
+    }
+  }
+}
+
+/**
+ * `Bearer <token>` written without a key name (`curl -H "Authorization: Bearer …"`, logs):
+ * the token after `Bearer ` (or `bearer `) is judged as a token. One `indexOf` scan.
+ *
+ * @param text The text to scan.
+ * @param out Findings are appended here.
+ */
+export function findBearerValues(text: string, out: Finding[]): void {
+  let b = text.indexOf("earer ");
+  while (b !== -1) {
+    const c = codeAt(text, b - 1);
+    if ((c === 66 || c === 98) && !isLetter(codeAt(text, b - 2))) {
+      matchValue(text, b + 6, "token", out);
+    }
+    b = text.indexOf("earer ", b + 6);
+  }
+}
+
+/** A shell variable's name as programs read them: capitals, digits and `_` (`PGPASSWORD`). */
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** Most characters read around a variable to tell whether it is set for a command. */
+const COMMAND_REACH = 256;
+
+/** A space or a tab. */
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/**
+ * Whether the variable whose name runs `[k, at)` and whose `=` is at `at` is set for a
+ * command (`PGPASSWORD=… psql -h db`, `export DB_PASSWORD=…`, `$ MYSQL_PWD=… mysql`): its name
+ * is an environment variable's ({@linkcode ENV_NAME}: code's `password=pw` is not), and the
+ * line reads as a command (`ctx`, pii/shell_syntax.ts), or starts with `export`, `env` or
+ * `sudo`, or the name follows `-e` or `--env` (`docker run -e …`), or a program's name follows
+ * the value (not another `NAME=`: a logfmt line, nor a comment). Reads at most {@linkcode COMMAND_REACH} characters back and twice that ahead.
+ */
+function setForCommand(text: string, k: number, at: number, ctx: ValueContext): boolean {
+  if (!ENV_NAME.test(text.slice(k, at))) return false;
+  if (ctx === ValueContext.Command) return true;
+  if (ctx !== ValueContext.None) return false;
+  const b = codeAt(text, k - 1);
+  if (b !== -1 && b !== 10 && b !== 13 && !isBlank(b)) return false;
+  let s = k;
+  while (
+    s > 0 && k - s < COMMAND_REACH && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13
+  ) {
+    s--;
+  }
+  // `export NAME=…`, `env NAME=… cmd`, `docker run -e NAME=…`.
+  if (
+    /^[ \t]*(?:\$[ \t]+)?(?:export|env|sudo)[ \t]|(?:^|[ \t])(?:-e|--env)[ \t]+$/.test(
+      text.slice(s, k),
+    )
+  ) {
+    return true;
+  }
+  // The word after the value.
+  let j = at + 1;
+  while (j < text.length && j - at < COMMAND_REACH && codeAt(text, j) > 32) j++;
+  if (!isBlank(codeAt(text, j))) return false;
+  const gap = j;
+  while (j - gap < COMMAND_REACH && isBlank(codeAt(text, j))) j++;
+  let w = j;
+  while (
+    w - j < 64 && (isLetter(codeAt(text, w)) || codeAt(text, w) === 95 ||
+      codeAt(text, w) === 45 || codeAt(text, w) === 46 || codeAt(text, w) === 47 ||
+      (codeAt(text, w) >= 48 && codeAt(text, w) <= 57))
+  ) w++;
+  return w > j && codeAt(text, w) !== 61 && isLetterOrPath(codeAt(text, j));
+}
+
+/** A letter or `/`: how a program's name starts (`psql`, `/usr/bin/psql`). */
+function isLetterOrPath(c: number): boolean {
+  return isLetter(c) || c === 47;
+}
