@@ -6,7 +6,7 @@
  * finishes", not a timing assertion.
  */
 
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { compileOutputSchema } from "../../upstream/output_schema.ts";
 
 /** How long a check may take before it is taken as not finishing. */
@@ -270,4 +270,58 @@ Deno.test("subschemas applied exponentially often: bounded, then not checked by 
   assertEquals(check(named, { enum: "e", properties: 1 }), true);
   assertEquals(check(named, { enum: 1 }), false);
   assertEquals(check(named, { "airlock:step": 1 }), true);
+});
+
+Deno.test("compiling: a $ref is a call, not a copy; a schema of too many subschemas is not compiled", () => {
+  // Red team j2: a `$ref`-free object of 300 properties referenced 50 times (8.5 KB) took
+  // 18.6 s to compile, Ajv copying it into the code at every `$ref`. The code of the
+  // schema's own function no longer grows with the references.
+  const leaf: Record<string, unknown> = {};
+  for (let i = 0; i < 300; i++) leaf[`p${i}`] = { type: "string" };
+  const referenced = (refs: number) => ({
+    $defs: { L: { type: "object", properties: leaf } },
+    allOf: Array.from({ length: refs }, () => ({ $ref: "#/$defs/L" })),
+  });
+  const codeOf = (schema: Record<string, unknown>) => {
+    const validate = compileOutputSchema(schema);
+    if (typeof validate !== "function") throw new Error(validate.error);
+    return String(validate.schemaEnv.validate).length;
+  };
+  const one = codeOf(referenced(1));
+  const ten = codeOf(referenced(10));
+  assert(ten < one + 10 * 1000, `10 references: ${ten} characters of code, 1: ${one}`);
+  assertEquals(check(referenced(10), { p0: "x" }), true);
+  assertEquals(check(referenced(10), { p0: 1 }), false);
+
+  // What Ajv's code grows with is bounded before it compiles: 1,100 empty properties are
+  // 11 KiB, under the character cap.
+  const properties = (count: number) => {
+    const entries: Record<string, unknown> = {};
+    for (let i = 0; i < count; i++) entries[`p${i}`] = {};
+    return { type: "object", properties: entries, required: ["zzz"] };
+  };
+  const wide = compileOutputSchema(properties(1100));
+  assert(typeof wide !== "function", "1,100 subschemas compiled");
+  assertMatch(wide.error, /more than 1024 subschemas/);
+  assertEquals(check(properties(1000), {}), false);
+});
+
+Deno.test("charged by what is read: a large ordinary value is still checked", () => {
+  // 100,000 objects, each name under a pattern: within the budget (about 0.1 s).
+  const schema = {
+    type: "array",
+    items: {
+      type: "object",
+      properties: { id: { type: "number" }, name: { type: "string", pattern: "^[a-z]+$" } },
+      required: ["id"],
+    },
+  };
+  const rows = Array.from({ length: 100_000 }, (_, i) => ({ id: i, name: "abcdefgh" }));
+  assertEquals(check(schema, rows), true);
+  rows[99_999].name = "abc1";
+  assertEquals(check(schema, rows), false);
+  // One string of a million characters under one pattern, checked.
+  const text = { type: "string", pattern: "^a*$" };
+  assertEquals(check(text, "a".repeat(1_000_000)), true);
+  assertEquals(check(text, "a".repeat(1_000_000) + "b"), false);
 });
