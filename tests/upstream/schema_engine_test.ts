@@ -174,6 +174,15 @@ Deno.test("uniqueItems: linear in the array, with Ajv's equality", async () => {
     assertEquals(check(unique, value), expected, JSON.stringify(value));
   }
   assertEquals(check({ type: "array", uniqueItems: false }, [1, 1]), true);
+  // Past 16,000 characters a string, or an item's shape, is keyed by a hash of its own
+  // (V8 hashes only the length of longer strings): equality still decides.
+  const long = "a".repeat(20_000);
+  assertEquals(check(unique, [long + "x", long + "y", long + "z"]), true);
+  assertEquals(check(unique, [long + "x", long + "y", long + "x"]), false);
+  assertEquals(check(unique, [long, [long], { [long]: long }, `s${long}`]), true);
+  const row = (last: number) => [...Array.from({ length: 5_000 }, (_, i) => i), last];
+  assertEquals(check(unique, [row(1), row(2), row(3)]), true);
+  assertEquals(check(unique, [row(1), row(2), row(1)]), false);
 });
 
 Deno.test("subschemas applied exponentially often: bounded, then not checked by the gateway", async () => {
