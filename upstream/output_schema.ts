@@ -7,7 +7,13 @@
 
 import type { ValidateFunction } from "ajv";
 
-import { linearAjv, withinBudget, withStepCounter } from "./schema_engine.ts";
+import {
+  linearAjv,
+  MAX_SUBSCHEMAS,
+  subschemaCount,
+  withinBudget,
+  withStepCounter,
+} from "./schema_engine.ts";
 import type { JsonSchema } from "./types.ts";
 
 /**
@@ -40,9 +46,11 @@ const MAX_CACHED_JSON_UNITS = 4 * 1024 * 1024;
 
 /**
  * Largest schema (UTF-16 units of its JSON) compiled into a validator. Ajv's compile time
- * grows faster than the schema (a 51 KiB one took 0.3–0.7 s, on the event loop every tenant
- * shares); a larger schema is not checked by the gateway (the server validates its own
- * input, and a result whose schema is unchecked is passed on as the server sent it).
+ * grows with the schema (a 51 KiB one took 0.3–0.7 s, on the event loop every tenant
+ * shares); a larger schema, or one of more than `MAX_SUBSCHEMAS` subschemas (what Ajv's code
+ * grows with: see schema_engine.ts), is not checked by the gateway (the server validates
+ * its own input, and a result whose schema is unchecked is passed on as the server sent
+ * it). One compile is one synchronous call: these bounds are what keeps it short.
  */
 export const MAX_COMPILED_SCHEMA_CHARS = 16 * 1024;
 let cachedJsonUnits = 0;
@@ -88,6 +96,14 @@ export function compileOutputSchema(schema: JsonSchema, json?: string): Compiled
     compiled = {
       error: `the schema is ${key.length} characters, over the ${MAX_COMPILED_SCHEMA_CHARS} ` +
         "the gateway compiles",
+    };
+    remember(key, compiled);
+    return compiled;
+  }
+  if (subschemaCount(schema) > MAX_SUBSCHEMAS) {
+    compiled = {
+      error: `the schema has more than ${MAX_SUBSCHEMAS} subschemas, over what the gateway ` +
+        "compiles",
     };
     remember(key, compiled);
     return compiled;

@@ -147,3 +147,38 @@ Deno.test({
       expect: /^dead code skipped$/,
     }]),
 });
+
+Deno.test({
+  name: "schema checks: charged by the characters they read, within an absolute budget",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  // Red team j2: checks charged by how many values, items or keys they met, not by how much
+  // of them they read, held the loop 7–19 s. Each tool's schema fails after its costly part:
+  // a gateway that reads it all rejects the call; one that stops at its budget (or does not
+  // compile the schema) sends it on, and the server answers. That verdict is the assertion.
+  fn: (t) =>
+    runCases(t, ["--costly"], [{
+      what: "patternProperties: 300 patterns on a 20,001-character key",
+      code: `return JSON.stringify(await weird.keys({ ["q".repeat(20000) + "0"]: "x" }));`,
+      expect: /ok keys/,
+    }, {
+      what: "patternProperties in an outputSchema, on the server's own result",
+      code: `const r = await weird.keyreport({});
+        return typeof r === "object" ? "structured " + Object.keys(r).length : String(r);`,
+      expect: /^structured 1$/,
+    }, {
+      what: "uniqueItems applied 256 times to two 400,001-character strings",
+      code: `const s = "a".repeat(400000);
+        return JSON.stringify(await weird.uniq({ a: [s + "x", s + "y"] }));`,
+      expect: /ok uniq/,
+    }, {
+      what: "a pattern applied 256 times to one string, with 99,990 numbers' allowance pooled",
+      code: `const s = "a".repeat(100000) + "1";
+        return JSON.stringify(await weird.pad({ s, p: new Array(99990).fill(0) }));`,
+      expect: /ok pad/,
+    }, {
+      what: "a schema of 1,100 subschemas is not compiled",
+      code: `return JSON.stringify(await weird.wide({}));`,
+      expect: /ok wide/,
+    }]),
+});

@@ -6,7 +6,7 @@
  * finishes", not a timing assertion.
  */
 
-import { assertEquals } from "../assert.ts";
+import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { compileOutputSchema } from "../../upstream/output_schema.ts";
 
 /** How long a check may take before it is taken as not finishing. */
@@ -174,6 +174,15 @@ Deno.test("uniqueItems: linear in the array, with Ajv's equality", async () => {
     assertEquals(check(unique, value), expected, JSON.stringify(value));
   }
   assertEquals(check({ type: "array", uniqueItems: false }, [1, 1]), true);
+  // Past 16,000 characters a string, or an item's shape, is keyed by a hash of its own
+  // (V8 hashes only the length of longer strings): equality still decides.
+  const long = "a".repeat(20_000);
+  assertEquals(check(unique, [long + "x", long + "y", long + "z"]), true);
+  assertEquals(check(unique, [long + "x", long + "y", long + "x"]), false);
+  assertEquals(check(unique, [long, [long], { [long]: long }, `s${long}`]), true);
+  const row = (last: number) => [...Array.from({ length: 5_000 }, (_, i) => i), last];
+  assertEquals(check(unique, [row(1), row(2), row(3)]), true);
+  assertEquals(check(unique, [row(1), row(2), row(1)]), false);
 });
 
 Deno.test("subschemas applied exponentially often: bounded, then not checked by the gateway", async () => {
@@ -270,4 +279,58 @@ Deno.test("subschemas applied exponentially often: bounded, then not checked by 
   assertEquals(check(named, { enum: "e", properties: 1 }), true);
   assertEquals(check(named, { enum: 1 }), false);
   assertEquals(check(named, { "airlock:step": 1 }), true);
+});
+
+Deno.test("compiling: a $ref is a call, not a copy; a schema of too many subschemas is not compiled", () => {
+  // Red team j2: a `$ref`-free object of 300 properties referenced 50 times (8.5 KB) took
+  // 18.6 s to compile, Ajv copying it into the code at every `$ref`. The code of the
+  // schema's own function no longer grows with the references.
+  const leaf: Record<string, unknown> = {};
+  for (let i = 0; i < 300; i++) leaf[`p${i}`] = { type: "string" };
+  const referenced = (refs: number) => ({
+    $defs: { L: { type: "object", properties: leaf } },
+    allOf: Array.from({ length: refs }, () => ({ $ref: "#/$defs/L" })),
+  });
+  const codeOf = (schema: Record<string, unknown>) => {
+    const validate = compileOutputSchema(schema);
+    if (typeof validate !== "function") throw new Error(validate.error);
+    return String(validate.schemaEnv.validate).length;
+  };
+  const one = codeOf(referenced(1));
+  const ten = codeOf(referenced(10));
+  assert(ten < one + 10 * 1000, `10 references: ${ten} characters of code, 1: ${one}`);
+  assertEquals(check(referenced(10), { p0: "x" }), true);
+  assertEquals(check(referenced(10), { p0: 1 }), false);
+
+  // What Ajv's code grows with is bounded before it compiles: 1,100 empty properties are
+  // 11 KiB, under the character cap.
+  const properties = (count: number) => {
+    const entries: Record<string, unknown> = {};
+    for (let i = 0; i < count; i++) entries[`p${i}`] = {};
+    return { type: "object", properties: entries, required: ["zzz"] };
+  };
+  const wide = compileOutputSchema(properties(1100));
+  assert(typeof wide !== "function", "1,100 subschemas compiled");
+  assertMatch(wide.error, /more than 1024 subschemas/);
+  assertEquals(check(properties(1000), {}), false);
+});
+
+Deno.test("charged by what is read: a large ordinary value is still checked", () => {
+  // 100,000 objects, each name under a pattern: within the budget (about 0.1 s).
+  const schema = {
+    type: "array",
+    items: {
+      type: "object",
+      properties: { id: { type: "number" }, name: { type: "string", pattern: "^[a-z]+$" } },
+      required: ["id"],
+    },
+  };
+  const rows = Array.from({ length: 100_000 }, (_, i) => ({ id: i, name: "abcdefgh" }));
+  assertEquals(check(schema, rows), true);
+  rows[99_999].name = "abc1";
+  assertEquals(check(schema, rows), false);
+  // One string of a million characters under one pattern, checked.
+  const text = { type: "string", pattern: "^a*$" };
+  assertEquals(check(text, "a".repeat(1_000_000)), true);
+  assertEquals(check(text, "a".repeat(1_000_000) + "b"), false);
 });
