@@ -4,7 +4,9 @@
  * tenant's rate limit (a batch of 100 is 100 requests), and a resource URI is capped before
  * the SDK parses and matches it.
  *
- * Free: `initialize` (it took its request when the session opened), notifications (no
+ * Free: the session's opening `initialize` (it took its request before the session was built;
+ * any later one is counted: the SDK answers one it cannot parse, and it went free, red team l2:
+ * 30,000 answers in 10 s at 5 a minute), notifications (no
  * answer; `notifications/cancelled` only stops work) and the client's responses (to the
  * gateway's own requests). Everything else is counted here, `tools/call` and `resources/read`
  * included: the SDK refuses an unknown tool, invalid arguments or an unknown URI before any
@@ -23,9 +25,6 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { GatewayError } from "../gateway/mod.ts";
 
-/** Requests that take no request of the rate limit here (see the module's notes). */
-const FREE_METHODS: ReadonlySet<string> = new Set(["initialize"]);
-
 /** Longest resource URI read, in UTF-16 units (a declaration file's URI is < 300). */
 export const MAX_RESOURCE_URI_CHARS = 2048;
 
@@ -40,6 +39,7 @@ export function gateMessages(transport: Transport, take: () => Promise<void>): v
   if (next === undefined) throw new Error("gateMessages: the transport is not connected");
   const refuse = (id: string | number, code: number, message: string, data?: unknown) =>
     transport.send({ jsonrpc: "2.0", id, error: { code, message, data } }).catch(() => {});
+  let opened = false;
   transport.onmessage = <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => {
     const m = message as { id?: string | number; method?: string; params?: { uri?: unknown } };
     // Notifications and responses pass.
@@ -56,7 +56,10 @@ export function gateMessages(transport: Transport, take: () => Promise<void>): v
         return;
       }
     }
-    if (FREE_METHODS.has(m.method)) return next(message, extra);
+    if (m.method === "initialize" && !opened) {
+      opened = true;
+      return next(message, extra);
+    }
     const id = m.id;
     take().then(
       () => next(message, extra),

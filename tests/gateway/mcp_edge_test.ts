@@ -348,7 +348,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "mcp edge: requests the SDK refuses before any handler (unknown tools, invalid arguments, unknown URIs) take their share too",
+    "mcp edge: requests the SDK refuses before any handler (unknown tools, invalid arguments, unknown URIs, a second initialize) take their share too",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -364,6 +364,8 @@ Deno.test({
         ["tools/call", { name: "search_tools", arguments: { query: "" } }],
         ["resources/read", { uri: "airlock://types/nothing-here.d.ts" }],
         ["resources/read", { uri: "https://elsewhere.example/x" }],
+        // Red team l2: an `initialize` inside an open session that the SDK cannot parse.
+        ["initialize", {}],
       ];
       let limited = 0;
       let total = 0;
@@ -377,9 +379,9 @@ Deno.test({
         total += (reply.text.match(/"jsonrpc"/g) ?? []).length;
         limited += (reply.text.match(/"rate_limited"/g) ?? []).length;
       }
-      // The initialize took one of the 12: of 100 requests, 11 are answered, 89 refused.
-      assertEquals(total, 100);
-      assertEquals(limited, 100 - 11);
+      // The initialize took one of the 12: of 120 requests, 11 are answered, 109 refused.
+      assertEquals(total, 120);
+      assertEquals(limited, 120 - 11);
     } finally {
       await gw.close();
     }
