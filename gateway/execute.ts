@@ -296,7 +296,18 @@ async function executeWith(
     deps.approvals,
     caller,
     (text, key) => redactKeyedText(text, key, redactionOptions(tenant, vault, origin)).text,
-    vault,
+    {
+      lookup: (placeholder) => vault.lookup(placeholder),
+      originOf: (placeholder) => vault.originOf(placeholder),
+      // A value this execution's code writes is the agent's, whatever the vault recorded.
+      valuesOf: (which) => {
+        const values = vault.valuesOf(which);
+        if (which === "upstream") {
+          for (const value of values.keys()) if (origin(value) === "agent") values.delete(value);
+        }
+        return values;
+      },
+    },
   );
   // A prefetch takes a call of the budget and a slot of its server, like the code's calls.
   const late: { bridge?: ToolBridge } = {};

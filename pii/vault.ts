@@ -418,6 +418,19 @@ export class Vault {
     return entry.origin;
   }
 
+  /**
+   * Value → placeholder of every live mapping of `origin`, as first seen (for finding those
+   * values again where they are written out raw). O(mappings); not a use of them.
+   */
+  valuesOf(origin: ValueOrigin): Map<string, string> {
+    const now = this.#now();
+    const out = new Map<string, string>();
+    for (const entry of this.#byValue.values()) {
+      if (entry.origin === origin && entry.expiresAt > now) out.set(entry.value, entry.placeholder);
+    }
+    return out;
+  }
+
   /** Number of live mappings (expired ones are dropped first). */
   get size(): number {
     this.#dropExpiredFront(this.#now());

@@ -13,7 +13,7 @@ import type { ApprovalConfig } from "../config.ts";
 import { ApprovalPolicy, type ToolFacts } from "./policy.ts";
 import type { ApprovalChannel, ApprovalOutcome, HiddenValue } from "./types.ts";
 import { renderArguments } from "./argument_text.ts";
-import { hiddenList, revealForView, type ViewVault } from "./view_values.ts";
+import { hiddenList, hideUpstream, revealForView, type ViewVault } from "./view_values.ts";
 
 /** A call the gate refused; the code sees it as a `ToolError` with this `kind`. */
 export class ApprovalError extends Error {
@@ -86,7 +86,8 @@ export class ApprovalGate {
    * Lets a call through, or throws. `args` are the arguments as the code sent them (PII
    * placeholders not yet swapped). The view shows the value behind each placeholder whose
    * value the agent wrote (origin `agent`), keeps every other placeholder (and lists it in
-   * `hiddenValues`: the agent never saw that value, so neither does the approver), then
+   * `hiddenValues`: the agent never saw that value, so neither does the approver; an
+   * `upstream` value the code wrote out raw is put back as its placeholder first), then
    * redacts each value with the execution's vault as if the code had written it: a value
    * that is personal data or a secret where it is sent shows as its placeholder, anything
    * else as what the server will get.
@@ -95,6 +96,10 @@ export class ApprovalGate {
   async check(tool: GatedTool, args: Record<string, unknown>, context?: RpcContext): Promise<void> {
     const o = this.#options;
     if (!o.policy.needsApproval(tool)) return;
+    const vault: ViewVault = o.vault ?? { lookup: () => undefined, originOf: () => undefined };
+    // Before the loop: nothing may wait between finding no request in progress and starting
+    // one, or concurrent calls to the tool would each ask.
+    const viewArgs = this.#decided.has(tool.id) ? args : await hideUpstream(args, vault);
     for (;;) {
       const decided = this.#decided.get(tool.id);
       if (decided) return this.#verdict(tool.id, decided);
@@ -108,9 +113,8 @@ export class ApprovalGate {
     // Each value is redacted before it is rendered (JSON escapes would hide it from the
     // detectors), and the text is bounded whatever the arguments' size.
     const hidden = new Map<string, HiddenValue["why"]>();
-    const vault: ViewVault = o.vault ?? { lookup: () => undefined, originOf: () => undefined };
     const shown = renderArguments(
-      args,
+      viewArgs,
       (text, key) => o.redact(revealForView(text, vault, hidden), key),
     );
     const request: NewApprovalRequest = {

@@ -49,4 +49,10 @@ export {
   renderArguments,
 } from "./argument_text.ts";
 export { approverFingerprint } from "./fingerprint.ts";
-export { hiddenList, MAX_HIDDEN_LISTED, revealForView, type ViewVault } from "./view_values.ts";
+export {
+  hiddenList,
+  hideUpstream,
+  MAX_HIDDEN_LISTED,
+  revealForView,
+  type ViewVault,
+} from "./view_values.ts";

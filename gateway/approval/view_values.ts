@@ -12,6 +12,9 @@
  *   listed in {@linkcode HiddenValue}s, so the approver is told plainly that part of the call
  *   is not shown and can deny it.
  *
+ * A value of the vault that came from upstream and is written out raw in the call (the code
+ * read it again) is put back as its placeholder for the view too (exact occurrences).
+ *
  * Placeholders are swapped only where the call has them literally, which is the only place
  * the gateway swaps them on the way to the server: a placeholder the code split, encoded
  * (base64, hex, JSON escapes) or reversed is sent as that text, not as the value, and is shown
@@ -20,7 +23,7 @@
  * @module
  */
 
-import { PLACEHOLDER_LABELS, type ValueOrigin } from "../../pii/mod.ts";
+import { PLACEHOLDER_LABELS, retokenizeValueAsync, type ValueOrigin } from "../../pii/mod.ts";
 import type { HiddenValue } from "./types.ts";
 
 /** A placeholder as vaults make them, `[LABEL_n_tag]`; linear, no backtracking. */
@@ -38,6 +41,24 @@ export interface ViewVault {
   lookup(placeholder: string): string | undefined;
   /** Where that value came from, or undefined. */
   originOf(placeholder: string): ValueOrigin | undefined;
+  /** Value → placeholder of every live mapping of `origin`. */
+  valuesOf?(origin: ValueOrigin): Map<string, string>;
+}
+
+/**
+ * `args` with every raw occurrence of an `upstream` value of `vault` (in strings and keys)
+ * put back as its placeholder, for the view only: code that reads the data again and writes
+ * it into a call (`"x" + row.ssn + "1"`) never had a placeholder to keep, yet the agent has
+ * only ever seen that value as one. Exact occurrences of the form first seen (see
+ * `retokenizeValueAsync`); linear in the arguments, yielding the event loop.
+ */
+export async function hideUpstream(
+  args: Record<string, unknown>,
+  vault: ViewVault,
+): Promise<Record<string, unknown>> {
+  const upstream = vault.valuesOf?.("upstream");
+  if (upstream === undefined || upstream.size === 0) return args;
+  return await retokenizeValueAsync(args, upstream) as Record<string, unknown>;
 }
 
 /**

@@ -5,7 +5,12 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { Vault } from "../../pii/mod.ts";
-import { hiddenList, MAX_HIDDEN_LISTED, revealForView } from "../../gateway/approval/mod.ts";
+import {
+  hiddenList,
+  hideUpstream,
+  MAX_HIDDEN_LISTED,
+  revealForView,
+} from "../../gateway/approval/mod.ts";
 import { originInCode } from "../../gateway/value_origin.ts";
 import { approvalMessage } from "../../api/mcp_approval.ts";
 
@@ -114,4 +119,17 @@ Deno.test("approval view: the MCP message says which values are hidden and why",
   assert(message.includes("NOT SHOWN: 3 values"), message);
   assert(message.includes("[SSN_1_abcdefg] and 2 more"), message);
   assert(message.includes("only saw them as a placeholder"), message);
+});
+
+Deno.test("approval view: an upstream value written out raw is put back as its placeholder", async () => {
+  const vault = new Vault();
+  const ssn = vault.placeholderFor("ssn", "078051120");
+  const own = vault.placeholderFor("secret", "/srv/x;reboot", "agent");
+  assertEquals([...vault.valuesOf("upstream")], [["078051120", ssn]]);
+  const args = { v: "x0780511201", "078051120": ["/srv/x;reboot"] };
+  assertEquals(await hideUpstream(args, vault), { v: `x${ssn}1`, [ssn]: ["/srv/x;reboot"] });
+  assertEquals(args.v, "x0780511201");
+  // Nothing upstream: the arguments themselves.
+  assertEquals(await hideUpstream(args, new Vault()), args);
+  assertEquals(vault.originOf(own), "agent");
 });

@@ -165,6 +165,25 @@ Deno.test({
       assert(pending.arguments.includes(written.reversed[2]), pending.arguments);
       // The arguments' own text around the hidden values is still shown (`id=…;`).
       assert(pending.arguments.includes(`id=${ph[3]};`), pending.arguments);
+
+      // Execution 3: the code reads the file again and writes its values out raw, glued: they
+      // never had a placeholder in this call, yet the agent only ever saw them as ones.
+      const again = gw.post("/v1/execute", {
+        code: `const r = await filesystem.readTextFile({ path: ${
+          JSON.stringify(root + "/customer.yml")
+        } });
+          const text = typeof r === "string" ? r : (r.content ?? r.text);
+          const values = text.trim().split("\\n").map((l) => l.split(": ")[1]);
+          return await sink.store({ path: ${JSON.stringify(root + "/again")}, value: {
+            glued: values.map((v) => "y" + v + "2"), [values[2]]: values.join("") } });`,
+      }, session);
+      const held = await approveNext(gw);
+      assertEquals((await again).status, 200);
+      const shown = RAW.filter((v) => held.arguments.includes(v));
+      assertEquals(shown, [], held.arguments);
+      for (const p of ph) assert(held.arguments.includes(`y${p}2`), held.arguments);
+      assertEquals(held.hiddenValuesTotal, 4, JSON.stringify(held));
+      assert(JSON.parse(await Deno.readTextFile(`${root}/again`)).glued.includes("y0780511202"));
     } finally {
       await gw.close();
       await Deno.remove(root, { recursive: true });
