@@ -35,12 +35,25 @@ export const approvalEntrySchema = z.object({
   tool: z.string(),
   server: z.string(),
   arguments: z.string().describe(
-    "The JSON text of the arguments as the agent sees them (each value redacted before it is " +
-      "rendered: placeholders, not real values), at most 4,000 characters: long strings show " +
+    "The JSON text of the arguments as they will be sent, except that a value the agent " +
+      "never saw keeps its placeholder (listed in hiddenValues); each value redacted as if " +
+      "the code had written it before it is rendered, at most 4,000 characters: long strings show " +
       "head and tail, long arrays their first items, every cut marked in place …[…]… (an " +
       "ellipsis inside a value is escaped as \\u2026); invisible characters escaped.",
   ),
   argumentsShortened: z.boolean().describe("Whether `arguments` leaves something out."),
+  hiddenValues: z.array(z.object({
+    placeholder: z.string(),
+    why: z.enum(["upstream", "unknown"]),
+  })).optional().describe(
+    "Placeholders left in `arguments` for values the approver is not shown: the call sends " +
+      "the value behind each. `upstream`: the agent only ever saw the placeholder (the value " +
+      "is in no code it sent: a tool's result or other data, or a value the code computed); " +
+      "`unknown`: it no longer resolves. At most 20; absent when there is none.",
+  ),
+  hiddenValuesTotal: z.number().int().optional().describe(
+    "How many distinct hidden values the arguments hold (with hiddenValues).",
+  ),
   executionId: z.string(),
   requestedAt: z.string().describe("ISO 8601"),
   expiresAt: z.string().describe("ISO 8601; then the call is denied (approval_timeout)"),
@@ -66,6 +79,12 @@ export function approvalEntry(request: ApprovalRequest): z.infer<typeof approval
     server: request.server,
     arguments: request.arguments,
     argumentsShortened: request.argumentsShortened ?? false,
+    ...(request.hiddenValues?.length
+      ? {
+        hiddenValues: request.hiddenValues,
+        hiddenValuesTotal: request.hiddenValuesTotal ?? request.hiddenValues.length,
+      }
+      : {}),
     executionId: request.executionId,
     requestedAt: new Date(request.requestedAt).toISOString(),
     expiresAt: new Date(request.expiresAt).toISOString(),

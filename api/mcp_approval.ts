@@ -60,7 +60,7 @@ export function supportsFormElicitation(capabilities: ClientCapabilities | undef
 }
 
 /**
- * The text a person reads: server, tool and the arguments as the agent sees them. The tool's
+ * The text a person reads: server, tool, the arguments and the values they hide. The tool's
  * name is the server's, so it is shown with its invisible characters escaped like the
  * arguments (a name must not look like another).
  */
@@ -75,11 +75,33 @@ export function approvalMessage(request: ApprovalRequest): string {
       ? "These arguments are shortened to fit: every cut is marked …[…]… in place " +
         "(an ellipsis inside a value is shown as \\u2026)."
       : "These arguments are shown in full.",
+    ...hiddenNote(request),
     "",
     `Approve this call? Without an answer it is denied at ${
       new Date(request.expiresAt).toISOString()
     }.`,
   ].join("\n");
+}
+
+/**
+ * The lines that tell a person which values of the call are not shown (none when every
+ * value is): each placeholder kept for a value the agent never saw.
+ */
+function hiddenNote(request: ApprovalRequest): string[] {
+  const hidden = request.hiddenValues ?? [];
+  if (hidden.length === 0) return [];
+  const total = request.hiddenValuesTotal ?? hidden.length;
+  const more = total > hidden.length ? ` and ${total - hidden.length} more` : "";
+  return [
+    "",
+    `NOT SHOWN: ${total} value${total === 1 ? "" : "s"} in these arguments ` +
+    `${total === 1 ? "is" : "are"} hidden from you because the agent itself only saw ` +
+    `${total === 1 ? "it" : "them"} as a placeholder (data from a tool or elsewhere, or a ` +
+    `value its code computed; never one it wrote): ${
+      hidden.map((h) => h.placeholder).join(", ")
+    }${more}. The call ` +
+    "sends the real value in each place; deny it if you cannot tell what it does.",
+  ];
 }
 
 /** Who the session is, for {@linkcode mcpApprovalChannel}. */

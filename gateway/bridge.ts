@@ -122,8 +122,9 @@ export interface BridgeOptions {
    */
   speculation?: CallSpeculation;
   /**
-   * Asked before a call reaches its server, with the arguments as they will be sent (PII
-   * placeholders restored): resolves to let it through, or rejects with an error
+   * Asked before a call reaches its server, with the arguments as the code sent them (PII
+   * placeholders not swapped: the gate decides which it may show, see
+   * `gateway/approval/view_values.ts`): resolves to let it through, or rejects with an error
    * whose `kind` (`approval_denied`, `approval_timeout`) the code's `ToolError` gets.
    * May wait for a person (see `gateway/approval/`).
    */
@@ -419,13 +420,14 @@ export class ToolBridge {
     }
     this.#pending.add(call);
     // Approval comes first: a call that waits for a person is not served, cached or sent
-    // before the decision. The approver is shown the call as it will be sent (placeholders
-    // restored), redacted as if the code had written it: a placeholder the agent minted from
-    // its own output (`return { password: "/etc/cron.d/x;reboot" }`) and put in a path once
-    // showed the approver only `[SECRET_1_…]` while the real path was written (red team i2).
+    // before the decision. The gate gets the call as the code sent it and shows through the
+    // placeholders of values the agent wrote (one minted from its own output and put in a
+    // path showed only `[SECRET_1_…]` while the real path was written, red team i2), never
+    // those of values it only saw as placeholders (restored, `"x" + ph + "1"` showed an
+    // SSN the agent never saw, red team j1).
     if (this.#options.approve) {
       try {
-        await this.#options.approve(tool, realArgs, context);
+        await this.#options.approve(tool, args as Record<string, unknown>, context);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         const kind = (error as { kind?: BridgeErrorKind }).kind ?? "tool";

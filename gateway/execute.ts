@@ -14,7 +14,7 @@ import {
   retokenizeValueAsync,
   Vault,
 } from "../pii/mod.ts";
-import type { PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
+import type { OriginOf, PiiType, RedactionCounts, RedactionOptions } from "../pii/mod.ts";
 import type { LogEntry, RunResult, Sandbox, SandboxLimits } from "../sandbox/mod.ts";
 import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
@@ -27,6 +27,7 @@ import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
 import type { Tenant } from "./tenants.ts";
 import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
 import { type OpenVault, renamePlaceholders } from "./session_vaults.ts";
+import { originInCode } from "./value_origin.ts";
 import {
   type CheckDeclarations,
   type CheckOutcome,
@@ -141,13 +142,21 @@ export interface PipelineDeps {
   };
 }
 
-/** The redaction settings for a tenant, with the vault to use. */
-export function redactionOptions(tenant: Tenant, vault?: Vault): RedactionOptions {
+/**
+ * The redaction settings for a tenant, with the vault to use and where the values that get
+ * placeholders came from (see `value_origin.ts`; default `upstream`).
+ */
+export function redactionOptions(
+  tenant: Tenant,
+  vault?: Vault,
+  origin?: OriginOf,
+): RedactionOptions {
   return {
     mode: tenant.pii.mode,
     types: tenant.pii.types as PiiType[],
     allow: tenant.pii.allow,
     vault,
+    origin,
   };
 }
 
@@ -215,6 +224,9 @@ async function executeWith(
   const limits = resolveLimits(request.limits, deps.sandbox.limits, tenant.maxima);
   checkRequestedTools(deps, request, tenant);
 
+  // Values that get a placeholder in this execution are the agent's when its code has them
+  // (the approval view may show them), upstream otherwise (it never does).
+  const origin = originInCode(request.code);
   const narrowed = request.tools ? new Set(request.tools) : undefined;
   const allowed = (id: string) => deps.allows(tenant, id) && (!narrowed || narrowed.has(id));
   const catalogue = deps.upstream.catalogue();
@@ -262,7 +274,7 @@ async function executeWith(
       return refusalResponse(
         refusal,
         injected,
-        redactionOptions(tenant, vault),
+        redactionOptions(tenant, vault, origin),
         performance.now() - started,
       );
     }
@@ -288,7 +300,19 @@ async function executeWith(
   const gate = approvalGate(
     deps.approvals,
     caller,
-    (text, key) => redactKeyedText(text, key, redactionOptions(tenant, vault)).text,
+    (text, key) => redactKeyedText(text, key, redactionOptions(tenant, vault, origin)).text,
+    {
+      lookup: (placeholder) => vault.lookup(placeholder),
+      originOf: (placeholder) => vault.originOf(placeholder),
+      // A value this execution's code writes is the agent's, whatever the vault recorded.
+      valuesOf: (which) => {
+        const values = vault.valuesOf(which);
+        if (which === "upstream") {
+          for (const value of values.keys()) if (origin(value) === "agent") values.delete(value);
+        }
+        return values;
+      },
+    },
   );
   // A prefetch takes a call of the budget and a slot of its server, like the code's calls.
   const late: { bridge?: ToolBridge } = {};
@@ -357,7 +381,7 @@ async function executeWith(
     if (bridge.calls.length > 0) {
       throw new ExecutionFailure(
         error,
-        recordedCalls(bridge, deps, redactionOptions(tenant, vault)),
+        recordedCalls(bridge, deps, redactionOptions(tenant, vault, origin)),
       );
     }
     throw error;
@@ -368,7 +392,7 @@ async function executeWith(
     gate?.close();
   }
 
-  const redaction = redactionOptions(tenant, vault);
+  const redaction = redactionOptions(tenant, vault, origin);
   let counts: RedactionCounts = {};
   // Log lines and error texts may render values (an inspected object, JSON in a message):
   // escapes there would hide a value from the detectors.

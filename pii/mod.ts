@@ -63,8 +63,10 @@ export {
 export {
   DISPLAY_TAG,
   newVaultTag,
+  type OriginOf,
   parsePlaceholder,
   PLACEHOLDER_TAG,
+  type ValueOrigin,
   Vault,
   type VaultMapping,
   type VaultOptions,

@@ -9,7 +9,7 @@ import {
 } from "./types.ts";
 import { findPii } from "./find.ts";
 import { findPiiInName, findPiiUnder } from "./keyed.ts";
-import { Vault } from "./vault.ts";
+import { type OriginOf, Vault } from "./vault.ts";
 import { type LeafKey, mapLeaves, type MapName } from "./walk.ts";
 
 /** How to redact. */
@@ -25,6 +25,12 @@ export interface RedactionOptions {
   allow?: readonly string[];
   /** Vault for `tokenize`; without one a fresh vault serves this call only. */
   vault?: Vault;
+  /**
+   * Where values that get a placeholder came from (see `ValueOrigin` in vault.ts; default
+   * `upstream`): a function is asked only for a value new to the vault, or one the vault
+   * holds as `upstream`.
+   */
+  origin?: OriginOf;
 }
 
 /** Result of {@linkcode redactText}. */
@@ -82,7 +88,8 @@ export function plan(options: RedactionOptions): Plan {
   let replace: Plan["replace"];
   if (options.mode === "tokenize") {
     const vault = options.vault ?? new Vault();
-    replace = (type, value) => vault.placeholderFor(type, value);
+    const origin = options.origin ?? "upstream";
+    replace = (type, value) => vault.placeholderFor(type, value, origin);
   } else {
     replace = (type) => `[REDACTED_${PLACEHOLDER_LABELS[type]}]`;
   }

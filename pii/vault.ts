@@ -83,6 +83,22 @@ export function parsePlaceholder(
   return { label: m[1], number: Number(m[2]), tag: m[3] };
 }
 
+/**
+ * Where a value that got a placeholder came from, as far as the gateway can tell:
+ * `agent`: the agent wrote it (it is in the code it sent), so showing it leaks nothing the
+ * agent did not know; `upstream`: anything else (a tool's result, a file, a value the code
+ * computed): the agent has only ever seen the placeholder, and the value is never shown
+ * where the agent's placeholders are rendered for a person (the approval view).
+ */
+export type ValueOrigin = "agent" | "upstream";
+
+/**
+ * How a mapping learns its origin when it is made: a fixed {@linkcode ValueOrigin}, or a
+ * function asked only when a value gets a new placeholder (or one of origin `upstream` is met
+ * again: it may turn out to be in the agent's code after all), with the value found.
+ */
+export type OriginOf = ValueOrigin | ((value: string) => ValueOrigin);
+
 /** One mapping as a shared store keeps it: see {@linkcode Vault.seed}. */
 export interface VaultMapping {
   /** The PII type. */
@@ -91,6 +107,8 @@ export interface VaultMapping {
   value: string;
   /** Its placeholder, e.g. `[EMAIL_3_kqzmtwa]`. */
   placeholder: string;
+  /** Where the value came from (see {@linkcode ValueOrigin}); absent: `upstream`. */
+  origin?: ValueOrigin;
 }
 
 /** What a {@linkcode VaultStore} hears from the vaults it owns; called synchronously. */
@@ -112,6 +130,7 @@ interface Entry {
   value: string;
   bytes: number;
   expiresAt: number;
+  origin: ValueOrigin;
 }
 
 const DEFAULT_TTL_MS = 60 * 60 * 1000;
@@ -201,8 +220,12 @@ export class Vault {
    * The placeholder for `value` of `type`, allocating `[LABEL_n_tag]` on first sight. A value
    * above `maxValueBytes`, or one whose mapping alone would exceed `maxBytes`, gets the
    * mask `[REDACTED_LABEL]` instead and is not stored: redaction never depends on room.
+   * `origin` says where the value came from (default `upstream`, the cautious one); a
+   * mapping of origin `upstream` becomes `agent` when a later `origin` says so (never back:
+   * once the agent wrote a value, it knows it). The change stays in this vault (a shared
+   * store keeps the origin the mapping was first stored with).
    */
-  placeholderFor(type: PiiType, value: string): string {
+  placeholderFor(type: PiiType, value: string, origin: OriginOf = "upstream"): string {
     const now = this.#now();
     if (now >= this.#nextSweep) {
       this.#dropExpiredFront(now);
@@ -221,6 +244,9 @@ export class Vault {
     const found = this.#byValue.get(key);
     if (found !== undefined && found.expiresAt > now) {
       found.expiresAt = now + this.#ttlMs;
+      if (found.origin === "upstream" && origin !== "upstream") {
+        found.origin = typeof origin === "function" ? origin(value) : origin;
+      }
       // Re-insert to keep Map order = least recently used first.
       this.#byValue.delete(key);
       found.seq = ++this.#seq;
@@ -260,6 +286,7 @@ export class Vault {
       value: own,
       bytes,
       expiresAt: now + this.#ttlMs,
+      origin: typeof origin === "function" ? origin(value) : origin,
     };
     this.#byValue.set(entry.key, entry);
     this.#byPlaceholder.set(placeholder, entry);
@@ -323,6 +350,7 @@ export class Vault {
         value: m.value,
         bytes,
         expiresAt: now + this.#ttlMs,
+        origin: m.origin === "agent" ? "agent" : "upstream",
       };
       this.#byValue.set(key, entry);
       this.#byPlaceholder.set(entry.placeholder, entry);
@@ -342,6 +370,8 @@ export class Vault {
       type: e.type,
       value: e.value,
       placeholder: e.placeholder,
+      // Absent means upstream (as a store's older mappings have it).
+      ...(e.origin === "agent" ? { origin: "agent" as const } : {}),
       canonical: e.key.slice(e.type.length + 1),
       label: PLACEHOLDER_LABELS[e.type],
     }));
@@ -376,6 +406,29 @@ export class Vault {
       return undefined;
     }
     return entry.value;
+  }
+
+  /**
+   * Where the value behind `placeholder` came from (see {@linkcode ValueOrigin}), or
+   * undefined when the placeholder is unknown, expired or evicted. Not a use of the mapping.
+   */
+  originOf(placeholder: string): ValueOrigin | undefined {
+    const entry = this.#byPlaceholder.get(placeholder);
+    if (entry === undefined || entry.expiresAt <= this.#now()) return undefined;
+    return entry.origin;
+  }
+
+  /**
+   * Value → placeholder of every live mapping of `origin`, as first seen (for finding those
+   * values again where they are written out raw). O(mappings); not a use of them.
+   */
+  valuesOf(origin: ValueOrigin): Map<string, string> {
+    const now = this.#now();
+    const out = new Map<string, string>();
+    for (const entry of this.#byValue.values()) {
+      if (entry.origin === origin && entry.expiresAt > now) out.set(entry.value, entry.placeholder);
+    }
+    return out;
   }
 
   /** Number of live mappings (expired ones are dropped first). */

@@ -41,6 +41,12 @@ export interface SharedVaultMapping {
   value: string;
   /** Its placeholder, `[LABEL_n]`. */
   placeholder: string;
+  /**
+   * `agent` when the agent wrote the value itself (see `ValueOrigin` in pii/vault.ts);
+   * absent: it came from upstream. Stored beside the type (`email+agent:<sealed>`), so a
+   * mapping stored by an older version reads as `upstream`, the cautious side.
+   */
+  origin?: "agent" | "upstream";
 }
 
 /** A new mapping to commit. */
@@ -140,13 +146,19 @@ export class RedisVaultStore {
     if (tag === undefined) return { mappings: [], counters: {} };
     const mappings = await Promise.all(sealed.map(async ([placeholder, stored]) => {
       const colon = stored.indexOf(":");
-      const type = stored.slice(0, colon);
+      const field = stored.slice(0, colon);
+      const plus = field.indexOf("+");
+      const type = plus < 0 ? field : field.slice(0, plus);
+      const agent = plus >= 0 && field.slice(plus + 1) === "agent";
       const value = await decryptValue(
         this.#keys,
         stored.slice(colon + 1),
         context(ref, sid, type),
       );
-      return value === undefined ? undefined : { type, value, placeholder };
+      if (value === undefined) return undefined;
+      const mapping: SharedVaultMapping = { type, value, placeholder };
+      if (agent) mapping.origin = "agent";
+      return mapping;
     }));
     return {
       tag,
@@ -189,7 +201,8 @@ export class RedisVaultStore {
       const number = Number(/_(\d+)_[a-z]+\]$/.exec(a.placeholder)?.[1] ?? 0);
       const lk = await lookupKey(this.#keys, `${sid}\u0000${a.type}\u0000${a.canonical}`);
       const sealed = await encryptValue(this.#keys, a.value, context(ref, sid, a.type));
-      args.push(lk, a.placeholder, a.label, number, `${a.type}:${sealed}`);
+      const field = a.origin === "agent" ? `${a.type}+agent` : a.type;
+      args.push(lk, a.placeholder, a.label, number, `${field}:${sealed}`);
     }
     const final = await this.#conn.script(VAULT_COMMIT, [hash, sessions, sizes], args) as string[];
     additions.forEach((a, i) => settled.set(a.placeholder, final[i] || undefined));

@@ -8,11 +8,12 @@
  */
 
 import type { RpcContext } from "../../sandbox/mod.ts";
-import type { ApprovalBroker } from "./broker.ts";
+import type { ApprovalBroker, NewApprovalRequest } from "./broker.ts";
 import type { ApprovalConfig } from "../config.ts";
 import { ApprovalPolicy, type ToolFacts } from "./policy.ts";
-import type { ApprovalChannel, ApprovalOutcome } from "./types.ts";
+import type { ApprovalChannel, ApprovalOutcome, HiddenValue } from "./types.ts";
 import { renderArguments } from "./argument_text.ts";
+import { hiddenList, hideUpstream, revealForView, type ViewVault } from "./view_values.ts";
 
 /** A call the gate refused; the code sees it as a `ToolError` with this `kind`. */
 export class ApprovalError extends Error {
@@ -45,6 +46,12 @@ export interface ApprovalGateOptions {
    * key `key` (see `renderArguments`); never a rendered JSON text.
    */
   redact(text: string, key?: string): string;
+  /**
+   * The session's vault, to show the values behind the placeholders the agent wrote and keep
+   * the others (see `view_values.ts`). Absent: every placeholder stays as it is, and is
+   * listed as hidden (`unknown`).
+   */
+  vault?: ViewVault;
 }
 
 /** The tool facts the gate reads, plus its server. */
@@ -76,15 +83,23 @@ export class ApprovalGate {
   }
 
   /**
-   * Lets a call through, or throws. `args` are the arguments as they will be sent (PII
-   * placeholders restored to their values): the view redacts them again with the
-   * execution's vault, so a value that is personal data or a secret where it is sent shows as
-   * its placeholder, and anything else as what the server will get.
+   * Lets a call through, or throws. `args` are the arguments as the code sent them (PII
+   * placeholders not yet swapped). The view shows the value behind each placeholder whose
+   * value the agent wrote (origin `agent`), keeps every other placeholder (and lists it in
+   * `hiddenValues`: the agent never saw that value, so neither does the approver; an
+   * `upstream` value the code wrote out raw is put back as its placeholder first), then
+   * redacts each value with the execution's vault as if the code had written it: a value
+   * that is personal data or a secret where it is sent shows as its placeholder, anything
+   * else as what the server will get.
    * @throws ApprovalError `approval_denied` or `approval_timeout`
    */
   async check(tool: GatedTool, args: Record<string, unknown>, context?: RpcContext): Promise<void> {
     const o = this.#options;
     if (!o.policy.needsApproval(tool)) return;
+    const vault: ViewVault = o.vault ?? { lookup: () => undefined, originOf: () => undefined };
+    // Before the loop: nothing may wait between finding no request in progress and starting
+    // one, or concurrent calls to the tool would each ask.
+    const viewArgs = this.#decided.has(tool.id) ? args : await hideUpstream(args, vault);
     for (;;) {
       const decided = this.#decided.get(tool.id);
       if (decided) return this.#verdict(tool.id, decided);
@@ -97,8 +112,12 @@ export class ApprovalGate {
     const available = o.channel !== undefined && (o.channel.answersItself || o.hasApprovers);
     // Each value is redacted before it is rendered (JSON escapes would hide it from the
     // detectors), and the text is bounded whatever the arguments' size.
-    const shown = renderArguments(args, o.redact);
-    const request = {
+    const hidden = new Map<string, HiddenValue["why"]>();
+    const shown = renderArguments(
+      viewArgs,
+      (text, key) => o.redact(revealForView(text, vault, hidden), key),
+    );
+    const request: NewApprovalRequest = {
       tenant: o.tenant,
       executionId: o.executionId,
       requestId: o.requestId,
@@ -107,6 +126,10 @@ export class ApprovalGate {
       arguments: shown.text,
       argumentsShortened: shown.shortened,
     };
+    if (hidden.size > 0) {
+      request.hiddenValues = hiddenList(hidden);
+      request.hiddenValuesTotal = hidden.size;
+    }
     if (!available) {
       // Nobody can be asked in this execution: recorded once per tool, then the same verdict.
       const outcome = o.broker.recordUnasked(request, "unavailable");
@@ -212,11 +235,14 @@ export interface GateCaller {
  *
  * @param redact redacts a text like the execution's output (its vault and PII types), with
  *   the object key it is under as its context
+ * @param vault the execution's vault, whose placeholders of values the agent wrote the view
+ *   shows through (see `view_values.ts`)
  */
 export function approvalGate(
   broker: ApprovalBroker | undefined,
   caller: GateCaller,
   redact: (text: string, key?: string) => string,
+  vault?: ViewVault,
 ): ApprovalGate | undefined {
   const config = caller.tenant.approval;
   if (!broker || !config) return undefined;
@@ -229,5 +255,6 @@ export function approvalGate(
     requestId: caller.requestId,
     channel: caller.approvals,
     redact,
+    vault,
   });
 }

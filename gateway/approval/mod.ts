@@ -15,6 +15,7 @@ export {
   type ApprovalRequest,
   type ApprovalScope,
   type ApprovalStatus,
+  type HiddenValue,
   MAX_APPROVAL_ARGUMENT_CHARS,
   MAX_APPROVAL_REASON_CHARS,
 } from "./types.ts";
@@ -50,3 +51,10 @@ export {
   renderArguments,
 } from "./argument_text.ts";
 export { approverFingerprint } from "./fingerprint.ts";
+export {
+  hiddenList,
+  hideUpstream,
+  MAX_HIDDEN_LISTED,
+  revealForView,
+  type ViewVault,
+} from "./view_values.ts";

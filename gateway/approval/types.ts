@@ -23,18 +23,41 @@ export interface ApprovalRequest {
   /** The tool id, `server.tool_name`. */
   tool: string;
   /**
-   * The call's arguments as the agent sees them: each value redacted, then rendered as JSON
-   * text of at most {@linkcode MAX_APPROVAL_ARGUMENT_CHARS} UTF-16 units; long strings show
+   * The call's arguments as they will be sent, except for values the agent never saw (those
+   * keep their placeholders, listed in `hiddenValues`): each value redacted as if the code had
+   * written it, then rendered as JSON text of at most {@linkcode MAX_APPROVAL_ARGUMENT_CHARS} UTF-16 units; long strings show
    * head and tail, long arrays their first items, every cut marked in place with a raw
    * `…[…]…`; invisible characters escaped (see `argument_text.ts`).
    */
   arguments: string;
   /** Whether `arguments` leaves something out (then every cut is marked in it); absent: no. */
   argumentsShortened?: boolean;
+  /**
+   * Placeholders left in `arguments` for values the approver is not shown (see
+   * {@linkcode HiddenValue}; at most 20, in the order met, `hiddenValuesTotal` counts them
+   * all): the call sends the values behind them. Absent: every placeholder in `arguments` is
+   * one the redaction of the view made (a value that is personal data or a secret where it
+   * is sent), none hides a value the agent never saw.
+   */
+  hiddenValues?: HiddenValue[];
+  /** How many distinct hidden values the arguments hold (present with `hiddenValues`). */
+  hiddenValuesTotal?: number;
   /** When it was asked, in ms since the epoch. */
   requestedAt: number;
   /** When it is denied for want of a decision (`approval_timeout`), in ms since the epoch. */
   expiresAt: number;
+}
+
+/** A value an approver is not shown, in place of which the view has its placeholder. */
+export interface HiddenValue {
+  /** The placeholder shown, e.g. `[SSN_1_kqzmtwa]`; the call sends the value behind it. */
+  placeholder: string;
+  /**
+   * Why it is hidden: `upstream` (the agent only ever saw the placeholder: the value is not
+   * in any code the agent sent, so it came from a tool's result or other data, or the code
+   * computed it), `unknown` (the placeholder no longer resolves in the session's vault).
+   */
+  why: "upstream" | "unknown";
 }
 
 /** Longest argument text an approver is shown, in UTF-16 units. */
