@@ -212,7 +212,8 @@ export function judgedKeys(
     let cookie: boolean | undefined;
     for (const [field, name] of out) {
       if (givesContext(name)) continue;
-      if (cookie ??= isCookie(object, keys, under)) {
+      cookie ??= isCookie(object, keys, under);
+      if (cookie) {
         // A cookie that names no session and holds nothing random is judged alone.
         const session = namesSession(name) || looksRandom(object[field]);
         out.set(field, session ? COOKIE_CONTEXT : field);
