@@ -288,7 +288,7 @@ async function executeWith(
   const gate = approvalGate(
     deps.approvals,
     caller,
-    (text, key) => redactKeyedText(text, key, redactionOptions(tenant, vault)).text,
+    (text, key, place) => redactKeyedText(text, key, redactionOptions(tenant, vault), place).text,
   );
   // A prefetch takes a call of the budget and a slot of its server, like the code's calls.
   const late: { bridge?: ToolBridge } = {};

@@ -8,6 +8,7 @@
  */
 
 import type { RpcContext } from "../../sandbox/mod.ts";
+import type { LinePlace } from "../../pii/mod.ts";
 import type { ApprovalBroker } from "./broker.ts";
 import type { ApprovalConfig } from "../config.ts";
 import { ApprovalPolicy, type ToolFacts } from "./policy.ts";
@@ -42,9 +43,10 @@ export interface ApprovalGateOptions {
   /**
    * Redacts one value's text (a string argument, a key) the way the execution's output is
    * redacted (its vault, its types), judged as `key: text` when the value is under object
-   * key `key` (see `renderArguments`); never a rendered JSON text.
+   * key `key` (see `renderArguments`); never a rendered JSON text. `place`: an item of a
+   * command's argument list, with what its joined line finds (pii/command_arrays.ts).
    */
-  redact(text: string, key?: string): string;
+  redact(text: string, key?: string, place?: LinePlace): string;
 }
 
 /** The tool facts the gate reads, plus its server. */
@@ -211,12 +213,13 @@ export interface GateCaller {
  * there is no broker): then calls are not slowed at all.
  *
  * @param redact redacts a text like the execution's output (its vault and PII types), with
- *   the object key it is under as its context
+ *   the object key it is under as its context (and, for an item of a command's argument
+ *   list, its place in that line: see `renderArguments`)
  */
 export function approvalGate(
   broker: ApprovalBroker | undefined,
   caller: GateCaller,
-  redact: (text: string, key?: string) => string,
+  redact: (text: string, key?: string, place?: LinePlace) => string,
 ): ApprovalGate | undefined {
   const config = caller.tenant.approval;
   if (!broker || !config) return undefined;
