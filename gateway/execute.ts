@@ -300,7 +300,8 @@ async function executeWith(
   const gate = approvalGate(
     deps.approvals,
     caller,
-    (text, key) => redactKeyedText(text, key, redactionOptions(tenant, vault, origin)).text,
+    (text, key, place) =>
+      redactKeyedText(text, key, redactionOptions(tenant, vault, origin), place).text,
     {
       lookup: (placeholder) => vault.lookup(placeholder),
       originOf: (placeholder) => vault.originOf(placeholder),

@@ -22,6 +22,10 @@ const PASSWORD_WORDS = new Set([
   "pass",
   "pwd",
   "pw",
+  // Redis's own names for its password (`redis-server --requirepass …`, `masterauth`), as a
+  // Kubernetes container's `args` gives them (red team l1).
+  "requirepass",
+  "masterauth",
 ]);
 
 /** Parts of a key name that mark its value as a credential other than a password. */

@@ -61,6 +61,15 @@ export {
   type DetectionPoolStats,
 } from "./worker_pool.ts";
 export {
+  CommandLine,
+  commandLineOf,
+  isCommandKey,
+  isKnownProgram,
+  MAX_COMMAND_ITEMS,
+  MAX_COMMAND_UNITS,
+} from "./command_arrays.ts";
+export type { LinePlace } from "./walk.ts";
+export {
   DISPLAY_TAG,
   newVaultTag,
   type OriginOf,

@@ -10,7 +10,8 @@ import {
 import { findPii } from "./find.ts";
 import { findPiiInName, findPiiUnder } from "./keyed.ts";
 import { type OriginOf, Vault } from "./vault.ts";
-import { type LeafKey, mapLeaves, type MapName } from "./walk.ts";
+import { type LeafKey, type LinePlace, mapLeaves, type MapName } from "./walk.ts";
+import { mergeFindings } from "./command_arrays.ts";
 
 /** How to redact. */
 export interface RedactionOptions {
@@ -101,10 +102,34 @@ function isAllowed(p: Plan, type: PiiType, value: string): boolean {
   return p.allow.has(value) || (type === "email" && p.allow.has(value.toLowerCase()));
 }
 
-function redactWith(p: Plan, text: string, counts: RedactionCounts, key?: LeafKey): string {
+function redactWith(
+  p: Plan,
+  text: string,
+  counts: RedactionCounts,
+  key?: LeafKey,
+  place?: LinePlace,
+): string {
   if (p.off || text.length === 0) return text;
   const findings = key === undefined ? findPii(text, p.types) : findPiiUnder(text, key, p.types);
-  return applyFindings(p, text, findings, counts);
+  return applyFindings(p, text, withLine(text, findings, place, p.types), counts);
+}
+
+/**
+ * `findings` of an item of an array read as a command line (`place`, command_arrays.ts), with
+ * what the joined line gives the item (detected once per line); `findings` itself elsewhere.
+ */
+export function withLine(
+  text: string,
+  findings: readonly Finding[],
+  place: LinePlace | undefined,
+  types: readonly PiiType[],
+): readonly Finding[] {
+  if (place === undefined || place.items[place.index] !== text) return findings;
+  return mergeFindings(
+    text,
+    findings,
+    place.line.itemFindings(place.items, place.index, types, findPii),
+  );
 }
 
 /**
@@ -143,16 +168,19 @@ export function redactText(text: string, options: RedactionOptions): RedactedTex
  * keyed.ts), so `password`, `ssn` or `phone` as the key is the context they would read in
  * `password: …`. Only `text` is returned; what the key alone holds is not redacted here.
  * Without a key (`undefined`) it is `redactText(text, options)`. Linear in the length of
- * `text`.
+ * `text`. With `place` (an item of an array read as a command line, see pii/walk.ts and
+ * command_arrays.ts), what the joined command line gives the item is redacted too, as
+ * `redactValue` does.
  */
 export function redactKeyedText(
   text: string,
   key: string | undefined,
   options: RedactionOptions,
+  place?: LinePlace,
 ): RedactedText {
   const p = plan(options);
   const counts: RedactionCounts = {};
-  return { text: redactWith(p, text, counts, key), counts };
+  return { text: redactWith(p, text, counts, key, place), counts };
 }
 
 /**
@@ -177,6 +205,9 @@ export function redactRenderedText(text: string, options: RedactionOptions): Red
  * `{"password": "S3cr3t!Pass"}` as `password: S3cr3t!Pass`. Integers of nine or more digits are checked as text too (a
  * card or phone number stored as a JSON number), and so are those of seven or eight digits
  * under a key (see {@linkcode leafText}); when redacted they become the placeholder string.
+ * An array that is a command's argument list (`{"command": ["sshpass", "-p", "…"]}`) is also
+ * read as the one command line it is (command_arrays.ts), and what that finds is hidden within
+ * the items it covers.
  */
 export function redactValue(value: unknown, options: RedactionOptions): RedactedValue {
   const p = plan(options);
@@ -184,7 +215,7 @@ export function redactValue(value: unknown, options: RedactionOptions): Redacted
   if (p.off) return { value, counts };
   const result = mapTextLeaves(
     value,
-    (text, key) => redactWith(p, text, counts, key),
+    (text, key, place) => redactWith(p, text, counts, key, place),
     (name, under) => applyFindings(p, name, findPiiInName(name, under, p.types), counts),
   );
   return { value: result, counts };
@@ -213,13 +244,13 @@ export function leafText(leaf: unknown, key?: LeafKey): string | undefined {
  */
 export function mapTextLeaves(
   value: unknown,
-  redact: (text: string, key: LeafKey) => string,
+  redact: (text: string, key: LeafKey, place?: LinePlace) => string,
   name?: MapName,
 ): unknown {
-  return mapLeaves(value, (leaf, key) => {
+  return mapLeaves(value, (leaf, key, place) => {
     const text = leafText(leaf, key);
     if (text === undefined) return leaf;
-    const redacted = redact(text, key);
+    const redacted = redact(text, key, place);
     return typeof leaf === "number" && redacted === text ? leaf : redacted;
   }, name);
 }

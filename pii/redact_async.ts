@@ -10,8 +10,10 @@ import {
   type RedactedValue,
   type RedactionOptions,
   redactText,
+  withLine,
 } from "./redact.ts";
-import { forEachLeafAsync, mapLeavesAsync } from "./walk.ts";
+import { forEachLeafAsync, type LinePlace, mapLeavesAsync } from "./walk.ts";
+import type { CommandLine } from "./command_arrays.ts";
 import { findPii } from "./find.ts";
 import {
   findPiiUnder,
@@ -103,6 +105,10 @@ export async function redactValueAsync(
   const keys: (string | undefined)[] = [];
   const keyed: string[] = [];
   const keyedOf: number[] = [];
+  // Items of arrays read as command lines (walk.ts `LinePlace`): each text's place, and each
+  // line once, with its items (its text is detected with the others, command_arrays.ts).
+  const places = new Map<number, LinePlace>();
+  const lines = new Map<CommandLine, readonly unknown[]>();
   let units = 0;
   // Object keys are texts too, judged under their object's key, in document order (a key
   // before its value), as `redactValue` numbers them.
@@ -143,7 +149,17 @@ export async function redactValueAsync(
   };
   await forEachLeafAsync(
     value,
-    (leaf, key) => collect(leafText(leaf, key), key),
+    (leaf, key, place) => {
+      const text = leafText(leaf, key);
+      if (place !== undefined && text !== undefined && text.length > 0) {
+        places.set(texts.length, place);
+        if (!lines.has(place.line)) {
+          lines.set(place.line, place.items);
+          units += place.line.text.length;
+        }
+      }
+      collect(text, key);
+    },
     {},
     (name, under) => collect(name, under, true),
   );
@@ -160,7 +176,15 @@ export async function redactValueAsync(
   if (units > threshold) {
     const sent: number[] = [];
     for (let i = 0; i < texts.length; i++) if (!known.has(i) && !repeats.has(i)) sent.push(i);
-    const all = await poolFor(options).detect(sent.map((i) => texts[i]).concat(keyed), p.types);
+    const lined = [...lines.keys()];
+    const all = await poolFor(options).detect(
+      sent.map((i) => texts[i]).concat(keyed, lined.map((line) => line.text)),
+      p.types,
+    );
+    // Each line's findings, split onto its items here (the same split as the sync path's).
+    for (let k = 0; k < lined.length; k++) {
+      lined[k].setFindings(lines.get(lined[k])!, p.types, all[sent.length + keyed.length + k]);
+    }
     found = new Array(texts.length);
     for (const [i, findings] of known) found[i] = findings;
     for (let j = 0; j < sent.length; j++) {
@@ -186,6 +210,7 @@ export async function redactValueAsync(
   }
   for (const [i, id] of ids) rememberName(id, found[i]);
   for (const [i, first] of repeats) found[i] = found[first];
+  for (const [i, place] of places) found[i] = withLine(texts[i], found[i], place, p.types);
   const counts: RedactionCounts = {};
   const replaced: string[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {

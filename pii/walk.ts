@@ -21,11 +21,30 @@
 // not a context taken from above: there a key is a name), in document order (a key
 // before its value). Two keys of one object never become one: a key mapped onto a name the
 // object already has, or gets, becomes `<name> (2)`, `<name> (3)`… (see `distinctName`).
+//
+// An array that is a command's argument list (`{"command": ["sshpass", "-p", …]}`,
+// command_arrays.ts) carries its `CommandLine`: each of its leaves comes with its place in it
+// (`LinePlace`), so a redaction can hide what the joined line finds inside the item.
 
 import { type Context, contextBelow, fieldKey, judgedKeys, tupleKey } from "./pairs.ts";
+import { type CommandLine, commandLineOf } from "./command_arrays.ts";
 
 /** The key of a leaf: its property's name, an array's inherited key, or none. */
 export type LeafKey = string | undefined;
+
+/**
+ * Where a leaf is when its array is read as a command line (command_arrays.ts: `{"command":
+ * ["sshpass", "-p", …]}`): the line, the array and the leaf's index in it. Given to a walk's
+ * leaf callback as its third argument; `undefined` for every other leaf.
+ */
+export interface LinePlace {
+  line: CommandLine;
+  items: readonly unknown[];
+  index: number;
+}
+
+/** The callback a walk calls on a leaf: its value, its key and, in a command line, its place. */
+export type LeafFn<T> = (v: unknown, key: LeafKey, place?: LinePlace) => T;
 
 /**
  * Maps an object key: `name` is the key, `under` the key of the object holding it (as a leaf
@@ -46,6 +65,8 @@ interface Frame {
   tuple: string | undefined;
   /** The context its fields that say nothing take (pairs.ts; for an array, its items'). */
   context: Context | undefined;
+  /** For an array read as a command line (command_arrays.ts), that line. */
+  line: CommandLine | undefined;
   /**
    * For an object, the key its own keys are judged under: the key it is under by its own name
    * and pairs.ts's pairs, not a context taken from above (there a key is a name, `DB_PASS`,
@@ -67,7 +88,7 @@ interface Frame {
  */
 export function mapLeaves(
   value: unknown,
-  leaf: (v: unknown, key: LeafKey) => unknown,
+  leaf: LeafFn<unknown>,
   name?: MapName,
   collision?: (name: string) => Error,
 ): unknown {
@@ -91,7 +112,7 @@ export function mapLeaves(
       ? key
       : distinctName(top, key as string, name(key as string, top.names), collision);
     if (!isContainer(v)) {
-      assign(top.target, out, leaf(toLeaf(v), under));
+      assign(top.target, out, leaf(toLeaf(v), under, placeOf(top, key)));
       continue;
     }
     const seen = copies.get(v);
@@ -105,6 +126,12 @@ export function mapLeaves(
     stack.push(frame(v, copy, under, below(top, key, under), namesBelow(top, key)));
   }
   return root;
+}
+
+/** Where the leaf at `key` of `top` is in a command line, if `top` is one. */
+function placeOf(top: Frame, key: string | number): LinePlace | undefined {
+  if (top.line === undefined) return undefined;
+  return { line: top.line, items: top.source as unknown[], index: key as number };
 }
 
 /** The key a value at `key` of `top` is under: see {@linkcode LeafKey} and pairs.ts. */
@@ -224,6 +251,7 @@ function frame(
       : judgedKeys(source as Record<string, unknown>, keys, key),
     tuple: keys === null && judged ? tupleKey(source as unknown[]) : undefined,
     context: judged ? context : undefined,
+    line: keys === null && judged ? commandLineOf(source as unknown[], key) : undefined,
     names,
   };
 }
@@ -284,7 +312,7 @@ export interface WalkOptions {
  */
 export async function forEachLeafAsync(
   value: unknown,
-  visit: (v: unknown, key: LeafKey) => void,
+  visit: LeafFn<void>,
   options: WalkOptions = {},
   visitName?: (name: string, under: LeafKey) => void,
 ): Promise<void> {
@@ -306,7 +334,7 @@ export async function forEachLeafAsync(
     const v = (top.source as Record<string | number, unknown>)[key];
     const under = underOf(top, key);
     if (visitName !== undefined && top.keys !== null) visitName(key as string, top.names);
-    if (!isContainer(v)) visit(toLeaf(v), under);
+    if (!isContainer(v)) visit(toLeaf(v), under, placeOf(top, key));
     else if (!seen.has(v)) {
       seen.add(v);
       stack.push(frame(v, v, under, below(top, key, under), namesBelow(top, key)));
@@ -328,7 +356,7 @@ export async function forEachLeafAsync(
  */
 export async function mapLeavesAsync(
   value: unknown,
-  leaf: (v: unknown, key: LeafKey) => unknown,
+  leaf: LeafFn<unknown>,
   options: WalkOptions = {},
   name?: MapName,
 ): Promise<unknown> {
@@ -339,8 +367,8 @@ export async function mapLeavesAsync(
   let ordinal = 0;
   await forEachLeafAsync(
     value,
-    (v, key) => {
-      const out = leaf(v, key);
+    (v, key, place) => {
+      const out = leaf(v, key, place);
       if (!Object.is(out, v)) changed.set(ordinal, out);
       ordinal++;
     },

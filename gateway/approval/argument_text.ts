@@ -27,11 +27,17 @@
  */
 
 import {
+  type CommandLine,
+  commandLineOf,
   type Context,
   contextBelow,
   fieldKey,
+  isCommandKey,
+  isKnownProgram,
   judgedKeys,
   leafText,
+  type LinePlace,
+  MAX_COMMAND_ITEMS,
   tupleKey,
 } from "../../pii/mod.ts";
 import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
@@ -77,11 +83,14 @@ const LEVELS = [
  *   pii/pairs.ts gives: a pair's name, an object's key for its `value`, a tuple's first item,
  *   the nearest key above that gives context), to judge it as `key: text`; for a key itself, the key of the object holding it
  *   (not one taken from above);
- *   none at the root and for items of an array under no key
+ *   none at the root and for items of an array under no key. `place` is given for an item of
+ *   an array read as a command line (`{"command": ["sshpass", "-p", …]}`, pii/command_arrays.ts),
+ *   to redact what the joined line finds in it, as a result is (pass it on to
+ *   `redactKeyedText`)
  */
 export function renderArguments(
   args: Record<string, unknown>,
-  redact: (text: string, key?: string) => string = (text) => text,
+  redact: (text: string, key?: string, place?: LinePlace) => string = (text) => text,
 ): ArgumentText {
   let budget = MAX_VISITED_NODES;
   let unvisited = false;
@@ -94,15 +103,16 @@ export function renderArguments(
     key: string | undefined,
     context: Context | undefined,
     names: string | undefined,
+    place?: LinePlace,
   ): Tree => {
     budget--;
-    if (typeof value === "string") return { t: "s", v: redact(value, key) };
+    if (typeof value === "string") return { t: "s", v: redact(value, key, place) };
     if (typeof value === "number") {
       // A card or phone number may come as a JSON number, an SSN under its key as one
       // without its leading zeros (`leafText`).
       const text = leafText(value, key);
       if (text !== undefined) {
-        const shown = redact(text, key);
+        const shown = redact(text, key, place);
         if (shown !== text) return { t: "s", v: shown };
       }
       return { t: "p", v: JSON.stringify(value) ?? "null" };
@@ -119,8 +129,10 @@ export function renderArguments(
     if (Array.isArray(value)) {
       const items: Tree[] = [];
       const most = Math.min(value.length, LEVELS[0].items);
-      // A pair tuple's second item is judged under its first, as in a result (pii/pairs.ts).
+      // A pair tuple's second item is judged under its first, as in a result (pii/pairs.ts);
+      // a command's argument list also as the command line it is (pii/command_arrays.ts).
       const tuple = tupleKey(value);
+      const line = commandLine(value, key);
       for (let i = 0; i < most && budget > 0; i++) {
         items.push(
           build(
@@ -129,6 +141,7 @@ export function renderArguments(
             i === 1 && tuple !== undefined ? tuple : key,
             context,
             names,
+            line === undefined ? undefined : { line, items: value, index: i },
           ),
         );
       }
@@ -170,6 +183,18 @@ export function renderArguments(
     if (entries.length < total) unvisited = true;
     return { t: "o", entries, total };
   };
+  // An array is read as a command line when its key names one or its first item is a program
+  // (pii/command_arrays.ts); that reads its first item, and then up to MAX_COMMAND_ITEMS of
+  // them: those reads are counted against the budget like the values visited.
+  const commandLine = (items: unknown[], key: string | undefined): CommandLine | undefined => {
+    if (items.length < 2 || budget <= 0) return undefined;
+    if (!isCommandKey(key)) {
+      budget--;
+      if (!isKnownProgram(items[0])) return undefined;
+    }
+    budget -= Math.min(items.length, MAX_COMMAND_ITEMS);
+    return commandLineOf(items, key);
+  };
   const tree = build(args, 0, undefined, undefined, undefined);
   let last = "";
   for (const level of LEVELS) {
@@ -190,7 +215,7 @@ export function renderArguments(
 /** {@linkcode renderArguments}'s text alone. */
 export function argumentText(
   args: Record<string, unknown>,
-  redact?: (text: string, key?: string) => string,
+  redact?: (text: string, key?: string, place?: LinePlace) => string,
 ): string {
   return renderArguments(args, redact).text;
 }

@@ -8,6 +8,7 @@
  */
 
 import type { RpcContext } from "../../sandbox/mod.ts";
+import type { LinePlace } from "../../pii/mod.ts";
 import type { ApprovalBroker, NewApprovalRequest } from "./broker.ts";
 import type { ApprovalConfig } from "../config.ts";
 import { ApprovalPolicy, type ToolFacts } from "./policy.ts";
@@ -43,9 +44,10 @@ export interface ApprovalGateOptions {
   /**
    * Redacts one value's text (a string argument, a key) the way the execution's output is
    * redacted (its vault, its types), judged as `key: text` when the value is under object
-   * key `key` (see `renderArguments`); never a rendered JSON text.
+   * key `key` (see `renderArguments`); never a rendered JSON text. `place`: an item of a
+   * command's argument list, with what its joined line finds (pii/command_arrays.ts).
    */
-  redact(text: string, key?: string): string;
+  redact(text: string, key?: string, place?: LinePlace): string;
   /**
    * The session's vault, to show the values behind the placeholders the agent wrote and keep
    * the others (see `view_values.ts`). Absent: every placeholder stays as it is, and is
@@ -115,7 +117,7 @@ export class ApprovalGate {
     const hidden = new Map<string, HiddenValue["why"]>();
     const shown = renderArguments(
       viewArgs,
-      (text, key) => o.redact(revealForView(text, vault, hidden), key),
+      (text, key, place) => o.redact(revealForView(text, vault, hidden), key, place),
     );
     const request: NewApprovalRequest = {
       tenant: o.tenant,
@@ -234,14 +236,15 @@ export interface GateCaller {
  * there is no broker): then calls are not slowed at all.
  *
  * @param redact redacts a text like the execution's output (its vault and PII types), with
- *   the object key it is under as its context
+ *   the object key it is under as its context (and, for an item of a command's argument
+ *   list, its place in that line: see `renderArguments`)
  * @param vault the execution's vault, whose placeholders of values the agent wrote the view
  *   shows through (see `view_values.ts`)
  */
 export function approvalGate(
   broker: ApprovalBroker | undefined,
   caller: GateCaller,
-  redact: (text: string, key?: string) => string,
+  redact: (text: string, key?: string, place?: LinePlace) => string,
   vault?: ViewVault,
 ): ApprovalGate | undefined {
   const config = caller.tenant.approval;

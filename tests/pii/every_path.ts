@@ -40,7 +40,10 @@ export async function everyPath(value: Record<string, unknown>): Promise<unknown
   } finally {
     pool.close();
   }
-  const shown = renderArguments(value, (text, key) => redactKeyedText(text, key, mask).text);
+  const shown = renderArguments(
+    value,
+    (text, key, place) => redactKeyedText(text, key, mask, place).text,
+  );
   assert(!shown.shortened, shown.text);
   assertEquals(JSON.parse(shown.text), sync.value, "the approval view agrees");
   return sync.value;
