@@ -7,7 +7,7 @@
  */
 
 import { findPii, redactRenderedText, Vault, VaultStore } from "../pii/mod.ts";
-import { hasSetpriv, Sandbox, usersProblem } from "../sandbox/mod.ts";
+import { hasSetpriv, launcherPossible, Sandbox, usersProblem } from "../sandbox/mod.ts";
 import { UpstreamManager } from "../upstream/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import {
@@ -197,6 +197,7 @@ export class Gateway {
         deno: Deno.execPath(),
         allowRead: s.allowRead,
         setpriv: hasSetpriv(),
+        launcher: launcherPossible(),
       });
       if (problem) throw new ConfigError(problem);
     }

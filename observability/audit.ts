@@ -297,7 +297,10 @@ export class AuditLog implements AuditSink {
     }
     let db: DatabaseSync | undefined;
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      if (path !== ":memory:") {
+        mkdirSync(dirname(path), { recursive: true });
+        keepPrivate(path);
+      }
       db = new DatabaseSync(path);
       // WAL lets readers (ops, `recent`) run beside the writer; NORMAL sync is durable
       // across process crashes, which is what an audit trail of this kind needs.
@@ -620,6 +623,24 @@ export function storableApproval(entry: ApprovalAuditRecord): ApprovalAuditRecor
   if (scope !== undefined) row.scope = scope;
   if (reason !== undefined) row.reason = reason;
   return row;
+}
+
+/**
+ * Makes the audit database readable by its owner only (0600), before SQLite opens it: its
+ * write-ahead log and shared-memory files take the database's mode. Under the default umask
+ * it was 0644, so any local user, a sandbox under `sandbox.uidRange` among them, read every
+ * tenant's rows (red team l4). An existing database (and its -wal, -shm) is narrowed too.
+ */
+function keepPrivate(path: string): void {
+  try {
+    Deno.openSync(path, { create: true, write: true, mode: 0o600 }).close();
+  } catch { /* SQLite reports what is wrong with the path */ }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const mode = Deno.statSync(file).mode ?? 0;
+      if ((mode & 0o077) !== 0) Deno.chmodSync(file, mode & 0o700);
+    } catch { /* not there */ }
+  }
 }
 
 function migrate(db: DatabaseSync): void {

@@ -5,6 +5,9 @@
  * Built by the gateway with the system's C compiler when there is one (sandbox/launcher.ts).
  *
  * Usage: airlock-launcher GATEWAY_PID NICENESS [--uid=UID] PROGRAM [ARG…]
+ *        airlock-launcher GATEWAY_PID NICENESS --uid=UID --reap
+ * The second form only does step 2 and exits 0: it ends whatever still runs under UID when
+ * the gateway gives the id back (an escaped process's children must not outlive its execution).
  *
  * In order, then execv(PROGRAM, ["deno", ARG…]) with the environment it was given (argv[0] is
  * the runtime's name, not where it is installed: the code reads it as `process.argv0`):
@@ -173,6 +176,7 @@ int main(int argc, char **argv) {
   }
   int first = 3;
   long uid = -1;
+  int reap = 0;
   if (strncmp(argv[3], "--uid=", 6) == 0) {
     uid = strtol(argv[3] + 6, &end, 10);
     if (*end != '\0' || argv[3][6] == '\0' || uid < 1 || uid > 0x7ffffffe || argc < 5) {
@@ -180,7 +184,9 @@ int main(int argc, char **argv) {
       return 127;
     }
     first = 4;
+    reap = argc == 5 && strcmp(argv[4], "--reap") == 0;
   }
+  if (reap) return become((uid_t)uid) == 0 ? 0 : fail("reaping");
   if (setpgid(0, 0) != 0) return fail("process group");
   if (detach_terminal() != 0) return fail("detaching the terminal");
   if (uid > 0 && become((uid_t)uid) != 0) return fail("changing user");

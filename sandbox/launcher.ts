@@ -322,6 +322,24 @@ function isFile(path: string): boolean {
   }
 }
 
+/**
+ * Whether a launcher can be built here: not disabled (`AIRLOCK_SANDBOX_LAUNCHER=0`) and a C
+ * compiler present (`AIRLOCK_SANDBOX_CC`, else `cc`, `gcc` or `clang`). Synchronous, for start-up
+ * checks of settings that need the launcher (`sandbox.uidRange`).
+ */
+export function launcherPossible(): boolean {
+  try {
+    if (Deno.env.get(DISABLED_BY_ENV) === "0") return false;
+    const chosen = Deno.env.get(COMPILER_ENV);
+    if (chosen) return isFile(chosen);
+  } catch {
+    return false;
+  }
+  return ["cc", "gcc", "clang"].some((name) =>
+    ["/usr/bin", "/usr/local/bin", "/bin"].some((dir) => isFile(`${dir}/${name}`))
+  );
+}
+
 async function findCompiler(): Promise<string | undefined> {
   const chosen = Deno.env.get(COMPILER_ENV);
   if (chosen) {

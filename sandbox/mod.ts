@@ -17,7 +17,7 @@ export { Sandbox, type SandboxOptions, type SandboxStats } from "./sandbox.ts";
 export { ExecutionQueue, QueueFullError } from "./queue.ts";
 export { SandboxUnavailableError } from "./unavailable.ts";
 export { hasSetpriv, type OrphanGuard, SANDBOX_NICENESS } from "./spawn.ts";
-export { launcherPath, prepareLauncher } from "./launcher.ts";
+export { launcherPath, launcherPossible, prepareLauncher } from "./launcher.ts";
 export {
   checkUidRange,
   MAX_SANDBOX_UID,

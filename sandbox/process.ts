@@ -26,8 +26,16 @@ import {
   sanitizeError,
 } from "./outcome.ts";
 import { acquireRuntime, DEFAULT_DISK_LIMIT_BYTES } from "./runtime_dir.ts";
-import { harnessWarmer, newOrigin, spawnChild, startedByLauncher, storageDirs } from "./spawn.ts";
-import type { SandboxUsers } from "./users.ts";
+import {
+  harnessWarmer,
+  newOrigin,
+  reapUser,
+  reapUserSync,
+  spawnChild,
+  startedByLauncher,
+  storageDirs,
+} from "./spawn.ts";
+import { SandboxUsers } from "./users.ts";
 import {
   LAUNCHER_FAILED_STATUS,
   launcherFailed,
@@ -274,10 +282,13 @@ export class SandboxProcess {
       await cpuLimit.dispose();
       throw error;
     }
-    // The id is free again only once the process's files are gone.
+    // The id is free again only once the process's files are gone and nothing runs under it
+    // (what an escaped process started in a session of its own outlived it, red team l4).
     const release = async () => {
       await runtime.release();
-      if (uid !== undefined) users!.give(uid);
+      if (uid === undefined) return;
+      if (await reapUser(uid)) users!.give(uid);
+      else console.error(`airlock sandbox: id ${uid} could not be reaped; it is not reused`);
     };
     const origin = newOrigin();
     let child: Deno.ChildProcess;
@@ -291,10 +302,12 @@ export class SandboxProcess {
         uid,
       });
     } catch (error) {
-      // Out of file descriptors or processes: give back what was taken for it.
+      // Out of file descriptors or processes, or no launcher: give back what was taken for
+      // it (nothing ran under the id).
       await guard.dispose();
       await cpuLimit.dispose();
-      await release();
+      await runtime.release();
+      if (uid !== undefined) users!.give(uid);
       throw error;
     }
     const watch = supervise(child);
@@ -664,3 +677,9 @@ export class SandboxProcess {
     return this.#cleaned;
   }
 }
+
+globalThis.addEventListener("unload", () => {
+  // The gateway's sandboxes die with it (parent-death signal); what an escaped one started in a
+  // session of its own does not: every id still held is reaped on the way out.
+  for (const uid of SandboxUsers.heldEverywhere()) reapUserSync(uid);
+});

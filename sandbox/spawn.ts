@@ -78,9 +78,12 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
       launcherFailed(`cannot be started (${(error as Error).message})`);
     }
   }
-  if (spec.uid !== undefined && !setprivPath()) {
-    // Running it as the gateway's user instead would quietly drop the second layer.
-    throw new Error("airlock sandbox: setpriv (util-linux) is missing: cannot run as another user");
+  if (spec.uid !== undefined) {
+    // Only the launcher: it kills what an earlier holder of the id left before anything of
+    // the id is dumpable (the chain's bash, dumpable after setpriv's exec, could be traced and
+    // kept from killing, red team l4), and empties the id's keyrings. Running it as the
+    // gateway's user instead would quietly drop the second layer.
+    throw new Error("airlock sandbox: the launcher is not available: cannot run as another user");
   }
   // setsid(1), setpriv(1), nice(1), bash's `exec` and env(1) each replace themselves with
   // the next program (setsid forks only when the caller leads a process group, which a
@@ -97,16 +100,7 @@ export function spawnChild(spec: ChildSpec): Deno.ChildProcess {
         "--pdeathsig",
         "KILL",
         ...dropPrivilegesArgs(),
-        // setpriv sets the parent-death signal after the ids (Linux clears it when they change).
-        ...(spec.uid === undefined
-          ? []
-          : [`--reuid=${spec.uid}`, `--regid=${spec.uid}`, "--clear-groups"]),
       ]
-      : []),
-    // As the new id, every other process of it is killed first, as the launcher does (what an
-    // earlier holder of the id left running could read this one's memory).
-    ...(spec.uid !== undefined && bashPath()
-      ? [bashPath()!, "-c", 'kill -9 -1 2>/dev/null; exec "$@"', "airlock-sandbox"]
       : []),
     // bash exports SHLVL to what it runs; the sandbox gets only the variables below.
     ...(bashPath() && envPath() ? [envPath()!, "-u", "SHLVL"] : []),
@@ -371,6 +365,46 @@ function setprivPath(): string | undefined {
 /** Whether setpriv (util-linux) exists: running sandboxes as other users needs it. */
 export function hasSetpriv(): boolean {
   return setprivPath() !== undefined;
+}
+
+/**
+ * Kills every process still running under `uid` (the launcher's `--reap`: as that id,
+ * `kill(-1)`, and its keyrings emptied), before the id is given back: a process an escaped
+ * sandbox left behind (its own session, re-parented to init) must not outlive its execution
+ * (red team l4). Resolves `false` when there is no launcher or it failed (logged once).
+ */
+export async function reapUser(uid: number): Promise<boolean> {
+  const launcher = launcherPath();
+  if (!launcher) return false;
+  try {
+    const status = await new Deno.Command(launcher, {
+      args: [String(Deno.pid), "0", `--uid=${uid}`, "--reap"],
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return status.success;
+  } catch {
+    return false;
+  }
+}
+
+/** {@link reapUser}, synchronously (for the gateway's `unload`, where nothing can be awaited). */
+export function reapUserSync(uid: number): boolean {
+  const launcher = launcherPath();
+  if (!launcher) return false;
+  try {
+    return new Deno.Command(launcher, {
+      args: [String(Deno.pid), "0", `--uid=${uid}`, "--reap"],
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
 }
 
 function envFlag(name: string): boolean {

@@ -44,6 +44,12 @@ export class SandboxUsers {
   readonly range: UidRange;
   #next: number;
   #held = new Set<number>();
+  static readonly #all = new Set<SandboxUsers>();
+
+  /** Every id held now by any instance (for the gateway's exit: each is reaped then). */
+  static heldEverywhere(): number[] {
+    return [...SandboxUsers.#all].flatMap((users) => [...users.#held]);
+  }
 
   /** @throws RangeError when the range is empty, includes root or exceeds {@link MAX_SANDBOX_UID} */
   constructor(range: UidRange) {
@@ -55,6 +61,7 @@ export class SandboxUsers {
     // rather than share the id (red team k1).
     const size = range.last - range.first + 1;
     this.#next = range.first + crypto.getRandomValues(new Uint32Array(1))[0] % size;
+    SandboxUsers.#all.add(this);
   }
 
   /**
@@ -175,14 +182,17 @@ export interface UsersSetting {
   deno: string;
   /** Paths granted to every process (`allowRead`). */
   allowRead: string[];
-  /** Whether setpriv exists (the chain the launcher falls back to needs it). */
+  /** Whether setpriv exists. */
   setpriv: boolean;
+  /** Whether the launcher can be built here (`launcherPossible`): only it starts other users. */
+  launcher: boolean;
 }
 
 /**
  * Why the gateway cannot run its sandboxes under `setting.range`, or `undefined` when it can:
  * the gateway must run as root, the range must be valid, hold at least
- * {@link minimumUids} ids and no account's or group's id, setpriv must exist, and the Deno executable and every `allowRead` path must be usable by
+ * {@link minimumUids} ids and no account's or group's id, setpriv and a C compiler (for the
+ * launcher) must exist, and the Deno executable and every `allowRead` path must be usable by
  * other users (else every execution would fail, or a grant would silently grant nothing).
  */
 export function usersProblem(setting: UsersSetting): string | undefined {
@@ -193,6 +203,10 @@ export function usersProblem(setting: UsersSetting): string | undefined {
     return "sandbox.uidRange needs a gateway running as root (to change a process's user)";
   }
   if (!setting.setpriv) return "sandbox.uidRange needs setpriv (util-linux)";
+  if (!setting.launcher) {
+    return "sandbox.uidRange needs the sandbox launcher: a C compiler (cc, gcc or clang, or " +
+      "AIRLOCK_SANDBOX_CC) and AIRLOCK_SANDBOX_LAUNCHER not 0";
+  }
   const size = range.last - range.first + 1;
   const needed = minimumUids(setting.processes);
   if (size < needed) {

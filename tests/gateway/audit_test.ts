@@ -520,3 +520,25 @@ Deno.test("a long call error is cut on a placeholder's edge, and the cut is mark
     log.close();
   }
 });
+
+Deno.test("the audit database, its log and shared memory are readable by their owner only", async () => {
+  // Red team l4: created 0644 under the default umask, any local user (a sandbox under
+  // sandbox.uidRange among them) read every tenant's rows.
+  await withDir((dir) => {
+    const fresh = `${dir}/fresh.db`;
+    const log = AuditLog.open(fresh);
+    log.record(sample({ time: new Date().toISOString() }));
+    for (const file of [fresh, `${fresh}-wal`, `${fresh}-shm`]) {
+      assertEquals((Deno.statSync(file).mode ?? 0) & 0o777, 0o600, file);
+    }
+    log.close();
+    // One made by an older version, open to all, is narrowed when opened.
+    const old = `${dir}/old.db`;
+    new DatabaseSync(old).close();
+    Deno.chmodSync(old, 0o644);
+    Deno.writeTextFileSync(`${old}-wal`, "");
+    Deno.chmodSync(`${old}-wal`, 0o666);
+    AuditLog.open(old).close();
+    assertEquals((Deno.statSync(old).mode ?? 0) & 0o777, 0o600);
+  });
+});
