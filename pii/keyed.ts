@@ -31,11 +31,24 @@
 //   (`objectName` in object_names.ts), in text as under a key: a rule of its own here
 //   had let base64 key material with a `/` (`{"key": "wJalrXUtnFEMI/K7MDENG/…"}`) through
 //   raw.
+//
+// Some parts of a value are read under the key apart, after the head (value_parts.ts): a URL's
+// secret-looking parts under a key that gives a secret's context (the detectors read a URL
+// after a credential word as a place), and the session cookies' values in cookie text under a
+// `Cookie`/`Set-Cookie` name (red team l1). The same keyed text goes to every path (sync,
+// inline, workers), and `mergeKeyed` moves what is found in a part back to its place.
 
 import type { Finding, PiiType } from "./types.ts";
 import { findPii } from "./find.ts";
 import { ABOUT_WORDS } from "./about_words.ts";
 import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
+import {
+  COOKIE_CONTEXT,
+  cookieSessionParts,
+  namesCookieText,
+  type Span,
+  urlSecretParts,
+} from "./value_parts.ts";
 
 /**
  * Longest tail of a key put before its value, in UTF-16 code units. The detectors read at
@@ -295,13 +308,20 @@ const HOOK_EVENTS: ReadonlySet<string> = new Set([
   "run",
 ]);
 
+/** How a word ends that writes its plural with `-es`. */
+const SIBILANT_END = /(?:s|x|z|ch|sh)$/;
+
 /** Whether `word` or its singular (`hosts`, `policies`, `aliases`, `addresses`) is one of `set`. */
 function hasForm(set: ReadonlySet<string>, word: string): boolean {
   if (set.has(word)) return true;
   const n = word.length;
   if (n < 3 || word.charCodeAt(n - 1) !== 115 || word.charCodeAt(n - 2) === 115) return false;
   if (set.has(word.slice(0, -1))) return true;
-  if (n > 3 && word.endsWith("es") && set.has(word.slice(0, -2))) return true;
+  // `-es` only after a sibilant (`addresses`, `aliases`, `boxes`, `patches`): `ones` is no
+  // plural of `on` (red team l1).
+  if (n > 3 && word.endsWith("es") && SIBILANT_END.test(word.slice(0, -2))) {
+    if (set.has(word.slice(0, -2))) return true;
+  }
   return n > 4 && word.endsWith("ies") && set.has(word.slice(0, -3) + "y");
 }
 
@@ -527,12 +547,65 @@ function tailOf(key: string): string {
 /**
  * The second text detection reads for a non-empty value under `key` (see the module
  * comment): `key: ` and the value's first {@linkcode KEY_CONTEXT_HEAD_UNITS} units (not
- * ending inside a surrogate pair); `undefined` when there is no key, no value, or the key
- * gives no context ({@linkcode givesContext}).
+ * ending inside a surrogate pair) when the key gives context ({@linkcode givesContext}), then
+ * one line for each part of the value read apart ({@linkcode partsOf}: a URL's secret-looking
+ * parts under a credential key, a session cookie's value in cookie text), each after `key: `
+ * or {@linkcode COOKIE_CONTEXT}`: `; `undefined` when there is no key, no value, or nothing to
+ * read.
  */
 export function keyedText(text: string, key: string | undefined): string | undefined {
-  if (text.length === 0 || !givesContext(key)) return undefined;
-  return contextPrefix(key) + headOf(text);
+  if (text.length === 0 || key === undefined || key.length === 0) return undefined;
+  // Most keys give no context and name no cookie text: nothing more is read for them.
+  if (!givesContext(key) && !namesCookieText(key)) return undefined;
+  return layoutOf(text, key)?.text;
+}
+
+/** A part of a value read apart in a keyed text ({@linkcode keyedText}). */
+interface PartRead extends Span {
+  /** Where the part starts in the keyed text. */
+  readonly at: number;
+}
+
+/** A keyed text and where its pieces are: see {@linkcode keyedText}. */
+interface Layout {
+  /** The keyed text. */
+  readonly text: string;
+  /** End of the `key: head` read in it (0 when the key gives no context). */
+  readonly main: number;
+  /** The parts read apart, in order. */
+  readonly parts: readonly PartRead[];
+}
+
+/**
+ * The parts of `text` read apart under `key`, with what is read before each: the value of
+ * each session cookie when `key` names cookie text (value_parts.ts `namesCookieText`,
+ * `cookieSessionParts`), after {@linkcode COOKIE_CONTEXT}; the secret-looking parts of a URL
+ * when `key` gives a secret's context (value_parts.ts `urlSecretParts`), after the key.
+ * Linear in the length of `text` (at most its first 2 Ki units are read).
+ */
+function partsOf(text: string, key: string): [string, Span[]] | undefined {
+  if (namesCookieText(key)) return [COOKIE_CONTEXT + ": ", cookieSessionParts(text)];
+  if (!contextTypes(key).includes("secret")) return undefined;
+  return [contextPrefix(key), urlSecretParts(text)];
+}
+
+/** The {@linkcode Layout} of `text` under `key`; `undefined` when nothing is read. */
+function layoutOf(text: string, key: string): Layout | undefined {
+  const gives = givesContext(key);
+  if (!gives && !namesCookieText(key)) return undefined;
+  let out = gives ? contextPrefix(key) + headOf(text) : "";
+  const main = out.length;
+  const parts: PartRead[] = [];
+  const apart = partsOf(text, key);
+  if (apart !== undefined) {
+    const [prefix, spans] = apart;
+    for (const span of spans) {
+      out += "\n" + prefix;
+      parts.push({ start: span.start, end: span.end, at: out.length });
+      out += text.slice(span.start, span.end);
+    }
+  }
+  return out.length === 0 ? undefined : { text: out, main, parts };
 }
 
 /**
@@ -542,8 +615,10 @@ export function keyedText(text: string, key: string | undefined): string | undef
  * in the key and runs into the value is cut at the value's start; a keyed finding of a probed
  * type the key does not give ({@linkcode contextTypes}) is dropped; where findings of the two
  * overlap, they become one spanning both (of the type of the one that starts first, the
- * longer on a tie, the keyed one on a tie of both: that is the text's verdict). Sorted and
- * non-overlapping; linear in the number of findings.
+ * longer on a tie, the keyed one on a tie of both: that is the text's verdict). A secret found
+ * in a part read apart ({@linkcode keyedText}) is moved to the part's place in the value; nothing
+ * else found there counts. Sorted and non-overlapping; linear in the length of the value's head
+ * and in the number of findings (the parts' findings sorted: at most a few dozen).
  */
 export function mergeKeyed(
   alone: readonly Finding[],
@@ -551,22 +626,39 @@ export function mergeKeyed(
   key: string | undefined,
   text: string,
 ): Finding[] {
-  if (keyed.length === 0) return alone as Finding[];
-  const offset = contextPrefix(key).length;
+  if (keyed.length === 0 || key === undefined) return alone as Finding[];
+  const layout = layoutOf(text, key);
+  if (layout === undefined) return alone as Finding[];
+  const offset = layout.main > 0 ? contextPrefix(key).length : 0;
   const cut = text.length > KEY_CONTEXT_HEAD_UNITS
     ? headOf(text).length - HEAD_MARGIN_UNITS
     : Infinity;
   const given = contextTypes(key);
   const moved: Finding[] = [];
+  let p = 0;
   for (const f of keyed) {
-    if (f.end <= offset) continue;
-    const start = Math.max(f.start, offset) - offset;
-    const end = f.end - offset;
-    if (end > cut) break;
-    // A key adds only what it means (module comment): the probed types it gives.
-    if (PROBED.has(f.type) && !given.includes(f.type)) continue;
-    moved.push({ type: f.type, start, end, value: "" });
+    if (f.start < layout.main) {
+      if (f.end <= offset) continue;
+      const start = Math.max(f.start, offset) - offset;
+      const end = Math.min(f.end, layout.main) - offset;
+      if (end > cut) continue;
+      // A key adds only what it means (module comment): the probed types it gives.
+      if (PROBED.has(f.type) && !given.includes(f.type)) continue;
+      moved.push({ type: f.type, start, end, value: "" });
+      continue;
+    }
+    // A part read apart: only a secret found in it counts (it was read for one).
+    const parts = layout.parts;
+    while (p < parts.length && parts[p].at + (parts[p].end - parts[p].start) <= f.start) p++;
+    if (p >= parts.length) break;
+    const part = parts[p];
+    if (f.type !== "secret" || f.end <= part.at) continue;
+    const start = part.start + Math.max(f.start - part.at, 0);
+    const end = Math.min(part.start + (f.end - part.at), part.end);
+    if (end > start) moved.push({ type: f.type, start, end, value: "" });
   }
+  // The parts' findings follow the head's in the keyed text, not in the value.
+  if (layout.parts.length > 0) moved.sort((a, b) => a.start - b.start || b.end - a.end);
   if (moved.length === 0) return alone as Finding[];
   // Two sorted lists merged by start (then longer, then keyed first); overlaps joined.
   const out: Finding[] = [];
@@ -641,7 +733,12 @@ export function nameId(
   }
   if (under !== lastUnder) {
     lastUnder = under;
-    lastPrefix = givesContext(under) ? contextPrefix(under) : "";
+    // Cookie text reads parts of a name apart: its names are remembered apart too.
+    lastPrefix = givesContext(under)
+      ? contextPrefix(under)
+      : namesCookieText(under)
+      ? "\u0002" + COOKIE_CONTEXT
+      : "";
   }
   return typesKey + "\u0001" + lastPrefix + "\u0001" + name;
 }

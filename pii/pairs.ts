@@ -33,7 +33,9 @@
 //   judged under the nearest key above it that gives context, up to `MAX_CONTEXT_LEVELS`
 //   objects down (red team round 5, g1: arrays under such keys were redacted, objects not),
 //   unless it says what it is itself (an ARN, a URL, a command line, a host name:
-//   plain_values.ts; red team j1: an approver saw `[SECRET_1_…]` for them). An object under a
+//   plain_values.ts; red team j1: an approver saw `[SECRET_1_…]` for them). A field that says
+//   what it holds (`role`, `project`, `on_start`) keeps that meaning only for a value that fits
+//   it: one that looks like a secret takes the context above (red team l1). An object under a
 //   key that keeps its own meaning still takes the context (`{"passwords": {"hosts": {"db1":
 //   …}}}` holds passwords by host). A bare `key` passes nothing down: a composite key's parts
 //   (`{"Key": {"pk": {"S": …}}}`) are names, not credentials; a Kubernetes Secret's `data`
@@ -45,12 +47,13 @@
 // own probes) is taken: a value is never judged under a key that says less than its own.
 // The work per object is constant beyond one look at each of its keys.
 
-import { givesContext, takesContext } from "./keyed.ts";
+import { contextTypes, givesContext, takesContext } from "./keyed.ts";
 import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
-import { shannonEntropy } from "./checksums.ts";
+import { looksRandom, namesSession } from "./cookie_values.ts";
 import { isPlainValue } from "./plain_values.ts";
+import { COOKIE_CONTEXT, looksSecretValue } from "./value_parts.ts";
 
-export { GENERIC_FIELDS };
+export { COOKIE_CONTEXT, GENERIC_FIELDS };
 
 /**
  * The context a Kubernetes Secret's `data` (base64) and `stringData` (only a Secret has it)
@@ -87,13 +90,6 @@ const COOKIE_FIELDS: ReadonlySet<string> = new Set([
 ]);
 /** Last words of a key whose items are cookies (`cookies`, `Set-Cookie`, `cookie_jar`…). */
 const COOKIE_KEY = /cookies?(?:[^a-z0-9]*jar)?$/i;
-
-/**
- * The key a cookie's value is judged under when the cookie's name gives no context: a token
- * word, so a random-looking value is found as a secret and a plain one (`dark`, `en-US`,
- * `GA1.2.…`) is not.
- */
-export const COOKIE_CONTEXT = "cookie token";
 
 /**
  * The value fields of `object` that stand beside a name field, each with that name's text:
@@ -195,7 +191,10 @@ function bareName(
  * field that would take a key from above (a generic one, or one that takes its container's
  * context: keyed.ts `takesContext`) whose value says what it is (an ARN, a URL, a command
  * line, a host name: plain_values.ts `isPlainValue`; for an array, each of its items) keeps
- * its own name, which says nothing.
+ * its own name, which says nothing. A string field (or an array of strings) that keeps its own
+ * meaning by its name and gives no secret's context, whose value looks like a secret
+ * (value_parts.ts `looksSecretValue`; not a UUID under an id field) and says nothing else, gets
+ * {@linkcode TAKES_CONTEXT}: it takes its container's context after all.
  * (Fields that take their container's context, {@linkcode fieldKey}, are not in it
  * otherwise.) `undefined` when every field keeps its own name. Linear in the number of keys; at most a few
  * {@linkcode givesContext} asks per object (each remembered per key).
@@ -225,16 +224,48 @@ export function judgedKeys(
     if (out?.has(field)) continue;
     const generic = field.length <= MAX_GENERIC_UNITS && GENERIC_FIELDS.has(field.toLowerCase());
     const v = object[field];
-    // A value that says what it is (an ARN, a host name, a command line: plain_values.ts) takes
-    // no key from above: it is judged under its own, which says nothing (red team j1).
-    if (
-      (typeof v === "string" || Array.isArray(v)) && (generic || takesContext(field)) &&
-      saysWhatItIs(v)
+    if (typeof v !== "string" && !Array.isArray(v)) {
+      if (generic) (out ??= new Map()).set(field, under);
+      continue;
+    }
+    if (generic || takesContext(field)) {
+      // A value that says what it is (an ARN, a host name, a command line: plain_values.ts)
+      // takes no key from above: it is judged under its own, which says nothing (red team j1).
+      if (saysWhatItIs(v)) (out ??= new Map()).set(field, field);
+      else if (generic) (out ??= new Map()).set(field, under);
+    } else if (
+      !namesItsId(field, v) && looksSecretValue(v) && !contextTypes(field).includes("secret") &&
+      !saysWhatItIs(v)
     ) {
-      (out ??= new Map()).set(field, field);
-    } else if (generic) (out ??= new Map()).set(field, under);
+      // A field that says what it holds (`role`, `project`, `on_start`, `entrypoint`), or gives
+      // a context other than a secret's (`callback_url`: a phone's), keeps that meaning only for
+      // a value that fits it: one that looks like a secret takes the context
+      // above like any other field (red team l1: `{"passwords": {"admin_role": …}}`,
+      // `{"api_keys": {"billing_project": …}}` came back raw). A name alone never takes a
+      // secret out of a credential's context.
+      (out ??= new Map()).set(field, TAKES_CONTEXT);
+    }
   }
   return out;
+}
+
+/**
+ * What {@linkcode judgedKeys} gives a field that keeps its own meaning by its name but whose
+ * value looks like a secret: {@linkcode fieldKey} reads it as the context's key, when there is
+ * a context, and as the field's own name otherwise. (A NUL in it: no detector's word.)
+ */
+export const TAKES_CONTEXT = "\u0000takes context";
+
+/** A UUID: what a field named for an id (`id`, `instanceId`, `tenant_uuid`) holds. */
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** A key whose last word names an id (`id`, `ids`, `instanceId`, `tenant_uuid`, `GUID`). */
+const ID_FIELD =
+  /(?:^|[^A-Za-z])(?:[iI][dD]|[uUgG][uU][iI][dD])[sS]?$|[a-z](?:Id|ID|Uuid|UUID|Guid|GUID)s?$/;
+
+/** Whether `v` is a UUID under a field named for an id (the value fits the name). */
+function namesItsId(field: string, v: unknown): boolean {
+  return typeof v === "string" && v.length === 36 && UUID.test(v) &&
+    ID_FIELD.test(field.slice(-32));
 }
 
 /** Longest array whose items {@linkcode saysWhatItIs} reads; a longer one does not say. */
@@ -265,80 +296,6 @@ function isCookie(
   return false;
 }
 
-/**
- * Whether a cookie's name names a session, a login or an id (`session`, `laravel_session`,
- * `_gh_sess`, `PHPSESSID`, `JSESSIONID`, `connect.sid`, `ASP.NET_SessionId`, `.ASPXAUTH`,
- * `.AspNetCore.Cookies`, `wordpress_logged_in_<hash>`, `XSRF-TOKEN`, `remember_web_<hash>`,
- * `visitor_id`, `userId`), or carries a `__Host-`/`__Secure-` prefix (a server asks for one
- * only for a cookie that must not leak): its value is judged as a token's. Reads at most
- * {@linkcode MAX_COOKIE_NAME_UNITS} units of it from its start (a framework's word comes
- * first, a hash of the site after it: red team j1, `wordpress_logged_in_5c0f…` was read by its
- * hash alone) and {@linkcode MAX_FIELD_UNITS} from its end.
- */
-function namesSession(name: string): boolean {
-  const head = name.slice(0, MAX_COOKIE_NAME_UNITS);
-  return SESSION_PARTS.test(head) || SESSION_PREFIX.test(head) ||
-    SESSION_ID.test(name.slice(-MAX_FIELD_UNITS));
-}
-/** Longest head of a cookie's name {@linkcode namesSession} reads, in UTF-16 code units. */
-const MAX_COOKIE_NAME_UNITS = 128;
-const SESSION_PARTS =
-  /sess|auth|token|sid|jwt|csrf|xsrf|secret|log(?:ged)?_?in|remember|key|sig|pass|cred|aspnet|aspx|wordpress|cfid|antiforgery/i;
-/** The cookie prefixes of RFC 6265bis, which bind a cookie to a secure origin. */
-const SESSION_PREFIX = /^__(?:Host|Secure)-/i;
-/** A last word `id` or `uid` (`visitor_id`, `userId`, `ajs_uid`), not `paid` or `fluid`. */
-const SESSION_ID = /(?:^|[^A-Za-z])[uU]?[iI][dD]$|[a-z]U?I[dD]$/;
-
-/** Longest head of a cookie's value {@linkcode looksRandom} reads, in UTF-16 code units. */
-const MAX_RANDOM_UNITS = 256;
-/** A token's alphabet: base64, base64url, hex, JWT, percent-encoding; no list or phrase. */
-const TOKEN_ALPHABET = /^[A-Za-z0-9+/=_.~%-]+$/;
-/**
- * What joins the parts of a structured cookie value: `|`, `:`, `.` and their percent-encoded
- * forms (WordPress `admin|1733011200|<random>|<hmac>`, Express `s:<id>.<signature>`; Rails'
- * `<data>--<digest>` is in a token's alphabet, read whole).
- */
-const PART_SEPARATORS = /[|:.]|%7[Cc]|%3[Aa]|%2[Ee]/;
-
-/**
- * Whether a cookie's value looks random (a session id under a name that says nothing of it):
- * its first {@linkcode MAX_RANDOM_UNITS} units are a random token ({@linkcode randomToken}),
- * or, split at {@linkcode PART_SEPARATORS}, one of their parts is (red team j1: a WordPress
- * login cookie's `|`, outside a token's alphabet, kept it raw). `solarized-dark-2024`,
- * `sku-12345,sku-67890`, `necessary,analytics` and `GA1.2.1234567890.1700000000` are not.
- */
-function looksRandom(value: unknown): boolean {
-  if (typeof value !== "string" || value.length < 16) return false;
-  const head = value.slice(0, MAX_RANDOM_UNITS);
-  if (randomToken(head)) return true;
-  const parts = head.split(PART_SEPARATORS);
-  return parts.length > 1 && parts.some(randomToken);
-}
-
-/**
- * Whether `head` is a random token: at least 16 units of a token's alphabet, of at least 3
- * bits of entropy per character, with few vowels among its letters (at most 1 in 4: English
- * runs near 0.38, random letters 0.19), many digits (at least 3 in 10: hex), or, from 20
- * units, both cases and a digit (base64).
- */
-function randomToken(head: string): boolean {
-  if (head.length < 16 || !TOKEN_ALPHABET.test(head) || shannonEntropy(head) < 3) return false;
-  let letters = 0, vowels = 0, digits = 0, upper = 0;
-  for (let i = 0; i < head.length; i++) {
-    const raw = head.charCodeAt(i);
-    const c = raw | 32;
-    if (c >= 97 && c <= 122) {
-      letters++;
-      if (raw < 97) upper++;
-      if (c === 97 || c === 101 || c === 105 || c === 111 || c === 117) vowels++;
-    } else if (c >= 48 && c <= 57) digits++;
-  }
-  // Base64 of random bytes mixes cases and digits; its vowel share swings past 1 in 4 for
-  // about one value in five (red team h1: 55–72 of 300 random session cookies kept raw).
-  const mixed = upper > 0 && upper < letters && digits > 0 && head.length >= 20;
-  return mixed || (letters > 0 && vowels / letters <= 0.25) || digits / head.length >= 0.3;
-}
-
 /** Object levels below a key that gives context through which it reaches (see the module comment). */
 export const MAX_CONTEXT_LEVELS = 4;
 
@@ -366,7 +323,7 @@ export function contextOf(key: string | undefined): Context | undefined {
 
 /**
  * The key field `field` of an object is judged under: the key {@linkcode judgedKeys} gives it
- * (`pairs`), else, when its object has a `context` and `field` takes one (keyed.ts
+ * (`pairs`; for {@linkcode TAKES_CONTEXT} the context's key, or itself without a context), else, when its object has a `context` and `field` takes one (keyed.ts
  * `takesContext`: it gives none and says nothing of its value), the context's key, else
  * itself. One remembered verdict per field, asked only under a context.
  */
@@ -376,6 +333,7 @@ export function fieldKey(
   context: Context | undefined,
 ): string {
   const paired = pairs?.get(field);
+  if (paired === TAKES_CONTEXT) return context?.key ?? field;
   if (paired !== undefined) return paired;
   return context !== undefined && takesContext(field) ? context.key : field;
 }

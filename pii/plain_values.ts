@@ -1,6 +1,7 @@
 /**
  * Values that say what they are whatever key they are under: an ARN, a URL without user
- * information, a command line, a host name, a cloud resource id, a region, a timestamp. None
+ * information and with nothing secret-looking in its path, query or fragment, a command
+ * line, a host name, a cloud resource id, a region, a timestamp. None
  * is a credential, and a value judged under a key above it that says nothing of it (pairs.ts:
  * `{"credentials": {"prod": {"exec": "rm$IFS-rf$IFS/srv"}}}`) is judged alone when it is one
  * of these (red team j1: an approver saw `[SECRET_1_…]` for a command, a host and an ARN under
@@ -14,6 +15,7 @@
  */
 
 import { COMMON_TLDS } from "./detect_email.ts";
+import { urlSecretParts } from "./value_parts.ts";
 
 /** Longest value judged by its shape, in UTF-16 code units: a longer one is not. */
 export const MAX_PLAIN_UNITS = 2048;
@@ -182,7 +184,8 @@ const SHELL_MARK = /(?:[ \t]|\$IFS|\$\{IFS\})[-/~$@"']|[|;<>`]|&&|\$\(/;
 
 /**
  * Whether `text` is, whole, one of the shapes of the module comment: an ARN or an Azure
- * resource id, a URL without user information, an AWS resource id, a cloud region, an ISO 8601
+ * resource id, a URL without user information or secret-looking parts (value_parts.ts
+ * `urlSecretParts`), an AWS resource id, a cloud region, an ISO 8601
  * or HTTP timestamp, a host name ({@linkcode isHostName}) or a command line
  * ({@linkcode isCommandLine}). False for a value longer than {@linkcode MAX_PLAIN_UNITS} units.
  * Linear in the length of `text`.
@@ -190,7 +193,11 @@ const SHELL_MARK = /(?:[ \t]|\$IFS|\$\{IFS\})[-/~$@"']|[|;<>`]|&&|\$\(/;
 export function isPlainValue(text: string): boolean {
   const n = text.length;
   if (n < 4 || n > MAX_PLAIN_UNITS) return false;
-  return ARN.test(text) || AZURE_ID.test(text) || URL.test(text) || AWS_ID.test(text) ||
+  // A URL is plain only when none of its path segments, query values or fragment pieces looks
+  // secret (red team l1: `{"passwords": {"prod": "https://x.example/t/<random>"}}` was judged
+  // alone, and a URL after a credential word is a place to the detectors).
+  if (URL.test(text)) return urlSecretParts(text).length === 0;
+  return ARN.test(text) || AZURE_ID.test(text) || AWS_ID.test(text) ||
     REGION.test(text) || ISO_TIME.test(text) || HTTP_TIME.test(text) || isHostName(text) ||
     isCommandLine(text);
 }

@@ -94,7 +94,7 @@ Deno.test("structure inherit: an own key that says what the value is keeps it", 
     phone: { phone_count: 4155550134, count: 4155550135 },
     passwords: {
       password_changed_at: "2024-01-15T10:00:00Z",
-      prod: { created: "2024-01-15T10:00:00Z", type: "Xk9mQ2pL7vR4nW8sT3yU" },
+      prod: { created: "2024-01-15T10:00:00Z", type: "postgres-master" },
     },
     password_policy: { min_length: 12, description: "Xk9mQ2pL7vR4nW8sT3yU" },
     schema: { type: "string", value: "hello" },
@@ -103,10 +103,16 @@ Deno.test("structure inherit: an own key that says what the value is keeps it", 
     Key: { pk: { S: "USER#8f14e45fceea167a5a36dedd" } },
   };
   assertEquals(await everyPath(plain), plain);
-  // Beside them, a key that says nothing takes the key above.
-  const beside = { passwords: { prod: { created: "2024-01-15T10:00:00Z", primary: TOK } } };
+  // Beside them, a key that says nothing takes the key above; so does a value that looks like a
+  // secret under a key that says what it holds (red team l1: a name alone never takes a
+  // secret out of a credential's context).
+  const beside = {
+    passwords: {
+      prod: { created: "2024-01-15T10:00:00Z", primary: TOK, type: "Xk9mQ2pL7vR4nW8sT3yU" },
+    },
+  };
   assertEquals(await everyPath(beside), {
-    passwords: { prod: { created: "2024-01-15T10:00:00Z", primary: SECRET } },
+    passwords: { prod: { created: "2024-01-15T10:00:00Z", primary: SECRET, type: SECRET } },
   });
 });
 

@@ -92,41 +92,49 @@ Deno.test("own meaning: the red team's commands, hosts and ids under credential 
 });
 
 Deno.test("own meaning: a field's word keeps its meaning in every form a key writes it", async () => {
-  // Each value is a secret under the key above (`passwords: Xk9m…`); each key says what it
-  // holds: a plural, a camelCase, snake, kebab or Pascal compound, a hook, a wider vocabulary.
+  // Each key says what it holds: a plural, a camelCase, snake, kebab or Pascal compound, a
+  // hook, a wider vocabulary; each value fits what it says, and is shown. A value that looks
+  // like a secret (`Xk9m…`, a secret under the key above) is one whatever the key says (red
+  // team l1): a name alone never takes a secret out of a credential's context.
   const fields = {
-    hosts: KEYED,
-    hostNames: KEYED,
-    "ip-addresses": KEYED,
-    instanceIds: KEYED,
-    instance: KEYED,
-    arns: KEYED,
-    RoleArn: KEYED,
-    regions: KEYED,
-    endpoints: KEYED,
-    callback_urls: KEYED,
-    exec: KEYED,
-    commandLine: KEYED,
-    command_line: KEYED,
-    ExecStart: KEYED,
-    ExecStartPre: KEYED,
-    scriptPath: KEYED,
-    entrypoint: KEYED,
-    on_rotate: KEYED,
-    onRotate: KEYED,
-    "pre-start": KEYED,
-    after_deploy: KEYED,
-    hooks: KEYED,
-    descriptions: KEYED,
-    aliases: KEYED,
-    policies: KEYED,
-    lastRotated: KEYED,
-    schedule: KEYED,
-    mountDir: KEYED,
+    hosts: "db1.internal",
+    hostNames: ["db1.internal", "db2.internal"],
+    "ip-addresses": "db-7.internal:5432",
+    instanceIds: ["i-0abc123def4567890"],
+    instance: "prod-master",
+    arns: "arn:aws:iam::123456789012:role/deploy",
+    RoleArn: "arn:aws:iam::123456789012:role/rotate",
+    regions: "eu-west-1",
+    endpoints: "https://db.example.com/admin",
+    callback_urls: "https://hooks.example.com/rotated",
+    exec: "systemctl restart nginx",
+    commandLine: "rm$IFS-rf$IFS/srv",
+    command_line: "kubectl rollout restart deploy/api",
+    ExecStart: "/usr/bin/rotate --all",
+    ExecStartPre: "/usr/bin/check",
+    scriptPath: "/opt/rotate.sh",
+    entrypoint: ["/docker-entrypoint.sh", "postgres"],
+    on_rotate: "curl -X POST https://hooks.example.com/rotated",
+    onRotate: "notify-ops",
+    "pre-start": "systemctl stop app",
+    after_deploy: "make smoke-test",
+    hooks: "notify-ops",
+    descriptions: "Primary database, rotated weekly",
+    aliases: "primary-db",
+    policies: "rotate-90d",
+    lastRotated: "2024-01-15T10:00:00Z",
+    schedule: "0 3 * * *",
+    mountDir: "/var/run/secrets",
+    id: "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
   };
   const value = { passwords: { prod: { ...fields, password: KEYED, primary: KEYED } } };
   assertEquals(await everyPath(value), {
     passwords: { prod: { ...fields, password: SECRET, primary: SECRET } },
+  });
+  const secrets = Object.fromEntries(Object.keys(fields).map((k) => [k, KEYED]));
+  const hidden = Object.fromEntries(Object.keys(fields).map((k) => [k, SECRET]));
+  assertEquals(await everyPath({ passwords: { prod: secrets } }), {
+    passwords: { prod: hidden },
   });
   // Words that name what a credential is for, or a stage, are no such field: the value under
   // them is the credential (`before_rotation` holds the old password; `on_prem`, `pre_prod`
@@ -169,12 +177,12 @@ Deno.test("own meaning: an object under a field that keeps its meaning still tak
     passwords: { hosts: { db1: PW }, user: { alice: PW }, accounts: { root: PW } },
     api_keys: { providers: { stripe: TOK } },
     // ... and its own fields that say what they are keep it
-    credentials: { prod: { hosts: { primary: "db1.internal", note: KEYED } } },
+    credentials: { prod: { hosts: { primary: "db1.internal", note: "replica in eu-west-1" } } },
   };
   assertEquals(await everyPath(value), {
     passwords: { hosts: { db1: SECRET }, user: { alice: SECRET }, accounts: { root: SECRET } },
     api_keys: { providers: { stripe: SECRET } },
-    credentials: { prod: { hosts: { primary: "db1.internal", note: KEYED } } },
+    credentials: { prod: { hosts: { primary: "db1.internal", note: "replica in eu-west-1" } } },
   });
 });
 
