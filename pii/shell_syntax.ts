@@ -72,6 +72,11 @@ export interface LineWords {
    * or a prompt (`$`, `user@host:~$`, `# ` before a program) stands before `pos`.
    */
   command: boolean;
+  /**
+   * A prompt stood before `pos` (`$`, `user@host:~$`, `# ` before a program): the line is
+   * typed into a shell, whatever a word in it looks like.
+   */
+  prompt: boolean;
   /** A word before `pos` on its line starts a comment (`#`). */
   comment: boolean;
   /** A lone `#` opened the line: a root prompt if a program follows, else a comment. */
@@ -106,6 +111,7 @@ export function newLineWords(): LineWords {
   return {
     pos: 0,
     command: false,
+    prompt: false,
     comment: false,
     hash: false,
     inWord: false,
@@ -164,7 +170,7 @@ function endWord(text: string, words: LineWords, end: number): void {
   if (words.hash) {
     // `# cmd …` is a root prompt; `# some words` a comment.
     words.hash = false;
-    if (isCommandWord(text, start, end)) words.command = true;
+    if (isCommandWord(text, start, end)) words.command = words.prompt = true;
     else words.comment = true;
     words.segment = false;
     return;
@@ -175,7 +181,17 @@ function endWord(text: string, words: LineWords, end: number): void {
     return;
   }
   if ((c === 36 && end - start === 1) || isPromptWord(text, start, end)) {
-    words.command = words.segment = true;
+    words.command = words.segment = words.prompt = true;
+    return;
+  }
+  // `git log: password=…`, `cat config: DB_PASSWORD=…`: a word ending in `:` before a space
+  // labels what follows as a program's output, not its arguments (red team l1: the line read
+  // as a command cut a long password at its `;` and showed the tail). A prompt outweighs it.
+  if (
+    words.command && !words.prompt && text.charCodeAt(end - 1) === 58 && end - start > 1 &&
+    (codeAt(text, end) === 32 || codeAt(text, end) === 9)
+  ) {
+    words.command = false;
     return;
   }
   if (!words.segment) return;
