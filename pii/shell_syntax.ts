@@ -77,6 +77,8 @@ export interface LineWords {
    * typed into a shell, whatever a word in it looks like.
    */
   prompt: boolean;
+  /** The word before the one being read was the program that made the line a command. */
+  afterProgram: boolean;
   /** A word before `pos` on its line starts a comment (`#`). */
   comment: boolean;
   /** A lone `#` opened the line: a root prompt if a program follows, else a comment. */
@@ -112,6 +114,7 @@ export function newLineWords(): LineWords {
     pos: 0,
     command: false,
     prompt: false,
+    afterProgram: false,
     comment: false,
     hash: false,
     inWord: false,
@@ -167,6 +170,8 @@ function endWord(text: string, words: LineWords, end: number): void {
   const first = words.first;
   words.first = false;
   const c = text.charCodeAt(start);
+  const afterProgram = words.afterProgram;
+  words.afterProgram = false;
   if (words.hash) {
     // `# cmd …` is a root prompt; `# some words` a comment.
     words.hash = false;
@@ -184,11 +189,12 @@ function endWord(text: string, words: LineWords, end: number): void {
     words.command = words.segment = words.prompt = true;
     return;
   }
-  // `git log: password=…`, `cat config: DB_PASSWORD=…`: a word ending in `:` before a space
-  // labels what follows as a program's output, not its arguments (red team l1: the line read
-  // as a command cut a long password at its `;` and showed the tail). A prompt outweighs it.
+  // `git log: password=…`, `cat config: DB_PASSWORD=…`: a word of letters ending in `:`
+  // before a space, right after the program, labels what follows as its output, not its
+  // arguments (red team l1: the line read as a command cut a long password at its `;` and
+  // showed the tail). A prompt outweighs it; a quoted header (`-H "Authorization: …"`) is none.
   if (
-    words.command && !words.prompt && text.charCodeAt(end - 1) === 58 && end - start > 1 &&
+    afterProgram && !words.prompt && isLetter(c) && text.charCodeAt(end - 1) === 58 &&
     (codeAt(text, end) === 32 || codeAt(text, end) === 9)
   ) {
     words.command = false;
@@ -200,6 +206,7 @@ function endWord(text: string, words: LineWords, end: number): void {
   if (isCommandWord(text, start, end)) {
     words.command = true;
     words.segment = false;
+    words.afterProgram = true;
     return;
   }
   // A crontab line: five schedule fields (or an `@daily`), a user, then the command.

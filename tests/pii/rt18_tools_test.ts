@@ -86,6 +86,12 @@ const KEPT: Array<[string, string, string]> = [
   [`PGPASSWORD=${PW};rm -rf /srv`, PW, ";rm -rf /srv"],
   [`DB_PASSWORD=Xk9mQ2pL7vRt;rm'' -rf /srv`, "Xk9mQ2pL7vRt", ";rm'' -rf /srv"],
   [`$ git log: PGPASSWORD=${PW};dropdb prod`, PW, ";dropdb prod"],
+  [`cat -A x.log; PGPASSWORD=${PW};dropdb prod`, PW, ";dropdb prod"],
+  [
+    `env -i TERM=dumb PASSWORD=Xk9mQ2pL7vRtYw3zAb;dropdb prod`,
+    "Xk9mQ2pL7vRtYw3zAb",
+    ";dropdb prod",
+  ],
   [`sshpass -p '${PW}' ssh -p 2222 host`, PW, "' ssh -p 2222 host"],
 ];
 
