@@ -84,7 +84,8 @@ export function findFlagValues(text: string, out: Finding[]): void {
     } else if (
       (gap === 32 || gap === 9 || gap === 61) && k - at >= 4 && isLetter(codeAt(text, at + 2))
     ) {
-      const kind = PASS_OVER.test(flag) ? null : keyKind(flag);
+      let kind = keyKind(flag);
+      if (kind === "password" && PASS_OVER.test(flag)) kind = null;
       const first = codeAt(text, k + 1);
       const given = kind === "password" && PASSWORD_FLAG.test(flag) && !pathAt(text, k + 1) &&
         (gap === 61 || !mysqlClientBefore(text, at));

@@ -228,11 +228,12 @@ export function findToolPasswords(text: string, out: Finding[]): void {
     // A flag (`-p`, `--user=…`) after a space, a tab, or at the start of a continued line
     // (`sshpass \` newline `-p …`; red team l1).
     const before = codeAt(text, at - 1);
-    const lead = before === 32 || before === 9 ||
-      ((before === 10 || before === 13) && continuedAt(text, at - 1));
-    const letter = isLetter(codeAt(text, at + 1)) ||
-      (codeAt(text, at + 1) === 45 && isLetter(codeAt(text, at + 2)));
-    if (!lead || !letter) continue;
+    if (
+      before !== 32 && before !== 9 &&
+      !((before === 10 || before === 13) && continuedAt(text, at - 1))
+    ) continue;
+    const next = codeAt(text, at + 1);
+    if (!isLetter(next) && !(next === 45 && isLetter(codeAt(text, at + 2)))) continue;
     // The line holding the flag, with the lines it continues (`sshpass \` newline `-p …`).
     let s = at;
     while (s > done && at - s < TOOL_REACH) {
@@ -298,7 +299,10 @@ function continuedAt(text: string, i: number): boolean {
  * the last command read ends (`from` when there is none).
  */
 function findCommands(text: string, from: number, to: number, out: Finding[]): number {
-  const re = new RegExp(TOOL_NAME.source, "g");
+  // One expression for every call (a new one per flagged line cost more than the line's
+  // read); `part` is searched from its start.
+  const re = TOOL_NAME;
+  re.lastIndex = 0;
   const part = from === 0 && to === text.length ? text : text.slice(from, to);
   let end = from;
   let m: RegExpExecArray | null;
