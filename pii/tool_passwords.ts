@@ -392,8 +392,11 @@ const GLOBAL_OPTION_VALUES = new Set([
   "--log-level",
 ]);
 
-/** Subcommand groups a `login` may follow (`az acr login`, `helm registry login`). */
-const SUBCOMMAND_GROUPS = new Set(["acr", "registry"]);
+/**
+ * Subcommand groups a `login` may follow (`az acr login`, `helm registry login`,
+ * `crane auth login`).
+ */
+const SUBCOMMAND_GROUPS = new Set(["acr", "registry", "auth"]);
 
 /** Samba's `user%password` in `[from, to)`: the part after the first `%`. */
 function percentPassword(text: string, from: number, to: number, out: Finding[]): void {

@@ -81,6 +81,7 @@ const KEPT: Array<[string, string, string]> = [
   [`docker -H tcp://h:2375 login -p ${PW} r.example`, PW, " r.example"],
   [`az acr login -n reg -p ${PW}`, PW, "az acr login -n reg -p "],
   [`helm registry login r.example -p ${PW}`, PW, "helm registry login r.example -p "],
+  [`crane auth login r.example -u me -p ${PW}`, PW, "crane auth login r.example -u me -p "],
   [`app --db-pass ${PW} --host db`, PW, " --host db"],
   [`app --pwd ${PW} --host db`, PW, " --host db"],
   [`PGPASSWORD=${PW};rm -rf /srv`, PW, ";rm -rf /srv"],
