@@ -17,6 +17,22 @@ import { endsToken, ValueContext } from "./value_end.ts";
 const PASSWORD_FLAG = /(?:pass(?:word|wd|phrase|code)?|pwd?)$/i;
 
 /**
+ * Flags whose `pass` is a pass over data, not a password (red team l1: `ffmpeg-normalize
+ * --two-pass /media/input.mp4` hid the input): a count or an order before it, or `bypass`.
+ */
+const PASS_OVER =
+  /(?:^|[-_])(?:one|two|three|single|multi|double|first|second|third|final|last|each|every|skip|no|full|fast)[-_]?pass$|bypass$/i;
+
+/**
+ * Whether a path starts at `k` (after an optional quote): `/x`, `./x`, `../x`, `~/x`. A path
+ * given to a password flag is no password (red team l1: `tool --pwd /srv/www/prod`, where
+ * `pwd` is a working directory): the value is judged, and a path is none.
+ */
+function pathAt(text: string, k: number): boolean {
+  return /^["']?(?:~|\.{1,2})?\/[\w.-]/.test(text.slice(k, k + 6));
+}
+
+/**
  * Values of command-line flags written with a space (`--password hunter2`,
  * `--api-key Xk9…`); `--password=…` is a `=` trigger, and for a {@linkcode PASSWORD_FLAG}
  * read here too. The value of a password flag is one whatever it looks like (only a variable
@@ -68,9 +84,10 @@ export function findFlagValues(text: string, out: Finding[]): void {
     } else if (
       (gap === 32 || gap === 9 || gap === 61) && k - at >= 4 && isLetter(codeAt(text, at + 2))
     ) {
-      const kind = keyKind(flag);
+      let kind = keyKind(flag);
+      if (kind === "password" && PASS_OVER.test(flag)) kind = null;
       const first = codeAt(text, k + 1);
-      const given = kind === "password" && PASSWORD_FLAG.test(flag) &&
+      const given = kind === "password" && PASSWORD_FLAG.test(flag) && !pathAt(text, k + 1) &&
         (gap === 61 || !mysqlClientBefore(text, at));
       if (
         kind !== null && kind !== "session" && kind !== "signature" && first !== 45 &&

@@ -9,6 +9,8 @@
 //   keyword_scan.ts         `name: value`, `name=value`, `Bearer …`
 //   command_credentials.ts  command-line flags (`--password …`, `mysql -p…`, `curl -u …`)
 //   tool_passwords.ts       tools' own password flags and positions (`sshpass -p`, `htpasswd -b`)
+//   shell_word.ts           a command's word as the shell reads it (escapes, quoted pieces)
+//   cookie_headers.ts       frameworks' session cookies in `Cookie:` / `Set-Cookie:` text
 //   sql_passwords.ts        SQL statements (`IDENTIFIED BY '…'`, `WITH PASSWORD '…'`)
 //   credential_pairs.ts     pairs written as text (`name: DB_PASSWORD` / `value: …`, XML, plists)
 //   credential_names.ts     which key names are credentials' (`api_key`, `DB_PASSWORD`)
@@ -26,6 +28,7 @@ import { findCurlUsers, findFlagValues, findMysqlPasswords } from "./command_cre
 import { findNamedPairs, findXmlValues } from "./credential_pairs.ts";
 import { findSqlPasswords } from "./sql_passwords.ts";
 import { findToolPasswords } from "./tool_passwords.ts";
+import { findCookieHeaders } from "./cookie_headers.ts";
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
@@ -70,7 +73,7 @@ function findEncodedKeywordValues(text: string, out: Finding[]): void {
 /**
  * Credential values named in `text`: after a credential key name (`name: value`,
  * `name=value`), a command-line flag or a tool's password argument, a SQL statement, a pair
- * written as text, `Bearer`. The scans are independent: each reads the text once (see its
+ * written as text, a framework's session cookie in a header, `Bearer`. The scans are independent: each reads the text once (see its
  * file for its bound).
  */
 function findKeywordValues(text: string, out: Finding[]): void {
@@ -82,5 +85,6 @@ function findKeywordValues(text: string, out: Finding[]): void {
   findSqlPasswords(text, out);
   if (text.includes("curl")) findCurlUsers(text, out);
   findToolPasswords(text, out);
+  if (text.includes("ookie")) findCookieHeaders(text, out);
   findBearerValues(text, out);
 }

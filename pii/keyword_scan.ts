@@ -7,6 +7,8 @@ import { newLineWords } from "./shell_syntax.ts";
 import { type KeyKind, nameStartAt, triggerKind } from "./credential_names.ts";
 import { matchValue, valueContext } from "./secret_value.ts";
 import { ValueContext } from "./value_end.ts";
+import { readShellWord } from "./shell_word.ts";
+import { givenSecret } from "./looks_secret.ts";
 
 /**
  * Values after `name: value`, `name=value`, `"name": "value"`, `name => value` where the
@@ -25,6 +27,9 @@ export function findNamedValues(text: string, out: Finding[]): void {
   const info = { judged: false };
   // The words of the line before each name, read once (pii/shell_syntax.ts).
   const lineWords = newLineWords();
+  // How far the shell words read for command lines' password variables reached: each
+  // character is read once by them (see `shellValue`).
+  const shell = { readTo: 0 };
   let colon = text.indexOf(":");
   let equals = text.indexOf("=");
   let i = 0;
@@ -42,7 +47,8 @@ export function findNamedValues(text: string, out: Finding[]): void {
     // the password whatever it looks like (`PGPASSWORD=postgres`).
     const given = kind === "password" && text.charCodeAt(at) === 61 &&
       setForCommand(text, nameStartAt(text, at), at, ctx);
-    const end = matchValue(text, at + 1, given ? "given" : kind, out, info, ctx);
+    let end = matchValue(text, at + 1, given ? "given" : kind, out, info, ctx);
+    if (given) end = Math.max(end, shellValue(text, at + 1, shell, out));
     if (end <= 0) continue;
     i = end;
     if (out.length > before || !info.judged) continue;
@@ -83,6 +89,43 @@ export function findBearerValues(text: string, out: Finding[]): void {
     }
     b = text.indexOf("earer ", b + 6);
   }
+}
+
+/** Longest shell word read for a password variable's value (UTF-16 units). */
+const SHELL_VALUE_REACH = 512;
+
+/**
+ * The value of a password variable set on a command line, from `vs`, read as the shell reads
+ * its word (pii/shell_word.ts; red team l1): `PGPASSWORD="Sec"'ret99' psql`,
+ * `PGPASSWORD=My\ Secret\ Pass99 psql`, `PGPASSWORD='$ecret…' psql` (single quotes: no
+ * variable). Pushes the whole word (its content, when it is one quoted piece) when it holds
+ * an escape or a quote and is a password ({@linkcode givenSecret}); the overlap with the
+ * value `matchValue` read is resolved in favour of this longer one. Returns the word's end
+ * (-1 when nothing was pushed). Reads nothing before `shell.readTo`, and moves it past what
+ * it read: each character read once.
+ */
+function shellValue(
+  text: string,
+  vs: number,
+  shell: { readTo: number },
+  out: Finding[],
+): number {
+  if (vs < shell.readTo) return -1;
+  const word = readShellWord(text, vs, Math.min(text.length, vs + SHELL_VALUE_REACH));
+  shell.readTo = Math.max(shell.readTo, word.read, vs + 1);
+  if (word.open || word.end === vs) return -1;
+  let plain = true;
+  for (let j = vs; j < word.end && plain; j++) {
+    const c = text.charCodeAt(j);
+    plain = c !== 92 && c !== 34 && c !== 39;
+  }
+  if (plain) return -1;
+  const from = word.quotedWhole !== 0 ? vs + 1 : vs;
+  const to = word.quotedWhole !== 0 ? word.end - 1 : word.end;
+  const value = text.slice(from, to);
+  if (to <= from || !givenSecret(value, word.quotedWhole === 39)) return -1;
+  out.push({ type: "secret", start: from, end: to, value });
+  return word.end;
 }
 
 /** A shell variable's name as programs read them: capitals, digits and `_` (`PGPASSWORD`). */

@@ -99,8 +99,13 @@ export function looksSecret(value: string, password: boolean): boolean {
  * a password variable before a command, the user information before `@host`) is one: any
  * value but a variable, a command substitution or a placeholder (`$PW`, `${PW}`, `$(cat f)`,
  * `<password>`, `changeme`, `***`). Its randomness is not judged: the place says what it is
- * (`mysqladmin -pSecret`).
+ * (`mysqladmin -pSecret`). `literal`: the value was single-quoted in a shell
+ * (`redis-cli -a '$ecretPassw0rd'`), where `$` and a backtick are characters, not a variable
+ * (red team l1).
  */
-export function givenSecret(value: string): boolean {
+export function givenSecret(value: string, literal = false): boolean {
+  // Single-quoted, a `$` starts a placeholder only as a variable is written (`'$DB_PASS'`,
+  // `'${PW}'`), not a word of mixed case (`'$ecretPassw0rd'`).
+  if (literal && value.charCodeAt(0) === 36) return !/^\$(?:\{|[A-Z_][A-Z0-9_]*$)/.test(value);
   return value.length > 0 && !PLACEHOLDER.test(value) && !/^(?:\$[\w{(]|`)/.test(value);
 }

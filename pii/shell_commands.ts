@@ -99,6 +99,18 @@ function glue(c: number): boolean {
 }
 
 /**
+ * Whether a program's name ends at `j` ({@linkcode glue}); a quote glued on counts only as an
+ * empty pair (`rm'' -rf`, `rm""`), which the shell drops: `;rm"Zx9T2mLp` in a .env value is
+ * the password's characters, no argument boundary after `rm` (red team l1: the cut there
+ * left a short piece, and the password came back raw). Reads at most 2 units.
+ */
+function boundaryAt(text: string, j: number): boolean {
+  const c = codeAt(text, j);
+  if (c === 34 || c === 39) return codeAt(text, j + 1) === c;
+  return glue(c);
+}
+
+/**
  * Whether a known program is run from `k`: its name ({@linkcode COMMANDS}), or a path of
  * two or more segments (`/bin/rm`, `/usr/local/bin/x`, `./run`), after an optional `{`
  * (`{rm,-rf,/}`) or `(`, then {@linkcode glue} (or `,` in braces). Reads at most 66 units.
@@ -119,7 +131,7 @@ export function programAt(text: string, k: number): boolean {
     }
     // A path's last segment names the program: `/bin/rm`, `./run`, not `/` or `/tmp/`.
     return (slashes >= 2 || first === 46) && codeAt(text, j - 1) !== 47 &&
-      (glue(codeAt(text, j)) || (open === 123 && codeAt(text, j) === 44));
+      (boundaryAt(text, j) || (open === 123 && codeAt(text, j) === 44));
   }
   while (
     j - s < NAME_REACH &&
@@ -128,7 +140,7 @@ export function programAt(text: string, k: number): boolean {
   ) j++;
   const after = codeAt(text, j);
   // Every name in the set has two characters or more: no slice for a lone letter.
-  return (glue(after) || (open === 123 && after === 44)) && j - s >= 2 &&
+  return (boundaryAt(text, j) || (open === 123 && after === 44)) && j - s >= 2 &&
     COMMANDS.has(text.slice(s, j));
 }
 
@@ -150,7 +162,7 @@ export function commandAt(text: string, k: number): boolean {
       j - k < 64 && (isLower(codeAt(text, j)) || codeAt(text, j) === 95 ||
         codeAt(text, j) === 45 || codeAt(text, j) === 46)
     ) j++;
-    return j - k >= 2 && codeAt(text, j) !== -1 && glue(codeAt(text, j));
+    return j - k >= 2 && codeAt(text, j) !== -1 && boundaryAt(text, j);
   }
   if (isUpper(c) || c === 95) {
     while (j - k < 64 && isUpper(codeAt(text, j))) j++;

@@ -72,6 +72,13 @@ export interface LineWords {
    * or a prompt (`$`, `user@host:~$`, `# ` before a program) stands before `pos`.
    */
   command: boolean;
+  /**
+   * A prompt stood before `pos` (`$`, `user@host:~$`, `# ` before a program): the line is
+   * typed into a shell, whatever a word in it looks like.
+   */
+  prompt: boolean;
+  /** The word before the one being read was the program that made the line a command. */
+  afterProgram: boolean;
   /** A word before `pos` on its line starts a comment (`#`). */
   comment: boolean;
   /** A lone `#` opened the line: a root prompt if a program follows, else a comment. */
@@ -106,6 +113,8 @@ export function newLineWords(): LineWords {
   return {
     pos: 0,
     command: false,
+    prompt: false,
+    afterProgram: false,
     comment: false,
     hash: false,
     inWord: false,
@@ -161,10 +170,12 @@ function endWord(text: string, words: LineWords, end: number): void {
   const first = words.first;
   words.first = false;
   const c = text.charCodeAt(start);
+  const afterProgram = words.afterProgram;
+  words.afterProgram = false;
   if (words.hash) {
     // `# cmd …` is a root prompt; `# some words` a comment.
     words.hash = false;
-    if (isCommandWord(text, start, end)) words.command = true;
+    if (isCommandWord(text, start, end)) words.command = words.prompt = true;
     else words.comment = true;
     words.segment = false;
     return;
@@ -175,7 +186,18 @@ function endWord(text: string, words: LineWords, end: number): void {
     return;
   }
   if ((c === 36 && end - start === 1) || isPromptWord(text, start, end)) {
-    words.command = words.segment = true;
+    words.command = words.segment = words.prompt = true;
+    return;
+  }
+  // `git log: password=…`, `cat config: DB_PASSWORD=…`: a word of letters ending in `:`
+  // before a space, right after the program, labels what follows as its output, not its
+  // arguments (red team l1: the line read as a command cut a long password at its `;` and
+  // showed the tail). A prompt outweighs it; a quoted header (`-H "Authorization: …"`) is none.
+  if (
+    afterProgram && !words.prompt && isLetter(c) && text.charCodeAt(end - 1) === 58 &&
+    (codeAt(text, end) === 32 || codeAt(text, end) === 9)
+  ) {
+    words.command = false;
     return;
   }
   if (!words.segment) return;
@@ -184,6 +206,7 @@ function endWord(text: string, words: LineWords, end: number): void {
   if (isCommandWord(text, start, end)) {
     words.command = true;
     words.segment = false;
+    words.afterProgram = true;
     return;
   }
   // A crontab line: five schedule fields (or an `@daily`), a user, then the command.

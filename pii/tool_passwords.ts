@@ -10,6 +10,7 @@ import type { Finding } from "./types.ts";
 import { codeAt, isLetter } from "./chars.ts";
 import { givenSecret } from "./looks_secret.ts";
 import { endsToken, isQuote } from "./value_end.ts";
+import { readShellWord } from "./shell_word.ts";
 
 /**
  * How a program takes a password:
@@ -111,20 +112,22 @@ const TOOLS: ReadonlyMap<string, ToolSpec> = new Map<string, ToolSpec>([
 ]);
 
 /**
- * A program's name, then a space or a tab; the names are looked up in {@linkcode TOOLS}, and
- * the match must start a word ({@linkcode startsWord}). No look-behind: one tried at every
- * position of the text costs more than the rest of the scan.
+ * A program's name, with Windows' `.exe` or not (`sqlcmd.exe`, red team l1), then a space, a
+ * tab or the quote closing its path (`"C:\Program Files\7-Zip\7z.exe" a -p…`); the names are
+ * looked up in {@linkcode TOOLS}, and the match must start a word ({@linkcode startsWord}).
+ * No look-behind: one tried at every position of the text costs more than the rest of the
+ * scan.
  */
 const TOOL_NAME =
-  /(?:sshpass|redis-cli|valkey-cli|mysql(?:dump|admin|import|check|show|pump|slap)?|mariadb(?:-dump|-admin)?|docker|podman|nerdctl|buildah|skopeo|helm|oras|crane|az|mongo(?:sh|dump|restore|export|import)?|ldap(?:search|add|modify|delete|whoami|modrdn|compare|passwd)|sqlcmd|bcp|zip|unzip|7z[az]?|rar|unrar|openssl|keytool|jarsigner|ssh-keygen|smbclient|rpcclient|htpasswd|rabbitmqctl|sqlplus)(?=[ \t])/g;
+  /(?:sshpass|redis-cli|valkey-cli|mysql(?:dump|admin|import|check|show|pump|slap)?|mariadb(?:-dump|-admin)?|docker|podman|nerdctl|buildah|skopeo|helm|oras|crane|az|mongo(?:sh|dump|restore|export|import)?|ldap(?:search|add|modify|delete|whoami|modrdn|compare|passwd)|sqlcmd|bcp|zip|unzip|7z[az]?|rar|unrar|openssl|keytool|jarsigner|ssh-keygen|smbclient|rpcclient|htpasswd|rabbitmqctl|sqlplus)(?:\.exe|\.EXE)?(?=[ \t"'])/g;
 
 /**
  * Whether a program's name may start after `c`: at the text's or a line's start, after white
- * space, a path's `/`, a shell operator or a quote (`sh -c "sshpass …"`), not inside a word
- * (`mymysql`, `docker.io`, `my-zip`).
+ * space, a path's `/` or `\`, a shell operator or a quote (`sh -c "sshpass …"`), not inside a
+ * word (`mymysql`, `docker.io`, `my-zip`).
  */
 function startsWord(c: number): boolean {
-  return c === -1 || endsWord(c) || c === 47 || isQuote(c);
+  return c === -1 || endsWord(c) || c === 47 || c === 92 || isQuote(c);
 }
 
 /** Most characters of a command read after its program's name. */
@@ -137,6 +140,8 @@ interface Word {
   /** Content start and end (inside the quotes of a quoted word). */
   from: number;
   to: number;
+  /** The word is one single-quoted piece: a `$` in it names no variable. */
+  literal: boolean;
 }
 
 /**
@@ -149,10 +154,10 @@ function endsWord(c: number): boolean {
 }
 
 /**
- * The words of the command from `from` (after its program's name), as the shell splits them:
- * a quoted word to its closing quote on the same line, an unquoted one to white space or an
- * operator. Stops at the command's end (a line break not continued with `\`, or an operator
- * between words) or after {@linkcode TOOL_REACH} characters. Returns the words and where the
+ * The words of the command from `from` (after its program's name), as the shell splits them
+ * (pii/shell_word.ts: `\` escapes, quoted pieces joined, single quotes literal; red team l1).
+ * Stops at the command's end (a line break not continued with `\`, or an operator between
+ * words) or after {@linkcode TOOL_REACH} characters. Returns the words and where the
  * command ends.
  */
 function commandWords(text: string, from: number): { words: Word[]; end: number } {
@@ -175,24 +180,28 @@ function commandWords(text: string, from: number): { words: Word[]; end: number 
     }
     if (endsWord(c)) break;
     const start = j;
-    if (isQuote(c)) {
-      let k = j + 1;
-      while (k < limit && text.charCodeAt(k) !== c && text.charCodeAt(k) !== 10) k++;
-      if (k >= limit || text.charCodeAt(k) !== c) break;
-      words.push({ start, end: k + 1, from: start + 1, to: k });
-      j = k + 1;
-      continue;
-    }
-    while (j < limit && !endsWord(text.charCodeAt(j))) j++;
-    words.push({ start, end: j, from: start, to: j });
+    const word = readShellWord(text, start, limit);
+    if (word.end === start) break;
+    j = word.end;
+    if (word.quotedWhole !== 0) {
+      words.push({ start, end: j, from: start + 1, to: j - 1, literal: word.quotedWhole === 39 });
+    } else words.push({ start, end: j, from: start, to: j, literal: false });
+    // A quote left open (`"abc"def" ping`, JSON's `\"` decoded): the word before it is
+    // read whole, and the command ends there.
+    if (word.open) break;
   }
   return { words, end: j };
 }
 
-/** Pushes the password `[from, to)` when it is one ({@linkcode givenSecret}). */
-function pushGiven(text: string, from: number, to: number, out: Finding[]): void {
+/**
+ * Pushes the password `[from, to)` when it is one ({@linkcode givenSecret}); `literal`: it
+ * was single-quoted (a `$` in it is a character).
+ */
+function pushGiven(text: string, from: number, to: number, out: Finding[], literal = false): void {
   const value = text.slice(from, to);
-  if (to > from && givenSecret(value)) out.push({ type: "secret", start: from, end: to, value });
+  if (to > from && givenSecret(value, literal)) {
+    out.push({ type: "secret", start: from, end: to, value });
+  }
 }
 
 /**
@@ -209,14 +218,22 @@ function pushGiven(text: string, from: number, to: number, out: Finding[]): void
  * @param out Findings are appended here.
  */
 export function findToolPasswords(text: string, out: Finding[]): void {
+  findEnvPasswords(text, out);
   if (namesPositionalTool(text)) {
     findCommands(text, 0, text.length, out);
     return;
   }
   let done = 0;
   for (let at = text.indexOf("-"); at !== -1; at = text.indexOf("-", Math.max(at + 1, done))) {
+    // A flag (`-p`, `--user=…`) after a space, a tab, or at the start of a continued line
+    // (`sshpass \` newline `-p …`; red team l1).
     const before = codeAt(text, at - 1);
-    if ((before !== 32 && before !== 9) || !isLetter(codeAt(text, at + 1))) continue;
+    if (
+      before !== 32 && before !== 9 &&
+      !((before === 10 || before === 13) && continuedAt(text, at - 1))
+    ) continue;
+    const next = codeAt(text, at + 1);
+    if (!isLetter(next) && !(next === 45 && isLetter(codeAt(text, at + 2)))) continue;
     // The line holding the flag, with the lines it continues (`sshpass \` newline `-p …`).
     let s = at;
     while (s > done && at - s < TOOL_REACH) {
@@ -227,6 +244,39 @@ export function findToolPasswords(text: string, out: Finding[]): void {
     let e = at + 1;
     while (e < text.length && e - at < TOOL_REACH && text.charCodeAt(e) !== 10) e++;
     done = Math.max(e, findCommands(text, s, e, out));
+  }
+}
+
+/**
+ * Variables a tool reads its password from, not named as a password (red team l1:
+ * `SSHPASS=… sshpass -e ssh host`, `REDISCLI_AUTH=… redis-cli`): the value is the password
+ * whatever it looks like, where the name starts a word and touches its `=`.
+ */
+const ENV_PASSWORDS = ["SSHPASS", "REDISCLI_AUTH"] as const;
+
+/**
+ * The values of {@linkcode ENV_PASSWORDS} in `text`, each read as a shell word (at most
+ * {@linkcode TOOL_REACH} characters); the search resumes after it. One `indexOf` scan per
+ * name: linear.
+ */
+function findEnvPasswords(text: string, out: Finding[]): void {
+  for (const name of ENV_PASSWORDS) {
+    // Resumes past what the last value read, so each character is read once per name.
+    let resume = 0;
+    for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, resume)) {
+      const eq = at + name.length;
+      resume = eq;
+      const before = codeAt(text, at - 1);
+      if (codeAt(text, eq) !== 61 || !(before === -1 || endsWord(before) || isQuote(before))) {
+        continue;
+      }
+      const word = readShellWord(text, eq + 1, Math.min(text.length, eq + 1 + TOOL_REACH));
+      resume = Math.max(resume, word.read);
+      if (word.end === eq + 1) continue;
+      if (word.quotedWhole !== 0) {
+        pushGiven(text, eq + 2, word.end - 1, out, word.quotedWhole === 39);
+      } else pushGiven(text, eq + 1, word.end, out);
+    }
   }
 }
 
@@ -249,15 +299,21 @@ function continuedAt(text: string, i: number): boolean {
  * the last command read ends (`from` when there is none).
  */
 function findCommands(text: string, from: number, to: number, out: Finding[]): number {
-  const re = new RegExp(TOOL_NAME.source, "g");
+  // One expression for every call (a new one per flagged line cost more than the line's
+  // read); `part` is searched from its start.
+  const re = TOOL_NAME;
+  re.lastIndex = 0;
   const part = from === 0 && to === text.length ? text : text.slice(from, to);
   let end = from;
   let m: RegExpExecArray | null;
   while ((m = re.exec(part)) !== null) {
     const at = from + m.index;
-    const spec = TOOLS.get(m[0]);
+    const name = m[0].endsWith(".exe") || m[0].endsWith(".EXE") ? m[0].slice(0, -4) : m[0];
+    const spec = TOOLS.get(name);
     if (spec === undefined || !startsWord(codeAt(text, at - 1))) continue;
-    const command = commandWords(text, at + m[0].length);
+    // The quote closing a quoted path (`"C:\…\7z.exe" a -p…`) ends the program's word.
+    const after = at + m[0].length;
+    const command = commandWords(text, isQuote(codeAt(text, after)) ? after + 1 : after);
     if (spec.position !== undefined) positionalPassword(text, command.words, spec.position, out);
     else flagPasswords(text, command.words, spec, out);
     end = Math.max(end, command.end);
@@ -270,11 +326,25 @@ function findCommands(text: string, from: number, to: number, out: Finding[]): n
 function flagPasswords(text: string, words: Word[], spec: ToolSpec, out: Finding[]): void {
   const flags = spec.flags ?? {};
   let ready = spec.after === undefined;
+  // Words before `after` that are no option: `login` is the subcommand only as the first
+  // (`docker login`) or after a group (`az acr login`, `helm registry login`), not as an
+  // argument of another (`docker run --rm busybox login -p 8080`; red team l1).
+  let positional = "";
+  let positionals = 0;
   for (let i = 0; i < words.length; i++) {
     const w = words[i];
     const word = text.slice(w.from, w.to);
     if (!ready) {
-      ready = word === spec.after;
+      if (word.startsWith("-")) {
+        if (GLOBAL_OPTION_VALUES.has(word)) i++;
+        continue;
+      }
+      if (
+        word === spec.after &&
+        (positionals === 0 || (positionals === 1 && SUBCOMMAND_GROUPS.has(positional)))
+      ) ready = true;
+      else if (++positionals > 1) return;
+      positional = word;
       continue;
     }
     const how = flags[word];
@@ -291,9 +361,12 @@ function flagPasswords(text: string, words: Word[], spec: ToolSpec, out: Finding
       if (w.from === w.start && (glued === "glued" || glued === "both") && word.length > 2) {
         const at = w.from + 2;
         const q = codeAt(text, at);
-        if (isQuote(q) && text.charCodeAt(w.to - 1) === q && w.to - at >= 2) {
-          pushGiven(text, at + 1, w.to - 1, out);
+        if (isQuote(q) && text.charCodeAt(w.to - 1) === q && w.to - at >= 3) {
+          pushGiven(text, at + 1, w.to - 1, out, q === 39);
         } else pushGiven(text, at, w.to, out);
+      } else if (w.from === w.start && glued === "percent" && word.length > 2) {
+        // Samba's `-Ubob%Secret`, the user glued onto the flag (red team l1).
+        percentPassword(text, w.from + 2, w.to, out);
       } else if (word.startsWith("--user=") && flags["--user"] === "percent") {
         percentPassword(text, w.from + 7, w.to, out);
       }
@@ -303,10 +376,27 @@ function flagPasswords(text: string, words: Word[], spec: ToolSpec, out: Finding
     if (how === "pass:") {
       if (text.startsWith("pass:", next.from)) pushGiven(text, next.from + 5, next.to, out);
     } else if (how === "percent") percentPassword(text, next.from, next.to, out);
-    else pushGiven(text, next.from, next.to, out);
+    else pushGiven(text, next.from, next.to, out, next.literal);
     i++;
   }
 }
+
+/** Options before a registry tool's subcommand that take the next word (`docker -H h login`). */
+const GLOBAL_OPTION_VALUES = new Set([
+  "-H",
+  "--host",
+  "-c",
+  "--context",
+  "--config",
+  "-l",
+  "--log-level",
+]);
+
+/**
+ * Subcommand groups a `login` may follow (`az acr login`, `helm registry login`,
+ * `crane auth login`).
+ */
+const SUBCOMMAND_GROUPS = new Set(["acr", "registry", "auth"]);
 
 /** Samba's `user%password` in `[from, to)`: the part after the first `%`. */
 function percentPassword(text: string, from: number, to: number, out: Finding[]): void {
@@ -348,7 +438,8 @@ function positionalPassword(
     if ((verb === "add_user" || verb === "change_password") && positional[2]) {
       pushGiven(text, positional[2].from, positional[2].to, out);
     }
-  } else if (positional[0]) {
+  } else if (positional[0] && codeAt(text, positional[0].from) !== 64) {
+    // `sqlplus -s @/opt/x.sql`, `@scripts/x.sql`: a script to run, no login (red team l1).
     const w = positional[0];
     const slash = text.indexOf("/", w.from);
     if (slash <= w.from || slash >= w.to) return;

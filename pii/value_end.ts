@@ -136,6 +136,14 @@ export function unquotedEnd(
   for (; j < text.length; j++) {
     const c = text.charCodeAt(j);
     if (endsToken(c)) break;
+    // On a command line `\` escapes the next character (`PGPASSWORD=Xk9\;abc\&Zq7…`,
+    // `My\ Secret\ Pass99`): one word to the shell, so one value (red team l1: the cut at
+    // `\;` showed most of the password). Not a quote or `\n`: in a JSON string holding the
+    // command those are the string's escapes, which end the value below.
+    if (shell === ShellReading.Command && c === 92 && shellEscapeAt(text, j + 1)) {
+      j++;
+      continue;
+    }
     if (shell !== ShellReading.None && endsShellValue(text, j, shell)) break;
     if (phc) {
       if (isQuote(c) || c === 41 || c === 93 || c === 125) break;
@@ -168,6 +176,16 @@ export function unquotedEnd(
     } else if (c === 60 && j > vs && isTag(text, j)) break;
   }
   return j;
+}
+
+/**
+ * Whether the character at `k`, after a `\` in a command line's unquoted value, is one the
+ * backslash makes literal for the shell: white space but a line break, a shell operator,
+ * `\`, `$`, `!`, `*`, `?`, `#`, `~`, `{`, `}`, `=`, `%`.
+ */
+function shellEscapeAt(text: string, k: number): boolean {
+  const c = codeAt(text, k);
+  return c === 32 || c === 9 || ";&|<>()\\$!*?#~{}=%`".indexOf(String.fromCharCode(c)) !== -1;
 }
 
 /**
