@@ -79,6 +79,9 @@ export function openApiDocument(): Record<string, unknown> {
             "200": { description: "Oldest first", content: json(approvalListSchema) },
             "401": errorResponse("Missing or unknown API key"),
             "403": errorResponse("The key is not one of the tenant's approverKeys"),
+            "503": errorResponse(
+              "state_unavailable, with Retry-After: approvals cannot be reached",
+            ),
           },
         },
       },
@@ -95,6 +98,11 @@ export function openApiDocument(): Record<string, unknown> {
             "404": errorResponse("No such approval (unknown, or another tenant's)"),
             "409": errorResponse("No longer pending: answered, expired or withdrawn"),
             "413": errorResponse("Body too large"),
+            "503": errorResponse(
+              "state_unavailable, with Retry-After: approvals cannot be reached, or the replica " +
+                "holding the call does not answer or did not take the answer in time (withdrawn: " +
+                "it never acts on it)",
+            ),
           },
         },
       },

@@ -598,20 +598,22 @@ export function storableRecord(entry: AuditRecord): AuditRecord {
 
 /**
  * What both audit logs store of an approval: ids cut to 64, the tool to
- * {@linkcode MAX_TOOL_CHARS}, the arguments to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS}, the
- * reason to {@linkcode MAX_APPROVAL_REASON_CHARS}, every text made storable
+ * {@linkcode MAX_TOOL_CHARS}, the arguments to {@linkcode MAX_APPROVAL_ARGUMENT_CHARS} and the
+ * reason to {@linkcode MAX_APPROVAL_REASON_CHARS} (both cut marked, never through a
+ * placeholder or a mask: `cutText`), every text made storable
  * ({@linkcode storableText}). `entry` is not changed.
  */
 export function storableApproval(entry: ApprovalAuditRecord): ApprovalAuditRecord {
+  // Cut where no placeholder or mask is split, and marked (`cutText`), before made storable.
   const optional = (text: string | undefined, max = Infinity) =>
-    text == null ? undefined : storableText(text.slice(0, max));
+    text == null ? undefined : storableText(max === Infinity ? text : cutText(text, max));
   const row: ApprovalAuditRecord = {
     id: storableText(entry.id.slice(0, MAX_ID_CHARS)),
     tenant: storableText(entry.tenant),
     executionId: storableText(entry.executionId.slice(0, MAX_ID_CHARS)),
     requestId: storableText(entry.requestId),
     tool: storableText(entry.tool.slice(0, MAX_TOOL_CHARS)),
-    arguments: storableText(entry.arguments.slice(0, MAX_APPROVAL_ARGUMENT_CHARS)),
+    arguments: storableText(cutText(entry.arguments, MAX_APPROVAL_ARGUMENT_CHARS)),
     requestedAt: entry.requestedAt,
     decidedAt: entry.decidedAt,
     decision: storableText(entry.decision),

@@ -14,9 +14,12 @@
  *
  * Who holds each call: the replica that added a request holds the waiting call and is the one
  * that acts on its decision. It keeps a lease per request (a key naming it, renewed while it
- * waits) and listens on a channel of its own, so a person's answer through another replica is
- * taken only while the holder lives: a dead holder's request (lease lapsed) is withdrawn
- * instead, and one whose holder has no connection to Redis is refused for now.
+ * waits) and listens on a channel of its own. A person's answer through another replica is only
+ * offered to the holder (while it lives: a dead holder's request, lease lapsed, is withdrawn
+ * instead, and one whose holder has no connection to Redis is refused for now); the holder takes
+ * it (settles the request with it, in one script) and acts on it, or the answering replica
+ * withdraws the offer (one `DEL`) when the holder did not take it in time. Whichever comes
+ * first wins, so an answer is settled only by a holder that took it.
  *
  * @module
  */
@@ -73,20 +76,25 @@ export interface RedisApprovalStoreOptions {
   leaseMs?: number;
 }
 
-/** What {@linkcode RedisApprovalStore.settle} did when it settled nothing. */
+/** Why {@linkcode RedisApprovalStore.offer} offered nothing although the request is pending. */
 export type UnsettledReason =
   /** The holder's lease lapsed (it died): the request should be withdrawn. */
   | "orphaned"
   /** The holder does not listen now (its connection is down, or it was just killed). */
-  | "unreachable";
+  | "unreachable"
+  /** Another answer is already offered to the holder (it has not taken it yet). */
+  | "busy";
 
-/** Options of one {@linkcode RedisApprovalStore.settle}. */
-export interface StoreSettleOptions {
-  /**
-   * Settle only while the replica holding the call lives (a person's answer taken by a
-   * replica that does not hold the call). Default false (the holder itself settles).
-   */
-  holderMustLive?: boolean;
+/** An answer offered to the holder: when it was given (the `at` its record will carry, ms). */
+export interface StoredOffer {
+  at: number;
+}
+
+/** An offer as the holder hears of it: which request, and the offer's id (to take that one). */
+export interface OfferNotice {
+  tenant: string;
+  id: string;
+  offer: string;
 }
 
 /** Most orphaned ids one {@linkcode RedisApprovalStore.orphans} returns. */
@@ -116,6 +124,7 @@ export class RedisApprovalStore<
   readonly #listeners = new Set<
     (notice: StoredSettlement<S, A> & { tenant: string; id: string }) => void
   >();
+  readonly #offerListeners = new Set<(offer: OfferNotice) => void>();
   #subscription: Promise<() => Promise<void>> | undefined;
   readonly #keys: Promise<VaultKeys>;
 
@@ -218,19 +227,96 @@ export class RedisApprovalStore<
   }
 
   /**
-   * Settles a pending request once; the decision is kept whole (at most 4 KiB of JSON in UTF-8
-   * bytes, the tenant's newest few) or brief (without the answer's `reason`), both sealed.
-   * @returns the request when this call settled it; `undefined` when it is not pending; with
-   *   `holderMustLive`, an {@linkcode UnsettledReason} when its holder is gone or unreachable
+   * Settles a pending request once (the holder of the call: its timeout, its withdrawal, an
+   * answer it took itself); an answer offered meanwhile is void. The decision is kept whole (at
+   * most 4 KiB of JSON in UTF-8 bytes, the tenant's newest few) or brief (without the answer's
+   * `reason`), both sealed.
+   * @returns the request when this call settled it; `undefined` when it is not pending
    * @throws StateUnavailableError (the script may still have run: its reply was lost)
    */
-  async settle(
+  async settle(tenant: string, id: string, status: S, answer?: A): Promise<R | undefined> {
+    const sealed = await this.#settleScript(
+      tenant,
+      id,
+      "",
+      await this.#entry(tenant, id, status, answer),
+    );
+    return await this.#open(sealed, tenant, id);
+  }
+
+  /**
+   * Offers a person's answer to the replica holding the call (the answer came through another
+   * replica): nothing is settled; the holder takes it ({@linkcode take}) and acts on it, or the
+   * offer is withdrawn ({@linkcode withdrawOffer}). Offered only while the holder lives, one at
+   * a time; an offer lapses by itself after `ttlMs`.
+   * @returns the offer when made; an {@linkcode UnsettledReason}; `undefined` when the request
+   *   is not pending
+   * @throws StateUnavailableError (the offer may still have been made: it lapses after `ttlMs`)
+   */
+  async offer(
     tenant: string,
     id: string,
     status: S,
-    answer?: A,
-    options: StoreSettleOptions = {},
-  ): Promise<R | UnsettledReason | undefined> {
+    answer: A | undefined,
+    ttlMs: number,
+  ): Promise<StoredOffer | UnsettledReason | undefined> {
+    const entry = await this.#entry(tenant, id, status, answer);
+    const result = await this.#settleScript(tenant, id, "offer", entry, {
+      ttlMs,
+      offer: crypto.randomUUID(),
+    });
+    if (result === 0) return "orphaned";
+    if (result === 1) return "unreachable";
+    if (result === 2) return "busy";
+    if (result === 3) return { at: entry.at };
+    return undefined;
+  }
+
+  /**
+   * Takes the answer offered for a request this replica holds: settles the request with it, at
+   * once and only while that offer (`offer`, its id) stands (not withdrawn, not lapsed, not
+   * replaced) and `deadline` (ms since the epoch, the request's) has not passed on Redis's clock.
+   * @returns the request and the decision taken, or `undefined` when it was not taken
+   * @throws StateUnavailableError (the take may still have run: the decision is then in
+   *   {@linkcode settled})
+   */
+  async take(
+    tenant: string,
+    id: string,
+    offer: string,
+    deadline: number,
+  ): Promise<{ request: R; settlement: StoredSettlement<S, A> } | undefined> {
+    const taken = await this.#settleScript(tenant, id, "take", undefined, { offer, deadline });
+    if (!Array.isArray(taken)) return undefined;
+    const [sealed, whole, brief] = taken;
+    const request = await this.#open(sealed, tenant, id);
+    const settlement = await this.#openSettled(whole, settledContext(tenant, id)) ??
+      await this.#openSettled(brief, briefContext(tenant, id));
+    return request && settlement ? { request, settlement } : undefined;
+  }
+
+  /**
+   * The id of the answer offered for a request, if one stands (the holder's check each second,
+   * for offers whose notice it missed).
+   * @throws StateUnavailableError
+   */
+  async pendingOffer(tenant: string, id: string): Promise<string | undefined> {
+    const offer = await this.#conn.run((c) => c.hGet(this.#offerKey(tenant, id), "o"));
+    return typeof offer === "string" ? offer : undefined;
+  }
+
+  /**
+   * Withdraws the answer offered for a request, unless its holder took it first (one `DEL`:
+   * a take and a withdrawal cannot both win).
+   * @returns whether an offer stood and is now withdrawn
+   * @throws StateUnavailableError
+   */
+  async withdrawOffer(tenant: string, id: string): Promise<boolean> {
+    return await this.#conn.run((c) => c.del(this.#offerKey(tenant, id))) === 1;
+  }
+
+  /** The decision records of one settlement, sealed: whole (when small enough), brief, notice. */
+  async #entry(tenant: string, id: string, status: S, answer: A | undefined) {
     const at = Date.now();
     const entry: StoredSettlement<S, A> = answer === undefined
       ? { status, at }
@@ -245,7 +331,21 @@ export class RedisApprovalStore<
       JSON.stringify(briefOf(entry)),
       briefContext(tenant, id),
     );
-    const sealed = await this.#conn.script(
+    // Published sealed too: the answer's reason is the approver's free text.
+    const notice = JSON.stringify(
+      whole === "" ? { tenant, id, sealed: brief, brief: true } : { tenant, id, sealed: whole },
+    );
+    return { at, whole, brief, notice };
+  }
+
+  #settleScript(
+    tenant: string,
+    id: string,
+    mode: "" | "offer" | "take",
+    entry: { whole: string; brief: string; notice: string } | undefined,
+    offer: { ttlMs?: number; offer?: string; deadline?: number } = {},
+  ): Promise<unknown> {
+    return this.#conn.script(
       APPROVAL_SETTLE,
       [
         this.#key(tenant, id),
@@ -254,27 +354,26 @@ export class RedisApprovalStore<
         `${this.#prefix}approvalsdone:${tenant}`,
         this.#briefKey(tenant),
         this.#leaseKey(tenant, id),
+        this.#offerKey(tenant, id),
       ],
       [
         id,
-        whole,
+        entry?.whole ?? "",
         this.#settledTtlMs,
         this.#channel(),
-        // Published sealed too: the answer's reason is the approver's free text.
-        JSON.stringify(
-          whole === "" ? { tenant, id, sealed: brief, brief: true } : { tenant, id, sealed: whole },
-        ),
-        brief,
+        entry?.notice ?? "",
+        entry?.brief ?? "",
         this.#maxSettled,
         this.#maxBrief,
         `${this.#prefix}approvalsettled:${tenant}:`,
-        options.holderMustLive ? "1" : "",
+        mode,
         `${this.#prefix}approvalholders:`,
+        Math.max(1, Math.ceil(offer.ttlMs ?? 0)),
+        JSON.stringify({ tenant, id, offer: offer.offer ?? "" }),
+        offer.offer ?? "",
+        Math.floor(offer.deadline ?? 0),
       ],
     );
-    if (sealed === 0) return "orphaned";
-    if (sealed === 1) return "unreachable";
-    return await this.#open(sealed, tenant, id);
   }
 
   /**
@@ -302,6 +401,7 @@ export class RedisApprovalStore<
     this.#subscription ??= this.#conn.subscribe(
       [this.#channel(), this.#holderChannel()],
       async (message, channel) => {
+        if (channel === this.#holderChannel()) return this.#offered(message);
         if (channel !== this.#channel()) return;
         let tenant, id, sealed, brief;
         try {
@@ -334,6 +434,34 @@ export class RedisApprovalStore<
         sub.then((end) => end()).catch(() => {});
       }
     };
+  }
+
+  /**
+   * Hears the answers offered to this replica for calls it holds (on its own channel): the
+   * listener takes them ({@linkcode take}). Pub/sub is at most once: the holder also tries to
+   * take each second. Needs {@linkcode subscribe} (the same connection).
+   * @returns a function that ends the listening
+   */
+  onOffer(listener: (offer: OfferNotice) => void): () => void {
+    this.#offerListeners.add(listener);
+    return () => this.#offerListeners.delete(listener);
+  }
+
+  #offered(message: string): void {
+    let tenant, id, offer;
+    try {
+      ({ tenant, id, offer } = JSON.parse(message));
+    } catch {
+      return;
+    }
+    if (typeof tenant !== "string" || typeof id !== "string" || typeof offer !== "string") return;
+    for (const l of this.#offerListeners) {
+      try {
+        l({ tenant, id, offer });
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
   }
 
   /** A request record opened, or undefined (gone, tampered, another key or tenant). */
@@ -375,6 +503,10 @@ export class RedisApprovalStore<
 
   #leaseKey(tenant: string, id: string): string {
     return `${this.#prefix}approvalholder:${tenant}:${id}`;
+  }
+
+  #offerKey(tenant: string, id: string): string {
+    return `${this.#prefix}approvaloffer:${tenant}:${id}`;
   }
 
   #holderChannel(): string {

@@ -356,34 +356,61 @@ return out
 `;
 
 /**
- * Settles a pending approval once and keeps its decision within the tenant's bounds. KEYS[1]
- * the request's key, KEYS[2] the tenant's pending ids, KEYS[3] the settled record's key,
+ * Settles a pending approval once and keeps its decision within the tenant's bounds; or offers
+ * a person's answer to the replica holding the call, or lets that replica take an offered one.
+ * KEYS[1] the request's key, KEYS[2] the tenant's pending ids, KEYS[3] the settled record's key,
  * KEYS[4] the tenant's settled ids (a sorted set by settling time, ms), KEYS[5] the tenant's
  * brief decisions (a hash: id → sealed status without the reason), KEYS[6] the request's holder
- * lease (the holder's id, while it lives); ARGV id, settled record
- * ('' when over its size bound: only the brief form is kept), settled ttl (ms), channel, notice
- * JSON, brief record, max full records of the tenant, max brief records of the tenant, settled
- * record key prefix, whether the holder must live ('1': a person's answer through any replica;
- * '' otherwise), holder channel prefix. The full records of all but the tenant's newest `max full` settlements are
- * deleted (each settlement pushes one past the line; their brief form stays, so a waiter that
- * missed the notice still learns the decision), and past `max brief` the oldest are forgotten
- * whole; only this tenant's. Runs when Redis is full (a decision must be recorded), so what it
- * writes is bounded per tenant by those two caps. Returns the request JSON when this call
- * settled it, false when it is not pending; when the holder must live: 0 (nothing done) when its
- * lease lapsed (it died: the caller withdraws the request), 1 (nothing done) when the holder has
- * no subscriber on its channel (its connection is down or it was just killed: a retry tells).
+ * lease (the holder's id, while it lives), KEYS[7] the request's offered answer (a hash: `w`
+ * whole record, `n` notice, `b` brief record, `o` the offer's id); ARGV id, settled record ('' when over its size
+ * bound: only the brief form is kept), settled ttl (ms), channel, notice JSON, brief record, max
+ * full records of the tenant, max brief records of the tenant, settled record key prefix, mode,
+ * holder channel prefix, offer ttl (ms), offer notice JSON (for the holder's channel), offer id
+ * (a random one per offer), the request's deadline (ms since the epoch, for 'take').
+ *
+ * Modes: '' settles (the holder itself: its timeout, withdrawal, or an answer it took; any
+ * offer standing is void); 'offer' (a person's answer through a replica that does not hold the
+ * call) settles nothing: it records the answer as offered, once, and tells the holder on its
+ * channel, only while the holder lives; 'take' (the holder) settles with the offered answer,
+ * only while that offer (by its id: one the holder heard of while its call waited) stands and
+ * the request's deadline has not passed on Redis's clock (a take delayed on the wire, sent
+ * before the holder's call ended, must not land after). An offer is withdrawn by deleting KEYS[7] (`DEL`, one command): a take
+ * and a withdrawal race on that key, so exactly one of them wins and the answering replica
+ * reports what happened.
+ *
+ * The full records of all but the tenant's newest `max full` settlements are deleted (each
+ * settlement pushes one past the line; their brief form stays, so a waiter that missed the
+ * notice still learns the decision), and past `max brief` the oldest are forgotten whole; only
+ * this tenant's. Runs when Redis is full (a decision must be recorded), so what it writes is
+ * bounded per tenant by those two caps (an offer: one bounded hash per pending request).
+ * Returns: settling, the request JSON when this call settled it, false when it is not pending;
+ * 'take', `{request JSON, whole record, brief record}` or false when no offer stands; 'offer',
+ * 3 when offered, 2 when another answer is already offered, 0 when the holder's lease lapsed (it
+ * died: the caller withdraws the request), 1 when the holder has no subscriber on its channel
+ * (its connection is down or it was just killed: a retry tells), false when it is not pending.
  */
 export const APPROVAL_SETTLE = ALLOW_OOM + NOW + `
 local request = redis.call('GET', KEYS[1])
 if not request then return false end
-if ARGV[10] == '1' then
-  -- Only the replica holding the call acts on a decision: one that cannot must not take it.
+local whole, notice, brief = ARGV[2], ARGV[5], ARGV[6]
+if ARGV[10] == 'offer' then
+  -- Only the replica holding the call acts on a decision: it is offered the answer and takes it.
   local holder = redis.call('GET', KEYS[6])
   if not holder then return 0 end
   local subscribers = redis.call('PUBSUB', 'NUMSUB', ARGV[11] .. holder)
   if tonumber(subscribers[2]) == 0 then return 1 end
+  if redis.call('EXISTS', KEYS[7]) == 1 then return 2 end
+  redis.call('HSET', KEYS[7], 'w', whole, 'n', notice, 'b', brief, 'o', ARGV[14])
+  redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[12]))
+  redis.call('PUBLISH', ARGV[11] .. holder, ARGV[13])
+  return 3
+elseif ARGV[10] == 'take' then
+  local offer = redis.call('HMGET', KEYS[7], 'w', 'n', 'b', 'o')
+  if not offer[2] or not offer[3] or offer[4] ~= ARGV[14] then return false end
+  if now > tonumber(ARGV[15]) then return false end
+  whole, notice, brief = offer[1] or '', offer[2], offer[3]
 end
-redis.call('DEL', KEYS[6])
+redis.call('DEL', KEYS[6], KEYS[7])
 local id = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local prefix = ARGV[9]
@@ -393,9 +420,9 @@ for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl)) do
   redis.call('ZREM', KEYS[4], old)
   redis.call('HDEL', KEYS[5], old)
 end
-if ARGV[2] ~= '' then redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl) end
+if whole ~= '' then redis.call('SET', KEYS[3], whole, 'PX', ttl) end
 redis.call('ZADD', KEYS[4], lastUse(KEYS[4]), id)
-redis.call('HSET', KEYS[5], id, ARGV[6])
+redis.call('HSET', KEYS[5], id, brief)
 redis.call('PEXPIRE', KEYS[4], ttl)
 redis.call('PEXPIRE', KEYS[5], ttl)
 local n = redis.call('ZCARD', KEYS[4])
@@ -415,6 +442,7 @@ if over > 0 then
     redis.call('DEL', prefix .. old)
   end
 end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.call('PUBLISH', ARGV[4], notice)
+if ARGV[10] == 'take' then return {request, whole, brief} end
 return request
 `;

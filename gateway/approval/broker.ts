@@ -4,19 +4,28 @@
  * HTTP or from the channel), by its timeout, or by the execution ending (withdrawn).
  *
  * Who records a decision: the broker that holds the waiting call, when it wakes the call with
- * the decision it acts on (`onSettled`), whichever replica took the answer and whether or not
- * that replica heard back from the store; the decision's `decidedBy` comes from the settled
- * record. A replica that cannot reach the store answers `state_unavailable` (the answer may
- * still land: the holder then records it). A dead replica's pending requests are withdrawn
- * (and recorded) by the broker that finds them: answering, listing or asking.
+ * the decision it acts on (`onSettled`); the decision's `decidedBy` comes from the settled
+ * record. An answer through another replica (a shared store) is only offered to the holder,
+ * which takes it (settles the request with it, atomically) when it hears of it or within a
+ * second; the answering replica waits up to {@linkcode TAKE_WAIT_MS} for the take and reports
+ * what the holder did, or withdraws the offer and answers `state_unavailable` (a hung or cut-off
+ * holder never acts on an answer it did not take, and its own deadline decides). A replica that
+ * cannot reach the store answers `state_unavailable`. A dead replica's pending requests are
+ * withdrawn (and recorded) by the broker that finds them: answering, listing or asking.
  *
  * @module
  */
 
+import { cutText } from "../../observability/audit_text.ts";
 import { redactText } from "../../pii/mod.ts";
 import { dropPartialToken } from "../../sandbox/mod.ts";
 import { GatewayError } from "../errors.ts";
-import { type ApprovalStore, MemoryApprovalStore, type SettlementNotice } from "./store.ts";
+import {
+  type ApprovalStore,
+  MemoryApprovalStore,
+  type SettledApproval,
+  type SettlementNotice,
+} from "./store.ts";
 import type {
   ApprovalAnswer,
   ApprovalChannel,
@@ -26,8 +35,19 @@ import type {
 } from "./types.ts";
 import { MAX_APPROVAL_REASON_CHARS } from "./types.ts";
 
+/** Longest reason masked, in UTF-16 units (the API takes 500; other channels are cut here). */
+const MAX_REASON_INPUT_CHARS = 4 * MAX_APPROVAL_REASON_CHARS;
 /** How often waiting calls re-read their record in a shared store, ms (missed notices). */
 const POLL_MS = 1000;
+/**
+ * How long an answer through a replica that does not hold the call waits for the holder to take
+ * it, ms: the holder is told at once and also looks each second ({@linkcode POLL_MS}).
+ */
+export const TAKE_WAIT_MS = 2500;
+/** How often the answering replica re-reads the record while it waits for the take, ms. */
+const TAKE_CHECK_MS = 250;
+/** An offer not withdrawn (its replica died while waiting) lapses by itself after this, ms. */
+const OFFER_TTL_MS = TAKE_WAIT_MS + 2000;
 
 /** One settled request, for the audit and metrics. */
 export interface ApprovalEvent {
@@ -75,6 +95,11 @@ export class ApprovalBroker {
   #waiters = new Map<string, Waiter>();
   #pendingByTenant = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeOffers: (() => void) | undefined;
+  /** Takes in flight by this broker (the holder), by request id: its deadline waits for one. */
+  #taking = new Map<string, Promise<unknown>>();
+  /** Answers offered through this broker, waiting for their take: key → wake the wait. */
+  #takes = new Map<string, () => void>();
   #poller: ReturnType<typeof setInterval> | undefined;
   #polling = false;
 
@@ -82,7 +107,14 @@ export class ApprovalBroker {
     this.store = options.store ?? new MemoryApprovalStore();
     this.#onSettled = options.onSettled ?? (() => {});
     // A shared store tells this broker about answers taken by other replicas.
-    this.#unsubscribe = this.store.subscribe?.((notice) => this.#wake(notice));
+    this.#unsubscribe = this.store.subscribe?.((notice) => {
+      this.#wake(notice);
+      this.#takes.get(takeKey(notice.tenant, notice.id))?.();
+    });
+    // Answers offered for calls held here (given through other replicas) are taken at once.
+    this.#unsubscribeOffers = this.store.onOffer?.(({ tenant, id, offer }) =>
+      void this.#take(tenant, id, offer)
+    );
   }
 
   /**
@@ -160,10 +192,11 @@ export class ApprovalBroker {
    * Answers a pending request of `tenant`.
    * @throws GatewayError `not_found` for an id that is unknown or another tenant's (the two
    *   look alike); `conflict` for one that was already answered, expired or withdrawn (a dead
-   *   replica's request is withdrawn here, and recorded); `state_unavailable` (retry after 1 s)
-   *   when the store cannot be reached (the answer may still have been taken: the replica
-   *   holding the call then acts on it and records it) or the replica holding the call does
-   *   not listen now
+   *   replica's request is withdrawn here, and recorded), or that ended otherwise while the
+   *   answer was offered; `state_unavailable` (retry after 1 s) when the store cannot be reached
+   *   (an answer to a call held here may still have been taken: this replica then acts on it
+   *   and records it), or the replica holding the call does not listen now, or did not take the
+   *   answer within {@linkcode TAKE_WAIT_MS} (withdrawn: it never acts on it)
    */
   async answer(tenant: string, id: string, answer: ApprovalAnswer): Promise<ApprovalOutcome> {
     const clean: ApprovalAnswer = {
@@ -174,44 +207,129 @@ export class ApprovalBroker {
     // The approver's own words may hold personal data: masked before they are stored (a
     // shared store) or shown to the code.
     if (answer.reason) {
-      // Cut before it is redacted, so a cut loses its last, possibly partial, word: half a
-      // card number is no longer one to the detectors.
-      const reason = answer.reason.length > MAX_APPROVAL_REASON_CHARS
-        ? dropPartialToken(answer.reason.slice(0, MAX_APPROVAL_REASON_CHARS))
+      // Bounded before it is masked (the detectors' work), losing its last, possibly partial,
+      // word: half a card number is no longer one to them. Masking lengthens it; the masked
+      // text is then cut to its bound where no mask is split, and the cut is marked.
+      const reason = answer.reason.length > MAX_REASON_INPUT_CHARS
+        ? dropPartialToken(answer.reason.slice(0, MAX_REASON_INPUT_CHARS))
         : answer.reason;
-      clean.reason = redactText(reason, { mode: "mask" }).text;
+      clean.reason = cutText(
+        redactText(reason, { mode: "mask" }).text,
+        MAX_APPROVAL_REASON_CHARS,
+      );
     }
     const status = answer.approve ? "approved" : "denied";
-    // Held here: this broker acts on it. Held elsewhere: taken only while that replica lives.
+    // Held elsewhere, in a shared store: offered to the holder, which acts on it if it takes it.
     const held = this.#waiters.get(id)?.request.tenant === tenant;
-    const result = await reach(() =>
-      this.store.settle(tenant, id, status, clean, { holderMustLive: !held })
-    );
-    if (result === "unreachable") {
-      throw new GatewayError(
-        "state_unavailable",
-        "the replica holding this call does not answer now; try again",
-        { retryAfter: 1 },
-      );
-    }
-    if (result === "orphaned") {
-      await reach(() => this.#withdrawOrphan(tenant, id));
-      throw new GatewayError(
-        "conflict",
-        "this approval is no longer pending (withdrawn: the replica holding the call is gone)",
-      );
-    }
+    if (!held && this.store.offer) return await this.#offer(tenant, id, status, clean);
+    const result = await reach(() => this.store.settle(tenant, id, status, clean));
     if (result) {
       const outcome: ApprovalOutcome = { status, decidedAt: Date.now(), answer: clean };
       // The store may have woken the waiter already (its notice); this is then a no-op.
       this.#wake({ tenant, id, status, at: outcome.decidedAt, answer: clean });
       return outcome;
     }
+    return await this.#notPending(tenant, id);
+  }
+
+  /**
+   * An answer to a call held by another replica: offered to it, then reported as what the holder
+   * did with it, once it took it (200), or withdrawn when it did not take it within
+   * {@linkcode TAKE_WAIT_MS} (503: it may be hung or cut off from the store; its own deadline
+   * decides). A take and a withdrawal racing are decided by the store (one of them wins).
+   */
+  async #offer(
+    tenant: string,
+    id: string,
+    status: "approved" | "denied",
+    answer: ApprovalAnswer,
+  ): Promise<ApprovalOutcome> {
+    const offered = await reach(() => this.store.offer!(tenant, id, status, answer, OFFER_TTL_MS));
+    if (offered === "unreachable" || offered === "busy") {
+      throw new GatewayError(
+        "state_unavailable",
+        offered === "busy"
+          ? "another answer to this approval is being given to the replica holding the call; try again"
+          : "the replica holding this call does not answer now; try again",
+        { retryAfter: 1 },
+      );
+    }
+    if (offered === "orphaned") {
+      await reach(() => this.#withdrawOrphan(tenant, id));
+      throw new GatewayError(
+        "conflict",
+        "this approval is no longer pending (withdrawn: the replica holding the call is gone)",
+      );
+    }
+    if (offered === undefined) return await this.#notPending(tenant, id);
+    const key = takeKey(tenant, id);
+    const deadline = Date.now() + TAKE_WAIT_MS;
+    try {
+      while (Date.now() < deadline) {
+        // Woken early by the settlement's notice; else re-read every TAKE_CHECK_MS.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(TAKE_CHECK_MS, deadline - Date.now()));
+          this.#takes.set(key, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        const settled = await this.store.settled(tenant, id).catch(() => undefined);
+        if (settled) return reported(settled, status, offered.at);
+      }
+    } finally {
+      this.#takes.delete(key);
+    }
+    const notTaken = new GatewayError(
+      "state_unavailable",
+      "the replica holding the call did not take the answer; try again",
+      { retryAfter: 1 },
+    );
+    let withdrawn: boolean;
+    try {
+      withdrawn = await this.store.withdrawOffer!(tenant, id);
+    } catch {
+      // Neither withdrawn nor known to be taken: the offer lapses by itself; a retry tells.
+      throw notTaken;
+    }
+    if (withdrawn) throw notTaken;
+    // Taken (or the request ended otherwise) just before the withdrawal: report that.
+    const settled = await reach(() => this.store.settled(tenant, id));
+    if (settled) return reported(settled, status, offered.at);
+    throw notTaken;
+  }
+
+  /**
+   * Why an answer settled nothing: 409 for a request that ended, 404 for an unknown one.
+   * @throws GatewayError always
+   */
+  async #notPending(tenant: string, id: string): Promise<never> {
     const settled = await reach(() => this.store.settled(tenant, id));
     if (settled) {
       throw new GatewayError("conflict", `this approval is no longer pending (${settled.status})`);
     }
     throw new GatewayError("not_found", "there is no such approval");
+  }
+
+  /**
+   * The holder takes an answer offered for a call it holds (given through another replica) and
+   * acts on it: wakes the call with it and records it. Only an offer heard of while the call
+   * waits, and only before its deadline on the store's clock: a take held up on the wire never
+   * lands for a call that ended. A take whose reply is lost is learnt from the record by the
+   * poll; the call's own deadline waits for a take in flight (`#end`).
+   */
+  async #take(tenant: string, id: string, offer: string): Promise<void> {
+    const waiter = this.#waiters.get(id);
+    if (waiter?.request.tenant !== tenant || !this.store.take || this.#taking.has(id)) return;
+    const taking = this.store.take(tenant, id, offer, waiter.request.expiresAt)
+      .catch(() => undefined);
+    this.#taking.set(id, taking);
+    try {
+      const taken = await taking;
+      if (taken) this.#wake({ tenant, id, ...taken.settlement });
+    } finally {
+      this.#taking.delete(id);
+    }
   }
 
   /**
@@ -245,6 +363,8 @@ export class ApprovalBroker {
   async close(): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#unsubscribeOffers?.();
+    this.#unsubscribeOffers = undefined;
     await Promise.all(
       [...this.#waiters].map(([id, w]) => this.#end(w.request.tenant, id, "withdrawn")),
     );
@@ -259,6 +379,8 @@ export class ApprovalBroker {
    * waiter outlives its timeout.
    */
   async #end(tenant: string, id: string, status: "timeout" | "withdrawn"): Promise<void> {
+    // A take in flight may have settled it (each store call is bounded): its result first.
+    await this.#taking.get(id);
     if (await this.#settleHeld(tenant, id, status)) return;
     if (!this.#waiters.has(id)) return;
     const settled = await this.store.settled(tenant, id).catch(() => undefined);
@@ -292,6 +414,9 @@ export class ApprovalBroker {
       await Promise.all([
         this.store.renew?.(held).catch(() => {}),
         ...held.map(async ({ tenant, id }) => {
+          // An answer offered whose notice was missed is taken here.
+          const offer = await this.store.pendingOffer?.(tenant, id).catch(() => undefined);
+          if (offer) await this.#take(tenant, id, offer);
           const settled = await this.store.settled(tenant, id).catch(() => undefined);
           if (settled) this.#wake({ tenant, id, ...settled });
         }),
@@ -399,6 +524,28 @@ export class ApprovalBroker {
     if (next > 0) this.#pendingByTenant.set(tenant, next);
     else this.#pendingByTenant.delete(tenant);
   }
+}
+
+function takeKey(tenant: string, id: string): string {
+  return `${tenant}\u0000${id}`;
+}
+
+/**
+ * What the holder did with an offered answer, from the settled record: the answer itself (its
+ * record carries the offer's time), or the request ended otherwise first (its own deadline).
+ * @throws GatewayError `conflict` when the record holds another decision than the offered one
+ */
+function reported(
+  settled: SettledApproval,
+  status: "approved" | "denied",
+  offeredAt: number,
+): ApprovalOutcome {
+  if (settled.status !== status || settled.at !== offeredAt) {
+    throw new GatewayError("conflict", `this approval is no longer pending (${settled.status})`);
+  }
+  const outcome: ApprovalOutcome = { status, decidedAt: settled.at };
+  if (settled.answer) outcome.answer = settled.answer;
+  return outcome;
 }
 
 /**

@@ -21,12 +21,12 @@ export {
 } from "./types.ts";
 export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
 export {
+  type ApprovalOffer,
   type ApprovalStore,
   MemoryApprovalStore,
   type MemoryApprovalStoreOptions,
   type SettledApproval,
   type SettlementNotice,
-  type SettleOptions,
   type UnsettledReason,
 } from "./store.ts";
 export {

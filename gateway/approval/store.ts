@@ -26,19 +26,15 @@ export interface SettlementNotice extends SettledApproval {
 }
 
 /**
- * Why {@linkcode ApprovalStore.settle} settled nothing although the request is pending: its
- * holder (the replica whose call waits) is gone, its lease lapsed (`orphaned`: withdraw it), or
- * does not listen now (`unreachable`: try again).
+ * Why {@linkcode ApprovalStore.offer} offered nothing although the request is pending: its
+ * holder (the replica whose call waits) is gone, its lease lapsed (`orphaned`: withdraw it), does
+ * not listen now (`unreachable`: try again), or has another answer offered (`busy`).
  */
-export type UnsettledReason = "orphaned" | "unreachable";
+export type UnsettledReason = "orphaned" | "unreachable" | "busy";
 
-/** Options of one {@linkcode ApprovalStore.settle}. */
-export interface SettleOptions {
-  /**
-   * Settle only while the holder of the waiting call lives (a person's answer taken by a
-   * broker that does not hold the call: a decision nobody can act on is not taken).
-   */
-  holderMustLive?: boolean;
+/** An answer offered to the holder of a call: when it was given (its record's `at`, ms). */
+export interface ApprovalOffer {
+  at: number;
 }
 
 /**
@@ -57,19 +53,57 @@ export interface ApprovalStore {
   /** The pending requests of `tenant`, oldest first. */
   list(tenant: string): Promise<ApprovalRequest[]>;
   /**
-   * Ends a pending request of `tenant` with `status`. A store shared by replicas may reject
-   * after it settled (a reply lost): the holder learns the decision from the store anyway.
-   * @returns the request when it was pending (this caller settled it); an
-   *   {@linkcode UnsettledReason} when `holderMustLive` and the holder is gone or unreachable;
-   *   else `undefined`
+   * Ends a pending request of `tenant` with `status` (any answer offered meanwhile is void). A
+   * store shared by replicas may reject after it settled (a reply lost): the holder learns the
+   * decision from the store anyway.
+   * @returns the request when it was pending (this caller settled it), else `undefined`
    */
   settle(
     tenant: string,
     id: string,
     status: ApprovalStatus,
     answer?: ApprovalAnswer,
-    options?: SettleOptions,
-  ): Promise<ApprovalRequest | UnsettledReason | undefined>;
+  ): Promise<ApprovalRequest | undefined>;
+  /**
+   * A shared store: offers a person's answer, taken through a replica that does not hold the
+   * call, to the replica that does. Nothing is settled until the holder takes it
+   * ({@linkcode take}); the offer lapses after `ttlMs` or when withdrawn. Optional: without it
+   * such an answer settles the request directly (one process).
+   * @returns the offer; an {@linkcode UnsettledReason}; `undefined` when not pending
+   */
+  offer?(
+    tenant: string,
+    id: string,
+    status: ApprovalStatus,
+    answer: ApprovalAnswer,
+    ttlMs: number,
+  ): Promise<ApprovalOffer | UnsettledReason | undefined>;
+  /**
+   * The holder takes the answer offered for a call it holds: the request is settled with it,
+   * only while that offer (`offer`, the id it heard of) stands and `deadline` (the request's
+   * `expiresAt`) has not passed on the store's clock. Present with `offer`.
+   * @returns the request and the decision, or `undefined` when it was not taken
+   */
+  take?(
+    tenant: string,
+    id: string,
+    offer: string,
+    deadline: number,
+  ): Promise<{ request: ApprovalRequest; settlement: SettledApproval } | undefined>;
+  /** The id of the offer standing for a request, if any. Present with `offer`. */
+  pendingOffer?(tenant: string, id: string): Promise<string | undefined>;
+  /**
+   * Withdraws an offer unless the holder took it first (atomic against `take`). Present with
+   * `offer`.
+   * @returns whether an offer stood and is now withdrawn
+   */
+  withdrawOffer?(tenant: string, id: string): Promise<boolean>;
+  /**
+   * Calls `listener` when an answer is offered for a call this store's user holds, so it takes
+   * it at once (the broker also tries each second: notices may be missed). Present with `offer`.
+   * @returns a function that ends the listening
+   */
+  onOffer?(listener: (offer: { tenant: string; id: string; offer: string }) => void): () => void;
   /** How a recently settled request of `tenant` ended, or `undefined` when not remembered. */
   settled(tenant: string, id: string): Promise<SettledApproval | undefined>;
   /**

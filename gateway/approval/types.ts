@@ -62,7 +62,10 @@ export interface HiddenValue {
 
 /** Longest argument text an approver is shown, in UTF-16 units. */
 export const MAX_APPROVAL_ARGUMENT_CHARS = 4000;
-/** Longest reason kept with a decision, in UTF-16 units; longer ones are cut. */
+/**
+ * Longest reason kept with a decision, in UTF-16 units, once masked; longer ones are cut where
+ * no mask is split, and the cut is marked (` … [truncated]`).
+ */
 export const MAX_APPROVAL_REASON_CHARS = 500;
 
 /** A person's answer. */

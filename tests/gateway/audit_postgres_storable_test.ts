@@ -15,6 +15,7 @@ import {
 } from "../../observability/mod.ts";
 import postgres from "postgres";
 import { refusedRecord } from "../../observability/audit_postgres_refusal.ts";
+import { CUT_MARKER } from "../../observability/audit_text.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { freePort, startTestGateway } from "../helpers.ts";
@@ -140,8 +141,8 @@ Deno.test({
             tool: "files.\u0000write",
             arguments: '{"path":"a\u0000.txt"}',
             decidedBy: "key:\u0000",
-            // Cut at 500 through a surrogate pair: the half left becomes U+FFFD too.
-            reason: "why\u0000" + "a".repeat(495) + "\u{1F600}",
+            // Cut at 500, marked, beside a surrogate pair: the pair goes whole.
+            reason: "why\u0000" + "a".repeat(481) + "\u{1F600}" + "a".repeat(20),
           });
           const after = approval({ tenant: "victim-2" });
           log.recordApproval(poison);
@@ -155,7 +156,7 @@ Deno.test({
             tool: `files.${R}write`,
             arguments: `{"path":"a${R}.txt"}`,
             decidedBy: `key:${R}`,
-            reason: `why${R}` + "a".repeat(495) + R,
+            reason: `why${R}` + "a".repeat(481) + CUT_MARKER,
           }]);
           const sqlite = AuditLog.open(":memory:");
           try {
