@@ -16,6 +16,7 @@ export {
   MAX_TOOL_CHARS,
 } from "./audit.ts";
 export type { AuditSink } from "./audit_sink.ts";
+export { cutText } from "./audit_text.ts";
 export {
   CODE_HASH_PREFIX,
   CodeHasher,

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { cutText } from "../../observability/audit_text.ts";
+import { cutText } from "../../observability/mod.ts";
 import { redactText } from "../../pii/mod.ts";
 import { dropPartialToken } from "../../sandbox/mod.ts";
 import { GatewayError } from "../errors.ts";
