@@ -27,8 +27,12 @@
  *   string. Past its budget the value is taken as not checked by the gateway, as a schema
  *   too large to compile is.
  * - `enum` and `const` compare with Ajv's deep equality, which stops at the smaller of the
- *   two values: each comparison costs at most the schema's own size (at most 16 Ki
- *   characters compiled, see output_schema.ts), and each entry is charged.
+ *   two values: each application is charged what the comparisons can read of the entries
+ *   (every value and key of them, and their characters), counted when the schema is compiled,
+ *   not one unit per entry (red team l2: a `const` of 3,000 nested arrays under 30 levels of
+ *   `allOf: [{ $ref }, { $ref }]` held the loop 35–43 s). Each name of `required` and
+ *   `dependencies` lists (a lookup in the value) is charged too. `default` and `examples` are
+ *   not read (no `useDefaults`).
  * - compiling costs time in proportion to the schema: a `$ref` is a call (`inlineRefs:
  *   false`), never a copy of what it points to, and a schema of more than
  *   {@linkcode MAX_SUBSCHEMAS} subschemas is not compiled (see output_schema.ts).
@@ -215,6 +219,14 @@ interface StepCost {
   keyPatterns: number;
   /** Whether `uniqueItems` numbers every item (reading all of it). */
   unique: boolean;
+  /** Units of comparing a value with every `const` and `enum` entry, read in full (see
+   * {@linkcode equalityUnits}). */
+  equal: number;
+  /** How many `const` and `enum` entries a value is compared with. */
+  equalEntries: number;
+  /** The entries with a plain object in them: deep equality lists the keys of the value's
+   * object at each such place (see {@linkcode valueKeyUnits}). */
+  objectEntries: unknown[];
 }
 
 /** Thrown by the step keyword when a check is over its budget; caught by the wrapper. */
@@ -231,9 +243,9 @@ const budget = { spent: 0, max: Infinity, data: undefined as unknown, sized: fal
 
 /**
  * The units one application of a subschema to `data` costs, charged before the
- * subschema's keywords read anything (Ajv runs the untyped step keyword before every
- * `string`, `array` and `object` keyword): the application and the subschema's own
- * entries, plus what the keywords read in the value, in characters:
+ * subschema's keywords read anything (the step keyword runs first, before `const`, `enum`,
+ * `$ref`, `allOf` and the rest): the application and the subschema's own entries, plus what
+ * the keywords read in the value, in characters:
  *
  * - a string: its length (`minLength` counts code points), times {@linkcode PATTERN_UNITS}
  *   more under `pattern`;
@@ -242,12 +254,16 @@ const budget = { spent: 0, max: Infinity, data: undefined as unknown, sized: fal
  *   keys, charged as two keys, held the loop 12 s);
  * - an array: two per item, and under `uniqueItems` {@linkcode UNIQUE_UNITS} per unit of its
  *   size (each item is numbered, its strings hashed: red team j2, two 1.9 M-character items
- *   charged as two items, 65,536 times, held the loop 9 s).
+ *   charged as two items, 65,536 times, held the loop 9 s);
+ * - under `const` or `enum`: what deep equality can read of the entries, whatever the value
+ *   (see {@linkcode equalityCharge}; red team l2: a `const` of 3,000 nested arrays, charged
+ *   as one entry, compared 2^30 times, held the loop 35–43 s).
  *
  * One unit is about 1–3 ns of work (a character scanned, a property looked up).
  */
 function chargeOf(cost: StepCost, data: unknown): number {
   let units = APPLICATION_UNITS + cost.own;
+  if (cost.equalEntries > 0) units += equalityCharge(cost, data);
   if (typeof data === "string") {
     // RE2 costs about a microsecond to start, whatever the string: one more character.
     units += cost.pattern ? (data.length + 1) * (1 + PATTERN_UNITS) : data.length;
@@ -255,15 +271,40 @@ function chargeOf(cost: StepCost, data: unknown): number {
     units += 2 * data.length;
     if (cost.unique && data.length > 1) units += UNIQUE_UNITS * sizeOf(data, MAX_UNITS);
   } else if (typeof data === "object" && data !== null) {
-    let keys = 0;
-    let keyUnits = 0;
-    for (const key in data) {
-      keys++;
-      keyUnits += key.length;
-    }
-    units += 2 * keys + keyUnits * PATTERN_UNITS * cost.keyPatterns;
+    const { keys, keyChars } = measureOf(data);
+    units += 2 * keys + keyChars * PATTERN_UNITS * cost.keyPatterns;
   }
   return units;
+}
+
+/** Each object's own keys and their characters, measured once per check. */
+interface KeyMeasure {
+  keys: number;
+  keyChars: number;
+}
+
+/** Objects measured in the current check (reset by {@linkcode withinBudget}). */
+let measured = new WeakMap<object, KeyMeasure>();
+
+/**
+ * How many own keys `value` has and their characters: listed once per check and charged
+ * two units a key then; after, a lookup. Measuring at every application cost as much as the
+ * keys charged (an object of 100,000 keys under a chain of `allOf`: 1–4 s at the cap).
+ */
+function measureOf(value: object): KeyMeasure {
+  let measure = measured.get(value);
+  if (measure === undefined) {
+    let keys = 0;
+    let keyChars = 0;
+    for (const key of Object.keys(value)) {
+      keys++;
+      keyChars += key.length;
+    }
+    measure = { keys, keyChars };
+    measured.set(value, measure);
+    budget.spent += 2 * keys;
+  }
+  return measure;
 }
 
 /**
@@ -272,7 +313,9 @@ function chargeOf(cost: StepCost, data: unknown): number {
  * @throws OverBudget past the check's budget
  */
 function countStep(cost: StepCost, data?: unknown): void {
-  budget.spent += chargeOf(cost, data);
+  // Apart: `chargeOf` may charge counting an object's keys itself.
+  const units = chargeOf(cost, data);
+  budget.spent += units;
   if (budget.spent <= budget.max) return;
   if (!budget.sized) {
     budget.sized = true;
@@ -312,14 +355,132 @@ function sizeOf(value: unknown, limit: number): number {
 /** The units a subschema's own work costs, per entry of its keywords' arrays and maps. */
 const ENTRY_UNITS = 2;
 
+/**
+ * Units per value Ajv's deep equality (`fast-deep-equal`) visits: a call and type tests.
+ * Measured at the cap (2 shared cores, load 10): 3,000 nested arrays compared over and over,
+ * 0.09–0.13 s.
+ */
+const EQUAL_NODE_UNITS = 32;
+/**
+ * Units per key of an object deep equality visits, on each side: `Object.keys` of both, a
+ * lookup in each, then the values. Past {@linkcode SMALL_OBJECT_KEYS} keys an object is a
+ * hash table whose keys are listed in order, far slower: measured at the cap, an object of
+ * 1,500 keys compared over and over took 0.75–0.93 s at 32 units a key and 0.09–0.21 s at
+ * 256 (on each side).
+ */
+function keyUnits(keys: number): number {
+  return keys * (keys > SMALL_OBJECT_KEYS ? 256 : 32);
+}
+/** Most keys of an object counted as small by {@linkcode keyUnits}. */
+const SMALL_OBJECT_KEYS = 32;
+
+/**
+ * The units of comparing a value with `entry` by deep equality when the comparison reads all
+ * of `entry` (it stops at the smaller side, and at the first difference): {@linkcode
+ * EQUAL_NODE_UNITS} per value, {@linkcode keyUnits} for an object's keys, one per character
+ * of its strings (compared as a block). Counted once, when the schema is compiled; linear in
+ * `entry`.
+ */
+function equalityUnits(entry: unknown): number {
+  let units = 0;
+  const stack: unknown[] = [entry];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    units += EQUAL_NODE_UNITS;
+    if (typeof next === "string") units += next.length;
+    else if (Array.isArray(next)) {
+      for (const item of next) stack.push(item);
+    } else if (typeof next === "object" && next !== null) {
+      const items = Object.values(next);
+      units += keyUnits(items.length);
+      for (const item of items) stack.push(item);
+    }
+  }
+  return units;
+}
+
+/**
+ * What one application's `const` and `enum` comparisons can read: every entry in full, or,
+ * for a string, number, boolean or null (compared in one step per entry, strings as a block
+ * of at most their own length), no more than that value's size per entry. An object or an
+ * array is charged the entries in full (measuring it would cost as much).
+ */
+function equalityCharge(cost: StepCost, data: unknown): number {
+  if (typeof data === "object" && data !== null) {
+    let units = cost.equal;
+    for (const entry of cost.objectEntries) units += valueKeyUnits(entry, data);
+    return units;
+  }
+  const own = EQUAL_NODE_UNITS + (typeof data === "string" ? data.length : 0);
+  return Math.min(cost.equal, cost.equalEntries * own);
+}
+
+/**
+ * What deep equality reads of the value's own keys when comparing `data` with `entry`: where
+ * both have a plain object, it lists all the value's keys and looks each up in the entry
+ * (`Object.keys(data)` first), however few the entry has ({@linkcode keyUnits}:
+ * `const: {}` compared with an object of 100,000 keys reads 100,000). Walks only the entry's
+ * own nodes (charged by {@linkcode equalityUnits}); each object's key count is counted once
+ * per check ({@linkcode measureOf}).
+ */
+function valueKeyUnits(entry: unknown, data: unknown): number {
+  let units = 0;
+  const stack: unknown[] = [entry, data];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    const expected = stack.pop();
+    if (typeof expected !== "object" || expected === null) continue;
+    if (typeof value !== "object" || value === null) continue;
+    if (Array.isArray(expected)) {
+      // Arrays of different lengths are unequal at once; equal ones are compared item by item.
+      if (!Array.isArray(value) || value.length !== expected.length) continue;
+      for (let i = 0; i < expected.length; i++) stack.push(expected[i], value[i]);
+    } else if (!Array.isArray(value)) {
+      units += keyUnits(measureOf(value).keys);
+      const record = value as Record<string, unknown>;
+      for (const [key, item] of Object.entries(expected)) {
+        if (Object.hasOwn(record, key)) stack.push(item, record[key]);
+      }
+    }
+  }
+  return units;
+}
+
+/** Whether `value` has a plain object (not an array) in it. Linear in `value`. */
+function hasObject(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (Array.isArray(next)) {
+      for (const item of next) stack.push(item);
+    } else if (typeof next === "object" && next !== null) return true;
+  }
+  return false;
+}
+
+/**
+ * Keywords whose value is a map of names to lists of property names, each name looked up in
+ * the value (`dependencies` maps to a subschema too, charged when applied).
+ */
+const NAME_LIST_MAPS = new Set(["dependentRequired", "dependencies"]);
+
 /** The {@linkcode StepCost} of one subschema (an object that may be one). */
 function costOf(schema: Record<string, unknown>): StepCost {
   let entries = 0;
-  for (const value of Object.values(schema)) {
+  let equal = 0;
+  const compared: unknown[] = [];
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "const") compared.push(value);
+    else if (key === "enum" && Array.isArray(value)) compared.push(...value);
     if (Array.isArray(value)) entries += value.length;
-    else if (typeof value === "object" && value !== null) entries += Object.keys(value).length;
-    else entries++;
+    else if (typeof value === "object" && value !== null) {
+      for (const item of Object.values(value)) {
+        // Each name of `dependentRequired: { a: [names…] }` is a lookup, not the list one.
+        entries += NAME_LIST_MAPS.has(key) && Array.isArray(item) ? item.length : 1;
+      }
+    } else entries++;
   }
+  for (const entry of compared) equal += equalityUnits(entry);
   const patterns = schema.patternProperties;
   const keyPatterns = typeof patterns === "object" && patterns !== null
     ? Object.keys(patterns).length * (schema.additionalProperties === undefined ? 1 : 2)
@@ -329,6 +490,9 @@ function costOf(schema: Record<string, unknown>): StepCost {
     pattern: typeof schema.pattern === "string",
     keyPatterns,
     unique: schema.uniqueItems === true,
+    equal,
+    equalEntries: compared.length,
+    objectEntries: compared.filter(hasObject),
   };
 }
 
@@ -415,6 +579,7 @@ export function withinBudget(validate: ValidateFunction): ValidateFunction {
   const bounded = ((data: unknown) => {
     budget.spent = 0;
     budget.max = BASE_UNITS;
+    measured = new WeakMap();
     budget.data = data;
     budget.sized = false;
     try {
@@ -460,6 +625,10 @@ export function linearAjv(): Ajv {
   ajv.addKeyword({
     keyword: STEP_KEYWORD,
     schemaType: "object",
+    // First of the untyped keywords (Ajv's first is `$comment`): added last, it ran after
+    // `const`, `enum`, `$ref`, `not`, `anyOf`, `oneOf`, `allOf` and `if`, so a comparison that
+    // failed, or a subschema's whole work, ended the application before it was charged.
+    before: "$comment",
     // One call and nothing else: Ajv's code for a `validate` keyword (its error handling,
     // the data's context) was about 500 characters per subschema, so a 16 KiB schema of
     // 1,300 empty properties made 0.8 MB of code and took 2–4 s to compile.

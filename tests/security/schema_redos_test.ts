@@ -177,6 +177,11 @@ Deno.test({
         return JSON.stringify(await weird.pad({ s, p: new Array(99990).fill(0) }));`,
       expect: /ok pad/,
     }, {
+      what: "const: 3,000 nested arrays compared 16,384 times, a 600 KB result (red team l2)",
+      code: `const r = await weird.constreport({});
+        return typeof r === "object" ? "structured " + Object.keys(r).join() : String(r);`,
+      expect: /^structured a,pad$/,
+    }, {
       what: "a schema of 1,100 subschemas is not compiled",
       code: `return JSON.stringify(await weird.wide({}));`,
       expect: /ok wide/,

@@ -334,3 +334,65 @@ Deno.test("charged by what is read: a large ordinary value is still checked", ()
   assertEquals(check(text, "a".repeat(1_000_000)), true);
   assertEquals(check(text, "a".repeat(1_000_000) + "b"), false);
 });
+
+Deno.test("const, enum and name lists: charged by what their comparisons read (red team l2)", async () => {
+  // Red team l2: a `const` of 3,000 nested arrays under 30 levels of `allOf: [{ $ref },
+  // { $ref }]` was charged 20–40 units an application but deep-compared 3,000 levels: one
+  // check held the loop 35–43 s. Each schema here fails after its costly part (`required:
+  // ["zzz"]`): a checker that reads it all answers false; one that stops at the budget (the
+  // value is not checked by the gateway) answers true. That verdict is the assertion.
+  const chainTo = (leaf: Record<string, unknown>, levels: number) => {
+    const defs: Record<string, unknown> = {};
+    for (let i = 0; i < levels; i++) {
+      defs[`l${i}`] = { allOf: [{ $ref: `#/$defs/l${i + 1}` }, { $ref: `#/$defs/l${i + 1}` }] };
+    }
+    defs[`l${levels}`] = leaf;
+    return {
+      type: "object",
+      $defs: defs,
+      allOf: [{ properties: { a: { $ref: "#/$defs/l0" } } }, { required: ["zzz"] }],
+    };
+  };
+  const nestedTo = (leaf: unknown) => {
+    let value = leaf;
+    for (let i = 0; i < 3000; i++) value = [value];
+    return value;
+  };
+  // 600,000 characters lift the check's budget to its cap, as in the red team's result.
+  const pad = "x".repeat(600_000);
+  const keys1000 = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
+  for (
+    const [what, leaf, a] of [
+      ["const: 3,000 nested arrays, 16,384 times", { const: nestedTo(0) }, nestedTo(0)],
+      // The first entry differs only at the bottom: read in full, then the second matches.
+      ["enum: two entries of 3,000 levels", { enum: [nestedTo(1), nestedTo(0)] }, nestedTo(0)],
+      // Deep equality lists the value's keys (1,000) for `{}`; a comparison that fails is
+      // charged too (the charge runs before `const`, `not`, `allOf`, …).
+      ["const: {} against an object of 1,000 keys", { not: { const: {} } }, keys1000],
+      // Each name of the list is a lookup in the value: 500 a time.
+      ["dependencies: a list of 500 names", {
+        dependencies: { b: new Array(500).fill("b") },
+      }, { b: 1 }],
+    ] as const
+  ) {
+    const levels = what.startsWith("const: {}") ? 12 : what.startsWith("dep") ? 18 : 14;
+    assertEquals(await checkInWorker(chainTo(leaf, levels), { a, pad }), true, what);
+  }
+
+  // Ordinary `const` and `enum` on a large value are still checked, to the last item.
+  const schema = {
+    type: "array",
+    items: {
+      type: "object",
+      properties: { kind: { enum: ["red", "green", "blue"] }, unit: { const: { si: "m" } } },
+    },
+  };
+  const rows = Array.from({ length: 100_000 }, () => ({ kind: "green", unit: { si: "m" } }));
+  assertEquals(check(schema, rows), true);
+  rows[99_999].kind = "grey";
+  assertEquals(check(schema, rows), false);
+  rows[99_999] = { kind: "red", unit: { si: "s" } };
+  assertEquals(check(schema, rows), false);
+  assertEquals(check({ dependencies: { b: ["c", "d"] } }, { b: 1, c: 1 }), false);
+  assertEquals(check({ dependencies: { b: ["c", "d"] } }, { b: 1, c: 1, d: 1 }), true);
+});
