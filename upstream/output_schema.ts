@@ -12,6 +12,7 @@ import {
   MAX_SUBSCHEMAS,
   subschemaCount,
   withinBudget,
+  withPatternBudget,
   withStepCounter,
 } from "./schema_engine.ts";
 import type { JsonSchema } from "./types.ts";
@@ -183,7 +184,7 @@ export function isCompiled(schema: JsonSchema): boolean {
 function ajvCompile(original: JsonSchema): ValidateFunction {
   const schema = withStepCounter(original) as JsonSchema;
   try {
-    return withinBudget(ajv.compile(schema));
+    return withinBudget(withPatternBudget(() => ajv.compile(schema)));
   } finally {
     // The compiled function stands alone. Removing the schema from Ajv's own cache keeps
     // old tool lists from piling up in it, and lets two tools declare the same `$id`.

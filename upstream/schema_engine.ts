@@ -7,7 +7,9 @@
  *
  * - every schema regular expression (`pattern`, `patternProperties`, and so the patterns
  *   under `propertyNames`) runs on RE2 (`re2js`), linear in the string. A pattern RE2
- *   cannot compile (lookaround, backreferences) is not checked by the gateway: that keyword
+ *   cannot compile (lookaround, backreferences), or whose program is too large to start
+ *   cheaply ({@linkcode MAX_PATTERN_PROGRAM}, {@linkcode MAX_SCHEMA_PROGRAM}), is not checked
+ *   by the gateway: that keyword
  *   accepts every string, the rest of the schema is still checked, and the server still
  *   validates its own input. Never the backtracking engine on a value the code chose.
  * - `uniqueItems` compares each item's identity number (equal JSON values get equal numbers,
@@ -50,16 +52,65 @@ import { RE2JS } from "re2js";
  */
 type RegExpEngine = NonNullable<NonNullable<Options["code"]>["regExp"]>;
 
+/**
+ * Largest RE2 program of one schema pattern, in instructions (`programSize`). RE2 builds its
+ * matcher for a program on first use, in time that grows faster than the program: 202
+ * instructions (`[a-z]{1,100}[0-9]`) about 11 ms, 602 about 25 ms, 1,802
+ * (`[a-z]{1,900}[0-9]`, 17 characters of schema) about 160 ms, whatever the string (measured
+ * 2026-11-30, re2js 2.10.0; fix-schema2's report). A larger pattern is not checked.
+ */
+export const MAX_PATTERN_PROGRAM = 512;
+
+/**
+ * Instructions all the distinct patterns of one schema may have together; patterns past it
+ * are not checked. Bounds the first uses of one schema's patterns to about 0.2 s, where
+ * 1,024 subschemas of 500-instruction patterns were about 20 s.
+ */
+export const MAX_SCHEMA_PROGRAM = 4096;
+
+/** What the schema being compiled may still spend ({@linkcode withPatternBudget}). */
+let programBudget = MAX_SCHEMA_PROGRAM;
+/** The patterns compiled for that schema (Ajv asks again for each use of one). */
+let compiled = new Map<string, { test: (text: string) => boolean; toString: () => string }>();
+
+/**
+ * Runs `compile` (one `ajv.compile`) with a fresh {@linkcode MAX_SCHEMA_PROGRAM} for its
+ * patterns: Ajv compiles each pattern, synchronously, while it generates a schema's code.
+ */
+export function withPatternBudget<T>(compile: () => T): T {
+  const saved = [programBudget, compiled] as const;
+  programBudget = MAX_SCHEMA_PROGRAM;
+  compiled = new Map();
+  try {
+    return compile();
+  } finally {
+    [programBudget, compiled] = saved;
+  }
+}
+
 const linearRegExp: RegExpEngine = Object.assign((pattern: string) => {
+  const known = compiled.get(pattern);
+  if (known) return known;
+  const unchecked = { test: () => true, toString: () => `unchecked ${pattern}` };
   let re: RE2JS;
   try {
     re = RE2JS.compile(RE2JS.translateRegExp(pattern));
   } catch {
     // Lookaround, backreferences, or a repetition past RE2's bounds: not checked here.
-    return { test: () => true, toString: () => `unchecked ${pattern}` };
+    compiled.set(pattern, unchecked);
+    return unchecked;
   }
+  const size = re.programSize();
+  if (size > MAX_PATTERN_PROGRAM || size > programBudget) {
+    // Too costly to start (see MAX_PATTERN_PROGRAM): not checked, like lookaround.
+    compiled.set(pattern, unchecked);
+    return unchecked;
+  }
+  programBudget -= size;
   // `toString` is Ajv's key for sharing one compiled pattern within a schema.
-  return { test: (text: string) => re.test(text), toString: () => `re2 ${pattern}` };
+  const checked = { test: (text: string) => re.test(text), toString: () => `re2 ${pattern}` };
+  compiled.set(pattern, checked);
+  return checked;
 }, { code: "linearRegExp" }); // `code`: only for Ajv's standalone output, never used here
 
 /** Equal JSON values' shared number, by their shape (see {@linkcode identityOf}). */
