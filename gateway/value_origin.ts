@@ -17,19 +17,46 @@ import type { ValueOrigin } from "../pii/mod.ts";
 import { MAX_CODE_CHARS } from "./schemas.ts";
 
 /**
- * Most UTF-16 units of code one execution searches for values, in all: 64 searches of the
- * largest code (32 Mi units, tens of ms). Past it every further value counts as `upstream`:
- * output made of thousands of distinct values cannot hold the event loop.
+ * Most UTF-16 units one execution's searches read, in all (code and value, each search): 16
+ * searches of the largest code (8 Mi units; 64 of them took 0.49 s on the loaded 2-core
+ * machine, 2026-11-30), or 1,600 of a 5 KB program. Past it every further value counts as
+ * `upstream`: output made of thousands of distinct values cannot hold the event loop.
  */
-export const ORIGIN_SEARCH_BUDGET = 64 * MAX_CODE_CHARS;
+export const ORIGIN_SEARCH_BUDGET = 16 * MAX_CODE_CHARS;
+
+/**
+ * Whether `pattern` occurs in `text`, in time linear in both (Knuth–Morris–Pratt). Not
+ * `String.prototype.includes`: V8's search takes its skip table from the pattern's last 250
+ * units, so a long value whose end repeats through the code cost code × value (red team m3:
+ * one 60,000-unit value against 500,000 units of code, 6.3 s).
+ */
+export function occursIn(text: string, pattern: string): boolean {
+  const m = pattern.length;
+  if (m === 0) return true;
+  if (m > text.length) return false;
+  const fail = new Int32Array(m);
+  for (let i = 1, k = 0; i < m; i++) {
+    const c = pattern.charCodeAt(i);
+    while (k > 0 && c !== pattern.charCodeAt(k)) k = fail[k - 1];
+    if (c === pattern.charCodeAt(k)) k++;
+    fail[i] = k;
+  }
+  for (let i = 0, k = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    while (k > 0 && c !== pattern.charCodeAt(k)) k = fail[k - 1];
+    if (c === pattern.charCodeAt(k) && ++k === m) return true;
+  }
+  return false;
+}
 
 /** Most answers one execution remembers (a value met again is then searched again). */
 const MAX_REMEMBERED = 4096;
 
 /**
  * The origin of values met while redacting one execution's text, judged against `code`.
- * Each answer costs one search of the code (two when the value has characters a string
- * literal escapes: its JSON-escaped form is looked for too); answers are remembered.
+ * Each answer costs one linear search of the code ({@linkcode occursIn}; two when the value
+ * has characters a string literal escapes: its JSON-escaped form is looked for too), charged
+ * the code's and the value's length; answers are remembered.
  * @param budget most units of code searched in all (default {@linkcode ORIGIN_SEARCH_BUDGET})
  */
 export function originInCode(
@@ -39,9 +66,10 @@ export function originInCode(
   const known = new Map<string, ValueOrigin>();
   let left = budget;
   const found = (text: string): boolean => {
-    if (text.length === 0 || left < code.length) return false;
-    left -= code.length;
-    return code.includes(text);
+    const cost = code.length + text.length;
+    if (text.length === 0 || left < cost) return false;
+    left -= cost;
+    return occursIn(code, text);
   };
   return (value) => {
     const seen = known.get(value);

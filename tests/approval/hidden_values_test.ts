@@ -11,7 +11,7 @@ import {
   MAX_HIDDEN_LISTED,
   revealForView,
 } from "../../gateway/approval/mod.ts";
-import { originInCode } from "../../gateway/value_origin.ts";
+import { occursIn, originInCode } from "../../gateway/value_origin.ts";
 import { approvalMessage } from "../../api/mcp_approval.ts";
 
 Deno.test("vault: a value's origin is upstream unless said, and turns to agent only", () => {
@@ -132,4 +132,24 @@ Deno.test("approval view: an upstream value written out raw is put back as its p
   // Nothing upstream: the arguments themselves.
   assertEquals(await hideUpstream(args, new Vault()), args);
   assertEquals(vault.originOf(own), "agent");
+});
+
+Deno.test("value origin: the code is searched in linear time, with includes' answers", () => {
+  // Red team m3: V8's includes took 6.3 s for one 60,000-unit value whose end repeats through
+  // 500,000 units of code. The linear search gives the same answers.
+  const random = (n: number, alphabet: string) =>
+    Array.from({ length: n }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+  for (let i = 0; i < 2000; i++) {
+    const text = random(1 + Math.floor(Math.random() * 40), "ab");
+    const pattern = random(1 + Math.floor(Math.random() * 8), "ab");
+    assertEquals(occursIn(text, pattern), text.includes(pattern), `${pattern} in ${text}`);
+  }
+  const code = "// " + "e".repeat(500_000);
+  const value = "eyJhbGciOiJIUzI1NiJ9.eyJ" + "e".repeat(4000) + "B1" + "e".repeat(4000);
+  assertEquals(occursIn(code, value), false);
+  assertEquals(occursIn(code + value, value), true);
+  // Charged by what it reads: a budget of one search of this code and value, then upstream.
+  const origin = originInCode(code + value, code.length + 2 * value.length);
+  assertEquals(origin(value), "agent");
+  assertEquals(origin(value + "x"), "upstream", "past the budget");
 });
