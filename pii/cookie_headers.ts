@@ -29,26 +29,48 @@ const HEADER_REACH = 8192;
 const MIN_SESSION = 8;
 
 /**
+ * A `Cookie` or `Set-Cookie` header name and its `:` (any case, blanks before the `:`). The
+ * blanks are bounded so a failed match costs at most their run.
+ */
+const HEADER_NAME = /(?:set-)?cookie[ \t]{0,16}:/gi;
+
+/**
  * Appends to `out` the values of {@linkcode SESSION_COOKIE} cookies in `Cookie:` and
- * `Set-Cookie:` header lines of `text` (name matched case-insensitively, `:` after optional
- * blanks). Each header's value is read once, to its line's end or {@linkcode HEADER_REACH}
- * characters, split at `;`; the search for `ookie` resumes after it: linear. The name stays
- * readable; only the value is a finding.
+ * `Set-Cookie:` headers of `text` (name matched case-insensitively, `:` after optional
+ * blanks). A header's name must start one (the text's or a line's start, or after a blank, a
+ * quote or curl's `-H`): a `Cookie:` inside a path, a URL or a word (`/sub/Cookie:jwt=…/..`,
+ * `?Cookie:jwt=…`) labels nothing (red team m1: it hid a path traversal from the approver).
+ * Each header's value is read once, to its line's end or {@linkcode HEADER_REACH} characters
+ * at most, and no further than its cookies go ({@linkcode readPairs}); the search resumes
+ * after it: linear. The name stays readable; only the value is a finding.
  *
  * @param text The text to scan.
  * @param out Findings are appended here.
  */
 export function findCookieHeaders(text: string, out: Finding[]): void {
-  for (let at = text.indexOf("ookie"); at !== -1; at = text.indexOf("ookie", at + 5)) {
-    const c = codeAt(text, at - 1);
-    if (c !== 67 && c !== 99) continue; // C, c
-    let k = at + 5;
-    while (codeAt(text, k) === 32 || codeAt(text, k) === 9) k++;
-    if (codeAt(text, k) !== 58) continue;
-    const end = lineEnd(text, k + 1);
-    readPairs(text, k + 1, end, out);
-    at = Math.max(at, end - 5);
+  HEADER_NAME.lastIndex = 0;
+  for (let m = HEADER_NAME.exec(text); m !== null; m = HEADER_NAME.exec(text)) {
+    const k = m.index + m[0].length;
+    if (!startsHeader(text, m.index)) {
+      // Resume inside the match: `xset-cookie:` is no header, its `cookie:` may be none too,
+      // and is rejected the same way; nothing after the `:` is skipped.
+      HEADER_NAME.lastIndex = m.index + 1;
+      continue;
+    }
+    const end = readPairs(text, k, lineEnd(text, k), out);
+    HEADER_NAME.lastIndex = Math.max(k, end);
   }
+}
+
+/**
+ * Whether a header name at `at` starts a header: at the text's start, after a line break, a
+ * blank, a quote, or curl's `-H` glued to it (`-HCookie: …`).
+ */
+function startsHeader(text: string, at: number): boolean {
+  if (at === 0) return true;
+  const c = text.charCodeAt(at - 1);
+  if (c === 10 || c === 13 || c === 32 || c === 9 || c === 34 || c === 39) return true;
+  return c === 72 && codeAt(text, at - 2) === 45; // -H
 }
 
 /** The end of the line from `from`, at most {@linkcode HEADER_REACH} characters on. */
@@ -62,36 +84,68 @@ function lineEnd(text: string, from: number): number {
   return j;
 }
 
-/** The `name=value` pairs of a header's value `[from, to)`, split at `;`, `,` and blanks. */
-function readPairs(text: string, from: number, to: number, out: Finding[]): void {
+/**
+ * The `name=value` pairs of a header's value `[from, to)`, separated by `;`, `,` and blanks;
+ * returns where the read stopped. A value is a run of cookie octets (RFC 6265: no quote,
+ * `;`, `,`, blank, backslash or control character), optionally double-quoted, that also stops
+ * before what a shell or a path reads (`'`, `` ` ``, `$`, `&`, `|`, `<`, `>`, `(`, `)`,
+ * `{`, `}`, `@`, `/.`): no session framework writes those, and a value read through them
+ * hid a command (`'Cookie: jwt=…'&&rm …`) or a path traversal (`Cookie:jwt=…/../x`) from the
+ * approver (red team m1). The header ends at the first character that neither separates
+ * pairs nor belongs to one (a closing quote, `&&`, `|`…).
+ */
+function readPairs(text: string, from: number, to: number, out: Finding[]): number {
   let j = from;
   while (j < to) {
-    while (j < to && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
+    while (j < to && isPairGap(text.charCodeAt(j))) j++;
     const nameStart = j;
-    while (j < to && !isPairEnd(text.charCodeAt(j)) && text.charCodeAt(j) !== 61) j++;
+    while (j < to && isValueOctet(text, j) && text.charCodeAt(j) !== 61) j++;
     const nameEnd = j;
-    if (codeAt(text, j) !== 61 || j >= to) {
-      j++;
-      continue;
+    if (j >= to || text.charCodeAt(j) !== 61 || nameEnd === nameStart) {
+      if (j < to && isPairGap(text.charCodeAt(j))) continue;
+      return j; // not a cookie: the header ends here
     }
-    let vs = j + 1;
-    while (j < to && !isPairEnd(text.charCodeAt(j))) j++;
-    let ve = j;
+    j++;
+    let vs = j, ve: number;
     // A quoted cookie value (`name="…"`): the quotes are not the session's.
-    if (ve - vs >= 2 && codeAt(text, vs) === 34 && codeAt(text, ve - 1) === 34) {
-      vs++;
-      ve--;
+    if (codeAt(text, j) === 34) {
+      let e = j + 1;
+      while (e < to && isValueOctet(text, e)) e++;
+      if (e >= to || text.charCodeAt(e) !== 34) return j;
+      vs = j + 1;
+      ve = e;
+      j = e + 1;
+    } else {
+      while (j < to && isValueOctet(text, j)) j++;
+      ve = j;
     }
     const value = text.slice(vs, ve);
     if (
       SESSION_COOKIE.test(text.slice(nameStart, nameEnd)) && value.length >= MIN_SESSION &&
       !NO_SESSION.test(value) && givenSecret(value)
     ) out.push({ type: "secret", start: vs, end: ve, value });
-    j++;
+    if (j < to && !isPairGap(text.charCodeAt(j))) return j;
   }
+  return j;
 }
 
-/** `;`, white space or a quote-less end of a cookie pair. */
-function isPairEnd(c: number): boolean {
+/** `;`, `,`, a blank or a tab: what separates cookie pairs. */
+function isPairGap(c: number): boolean {
   return c === 59 || c === 32 || c === 9 || c === 44;
 }
+
+/**
+ * Whether `text[j]` may be part of a cookie's name or value here: a cookie octet (RFC 6265:
+ * `!`, `#`–`+`, `-`–`:`, `<`–`[`, `]`–`~`) other than `'`, `` ` ``, `$`, `&`, `|`, `<`,
+ * `>`, `(`, `)`, `{`, `}`, `@`, and no `/` before a `.`.
+ */
+function isValueOctet(text: string, j: number): boolean {
+  const c = text.charCodeAt(j);
+  if (c < 0x21 || c > 0x7e || SHELL_OR_NON_OCTET.has(c)) return false;
+  return c !== 47 || codeAt(text, j + 1) !== 46; // `/.`
+}
+
+/** `"`, `,`, `;`, `\` (no cookie octets) and what a shell reads: see isValueOctet. */
+const SHELL_OR_NON_OCTET: ReadonlySet<number> = new Set(
+  [..."\",;\\'`$&|<>(){}@"].map((ch) => ch.charCodeAt(0)),
+);

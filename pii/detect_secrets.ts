@@ -85,6 +85,6 @@ function findKeywordValues(text: string, out: Finding[]): void {
   findSqlPasswords(text, out);
   if (text.includes("curl")) findCurlUsers(text, out);
   findToolPasswords(text, out);
-  if (text.includes("ookie")) findCookieHeaders(text, out);
+  findCookieHeaders(text, out); // any case: `COOKIE:` too (red team m1)
   findBearerValues(text, out);
 }

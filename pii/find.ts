@@ -6,6 +6,8 @@ import { findNumbers } from "./detect_numbers.ts";
 import { findIpv6, mayHoldIpv6 } from "./detect_ipv6.ts";
 import { findSecrets } from "./detect_secrets.ts";
 import { type FoldedText, foldText } from "./fold.ts";
+import { lastAuthorityAt } from "./url_passwords.ts";
+import { randomToken } from "./cookie_values.ts";
 import { composeMaps, decodeEscapes, decodePercent } from "./escapes.ts";
 
 /** When two findings start at the same offset, the more specific type wins. */
@@ -89,8 +91,46 @@ function findIn(text: string, types: readonly PiiType[]): Finding[] {
     findNumbers(text, numbers, raw);
   }
   if (want.has("ip") && mayHoldIpv6(text)) findIpv6(text, raw);
-  if (want.has("secret")) findSecrets(text, raw);
+  if (want.has("secret")) {
+    findSecrets(text, raw);
+    findUrlUserTokens(text, raw);
+  }
+  for (const f of raw) if (f.type === "secret") trimUrlScheme(text, f);
   return resolveOverlaps(raw);
+}
+
+/**
+ * Appends to `out` a URL's user name when it is a random token (`https://<token>@host/…`, as
+ * git hosts and error trackers take one) and has no password (the URL credential detector's).
+ * It is no e-mail address (detect_email.ts), so it is found here, apart from the host: the
+ * host stays readable (red team m1). Each authority is read once, at most 256 units: linear.
+ */
+function findUrlUserTokens(text: string, out: Finding[]): void {
+  for (let at = text.indexOf("://"); at !== -1; at = text.indexOf("://", at + 3)) {
+    const last = lastAuthorityAt(text, at + 3);
+    if (last === -1) continue;
+    const user = text.slice(at + 3, last);
+    if (user.indexOf(":") === -1 && randomToken(user)) {
+      out.push({ type: "secret", start: at + 3, end: last, value: user });
+    }
+    at = last - 2;
+  }
+}
+
+/** A URL's scheme and `//`, then an authority's user information (no `/ ? #`, no blank). */
+const SCHEME_THEN_USER = /^[A-Za-z][A-Za-z0-9+.-]{0,15}:\/\/(?=[^/?#\s]+$)/;
+
+/**
+ * A secret that is a URL's scheme and user information, ending at the `@` before its host
+ * (`password: https://Xk9mQ2pL7vRt@evil.example/`: a keyword's value ends at that `@`), is
+ * the user information alone: the scheme stays readable, as the host does (red team m1).
+ */
+function trimUrlScheme(text: string, f: Finding): void {
+  if (text.charCodeAt(f.end) !== 64 || f.end - f.start > 512) return;
+  const m = SCHEME_THEN_USER.exec(f.value);
+  if (m === null || m[0].length >= f.value.length) return;
+  f.start += m[0].length;
+  f.value = text.slice(f.start, f.end);
 }
 
 function resolveOverlaps(raw: Finding[]): Finding[] {
