@@ -108,8 +108,8 @@ export function checkUidRange(range: UidRange): string | undefined {
 /**
  * Why a process under another user could not use `path`, or `undefined` when it could: every
  * directory above it must let others search it (`o+x`), and `path` itself must let others
- * read it (`o+r`, and `o+x` for a directory, or `o+x` for an executable when `execute`). A path
- * that does not exist is not judged (a grant for a path made later).
+ * read it (`o+r`, and `o+x` for a directory), or with `execute` run or search it (`o+x`). A
+ * path that does not exist is not judged (a grant for a path made later).
  */
 export function othersCannotUse(path: string, execute = false): string | undefined {
   let info: Deno.FileInfo;
@@ -217,6 +217,13 @@ export function usersProblem(setting: UsersSetting): string | undefined {
   if (taken) {
     return `sandbox.uidRange includes ${taken}: a sandbox would act as that user or group ` +
       "(choose ids no account or group has, e.g. above 2000000)";
+  }
+  // The runtime directory (runner, import map, private caches) is made in TMPDIR.
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  const runtime = othersCannotUse(tmp, true);
+  if (runtime) {
+    return `sandbox.uidRange: other users cannot reach the runtime directory in TMPDIR ` +
+      `(${runtime}); set TMPDIR to a directory they can search, e.g. /tmp`;
   }
   const deno = othersCannotUse(setting.deno, true);
   if (deno) return `sandbox.uidRange: the Deno executable cannot run as another user: ${deno}`;

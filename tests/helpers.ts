@@ -142,7 +142,9 @@ export async function sandboxDenoChildren(): Promise<number[]> {
   const pids: number[] = [];
   for (const pid of await sandboxChildren()) {
     try {
-      if (Deno.readLinkSync(`/proc/${pid}/exe`) === Deno.execPath()) pids.push(pid);
+      // This Deno, or a copy other users can run (tests/security/sandbox_users_test.ts).
+      const exe = Deno.readLinkSync(`/proc/${pid}/exe`);
+      if (exe === Deno.execPath() || exe.endsWith("/deno")) pids.push(pid);
     } catch { /* gone meanwhile */ }
   }
   return pids;

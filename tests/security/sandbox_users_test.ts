@@ -9,13 +9,42 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { startTestGateway, startWatchedRun, testSandbox } from "../helpers.ts";
 import { prepareLauncher } from "../../sandbox/launcher.ts";
-import { NoFreeUidError, SandboxUsers, usersProblem } from "../../sandbox/users.ts";
+import {
+  NoFreeUidError,
+  othersCannotUse,
+  SandboxUsers,
+  usersProblem,
+} from "../../sandbox/users.ts";
 import { ConfigError, parseConfig } from "../../gateway/config.ts";
 import { Gateway } from "../../gateway/gateway.ts";
 
-const asRoot = Deno.uid() === 0;
 const root = new URL("../..", import.meta.url).pathname;
 const RANGE = { first: 2_000_100, last: 2_000_199 };
+
+/**
+ * Whether processes under other users can run here: as root, with the runtime directory's
+ * parent (TMPDIR) searchable by them. Not so in a clone under /root with TMPDIR inside it:
+ * those tests are then skipped (the gateway refuses such a setting with a clear error,
+ * tested below).
+ */
+const asRoot = Deno.uid() === 0 &&
+  othersCannotUse(Deno.env.get("TMPDIR") || "/tmp", true) === undefined;
+
+/**
+ * A Deno executable other users can run: this one, or (npx keeps it under /root/.npm, which
+ * they cannot enter) a copy in a directory of its own, removed when the tests end.
+ */
+const DENO = (() => {
+  if (!asRoot || othersCannotUse(Deno.execPath(), true) === undefined) return Deno.execPath();
+  const dir = Deno.makeTempDirSync({ dir: "/tmp", prefix: "airlock-users-deno-" });
+  Deno.chmodSync(dir, 0o755);
+  Deno.copyFileSync(Deno.execPath(), `${dir}/deno`);
+  Deno.chmodSync(`${dir}/deno`, 0o755);
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  return `${dir}/deno`;
+})();
+/** Whether the gateway's own Deno serves (a gateway has no other). */
+const gatewayDenoUsable = DENO === Deno.execPath();
 
 /** The real, effective, saved and file-system user ids, group ids and groups of `pid`. */
 function credentials(pid: number): { uids: number[]; gids: number[]; groups: string } {
@@ -62,7 +91,7 @@ Deno.test({
   ignore: !asRoot,
   fn: async () => {
     await prepareLauncher();
-    const sandbox = testSandbox({ concurrency: 2, uidRange: RANGE });
+    const sandbox = testSandbox({ concurrency: 2, uidRange: RANGE, denoPath: DENO });
     try {
       const first = await startWatchedRun(sandbox, BUSY_CODE);
       const second = sandbox.run({ code: BUSY_CODE });
@@ -107,7 +136,7 @@ Deno.test({
       } finally {
         await asGateway.close();
       }
-      const asOther = testSandbox({ allowRead: [dir], uidRange: RANGE });
+      const asOther = testSandbox({ allowRead: [dir], uidRange: RANGE, denoPath: DENO });
       try {
         assertEquals((await asOther.run({ code })).result, ["open", "PermissionDenied"]);
       } finally {
@@ -127,6 +156,7 @@ Deno.test({
       concurrency: 1,
       poolSize: 1,
       uidRange: { first: RANGE.first, last: RANGE.first + 3 },
+      denoPath: DENO,
     });
     await sandbox.start();
     try {
@@ -151,7 +181,9 @@ Deno.test({
       await Deno.writeTextFile(
         `${dir}/run.ts`,
         `import { testSandbox } from "${root}tests/helpers.ts";
-const sandbox = testSandbox({ concurrency: 1, uidRange: ${JSON.stringify(RANGE)} });
+const sandbox = testSandbox({ concurrency: 1, uidRange: ${JSON.stringify(RANGE)}, denoPath: ${
+          JSON.stringify(DENO)
+        } });
 let ok = false, why = "";
 try {
   ok = (await sandbox.run({ code: "return 1" })).ok;
@@ -201,7 +233,11 @@ Deno.test({
     // the gateway: the id went back to the pool with it running.
     const uid = RANGE.last - 2;
     await prepareLauncher();
-    const sandbox = testSandbox({ concurrency: 1, uidRange: { first: uid, last: uid } });
+    const sandbox = testSandbox({
+      concurrency: 1,
+      uidRange: { first: uid, last: uid },
+      denoPath: DENO,
+    });
     let escaped: Deno.ChildProcess | undefined;
     try {
       const { pid, outcome } = await startWatchedRun(sandbox);
@@ -227,7 +263,7 @@ Deno.test({
 
 Deno.test({
   name: "sandbox users: a real gateway over HTTP runs executions under the range",
-  ignore: !asRoot,
+  ignore: !asRoot || !gatewayDenoUsable,
   fn: async () => {
     const gateway = await startTestGateway({
       sandbox: { uidRange: [RANGE.first, RANGE.last] },
@@ -271,7 +307,11 @@ Deno.test({
     const sleeper = leftover(uid, ["sleep", "60"]);
     try {
       // A range of this one id: the next process must run under it.
-      const sandbox = testSandbox({ concurrency: 1, uidRange: { first: uid, last: uid } });
+      const sandbox = testSandbox({
+        concurrency: 1,
+        uidRange: { first: uid, last: uid },
+        denoPath: DENO,
+      });
       try {
         assertEquals((await sandbox.run({ code: "return 7" })).result, 7);
       } finally {
@@ -345,7 +385,11 @@ Deno.test({
     try {
       assertEquals(await run("put"), "put");
       assertEquals(await run("get"), "found", "a user keyring outlives the process");
-      const sandbox = testSandbox({ concurrency: 1, uidRange: { first: uid, last: uid } });
+      const sandbox = testSandbox({
+        concurrency: 1,
+        uidRange: { first: uid, last: uid },
+        denoPath: DENO,
+      });
       try {
         assertEquals((await sandbox.run({ code: "return 8" })).result, 8);
       } finally {
@@ -376,7 +420,7 @@ const out: Record<string, number> = { gateway: tty("self") };
 for (const [name, uidRange] of [["plain", undefined], ["range", ${
           JSON.stringify(RANGE)
         }]] as const) {
-  const sandbox = testSandbox({ concurrency: 1, uidRange });
+  const sandbox = testSandbox({ concurrency: 1, uidRange, denoPath: ${JSON.stringify(DENO)} });
   const { pid, outcome } = await startWatchedRun(sandbox);
   out[name] = tty(pid);
   await outcome;
@@ -415,10 +459,16 @@ Deno.test("sandbox users: settings that cannot work are refused with a clear err
   try {
     const cases: [Record<string, unknown>, RegExp][] = [
       // 2 × (concurrency 4 + poolMax 8) + 2 ids at least.
-      [{ uidRange: [RANGE.first, RANGE.first + 24] }, asRoot ? /at least 26/ : /root/],
+      [
+        { uidRange: [RANGE.first, RANGE.first + 24] },
+        asRoot ? /at least 26/ : /root|TMPDIR/,
+      ],
       [
         { uidRange: [RANGE.first, RANGE.last], allowRead: [closed] },
-        asRoot ? /allowRead.*does not let other users/ : /root/,
+        // (Where other users cannot run this Deno, that is said first.)
+        asRoot
+          ? gatewayDenoUsable ? /allowRead.*does not let other users/ : /Deno executable/
+          : /root|TMPDIR/,
       ],
     ];
     // A range over an account's or a group's id (a sandbox would be that user or group).
