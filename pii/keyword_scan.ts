@@ -7,7 +7,7 @@ import { newLineWords } from "./shell_syntax.ts";
 import { type KeyKind, nameStartAt, triggerKind } from "./credential_names.ts";
 import { matchValue, valueContext } from "./secret_value.ts";
 import { ValueContext } from "./value_end.ts";
-import { readShellWord } from "./shell_word.ts";
+import { continuationAt, readShellWord, unexpandedPieces } from "./shell_word.ts";
 import { givenSecret } from "./looks_secret.ts";
 
 /**
@@ -122,10 +122,19 @@ function shellValue(
   if (plain) return -1;
   const from = word.quotedWhole !== 0 ? vs + 1 : vs;
   const to = word.quotedWhole !== 0 ? word.end - 1 : word.end;
-  const value = text.slice(from, to);
-  if (to <= from || !givenSecret(value, word.quotedWhole === 39)) return -1;
-  out.push({ type: "secret", start: from, end: to, value });
-  return word.end;
+  if (to <= from) return -1;
+  // A command substitution or `${…}` the shell runs (in double quotes too) splits the
+  // password and stays readable (red team m1: `PGPASSWORD="pw1$(rm -rf /srv)" psql`).
+  const pieces = unexpandedPieces(text, from, to, word.quotedWhole);
+  const whole = pieces.length === 1 && pieces[0][0] === from && pieces[0][1] === to;
+  let pushed = false;
+  for (const [s, e] of whole ? pieces : pieces.filter(([s, e]) => e > s)) {
+    const value = text.slice(s, e);
+    if (!givenSecret(value, word.quotedWhole === 39)) continue;
+    out.push({ type: "secret", start: s, end: e, value });
+    pushed = true;
+  }
+  return pushed || !whole ? word.end : -1;
 }
 
 /** A shell variable's name as programs read them: capitals, digits and `_` (`PGPASSWORD`). */
@@ -167,9 +176,15 @@ function setForCommand(text: string, k: number, at: number, ctx: ValueContext): 
   ) {
     return true;
   }
-  // The word after the value.
+  // The word after the value (a `\` and a line break inside the value join its lines:
+  // `PGPASSWORD=Winter\⏎2024secret psql`, red team m1).
   let j = at + 1;
-  while (j < text.length && j - at < COMMAND_REACH && codeAt(text, j) > 32) j++;
+  while (j < text.length && j - at < COMMAND_REACH) {
+    const joined = j > at + 1 ? continuationAt(text, j, text.length) : 0;
+    if (joined > 0 && codeAt(text, j + joined) > 32) j += joined;
+    else if (codeAt(text, j) > 32) j++;
+    else break;
+  }
   if (!isBlank(codeAt(text, j))) return false;
   const gap = j;
   while (j - gap < COMMAND_REACH && isBlank(codeAt(text, j))) j++;

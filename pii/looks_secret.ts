@@ -22,8 +22,71 @@ export const SECRET_THRESHOLDS: Readonly<{ token: SecretThresholds; password: Se
  */
 const PLACEHOLDER =
   /^(?:\[(?:REDACTED_[A-Z]+|[A-Z]+_\d+_[a-z0-9]+)\]|\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Z_]+%|\{\{|<[\w .-]*>|<[A-Za-z_ .-]*$|process\.env|os\.environ|env\.|your[_-]|example|changeme|redacted|placeholder|dummy|xxx|\*\*\*|null$|none$|undefined$|true$|false$|required$|optional$|string$|hidden$)/i;
-/** An absolute path (`/etc/app/config.yml`, `~/keys/`): a place, not a credential. */
+/**
+ * An absolute path (`/etc/app/config.yml`, `~/keys/`): a place, not a credential, unless a
+ * segment of it looks random ({@linkcode randomSegment}).
+ */
 const PATH = /^~?(?:\/[\w.-]+)+\/?$/;
+
+/** Shortest segment judged random by {@linkcode randomSegment} (UTF-16 units). */
+const RANDOM_SEGMENT = 12;
+
+/**
+ * Whether a segment of a path or a URL's host, `[from, to)` of `value`, looks random, not
+ * like a name: at least {@linkcode RANDOM_SEGMENT} characters of base64's (letters, digits,
+ * `+`, `=`, `_`, `-`), holding capitals, small letters and digits, and changing between
+ * those classes at least once every three characters (`u7Kq2Lm9XzPw4RtY8vBn3Cd`, not
+ * `Report2024`, `MyProject2`, `node_modules`, a hex hash). Red team m1: a base64 secret starts
+ * with `/` one time in 64, and the rule "a path is no password" returned it raw; a URL's
+ * host (`redis://Xk9mQ2pL7vRtYw3z`) was never judged. Reads the segment once.
+ */
+function randomSegment(value: string, from: number, to: number): boolean {
+  if (to - from < RANDOM_SEGMENT) return false;
+  let upper = 0, lower = 0, digits = 0, changes = 0, last = 0;
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i);
+    const cls = c >= 65 && c <= 90 ? 1 : c >= 97 && c <= 122 ? 2 : c >= 48 && c <= 57 ? 3 : 0;
+    if (cls === 0 && c !== 43 && c !== 61 && c !== 95 && c !== 45) return false;
+    if (cls === 1) upper++;
+    else if (cls === 2) lower++;
+    else if (cls === 3) digits++;
+    if (cls !== 0 && last !== 0 && cls !== last) changes++;
+    if (cls !== 0) last = cls;
+  }
+  return upper > 0 && lower > 0 && digits > 0 && changes * 3 >= to - from;
+}
+
+/**
+ * Whether some segment of `value` between `from` and `to`, split at `/` (and `.`, `:`, `@`
+ * of a host), looks random ({@linkcode randomSegment}).
+ */
+function holdsRandomSegment(value: string, from: number, to: number): boolean {
+  let s = from;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? value.charCodeAt(i) : 47;
+    if (c === 47 || c === 46 || c === 58 || c === 64) {
+      if (randomSegment(value, s, i)) return true;
+      s = i + 1;
+    }
+  }
+  return false;
+}
+
+/**
+ * Where the host (and port) of a URL `scheme://[userinfo@]host/…` in `value` stands: after
+ * `://` and the authority's last `@`, to the first `/`, `?` or `#`, or the value's end (its
+ * user information is the URL credential detector's); null when `value` is no URL.
+ */
+function hostOf(value: string): [number, number] | null {
+  const sep = value.indexOf("://");
+  if (sep <= 0 || sep > 16) return null;
+  let s = sep + 3;
+  let e = s;
+  for (; e < value.length && "/?#".indexOf(value[e]) === -1; e++) {
+    if (value.charCodeAt(e) === 64) s = e + 1;
+  }
+  return [s, e];
+}
 
 /** The measurements the keyword-adjacent secret decision is made on. */
 export interface SecretFeatures {
@@ -85,11 +148,17 @@ export function looksSecret(value: string, password: boolean): boolean {
   const t = password ? SECRET_THRESHOLDS.password : SECRET_THRESHOLDS.token;
   if (value.length < t.minLength || PLACEHOLDER.test(value)) return false;
   if (/^[0-9]+$/.test(value) && !password) return false;
-  if (/^(?:https?|ftp|file):\/\//i.test(value) || PATH.test(value)) return false;
+  // A path of names is a place (`/srv/www/prod`); one with a random segment is a secret
+  // that starts with `/` (`/u7Kq2Lm9XzPw4RtY8vBn3Cd`, red team m1).
+  if (PATH.test(value) && !holdsRandomSegment(value, 0, value.length)) return false;
   // A URL of any scheme without user information (`ssh://host/x`, `s3://bucket/key`,
   // `postgres://db.prod/ledger`) names a place; its password, when it has one, is the URL
-  // credential detector's (red team i2: under `key` a deletion's target was hidden).
-  if (SCHEME_URL.test(value)) return false;
+  // credential detector's (red team i2: under `key` a deletion's target was hidden). Not
+  // when its host looks random (`redis://Xk9mQ2pL7vRtYw3z`, red team m1): no host is named so.
+  if (/^(?:https?|ftp|file):\/\//i.test(value) || SCHEME_URL.test(value)) {
+    const host = hostOf(value);
+    if (host === null || !holdsRandomSegment(value, host[0], host[1])) return false;
+  }
   if (!password && (objectName(value) || dashedName(value))) return false;
   return passesThresholds(secretFeatures(value), t);
 }

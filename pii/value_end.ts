@@ -5,6 +5,7 @@
 
 import { codeAt, isAlnum, isDigit, isLetter } from "./chars.ts";
 import { endsShellValue, ShellReading } from "./shell_syntax.ts";
+import { continuationAt } from "./shell_word.ts";
 import { isKeyNameChar } from "./credential_names.ts";
 import { lastAuthorityAt } from "./url_passwords.ts";
 import { COMMON_TLDS } from "./detect_email.ts";
@@ -144,13 +145,26 @@ export function unquotedEnd(
       j++;
       continue;
     }
+    // In a shell `\` before a line break inside a word joins the lines into one word
+    // (`PGPASSWORD=Winter\⏎2024secret psql`, `curl -u admin:Sum\⏎mer2024x`; red team m1:
+    // the value ended at the `\` and its tail showed).
+    if (shell !== ShellReading.None && c === 92 && j > vs) {
+      const joined = continuationAt(text, j, text.length);
+      if (joined > 0 && !endsToken(codeAt(text, j + joined)) && codeAt(text, j + joined) !== -1) {
+        j += joined - 1;
+        continue;
+      }
+    }
     if (shell !== ShellReading.None && endsShellValue(text, j, shell)) break;
     if (phc) {
       if (isQuote(c) || c === 41 || c === 93 || c === 125) break;
       continue;
     }
-    // A template's `${…}` or `{{…}}`: code, not part of a literal.
+    // A template's `${…}` or `{{…}}`: code, not part of a literal. So is a command
+    // substitution running a command (`pw1$(rm -rf /srv)`; red team m1: the value hid
+    // `$(rm` and the approver read `[REDACTED_SECRET] -rf /srv)`).
     if ((c === 36 || c === 123) && codeAt(text, j + 1) === 123) break;
+    if (c === 36 && codeAt(text, j + 1) === 40 && substitutedCommandAt(text, j + 2)) break;
     if (
       c === 47 /* / */ &&
       (ctx === ValueContext.UserInfo || ctx === ValueContext.Path || dotSegmentAt(text, j + 1))
@@ -186,6 +200,31 @@ export function unquotedEnd(
 function shellEscapeAt(text: string, k: number): boolean {
   const c = codeAt(text, k);
   return c === 32 || c === 9 || ";&|<>()\\$!*?#~{}=%`".indexOf(String.fromCharCode(c)) !== -1;
+}
+
+/**
+ * Whether a command's name starts at `k`, after `$(`: a small letter or `/`, then at most
+ * 31 small letters, digits, `_`, `.`, `-`, `/`, then white space, `)`, `|`, `;`, `&` or the
+ * end (`$(rm -rf /srv)`, `$(id)`, `$(/bin/sh`). A random password's `$(` is followed by
+ * mixed case or symbols (`Xk9$(mQ2pL7`): no command.
+ */
+function substitutedCommandAt(text: string, k: number): boolean {
+  const first = codeAt(text, k);
+  if (!((first >= 97 && first <= 122) || first === 47)) return false;
+  let j = k + 1;
+  while (j - k < 32) {
+    const c = codeAt(text, j);
+    if (
+      !((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 45 ||
+        c === 47)
+    ) {
+      break;
+    }
+    j++;
+  }
+  const after = codeAt(text, j);
+  return after === -1 || endsToken(after) || after === 41 || after === 124 || after === 59 ||
+    after === 38;
 }
 
 /**

@@ -143,7 +143,9 @@ Deno.test("rt18 l1: a shell word is read as the shell reads it", () => {
   assertEquals(word(`'a\\' x`), [`'a\\'`, 39, false]);
   assertEquals(word(`ab"cd x`), ["ab", 0, true]);
   assertEquals(word("ab;cd"), ["ab", 0, false]);
-  assertEquals(word("ab\\\ncd"), ["ab", 0, false]);
+  // A continued line inside a word joins it (red team m1); before a blank it ends the word.
+  assertEquals(word("ab\\\ncd"), ["ab\\\ncd", 0, false]);
+  assertEquals(word("ab\\\n cd"), ["ab", 0, false]);
 });
 
 /** Units repeated to a large text, aimed at the new reads. */
