@@ -23,7 +23,8 @@
  *      supplementary groups, UID as the real, effective and saved group id and user id (a
  *      gateway running as root: a runtime escape then reaches a user that owns nothing, not
  *      root's files); then every other process of UID killed and UID's keyrings emptied (what
- *      an earlier holder of the id left). Before step 3: Linux clears the parent-death signal
+ *      an earlier holder of the id left, and its System V IPC objects removed; status 126 when
+ *      the id cannot be made clean). Before step 3: Linux clears the parent-death signal
  *      when the credentials change (prctl(2));
  *   3. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
  *      (the gateway may have died before the signal was armed: then nothing would kill this
@@ -53,6 +54,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -130,6 +135,53 @@ static int detach_terminal(void) {
   return 0;
 }
 
+/* become()'s answer when the id itself cannot be made clean (exit status 126): the gateway
+ * stops using that id, not the launcher. */
+#define ID_UNUSABLE (-2)
+
+/* Removes, as UID, the System V message queues, shared memory segments and semaphore sets
+ * UID owns (listed in /proc/sysvipc): an earlier holder of the id left them for the next one
+ * to read, and neither a kill nor PrivateTmp= reaches them (red team m4). A table that cannot
+ * be read (no SysV IPC) has nothing to remove. */
+static int remove_ipc(uid_t uid) {
+  static const char *tables[] = {"/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem"};
+  for (int t = 0; t < 3; t++) {
+    FILE *file = fopen(tables[t], "r");
+    if (file == NULL) continue;
+    char line[512];
+    int failed = 0;
+    /* The header names the columns; `id` is the second and `uid` follows `perms` and the
+     * size columns, at a place that differs per table: found by name. */
+    int id_col = -1, uid_col = -1;
+    if (fgets(line, sizeof line, file) != NULL) {
+      int col = 0;
+      for (char *word = strtok(line, " \t\n"); word != NULL; word = strtok(NULL, " \t\n"), col++) {
+        if (strcmp(word, "id") == 0 || strcmp(word, "shmid") == 0 || strcmp(word, "msqid") == 0 ||
+            strcmp(word, "semid") == 0) {
+          id_col = col;
+        }
+        if (strcmp(word, "uid") == 0 && uid_col < 0) uid_col = col;
+      }
+    }
+    while (id_col >= 0 && uid_col >= 0 && fgets(line, sizeof line, file) != NULL) {
+      long id = -1, owner = -1;
+      int col = 0;
+      for (char *word = strtok(line, " \t\n"); word != NULL; word = strtok(NULL, " \t\n"), col++) {
+        if (col == id_col) id = strtol(word, NULL, 10);
+        if (col == uid_col) owner = strtol(word, NULL, 10);
+      }
+      if (id < 0 || owner != (long)uid) continue;
+      int result = t == 0   ? shmctl((int)id, IPC_RMID, NULL)
+                   : t == 1 ? msgctl((int)id, IPC_RMID, NULL)
+                            : semctl((int)id, 0, IPC_RMID);
+      if (result != 0 && errno != EINVAL && errno != EIDRM) failed = 1;
+    }
+    fclose(file);
+    if (failed) return -1;
+  }
+  return 0;
+}
+
 /* Step 2: the bounding set emptied while CAP_SETPCAP is still held, then the ids, then what an
  * earlier holder of the id may have left: every process still running under it (a runtime
  * escape's leftover would read and rewrite this one's memory through /proc, red team k1)
@@ -150,12 +202,21 @@ static int become(uid_t uid) {
   /* As this id, -1 reaches exactly the processes of this id but this one (Linux takes the
    * task list lock for it: a forking leftover cannot slip past). ESRCH: none. */
   if (kill(-1, SIGKILL) != 0 && errno != ESRCH) return -1;
+  if (remove_ipc(uid) != 0) return ID_UNUSABLE;
   if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS) return -1;
+  /* A keyring its owner made unwritable (KEYCTL_SETPERM) cannot be emptied: the id is
+   * unusable, not the launcher (red team m4). */
   if (syscall(SYS_keyctl, KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING) < 0 && errno != ENOSYS &&
       errno != ENOKEY) {
-    return -1;
+    return ID_UNUSABLE;
   }
   return 0;
+}
+
+static int unusable(uid_t uid) {
+  fprintf(stderr, "airlock-launcher: id %u cannot be made clean: %s\n", (unsigned)uid,
+          strerror(errno));
+  return 126;
 }
 
 int main(int argc, char **argv) {
@@ -186,10 +247,18 @@ int main(int argc, char **argv) {
     first = 4;
     reap = argc == 5 && strcmp(argv[4], "--reap") == 0;
   }
-  if (reap) return become((uid_t)uid) == 0 ? 0 : fail("reaping");
+  if (reap) {
+    int result = become((uid_t)uid);
+    if (result == ID_UNUSABLE) return unusable((uid_t)uid);
+    return result == 0 ? 0 : fail("reaping");
+  }
   if (setpgid(0, 0) != 0) return fail("process group");
   if (detach_terminal() != 0) return fail("detaching the terminal");
-  if (uid > 0 && become((uid_t)uid) != 0) return fail("changing user");
+  if (uid > 0) {
+    int result = become((uid_t)uid);
+    if (result == ID_UNUSABLE) return unusable((uid_t)uid);
+    if (result != 0) return fail("changing user");
+  }
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("parent-death signal");
   if (getppid() != (pid_t)gateway) {
     fprintf(stderr, "airlock-launcher: the gateway (pid %ld) is gone\n", gateway);

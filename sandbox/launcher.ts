@@ -30,6 +30,13 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** The status the launcher exits with when it could not prepare the process. */
 export const LAUNCHER_FAILED_STATUS = 127;
 
+/**
+ * The status the launcher exits with when the id it was to run under (or reap) cannot be
+ * made clean (its keyring made unwritable by an escaped holder, red team m4): that id is
+ * given up, the launcher is not.
+ */
+export const ID_UNUSABLE_STATUS = 126;
+
 let built: string | undefined;
 /** The launcher's directory and file as they were when it was built or found. */
 let identity: { dir: string; ino: number | null; dev: number } | undefined;

@@ -37,6 +37,7 @@ import {
 } from "./spawn.ts";
 import { SandboxUsers } from "./users.ts";
 import {
+  ID_UNUSABLE_STATUS,
   LAUNCHER_FAILED_STATUS,
   launcherFailed,
   launcherStartEnded,
@@ -253,6 +254,8 @@ export class SandboxProcess {
       // later spawn would fail the same way, so the chain takes over.
       if (!isReady && status.code === LAUNCHER_FAILED_STATUS) {
         launcherFailed(`ended a start-up with status ${LAUNCHER_FAILED_STATUS}`);
+      } else if (!isReady && status.code === ID_UNUSABLE_STATUS) {
+        // This id only (an escaped holder poisoned it): it is not reaped, so never reused.
       } else if (!isReady && !this.#killRequested && startedByLauncher(child)) {
         launcherStartEnded(false);
       }
@@ -287,8 +290,11 @@ export class SandboxProcess {
     const release = async () => {
       await runtime.release();
       if (uid === undefined) return;
-      if (await reapUser(uid)) users!.give(uid);
-      else console.error(`airlock sandbox: id ${uid} could not be reaped; it is not reused`);
+      // Tried again: a leftover of the id can kill the reaper once it has become the id.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (await reapUser(uid)) return users!.give(uid);
+      }
+      console.error(`airlock sandbox: id ${uid} could not be reaped; it is not reused`);
     };
     const origin = newOrigin();
     let child: Deno.ChildProcess;

@@ -8,7 +8,7 @@
 
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { startTestGateway, startWatchedRun, testSandbox } from "../helpers.ts";
-import { prepareLauncher } from "../../sandbox/launcher.ts";
+import { launcherPath, prepareLauncher } from "../../sandbox/launcher.ts";
 import {
   NoFreeUidError,
   othersCannotUse,
@@ -396,6 +396,126 @@ Deno.test({
         await sandbox.close();
       }
       assertEquals(await run("get"), "none");
+    } finally {
+      await Deno.remove(probe.dir, { recursive: true });
+    }
+  },
+});
+
+/** Makes System V IPC objects (`make`) or locks the user keyring (`lock`), as the caller. */
+const ID_POISON = `#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "lock") == 0) {
+    long k = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 1);
+    printf(syscall(SYS_keyctl, KEYCTL_SETPERM, k, 0x3b0b0000) == 0 ? "locked\\n" : "failed\\n");
+    return 0;
+  }
+  int a = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+  int b = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  int c = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+  printf(a >= 0 && b >= 0 && c >= 0 ? "made\\n" : "failed\\n");
+  return 0;
+}
+`;
+
+/** System V IPC objects (shm, msg, sem) `uid` owns, from /proc/sysvipc. */
+function ipcOwnedBy(uid: number): number {
+  let count = 0;
+  for (const table of ["shm", "msg", "sem"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(`/proc/sysvipc/${table}`);
+    } catch {
+      continue;
+    }
+    const [header, ...rows] = text.trim().split("\n");
+    const column = header.trim().split(/\s+/).indexOf("uid");
+    for (const row of rows) if (Number(row.trim().split(/\s+/)[column]) === uid) count++;
+  }
+  return count;
+}
+
+Deno.test({
+  name:
+    "sandbox users: System V IPC objects an earlier holder of the id made are removed before reuse",
+  ignore: !asRoot || !hasProgram("setpriv"),
+  fn: async () => {
+    // Red team m4: a message queue and a shared memory segment survived the reap and were
+    // read by the id's next holder (PrivateTmp= does not reach them).
+    const probe = await buildC(ID_POISON);
+    if (probe === undefined) return;
+    const uid = RANGE.last - 3;
+    try {
+      const made = await new Deno.Command("setpriv", {
+        args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", probe.path, "make"],
+        stdout: "piped",
+      }).output();
+      assertEquals(new TextDecoder().decode(made.stdout).trim(), "made");
+      assertEquals(ipcOwnedBy(uid), 3);
+      const sandbox = testSandbox({
+        concurrency: 1,
+        uidRange: { first: uid, last: uid },
+        denoPath: DENO,
+      });
+      try {
+        assertEquals((await sandbox.run({ code: "return 9" })).result, 9);
+      } finally {
+        await sandbox.close();
+      }
+      assertEquals(ipcOwnedBy(uid), 0);
+    } finally {
+      await Deno.remove(probe.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sandbox users: an id whose keyring an escape locked is given up; the launcher and other ids keep working",
+  ignore: !asRoot || !hasProgram("setpriv"),
+  fn: async () => {
+    // Red team m4: KEYCTL_SETPERM on its own user keyring made every start and reap under the
+    // id fail with the launcher's own status, which turned the launcher off: every later
+    // execution failed.
+    const probe = await buildC(ID_POISON);
+    if (probe === undefined) return;
+    // Outside RANGE: the lock outlives the test (until reboot), and no other test may draw it.
+    const poisoned = RANGE.last + 51;
+    try {
+      const locked = await new Deno.Command("setpriv", {
+        args: [`--reuid=${poisoned}`, `--regid=${poisoned}`, "--clear-groups", probe.path, "lock"],
+        stdout: "piped",
+      }).output();
+      assertEquals(new TextDecoder().decode(locked.stdout).trim(), "locked");
+      await prepareLauncher();
+      const one = testSandbox({
+        concurrency: 1,
+        uidRange: { first: poisoned, last: poisoned },
+        denoPath: DENO,
+      });
+      try {
+        for (let i = 0; i < 4; i++) {
+          const ran = await one.run({ code: "return 1" }).then((r) => r.ok, () => false);
+          assertEquals(ran, false, "nothing runs under the poisoned id");
+        }
+      } finally {
+        await one.close();
+      }
+      assert(launcherPath(), "the launcher is still in use");
+      const other = testSandbox({ concurrency: 1, uidRange: RANGE, denoPath: DENO });
+      try {
+        assertEquals((await other.run({ code: "return 2" })).result, 2);
+      } finally {
+        await other.close();
+      }
     } finally {
       await Deno.remove(probe.dir, { recursive: true });
     }
