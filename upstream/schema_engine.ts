@@ -70,8 +70,18 @@ export const MAX_SCHEMA_PROGRAM = 4096;
 
 /** What the schema being compiled may still spend ({@linkcode withPatternBudget}). */
 let programBudget = MAX_SCHEMA_PROGRAM;
+/**
+ * A schema pattern compiled for Ajv, with what matching it costs: `units` per character of
+ * the string (see {@linkcode patternUnits}; 0 for a pattern not checked, which reads nothing).
+ */
+interface LinearPattern {
+  test: (text: string) => boolean;
+  toString: () => string;
+  units: number;
+}
+
 /** The patterns compiled for that schema (Ajv asks again for each use of one). */
-let compiled = new Map<string, { test: (text: string) => boolean; toString: () => string }>();
+let compiled = new Map<string, LinearPattern>();
 
 /**
  * Runs `compile` (one `ajv.compile`) with a fresh {@linkcode MAX_SCHEMA_PROGRAM} for its
@@ -88,10 +98,71 @@ export function withPatternBudget<T>(compile: () => T): T {
   }
 }
 
-const linearRegExp: RegExpEngine = Object.assign((pattern: string) => {
+/**
+ * Units per character of matching a string against a pattern whose RE2 program has `size`
+ * instructions, at the worst (a pattern whose DFA fits RE2's cache is charged less: see
+ * {@linkcode fitsDfaCache}). When a pattern has too many states for the cache
+ * (`^[ab]*a[ab]{490}$` on random "a"/"b"), RE2's DFA builds a state per character, each
+ * costing a fixed part and the program's threads, until it drops the cache and falls back
+ * to the NFA: measured (2026-11-30, re2js 2.10.0, 2 shared cores, load 6–10) on such strings,
+ * from a fresh matcher, 22 instructions 1.2–8.4 µs a character, 57 about 6–13 µs, 107 9–25
+ * µs, 207 11–35 µs, 497 13–79 µs (after the cache is dropped, the lower figure); about
+ * 5 µs plus 150 ns an instruction at the worst. A flat 65 units a character let a
+ * 1 M-character string under a 497-instruction pattern be checked for 3.9 s (red team m3).
+ */
+export function patternUnits(size: number): number {
+  return PATTERN_STATE_UNITS + PATTERN_UNITS * size;
+}
+
+/** Units per character for the fixed part of building a DFA state (about 5 µs). */
+const PATTERN_STATE_UNITS = 2048;
+
+/** re2js 2.10.0's compiled program and DFA, read by {@linkcode fitsDfaCache}. */
+interface Re2Internals {
+  re2Input: {
+    prog: { numInst(): number; getInst(pc: number): { op: number } };
+    dfa: { numClasses: number; maxMem: number; failed: boolean };
+  };
+}
+
+/** re2js's opcodes of the instructions that read a character (`Inst.RUNE` … `RUNE_ANY_NOT_NL`). */
+const RUNE_OPS = { first: 8, last: 11 };
+
+/**
+ * Whether every state RE2's DFA could build for `re` fits its cache at once, so that the
+ * cache is never dropped and matching never falls back to the NFA: then a character costs a
+ * table lookup, or once per state and character class a new transition, and the pattern is
+ * charged {@linkcode PATTERN_UNITS} a character whatever its size. A DFA state is the set of
+ * character-reading instructions a step matched, plus the start (at most 2^(n+1)), times at
+ * most 8 flag sets (after a newline, a match, after a word character); each takes 150 bytes,
+ * 8 per instruction, 48 for its match list and two tables of 48 + 8 per character class
+ * (re2js's own accounting against its 8 MiB). Reads re2js internals (pinned 2.10.0): when
+ * they are not as expected, false (charged by size, the safe side).
+ */
+function fitsDfaCache(re: RE2JS): boolean {
+  try {
+    const { prog, dfa } = (re as unknown as Re2Internals).re2Input;
+    if (dfa.failed || !(dfa.maxMem > 0) || !(dfa.numClasses > 0)) return false;
+    const size = prog.numInst();
+    let reading = 0;
+    for (let pc = 0; pc < size && reading <= 20; pc++) {
+      const op = prog.getInst(pc).op;
+      if (op >= RUNE_OPS.first && op <= RUNE_OPS.last) reading++;
+    }
+    if (reading > 20) return false;
+    const states = 2 ** (reading + 1) * 8 + 8;
+    const bytes = 150 + 8 * size + 48 + 2 * (48 + 8 * (dfa.numClasses + 1));
+    return states * bytes <= dfa.maxMem;
+  } catch {
+    return false;
+  }
+}
+
+/** `pattern` compiled on RE2 for the schema being compiled, once (see linearRegExp). */
+function compilePattern(pattern: string): LinearPattern {
   const known = compiled.get(pattern);
   if (known) return known;
-  const unchecked = { test: () => true, toString: () => `unchecked ${pattern}` };
+  const unchecked = { test: () => true, toString: () => `unchecked ${pattern}`, units: 0 };
   let re: RE2JS;
   try {
     re = RE2JS.compile(RE2JS.translateRegExp(pattern));
@@ -108,10 +179,20 @@ const linearRegExp: RegExpEngine = Object.assign((pattern: string) => {
   }
   programBudget -= size;
   // `toString` is Ajv's key for sharing one compiled pattern within a schema.
-  const checked = { test: (text: string) => re.test(text), toString: () => `re2 ${pattern}` };
+  const checked = {
+    test: (text: string) => re.test(text),
+    toString: () => `re2 ${pattern}`,
+    units: fitsDfaCache(re) ? PATTERN_UNITS : patternUnits(size),
+  };
   compiled.set(pattern, checked);
   return checked;
-}, { code: "linearRegExp" }); // `code`: only for Ajv's standalone output, never used here
+}
+
+/** Ajv's engine for schema patterns: {@linkcode compilePattern}. */
+const linearRegExp: RegExpEngine = Object.assign(
+  (pattern: string) => compilePattern(pattern),
+  { code: "linearRegExp" }, // `code`: only for Ajv's standalone output, never used here
+);
 
 /** Equal JSON values' shared number, by their shape (see {@linkcode identityOf}). */
 let shapes = new Map<string, number>();
@@ -248,7 +329,10 @@ export const MAX_UNITS = 1 << 26;
 
 /** Units charged for applying a subschema, before what it reads. */
 const APPLICATION_UNITS = 16;
-/** Units per character a schema regular expression reads (RE2 in JavaScript: 40–220 ns). */
+/**
+ * Units per character, and per instruction of its RE2 program, that a schema regular
+ * expression reads: see {@linkcode patternUnits}.
+ */
 const PATTERN_UNITS = 64;
 /** Units per unit of size `uniqueItems` numbers (its strings hashed in JavaScript: 3–5 ns). */
 const UNIQUE_UNITS = 2;
@@ -263,11 +347,16 @@ const STEP_KEYWORD = "airlock:step";
 interface StepCost {
   /** Units of the subschema's own work (entries of `properties`, `required`, `enum`, …). */
   own: number;
-  /** Whether a string is matched against `pattern`. */
-  pattern: boolean;
-  /** Patterns every key of an object is matched against (`patternProperties`, twice with
-   * `additionalProperties`). */
-  keyPatterns: number;
+  /** The `pattern` a string is matched against, if any. */
+  pattern?: string;
+  /** The patterns every key of an object is matched against (`patternProperties`, each
+   * twice with `additionalProperties`). */
+  keyPatterns: string[];
+  /** Units per character of a string under `pattern`, set when the subschema is compiled
+   * ({@linkcode resolvePatterns}); until then the largest a checked pattern may cost. */
+  patternUnits: number;
+  /** Units per character of a key, for all of `keyPatterns` together (as `patternUnits`). */
+  keyPatternUnits: number;
   /** Whether `uniqueItems` numbers every item (reading all of it). */
   unique: boolean;
   /** Units of comparing a value with every `const` and `enum` entry, read in full (see
@@ -298,11 +387,13 @@ const budget = { spent: 0, max: Infinity, data: undefined as unknown, sized: fal
  * `$ref`, `allOf` and the rest): the application and the subschema's own entries, plus what
  * the keywords read in the value, in characters:
  *
- * - a string: its length (`minLength` counts code points), times {@linkcode PATTERN_UNITS}
- *   more under `pattern`;
- * - an object: two per key, and under `patternProperties` every key's length times
- *   {@linkcode PATTERN_UNITS} per pattern (red team j2: 300 patterns on two 1.9 M-character
- *   keys, charged as two keys, held the loop 12 s);
+ * - a string: its length (`minLength` counts code points), and under `pattern` its length
+ *   times what the pattern costs a character (`patternUnits` of its {@linkcode StepCost},
+ *   from its RE2 program: red team m3, a 497-instruction pattern charged 65 a character,
+ *   held the loop 3.9 s);
+ * - an object: two per key, and under `patternProperties` every key's length times what each
+ *   pattern costs a character (red team j2: 300 patterns on two 1.9 M-character keys, charged
+ *   as two keys, held the loop 12 s);
  * - an array: two per item, and under `uniqueItems` {@linkcode UNIQUE_UNITS} per unit of its
  *   size (each item is numbered, its strings hashed: red team j2, two 1.9 M-character items
  *   charged as two items, 65,536 times, held the loop 9 s);
@@ -317,13 +408,15 @@ function chargeOf(cost: StepCost, data: unknown): number {
   if (cost.equalEntries > 0) units += equalityCharge(cost, data);
   if (typeof data === "string") {
     // RE2 costs about a microsecond to start, whatever the string: one more character.
-    units += cost.pattern ? (data.length + 1) * (1 + PATTERN_UNITS) : data.length;
+    units += cost.pattern === undefined ? data.length : (data.length + 1) * (1 + cost.patternUnits);
   } else if (Array.isArray(data)) {
     units += 2 * data.length;
     if (cost.unique && data.length > 1) units += UNIQUE_UNITS * sizeOf(data, MAX_UNITS);
   } else if (typeof data === "object" && data !== null) {
     const { keys, keyChars } = measureOf(data);
-    units += 2 * keys + keyChars * PATTERN_UNITS * cost.keyPatterns;
+    // Each key starts RE2 once per pattern: one more character, as for a string.
+    if (cost.keyPatterns.length > 0) units += (keyChars + keys) * cost.keyPatternUnits;
+    units += 2 * keys;
   }
   return units;
 }
@@ -534,12 +627,16 @@ function costOf(schema: Record<string, unknown>): StepCost {
   for (const entry of compared) equal += equalityUnits(entry);
   const patterns = schema.patternProperties;
   const keyPatterns = typeof patterns === "object" && patterns !== null
-    ? Object.keys(patterns).length * (schema.additionalProperties === undefined ? 1 : 2)
-    : 0;
+    ? Object.keys(patterns)
+    : [];
+  if (schema.additionalProperties !== undefined) keyPatterns.push(...keyPatterns);
+  const pattern = typeof schema.pattern === "string" ? schema.pattern : undefined;
   return {
     own: ENTRY_UNITS * entries,
-    pattern: typeof schema.pattern === "string",
+    pattern,
     keyPatterns,
+    patternUnits: patternUnits(MAX_PATTERN_PROGRAM),
+    keyPatternUnits: keyPatterns.length * patternUnits(MAX_PATTERN_PROGRAM),
     unique: schema.uniqueItems === true,
     equal,
     equalEntries: compared.length,
@@ -652,6 +749,18 @@ export function withinBudget(validate: ValidateFunction): ValidateFunction {
 }
 
 /**
+ * Sets what `cost`'s patterns cost per character from their RE2 programs, compiling them for
+ * the schema being compiled (Ajv, compiling the subschema's `pattern` and
+ * `patternProperties` after this keyword, gets the same ones): once per subschema, when
+ * Ajv generates its code, never while checking.
+ */
+function resolvePatterns(cost: StepCost): void {
+  const units = (pattern: string) => compilePattern(pattern).units;
+  if (cost.pattern !== undefined) cost.patternUnits = units(cost.pattern);
+  cost.keyPatternUnits = cost.keyPatterns.reduce((sum, pattern) => sum + units(pattern), 0);
+}
+
+/**
  * A new Ajv with the linear pattern engine, the linear `uniqueItems` and the step keyword.
  * Compile a schema with `withStepCounter(schema)` and wrap the result with
  * {@linkcode withinBudget}. `validateSchema:
@@ -684,6 +793,7 @@ export function linearAjv(): Ajv {
     // the data's context) was about 500 characters per subschema, so a 16 KiB schema of
     // 1,300 empty properties made 0.8 MB of code and took 2–4 s to compile.
     code(cxt: KeywordCxt) {
+      resolvePatterns(cxt.schema as StepCost);
       const charge = cxt.gen.scopeValue("func", { ref: countStep });
       cxt.gen.code(_`${charge}(${cxt.schemaValue}, ${cxt.data})`);
     },

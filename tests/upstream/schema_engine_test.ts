@@ -421,3 +421,52 @@ Deno.test("schema patterns: a pattern too costly to start, or past its schema's 
   for (let i = 0; i < 50; i++) same[`p${i}`] = { type: "string", pattern: "^[a-z]{1,150}0$" };
   assertEquals(check({ type: "object", properties: same }, { p49: "!" }), false);
 });
+
+Deno.test("schema patterns: charged by their RE2 program, so a slow match is over the budget (red team m3)", () => {
+  // Red team m3: `^[ab]*a[ab]{490}$` (497 instructions, under the 512 cap) on a million
+  // random "a"/"b" and a "c" was charged 65 units a character, under the cap, and checked in
+  // 3.9 s: RE2's DFA cannot hold the pattern's states and builds one per character, each
+  // costing the program's threads. A character now costs 2,048 units plus 64 per instruction
+  // of such a program. Each value below fails its schema: false says it was checked (and read to the
+  // end: seconds on the old code), true that it was over its budget, not checked here.
+  let seed = 7;
+  const randomAb = (length: number) => {
+    let text = "";
+    for (let i = 0; i < length; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      text += seed & 0x10000 ? "a" : "b";
+    }
+    return text;
+  };
+  const wide = "^[ab]*a[ab]{490}$";
+  assertEquals(check(stringWith(wide), { q: randomAb(50_000) + "c" }), true, "497 instructions");
+  // 22 instructions are enough for the DFA to give up: 1.2–8.4 µs a character measured.
+  const narrow = "^[ab]*a[ab]{15}$";
+  assertEquals(check(stringWith(narrow), { q: randomAb(200_000) + "c" }), true, "22 instructions");
+  // A key under `patternProperties` is charged the same way.
+  const keyed = { type: "object", patternProperties: { [wide]: { type: "number" } } };
+  assertEquals(check(keyed, { [randomAb(50_000) + "a" + "b".repeat(490)]: "x" }), true);
+  // Short strings under these patterns are still checked (under 497 instructions, about 30
+  // characters; under 22, about 300).
+  assertEquals(check(stringWith(wide), { q: "abc" }), false);
+  const closed = { ...keyed, additionalProperties: false };
+  assertEquals(check(closed, { abc: 1 }), false);
+  assertEquals(check(stringWith(narrow), { q: randomAb(250) + "c" }), false);
+  assertEquals(check(stringWith(narrow), { q: "a" + "b".repeat(15) }), true);
+  // A UUID pattern (40 instructions) is charged by its size too: six UUIDs are checked
+  // (seven at most), a list of hundreds is not.
+  const uuid = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+  const ids = Array.from(
+    { length: 6 },
+    (_, i) => `${i}`.padStart(8, "0") + "-0000-0000-0000-" + "0".repeat(12),
+  );
+  const uuids = { type: "array", items: { type: "string", pattern: uuid } };
+  assertEquals(check(uuids, ids), true);
+  assertEquals(check(uuids, [...ids.slice(1), "not a uuid"]), false);
+  const many = Array.from({ length: 300 }, () => ids[0]);
+  assertEquals(check(uuids, [...many, "not a uuid"]), true, "over the budget: not checked");
+  // A pattern whose DFA states all fit RE2's cache keeps the flat charge: a million
+  // characters under `^[a-z]+$`, or under `^[ab]*a[ab]{5}$` on random "a"/"b", are checked.
+  assertEquals(check(stringWith("^[a-z]+$"), { q: "a".repeat(1_000_000) + "1" }), false);
+  assertEquals(check(stringWith("^[ab]*a[ab]{5}$"), { q: randomAb(1_000_000) + "c" }), false);
+});
