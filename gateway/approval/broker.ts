@@ -277,7 +277,20 @@ export class ApprovalBroker {
     status: "approved" | "denied",
     answer: ApprovalAnswer,
   ): Promise<ApprovalOutcome | UnconfirmedAnswer> {
-    const offered = await reach(() => this.store.offer!(tenant, id, status, answer, OFFER_TTL_MS));
+    let offered;
+    try {
+      offered = await this.store.offer!(tenant, id, status, answer, OFFER_TTL_MS);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      // The offer may have reached Redis with its reply lost: then the holder may take it. Not
+      // "not taken": unknown, and said so (a 202 would also answer for Redis being down).
+      throw new GatewayError(
+        "state_unavailable",
+        "approvals cannot be reached now; the answer may still have been given to the replica " +
+          "holding the call: GET /v1/approvals/{id} tells",
+        { retryAfter: 1 },
+      );
+    }
     if (offered === "unreachable" || offered === "busy") {
       throw new GatewayError(
         "state_unavailable",
