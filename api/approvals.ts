@@ -1,11 +1,14 @@
 /**
  * The approval routes: `GET /v1/approvals` lists the caller's tenant's pending approvals,
- * `POST /v1/approvals/{id}` answers one. Both need a key listed in the tenant's
+ * `GET /v1/approvals/{id}` says where one stands, `POST /v1/approvals/{id}` answers one. Both need a key listed in the tenant's
  * `approverKeys` (any caller without auth). Another tenant's approval is indistinguishable
  * from an unknown one (404); one that was answered, expired or withdrawn gives 409. When shared
  * state (Redis) cannot be reached, or the replica holding the call does not answer, both give
  * 503 `state_unavailable` with `Retry-After` (an answer may still have been taken: the replica
- * holding the call records what it acted on).
+ * holding the call records what it acted on). An answer through a replica that does not hold
+ * the call is `200` only once the holder confirmed it acted on it; `202` `unconfirmed` when it
+ * was taken but not confirmed, or nobody can tell (`GET /v1/approvals/{id}` or the audit tell
+ * later).
  *
  * @module
  */
@@ -71,6 +74,37 @@ export const approvalDecisionSchema = z.object({
   decidedAt: z.string(),
 });
 
+/** The reply of `POST /v1/approvals/{id}` (`202`) when what became of the answer is not known yet. */
+export const approvalUnconfirmedSchema = z.object({
+  id: z.string(),
+  status: z.literal("unconfirmed"),
+  decision: z.enum(["approved", "denied"]),
+  taken: z.enum(["taken", "unknown"]).describe(
+    "`taken`: the replica holding the call took the answer but has not confirmed acting on " +
+      "it; `unknown`: whether it took it cannot be told now (shared state did not answer).",
+  ),
+  scope: z.enum(["call", "execution"]),
+  decidedBy: z.string(),
+  offeredAt: z.string().describe("ISO 8601"),
+  message: z.string(),
+});
+
+/** The reply of `GET /v1/approvals/{id}`. */
+export const approvalStandingSchema = z.object({
+  id: z.string(),
+  status: z.enum(["pending", "settled"]),
+  decision: z.string().optional().describe(
+    "How the request was settled (approved, denied, timeout, withdrawn); with `settled`",
+  ),
+  decidedAt: z.string().optional().describe("ISO 8601; with `settled`"),
+  acted: z.object({ status: z.string(), at: z.string().describe("ISO 8601") }).optional()
+    .describe(
+      "What the replica holding the call confirmed it did (approved: the call ran; timeout, " +
+        "withdrawn: it did not), which may differ from `decision` (a take whose reply it never " +
+        "got). Absent while it has not confirmed.",
+    ),
+});
+
 /** The shown form of a pending request (no tenant, no request id). */
 export function approvalEntry(request: ApprovalRequest): z.infer<typeof approvalEntrySchema> {
   return {
@@ -110,6 +144,23 @@ export function addApprovalRoutes(app: Hono<AnyEnv>, gateway: Gateway): void {
     return c.json({ approvals: pending.map(approvalEntry) });
   });
 
+  app.get("/v1/approvals/:id", async (c) => {
+    const { tenant } = approver(c);
+    const id = c.req.param("id");
+    if (!ID_PATTERN.test(id)) throw new GatewayError("not_found", "there is no such approval");
+    const standing = await gateway.approvals.lookup(tenant.id, id);
+    if (!standing) throw new GatewayError("not_found", "there is no such approval");
+    if (standing.status === "pending") return c.json({ id, status: "pending" });
+    const { settled, acted } = standing;
+    return c.json({
+      id,
+      status: "settled",
+      decision: settled.status,
+      decidedAt: new Date(settled.at).toISOString(),
+      ...(acted ? { acted: { status: acted.status, at: new Date(acted.at).toISOString() } } : {}),
+    });
+  });
+
   const limit = bodyLimit({
     maxSize: MAX_ANSWER_BYTES,
     onError: () => {
@@ -138,6 +189,19 @@ export function addApprovalRoutes(app: Hono<AnyEnv>, gateway: Gateway): void {
       scope: parsed.data.scope ?? "call",
       decidedBy: approverFingerprint(keyId),
     });
+    if (outcome.status === "unconfirmed") {
+      return c.json({
+        id,
+        status: outcome.status,
+        decision: outcome.decision,
+        taken: outcome.taken,
+        scope: outcome.answer.scope ?? "call",
+        decidedBy: outcome.answer.decidedBy,
+        offeredAt: new Date(outcome.offeredAt).toISOString(),
+        message: "the outcome is not known yet: GET /v1/approvals/{id} later (`acted` says what " +
+          "the replica holding the call did, once it confirms) or see the audit",
+      }, 202);
+    }
     return c.json({
       id,
       status: outcome.status,

@@ -13,7 +13,13 @@ import {
   toolSearchQuerySchema,
   toolSearchResultSchema,
 } from "../gateway/mod.ts";
-import { approvalAnswerSchema, approvalDecisionSchema, approvalListSchema } from "./approvals.ts";
+import {
+  approvalAnswerSchema,
+  approvalDecisionSchema,
+  approvalListSchema,
+  approvalStandingSchema,
+  approvalUnconfirmedSchema,
+} from "./approvals.ts";
 
 const json = (schema: z.ZodType) => ({
   "application/json": { schema: z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) },
@@ -86,22 +92,50 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       "/v1/approvals/{id}": {
+        get: {
+          summary: "Where one approval stands (needs a key in approverKeys)",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": {
+              description: "Pending, or settled with what the replica holding the call did",
+              content: json(approvalStandingSchema),
+            },
+            "401": errorResponse("Missing or unknown API key"),
+            "403": errorResponse("The key is not one of the tenant's approverKeys"),
+            "404": errorResponse("No such approval (unknown, another tenant's, or forgotten)"),
+            "503": errorResponse(
+              "state_unavailable, with Retry-After: approvals cannot be reached",
+            ),
+          },
+        },
         post: {
           summary: "Answer a pending approval (needs a key in approverKeys)",
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
           requestBody: { required: true, content: json(approvalAnswerSchema) },
           responses: {
-            "200": { description: "The decision was taken", content: json(approvalDecisionSchema) },
+            "200": {
+              description: "The decision was taken, and the replica holding the call acted on it",
+              content: json(approvalDecisionSchema),
+            },
+            "202": {
+              description: "Given through a replica that does not hold the call, and its fate is " +
+                "not known yet (taken but not confirmed, or it cannot be told): GET this path " +
+                "later (`acted`) or see the audit",
+              content: json(approvalUnconfirmedSchema),
+            },
             "400": errorResponse("Invalid body; the message names the fields"),
             "401": errorResponse("Missing or unknown API key"),
             "403": errorResponse("The key is not one of the tenant's approverKeys"),
             "404": errorResponse("No such approval (unknown, or another tenant's)"),
-            "409": errorResponse("No longer pending: answered, expired or withdrawn"),
+            "409": errorResponse(
+              "No longer pending: answered, expired or withdrawn (what the replica holding the " +
+                "call confirmed it did, or that it has not confirmed yet)",
+            ),
             "413": errorResponse("Body too large"),
             "503": errorResponse(
               "state_unavailable, with Retry-After: approvals cannot be reached, or the replica " +
                 "holding the call does not answer or did not take the answer in time (withdrawn: " +
-                "it never acts on it)",
+                "it never acts on it; said only once the withdrawal succeeded)",
             ),
           },
         },

@@ -19,7 +19,10 @@
  * instead, and one whose holder has no connection to Redis is refused for now); the holder takes
  * it (settles the request with it, in one script) and acts on it, or the answering replica
  * withdraws the offer (one `DEL`) when the holder did not take it in time. Whichever comes
- * first wins, so an answer is settled only by a holder that took it.
+ * first wins, so an answer is settled only by a holder that took it. Having acted, the holder
+ * confirms what it did (`markActed`, sealed, kept as long as settled decisions): the answering
+ * replica reports a decision only once confirmed, since a take whose reply is lost settles the
+ * record while the holder, never told, ends the call at its deadline.
  *
  * @module
  */
@@ -315,6 +318,35 @@ export class RedisApprovalStore<
     return await this.#conn.run((c) => c.del(this.#offerKey(tenant, id))) === 1;
   }
 
+  /**
+   * Confirms what the holder did with a request (it woke the call and recorded it): kept sealed
+   * as long as settled decisions, replacing an earlier confirmation. A holder that could not
+   * reach Redis writes it once it can again, so Redis and its audit row agree.
+   * @throws StateUnavailableError
+   */
+  async markActed(tenant: string, id: string, acted: { status: S; at: number }): Promise<void> {
+    const sealed = await encryptValue(
+      await this.#keys,
+      JSON.stringify({ status: acted.status, at: acted.at }),
+      actedContext(tenant, id),
+    );
+    await this.#conn.run((c) =>
+      c.set(this.#actedKey(tenant, id), sealed, { PX: this.#settledTtlMs })
+    );
+  }
+
+  /**
+   * What the holder confirmed it did with a request, or `undefined` (not confirmed, or forgotten).
+   * @throws StateUnavailableError
+   */
+  async acted(tenant: string, id: string): Promise<{ status: S; at: number } | undefined> {
+    const sealed = await this.#conn.run((c) => c.get(this.#actedKey(tenant, id)));
+    const opened = await this.#openSettled(sealed, actedContext(tenant, id));
+    return opened && typeof opened.status === "string" && typeof opened.at === "number"
+      ? { status: opened.status, at: opened.at }
+      : undefined;
+  }
+
   /** The decision records of one settlement, sealed: whole (when small enough), brief, notice. */
   async #entry(tenant: string, id: string, status: S, answer: A | undefined) {
     const at = Date.now();
@@ -505,6 +537,10 @@ export class RedisApprovalStore<
     return `${this.#prefix}approvalholder:${tenant}:${id}`;
   }
 
+  #actedKey(tenant: string, id: string): string {
+    return `${this.#prefix}approvalacted:${tenant}:${id}`;
+  }
+
   #offerKey(tenant: string, id: string): string {
     return `${this.#prefix}approvaloffer:${tenant}:${id}`;
   }
@@ -537,6 +573,10 @@ function requestContext(tenant: string, id: string): string {
 
 function settledContext(tenant: string, id: string): string {
   return `airlock approval settled\u0000${tenant}\u0000${id}`;
+}
+
+function actedContext(tenant: string, id: string): string {
+  return `airlock approval acted\u0000${tenant}\u0000${id}`;
 }
 
 function briefContext(tenant: string, id: string): string {

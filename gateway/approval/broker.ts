@@ -5,12 +5,16 @@
  *
  * Who records a decision: the broker that holds the waiting call, when it wakes the call with
  * the decision it acts on (`onSettled`); the decision's `decidedBy` comes from the settled
- * record. An answer through another replica (a shared store) is only offered to the holder,
- * which takes it (settles the request with it, atomically) when it hears of it or within a
- * second; the answering replica waits up to {@linkcode TAKE_WAIT_MS} for the take and reports
- * what the holder did, or withdraws the offer and answers `state_unavailable` (a hung or cut-off
- * holder never acts on an answer it did not take, and its own deadline decides). A replica that
- * cannot reach the store answers `state_unavailable`. A dead replica's pending requests are
+ * record. It then confirms in the store what it acted on (`markActed`; retried each second
+ * while the store cannot be reached, so the store and its row agree). An answer through another
+ * replica (a shared store) is only offered to the holder, which takes it (settles the request
+ * with it, atomically) when it hears of it or within a second; the answering replica reports
+ * only what is known: the decision once the holder confirmed acting on it (waiting up to
+ * {@linkcode TAKE_WAIT_MS} for the take, then {@linkcode ACT_WAIT_MS} for the confirmation),
+ * `state_unavailable` once its withdrawal of an offer not taken succeeded (a hung or cut-off
+ * holder never acts on an answer it did not take, and its own deadline decides), and otherwise
+ * an {@linkcode UnconfirmedAnswer} (taken but not confirmed, or it cannot tell). A replica
+ * that cannot reach the store answers `state_unavailable`. A dead replica's pending requests are
  * withdrawn (and recorded) by the broker that finds them: answering, listing or asking.
  *
  * @module
@@ -21,6 +25,7 @@ import { redactText } from "../../pii/mod.ts";
 import { dropPartialToken } from "../../sandbox/mod.ts";
 import { GatewayError } from "../errors.ts";
 import {
+  type ActedApproval,
   type ApprovalStore,
   MemoryApprovalStore,
   type SettledApproval,
@@ -32,6 +37,7 @@ import type {
   ApprovalOutcome,
   ApprovalRequest,
   ApprovalStatus,
+  UnconfirmedAnswer,
 } from "./types.ts";
 import { MAX_APPROVAL_REASON_CHARS } from "./types.ts";
 
@@ -44,6 +50,13 @@ const POLL_MS = 1000;
  * it, ms: the holder is told at once and also looks each second ({@linkcode POLL_MS}).
  */
 export const TAKE_WAIT_MS = 2500;
+/**
+ * How long the answering replica then waits for the holder to confirm it acted on the answer
+ * it took, ms (the holder confirms right after waking the call and recording it).
+ */
+export const ACT_WAIT_MS = 1500;
+/** How long a holder keeps trying to confirm what it acted on while the store fails, ms. */
+const CONFIRM_RETRY_MS = 15 * 60_000;
 /** How often the answering replica re-reads the record while it waits for the take, ms. */
 const TAKE_CHECK_MS = 250;
 /** An offer not withdrawn (its replica died while waiting) lapses by itself after this, ms. */
@@ -54,6 +67,11 @@ export interface ApprovalEvent {
   request: ApprovalRequest;
   outcome: ApprovalOutcome;
 }
+
+/** Where one request stands ({@linkcode ApprovalBroker.lookup}). */
+export type ApprovalStanding =
+  | { status: "pending" }
+  | { status: "settled"; settled: SettledApproval; acted?: ActedApproval };
 
 /** Options of an {@linkcode ApprovalBroker}. */
 export interface ApprovalBrokerOptions {
@@ -102,6 +120,13 @@ export class ApprovalBroker {
   #takes = new Map<string, () => void>();
   #poller: ReturnType<typeof setInterval> | undefined;
   #polling = false;
+  /** Confirmations the store refused (unreachable), retried each second: key → the write. */
+  #unconfirmed = new Map<
+    string,
+    { tenant: string; id: string; acted: ActedApproval; until: number }
+  >();
+  #confirmer: ReturnType<typeof setInterval> | undefined;
+  #confirming = false;
 
   constructor(options: ApprovalBrokerOptions = {}) {
     this.store = options.store ?? new MemoryApprovalStore();
@@ -193,12 +218,19 @@ export class ApprovalBroker {
    * @throws GatewayError `not_found` for an id that is unknown or another tenant's (the two
    *   look alike); `conflict` for one that was already answered, expired or withdrawn (a dead
    *   replica's request is withdrawn here, and recorded), or that ended otherwise while the
-   *   answer was offered; `state_unavailable` (retry after 1 s) when the store cannot be reached
-   *   (an answer to a call held here may still have been taken: this replica then acts on it
-   *   and records it), or the replica holding the call does not listen now, or did not take the
-   *   answer within {@linkcode TAKE_WAIT_MS} (withdrawn: it never acts on it)
+   *   answer was offered (or the holder took it and ended the call otherwise: its confirmed
+   *   status); `state_unavailable` (retry after 1 s) when the store cannot be reached (an answer
+   *   to a call held here may still have been taken: this replica then acts on it and records
+   *   it), or the replica holding the call does not listen now, or did not take the answer
+   *   within {@linkcode TAKE_WAIT_MS} and the offer is withdrawn (it never acts on it)
+   * @returns the outcome the holder acted on, or an {@linkcode UnconfirmedAnswer} when the
+   *   call is held by another replica and what became of the answer is not known yet
    */
-  async answer(tenant: string, id: string, answer: ApprovalAnswer): Promise<ApprovalOutcome> {
+  async answer(
+    tenant: string,
+    id: string,
+    answer: ApprovalAnswer,
+  ): Promise<ApprovalOutcome | UnconfirmedAnswer> {
     const clean: ApprovalAnswer = {
       approve: answer.approve,
       scope: answer.scope ?? "call",
@@ -234,17 +266,31 @@ export class ApprovalBroker {
 
   /**
    * An answer to a call held by another replica: offered to it, then reported as what the holder
-   * did with it, once it took it (200), or withdrawn when it did not take it within
-   * {@linkcode TAKE_WAIT_MS} (503: it may be hung or cut off from the store; its own deadline
-   * decides). A take and a withdrawal racing are decided by the store (one of them wins).
+   * did with it once it confirmed acting on it, or withdrawn when it did not take it within
+   * {@linkcode TAKE_WAIT_MS} (503, only once the withdrawal succeeded: it may be hung or cut off
+   * from the store; its own deadline decides). A take and a withdrawal racing are decided by the
+   * store (one of them wins). Taken but not confirmed in time, or not known: unconfirmed.
    */
   async #offer(
     tenant: string,
     id: string,
     status: "approved" | "denied",
     answer: ApprovalAnswer,
-  ): Promise<ApprovalOutcome> {
-    const offered = await reach(() => this.store.offer!(tenant, id, status, answer, OFFER_TTL_MS));
+  ): Promise<ApprovalOutcome | UnconfirmedAnswer> {
+    let offered;
+    try {
+      offered = await this.store.offer!(tenant, id, status, answer, OFFER_TTL_MS);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      // The offer may have reached Redis with its reply lost: then the holder may take it. Not
+      // "not taken": unknown, and said so (a 202 would also answer for Redis being down).
+      throw new GatewayError(
+        "state_unavailable",
+        "approvals cannot be reached now; the answer may still have been given to the replica " +
+          "holding the call: GET /v1/approvals/{id} tells",
+        { retryAfter: 1 },
+      );
+    }
     if (offered === "unreachable" || offered === "busy") {
       throw new GatewayError(
         "state_unavailable",
@@ -275,11 +321,18 @@ export class ApprovalBroker {
           });
         });
         const settled = await this.store.settled(tenant, id).catch(() => undefined);
-        if (settled) return reported(settled, status, offered.at);
+        if (settled) return await this.#confirmed(tenant, id, settled, status, answer, offered.at);
       }
     } finally {
       this.#takes.delete(key);
     }
+    const unknown: UnconfirmedAnswer = {
+      status: "unconfirmed",
+      decision: status,
+      taken: "unknown",
+      answer,
+      offeredAt: offered.at,
+    };
     const notTaken = new GatewayError(
       "state_unavailable",
       "the replica holding the call did not take the answer; try again",
@@ -289,14 +342,52 @@ export class ApprovalBroker {
     try {
       withdrawn = await this.store.withdrawOffer!(tenant, id);
     } catch {
-      // Neither withdrawn nor known to be taken: the offer lapses by itself; a retry tells.
-      throw notTaken;
+      // Neither withdrawn nor known to be taken (the holder may take it until it lapses): "not
+      // taken" would be a guess. A later answer tells.
+      return unknown;
     }
+    // Known not taken: the holder can no longer take it.
     if (withdrawn) throw notTaken;
     // Taken (or the request ended otherwise) just before the withdrawal: report that.
-    const settled = await reach(() => this.store.settled(tenant, id));
-    if (settled) return reported(settled, status, offered.at);
-    throw notTaken;
+    const settled = await this.store.settled(tenant, id).catch(() => undefined);
+    if (settled) return await this.#confirmed(tenant, id, settled, status, answer, offered.at);
+    return unknown;
+  }
+
+  /**
+   * The request was settled while an answer was offered: by that answer (the holder took it),
+   * then reported once the holder confirms what it did with it (up to {@linkcode ACT_WAIT_MS});
+   * or otherwise (`conflict`).
+   * @throws GatewayError `conflict` when the request ended otherwise, or the holder took the
+   *   answer and confirmed it ended the call otherwise (its deadline passed first)
+   */
+  async #confirmed(
+    tenant: string,
+    id: string,
+    settled: SettledApproval,
+    status: "approved" | "denied",
+    answer: ApprovalAnswer,
+    offeredAt: number,
+  ): Promise<ApprovalOutcome | UnconfirmedAnswer> {
+    const outcome = reported(settled, status, offeredAt);
+    // A store that keeps no confirmations settles only where the call is held (one process).
+    if (!this.store.acted) return outcome;
+    const deadline = Date.now() + ACT_WAIT_MS;
+    while (true) {
+      const acted = await this.store.acted(tenant, id).catch(() => undefined);
+      if (acted?.status === status) return outcome;
+      if (acted) {
+        throw new GatewayError(
+          "conflict",
+          `this approval is no longer pending: the replica holding the call took the answer ` +
+            `but ended the call otherwise (${acted.status})`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise((r) => setTimeout(r, Math.min(TAKE_CHECK_MS, left)));
+    }
+    return { status: "unconfirmed", decision: status, taken: "taken", answer, offeredAt };
   }
 
   /**
@@ -305,6 +396,18 @@ export class ApprovalBroker {
    */
   async #notPending(tenant: string, id: string): Promise<never> {
     const settled = await reach(() => this.store.settled(tenant, id));
+    if (settled && this.store.acted) {
+      // What the holder confirmed it did, which may differ from the record (a take whose reply
+      // it never got: it ended the call at its deadline); or that it has not confirmed yet.
+      const acted = await reach(() => this.store.acted!(tenant, id));
+      throw new GatewayError(
+        "conflict",
+        acted
+          ? `this approval is no longer pending (${acted.status})`
+          : `this approval is no longer pending (${settled.status}; the replica holding the ` +
+            `call has not confirmed acting on it)`,
+      );
+    }
     if (settled) {
       throw new GatewayError("conflict", `this approval is no longer pending (${settled.status})`);
     }
@@ -342,6 +445,25 @@ export class ApprovalBroker {
     return await reach(() => this.store.list(tenant));
   }
 
+  /**
+   * Where a request of `tenant` stands, as the store knows it now: pending; or settled, with
+   * what the replica holding the call confirmed it did (`acted`, absent until it confirms;
+   * a store without confirmations settles only where the call is held, so its record is what
+   * was done). A dead replica's pending requests are withdrawn (and recorded) first.
+   * @returns `undefined` for an id that is unknown, another tenant's, or forgotten
+   * @throws GatewayError `state_unavailable` (retry after 1 s) when the store cannot be reached
+   */
+  async lookup(tenant: string, id: string): Promise<ApprovalStanding | undefined> {
+    await reach(() => this.#reap(tenant));
+    if (await reach(() => this.store.get(tenant, id))) return { status: "pending" };
+    const settled = await reach(() => this.store.settled(tenant, id));
+    if (!settled) return undefined;
+    const acted = this.store.acted
+      ? await reach(() => this.store.acted!(tenant, id))
+      : { status: settled.status, at: settled.at };
+    return acted ? { status: "settled", settled, acted } : { status: "settled", settled };
+  }
+
   /** Pending requests waiting in this process, per tenant (for the gauge). */
   pending(): Array<{ tenant: string; count: number }> {
     return [...this.#pendingByTenant].map(([tenant, count]) => ({ tenant, count }));
@@ -370,6 +492,50 @@ export class ApprovalBroker {
     );
     clearInterval(this.#poller);
     this.#poller = undefined;
+    // One last try for confirmations the store refused so far.
+    clearInterval(this.#confirmer);
+    this.#confirmer = undefined;
+    await this.#retryConfirmations();
+    this.#unconfirmed.clear();
+  }
+
+  /**
+   * Confirms in the store what this broker did with a request it held (woke the call with
+   * `status`, recorded it), or withdrew as a dead replica's. While the store cannot be reached
+   * it is retried each second (for up to {@linkcode CONFIRM_RETRY_MS}): the store then holds
+   * what the holder did, as its row does.
+   */
+  #confirm(tenant: string, id: string, acted: ActedApproval): void {
+    if (!this.store.markActed) return;
+    const key = takeKey(tenant, id);
+    this.store.markActed(tenant, id, acted).catch(() => {
+      this.#unconfirmed.set(key, { tenant, id, acted, until: Date.now() + CONFIRM_RETRY_MS });
+      if (this.#confirmer !== undefined) return;
+      const confirmer = setInterval(() => void this.#retryConfirmations(), POLL_MS);
+      Deno.unrefTimer(confirmer);
+      this.#confirmer = confirmer;
+    });
+  }
+
+  async #retryConfirmations(): Promise<void> {
+    if (this.#confirming) return;
+    this.#confirming = true;
+    try {
+      for (const [key, { tenant, id, acted, until }] of [...this.#unconfirmed]) {
+        try {
+          await this.store.markActed!(tenant, id, acted);
+          this.#unconfirmed.delete(key);
+        } catch {
+          if (Date.now() > until) this.#unconfirmed.delete(key);
+        }
+      }
+    } finally {
+      this.#confirming = false;
+      if (this.#unconfirmed.size === 0) {
+        clearInterval(this.#confirmer);
+        this.#confirmer = undefined;
+      }
+    }
   }
 
   /**
@@ -494,7 +660,9 @@ export class ApprovalBroker {
     };
     const request = await this.store.settle(tenant, id, "withdrawn", answer);
     if (typeof request !== "object") return;
-    this.#emit(request, { status: "withdrawn", decidedAt: Date.now(), answer });
+    const decidedAt = Date.now();
+    this.#emit(request, { status: "withdrawn", decidedAt, answer });
+    this.#confirm(tenant, id, { status: "withdrawn", at: decidedAt });
   }
 
   /**
@@ -511,6 +679,7 @@ export class ApprovalBroker {
     if (notice.answer) outcome.answer = notice.answer;
     this.#emit(waiter.request, outcome);
     waiter.resolve(outcome);
+    this.#confirm(notice.tenant, notice.id, { status: notice.status, at: notice.at });
   }
 
   #emit(request: ApprovalRequest, outcome: ApprovalOutcome): void {

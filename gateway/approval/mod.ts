@@ -18,9 +18,11 @@ export {
   type HiddenValue,
   MAX_APPROVAL_ARGUMENT_CHARS,
   MAX_APPROVAL_REASON_CHARS,
+  type UnconfirmedAnswer,
 } from "./types.ts";
 export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
 export {
+  type ActedApproval,
   type ApprovalOffer,
   type ApprovalStore,
   MemoryApprovalStore,
@@ -33,6 +35,7 @@ export {
   ApprovalBroker,
   type ApprovalBrokerOptions,
   type ApprovalEvent,
+  type ApprovalStanding,
   type NewApprovalRequest,
 } from "./broker.ts";
 export {

@@ -38,6 +38,16 @@ export interface ApprovalOffer {
 }
 
 /**
+ * What the replica holding a call did with its request, as it confirms it once it has woken the
+ * call and recorded its row: the status it acted on (`approved`: the call runs; `timeout`: it
+ * ended the call at its deadline, whatever the request's record says) and when, ms.
+ */
+export interface ActedApproval {
+  status: ApprovalStatus;
+  at: number;
+}
+
+/**
  * The registry of pending approvals, per tenant. Every method is asynchronous so that a
  * networked store fits; each must be atomic for one id (two settles of the same id: exactly
  * one gets the request back).
@@ -104,6 +114,14 @@ export interface ApprovalStore {
    * @returns a function that ends the listening
    */
   onOffer?(listener: (offer: { tenant: string; id: string; offer: string }) => void): () => void;
+  /**
+   * A shared store: the holder confirms what it did with a request (after waking the call and
+   * recording it), so a replica that offered an answer reports only what is known. Replaces an
+   * earlier confirmation (the holder's is the last word). Present with `offer`.
+   */
+  markActed?(tenant: string, id: string, acted: ActedApproval): Promise<void>;
+  /** What the holder confirmed it did with a request, if it did (and it is remembered). */
+  acted?(tenant: string, id: string): Promise<ActedApproval | undefined>;
   /** How a recently settled request of `tenant` ended, or `undefined` when not remembered. */
   settled(tenant: string, id: string): Promise<SettledApproval | undefined>;
   /**

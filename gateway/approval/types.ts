@@ -111,6 +111,23 @@ export interface ApprovalOutcome {
 }
 
 /**
+ * An answer given through a replica that does not hold the call, whose fate is not known yet:
+ * the holder took it but has not confirmed acting on it (`taken`), or the answering replica
+ * cannot tell whether it was taken (`unknown`: Redis did not answer). Answering again (or the
+ * audit) tells later: `409` with what the holder acted on, once it confirmed.
+ */
+export interface UnconfirmedAnswer {
+  status: "unconfirmed";
+  /** The decision given. */
+  decision: "approved" | "denied";
+  /** What is known of it. */
+  taken: "taken" | "unknown";
+  answer: ApprovalAnswer;
+  /** When it was offered to the holder, ms since the epoch. */
+  offeredAt: number;
+}
+
+/**
  * How a transport reaches a person for one execution. `ask` announces a pending request; it
  * may resolve with an answer (MCP elicitation), or with nothing when the answer comes another
  * way (`POST /v1/approvals/{id}`). `signal` aborts once the request has ended.
