@@ -14,9 +14,11 @@ import { codeAt, isAlnum, isLetter } from "./chars.ts";
 
 /**
  * Top-level names of private and special-use networks (RFC 6762 `local`, RFC 8375
- * `home.arpa`, `arpa` for reverse DNS, and the names providers use inside their networks).
+ * `home.arpa`, `arpa` for reverse DNS, the names providers use inside their networks, and
+ * RFC 2606's `example`, `test` and `invalid`), which a host name may end in besides the
+ * country codes and `COMMON_TLDS`. One list for every detector that reads host names.
  */
-const NETWORK_TLDS: ReadonlySet<string> = new Set([
+export const NETWORK_TLDS: ReadonlySet<string> = new Set([
   "internal",
   "local",
   "localdomain",
@@ -28,7 +30,15 @@ const NETWORK_TLDS: ReadonlySet<string> = new Set([
   // Kubernetes service names (`10-244-1-5.default.svc`, `….svc.cluster.local`).
   "svc",
   "pod",
+  "example",
+  "test",
+  "invalid",
 ]);
+
+/** Whether `tld` (lower case) is a common or a private network's top-level name. */
+export function knownTld(tld: string): boolean {
+  return COMMON_TLDS.has(tld) || NETWORK_TLDS.has(tld);
+}
 
 /**
  * Two-letter file extensions, which a name such as `part-1-2-3-4.tar.gz` ends in: not read as
@@ -103,7 +113,7 @@ export function hostNameAfter(text: string, dot: number): boolean {
   if (after === 95 || isAlnum(after)) return false;
   if (labels < 2) return false;
   const tld = text.slice(labelStart, i).toLowerCase();
-  if (COMMON_TLDS.has(tld) || NETWORK_TLDS.has(tld)) return true;
+  if (knownTld(tld)) return true;
   return tld.length === 2 && isLetter(tld.charCodeAt(0)) && isLetter(tld.charCodeAt(1)) &&
     !FILE_EXTENSIONS.has(tld);
 }

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { COMMON_TLDS } from "./detect_email.ts";
+import { knownTld } from "./host_names.ts";
 import { urlSecretParts } from "./value_parts.ts";
 
 /** Longest value judged by its shape, in UTF-16 code units: a longer one is not. */
@@ -41,20 +41,6 @@ const ISO_TIME =
 /** An HTTP date (`Mon, 30 Nov 2026 12:00:00 GMT`). */
 const HTTP_TIME =
   /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} (?:GMT|UTC|[+-][0-9]{4})$/;
-
-/**
- * Top-level names of private networks a host name may end in (besides the country codes and
- * {@linkcode COMMON_TLDS}).
- */
-const NETWORK_TLDS: ReadonlySet<string> = new Set([
-  "internal",
-  "local",
-  "localdomain",
-  "lan",
-  "corp",
-  "intranet",
-  "svc",
-]);
 
 /**
  * Programs whose name is no English word: a value that starts with one and a separator
@@ -221,7 +207,7 @@ export function isHostName(text: string): boolean {
   const tld = labels[labels.length - 1].toLowerCase();
   if (!/^[a-z]+$/.test(tld)) return false;
   if (tld.length === 2) return labels.length >= 3;
-  return COMMON_TLDS.has(tld) || NETWORK_TLDS.has(tld);
+  return knownTld(tld);
 }
 /** A host name's label: 1 to 63 letters, digits and `-`, no `-` at either end. */
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;

@@ -8,7 +8,7 @@ import { endsShellValue, ShellReading } from "./shell_syntax.ts";
 import { continuationAt } from "./shell_word.ts";
 import { isKeyNameChar } from "./credential_names.ts";
 import { lastAuthorityAt } from "./url_passwords.ts";
-import { COMMON_TLDS } from "./detect_email.ts";
+import { knownTld } from "./host_names.ts";
 
 /**
  * Characters of a value judged, in UTF-16 units. A longer value (an STS session token, an
@@ -369,24 +369,6 @@ const HOST_AFTER_AT =
   /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|localhost)(?::[0-9]{1,5})?(?:[/?#].*)?$/;
 
 /**
- * Top-level names of private networks (`db.internal`, `nas.local`) and those reserved for
- * examples and tests (RFC 2606: `evil.example`), which a host may end in.
- */
-const NETWORK_TLDS: ReadonlySet<string> = new Set([
-  "example",
-  "test",
-  "invalid",
-  "internal",
-  "local",
-  "localdomain",
-  "lan",
-  "corp",
-  "intranet",
-  "home",
-  "svc",
-]);
-
-/**
  * Where the user information of the unquoted value `[vs, ve)` ends when it is written
  * `password@host` without a scheme (`Xk9m@evil.example`, `Xk9m@Q2pL@db.example:5432/app`):
  * the last `@` whose rest is a host ({@linkcode HOST_AFTER_AT}, with a top-level name a
@@ -400,7 +382,5 @@ export function userInfoEnd(text: string, vs: number, ve: number): number {
   const m = HOST_AFTER_AT.exec(text.slice(at + 1, ve));
   if (m === null) return -1;
   const tld = m[1];
-  return tld === undefined || tld.length === 2 || COMMON_TLDS.has(tld) || NETWORK_TLDS.has(tld)
-    ? at
-    : -1;
+  return tld === undefined || tld.length === 2 || knownTld(tld) ? at : -1;
 }
