@@ -149,7 +149,13 @@ Deno.test("tools that did not change rank by meaning while another server churns
       ["put on some jazz tunes", "music.play_song"],
     ];
     for (const [query, want] of cases) {
-      const hits = await index.search(query, 3);
+      // Polled (the churn goes on meanwhile): on a loaded machine the steady tools' batch can
+      // come a few embedding calls later than the twelfth (CI, 2026-11-30).
+      let hits = await index.search(query, 3);
+      for (let i = 0; i < 100 && hits[0]?.tool.id !== want; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        hits = await index.search(query, 3);
+      }
       assertEquals(hits[0]?.tool.id, want, query);
     }
     const s = index.status();
