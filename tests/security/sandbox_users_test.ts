@@ -7,7 +7,8 @@
  */
 
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
-import { startTestGateway, startWatchedRun, testSandbox } from "../helpers.ts";
+import { sandboxDenoChildren, startTestGateway, startWatchedRun, testSandbox } from "../helpers.ts";
+import type { RunResult } from "../../sandbox/mod.ts";
 import { launcherPath, prepareLauncher } from "../../sandbox/launcher.ts";
 import {
   NoFreeUidError,
@@ -45,6 +46,23 @@ const DENO = (() => {
 })();
 /** Whether the gateway's own Deno serves (a gateway has no other). */
 const gatewayDenoUsable = DENO === Deno.execPath();
+
+/**
+ * {@link startWatchedRun}, waiting up to 30 s for the process (a first start here builds the
+ * launcher and warms a template, which on a loaded CI machine took longer than its 3 s).
+ */
+async function watchedRun(
+  sandbox: ReturnType<typeof testSandbox>,
+  code?: string,
+): Promise<{ pid: number; outcome: Promise<RunResult> }> {
+  const run = await startWatchedRun(sandbox, code);
+  let pid = run.pid;
+  for (let i = 0; i < 3000 && pid === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    pid = (await sandboxDenoChildren())[0] ?? 0;
+  }
+  return { pid, outcome: run.outcome };
+}
 
 /** The real, effective, saved and file-system user ids, group ids and groups of `pid`. */
 function credentials(pid: number): { uids: number[]; gids: number[]; groups: string } {
@@ -93,7 +111,7 @@ Deno.test({
     await prepareLauncher();
     const sandbox = testSandbox({ concurrency: 2, uidRange: RANGE, denoPath: DENO });
     try {
-      const first = await startWatchedRun(sandbox, BUSY_CODE);
+      const first = await watchedRun(sandbox, BUSY_CODE);
       const second = sandbox.run({ code: BUSY_CODE });
       assert(first.pid > 0, "a sandbox process is running");
       const seen = credentials(first.pid);
@@ -240,7 +258,7 @@ Deno.test({
     });
     let escaped: Deno.ChildProcess | undefined;
     try {
-      const { pid, outcome } = await startWatchedRun(sandbox);
+      const { pid, outcome } = await watchedRun(sandbox);
       assert(pid > 0);
       assertEquals(credentials(pid).uids[0], uid);
       escaped = leftover(uid, ["setsid", "sleep", "60"]);
@@ -532,7 +550,7 @@ Deno.test({
     try {
       await Deno.writeTextFile(
         `${dir}/run.ts`,
-        `import { startWatchedRun, testSandbox } from "${root}tests/helpers.ts";
+        `import { sandboxDenoChildren, startWatchedRun, testSandbox } from "${root}tests/helpers.ts";
 import { prepareLauncher } from "${root}sandbox/launcher.ts";
 await prepareLauncher();
 const tty = (pid: number | string) => { const s = Deno.readTextFileSync(\`/proc/\${pid}/stat\`);
@@ -542,7 +560,14 @@ for (const [name, uidRange] of [["plain", undefined], ["range", ${
           JSON.stringify(RANGE)
         }]] as const) {
   const sandbox = testSandbox({ concurrency: 1, uidRange, denoPath: ${JSON.stringify(DENO)} });
-  const { pid, outcome } = await startWatchedRun(sandbox);
+  const run = await startWatchedRun(sandbox);
+  let pid = run.pid;
+  // Up to 30 s: a loaded CI machine took longer than startWatchedRun's 3 s.
+  for (let i = 0; i < 3000 && pid === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    pid = (await sandboxDenoChildren())[0] ?? 0;
+  }
+  const outcome = run.outcome;
   out[name] = tty(pid);
   await outcome;
   await sandbox.close();
