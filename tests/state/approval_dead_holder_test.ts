@@ -15,6 +15,7 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { startGatewayProcess, writeConfig } from "../e2e/process.ts";
 import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
+import { alive, descendants } from "./process_tree.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const AGENT = "agent-key";
@@ -22,41 +23,6 @@ const APPROVER = "approver-key";
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const SINK = new URL("../fixtures/servers/sink.ts", import.meta.url).pathname;
 const VAULT_KEY = "6".repeat(64);
-
-/** The process ids below `pid` (from /proc), so none outlives the test. */
-async function descendants(pid: number): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      // "pid (comm) state ppid …": comm may hold spaces and parentheses.
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parents.set(Number(entry.name), ppid);
-    } catch { /* gone */ }
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const [child, ppid] of parents) {
-      if (ppid === parent) {
-        out.push(child);
-        queue.push(child);
-      }
-    }
-  }
-  return out;
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test({
   name: "approval: a dead replica's pending request is withdrawn and recorded, never approved",
