@@ -22,6 +22,7 @@ import { listAllTools } from "./catalogue.ts";
 import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./abandoned_calls.ts";
 import { UpstreamError } from "./errors.ts";
 import { describeFailure } from "./failure_text.ts";
+import { followSignal } from "./follow_signal.ts";
 import { budgetedFetch } from "./http_budget.ts";
 import { type BackgroundCompile, compileInBackground } from "./output_schema.ts";
 import { boundedReplies } from "./http_replies.ts";
@@ -269,6 +270,7 @@ export class ServerConnection {
       }
     }
     const timeout = options.timeoutMs ?? this.#options.callTimeoutMs;
+    const callSignal = followSignal(options.signal);
     try {
       // Not client.callTool(): it turns a result whose structured content does not match
       // the tool's outputSchema (even an isError one) into a protocol error, losing the
@@ -281,7 +283,7 @@ export class ServerConnection {
         sending = client.request(
           { method: "tools/call", params: { name: tool, arguments: args } },
           CallToolResultSchema,
-          { timeout, maxTotalTimeout: timeout, signal: options.signal },
+          { timeout, maxTotalTimeout: timeout, signal: callSignal.signal },
         );
       } finally {
         this.#sendingFor = undefined;
@@ -289,6 +291,8 @@ export class ServerConnection {
       return await sending as CallToolResult;
     } catch (error) {
       throw this.#callError(error, tool, timeout, options.signal, generation);
+    } finally {
+      callSignal.release();
     }
   }
 
