@@ -1,10 +1,11 @@
 /**
  * Tool calls from the sandbox, against the same MCP servers called directly with the SDK
  * client, in one run:
- * (a) per-call overhead: p50 of one call from the code vs one direct call (target ≤ 1 ms);
+ * (a) per-call overhead: p50 of one call from the code vs one direct call (target ≤ +0.3 ms,
+ *     DESIGN.md "Numbers we hold ourselves to");
  * (b) the "50 JSON files" scenario: one execution lists 50 config files (~2.1 MB),
  *     reads each and returns `{ name: version }`, vs the same work as 51 sequential
- *     direct calls (targets: response ≥ 100× smaller than the raw tool output, and
+ *     direct calls (targets: response ≥ 500× smaller than the raw tool output (DESIGN.md), and
  *     faster than the sequential calls).
  */
 
@@ -150,8 +151,8 @@ console.log(table(["measure", "sandbox", "direct SDK client", "target", "result"
     `one tool call, p50 (${CALLS} calls)`,
     ms(percentile(inSandbox, 50)),
     ms(percentile(directTimes, 50)),
-    "≤ +1 ms",
-    `${verdict(added <= 1)} (+${added.toFixed(2)} ms)`,
+    "≤ +0.3 ms",
+    `${verdict(added <= 0.3)} (+${added.toFixed(2)} ms)`,
   ],
   [
     "one tool call, p95",
@@ -175,8 +176,8 @@ console.log(table(["measure", "value", "target", "result"], [
   [
     "response returned to the caller",
     `${responseBytes} bytes`,
-    "≥ 100× smaller",
-    `${verdict(ratio >= 100)} (${Math.round(ratio)}×)`,
+    "≥ 500× smaller",
+    `${verdict(ratio >= 500)} (${Math.round(ratio)}×)`,
   ],
 ]));
 console.log("");
