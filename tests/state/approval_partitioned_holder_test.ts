@@ -9,7 +9,7 @@
 
 import { assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis } from "../services.ts";
-import { freezeRelay } from "./freeze_relay.ts";
+import { redisRelay } from "./redis_relay.ts";
 import { APPROVER, auth, holdCallOnA } from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
@@ -21,7 +21,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const relay = freezeRelay(Number(new URL(redis.url).port));
+    const relay = redisRelay(Number(new URL(redis.url).port));
     try {
       const held = await holdCallOnA(redis.url, relay.url, 8);
       const { b, id } = held;

@@ -10,9 +10,8 @@
 
 import { assert, assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { freezeRelay } from "./freeze_relay.ts";
 import { APPROVER, auth, holdCallOnA } from "./holder_replicas.ts";
-import { takeTrapRelay } from "./take_trap_relay.ts";
+import { redisRelay } from "./redis_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,7 +24,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const relay = takeTrapRelay(Number(new URL(redis.url).port));
+    const relay = redisRelay(Number(new URL(redis.url).port));
     try {
       const held = await holdCallOnA(redis.url, relay.url, 8);
       const { b, id } = held;
@@ -86,7 +85,9 @@ Deno.test({
   async fn() {
     const redis = await startRedis();
     let pid = 0;
-    const relay = takeTrapRelay(Number(new URL(redis.url).port), () => Deno.kill(pid, "SIGSTOP"));
+    const relay = redisRelay(Number(new URL(redis.url).port), {
+      onTake: () => Deno.kill(pid, "SIGSTOP"),
+    });
     try {
       const held = await holdCallOnA(redis.url, relay.url, 8);
       const { b, id } = held;
@@ -125,7 +126,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const relay = freezeRelay(Number(new URL(redis.url).port)); // B's link to Redis
+    const relay = redisRelay(Number(new URL(redis.url).port)); // B's link to Redis
     try {
       const held = await holdCallOnA(relay.url, redis.url, 20);
       const { b, id } = held;

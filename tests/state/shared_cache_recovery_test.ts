@@ -10,7 +10,7 @@ import { RedisReadCache, RedisState } from "../../state/mod.ts";
 import { CACHE_LIMITS, SharedReadCache, WriteEpochs } from "../../gateway/speculation/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { relay } from "./tcp_relay.ts";
+import { redisRelay } from "./redis_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const KEY = "b".repeat(64);
@@ -39,7 +39,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const link = relay(redis.port);
+    const link = redisRelay(redis.port);
     const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
     const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
     try {
@@ -111,7 +111,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const link = relay(redis.port);
+    const link = redisRelay(redis.port);
     const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
     const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
     try {
