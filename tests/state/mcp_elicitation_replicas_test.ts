@@ -254,3 +254,64 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "two replicas asking in one session never take each other's replies as their own",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // The SDK numbers each server's requests from 0: A's and B's first elicitations in one
+    // session had the same id, so A's reply reaching B answered B's own request (here: the
+    // approval meant for the call on A approved the call on B).
+    await withCluster(async ({ a, b, root }) => {
+      const sentBy = new Map<string, TestGateway>();
+      const client = new Client({ name: "elicit-crossed", version: "1.0.0" }, {
+        capabilities: { elicitation: {} },
+      });
+      let calls = 0;
+      client.setRequestHandler(
+        ElicitRequestSchema,
+        (request: { params: { message?: string } }, extra: { requestId: string | number }) => {
+          const onA = String(request.params.message).includes("on-a.json");
+          sentBy.set(JSON.stringify(extra.requestId), onA ? a : b);
+          // Approve the call held by A, deny the one held by B.
+          return Promise.resolve(
+            onA ? ACCEPT : { action: "accept", content: { approve: false, reason: "not b" } },
+          );
+        },
+      );
+      const balancer = (input: string | URL | Request, init?: RequestInit) => {
+        const body = typeof init?.body === "string" ? init.body : "";
+        let to = a;
+        try {
+          const msg = JSON.parse(body);
+          if (msg.method === "tools/call") to = calls++ === 0 ? a : b;
+          else if (msg.method === undefined && "id" in msg) {
+            // Each reply goes to the replica that did NOT send the request.
+            to = sentBy.get(JSON.stringify(msg.id)) === a ? b : a;
+          }
+        } catch { /* not JSON */ }
+        const url = new URL(String(input instanceof Request ? input.url : input));
+        return fetch(new URL(url.pathname + url.search, to.url), init);
+      };
+      const transport = new StreamableHTTPClientTransport(new URL(`${a.url}/mcp`), {
+        requestInit: { headers: { authorization: "Bearer agent" } },
+        fetch: balancer,
+      });
+      await client.connect(transport);
+      try {
+        const first = store(client, `${root}/on-a.json`);
+        // The second call starts once the first waits for its approval on A.
+        assert(await waitFor(() => sentBy.size === 1, 10_000), "A asked");
+        const second = store(client, `${root}/on-b.json`);
+        const [onA, onB] = await Promise.all([first, second]);
+        assert(onA.ran, `the call on A was approved and ran: ${onA.result}`);
+        assert(!onB.ran, "the call on B was denied: another request's reply never approves it");
+        assert(String(onB.result).includes("not b"), `B's own denial: ${onB.result}`);
+      } finally {
+        await client.close().catch(() => {});
+      }
+    });
+  },
+});
