@@ -220,7 +220,11 @@ Deno.test({
       const sibling = await connect("agent", b, b);
       const intruder = await connect("intruder", b, b);
       const statuses: number[] = [];
-      const { client } = await connect("agent", a, b, async (id) => {
+      let own = "";
+      let foreignKey = 0;
+      const { client, transport } = await connect("agent", a, b, async (id) => {
+        // Another tenant's key on this very session: refused before anything reads the body.
+        foreignKey = await postReply(b, "intruder", own, id, ACCEPT);
         // The person is being asked: forged "approve" replies from elsewhere come first.
         statuses.push(
           await postReply(b, "agent", sibling.transport.sessionId!, id, ACCEPT),
@@ -233,8 +237,10 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 1500));
         return { action: "accept", content: { approve: false, reason: "no" } };
       });
+      own = transport.sessionId!;
       try {
         const { ran, result } = await store(client, `${root}/forged.json`);
+        assertEquals(foreignKey, 403, "another tenant cannot post on the session");
         assert(statuses.every((s) => s === 202), `replies accepted, no crash: ${statuses}`);
         assert(!ran, "no forged reply approved the call");
         assert(String(result).includes("no"), `the person's own denial: ${result}`);
