@@ -434,6 +434,16 @@ export class Gateway {
     return this.#typeChecker;
   }
 
+  /**
+   * Writes one structured event to the gateway's log (the `logger` option; JSON lines on stderr
+   * by default), for the interfaces over it (`api/`). Never throws; carries no payloads.
+   */
+  log(event: Record<string, unknown>): void {
+    try {
+      this.#log(event);
+    } catch { /* logging never fails a request */ }
+  }
+
   /** The naming of the current catalogue (rebuilt when it changes). */
   names(): NameMap {
     this.#names ??= buildNameMap(this.upstream.catalogue(), Object.keys(this.config.servers));

@@ -326,6 +326,22 @@ return 1
 `;
 
 /**
+ * Notes who was asked a pending approval over MCP (elicitation: the session and the approver
+ * identity, sealed), so a client's reply reaching another replica finds the request. Written only
+ * while the request is pending and living exactly as long as its record (same remaining TTL;
+ * `APPROVAL_SETTLE` deletes it): one per pending request, so the tenant's pending cap bounds them.
+ * Grows what a tenant stores: refused when Redis is full (the holder still hears replies sent to
+ * it). KEYS[1] the request record, KEYS[2] the ask key; ARGV[1] the sealed ask. Returns 1 when
+ * noted, 0 when the request is not pending.
+ */
+export const APPROVAL_ASK = DENY_OOM + `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+return 1
+`;
+
+/**
  * Renews the holder leases of the requests a replica waits on. KEYS pairs: a request's key, then
  * its lease key; ARGV holder id, lease (ms). A lease is (re)set only while its request is
  * pending, so a renewal never revives a settled one. Returns nothing.
@@ -362,8 +378,9 @@ return out
  * KEYS[4] the tenant's settled ids (a sorted set by settling time, ms), KEYS[5] the tenant's
  * brief decisions (a hash: id → sealed status without the reason), KEYS[6] the request's holder
  * lease (the holder's id, while it lives), KEYS[7] the request's offered answer (a hash: `w`
- * whole record, `n` notice, `b` brief record, `o` the offer's id); ARGV id, settled record ('' when over its size
- * bound: only the brief form is kept), settled ttl (ms), channel, notice JSON, brief record, max
+ * whole record, `n` notice, `b` brief record, `o` the offer's id), KEYS[8] who was asked over
+ * MCP (`APPROVAL_ASK`: gone once settled, so a late reply finds nothing); ARGV id, settled
+ * record ('' when over its size bound: only the brief form is kept), settled ttl (ms), channel, notice JSON, brief record, max
  * full records of the tenant, max brief records of the tenant, settled record key prefix, mode,
  * holder channel prefix, offer ttl (ms), offer notice JSON (for the holder's channel), offer id
  * (a random one per offer), the request's deadline (ms since the epoch, for 'take').
@@ -410,7 +427,7 @@ elseif ARGV[10] == 'take' then
   if now > tonumber(ARGV[15]) then return false end
   whole, notice, brief = offer[1] or '', offer[2], offer[3]
 end
-redis.call('DEL', KEYS[6], KEYS[7])
+redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
 local id = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local prefix = ARGV[9]

@@ -23,6 +23,7 @@ export {
 export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
 export {
   type ActedApproval,
+  type ApprovalAsk,
   type ApprovalOffer,
   type ApprovalStore,
   MemoryApprovalStore,
@@ -37,6 +38,7 @@ export {
   type ApprovalEvent,
   type ApprovalStanding,
   type NewApprovalRequest,
+  type ReplyOutcome,
 } from "./broker.ts";
 export {
   ApprovalError,
