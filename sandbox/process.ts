@@ -12,6 +12,7 @@ import {
   MAX_RPC_CALL_BYTES,
   MAX_RPC_CALL_VALUES,
   readLine,
+  readLogValues,
   readResult,
 } from "./frames.ts";
 import { dropPartialToken, utf8ByteLength, utf8Prefix } from "./json_text.ts";
@@ -434,7 +435,10 @@ export class SandboxProcess {
             text = dropPartialToken(utf8Prefix(text, logBudget)) + "…";
             logBudget = 0;
           } else logBudget -= size;
-          const entry: LogEntry = { level: frame.level, text };
+          const values = readLogValues(frame.values);
+          const entry: LogEntry = values === undefined
+            ? { level: frame.level, text }
+            : { level: frame.level, text, values };
           logs.push(entry);
           options.onLog?.(entry);
           return;
