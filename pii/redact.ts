@@ -223,7 +223,8 @@ export function redactJudgedText(
 
 /**
  * {@linkcode redactJudgedText} for every string and object key inside `value` (a copy;
- * shared and cyclic references kept, as {@linkcode redactValue} does).
+ * shared and cyclic references kept, as {@linkcode redactValue} does); numbers and other
+ * leaves are left as they are.
  */
 export function redactJudgedValue(
   value: unknown,
@@ -234,7 +235,10 @@ export function redactJudgedValue(
   const counts: RedactionCounts = {};
   if (p.off || judged.size === 0) return { value, counts };
   const replace = (text: string) => judged.replaceIn(text, p.replace, counts);
-  return { value: mapTextLeaves(value, replace, replace), counts };
+  // Strings only: a number is judged by its key in the value path (`{"id": 4155559876}`
+  // stays a number even where a rendered line read the same digits as a phone).
+  const leaf = (v: unknown) => typeof v === "string" ? replace(v) : v;
+  return { value: mapLeaves(value, leaf, replace), counts };
 }
 
 /**

@@ -32,7 +32,8 @@ const TOOL_REACH = 256;
 export class RemoteHosts {
   readonly #text: string;
   readonly #tool = new RegExp(REMOTE_TOOL.source, "g");
-  #next: RegExpExecArray | null;
+  /** The next tool name not yet passed; `undefined` until the first candidate asks. */
+  #next: RegExpExecArray | null | undefined;
   /** Where the last tool name before the candidate ends, -1 before any. */
   #lastEnd = -1;
   /** The quote the last tool name was written inside (`"ssh …"`), or -1. */
@@ -41,7 +42,6 @@ export class RemoteHosts {
   /** @param text The text whose candidates will be asked about. */
   constructor(text: string) {
     this.#text = text;
-    this.#next = this.#tool.exec(text);
   }
 
   /**
@@ -55,6 +55,8 @@ export class RemoteHosts {
       const path = codeAt(text, end + 1);
       if (path === 47 || (path === 126 && codeAt(text, end + 2) === 47)) return true;
     }
+    // Texts with no address never pay for the search.
+    if (this.#next === undefined) this.#next = this.#tool.exec(text);
     while (this.#next !== null && this.#next.index < start) {
       const m = this.#next;
       this.#lastEnd = m.index + m[0].length;

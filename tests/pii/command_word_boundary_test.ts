@@ -8,7 +8,8 @@
 // are still redacted. Every "shown" case fails on the code before the fix.
 
 import { assertEquals } from "../assert.ts";
-import { redactKeyedText, redactText } from "../../pii/mod.ts";
+import { findPii, redactKeyedText, redactText } from "../../pii/mod.ts";
+import { growth, repeatTo } from "./linearity.ts";
 
 const PW = "Xk9mQ2pL7vRtYw3zAb4C";
 
@@ -99,4 +100,21 @@ Deno.test("command words: real passwords and addresses beside them stay redacted
     }
   }
   assertEquals(raw, []);
+});
+
+Deno.test("command words: the new readings stay linear", () => {
+  const shapes: Record<string, (i: number) => string> = {
+    "ssh then many hosts": (i) => i === 0 ? "ssh " : `u${i % 10}@h.example.com `,
+    "many tools and hosts": (i) => i % 2 === 0 ? "ssh 'x " : "root@db.example.com ",
+    "empty assignments": (i) => `PGPASSWORD= a${i % 10} `,
+    "no-argument flags": (i) => `pg_dump --password db${i % 10} `,
+  };
+  const slow: string[] = [];
+  for (const [name, unit] of Object.entries(shapes)) {
+    const measure = () => growth((t) => findPii(t), (n) => repeatTo(n, unit), 64 * 1024);
+    let g = measure();
+    if (g > 8) g = measure(); // a shared machine: one more measure before failing
+    if (g > 8) slow.push(`${name}: ×${g.toFixed(1)} for ×4 input`);
+  }
+  assertEquals(slow, []);
 });
