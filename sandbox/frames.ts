@@ -115,6 +115,11 @@ function toFrame(raw: unknown): Frame | undefined {
 
 /** Largest JSON text of a log line's values, in UTF-8 bytes (harness.js `LOG_VALUES_BYTES`). */
 export const MAX_LOG_VALUES_BYTES = 16384;
+/**
+ * Most JSON text of log lines' values read per execution, in UTF-16 units (harness.js
+ * `logValuesBudget` counts UTF-8 bytes, never fewer): later lines are judged as text only.
+ */
+export const MAX_LOG_VALUES_TOTAL_BYTES = 65536;
 
 /**
  * The values of a log frame (`values`, JSON text of the console call's object arguments) as

@@ -8,6 +8,7 @@
 import {
   type Frame,
   MAX_JSON_DEPTH,
+  MAX_LOG_VALUES_TOTAL_BYTES,
   MAX_METHOD_BYTES,
   MAX_RPC_CALL_BYTES,
   MAX_RPC_CALL_VALUES,
@@ -377,6 +378,9 @@ export class SandboxProcess {
     // The harness enforces the same log cap, but the code can write log frames itself.
     let logBudget = limits.maxLogBytes;
     let droppedLogs = 0;
+    // The JSON of log lines' values (harness.js `logValues`), parsed here: capped per line by
+    // readLogValues and in all by this, as the harness caps it.
+    let logValuesBudget = MAX_LOG_VALUES_TOTAL_BYTES;
     let settled = false;
     let settle: (outcome: ProcessOutcome) => void;
     const done = new Promise<ProcessOutcome>((resolve) => settle = resolve);
@@ -435,7 +439,11 @@ export class SandboxProcess {
             text = dropPartialToken(utf8Prefix(text, logBudget)) + "…";
             logBudget = 0;
           } else logBudget -= size;
-          const values = readLogValues(frame.values);
+          let values: unknown[] | undefined;
+          if (frame.values !== undefined && frame.values.length <= logValuesBudget) {
+            logValuesBudget -= frame.values.length;
+            values = readLogValues(frame.values);
+          }
           const entry: LogEntry = values === undefined
             ? { level: frame.level, text }
             : { level: frame.level, text, values };
