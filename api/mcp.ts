@@ -19,7 +19,7 @@ import {
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { redactRenderedText } from "../pii/mod.ts";
+import { JudgedValues, type RedactionOptions, redactLogLine } from "../pii/mod.ts";
 import type { LogEntry } from "../sandbox/mod.ts";
 import {
   apiKeyId,
@@ -103,7 +103,7 @@ interface LogMessage {
  */
 function logForwarder(
   minLevel: () => LoggingLevel,
-  redact: (text: string) => string,
+  redact: (entry: LogEntry) => string,
   send: (message: LogMessage) => void,
 ): (entry: LogEntry) => void {
   let sent = 0;
@@ -125,7 +125,7 @@ function logForwarder(
       return;
     }
     sent++;
-    send({ level, logger: LOGGER, data: utf8Cut(redact(entry.text), LOG_NOTIFICATION_MAX_BYTES) });
+    send({ level, logger: LOGGER, data: utf8Cut(redact(entry), LOG_NOTIFICATION_MAX_BYTES) });
   };
 }
 
@@ -310,19 +310,24 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     const sessionId = extra.sessionId ?? context.fallbackSessionId;
     // The vault the execution will use (gateway.execute asks for the same one), so a value
     // gets the same placeholder in a notification as in the result.
-    let redaction: ReturnType<typeof redactionOptions> | undefined;
+    // A line is judged with the objects it renders, and hides what the lines before it were
+    // found to hold (red team n1; pii/log_lines.ts).
+    let redaction: RedactionOptions | undefined;
     const forwardLog = logForwarder(
       () => logLevel,
-      (text) => {
-        redaction ??= redactionOptions(
-          context.tenant,
-          gateway.sessionVaults.current({
-            tenant: context.tenant.id,
-            keyId: context.keyId ?? "",
-            session: sessionId,
-          }),
-        );
-        return redactRenderedText(text, redaction).text;
+      (entry) => {
+        redaction ??= {
+          ...redactionOptions(
+            context.tenant,
+            gateway.sessionVaults.current({
+              tenant: context.tenant.id,
+              keyId: context.keyId ?? "",
+              session: sessionId,
+            }),
+          ),
+          judged: new JudgedValues(),
+        };
+        return redactLogLine(entry.text, entry.values, redaction).text;
       },
       (params) =>
         extra.sendNotification({ method: "notifications/message", params }).catch(() => {}),

@@ -7,8 +7,10 @@
 
 import {
   detokenizeValue,
+  JudgedValues,
   mergeCounts,
   redactKeyedText,
+  redactLogLine,
   redactRenderedText,
   redactValueAsync,
   retokenizeValueAsync,
@@ -28,6 +30,7 @@ import type { Tenant } from "./tenants.ts";
 import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
 import { type OpenVault, renamePlaceholders } from "./session_vaults.ts";
 import { originInCode } from "./value_origin.ts";
+import { hideJudgedValues } from "./judged_response.ts";
 import {
   type CheckDeclarations,
   type CheckOutcome,
@@ -393,7 +396,11 @@ async function executeWith(
     gate?.close();
   }
 
-  const redaction = redactionOptions(tenant, vault, origin);
+  // Every value judged anywhere in the response is remembered, and hidden wherever else it
+  // appears in it once all is redacted (red team n1: a password hidden in the result was raw
+  // in a log line; `hideJudgedValues`).
+  const judged = new JudgedValues();
+  const redaction = { ...redactionOptions(tenant, vault, origin), judged };
   let counts: RedactionCounts = {};
   // Log lines and error texts may render values (an inspected object, JSON in a message):
   // escapes there would hide a value from the detectors.
@@ -402,9 +409,15 @@ async function executeWith(
     counts = mergeCounts(counts, out.counts);
     return out.text;
   };
+  // A console line is judged with the objects it renders, as the result would be.
+  const redactLog = (entry: LogEntry) => {
+    const out = redactLogLine(entry.text, entry.values, redaction);
+    counts = mergeCounts(counts, out.counts);
+    return out.text;
+  };
   const response: ExecuteResponse = {
     ok: run.ok,
-    logs: run.logs.map((l) => ({ level: l.level, text: redact(l.text) })),
+    logs: run.logs.map((l) => ({ level: l.level, text: redactLog(l) })),
     tools: {
       injected: selected.map((t) => t.id),
       calls: recordedCalls(bridge, deps, redaction, (c) => counts = mergeCounts(counts, c)),
@@ -427,6 +440,7 @@ async function executeWith(
     response.error = { ...run.error, message: redact(run.error.message) };
     if (run.error.stack) response.error.stack = redact(run.error.stack);
   }
+  counts = mergeCounts(counts, hideJudgedValues(response, judged, redaction));
   response.redactions = counts as Record<string, number>;
   response.stats.durationMs = round(performance.now() - started);
   return response;
