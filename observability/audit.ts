@@ -276,20 +276,23 @@ export class AuditLog implements AuditSink {
         if (row) batch.push(row);
       }
       if (batch.length === 0) return;
+      // Only executions count as records (lost, failed); a snapshot is a step on the way.
+      const records = (rows: Array<AuditRecord | AuditProgress>) =>
+        rows.filter((row) => "ok" in row).length;
       try {
         this.#writeMany(batch);
       } catch (error) {
-        if (this.#closed) return onWriteError(error, batch.length);
+        if (this.#closed) return onWriteError(error, records(batch));
         // One bad record must not take its batch with it: the rest are written one by one.
         for (const entry of batch) {
           try {
             this.#writeMany([entry]);
           } catch (error) {
-            onWriteError(error, 1);
+            onWriteError(error, records([entry]));
           }
         }
       }
-    }, { maxPending: options.maxPending });
+    }, { maxPending: options.maxPending, counted: (entry) => !isProgressSource(entry) });
     // A final record replaces the row written ahead for its execution (and its calls); an
     // execution stored finished already (its id) is left as it is, with its calls.
     this.#insertExecution = db.prepare(

@@ -451,10 +451,11 @@ export class PostgresAuditLog implements AuditSink {
     // Waiting callers are let go (their records are counted as not written, not lost silently).
     const waiting = this.#waiting.length;
     for (const admit of this.#waiting.splice(0)) admit();
-    if (this.#queue.length > 0) {
+    const lost = this.#queue.filter(isRecord).length;
+    if (lost > 0) {
       this.#onError(
-        `audit closed with ${this.#queue.length} records not written (${waiting} waited for room)`,
-        this.#queue.length,
+        `audit closed with ${lost} records not written (${waiting} waited for room)`,
+        lost,
       );
     }
     await this.#sql.end({ timeout: 2 }).catch(() => {});
@@ -501,10 +502,13 @@ export class PostgresAuditLog implements AuditSink {
     }
   }
 
-  /** The first `count` queued records are done with: written, or refused and counted. */
-  #done(count: number, written = count): void {
-    this.#queue.splice(0, count);
-    this.#written += written;
+  /**
+   * The first `count` queued records are done with: written (`written`: whether they count as
+   * such), or refused and counted. Progress snapshots are not records of their own.
+   */
+  #done(count: number, written = true): void {
+    const done = this.#queue.splice(0, count);
+    if (written) this.#written += done.filter(isRecord).length;
     this.#failures = 0;
     this.#admit();
   }
@@ -515,8 +519,8 @@ export class PostgresAuditLog implements AuditSink {
    * it cannot hold up the records behind it.
    */
   #setAside(entry: Queued, error: unknown): void {
-    this.#refused++;
-    this.#done(1, 0);
+    if (isRecord(entry)) this.#refused++;
+    this.#done(1, false);
     const what = "approval" in entry
       ? "approval"
       : "progress" in entry
@@ -608,6 +612,11 @@ export class PostgresAuditLog implements AuditSink {
       }
     });
   }
+}
+
+/** Whether a queued entry is a record of its own (an execution or an approval), not progress. */
+function isRecord(entry: Queued): boolean {
+  return !isProgressSource(entry) && !("progress" in entry);
 }
 
 /**
