@@ -22,6 +22,7 @@ import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
 import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 import { type ApprovalBroker, type ApprovalChannel, approvalGate } from "./approval/mod.ts";
+import { type CallJournal, journaledSend, journaledSpeculation } from "./call_journal.ts";
 import { runPrepared } from "./code_prep.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
@@ -135,6 +136,12 @@ export interface PipelineDeps {
   onUnusedPrefetches?: (unused: UnusedPrefetch[]) => void;
   /** Holds calls that wait for a person (see `gateway/approval/`). */
   approvals?: ApprovalBroker;
+  /**
+   * The execution's write-ahead journal: told of every upstream send (the code's calls and
+   * prefetches) as it is made, so the audit holds it even if the process dies before the
+   * execution ends. None: only the final record is written.
+   */
+  journal?: CallJournal;
   /** The type checker for `check: true` (without it, checks are skipped). */
   typeCheck?: {
     checker(): TypeChecker;
@@ -289,17 +296,32 @@ async function executeWith(
       limit: MAX_RESTORED_CHARS,
       remaining: MAX_RESTORED_CHARS,
     }) as Record<string, unknown>;
+  // Every upstream send of the execution passes here, journaled as it is made.
+  const send = (
+    server: string,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    prefetch: boolean,
+  ) =>
+    journaledSend(
+      deps.journal,
+      server,
+      name,
+      prefetch,
+      () =>
+        deps.upstream.callTool(server, name, args, {
+          timeoutMs: deps.config.sandbox.toolTimeoutMs,
+          signal,
+          owner: tenant.id,
+        }),
+    );
   const callTool = (
     server: string,
     name: string,
     args: Record<string, unknown>,
     signal: AbortSignal,
-  ) =>
-    deps.upstream.callTool(server, name, args, {
-      timeoutMs: deps.config.sandbox.toolTimeoutMs,
-      signal,
-      owner: tenant.id,
-    });
+  ) => send(server, name, args, signal, false);
   const gate = approvalGate(
     deps.approvals,
     caller,
@@ -335,7 +357,7 @@ async function executeWith(
       return tool ? gate!.needsApproval(tool) : false;
     },
     callTool: (server, name, args, signal) =>
-      late.bridge!.withSlot(server, signal, () => callTool(server, name, args, signal)),
+      late.bridge!.withSlot(server, signal, () => send(server, name, args, signal, true)),
     budget: () => late.bridge!.takePrefetch(),
     restorePii,
   });
@@ -355,7 +377,8 @@ async function executeWith(
       : undefined,
     restorePii,
     retokenize: retokenizeValueAsync,
-    speculation,
+    // A call served from a prefetch is the code's call: its journaled row says so.
+    speculation: journaledSpeculation(speculation, deps.journal),
     approve: gate && ((tool, args, context) => gate.check(tool, args, context)),
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
