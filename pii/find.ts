@@ -9,6 +9,7 @@ import { type FoldedText, foldText } from "./fold.ts";
 import { lastAuthorityAt } from "./url_passwords.ts";
 import { randomToken } from "./cookie_values.ts";
 import { composeMaps, decodeEscapes, decodePercent } from "./escapes.ts";
+import { findInStructure } from "./structured_text.ts";
 
 /** When two findings start at the same offset, the more specific type wins. */
 const PRIORITY: Readonly<Record<PiiType, number>> = {
@@ -45,8 +46,11 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Fi
     const folded = foldText(map.text);
     if (folded !== undefined) map = composeMaps(map, folded);
   }
-  if (map === undefined) return findIn(text, types);
-  return mapBack(findIn(map.text, types), map, text);
+  const found = map === undefined
+    ? findIn(text, types)
+    : mapBack(findIn(map.text, types), map, text);
+  // What the key above a value adds in YAML, INI and tables (structured_text.ts).
+  return findInStructure(text, types, found);
 }
 
 /** `findings` in `map.text` moved to the offsets and values of `text`, the original. */
