@@ -110,16 +110,24 @@ export function findEncodedRuns(
   const out: EncodedFinding[] = [];
   if (depth >= MAX_BASE64_DEPTH || text.length < MIN_BASE64_UNITS) return out;
   const n = text.length;
-  let i = 0;
-  while (i < n) {
-    if (sextet(text.charCodeAt(i)) < 0) {
-      i++;
+  // Candidate lines: runs of the alphabet at least MIN_BASE64_UNITS long. Such a run starting
+  // in [i, i + 15] covers i + 15, so one character per 16 is read where there is none (most
+  // text), and each run is walked once (back at most 15 characters, then forward).
+  const M = MIN_BASE64_UNITS;
+  for (let i = 0; i + M <= n;) {
+    if (sextet(text.charCodeAt(i + M - 1)) < 0) {
+      i += M;
       continue;
     }
-    const start = i;
-    // One line of the run, then more lines while each full line is as long as the first.
-    let lineEnd = i;
+    let start = i + M - 1;
+    while (start > i && sextet(text.charCodeAt(start - 1)) >= 0) start--;
+    let lineEnd = start + 1;
     while (lineEnd < n && sextet(text.charCodeAt(lineEnd)) >= 0) lineEnd++;
+    if (lineEnd - start < M) {
+      i = lineEnd;
+      continue;
+    }
+    // One line of the run, then more lines while each full line is as long as the first.
     let end = lineEnd;
     const first = lineEnd - start;
     let line = 0;
@@ -145,7 +153,6 @@ export function findEncodedRuns(
     let padEnd = end;
     while (padEnd < n && padEnd - end < 2 && text.charCodeAt(padEnd) === 61) padEnd++;
     i = padEnd;
-    if (end - start < MIN_BASE64_UNITS) continue;
     if (!standsAlone(text, start, padEnd)) continue;
     const run = text.slice(start, end);
     const found = readRun(run, line, eol, padEnd > end, types, detect, depth);
@@ -223,19 +230,33 @@ function textByte(b: number): boolean {
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** `flat` decoded as UTF-8 text without control characters; `undefined` if it is not that. */
+/** Bytes decoded from a run before they are read as UTF-8, reused (grown as needed). */
+let buffer = new Uint8Array(4096);
+
+/**
+ * `flat` decoded as UTF-8 text without control characters; `undefined` if it is not that. The
+ * bytes are checked as they come (UTF-8's lead and continuation bytes, no control byte), so
+ * random binary stops after a few bytes; only a run that passes is decoded to a string.
+ */
 function decodeText(flat: string): string | undefined {
-  const bytes = new Uint8Array(Math.floor(flat.length * 3 / 4));
-  let k = 0, acc = 0, bits = 0;
+  const size = Math.floor(flat.length * 3 / 4);
+  if (buffer.length < size) buffer = new Uint8Array(Math.max(size, buffer.length * 2));
+  const bytes = buffer;
+  let k = 0, acc = 0, bits = 0, follow = 0;
   for (let j = 0; j < flat.length; j++) {
     acc = ((acc << 6) | sextet(flat.charCodeAt(j))) & 0xffffff;
     bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      const b = (acc >> bits) & 0xff;
-      if (b < 0x80 && !textByte(b)) return undefined;
-      bytes[k++] = b;
-    }
+    if (bits < 8) continue;
+    bits -= 8;
+    const b = (acc >> bits) & 0xff;
+    if (follow > 0) {
+      if ((b & 0xc0) !== 0x80) return undefined;
+      follow--;
+    } else if (b >= 0x80) {
+      if (b < 0xc2 || b > 0xf4) return undefined;
+      follow = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+    } else if (!textByte(b)) return undefined;
+    bytes[k++] = b;
   }
   try {
     return STRICT_UTF8.decode(bytes.subarray(0, k));
