@@ -106,8 +106,10 @@ export function findEncodedRuns(
   types: readonly PiiType[],
   detect: (text: string, types: readonly PiiType[]) => Finding[],
   depth = 0,
+  covered: readonly Finding[] = [],
 ): EncodedFinding[] {
   const out: EncodedFinding[] = [];
+  let c = 0; // the first of `covered` that may hold the next run
   if (depth >= MAX_BASE64_DEPTH || text.length < MIN_BASE64_UNITS) return out;
   const n = text.length;
   // Candidate lines: runs of the alphabet at least MIN_BASE64_UNITS long. Such a run starting
@@ -154,6 +156,9 @@ export function findEncodedRuns(
     while (padEnd < n && padEnd - end < 2 && text.charCodeAt(padEnd) === 61) padEnd++;
     i = padEnd;
     if (!standsAlone(text, start, padEnd)) continue;
+    // A run inside a finding (a key after `token=`, a JWT) is hidden whole already.
+    while (c < covered.length && covered[c].end <= start) c++;
+    if (c < covered.length && covered[c].start <= start && covered[c].end >= padEnd) continue;
     const run = text.slice(start, end);
     const found = readRun(run, line, eol, padEnd > end, types, detect, depth);
     if (found === undefined) continue;
@@ -185,7 +190,10 @@ function readRun(
   depth: number,
 ): EncodedFinding | undefined {
   const flat = line === 0 ? run : run.split(eol).join("");
-  if (flat.length % 4 === 1) return undefined;
+  if (flat.length % 4 === 1 || !headIsText(flat)) return undefined;
+  const decoded = flat.length > MAX_BASE64_UNITS ? undefined : decodeText(flat);
+  if (decoded === undefined && flat.length <= MAX_BASE64_UNITS) return undefined;
+  // Read after decoding (random runs stop at their first bytes): one alphabet, not a path.
   let url = false, std = false;
   for (let k = 0; k < flat.length; k++) {
     const c = flat.charCodeAt(k);
@@ -194,12 +202,9 @@ function readRun(
   }
   if (url && std) return undefined; // a path or a name, not one alphabet
   const form: Base64Form = { url, padded, line, eol };
-  if (!headIsText(flat)) return undefined;
-  if (flat.length > MAX_BASE64_UNITS) {
+  if (decoded === undefined) {
     return { type: "secret", start: 0, end: 0, value: "", decoded: undefined, inner: [], form };
   }
-  const decoded = decodeText(flat);
-  if (decoded === undefined) return undefined;
   const inner = mergeRuns(
     detect(decoded, types),
     findEncodedRuns(decoded, types, detect, depth + 1),

@@ -128,7 +128,7 @@ export function withEncoded(
   findings: readonly Finding[],
   types: readonly PiiType[],
 ): readonly Finding[] {
-  const runs = findEncodedRuns(text, types, findPii);
+  const runs = findEncodedRuns(text, types, findPii, 0, findings);
   return runs.length === 0 ? findings : mergeRuns(findings.slice(), runs);
 }
 
