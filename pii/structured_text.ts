@@ -247,6 +247,10 @@ function tableOf(
 ): Table | undefined {
   const header = text.slice(hs, he);
   const pipes = header.indexOf("|") !== -1;
+  // `---` alone separates YAML documents; a header holding `key: value` is YAML, not a table.
+  if (!pipes && (text.slice(rs, re).trim() === "---" || /:(?:\s|$)/.test(header))) {
+    return undefined;
+  }
   const starts: number[] = [];
   let names: string[];
   if (pipes) {

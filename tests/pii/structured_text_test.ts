@@ -89,6 +89,10 @@ const KEPT: [string, string][] = [
     `Name                           Value\n----                           -----\nPSModulePath                   C:\\Program Files\\WindowsPowerShell\\Modules\n`,
   ],
   ["log lines", "2026-11-30 12:00:00 INFO started\nERROR: connection refused\n  retrying\n"],
+  [
+    "yaml documents",
+    "kind: Secret\n---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  image: registry.example.com/team/app-server:2024.11.30-7f3a9b2c\n",
+  ],
 ];
 
 Deno.test("names, plain values and layouts without context stay as written", () => {
