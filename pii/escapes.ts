@@ -213,7 +213,7 @@ let found = "";
  * starts and ends in both (typed arrays grown by doubling); between spans, offsets move
  * together.
  */
-class SpanMap implements FoldedText {
+export class SpanMap implements FoldedText {
   text = "";
   private size = 0;
   private outStart = new Int32Array(16);

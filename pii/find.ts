@@ -9,6 +9,9 @@ import { type FoldedText, foldText } from "./fold.ts";
 import { lastAuthorityAt } from "./url_passwords.ts";
 import { randomToken } from "./cookie_values.ts";
 import { composeMaps, decodeEscapes, decodePercent } from "./escapes.ts";
+import { findInStructure } from "./structured_text.ts";
+import { decodeQuotedPrintable } from "./quoted_printable.ts";
+import { findUrlPathTokens } from "./url_path_tokens.ts";
 
 /** When two findings start at the same offset, the more specific type wins. */
 const PRIORITY: Readonly<Record<PiiType, number>> = {
@@ -38,15 +41,21 @@ export function findPii(text: string, types: readonly PiiType[] = PII_TYPES): Fi
   // Folded first as well, so an escape written full-width or with invisible characters in it
   // (`＼ｕ００４０`) decodes as its plain form does; folded again after, for what the escapes
   // stand for (`\u00a0`, `&nbsp;`).
-  let map = foldText(text);
+  // Quoted-printable first (quoted_printable.ts): its soft breaks cut values in two.
+  let map: FoldedText | undefined = decodeQuotedPrintable(text);
+  const folded0 = foldText(map === undefined ? text : map.text);
+  if (folded0 !== undefined) map = map === undefined ? folded0 : composeMaps(map, folded0);
   const decoded = decodeEscapes(map === undefined ? text : map.text);
   if (decoded !== undefined) {
     map = map === undefined ? decoded : composeMaps(map, decoded);
     const folded = foldText(map.text);
     if (folded !== undefined) map = composeMaps(map, folded);
   }
-  if (map === undefined) return findIn(text, types);
-  return mapBack(findIn(map.text, types), map, text);
+  const found = map === undefined
+    ? findIn(text, types)
+    : mapBack(findIn(map.text, types), map, text);
+  // What the key above a value adds in YAML, INI and tables (structured_text.ts).
+  return findInStructure(text, types, found);
 }
 
 /** `findings` in `map.text` moved to the offsets and values of `text`, the original. */
@@ -94,6 +103,7 @@ function findIn(text: string, types: readonly PiiType[]): Finding[] {
   if (want.has("secret")) {
     findSecrets(text, raw);
     findUrlUserTokens(text, raw);
+    findUrlPathTokens(text, raw);
   }
   for (const f of raw) if (f.type === "secret") trimUrlScheme(text, f);
   return resolveOverlaps(raw);

@@ -52,6 +52,7 @@ import { GENERIC_FIELDS, MAX_GENERIC_UNITS } from "./generic_fields.ts";
 import { looksRandom, namesSession } from "./cookie_values.ts";
 import { isPlainValue } from "./plain_values.ts";
 import { COOKIE_CONTEXT, looksSecretValue } from "./value_parts.ts";
+import { markedSecret, namesSecretContainer } from "./secret_markers.ts";
 
 export { COOKIE_CONTEXT, GENERIC_FIELDS };
 
@@ -205,6 +206,13 @@ export function judgedKeys(
   under: string | undefined,
 ): Map<string, string> | undefined {
   let out = pairedNames(object, keys);
+  // A value its own object marks secret (`"Type": "SecureString"`, a `totp` seed:
+  // secret_markers.ts) is judged as a Secret's data is, whatever its name.
+  const marked = markedSecret(object, keys, under, SECRET_DATA_CONTEXT);
+  if (marked !== undefined) {
+    out ??= new Map();
+    for (const [field, key] of marked) out.set(field, key);
+  }
   if (out !== undefined) {
     // Asked once per object, not once per pair: it reads every key (red team j2: 16,000 pairs
     // beside a `name` field held the event loop 48 s).
@@ -354,7 +362,10 @@ export function contextBelow(
   pairs: ReadonlyMap<string, string> | undefined,
   context: Context | undefined,
 ): Context | undefined {
-  if (field === "stringData" || (field === "data" && object.kind === "Secret")) {
+  if (
+    field === "stringData" || (field === "data" && object.kind === "Secret") ||
+    namesSecretContainer(field)
+  ) {
     return { key: SECRET_DATA_CONTEXT, levels: 0 };
   }
   if (context === undefined || pairs?.has(field)) return contextOf(under);

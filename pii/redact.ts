@@ -13,6 +13,7 @@ import { type OriginOf, Vault } from "./vault.ts";
 import { type LeafKey, type LinePlace, mapLeaves, type MapName } from "./walk.ts";
 import { mergeFindings } from "./command_arrays.ts";
 import type { JudgedValues } from "./judged_values.ts";
+import { encodeLike, findEncodedRuns, isEncoded, mergeRuns } from "./base64_text.ts";
 
 /** How to redact. */
 export interface RedactionOptions {
@@ -118,7 +119,24 @@ function redactWith(
 ): string {
   if (p.off || text.length === 0) return text;
   const findings = key === undefined ? findPii(text, p.types) : findPiiUnder(text, key, p.types);
-  return applyFindings(p, text, withLine(text, findings, place, p.types), counts);
+  const all = withEncoded(text, withLine(text, findings, place, p.types), p.types);
+  return applyFindings(p, text, all, counts);
+}
+
+/**
+ * `findings` of `text` with its base64 runs that decode to text holding something
+ * (base64_text.ts: GitHub contents, Gmail bodies, resource blobs, Kubernetes Secret data), each
+ * in place of the findings inside it; {@linkcode applyFindings} writes such a run again from its
+ * redacted decoded text. Detection in the decoded text runs here, on the calling thread (the
+ * replacement, and so the vault, must): runs are capped (`MAX_BASE64_UNITS`).
+ */
+export function withEncoded(
+  text: string,
+  findings: readonly Finding[],
+  types: readonly PiiType[],
+): readonly Finding[] {
+  const runs = findEncodedRuns(text, types, findPii, 0, findings);
+  return runs.length === 0 ? findings : mergeRuns(findings.slice(), runs);
 }
 
 /**
@@ -154,6 +172,20 @@ export function applyFindings(
   let out = "";
   let last = 0;
   for (const f of findings) {
+    if (isEncoded(f)) {
+      // A base64 run whose decoded text holds findings: written again from that text redacted,
+      // or, too long to read, hidden whole.
+      const redacted = f.decoded === undefined
+        ? undefined
+        : applyFindings(p, f.decoded, f.inner, counts);
+      out += text.slice(last, f.start) +
+        (redacted === undefined ? p.replace("secret", f.value) : redacted === f.decoded
+          ? f.value // everything in it allowed
+          : encodeLike(redacted, f.form));
+      if (redacted === undefined) counts.secret = (counts.secret ?? 0) + 1;
+      last = f.end;
+      continue;
+    }
     if (isAllowed(p, f.type, f.value)) continue;
     p.judged?.add(f.type, f.value);
     out += text.slice(last, f.start) + p.replace(f.type, f.value);

@@ -10,6 +10,7 @@ import {
   type RedactedValue,
   type RedactionOptions,
   redactText,
+  withEncoded,
   withLine,
 } from "./redact.ts";
 import { forEachLeafAsync, type LinePlace, mapLeavesAsync } from "./walk.ts";
@@ -76,7 +77,7 @@ export async function redactTextAsync(
   }
   const [findings] = await poolFor(options).detect([text], p.types);
   const counts: RedactionCounts = {};
-  return { text: applyFindings(p, text, findings, counts), counts };
+  return { text: applyFindings(p, text, withEncoded(text, findings, p.types), counts), counts };
 }
 
 /**
@@ -215,7 +216,7 @@ export async function redactValueAsync(
   const replaced: string[] = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i];
-    const findings = found[i];
+    const findings = withEncoded(text, found[i], p.types);
     if (findings.length <= FINDINGS_PER_SLICE) {
       replaced[i] = applyFindings(p, text, findings, counts);
       await pause();
@@ -240,7 +241,10 @@ export async function redactValueAsync(
   const put = (text: string, key: string | undefined): string => {
     const i = next++;
     // A value changed by someone else while detection ran: detect this text here.
-    if (texts[i] !== text) return applyFindings(p, text, findPiiUnder(text, key, p.types), counts);
+    if (texts[i] !== text) {
+      const findings = withEncoded(text, findPiiUnder(text, key, p.types), p.types);
+      return applyFindings(p, text, findings, counts);
+    }
     return replaced[i];
   };
   const result = await mapLeavesAsync(
