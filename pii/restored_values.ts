@@ -66,7 +66,9 @@ async function groupsFor(used: ReadonlyMap<string, string>, tick: Tick): Promise
   if (!state) state = { keys: [], groups: [] };
   if (keys.length > state.keys.length) {
     let values = keys.slice(state.keys.length).filter((v) => v.length > 0);
-    const groups = state.groups;
+    // A copy: a call searching the same map meanwhile (parallel tool calls) keeps the groups
+    // it read, all of them, while this one builds.
+    const groups = state.groups.slice();
     // Binary counter: merge while the last automaton has no more values than the new one.
     while (groups.length > 0 && groups[groups.length - 1].values.length <= values.length) {
       values = groups.pop()!.values.concat(values);

@@ -133,6 +133,26 @@ Deno.test("retokenize: a map that grows between calls is searched for its new va
   );
 });
 
+Deno.test("retokenize: calls searching one growing map at once each find every value", async () => {
+  const used = new Map<string, string>();
+  used.set(`${"b".repeat(300)}0@example.com`, "[E0]");
+  await retokenizeValueAsync("warm", used);
+  const texts: string[] = [];
+  const calls: Promise<unknown>[] = [];
+  for (let i = 1; i < 40; i++) {
+    // Parallel tool calls: each adds a value and searches while others are still building.
+    used.set(`${"b".repeat(300)}${i}@example.com`, `[E${i}]`);
+    const text = [...used.keys()].join(" ");
+    texts.push(text);
+    calls.push(retokenizeValueAsync(text, used, -1)); // yields at every check
+  }
+  const results = await Promise.all(calls);
+  for (let i = 0; i < results.length; i++) {
+    const expected = Array.from({ length: i + 2 }, (_, j) => `[E${j}]`).join(" ");
+    assertEquals(results[i], expected, `call ${i}`);
+  }
+});
+
 Deno.test("retokenize: CPU time is linear in the text (n, 2n, 4n) for 256 values sharing a 60-unit prefix", async () => {
   const used = sharedPrefix(256, 60);
   const text = (n: number) => `${[...used.keys()].slice(0, 3).join(" ")} ${"a".repeat(n)}`;
