@@ -2,6 +2,7 @@
 // Only ever applied inbound (sandbox → upstream); responses are never detokenized.
 
 import { PLACEHOLDER_LABELS } from "./types.ts";
+import { clockTick, restoredReplacer } from "./restored_values.ts";
 import type { Vault } from "./vault.ts";
 import { forEachLeafAsync, mapLeaves, mapLeavesAsync, someLeaf } from "./walk.ts";
 
@@ -115,12 +116,14 @@ export function detokenizeValue(
  * a value the tool transformed (upper-cased, encoded) is not recognised; where values
  * overlap, the leftmost occurrence wins, and the longest value at that position.
  *
- * Each text is scanned once, looking values up by their first two UTF-16 units (a value of
- * one unit is looked for on its own): linear in the result for values whose first two units
- * differ. (Searching every text for every value was the result's size times the number of
- * values: 256 values and a 7 MB result of 400,000 texts kept a core busy for 100 s.) It
- * yields the event loop every `sliceMs` ms, and stops with `signal`'s reason once `signal`
- * is aborted (the execution ended: nobody will see the result).
+ * Each text is scanned by an automaton over the values (pii/restored_values.ts): linear in
+ * the result whatever the values share. (Searching every text for every value was the
+ * result's size times the number of values: 256 values and a 7 MB result of 400,000 texts
+ * kept a core busy for 100 s; trying each value with the same first two units at each
+ * position was positions × values × shared prefix: 7 s in one stretch from an 80,000-unit
+ * echo, red team n3.) It yields the event loop every `sliceMs` ms, inside a text too, and
+ * stops with `signal`'s reason once `signal` is aborted (the execution ended: nobody will
+ * see the result).
  */
 export async function retokenizeValueAsync(
   value: unknown,
@@ -130,21 +133,8 @@ export async function retokenizeValueAsync(
 ): Promise<unknown> {
   if (used.size === 0) return value;
   signal?.throwIfAborted();
-  const index = new Map<number, [string, string][]>();
-  const single = new Map<number, string>();
-  for (const [real, placeholder] of used) {
-    if (real.length === 0) continue;
-    if (real.length === 1) {
-      single.set(real.charCodeAt(0), placeholder);
-      continue;
-    }
-    const key = real.charCodeAt(0) * 0x10000 + real.charCodeAt(1);
-    const list = index.get(key);
-    if (list) list.push([real, placeholder]);
-    else index.set(key, [[real, placeholder]]);
-  }
-  // Longest first, so a value that begins another is not taken for it.
-  for (const list of index.values()) list.sort((a, b) => b[0].length - a[0].length);
+  const tick = clockTick(sliceMs, signal);
+  const replace = await restoredReplacer(used, tick);
   // Both walks yield too, and a result with no restored value in it comes back uncopied: a
   // tool result of 100,000 small values was copied twice in one stretch.
   // Keys too (in document order, as the walks give them): a key restored for a tool comes
@@ -158,14 +148,10 @@ export async function retokenizeValueAsync(
     { sliceMs, signal },
     (name) => texts.push(name),
   );
-  let started = performance.now();
   for (let i = 0; i < texts.length; i++) {
-    texts[i] = retokenizeText(texts[i], index, single);
-    if (performance.now() - started > sliceMs) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      signal?.throwIfAborted();
-      started = performance.now();
-    }
+    texts[i] = await replace(texts[i]);
+    const wait = tick();
+    if (wait) await wait;
   }
   let next = 0;
   return await mapLeavesAsync(
@@ -174,28 +160,4 @@ export async function retokenizeValueAsync(
     { sliceMs, signal },
     () => texts[next++],
   );
-}
-
-/** One text with every value of `index` or `single` replaced by its placeholder. */
-function retokenizeText(
-  text: string,
-  index: ReadonlyMap<number, [string, string][]>,
-  single: ReadonlyMap<number, string>,
-): string {
-  let out = "";
-  let copied = 0;
-  for (let at = 0; at < text.length; at++) {
-    const unit = text.charCodeAt(at);
-    let match: [string, string] | undefined;
-    if (at + 1 < text.length) {
-      const candidates = index.get(unit * 0x10000 + text.charCodeAt(at + 1));
-      if (candidates) match = candidates.find(([real]) => text.startsWith(real, at));
-    }
-    if (!match && single.has(unit)) match = [text[at], single.get(unit)!];
-    if (!match) continue;
-    out += text.slice(copied, at) + match[1];
-    at += match[0].length - 1;
-    copied = at + 1;
-  }
-  return copied === 0 ? text : out + text.slice(copied);
 }

@@ -102,6 +102,7 @@ export {
   type ExpansionBudget,
   retokenizeValueAsync,
 } from "./detokenize.ts";
+export { clockTick } from "./restored_values.ts";
 export { cardNumberValid, ibanValid, luhnValid, shannonEntropy, ssnValid } from "./checksums.ts";
 export { ipv4Valid, ipv6Valid } from "./detect_ipv6.ts";
 export {

@@ -20,8 +20,14 @@
  *   a string with right-to-left letters is held between raw LEFT-TO-RIGHT MARKs so it cannot
  *   reorder the JSON around it.
  *
- * The cost is bounded by {@linkcode MAX_VISITED_NODES} values (and linear in the strings
- * visited), whatever the size or shape of the arguments.
+ * The cost is bounded by {@linkcode MAX_VISITED_NODES} values and by
+ * {@linkcode MAX_VIEW_REDACTED_UNITS} units of text redacted, whatever the size or shape of
+ * the arguments: a long string is redacted only around what a view can show of it (its head
+ * and its tail, each with {@linkcode VIEW_MARGIN_UNITS} of context), and once the budget is
+ * spent the further values and keys are marked as not shown. (Redacting each string whole,
+ * on the gateway's shared event loop, held it about a second per held call of 4 MiB, red team
+ * n3, B1.) A value the code wrote across a cut is judged in its piece, as one it split itself
+ * would be.
  *
  * @module
  */
@@ -46,6 +52,17 @@ import { MAX_APPROVAL_ARGUMENT_CHARS } from "./types.ts";
 export const MAX_VISITED_NODES = 10_000;
 /** Nesting shown, at most; deeper values are marked. */
 export const MAX_SHOWN_DEPTH = 20;
+/**
+ * Units of context redacted past the part of a long string a view shows, in UTF-16 units: a
+ * value that starts in the shown part and is shorter than this is judged whole (a PEM key is
+ * about 3,300).
+ */
+export const VIEW_MARGIN_UNITS = 4096;
+/**
+ * Units of the arguments' texts one view redacts, at most (about 25 ms of the gateway's main
+ * thread for e-mail-dense text); past it values and keys are marked as not shown.
+ */
+export const MAX_VIEW_REDACTED_UNITS = 128 * 1024;
 
 /** An approver's view of a call's arguments. */
 export interface ArgumentText {
@@ -58,13 +75,20 @@ export interface ArgumentText {
   shortened: boolean;
 }
 
+/**
+ * A string as shown: redacted whole, or (a long one) only its head and tail pieces, each
+ * redacted with a margin; `total` is the string's length.
+ */
+type Shown = string | { head: string; tail: string; total: number };
+
 type Tree =
-  | { t: "s"; v: string }
+  | { t: "s"; v: Shown }
   | { t: "p"; v: string }
   | { t: "a"; items: Tree[]; total: number }
-  | { t: "o"; entries: Array<[string, Tree]>; total: number }
+  | { t: "o"; entries: Array<[Shown | undefined, Tree]>; total: number }
   | { t: "deep"; kind: string }
-  | { t: "skip" };
+  | { t: "skip" }
+  | { t: "over" };
 
 /** Successively tighter views: string characters, array items and object keys shown. */
 const LEVELS = [
@@ -74,6 +98,10 @@ const LEVELS = [
   { chars: 60, items: 10, keys: 40 },
   { chars: 24, items: 3, keys: 15 },
 ];
+/** The most of a string's head (or tail) any view shows, in UTF-16 units. */
+const SHOWN_END_UNITS = Math.ceil(LEVELS[0].chars / 2);
+/** One piece of a long string that is redacted: its shown end and the margin. */
+const PIECE_UNITS = SHOWN_END_UNITS + VIEW_MARGIN_UNITS;
 
 /**
  * Renders `args` for an approver (see the module comment).
@@ -94,6 +122,22 @@ export function renderArguments(
 ): ArgumentText {
   let budget = MAX_VISITED_NODES;
   let unvisited = false;
+  let redactable = MAX_VIEW_REDACTED_UNITS;
+  // What a view can show of `text`, redacted; undefined once the view's budget is spent.
+  const shown = (text: string, key?: string, place?: LinePlace): Shown | undefined => {
+    if (text.length <= 2 * PIECE_UNITS) {
+      if (text.length > redactable) return undefined;
+      redactable -= text.length;
+      return redact(text, key, place);
+    }
+    if (2 * PIECE_UNITS > redactable) return undefined;
+    redactable -= 2 * PIECE_UNITS;
+    return {
+      head: redact(cutAt(text, PIECE_UNITS), key, place),
+      tail: redact(tailFrom(text, text.length - PIECE_UNITS), key, place),
+      total: text.length,
+    };
+  };
   // `context`: what fields that say nothing take from a key above (pii/pairs.ts); `names`: the
   // key this object's own keys are judged under (its own, not one taken from above). As in a
   // result (pii/walk.ts).
@@ -106,14 +150,20 @@ export function renderArguments(
     place?: LinePlace,
   ): Tree => {
     budget--;
-    if (typeof value === "string") return { t: "s", v: redact(value, key, place) };
+    if (typeof value === "string") {
+      const v = shown(value, key, place);
+      if (v === undefined) unvisited = true;
+      return v === undefined ? { t: "over" } : { t: "s", v };
+    }
     if (typeof value === "number") {
       // A card or phone number may come as a JSON number, an SSN under its key as one
       // without its leading zeros (`leafText`).
       const text = leafText(value, key);
       if (text !== undefined) {
-        const shown = redact(text, key, place);
-        if (shown !== text) return { t: "s", v: shown };
+        const v = shown(text, key, place);
+        if (v === undefined) unvisited = true;
+        if (v === undefined) return { t: "over" };
+        if (v !== text) return { t: "s", v };
       }
       return { t: "p", v: JSON.stringify(value) ?? "null" };
     }
@@ -148,7 +198,7 @@ export function renderArguments(
       if (items.length < value.length) unvisited = true;
       return { t: "a", items, total: value.length };
     }
-    const entries: Array<[string, Tree]> = [];
+    const entries: Array<[Shown | undefined, Tree]> = [];
     let total = 0;
     // The value of a name/value pair (`{"name": "DB_PASSWORD", "value": …}`) is judged under
     // the name, a generic field (`{"db_password": {"value": …}}`) under this object's key, as
@@ -178,7 +228,9 @@ export function renderArguments(
         )
         : { t: "skip" as const };
       // A key is data too, judged under the key of the object holding it (as in a result).
-      entries.push([redact(name, names), child]);
+      const shownName = shown(name, names);
+      if (shownName === undefined) unvisited = true;
+      entries.push([shownName, child]);
     }
     if (entries.length < total) unvisited = true;
     return { t: "o", entries, total };
@@ -242,12 +294,17 @@ function render(
       case "p":
         return push(node.v);
       case "s":
-        if (node.v.length <= level.chars) return push(quote(node.v));
+        if (typeof node.v === "string" && node.v.length <= level.chars) {
+          return push(quote(node.v));
+        }
         cut = true;
         return push(shortString(node.v, level.chars));
       case "skip":
         cut = true;
         return push(`"…[not shown: too many values]…"`);
+      case "over":
+        cut = true;
+        return push(OVER);
       case "deep":
         cut = true;
         return push(`"…[an ${node.kind} nested deeper than ${MAX_SHOWN_DEPTH} levels]…"`);
@@ -270,8 +327,15 @@ function render(
         for (let i = 0; i < shown && !over(); i++) {
           if (i > 0) push(",");
           const [key, value] = node.entries[i];
-          push(key.length <= level.chars ? quote(key) : shortString(key, level.chars));
-          if (key.length > level.chars) cut = true;
+          if (key === undefined) {
+            cut = true;
+            push(OVER);
+          } else if (typeof key === "string" && key.length <= level.chars) {
+            push(quote(key));
+          } else {
+            cut = true;
+            push(shortString(key, level.chars));
+          }
           push(":");
           walk(value);
         }
@@ -289,16 +353,24 @@ function render(
   return { text: parts.join(""), cut };
 }
 
+/** A value or key left out because the view's redaction budget was spent. */
+const OVER = `"…[not shown: too much text to check]…"`;
+
 /**
  * A JSON string literal of a long text: its head and tail, `chars` UTF-16 units in all,
  * around a raw marker (the parts from the value are escaped, so the marker is the only raw
- * ellipsis).
+ * ellipsis). For a text shown by its pieces, the head comes from the first piece and the tail
+ * from the last, and the count is of the string's own length (near: redaction changes the
+ * pieces' lengths).
  */
-function shortString(text: string, chars: number): string {
-  const head = cutAt(text, Math.ceil(chars / 2));
-  const tail = tailFrom(text, text.length - Math.floor(chars / 2));
-  const hidden = text.length - head.length - tail.length;
-  return `"${inner(head)}…[${hidden} of ${text.length} characters not shown]…${inner(tail)}"`;
+function shortString(text: Shown, chars: number): string {
+  const first = typeof text === "string" ? text : text.head;
+  const last = typeof text === "string" ? text : text.tail;
+  const total = typeof text === "string" ? text.length : text.total;
+  const head = cutAt(first, Math.ceil(chars / 2));
+  const tail = tailFrom(last, last.length - Math.floor(chars / 2));
+  const hidden = Math.max(0, total - head.length - tail.length);
+  return `"${inner(head)}…[${hidden} of ${total} characters not shown]…${inner(tail)}"`;
 }
 
 /**

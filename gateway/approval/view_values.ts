@@ -41,8 +41,11 @@ export interface ViewVault {
   lookup(placeholder: string): string | undefined;
   /** Where that value came from, or undefined. */
   originOf(placeholder: string): ValueOrigin | undefined;
-  /** Value → placeholder of every live mapping of `origin`. */
-  valuesOf?(origin: ValueOrigin): Map<string, string>;
+  /**
+   * Value → placeholder of every live mapping of `origin`; may be a promise (judging 10,000
+   * values is done in slices, off the shared event loop's one turn).
+   */
+  valuesOf?(origin: ValueOrigin): Map<string, string> | Promise<Map<string, string>>;
 }
 
 /**
@@ -56,7 +59,7 @@ export async function hideUpstream(
   args: Record<string, unknown>,
   vault: ViewVault,
 ): Promise<Record<string, unknown>> {
-  const upstream = vault.valuesOf?.("upstream");
+  const upstream = await vault.valuesOf?.("upstream");
   if (upstream === undefined || upstream.size === 0) return args;
   return await retokenizeValueAsync(args, upstream) as Record<string, unknown>;
 }
