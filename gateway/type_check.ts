@@ -214,10 +214,12 @@ function nthLine(text: string, line: number): string | undefined {
 /**
  * The response of an execution the check refused: `ok: false`, the refusal as `error` with
  * its message and every diagnostic message redacted like any text that goes back (they can
- * quote the code and the tools' schemas), no logs, no calls, `sandboxMs` 0.
+ * quote the code and the tools' schemas), no logs, no calls, `sandboxMs` 0. Also the response
+ * of code whose `import`/`export` statements cannot be rewritten (`compile`, refused before
+ * tool selection: see gateway/execute.ts).
  */
 export function refusalResponse(
-  refusal: CheckRefusal,
+  refusal: CheckRefusal | { kind: "compile"; message: string; line: number; diagnostics?: never },
   injected: string[],
   redaction: RedactionOptions,
   durationMs: number,
