@@ -12,6 +12,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
 import { startTestGateway } from "../helpers.ts";
+import { CODE_CHARS_PER_TOKEN, hashApiKey } from "../../gateway/mod.ts";
 
 /** Code just under the 512 Ki limit, `unit` repeated after `head`. */
 function largest(head: string, unit: string): string {
@@ -90,6 +91,38 @@ Deno.test("request cost: code refused at compile time is refused before tool sel
     // The same code without the import runs, with the tool selected.
     const ran = await gw.execute("return await light.op_0({});");
     assert(ran.tools.injected.includes("light.op_0"), JSON.stringify(ran.tools));
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("request cost: large code counts against its tenant's requests per minute", async () => {
+  const gw = await startTestGateway({
+    auth: {
+      tenants: {
+        big: { keys: [hashApiKey("big-key")], requestsPerMinute: 20 },
+        other: { keys: [hashApiKey("other-key")], requestsPerMinute: 20 },
+      },
+    },
+  });
+  try {
+    const send = (key: string, code: string) =>
+      gw.post("/v1/execute", JSON.stringify({ code }), { authorization: `Bearer ${key}` });
+    // 8 × 64 Ki characters: 8 of the tenant's 20 requests a minute each (refill only adds).
+    const large = largest("import { a } from 'x';\n", "a = b / c / d;");
+    assert(large.length > 7 * CODE_CHARS_PER_TOKEN);
+    assertEquals((await send("big-key", large)).status, 200);
+    assertEquals((await send("big-key", large)).status, 200);
+    // About 4 left: enough for a request, not for 8.
+    const third = await send("big-key", large);
+    assertEquals(third.status, 429, JSON.stringify(third.body).slice(0, 300));
+    assertEquals(
+      (await send("big-key", "return 1")).status,
+      200,
+      "a refused charge takes nothing beyond its one request",
+    );
+    // Another tenant's budget is its own.
+    for (let i = 0; i < 3; i++) assertEquals((await send("other-key", "return 1")).status, 200);
   } finally {
     await gw.close();
   }
