@@ -20,7 +20,7 @@ import {
 import { CheckerBusy, CheckerError, type Diagnostic, type TypeChecker } from "../typecheck/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import { declarationsFor, type NameMap } from "../wrappers/mod.ts";
-import { prepareCode } from "./code_prep.ts";
+import { prepareCodeAsync } from "./code_prep.ts";
 import { toolForCaller } from "./tool_listing.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteResponse } from "./schemas.ts";
@@ -103,7 +103,9 @@ export interface TypeCheckInput {
  *   failed (the code did not run)
  */
 export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | undefined> {
-  const prepared = prepareCode(input.code);
+  // In slices that yield the event loop every tenant shares (the pipeline has rewritten this
+  // code once already; the checker wants the rewrite too).
+  const prepared = await prepareCodeAsync(input.code);
   if (!prepared.ok) return undefined;
   const observe = input.observe ?? (() => {});
   let result;
