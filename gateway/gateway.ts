@@ -545,8 +545,7 @@ export class Gateway {
     const execution = { ...caller, executionId: crypto.randomUUID() };
     // The interface took one request of the tenant's budget; code above 64 Ki characters
     // pays for the rest of its scans on the shared event loop (see `codeCost`).
-    const extra = codeCost(request.code.length) - 1;
-    const charged = extra > 0 ? this.limiter.take(caller.tenant, extra) : Promise.resolve();
+    const charged = this.limiter.charge(caller.tenant, codeCost(request.code.length));
     const running = charged.then(() => this.limiter.enter(caller.tenant)).then((leave) =>
       this.#run(request, execution, startedAt).finally(leave)
     );

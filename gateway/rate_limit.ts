@@ -55,6 +55,17 @@ export class RateLimiter {
   }
 
   /**
+   * Takes the rest of a request's `cost` (see {@link codeCost}) after the one request its
+   * interface took: `cost - 1`, but never so much that a request could not pass on a full
+   * budget (at most `requestsPerMinute - 1`).
+   * @throws GatewayError as {@link take}
+   */
+  async charge(tenant: Tenant, cost: number): Promise<void> {
+    const rest = Math.min(cost, tenant.requestsPerMinute) - 1;
+    if (rest >= 1) await this.take(tenant, rest);
+  }
+
+  /**
    * Counts an execution in flight (running or queued) for the tenant, over every replica
    * sharing the state; call the returned function when it ends.
    * @throws GatewayError `rate_limited` when the tenant already has its maximum in flight;

@@ -127,3 +127,20 @@ Deno.test("request cost: large code counts against its tenant's requests per min
     await gw.close();
   }
 });
+
+Deno.test("request cost: large code still passes on a full budget smaller than its cost", async () => {
+  const gw = await startTestGateway({
+    auth: { tenants: { small: { keys: [hashApiKey("small-key")], requestsPerMinute: 3 } } },
+  });
+  try {
+    const send = (code: string) =>
+      gw.post("/v1/execute", JSON.stringify({ code }), { authorization: "Bearer small-key" });
+    // 8 requests' worth of code against a budget of 3: the whole budget, not a refusal forever.
+    const large = largest("", "a = b / c / d;");
+    const first = await send(large);
+    assertEquals(first.status, 200, JSON.stringify(first.body).slice(0, 300));
+    assertEquals((await send("return 1")).status, 429, "the budget is spent");
+  } finally {
+    await gw.close();
+  }
+});
