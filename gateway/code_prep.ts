@@ -58,11 +58,11 @@ const IDENT = 1, PUNCT = 2, STRING = 3, TEMPLATE = 4, REGEX = 5, NUMBER = 6;
  */
 class Tokens {
   count = 0;
-  kinds = new Uint8Array(1024);
-  starts = new Int32Array(1024);
-  ends = new Int32Array(1024);
+  kinds: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
   /** Open brackets (`(`, `[`, `{`, `${`) around each token; 0 is the top level. */
-  depths = new Int32Array(1024);
+  depths: Int32Array;
   /**
    * Indices of `)` tokens that close the condition of `if`, `while`, `for` or `with`: a `/`
    * after one of them starts a regular expression (`if (x) /"/.test(s)`), after any other
@@ -71,7 +71,15 @@ class Tokens {
   controlCloses = new Set<number>();
   /** Offset of the first `)`, `]` or `}` that closes nothing, or -1. */
   unbalancedAt = -1;
-  constructor(readonly code: string) {}
+  constructor(readonly code: string) {
+    // Room for every token at once (each is at least one code unit): growing by doubling
+    // copied up to 6 MiB in one synchronous step of a 512 Ki program's scan.
+    const room = code.length + 1;
+    this.kinds = new Uint8Array(room);
+    this.starts = new Int32Array(room);
+    this.ends = new Int32Array(room);
+    this.depths = new Int32Array(room);
+  }
 
   push(kind: number, start: number, end: number, depth: number) {
     if (this.count === this.kinds.length) {
@@ -163,6 +171,39 @@ function isDigit(unit: number): boolean {
  * compiler in the sandbox reports the real syntax error.
  */
 function tokenize(code: string): Tokens {
+  const tokenizer = tokenizerOf(code);
+  tokenizer.run(code.length);
+  return tokenizer.tokens;
+}
+
+/**
+ * Characters {@link prepareCodeAsync} tokenizes between two turns of the event loop: a few
+ * ms of work, so a 512 Ki program is cut in 8 slices and other tenants' requests (and
+ * `/healthz`) are answered between them.
+ */
+export const PREP_SLICE_CHARS = 64 * 1024;
+
+/** Yields the event loop (a macrotask, so timers and I/O get their turn). */
+function yieldLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** {@link tokenize} in slices of {@link PREP_SLICE_CHARS}, yielding the loop between them. */
+async function tokenizeAsync(code: string): Promise<Tokens> {
+  const tokenizer = tokenizerOf(code);
+  for (let at = PREP_SLICE_CHARS; !tokenizer.run(at); at = tokenizer.at + PREP_SLICE_CHARS) {
+    await yieldLoop();
+  }
+  return tokenizer.tokens;
+}
+
+/**
+ * A resumable {@link tokenize}: `run(limit)` tokenizes on from where it stopped until it is
+ * past offset `limit` (a token may run beyond it) and says whether the code is done.
+ */
+function tokenizerOf(
+  code: string,
+): { tokens: Tokens; readonly at: number; run(limit: number): boolean } {
   const tokens = new Tokens(code);
   const n = code.length;
   // Open brackets; "t" marks a template substitution `${`, whose `}` resumes the template.
@@ -190,124 +231,138 @@ function tokenize(code: string): Tokens {
     const prev = tokens.count - 1;
     if (prev < 0) return true;
     const kind = tokens.kinds[prev];
-    if (kind === IDENT) return REGEX_AFTER_WORD.has(tokens.word(prev)!);
+    if (kind === IDENT) {
+      // No string is made for the (many) identifiers that cannot be one of the words.
+      const length = tokens.ends[prev] - tokens.starts[prev];
+      return length >= 2 && length <= 10 && REGEX_AFTER_WORD.has(tokens.word(prev)!);
+    }
     if (kind === PUNCT) {
       if (tokens.is(prev, ")")) return tokens.controlCloses.has(prev);
       return !tokens.is(prev, "]");
     }
     return false;
   };
-  while (i < n) {
-    const c = code.charCodeAt(i);
-    if (isSpace(c)) {
-      i++;
-      continue;
-    }
-    const start = i;
-    if (c === 47) { // "/"
-      const next = code.charCodeAt(i + 1);
-      if (next === 47) { // line comment
-        i += 2;
-        while (i < n && !isLineTerminator(code.charCodeAt(i))) i++;
+  const run = (limit: number): boolean => {
+    const stop = Math.min(limit, n);
+    while (i < stop) {
+      const c = code.charCodeAt(i);
+      if (isSpace(c)) {
+        i++;
         continue;
       }
-      if (next === 42) { // block comment
-        const close = code.indexOf("*/", i + 2);
-        i = close < 0 ? n : close + 2;
-        continue;
-      }
-      if (regexAllowed()) {
-        let j = i + 1;
-        let inClass = false;
-        let closed = false;
-        while (j < n) {
-          const u = code.charCodeAt(j);
-          if (isLineTerminator(u)) break;
-          if (u === 92) j += 2;
-          else {
-            if (u === 91) inClass = true;
-            else if (u === 93) inClass = false;
-            else if (u === 47 && !inClass) {
-              closed = true;
-              j++;
-              break;
-            }
-            j++;
-          }
-        }
-        if (closed) {
-          while (j < n && isIdentPart(code.charCodeAt(j))) j++;
-          i = j;
-          push(REGEX, start, i);
+      const start = i;
+      if (c === 47) { // "/"
+        const next = code.charCodeAt(i + 1);
+        if (next === 47) { // line comment
+          i += 2;
+          while (i < n && !isLineTerminator(code.charCodeAt(i))) i++;
           continue;
         }
+        if (next === 42) { // block comment
+          const close = code.indexOf("*/", i + 2);
+          i = close < 0 ? n : close + 2;
+          continue;
+        }
+        if (regexAllowed()) {
+          let j = i + 1;
+          let inClass = false;
+          let closed = false;
+          while (j < n) {
+            const u = code.charCodeAt(j);
+            if (isLineTerminator(u)) break;
+            if (u === 92) j += 2;
+            else {
+              if (u === 91) inClass = true;
+              else if (u === 93) inClass = false;
+              else if (u === 47 && !inClass) {
+                closed = true;
+                j++;
+                break;
+              }
+              j++;
+            }
+          }
+          if (closed) {
+            while (j < n && isIdentPart(code.charCodeAt(j))) j++;
+            i = j;
+            push(REGEX, start, i);
+            continue;
+          }
+        }
+        i++;
+        push(PUNCT, start, i);
+        continue;
       }
-      i++;
-      push(PUNCT, start, i);
-      continue;
-    }
-    if (c === 34 || c === 39) { // string
-      i++;
-      while (i < n) {
-        const u = code.charCodeAt(i);
-        if (u === 92) i += 2;
-        else if (u === c) {
-          i++;
-          break;
-        } else if (u === 10 || u === 13) break;
-        else i++;
+      if (c === 34 || c === 39) { // string
+        i++;
+        while (i < n) {
+          const u = code.charCodeAt(i);
+          if (u === 92) i += 2;
+          else if (u === c) {
+            i++;
+            break;
+          } else if (u === 10 || u === 13) break;
+          else i++;
+        }
+        push(STRING, start, Math.min(i, n));
+        continue;
       }
-      push(STRING, start, Math.min(i, n));
-      continue;
-    }
-    if (c === 96) { // template
-      i++;
-      const open = templateRest();
-      push(TEMPLATE, start, Math.min(i, n));
-      if (open) brackets.push("t");
-      continue;
-    }
-    if (c === 125 && brackets[brackets.length - 1] === "t") { // "}" ending `${`
-      brackets.pop();
-      i++;
-      const open = templateRest();
-      push(TEMPLATE, start, Math.min(i, n));
-      if (open) brackets.push("t");
-      continue;
-    }
-    if (isDigit(c) || (c === 46 && isDigit(code.charCodeAt(i + 1)))) {
-      i++;
-      while (i < n) {
-        const u = code.charCodeAt(i);
-        if (isIdentPart(u) || u === 46) i++;
-        else if ((u === 43 || u === 45) && (code[i - 1] === "e" || code[i - 1] === "E")) i++;
-        else break;
+      if (c === 96) { // template
+        i++;
+        const open = templateRest();
+        push(TEMPLATE, start, Math.min(i, n));
+        if (open) brackets.push("t");
+        continue;
       }
-      push(NUMBER, start, i);
-      continue;
-    }
-    if (isIdentPart(c)) {
+      if (c === 125 && brackets[brackets.length - 1] === "t") { // "}" ending `${`
+        brackets.pop();
+        i++;
+        const open = templateRest();
+        push(TEMPLATE, start, Math.min(i, n));
+        if (open) brackets.push("t");
+        continue;
+      }
+      if (isDigit(c) || (c === 46 && isDigit(code.charCodeAt(i + 1)))) {
+        i++;
+        while (i < n) {
+          const u = code.charCodeAt(i);
+          if (isIdentPart(u) || u === 46) i++;
+          else if ((u === 43 || u === 45) && (code[i - 1] === "e" || code[i - 1] === "E")) i++;
+          else break;
+        }
+        push(NUMBER, start, i);
+        continue;
+      }
+      if (isIdentPart(c)) {
+        i++;
+        while (i < n && isIdentPart(code.charCodeAt(i))) i++;
+        push(IDENT, start, i);
+        continue;
+      }
+      // Punctuation, one code unit at a time: only brackets, ".", ",", ";", "=", "*" matter.
       i++;
-      while (i < n && isIdentPart(code.charCodeAt(i))) i++;
-      push(IDENT, start, i);
-      continue;
+      if (c === 40 || c === 91 || c === 123) { // ( [ {
+        const before = tokens.count - 1;
+        const control = c === 40 && tokens.kind(before) === IDENT &&
+          CONTROL_WORDS.has(tokens.word(before)!);
+        push(PUNCT, start, i);
+        brackets.push(control ? "c" : "b");
+      } else if (c === 41 || c === 93 || c === 125) { // ) ] }
+        if (brackets.length > 0) {
+          if (brackets.pop() === "c") tokens.controlCloses.add(tokens.count);
+        } else if (tokens.unbalancedAt < 0) tokens.unbalancedAt = start;
+        push(PUNCT, start, i);
+      } else push(PUNCT, start, i);
     }
-    // Punctuation, one code unit at a time: only brackets, ".", ",", ";", "=", "*" matter.
-    i++;
-    if (c === 40 || c === 91 || c === 123) { // ( [ {
-      const before = tokens.count - 1;
-      const control = c === 40 && tokens.kind(before) === IDENT &&
-        CONTROL_WORDS.has(tokens.word(before)!);
-      push(PUNCT, start, i);
-      brackets.push(control ? "c" : "b");
-    } else if (c === 41 || c === 93 || c === 125) { // ) ] }
-      if (brackets.length > 0) {
-        if (brackets.pop() === "c") tokens.controlCloses.add(tokens.count);
-      } else if (tokens.unbalancedAt < 0) tokens.unbalancedAt = start;
-      push(PUNCT, start, i);
-    } else push(PUNCT, start, i);
-  }
-  return tokens;
+    return i >= n;
+  };
+  return {
+    tokens,
+    get at() {
+      return i;
+    },
+    run,
+  };
 }
 
 // ---------------------------------------------------------------- the rewrite
@@ -352,12 +407,32 @@ const DECLARATION_START = new Set([
  *   refuses such code before this is reached)
  */
 export function prepareCode(code: string): PreparedCode {
+  checkLength(code);
+  // Cheap exit: most code has neither word.
+  if (!code.includes("import") && !code.includes("export")) return { ok: true, code };
+  return rewrite(code, tokenize(code));
+}
+
+/**
+ * {@link prepareCode} for the gateway's event loop, which every tenant shares: the same
+ * answer, but the code is tokenized in slices of {@link PREP_SLICE_CHARS} with the loop
+ * yielded between them, so no request holds it for its whole (up to 512 Ki) code.
+ * @throws RangeError as {@link prepareCode}
+ */
+export async function prepareCodeAsync(code: string): Promise<PreparedCode> {
+  checkLength(code);
+  if (!code.includes("import") && !code.includes("export")) return { ok: true, code };
+  return rewrite(code, await tokenizeAsync(code));
+}
+
+function checkLength(code: string): void {
   if (code.length > MAX_PREP_CHARS) {
     throw new RangeError(`code is longer than ${MAX_PREP_CHARS} characters`);
   }
-  // Cheap exit: most code has neither word.
-  if (!code.includes("import") && !code.includes("export")) return { ok: true, code };
-  const tokens = tokenize(code);
+}
+
+/** The rewrite of {@link prepareCode} over the code's tokens. */
+function rewrite(code: string, tokens: Tokens): PreparedCode {
   if (tokens.unbalancedAt >= 0) {
     // A closing bracket that opens nothing would close the function the code runs in, and
     // what follows would run at module level, past this rewrite.

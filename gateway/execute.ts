@@ -24,7 +24,7 @@ import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../w
 import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 import { type ApprovalBroker, type ApprovalChannel, approvalGate } from "./approval/mod.ts";
 import { type CallJournal, journaledSend, journaledSpeculation } from "./call_journal.ts";
-import { runPrepared } from "./code_prep.ts";
+import { prepareCodeAsync } from "./code_prep.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteRequest, ExecuteResponse } from "./schemas.ts";
@@ -235,6 +235,20 @@ async function executeWith(
   const limits = resolveLimits(request.limits, deps.sandbox.limits, tenant.maxima);
   checkRequestedTools(deps, request, tenant);
 
+  // Cheap refusals first: top-level import/export statements are rewritten or refused
+  // (compile) before the code is scanned for tools, ranked, prefetched or type-checked, so
+  // refused code costs the shared event loop one linear pass (in slices that yield it), not
+  // the whole pipeline.
+  const prepared = await prepareCodeAsync(request.code);
+  if (!prepared.ok) {
+    return refusalResponse(
+      prepared.error,
+      [],
+      redactionOptions(tenant, vault),
+      performance.now() - started,
+    );
+  }
+
   // Values that get a placeholder in this execution are the agent's when its code has them
   // (the approval view may show them), upstream otherwise (it never does).
   const origin = originInCode(request.code);
@@ -395,9 +409,9 @@ async function executeWith(
 
   let run: RunResult;
   try {
-    // Top-level import/export statements are rewritten or refused (compile) first.
-    run = await runPrepared(deps.sandbox, {
-      code: request.code,
+    // The code as rewritten above (its import/export statements).
+    run = await deps.sandbox.run({
+      code: prepared.code,
       prelude,
       limits,
       onRpc: bridge.handle,

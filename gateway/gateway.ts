@@ -47,7 +47,7 @@ import {
   PostgresAuditLog,
   type TypeCheckMetrics,
 } from "../observability/mod.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { codeCost, RateLimiter } from "./rate_limit.ts";
 import {
   createState,
   parseVaultKey,
@@ -554,7 +554,10 @@ export class Gateway {
     // One id for the execution's audit row and its approval requests: the row is stored
     // once per id, and approvals are matched to it by id (a client may reuse request ids).
     const execution = { ...caller, executionId: crypto.randomUUID() };
-    const running = this.limiter.enter(caller.tenant).then((leave) =>
+    // The interface took one request of the tenant's budget; code above 64 Ki characters
+    // pays for the rest of its scans on the shared event loop (see `codeCost`).
+    const charged = this.limiter.charge(caller.tenant, codeCost(request.code.length));
+    const running = charged.then(() => this.limiter.enter(caller.tenant)).then((leave) =>
       this.#run(request, execution, startedAt).finally(leave)
     );
     this.#inFlight.add(running);

@@ -75,7 +75,7 @@ export {
   type Tenant,
   TenantDirectory,
 } from "./tenants.ts";
-export { RateLimiter } from "./rate_limit.ts";
+export { CODE_CHARS_PER_TOKEN, codeCost, RateLimiter } from "./rate_limit.ts";
 export {
   diagnosticSchema,
   errorBodySchema,

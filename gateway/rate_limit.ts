@@ -13,6 +13,19 @@ import type { Tenant } from "./tenants.ts";
 
 const MINUTE_MS = 60_000;
 
+/**
+ * Characters of code one request token pays for. A request's code is scanned on the event loop
+ * every tenant shares (its import/export rewrite, the tool-name scan) in time linear in its
+ * length, so a request of 512 Ki characters costs 8 tokens of its tenant's requests per minute,
+ * not one: the rate limit bounds each tenant's share of that work (red team rt-n3 B3).
+ */
+export const CODE_CHARS_PER_TOKEN = 64 * 1024;
+
+/** Request tokens code of `chars` UTF-16 units costs: at least 1, one per started 64 Ki. */
+export function codeCost(chars: number): number {
+  return Math.max(1, Math.ceil(chars / CODE_CHARS_PER_TOKEN));
+}
+
 /** Token buckets and in-flight counters, one per tenant. */
 export class RateLimiter {
   readonly #state: SharedState;
@@ -23,14 +36,15 @@ export class RateLimiter {
   }
 
   /**
-   * Takes one request from the tenant's budget.
-   * @throws GatewayError `rate_limited` with `retryAfter` seconds when none is left;
+   * Takes `cost` requests (default one; at most the tenant's whole budget) from the tenant's
+   * budget.
+   * @throws GatewayError `rate_limited` with `retryAfter` seconds when they are not left;
    *   `state_unavailable` when shared state cannot be reached
    */
-  async take(tenant: Tenant): Promise<void> {
+  async take(tenant: Tenant, cost = 1): Promise<void> {
     if (!Number.isFinite(tenant.requestsPerMinute)) return;
     const capacity = tenant.requestsPerMinute;
-    const decision = await shared(this.#state.takeToken(tenant.id, capacity, MINUTE_MS));
+    const decision = await shared(this.#state.takeToken(tenant.id, capacity, MINUTE_MS, cost));
     if (!decision.allowed) {
       throw new GatewayError(
         "rate_limited",
@@ -38,6 +52,17 @@ export class RateLimiter {
         { retryAfter: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
       );
     }
+  }
+
+  /**
+   * Takes the rest of a request's `cost` (see {@link codeCost}) after the one request its
+   * interface took: `cost - 1`, but never so much that a request could not pass on a full
+   * budget (at most `requestsPerMinute - 1`).
+   * @throws GatewayError as {@link take}
+   */
+  async charge(tenant: Tenant, cost: number): Promise<void> {
+    const rest = Math.min(cost, tenant.requestsPerMinute) - 1;
+    if (rest >= 1) await this.take(tenant, rest);
   }
 
   /**

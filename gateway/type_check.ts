@@ -20,7 +20,7 @@ import {
 import { CheckerBusy, CheckerError, type Diagnostic, type TypeChecker } from "../typecheck/mod.ts";
 import type { ToolInfo } from "../upstream/mod.ts";
 import { declarationsFor, type NameMap } from "../wrappers/mod.ts";
-import { prepareCode } from "./code_prep.ts";
+import { prepareCodeAsync } from "./code_prep.ts";
 import { toolForCaller } from "./tool_listing.ts";
 import { GatewayError } from "./errors.ts";
 import type { ExecuteResponse } from "./schemas.ts";
@@ -103,7 +103,9 @@ export interface TypeCheckInput {
  *   failed (the code did not run)
  */
 export async function typeCheck(input: TypeCheckInput): Promise<CheckRefusal | undefined> {
-  const prepared = prepareCode(input.code);
+  // In slices that yield the event loop every tenant shares (the pipeline has rewritten this
+  // code once already; the checker wants the rewrite too).
+  const prepared = await prepareCodeAsync(input.code);
   if (!prepared.ok) return undefined;
   const observe = input.observe ?? (() => {});
   let result;
@@ -214,10 +216,12 @@ function nthLine(text: string, line: number): string | undefined {
 /**
  * The response of an execution the check refused: `ok: false`, the refusal as `error` with
  * its message and every diagnostic message redacted like any text that goes back (they can
- * quote the code and the tools' schemas), no logs, no calls, `sandboxMs` 0.
+ * quote the code and the tools' schemas), no logs, no calls, `sandboxMs` 0. Also the response
+ * of code whose `import`/`export` statements cannot be rewritten (`compile`, refused before
+ * tool selection: see gateway/execute.ts).
  */
 export function refusalResponse(
-  refusal: CheckRefusal,
+  refusal: CheckRefusal | { kind: "compile"; message: string; line: number; diagnostics?: never },
   injected: string[],
   redaction: RedactionOptions,
   durationMs: number,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { reachesThisMachine } from "./loopback.ts";
 import type { SandboxGrants } from "./types.ts";
 
 /**
@@ -58,11 +59,10 @@ export function sandboxArgs(options: SandboxArgsOptions): string[] {
   return args;
 }
 
-const LOOPBACK_NAMES = new Set(["localhost", "0.0.0.0", "::", "[::]", "::1", "[::1]"]);
-
 /**
- * Checks one `allowNet` grant. Loopback without a port is refused: it would let the
- * code reach the gateway itself and every local service.
+ * Checks one `allowNet` grant. A host that reaches this machine (loopback or the unspecified
+ * address, in any spelling the runtime accepts: see `loopback.ts`) without a port is
+ * refused: it would let the code reach the gateway itself and every local service.
  *
  * @returns an error message, or `undefined` when the grant is acceptable
  */
@@ -80,9 +80,7 @@ export function checkNetGrant(grant: string): string | undefined {
     [host, port] = value.split(":");
   }
   if (port !== undefined && !/^\d{1,5}$/.test(port)) return `"${grant}" has a bad port`;
-  const loopback = LOOPBACK_NAMES.has(host) || /^127\./.test(host) || /^\d+$/.test(host) ||
-    /^0x/i.test(host) || host.endsWith(".localhost");
-  if (loopback && port === undefined) {
+  if (reachesThisMachine(host) && port === undefined) {
     return `"${grant}" names a loopback host without a port; name the port`;
   }
   return undefined;

@@ -22,10 +22,11 @@
  *   2. with --uid: no new privileges and an empty capability bounding set, then no
  *      supplementary groups, UID as the real, effective and saved group id and user id (a
  *      gateway running as root: a runtime escape then reaches a user that owns nothing, not
- *      root's files); then every other process of UID killed and UID's keyrings emptied (what
- *      an earlier holder of the id left, and its System V IPC objects removed; status 126 when
- *      the id cannot be made clean). Before step 3: Linux clears the parent-death signal
- *      when the credentials change (prctl(2));
+ *      root's files); then every other process of UID killed, UID's keyrings emptied (user,
+ *      user-session and persistent) and the System V IPC objects it owns or created removed
+ *      (what an earlier holder of the id left; status 126 when the id cannot be made clean).
+ *      Before step 3: Linux clears the parent-death signal when the credentials change
+ *      (prctl(2));
  *   3. the parent-death signal SIGKILL, then a check that the parent is still GATEWAY_PID
  *      (the gateway may have died before the signal was armed: then nothing would kill this
  *      process with it);
@@ -140,9 +141,13 @@ static int detach_terminal(void) {
 #define ID_UNUSABLE (-2)
 
 /* Removes, as UID, the System V message queues, shared memory segments and semaphore sets
- * UID owns (listed in /proc/sysvipc): an earlier holder of the id left them for the next one
- * to read, and neither a kill nor PrivateTmp= reaches them (red team m4). A table that cannot
- * be read (no SysV IPC) has nothing to remove. */
+ * UID owns or created (listed in /proc/sysvipc): an earlier holder of the id left them for the
+ * next one to read, and neither a kill nor PrivateTmp= reaches them (red team m4). The creator
+ * (`cuid`) counts, not only the owner: the owner may hand an object to any uid with IPC_SET
+ * (a leftover set owner 65534 and survived every reap, red team rt-n3 B6), the creator stays,
+ * and a creator may still remove it. Group columns do not count: another id's leftover may set
+ * an object's group to this id, and this id could not remove it. A table that cannot be read
+ * (no SysV IPC) has nothing to remove. */
 static int remove_ipc(uid_t uid) {
   static const char *tables[] = {"/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem"};
   for (int t = 0; t < 3; t++) {
@@ -152,7 +157,7 @@ static int remove_ipc(uid_t uid) {
     int failed = 0;
     /* The header names the columns; `id` is the second and `uid` follows `perms` and the
      * size columns, at a place that differs per table: found by name. */
-    int id_col = -1, uid_col = -1;
+    int id_col = -1, uid_col = -1, cuid_col = -1;
     if (fgets(line, sizeof line, file) != NULL) {
       int col = 0;
       for (char *word = strtok(line, " \t\n"); word != NULL; word = strtok(NULL, " \t\n"), col++) {
@@ -161,16 +166,20 @@ static int remove_ipc(uid_t uid) {
           id_col = col;
         }
         if (strcmp(word, "uid") == 0 && uid_col < 0) uid_col = col;
+        if (strcmp(word, "cuid") == 0 && cuid_col < 0) cuid_col = col;
       }
     }
-    while (id_col >= 0 && uid_col >= 0 && fgets(line, sizeof line, file) != NULL) {
-      long id = -1, owner = -1;
+    /* Without a creator column the objects cannot all be found: the id is not clean. */
+    if (id_col >= 0 && uid_col >= 0 && cuid_col < 0) failed = 1;
+    while (id_col >= 0 && uid_col >= 0 && cuid_col >= 0 && fgets(line, sizeof line, file) != NULL) {
+      long id = -1, owner = -1, creator = -1;
       int col = 0;
       for (char *word = strtok(line, " \t\n"); word != NULL; word = strtok(NULL, " \t\n"), col++) {
         if (col == id_col) id = strtol(word, NULL, 10);
         if (col == uid_col) owner = strtol(word, NULL, 10);
+        if (col == cuid_col) creator = strtol(word, NULL, 10);
       }
-      if (id < 0 || owner != (long)uid) continue;
+      if (id < 0 || (owner != (long)uid && creator != (long)uid)) continue;
       int result = t == 0   ? shmctl((int)id, IPC_RMID, NULL)
                    : t == 1 ? msgctl((int)id, IPC_RMID, NULL)
                             : semctl((int)id, 0, IPC_RMID);
@@ -182,11 +191,37 @@ static int remove_ipc(uid_t uid) {
   return 0;
 }
 
+/* Empties, as the id, the keyrings every uid has that outlive its processes: the user keyring,
+ * the user-session keyring (the session keyring of a process without one) and the persistent
+ * keyring (kept by the kernel for days after its last use). A leftover's key in any of them
+ * was read by the id's next holder (red team m4: user keyring; rt-n3 B7: persistent and
+ * user-session). ENOSYS, and EOPNOTSUPP for a kernel without persistent keyrings: nothing to
+ * empty. Any other failure (a keyring its owner made unwritable with KEYCTL_SETPERM): the id
+ * cannot be made clean. */
+static int clear_keyrings(void) {
+  if (syscall(SYS_keyctl, KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING) < 0 && errno != ENOSYS &&
+      errno != ENOKEY) {
+    return ID_UNUSABLE;
+  }
+  if (syscall(SYS_keyctl, KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING) < 0 && errno != ENOSYS &&
+      errno != ENOKEY) {
+    return ID_UNUSABLE;
+  }
+  /* Linked into this process's (new, empty) session keyring to be reached, unlinked after. */
+  long persistent = syscall(SYS_keyctl, KEYCTL_GET_PERSISTENT, (uid_t)-1, KEY_SPEC_SESSION_KEYRING);
+  if (persistent < 0) {
+    return errno == ENOSYS || errno == EOPNOTSUPP ? 0 : ID_UNUSABLE;
+  }
+  int cleared = syscall(SYS_keyctl, KEYCTL_CLEAR, persistent) == 0;
+  syscall(SYS_keyctl, KEYCTL_UNLINK, persistent, KEY_SPEC_SESSION_KEYRING);
+  return cleared ? 0 : ID_UNUSABLE;
+}
+
 /* Step 2: the bounding set emptied while CAP_SETPCAP is still held, then the ids, then what an
  * earlier holder of the id may have left: every process still running under it (a runtime
  * escape's leftover would read and rewrite this one's memory through /proc, red team k1)
- * killed, and the kernel keyrings that outlive processes (the user's keyring, cleared; a new
- * session keyring instead of the gateway's). */
+ * killed, its System V IPC objects removed, and the kernel keyrings that outlive processes
+ * emptied (clear_keyrings; a new session keyring instead of the gateway's). */
 static int become(uid_t uid) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
   for (int cap = 0; cap <= 63; cap++) {
@@ -206,11 +241,7 @@ static int become(uid_t uid) {
   if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS) return -1;
   /* A keyring its owner made unwritable (KEYCTL_SETPERM) cannot be emptied: the id is
    * unusable, not the launcher (red team m4). */
-  if (syscall(SYS_keyctl, KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING) < 0 && errno != ENOSYS &&
-      errno != ENOKEY) {
-    return ID_UNUSABLE;
-  }
-  return 0;
+  return clear_keyrings();
 }
 
 static int unusable(uid_t uid) {

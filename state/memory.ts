@@ -31,22 +31,26 @@ export class MemoryState implements SharedState {
   }
 
   /** Synchronous form of {@linkcode takeToken}, for callers on the hot path. */
-  takeTokenNow(key: string, capacity: number, windowMs: number): RateDecision {
+  takeTokenNow(key: string, capacity: number, windowMs: number, cost = 1): RateDecision {
+    const need = Math.min(Math.max(1, cost), capacity);
     const perMs = capacity / windowMs;
     const now = this.#now();
     const bucket = this.#buckets.get(key) ?? { tokens: capacity, updated: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.updated) * perMs);
     bucket.updated = now;
     this.#buckets.set(key, bucket);
-    if (bucket.tokens < 1) {
-      return { allowed: false, retryAfterMs: Math.max(1, Math.ceil((1 - bucket.tokens) / perMs)) };
+    if (bucket.tokens < need) {
+      return {
+        allowed: false,
+        retryAfterMs: Math.max(1, Math.ceil((need - bucket.tokens) / perMs)),
+      };
     }
-    bucket.tokens -= 1;
+    bucket.tokens -= need;
     return { allowed: true, retryAfterMs: 0 };
   }
 
-  takeToken(key: string, capacity: number, windowMs: number): Promise<RateDecision> {
-    return Promise.resolve(this.takeTokenNow(key, capacity, windowMs));
+  takeToken(key: string, capacity: number, windowMs: number, cost = 1): Promise<RateDecision> {
+    return Promise.resolve(this.takeTokenNow(key, capacity, windowMs, cost));
   }
 
   /** Synchronous form of {@linkcode acquireSlot}. */

@@ -59,11 +59,16 @@ export class RedisState implements SharedState {
     Deno.unrefTimer(this.#renewTimer as unknown as number);
   }
 
-  async takeToken(key: string, capacity: number, windowMs: number): Promise<RateDecision> {
+  async takeToken(
+    key: string,
+    capacity: number,
+    windowMs: number,
+    cost = 1,
+  ): Promise<RateDecision> {
     const [allowed, retry] = await this.connection.script(
       TAKE_TOKEN,
       [`${this.keyPrefix}rate:${key}`],
-      [capacity, windowMs],
+      [capacity, windowMs, Math.min(Math.max(1, cost), capacity)],
     ) as [number, number];
     return { allowed: allowed === 1, retryAfterMs: allowed === 1 ? 0 : Math.max(1, retry) };
   }

@@ -36,23 +36,24 @@ export const ALLOW_OOM = "#!lua flags=allow-oom\n";
 export const DENY_OOM = "#!lua\n";
 
 /**
- * Token bucket (runs when Redis is full). KEYS[1] the bucket hash; ARGV capacity, window (ms).
- * Returns `{allowed (0|1), retryAfterMs}`.
+ * Token bucket (runs when Redis is full). KEYS[1] the bucket hash; ARGV capacity, window (ms),
+ * cost (tokens taken at once, at most the capacity; default 1). Returns `{allowed (0|1), retryAfterMs}`.
  */
 export const TAKE_TOKEN = ALLOW_OOM + NOW + `
 local cap = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3]) or 1
 local v = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(v[1]) or cap
 local ts = tonumber(v[2]) or now
 if now > ts then tokens = math.min(cap, tokens + (now - ts) * cap / window) end
 local allowed = 0
 local retry = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if tokens >= cost then
+  tokens = tokens - cost
   allowed = 1
 else
-  retry = math.max(1, math.ceil((1 - tokens) * window / cap))
+  retry = math.max(1, math.ceil((cost - tokens) * window / cap))
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(math.max(now, ts)))
 redis.call('PEXPIRE', KEYS[1], window * 2)

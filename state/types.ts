@@ -45,10 +45,17 @@ export interface SharedState {
   /** Which backend this is. */
   readonly backend: "memory" | "redis";
   /**
-   * Takes one token from the bucket `key` holding at most `capacity` tokens, refilled
-   * evenly over `windowMs` (a token bucket: `capacity` per window, bursts up to `capacity`).
+   * Takes `cost` tokens (default 1; more than `capacity` counts as `capacity`) from the bucket
+   * `key` holding at most `capacity` tokens, refilled evenly over `windowMs` (a token bucket:
+   * `capacity` per window, bursts up to `capacity`). Nothing is taken when they are not all
+   * there.
    */
-  takeToken(key: string, capacity: number, windowMs: number): Promise<RateDecision>;
+  takeToken(
+    key: string,
+    capacity: number,
+    windowMs: number,
+    cost?: number,
+  ): Promise<RateDecision>;
   /**
    * Takes one of `max` in-flight slots of `key`. On a shared backend the slot is a lease that
    * expires unless renewed, so a replica that dies does not hold it; the lease is renewed

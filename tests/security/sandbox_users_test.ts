@@ -556,6 +556,131 @@ Deno.test({
   },
 });
 
+/**
+ * Leaves what a runtime escape under the id could leave for the id's next holder (red team
+ * rt-n3, B6 and B7), or reads it back. `hand`: a shared memory segment, a message queue (with
+ * a message) and a semaphore set, each handed to owner 65534 with mode 0666 by IPC_SET (the
+ * creator stays the id). `keys`: a key in the user-session keyring and one in the persistent
+ * keyring. `read`: prints `persistent: found|none`, `user-session: found|none`. (The
+ * persistent keyring cannot be locked by its owner: it lacks the permission to change its
+ * permissions.)
+ */
+const LEFTOVERS = `#include <linux/keyctl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static const char *SECRET = "left by the id's previous holder";
+static void found(const char *where, long ring, const char *name) {
+  long k = ring < 0 ? -1 : syscall(SYS_keyctl, KEYCTL_SEARCH, ring, "user", name, 0);
+  printf("%s: %s\\n", where, k > 0 ? "found" : "none");
+}
+int main(int argc, char **argv) {
+  long persistent = syscall(SYS_keyctl, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING);
+  if (strcmp(argv[1], "hand") == 0) {
+    int a = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    int b = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    int c = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    struct { long type; char text[64]; } m = { 1, "" };
+    strcpy(m.text, SECRET);
+    if (a < 0 || b < 0 || c < 0 || msgsnd(b, &m, sizeof m.text, 0) != 0) { printf("failed\\n"); return 0; }
+    struct shmid_ds s; struct msqid_ds q; struct semid_ds e; union { int v; struct semid_ds *buf; } arg = { .buf = &e };
+    shmctl(a, IPC_STAT, &s); s.shm_perm.uid = s.shm_perm.gid = 65534; s.shm_perm.mode = 0666;
+    msgctl(b, IPC_STAT, &q); q.msg_perm.uid = q.msg_perm.gid = 65534; q.msg_perm.mode = 0666;
+    semctl(c, 0, IPC_STAT, arg); e.sem_perm.uid = e.sem_perm.gid = 65534; e.sem_perm.mode = 0666;
+    int ok = shmctl(a, IPC_SET, &s) == 0 && msgctl(b, IPC_SET, &q) == 0 && semctl(c, 0, IPC_SET, arg) == 0;
+    printf(ok ? "handed\\n" : "failed\\n");
+    return 0;
+  }
+  if (strcmp(argv[1], "keys") == 0) {
+    long u = syscall(SYS_add_key, "user", "airlock-us", SECRET, strlen(SECRET), KEY_SPEC_USER_SESSION_KEYRING);
+    long p = persistent < 0 ? -1 : syscall(SYS_add_key, "user", "airlock-p", SECRET, strlen(SECRET), persistent);
+    printf(u > 0 && p > 0 ? "put\\n" : "failed\\n");
+    return 0;
+  }
+  found("persistent", persistent, "airlock-p");
+  found("user-session", KEY_SPEC_USER_SESSION_KEYRING, "airlock-us");
+  return 0;
+}
+`;
+
+/** System V IPC objects (shm, msg, sem) `uid` created (the `cuid` column of /proc/sysvipc). */
+function ipcCreatedBy(uid: number): number[] {
+  const ids: number[] = [];
+  for (const table of ["shm", "msg", "sem"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(`/proc/sysvipc/${table}`);
+    } catch {
+      continue;
+    }
+    const [header, ...rows] = text.trim().split("\n");
+    const column = header.trim().split(/\s+/).indexOf("cuid");
+    for (const row of rows) {
+      const fields = row.trim().split(/\s+/);
+      if (Number(fields[column]) === uid) ids.push(Number(fields[1]));
+    }
+  }
+  return ids;
+}
+
+Deno.test({
+  name:
+    "sandbox users: IPC objects an earlier holder of the id created are removed even when it handed them to another owner",
+  ignore: !asRoot || !hasProgram("setpriv"),
+  fn: async () => {
+    // Red team rt-n3 B6: the reap matched the owner only; a leftover set owner 65534 and its
+    // segment was read by the id's next holder (and no reap would ever remove it).
+    const probe = await buildC(LEFTOVERS);
+    if (probe === undefined) return;
+    const uid = RANGE.last - 5;
+    try {
+      assertEquals(await outputAs(uid, [probe.path, "hand"]), "handed");
+      assert(ipcCreatedBy(uid).length >= 3, "the objects are there");
+      assertEquals(ipcOwnedBy(uid), 0, "none is owned by the id any more");
+      assertEquals((await runUnder(uid, "return 10")).result, 10);
+      assertEquals(ipcCreatedBy(uid), []);
+    } finally {
+      for (const id of ipcCreatedBy(uid)) {
+        for (const kind of ["-m", "-q", "-s"]) {
+          await new Deno.Command("ipcrm", { args: [kind, String(id)], stderr: "null" }).output();
+        }
+      }
+      await Deno.remove(probe.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sandbox users: keys an earlier holder of the id left in its persistent and user-session keyrings are gone",
+  ignore: !asRoot || !hasProgram("setpriv"),
+  fn: async () => {
+    // Red team rt-n3 B7: only the user keyring was emptied; the persistent keyring (kept by the
+    // kernel for 3 days) handed a leftover's key to the id's next holder.
+    const probe = await buildC(LEFTOVERS);
+    if (probe === undefined) return;
+    const uid = RANGE.last - 6;
+    try {
+      assertEquals(await outputAs(uid, [probe.path, "keys"]), "put");
+      // The persistent keyring outlives the process; the user-session keyring did once in
+      // the red team's runs (its life follows the id's kernel user record).
+      assertMatch(await outputAs(uid, [probe.path, "read"]), /^persistent: found\n/);
+      assertEquals((await runUnder(uid, "return 11")).result, 11);
+      assertEquals(
+        await outputAs(uid, [probe.path, "read"]),
+        "persistent: none\nuser-session: none",
+      );
+    } finally {
+      await Deno.remove(probe.dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test({
   name:
     "sandbox users: a sandbox never keeps the terminal of a gateway started in one (with or without a range)",

@@ -14,8 +14,6 @@
 import type { ToolInfo } from "../../upstream/mod.ts";
 import { normalizeName } from "./text.ts";
 
-/** Identifier tokens; a maximal match restarts at its end, so the pass is linear. */
-const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
 /** Identifiers longer than this cannot name a server or tool and are skipped. */
 const MAX_NAME_CHARS = 256;
 
@@ -28,6 +26,73 @@ interface Token {
   start: number;
   end: number;
   text: string;
+}
+
+/**
+ * The identifier tokens of `code` (maximal `[A-Za-z_$][\w$]*` runs), as start and end
+ * offsets in one forward pass over the UTF-16 units: no match objects and no strings are
+ * made for the (possibly hundreds of thousands of) identifiers that name nothing.
+ */
+class Tokens {
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  readonly #code: string;
+
+  constructor(code: string) {
+    this.#code = code;
+    const n = code.length;
+    let i = 0;
+    while (i < n) {
+      const c = code.charCodeAt(i);
+      if (!isIdentifierStart(c)) {
+        i++;
+        continue;
+      }
+      const start = i++;
+      while (i < n && isIdentifierPart(code.charCodeAt(i))) i++;
+      this.starts.push(start);
+      this.ends.push(i);
+    }
+  }
+
+  /** How many tokens there are. */
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** Token `i` with its text, or `undefined` past the last. */
+  at(i: number): Token | undefined {
+    if (i >= this.starts.length) return undefined;
+    return {
+      start: this.starts[i],
+      end: this.ends[i],
+      text: this.#code.slice(this.starts[i], this.ends[i]),
+    };
+  }
+}
+
+/** `[A-Za-z_$]` */
+function isIdentifierStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
+}
+
+/** `[\w$]` */
+function isIdentifierPart(c: number): boolean {
+  return isIdentifierStart(c) || (c >= 48 && c <= 57);
+}
+
+/**
+ * `normalizeName` of `code[start, end)` without a regular expression or a copy for the
+ * common token that is already lowercase letters and digits.
+ */
+function tokenKey(code: string, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    const c = code.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57))) {
+      return normalizeName(code.slice(start, end));
+    }
+  }
+  return code.slice(start, end);
 }
 
 /**
@@ -50,24 +115,22 @@ export function scanCode(
     if (!names.has(name)) names.set(name, tool);
   }
 
-  const tokens: Token[] = [];
-  for (const m of code.matchAll(IDENTIFIER)) {
-    tokens.push({ start: m.index!, end: m.index! + m[0].length, text: m[0] });
-  }
-
+  const tokens = new Tokens(code);
   const hits: Array<[index: number, length: number, tool: ToolInfo]> = [];
-  for (let i = 0; i < tokens.length; i++) {
-    const head = tokens[i];
-    if (head.text.length > MAX_NAME_CHARS) continue;
-    if (head.text === "tools") {
+  for (let i = 0; i < tokens.count; i++) {
+    const start = tokens.starts[i];
+    const end = tokens.ends[i];
+    if (end - start > MAX_NAME_CHARS) continue;
+    if (end - start === 5 && code.startsWith("tools", start)) {
       const hit = toolsCallAt(code, tokens, i, byId);
       if (hit) {
         hits.push(hit);
         continue;
       }
     }
-    const names = byServer.get(normalizeName(head.text));
+    const names = byServer.get(tokenKey(code, start, end));
     if (!names) continue;
+    const head = tokens.at(i)!;
     const hit = memberCallAt(code, tokens, i, names) ?? bracketCallAt(code, head, names);
     if (hit) hits.push(hit);
   }
@@ -78,17 +141,17 @@ export function scanCode(
 /** `ns . fn (` or `ns?.fn?.(` starting at token `i`. */
 function memberCallAt(
   code: string,
-  tokens: Token[],
+  tokens: Tokens,
   i: number,
   names: Map<string, ToolInfo>,
 ): [number, number, ToolInfo] | undefined {
-  const head = tokens[i];
+  const head = tokens.at(i)!;
   let at = skipSpace(code, head.end);
   if (code[at] === "?" && code[at + 1] === ".") at += 2;
   else if (code[at] === ".") at += 1;
   else return undefined;
   at = skipSpace(code, at);
-  const fn = tokens[i + 1];
+  const fn = tokens.at(i + 1);
   if (!fn || fn.start !== at || fn.text.length > MAX_NAME_CHARS) return undefined;
   const tool = names.get(normalizeName(fn.text));
   if (!tool) return undefined;
@@ -120,16 +183,16 @@ function bracketCallAt(
 /** `tools . call ( "server.tool"` starting at token `i` (which is `tools`). */
 function toolsCallAt(
   code: string,
-  tokens: Token[],
+  tokens: Tokens,
   i: number,
   byId: Map<string, ToolInfo>,
 ): [number, number, ToolInfo] | undefined {
-  const head = tokens[i];
+  const head = tokens.at(i)!;
   // `\btools`: not the tail of a longer word such as `mytools` (tokens are maximal).
   let at = skipSpace(code, head.end);
   if (code[at] !== ".") return undefined;
   at = skipSpace(code, at + 1);
-  const call = tokens[i + 1];
+  const call = tokens.at(i + 1);
   if (!call || call.start !== at || call.text !== "call") return undefined;
   at = skipSpace(code, call.end);
   if (code[at] !== "(") return undefined;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { MAX_QUERY_EMBED_CHARS } from "./query_queue.ts";
 
 /** Words too common in tool descriptions and queries to help ranking. */
 const STOPWORDS = new Set(
@@ -72,16 +73,35 @@ export function terms(text: string): string[] {
 }
 
 /**
+ * Most characters of code {@link codeQueryText} reads. The query is cut to
+ * {@link MAX_QUERY_EMBED_CHARS} anyway; code that is mostly keywords or noise words must not
+ * make the builder walk all of a 512 Ki program on the shared event loop for nothing.
+ */
+export const MAX_QUERY_CODE_CHARS = 64 * 1024;
+
+/**
  * The words of the identifiers and string literals in code, for use as a query:
  * `await github.listIssues({ repo })` → `github list issues repo`. Keywords are dropped.
+ *
+ * The code is untrusted and this runs on the event loop every tenant shares, before the
+ * request can be refused, so the work is bounded whatever the code's size: at most
+ * {@link MAX_QUERY_CODE_CHARS} of the code are read, and building stops once the query has
+ * `maxChars` characters (default {@link MAX_QUERY_EMBED_CHARS}: what the encoder reads; the
+ * words past it would only be thrown away). Linear in what it reads.
  */
-export function codeQueryText(code: string): string {
+export function codeQueryText(code: string, maxChars = MAX_QUERY_EMBED_CHARS): string {
   const words: string[] = [];
-  for (const match of code.matchAll(/[A-Za-z_$][\w$]*/g)) {
+  let length = 0;
+  const identifier = /[A-Za-z_$][\w$]*/g;
+  const read = code.length > MAX_QUERY_CODE_CHARS ? code.slice(0, MAX_QUERY_CODE_CHARS) : code;
+  for (let match = identifier.exec(read); match; match = identifier.exec(read)) {
     const token = match[0];
     if (CODE_NOISE.has(token.toLowerCase())) continue;
     for (const word of splitIdentifier(token)) {
-      if (!CODE_NOISE.has(word)) words.push(word);
+      if (CODE_NOISE.has(word)) continue;
+      words.push(word);
+      length += word.length + 1;
+      if (length > maxChars) return words.join(" ").slice(0, maxChars);
     }
   }
   return words.join(" ");
