@@ -97,12 +97,21 @@ export interface RequestOptions {
   channel?: ApprovalChannel;
   /** Aborting it withdraws the request (the execution ended). */
   signal?: AbortSignal;
+  /**
+   * What became of the call once approved: resolves `true` once it was handed to its server,
+   * `false` when it was stopped before (the execution ended while it waited for a slot). The
+   * holder confirms `approved` only on `true` and `not_sent` on `false` (or a rejection), so no
+   * approver, `GET` or confirmation says an approved call ran that never reached its server.
+   * Absent: `approved` is confirmed once the call is woken.
+   */
+  sent?: Promise<boolean>;
 }
 
 interface Waiter {
   request: ApprovalRequest;
   resolve(outcome: ApprovalOutcome): void;
   cleanup(): void;
+  sent?: Promise<boolean>;
 }
 
 /** Holds tool calls that wait for a person and settles each exactly once. */
@@ -127,6 +136,8 @@ export class ApprovalBroker {
   >();
   #confirmer: ReturnType<typeof setInterval> | undefined;
   #confirming = false;
+  /** Approved calls woken here whose send is not known yet: key → what will be confirmed. */
+  #sending = new Map<string, Promise<ActedApproval>>();
 
   constructor(options: ApprovalBrokerOptions = {}) {
     this.store = options.store ?? new MemoryApprovalStore();
@@ -180,6 +191,7 @@ export class ApprovalBroker {
       this.#waiters.set(request.id, {
         request,
         resolve,
+        sent: options.sent,
         cleanup: () => {
           clearTimeout(timer);
           options.signal?.removeEventListener("abort", onAbort);
@@ -259,9 +271,45 @@ export class ApprovalBroker {
       const outcome: ApprovalOutcome = { status, decidedAt: Date.now(), answer: clean };
       // The store may have woken the waiter already (its notice); this is then a no-op.
       this.#wake({ tenant, id, status, at: outcome.decidedAt, answer: clean });
-      return outcome;
+      return await this.#sentOrUnconfirmed(tenant, id, outcome, clean);
     }
     return await this.#notPending(tenant, id);
+  }
+
+  /**
+   * An answer this broker settled for a call it holds: an approved call is reported approved
+   * only once it was sent to its server (waiting up to {@linkcode ACT_WAIT_MS}: it may wait for
+   * a slot), as not sent when the execution ended first, else as unconfirmed (`GET` tells).
+   * @throws GatewayError `conflict` when the approved call was stopped before it was sent
+   */
+  async #sentOrUnconfirmed(
+    tenant: string,
+    id: string,
+    outcome: ApprovalOutcome,
+    answer: ApprovalAnswer,
+  ): Promise<ApprovalOutcome | UnconfirmedAnswer> {
+    const sending = this.#sending.get(takeKey(tenant, id));
+    if (!sending) {
+      // Woken by the store's notice before this answer got here: what it confirmed, if it did.
+      if (outcome.status !== "approved" || !this.store.acted) return outcome;
+      const acted = await this.store.acted(tenant, id).catch(() => undefined);
+      if (acted?.status === "not_sent") throw new GatewayError("conflict", actedOtherwise(acted));
+      return outcome;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const acted = await Promise.race([
+      sending,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ACT_WAIT_MS)),
+    ]).finally(() => clearTimeout(timer));
+    if (acted?.status === "approved") return outcome;
+    if (acted) throw new GatewayError("conflict", actedOtherwise(acted));
+    return {
+      status: "unconfirmed",
+      decision: "approved",
+      taken: "taken",
+      answer,
+      offeredAt: outcome.decidedAt,
+    };
   }
 
   /**
@@ -376,13 +424,7 @@ export class ApprovalBroker {
     while (true) {
       const acted = await this.store.acted(tenant, id).catch(() => undefined);
       if (acted?.status === status) return outcome;
-      if (acted) {
-        throw new GatewayError(
-          "conflict",
-          `this approval is no longer pending: the replica holding the call took the answer ` +
-            `but ended the call otherwise (${acted.status})`,
-        );
-      }
+      if (acted) throw new GatewayError("conflict", actedOtherwise(acted));
       const left = deadline - Date.now();
       if (left <= 0) break;
       await new Promise((r) => setTimeout(r, Math.min(TAKE_CHECK_MS, left)));
@@ -402,7 +444,9 @@ export class ApprovalBroker {
       const acted = await reach(() => this.store.acted!(tenant, id));
       throw new GatewayError(
         "conflict",
-        acted
+        acted?.status === "not_sent"
+          ? actedOtherwise(acted)
+          : acted
           ? `this approval is no longer pending (${acted.status})`
           : `this approval is no longer pending (${settled.status}; the replica holding the ` +
             `call has not confirmed acting on it)`,
@@ -678,8 +722,32 @@ export class ApprovalBroker {
     const outcome: ApprovalOutcome = { status: notice.status, decidedAt: notice.at };
     if (notice.answer) outcome.answer = notice.answer;
     this.#emit(waiter.request, outcome);
+    if (notice.status === "approved" && waiter.sent) {
+      // Confirmed once the call was sent or stopped before: waking it is not running it.
+      this.#confirmOnSend(notice.tenant, notice.id, notice.at, waiter.sent);
+    } else {
+      this.#confirm(notice.tenant, notice.id, { status: notice.status, at: notice.at });
+    }
     waiter.resolve(outcome);
-    this.#confirm(notice.tenant, notice.id, { status: notice.status, at: notice.at });
+  }
+
+  /**
+   * Confirms `approved` once the woken call was handed to its server, `not_sent` when it was
+   * stopped before (the execution ended, the gateway closed); meanwhile an answer at this
+   * replica can wait for it (`#sending`).
+   */
+  #confirmOnSend(tenant: string, id: string, at: number, sent: Promise<boolean>): void {
+    const key = takeKey(tenant, id);
+    const acted = sent.then(
+      (ran): ActedApproval =>
+        ran ? { status: "approved", at } : { status: "not_sent", at: Date.now() },
+      (): ActedApproval => ({ status: "not_sent", at: Date.now() }),
+    );
+    this.#sending.set(key, acted);
+    void acted.then((done) => {
+      this.#sending.delete(key);
+      this.#confirm(tenant, id, done);
+    });
   }
 
   #emit(request: ApprovalRequest, outcome: ApprovalOutcome): void {
@@ -697,6 +765,15 @@ export class ApprovalBroker {
 
 function takeKey(tenant: string, id: string): string {
   return `${tenant}\u0000${id}`;
+}
+
+/** The 409 text for an answer the holder took whose call it ended otherwise. */
+function actedOtherwise(acted: ActedApproval): string {
+  return acted.status === "not_sent"
+    ? "this approval is no longer pending: it was approved, but the call was never sent to its " +
+      "server (the execution ended first; not_sent)"
+    : `this approval is no longer pending: the replica holding the call took the answer ` +
+      `but ended the call otherwise (${acted.status})`;
 }
 
 /**

@@ -23,6 +23,7 @@ export {
 export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
 export {
   type ActedApproval,
+  type ActedStatus,
   type ApprovalOffer,
   type ApprovalStore,
   MemoryApprovalStore,
@@ -44,6 +45,7 @@ export {
   approvalGate,
   type ApprovalGateOptions,
   type GateCaller,
+  type SentReport,
 } from "./gate.ts";
 export {
   type ArgumentText,
