@@ -20,7 +20,8 @@
  * it (settles the request with it, in one script) and acts on it, or the answering replica
  * withdraws the offer (one `DEL`) when the holder did not take it in time. Whichever comes
  * first wins, so an answer is settled only by a holder that took it. Having acted, the holder
- * confirms what it did (`markActed`, sealed, kept as long as settled decisions): the answering
+ * confirms what it did (`markActed`, sealed, kept with its settled decision, within the same
+ * per-tenant bound): the answering
  * replica reports a decision only once confirmed, since a take whose reply is lost settles the
  * record while the holder, never told, ends the call at its deadline.
  *
@@ -28,7 +29,13 @@
  */
 
 import type { RedisConnection } from "./connection.ts";
-import { APPROVAL_ADD, APPROVAL_ORPHANS, APPROVAL_RENEW, APPROVAL_SETTLE } from "./scripts.ts";
+import {
+  APPROVAL_ACTED,
+  APPROVAL_ADD,
+  APPROVAL_ORPHANS,
+  APPROVAL_RENEW,
+  APPROVAL_SETTLE,
+} from "./scripts.ts";
 import {
   decryptValue,
   deriveVaultKeys,
@@ -109,11 +116,15 @@ const MAX_RECORD_BYTES = 64 * 1024;
 const MAX_SETTLED_BYTES = 4 * 1024;
 const encoder = new TextEncoder();
 
-/** Pending approvals shared by replicas. */
+/**
+ * Pending approvals shared by replicas: requests `R`, their statuses `S`, answers `A`, and the
+ * statuses a holder confirms it acted on, `T` (the request's, or more: an approved call not sent).
+ */
 export class RedisApprovalStore<
   R extends StoredApprovalRequest,
   S extends string,
   A,
+  T extends string = S,
 > {
   readonly #conn: RedisConnection;
   readonly #prefix: string;
@@ -320,30 +331,39 @@ export class RedisApprovalStore<
 
   /**
    * Confirms what the holder did with a request (it woke the call and recorded it): kept sealed
-   * as long as settled decisions, replacing an earlier confirmation. A holder that could not
-   * reach Redis writes it once it can again, so Redis and its audit row agree.
+   * in the tenant's confirmations, replacing an earlier one, and only while the tenant's settled
+   * decisions remember the request (so confirmations are bounded per tenant as those are, and
+   * forgotten with them). A holder that could not reach Redis writes it once it can again, so
+   * Redis and its audit row agree.
    * @throws StateUnavailableError
    */
-  async markActed(tenant: string, id: string, acted: { status: S; at: number }): Promise<void> {
+  async markActed(
+    tenant: string,
+    id: string,
+    acted: { status: string; at: number },
+  ): Promise<void> {
     const sealed = await encryptValue(
       await this.#keys,
       JSON.stringify({ status: acted.status, at: acted.at }),
       actedContext(tenant, id),
     );
-    await this.#conn.run((c) =>
-      c.set(this.#actedKey(tenant, id), sealed, { PX: this.#settledTtlMs })
-    );
+    await this.#conn.script(APPROVAL_ACTED, [this.#doneKey(tenant), this.#actedKey(tenant)], [
+      id,
+      sealed,
+      this.#settledTtlMs,
+    ]);
   }
 
   /**
    * What the holder confirmed it did with a request, or `undefined` (not confirmed, or forgotten).
    * @throws StateUnavailableError
    */
-  async acted(tenant: string, id: string): Promise<{ status: S; at: number } | undefined> {
-    const sealed = await this.#conn.run((c) => c.get(this.#actedKey(tenant, id)));
+  async acted(tenant: string, id: string): Promise<{ status: T; at: number } | undefined> {
+    const sealed = await this.#conn.run((c) => c.hGet(this.#actedKey(tenant), id));
     const opened = await this.#openSettled(sealed, actedContext(tenant, id));
+    // Sealed under this tenant's and id's context: written by `markActed`, so a `T`.
     return opened && typeof opened.status === "string" && typeof opened.at === "number"
-      ? { status: opened.status, at: opened.at }
+      ? { status: opened.status as string as T, at: opened.at }
       : undefined;
   }
 
@@ -383,10 +403,11 @@ export class RedisApprovalStore<
         this.#key(tenant, id),
         this.#pendingKey(tenant),
         this.#settledKey(tenant, id),
-        `${this.#prefix}approvalsdone:${tenant}`,
+        this.#doneKey(tenant),
         this.#briefKey(tenant),
         this.#leaseKey(tenant, id),
         this.#offerKey(tenant, id),
+        this.#actedKey(tenant),
       ],
       [
         id,
@@ -537,8 +558,14 @@ export class RedisApprovalStore<
     return `${this.#prefix}approvalholder:${tenant}:${id}`;
   }
 
-  #actedKey(tenant: string, id: string): string {
-    return `${this.#prefix}approvalacted:${tenant}:${id}`;
+  /** The tenant's confirmations of what holders did (a hash: id → sealed status). */
+  #actedKey(tenant: string): string {
+    return `${this.#prefix}approvalsacted:${tenant}`;
+  }
+
+  /** The tenant's settled ids, by settling time (the bound of its settled records). */
+  #doneKey(tenant: string): string {
+    return `${this.#prefix}approvalsdone:${tenant}`;
   }
 
   #offerKey(tenant: string, id: string): string {

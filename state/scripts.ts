@@ -362,7 +362,9 @@ return out
  * KEYS[4] the tenant's settled ids (a sorted set by settling time, ms), KEYS[5] the tenant's
  * brief decisions (a hash: id → sealed status without the reason), KEYS[6] the request's holder
  * lease (the holder's id, while it lives), KEYS[7] the request's offered answer (a hash: `w`
- * whole record, `n` notice, `b` brief record, `o` the offer's id); ARGV id, settled record ('' when over its size
+ * whole record, `n` notice, `b` brief record, `o` the offer's id), KEYS[8] the tenant's
+ * confirmations of what the holders did (a hash: id → sealed status, see
+ * {@linkcode APPROVAL_ACTED}: trimmed with the settled ids); ARGV id, settled record ('' when over its size
  * bound: only the brief form is kept), settled ttl (ms), channel, notice JSON, brief record, max
  * full records of the tenant, max brief records of the tenant, settled record key prefix, mode,
  * holder channel prefix, offer ttl (ms), offer notice JSON (for the holder's channel), offer id
@@ -380,8 +382,8 @@ return out
  *
  * The full records of all but the tenant's newest `max full` settlements are deleted (each
  * settlement pushes one past the line; their brief form stays, so a waiter that missed the
- * notice still learns the decision), and past `max brief` the oldest are forgotten whole; only
- * this tenant's. Runs when Redis is full (a decision must be recorded), so what it writes is
+ * notice still learns the decision), and past `max brief` the oldest are forgotten whole, with
+ * their confirmation; only this tenant's. Runs when Redis is full (a decision must be recorded), so what it writes is
  * bounded per tenant by those two caps (an offer: one bounded hash per pending request).
  * Returns: settling, the request JSON when this call settled it, false when it is not pending;
  * 'take', `{request JSON, whole record, brief record}` or false when no offer stands; 'offer',
@@ -419,6 +421,7 @@ redis.call('ZREM', KEYS[2], id)
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl)) do
   redis.call('ZREM', KEYS[4], old)
   redis.call('HDEL', KEYS[5], old)
+  redis.call('HDEL', KEYS[8], old)
 end
 if whole ~= '' then redis.call('SET', KEYS[3], whole, 'PX', ttl) end
 redis.call('ZADD', KEYS[4], lastUse(KEYS[4]), id)
@@ -439,10 +442,26 @@ if over > 0 then
   for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, over - 1)) do
     redis.call('ZREM', KEYS[4], old)
     redis.call('HDEL', KEYS[5], old)
+    redis.call('HDEL', KEYS[8], old)
     redis.call('DEL', prefix .. old)
   end
 end
 redis.call('PUBLISH', ARGV[4], notice)
 if ARGV[10] == 'take' then return {request, whole, brief} end
 return request
+`;
+
+/**
+ * Keeps what the holder of a call did with its settled request, within the tenant's bound on
+ * settled decisions: only for an id the tenant's settled ids still hold (one that was never
+ * settled, or is forgotten, gets nothing), in the tenant's confirmation hash, which the
+ * settling script trims with those ids ({@linkcode APPROVAL_SETTLE}). KEYS[1] the tenant's
+ * settled ids, KEYS[2] the tenant's confirmations; ARGV id, sealed confirmation, ttl (ms). Runs
+ * when Redis is full (it replaces or adds one bounded field). Returns 1 when kept.
+ */
+export const APPROVAL_ACTED = ALLOW_OOM + `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
+return 1
 `;
