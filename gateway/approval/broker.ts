@@ -129,11 +129,12 @@ export class ApprovalBroker {
   #takes = new Map<string, () => void>();
   #poller: ReturnType<typeof setInterval> | undefined;
   #polling = false;
-  /** Confirmations the store refused (unreachable), retried each second: key → the write. */
-  #unconfirmed = new Map<
-    string,
-    { tenant: string; id: string; acted: ActedApproval; until: number }
-  >();
+  /**
+   * Writes the store refused (unreachable), retried each second until `until` (ms): what this
+   * broker did with a request (a confirmation), or the settling of a request it gave up on
+   * registering (its add may have landed). Key → the write; a later one for a key replaces it.
+   */
+  #unconfirmed = new Map<string, { write: () => Promise<void>; until: number }>();
   #confirmer: ReturnType<typeof setInterval> | undefined;
   #confirming = false;
   /** Approved calls woken here whose send is not known yet: key → what will be confirmed. */
@@ -174,11 +175,13 @@ export class ApprovalBroker {
     } catch {
       // The registry failed: nobody can be asked, but that is a fault, not a policy case:
       // denied whatever `onUnavailable` says.
-      return this.#unasked(request, "denied", {
+      const answer: ApprovalAnswer = {
         approve: false,
         reason: "the approval could not be registered",
         decidedBy: "airlock",
-      });
+      };
+      this.#settleUnregistered(request, answer);
+      return this.#unasked(request, "denied", answer);
     }
     if (!added) return this.#unasked(request, "over_capacity");
     return await new Promise<ApprovalOutcome>((resolve) => {
@@ -551,9 +554,30 @@ export class ApprovalBroker {
    */
   #confirm(tenant: string, id: string, acted: ActedApproval): void {
     if (!this.store.markActed) return;
-    const key = takeKey(tenant, id);
-    this.store.markActed(tenant, id, acted).catch(() => {
-      this.#unconfirmed.set(key, { tenant, id, acted, until: Date.now() + CONFIRM_RETRY_MS });
+    this.#retried(takeKey(tenant, id), () => this.store.markActed!(tenant, id, acted));
+  }
+
+  /**
+   * A request whose registering failed (the store did not answer `add`; the call was refused
+   * and recorded `denied`) may still have landed, with this replica's lease: it is settled as
+   * that denial, best effort and retried like a confirmation, so it is never listed as pending,
+   * answered in vain or withdrawn later as a dead replica's (a second, contradicting row). When
+   * it had landed, what was done is confirmed too. Nothing is recorded again.
+   */
+  #settleUnregistered(request: ApprovalRequest, answer: ApprovalAnswer): void {
+    const { tenant, id } = request;
+    this.#retried(`add\u0000${takeKey(tenant, id)}`, async () => {
+      // Settled by this try, or by an earlier one whose reply was lost (its record says so).
+      const settled = typeof await this.store.settle(tenant, id, "denied", answer) === "object" ||
+        (await this.store.settled(tenant, id))?.status === "denied";
+      if (settled) this.#confirm(tenant, id, { status: "denied", at: Date.now() });
+    });
+  }
+
+  /** Runs `write` now and, while the store refuses it, each second for {@linkcode CONFIRM_RETRY_MS}. */
+  #retried(key: string, write: () => Promise<void>): void {
+    write().catch(() => {
+      this.#unconfirmed.set(key, { write, until: Date.now() + CONFIRM_RETRY_MS });
       if (this.#confirmer !== undefined) return;
       const confirmer = setInterval(() => void this.#retryConfirmations(), POLL_MS);
       Deno.unrefTimer(confirmer);
@@ -565,10 +589,12 @@ export class ApprovalBroker {
     if (this.#confirming) return;
     this.#confirming = true;
     try {
-      for (const [key, { tenant, id, acted, until }] of [...this.#unconfirmed]) {
+      for (const [key, entry] of [...this.#unconfirmed]) {
+        const { write, until } = entry;
         try {
-          await this.store.markActed!(tenant, id, acted);
-          this.#unconfirmed.delete(key);
+          await write();
+          // Only this write: a later one for the key (the holder's last word) stays queued.
+          if (this.#unconfirmed.get(key) === entry) this.#unconfirmed.delete(key);
         } catch {
           if (Date.now() > until) this.#unconfirmed.delete(key);
         }
