@@ -100,7 +100,8 @@ export const approvalStandingSchema = z.object({
   acted: z.object({ status: z.string(), at: z.string().describe("ISO 8601") }).optional()
     .describe(
       "What the replica holding the call confirmed it did (approved: the call was sent to its " +
-        "server; not_sent: approved, but the execution ended before the call was sent; timeout, " +
+        "server; not_sent: approved, but the execution ended before the call was sent; unknown: " +
+        "approved, and the replica holding the call died before confirming; timeout, " +
         "withdrawn: it did not run), which may differ from `decision` (a take whose reply it " +
         "never got). Absent while it has not confirmed.",
     ),

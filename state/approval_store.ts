@@ -30,9 +30,11 @@
 
 import type { RedisConnection } from "./connection.ts";
 import {
+  APPROVAL_ABANDONED,
   APPROVAL_ACTED,
   APPROVAL_ADD,
   APPROVAL_ORPHANS,
+  APPROVAL_REAP_TAKEN,
   APPROVAL_RENEW,
   APPROVAL_SETTLE,
 } from "./scripts.ts";
@@ -106,6 +108,13 @@ export interface OfferNotice {
   id: string;
   offer: string;
 }
+
+/**
+ * The lease a holder keeps on a request it settled until it confirms what it did, ms (at least:
+ * renewals then set the usual lease): a holder cut off for a few seconds (its take's reply
+ * lost, its deadline passing) still confirms before anyone reaps it as dead.
+ */
+const TAKEN_LEASE_MS = 15_000;
 
 /** Most orphaned ids one {@linkcode RedisApprovalStore.orphans} returns. */
 const MAX_ORPHANS = 32;
@@ -188,16 +197,53 @@ export class RedisApprovalStore<
   }
 
   /**
-   * Renews the holder leases of requests this replica waits on (the broker calls it every
-   * second while calls wait).
+   * Renews the holder leases of requests this replica waits on, or settled without confirming
+   * what it did yet (the broker calls it every second while it has any).
    * @throws StateUnavailableError
    */
   async renew(held: Array<{ tenant: string; id: string }>): Promise<void> {
     if (held.length === 0) return;
-    const keys = held.flatMap((
-      { tenant, id },
-    ) => [this.#key(tenant, id), this.#leaseKey(tenant, id)]);
+    const keys = held.flatMap(({ tenant, id }) => [
+      this.#key(tenant, id),
+      this.#takenKey(tenant, id),
+      this.#leaseKey(tenant, id),
+    ]);
     await this.#conn.script(APPROVAL_RENEW, keys, [this.#holder, this.#leaseMs]);
+  }
+
+  /**
+   * Settled requests of `tenant` whose holder died before confirming what it did (its lease
+   * lapsed), at most 32: the caller settles what is known ({@linkcode reapTaken}) and records it.
+   * @throws StateUnavailableError
+   */
+  async abandoned(tenant: string): Promise<string[]> {
+    const ids = await this.#conn.script(APPROVAL_ABANDONED, [this.#doneKey(tenant)], [
+      `${this.#prefix}approvaltaken:${tenant}:`,
+      `${this.#prefix}approvalholder:${tenant}:`,
+      MAX_ORPHANS,
+    ]);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  }
+
+  /**
+   * Confirms `acted` for a request whose holder died before confirming (see {@linkcode
+   * abandoned}), once: only the caller that gets the request back records it.
+   * @returns the request when this call reaped it, else `undefined`
+   * @throws StateUnavailableError
+   */
+  async reapTaken(
+    tenant: string,
+    id: string,
+    acted: { status: T; at: number },
+  ): Promise<R | undefined> {
+    const sealed = await this.#sealActed(tenant, id, acted);
+    const request = await this.#conn.script(APPROVAL_REAP_TAKEN, [
+      this.#takenKey(tenant, id),
+      this.#leaseKey(tenant, id),
+      this.#doneKey(tenant),
+      this.#actedKey(tenant),
+    ], [id, sealed, this.#settledTtlMs]);
+    return await this.#open(request, tenant, id);
   }
 
   /**
@@ -337,21 +383,22 @@ export class RedisApprovalStore<
    * Redis and its audit row agree.
    * @throws StateUnavailableError
    */
-  async markActed(
-    tenant: string,
-    id: string,
-    acted: { status: string; at: number },
-  ): Promise<void> {
-    const sealed = await encryptValue(
+  async markActed(tenant: string, id: string, acted: { status: T; at: number }): Promise<void> {
+    const sealed = await this.#sealActed(tenant, id, acted);
+    await this.#conn.script(APPROVAL_ACTED, [
+      this.#doneKey(tenant),
+      this.#actedKey(tenant),
+      this.#takenKey(tenant, id),
+      this.#leaseKey(tenant, id),
+    ], [id, sealed, this.#settledTtlMs]);
+  }
+
+  async #sealActed(tenant: string, id: string, acted: { status: T; at: number }): Promise<string> {
+    return await encryptValue(
       await this.#keys,
       JSON.stringify({ status: acted.status, at: acted.at }),
       actedContext(tenant, id),
     );
-    await this.#conn.script(APPROVAL_ACTED, [this.#doneKey(tenant), this.#actedKey(tenant)], [
-      id,
-      sealed,
-      this.#settledTtlMs,
-    ]);
   }
 
   /**
@@ -408,6 +455,7 @@ export class RedisApprovalStore<
         this.#leaseKey(tenant, id),
         this.#offerKey(tenant, id),
         this.#actedKey(tenant),
+        this.#takenKey(tenant, id),
       ],
       [
         id,
@@ -425,6 +473,8 @@ export class RedisApprovalStore<
         JSON.stringify({ tenant, id, offer: offer.offer ?? "" }),
         offer.offer ?? "",
         Math.floor(offer.deadline ?? 0),
+        `${this.#prefix}approvaltaken:${tenant}:`,
+        Math.max(this.#leaseMs, TAKEN_LEASE_MS),
       ],
     );
   }
@@ -566,6 +616,11 @@ export class RedisApprovalStore<
   /** The tenant's settled ids, by settling time (the bound of its settled records). */
   #doneKey(tenant: string): string {
     return `${this.#prefix}approvalsdone:${tenant}`;
+  }
+
+  /** A settled request kept until its holder confirms what it did (sealed as the request). */
+  #takenKey(tenant: string, id: string): string {
+    return `${this.#prefix}approvaltaken:${tenant}:${id}`;
   }
 
   #offerKey(tenant: string, id: string): string {

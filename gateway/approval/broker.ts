@@ -139,6 +139,11 @@ export class ApprovalBroker {
   #confirming = false;
   /** Approved calls woken here whose send is not known yet: key → what will be confirmed. */
   #sending = new Map<string, Promise<ActedApproval>>();
+  /**
+   * Requests settled here whose confirmation has not landed yet: key → which. Their leases are
+   * renewed with the waiting ones', so a holder that dies before confirming is found (N2-5).
+   */
+  #settledHere = new Map<string, { tenant: string; id: string }>();
 
   constructor(options: ApprovalBrokerOptions = {}) {
     this.store = options.store ?? new MemoryApprovalStore();
@@ -544,6 +549,7 @@ export class ApprovalBroker {
     this.#confirmer = undefined;
     await this.#retryConfirmations();
     this.#unconfirmed.clear();
+    this.#settledHere.clear();
   }
 
   /**
@@ -554,7 +560,11 @@ export class ApprovalBroker {
    */
   #confirm(tenant: string, id: string, acted: ActedApproval): void {
     if (!this.store.markActed) return;
-    this.#retried(takeKey(tenant, id), () => this.store.markActed!(tenant, id, acted));
+    const key = takeKey(tenant, id);
+    this.#retried(key, async () => {
+      await this.store.markActed!(tenant, id, acted);
+      this.#settledHere.delete(key);
+    });
   }
 
   /**
@@ -596,7 +606,10 @@ export class ApprovalBroker {
           // Only this write: a later one for the key (the holder's last word) stays queued.
           if (this.#unconfirmed.get(key) === entry) this.#unconfirmed.delete(key);
         } catch {
-          if (Date.now() > until) this.#unconfirmed.delete(key);
+          if (Date.now() > until) {
+            this.#unconfirmed.delete(key);
+            this.#settledHere.delete(key);
+          }
         }
       }
     } finally {
@@ -638,7 +651,7 @@ export class ApprovalBroker {
   }
 
   async #poll(): Promise<void> {
-    if (this.#waiters.size === 0) {
+    if (this.#waiters.size === 0 && this.#settledHere.size === 0) {
       clearInterval(this.#poller);
       this.#poller = undefined;
       return;
@@ -648,7 +661,7 @@ export class ApprovalBroker {
     try {
       const held = [...this.#waiters].map(([id, w]) => ({ tenant: w.request.tenant, id }));
       await Promise.all([
-        this.store.renew?.(held).catch(() => {}),
+        this.store.renew?.([...held, ...this.#settledHere.values()]).catch(() => {}),
         ...held.map(async ({ tenant, id }) => {
           // An answer offered whose notice was missed is taken here.
           const offer = await this.store.pendingOffer?.(tenant, id).catch(() => undefined);
@@ -712,10 +725,48 @@ export class ApprovalBroker {
     }
   }
 
-  /** Withdraws and records the pending requests of `tenant` whose holder is gone. */
+  /**
+   * Withdraws and records the pending requests of `tenant` whose holder is gone, and settles
+   * what is known of those it took an answer for (or settled) but died before confirming.
+   */
   async #reap(tenant: string): Promise<void> {
     if (!this.store.orphans) return;
     for (const id of await this.store.orphans(tenant)) await this.#withdrawOrphan(tenant, id);
+    for (const id of await this.store.abandoned?.(tenant) ?? []) {
+      await this.#reapAbandoned(tenant, id);
+    }
+  }
+
+  /**
+   * A request its holder settled (its own deadline, or an answer it took) and then died before
+   * confirming what it did: confirmed as what is known (`unknown` for an approval: the call may
+   * have been sent; the request's status otherwise: nothing ran) and recorded, once, by the
+   * broker that reaps it, so `GET` and the audit tell (red team rt-n2 N2-5).
+   */
+  async #reapAbandoned(tenant: string, id: string): Promise<void> {
+    const settled = await this.store.settled(tenant, id);
+    const status = settled?.status ?? "withdrawn";
+    const acted: ActedApproval = {
+      status: status === "approved" ? "unknown" : status,
+      at: Date.now(),
+    };
+    const request = await this.store.reapTaken!(tenant, id, acted);
+    if (!request) return;
+    const note = status === "approved"
+      ? "the replica holding the call died before confirming what it did: whether the call " +
+        "was sent is unknown"
+      : "the replica holding the call died before confirming what it did: the call did not run";
+    const given = settled?.answer;
+    const answer: ApprovalAnswer = given
+      ? {
+        ...given,
+        reason: cutText(
+          given.reason ? `${note}; the answer's reason: ${given.reason}` : note,
+          MAX_APPROVAL_REASON_CHARS,
+        ),
+      }
+      : { approve: false, reason: note, decidedBy: "airlock" };
+    this.#emit(request, { status, decidedAt: settled?.at ?? acted.at, answer });
   }
 
   /**
@@ -748,6 +799,10 @@ export class ApprovalBroker {
     const outcome: ApprovalOutcome = { status: notice.status, decidedAt: notice.at };
     if (notice.answer) outcome.answer = notice.answer;
     this.#emit(waiter.request, outcome);
+    if (this.store.abandoned) {
+      const key = takeKey(notice.tenant, notice.id);
+      this.#settledHere.set(key, { tenant: notice.tenant, id: notice.id });
+    }
     if (notice.status === "approved" && waiter.sent) {
       // Confirmed once the call was sent or stopped before: waking it is not running it.
       this.#confirmOnSend(notice.tenant, notice.id, notice.at, waiter.sent);

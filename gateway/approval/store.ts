@@ -40,9 +40,11 @@ export interface ApprovalOffer {
 /**
  * What became of a call whose request was settled, beyond the request's own statuses:
  * `not_sent` (approved, but the call was stopped before it was sent to its server: the
- * execution ended first, while it waited for a slot or in between; it never reached the server).
+ * execution ended first, while it waited for a slot or in between; it never reached the server);
+ * `unknown` (approved, and the replica holding the call died before confirming what it did:
+ * whether the call was sent is not known; set by the replica that found it gone).
  */
-export type ActedStatus = ApprovalStatus | "not_sent";
+export type ActedStatus = ApprovalStatus | "not_sent" | "unknown";
 
 /**
  * What the replica holding a call did with its request, as it confirms it: the status it acted
@@ -152,6 +154,21 @@ export interface ApprovalStore {
    * withdraws and records them. Optional (one process: a holder never outlives its store).
    */
   orphans?(tenant: string): Promise<string[]>;
+  /**
+   * Settled requests of `tenant` whose holder died before confirming what it did (a shared
+   * store keeps the holder's lease until it confirms): whoever finds them settles what is known
+   * ({@linkcode reapTaken}). Present with `orphans`.
+   */
+  abandoned?(tenant: string): Promise<string[]>;
+  /**
+   * Confirms `acted` for one of {@linkcode abandoned}'s requests, once.
+   * @returns the request when this caller reaped it (it records it), else `undefined`
+   */
+  reapTaken?(
+    tenant: string,
+    id: string,
+    acted: ActedApproval,
+  ): Promise<ApprovalRequest | undefined>;
 }
 
 /** Options of {@linkcode MemoryApprovalStore}. */
