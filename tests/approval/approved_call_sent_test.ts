@@ -4,7 +4,8 @@
  * stopped when the execution ends never reached its server, so the approver is not told
  * `200 approved`, `GET /v1/approvals/{id}` says `acted: not_sent`, and the call's row says it
  * was never sent (not "the server may or may not have acted"). Members: the code returns first,
- * the execution's timeout, the gateway's shutdown; and a call that is sent is `approved`.
+ * the code throws, the execution's timeout, the gateway's shutdown; and a call that is sent is
+ * `approved`.
  * One replica, in-memory approvals: no fault at all.
  */
 
@@ -113,6 +114,32 @@ Deno.test({
         auth("approver"),
       );
       await running;
+      await assertNotSent(gw, id, answer);
+    } finally {
+      await gw.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "an approved call stopped in the slot queue when the code throws is reported not sent",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const gw = await start();
+    try {
+      const running = gw.post("/v1/execute", {
+        code: slotWaitCode(
+          `await new Promise((r) => setTimeout(r, 3000)); throw new Error("the code gives up");`,
+        ),
+      }, auth("agent"));
+      const id = await pendingId(gw);
+      const answer = await gw.post(
+        `/v1/approvals/${id}`,
+        { decision: "approve" },
+        auth("approver"),
+      );
+      assertEquals((await running).body.ok, false);
       await assertNotSent(gw, id, answer);
     } finally {
       await gw.close();
