@@ -12,7 +12,7 @@
 
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import { redactRenderedText, Vault } from "../pii/mod.ts";
+import { JudgedValues, redactLogLine, Vault } from "../pii/mod.ts";
 import {
   type Caller,
   type ExecuteRequest,
@@ -62,7 +62,9 @@ export function streamExecution(
         session: caller.sessionId,
       })
       : new Vault();
-    const redaction = redactionOptions(caller.tenant, vault);
+    // Log events are judged with the objects they render, and hide what earlier lines were
+    // found to hold (red team n1; pii/log_lines.ts).
+    const redaction = { ...redactionOptions(caller.tenant, vault), judged: new JudgedValues() };
     let logEvents = 0;
     const started = Date.now();
     let waiting = 0;
@@ -80,7 +82,7 @@ export function streamExecution(
           if (++logEvents > MAX_LOG_EVENTS) return;
           void send("log", {
             level: entry.level,
-            text: redactRenderedText(entry.text, redaction).text,
+            text: redactLogLine(entry.text, entry.values, redaction).text,
           });
         },
         approvals: {

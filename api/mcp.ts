@@ -19,7 +19,7 @@ import {
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { redactRenderedText } from "../pii/mod.ts";
+import { JudgedValues, type RedactionOptions, redactLogLine } from "../pii/mod.ts";
 import type { LogEntry } from "../sandbox/mod.ts";
 import {
   apiKeyId,
@@ -29,12 +29,14 @@ import {
   GatewayError,
   MAX_CODE_CHARS,
   redactionOptions,
+  type ReplyOutcome,
   safeErrorMessage,
   type SharedMcpSessions,
   type Tenant,
 } from "../gateway/mod.ts";
 import { addMcpSessionMetrics } from "../observability/mod.ts";
-import { mcpApprovalChannel, type SendRequest } from "./mcp_approval.ts";
+import { mcpApprovalChannel, type NoteAsk, replyAnswer, type SendRequest } from "./mcp_approval.ts";
+import { type ForeignReply, isWireId, routeReplies } from "./mcp_replies.ts";
 import { requestIdFrom } from "./request_id.ts";
 import { registerTypeResources } from "./types_resources.ts";
 import { replayInitialize } from "./mcp_shared.ts";
@@ -101,7 +103,7 @@ interface LogMessage {
  */
 function logForwarder(
   minLevel: () => LoggingLevel,
-  redact: (text: string) => string,
+  redact: (entry: LogEntry) => string,
   send: (message: LogMessage) => void,
 ): (entry: LogEntry) => void {
   let sent = 0;
@@ -123,7 +125,7 @@ function logForwarder(
       return;
     }
     sent++;
-    send({ level, logger: LOGGER, data: utf8Cut(redact(entry.text), LOG_NOTIFICATION_MAX_BYTES) });
+    send({ level, logger: LOGGER, data: utf8Cut(redact(entry), LOG_NOTIFICATION_MAX_BYTES) });
   };
 }
 
@@ -230,6 +232,11 @@ export interface McpContext {
    * is that key's; `""` or absent without one.
    */
   keyId?: string;
+  /**
+   * Notes who an approval's elicitation asks, before it is sent, where replies are routed across
+   * replicas (shared sessions; see `mcp_replies.ts`). Absent: replies reach only this server.
+   */
+  noteAsk?: NoteAsk;
 }
 
 /**
@@ -303,19 +310,24 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
     const sessionId = extra.sessionId ?? context.fallbackSessionId;
     // The vault the execution will use (gateway.execute asks for the same one), so a value
     // gets the same placeholder in a notification as in the result.
-    let redaction: ReturnType<typeof redactionOptions> | undefined;
+    // A line is judged with the objects it renders, and hides what the lines before it were
+    // found to hold (red team n1; pii/log_lines.ts).
+    let redaction: RedactionOptions | undefined;
     const forwardLog = logForwarder(
       () => logLevel,
-      (text) => {
-        redaction ??= redactionOptions(
-          context.tenant,
-          gateway.sessionVaults.current({
-            tenant: context.tenant.id,
-            keyId: context.keyId ?? "",
-            session: sessionId,
-          }),
-        );
-        return redactRenderedText(text, redaction).text;
+      (entry) => {
+        redaction ??= {
+          ...redactionOptions(
+            context.tenant,
+            gateway.sessionVaults.current({
+              tenant: context.tenant.id,
+              keyId: context.keyId ?? "",
+              session: sessionId,
+            }),
+          ),
+          judged: new JudgedValues(),
+        };
+        return redactLogLine(entry.text, entry.values, redaction).text;
       },
       (params) =>
         extra.sendNotification({ method: "notifications/message", params }).catch(() => {}),
@@ -346,6 +358,7 @@ export function createMcpServer(gateway: Gateway, context: McpContext): McpServe
             mayApprove: gateway.tenants.mayApprove(context.tenant, context.keyId ?? ""),
           },
           (request) => notify(`waiting for approval of ${request.tool}`),
+          context.noteAsk,
         ),
       };
       const response = await gateway.execute(
@@ -454,8 +467,25 @@ export interface McpTenantSessionStats {
   expired: number;
 }
 
+/**
+ * What became of the client replies that reached this replica for requests it did not send, per
+ * tenant: an approval's answer given to the replica holding the call (`delivered`,
+ * `unconfirmed`), too late (`ended`), matching nothing pending on that session (`unknown`), not
+ * given (`failed`), or not even tried because the tenant already had
+ * {@linkcode MAX_FOREIGN_REPLIES_PER_TENANT} being given (`busy`).
+ */
+export type ForeignReplyOutcome = ReplyOutcome | "busy";
+
+/**
+ * Replies for requests another replica sent that one tenant may have being given at once on this
+ * replica (each may wait seconds for the holder); more are counted `busy` and logged.
+ */
+export const MAX_FOREIGN_REPLIES_PER_TENANT = 32;
+
 /** A snapshot of a {@linkcode McpHttpEndpoint}'s sessions. */
 export interface McpSessionStats {
+  /** Replies for requests this replica did not send, per tenant and outcome, since it started. */
+  replies?: Array<{ tenant: string; outcome: ForeignReplyOutcome; count: number }>;
   /** Open sessions in all. */
   sessions: number;
   /**
@@ -516,6 +546,8 @@ export class McpHttpEndpoint {
   #rebuilding = new Map<string, Promise<HttpSession | undefined>>();
   /** Servers built and not yet closed (see {@linkcode McpSessionStats.servers}). */
   #servers = 0;
+  /** Replies for requests another replica sent: per tenant, being given now and by outcome. */
+  #replies = new Map<string, { giving: number; outcomes: Map<ForeignReplyOutcome, number> }>();
 
   /**
    * @param gateway the gateway to serve
@@ -559,6 +591,9 @@ export class McpHttpEndpoint {
     return {
       sessions: this.#sessions.size,
       servers: this.#servers,
+      replies: [...this.#replies].flatMap(([tenant, r]) =>
+        [...r.outcomes].map(([outcome, count]) => ({ tenant, outcome, count }))
+      ),
       tenants: [...this.#tenants].map(([tenant, t]) => ({
         tenant,
         sessions: t.sessions.size,
@@ -705,10 +740,22 @@ export class McpHttpEndpoint {
       }
       if (transport.sessionId) this.#forget(transport.sessionId, transport);
     };
+    // With shared sessions, a client's reply to an approval's elicitation may reach another
+    // replica: the request is noted in the shared store so that replica gives it to this one.
+    const noteAsk = this.#shared
+      ? (approvalId: string, approver: string) =>
+        transport.sessionId
+          ? this.#gateway.approvals.noteAsked(tenant.id, approvalId, {
+            session: transport.sessionId,
+            approver,
+          })
+          : Promise.resolve(false)
+      : undefined;
     const server = createMcpServer(this.#gateway, {
       tenant,
       fallbackSessionId: crypto.randomUUID(),
       keyId: key,
+      noteAsk,
     });
     this.#servers++;
     try {
@@ -719,7 +766,44 @@ export class McpHttpEndpoint {
     }
     // Every request of the session takes its share of the tenant's rate limit, batches too.
     gateMessages(transport, () => this.#gateway.limiter.take(tenant));
+    // Requests this server sends get ids no other replica uses; replies to other replicas'
+    // requests are given to them (approvals) or counted and logged, never dropped unseen.
+    routeReplies(transport, (reply) => this.#foreignReply(tenant, transport.sessionId, reply));
     return transport;
+  }
+
+  /**
+   * A client's reply that reached this replica for a request it did not send: an approval's
+   * answer is given to the replica holding the call (as the approver it noted, only from the
+   * session it asked); every outcome is counted, and each one not given is logged (no payload).
+   */
+  #foreignReply(tenant: Tenant, session: string | undefined, reply: ForeignReply): void {
+    let replies = this.#replies.get(tenant.id);
+    if (replies === undefined) {
+      replies = { giving: 0, outcomes: new Map() };
+      this.#replies.set(tenant.id, replies);
+    }
+    const r = replies;
+    const done = (outcome: ForeignReplyOutcome) => {
+      r.outcomes.set(outcome, (r.outcomes.get(outcome) ?? 0) + 1);
+      if (outcome === "delivered" || outcome === "unconfirmed") return;
+      this.#gateway.log({
+        level: outcome === "unknown" || outcome === "ended" ? "info" : "warn",
+        msg: "MCP reply for a request this replica did not send",
+        tenant: tenant.id,
+        outcome,
+        error: "error" in reply,
+      });
+    };
+    if (session === undefined || !isWireId(reply.id)) return done("unknown");
+    if (r.giving >= MAX_FOREIGN_REPLIES_PER_TENANT) return done("busy");
+    r.giving++;
+    this.#gateway.approvals.answerReply(
+      tenant.id,
+      session,
+      reply.id,
+      (approver) => replyAnswer(reply, approver),
+    ).then(done, () => done("failed")).finally(() => r.giving--);
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   escapeInvisible,
   MAX_APPROVAL_REASON_CHARS,
 } from "../gateway/mod.ts";
+import { APPROVAL_REPLY_META, type ForeignReply } from "./mcp_replies.ts";
 
 /** Sends a request to the client related to the current tool call (the SDK's `extra.sendRequest`). */
 export type SendRequest = (
@@ -104,6 +105,14 @@ function hiddenNote(request: ApprovalRequest): string[] {
   ];
 }
 
+/**
+ * Notes, before an approval's elicitation is sent, who is asked (the approval's id and the
+ * approver identity its answers carry), so a reply reaching another replica finds the request
+ * (`ApprovalBroker.noteAsked`). Given only where replies are routed (`mcp_replies.ts`): the
+ * elicitation then carries the approval id for the router, which sends it as the JSON-RPC id.
+ */
+export type NoteAsk = (approvalId: string, approver: string) => Promise<unknown>;
+
 /** Who the session is, for {@linkcode mcpApprovalChannel}. */
 export interface McpApprover {
   /** The `sha256:<hex>` of the session's API key; `""` without auth. */
@@ -118,16 +127,18 @@ export interface McpApprover {
  * approvers over `/v1/approvals` (`answersItself: false`), and is "unavailable" only when
  * the tenant has none. Its answers are recorded as `mcp-client:` and the key's fingerprint.
  * @param onAsk called when a request is announced (progress text)
+ * @param noteAsk where replies are routed across replicas (see {@linkcode NoteAsk})
  */
 export function mcpApprovalChannel(
   capabilities: ClientCapabilities | undefined,
   sendRequest: SendRequest,
   who: McpApprover,
   onAsk: (request: ApprovalRequest) => void = () => {},
+  noteAsk?: NoteAsk,
 ): ApprovalChannel {
   const approver = `mcp-client:${approverFingerprint(who.keyId)}`;
   if (who.mayApprove) {
-    const channel = elicitationChannel(capabilities, sendRequest, onAsk, approver);
+    const channel = elicitationChannel(capabilities, sendRequest, onAsk, approver, noteAsk);
     if (channel) return channel;
   }
   return { answersItself: false, ask: (request) => onAsk(request) };
@@ -138,12 +149,14 @@ export function mcpApprovalChannel(
  * answer elicitations.
  * @param onAsk called when a request is put to the client (progress text)
  * @param approver the `decidedBy` of its answers
+ * @param noteAsk where replies are routed across replicas (see {@linkcode NoteAsk})
  */
 export function elicitationChannel(
   capabilities: ClientCapabilities | undefined,
   sendRequest: SendRequest,
   onAsk: (request: ApprovalRequest) => void = () => {},
   approver = "mcp-client",
+  noteAsk?: NoteAsk,
 ): ApprovalChannel | undefined {
   if (!supportsFormElicitation(capabilities)) return undefined;
   return {
@@ -159,6 +172,9 @@ export function elicitationChannel(
       signal.addEventListener("abort", withdraw, { once: true });
       if (signal.aborted) withdraw();
       try {
+        // Noted before it is sent: the reply may come at once, through another replica. Best
+        // effort (the store may be down): the reply then counts only where it was sent from.
+        if (noteAsk) await noteAsk(request.id, approver).catch(() => {});
         const result = await sendRequest(
           {
             method: "elicitation/create",
@@ -166,6 +182,7 @@ export function elicitationChannel(
               mode: "form",
               message: approvalMessage(request),
               requestedSchema: APPROVAL_FORM,
+              ...(noteAsk ? { _meta: { [APPROVAL_REPLY_META]: request.id } } : {}),
             },
           },
           ElicitResultSchema,
@@ -205,4 +222,22 @@ export function answerOf(result: ElicitResult, decidedBy = "mcp-client"): Approv
     answer.reason = content.reason.slice(0, MAX_APPROVAL_REASON_CHARS);
   }
   return answer;
+}
+
+/**
+ * A client's reply to an approval elicitation as an answer of `decidedBy`, as the replica that
+ * sent it would take it: a result is read as {@linkcode answerOf} reads it; an error, or a result
+ * that is not an elicitation result, is a denial (the client did not answer the request).
+ */
+export function replyAnswer(reply: ForeignReply, decidedBy: string): ApprovalAnswer {
+  if ("result" in reply) {
+    const parsed = ElicitResultSchema.safeParse(reply.result);
+    if (parsed.success) return answerOf(parsed.data, decidedBy);
+  }
+  return {
+    approve: false,
+    reason: "the approver's client did not answer the request",
+    scope: "call",
+    decidedBy,
+  };
 }

@@ -7,8 +7,10 @@
 
 import {
   detokenizeValue,
+  JudgedValues,
   mergeCounts,
   redactKeyedText,
+  redactLogLine,
   redactRenderedText,
   redactValueAsync,
   retokenizeValueAsync,
@@ -20,6 +22,7 @@ import type { ToolInfo, UpstreamManager } from "../upstream/mod.ts";
 import { generatePrelude, type NameMap, selectTools, type ToolIndex } from "../wrappers/mod.ts";
 import { ToolBridge, type ToolCallRecord, type ToolSearchHit } from "./bridge.ts";
 import { type ApprovalBroker, type ApprovalChannel, approvalGate } from "./approval/mod.ts";
+import { type CallJournal, journaledSend, journaledSpeculation } from "./call_journal.ts";
 import { runPrepared } from "./code_prep.ts";
 import type { Config } from "./config.ts";
 import { GatewayError } from "./errors.ts";
@@ -28,6 +31,7 @@ import type { Tenant } from "./tenants.ts";
 import type { Speculation, UnusedPrefetch } from "./speculation/mod.ts";
 import { type OpenVault, renamePlaceholders } from "./session_vaults.ts";
 import { originInCode } from "./value_origin.ts";
+import { hideJudgedValues } from "./judged_response.ts";
 import {
   type CheckDeclarations,
   type CheckOutcome,
@@ -132,6 +136,12 @@ export interface PipelineDeps {
   onUnusedPrefetches?: (unused: UnusedPrefetch[]) => void;
   /** Holds calls that wait for a person (see `gateway/approval/`). */
   approvals?: ApprovalBroker;
+  /**
+   * The execution's write-ahead journal: told of every upstream send (the code's calls and
+   * prefetches) as it is made, so the audit holds it even if the process dies before the
+   * execution ends. None: only the final record is written.
+   */
+  journal?: CallJournal;
   /** The type checker for `check: true` (without it, checks are skipped). */
   typeCheck?: {
     checker(): TypeChecker;
@@ -286,17 +296,32 @@ async function executeWith(
       limit: MAX_RESTORED_CHARS,
       remaining: MAX_RESTORED_CHARS,
     }) as Record<string, unknown>;
+  // Every upstream send of the execution passes here, journaled as it is made.
+  const send = (
+    server: string,
+    name: string,
+    args: Record<string, unknown>,
+    signal: AbortSignal,
+    prefetch: boolean,
+  ) =>
+    journaledSend(
+      deps.journal,
+      server,
+      name,
+      prefetch,
+      () =>
+        deps.upstream.callTool(server, name, args, {
+          timeoutMs: deps.config.sandbox.toolTimeoutMs,
+          signal,
+          owner: tenant.id,
+        }),
+    );
   const callTool = (
     server: string,
     name: string,
     args: Record<string, unknown>,
     signal: AbortSignal,
-  ) =>
-    deps.upstream.callTool(server, name, args, {
-      timeoutMs: deps.config.sandbox.toolTimeoutMs,
-      signal,
-      owner: tenant.id,
-    });
+  ) => send(server, name, args, signal, false);
   const gate = approvalGate(
     deps.approvals,
     caller,
@@ -332,7 +357,7 @@ async function executeWith(
       return tool ? gate!.needsApproval(tool) : false;
     },
     callTool: (server, name, args, signal) =>
-      late.bridge!.withSlot(server, signal, () => callTool(server, name, args, signal)),
+      late.bridge!.withSlot(server, signal, () => send(server, name, args, signal, true)),
     budget: () => late.bridge!.takePrefetch(),
     restorePii,
   });
@@ -352,7 +377,8 @@ async function executeWith(
       : undefined,
     restorePii,
     retokenize: retokenizeValueAsync,
-    speculation,
+    // A call served from a prefetch is the code's call: its journaled row says so.
+    speculation: journaledSpeculation(speculation, deps.journal),
     approve: gate && ((tool, args, context) => gate.check(tool, args, context)),
     maxCalls: deps.config.sandbox.maxToolCalls,
     maxConcurrentPerServer: deps.config.sandbox.maxConcurrentCallsPerServer,
@@ -393,7 +419,11 @@ async function executeWith(
     gate?.close();
   }
 
-  const redaction = redactionOptions(tenant, vault, origin);
+  // Every value judged anywhere in the response is remembered, and hidden wherever else it
+  // appears in it once all is redacted (red team n1: a password hidden in the result was raw
+  // in a log line; `hideJudgedValues`).
+  const judged = new JudgedValues();
+  const redaction = { ...redactionOptions(tenant, vault, origin), judged };
   let counts: RedactionCounts = {};
   // Log lines and error texts may render values (an inspected object, JSON in a message):
   // escapes there would hide a value from the detectors.
@@ -402,9 +432,15 @@ async function executeWith(
     counts = mergeCounts(counts, out.counts);
     return out.text;
   };
+  // A console line is judged with the objects it renders, as the result would be.
+  const redactLog = (entry: LogEntry) => {
+    const out = redactLogLine(entry.text, entry.values, redaction);
+    counts = mergeCounts(counts, out.counts);
+    return out.text;
+  };
   const response: ExecuteResponse = {
     ok: run.ok,
-    logs: run.logs.map((l) => ({ level: l.level, text: redact(l.text) })),
+    logs: run.logs.map((l) => ({ level: l.level, text: redactLog(l) })),
     tools: {
       injected: selected.map((t) => t.id),
       calls: recordedCalls(bridge, deps, redaction, (c) => counts = mergeCounts(counts, c)),
@@ -427,6 +463,7 @@ async function executeWith(
     response.error = { ...run.error, message: redact(run.error.message) };
     if (run.error.stack) response.error.stack = redact(run.error.stack);
   }
+  counts = mergeCounts(counts, hideJudgedValues(response, judged, redaction));
   response.redactions = counts as Record<string, number>;
   response.stats.durationMs = round(performance.now() - started);
   return response;

@@ -42,6 +42,7 @@ import {
   codeHasherFor,
   createGatewayMetrics,
   dropToolSeries,
+  ExecutionJournal,
   type GatewayMetrics,
   observeExecution,
   PostgresAuditLog,
@@ -435,6 +436,16 @@ export class Gateway {
     return this.#typeChecker;
   }
 
+  /**
+   * Writes one structured event to the gateway's log (the `logger` option; JSON lines on stderr
+   * by default), for the interfaces over it (`api/`). Never throws; carries no payloads.
+   */
+  log(event: Record<string, unknown>): void {
+    try {
+      this.#log(event);
+    } catch { /* logging never fails a request */ }
+  }
+
   /** The naming of the current catalogue (rebuilt when it changes). */
   names(): NameMap {
     this.#names ??= buildNameMap(this.upstream.catalogue(), Object.keys(this.config.servers));
@@ -554,6 +565,14 @@ export class Gateway {
 
   #run(request: ExecuteRequest, caller: Caller, startedAt: Date): Promise<ExecuteResponse> {
     let unused: UnusedPrefetch[] = [];
+    let codeHash: string | undefined;
+    const hash = () => codeHash ??= this.#codeHasher.hash(request.code);
+    const journal = this.#journal(caller, startedAt, hash);
+    const record = (response: ExecuteResponse, errorKind?: string) => {
+      // The final record replaces what was written ahead: nothing more is.
+      journal?.finish();
+      return this.#record(startedAt, caller, hash(), response, errorKind, unused);
+    };
     return executeCode(
       {
         config: this.config,
@@ -582,6 +601,7 @@ export class Gateway {
         sessionKey: JSON.stringify([caller.tenant.id, caller.keyId ?? "", caller.sessionId]),
         onUnusedPrefetches: (list) => unused = list,
         approvals: this.approvals,
+        journal,
         typeCheck: {
           checker: () => this.typeChecker(),
           declarations: this.#checkDeclarations,
@@ -596,28 +616,36 @@ export class Gateway {
       caller,
     ).then(async (response) => {
       // Queued, not written here: only a full audit queue makes the response wait.
-      await this.#record(startedAt, caller, request, response, undefined, unused);
+      await record(response);
       return response;
     }, async (error) => {
-      if (error instanceof ExecutionFailure || unused.length > 0) {
+      if (error instanceof ExecutionFailure || unused.length > 0 || (journal?.sends ?? 0) > 0) {
         // The execution failed inside the gateway after its tool calls (or prefetches) reached
         // upstream servers: they are audited and counted even though the caller gets an error.
+        // Without the bridge's records, the journal's are the calls (its prefetches not used
+        // are in `unused`), and their row must not stay `running`.
         const cause = error instanceof ExecutionFailure ? error.cause : error;
         this.#log({ level: "error", msg: "execution failed", error: String(cause) });
-        await this.#record(
-          startedAt,
-          caller,
-          request,
+        const calls = error instanceof ExecutionFailure
+          ? error.calls
+          : (journal?.calls() ?? []).filter((c) => c.speculation !== "unused").map((c) => ({
+            tool: c.tool,
+            ms: c.ms,
+            ok: c.ok,
+            // Still unanswered: the bridge has ended it at its server (`cancelled`).
+            outcome: c.outcome === "sent" ? "cancelled" as const : c.outcome,
+            ...(c.speculation === "prefetched" ? { prefetched: true as const } : {}),
+          }));
+        await record(
           {
             ok: false,
             logs: [],
             error: { kind: "runtime", message: "internal" },
-            tools: { injected: [], calls: error instanceof ExecutionFailure ? error.calls : [] },
+            tools: { injected: [], calls },
             redactions: error instanceof ExecutionFailure ? error.redactions : {},
             stats: { durationMs: Date.now() - startedAt.getTime(), sandboxMs: 0, warm: false },
           },
           (cause as { kind?: string } | undefined)?.kind ?? "internal",
-          unused,
         );
         throw error instanceof ExecutionFailure ? error.cause : error;
       }
@@ -633,7 +661,7 @@ export class Gateway {
   #record(
     time: Date,
     caller: Caller,
-    request: ExecuteRequest,
+    codeHash: string,
     response: ExecuteResponse,
     errorKind?: string,
     unused: UnusedPrefetch[] = [],
@@ -644,7 +672,7 @@ export class Gateway {
       tenant: caller.tenant.id,
       requestId: caller.requestId,
       transport: caller.transport ?? "http",
-      codeHash: this.#codeHasher.hash(request.code),
+      codeHash,
       ok: response.ok,
       durationMs: response.stats.durationMs,
       sandboxMs: response.stats.sandboxMs,
@@ -691,6 +719,31 @@ export class Gateway {
       calls: record.calls.length,
     });
     return queued;
+  }
+
+  /**
+   * The write-ahead journal of one execution (see `observability/execution_journal.ts`), or
+   * undefined when the audit takes no progress: each upstream send is queued to the audit as
+   * it is made, so a replica killed before the execution ends leaves it on the record.
+   */
+  #journal(caller: Caller, time: Date, codeHash: () => string): ExecutionJournal | undefined {
+    const sink = this.auditSink;
+    if (!sink?.enqueueProgress || caller.executionId === undefined) return undefined;
+    return new ExecutionJournal({
+      executionId: caller.executionId,
+      time: time.toISOString(),
+      tenant: caller.tenant.id,
+      requestId: caller.requestId,
+      transport: caller.transport ?? "http",
+      codeHash,
+    }, (source) => {
+      try {
+        sink.enqueueProgress!(source);
+      } catch (error) {
+        // Closed: the final record (written at the drain, or lost and counted) says it all.
+        this.#log({ level: "error", msg: "audit progress not queued", error: String(error) });
+      }
+    });
   }
 
   /** Audits and counts one settled approval request; never fails the call. */

@@ -8,6 +8,7 @@
 
 export {
   type ApprovalAnswer,
+  type ApprovalAsk,
   ApprovalBroker,
   type ApprovalChannel,
   type ApprovalOutcome,
@@ -21,6 +22,7 @@ export {
   MAX_APPROVAL_ARGUMENT_CHARS,
   MAX_APPROVAL_REASON_CHARS,
   MemoryApprovalStore,
+  type ReplyOutcome,
 } from "./approval/mod.ts";
 export {
   type ApprovalConfig,

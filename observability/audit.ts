@@ -11,17 +11,28 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { AuditSink } from "./audit_sink.ts";
+import { type AuditProgress, isProgressSource, type ProgressSource } from "./audit_progress.ts";
 import { cutText, storableText } from "./audit_text.ts";
 import { WriteBehind, type WriteBehindStats } from "./write_behind.ts";
 
 /** One execution, as audited. Never holds the result value, logs or code text. */
 export interface AuditRecord {
   /**
+   * Set on an execution whose final record is not written: `running` while it runs, and
+   * forever when its replica was killed before it ended (SIGKILL, OOM, node loss). Its `calls`
+   * are the upstream sends written ahead ({@linkcode AuditProgress}): each has `outcome`
+   * `sent` (the server may or may not have acted), `ok` or `error`, and no error text; `ok` is
+   * false and `durationMs` the time up to the last write. Absent on a finished execution (and
+   * ignored in what is given to {@linkcode AuditLog.record}: a final record is finished).
+   */
+  status?: "running";
+  /**
    * The execution's id: a random UUID the gateway draws when the execution starts, the one
    * its approval requests carry (`ApprovalAuditRecord.executionId`, the SSE `approval`
    * events). A log stores one execution once per id: the same record given again (a batch
-   * written again after the answer to its COMMIT was lost) adds nothing. Absent: the log draws
-   * one when it takes the record. At most 64 UTF-16 units are stored.
+   * written again after the answer to its COMMIT was lost) adds nothing, and a final record
+   * replaces the row written ahead while it ran (`status` `running`), calls and all. Absent:
+   * the log draws one when it takes the record. At most 64 UTF-16 units are stored.
    */
   executionId?: string;
   /** ISO 8601 start time. */
@@ -71,7 +82,10 @@ export interface AuditOptions {
   retentionDays?: number;
   /** The clock used for pruning (tests). */
   now?: () => Date;
-  /** Queued records ({@linkcode AuditLog.enqueue}) held before pushes wait (default 10,000). */
+  /**
+   * Queued records ({@linkcode AuditLog.enqueue}, one progress entry per running execution)
+   * held before pushes wait (default 10,000).
+   */
   maxPending?: number;
   /** A queued batch could not be written; `count` executions are not on the record. */
   onWriteError?: (error: unknown, count: number) => void;
@@ -156,6 +170,9 @@ const MIGRATIONS = [
    CREATE UNIQUE INDEX executions_execution_id ON executions(execution_id);
    CREATE UNIQUE INDEX tool_calls_seq ON tool_calls(execution_id, seq);
    DROP INDEX IF EXISTS tool_calls_execution;`,
+  // `running` on a row written ahead while its execution runs (red team n2, N2-2); NULL once
+  // the final record replaced it, and on every row written before.
+  `ALTER TABLE executions ADD COLUMN status TEXT;`,
 ];
 
 /**
@@ -199,6 +216,7 @@ const MAX_SPECULATION_CHARS = 16;
 interface ExecutionRow {
   id: number;
   execution_id: string | null;
+  status: string | null;
   time: string;
   tenant: string;
   request_id: string;
@@ -223,7 +241,8 @@ interface CallRow {
 
 /**
  * The execution audit log. `record` is one short local transaction; `enqueue` queues the
- * record and writes it with others in one transaction a few milliseconds later.
+ * record and writes it with others in one transaction a few milliseconds later, and so does
+ * `enqueueProgress` with a running execution's upstream sends (written ahead).
  */
 export class AuditLog implements AuditSink {
   /** Always `sqlite`. */
@@ -235,7 +254,10 @@ export class AuditLog implements AuditSink {
   readonly #insertCall: StatementSync;
   readonly #deleteBefore: StatementSync;
   readonly #selectCalls: StatementSync;
-  readonly #queue: WriteBehind<AuditRecord>;
+  readonly #queue: WriteBehind<AuditRecord | ProgressSource>;
+  readonly #upsertProgress: StatementSync;
+  readonly #upsertProgressCall: StatementSync;
+  readonly #deleteCalls: StatementSync;
   readonly #insertApproval: StatementSync;
   readonly #deleteApprovalsBefore: StatementSync;
   #timers = new Set<ReturnType<typeof setInterval>>();
@@ -246,27 +268,61 @@ export class AuditLog implements AuditSink {
     this.#retentionMs = (options.retentionDays ?? 30) * DAY_MS;
     this.#now = options.now ?? (() => new Date());
     const onWriteError = options.onWriteError ?? (() => {});
-    this.#queue = new WriteBehind((batch) => {
+    this.#queue = new WriteBehind((queued) => {
+      // A running execution's snapshot is taken now: every change since it was queued.
+      const batch: Array<AuditRecord | AuditProgress> = [];
+      for (const entry of queued) {
+        const row = isProgressSource(entry) ? entry.takeProgress() : entry;
+        if (row) batch.push(row);
+      }
+      if (batch.length === 0) return;
+      // Only executions count as records (lost, failed); a snapshot is a step on the way.
+      const records = (rows: Array<AuditRecord | AuditProgress>) =>
+        rows.filter((row) => "ok" in row).length;
       try {
-        this.recordMany(batch);
+        this.#writeMany(batch);
       } catch (error) {
-        if (this.#closed) return onWriteError(error, batch.length);
+        if (this.#closed) return onWriteError(error, records(batch));
         // One bad record must not take its batch with it: the rest are written one by one.
         for (const entry of batch) {
           try {
-            this.recordMany([entry]);
+            this.#writeMany([entry]);
           } catch (error) {
-            onWriteError(error, 1);
+            onWriteError(error, records([entry]));
           }
         }
       }
-    }, { maxPending: options.maxPending });
-    // An execution already stored (its id) is left as it is, with its calls.
+    }, { maxPending: options.maxPending, counted: (entry) => !isProgressSource(entry) });
+    // A final record replaces the row written ahead for its execution (and its calls); an
+    // execution stored finished already (its id) is left as it is, with its calls.
     this.#insertExecution = db.prepare(
       `INSERT INTO executions (execution_id, time, tenant, request_id, transport, code_hash,
-         ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (execution_id) DO NOTHING`,
+         ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions, status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+       ON CONFLICT (execution_id) DO UPDATE SET time = excluded.time,
+         request_id = excluded.request_id, transport = excluded.transport,
+         code_hash = excluded.code_hash, ok = excluded.ok, error_kind = excluded.error_kind,
+         duration_ms = excluded.duration_ms, sandbox_ms = excluded.sandbox_ms,
+         tools_injected = excluded.tools_injected, redactions = excluded.redactions,
+         status = NULL
+       WHERE executions.status = 'running' AND executions.tenant = excluded.tenant
+       RETURNING id`,
+    );
+    this.#deleteCalls = db.prepare("DELETE FROM tool_calls WHERE execution_id = ?");
+    // A row written ahead: created running, or kept running; a finished row is not touched.
+    this.#upsertProgress = db.prepare(
+      `INSERT INTO executions (execution_id, time, tenant, request_id, transport, code_hash,
+         ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions, status)
+       VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?, 0, '[]', '{}', 'running')
+       ON CONFLICT (execution_id) DO UPDATE SET duration_ms = excluded.duration_ms
+       WHERE executions.status = 'running' AND executions.tenant = excluded.tenant
+       RETURNING id`,
+    );
+    this.#upsertProgressCall = db.prepare(
+      `INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, outcome, error, speculation)
+       VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+       ON CONFLICT (execution_id, seq) DO UPDATE SET tool = excluded.tool, ms = excluded.ms,
+         ok = excluded.ok, outcome = excluded.outcome, speculation = excluded.speculation`,
     );
     this.#insertCall = db.prepare(
       "INSERT INTO tool_calls (execution_id, seq, tool, ms, ok, outcome, error, speculation)" +
@@ -338,6 +394,11 @@ export class AuditLog implements AuditSink {
    *   the write fails
    */
   recordMany(entries: readonly AuditRecord[]): void {
+    this.#writeMany(entries);
+  }
+
+  /** {@linkcode recordMany}, progress snapshots included (in order, one transaction). */
+  #writeMany(entries: ReadonlyArray<AuditRecord | AuditProgress>): void {
     if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
     const times = entries.map((entry) => {
       const time = new Date(entry.time);
@@ -349,7 +410,9 @@ export class AuditLog implements AuditSink {
     });
     this.#db.exec("BEGIN");
     try {
-      entries.forEach((entry, i) => this.#insert(entry, times[i]));
+      entries.forEach((entry, i) =>
+        "ok" in entry ? this.#insert(entry, times[i]) : this.#progress(entry, times[i])
+      );
       this.#db.exec("COMMIT");
     } catch (error) {
       this.#db.exec("ROLLBACK");
@@ -373,6 +436,17 @@ export class AuditLog implements AuditSink {
     return this.#queue.push(entry);
   }
 
+  /**
+   * Queues a running execution's journal: a snapshot of its changes is taken and written with
+   * the next batch ({@linkcode ProgressSource}). Never waits: when the queue is full the entry
+   * waits for room by itself (at most one per running execution).
+   * @throws AuditError `audit_write` when the log is closed
+   */
+  enqueueProgress(source: ProgressSource): void {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    this.#queue.push(source);
+  }
+
   /** Writes every queued record now (synchronously: SQLite writes are). */
   flushQueue(): void {
     if (!this.#closed) this.#queue.flushSync();
@@ -385,7 +459,7 @@ export class AuditLog implements AuditSink {
 
   #insert(record: AuditRecord, time: string): void {
     const entry = storableRecord(record);
-    const { changes, lastInsertRowid } = this.#insertExecution.run(
+    const inserted = this.#insertExecution.get(
       entry.executionId ?? crypto.randomUUID(),
       time,
       entry.tenant,
@@ -399,11 +473,14 @@ export class AuditLog implements AuditSink {
       JSON.stringify(entry.toolsInjected),
       JSON.stringify(entry.redactions),
     );
-    // Stored already, calls and all (one transaction wrote them).
-    if (Number(changes) === 0) return;
+    // Stored finished already, calls and all (one transaction wrote them).
+    if (inserted === undefined) return;
+    const id = (inserted as { id: number }).id;
+    // The rows written ahead go: the final record says what became of each call.
+    this.#deleteCalls.run(id);
     entry.calls.forEach((call, seq) => {
       this.#insertCall.run(
-        lastInsertRowid,
+        id,
         seq,
         call.tool,
         call.ms,
@@ -413,6 +490,33 @@ export class AuditLog implements AuditSink {
         call.speculation ?? null,
       );
     });
+  }
+
+  /** Writes one progress snapshot: the running row and the calls that changed. */
+  #progress(snapshot: AuditProgress, time: string): void {
+    const entry = storableProgress(snapshot);
+    const row = this.#upsertProgress.get(
+      entry.executionId,
+      time,
+      entry.tenant,
+      entry.requestId,
+      entry.transport,
+      entry.codeHash,
+      entry.durationMs,
+    ) as { id: number } | undefined;
+    // Finished meanwhile: the final record holds the calls.
+    if (row === undefined) return;
+    for (const call of entry.calls) {
+      this.#upsertProgressCall.run(
+        row.id,
+        call.seq,
+        call.tool,
+        call.ms,
+        call.ok ? 1 : 0,
+        call.outcome,
+        call.speculation ?? null,
+      );
+    }
   }
 
   /**
@@ -535,6 +639,7 @@ export class AuditLog implements AuditSink {
       ...(call.speculation === null ? {} : { speculation: call.speculation }),
     }));
     return {
+      ...(row.status === "running" ? { status: "running" as const } : {}),
       ...(row.execution_id === null ? {} : { executionId: row.execution_id }),
       time: row.time,
       tenant: row.tenant,
@@ -593,6 +698,26 @@ export function storableRecord(entry: AuditRecord): AuditRecord {
     })),
     // fromEntries: a type named `__proto__` is a key like any other, not a prototype.
     redactions: Object.fromEntries(redactions),
+  };
+}
+
+/**
+ * What both audit logs store of a progress snapshot: texts made storable and cut as
+ * {@linkcode storableRecord} cuts them. `snapshot` is not changed.
+ */
+export function storableProgress(snapshot: AuditProgress): AuditProgress {
+  return {
+    executionId: storableText(snapshot.executionId.slice(0, MAX_ID_CHARS)),
+    time: snapshot.time,
+    tenant: storableText(snapshot.tenant),
+    requestId: storableText(snapshot.requestId),
+    transport: storableText(snapshot.transport) as AuditProgress["transport"],
+    codeHash: storableText(snapshot.codeHash),
+    durationMs: snapshot.durationMs,
+    calls: snapshot.calls.map((call) => ({
+      ...call,
+      tool: storableText(call.tool.slice(0, MAX_TOOL_CHARS)),
+    })),
   };
 }
 

@@ -7,8 +7,9 @@
  * Records are queued (at most `maxQueue`) and written in batches in the background, retried
  * with backoff while the database is unreachable. A retried batch stores nothing twice, even
  * when its COMMIT went through and only the answer was lost: an execution row is keyed by the
- * gateway's execution id (`ON CONFLICT DO NOTHING`; its calls were committed with it), an
- * approval by its id. What a tenant or an upstream server puts into a record cannot stop the
+ * gateway's execution id (a finished row is left as it is; its calls were committed with it),
+ * an approval by its id. A running execution's upstream sends are written ahead (a row with
+ * `status` `running`, see `audit_progress.ts`) and its final record replaces them. What a tenant or an upstream server puts into a record cannot stop the
  * others: texts are stored as both logs store them (`storableRecord`:
  * U+0000 and lone surrogates become U+FFFD), call rows go in statements of at most 4,096
  * (PostgreSQL binds at most 65,535 parameters), and a batch PostgreSQL refuses for its values
@@ -27,9 +28,11 @@ import {
   AuditError,
   type AuditRecord,
   storableApproval,
+  storableProgress,
   storableRecord,
 } from "./audit.ts";
 import type { AuditSink } from "./audit_sink.ts";
+import { type AuditProgress, isProgressSource, type ProgressSource } from "./audit_progress.ts";
 import { refusedRecord } from "./audit_postgres_refusal.ts";
 import type { WriteBehindStats } from "./write_behind.ts";
 
@@ -120,6 +123,9 @@ const MIGRATIONS = [
    CREATE UNIQUE INDEX airlock_executions_execution_id ON airlock_executions(execution_id);
    CREATE UNIQUE INDEX airlock_tool_calls_seq ON airlock_tool_calls(execution_id, seq);
    DROP INDEX IF EXISTS airlock_tool_calls_execution;`,
+  // `running` on a row written ahead while its execution runs (red team n2, N2-2); NULL once
+  // the final record replaced it, and on every row written before (no table rewrite).
+  `ALTER TABLE airlock_executions ADD COLUMN status TEXT;`,
 ];
 
 /** An approval waiting in the write queue beside executions. */
@@ -127,11 +133,22 @@ interface QueuedApproval {
   approval: ApprovalAuditRecord;
 }
 
+/**
+ * A running execution's snapshot, taken from its {@linkcode ProgressSource} when its batch was
+ * first tried (kept for the retries); `undefined`: it had nothing to write.
+ */
+interface QueuedProgress {
+  progress: AuditProgress | undefined;
+}
+
+type Queued = AuditRecord | QueuedApproval | ProgressSource | QueuedProgress;
+
 type Sql = ReturnType<typeof postgres>;
 
 interface ExecutionRow {
   id: string;
   execution_id: string | null;
+  status: string | null;
   time: Date;
   tenant: string;
   request_id: string;
@@ -156,7 +173,7 @@ export class PostgresAuditLog implements AuditSink {
   readonly #maxQueue: number;
   readonly #batchSize: number;
   readonly #onError: (message: string, lost?: number) => void;
-  #queue: Array<AuditRecord | QueuedApproval> = [];
+  #queue: Queued[] = [];
   #writing: Promise<void> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
@@ -303,7 +320,18 @@ export class PostgresAuditLog implements AuditSink {
     }));
   }
 
-  #enqueue(entry: AuditRecord | QueuedApproval): Promise<void> | undefined {
+  /**
+   * Queues a running execution's journal: a snapshot of its changes is taken and written with
+   * the next batch ({@linkcode ProgressSource}). Never waits: when the queue is full the entry
+   * waits for room by itself (at most one per running execution).
+   * @throws AuditError `audit_write` when the log is closed
+   */
+  enqueueProgress(source: ProgressSource): void {
+    if (this.#closed) throw new AuditError("audit_write", "the audit log is closed");
+    this.#enqueue(source);
+  }
+
+  #enqueue(entry: Queued): Promise<void> | undefined {
     if (this.#queue.length < this.#maxQueue && this.#waiting.length === 0) {
       this.#queue.push(entry);
       this.#kick();
@@ -389,6 +417,7 @@ export class PostgresAuditLog implements AuditSink {
     >`SELECT execution_id, tool, ms, ok, outcome, error, speculation FROM airlock_tool_calls
       WHERE execution_id IN ${sql(ids)} ORDER BY execution_id, seq`;
     return rows.map((row) => ({
+      ...(row.status === "running" ? { status: "running" as const } : {}),
       ...(row.execution_id === null ? {} : { executionId: row.execution_id }),
       time: new Date(row.time).toISOString(),
       tenant: row.tenant,
@@ -422,10 +451,11 @@ export class PostgresAuditLog implements AuditSink {
     // Waiting callers are let go (their records are counted as not written, not lost silently).
     const waiting = this.#waiting.length;
     for (const admit of this.#waiting.splice(0)) admit();
-    if (this.#queue.length > 0) {
+    const lost = this.#queue.filter(isRecord).length;
+    if (lost > 0) {
       this.#onError(
-        `audit closed with ${this.#queue.length} records not written (${waiting} waited for room)`,
-        this.#queue.length,
+        `audit closed with ${lost} records not written (${waiting} waited for room)`,
+        lost,
       );
     }
     await this.#sql.end({ timeout: 2 }).catch(() => {});
@@ -444,6 +474,12 @@ export class PostgresAuditLog implements AuditSink {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#closed) {
       const batch = this.#queue.slice(0, this.#batchSize);
+      // Running executions' snapshots are taken now, once: a retry writes the same one.
+      batch.forEach((entry, i) => {
+        if (isProgressSource(entry)) {
+          batch[i] = this.#queue[i] = { progress: entry.takeProgress() };
+        }
+      });
       try {
         await this.#write(batch);
         this.#done(batch.length);
@@ -466,10 +502,13 @@ export class PostgresAuditLog implements AuditSink {
     }
   }
 
-  /** The first `count` queued records are done with: written, or refused and counted. */
-  #done(count: number, written = count): void {
-    this.#queue.splice(0, count);
-    this.#written += written;
+  /**
+   * The first `count` queued records are done with: written (`written`: whether they count as
+   * such), or refused and counted. Progress snapshots are not records of their own.
+   */
+  #done(count: number, written = true): void {
+    const done = this.#queue.splice(0, count);
+    if (written) this.#written += done.filter(isRecord).length;
     this.#failures = 0;
     this.#admit();
   }
@@ -479,10 +518,14 @@ export class PostgresAuditLog implements AuditSink {
    * (PostgreSQL's message may quote them; the SQLSTATE does not), and not retried, so that
    * it cannot hold up the records behind it.
    */
-  #setAside(entry: AuditRecord | QueuedApproval, error: unknown): void {
-    this.#refused++;
-    this.#done(1, 0);
-    const what = "approval" in entry ? "approval" : "execution";
+  #setAside(entry: Queued, error: unknown): void {
+    if (isRecord(entry)) this.#refused++;
+    this.#done(1, false);
+    const what = "approval" in entry
+      ? "approval"
+      : "progress" in entry
+      ? "running execution"
+      : "execution";
     const code = (error as { code?: unknown }).code;
     this.#onError(
       `audit write failed: PostgreSQL refused one ${what} record (${
@@ -507,9 +550,15 @@ export class PostgresAuditLog implements AuditSink {
     }, delay);
   }
 
-  async #write(batch: Array<AuditRecord | QueuedApproval>): Promise<void> {
+  async #write(batch: Queued[]): Promise<void> {
     await this.#sql.begin(async (tx) => {
       for (const queued of batch) {
+        // Taken in #drain before any write; one with nothing to write is skipped.
+        if (isProgressSource(queued)) continue;
+        if ("progress" in queued) {
+          if (queued.progress) await writeProgressRows(tx, this.replica, queued.progress);
+          continue;
+        }
         if ("approval" in queued) {
           const a = storableApproval(queued.approval);
           await tx`
@@ -530,12 +579,21 @@ export class PostgresAuditLog implements AuditSink {
             ${entry.tenant}, ${entry.requestId}, ${entry.transport}, ${entry.codeHash},
             ${entry.ok}, ${entry.errorKind ?? null}, ${entry.durationMs}, ${entry.sandboxMs},
             ${tx.json(entry.toolsInjected)}, ${tx.json(entry.redactions)})
-          ON CONFLICT (execution_id) DO NOTHING
+          ON CONFLICT (execution_id) DO UPDATE SET time = EXCLUDED.time,
+            replica = EXCLUDED.replica, request_id = EXCLUDED.request_id,
+            transport = EXCLUDED.transport, code_hash = EXCLUDED.code_hash, ok = EXCLUDED.ok,
+            error_kind = EXCLUDED.error_kind, duration_ms = EXCLUDED.duration_ms,
+            sandbox_ms = EXCLUDED.sandbox_ms, tools_injected = EXCLUDED.tools_injected,
+            redactions = EXCLUDED.redactions, status = NULL
+          WHERE airlock_executions.status = 'running'
+            AND airlock_executions.tenant = EXCLUDED.tenant
           RETURNING id`;
-        // Stored already, calls and all (one transaction wrote them): an earlier attempt
-        // committed, and only its answer was lost.
+        // Stored finished already, calls and all (one transaction wrote them): an earlier
+        // attempt committed, and only its answer was lost.
         if (inserted.length === 0) continue;
         const id = inserted[0].id;
+        // The rows written ahead while it ran go: the final record says what became of each.
+        await tx`DELETE FROM airlock_tool_calls WHERE execution_id = ${id}`;
         for (let from = 0; from < entry.calls.length; from += CALL_ROWS_PER_INSERT) {
           const rows = entry.calls.slice(from, from + CALL_ROWS_PER_INSERT).map((call, i) => ({
             execution_id: id,
@@ -553,6 +611,51 @@ export class PostgresAuditLog implements AuditSink {
         }
       }
     });
+  }
+}
+
+/** Whether a queued entry is a record of its own (an execution or an approval), not progress. */
+function isRecord(entry: Queued): boolean {
+  return !isProgressSource(entry) && !("progress" in entry);
+}
+
+/**
+ * Writes one progress snapshot in `tx`: the running row (created, or its duration moved on)
+ * and the calls that changed, upserted by position. A finished row is not touched.
+ */
+async function writeProgressRows(
+  tx: postgres.TransactionSql,
+  replica: string,
+  snapshot: AuditProgress,
+): Promise<void> {
+  const p = storableProgress(snapshot);
+  const row = await tx<Array<{ id: string }>>`
+    INSERT INTO airlock_executions (execution_id, time, replica, tenant, request_id, transport,
+      code_hash, ok, error_kind, duration_ms, sandbox_ms, tools_injected, redactions, status)
+    VALUES (${p.executionId}, ${new Date(p.time)}, ${replica}, ${p.tenant}, ${p.requestId},
+      ${p.transport}, ${p.codeHash}, false, NULL, ${p.durationMs}, 0, ${tx.json([])},
+      ${tx.json({})}, 'running')
+    ON CONFLICT (execution_id) DO UPDATE SET duration_ms = EXCLUDED.duration_ms
+    WHERE airlock_executions.status = 'running' AND airlock_executions.tenant = EXCLUDED.tenant
+    RETURNING id`;
+  // Finished meanwhile: the final record holds the calls.
+  if (row.length === 0) return;
+  const id = row[0].id;
+  for (let from = 0; from < p.calls.length; from += CALL_ROWS_PER_INSERT) {
+    const rows = p.calls.slice(from, from + CALL_ROWS_PER_INSERT).map((call) => ({
+      execution_id: id,
+      seq: call.seq,
+      tool: call.tool,
+      ms: call.ms,
+      ok: call.ok,
+      outcome: call.outcome,
+      error: null,
+      speculation: call.speculation ?? null,
+    }));
+    await tx`INSERT INTO airlock_tool_calls ${
+      tx(rows, "execution_id", "seq", "tool", "ms", "ok", "outcome", "error", "speculation")
+    } ON CONFLICT (execution_id, seq) DO UPDATE SET tool = EXCLUDED.tool, ms = EXCLUDED.ms,
+      ok = EXCLUDED.ok, outcome = EXCLUDED.outcome, speculation = EXCLUDED.speculation`;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 
 import type { ApprovalAuditRecord, AuditRecord } from "./audit.ts";
+import type { ProgressSource } from "./audit_progress.ts";
 import type { WriteBehindStats } from "./write_behind.ts";
 
 /** An audit log the gateway writes to. */
@@ -18,6 +19,14 @@ export interface AuditSink {
    * @throws AuditError `audit_write` when the record is malformed or the log is closed
    */
   record(entry: AuditRecord): void;
+  /**
+   * Queues a running execution's write-ahead journal (see `audit_progress.ts`): a snapshot of
+   * its upstream sends is taken when the next batch is written, and the execution's final
+   * record replaces it. Never waits for the database. Optional: a sink without it writes only
+   * final records.
+   * @throws AuditError `audit_write` when the log is closed
+   */
+  enqueueProgress?(source: ProgressSource): void;
   /**
    * Records one settled approval request (see `gateway/approval/`). Optional: a sink without
    * it does not keep approvals.

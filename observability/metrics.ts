@@ -575,6 +575,7 @@ export function addMcpSessionMetrics(
   metrics: GatewayMetrics,
   read: () => {
     servers?: number;
+    replies?: Array<{ tenant: string; outcome: string; count: number }>;
     tenants: Array<
       {
         tenant: string;
@@ -615,6 +616,21 @@ export function addMcpSessionMetrics(
             { labels: { tenant: t.tenant, cause: "global_cap" }, value: t.evicted.global },
             { labels: { tenant: t.tenant, cause: "idle" }, value: t.expired },
           ]),
+      ),
+    );
+    // Replies that reached this replica for requests another one sent (round-robin balancing):
+    // approvals' answers given to the holder, and the ones that were not.
+    metrics.registry.register(
+      new Counter(
+        "airlock_mcp_foreign_replies_total",
+        "MCP client replies for requests another replica sent, by outcome (delivered, " +
+          "unconfirmed, ended, unknown, failed, busy).",
+        ["tenant", "outcome"],
+        () =>
+          (read().replies ?? []).map((r) => ({
+            labels: { tenant: r.tenant, outcome: r.outcome },
+            value: r.count,
+          })),
       ),
     );
   } catch {

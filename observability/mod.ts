@@ -16,6 +16,13 @@ export {
   MAX_TOOL_CHARS,
 } from "./audit.ts";
 export type { AuditSink } from "./audit_sink.ts";
+export type {
+  AuditProgress,
+  ProgressCall,
+  ProgressOutcome,
+  ProgressSource,
+} from "./audit_progress.ts";
+export { ExecutionJournal, type JournalHead, type SendDone } from "./execution_journal.ts";
 export { cutText } from "./audit_text.ts";
 export {
   CODE_HASH_PREFIX,

@@ -10,7 +10,7 @@
  */
 
 /** Options of a {@linkcode WriteBehind}. */
-export interface WriteBehindOptions {
+export interface WriteBehindOptions<T = unknown> {
   /** Records held before `push` applies backpressure (default 10,000). */
   maxPending?: number;
   /** Records per write call (default 500). */
@@ -19,6 +19,11 @@ export interface WriteBehindOptions {
   delayMs?: number;
   /** A write failed; `count` records of that batch are not stored. */
   onError?: (error: unknown, count: number) => void;
+  /**
+   * Whether a record counts in `written` and `failed` (and in `onError`'s count); default:
+   * every one. (The audit's progress entries do not: they are not records of their own.)
+   */
+  counted?: (record: T) => boolean;
 }
 
 /** Figures for metrics. */
@@ -43,6 +48,7 @@ export class WriteBehind<T> {
   readonly #batchSize: number;
   readonly #delayMs: number;
   readonly #onError: (error: unknown, count: number) => void;
+  readonly #counted: ((record: T) => boolean) | undefined;
   #pending: T[] = [];
   /** Pushes waiting for room, in arrival order. */
   #waiting: Array<() => void> = [];
@@ -51,12 +57,13 @@ export class WriteBehind<T> {
   #stats = { written: 0, failed: 0, backpressured: 0 };
 
   /** @param write stores one batch (in order); may throw or reject */
-  constructor(write: (batch: T[]) => void | Promise<void>, options: WriteBehindOptions = {}) {
+  constructor(write: (batch: T[]) => void | Promise<void>, options: WriteBehindOptions<T> = {}) {
     this.#write = write;
     this.#maxPending = Math.max(1, options.maxPending ?? 10_000);
     this.#batchSize = Math.max(1, options.batchSize ?? 500);
     this.#delayMs = Math.max(0, options.delayMs ?? 5);
     this.#onError = options.onError ?? (() => {});
+    this.#counted = options.counted;
   }
 
   /** Live figures. */
@@ -110,18 +117,18 @@ export class WriteBehind<T> {
       try {
         result = this.#write(batch);
       } catch (error) {
-        this.#failed(error, batch.length);
+        this.#failed(error, this.#count(batch));
         continue;
       }
       if (result instanceof Promise) {
         // Not ours to block on: account for it and let flush() see it.
         this.#draining = result.then(
-          () => void (this.#stats.written += batch.length),
-          (error) => this.#failed(error, batch.length),
+          () => void (this.#stats.written += this.#count(batch)),
+          (error) => this.#failed(error, this.#count(batch)),
         ).finally(() => this.#draining = undefined);
         throw new TypeError("the writer is asynchronous; use flush()");
       }
-      this.#stats.written += batch.length;
+      this.#stats.written += this.#count(batch);
     }
   }
 
@@ -150,9 +157,9 @@ export class WriteBehind<T> {
           const batch = this.#take();
           try {
             await this.#write(batch);
-            this.#stats.written += batch.length;
+            this.#stats.written += this.#count(batch);
           } catch (error) {
-            this.#failed(error, batch.length);
+            this.#failed(error, this.#count(batch));
           }
         }
       } finally {
@@ -160,6 +167,15 @@ export class WriteBehind<T> {
       }
     })();
     return this.#draining;
+  }
+
+  /** The records of `batch` that count (see `WriteBehindOptions.counted`). */
+  #count(batch: T[]): number {
+    const counted = this.#counted;
+    if (!counted) return batch.length;
+    let n = 0;
+    for (const record of batch) if (counted(record)) n++;
+    return n;
   }
 
   #failed(error: unknown, count: number): void {

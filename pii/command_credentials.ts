@@ -86,6 +86,9 @@ export function findFlagValues(text: string, out: Finding[]): void {
     ) {
       let kind = keyKind(flag);
       if (kind === "password" && PASS_OVER.test(flag)) kind = null;
+      // A flag that takes no argument (`wget --ask-password URL`, `pg_dump --password db`):
+      // the next word is the command's (red team n1: the approver saw `[SECRET]` for both).
+      if (gap !== 61 && takesNoArgument(text, at, flag)) kind = null;
       const first = codeAt(text, k + 1);
       const given = kind === "password" && PASSWORD_FLAG.test(flag) && !pathAt(text, k + 1) &&
         (gap === 61 || !mysqlClientBefore(text, at));
@@ -112,6 +115,35 @@ function mysqlClientBefore(text: string, at: number): boolean {
   let s = at;
   while (s > 0 && at - s < 256 && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13) s--;
   return new RegExp(MYSQL_CLIENT.source, "i").test(text.slice(s, at));
+}
+
+/**
+ * Password flags that take no argument: they ask for the password (`--ask-password` of wget,
+ * `--ask-pass`, `--ask-become-pass`, `--ask-vault-pass` of Ansible, `--prompt-password`),
+ * say there is none (`--no-password`), or read it elsewhere (`--password-stdin` of
+ * `docker login`, `helm registry login`…).
+ */
+const NO_ARGUMENT =
+  /^(?:(?:ask|prompt|no|show|require|generate|random)[-_](?:[a-z]+[-_]){0,2}(?:pass(?:word|wd|phrase)?)|pass(?:word|phrase)?[-_](?:stdin|prompt))$/i;
+
+/**
+ * PostgreSQL's client programs: their `--password` (`-W`) makes them prompt and takes no
+ * argument (`pg_dump --password app_prod`: `app_prod` is the database).
+ */
+const POSTGRES_CLIENT =
+  /(?:^|[\s/;|&(])(?:psql|pg_dump|pg_dumpall|pg_restore|pg_basebackup|pg_receivewal|pg_recvlogical|pg_amcheck|pgbench|createdb|dropdb|createuser|dropuser|vacuumdb|reindexdb|clusterdb|vacuumlo)(?=\s)/;
+
+/**
+ * Whether the flag `--<flag>` at `at`, written with a space after it, takes no argument:
+ * {@linkcode NO_ARGUMENT}, or `--password` on a line (at most 256 characters before it) that
+ * names a {@linkcode POSTGRES_CLIENT}.
+ */
+function takesNoArgument(text: string, at: number, flag: string): boolean {
+  if (NO_ARGUMENT.test(flag)) return true;
+  if (flag.toLowerCase() !== "password") return false;
+  let s = at;
+  while (s > 0 && at - s < 256 && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13) s--;
+  return POSTGRES_CLIENT.test(text.slice(s, at));
 }
 
 /** Most characters from a `--name` flag to the `--value` judged under it. */

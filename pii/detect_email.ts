@@ -3,6 +3,7 @@
 
 import type { Finding } from "./types.ts";
 import { codeAt, isAlnum, isDigit, isHex, isLetter } from "./chars.ts";
+import { RemoteHosts } from "./remote_hosts.ts";
 
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 253;
@@ -99,6 +100,7 @@ export function findEmails(text: string, out: Finding[]): void {
   // A local part never holds an `@`, written or encoded: no walk back reads past the last
   // trigger (`a%40a%40…` would otherwise read 65 characters back per trigger).
   let floor = 0;
+  const hosts = new RemoteHosts(text);
   while (true) {
     let f = -1;
     for (let k = 0; k < forms; k++) {
@@ -107,7 +109,7 @@ export function findEmails(text: string, out: Finding[]): void {
     }
     if (f === -1) break;
     const at = next[f];
-    resume = Math.max(scanAt(text, at, AT_FORMS[f].length, floor, out), at + 1);
+    resume = Math.max(scanAt(text, at, AT_FORMS[f].length, floor, out, hosts), at + 1);
     floor = at + AT_FORMS[f].length;
   }
 }
@@ -122,6 +124,7 @@ function scanAt(
   atLength: number,
   floor: number,
   out: Finding[],
+  hosts: RemoteHosts,
 ): number {
   // Local part: walk left, bounded.
   const stop = Math.max(floor, at - MAX_LOCAL - 1);
@@ -201,6 +204,8 @@ function scanAt(
   }
   // `git@github.com:owner/repo` is an SSH remote, not someone's address.
   if (codeAt(text, end) === 58 && text.slice(start, at) === "git") return end;
+  // `ssh root@db.example.com`, `scp f loot@host.example:`: a login at a host (red team n1).
+  if (hosts.isHost(start, end)) return end;
   out.push({ type: "email", start, end, value: text.slice(start, end) });
   return end;
 }

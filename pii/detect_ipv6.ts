@@ -86,13 +86,14 @@ function scanAt(text: string, colon: number, scanned: number, out: Finding[]): n
   if (!ipv6Valid(candidate)) return resume;
   // Loopback, unspecified, multicast, and networks (`2001:db8::/32`) identify no one
   // (special_addresses.ts).
-  // Only an address that starts with `::`, `0` or `ff`, or has a prefix length after it, can
+  // Only an address that starts with `::`, `0`, `ff` or `fd00`, or has a prefix length after it, can
   // be one of these: the others (most) skip the parse into words.
   const first = candidate.charCodeAt(0);
   const prefix = prefixAfter(text, end);
   if (
     first === 58 || first === 48 || prefix >= 0 ||
-    ((first | 32) === 102 && (candidate.charCodeAt(1) | 32) === 102)
+    ((first | 32) === 102 && ((candidate.charCodeAt(1) | 32) === 102 ||
+      candidate.slice(0, 4).toLowerCase() === "fd00"))
   ) {
     const words = ipv6Words(candidate);
     if (ipv6Special(words) || isNetwork(words, prefix)) return resume;

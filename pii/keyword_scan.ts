@@ -5,7 +5,7 @@ import type { Finding } from "./types.ts";
 import { codeAt, isLetter } from "./chars.ts";
 import { newLineWords } from "./shell_syntax.ts";
 import { type KeyKind, nameStartAt, triggerKind } from "./credential_names.ts";
-import { matchValue, valueContext } from "./secret_value.ts";
+import { emptyAfterSeparator, matchValue, valueContext } from "./secret_value.ts";
 import { ValueContext } from "./value_end.ts";
 import { continuationAt, readShellWord, unexpandedPieces } from "./shell_word.ts";
 import { givenSecret } from "./looks_secret.ts";
@@ -43,9 +43,16 @@ export function findNamedValues(text: string, out: Finding[]): void {
     if (kind === null) continue;
     const before = out.length;
     const ctx = valueContext(text, nameStartAt(text, at), at, lineWords);
+    // `PGPASSWORD= rm -rf /srv/data` sets the variable to the empty string and runs `rm`
+    // (red team n1: the approver read `PGPASSWORD= [SECRET] -rf /srv/data`).
+    const spaced = text.charCodeAt(at) === 61 && emptyAfterSeparator(text, at + 1);
+    if (spaced && emptyForCommand(text, nameStartAt(text, at), at, ctx)) continue;
+    // `--password= run.sh`: a flag's `=` with a space after it gives the flag an empty value.
+    if (spaced && codeAt(text, nameStartAt(text, at)) === 45) continue;
     // A password variable set for a command (`PGPASSWORD=… psql`, `export DB_PASSWORD=…`) is
-    // the password whatever it looks like (`PGPASSWORD=postgres`).
-    const given = kind === "password" && text.charCodeAt(at) === 61 &&
+    // the password whatever it looks like (`PGPASSWORD=postgres`); a word after a space is
+    // only judged (`DB_PASSWORD= Xk9m…` alone on a line of a `.env` file).
+    const given = kind === "password" && text.charCodeAt(at) === 61 && !spaced &&
       setForCommand(text, nameStartAt(text, at), at, ctx);
     let end = matchValue(text, at + 1, given ? "given" : kind, out, info, ctx);
     if (given) end = Math.max(end, shellValue(text, at + 1, shell, out));
@@ -169,13 +176,7 @@ function setForCommand(text: string, k: number, at: number, ctx: ValueContext): 
     s--;
   }
   // `export NAME=…`, `env NAME=… cmd`, `docker run -e NAME=…`.
-  if (
-    /^[ \t]*(?:\$[ \t]+)?(?:export|env|sudo)[ \t]|(?:^|[ \t])(?:-e|--env)[ \t]+$/.test(
-      text.slice(s, k),
-    )
-  ) {
-    return true;
-  }
+  if (COMMAND_PREFIX.test(text.slice(s, k))) return true;
   // The word after the value (a `\` and a line break inside the value join its lines:
   // `PGPASSWORD=Winter\⏎2024secret psql`, red team m1).
   let j = at + 1;
@@ -196,6 +197,43 @@ function setForCommand(text: string, k: number, at: number, ctx: ValueContext): 
   ) w++;
   return w > j && codeAt(text, w) !== 61 && isLetterOrPath(codeAt(text, j));
 }
+
+/**
+ * Whether the variable whose name runs `[k, at)`, with white space after its `=` at `at`, is
+ * set empty for a command rather than given a value after the space: its name is an
+ * environment variable's ({@linkcode ENV_NAME}), and the line reads as a command (`ctx`),
+ * starts with `export`, `env` or `sudo` (`env PGPASSWORD= psql …`), or the word after the
+ * space has more words after it on the line (`PGPASSWORD= dropdb production`: a program and
+ * its arguments; a `.env` line `DB_PASSWORD= Xk9m…` has one word). Reads at most
+ * {@linkcode COMMAND_REACH} characters back and twice that ahead.
+ */
+function emptyForCommand(text: string, k: number, at: number, ctx: ValueContext): boolean {
+  if (!ENV_NAME.test(text.slice(k, at))) return false;
+  if (ctx === ValueContext.Command) return true;
+  if (ctx !== ValueContext.None) return false;
+  const b = codeAt(text, k - 1);
+  if (b !== -1 && b !== 10 && b !== 13 && !isBlank(b)) return false;
+  let s = k;
+  while (
+    s > 0 && k - s < COMMAND_REACH && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13
+  ) {
+    s--;
+  }
+  if (COMMAND_PREFIX.test(text.slice(s, k))) return true;
+  // The word after the space, then whether another follows it on the line.
+  let j = at + 1;
+  while (j - at < COMMAND_REACH && isBlank(codeAt(text, j))) j++;
+  const word = j;
+  while (j - word < COMMAND_REACH && codeAt(text, j) > 32) j++;
+  if (j === word) return false;
+  while (j - word < COMMAND_REACH * 2 && isBlank(codeAt(text, j))) j++;
+  const next = codeAt(text, j);
+  return next > 32 && next !== 35; // not a comment
+}
+
+/** `export NAME=…`, `env NAME=… cmd`, `sudo NAME=… cmd`, `docker run -e NAME=…`. */
+const COMMAND_PREFIX =
+  /^[ \t]*(?:\$[ \t]+)?(?:export|env|sudo)[ \t]|(?:^|[ \t])(?:-e|--env)[ \t]+$/;
 
 /** A letter or `/`: how a program's name starts (`psql`, `/usr/bin/psql`). */
 function isLetterOrPath(c: number): boolean {

@@ -43,11 +43,20 @@ export {
   type RedactedText,
   type RedactedValue,
   type RedactionOptions,
+  redactJudgedText,
+  redactJudgedValue,
   redactKeyedText,
   redactRenderedText,
   redactText,
   redactValue,
 } from "./redact.ts";
+export { redactLogLine } from "./log_lines.ts";
+export {
+  JUDGED_MAX_UNITS,
+  JUDGED_MAX_VALUES,
+  JUDGED_MIN_UNITS,
+  JudgedValues,
+} from "./judged_values.ts";
 export {
   ASYNC_THRESHOLD_UNITS,
   type AsyncRedactionOptions,

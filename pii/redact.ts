@@ -12,6 +12,7 @@ import { findPiiInName, findPiiUnder } from "./keyed.ts";
 import { type OriginOf, Vault } from "./vault.ts";
 import { type LeafKey, type LinePlace, mapLeaves, type MapName } from "./walk.ts";
 import { mergeFindings } from "./command_arrays.ts";
+import type { JudgedValues } from "./judged_values.ts";
 
 /** How to redact. */
 export interface RedactionOptions {
@@ -32,6 +33,11 @@ export interface RedactionOptions {
    * holds as `upstream`.
    */
   origin?: OriginOf;
+  /**
+   * Collects every value replaced (type and raw text), so that the same values elsewhere in
+   * one response can be replaced alike ({@linkcode redactJudgedText}, judged_values.ts).
+   */
+  judged?: JudgedValues;
 }
 
 /** Result of {@linkcode redactText}. */
@@ -61,6 +67,7 @@ export interface Plan {
   types: readonly PiiType[];
   allow: Set<string>;
   replace: (type: PiiType, value: string) => string;
+  judged?: JudgedValues;
 }
 
 /**
@@ -94,7 +101,7 @@ export function plan(options: RedactionOptions): Plan {
   } else {
     replace = (type) => `[REDACTED_${PLACEHOLDER_LABELS[type]}]`;
   }
-  return { off: options.mode === "off", types, allow, replace };
+  return { off: options.mode === "off", types, allow, replace, judged: options.judged };
 }
 
 function isAllowed(p: Plan, type: PiiType, value: string): boolean {
@@ -148,6 +155,7 @@ export function applyFindings(
   let last = 0;
   for (const f of findings) {
     if (isAllowed(p, f.type, f.value)) continue;
+    p.judged?.add(f.type, f.value);
     out += text.slice(last, f.start) + p.replace(f.type, f.value);
     last = f.end;
     counts[f.type] = (counts[f.type] ?? 0) + 1;
@@ -193,6 +201,44 @@ export function redactKeyedText(
  */
 export function redactRenderedText(text: string, options: RedactionOptions): RedactedText {
   return redactText(text, options);
+}
+
+/**
+ * `text` with every exact occurrence of a value `judged` holds replaced as that value was
+ * (its placeholder in tokenize mode, its type's mask in mask mode), as a token of its own:
+ * the last pass over each text of a response, once all of it was redacted (red team n1:
+ * a password found in a `.env` field was raw in a log line of the same response). Linear in
+ * `text`; `off` returns it unchanged.
+ */
+export function redactJudgedText(
+  text: string,
+  judged: JudgedValues,
+  options: RedactionOptions,
+): RedactedText {
+  const p = plan(options);
+  const counts: RedactionCounts = {};
+  if (p.off) return { text, counts };
+  return { text: judged.replaceIn(text, p.replace, counts), counts };
+}
+
+/**
+ * {@linkcode redactJudgedText} for every string and object key inside `value` (a copy;
+ * shared and cyclic references kept, as {@linkcode redactValue} does); numbers and other
+ * leaves are left as they are.
+ */
+export function redactJudgedValue(
+  value: unknown,
+  judged: JudgedValues,
+  options: RedactionOptions,
+): RedactedValue {
+  const p = plan(options);
+  const counts: RedactionCounts = {};
+  if (p.off || judged.size === 0) return { value, counts };
+  const replace = (text: string) => judged.replaceIn(text, p.replace, counts);
+  // Strings only: a number is judged by its key in the value path (`{"id": 4155559876}`
+  // stays a number even where a rendered line read the same digits as a phone).
+  const leaf = (v: unknown) => typeof v === "string" ? replace(v) : v;
+  return { value: mapLeaves(value, leaf, replace), counts };
 }
 
 /**

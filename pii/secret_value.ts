@@ -64,6 +64,10 @@ export function matchValue(
   ctx: ValueContext = ValueContext.None,
 ): number {
   info.judged = false;
+  // On a command line a `=` or `:` glued to its name and followed by white space ends an
+  // empty value (`--password= run.sh`, `curl -u admin: https://…`): the next word is the
+  // command's, never the value (red team n1: it hid the URL an approver had to see).
+  if (ctx === ValueContext.Command && emptyAfterSeparator(text, from)) return -1;
   let j = from;
   let quote = -1;
   let depth = 0; // backslashes before the opening quote
@@ -154,6 +158,18 @@ export function matchValue(
     }
   }
   return ve;
+}
+
+/**
+ * Whether the value starting at `from` is empty as a shell reads it: `from` follows a `=` or
+ * `:` (the separator of `NAME=`, `--flag=`, `user:`) and a space, a tab or the end of the line
+ * comes next. A word boundary ends a shell word, so what follows is another word.
+ */
+export function emptyAfterSeparator(text: string, from: number): boolean {
+  const before = codeAt(text, from - 1);
+  if (before !== 61 && before !== 58) return false;
+  const c = codeAt(text, from);
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === -1;
 }
 
 /**

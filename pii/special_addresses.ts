@@ -10,19 +10,28 @@ import { codeAt, isDigit } from "./chars.ts";
  * identifies no one: "this network" 0.0.0.0/8 (`0.0.0.0:8080`, the unspecified address),
  * loopback 127.0.0.0/8, and 224.0.0.0/3: multicast groups (224/4), the reserved 240/4 and
  * the limited broadcast 255.255.255.255, which is also where every netmask of four or more
- * bits lies (`255.255.255.0`, `255.255.240.0`).
+ * bits lies (`255.255.255.0`, `255.255.240.0`). Also the cloud services every virtual
+ * machine reaches at one address: the instance metadata service 169.254.169.254 (AWS, GCP,
+ * Azure, OpenStack), ECS's task metadata 169.254.170.2, Azure's 168.63.129.16 (red team n1:
+ * an approver saw `curl http://[IP_1_…]/latest/meta-data/iam/security-credentials/`).
  */
-export function ipv4Special(a: number, _b: number, _c: number, _d: number): boolean {
+export function ipv4Special(a: number, b: number, c: number, d: number): boolean {
+  if (a === 169 && b === 254) return (c === 169 && d === 254) || (c === 170 && d === 2);
+  if (a === 168 && b === 63 && c === 129 && d === 16) return true;
   return a === 0 || a === 127 || a >= 224;
 }
 
+/** AWS's instance metadata service over IPv6, `fd00:ec2::254`, as decimal groups. */
+const IMDS_V6 = [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254].join(":");
+
 /**
  * The IPv6 address of eight 16-bit `groups` identifies no one: unspecified `::`, loopback
- * `::1`, multicast ff00::/8, or an IPv4 address that does (mapped `::ffff:127.0.0.1`,
- * compatible `::0.0.0.0`).
+ * `::1`, multicast ff00::/8, AWS's instance metadata service `fd00:ec2::254`, or an IPv4
+ * address that does (mapped `::ffff:127.0.0.1`, compatible `::0.0.0.0`).
  */
 export function ipv6Special(groups: readonly number[]): boolean {
   if (groups[0] >= 0xff00) return true;
+  if (groups.join(":") === IMDS_V6) return true;
   for (let g = 0; g < 5; g++) if (groups[g] !== 0) return false;
   if (groups[5] !== 0 && groups[5] !== 0xffff) return false;
   return ipv4Special(groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255);

@@ -37,7 +37,8 @@ export const FRAME_ENVELOPE_VALUES = 9;
 /** A frame the harness (or code pretending to be it) wrote, with checked field types. */
 export type Frame =
   | { t: "ready" }
-  | { t: "log"; level: LogEntry["level"]; text: string }
+  /** `values`: JSON text of the call's object arguments (harness.js `logValues`), if sent. */
+  | { t: "log"; level: LogEntry["level"]; text: string; values?: string }
   | { t: "rpc"; id: number; method: string; params: unknown }
   | { t: "result"; json: unknown; dropped: number }
   | { t: "error"; error: unknown; dropped: number }
@@ -95,6 +96,7 @@ function toFrame(raw: unknown): Frame | undefined {
         t: "log",
         level: LOG_LEVELS.has(f.level as string) ? f.level as LogEntry["level"] : "log",
         text: f.text,
+        ...(typeof f.values === "string" ? { values: f.values } : {}),
       };
     case "rpc":
       if (!Number.isSafeInteger(f.id) || (f.id as number) < 0) return undefined;
@@ -109,6 +111,25 @@ function toFrame(raw: unknown): Frame | undefined {
       return { t: "over_limit", limit: f.limit, dropped };
   }
   return undefined;
+}
+
+/** Largest JSON text of a log line's values, in UTF-8 bytes (harness.js `LOG_VALUES_BYTES`). */
+export const MAX_LOG_VALUES_BYTES = 16384;
+/**
+ * Most JSON text of log lines' values read per execution, in UTF-16 units (harness.js
+ * `logValuesBudget` counts UTF-8 bytes, never fewer): later lines are judged as text only.
+ */
+export const MAX_LOG_VALUES_TOTAL_BYTES = 65536;
+
+/**
+ * The values of a log frame (`values`, JSON text of the console call's object arguments) as
+ * an array, or `undefined` when there are none or they are not an array of at most
+ * {@link MAX_LOG_VALUES_BYTES} bytes and {@link MAX_JSON_DEPTH} levels. Never throws.
+ */
+export function readLogValues(values: string | undefined): unknown[] | undefined {
+  if (values === undefined) return undefined;
+  const read = readResult(values, MAX_LOG_VALUES_BYTES);
+  return read.ok && Array.isArray(read.value) ? read.value : undefined;
 }
 
 /** A non-negative count from an untrusted field; anything else is 0. */

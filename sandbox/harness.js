@@ -38,6 +38,9 @@ function runner() {
   const stringify = JSON.stringify;
   const assign = Object.assign;
   const create = Object.create;
+  const ownKeys = Object.keys;
+  const ownDescriptor = Object.getOwnPropertyDescriptor;
+  const isArray = Array.isArray;
   const encode = encoder.encode.bind(encoder);
   const callBound = Function.prototype.call.bind(Function.prototype.call);
   const subarrayOf = Uint8Array.prototype.subarray;
@@ -342,10 +345,64 @@ function runner() {
   function emitLog(level, args) {
     // A partial stream line stays buffered until its newline: flushing it here would split a
     // value written in two pieces around a console call, and redaction sees lines whole.
-    emitText(level, args);
+    emitText(level, args, logValues(args));
   }
 
-  function emitText(level, args) {
+  // The object arguments of a console call, as JSON text beside the line: the gateway judges
+  // each value under its key as in a returned value (red team n1: `console.log({ credentials:
+  // { prod: "…" } })` leaked what returning the object redacts) and hides it in the line. Only
+  // for redaction, never shown. At most LOG_VALUES_DEPTH levels (inspect shows four below
+  // the argument), LOG_VALUES_NODES containers and values, 100 items of an array (inspect's
+  // limit), LOG_VALUES_BYTES per line and logValuesBudget in all; own data properties only
+  // (inspect calls no getter either).
+  const LOG_VALUES_DEPTH = 6;
+  const LOG_VALUES_NODES = 2000;
+  const LOG_VALUES_BYTES = 16384;
+  let logValuesBudget = 65536;
+
+  function logValues(args) {
+    if (logValuesBudget <= 0 || logBudget <= 0) return undefined;
+    const objects = [];
+    for (const a of args) if (a !== null && typeof a === "object") objects.push(a);
+    if (objects.length === 0) return undefined;
+    try {
+      const budget = { nodes: LOG_VALUES_NODES };
+      const json = stringify(objects.map((a) => snapshot(a, 0, budget)));
+      const size = utf8Length(json);
+      if (size > LOG_VALUES_BYTES || size > logValuesBudget) return undefined;
+      logValuesBudget -= size;
+      return json;
+    } catch {
+      return undefined; // a proxy's trap or a `toJSON` threw: the line is judged as text
+    }
+  }
+
+  function snapshot(value, depth, budget) {
+    const v = normalise(value);
+    if (v === null || typeof v !== "object") return v;
+    if (depth >= LOG_VALUES_DEPTH || --budget.nodes < 0) return null;
+    const plain = v instanceof Map ? mapToPlain(v) : v instanceof Set ? [...v] : v;
+    if (isArray(plain)) {
+      const items = [];
+      for (let i = 0; i < plain.length && i < 100; i++) {
+        const item = snapshot(plain[i], depth + 1, budget);
+        items.push(item === undefined ? null : item);
+      }
+      return items;
+    }
+    const out = create(null);
+    for (const key of ownKeys(plain)) {
+      const d = ownDescriptor(plain, key);
+      if (d === undefined || !("value" in d)) continue;
+      const item = snapshot(d.value, depth + 1, budget);
+      if (item !== undefined && typeof item !== "function" && typeof item !== "symbol") {
+        out[key] = item;
+      }
+    }
+    return out;
+  }
+
+  function emitText(level, args, values) {
     if (logBudget <= 0) {
       droppedLines++;
       return;
@@ -356,7 +413,7 @@ function runner() {
       text = dropPartialToken(utf8Prefix(text, logBudget)) + "…";
       logBudget = 0;
     } else logBudget -= Math.max(1, size); // an empty line costs a frame too
-    send({ t: "log", level, text });
+    send(values === undefined ? { t: "log", level, text } : { t: "log", level, text, values });
   }
 
   const counters = new Map();

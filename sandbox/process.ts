@@ -8,10 +8,12 @@
 import {
   type Frame,
   MAX_JSON_DEPTH,
+  MAX_LOG_VALUES_TOTAL_BYTES,
   MAX_METHOD_BYTES,
   MAX_RPC_CALL_BYTES,
   MAX_RPC_CALL_VALUES,
   readLine,
+  readLogValues,
   readResult,
 } from "./frames.ts";
 import { dropPartialToken, utf8ByteLength, utf8Prefix } from "./json_text.ts";
@@ -376,6 +378,9 @@ export class SandboxProcess {
     // The harness enforces the same log cap, but the code can write log frames itself.
     let logBudget = limits.maxLogBytes;
     let droppedLogs = 0;
+    // The JSON of log lines' values (harness.js `logValues`), parsed here: capped per line by
+    // readLogValues and in all by this, as the harness caps it.
+    let logValuesBudget = MAX_LOG_VALUES_TOTAL_BYTES;
     let settled = false;
     let settle: (outcome: ProcessOutcome) => void;
     const done = new Promise<ProcessOutcome>((resolve) => settle = resolve);
@@ -434,7 +439,14 @@ export class SandboxProcess {
             text = dropPartialToken(utf8Prefix(text, logBudget)) + "…";
             logBudget = 0;
           } else logBudget -= size;
-          const entry: LogEntry = { level: frame.level, text };
+          let values: unknown[] | undefined;
+          if (frame.values !== undefined && frame.values.length <= logValuesBudget) {
+            logValuesBudget -= frame.values.length;
+            values = readLogValues(frame.values);
+          }
+          const entry: LogEntry = values === undefined
+            ? { level: frame.level, text }
+            : { level: frame.level, text, values };
           logs.push(entry);
           options.onLog?.(entry);
           return;

@@ -40,6 +40,12 @@ export interface LogEntry {
   level: "log" | "info" | "warn" | "error" | "debug";
   /** The formatted text of the call's arguments. */
   text: string;
+  /**
+   * The call's object arguments as JSON values (at most 16 KiB of JSON per line, 64 KiB per
+   * execution), when the harness could copy them: only for redaction, so that the line hides
+   * what the same object returned would (pii `redactLogLine`). Never shown or stored.
+   */
+  values?: unknown[];
 }
 
 /** Limits of one execution. */

@@ -33,6 +33,7 @@ import {
   APPROVAL_ABANDONED,
   APPROVAL_ACTED,
   APPROVAL_ADD,
+  APPROVAL_ASK,
   APPROVAL_ORPHANS,
   APPROVAL_REAP_TAKEN,
   APPROVAL_RENEW,
@@ -115,6 +116,22 @@ export interface OfferNotice {
  * lost, its deadline passing) still confirms before anyone reaps it as dead.
  */
 const TAKEN_LEASE_MS = 15_000;
+
+/**
+ * Who was asked a pending approval over MCP (an elicitation on one session), so a client's reply
+ * that reaches another replica can be given to the holder as the same approver.
+ */
+export interface StoredAsk {
+  /** The MCP session the elicitation was sent on: only a reply on it counts. */
+  session: string;
+  /** The `decidedBy` the holder gives that session's answers (`mcp-client:…`). */
+  approver: string;
+}
+
+/** Longest MCP session id noted with an ask, in UTF-16 units (the gateway's are UUIDs). */
+const MAX_ASK_SESSION_CHARS = 256;
+/** Longest approver identity noted with an ask, in UTF-16 units. */
+const MAX_ASK_APPROVER_CHARS = 256;
 
 /** Most orphaned ids one {@linkcode RedisApprovalStore.orphans} returns. */
 const MAX_ORPHANS = 32;
@@ -414,6 +431,49 @@ export class RedisApprovalStore<
       : undefined;
   }
 
+  /**
+   * Notes who was asked a pending request over MCP (sealed, bound to tenant and id), living as
+   * long as the request's record and deleted when it is settled: at most one per pending request.
+   * @returns whether it was noted (false: not pending, or the ask is over its bounds)
+   * @throws StateUnavailableError
+   */
+  async markAsked(tenant: string, id: string, ask: StoredAsk): Promise<boolean> {
+    if (
+      ask.session.length > MAX_ASK_SESSION_CHARS || ask.approver.length > MAX_ASK_APPROVER_CHARS
+    ) return false;
+    const sealed = await encryptValue(
+      await this.#keys,
+      JSON.stringify({ session: ask.session, approver: ask.approver }),
+      askContext(tenant, id),
+    );
+    const noted = await this.#conn.script(
+      APPROVAL_ASK,
+      [this.#key(tenant, id), this.#askKey(tenant, id)],
+      [sealed],
+    );
+    return noted === 1;
+  }
+
+  /**
+   * Who was asked a pending request over MCP, or `undefined` (never asked so, settled, expired,
+   * another tenant's).
+   * @throws StateUnavailableError
+   */
+  async asked(tenant: string, id: string): Promise<StoredAsk | undefined> {
+    const sealed = await this.#conn.run((c) => c.get(this.#askKey(tenant, id)));
+    if (typeof sealed !== "string") return undefined;
+    const json = await decryptValue(await this.#keys, sealed, askContext(tenant, id));
+    if (json === undefined) return undefined;
+    try {
+      const { session, approver } = JSON.parse(json);
+      return typeof session === "string" && typeof approver === "string"
+        ? { session, approver }
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The decision records of one settlement, sealed: whole (when small enough), brief, notice. */
   async #entry(tenant: string, id: string, status: S, answer: A | undefined) {
     const at = Date.now();
@@ -454,6 +514,7 @@ export class RedisApprovalStore<
         this.#briefKey(tenant),
         this.#leaseKey(tenant, id),
         this.#offerKey(tenant, id),
+        this.#askKey(tenant, id),
         this.#actedKey(tenant),
         this.#takenKey(tenant, id),
       ],
@@ -627,6 +688,10 @@ export class RedisApprovalStore<
     return `${this.#prefix}approvaloffer:${tenant}:${id}`;
   }
 
+  #askKey(tenant: string, id: string): string {
+    return `${this.#prefix}approvalask:${tenant}:${id}`;
+  }
+
   #holderChannel(): string {
     return `${this.#prefix}approvalholders:${this.#holder}`;
   }
@@ -659,6 +724,10 @@ function settledContext(tenant: string, id: string): string {
 
 function actedContext(tenant: string, id: string): string {
   return `airlock approval acted\u0000${tenant}\u0000${id}`;
+}
+
+function askContext(tenant: string, id: string): string {
+  return `airlock approval ask\u0000${tenant}\u0000${id}`;
 }
 
 function briefContext(tenant: string, id: string): string {

@@ -30,6 +30,7 @@ export {
   RedisApprovalStore,
   type RedisApprovalStoreOptions,
   type StoredApprovalRequest,
+  type StoredAsk,
   type StoredSettlement,
 } from "./approval_store.ts";
 export {

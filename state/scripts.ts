@@ -326,6 +326,22 @@ return 1
 `;
 
 /**
+ * Notes who was asked a pending approval over MCP (elicitation: the session and the approver
+ * identity, sealed), so a client's reply reaching another replica finds the request. Written only
+ * while the request is pending and living exactly as long as its record (same remaining TTL;
+ * `APPROVAL_SETTLE` deletes it): one per pending request, so the tenant's pending cap bounds them.
+ * Grows what a tenant stores: refused when Redis is full (the holder still hears replies sent to
+ * it). KEYS[1] the request record, KEYS[2] the ask key; ARGV[1] the sealed ask. Returns 1 when
+ * noted, 0 when the request is not pending.
+ */
+export const APPROVAL_ASK = DENY_OOM + `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl)
+return 1
+`;
+
+/**
  * Renews the holder leases of the requests a replica waits on or has settled without
  * confirming what it did yet. KEYS triples: a request's key, its taken record's key (see
  * {@linkcode APPROVAL_SETTLE}), then its lease key; ARGV holder id, lease (ms). A lease is
@@ -400,9 +416,10 @@ return request
  * KEYS[4] the tenant's settled ids (a sorted set by settling time, ms), KEYS[5] the tenant's
  * brief decisions (a hash: id → sealed status without the reason), KEYS[6] the request's holder
  * lease (the holder's id, while it lives), KEYS[7] the request's offered answer (a hash: `w`
- * whole record, `n` notice, `b` brief record, `o` the offer's id), KEYS[8] the tenant's
+ * whole record, `n` notice, `b` brief record, `o` the offer's id), KEYS[8] who was asked over
+ * MCP (`APPROVAL_ASK`: gone once settled, so a late reply finds nothing), KEYS[9] the tenant's
  * confirmations of what the holders did (a hash: id → sealed status, see
- * {@linkcode APPROVAL_ACTED}: trimmed with the settled ids), KEYS[9] the request's taken record
+ * {@linkcode APPROVAL_ACTED}: trimmed with the settled ids), KEYS[10] the request's taken record
  * (the request, kept from settling until its holder confirms what it did, only when the holder's
  * lease stands: the lease is kept too, so a holder that dies before confirming is found, see
  * {@linkcode APPROVAL_ABANDONED}); ARGV id, settled record ('' when over its size
@@ -454,13 +471,13 @@ elseif ARGV[10] == 'take' then
   if now > tonumber(ARGV[15]) then return false end
   whole, notice, brief = offer[1] or '', offer[2], offer[3]
 end
-redis.call('DEL', KEYS[7])
+redis.call('DEL', KEYS[7], KEYS[8])
 local id = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local prefix = ARGV[9]
 redis.call('DEL', KEYS[1])
 if redis.call('EXISTS', KEYS[6]) == 1 then
-  redis.call('SET', KEYS[9], request, 'PX', ttl)
+  redis.call('SET', KEYS[10], request, 'PX', ttl)
   -- A holder cut off from Redis for a moment still confirms: it is not reaped that soon.
   redis.call('PEXPIRE', KEYS[6], math.max(redis.call('PTTL', KEYS[6]), tonumber(ARGV[17])))
 end
@@ -468,7 +485,7 @@ redis.call('ZREM', KEYS[2], id)
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl)) do
   redis.call('ZREM', KEYS[4], old)
   redis.call('HDEL', KEYS[5], old)
-  redis.call('HDEL', KEYS[8], old)
+  redis.call('HDEL', KEYS[9], old)
   redis.call('DEL', ARGV[16] .. old)
 end
 if whole ~= '' then redis.call('SET', KEYS[3], whole, 'PX', ttl) end
@@ -490,7 +507,7 @@ if over > 0 then
   for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, over - 1)) do
     redis.call('ZREM', KEYS[4], old)
     redis.call('HDEL', KEYS[5], old)
-    redis.call('HDEL', KEYS[8], old)
+    redis.call('HDEL', KEYS[9], old)
     redis.call('DEL', prefix .. old, ARGV[16] .. old)
   end
 end

@@ -26,6 +26,7 @@ import { dropPartialToken } from "../../sandbox/mod.ts";
 import { GatewayError } from "../errors.ts";
 import {
   type ActedApproval,
+  type ApprovalAsk,
   type ApprovalStore,
   MemoryApprovalStore,
   type SettledApproval,
@@ -61,6 +62,24 @@ const CONFIRM_RETRY_MS = 15 * 60_000;
 const TAKE_CHECK_MS = 250;
 /** An offer not withdrawn (its replica died while waiting) lapses by itself after this, ms. */
 const OFFER_TTL_MS = TAKE_WAIT_MS + 2000;
+
+/**
+ * How long a client's reply that reached a replica which did not send the elicitation is retried
+ * while approvals cannot be reached or the holder does not take it yet, ms (while the request is
+ * still pending and was asked of that session).
+ */
+export const REPLY_RETRY_MS = 60_000;
+
+/**
+ * What became of a client's reply to an approval elicitation that reached a replica which did not
+ * send it ({@linkcode ApprovalBroker.answerReply}): given to the holder, which acted on it
+ * (`delivered`) or took it without confirming yet or could not be told (`unconfirmed`); the request
+ * ended first (`ended`); no pending request was asked of that session under that id (`unknown`: a
+ * late reply, a reply to something else, another session's or tenant's id); or it could not be
+ * given (`failed`: approvals unreachable, or the holder never took it, for
+ * {@linkcode REPLY_RETRY_MS}).
+ */
+export type ReplyOutcome = "delivered" | "unconfirmed" | "ended" | "unknown" | "failed";
 
 /** One settled request, for the audit and metrics. */
 export interface ApprovalEvent {
@@ -144,6 +163,8 @@ export class ApprovalBroker {
    * renewed with the waiting ones', so a holder that dies before confirming is found (N2-5).
    */
   #settledHere = new Map<string, { tenant: string; id: string }>();
+  /** Closed: replies still being given stop retrying. */
+  #closed = false;
 
   constructor(options: ApprovalBrokerOptions = {}) {
     this.store = options.store ?? new MemoryApprovalStore();
@@ -318,6 +339,66 @@ export class ApprovalBroker {
       answer,
       offeredAt: outcome.decidedAt,
     };
+  }
+
+  /**
+   * Notes that a pending request of `tenant` is being put to the client of MCP session
+   * `ask.session` (an elicitation), whose answers are recorded as `ask.approver`, so that the
+   * client's reply reaching another replica is given to this one ({@linkcode answerReply}). Best
+   * effort: a store that cannot note it (one process, unreachable) leaves the reply to the replica
+   * that sent the elicitation. Call it before the elicitation is sent.
+   * @returns whether it was noted
+   */
+  async noteAsked(tenant: string, id: string, ask: ApprovalAsk): Promise<boolean> {
+    if (!this.store.markAsked) return false;
+    try {
+      return await this.store.markAsked(tenant, id, ask);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A client's reply to an approval elicitation that reached this replica although another one
+   * sent it (a round-robin balancer): given to the holder through the offer path as the answer of
+   * the approver the holder noted (`noteAsked`), only when the reply came on the session that was
+   * asked. Retried each second while approvals cannot be reached or the holder does not take it
+   * yet (busy, not listening), for up to {@linkcode REPLY_RETRY_MS} and only while the request is
+   * pending. Never rejects.
+   * @param id the reply's JSON-RPC id (the approval's id, as the holder sent it)
+   * @param answerFor the reply as an answer of `approver`
+   */
+  async answerReply(
+    tenant: string,
+    session: string,
+    id: string,
+    answerFor: (approver: string) => ApprovalAnswer,
+  ): Promise<ReplyOutcome> {
+    if (!this.store.asked) return "unknown";
+    const until = Date.now() + REPLY_RETRY_MS;
+    let found = false;
+    while (!this.#closed) {
+      let ask: ApprovalAsk | undefined | null = null;
+      try {
+        ask = await this.store.asked(tenant, id);
+      } catch { /* unreachable: retried */ }
+      if (ask !== null) {
+        // Gone after it was found: the request ended meanwhile (settled, expired).
+        if (ask === undefined || ask.session !== session) return found ? "ended" : "unknown";
+        found = true;
+        try {
+          const given = await this.answer(tenant, id, answerFor(ask.approver));
+          return given.status === "unconfirmed" ? "unconfirmed" : "delivered";
+        } catch (error) {
+          if (!(error instanceof GatewayError)) return "failed";
+          if (error.kind === "conflict" || error.kind === "not_found") return "ended";
+          if (error.kind !== "state_unavailable") return "failed";
+        }
+      }
+      if (Date.now() + POLL_MS > until) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    return "failed";
   }
 
   /**
@@ -535,6 +616,7 @@ export class ApprovalBroker {
 
   /** Withdraws every request waiting in this process (the gateway is closing). */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#unsubscribeOffers?.();

@@ -24,6 +24,7 @@ export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
 export {
   type ActedApproval,
   type ActedStatus,
+  type ApprovalAsk,
   type ApprovalOffer,
   type ApprovalStore,
   MemoryApprovalStore,
@@ -38,6 +39,7 @@ export {
   type ApprovalEvent,
   type ApprovalStanding,
   type NewApprovalRequest,
+  type ReplyOutcome,
 } from "./broker.ts";
 export {
   ApprovalError,

@@ -59,6 +59,18 @@ export interface ActedApproval {
 }
 
 /**
+ * Who was asked a pending request over MCP: an elicitation sent on one session, whose answers the
+ * holder records as `approver`. Kept so that the client's reply, reaching another replica (a
+ * round-robin balancer), is given to the holder as the same approver, and only from that session.
+ */
+export interface ApprovalAsk {
+  /** The MCP session the elicitation was sent on. */
+  session: string;
+  /** The `decidedBy` of that session's answers, e.g. `mcp-client:key:sha256:<16 hex>`. */
+  approver: string;
+}
+
+/**
  * The registry of pending approvals, per tenant. Every method is asynchronous so that a
  * networked store fits; each must be atomic for one id (two settles of the same id: exactly
  * one gets the request back).
@@ -135,6 +147,15 @@ export interface ApprovalStore {
   markActed?(tenant: string, id: string, acted: ActedApproval): Promise<void>;
   /** What the holder confirmed it did with a request, if it did (and it is remembered). */
   acted?(tenant: string, id: string): Promise<ActedApproval | undefined>;
+  /**
+   * A shared store: notes who was asked a pending request over MCP, while it is pending (gone
+   * when it is settled or expires: at most one per pending request). Optional: without it a
+   * reply reaches only the replica that sent the elicitation.
+   * @returns whether it was noted (false: the request is not pending)
+   */
+  markAsked?(tenant: string, id: string, ask: ApprovalAsk): Promise<boolean>;
+  /** Who was asked a pending request over MCP, if it still is pending and was asked so. */
+  asked?(tenant: string, id: string): Promise<ApprovalAsk | undefined>;
   /** How a recently settled request of `tenant` ended, or `undefined` when not remembered. */
   settled(tenant: string, id: string): Promise<SettledApproval | undefined>;
   /**

@@ -4,51 +4,32 @@
  * 404 for an unknown id or another tenant's, 403 for an agent key.
  */
 
-import { hashApiKey } from "../../gateway/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { startTestGateway } from "../helpers.ts";
-import { waitFor } from "../services.ts";
+import { sinkServer } from "../fixtures/servers/local.ts";
+import { auth, nextPending, withApprovalGateway } from "../integration/approval_helpers.ts";
 
 const AGENT = "agent-key";
 const APPROVER = "approver-key";
 const OTHER_APPROVER = "other-approver-key";
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-const SINK = new URL("../fixtures/servers/sink.ts", import.meta.url).pathname;
 
 Deno.test({
   name: "approval: GET /v1/approvals/{id} says pending, then settled with what was done",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "airlock-standing-" }));
-    const gw = await startTestGateway({
-      servers: {
-        sink: { command: Deno.execPath(), args: ["run", `--allow-write=${root}`, SINK] },
-      },
-      auth: {
-        tenants: {
-          acme: {
-            keys: [hashApiKey(AGENT)],
-            approverKeys: [hashApiKey(APPROVER)],
-            approval: { tools: ["sink.store"], timeoutSeconds: 60 },
-          },
-          other: { keys: [hashApiKey("other-agent")], approverKeys: [hashApiKey(OTHER_APPROVER)] },
-        },
-      },
-    });
-    try {
+    await withApprovalGateway({
+      prefix: "airlock-standing-",
+      servers: (root) => ({ sink: sinkServer(root) }),
+      approval: { tools: ["sink.store"], timeoutSeconds: 60 },
+      tenant: { keys: [AGENT], approverKeys: [APPROVER] },
+      otherTenants: { other: { keys: ["other-agent"], approverKeys: [OTHER_APPROVER] } },
+    }, async ({ gw, root }) => {
       const run = gw.post("/v1/execute", {
         code: `await sink.store({ path: ${JSON.stringify(`${root}/f.json`)}, value: 1 }); return 1`,
       }, auth(AGENT));
       // Handled even when an assertion fails first (closing the gateway fails it).
       run.catch(() => {});
-      let id: string | undefined;
-      assert(
-        await waitFor(async () => {
-          id = (await gw.get("/v1/approvals", auth(APPROVER))).body.approvals?.[0]?.id;
-          return id !== undefined;
-        }, 30_000),
-      );
+      const { id } = await nextPending(gw, APPROVER);
       const pending = await gw.get(`/v1/approvals/${id}`, auth(APPROVER));
       assertEquals(pending.status, 200, JSON.stringify(pending.body));
       assertEquals(pending.body, { id, status: "pending" });
@@ -70,9 +51,6 @@ Deno.test({
       assertEquals(settled.body.decision, "approved");
       assertEquals(settled.body.acted.status, "approved");
       assert(!Number.isNaN(Date.parse(settled.body.decidedAt)), settled.body.decidedAt);
-    } finally {
-      await gw.close();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });

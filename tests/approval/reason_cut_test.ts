@@ -6,17 +6,15 @@
  * fields so too.
  */
 
-import { hashApiKey } from "../../gateway/mod.ts";
 import { storableApproval } from "../../observability/audit.ts";
 import { CUT_MARKER } from "../../observability/audit_text.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { startTestGateway } from "../helpers.ts";
+import { sinkServer } from "../fixtures/servers/local.ts";
+import { auth, withApprovalGateway } from "../integration/approval_helpers.ts";
 import { waitFor } from "../services.ts";
 
 const AGENT = "agent-key";
 const APPROVER = "approver-key";
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-const SINK = new URL("../fixtures/servers/sink.ts", import.meta.url).pathname;
 
 /** No `[` left open before the cut marker (a mask or placeholder cut in two). */
 function cutWhole(text: string): boolean {
@@ -30,40 +28,18 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "airlock-reason-" }));
-    const gw = await startTestGateway({
-      servers: {
-        sink: { command: Deno.execPath(), args: ["run", `--allow-write=${root}`, SINK] },
-      },
-      auth: {
-        tenants: {
-          acme: {
-            keys: [hashApiKey(AGENT)],
-            approverKeys: [hashApiKey(APPROVER)],
-            approval: { tools: ["sink.store"], timeoutSeconds: 60 },
-          },
-        },
-      },
-    });
-    try {
+    await withApprovalGateway({
+      prefix: "airlock-reason-",
+      servers: (root) => ({ sink: sinkServer(root) }),
+      approval: { tools: ["sink.store"], timeoutSeconds: 60 },
+      tenant: { keys: [AGENT], approverKeys: [APPROVER] },
+    }, async ({ gw, root, decide }) => {
       const run = gw.post("/v1/execute", {
         code: `await sink.store({ path: ${JSON.stringify(`${root}/f.json`)}, value: 1 }); return 1`,
       }, auth(AGENT));
-      let id: string | undefined;
-      assert(
-        await waitFor(async () => {
-          id = (await gw.get("/v1/approvals", auth(APPROVER))).body.approvals?.[0]?.id;
-          return id !== undefined;
-        }, 30_000),
-      );
       // 485 characters; each address masked is longer than the address.
       const reason = "ok, checked hosts 10.0.0.1 ".repeat(18).trim();
-      const answered = await gw.post(
-        `/v1/approvals/${id}`,
-        { decision: "approve", reason },
-        auth(APPROVER),
-      );
-      assertEquals(answered.status, 200);
+      const { id } = await decide("approve", reason);
       assertEquals((await run).body.result, 1);
       let rows: Array<{ id: string; reason?: string }> = [];
       assert(
@@ -76,10 +52,7 @@ Deno.test({
       assert(stored.length <= 500, String(stored.length));
       assert(cutWhole(stored), stored.slice(-40));
       assert(!stored.includes("10.0.0.1"), "masked");
-    } finally {
-      await gw.close();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 

@@ -96,6 +96,22 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
+/**
+ * Starts `main.ts serve` with the ledger server and `audit` ({@link ledgerConfig}), runs `fn`
+ * with it, and stops it (waiting for its exit) whatever `fn` did.
+ */
+async function withLedgerGateway(
+  audit: Record<string, unknown>,
+  fn: (gw: GatewayProcess) => Promise<void>,
+): Promise<void> {
+  const gw = await startGatewayProcess(await ledgerConfig(audit));
+  try {
+    await fn(gw);
+  } finally {
+    await gw.stop();
+  }
+}
+
 Deno.test({
   name: "serve: SIGTERM during an execution: answered, recorded with its call, then exit 0",
   sanitizeOps: false,
@@ -103,8 +119,7 @@ Deno.test({
   async fn() {
     await withTempDir(async (dir) => {
       const path = `${dir}/audit.db`;
-      const gw = await startGatewayProcess(await ledgerConfig({ path }));
-      try {
+      await withLedgerGateway({ path }, async (gw) => {
         const running = await startStreaming(gw, writeAfterLog("during-shutdown", 1500));
         const stopped = gw.stop();
         const { event, data } = await running.rest();
@@ -113,9 +128,7 @@ Deno.test({
         assertEquals((await stopped).code, 0, gw.logs());
         assertOneWrite(sqliteRecords(path), true);
         assertMatch(gw.logs(), /"msg":"shut down"/);
-      } finally {
-        await gw.stop();
-      }
+      });
     });
   },
 });
@@ -127,8 +140,7 @@ Deno.test({
   async fn() {
     await withTempDir(async (dir) => {
       const path = `${dir}/audit.db`;
-      const gw = await startGatewayProcess(await ledgerConfig({ path }));
-      try {
+      await withLedgerGateway({ path }, async (gw) => {
         const running = [];
         for (let i = 0; i < 3; i++) {
           running.push(await startStreaming(gw, writeAfterLog(`k${i}`, 300 + 400 * i)));
@@ -139,9 +151,7 @@ Deno.test({
         const records = sqliteRecords(path);
         assertEquals(records.length, 3, JSON.stringify(records));
         for (const r of records) assertEquals(r.calls.map((c) => c.tool), ["ledger.write"]);
-      } finally {
-        await gw.stop();
-      }
+      });
     });
   },
 });
@@ -153,8 +163,7 @@ Deno.test({
   async fn() {
     await withTempDir(async (dir) => {
       const path = `${dir}/audit.db`;
-      const gw = await startGatewayProcess(await ledgerConfig({ path }));
-      try {
+      await withLedgerGateway({ path }, async (gw) => {
         // Longer than the drain: only the second signal ends it.
         const running = await startStreaming(gw, writeAfterLog("never", 600_000));
         const stopped = gw.stop();
@@ -166,9 +175,7 @@ Deno.test({
         assertOneWrite(sqliteRecords(path), false);
         assertEquals(status.code, 0, gw.logs());
         assertMatch(gw.logs(), /SIGTERM again/);
-      } finally {
-        await gw.stop();
-      }
+      });
     });
   },
 });
@@ -301,16 +308,13 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withPostgres(async (pg) => {
-      const gw = await startGatewayProcess(await ledgerConfig({ url: pg.url }));
-      try {
+      await withLedgerGateway({ url: pg.url }, async (gw) => {
         const running = await startStreaming(gw, writeAfterLog("during-shutdown", 1500));
         const stopped = gw.stop();
         assertEquals((await running.rest()).data.result, "written");
         assertEquals((await stopped).code, 0, gw.logs());
         assertOneWrite(await postgresRecords(pg.url), true);
-      } finally {
-        await gw.stop();
-      }
+      });
     });
   },
 });
@@ -322,8 +326,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await withPostgres(async (pg) => {
-      const gw = await startGatewayProcess(await ledgerConfig({ url: pg.url }));
-      try {
+      await withLedgerGateway({ url: pg.url }, async (gw) => {
         const running = await startStreaming(gw, writeAfterLog("store-gone", 1500));
         const stopped = gw.stop();
         await pg.stop();
@@ -332,9 +335,7 @@ Deno.test({
         assertMatch(gw.logs(), /audit closed with 1 records not written/);
         assertMatch(gw.logs(), /shut down with 1 audit records not written/);
         assertEquals(status.code, 1, "the exit code says records were lost");
-      } finally {
-        await gw.stop();
-      }
+      });
     });
   },
 });

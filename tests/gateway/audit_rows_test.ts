@@ -202,6 +202,7 @@ Deno.test({
         DROP INDEX IF EXISTS airlock_executions_execution_id;
         DROP INDEX IF EXISTS airlock_tool_calls_seq;
         ALTER TABLE airlock_executions DROP COLUMN IF EXISTS execution_id;
+        ALTER TABLE airlock_executions DROP COLUMN IF EXISTS status;
         CREATE INDEX IF NOT EXISTS airlock_tool_calls_execution
           ON airlock_tool_calls(execution_id);
         UPDATE airlock_audit_schema SET version = 3;
@@ -228,7 +229,7 @@ Deno.test({
         await log.close();
       }
       const [{ version }] = await direct`SELECT version FROM airlock_audit_schema`;
-      assertEquals(version, 4);
+      assertEquals(version, 5);
       const indexes = await direct`
         SELECT indexname FROM pg_indexes WHERE indexdef LIKE 'CREATE UNIQUE INDEX%'
           AND tablename IN ('airlock_executions', 'airlock_tool_calls')

@@ -165,7 +165,7 @@ Deno.test("reopening an existing file keeps its data and schema version", async 
     second.close();
 
     const db = new DatabaseSync(path);
-    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 5 });
+    assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 6 });
     assertEquals({ ...db.prepare("PRAGMA journal_mode").get() }, { journal_mode: "wal" });
     db.close();
   });
@@ -239,6 +239,8 @@ Deno.test("no column can hold a result, logs or code, and extra fields are not s
       "redactions:TEXT",
       // The gateway's execution id (a random UUID), unique.
       "execution_id:TEXT",
+      // `running` while the execution's rows are written ahead; NULL once it finished.
+      "status:TEXT",
     ]);
     assertEquals(columns("tool_calls"), [
       "id:INTEGER",
@@ -462,7 +464,7 @@ Deno.test("an older file (schema 4) gains unique execution ids and keeps its row
 
     const db = new DatabaseSync(path);
     try {
-      assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 5 });
+      assertEquals({ ...db.prepare("PRAGMA user_version").get() }, { user_version: 6 });
       const unique = (table: string) =>
         db.prepare(`PRAGMA index_list(${table})`).all()
           .filter((index) => index.unique === 1 && index.origin === "c").map((index) => index.name);

@@ -220,6 +220,40 @@ Deno.test("made-up tool ids are redacted and cut in the response, the audit, the
   }
 });
 
+/**
+ * Calls each of the made-up tool `ids` once from one execution (each call is refused), then
+ * asserts that none of `values` is in any place the ids could be stored or shown: the calls in
+ * the response, the audit record, /metrics and the logs, each read through `read`.
+ */
+async function assertNowhere(
+  ids: string[],
+  values: string[],
+  read: (text: string) => string = (text) => text,
+): Promise<void> {
+  const h = await startGateway();
+  try {
+    const reply = await h.run(`
+      const ids = ${JSON.stringify(ids)};
+      for (const id of ids) { try { await tools.call(id, {}); } catch {} }
+      return ids.length;`);
+    assert(reply.ok, JSON.stringify(reply.error));
+    assertEquals(reply.tools.calls.length, ids.length);
+    const places = {
+      response: read(JSON.stringify(reply.tools.calls)),
+      audit: read(JSON.stringify(h.gateway.audit!.recent({ limit: 1 })[0])),
+      metrics: read(metricsText(h.gateway)),
+      logs: read(h.logs.join("\n")),
+    };
+    for (const [place, text] of Object.entries(places)) {
+      for (const value of values) {
+        assert(!text.includes(value), `${place} holds ${value}: ${text.slice(0, 400)}`);
+      }
+    }
+  } finally {
+    await h.close();
+  }
+}
+
 Deno.test("made-up tool ids with personal data in Unicode, invisible or labelled forms are redacted everywhere", async () => {
   // What a reader sees in each id; the code writes it with no-break or thin spaces, zero-width
   // characters, full-width forms or a label glued on, which redaction used to read past.
@@ -235,40 +269,17 @@ Deno.test("made-up tool ids with personal data in Unicode, invisible or labelled
     "ip-10.1.2.3",
     "x.123\u00ad-45-6789",
   ];
-  const h = await startGateway();
-  try {
-    const reply = await h.run(`
-      const ids = ${JSON.stringify(ids)};
-      for (const id of ids) { try { await tools.call(id, {}); } catch {} }
-      return ids.length;`);
-    assert(reply.ok, JSON.stringify(reply.error));
-    assertEquals(reply.tools.calls.length, ids.length);
-    // Everything stored or shown, read as a reader reads it: compatibility forms folded,
-    // invisible characters and spaces gone.
-    const plain = (s: string) =>
-      s.normalize("NFKC").replace(/[\p{Default_Ignorable_Code_Point}\s]/gu, "");
-    const places = {
-      response: plain(JSON.stringify(reply.tools.calls)),
-      audit: plain(JSON.stringify(h.gateway.audit!.recent({ limit: 1 })[0])),
-      metrics: plain(metricsText(h.gateway)),
-      logs: plain(h.logs.join("\n")),
-    };
-    for (const [place, text] of Object.entries(places)) {
-      for (
-        const value of [
-          "4111111111111111",
-          "ann@example.com",
-          "AKIAIOSFODNN7EXAMPLE",
-          "10.1.2.3",
-          "123-45-6789",
-        ]
-      ) {
-        assert(!text.includes(value), `${place} holds ${value}: ${text.slice(0, 400)}`);
-      }
-    }
-  } finally {
-    await h.close();
-  }
+  // Everything stored or shown, read as a reader reads it: compatibility forms folded,
+  // invisible characters and spaces gone.
+  const plain = (s: string) =>
+    s.normalize("NFKC").replace(/[\p{Default_Ignorable_Code_Point}\s]/gu, "");
+  await assertNowhere(ids, [
+    "4111111111111111",
+    "ann@example.com",
+    "AKIAIOSFODNN7EXAMPLE",
+    "10.1.2.3",
+    "123-45-6789",
+  ], plain);
 });
 
 Deno.test("made-up tool ids with a word glued onto personal data are redacted everywhere", async () => {
@@ -286,39 +297,16 @@ Deno.test("made-up tool ids with a word glued onto personal data are redacted ev
     `x.${digest}_bob.ray@example.org.txt`,
     "x.AKIAIOSFODNN7EXAMPLEold",
   ];
-  const h = await startGateway();
-  try {
-    const reply = await h.run(`
-      const ids = ${JSON.stringify(ids)};
-      for (const id of ids) { try { await tools.call(id, {}); } catch {} }
-      return ids.length;`);
-    assert(reply.ok, JSON.stringify(reply.error));
-    assertEquals(reply.tools.calls.length, ids.length);
-    const places = {
-      response: JSON.stringify(reply.tools.calls),
-      audit: JSON.stringify(h.gateway.audit!.recent({ limit: 1 })[0]),
-      metrics: metricsText(h.gateway),
-      logs: h.logs.join("\n"),
-    };
-    for (const [place, text] of Object.entries(places)) {
-      for (
-        const value of [
-          "4111111111111111",
-          "078-05-1120",
-          "4155550134",
-          "10.1.2.3",
-          "fe80::1234",
-          "ann.lee@example.com",
-          "bob.ray@example.org",
-          "AKIAIOSFODNN7EXAMPLE",
-        ]
-      ) {
-        assert(!text.includes(value), `${place} holds ${value}: ${text.slice(0, 400)}`);
-      }
-    }
-  } finally {
-    await h.close();
-  }
+  await assertNowhere(ids, [
+    "4111111111111111",
+    "078-05-1120",
+    "4155550134",
+    "10.1.2.3",
+    "fe80::1234",
+    "ann.lee@example.com",
+    "bob.ray@example.org",
+    "AKIAIOSFODNN7EXAMPLE",
+  ]);
 });
 
 Deno.test("2,000 refused calls with 10 KB ids cost a bounded response, audit and /metrics", async () => {

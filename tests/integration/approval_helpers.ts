@@ -83,6 +83,11 @@ export interface ApprovalGatewayOptions {
    * Without it the gateway has no auth, and anyone lists and answers approvals.
    */
   tenant?: { keys: string[]; approverKeys: string[] };
+  /**
+   * Raw API keys (hashed here) of further tenants beside `acme` (only with `tenant`), without
+   * an approval policy: to show what another tenant's keys may not see.
+   */
+  otherTenants?: Record<string, { keys: string[]; approverKeys: string[] }>;
   /** More configuration (`pii`, `sandbox`, …) over {@link startTestGateway}'s defaults. */
   config?: Record<string, unknown>;
   /** The temporary directory's name prefix; default `airlock-approval-`. */
@@ -97,11 +102,12 @@ export interface ApprovalGateway {
   root: string;
   /**
    * Waits for the next pending approval ({@link nextPending}: every 50 ms, up to 30 s),
-   * answers it with `decision` over `POST /v1/approvals/{id}` (with the first approver key,
-   * if any), and returns it as the approver was shown it: `arguments` is the JSON text
-   * shown. Throws when none becomes pending or the answer is refused (not 200).
+   * answers it with `decision` (and `reason`, if given) over `POST /v1/approvals/{id}` (with
+   * the first approver key, if any), and returns it as the approver was shown it:
+   * `arguments` is the JSON text shown. Throws when none becomes pending or the answer is
+   * refused (not 200).
    */
-  decide(decision: "approve" | "deny"): Promise<ShownApproval>;
+  decide(decision: "approve" | "deny", reason?: string): Promise<ShownApproval>;
 }
 
 /**
@@ -130,6 +136,12 @@ export async function withApprovalGateway<T>(
           requestsPerMinute: 10_000,
           approval: options.approval,
         },
+        ...Object.fromEntries(
+          Object.entries(options.otherTenants ?? {}).map(([name, t]) => [name, {
+            keys: t.keys.map(hashApiKey),
+            approverKeys: t.approverKeys.map(hashApiKey),
+          }]),
+        ),
       },
     },
   };
@@ -143,11 +155,11 @@ export async function withApprovalGateway<T>(
       return await test({
         gw,
         root,
-        async decide(decision) {
+        async decide(decision, reason) {
           const pending: ShownApproval = await nextPending(gw, approver);
           const answer = await gw.post(
             `/v1/approvals/${pending.id}`,
-            { decision },
+            reason === undefined ? { decision } : { decision, reason },
             approver === undefined ? {} : auth(approver),
           );
           assertEquals(answer.status, 200, JSON.stringify(answer.body));

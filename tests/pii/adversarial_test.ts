@@ -96,7 +96,7 @@ Deno.test("a large mixed string is redacted end to end", () => {
 // the input may cost at most MAX_RELATIVE times a same-size log excerpt (catches bounded
 // rescans such as re-reading up to 512 characters per `key=`, which grow linearly).
 
-import { growth, relativeCost, repeatTo } from "./linearity.ts";
+import { linearityFailures, repeatTo } from "./linearity.ts";
 
 const SIZE = 64 * 1024;
 const MAX_GROWTH = 8;
@@ -211,21 +211,14 @@ const LOG_LINE = (i: number) =>
 
 for (const [detector, members] of Object.entries(MEMBERS)) {
   Deno.test(`linear: ${detector} (4× input ≤ ${MAX_GROWTH}× time; ≤ ${MAX_RELATIVE}× a log excerpt)`, () => {
-    const baseline = repeatTo(SIZE, LOG_LINE);
-    const failures: string[] = [];
-    for (const [name, unit] of members) {
-      // One more measurement before failing: a quadratic scan fails every time, a noisy
-      // neighbour on a shared machine does not.
-      const measure = () => ({
-        g: growth((t) => findPii(t), (size) => repeatTo(size, unit), SIZE),
-        r: relativeCost((t) => findPii(t), repeatTo(SIZE, unit), baseline),
-      });
-      let { g, r } = measure();
-      if (g > MAX_GROWTH || r > MAX_RELATIVE) ({ g, r } = measure());
-      console.log(`${detector} / ${name}: growth ${g.toFixed(1)}, relative ${r.toFixed(1)}`);
-      if (g > MAX_GROWTH) failures.push(`${name}: 4× input took ${g.toFixed(1)}× the time`);
-      if (r > MAX_RELATIVE) failures.push(`${name}: ${r.toFixed(1)}× the cost of a log excerpt`);
-    }
+    const failures = linearityFailures((t) => findPii(t), members, {
+      size: SIZE,
+      baseline: repeatTo(SIZE, LOG_LINE),
+      maxGrowth: MAX_GROWTH,
+      maxRelative: MAX_RELATIVE,
+      report: (name, g, r) =>
+        console.log(`${detector} / ${name}: growth ${g.toFixed(1)}, relative ${r.toFixed(1)}`),
+    });
     if (failures.length > 0) throw new Error(failures.join("\n"));
   });
 }

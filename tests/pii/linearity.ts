@@ -62,3 +62,51 @@ export function relativeCost(
   }
   return Math.max(t, 0.05) / Math.max(b, 0.05);
 }
+
+/** A log excerpt's line `i`: repeated to a size, the usual baseline of {@linkcode relativeCost}. */
+export const logLine = (i: number): string =>
+  `2024-05-01T10:00:00Z INFO user=ann path=/api/v1/orders status=200 ms=${i % 900}\n`;
+
+/** How {@linkcode linearityFailures} measures and judges. */
+export interface LinearityBounds {
+  /** Size of the smaller text, in code units; default 64 Ki. */
+  size?: number;
+  /** Text of `size` units every unit's text is compared with; default {@linkcode logLine}s. */
+  baseline?: string;
+  /** Most time 4× the input may take, in times the 1× time; default 8. */
+  maxGrowth?: number;
+  /** Most cost relative to the baseline; default 25. */
+  maxRelative?: number;
+  /** Told each unit's final figures (to print them, say). */
+  report?: (name: string, growth: number, relative: number) => void;
+}
+
+/**
+ * The linearity checks the detector tests share, over named `units` (each repeated to a
+ * text): {@linkcode growth} and {@linkcode relativeCost} of `scan`, one line per unit over a
+ * bound (`[]` when all hold). A unit over a bound is measured once more before it counts: a
+ * quadratic scan fails every time, a noisy neighbour on a shared machine does not.
+ */
+export function linearityFailures(
+  scan: (text: string) => unknown,
+  units: Array<[string, (i: number) => string]>,
+  bounds: LinearityBounds = {},
+): string[] {
+  const size = bounds.size ?? 64 * 1024;
+  const baseline = bounds.baseline ?? repeatTo(size, logLine);
+  const maxGrowth = bounds.maxGrowth ?? 8;
+  const maxRelative = bounds.maxRelative ?? 25;
+  const failures: string[] = [];
+  for (const [name, unit] of units) {
+    const measure = () => ({
+      g: growth(scan, (n) => repeatTo(n, unit), size),
+      r: relativeCost(scan, repeatTo(size, unit), baseline),
+    });
+    let { g, r } = measure();
+    if (g > maxGrowth || r > maxRelative) ({ g, r } = measure());
+    bounds.report?.(name, g, r);
+    if (g > maxGrowth) failures.push(`${name}: 4× input took ${g.toFixed(1)}× the time`);
+    if (r > maxRelative) failures.push(`${name}: ${r.toFixed(1)}× the cost of a log excerpt`);
+  }
+  return failures;
+}

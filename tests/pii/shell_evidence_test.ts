@@ -21,9 +21,9 @@ import {
   Vault,
 } from "../../pii/mod.ts";
 import { renderArguments } from "../../gateway/approval/mod.ts";
-import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
-import { REPO_ROOT } from "../fixtures/servers/local.ts";
+import { sinkServer } from "../fixtures/servers/local.ts";
+import { withApprovalGateway } from "../integration/approval_helpers.ts";
 
 const PW = "Kd8;f2Lq!x9Tz";
 
@@ -145,54 +145,27 @@ Deno.test("j1: the async path, in worker threads, reads the lines as the sync pa
   }
 });
 
-/** The sink fixture server (tests/fixtures/servers/sink.ts), writing only under `dir`. */
-const sinkServer = (dir: string) => ({
-  command: Deno.execPath(),
-  args: [
-    "run",
-    "--quiet",
-    `--allow-write=${dir}`,
-    new URL("../fixtures/servers/sink.ts", import.meta.url).pathname,
-  ],
-  cwd: REPO_ROOT,
-});
-
-/** Approves the next pending call; returns the arguments the approver was shown. */
-async function approveNext(gw: TestGateway): Promise<string> {
-  for (let i = 0; i < 600; i++) {
-    const [pending] = (await gw.get("/v1/approvals")).body.approvals ?? [];
-    if (pending) {
-      const decided = await gw.post(`/v1/approvals/${pending.id}`, { decision: "approve" });
-      assertEquals(decided.status, 200, JSON.stringify(decided.body));
-      return pending.arguments;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("no approval became pending");
-}
-
 Deno.test({
   name: "j1: through a gateway, files read come back redacted whole, held commands are shown",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "shell-j1-" });
-    const files: Record<string, string> = {
-      "Dockerfile": `FROM postgres:16\nENV POSTGRES_PASSWORD=${PW}\n`,
-      "compose.log": `db-1  | POSTGRES_PASSWORD=${PW}\n`,
-      "syslog": `Nov 30 12:00:01 web1 app: connecting with password=${PW}\n`,
-      "compose.yml": `services:\n  db:\n    environment: POSTGRES_PASSWORD=${PW}\n`,
-      "app.log": `INFO  [main] c.e.App - using password=${PW}\n`,
-    };
-    for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${root}/${name}`, text);
-    }
-    const gw = await startTestGateway({
-      servers: { filesystem: filesystemServer(root), sink: sinkServer(root) },
+    await withApprovalGateway({
+      prefix: "shell-j1-",
+      servers: (root) => ({ filesystem: filesystemServer(root), sink: sinkServer(root) }),
       approval: { tools: ["sink.store"], timeoutSeconds: 30 },
-      sandbox: { timeoutMs: 20_000 },
-    });
-    try {
+      config: { sandbox: { timeoutMs: 20_000 } },
+    }, async ({ gw, root, decide }) => {
+      const files: Record<string, string> = {
+        "Dockerfile": `FROM postgres:16\nENV POSTGRES_PASSWORD=${PW}\n`,
+        "compose.log": `db-1  | POSTGRES_PASSWORD=${PW}\n`,
+        "syslog": `Nov 30 12:00:01 web1 app: connecting with password=${PW}\n`,
+        "compose.yml": `services:\n  db:\n    environment: POSTGRES_PASSWORD=${PW}\n`,
+        "app.log": `INFO  [main] c.e.App - using password=${PW}\n`,
+      };
+      for (const [name, text] of Object.entries(files)) {
+        await Deno.writeTextFile(`${root}/${name}`, text);
+      }
       const read = await gw.post("/v1/execute", {
         code: `const out = {};
           for (const n of ${JSON.stringify(Object.keys(files))}) {
@@ -211,7 +184,7 @@ Deno.test({
             JSON.stringify(line)
           } });`,
         });
-        const shown = await approveNext(gw);
+        const shown = (await decide("approve")).arguments;
         const reply = await running;
         assertEquals(reply.status, 200, JSON.stringify(reply.body));
         assertEquals(JSON.parse(await Deno.readTextFile(`${root}/job`)), line);
@@ -221,9 +194,6 @@ Deno.test({
         );
         assert(!shown.includes("Xk9mQ2pL7vRt"), shown);
       }
-    } finally {
-      await gw.close();
-      await Deno.remove(root, { recursive: true });
-    }
+    });
   },
 });

@@ -93,7 +93,8 @@ console.assert(1 === 2, "asserted"); console.count(); console.count();
 console.table([{ x: 1 }]); return "done";`);
   assertEquals(result.result, "done");
   assertEquals(result.logs.slice(0, 8), [
-    { level: "log", text: "a 1 { b: [ 2 ] }" },
+    // The object arguments travel beside the text, for redaction only (pii/log_lines.ts).
+    { level: "log", text: "a 1 { b: [ 2 ] }", values: [{ b: [2] }] },
     { level: "info", text: "info" },
     { level: "warn", text: "warn" },
     { level: "error", text: "error" },

@@ -81,6 +81,46 @@ const BUSY_CODE = `
   await new Promise((r) => setTimeout(r, 800));
   return m.default + Number(localStorage.getItem("k")!.length === 1000);`;
 
+/**
+ * Runs `source` as a script of its own (a fresh Deno process from the repository root, with
+ * its deno.json), for what only a new process shows (an environment variable read at start,
+ * a controlling terminal): directly with `env` added, or, with `inTerminal`, under `script`
+ * (a pseudo-terminal, stdin closed). Returns the JSON the script printed after `REPORT `;
+ * fails with its output when it printed none. Its directory is removed afterwards.
+ */
+async function runScript<Report>(
+  prefix: string,
+  source: string,
+  options: { env?: Record<string, string>; inTerminal?: boolean } = {},
+): Promise<Report> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    await Deno.writeTextFile(`${dir}/run.ts`, source);
+    const args = ["run", "-A", "--no-check", "--config", `${root}deno.json`, `${dir}/run.ts`];
+    const output = await (options.inTerminal
+      ? new Deno.Command("script", {
+        args: ["-qec", [Deno.execPath(), ...args].join(" "), "/dev/null"],
+        cwd: root,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      })
+      : new Deno.Command(Deno.execPath(), {
+        args,
+        env: options.env,
+        cwd: root,
+        stdout: "piped",
+        stderr: "piped",
+      })).output();
+    const text = new TextDecoder().decode(output.stdout);
+    const line = text.split("\n").find((l) => l.startsWith("REPORT "));
+    assert(line, text + new TextDecoder().decode(output.stderr).slice(-2000));
+    return JSON.parse(line.slice(7));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test("sandbox users: ids are handed out in turn, never two at once, and given back", () => {
   const users = new SandboxUsers({ first: 10, last: 12 });
   const after = (id: number) => id === 12 ? 10 : id + 1;
@@ -194,14 +234,12 @@ Deno.test({
   fn: async () => {
     // Red team l4: after setpriv's exec the chain's bash was dumpable under the reused id, so a
     // leftover traced it and skipped its `kill -9 -1`. Only the launcher starts other users.
-    const dir = await Deno.makeTempDir({ prefix: "airlock-users-chain-" });
-    try {
-      await Deno.writeTextFile(
-        `${dir}/run.ts`,
-        `import { testSandbox } from "${root}tests/helpers.ts";
+    const report = await runScript<{ ok: boolean; why: string }>(
+      "airlock-users-chain-",
+      `import { testSandbox } from "${root}tests/helpers.ts";
 const sandbox = testSandbox({ concurrency: 1, uidRange: ${JSON.stringify(RANGE)}, denoPath: ${
-          JSON.stringify(DENO)
-        } });
+        JSON.stringify(DENO)
+      } });
 let ok = false, why = "";
 try {
   ok = (await sandbox.run({ code: "return 1" })).ok;
@@ -211,23 +249,10 @@ try {
 console.log("REPORT " + JSON.stringify({ ok, why }));
 await sandbox.close();
 Deno.exit(0);`,
-      );
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-check", "--config", `${root}deno.json`, `${dir}/run.ts`],
-        env: { AIRLOCK_SANDBOX_LAUNCHER: "0" },
-        cwd: root,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(output.stdout);
-      const line = text.split("\n").find((l) => l.startsWith("REPORT "));
-      assert(line, text + new TextDecoder().decode(output.stderr).slice(-2000));
-      const report = JSON.parse(line.slice(7));
-      assertEquals(report.ok, false, "no execution ran");
-      assertMatch(report.why, /launcher is not available/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+      { env: { AIRLOCK_SANDBOX_LAUNCHER: "0" } },
+    );
+    assertEquals(report.ok, false, "no execution ran");
+    assertMatch(report.why, /launcher is not available/);
     assertMatch(
       usersProblem({
         range: RANGE,
@@ -306,10 +331,13 @@ function hasProgram(name: string): boolean {
   });
 }
 
+/** setpriv's arguments to run as `uid`: its own id as group, no supplementary groups. */
+const asUid = (uid: number) => [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups"];
+
 /** Starts `args` under `uid` (setpriv), detached, as a runtime escape's leftover would run. */
 function leftover(uid: number, args: string[]): Deno.ChildProcess {
   return new Deno.Command("setpriv", {
-    args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", ...args],
+    args: [...asUid(uid), ...args],
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -325,16 +353,7 @@ Deno.test({
     const sleeper = leftover(uid, ["sleep", "60"]);
     try {
       // A range of this one id: the next process must run under it.
-      const sandbox = testSandbox({
-        concurrency: 1,
-        uidRange: { first: uid, last: uid },
-        denoPath: DENO,
-      });
-      try {
-        assertEquals((await sandbox.run({ code: "return 7" })).result, 7);
-      } finally {
-        await sandbox.close();
-      }
+      assertEquals((await runUnder(uid, "return 7")).result, 7);
       const status = await Promise.race([
         sleeper.status,
         new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000)),
@@ -349,6 +368,32 @@ Deno.test({
     }
   },
 });
+
+/** Runs `args` under `uid` (setpriv) to its end; returns its standard output, trimmed. */
+async function outputAs(uid: number, args: string[]): Promise<string> {
+  const out = await new Deno.Command("setpriv", {
+    args: [...asUid(uid), ...args],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/**
+ * Runs `code` in a sandbox of one process whose range is the one id `uid` (so it runs under
+ * it), and closes the sandbox.
+ */
+async function runUnder(uid: number, code: string): Promise<RunResult> {
+  const sandbox = testSandbox({
+    concurrency: 1,
+    uidRange: { first: uid, last: uid },
+    denoPath: DENO,
+  });
+  try {
+    return await sandbox.run({ code });
+  } finally {
+    await sandbox.close();
+  }
+}
 
 /** Builds `source` with the system's C compiler into a temporary directory. */
 async function buildC(source: string): Promise<{ path: string; dir: string } | undefined> {
@@ -394,25 +439,12 @@ Deno.test({
     const run = async (what: string) => {
       const child = leftover(uid, []);
       await child.status; // (setpriv without a program: nothing ran)
-      const out = await new Deno.Command("setpriv", {
-        args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", probe.path, what],
-        stdout: "piped",
-      }).output();
-      return new TextDecoder().decode(out.stdout).trim();
+      return await outputAs(uid, [probe.path, what]);
     };
     try {
       assertEquals(await run("put"), "put");
       assertEquals(await run("get"), "found", "a user keyring outlives the process");
-      const sandbox = testSandbox({
-        concurrency: 1,
-        uidRange: { first: uid, last: uid },
-        denoPath: DENO,
-      });
-      try {
-        assertEquals((await sandbox.run({ code: "return 8" })).result, 8);
-      } finally {
-        await sandbox.close();
-      }
+      assertEquals((await runUnder(uid, "return 8")).result, 8);
       assertEquals(await run("get"), "none");
     } finally {
       await Deno.remove(probe.dir, { recursive: true });
@@ -472,23 +504,10 @@ Deno.test({
     if (probe === undefined) return;
     const uid = RANGE.last - 3;
     try {
-      const made = await new Deno.Command("setpriv", {
-        args: [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", probe.path, "make"],
-        stdout: "piped",
-      }).output();
-      assertEquals(new TextDecoder().decode(made.stdout).trim(), "made");
+      assertEquals(await outputAs(uid, [probe.path, "make"]), "made");
       // (At least: a run of the old code left its own behind.)
       assert(ipcOwnedBy(uid) >= 3, "the objects are there");
-      const sandbox = testSandbox({
-        concurrency: 1,
-        uidRange: { first: uid, last: uid },
-        denoPath: DENO,
-      });
-      try {
-        assertEquals((await sandbox.run({ code: "return 9" })).result, 9);
-      } finally {
-        await sandbox.close();
-      }
+      assertEquals((await runUnder(uid, "return 9")).result, 9);
       assertEquals(ipcOwnedBy(uid), 0);
     } finally {
       await Deno.remove(probe.dir, { recursive: true });
@@ -509,11 +528,7 @@ Deno.test({
     // Outside RANGE: the lock outlives the test (until reboot), and no other test may draw it.
     const poisoned = RANGE.last + 51;
     try {
-      const locked = await new Deno.Command("setpriv", {
-        args: [`--reuid=${poisoned}`, `--regid=${poisoned}`, "--clear-groups", probe.path, "lock"],
-        stdout: "piped",
-      }).output();
-      assertEquals(new TextDecoder().decode(locked.stdout).trim(), "locked");
+      assertEquals(await outputAs(poisoned, [probe.path, "lock"]), "locked");
       await prepareLauncher();
       const one = testSandbox({
         concurrency: 1,
@@ -546,19 +561,17 @@ Deno.test({
     "sandbox users: a sandbox never keeps the terminal of a gateway started in one (with or without a range)",
   ignore: !asRoot || !hasProgram("script"),
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "airlock-users-tty-" });
-    try {
-      await Deno.writeTextFile(
-        `${dir}/run.ts`,
-        `import { sandboxDenoChildren, startWatchedRun, testSandbox } from "${root}tests/helpers.ts";
+    const report = await runScript<Record<string, number>>(
+      "airlock-users-tty-",
+      `import { sandboxDenoChildren, startWatchedRun, testSandbox } from "${root}tests/helpers.ts";
 import { prepareLauncher } from "${root}sandbox/launcher.ts";
 await prepareLauncher();
 const tty = (pid: number | string) => { const s = Deno.readTextFileSync(\`/proc/\${pid}/stat\`);
   return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[4]); };
 const out: Record<string, number> = { gateway: tty("self") };
 for (const [name, uidRange] of [["plain", undefined], ["range", ${
-          JSON.stringify(RANGE)
-        }]] as const) {
+        JSON.stringify(RANGE)
+      }]] as const) {
   const sandbox = testSandbox({ concurrency: 1, uidRange, denoPath: ${JSON.stringify(DENO)} });
   const run = await startWatchedRun(sandbox);
   let pid = run.pid;
@@ -574,25 +587,10 @@ for (const [name, uidRange] of [["plain", undefined], ["range", ${
 }
 console.log("REPORT " + JSON.stringify(out));
 Deno.exit(0);`,
-      );
-      const command =
-        `${Deno.execPath()} run -A --no-check --config ${root}deno.json ${dir}/run.ts`;
-      const output = await new Deno.Command("script", {
-        args: ["-qec", command, "/dev/null"],
-        cwd: root,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(output.stdout);
-      const line = text.split("\n").find((l) => l.startsWith("REPORT "));
-      assert(line, text + new TextDecoder().decode(output.stderr).slice(-2000));
-      const report = JSON.parse(line.slice(7));
-      assert(report.gateway !== 0, "the gateway runs in a terminal");
-      assertEquals([report.plain, report.range], [0, 0], "no sandbox has it");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+      { inTerminal: true },
+    );
+    assert(report.gateway !== 0, "the gateway runs in a terminal");
+    assertEquals([report.plain, report.range], [0, 0], "no sandbox has it");
   },
 });
 

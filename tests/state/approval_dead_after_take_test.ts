@@ -11,7 +11,7 @@
 import { AuditLog } from "../../observability/audit.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { takeTrapRelay } from "./take_trap_relay.ts";
+import { redisRelay } from "./redis_relay.ts";
 import { APPROVER, auth, holdCallOnA } from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
@@ -24,7 +24,7 @@ Deno.test({
   async fn() {
     const redis = await startRedis();
     let kill: () => void = () => {};
-    const relay = takeTrapRelay(Number(new URL(redis.url).port), () => kill());
+    const relay = redisRelay(Number(new URL(redis.url).port), { onTake: () => kill() });
     try {
       const held = await holdCallOnA(redis.url, relay.url, 30);
       try {

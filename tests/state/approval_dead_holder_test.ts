@@ -9,20 +9,11 @@
  * counts against `maxPending`, and nothing was stored.
  */
 
-import { hashApiKey } from "../../gateway/mod.ts";
-import { RedisState } from "../../state/mod.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { startGatewayProcess, writeConfig } from "../e2e/process.ts";
-import { startTestGateway, type TestGateway } from "../helpers.ts";
-import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { alive, descendants } from "./process_tree.ts";
+import { findProgram, skipWithout, waitFor } from "../services.ts";
+import { AGENT, APPROVER, auth, storeCode, withHeldCall } from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
-const AGENT = "agent-key";
-const APPROVER = "approver-key";
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-const SINK = new URL("../fixtures/servers/sink.ts", import.meta.url).pathname;
-const VAULT_KEY = "6".repeat(64);
 
 Deno.test({
   name: "approval: a dead replica's pending request is withdrawn and recorded, never approved",
@@ -30,57 +21,11 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "airlock-dead-holder-" }));
-    const admin = new RedisState({ url: redis.url });
-    let b: TestGateway | undefined;
-    let children: number[] = [];
-    const vaultBefore = Deno.env.get("AIRLOCK_VAULT_KEY");
-    Deno.env.set("AIRLOCK_VAULT_KEY", VAULT_KEY);
-    try {
-      const config = {
-        state: { url: redis.url },
-        servers: {
-          sink: { command: Deno.execPath(), args: ["run", `--allow-write=${root}`, SINK] },
-        },
-        sandbox: { timeoutMs: 60_000, maxWaitMs: 60_000 },
-        auth: {
-          tenants: {
-            acme: {
-              keys: [hashApiKey(AGENT)],
-              approverKeys: [hashApiKey(APPROVER)],
-              requestsPerMinute: 10_000,
-              approval: { tools: ["sink.store"], timeoutSeconds: 60, maxPending: 1 },
-            },
-          },
-        },
-      };
-      const a = await startGatewayProcess(
-        await writeConfig({
-          ...config,
-          audit: { path: ":memory:" },
-          selection: { embedder: "lexical", cacheDir: `${root}/emb` },
-        }),
-      );
-      b = await startTestGateway(config, { vaultKey: VAULT_KEY });
-      const gw = b;
-      assert(await waitFor(() => gw.gateway.state.health().up && admin.health().up));
-      const store = (name: string) =>
-        JSON.stringify({
-          code: `try { await sink.store({ path: ${
-            JSON.stringify(`${root}/${name}`)
-          }, value: 1 }); return "stored" }
-                 catch (e) { return String(e) }`,
-        });
-      const onA = fetch(`${a.url}/v1/execute`, {
-        method: "POST",
-        headers: { ...auth(AGENT), "content-type": "application/json" },
-        body: store("f1.json"),
-      }).then((r) => r.text(), (e) => String(e));
+    await withHeldCall({ timeoutSeconds: 60 }, async (held) => {
+      const { a, b: gw, admin, id } = held;
       const pending = async () =>
         (await gw.get("/v1/approvals", auth(APPROVER))).body.approvals as { id: string }[];
-      assert(await waitFor(async () => (await pending()).length === 1, 30_000), "pending");
-      const [{ id }] = await pending();
+      assertEquals((await pending()).map((p) => p.id), [id], "A's call is the one pending");
       const subscribers = async () =>
         Number(
           (await admin.connection.run((c) =>
@@ -89,10 +34,10 @@ Deno.test({
         );
       assertEquals(await subscribers(), 2);
 
-      children = await descendants(a.pid);
+      // A's children (its MCP server, its warm sandboxes) are ended by the helper if need be.
       a.kill("SIGKILL");
       await a.stop();
-      await onA;
+      await held.onA;
       // Redis has seen A's connections close.
       assert(await waitFor(async () => await subscribers() === 1), "A's subscriber gone");
 
@@ -110,7 +55,11 @@ Deno.test({
         ),
         "A's lease lapsed",
       );
-      const onB = gw.post("/v1/execute", JSON.parse(store("f2.json")), auth(AGENT));
+      const onB = gw.post(
+        "/v1/execute",
+        { code: storeCode(`${held.root}/f2.json`) },
+        auth(AGENT),
+      );
       let fresh: string | undefined;
       assert(
         await waitFor(async () => {
@@ -124,8 +73,7 @@ Deno.test({
       const late = await gw.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
       assertEquals(late.status, 409, JSON.stringify(late.body));
       assertMatch(late.body.error.message, /withdrawn/);
-      const rows = gw.gateway.audit!.recentApprovals({ limit: 100 }).filter((r) => r.id === id);
-      assertEquals(rows.map((r) => [r.decision, r.decidedBy]), [["withdrawn", "airlock"]]);
+      assertEquals(held.rowsOnB(), [["withdrawn", "airlock"]]);
 
       const approved = await gw.post(
         `/v1/approvals/${fresh}`,
@@ -134,25 +82,8 @@ Deno.test({
       );
       assertEquals(approved.status, 200, JSON.stringify(approved.body));
       assertEquals((await onB).body.result, "stored");
-      assertEquals(await Deno.readTextFile(`${root}/f2.json`), "1");
-      assert(
-        !(await Deno.stat(`${root}/f1.json`).then(() => true, () => false)),
-        "A stored nothing",
-      );
-    } finally {
-      if (vaultBefore === undefined) Deno.env.delete("AIRLOCK_VAULT_KEY");
-      else Deno.env.set("AIRLOCK_VAULT_KEY", vaultBefore);
-      await b?.close();
-      await admin.close();
-      // A's children (its MCP server, its warm sandboxes) end with it; any that did not is ended.
-      await waitFor(() => children.every((pid) => !alive(pid)), 10_000);
-      for (const pid of children.filter(alive)) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
-      await redis.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+      assertEquals(await Deno.readTextFile(`${held.root}/f2.json`), "1");
+      assert(!(await held.ran()), "A stored nothing");
+    });
   },
 });

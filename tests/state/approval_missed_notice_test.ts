@@ -10,13 +10,17 @@
 
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { assert } from "../assert.ts";
-import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { startTestGateway } from "../helpers.ts";
-import { RedisState } from "../../state/mod.ts";
-import { hashApiKey } from "../../gateway/mod.ts";
+import { findProgram, skipWithout, waitFor } from "../services.ts";
+import {
+  AGENT,
+  APPROVER,
+  auth,
+  pendingOn,
+  replicaConfig,
+  withReplicas,
+} from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
-const KEY = "f".repeat(64);
 
 Deno.test({
   name:
@@ -25,44 +29,28 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "rt-missed-" }));
-    const tenants = {
-      acme: {
-        keys: [hashApiKey("agent-key")],
-        approverKeys: [hashApiKey("approver-key")],
-        requestsPerMinute: 100,
-        approval: { tools: ["fs.write_file"], timeoutSeconds: 3 },
-      },
-    };
-    const config = {
-      state: { url: redis.url },
-      servers: { fs: filesystemServer(root) },
-      sandbox: { timeoutMs: 5_000, maxWaitMs: 20_000 },
-      auth: { tenants },
-    };
-    const a = await startTestGateway(config, { vaultKey: KEY });
-    const b = await startTestGateway(config, { vaultKey: KEY });
-    const admin = new RedisState({ url: redis.url });
-    try {
-      assert(await waitFor(() => admin.health().up));
+    await withReplicas({
+      prefix: "rt-missed-",
+      vaultKey: "f".repeat(64),
+      config: (root, redisUrl) => ({
+        ...replicaConfig(
+          redisUrl,
+          { fs: filesystemServer(root) },
+          { tools: ["fs.write_file"], timeoutSeconds: 3 },
+          20_000,
+        ),
+        sandbox: { timeoutMs: 5_000, maxWaitMs: 20_000 },
+      }),
+    }, async ({ root, a, b, admin }) => {
       const started = Date.now();
       let finished: number | undefined;
       const running = a.post("/v1/execute", {
         code:
           `try { await fs.writeFile({ path: "${root}/x.txt", content: "y" }); return "written"; }
           catch (e) { return String(e); }`,
-      }, { authorization: "Bearer agent-key" });
+      }, auth(AGENT));
       running.then(() => finished = Date.now(), () => finished = Date.now());
-      let id: string | undefined;
-      assert(
-        await waitFor(async () => {
-          const list = await b.get("/v1/approvals", { authorization: "Bearer approver-key" });
-          id = list.body.approvals?.[0]?.id;
-          return id !== undefined;
-        }, 10_000),
-        "pending",
-      );
+      const { id } = await pendingOn(b, 10_000);
       // A's subscriber drops (as in a blip); the approver answers through B meanwhile.
       console.log(
         "pubsub clients before:",
@@ -78,9 +66,7 @@ Deno.test({
         }
       })();
       await new Promise((r) => setTimeout(r, 20));
-      const answer = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, {
-        authorization: "Bearer approver-key",
-      });
+      const answer = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
       blip = false;
       await killing;
       await waitFor(async () => {
@@ -108,12 +94,6 @@ Deno.test({
           Number(Deno.env.get("RT_WAIT") ?? 15_000) / 1000
         } s after its answer (timeout 3 s)`,
       );
-    } finally {
-      await a.close();
-      await b.close();
-      await admin.close();
-      await redis.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });

@@ -8,9 +8,8 @@
  */
 
 import { assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
-import { findProgram, skipWithout, startRedis } from "../services.ts";
-import { freezeRelay } from "./freeze_relay.ts";
-import { APPROVER, auth, holdCallOnA } from "./holder_replicas.ts";
+import { findProgram, skipWithout } from "../services.ts";
+import { APPROVER, auth, withHeldCall } from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 
@@ -20,38 +19,28 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const relay = freezeRelay(Number(new URL(redis.url).port));
-    try {
-      const held = await holdCallOnA(redis.url, relay.url, 8);
+    await withHeldCall({ timeoutSeconds: 8, relayed: "a" }, async (held, relay) => {
       const { b, id } = held;
-      try {
-        relay.freeze();
-        const answer = await b.post(
-          `/v1/approvals/${id}`,
-          { decision: "approve", reason: "go ahead" },
-          auth(APPROVER),
-        );
-        assertEquals(answer.status, 503, JSON.stringify(answer.body));
-        assertEquals(answer.body.error.kind, "state_unavailable");
-        assertEquals(answer.headers.get("retry-after"), "1");
-        // A's deadline ends the call: refused, not run.
-        assertMatch(await held.onA, /not approved within 8 s/);
-        relay.unfreeze();
-        const late = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
-        assertNotEquals(late.status, 200, JSON.stringify(late.body));
-        // Withdrawn by B once A's lease lapsed, or settled by A's own timeout: never approved.
-        if (late.status === 409) assertMatch(late.body.error.message, /\((timeout|withdrawn)\b/);
-        await held.a.stop();
-        assertEquals(held.rowsOnA(), [["timeout", undefined]]);
-        assertEquals(held.rowsOnB().filter(([d]) => d === "approved"), []);
-        assertEquals(await held.ran(), false);
-      } finally {
-        await held.close();
-      }
-    } finally {
-      await relay.close();
-      await redis.stop();
-    }
+      relay.freeze();
+      const answer = await b.post(
+        `/v1/approvals/${id}`,
+        { decision: "approve", reason: "go ahead" },
+        auth(APPROVER),
+      );
+      assertEquals(answer.status, 503, JSON.stringify(answer.body));
+      assertEquals(answer.body.error.kind, "state_unavailable");
+      assertEquals(answer.headers.get("retry-after"), "1");
+      // A's deadline ends the call: refused, not run.
+      assertMatch(await held.onA, /not approved within 8 s/);
+      relay.unfreeze();
+      const late = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
+      assertNotEquals(late.status, 200, JSON.stringify(late.body));
+      // Withdrawn by B once A's lease lapsed, or settled by A's own timeout: never approved.
+      if (late.status === 409) assertMatch(late.body.error.message, /\((timeout|withdrawn)\b/);
+      await held.a.stop();
+      assertEquals(held.rowsOnA(), [["timeout", undefined]]);
+      assertEquals(held.rowsOnB().filter(([d]) => d === "approved"), []);
+      assertEquals(await held.ran(), false);
+    });
   },
 });

@@ -25,14 +25,19 @@ import {
 } from "../../gateway/mod.ts";
 import { RedisApprovalStore, RedisState } from "../../state/mod.ts";
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
+import {
+  AGENT,
+  APPROVER,
+  auth,
+  pendingOn,
+  replicaConfig,
+  sinkServer,
+  storeCode,
+  withReplicas,
+} from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
-const AGENT = "agent-key";
-const APPROVER = "approver-key";
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-const SINK = new URL("../fixtures/servers/sink.ts", import.meta.url).pathname;
 
 /** Sends one command to Redis on a connection of its own (CLIENT PAUSE holds every other). */
 async function redisCommand(port: number, command: string): Promise<void> {
@@ -51,54 +56,21 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const redis = await startRedis();
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "airlock-approval-rec-" }));
-    const gateways: TestGateway[] = [];
-    try {
-      const config = {
-        state: { url: redis.url },
-        servers: {
-          sink: { command: Deno.execPath(), args: ["run", `--allow-write=${root}`, SINK] },
-        },
-        sandbox: { timeoutMs: 20_000, maxWaitMs: 20_000 },
-        auth: {
-          tenants: {
-            acme: {
-              keys: [hashApiKey(AGENT)],
-              approverKeys: [hashApiKey(APPROVER)],
-              requestsPerMinute: 10_000,
-              approval: { tools: ["sink.store"], timeoutSeconds: 4 },
-            },
-          },
-        },
-      };
-      const vaultKey = "5".repeat(64);
-      gateways.push(
-        await startTestGateway(config, { vaultKey }),
-        await startTestGateway(config, { vaultKey }),
-      );
-      const [a, b] = gateways;
-      for (const gw of gateways) assert(await waitFor(() => gw.gateway.state.health().up));
-      const store = (name: string) =>
-        `try { await sink.store({ path: ${
-          JSON.stringify(`${root}/${name}`)
-        }, value: 1 }); return "stored" }
-         catch (e) { return String(e) }`;
-      const pendingOn = async (gw: TestGateway) => {
-        let found: { id: string; expiresAt: string } | undefined;
-        assert(
-          await waitFor(async () => {
-            const list = await gw.get("/v1/approvals", auth(APPROVER));
-            found = list.body.approvals?.[0];
-            return found !== undefined;
-          }, 20_000),
-          "an approval became pending",
-        );
-        return found!;
-      };
+    await withReplicas({
+      prefix: "airlock-approval-rec-",
+      vaultKey: "5".repeat(64),
+      config: (root, redisUrl) =>
+        replicaConfig(
+          redisUrl,
+          { sink: sinkServer(root) },
+          { tools: ["sink.store"], timeoutSeconds: 4 },
+          20_000,
+        ),
+    }, async ({ redis, root, a, b }) => {
+      const store = (name: string) => storeCode(`${root}/${name}`);
       /** The rows of `id` in both replicas' logs, as [replica, decision, decidedBy]. */
       const rows = (id: string) =>
-        gateways.flatMap((gw, i) =>
+        [a, b].flatMap((gw, i) =>
           gw.gateway.audit!.recentApprovals({ limit: 1000 }).filter((r) => r.id === id).map(
             (r) => [i === 0 ? "a" : "b", r.decision, r.decidedBy ?? null],
           )
@@ -164,11 +136,7 @@ Deno.test({
           assertEquals(rows(id), [["a", "timeout", null]]);
         },
       );
-    } finally {
-      for (const gw of gateways) await gw.close();
-      await redis.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });
 

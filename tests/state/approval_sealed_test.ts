@@ -8,13 +8,18 @@
 
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { startTestGateway } from "../helpers.ts";
-import { RedisState } from "../../state/mod.ts";
-import { hashApiKey } from "../../gateway/mod.ts";
+import { findProgram, skipWithout, waitFor } from "../services.ts";
+import type { RedisState } from "../../state/mod.ts";
+import {
+  AGENT,
+  APPROVER,
+  auth,
+  pendingOn,
+  replicaConfig,
+  withReplicas,
+} from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
-const KEY = "b".repeat(64);
 
 async function dump(state: RedisState): Promise<string> {
   return await state.connection.run(async (c) => {
@@ -37,29 +42,20 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "approval-sealed-" }));
-    const tenants = {
-      acme: {
-        keys: [hashApiKey("agent-key")],
-        approverKeys: [hashApiKey("approver-key")],
-        requestsPerMinute: 10_000,
-        approval: { tools: ["fs.write_file"], timeoutSeconds: 30 },
-      },
-    };
-    const config = {
-      state: { url: redis.url },
-      servers: { fs: filesystemServer(root) },
-      pii: { mode: "tokenize" as const },
-      sandbox: { timeoutMs: 20_000, maxWaitMs: 20_000 },
-      auth: { tenants },
-    };
-    const a = await startTestGateway(config, { vaultKey: KEY });
-    const b = await startTestGateway(config, { vaultKey: KEY });
-    const admin = new RedisState({ url: redis.url });
-    const published: string[] = [];
-    try {
-      assert(await waitFor(() => admin.health().up));
+    await withReplicas({
+      prefix: "approval-sealed-",
+      vaultKey: "b".repeat(64),
+      config: (root, redisUrl) => ({
+        ...replicaConfig(
+          redisUrl,
+          { fs: filesystemServer(root) },
+          { tools: ["fs.write_file"], timeoutSeconds: 30 },
+          20_000,
+        ),
+        pii: { mode: "tokenize" as const },
+      }),
+    }, async ({ root, a, b, admin }) => {
+      const published: string[] = [];
       const unsubscribe = await admin.connection.subscribe(
         "airlock:approvals:settled",
         (m) => published.push(m),
@@ -68,26 +64,17 @@ Deno.test({
         code: `await fs.writeFile({ path: "${root}/Zebulon Quaxley.txt",
           content: "Zebulon Quaxley, 12 Baker Street, diagnosis: type 2 diabetes" });
           return "written";`,
-      }, { authorization: "Bearer agent-key", "x-airlock-session": "s" });
-      let id: string | undefined;
-      let shown: unknown;
-      assert(
-        await waitFor(async () => {
-          // Listed through the other replica: it opens the sealed record.
-          const list = await b.get("/v1/approvals", { authorization: "Bearer approver-key" });
-          id = list.body.approvals?.[0]?.id;
-          shown = list.body.approvals?.[0];
-          return id !== undefined;
-        }, 20_000),
-        "pending",
-      );
+      }, { ...auth(AGENT), "x-airlock-session": "s" });
+      // Listed through the other replica: it opens the sealed record.
+      const shown = await pendingOn(b);
+      const id = shown.id;
       assert(JSON.stringify(shown).includes("Baker Street"), JSON.stringify(shown));
       const pending = await dump(admin);
       // Approved through B with a reason naming the person; the call waiting on A goes on.
       const answer = await b.post(`/v1/approvals/${id}`, {
         decision: "approve",
         reason: "fine for Zebulon Quaxley",
-      }, { authorization: "Bearer approver-key" });
+      }, auth(APPROVER));
       assertEquals(answer.status, 200, JSON.stringify(answer.body));
       const done = await running;
       assertEquals(done.body.result, "written", JSON.stringify(done.body));
@@ -99,12 +86,6 @@ Deno.test({
         assert(!settled.includes(clear), `${clear} in clear in Redis once settled:\n${settled}`);
         assert(!published.join("\n").includes(clear), `${clear} published in clear`);
       }
-    } finally {
-      await a.close();
-      await b.close();
-      await admin.close();
-      await redis.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });

@@ -4,16 +4,19 @@
  * the real filesystem server's write; a denial through B leaves the file untouched.
  */
 
-import { hashApiKey } from "../../gateway/mod.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { assert, assertEquals } from "../assert.ts";
-import { startTestGateway, type TestGateway } from "../helpers.ts";
-import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
+import { findProgram, skipWithout } from "../services.ts";
+import {
+  AGENT,
+  APPROVER,
+  auth,
+  pendingOn,
+  replicaConfig,
+  withReplicas,
+} from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
-const AGENT = "agent-key";
-const APPROVER = "approver-key";
-const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 
 Deno.test({
   name: "approval over replicas: pending on A, answered through B, the call on A wakes",
@@ -21,47 +24,20 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const redis = await startRedis();
-    const root = await Deno.makeTempDir({ prefix: "airlock-approval-shared-" });
-    const gateways: TestGateway[] = [];
-    try {
-      const config = {
-        state: { url: redis.url },
-        servers: { fs: filesystemServer(root) },
-        sandbox: { timeoutMs: 20_000, maxWaitMs: 20_000 },
-        auth: {
-          tenants: {
-            acme: {
-              keys: [hashApiKey(AGENT)],
-              approverKeys: [hashApiKey(APPROVER)],
-              requestsPerMinute: 10_000,
-              approval: { tools: ["fs.write_file"], timeoutSeconds: 30 },
-            },
-          },
-        },
-      };
-      const vaultKey = "9".repeat(64);
-      gateways.push(
-        await startTestGateway(config, { vaultKey }),
-        await startTestGateway(config, { vaultKey }),
-      );
-      const [a, b] = gateways;
-      for (const gw of gateways) assert(await waitFor(() => gw.gateway.state.health().up));
+    await withReplicas({
+      prefix: "airlock-approval-shared-",
+      vaultKey: "9".repeat(64),
+      config: (root, redisUrl) =>
+        replicaConfig(
+          redisUrl,
+          { fs: filesystemServer(root) },
+          { tools: ["fs.write_file"], timeoutSeconds: 30 },
+          20_000,
+        ),
+    }, async ({ root, a, b }) => {
       const write = (name: string) =>
         `await fs.writeFile({ path: ${JSON.stringify(`${root}/${name}`)}, content: "yes" });
          return "written"`;
-      const pendingOn = async (gw: TestGateway) => {
-        let found: { id: string; tool: string } | undefined;
-        assert(
-          await waitFor(async () => {
-            const list = await gw.get("/v1/approvals", auth(APPROVER));
-            found = list.body.approvals?.[0];
-            return found !== undefined;
-          }, 20_000),
-          "an approval became pending",
-        );
-        return found!;
-      };
 
       await t.step("approved through B: the write on A runs", async () => {
         const running = a.post("/v1/execute", { code: write("approved.txt") }, auth(AGENT));
@@ -102,10 +78,6 @@ Deno.test({
         assert(/not today/.test(JSON.stringify(reply.body.error)), JSON.stringify(reply.body));
         assert(!(await Deno.stat(`${root}/denied.txt`).then(() => true, () => false)));
       });
-    } finally {
-      for (const gw of gateways) await gw.close();
-      await redis.stop();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
+    });
   },
 });

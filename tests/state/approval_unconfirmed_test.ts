@@ -9,10 +9,8 @@
  */
 
 import { assert, assertEquals, assertMatch, assertNotEquals } from "../assert.ts";
-import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { freezeRelay } from "./freeze_relay.ts";
-import { APPROVER, auth, holdCallOnA } from "./holder_replicas.ts";
-import { takeTrapRelay } from "./take_trap_relay.ts";
+import { findProgram, skipWithout, waitFor } from "../services.ts";
+import { APPROVER, auth, withHeldCall } from "./holder_replicas.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,57 +22,47 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const relay = takeTrapRelay(Number(new URL(redis.url).port));
-    try {
-      const held = await holdCallOnA(redis.url, relay.url, 8);
+    await withHeldCall({ timeoutSeconds: 8, relayed: "a" }, async (held, relay) => {
       const { b, id } = held;
-      try {
-        relay.arm();
-        const answer = await b.post(
-          `/v1/approvals/${id}`,
-          { decision: "approve", reason: "go ahead" },
-          auth(APPROVER),
-        );
-        assertEquals(answer.status, 202, JSON.stringify(answer.body));
-        assertEquals(answer.body.status, "unconfirmed");
-        assertEquals(answer.body.decision, "approved");
-        assertEquals(answer.body.taken, "taken");
-        // A never got the take's reply: its deadline ends the call, not run.
-        assertMatch(await held.onA, /not approved within 8 s/);
-        relay.unfreeze();
-        // Once A reaches Redis again it writes what it did: the record was taken as approved,
-        // A confirms it acted as `timeout`.
-        let standing: Record<string, unknown> | undefined;
-        assert(
-          await waitFor(async () => {
-            standing = (await b.get(`/v1/approvals/${id}`, auth(APPROVER))).body;
-            return standing?.acted !== undefined;
-          }, 15_000),
-          JSON.stringify(standing),
-        );
-        assertEquals(standing!.status, "settled");
-        assertEquals(standing!.decision, "approved");
-        assertEquals((standing!.acted as { status: string }).status, "timeout");
-        let late: { status: number; body: { error?: { message: string } } } | undefined;
-        assert(
-          await waitFor(async () => {
-            late = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
-            return late.status === 409 && /\(timeout\)/.test(late.body.error?.message ?? "");
-          }, 5_000),
-          JSON.stringify(late?.body),
-        );
-        await held.a.stop();
-        assertEquals(held.rowsOnA(), [["timeout", undefined]]);
-        assertEquals(held.rowsOnB(), []);
-        assertEquals(await held.ran(), false);
-      } finally {
-        await held.close();
-      }
-    } finally {
-      await relay.close();
-      await redis.stop();
-    }
+      relay.arm();
+      const answer = await b.post(
+        `/v1/approvals/${id}`,
+        { decision: "approve", reason: "go ahead" },
+        auth(APPROVER),
+      );
+      assertEquals(answer.status, 202, JSON.stringify(answer.body));
+      assertEquals(answer.body.status, "unconfirmed");
+      assertEquals(answer.body.decision, "approved");
+      assertEquals(answer.body.taken, "taken");
+      // A never got the take's reply: its deadline ends the call, not run.
+      assertMatch(await held.onA, /not approved within 8 s/);
+      relay.unfreeze();
+      // Once A reaches Redis again it writes what it did: the record was taken as approved,
+      // A confirms it acted as `timeout`.
+      let standing: Record<string, unknown> | undefined;
+      assert(
+        await waitFor(async () => {
+          standing = (await b.get(`/v1/approvals/${id}`, auth(APPROVER))).body;
+          return standing?.acted !== undefined;
+        }, 15_000),
+        JSON.stringify(standing),
+      );
+      assertEquals(standing!.status, "settled");
+      assertEquals(standing!.decision, "approved");
+      assertEquals((standing!.acted as { status: string }).status, "timeout");
+      let late: { status: number; body: { error?: { message: string } } } | undefined;
+      assert(
+        await waitFor(async () => {
+          late = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
+          return late.status === 409 && /\(timeout\)/.test(late.body.error?.message ?? "");
+        }, 5_000),
+        JSON.stringify(late?.body),
+      );
+      await held.a.stop();
+      assertEquals(held.rowsOnA(), [["timeout", undefined]]);
+      assertEquals(held.rowsOnB(), []);
+      assertEquals(await held.ran(), false);
+    });
   },
 });
 
@@ -84,36 +72,28 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    let pid = 0;
-    const relay = takeTrapRelay(Number(new URL(redis.url).port), () => Deno.kill(pid, "SIGSTOP"));
-    try {
-      const held = await holdCallOnA(redis.url, relay.url, 8);
+    await withHeldCall({
+      timeoutSeconds: 8,
+      relayed: "a",
+      onTake: (held) => Deno.kill(held.a.pid, "SIGSTOP"),
+    }, async (held, relay) => {
       const { b, id } = held;
-      pid = held.a.pid;
-      try {
-        relay.arm();
-        const answer = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
-        assertEquals(answer.status, 202, JSON.stringify(answer.body));
-        assertEquals(answer.body.taken, "taken");
-        held.a.kill("SIGKILL");
-        await held.onA;
-        const late = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
-        assertEquals(late.status, 409, JSON.stringify(late.body));
-        assertMatch(late.body.error.message, /has not confirmed acting on it/);
-        const standing = await b.get(`/v1/approvals/${id}`, auth(APPROVER));
-        assertEquals(standing.status, 200, JSON.stringify(standing.body));
-        assertEquals(standing.body.status, "settled");
-        assertEquals(standing.body.decision, "approved");
-        assertEquals(standing.body.acted, undefined);
-        assertEquals(await held.ran(), false);
-      } finally {
-        await held.close();
-      }
-    } finally {
-      await relay.close();
-      await redis.stop();
-    }
+      relay.arm();
+      const answer = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
+      assertEquals(answer.status, 202, JSON.stringify(answer.body));
+      assertEquals(answer.body.taken, "taken");
+      held.a.kill("SIGKILL");
+      await held.onA;
+      const late = await b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
+      assertEquals(late.status, 409, JSON.stringify(late.body));
+      assertMatch(late.body.error.message, /has not confirmed acting on it/);
+      const standing = await b.get(`/v1/approvals/${id}`, auth(APPROVER));
+      assertEquals(standing.status, 200, JSON.stringify(standing.body));
+      assertEquals(standing.body.status, "settled");
+      assertEquals(standing.body.decision, "approved");
+      assertEquals(standing.body.acted, undefined);
+      assertEquals(await held.ran(), false);
+    });
   },
 });
 
@@ -124,49 +104,39 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const relay = freezeRelay(Number(new URL(redis.url).port)); // B's link to Redis
-    try {
-      const held = await holdCallOnA(relay.url, redis.url, 20);
+    await withHeldCall({ timeoutSeconds: 20, relayed: "b" }, async (held, relay) => {
       const { b, id } = held;
-      try {
-        held.a.kill("SIGSTOP"); // A cannot take within B's wait
-        const answering = b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
-        // Sequencing, not timing: B's link is cut before its wait for the take (2.5 s) ends, so
-        // its withdrawal cannot reach Redis; A, resumed, finds the offer still standing.
-        await sleep(2000);
-        relay.freeze();
-        await sleep(600);
-        held.a.kill("SIGCONT");
-        const answer = await answering;
-        assertNotEquals(answer.status, 503, JSON.stringify(answer.body));
-        assertEquals(answer.status, 202, JSON.stringify(answer.body));
-        assertEquals(answer.body.taken, "unknown");
-        relay.unfreeze();
-        const onA = await held.onA;
-        const ran = await held.ran();
-        assertEquals(ran, onA.includes("stored"), onA);
-        // Later, Redis says what A did (approved and ran, or its own end).
-        let standing: Record<string, unknown> | undefined;
-        assert(
-          await waitFor(async () => {
-            standing = (await b.get(`/v1/approvals/${id}`, auth(APPROVER))).body;
-            return standing?.acted !== undefined;
-          }, 15_000),
-          JSON.stringify(standing),
-        );
-        assertEquals((standing!.acted as { status: string }).status, ran ? "approved" : "timeout");
-        const late = await b.post(`/v1/approvals/${id}`, { decision: "deny" }, auth(APPROVER));
-        assertEquals(late.status, 409, JSON.stringify(late.body));
-        assertMatch(late.body.error.message, ran ? /\(approved\)/ : /\(timeout\)/);
-        await held.a.stop();
-        assertEquals(held.rowsOnA().map(([d]) => d), [ran ? "approved" : "timeout"]);
-      } finally {
-        await held.close();
-      }
-    } finally {
-      await relay.close();
-      await redis.stop();
-    }
+      held.a.kill("SIGSTOP"); // A cannot take within B's wait
+      const answering = b.post(`/v1/approvals/${id}`, { decision: "approve" }, auth(APPROVER));
+      // Sequencing, not timing: B's link is cut before its wait for the take (2.5 s) ends, so
+      // its withdrawal cannot reach Redis; A, resumed, finds the offer still standing.
+      await sleep(2000);
+      relay.freeze();
+      await sleep(600);
+      held.a.kill("SIGCONT");
+      const answer = await answering;
+      assertNotEquals(answer.status, 503, JSON.stringify(answer.body));
+      assertEquals(answer.status, 202, JSON.stringify(answer.body));
+      assertEquals(answer.body.taken, "unknown");
+      relay.unfreeze();
+      const onA = await held.onA;
+      const ran = await held.ran();
+      assertEquals(ran, onA.includes("stored"), onA);
+      // Later, Redis says what A did (approved and ran, or its own end).
+      let standing: Record<string, unknown> | undefined;
+      assert(
+        await waitFor(async () => {
+          standing = (await b.get(`/v1/approvals/${id}`, auth(APPROVER))).body;
+          return standing?.acted !== undefined;
+        }, 15_000),
+        JSON.stringify(standing),
+      );
+      assertEquals((standing!.acted as { status: string }).status, ran ? "approved" : "timeout");
+      const late = await b.post(`/v1/approvals/${id}`, { decision: "deny" }, auth(APPROVER));
+      assertEquals(late.status, 409, JSON.stringify(late.body));
+      assertMatch(late.body.error.message, ran ? /\(approved\)/ : /\(timeout\)/);
+      await held.a.stop();
+      assertEquals(held.rowsOnA().map(([d]) => d), [ran ? "approved" : "timeout"]);
+    });
   },
 });

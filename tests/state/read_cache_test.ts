@@ -13,7 +13,7 @@ import { Gateway, parseConfig } from "../../gateway/mod.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, type RedisService, skipWithout, startRedis, waitFor } from "../services.ts";
-import { relay } from "./tcp_relay.ts";
+import { redisRelay } from "./redis_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const KEY = "b".repeat(64);
@@ -280,7 +280,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const link = relay(redis.port);
+    const link = redisRelay(redis.port);
     const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
     const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
     try {

@@ -10,7 +10,7 @@ import { RedisReadCache, RedisState } from "../../state/mod.ts";
 import { CACHE_LIMITS, SharedReadCache, WriteEpochs } from "../../gateway/speculation/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { relay } from "./tcp_relay.ts";
+import { type RedisRelay, redisRelay } from "./redis_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const KEY = "b".repeat(64);
@@ -31,6 +31,29 @@ async function sharedCache(state: RedisState, unsettledMs = 1000) {
   );
 }
 
+/**
+ * Starts a fresh Redis and two connections to it whose commands time out after 500 ms: A's
+ * direct, B's through a relay the test cuts and mends (one replica losing Redis). Waits until
+ * both are up, runs `fn`, and ends it all whatever `fn` did.
+ */
+async function withTwoLinks(
+  fn: (links: { link: RedisRelay; stateA: RedisState; stateB: RedisState }) => Promise<void>,
+): Promise<void> {
+  const redis = await startRedis();
+  const link = redisRelay(redis.port);
+  const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
+  const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
+  try {
+    assert(await waitFor(() => stateA.health().up && stateB.health().up), "connected");
+    await fn({ link, stateA, stateB });
+  } finally {
+    await stateA.close();
+    await stateB.close();
+    await link.close();
+    await redis.stop();
+  }
+}
+
 Deno.test({
   name:
     "shared cache: a write B could not announce is announced when B reconnects, not only at B's next cache use",
@@ -38,12 +61,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const link = relay(redis.port);
-    const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
-    const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
-    try {
-      assert(await waitFor(() => stateA.health().up && stateB.health().up), "connected");
+    await withTwoLinks(async ({ link, stateA, stateB }) => {
       const [a, b] = [await sharedCache(stateA), await sharedCache(stateB)];
       const v1 = { content: [{ type: "text" as const, text: "v1" }] };
       a.put("acme", SESSION, CALL, "docs", v1, (await a.epoch("docs"))!, 60_000);
@@ -62,12 +80,7 @@ Deno.test({
       // cache again or the entry's TTL (60 s here) ends.
       const served = await a.lookup("acme", SESSION, CALL, "docs");
       assertEquals(served.result, undefined, "stale v1 served 3 s after B reconnected");
-    } finally {
-      await stateA.close();
-      await stateB.close();
-      await link.close();
-      await redis.stop();
-    }
+    });
   },
 });
 
@@ -110,12 +123,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const redis = await startRedis();
-    const link = relay(redis.port);
-    const stateA = new RedisState({ url: redis.url, commandTimeoutMs: 500 });
-    const stateB = new RedisState({ url: link.url, commandTimeoutMs: 500 });
-    try {
-      assert(await waitFor(() => stateA.health().up && stateB.health().up), "connected");
+    await withTwoLinks(async ({ link, stateA, stateB }) => {
       const [a, b] = [await sharedCache(stateA, 600_000), await sharedCache(stateB, 600_000)];
       link.cut();
       assert(await waitFor(() => !stateB.health().up), "B sees the outage");
@@ -129,12 +137,7 @@ Deno.test({
       // Expected: the unanswered write holds the group's cache off for 600 s on every replica,
       // as a registered one does. Observed: only an epoch bump; A keeps and serves reads again.
       assertEquals(await a.epoch("docs"), undefined, "A's cache is on during an unsettled write");
-    } finally {
-      await stateA.close();
-      await stateB.close();
-      await link.close();
-      await redis.stop();
-    }
+    });
   },
 });
 
