@@ -99,9 +99,11 @@ export const approvalStandingSchema = z.object({
   decidedAt: z.string().optional().describe("ISO 8601; with `settled`"),
   acted: z.object({ status: z.string(), at: z.string().describe("ISO 8601") }).optional()
     .describe(
-      "What the replica holding the call confirmed it did (approved: the call ran; timeout, " +
-        "withdrawn: it did not), which may differ from `decision` (a take whose reply it never " +
-        "got). Absent while it has not confirmed.",
+      "What the replica holding the call confirmed it did (approved: the call was sent to its " +
+        "server; not_sent: approved, but the execution ended before the call was sent; unknown: " +
+        "approved, and the replica holding the call died before confirming; timeout, " +
+        "withdrawn: it did not run), which may differ from `decision` (a take whose reply it " +
+        "never got). Absent while it has not confirmed.",
     ),
 });
 

@@ -19,8 +19,10 @@ import { toolCallValue } from "./tool_result.ts";
 /**
  * How a call ended: `ok`; `error` (the tool or its server failed it); `refused` (the bridge
  * refused it: not allowed, unknown, bad arguments, over a limit; it never reached a server);
- * `cancelled` (still in flight or waiting when the execution ended: the gateway cancelled it
- * at the server with `notifications/cancelled`, and the server may or may not have acted).
+ * `cancelled` (still in flight or waiting when the execution ended: one in flight the gateway
+ * cancelled at the server with `notifications/cancelled`, and the server may or may not have
+ * acted; one not sent yet, waiting for approval or a slot, never reached its server, and its
+ * `error` says so).
  */
 export type ToolCallOutcome = "ok" | "error" | "refused" | "cancelled";
 
@@ -126,9 +128,15 @@ export interface BridgeOptions {
    * placeholders not swapped: the gate decides which it may show, see
    * `gateway/approval/view_values.ts`): resolves to let it through, or rejects with an error
    * whose `kind` (`approval_denied`, `approval_timeout`) the code's `ToolError` gets.
-   * May wait for a person (see `gateway/approval/`).
+   * May wait for a person (see `gateway/approval/`). May resolve to a report, which the bridge
+   * calls once: `true` right before the call is handed to its server (or served), `false` when
+   * it is stopped before (the execution ended while it waited for a slot, or it failed first).
    */
-  approve?(tool: ToolInfo, args: Record<string, unknown>, context?: RpcContext): Promise<void>;
+  approve?(
+    tool: ToolInfo,
+    args: Record<string, unknown>,
+    context?: RpcContext,
+  ): Promise<void | ((sent: boolean) => void)>;
   /** Most calls in one execution. */
   maxCalls: number;
   /** Most calls in flight to one server. */
@@ -163,7 +171,13 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction | null 
 interface PendingCall {
   tool: string;
   started: number;
+  /** Whether it was handed to its server (or served without it): a cancel may then have come late. */
+  sent?: boolean;
 }
+
+/** The error of a call the execution's end stopped before it was sent. */
+export const NOT_SENT_ERROR =
+  "the execution ended before the call was sent: it never reached its server";
 
 /** Serves the RPCs of one execution. */
 export class ToolBridge {
@@ -229,7 +243,11 @@ export class ToolBridge {
     if (this.#closed) return;
     this.#closed = true;
     for (const call of this.#pending) {
-      this.#record(call, "cancelled", "the execution ended before the call finished");
+      this.#record(
+        call,
+        "cancelled",
+        call.sent ? "the execution ended before the call finished" : NOT_SENT_ERROR,
+      );
     }
     this.#pending.clear();
     this.#abort.abort(new Error("the execution ended"));
@@ -425,9 +443,11 @@ export class ToolBridge {
     // path showed only `[SECRET_1_…]` while the real path was written, red team i2), never
     // those of values it only saw as placeholders (restored, `"x" + ph + "1"` showed an
     // SSN the agent never saw, red team j1).
+    let report: ((sent: boolean) => void) | undefined;
     if (this.#options.approve) {
       try {
-        await this.#options.approve(tool, args as Record<string, unknown>, context);
+        report = await this.#options.approve(tool, args as Record<string, unknown>, context) ??
+          undefined;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         const kind = (error as { kind?: BridgeErrorKind }).kind ?? "tool";
@@ -436,8 +456,27 @@ export class ToolBridge {
         throw new BridgeError(message, kind);
       }
     }
+    // Whatever happens from here, an approved call's fate is told once (see `approve`).
+    try {
+      return await this.#send(tool, call, args as Record<string, unknown>, realArgs, report);
+    } finally {
+      report?.(false);
+    }
+  }
+
+  /**
+   * A checked (and, if it needed it, approved) call, from its slot to its record. `report` is
+   * told `true` right before the call is handed to its server (or served).
+   */
+  async #send(
+    tool: ToolInfo,
+    call: PendingCall,
+    args: Record<string, unknown>,
+    realArgs: Record<string, unknown>,
+    report: ((sent: boolean) => void) | undefined,
+  ): Promise<unknown> {
     // Speculation sees the call as it goes upstream; a served one needs no slot.
-    const spec = this.#options.speculation?.start(tool, args as Record<string, unknown>, realArgs);
+    const spec = this.#options.speculation?.start(tool, args, realArgs);
     const served = await spec?.served();
     if (served?.from === "prefetched") this.#unclaimed = Math.max(0, this.#unclaimed - 1);
     const release = served ? () => {} : await this.#slot(tool.server);
@@ -445,6 +484,8 @@ export class ToolBridge {
     let delivery: unknown;
     try {
       if (this.#closed) throw new BridgeError("the execution has ended");
+      call.sent = true;
+      report?.(true);
       // Every value restored in this execution is hidden again in what comes back, whichever
       // call returns it (a tool that stores a value and another that reads it back).
       // Nothing of it is done for an execution that has ended: nobody will see the result.

@@ -24,6 +24,7 @@ import type { Config } from "./config.ts";
 import { GatewayError, safeErrorMessage } from "./errors.ts";
 import { type Caller, executeCode, ExecutionFailure, redactionOptions } from "./execute.ts";
 import {
+  type ActedStatus,
   type ApprovalAnswer,
   ApprovalBroker,
   type ApprovalEvent,
@@ -291,7 +292,7 @@ export class Gateway {
       onSettled: (event) => this.#recordApproval(event),
       // With shared state, a request pending here can be answered through any replica.
       store: this.state instanceof RedisState && masterKey !== undefined
-        ? new RedisApprovalStore<ApprovalRequest, ApprovalStatus, ApprovalAnswer>(
+        ? new RedisApprovalStore<ApprovalRequest, ApprovalStatus, ApprovalAnswer, ActedStatus>(
           this.state.connection,
           {
             keyPrefix: this.state.keyPrefix,

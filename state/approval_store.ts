@@ -20,7 +20,8 @@
  * it (settles the request with it, in one script) and acts on it, or the answering replica
  * withdraws the offer (one `DEL`) when the holder did not take it in time. Whichever comes
  * first wins, so an answer is settled only by a holder that took it. Having acted, the holder
- * confirms what it did (`markActed`, sealed, kept as long as settled decisions): the answering
+ * confirms what it did (`markActed`, sealed, kept with its settled decision, within the same
+ * per-tenant bound): the answering
  * replica reports a decision only once confirmed, since a take whose reply is lost settles the
  * record while the holder, never told, ends the call at its deadline.
  *
@@ -29,9 +30,12 @@
 
 import type { RedisConnection } from "./connection.ts";
 import {
+  APPROVAL_ABANDONED,
+  APPROVAL_ACTED,
   APPROVAL_ADD,
   APPROVAL_ASK,
   APPROVAL_ORPHANS,
+  APPROVAL_REAP_TAKEN,
   APPROVAL_RENEW,
   APPROVAL_SETTLE,
 } from "./scripts.ts";
@@ -107,6 +111,13 @@ export interface OfferNotice {
 }
 
 /**
+ * The lease a holder keeps on a request it settled until it confirms what it did, ms (at least:
+ * renewals then set the usual lease): a holder cut off for a few seconds (its take's reply
+ * lost, its deadline passing) still confirms before anyone reaps it as dead.
+ */
+const TAKEN_LEASE_MS = 15_000;
+
+/**
  * Who was asked a pending approval over MCP (an elicitation on one session), so a client's reply
  * that reaches another replica can be given to the holder as the same approver.
  */
@@ -131,11 +142,15 @@ const MAX_RECORD_BYTES = 64 * 1024;
 const MAX_SETTLED_BYTES = 4 * 1024;
 const encoder = new TextEncoder();
 
-/** Pending approvals shared by replicas. */
+/**
+ * Pending approvals shared by replicas: requests `R`, their statuses `S`, answers `A`, and the
+ * statuses a holder confirms it acted on, `T` (the request's, or more: an approved call not sent).
+ */
 export class RedisApprovalStore<
   R extends StoredApprovalRequest,
   S extends string,
   A,
+  T extends string = S,
 > {
   readonly #conn: RedisConnection;
   readonly #prefix: string;
@@ -199,16 +214,53 @@ export class RedisApprovalStore<
   }
 
   /**
-   * Renews the holder leases of requests this replica waits on (the broker calls it every
-   * second while calls wait).
+   * Renews the holder leases of requests this replica waits on, or settled without confirming
+   * what it did yet (the broker calls it every second while it has any).
    * @throws StateUnavailableError
    */
   async renew(held: Array<{ tenant: string; id: string }>): Promise<void> {
     if (held.length === 0) return;
-    const keys = held.flatMap((
-      { tenant, id },
-    ) => [this.#key(tenant, id), this.#leaseKey(tenant, id)]);
+    const keys = held.flatMap(({ tenant, id }) => [
+      this.#key(tenant, id),
+      this.#takenKey(tenant, id),
+      this.#leaseKey(tenant, id),
+    ]);
     await this.#conn.script(APPROVAL_RENEW, keys, [this.#holder, this.#leaseMs]);
+  }
+
+  /**
+   * Settled requests of `tenant` whose holder died before confirming what it did (its lease
+   * lapsed), at most 32: the caller settles what is known ({@linkcode reapTaken}) and records it.
+   * @throws StateUnavailableError
+   */
+  async abandoned(tenant: string): Promise<string[]> {
+    const ids = await this.#conn.script(APPROVAL_ABANDONED, [this.#doneKey(tenant)], [
+      `${this.#prefix}approvaltaken:${tenant}:`,
+      `${this.#prefix}approvalholder:${tenant}:`,
+      MAX_ORPHANS,
+    ]);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  }
+
+  /**
+   * Confirms `acted` for a request whose holder died before confirming (see {@linkcode
+   * abandoned}), once: only the caller that gets the request back records it.
+   * @returns the request when this call reaped it, else `undefined`
+   * @throws StateUnavailableError
+   */
+  async reapTaken(
+    tenant: string,
+    id: string,
+    acted: { status: T; at: number },
+  ): Promise<R | undefined> {
+    const sealed = await this.#sealActed(tenant, id, acted);
+    const request = await this.#conn.script(APPROVAL_REAP_TAKEN, [
+      this.#takenKey(tenant, id),
+      this.#leaseKey(tenant, id),
+      this.#doneKey(tenant),
+      this.#actedKey(tenant),
+    ], [id, sealed, this.#settledTtlMs]);
+    return await this.#open(request, tenant, id);
   }
 
   /**
@@ -342,18 +394,27 @@ export class RedisApprovalStore<
 
   /**
    * Confirms what the holder did with a request (it woke the call and recorded it): kept sealed
-   * as long as settled decisions, replacing an earlier confirmation. A holder that could not
-   * reach Redis writes it once it can again, so Redis and its audit row agree.
+   * in the tenant's confirmations, replacing an earlier one, and only while the tenant's settled
+   * decisions remember the request (so confirmations are bounded per tenant as those are, and
+   * forgotten with them). A holder that could not reach Redis writes it once it can again, so
+   * Redis and its audit row agree.
    * @throws StateUnavailableError
    */
-  async markActed(tenant: string, id: string, acted: { status: S; at: number }): Promise<void> {
-    const sealed = await encryptValue(
+  async markActed(tenant: string, id: string, acted: { status: T; at: number }): Promise<void> {
+    const sealed = await this.#sealActed(tenant, id, acted);
+    await this.#conn.script(APPROVAL_ACTED, [
+      this.#doneKey(tenant),
+      this.#actedKey(tenant),
+      this.#takenKey(tenant, id),
+      this.#leaseKey(tenant, id),
+    ], [id, sealed, this.#settledTtlMs]);
+  }
+
+  async #sealActed(tenant: string, id: string, acted: { status: T; at: number }): Promise<string> {
+    return await encryptValue(
       await this.#keys,
       JSON.stringify({ status: acted.status, at: acted.at }),
       actedContext(tenant, id),
-    );
-    await this.#conn.run((c) =>
-      c.set(this.#actedKey(tenant, id), sealed, { PX: this.#settledTtlMs })
     );
   }
 
@@ -361,11 +422,12 @@ export class RedisApprovalStore<
    * What the holder confirmed it did with a request, or `undefined` (not confirmed, or forgotten).
    * @throws StateUnavailableError
    */
-  async acted(tenant: string, id: string): Promise<{ status: S; at: number } | undefined> {
-    const sealed = await this.#conn.run((c) => c.get(this.#actedKey(tenant, id)));
+  async acted(tenant: string, id: string): Promise<{ status: T; at: number } | undefined> {
+    const sealed = await this.#conn.run((c) => c.hGet(this.#actedKey(tenant), id));
     const opened = await this.#openSettled(sealed, actedContext(tenant, id));
+    // Sealed under this tenant's and id's context: written by `markActed`, so a `T`.
     return opened && typeof opened.status === "string" && typeof opened.at === "number"
-      ? { status: opened.status, at: opened.at }
+      ? { status: opened.status as string as T, at: opened.at }
       : undefined;
   }
 
@@ -448,11 +510,13 @@ export class RedisApprovalStore<
         this.#key(tenant, id),
         this.#pendingKey(tenant),
         this.#settledKey(tenant, id),
-        `${this.#prefix}approvalsdone:${tenant}`,
+        this.#doneKey(tenant),
         this.#briefKey(tenant),
         this.#leaseKey(tenant, id),
         this.#offerKey(tenant, id),
         this.#askKey(tenant, id),
+        this.#actedKey(tenant),
+        this.#takenKey(tenant, id),
       ],
       [
         id,
@@ -470,6 +534,8 @@ export class RedisApprovalStore<
         JSON.stringify({ tenant, id, offer: offer.offer ?? "" }),
         offer.offer ?? "",
         Math.floor(offer.deadline ?? 0),
+        `${this.#prefix}approvaltaken:${tenant}:`,
+        Math.max(this.#leaseMs, TAKEN_LEASE_MS),
       ],
     );
   }
@@ -603,8 +669,19 @@ export class RedisApprovalStore<
     return `${this.#prefix}approvalholder:${tenant}:${id}`;
   }
 
-  #actedKey(tenant: string, id: string): string {
-    return `${this.#prefix}approvalacted:${tenant}:${id}`;
+  /** The tenant's confirmations of what holders did (a hash: id → sealed status). */
+  #actedKey(tenant: string): string {
+    return `${this.#prefix}approvalsacted:${tenant}`;
+  }
+
+  /** The tenant's settled ids, by settling time (the bound of its settled records). */
+  #doneKey(tenant: string): string {
+    return `${this.#prefix}approvalsdone:${tenant}`;
+  }
+
+  /** A settled request kept until its holder confirms what it did (sealed as the request). */
+  #takenKey(tenant: string, id: string): string {
+    return `${this.#prefix}approvaltaken:${tenant}:${id}`;
   }
 
   #offerKey(tenant: string, id: string): string {

@@ -343,14 +343,16 @@ return 1
 `;
 
 /**
- * Renews the holder leases of the requests a replica waits on. KEYS pairs: a request's key, then
- * its lease key; ARGV holder id, lease (ms). A lease is (re)set only while its request is
- * pending, so a renewal never revives a settled one. Returns nothing.
+ * Renews the holder leases of the requests a replica waits on or has settled without
+ * confirming what it did yet. KEYS triples: a request's key, its taken record's key (see
+ * {@linkcode APPROVAL_SETTLE}), then its lease key; ARGV holder id, lease (ms). A lease is
+ * (re)set only while its request is pending or taken and unconfirmed, so a renewal never revives
+ * a request that is done with. Returns nothing.
  */
 export const APPROVAL_RENEW = ALLOW_OOM + `
-for i = 1, #KEYS, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('SET', KEYS[i + 1], ARGV[1], 'PX', tonumber(ARGV[2]))
+for i = 1, #KEYS, 3 do
+  if redis.call('EXISTS', KEYS[i]) == 1 or redis.call('EXISTS', KEYS[i + 1]) == 1 then
+    redis.call('SET', KEYS[i + 2], ARGV[1], 'PX', tonumber(ARGV[2]))
   end
 end
 return false
@@ -373,6 +375,42 @@ return out
 `;
 
 /**
+ * The tenant's settled requests whose holder died before confirming what it did (a taken
+ * record stands, its lease lapsed): whoever finds them settles what is known
+ * ({@linkcode APPROVAL_REAP_TAKEN}). KEYS[1] the tenant's settled ids; ARGV taken record key
+ * prefix, lease key prefix, most ids returned. Scans the tenant's settled ids (bounded by its
+ * cap on settled decisions). Returns the ids.
+ */
+export const APPROVAL_ABANDONED = "#!lua flags=no-writes\n" + `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if #out >= tonumber(ARGV[3]) then break end
+  if redis.call('EXISTS', ARGV[1] .. id) == 1 and redis.call('EXISTS', ARGV[2] .. id) == 0 then
+    out[#out + 1] = id
+  end
+end
+return out
+`;
+
+/**
+ * Settles what is known of a request whose holder died after it was settled, before confirming
+ * what it did: once (the taken record is deleted here), only while its lease is lapsed. KEYS[1]
+ * the taken record, KEYS[2] the lease, KEYS[3] the tenant's settled ids, KEYS[4] the tenant's
+ * confirmations; ARGV id, sealed confirmation, ttl (ms). Returns the request JSON when this call
+ * reaped it (the caller records it), else false.
+ */
+export const APPROVAL_REAP_TAKEN = ALLOW_OOM + `
+local request = redis.call('GET', KEYS[1])
+if not request or redis.call('EXISTS', KEYS[2]) == 1 then return false end
+redis.call('DEL', KEYS[1])
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[4], tonumber(ARGV[3]))
+end
+return request
+`;
+
+/**
  * Settles a pending approval once and keeps its decision within the tenant's bounds; or offers
  * a person's answer to the replica holding the call, or lets that replica take an offered one.
  * KEYS[1] the request's key, KEYS[2] the tenant's pending ids, KEYS[3] the settled record's key,
@@ -380,11 +418,17 @@ return out
  * brief decisions (a hash: id → sealed status without the reason), KEYS[6] the request's holder
  * lease (the holder's id, while it lives), KEYS[7] the request's offered answer (a hash: `w`
  * whole record, `n` notice, `b` brief record, `o` the offer's id), KEYS[8] who was asked over
- * MCP (`APPROVAL_ASK`: gone once settled, so a late reply finds nothing); ARGV id, settled
- * record ('' when over its size bound: only the brief form is kept), settled ttl (ms), channel, notice JSON, brief record, max
+ * MCP (`APPROVAL_ASK`: gone once settled, so a late reply finds nothing), KEYS[9] the tenant's
+ * confirmations of what the holders did (a hash: id → sealed status, see
+ * {@linkcode APPROVAL_ACTED}: trimmed with the settled ids), KEYS[10] the request's taken record
+ * (the request, kept from settling until its holder confirms what it did, only when the holder's
+ * lease stands: the lease is kept too, so a holder that dies before confirming is found, see
+ * {@linkcode APPROVAL_ABANDONED}); ARGV id, settled record ('' when over its size
+ * bound: only the brief form is kept), settled ttl (ms), channel, notice JSON, brief record, max
  * full records of the tenant, max brief records of the tenant, settled record key prefix, mode,
  * holder channel prefix, offer ttl (ms), offer notice JSON (for the holder's channel), offer id
- * (a random one per offer), the request's deadline (ms since the epoch, for 'take').
+ * (a random one per offer), the request's deadline (ms since the epoch, for 'take'), taken record
+ * key prefix, the lease a settled request's holder keeps until it confirms (ms, at least).
  *
  * Modes: '' settles (the holder itself: its timeout, withdrawal, or an answer it took; any
  * offer standing is void); 'offer' (a person's answer through a replica that does not hold the
@@ -398,8 +442,8 @@ return out
  *
  * The full records of all but the tenant's newest `max full` settlements are deleted (each
  * settlement pushes one past the line; their brief form stays, so a waiter that missed the
- * notice still learns the decision), and past `max brief` the oldest are forgotten whole; only
- * this tenant's. Runs when Redis is full (a decision must be recorded), so what it writes is
+ * notice still learns the decision), and past `max brief` the oldest are forgotten whole, with
+ * their confirmation; only this tenant's. Runs when Redis is full (a decision must be recorded), so what it writes is
  * bounded per tenant by those two caps (an offer: one bounded hash per pending request).
  * Returns: settling, the request JSON when this call settled it, false when it is not pending;
  * 'take', `{request JSON, whole record, brief record}` or false when no offer stands; 'offer',
@@ -428,15 +472,22 @@ elseif ARGV[10] == 'take' then
   if now > tonumber(ARGV[15]) then return false end
   whole, notice, brief = offer[1] or '', offer[2], offer[3]
 end
-redis.call('DEL', KEYS[6], KEYS[7], KEYS[8])
+redis.call('DEL', KEYS[7], KEYS[8])
 local id = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local prefix = ARGV[9]
 redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  redis.call('SET', KEYS[10], request, 'PX', ttl)
+  -- A holder cut off from Redis for a moment still confirms: it is not reaped that soon.
+  redis.call('PEXPIRE', KEYS[6], math.max(redis.call('PTTL', KEYS[6]), tonumber(ARGV[17])))
+end
 redis.call('ZREM', KEYS[2], id)
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - ttl)) do
   redis.call('ZREM', KEYS[4], old)
   redis.call('HDEL', KEYS[5], old)
+  redis.call('HDEL', KEYS[9], old)
+  redis.call('DEL', ARGV[16] .. old)
 end
 if whole ~= '' then redis.call('SET', KEYS[3], whole, 'PX', ttl) end
 redis.call('ZADD', KEYS[4], lastUse(KEYS[4]), id)
@@ -457,10 +508,28 @@ if over > 0 then
   for _, old in ipairs(redis.call('ZRANGE', KEYS[4], 0, over - 1)) do
     redis.call('ZREM', KEYS[4], old)
     redis.call('HDEL', KEYS[5], old)
-    redis.call('DEL', prefix .. old)
+    redis.call('HDEL', KEYS[9], old)
+    redis.call('DEL', prefix .. old, ARGV[16] .. old)
   end
 end
 redis.call('PUBLISH', ARGV[4], notice)
 if ARGV[10] == 'take' then return {request, whole, brief} end
 return request
+`;
+
+/**
+ * Keeps what the holder of a call did with its settled request, within the tenant's bound on
+ * settled decisions: only for an id the tenant's settled ids still hold (one that was never
+ * settled, or is forgotten, gets nothing), in the tenant's confirmation hash, which the
+ * settling script trims with those ids ({@linkcode APPROVAL_SETTLE}). KEYS[1] the tenant's
+ * settled ids, KEYS[2] the tenant's confirmations; ARGV id, sealed confirmation, ttl (ms). Runs
+ * when Redis is full (it replaces or adds one bounded field). The request's taken record and
+ * lease (KEYS[3], KEYS[4]) are deleted: the holder is done with it. Returns 1 when kept.
+ */
+export const APPROVAL_ACTED = ALLOW_OOM + `
+redis.call('DEL', KEYS[3], KEYS[4])
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]))
+return 1
 `;

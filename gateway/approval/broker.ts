@@ -116,12 +116,21 @@ export interface RequestOptions {
   channel?: ApprovalChannel;
   /** Aborting it withdraws the request (the execution ended). */
   signal?: AbortSignal;
+  /**
+   * What became of the call once approved: resolves `true` once it was handed to its server,
+   * `false` when it was stopped before (the execution ended while it waited for a slot). The
+   * holder confirms `approved` only on `true` and `not_sent` on `false` (or a rejection), so no
+   * approver, `GET` or confirmation says an approved call ran that never reached its server.
+   * Absent: `approved` is confirmed once the call is woken.
+   */
+  sent?: Promise<boolean>;
 }
 
 interface Waiter {
   request: ApprovalRequest;
   resolve(outcome: ApprovalOutcome): void;
   cleanup(): void;
+  sent?: Promise<boolean>;
 }
 
 /** Holds tool calls that wait for a person and settles each exactly once. */
@@ -139,13 +148,21 @@ export class ApprovalBroker {
   #takes = new Map<string, () => void>();
   #poller: ReturnType<typeof setInterval> | undefined;
   #polling = false;
-  /** Confirmations the store refused (unreachable), retried each second: key → the write. */
-  #unconfirmed = new Map<
-    string,
-    { tenant: string; id: string; acted: ActedApproval; until: number }
-  >();
+  /**
+   * Writes the store refused (unreachable), retried each second until `until` (ms): what this
+   * broker did with a request (a confirmation), or the settling of a request it gave up on
+   * registering (its add may have landed). Key → the write; a later one for a key replaces it.
+   */
+  #unconfirmed = new Map<string, { write: () => Promise<void>; until: number }>();
   #confirmer: ReturnType<typeof setInterval> | undefined;
   #confirming = false;
+  /** Approved calls woken here whose send is not known yet: key → what will be confirmed. */
+  #sending = new Map<string, Promise<ActedApproval>>();
+  /**
+   * Requests settled here whose confirmation has not landed yet: key → which. Their leases are
+   * renewed with the waiting ones', so a holder that dies before confirming is found (N2-5).
+   */
+  #settledHere = new Map<string, { tenant: string; id: string }>();
   /** Closed: replies still being given stop retrying. */
   #closed = false;
 
@@ -184,11 +201,13 @@ export class ApprovalBroker {
     } catch {
       // The registry failed: nobody can be asked, but that is a fault, not a policy case:
       // denied whatever `onUnavailable` says.
-      return this.#unasked(request, "denied", {
+      const answer: ApprovalAnswer = {
         approve: false,
         reason: "the approval could not be registered",
         decidedBy: "airlock",
-      });
+      };
+      this.#settleUnregistered(request, answer);
+      return this.#unasked(request, "denied", answer);
     }
     if (!added) return this.#unasked(request, "over_capacity");
     return await new Promise<ApprovalOutcome>((resolve) => {
@@ -201,6 +220,7 @@ export class ApprovalBroker {
       this.#waiters.set(request.id, {
         request,
         resolve,
+        sent: options.sent,
         cleanup: () => {
           clearTimeout(timer);
           options.signal?.removeEventListener("abort", onAbort);
@@ -280,9 +300,45 @@ export class ApprovalBroker {
       const outcome: ApprovalOutcome = { status, decidedAt: Date.now(), answer: clean };
       // The store may have woken the waiter already (its notice); this is then a no-op.
       this.#wake({ tenant, id, status, at: outcome.decidedAt, answer: clean });
-      return outcome;
+      return await this.#sentOrUnconfirmed(tenant, id, outcome, clean);
     }
     return await this.#notPending(tenant, id);
+  }
+
+  /**
+   * An answer this broker settled for a call it holds: an approved call is reported approved
+   * only once it was sent to its server (waiting up to {@linkcode ACT_WAIT_MS}: it may wait for
+   * a slot), as not sent when the execution ended first, else as unconfirmed (`GET` tells).
+   * @throws GatewayError `conflict` when the approved call was stopped before it was sent
+   */
+  async #sentOrUnconfirmed(
+    tenant: string,
+    id: string,
+    outcome: ApprovalOutcome,
+    answer: ApprovalAnswer,
+  ): Promise<ApprovalOutcome | UnconfirmedAnswer> {
+    const sending = this.#sending.get(takeKey(tenant, id));
+    if (!sending) {
+      // Woken by the store's notice before this answer got here: what it confirmed, if it did.
+      if (outcome.status !== "approved" || !this.store.acted) return outcome;
+      const acted = await this.store.acted(tenant, id).catch(() => undefined);
+      if (acted?.status === "not_sent") throw new GatewayError("conflict", actedOtherwise(acted));
+      return outcome;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const acted = await Promise.race([
+      sending,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), ACT_WAIT_MS)),
+    ]).finally(() => clearTimeout(timer));
+    if (acted?.status === "approved") return outcome;
+    if (acted) throw new GatewayError("conflict", actedOtherwise(acted));
+    return {
+      status: "unconfirmed",
+      decision: "approved",
+      taken: "taken",
+      answer,
+      offeredAt: outcome.decidedAt,
+    };
   }
 
   /**
@@ -457,13 +513,7 @@ export class ApprovalBroker {
     while (true) {
       const acted = await this.store.acted(tenant, id).catch(() => undefined);
       if (acted?.status === status) return outcome;
-      if (acted) {
-        throw new GatewayError(
-          "conflict",
-          `this approval is no longer pending: the replica holding the call took the answer ` +
-            `but ended the call otherwise (${acted.status})`,
-        );
-      }
+      if (acted) throw new GatewayError("conflict", actedOtherwise(acted));
       const left = deadline - Date.now();
       if (left <= 0) break;
       await new Promise((r) => setTimeout(r, Math.min(TAKE_CHECK_MS, left)));
@@ -483,7 +533,9 @@ export class ApprovalBroker {
       const acted = await reach(() => this.store.acted!(tenant, id));
       throw new GatewayError(
         "conflict",
-        acted
+        acted?.status === "not_sent"
+          ? actedOtherwise(acted)
+          : acted
           ? `this approval is no longer pending (${acted.status})`
           : `this approval is no longer pending (${settled.status}; the replica holding the ` +
             `call has not confirmed acting on it)`,
@@ -579,6 +631,7 @@ export class ApprovalBroker {
     this.#confirmer = undefined;
     await this.#retryConfirmations();
     this.#unconfirmed.clear();
+    this.#settledHere.clear();
   }
 
   /**
@@ -590,8 +643,33 @@ export class ApprovalBroker {
   #confirm(tenant: string, id: string, acted: ActedApproval): void {
     if (!this.store.markActed) return;
     const key = takeKey(tenant, id);
-    this.store.markActed(tenant, id, acted).catch(() => {
-      this.#unconfirmed.set(key, { tenant, id, acted, until: Date.now() + CONFIRM_RETRY_MS });
+    this.#retried(key, async () => {
+      await this.store.markActed!(tenant, id, acted);
+      this.#settledHere.delete(key);
+    });
+  }
+
+  /**
+   * A request whose registering failed (the store did not answer `add`; the call was refused
+   * and recorded `denied`) may still have landed, with this replica's lease: it is settled as
+   * that denial, best effort and retried like a confirmation, so it is never listed as pending,
+   * answered in vain or withdrawn later as a dead replica's (a second, contradicting row). When
+   * it had landed, what was done is confirmed too. Nothing is recorded again.
+   */
+  #settleUnregistered(request: ApprovalRequest, answer: ApprovalAnswer): void {
+    const { tenant, id } = request;
+    this.#retried(`add\u0000${takeKey(tenant, id)}`, async () => {
+      // Settled by this try, or by an earlier one whose reply was lost (its record says so).
+      const settled = typeof await this.store.settle(tenant, id, "denied", answer) === "object" ||
+        (await this.store.settled(tenant, id))?.status === "denied";
+      if (settled) this.#confirm(tenant, id, { status: "denied", at: Date.now() });
+    });
+  }
+
+  /** Runs `write` now and, while the store refuses it, each second for {@linkcode CONFIRM_RETRY_MS}. */
+  #retried(key: string, write: () => Promise<void>): void {
+    write().catch(() => {
+      this.#unconfirmed.set(key, { write, until: Date.now() + CONFIRM_RETRY_MS });
       if (this.#confirmer !== undefined) return;
       const confirmer = setInterval(() => void this.#retryConfirmations(), POLL_MS);
       Deno.unrefTimer(confirmer);
@@ -603,12 +681,17 @@ export class ApprovalBroker {
     if (this.#confirming) return;
     this.#confirming = true;
     try {
-      for (const [key, { tenant, id, acted, until }] of [...this.#unconfirmed]) {
+      for (const [key, entry] of [...this.#unconfirmed]) {
+        const { write, until } = entry;
         try {
-          await this.store.markActed!(tenant, id, acted);
-          this.#unconfirmed.delete(key);
+          await write();
+          // Only this write: a later one for the key (the holder's last word) stays queued.
+          if (this.#unconfirmed.get(key) === entry) this.#unconfirmed.delete(key);
         } catch {
-          if (Date.now() > until) this.#unconfirmed.delete(key);
+          if (Date.now() > until) {
+            this.#unconfirmed.delete(key);
+            this.#settledHere.delete(key);
+          }
         }
       }
     } finally {
@@ -650,7 +733,7 @@ export class ApprovalBroker {
   }
 
   async #poll(): Promise<void> {
-    if (this.#waiters.size === 0) {
+    if (this.#waiters.size === 0 && this.#settledHere.size === 0) {
       clearInterval(this.#poller);
       this.#poller = undefined;
       return;
@@ -660,7 +743,7 @@ export class ApprovalBroker {
     try {
       const held = [...this.#waiters].map(([id, w]) => ({ tenant: w.request.tenant, id }));
       await Promise.all([
-        this.store.renew?.(held).catch(() => {}),
+        this.store.renew?.([...held, ...this.#settledHere.values()]).catch(() => {}),
         ...held.map(async ({ tenant, id }) => {
           // An answer offered whose notice was missed is taken here.
           const offer = await this.store.pendingOffer?.(tenant, id).catch(() => undefined);
@@ -724,10 +807,48 @@ export class ApprovalBroker {
     }
   }
 
-  /** Withdraws and records the pending requests of `tenant` whose holder is gone. */
+  /**
+   * Withdraws and records the pending requests of `tenant` whose holder is gone, and settles
+   * what is known of those it took an answer for (or settled) but died before confirming.
+   */
   async #reap(tenant: string): Promise<void> {
     if (!this.store.orphans) return;
     for (const id of await this.store.orphans(tenant)) await this.#withdrawOrphan(tenant, id);
+    for (const id of await this.store.abandoned?.(tenant) ?? []) {
+      await this.#reapAbandoned(tenant, id);
+    }
+  }
+
+  /**
+   * A request its holder settled (its own deadline, or an answer it took) and then died before
+   * confirming what it did: confirmed as what is known (`unknown` for an approval: the call may
+   * have been sent; the request's status otherwise: nothing ran) and recorded, once, by the
+   * broker that reaps it, so `GET` and the audit tell (red team rt-n2 N2-5).
+   */
+  async #reapAbandoned(tenant: string, id: string): Promise<void> {
+    const settled = await this.store.settled(tenant, id);
+    const status = settled?.status ?? "withdrawn";
+    const acted: ActedApproval = {
+      status: status === "approved" ? "unknown" : status,
+      at: Date.now(),
+    };
+    const request = await this.store.reapTaken!(tenant, id, acted);
+    if (!request) return;
+    const note = status === "approved"
+      ? "the replica holding the call died before confirming what it did: whether the call " +
+        "was sent is unknown"
+      : "the replica holding the call died before confirming what it did: the call did not run";
+    const given = settled?.answer;
+    const answer: ApprovalAnswer = given
+      ? {
+        ...given,
+        reason: cutText(
+          given.reason ? `${note}; the answer's reason: ${given.reason}` : note,
+          MAX_APPROVAL_REASON_CHARS,
+        ),
+      }
+      : { approve: false, reason: note, decidedBy: "airlock" };
+    this.#emit(request, { status, decidedAt: settled?.at ?? acted.at, answer });
   }
 
   /**
@@ -760,8 +881,36 @@ export class ApprovalBroker {
     const outcome: ApprovalOutcome = { status: notice.status, decidedAt: notice.at };
     if (notice.answer) outcome.answer = notice.answer;
     this.#emit(waiter.request, outcome);
+    if (this.store.abandoned) {
+      const key = takeKey(notice.tenant, notice.id);
+      this.#settledHere.set(key, { tenant: notice.tenant, id: notice.id });
+    }
+    if (notice.status === "approved" && waiter.sent) {
+      // Confirmed once the call was sent or stopped before: waking it is not running it.
+      this.#confirmOnSend(notice.tenant, notice.id, notice.at, waiter.sent);
+    } else {
+      this.#confirm(notice.tenant, notice.id, { status: notice.status, at: notice.at });
+    }
     waiter.resolve(outcome);
-    this.#confirm(notice.tenant, notice.id, { status: notice.status, at: notice.at });
+  }
+
+  /**
+   * Confirms `approved` once the woken call was handed to its server, `not_sent` when it was
+   * stopped before (the execution ended, the gateway closed); meanwhile an answer at this
+   * replica can wait for it (`#sending`).
+   */
+  #confirmOnSend(tenant: string, id: string, at: number, sent: Promise<boolean>): void {
+    const key = takeKey(tenant, id);
+    const acted = sent.then(
+      (ran): ActedApproval =>
+        ran ? { status: "approved", at } : { status: "not_sent", at: Date.now() },
+      (): ActedApproval => ({ status: "not_sent", at: Date.now() }),
+    );
+    this.#sending.set(key, acted);
+    void acted.then((done) => {
+      this.#sending.delete(key);
+      this.#confirm(tenant, id, done);
+    });
   }
 
   #emit(request: ApprovalRequest, outcome: ApprovalOutcome): void {
@@ -779,6 +928,15 @@ export class ApprovalBroker {
 
 function takeKey(tenant: string, id: string): string {
   return `${tenant}\u0000${id}`;
+}
+
+/** The 409 text for an answer the holder took whose call it ended otherwise. */
+function actedOtherwise(acted: ActedApproval): string {
+  return acted.status === "not_sent"
+    ? "this approval is no longer pending: it was approved, but the call was never sent to its " +
+      "server (the execution ended first; not_sent)"
+    : `this approval is no longer pending: the replica holding the call took the answer ` +
+      `but ended the call otherwise (${acted.status})`;
 }
 
 /**

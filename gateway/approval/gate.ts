@@ -56,6 +56,12 @@ export interface ApprovalGateOptions {
   vault?: ViewVault;
 }
 
+/**
+ * Tells the broker what became of a call a person approved: `true` once it was handed to its
+ * server, `false` when it was stopped before (the execution ended first).
+ */
+export type SentReport = (sent: boolean) => void;
+
 /** The tool facts the gate reads, plus its server. */
 export interface GatedTool extends ToolFacts {
   server: string;
@@ -93,9 +99,16 @@ export class ApprovalGate {
    * redacts each value with the execution's vault as if the code had written it: a value
    * that is personal data or a secret where it is sent shows as its placeholder, anything
    * else as what the server will get.
+   * @returns for a call a person approved just now, what the caller must report once it knows
+   *   whether the call was sent to its server (`true`) or stopped before (`false`): the approval
+   *   is confirmed as acted on only then (see `RequestOptions.sent`). Call it exactly once.
    * @throws ApprovalError `approval_denied` or `approval_timeout`
    */
-  async check(tool: GatedTool, args: Record<string, unknown>, context?: RpcContext): Promise<void> {
+  async check(
+    tool: GatedTool,
+    args: Record<string, unknown>,
+    context?: RpcContext,
+  ): Promise<SentReport | undefined> {
     const o = this.#options;
     if (!o.policy.needsApproval(tool)) return;
     const vault: ViewVault = o.vault ?? { lookup: () => undefined, originOf: () => undefined };
@@ -148,11 +161,14 @@ export class ApprovalGate {
     const timeoutMs = Math.min(o.policy.config.timeoutSeconds * 1000, leftMs);
     const resume = context?.pauseDeadline() ?? (() => {});
     const endWait = this.#startWait();
+    let report: SentReport = () => {};
+    const sent = new Promise<boolean>((resolve) => report = resolve);
     const pending = o.broker.request(request, {
       timeoutMs,
       maxPending: o.policy.config.maxPending,
       channel: o.channel,
       signal: this.#ended.signal,
+      sent,
     });
     this.#asking.set(tool.id, pending);
     let outcome: ApprovalOutcome;
@@ -164,7 +180,8 @@ export class ApprovalGate {
       if (this.#asking.get(tool.id) === pending) this.#asking.delete(tool.id);
     }
     if (outcome.answer?.scope === "execution") this.#decided.set(tool.id, outcome);
-    return this.#verdict(tool.id, outcome, timeoutMs < o.policy.config.timeoutSeconds * 1000);
+    this.#verdict(tool.id, outcome, timeoutMs < o.policy.config.timeoutSeconds * 1000);
+    return outcome.status === "approved" ? report : undefined;
   }
 
   /** What is left of the execution's waiting time, in ms. */
@@ -190,7 +207,7 @@ export class ApprovalGate {
   }
 
   /** @param budget whether a timeout came from the execution's waiting budget */
-  #verdict(toolId: string, outcome: ApprovalOutcome, budget = false): void {
+  #verdict(toolId: string, outcome: ApprovalOutcome, budget = false): undefined {
     const reason = outcome.answer?.reason ? `: ${outcome.answer.reason}` : "";
     switch (outcome.status) {
       case "approved":

@@ -23,6 +23,7 @@ export {
 export { ApprovalPolicy, isHarmless, type ToolFacts } from "./policy.ts";
 export {
   type ActedApproval,
+  type ActedStatus,
   type ApprovalAsk,
   type ApprovalOffer,
   type ApprovalStore,
@@ -46,6 +47,7 @@ export {
   approvalGate,
   type ApprovalGateOptions,
   type GateCaller,
+  type SentReport,
 } from "./gate.ts";
 export {
   type ArgumentText,

@@ -38,12 +38,23 @@ export interface ApprovalOffer {
 }
 
 /**
- * What the replica holding a call did with its request, as it confirms it once it has woken the
- * call and recorded its row: the status it acted on (`approved`: the call runs; `timeout`: it
- * ended the call at its deadline, whatever the request's record says) and when, ms.
+ * What became of a call whose request was settled, beyond the request's own statuses:
+ * `not_sent` (approved, but the call was stopped before it was sent to its server: the
+ * execution ended first, while it waited for a slot or in between; it never reached the server);
+ * `unknown` (approved, and the replica holding the call died before confirming what it did:
+ * whether the call was sent is not known; set by the replica that found it gone).
+ */
+export type ActedStatus = ApprovalStatus | "not_sent" | "unknown";
+
+/**
+ * What the replica holding a call did with its request, as it confirms it: the status it acted
+ * on and when, ms. `approved` is confirmed only once the call was handed to its server (the
+ * call ran); `not_sent` when it was approved but stopped before that; any other status once it
+ * has woken the call with it and recorded its row (`timeout`: it ended the call at its
+ * deadline, whatever the request's record says).
  */
 export interface ActedApproval {
-  status: ApprovalStatus;
+  status: ActedStatus;
   at: number;
 }
 
@@ -127,9 +138,11 @@ export interface ApprovalStore {
    */
   onOffer?(listener: (offer: { tenant: string; id: string; offer: string }) => void): () => void;
   /**
-   * A shared store: the holder confirms what it did with a request (after waking the call and
-   * recording it), so a replica that offered an answer reports only what is known. Replaces an
-   * earlier confirmation (the holder's is the last word). Present with `offer`.
+   * The holder confirms what it did with a request (after waking the call and recording it; for
+   * `approved`, once the call was sent or stopped before it was), so a replica that offered an
+   * answer, or `GET /v1/approvals/{id}`, reports only what is known. Replaces an earlier
+   * confirmation (the holder's is the last word). Kept within the store's per-tenant bound on
+   * settled requests. Present with `offer`; the in-memory store keeps it too.
    */
   markActed?(tenant: string, id: string, acted: ActedApproval): Promise<void>;
   /** What the holder confirmed it did with a request, if it did (and it is remembered). */
@@ -162,6 +175,21 @@ export interface ApprovalStore {
    * withdraws and records them. Optional (one process: a holder never outlives its store).
    */
   orphans?(tenant: string): Promise<string[]>;
+  /**
+   * Settled requests of `tenant` whose holder died before confirming what it did (a shared
+   * store keeps the holder's lease until it confirms): whoever finds them settles what is known
+   * ({@linkcode reapTaken}). Present with `orphans`.
+   */
+  abandoned?(tenant: string): Promise<string[]>;
+  /**
+   * Confirms `acted` for one of {@linkcode abandoned}'s requests, once.
+   * @returns the request when this caller reaped it (it records it), else `undefined`
+   */
+  reapTaken?(
+    tenant: string,
+    id: string,
+    acted: ActedApproval,
+  ): Promise<ApprovalRequest | undefined>;
 }
 
 /** Options of {@linkcode MemoryApprovalStore}. */
@@ -178,7 +206,8 @@ export interface MemoryApprovalStoreOptions {
 export class MemoryApprovalStore implements ApprovalStore {
   #listeners = new Set<(notice: SettlementNotice) => void>();
   #pending = new Map<string, Map<string, ApprovalRequest>>();
-  #settled = new Map<string, Map<string, SettledApproval>>();
+  /** Settled requests per tenant, with what the holder confirmed it did (once it did). */
+  #settled = new Map<string, Map<string, SettledApproval & { acted?: ActedApproval }>>();
   #maxSettled: number;
   #ttlMs: number;
   #now: () => number;
@@ -240,7 +269,29 @@ export class MemoryApprovalStore implements ApprovalStore {
   }
 
   settled(tenant: string, id: string): Promise<SettledApproval | undefined> {
+    const entry = this.#remembered(tenant, id);
+    if (!entry) return Promise.resolve(undefined);
+    const { acted: _, ...settled } = entry;
+    return Promise.resolve(settled);
+  }
+
+  /**
+   * Keeps what the holder did with a settled request, with its settled record (so within the
+   * same per-tenant bound); a request no longer remembered is not recorded again.
+   */
+  markActed(tenant: string, id: string, acted: ActedApproval): Promise<void> {
+    const entry = this.#remembered(tenant, id);
+    if (entry) entry.acted = { status: acted.status, at: acted.at };
+    return Promise.resolve();
+  }
+
+  /** What the holder confirmed it did with a settled request, if it did. */
+  acted(tenant: string, id: string): Promise<ActedApproval | undefined> {
+    return Promise.resolve(this.#remembered(tenant, id)?.acted);
+  }
+
+  #remembered(tenant: string, id: string) {
     const entry = this.#settled.get(tenant)?.get(id);
-    return Promise.resolve(entry && this.#now() - entry.at < this.#ttlMs ? entry : undefined);
+    return entry && this.#now() - entry.at < this.#ttlMs ? entry : undefined;
   }
 }
