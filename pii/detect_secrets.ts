@@ -13,6 +13,10 @@
 //   cookie_headers.ts       frameworks' session cookies in `Cookie:` / `Set-Cookie:` text
 //   sql_passwords.ts        SQL statements (`IDENTIFIED BY '…'`, `WITH PASSWORD '…'`)
 //   credential_pairs.ts     pairs written as text (`name: DB_PASSWORD` / `value: …`, XML, plists)
+//   directive_values.ts     `name value` directives and setters (`requirepass …`, `ENV K V`)
+//   argument_pairs.ts       `'NAME', '…'` arguments, PHP `var_dump` values
+//   authorization_values.ts an `Authorization:` header's credentials, whatever the scheme
+//   cookie_jar.ts           Netscape cookie files (`curl -c`), judged as cookie headers
 //   credential_names.ts     which key names are credentials' (`api_key`, `DB_PASSWORD`)
 //   secret_value.ts         reading and judging the value after such a name
 //   value_end.ts            where an unquoted or quoted value ends
@@ -29,6 +33,10 @@ import { findNamedPairs, findXmlValues } from "./credential_pairs.ts";
 import { findSqlPasswords } from "./sql_passwords.ts";
 import { findToolPasswords } from "./tool_passwords.ts";
 import { findCookieHeaders } from "./cookie_headers.ts";
+import { findDirectiveValues } from "./directive_values.ts";
+import { findArgumentPairs } from "./argument_pairs.ts";
+import { findAuthorizationValues } from "./authorization_values.ts";
+import { findCookieJarValues } from "./cookie_jar.ts";
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
@@ -87,4 +95,8 @@ function findKeywordValues(text: string, out: Finding[]): void {
   findToolPasswords(text, out);
   findCookieHeaders(text, out); // any case: `COOKIE:` too (red team m1)
   findBearerValues(text, out);
+  findDirectiveValues(text, out);
+  findArgumentPairs(text, out);
+  findAuthorizationValues(text, out);
+  findCookieJarValues(text, out);
 }
