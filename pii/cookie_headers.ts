@@ -7,7 +7,7 @@
 import type { Finding } from "./types.ts";
 import { codeAt } from "./chars.ts";
 import { givenSecret } from "./looks_secret.ts";
-import { looksRandom, namesSession } from "./cookie_values.ts";
+import { encodedWords, looksRandom, namesSession, withoutRoute } from "./cookie_values.ts";
 import { matchValue } from "./secret_value.ts";
 import { MAX_PARTS_UNITS } from "./value_parts.ts";
 
@@ -135,8 +135,9 @@ function readPairs(text: string, from: number, to: number, out: Finding[]): numb
  * whose name names a session or whose value looks random (cookie_values.ts `namesSession`,
  * `looksRandom`: `__Secure-3PSID`, `li_at`, `sp_dc`) is judged as a HAR cookie pair is, as a
  * token after `cookie token: ` (red team n1, N1-12: in a `Set-Cookie:` line they came back
- * raw while the same header in HAR was redacted). A cookie attribute (`Path`, `Expires`…) is
- * none. Reads at most {@linkcode MAX_PARTS_UNITS} units of the value.
+ * raw while the same header in HAR was redacted), with the same exceptions (value_parts.ts
+ * `cookieSessionParts`: words percent-encoded, a server's route after the id). A cookie
+ * attribute (`Path`, `Expires`…) is none. Reads at most {@linkcode MAX_PARTS_UNITS} units of the value.
  */
 export function judgeCookie(
   text: string,
@@ -153,9 +154,9 @@ export function judgeCookie(
     return;
   }
   if (name.length <= 11 && COOKIE_ATTRIBUTE.test(name)) return;
-  if (!namesSession(name) && !looksRandom(value)) return;
+  if ((!namesSession(name) && !looksRandom(value)) || encodedWords(value)) return;
   const found: Finding[] = [];
-  matchValue(value, 0, "token", found);
+  matchValue(value.slice(0, withoutRoute(value)), 0, "token", found);
   for (const f of found) {
     out.push({ type: "secret", start: vs + f.start, end: vs + f.end, value: f.value });
   }

@@ -5,12 +5,13 @@
  * (N1-3: Netscape `cookies.txt` lines; N1-12: `Set-Cookie:` lines for `__Secure-`/`__Host-`
  * names, `li_at`, `sp_dc`, and Jetty's `JSESSIONID=node0….node0`). Members beyond the red
  * team's are invented (`Negotiate`, `DeepL-Auth-Key`, `Proxy-Authorization`, JSON and nginx
- * forms, `Cookie:` lines). Also that a variable, a placeholder or a URL after the scheme, and
+ * forms, `Cookie:` lines; the HAR pair of each cookie, where Jetty's `JSESSIONID` came back raw
+ * too). Also that a variable, a placeholder or a URL after the scheme, and
  * ordinary cookies, stay readable, and that the scans are linear.
  */
 
 import { assertEquals } from "../assert.ts";
-import { findPii, redactText } from "../../pii/mod.ts";
+import { findPii, redactText, redactValue } from "../../pii/mod.ts";
 import { linearityFailures } from "./linearity.ts";
 
 const TOKEN = "Xk9mQ2pL7vRtYw3zAb4Cd5Ef6Gh7Ij8K";
@@ -98,6 +99,11 @@ Deno.test("cookie text: a Set-Cookie or Cookie line's session cookie is hidden a
       const out = redactText(text, { mode: "mask" }).text;
       if (out.includes(value)) raw.push(out);
     }
+    // The same header as a HAR pair: the id (without a server's route) is hidden too.
+    const har = redactValue({ name: "set-cookie", value: `${name}=${value}; Path=/; Secure` }, {
+      mode: "mask",
+    }).value;
+    if (JSON.stringify(har).includes(value.replace(/\.node0$/, ""))) raw.push(JSON.stringify(har));
   }
   assertEquals(raw, []);
   // Ordinary cookies and the attributes stay.
