@@ -5,7 +5,10 @@
 //
 // This file is the entry point and the order of the scans; each scan is a file of its own:
 //   token_formats.ts        provider token formats, found by prefix (AWS, GitHub, JWT, …)
+//   provider_tokens.ts      Vault, Google OAuth refresh tokens and codes, Telegram bot tokens
 //   url_passwords.ts        `scheme://user:password@host`
+//   user_tokens.ts          a token as the user (`curl -u <key>:`, `https://<token>:@host`)
+//   connection_passwords.ts Oracle JDBC `user/password@`, ODBC `Pwd={…}`
 //   keyword_scan.ts         `name: value`, `name=value`, `Bearer …`
 //   command_credentials.ts  command-line flags (`--password …`, `mysql -p…`, `curl -u …`)
 //   tool_passwords.ts       tools' own password flags and positions (`sshpass -p`, `htpasswd -b`)
@@ -26,7 +29,10 @@
 
 import type { Finding } from "./types.ts";
 import { findKnown } from "./token_formats.ts";
+import { findProviderTokens } from "./provider_tokens.ts";
 import { findUrlPasswords } from "./url_passwords.ts";
+import { findUserTokens } from "./user_tokens.ts";
+import { findConnectionPasswords } from "./connection_passwords.ts";
 import { findBearerValues, findNamedValues } from "./keyword_scan.ts";
 import { findCurlUsers, findFlagValues, findMysqlPasswords } from "./command_credentials.ts";
 import { findNamedPairs, findXmlValues } from "./credential_pairs.ts";
@@ -41,8 +47,11 @@ import { findCookieJarValues } from "./cookie_jar.ts";
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
   findKnown(text, out);
+  findProviderTokens(text, out);
   findKeywordValues(text, out);
   if (text.includes("://")) findUrlPasswords(text, out);
+  findUserTokens(text, out);
+  findConnectionPasswords(text, out);
   if (text.includes("%")) findEncodedKeywordValues(text, out);
 }
 
