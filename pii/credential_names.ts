@@ -46,6 +46,9 @@ const KEY_WORDS = new Set([
   "credential",
   "credentials",
   "pat",
+  // An OAuth token under its provider's name (Composer's `auth.json`:
+  // `{"github-oauth": {"github.com": <token>}}`, red team n1, N1-17).
+  "oauth",
   // Session identifiers (`cookie: session=…`, `connect.sid=…`, `PHPSESSID=…`) log a user in.
   // `session` and `sess` alone count only before `=` (see SESSION_WORDS).
   "sid",

@@ -9,6 +9,7 @@
 //   url_passwords.ts        `scheme://user:password@host`
 //   user_tokens.ts          a token as the user (`curl -u <key>:`, `https://<token>:@host`)
 //   connection_passwords.ts Oracle JDBC `user/password@`, ODBC `Pwd={…}`
+//   session_keys.ts         session-store keys (`sess:<id>`, `PHPREDIS_SESSION:<id>`)
 //   keyword_scan.ts         `name: value`, `name=value`, `Bearer …`
 //   command_credentials.ts  command-line flags (`--password …`, `mysql -p…`, `curl -u …`)
 //   tool_passwords.ts       tools' own password flags and positions (`sshpass -p`, `htpasswd -b`)
@@ -20,6 +21,8 @@
 //   argument_pairs.ts       `'NAME', '…'` arguments, PHP `var_dump` values
 //   authorization_values.ts an `Authorization:` header's credentials, whatever the scheme
 //   cookie_jar.ts           Netscape cookie files (`curl -c`), judged as cookie headers
+//   windows_passwords.ts    PowerShell and Windows tools (`ConvertTo-SecureString`, `psexec -p`)
+//   secret_commands.ts      commands that store or pipe a secret (`gh secret set`, `| chpasswd`)
 //   credential_names.ts     which key names are credentials' (`api_key`, `DB_PASSWORD`)
 //   secret_value.ts         reading and judging the value after such a name
 //   value_end.ts            where an unquoted or quoted value ends
@@ -33,6 +36,7 @@ import { findProviderTokens } from "./provider_tokens.ts";
 import { findUrlPasswords } from "./url_passwords.ts";
 import { findUserTokens } from "./user_tokens.ts";
 import { findConnectionPasswords } from "./connection_passwords.ts";
+import { findSessionKeys } from "./session_keys.ts";
 import { findBearerValues, findNamedValues } from "./keyword_scan.ts";
 import { findCurlUsers, findFlagValues, findMysqlPasswords } from "./command_credentials.ts";
 import { findNamedPairs, findXmlValues } from "./credential_pairs.ts";
@@ -43,6 +47,8 @@ import { findDirectiveValues } from "./directive_values.ts";
 import { findArgumentPairs } from "./argument_pairs.ts";
 import { findAuthorizationValues } from "./authorization_values.ts";
 import { findCookieJarValues } from "./cookie_jar.ts";
+import { findWindowsPasswords } from "./windows_passwords.ts";
+import { findSecretCommands } from "./secret_commands.ts";
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
@@ -52,6 +58,7 @@ export function findSecrets(text: string, out: Finding[]): void {
   if (text.includes("://")) findUrlPasswords(text, out);
   findUserTokens(text, out);
   findConnectionPasswords(text, out);
+  findSessionKeys(text, out);
   if (text.includes("%")) findEncodedKeywordValues(text, out);
 }
 
@@ -108,4 +115,6 @@ function findKeywordValues(text: string, out: Finding[]): void {
   findArgumentPairs(text, out);
   findAuthorizationValues(text, out);
   findCookieJarValues(text, out);
+  findWindowsPasswords(text, out);
+  findSecretCommands(text, out);
 }

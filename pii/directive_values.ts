@@ -6,7 +6,8 @@
 //   nginx `fastcgi_param`, `aws configure set …`, `npm config set …`, `git config …`,
 //   `doppler secrets set …`);
 // - a password after a login (`.netrc`'s `machine h login u password …`, HAProxy's
-//   `user u insecure-password …`) and an IPsec secret (`: PSK "…"`).
+//   `user u insecure-password …`) and an IPsec secret (`: PSK "…"`);
+// - a pgbouncer user list's `"user" "password"` line.
 //
 // @module
 
@@ -73,6 +74,7 @@ function findDirectiveLines(text: string, out: Finding[]): void {
 function directiveLine(text: string, s: number, e: number, out: Finding[]): void {
   let j = s;
   while (j < e && j - s < INDENT_MAX && isBlank(text.charCodeAt(j))) j++;
+  if (codeAt(text, j) === 34) return userlistLine(text, j, e, out);
   const ns = j;
   while (j < e && j - ns < NAME_MAX && isKeyNameChar(text.charCodeAt(j))) j++;
   const ne = j;
@@ -96,6 +98,19 @@ function directiveLine(text: string, s: number, e: number, out: Finding[]): void
     if (c !== 59 && c !== 13 && !isBlank(c)) return;
   }
   matchValue(text, ne, kind, out);
+}
+
+/** A pgbouncer `userlist.txt` line: `"user" "password"`, nothing else. */
+const USERLIST_LINE = /^"[^"\s]{1,64}"[ \t]+"[^"\r\n]{1,256}"[ \t]*\r?$/;
+
+/**
+ * {@linkcode findDirectiveLines} for a line from `j` (its `"`) to `e` that is a pgbouncer
+ * user list's (`"app" "<password>"`, red team n1, N1-17): the second string, judged as a
+ * password (`md5…` and `SCRAM-SHA-256$…` hashes are, a word is not).
+ */
+function userlistLine(text: string, j: number, e: number, out: Finding[]): void {
+  if (!USERLIST_LINE.test(text.slice(j, e))) return;
+  matchValue(text, text.indexOf('"', j + 1) + 1, "password", out);
 }
 
 /**

@@ -7,14 +7,15 @@
  * directive or a setter's name followed by white space (`requirepass …`, `ENV K V`,
  * `setenv`, `set -x`, `SetEnv`, `fastcgi_param`, `config set <name> <v>`, `.netrc`'s
  * `password`, HAProxy's `insecure-password`, keepalived's `auth_pass`, rndc's `secret "…";`,
- * `psk=`, `: PSK "…"`) is a keyword pair, with members the red team did not list. Also that
+ * `psk=`, `: PSK "…"`, pgbouncer's `"user" "password"`, Composer's `github-oauth`) is a keyword
+ * pair, with members the red team did not list. Also that
  * the new readings leave what an approver must see readable (a command, a host, a secret's
  * name, a second word of prose) and judge the value as after `name:` (`token expired` stays),
  * and that every new scan is linear.
  */
 
 import { assertEquals } from "../assert.ts";
-import { findPii, redactText } from "../../pii/mod.ts";
+import { findPii, redactText, redactValue } from "../../pii/mod.ts";
 import { linearityFailures } from "./linearity.ts";
 
 const PW = "Xk9mQ2pL7vRtYw3z";
@@ -75,6 +76,8 @@ const HIDDEN: Array<[string, string]> = [
   ["hostapd wpa_psk", `wpa_psk=${PW}`],
   ["ipsec PSK", `%any %any : PSK "${PW}"\n`],
   ["ipsec XAUTH", `ann : XAUTH "${PW}"\n`],
+  // pgbouncer's user list: `"user" "password"` lines.
+  ["pgbouncer userlist", `"app" "${PW}"\n"admin" "md5a3556571e93b0d20722ba62be61e8c2d"\n`],
 ];
 
 Deno.test("config and source syntaxes: a credential's value is redacted in each", () => {
@@ -84,6 +87,15 @@ Deno.test("config and source syntaxes: a credential's value is redacted in each"
     if (out.includes(PW)) raw.push(`${name}: ${out}`);
   }
   assertEquals(raw, []);
+});
+
+Deno.test("Composer's auth.json: a token under a provider's `-oauth` key is redacted", () => {
+  const auth = { "github-oauth": { "github.com": `${PW}Ab4Cd5` }, "http-basic": {} };
+  const out = JSON.stringify(redactValue(auth, { mode: "mask" }).value);
+  assertEquals(out.includes(PW), false, out);
+  // An `oauth` section's settings that say what they are stay.
+  const settings = { oauth: { client_id: "app-123", provider: "google", enabled: true } };
+  assertEquals(redactValue(settings, { mode: "mask" }).value, settings);
 });
 
 Deno.test("config and source syntaxes: the name, the setter and what follows stay readable", () => {
@@ -124,8 +136,9 @@ Deno.test("config and source syntaxes: values that are no secret, and commands, 
     "machine github.com login ann password $NETRC_PASSWORD",
     "[password_reset] => 1",
     "fix the login page's password form",
-    // A tuple whose second item is a name.
+    // A tuple whose second item is a name; a two-string line that is no user list.
     '("password", "required")',
+    '"a" "b"',
   ];
   const found: string[] = [];
   for (const text of kept) {
