@@ -28,9 +28,13 @@ const PROVIDER_TOKEN =
 export function findProviderTokens(text: string, out: Finding[]): void {
   PROVIDER_TOKEN.lastIndex = 0;
   for (let m = PROVIDER_TOKEN.exec(text); m !== null; m = PROVIDER_TOKEN.exec(text)) {
-    const value = m[0];
+    // A Telegram token's bot id (before its `:`) is public, as in a URL's `bot<id>:` (the
+    // secret is the rest); every other format is secret whole.
+    const colon = m[0].indexOf(":AA");
+    const start = colon === -1 ? m.index : m.index + colon + 1;
+    const value = text.slice(start, m.index + m[0].length);
     const body = value.slice(4);
     if (!/[0-9]/.test(body) || !/[a-z]/.test(body) || !/[A-Z]/.test(body)) continue;
-    out.push({ type: "secret", start: m.index, end: m.index + value.length, value });
+    out.push({ type: "secret", start, end: start + value.length, value });
   }
 }

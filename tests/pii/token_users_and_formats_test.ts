@@ -85,7 +85,7 @@ Deno.test("token shapes and token users: what they are around stays readable", (
     redactText("https://api.telegram.org/bot5432109876:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ/getMe", {
       mode: "mask",
     }).text,
-    "https://api.telegram.org/bot[REDACTED_SECRET]/getMe",
+    "https://api.telegram.org/bot5432109876:[REDACTED_SECRET]/getMe",
   );
   const kept = [
     "git clone https://deploy-user-for-ci:@github.com/o/r.git",
