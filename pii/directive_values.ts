@@ -35,9 +35,12 @@ const NAME_MAX = 64;
  */
 export function findDirectiveValues(text: string, out: Finding[]): void {
   findDirectiveLines(text, out);
+  // Each regular expression opens with a literal (the setter's word, `:`), which the engine
+  // finds fast; one that opened with a class was tried at every position and cost more than
+  // the rest of the secret scan.
   findSetterValues(text, out);
-  if (text.includes("ogin") || text.includes("user")) findLoginPasswords(text, out);
-  if (text.includes(": ")) findIpsecSecrets(text, out);
+  if (text.includes("password")) findLoginPasswords(text, out);
+  findIpsecSecrets(text, out);
 }
 
 /** A space or a tab. */
@@ -121,7 +124,7 @@ function userlistLine(text: string, j: number, e: number, out: Finding[]): void 
  * by a blank it cannot hold: linear.
  */
 const SETTER =
-  /(?:^|[ \t\r\n;&|(])(?:ENV|setenv|SetEnv|fastcgi_param|uwsgi_param|scgi_param|set[ \t]+-[a-zA-Z]{0,4}x[a-zA-Z]{0,4}|config(?:ure)?(?:[ \t]+(?:set|--?[a-z][a-z-]{0,24}))*|secrets?[ \t]+set)[ \t]+/g;
+  /(?:ENV|setenv|SetEnv|fastcgi_param|uwsgi_param|scgi_param|set[ \t]+-[a-zA-Z]{0,4}x[a-zA-Z]{0,4}|config(?:ure)?(?:[ \t]+(?:set|--?[a-z][a-z-]{0,24}))*|secrets?[ \t]+set)[ \t]+/g;
 
 /** Longest variable or setting name read after a setter (`//registry.npmjs.org/:_authToken`). */
 const SETTING_MAX = 256;
@@ -139,6 +142,16 @@ const SETTING_MAX = 256;
 function findSetterValues(text: string, out: Finding[]): void {
   SETTER.lastIndex = 0;
   for (let m = SETTER.exec(text); m !== null; m = SETTER.exec(text)) {
+    // The setter is a word: at the text's start or after a blank, a line break, `;`, `&`,
+    // `|` or `(` (not `MYENV`, `reconfig`).
+    const b = codeAt(text, m.index - 1);
+    if (
+      b !== -1 && !isBlank(b) && b !== 10 && b !== 13 && b !== 59 && b !== 38 && b !== 124 &&
+      b !== 40
+    ) {
+      SETTER.lastIndex = m.index + 1;
+      continue;
+    }
     const ws = m.index + m[0].length;
     let j = ws;
     let tail = ws; // where the name's last part starts
@@ -180,14 +193,16 @@ function findLoginPasswords(text: string, out: Finding[]): void {
 
 /**
  * An IPsec secret (strongSwan/Libreswan `ipsec.secrets`: `<ids> : PSK "…"`, `: XAUTH "…"`,
- * `: EAP "…"`): quoted, where only a secret goes.
+ * `: EAP "…"`; the `:` after the line's start or a blank): quoted, where only a secret goes.
  */
-const IPSEC_SECRET = /(?:^|[ \t]):[ \t]+(?:PSK|XAUTH|EAP|NTLM)[ \t]+(?=["'])/g;
+const IPSEC_SECRET = /:[ \t]+(?:PSK|XAUTH|EAP|NTLM)[ \t]+(?=["'])/g;
 
 /** The secrets of {@linkcode IPSEC_SECRET} lines, read as given. */
 function findIpsecSecrets(text: string, out: Finding[]): void {
   IPSEC_SECRET.lastIndex = 0;
   for (let m = IPSEC_SECRET.exec(text); m !== null; m = IPSEC_SECRET.exec(text)) {
+    const b = codeAt(text, m.index - 1);
+    if (b !== -1 && b !== 10 && b !== 13 && !isBlank(b)) continue;
     const at = m.index + m[0].length;
     const end = matchValue(text, at, "given", out);
     IPSEC_SECRET.lastIndex = Math.max(at, end);

@@ -19,7 +19,7 @@ import { matchValue } from "./secret_value.ts";
  * before the flag, read lazily once per name: linear.
  */
 const GIVEN_SECRET =
-  /::add-mask::|\bgh[ \t]+secret[ \t]+set(?=[ \t])[^\r\n|&;]{0,256}?[ \t](?:--body|-b)(?:[ \t]+|=)|\buser-secrets[ \t]+set[ \t]+(?:"[^"\r\n]{1,128}"|'[^'\r\n]{1,128}'|[^ \t\r\n"']{1,128})[ \t]+|\b(?:secrets?[ \t]+put|passwd[ \t]+--stdin)(?=[ \t])[^\r\n|&;]{0,256}?<<<[ \t]*|\bsecurity[ \t]+(?:add|set)-[a-z]{1,16}-password(?=[ \t])[^\r\n|&;]{0,256}?[ \t]-w[ \t]+|\blftp(?=[ \t])[^\r\n|&;]{0,256}?[ \t]-u[ \t]+[^, \t\r\n]{1,64},|\bnmcli(?=[ \t])[^\r\n|&;]{0,256}?[ \t](?:password|wifi-sec\.psk|802-11-wireless-security\.psk)[ \t]+/g;
+  /::add-mask::|gh[ \t]+secret[ \t]+set(?=[ \t])[^\r\n|&;]{0,256}?[ \t](?:--body|-b)(?:[ \t]+|=)|user-secrets[ \t]+set[ \t]+(?:"[^"\r\n]{1,128}"|'[^'\r\n]{1,128}'|[^ \t\r\n"']{1,128})[ \t]+|(?:secrets?[ \t]+put|passwd[ \t]+--stdin)(?=[ \t])[^\r\n|&;]{0,256}?<<<[ \t]*|security[ \t]+(?:add|set)-[a-z]{1,16}-password(?=[ \t])[^\r\n|&;]{0,256}?[ \t]-w[ \t]+|lftp(?=[ \t])[^\r\n|&;]{0,256}?[ \t]-u[ \t]+[^, \t\r\n]{1,64},|nmcli(?=[ \t])[^\r\n|&;]{0,256}?[ \t](?:password|wifi-sec\.psk|802-11-wireless-security\.psk)[ \t]+/g;
 
 /**
  * `echo [-n] <v> | …` where the command the pipe feeds reads a secret from its input:
@@ -28,10 +28,16 @@ const GIVEN_SECRET =
  * characters on.
  */
 const ECHO_INTO =
-  /\becho[ \t]+(?:-[neE]{1,3}[ \t]+)?("[^"\r\n]{1,256}"|'[^'\r\n]{1,256}'|[^ \t\r\n|&;"']{1,256})[ \t]*\|[^\r\n;&]{0,256}?(--password-stdin|--data-file[= ]-(?![\w-])|\bchpasswd\b|passwd[ \t]+--stdin|secrets?[ \t]+(?:put|set))/g;
+  /echo[ \t]+(?:-[neE]{1,3}[ \t]+)?("[^"\r\n]{1,256}"|'[^'\r\n]{1,256}'|[^ \t\r\n|&;"']{1,256})[ \t]*\|[^\r\n;&]{0,256}?(--password-stdin|--data-file[= ]-(?![\w-])|\bchpasswd\b|passwd[ \t]+--stdin|secrets?[ \t]+(?:put|set))/g;
+
+/**
+ * A literal every form below holds, any case: one pass decides whether any is read (the
+ * forms' expressions, tried at every position, cost more than the rest of the secret scan).
+ */
+const CMD_HINT = /add-mask|secret|<<<|security|lftp|nmcli|echo|reg/i;
 
 /** `REG ADD`: its line (at most {@linkcode REG_LINE_MAX} units) is read for `/v` and `/d`. */
-const REG_ADD = /\breg(?:\.exe)?[ \t]+add(?=[ \t])/gi;
+const REG_ADD = /reg(?:\.exe)?[ \t]+add(?=[ \t])/gi;
 
 /** Longest `REG ADD` line read (UTF-16 units). */
 const REG_LINE_MAX = 512;
@@ -53,12 +59,15 @@ const REG_QUERY_LINE = /^[ \t]+([A-Za-z0-9_.-]{2,64})[ \t]+REG_(?:SZ|EXPAND_SZ|M
  * @param out Findings are appended here.
  */
 export function findSecretCommands(text: string, out: Finding[]): void {
-  GIVEN_SECRET.lastIndex = 0;
-  for (let m = GIVEN_SECRET.exec(text); m !== null; m = GIVEN_SECRET.exec(text)) {
-    const at = m.index + m[0].length;
-    GIVEN_SECRET.lastIndex = Math.max(at, matchValue(text, at, "given", out));
+  if (!CMD_HINT.test(text)) return;
+  {
+    GIVEN_SECRET.lastIndex = 0;
+    for (let m = GIVEN_SECRET.exec(text); m !== null; m = GIVEN_SECRET.exec(text)) {
+      const at = m.index + m[0].length;
+      GIVEN_SECRET.lastIndex = Math.max(at, matchValue(text, at, "given", out));
+    }
   }
-  if (text.includes("echo")) {
+  if (text.includes("echo") && text.includes("|")) {
     ECHO_INTO.lastIndex = 0;
     for (let m = ECHO_INTO.exec(text); m !== null; m = ECHO_INTO.exec(text)) {
       let start = m.index + m[0].indexOf(m[1], 4);
@@ -82,8 +91,8 @@ export function findSecretCommands(text: string, out: Finding[]): void {
       }
     }
   }
-  if (/reg/i.test(text)) {
-    findRegAdd(text, out);
+  findRegAdd(text, out);
+  if (text.includes("REG_")) {
     REG_QUERY_LINE.lastIndex = 0;
     for (let m = REG_QUERY_LINE.exec(text); m !== null; m = REG_QUERY_LINE.exec(text)) {
       const kind = keyKind(m[1]);

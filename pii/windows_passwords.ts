@@ -16,7 +16,10 @@ import { matchValue } from "./secret_value.ts";
  * linear. A value that opens a flag or a switch (`-`, `/`) or a prompt (`*`) is none.
  */
 const WINDOWS_PASSWORD =
-  /ConvertTo-SecureString(?:[ \t]+-String)?[ \t]+(?=["'])|(?:^|[ \t(])-[A-Za-z]{1,40}(?:Password|Passphrase)[ \t]+(?=["'])|\bpsexec(?:64)?(?:\.exe)?(?=[ \t])[^\r\n|&;]{0,256}?[ \t]-p[ \t]+(?=[^\/ \t\r\n-])|\bwinrs(?:\.exe)?(?=[ \t])[^\r\n|&;]{0,256}?[ \t][-\/]p(?:assword)?:|\bschtasks(?:\.exe)?(?=[ \t])[^\r\n|&;]{0,256}?[ \t]\/rp[ \t]+(?=[^*\/ \t\r\n])|\bnet(?:\.exe)?[ \t]+user[ \t]+[^ \t\r\n\/]{1,64}[ \t]+(?=[^*\/ \t\r\n])|\b[xw]freerdp3?(?=[ \t])[^\r\n|&;]{0,256}?[ \t]\/p:/gi;
+  /ConvertTo-SecureString(?:[ \t]+-String)?[ \t]+(?=["'])|-[A-Za-z]{1,40}(?:Password|Passphrase)[ \t]+(?=["'])|psexec(?:64)?(?:\.exe)?(?=[ \t])[^\r\n|&;]{0,256}?[ \t]-p[ \t]+(?=[^\/ \t\r\n-])|winrs(?:\.exe)?(?=[ \t])[^\r\n|&;]{0,256}?[ \t][-\/]p(?:assword)?:|schtasks(?:\.exe)?(?=[ \t])[^\r\n|&;]{0,256}?[ \t]\/rp[ \t]+(?=[^*\/ \t\r\n])|net(?:\.exe)?[ \t]+user[ \t]+[^ \t\r\n\/]{1,64}[ \t]+(?=[^*\/ \t\r\n])|[xw]freerdp3?(?=[ \t])[^\r\n|&;]{0,256}?[ \t]\/p:/gi;
+
+/** A literal every {@linkcode WINDOWS_PASSWORD} match holds, any case. */
+const HINTS = /secure|assw|assph|psexec|winrs|schtasks|net(?:\.exe)? +user|freerdp/i;
 
 /**
  * Appends to `out` the passwords of {@linkcode WINDOWS_PASSWORD} forms in `text`; the
@@ -26,6 +29,9 @@ const WINDOWS_PASSWORD =
  * @param out Findings are appended here.
  */
 export function findWindowsPasswords(text: string, out: Finding[]): void {
+  // Only where one of the forms' literals is (a native scan): the regular expression, tried
+  // at every position, cost more than the rest of the secret scan.
+  if (!HINTS.test(text)) return;
   WINDOWS_PASSWORD.lastIndex = 0;
   for (let m = WINDOWS_PASSWORD.exec(text); m !== null; m = WINDOWS_PASSWORD.exec(text)) {
     const at = m.index + m[0].length;
