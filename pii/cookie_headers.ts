@@ -7,17 +7,21 @@
 import type { Finding } from "./types.ts";
 import { codeAt } from "./chars.ts";
 import { givenSecret } from "./looks_secret.ts";
+import { encodedWords, looksRandom, namesSession, withoutRoute } from "./cookie_values.ts";
+import { matchValue } from "./secret_value.ts";
+import { MAX_PARTS_UNITS } from "./value_parts.ts";
 
 /**
  * Cookie names that hold a logged-in session (or what signs one), whatever the value looks
  * like: WordPress (`wordpress_logged_in_<md5>`, `wordpress_sec_<md5>`, `wordpress_<md5>`),
  * Drupal (`SESS<hash>`, `SSESS<hash>`), ASP.NET Core (`.AspNetCore.Cookies`,
  * `.AspNetCore.Session`, `.AspNetCore.Identity.Application`), ASP.NET (`.ASPXAUTH`,
- * `ASP.NET_SessionId`), Laravel (`laravel_session`, `remember_web_<sha1>`), and a bearer
+ * `ASP.NET_SessionId`), Java Servlet containers (`JSESSIONID`, whose Jetty form
+ * `node0<id>.node0` no randomness rule reads as one: red team n1, N1-12), Laravel (`laravel_session`, `remember_web_<sha1>`), and a bearer
  * token kept as a cookie (`jwt`, `access_token`, `refresh_token`, `id_token`, `auth_token`).
  */
 const SESSION_COOKIE =
-  /^(?:wordpress_(?:logged_in_|sec_)?[0-9a-f]{32}|S?SESS[0-9a-f]{8,64}|\.AspNetCore\.[\w.-]{1,64}|\.ASPXAUTH|ASP\.NET_SessionId|laravel_session|remember_\w{1,16}_[0-9a-f]{40}|jwt|(?:access|refresh|id|auth)[_-]?token)$/i;
+  /^(?:wordpress_(?:logged_in_|sec_)?[0-9a-f]{32}|S?SESS[0-9a-f]{8,64}|\.AspNetCore\.[\w.-]{1,64}|\.ASPXAUTH|ASP\.NET_SessionId|laravel_session|remember_\w{1,16}_[0-9a-f]{40}|JSESSIONID|jwt|(?:access|refresh|id|auth)[_-]?token)$/i;
 
 /** A cookie value that names no session: a logout's or a default. */
 const NO_SESSION = /^(?:deleted|null|none|undefined|true|false|expired)$/i;
@@ -119,15 +123,48 @@ function readPairs(text: string, from: number, to: number, out: Finding[]): numb
       while (j < to && isValueOctet(text, j)) j++;
       ve = j;
     }
-    const value = text.slice(vs, ve);
-    if (
-      SESSION_COOKIE.test(text.slice(nameStart, nameEnd)) && value.length >= MIN_SESSION &&
-      !NO_SESSION.test(value) && givenSecret(value)
-    ) out.push({ type: "secret", start: vs, end: ve, value });
+    judgeCookie(text, text.slice(nameStart, nameEnd), vs, ve, out);
     if (j < to && !isPairGap(text.charCodeAt(j))) return j;
   }
   return j;
 }
+
+/**
+ * Judges one cookie of header text or a cookie file, its value at `[vs, ve)`: a framework's
+ * session cookie ({@linkcode SESSION_COOKIE}) is one whatever its value looks like; any other
+ * whose name names a session or whose value looks random (cookie_values.ts `namesSession`,
+ * `looksRandom`: `__Secure-3PSID`, `li_at`, `sp_dc`) is judged as a HAR cookie pair is, as a
+ * token after `cookie token: ` (red team n1, N1-12: in a `Set-Cookie:` line they came back
+ * raw while the same header in HAR was redacted), with the same exceptions (value_parts.ts
+ * `cookieSessionParts`: words percent-encoded, a server's route after the id). A cookie
+ * attribute (`Path`, `Expires`…) is none. Reads at most {@linkcode MAX_PARTS_UNITS} units of the value.
+ */
+export function judgeCookie(
+  text: string,
+  name: string,
+  vs: number,
+  ve: number,
+  out: Finding[],
+): void {
+  const value = text.slice(vs, Math.min(ve, vs + MAX_PARTS_UNITS));
+  if (SESSION_COOKIE.test(name)) {
+    if (value.length >= MIN_SESSION && !NO_SESSION.test(value) && givenSecret(value)) {
+      out.push({ type: "secret", start: vs, end: ve, value: text.slice(vs, ve) });
+    }
+    return;
+  }
+  if (name.length <= 11 && COOKIE_ATTRIBUTE.test(name)) return;
+  if ((!namesSession(name) && !looksRandom(value)) || encodedWords(value)) return;
+  const found: Finding[] = [];
+  matchValue(value.slice(0, withoutRoute(value)), 0, "token", found);
+  for (const f of found) {
+    out.push({ type: "secret", start: vs + f.start, end: vs + f.end, value: f.value });
+  }
+}
+
+/** The attributes of a `Set-Cookie` line (value_parts.ts keeps the same list). */
+const COOKIE_ATTRIBUTE =
+  /^(?:path|domain|expires|max-age|samesite|secure|httponly|priority|partitioned|version|comment)$/i;
 
 /** `;`, `,`, a blank or a tab: what separates cookie pairs. */
 function isPairGap(c: number): boolean {

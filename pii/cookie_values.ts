@@ -86,3 +86,28 @@ export function randomToken(head: string): boolean {
   // The entropy last: it costs the most, and most values fail before it.
   return random && shannonEntropy(head) >= 3;
 }
+
+/**
+ * Whether a cookie's value is words, percent-encoded (`WP%20Cookie%20check`, WordPress's test
+ * cookie): a session id never holds a blank, and `%20` made such a value look random.
+ */
+export function encodedWords(value: string): boolean {
+  return /%(?:20|09)/.test(value.slice(0, MAX_RANDOM_UNITS));
+}
+
+/**
+ * A session id's length without a trailing route, a server's name appended to it (Jetty's
+ * `node0<id>.node0`, Tomcat's `<hex>.worker1`, as `JSESSIONID` holds them): that name is no
+ * secret, and read with it the id looked like a file name and came back raw (red team n1,
+ * N1-12). The whole length when there is none or the id before it is under 16 units.
+ */
+export function withoutRoute(value: string): number {
+  const m = ROUTE.exec(value.slice(-ROUTE_MAX));
+  if (m === null) return value.length;
+  const head = value.length - m[0].length;
+  return head >= 16 ? head : value.length;
+}
+/** Longest route read (a `.`, then a name). */
+const ROUTE_MAX = 33;
+/** A `.` and a server's name at the value's end. */
+const ROUTE = /\.[A-Za-z][A-Za-z0-9_-]{0,31}$/;

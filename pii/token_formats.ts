@@ -289,8 +289,9 @@ function matchJwt(text: string, start: number): number {
   const h = countWhile(text, start, base64url, 4096);
   if (h < 10 || h > 4096 || codeAt(text, start + h) !== 46) return -1;
   const p0 = start + h + 1;
+  if (text.slice(p0, p0 + 3) !== "eyJ") return matchJwe(text, start, h);
   const p = countWhile(text, p0, base64url, 65536);
-  if (p < 4 || p > 65536 || text.slice(p0, p0 + 3) !== "eyJ") return -1;
+  if (p < 4 || p > 65536) return -1;
   let end = p0 + p;
   if (codeAt(text, end) === 46) {
     const s = countWhile(text, end + 1, base64url, 4096);
@@ -300,6 +301,26 @@ function matchJwt(text: string, start: number): number {
   if (base64url(codeAt(text, end))) return -1;
   const header = decodeBase64Url(text.slice(start, start + h));
   if (header === null || !/^\s*\{/.test(header) || !/"(?:alg|typ)"/.test(header)) return -1;
+  return end;
+}
+
+/**
+ * A JWE in compact form (red team n1, N1-4: NextAuth's session token, Auth0's encrypted
+ * tokens came back raw): five base64url parts, `header.key.iv.ciphertext.tag` (the key empty
+ * for direct encryption), the header a JSON object naming `enc`. `h` is the header's length.
+ * Each part is bounded; reads them once.
+ */
+function matchJwe(text: string, start: number, h: number): number {
+  let end = start + h;
+  for (let part = 1; part < 5; part++) {
+    if (codeAt(text, end) !== 46) return -1;
+    const n = countWhile(text, end + 1, base64url, 65536);
+    if (n > 65536 || (n === 0 && part !== 1)) return -1;
+    end += 1 + n;
+  }
+  if (base64url(codeAt(text, end)) || codeAt(text, end) === 46) return -1;
+  const header = decodeBase64Url(text.slice(start, start + h));
+  if (header === null || !/^\s*\{/.test(header) || !/"enc"/.test(header)) return -1;
   return end;
 }
 

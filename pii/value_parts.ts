@@ -15,7 +15,13 @@
 //
 // @module
 
-import { looksRandom, namesSession, randomToken } from "./cookie_values.ts";
+import {
+  encodedWords,
+  looksRandom,
+  namesSession,
+  randomToken,
+  withoutRoute,
+} from "./cookie_values.ts";
 
 /**
  * The key a session cookie's value is judged under when the cookie's name gives no context:
@@ -166,7 +172,9 @@ const COOKIE_ATTRIBUTES: ReadonlySet<string> = new Set([
  * The values of the session cookies in cookie text (`a=b; c=d`, or a `Set-Cookie` line's
  * `name=value; Path=/; HttpOnly`): the value of each `name=value` piece between `;` whose
  * name is no cookie attribute and names a session, or whose value looks random
- * (cookie_values.ts `namesSession`, `looksRandom`), at most {@linkcode MAX_PARTS} of them.
+ * (cookie_values.ts `namesSession`, `looksRandom`), at most {@linkcode MAX_PARTS} of them; not
+ * words percent-encoded (`encodedWords`), and without a server's route after the id
+ * (`withoutRoute`: Jetty's `node0<id>.node0`).
  * Reads the first {@linkcode MAX_PARTS_UNITS} units of `text`.
  */
 export function cookieSessionParts(text: string): Span[] {
@@ -189,8 +197,9 @@ export function cookieSessionParts(text: string): Span[] {
     if (end <= at + 1) continue;
     const name = text.slice(a, at).trim();
     if (name.length <= 11 && COOKIE_ATTRIBUTES.has(name.toLowerCase())) continue;
-    if (namesSession(name) || looksRandom(text.slice(at + 1, end))) {
-      out.push({ start: at + 1, end });
+    const value = text.slice(at + 1, end);
+    if ((namesSession(name) || looksRandom(value)) && !encodedWords(value)) {
+      out.push({ start: at + 1, end: at + 1 + withoutRoute(value) });
     }
   }
   return out;
