@@ -156,14 +156,20 @@ function isBlank(c: number): boolean {
 }
 
 /**
- * Whether the variable whose name runs `[k, at)` and whose `=` is at `at` is set for a
- * command (`PGPASSWORD=… psql -h db`, `export DB_PASSWORD=…`, `$ MYSQL_PWD=… mysql`): its name
- * is an environment variable's ({@linkcode ENV_NAME}: code's `password=pw` is not), and the
- * line reads as a command (`ctx`, pii/shell_syntax.ts), or starts with `export`, `env` or
- * `sudo`, or the name follows `-e` or `--env` (`docker run -e …`), or a program's name follows
- * the value (not another `NAME=`: a logfmt line, nor a comment). Reads at most {@linkcode COMMAND_REACH} characters back and twice that ahead.
+ * What {@linkcode setForCommand} and {@linkcode emptyForCommand} judge alike, from the
+ * variable whose name runs `[k, at)` and what stands before it on its line: `false` when its
+ * name is no environment variable's ({@linkcode ENV_NAME}), the context (`ctx`) is another
+ * than a command's or none, or the name does not start a word; `true` when the line reads as a
+ * command (`ctx`) or starts with `export`, `env` or `sudo`, or the name follows `-e` or `--env`
+ * ({@linkcode COMMAND_PREFIX}); else `undefined` (what follows the `=` decides). Reads at most
+ * {@linkcode COMMAND_REACH} characters back.
  */
-function setForCommand(text: string, k: number, at: number, ctx: ValueContext): boolean {
+function commandBefore(
+  text: string,
+  k: number,
+  at: number,
+  ctx: ValueContext,
+): boolean | undefined {
   if (!ENV_NAME.test(text.slice(k, at))) return false;
   if (ctx === ValueContext.Command) return true;
   if (ctx !== ValueContext.None) return false;
@@ -176,7 +182,20 @@ function setForCommand(text: string, k: number, at: number, ctx: ValueContext): 
     s--;
   }
   // `export NAME=…`, `env NAME=… cmd`, `docker run -e NAME=…`.
-  if (COMMAND_PREFIX.test(text.slice(s, k))) return true;
+  return COMMAND_PREFIX.test(text.slice(s, k)) ? true : undefined;
+}
+
+/**
+ * Whether the variable whose name runs `[k, at)` and whose `=` is at `at` is set for a
+ * command (`PGPASSWORD=… psql -h db`, `export DB_PASSWORD=…`, `$ MYSQL_PWD=… mysql`): its name
+ * is an environment variable's ({@linkcode ENV_NAME}: code's `password=pw` is not), and the
+ * line reads as a command (`ctx`, pii/shell_syntax.ts), or starts with `export`, `env` or
+ * `sudo`, or the name follows `-e` or `--env` (`docker run -e …`), or a program's name follows
+ * the value (not another `NAME=`: a logfmt line, nor a comment). Reads at most {@linkcode COMMAND_REACH} characters back and twice that ahead.
+ */
+function setForCommand(text: string, k: number, at: number, ctx: ValueContext): boolean {
+  const before = commandBefore(text, k, at, ctx);
+  if (before !== undefined) return before;
   // The word after the value (a `\` and a line break inside the value join its lines:
   // `PGPASSWORD=Winter\⏎2024secret psql`, red team m1).
   let j = at + 1;
@@ -208,18 +227,8 @@ function setForCommand(text: string, k: number, at: number, ctx: ValueContext): 
  * {@linkcode COMMAND_REACH} characters back and twice that ahead.
  */
 function emptyForCommand(text: string, k: number, at: number, ctx: ValueContext): boolean {
-  if (!ENV_NAME.test(text.slice(k, at))) return false;
-  if (ctx === ValueContext.Command) return true;
-  if (ctx !== ValueContext.None) return false;
-  const b = codeAt(text, k - 1);
-  if (b !== -1 && b !== 10 && b !== 13 && !isBlank(b)) return false;
-  let s = k;
-  while (
-    s > 0 && k - s < COMMAND_REACH && codeAt(text, s - 1) !== 10 && codeAt(text, s - 1) !== 13
-  ) {
-    s--;
-  }
-  if (COMMAND_PREFIX.test(text.slice(s, k))) return true;
+  const before = commandBefore(text, k, at, ctx);
+  if (before !== undefined) return before;
   // The word after the space, then whether another follows it on the line.
   let j = at + 1;
   while (j - at < COMMAND_REACH && isBlank(codeAt(text, j))) j++;

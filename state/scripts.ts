@@ -359,11 +359,11 @@ return false
 `;
 
 /**
- * The tenant's pending requests whose holder is gone (lease lapsed: the replica died or hung).
- * KEYS[1] the tenant's pending ids; ARGV request key prefix, lease key prefix, most ids
- * returned. Returns the ids.
+ * The ids in the sorted set KEYS[1] (all of it read) that have a record (key ARGV[1] .. id) and
+ * no lease (key ARGV[2] .. id), at most ARGV[3] of them. One script, two uses:
+ * {@linkcode APPROVAL_ORPHANS} and {@linkcode APPROVAL_ABANDONED}.
  */
-export const APPROVAL_ORPHANS = "#!lua flags=no-writes\n" + `
+const RECORD_WITHOUT_LEASE = "#!lua flags=no-writes\n" + `
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if #out >= tonumber(ARGV[3]) then break end
@@ -375,22 +375,20 @@ return out
 `;
 
 /**
+ * The tenant's pending requests whose holder is gone (lease lapsed: the replica died or hung).
+ * KEYS[1] the tenant's pending ids; ARGV request key prefix, lease key prefix, most ids
+ * returned. Returns the ids.
+ */
+export const APPROVAL_ORPHANS = RECORD_WITHOUT_LEASE;
+
+/**
  * The tenant's settled requests whose holder died before confirming what it did (a taken
  * record stands, its lease lapsed): whoever finds them settles what is known
  * ({@linkcode APPROVAL_REAP_TAKEN}). KEYS[1] the tenant's settled ids; ARGV taken record key
  * prefix, lease key prefix, most ids returned. Scans the tenant's settled ids (bounded by its
  * cap on settled decisions). Returns the ids.
  */
-export const APPROVAL_ABANDONED = "#!lua flags=no-writes\n" + `
-local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if #out >= tonumber(ARGV[3]) then break end
-  if redis.call('EXISTS', ARGV[1] .. id) == 1 and redis.call('EXISTS', ARGV[2] .. id) == 0 then
-    out[#out + 1] = id
-  end
-end
-return out
-`;
+export const APPROVAL_ABANDONED = RECORD_WITHOUT_LEASE;
 
 /**
  * Settles what is known of a request whose holder died after it was settled, before confirming

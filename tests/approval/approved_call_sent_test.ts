@@ -55,6 +55,17 @@ async function pendingId(gw: TestGateway): Promise<string> {
   return id!;
 }
 
+/**
+ * Runs `code` as the agent, waits for its call to be pending and approves it as the approver:
+ * the execution (still running), the approval's id and the approver's answer.
+ */
+async function runAndApprove(gw: TestGateway, code: string) {
+  const running = gw.post("/v1/execute", { code }, auth("agent"));
+  const id = await pendingId(gw);
+  const answer = await gw.post(`/v1/approvals/${id}`, { decision: "approve" }, auth("approver"));
+  return { running, id, answer };
+}
+
 /** What reached the ledger server (a second execution reads it). */
 async function ledgerText(gw: TestGateway): Promise<string> {
   let text = "";
@@ -104,14 +115,9 @@ Deno.test({
   async fn() {
     const gw = await start();
     try {
-      const running = gw.post("/v1/execute", {
-        code: slotWaitCode(`await new Promise((r) => setTimeout(r, 3000)); return "returned";`),
-      }, auth("agent"));
-      const id = await pendingId(gw);
-      const answer = await gw.post(
-        `/v1/approvals/${id}`,
-        { decision: "approve" },
-        auth("approver"),
+      const { running, id, answer } = await runAndApprove(
+        gw,
+        slotWaitCode(`await new Promise((r) => setTimeout(r, 3000)); return "returned";`),
       );
       await running;
       await assertNotSent(gw, id, answer);
@@ -128,16 +134,11 @@ Deno.test({
   async fn() {
     const gw = await start();
     try {
-      const running = gw.post("/v1/execute", {
-        code: slotWaitCode(
+      const { running, id, answer } = await runAndApprove(
+        gw,
+        slotWaitCode(
           `await new Promise((r) => setTimeout(r, 3000)); throw new Error("the code gives up");`,
         ),
-      }, auth("agent"));
-      const id = await pendingId(gw);
-      const answer = await gw.post(
-        `/v1/approvals/${id}`,
-        { decision: "approve" },
-        auth("approver"),
       );
       assertEquals((await running).body.ok, false);
       await assertNotSent(gw, id, answer);
@@ -155,14 +156,9 @@ Deno.test({
   async fn() {
     const gw = await start(4000);
     try {
-      const running = gw.post("/v1/execute", {
-        code: slotWaitCode(`await put; return "never";`),
-      }, auth("agent"));
-      const id = await pendingId(gw);
-      const answer = await gw.post(
-        `/v1/approvals/${id}`,
-        { decision: "approve" },
-        auth("approver"),
+      const { running, id, answer } = await runAndApprove(
+        gw,
+        slotWaitCode(`await put; return "never";`),
       );
       const reply = await running;
       assertEquals(reply.body.ok, false, JSON.stringify(reply.body));
@@ -182,14 +178,9 @@ Deno.test({
     const gw = await start();
     let closed = false;
     try {
-      const running = gw.post("/v1/execute", {
-        code: slotWaitCode(`await put; return "done";`),
-      }, auth("agent"));
-      const id = await pendingId(gw);
-      const answer = await gw.post(
-        `/v1/approvals/${id}`,
-        { decision: "approve" },
-        auth("approver"),
+      const { running, id, answer } = await runAndApprove(
+        gw,
+        slotWaitCode(`await put; return "done";`),
       );
       // The put is approved and waits for a slot; the gateway shuts down, cutting the execution.
       assertEquals(answer.status, 202, JSON.stringify(answer.body));
@@ -219,14 +210,9 @@ Deno.test({
   async fn() {
     const gw = await start();
     try {
-      const running = gw.post("/v1/execute", {
-        code: `return await ledger.put({ key: "approved-put", value: 1 }).then(() => "put ok");`,
-      }, auth("agent"));
-      const id = await pendingId(gw);
-      const answer = await gw.post(
-        `/v1/approvals/${id}`,
-        { decision: "approve" },
-        auth("approver"),
+      const { running, id, answer } = await runAndApprove(
+        gw,
+        `return await ledger.put({ key: "approved-put", value: 1 }).then(() => "put ok");`,
       );
       assertEquals([answer.status, answer.body.status], [200, "approved"]);
       assertEquals((await running).body.result, "put ok");

@@ -12,39 +12,20 @@
  * for the slowest answer) leaves room for a loaded shared machine.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { createHttpApp, serveHttp } from "../../api/mod.ts";
-import { Gateway, parseConfig } from "../../gateway/mod.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
-import { probeHealthz } from "../gateway/loop_probe.ts";
+import { type Execute, probeHealthz, withHttpGateway } from "../stall_probe.ts";
 
 /** A gateway whose `light.*` tools need approval (nobody answers: 1 s timeout). */
-async function withGateway(
-  tools: number,
-  fn: (execute: (code: string) => Promise<Record<string, unknown>>, url: string) => Promise<void>,
-) {
-  const config = parseConfig({
-    servers: { light: fixtureServer("light", ["--tools", String(tools)]) },
-    audit: { path: ":memory:" },
-    selection: { embedder: "lexical", cacheDir: await Deno.makeTempDir() },
-    sandbox: { timeoutMs: 60000, memoryMb: 256 },
-    approval: { tools: ["light.*"], timeoutSeconds: 1 },
-  });
-  const gateway = new Gateway(config, { poolSize: 1, logger: () => {} });
-  await gateway.start();
-  const server = await serveHttp(createHttpApp(gateway), { hostname: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${server.port}`;
-  const execute = (code: string) =>
-    fetch(`${url}/v1/execute`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-airlock-session": "view" },
-      body: JSON.stringify({ code }),
-    }).then((r) => r.json());
-  try {
-    await fn(execute, url);
-  } finally {
-    await server.shutdown();
-    await gateway.close();
-  }
+function withGateway(tools: number, fn: (execute: Execute, url: string) => Promise<void>) {
+  return withHttpGateway(
+    {
+      servers: { light: fixtureServer("light", ["--tools", String(tools)]) },
+      sandbox: { timeoutMs: 60000, memoryMb: 256 },
+      approval: { tools: ["light.*"], timeoutSeconds: 1 },
+    },
+    "view",
+    fn,
+  );
 }
 
 Deno.test({

@@ -10,10 +10,8 @@
  * for the slowest answer) leaves room for a loaded shared machine.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { createHttpApp, serveHttp } from "../../api/mod.ts";
-import { Gateway, parseConfig } from "../../gateway/mod.ts";
 import { filesystemServer } from "../fixtures/servers/reference.ts";
-import { probeHealthz } from "./loop_probe.ts";
+import { probeHealthz, withHttpGateway } from "../stall_probe.ts";
 
 Deno.test({
   name: "call records: 1000 failed calls quoting phone numbers do not stall /healthz",
@@ -21,41 +19,29 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const root = await Deno.makeTempDir();
-    const config = parseConfig({
-      servers: { filesystem: filesystemServer(root) },
-      audit: { path: ":memory:" },
-      selection: { embedder: "lexical", cacheDir: await Deno.makeTempDir() },
-      sandbox: { timeoutMs: 60000, maxToolCalls: 1000 },
-    });
-    const gateway = new Gateway(config, { poolSize: 1, logger: () => {} });
-    await gateway.start();
-    const server = await serveHttp(createHttpApp(gateway), { hostname: "127.0.0.1", port: 0 });
-    const url = `http://127.0.0.1:${server.port}`;
-    const execute = (code: string) =>
-      fetch(`${url}/v1/execute`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ code }),
-      }).then((r) => r.json());
-    try {
-      const code = (calls: number) =>
-        `const unit = "+1 415 555 0134, ";
+    await withHttpGateway(
+      {
+        servers: { filesystem: filesystemServer(root) },
+        sandbox: { timeoutMs: 60000, maxToolCalls: 1000 },
+      },
+      undefined,
+      async (execute, url) => {
+        const code = (calls: number) =>
+          `const unit = "+1 415 555 0134, ";
         for (let i = 0; i < ${calls}; i++) {
           try { await filesystem.readTextFile({ path: "/elsewhere/" + i + "/" + unit.repeat(130) }); }
           catch { /* each failure is recorded */ }
         }
         return "done";`;
-      // Warms up the JIT and the redaction paths.
-      await execute(code(50));
-      const { value: reply, max } = await probeHealthz(url, () => execute(code(1000)));
-      assertEquals(reply.result, "done", JSON.stringify(reply).slice(0, 300));
-      const calls = reply.tools.calls as Array<{ error?: string }>;
-      assertEquals(calls.length, 1000);
-      assert(calls.every((c) => c.error && !c.error.includes("555 0134")), calls[0].error);
-      assert(max < 1000, `/healthz stalled ${max.toFixed(0)} ms`);
-    } finally {
-      await server.shutdown();
-      await gateway.close();
-    }
+        // Warms up the JIT and the redaction paths.
+        await execute(code(50));
+        const { value: reply, max } = await probeHealthz(url, () => execute(code(1000)));
+        assertEquals(reply.result, "done", JSON.stringify(reply).slice(0, 300));
+        const calls = reply.tools.calls as Array<{ error?: string }>;
+        assertEquals(calls.length, 1000);
+        assert(calls.every((c) => c.error && !c.error.includes("555 0134")), calls[0].error);
+        assert(max < 1000, `/healthz stalled ${max.toFixed(0)} ms`);
+      },
+    );
   },
 });

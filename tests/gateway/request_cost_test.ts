@@ -12,31 +12,12 @@
 import { assert, assertEquals } from "../assert.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
 import { startTestGateway } from "../helpers.ts";
+import { longestStall } from "../stall_probe.ts";
 import { CODE_CHARS_PER_TOKEN, hashApiKey } from "../../gateway/mod.ts";
 
 /** Code just under the 512 Ki limit, `unit` repeated after `head`. */
 function largest(head: string, unit: string): string {
   return head + unit.repeat(Math.floor((512 * 1024 - 100 - head.length) / unit.length));
-}
-
-/**
- * The longest the event loop went without running a 1 ms interval timer while `work` ran, in
- * ms: a synchronous stretch of the gateway's work (client and server share this process).
- */
-async function longestStall(work: () => Promise<void>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  try {
-    await work();
-  } finally {
-    clearInterval(timer);
-  }
-  return Math.max(longest, performance.now() - last);
 }
 
 /** The median of the longest stalls over `runs` requests of `body`. */

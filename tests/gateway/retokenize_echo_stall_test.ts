@@ -11,53 +11,41 @@
  * Also checks that the echo came back with the placeholders, not the values.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { createHttpApp, serveHttp } from "../../api/mod.ts";
-import { Gateway, parseConfig } from "../../gateway/mod.ts";
 import { fixtureServer } from "../fixtures/servers/local.ts";
-import { probeHealthz } from "./loop_probe.ts";
+import { probeHealthz, withHttpGateway } from "../stall_probe.ts";
 
 Deno.test({
   name: "retokenize: an echo of 256 restored values sharing a prefix does not stall /healthz",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const config = parseConfig({
-      servers: { faulty: fixtureServer("faulty") },
-      audit: { path: ":memory:" },
-      selection: { embedder: "lexical", cacheDir: await Deno.makeTempDir() },
-      sandbox: { timeoutMs: 60000 },
-    });
-    const gateway = new Gateway(config, { poolSize: 1, logger: () => {} });
-    await gateway.start();
-    const server = await serveHttp(createHttpApp(gateway), { hostname: "127.0.0.1", port: 0 });
-    const url = `http://127.0.0.1:${server.port}`;
-    const execute = (code: string) =>
-      fetch(`${url}/v1/execute`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-airlock-session": "echo" },
-        body: JSON.stringify({ code }),
-      }).then((r) => r.json());
-    try {
-      const first = await execute(
-        `return Array.from({ length: 256 }, (_, i) => "${"a".repeat(60)}" + i + "@example.com");`,
-      );
-      const placeholders: string[] = first.result;
-      assert(
-        Array.isArray(placeholders) && placeholders.every((p) => /^\[EMAIL_/.test(p)),
-        `not placeholders: ${JSON.stringify(first).slice(0, 300)}`,
-      );
-      const code = `const r = await faulty.echo({ text: ${JSON.stringify(placeholders.join(" "))} +
+    await withHttpGateway(
+      {
+        servers: { faulty: fixtureServer("faulty") },
+        sandbox: { timeoutMs: 60000 },
+      },
+      "echo",
+      async (execute, url) => {
+        const first = await execute(
+          `return Array.from({ length: 256 }, (_, i) => "${"a".repeat(60)}" + i + "@example.com");`,
+        );
+        const placeholders: string[] = first.result;
+        assert(
+          Array.isArray(placeholders) && placeholders.every((p) => /^\[EMAIL_/.test(p)),
+          `not placeholders: ${JSON.stringify(first).slice(0, 300)}`,
+        );
+        const code = `const r = await faulty.echo({ text: ${
+          JSON.stringify(placeholders.join(" "))
+        } +
           " " + "a".repeat(40000) });
         const text = typeof r === "string" ? r : JSON.stringify(r);
         return [text.includes("@example.com"), text.includes(${
-        JSON.stringify(placeholders[255])
-      })];`;
-      const { value: reply, max } = await probeHealthz(url, () => execute(code));
-      assertEquals(reply.result, [false, true], JSON.stringify(reply).slice(0, 300));
-      assert(max < 1000, `/healthz stalled ${max.toFixed(0)} ms`);
-    } finally {
-      await server.shutdown();
-      await gateway.close();
-    }
+          JSON.stringify(placeholders[255])
+        })];`;
+        const { value: reply, max } = await probeHealthz(url, () => execute(code));
+        assertEquals(reply.result, [false, true], JSON.stringify(reply).slice(0, 300));
+        assert(max < 1000, `/healthz stalled ${max.toFixed(0)} ms`);
+      },
+    );
   },
 });

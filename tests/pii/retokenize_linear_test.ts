@@ -16,6 +16,7 @@ import process from "node:process";
 import { assert, assertEquals } from "../assert.ts";
 import { retokenizeValueAsync } from "../../pii/mod.ts";
 import { Prng } from "./prng.ts";
+import { longestStall } from "../stall_probe.ts";
 
 /** CPU time (user + system) of awaiting `f`, in ms: yields to an idle loop cost nothing. */
 async function cpuMsAsync(f: () => Promise<unknown>): Promise<number> {
@@ -30,24 +31,6 @@ async function bestCpuMsAsync(f: () => Promise<unknown>, runs = 3): Promise<numb
   let best = Infinity;
   for (let i = 0; i < runs; i++) best = Math.min(best, await cpuMsAsync(f));
   return best;
-}
-
-/** The longest gap between two runs of a 1 ms interval timer while `work` runs, in ms. */
-async function longestStretch(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
-  try {
-    await work();
-    longest = Math.max(longest, performance.now() - last);
-  } finally {
-    clearInterval(timer);
-  }
-  return longest;
 }
 
 /** `count` values `"a"×prefix + i + "@example.com"` → `[EMAIL_i]`. */
@@ -208,7 +191,7 @@ Deno.test("retokenize: values sharing a prefix against long texts never hold the
     let out: unknown;
     // Building the automaton for the map is part of it (a fresh map, as the approval view
     // makes one per held call).
-    const stretch = await longestStretch(async () => out = await retokenizeValueAsync(value, used));
+    const stretch = await longestStall(async () => out = await retokenizeValueAsync(value, used));
     assertEquals(out, {
       id: "a".repeat(length),
       [`[EMAIL_${keys.length}_kqzmtwa]`]: "x[EMAIL_6_kqzmtwa]y",

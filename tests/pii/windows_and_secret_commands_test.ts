@@ -16,6 +16,7 @@
 import { assertEquals } from "../assert.ts";
 import { findPii, redactText } from "../../pii/mod.ts";
 import { linearityFailures } from "./linearity.ts";
+import { notHidden, secretsFound } from "./redaction_cases.ts";
 
 const PW = "Xk9mQ2pL7vRtYw3z";
 
@@ -56,12 +57,7 @@ const HIDDEN: Array<[string, string]> = [
 ];
 
 Deno.test("secret-setting and Windows commands: each secret is redacted", () => {
-  const raw: string[] = [];
-  for (const [name, text] of HIDDEN) {
-    const out = redactText(text, { mode: "mask" }).text;
-    if (out.includes(PW)) raw.push(`${name}: ${out}`);
-  }
-  assertEquals(raw, []);
+  assertEquals(notHidden(HIDDEN, PW), []);
 });
 
 Deno.test("secret-setting and Windows commands: the command stays readable, look-alikes stay", () => {
@@ -83,12 +79,7 @@ Deno.test("secret-setting and Windows commands: the command stays readable, look
     "$pw = Read-Host -AsSecureString",
     "psexec \\\\srv -u admin -p -i cmd",
   ];
-  const found: string[] = [];
-  for (const text of kept) {
-    const f = findPii(text, ["secret"]);
-    if (f.length > 0) found.push(`${text} → ${f.map((x) => x.value).join(", ")}`);
-  }
-  assertEquals(found, []);
+  assertEquals(secretsFound(kept), []);
 });
 
 /** Text made of one member of the class, repeated: every new scan reads it in linear time. */

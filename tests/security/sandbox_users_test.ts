@@ -476,9 +476,12 @@ int main(int argc, char **argv) {
 }
 `;
 
-/** System V IPC objects (shm, msg, sem) `uid` owns, from /proc/sysvipc. */
-function ipcOwnedBy(uid: number): number {
-  let count = 0;
+/**
+ * The System V IPC objects (the shm, msg and sem tables of /proc/sysvipc; a table that cannot
+ * be read is skipped), each with its id (the second column) and its numeric fields by column.
+ */
+function ipcObjects(): Array<{ id: number; field(column: string): number }> {
+  const objects: Array<{ id: number; field(column: string): number }> = [];
   for (const table of ["shm", "msg", "sem"]) {
     let text = "";
     try {
@@ -487,10 +490,21 @@ function ipcOwnedBy(uid: number): number {
       continue;
     }
     const [header, ...rows] = text.trim().split("\n");
-    const column = header.trim().split(/\s+/).indexOf("uid");
-    for (const row of rows) if (Number(row.trim().split(/\s+/)[column]) === uid) count++;
+    const columns = header.trim().split(/\s+/);
+    for (const row of rows) {
+      const fields = row.trim().split(/\s+/);
+      objects.push({
+        id: Number(fields[1]),
+        field: (column) => Number(fields[columns.indexOf(column)]),
+      });
+    }
   }
-  return count;
+  return objects;
+}
+
+/** System V IPC objects (shm, msg, sem) `uid` owns, from /proc/sysvipc. */
+function ipcOwnedBy(uid: number): number {
+  return ipcObjects().filter((o) => o.field("uid") === uid).length;
 }
 
 Deno.test({
@@ -610,22 +624,7 @@ int main(int argc, char **argv) {
 
 /** System V IPC objects (shm, msg, sem) `uid` created (the `cuid` column of /proc/sysvipc). */
 function ipcCreatedBy(uid: number): number[] {
-  const ids: number[] = [];
-  for (const table of ["shm", "msg", "sem"]) {
-    let text = "";
-    try {
-      text = Deno.readTextFileSync(`/proc/sysvipc/${table}`);
-    } catch {
-      continue;
-    }
-    const [header, ...rows] = text.trim().split("\n");
-    const column = header.trim().split(/\s+/).indexOf("cuid");
-    for (const row of rows) {
-      const fields = row.trim().split(/\s+/);
-      if (Number(fields[column]) === uid) ids.push(Number(fields[1]));
-    }
-  }
-  return ids;
+  return ipcObjects().filter((o) => o.field("cuid") === uid).map((o) => o.id);
 }
 
 Deno.test({

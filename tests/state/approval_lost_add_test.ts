@@ -11,7 +11,8 @@
 import { AuditLog } from "../../observability/audit.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { APPROVER, auth, holdStreamedCallOnA, trapRelay } from "./streamed_holder.ts";
+import { APPROVER, auth, holdStreamedCallOnA } from "./streamed_holder.ts";
+import { redisRelay } from "./redis_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,10 +24,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const relay = trapRelay(Number(new URL(redis.url).port));
+    const relay = redisRelay(Number(new URL(redis.url).port));
     try {
       // The add reaches Redis; its reply is held 3 s (A's command deadline is 1 s).
-      relay.arm("approvalholder:acme:\r\n", () => {
+      relay.watch("approvalholder:acme:\r\n", () => {
         relay.freeze();
         setTimeout(() => relay.unfreeze(), 3000);
       });

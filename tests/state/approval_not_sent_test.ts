@@ -10,7 +10,8 @@
 import { NOT_SENT_ERROR } from "../../gateway/bridge.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { findProgram, skipWithout, startRedis, waitFor } from "../services.ts";
-import { APPROVER, auth, holdStreamedCallOnA, trapRelay } from "./streamed_holder.ts";
+import { APPROVER, auth, holdStreamedCallOnA } from "./streamed_holder.ts";
+import { redisRelay, TAKE_MARKER } from "./redis_relay.ts";
 
 const ignore = skipWithout("Redis state", { "redis-server": findProgram("redis-server") });
 
@@ -21,11 +22,11 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const redis = await startRedis();
-    const relay = trapRelay(Number(new URL(redis.url).port));
+    const relay = redisRelay(Number(new URL(redis.url).port));
     try {
       const held = await holdStreamedCallOnA(redis.url, relay.url, 30);
       try {
-        relay.armTake(() => {
+        relay.watch(TAKE_MARKER, () => {
           // The take is in Redis; its reply is held. Meanwhile A's client goes away.
           relay.freeze();
           held.disconnect();

@@ -6,7 +6,9 @@
  *   `unfreeze()`;
  * - `arm()`: forward until the holder's approval take (APPROVAL_SETTLE mode `take`) has gone
  *   through, then at once run `onTake` or, without one, freeze: the take runs in Redis and its
- *   reply is lost. From the red team (m2).
+ *   reply is lost. From the red team (m2);
+ * - `watch(text, hook)`: forward until a command containing `text` has gone through, then at
+ *   once run `hook` (once); from the red team (rt-n2).
  *
  * @module
  */
@@ -31,12 +33,17 @@ export interface RedisRelay {
   unfreeze(): void;
   /** Watches for the next take going to Redis; see {@linkcode RedisRelayOptions.onTake}. */
   arm(): void;
+  /**
+   * Runs `hook` once the next command containing `text` (as RESP writes it, e.g.
+   * {@linkcode TAKE_MARKER}) has gone to Redis; nothing is held unless `hook` freezes.
+   */
+  watch(text: string, hook: () => void): void;
   /** Ends every connection and the listener. */
   close(): Promise<void>;
 }
 
 /** The take script's mode argument as RESP writes it. */
-const TAKE_MARKER = "$4\r\ntake\r\n";
+export const TAKE_MARKER = "$4\r\ntake\r\n";
 
 /** Starts a relay to a local Redis on `port`; it forwards everything until told otherwise. */
 export function redisRelay(port: number, options: RedisRelayOptions = {}): RedisRelay {
@@ -45,6 +52,7 @@ export function redisRelay(port: number, options: RedisRelayOptions = {}): Redis
   let down = false;
   let frozen = false;
   let armed = false;
+  let watching: { text: string; hook: () => void } | undefined;
   let thaw: Array<() => void> = [];
   const decoder = new TextDecoder();
   const closeAll = (conns: Iterable<Deno.Conn>) => {
@@ -65,10 +73,17 @@ export function redisRelay(port: number, options: RedisRelayOptions = {}): Redis
         while (frozen) await new Promise<void>((r) => thaw.push(r));
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
-        if (up && armed && decoder.decode(buf.subarray(0, n)).includes(TAKE_MARKER)) {
+        if (!up || (!armed && !watching)) continue;
+        const sent = decoder.decode(buf.subarray(0, n));
+        if (armed && sent.includes(TAKE_MARKER)) {
           armed = false;
           if (options.onTake) options.onTake();
           else frozen = true;
+        }
+        if (watching && sent.includes(watching.text)) {
+          const { hook } = watching;
+          watching = undefined;
+          hook();
         }
       }
     } catch { /* closed */ }
@@ -107,6 +122,9 @@ export function redisRelay(port: number, options: RedisRelayOptions = {}): Redis
     },
     arm() {
       armed = true;
+    },
+    watch(text, hook) {
+      watching = { text, hook };
     },
     async close() {
       this.unfreeze();

@@ -1,100 +1,24 @@
 /**
  * Two replicas on one real Redis, for tests of what the replica holding an approval reports
  * (from red team rt-n2): A is a real `main.ts serve` process reaching Redis through a relay the
- * test controls (it can hold everything once a chosen command, e.g. the holder's take, has been
- * written to Redis); B runs in this process. A's client streams (SSE), so the test can end A's
- * execution (close the stream) at a chosen moment.
+ * test controls (`redisRelay` of redis_relay.ts, whose `watch` can hold everything once a chosen
+ * command, e.g. the holder's take, has been written to Redis); B runs in this process. A's
+ * client streams (SSE), so the test can end A's execution (close the stream) at a chosen moment.
  *
  * @module
  */
 
-import { hashApiKey } from "../../gateway/mod.ts";
 import { AuditLog } from "../../observability/audit.ts";
 import { RedisState } from "../../state/mod.ts";
 import { assert } from "../assert.ts";
 import { type GatewayProcess, startGatewayProcess, writeConfig } from "../e2e/process.ts";
 import { startTestGateway, type TestGateway } from "../helpers.ts";
 import { waitFor } from "../services.ts";
+import { AGENT, auth, pendingOn, replicaConfig, sinkServer, storeCode } from "./holder_replicas.ts";
 import { descendants, reap } from "./process_tree.ts";
 
-export const AGENT = "agent-key";
-export const APPROVER = "approver-key";
-export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-const SINK = new URL("../fixtures/servers/sink.ts", import.meta.url).pathname;
+export { AGENT, APPROVER, auth } from "./holder_replicas.ts";
 const VAULT_KEY = "7".repeat(64);
-
-/** A relay to Redis: `onTake` runs once the next take went upstream; `freeze` holds all. */
-export function trapRelay(port: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  let frozen = false;
-  let onTake: (() => void) | undefined;
-  let thaw: Array<() => void> = [];
-  let marker = "$4\r\ntake\r\n";
-  const decoder = new TextDecoder();
-  const pump = async (from: Deno.Conn, to: Deno.Conn, up: boolean) => {
-    const buf = new Uint8Array(65536);
-    try {
-      while (true) {
-        const n = await from.read(buf);
-        if (n === null) break;
-        while (frozen) await new Promise<void>((r) => thaw.push(r));
-        let off = 0;
-        while (off < n) off += await to.write(buf.subarray(off, n));
-        if (up && onTake && decoder.decode(buf.subarray(0, n)).includes(marker)) {
-          const hook = onTake;
-          onTake = undefined;
-          hook();
-        }
-      }
-    } catch { /* closed */ }
-    for (const c of [from, to]) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-      open.delete(c);
-    }
-  };
-  const accepting = (async () => {
-    for await (const client of listener) {
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
-      open.add(client).add(upstream);
-      pump(client, upstream, true);
-      pump(upstream, client, false);
-    }
-  })().catch(() => {});
-  return {
-    url: `redis://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/0`,
-    armTake(hook: () => void) {
-      marker = "$4\r\ntake\r\n";
-      onTake = hook;
-    },
-    /** Runs `hook` once a command containing `text` went upstream. */
-    arm(text: string, hook: () => void) {
-      marker = text;
-      onTake = hook;
-    },
-    freeze() {
-      frozen = true;
-    },
-    unfreeze() {
-      frozen = false;
-      const waiting = thaw;
-      thaw = [];
-      for (const r of waiting) r();
-    },
-    async close() {
-      this.unfreeze();
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      listener.close();
-      await accepting;
-    },
-  };
-}
 
 export interface Held {
   a: GatewayProcess;
@@ -121,23 +45,12 @@ export async function holdStreamedCallOnA(
   const admin = new RedisState({ url: redisUrl });
   const vaultBefore = Deno.env.get("AIRLOCK_VAULT_KEY");
   Deno.env.set("AIRLOCK_VAULT_KEY", VAULT_KEY);
-  const config = {
-    state: { url: redisUrl },
-    servers: {
-      sink: { command: Deno.execPath(), args: ["run", `--allow-write=${root}`, SINK] },
-    },
-    sandbox: { timeoutMs: 60_000, maxWaitMs: 60_000 },
-    auth: {
-      tenants: {
-        acme: {
-          keys: [hashApiKey(AGENT)],
-          approverKeys: [hashApiKey(APPROVER)],
-          requestsPerMinute: 10_000,
-          approval: { tools: ["sink.store"], timeoutSeconds, maxPending: 5 },
-        },
-      },
-    },
-  };
+  const config = replicaConfig(
+    redisUrl,
+    { sink: sinkServer(root) },
+    { tools: ["sink.store"], timeoutSeconds, maxPending: 5 },
+    60_000,
+  );
   let a: GatewayProcess | undefined;
   let b: TestGateway | undefined;
   let children: number[] = [];
@@ -168,9 +81,7 @@ export async function holdStreamedCallOnA(
     const gw = b;
     assert(await waitFor(() => gw.gateway.state.health().up && admin.health().up));
     const path = `${root}/f1.json`;
-    const body = code?.(path) ??
-      `try { await sink.store({ path: ${JSON.stringify(path)}, value: 1 });
-         return "stored" } catch (e) { return String(e) }`;
+    const body = code?.(path) ?? storeCode(path);
     let text = "";
     const stream = fetch(`${a.url}/v1/execute`, {
       method: "POST",
@@ -191,19 +102,12 @@ export async function holdStreamedCallOnA(
       }
       return text;
     }).catch((e) => text + "\n[client: " + String(e) + "]");
-    let id: string | undefined;
-    assert(
-      await waitFor(async () => {
-        id = (await gw.get("/v1/approvals", auth(APPROVER))).body.approvals?.[0]?.id;
-        return id !== undefined;
-      }, 30_000),
-      "A's call is pending",
-    );
+    const { id } = await pendingOn(gw, 30_000);
     children = await descendants(a.pid);
     return {
       a,
       b,
-      id: id!,
+      id,
       disconnect: () => client.abort(),
       stream,
       ran: () => Deno.stat(path).then(() => true, () => false),
