@@ -22,7 +22,6 @@ import { listAllTools } from "./catalogue.ts";
 import { AbandonedCalls, abandonedCallsObserver, observeTransport } from "./abandoned_calls.ts";
 import { UpstreamError } from "./errors.ts";
 import { describeFailure } from "./failure_text.ts";
-import { followSignal } from "./follow_signal.ts";
 import { budgetedFetch } from "./http_budget.ts";
 import { type BackgroundCompile, compileInBackground } from "./output_schema.ts";
 import { boundedReplies } from "./http_replies.ts";
@@ -270,7 +269,6 @@ export class ServerConnection {
       }
     }
     const timeout = options.timeoutMs ?? this.#options.callTimeoutMs;
-    const callSignal = followSignal(options.signal);
     try {
       // Not client.callTool(): it turns a result whose structured content does not match
       // the tool's outputSchema (even an isError one) into a protocol error, losing the
@@ -283,7 +281,7 @@ export class ServerConnection {
         sending = client.request(
           { method: "tools/call", params: { name: tool, arguments: args } },
           CallToolResultSchema,
-          { timeout, maxTotalTimeout: timeout, signal: callSignal.signal },
+          { timeout, maxTotalTimeout: timeout, signal: options.signal },
         );
       } finally {
         this.#sendingFor = undefined;
@@ -291,8 +289,6 @@ export class ServerConnection {
       return await sending as CallToolResult;
     } catch (error) {
       throw this.#callError(error, tool, timeout, options.signal, generation);
-    } finally {
-      callSignal.release();
     }
   }
 
