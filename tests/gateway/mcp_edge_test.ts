@@ -334,7 +334,9 @@ Deno.test({
       const grew = (rss(child.pid) - before) / 2 ** 20;
       // The old endpoint kept a server per request: ~56 KiB each, over 300 MiB here (past the
       // 128 MiB heap: the gateway ran out of memory).
-      assert(grew < 40, `6,000 refused POSTs grew the gateway by ${grew.toFixed(0)} MiB`);
+      // 64 MiB: V8 may keep up to half its 128 MiB heap before collecting (CI runs measured
+      // 22-41 MiB); the old endpoint's 300 MiB is far past it.
+      assert(grew < 64, `6,000 refused POSTs grew the gateway by ${grew.toFixed(0)} MiB`);
       assertEquals((await fetch(`${url}/healthz`).then((r) => r.json())).status, "ok");
     } finally {
       child.kill("SIGTERM");
