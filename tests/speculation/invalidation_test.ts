@@ -46,7 +46,12 @@ Deno.test({
       assertEquals(two.tools.calls[0].cached, undefined);
       assertEquals(two.result, ["w1"]);
       // 2. Cancelled by the end of its execution; read by another after the tool timeout.
-      await h.run(`ledger.write({ key: "w2", delayMs: 2000 }); return 1;`, { session: "s" });
+      // Returns with the write in flight (sent: 200 ms is ample), not before it was sent.
+      await h.run(
+        `ledger.write({ key: "w2", delayMs: 2000 });
+         await new Promise((r) => setTimeout(r, 200)); return 1;`,
+        { session: "s" },
+      );
       await new Promise((r) => setTimeout(r, 800));
       const three = await h.run(LEDGER_READ, { session: "s" });
       assertEquals(three.result, ["w1"]);

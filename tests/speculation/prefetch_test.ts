@@ -215,9 +215,15 @@ Deno.test({
     // This server ignores notifications/cancelled: a cancelled write still lands, later.
     const h = await startSpecGateway({}, ["--ignore-cancel"]);
     try {
-      const write = await h.run(`ledger.write({ key: "late", delayMs: 3000 }); return 1;`, {
-        session: "c",
-      });
+      // The code returns while the write is in flight (sent: 200 ms is ample), so the execution
+      // ends with it unanswered; returning at once could end it before the call was sent.
+      const write = await h.run(
+        `ledger.write({ key: "late", delayMs: 3000 });
+         await new Promise((r) => setTimeout(r, 200)); return 1;`,
+        {
+          session: "c",
+        },
+      );
       assertEquals(write.tools.calls.map((c) => c.outcome), ["cancelled"]);
       const read =
         `const id = ["ledger", "ledger"].join("."); return (await tools.call(id, {})).writes;`;
